@@ -1,0 +1,219 @@
+//! The application: routes, OpenAPI, docs UI, the problem+json fallbacks and the request middleware.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, FieldError, Problem};
+use crate::extract::{json_error, path_error, query_error};
+use crate::handlers::{auth, health, me, members};
+use crate::request_id;
+use crate::state::AppState;
+
+pub const API_PREFIX: &str = "/api/v1";
+pub const SPEC_PATH: &str = "/api/v1/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Filmlog API",
+        description = "Log the films you watch, rate and review them, follow other members and read their activity.\n\n\
+            Every error is RFC 9457 `application/problem+json` with a stable `code`. Send `Authorization: Bearer <access token>` \
+            where an operation lists the `bearer` security scheme.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    tags(
+        (name = "auth", description = "Accounts, login and tokens"),
+        (name = "me", description = "The caller's own account"),
+        (name = "members", description = "Public member profiles"),
+        (name = "health", description = "Probes for orchestrators"),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        scheme.description = Some(
+            "A 15-minute access token from /auth/login, /auth/register or /auth/refresh".to_owned(),
+        );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every documented route.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live).service(health::ready).service(
+        scope(API_PREFIX)
+            .service(auth::register)
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(me::get_me)
+            .service(me::update_me)
+            .service(me::change_password)
+            .service(me::delete_me)
+            .service(members::get_member),
+    );
+}
+
+/// The OpenAPI document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+/// The documented paths with their methods, to tell 405 from 404.
+pub struct KnownRoutes(Vec<(ResourceDef, Vec<String>)>);
+
+impl KnownRoutes {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let operations = [
+                    ("DELETE", &item.delete),
+                    ("GET", &item.get),
+                    ("HEAD", &item.head),
+                    ("OPTIONS", &item.options),
+                    ("PATCH", &item.patch),
+                    ("POST", &item.post),
+                    ("PUT", &item.put),
+                    ("TRACE", &item.trace),
+                ];
+                let methods: Vec<String> = operations
+                    .iter()
+                    .filter(|(_, op)| op.is_some())
+                    .map(|(m, _)| (*m).to_owned())
+                    .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        KnownRoutes(routes)
+    }
+
+    /// The methods a path allows, if it is a known path.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.join(", "))
+    }
+}
+
+async fn fallback(
+    req: HttpRequest,
+    known: web::Data<KnownRoutes>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(match known.allowed(req.path()) {
+        Some(allow) => ApiError::method_not_allowed(allow),
+        None => ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "route_not_found",
+            "Not found",
+            format!("no route matches {}", req.path()),
+        ),
+    })
+}
+
+/// Request id in and out, `Cache-Control: no-store` for authenticated requests, and one log line per
+/// request.
+async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request_id::accept_or_generate(
+        req.headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let started = Instant::now();
+    let mut res = request_id::scope(id.clone(), next.call(req)).await?;
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static(request_id::HEADER), value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %path,
+        status = res.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}
+
+/// The whole application for one worker.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let api = openapi();
+    let known = KnownRoutes::from_openapi(&api);
+    // The spec and docs are registered before the API scope, which would otherwise claim
+    // /api/v1/openapi.json.
+    App::new()
+        .service(SwaggerUi::new("/docs/{_:.*}").url(SPEC_PATH, api))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                actix_web::HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        )
+        .into_utoipa_app()
+        .configure(routes)
+        .into_app()
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::new(known))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(crate::extract::BODY_LIMIT)
+                .error_handler(json_error),
+        )
+        .default_service(web::to(fallback))
+        .wrap(from_fn(request_context))
+}

@@ -1,0 +1,427 @@
+//! Authentication: argon2id password hashing off the async workers, short-lived JWT access tokens,
+//! opaque single-use refresh tokens, and the `AuthMember` extractor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use futures_util::future::LocalBoxFuture;
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use filmlog_domain::{Member, MemberId, Password, SessionId};
+use filmlog_persistence::sessions;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The only algorithm accepted for access tokens.
+const ALGORITHM: jsonwebtoken::Algorithm = jsonwebtoken::Algorithm::HS256;
+/// The `typ` claim of access tokens, so no other kind of token can stand in for one.
+pub const ACCESS_TOKEN_TYPE: &str = "access";
+/// The least signing key length accepted, in bytes.
+pub const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long after a refresh token is spent a retry with it still gets the same successor (for
+    /// clients whose response was lost).
+    pub refresh_grace: Duration,
+    /// How many argon2 hashes may run at once (each takes 19 MiB).
+    pub hash_concurrency: usize,
+}
+
+impl AuthSettings {
+    pub fn new(jwt_secret: SecretString) -> Self {
+        Self {
+            jwt_secret,
+            issuer: "filmlog".to_owned(),
+            audience: "filmlog-api".to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_grace: Duration::from_secs(10),
+            hash_concurrency: 2,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("the JWT signing key must be at least {MIN_KEY_BYTES} bytes (got {0})")]
+    TooShort(usize),
+    #[error("the JWT signing key is not random: it repeats too few distinct bytes")]
+    LowEntropy,
+}
+
+/// Refuses keys that are short or obviously not random.
+pub fn check_signing_key(key: &[u8]) -> Result<(), KeyError> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(KeyError::TooShort(key.len()));
+    }
+    let mut seen = [false; 256];
+    for b in key {
+        seen[usize::from(*b)] = true;
+    }
+    if seen.iter().filter(|s| **s).count() < 8 {
+        return Err(KeyError::LowEntropy);
+    }
+    Ok(())
+}
+
+/// The claims of an access token. Every one is required on decode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub typ: String,
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub sid: String,
+}
+
+/// A freshly minted access token and refresh token.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_expires_in: u64,
+}
+
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    rotation_key: Vec<u8>,
+    settings: AuthSettings,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl TokenService {
+    pub fn new(settings: AuthSettings) -> Result<Self, KeyError> {
+        let key = settings.jwt_secret.expose_secret().as_bytes();
+        check_signing_key(key)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_audience(&[settings.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        // A separate key for deriving refresh-token successors, so the signing key is never used
+        // for two purposes.
+        let rotation_key = hmac_sha256(key, b"filmlog refresh-token rotation").to_vec();
+        Ok(Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            rotation_key,
+            settings,
+        })
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    pub fn issue_access(&self, member: MemberId, session: SessionId) -> ApiResult<String> {
+        let now = Utc::now().timestamp();
+        let claims = AccessClaims {
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: member.to_string(),
+            iat: now,
+            exp: now + i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(900),
+            jti: random_token(16),
+            sid: session.to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// Checks signature, algorithm, `exp`, `iss`, `aud`, presence of all claims and the token type.
+    pub fn decode_access(&self, token: &str) -> Result<(MemberId, SessionId), ApiError> {
+        let invalid = || {
+            ApiError::unauthorized(
+                "invalid_token",
+                "the access token is invalid or has expired",
+            )
+        };
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid())?;
+        let claims = data.claims;
+        if claims.typ != ACCESS_TOKEN_TYPE || claims.jti.is_empty() {
+            return Err(invalid());
+        }
+        let member = claims.sub.parse::<MemberId>().map_err(|_| invalid())?;
+        let session = claims.sid.parse::<SessionId>().map_err(|_| invalid())?;
+        Ok((member, session))
+    }
+
+    /// The successor of a refresh token: derived from it with a server key, so a retry of the same
+    /// refresh inside the grace window gets the same successor without it ever being stored in
+    /// plaintext.
+    pub fn successor_of(&self, refresh_token: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.rotation_key, refresh_token.as_bytes()))
+    }
+
+    pub fn refresh_expiry(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+            + chrono::Duration::seconds(
+                i64::try_from(self.settings.refresh_ttl.as_secs()).unwrap_or(0),
+            )
+    }
+
+    pub fn pair(
+        &self,
+        member: MemberId,
+        session: SessionId,
+        refresh_token: String,
+    ) -> ApiResult<TokenPair> {
+        Ok(TokenPair {
+            access_token: self.issue_access(member, session)?,
+            access_expires_in: self.settings.access_ttl.as_secs(),
+            refresh_token,
+            refresh_expires_in: self.settings.refresh_ttl.as_secs(),
+        })
+    }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// `bytes` random bytes from the OS generator, URL-safe base64.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A new refresh token: 256 random bits.
+pub fn new_refresh_token() -> String {
+    random_token(32)
+}
+
+/// What the database stores of a refresh token.
+pub fn refresh_token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1), run on the blocking pool with at
+/// most `hash_concurrency` hashes at once, so memory stays bounded under a login storm.
+pub struct PasswordService {
+    argon: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    /// A hash to verify against when the username is unknown, so both failures take as long.
+    dummy_hash: String,
+}
+
+impl PasswordService {
+    pub fn new(concurrency: usize) -> ApiResult<Self> {
+        let params = Params::new(19_456, 2, 1, None).map_err(ApiError::internal)?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy_hash = argon
+            .hash_password(random_token(24).as_bytes())
+            .map_err(ApiError::internal)?
+            .to_string();
+        Ok(Self {
+            argon,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash,
+        })
+    }
+
+    pub async fn hash(self: &Arc<Self>, password: &Password) -> ApiResult<String> {
+        let this = Arc::clone(self);
+        let password = password.expose().to_owned();
+        self.run(move || {
+            this.argon
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(ApiError::internal)
+        })
+        .await?
+    }
+
+    /// Whether `password` matches `hash`; with `None`, verifies against a dummy hash and answers false.
+    pub async fn verify(self: &Arc<Self>, password: &str, hash: Option<String>) -> ApiResult<bool> {
+        let this = Arc::clone(self);
+        let password = password.to_owned();
+        self.run(move || {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| this.dummy_hash.clone());
+            let ok = this
+                .argon
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok();
+            ok && known
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal)
+    }
+}
+
+/// The authenticated member, taken from `Authorization: Bearer <access token>`. The session the token
+/// names must still be live, so logout, a password change or account deletion end the token at once.
+#[derive(Debug, Clone)]
+pub struct AuthMember {
+    pub member: Member,
+    pub session: SessionId,
+}
+
+impl AuthMember {
+    pub fn id(&self) -> MemberId {
+        self.member.id
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized("invalid_token", "the Authorization header is not readable")
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(ApiError::unauthorized(
+            "invalid_token",
+            "use Authorization: Bearer <access token>",
+        )),
+    }
+}
+
+async fn authenticate(state: web::Data<AppState>, token: String) -> ApiResult<AuthMember> {
+    let (member_id, session) = state.tokens.decode_access(&token)?;
+    let mut conn = state.conn().await?;
+    let member = sessions::authenticated_member(&mut conn, member_id, session)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the session has ended; log in again")
+        })?;
+    Ok(AuthMember { member, session })
+}
+
+fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("AppState is not registered"))
+}
+
+impl FromRequest for AuthMember {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = bearer(req).and_then(|t| Ok((app_state(req)?, t)));
+        Box::pin(async move {
+            match parsed? {
+                (state, Some(token)) => authenticate(state, token).await,
+                (_, None) => Err(ApiError::unauthorized(
+                    "missing_token",
+                    "this endpoint needs Authorization: Bearer <access token>",
+                )),
+            }
+        })
+    }
+}
+
+/// For endpoints that anyone may call but that answer more to members: no header → `None`; a header
+/// with a bad token is still 401 (a client should know its token is bad).
+pub struct MaybeMember(pub Option<AuthMember>);
+
+impl FromRequest for MaybeMember {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = bearer(req).and_then(|t| Ok((app_state(req)?, t)));
+        Box::pin(async move {
+            match parsed? {
+                (state, Some(token)) => Ok(MaybeMember(Some(authenticate(state, token).await?))),
+                (_, None) => Ok(MaybeMember(None)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> TokenService {
+        let settings = AuthSettings::new(SecretString::from(
+            "0123456789abcdefghijklmnopqrstuvwxyz".to_owned(),
+        ));
+        match TokenService::new(settings) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn an_access_token_encodes_and_decodes_once() {
+        let tokens = service();
+        let token = tokens
+            .issue_access(MemberId::new(7), SessionId::new(9))
+            .map_err(|e| e.to_string());
+        let decoded = token.and_then(|t| tokens.decode_access(&t).map_err(|e| e.to_string()));
+        assert_eq!(decoded, Ok((MemberId::new(7), SessionId::new(9))));
+    }
+
+    #[test]
+    fn short_or_repetitive_keys_are_refused() {
+        assert_eq!(check_signing_key(&[7u8; 31]), Err(KeyError::TooShort(31)));
+        assert_eq!(check_signing_key(&[b'a'; 64]), Err(KeyError::LowEntropy));
+        assert!(check_signing_key(b"0123456789abcdefghijklmnopqrstuvwxyz").is_ok());
+    }
+
+    #[test]
+    fn successors_are_deterministic_and_distinct() {
+        let tokens = service();
+        let a = new_refresh_token();
+        let b = new_refresh_token();
+        assert_ne!(a, b);
+        assert_eq!(tokens.successor_of(&a), tokens.successor_of(&a));
+        assert_ne!(tokens.successor_of(&a), tokens.successor_of(&b));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).map(|v| v.len()), Ok(32));
+    }
+}

@@ -1,0 +1,63 @@
+//! Conditional requests: strong ETags over the JSON representation, `If-None-Match` → 304 on reads,
+//! `If-Match` → 412 on writes of owned resources.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The ETag of a representation: a hash of its JSON bytes.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..12]))
+}
+
+fn serialize<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(ApiError::internal)
+}
+
+/// The ETag `value` would be served with.
+pub fn etag_for<T: Serialize>(value: &T) -> ApiResult<String> {
+    Ok(etag_of(&serialize(value)?))
+}
+
+fn header_lists(req: &HttpRequest, name: header::HeaderName, etag: &str) -> Option<bool> {
+    let raw = req.headers().get(name)?.to_str().ok()?;
+    Some(
+        raw.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)),
+    )
+}
+
+/// 200 with `ETag`, or 304 when `If-None-Match` names the current ETag.
+pub fn json_with_etag<T: Serialize>(req: &HttpRequest, value: &T) -> ApiResult<HttpResponse> {
+    let body = serialize(value)?;
+    let etag = etag_of(&body);
+    if header_lists(req, header::IF_NONE_MATCH, &etag) == Some(true) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ))
+        .body(body))
+}
+
+/// 412 when the request carries `If-Match` and it does not name the current representation.
+pub fn check_if_match<T: Serialize>(req: &HttpRequest, current: &T) -> ApiResult<()> {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Ok(());
+    }
+    let etag = etag_for(current)?;
+    match header_lists(req, header::IF_MATCH, &etag) {
+        Some(true) => Ok(()),
+        _ => Err(ApiError::precondition_failed()),
+    }
+}

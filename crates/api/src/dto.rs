@@ -1,0 +1,138 @@
+//! Response shapes shared by several endpoints.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use filmlog_domain::{Member, Role};
+use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
+
+use crate::auth::TokenPair;
+
+/// RFC 3339 in UTC with a `Z` and whole seconds: `2026-11-24T22:32:17Z`.
+pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    Member,
+    Admin,
+}
+
+impl From<Role> for RoleDto {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Member => RoleDto::Member,
+            Role::Admin => RoleDto::Admin,
+        }
+    }
+}
+
+/// The caller's own account, with the private fields only they may see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Me {
+    #[schema(example = "42")]
+    pub id: String,
+    #[schema(example = "ana_lima")]
+    pub username: String,
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    #[schema(example = "Ana Lima")]
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+    pub pronouns: Option<String>,
+    pub role: RoleDto,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Member> for Me {
+    fn from(m: Member) -> Self {
+        Me {
+            id: m.id.to_string(),
+            username: m.username,
+            email: m.email,
+            display_name: m.display_name,
+            bio: m.bio,
+            location: m.location,
+            website: m.website,
+            pronouns: m.pronouns,
+            role: m.role.into(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A member's public profile. Never carries an email address.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberProfile {
+    #[schema(example = "ana_lima")]
+    pub username: String,
+    #[schema(example = "Ana Lima")]
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+    pub pronouns: Option<String>,
+    pub role: RoleDto,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<Member> for MemberProfile {
+    fn from(m: Member) -> Self {
+        MemberProfile {
+            username: m.username,
+            display_name: m.display_name,
+            bio: m.bio,
+            location: m.location,
+            website: m.website,
+            pronouns: m.pronouns,
+            role: m.role.into(),
+            joined_at: m.created_at,
+        }
+    }
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Tokens {
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// A JWT to send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    /// Opaque and single-use: send it to `POST /auth/refresh` for a new pair.
+    pub refresh_token: String,
+    #[schema(example = 2592000)]
+    pub refresh_expires_in: u64,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(p: TokenPair) -> Self {
+        Tokens {
+            token_type: "Bearer",
+            access_token: p.access_token,
+            expires_in: p.access_expires_in,
+            refresh_token: p.refresh_token,
+            refresh_expires_in: p.refresh_expires_in,
+        }
+    }
+}
+
+/// A new account and its first tokens.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Registered {
+    pub member: Me,
+    pub tokens: Tokens,
+}

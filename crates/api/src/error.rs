@@ -1,0 +1,316 @@
+//! One error type for the whole API, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Every failure a client can see has a stable machine `code` (documented in the OpenAPI spec) named
+//! after the rule that failed. 5xx bodies are generic; their cause is logged once, with the request id.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use filmlog_persistence::PersistenceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON Pointer (RFC 6901) to the offending value, e.g. `/rating`; for query and path parameters,
+    /// the parameter's name.
+    #[schema(example = "/username")]
+    pub pointer: String,
+    /// Stable machine code of the rule that failed.
+    #[schema(example = "invalid_username")]
+    pub code: String,
+    #[schema(example = "username may contain only letters A–Z, digits and underscores")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, code: &str, message: impl fmt::Display) -> Self {
+        Self {
+            pointer: pointer.into(),
+            code: code.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, the body of every 4xx and 5xx response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-failed",
+    "title": "Request body is invalid",
+    "status": 422,
+    "code": "validation_failed",
+    "detail": "username may contain only letters A–Z, digits and underscores",
+    "errors": [{"pointer": "/username", "code": "invalid_username",
+                "message": "username may contain only letters A–Z, digits and underscores"}],
+    "request_id": "9b2f6c1e4d3a4f0b"
+}))]
+pub struct Problem {
+    /// A URI reference naming the problem type: `/problems/` and the code in kebab-case.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The request's id, also in the `X-Request-Id` header; quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after: Option<u32>,
+    bearer_challenge: Option<&'static str>,
+    allow: Option<String>,
+    /// What went wrong inside, logged for 5xx; never shown.
+    cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            bearer_challenge: None,
+            allow: None,
+            cause: None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// 422: the request was well-formed but its values break a rule.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Request body is invalid",
+            detail,
+        );
+        err.errors = errors;
+        err
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(pointer: &str, code: &str, message: impl fmt::Display) -> Self {
+        Self::validation(vec![FieldError::new(pointer, code, message)])
+    }
+
+    /// 422 for a business rule that is not about one field.
+    pub fn rule(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            "Request breaks a rule",
+            detail,
+        )
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            "Request is malformed",
+            detail,
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            format!("{what} was not found"),
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            code,
+            "Conflict with the current state",
+            detail,
+        )
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        let mut err = Self::new(
+            StatusCode::UNAUTHORIZED,
+            code,
+            "Authentication required",
+            detail,
+        );
+        err.bearer_challenge = Some(if code == "missing_token" {
+            ""
+        } else {
+            "invalid_token"
+        });
+        err
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, "Forbidden", detail)
+    }
+
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "Precondition failed",
+            "the resource has changed since the ETag given in If-Match",
+        )
+    }
+
+    pub fn method_not_allowed(allow: String) -> Self {
+        let mut err = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            format!("this resource allows {allow}"),
+        );
+        err.allow = Some(allow);
+        err
+    }
+
+    /// 503 with `Retry-After`: a dependency (the database) is down or saturated.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Service unavailable",
+            "the service is temporarily unable to answer; retry shortly",
+        );
+        err.retry_after = Some(1);
+        err.cause = Some(cause.to_string());
+        err
+    }
+
+    /// 500: a bug or an unexpected failure. The cause is logged, the client sees a generic body.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+            "something went wrong on our side; it has been logged",
+        );
+        err.cause = Some(cause.to_string());
+        err
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_: format!("/problems/{}", self.code.replace('_', "-")),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            code: self.code.to_owned(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            request_id: request_id::current(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        if let Some(cause) = &self.cause {
+            if self.status.is_server_error() {
+                tracing::error!(request_id = problem.request_id.as_deref().unwrap_or("-"), code = self.code, %cause, "request failed");
+            }
+        }
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(error) = self.bearer_challenge {
+            let value = if error.is_empty() {
+                "Bearer realm=\"filmlog\"".to_owned()
+            } else {
+                format!("Bearer realm=\"filmlog\", error=\"{error}\"")
+            };
+            res.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.clone()));
+        }
+        match serde_json::to_vec(&problem) {
+            Ok(body) => res.body(body),
+            Err(_) => res.finish(),
+        }
+    }
+}
+
+impl From<PersistenceError> for ApiError {
+    fn from(err: PersistenceError) -> Self {
+        match err {
+            PersistenceError::NotFound => ApiError::not_found("the resource"),
+            PersistenceError::Unavailable(cause) => ApiError::unavailable(cause),
+            PersistenceError::SerializationFailure => {
+                ApiError::unavailable("serialization failure")
+            }
+            PersistenceError::UniqueViolation { constraint } => {
+                let mut e =
+                    ApiError::conflict("conflict", "the request conflicts with existing data");
+                e.cause = Some(constraint);
+                e
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        PersistenceError::from(err).into()
+    }
+}

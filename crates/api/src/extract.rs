@@ -1,0 +1,183 @@
+//! Request extractors whose every rejection is a problem+json: a JSON body extractor that insists on a
+//! JSON object, and the error handlers for actix's own path and query extractors.
+
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Bodies larger than this are refused with 413. Room for the longest review (100,000 characters of
+/// up to four bytes each, escaped) with the rest of a log entry.
+pub const BODY_LIMIT: usize = 512 * 1024;
+
+/// A JSON request body that must be an object and must deserialize into `T` (whose DTOs deny unknown
+/// fields). Rejections: 415 (not JSON), 413 (too large), 400 (not parseable JSON), 422 (JSON of the
+/// wrong shape).
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Request body too large",
+        format!("request bodies may be at most {BODY_LIMIT} bytes"),
+    )
+}
+
+/// Parses a body already read into memory.
+pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_field(
+            "",
+            "expected_object",
+            "the body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        let pointer = field_in_message(&message)
+            .map(|f| format!("/{f}"))
+            .unwrap_or_default();
+        ApiError::validation(vec![FieldError::new(pointer, "invalid_body", message)])
+    })
+}
+
+/// serde names the field in messages such as "missing field `password`" or "unknown field `x`".
+fn field_in_message(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "the body must be sent as Content-Type: application/json",
+                ));
+            }
+            if declared.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json_object(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Rejections of `web::Path`: a path parameter of the wrong form.
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_path_parameter", err.to_string()).into()
+}
+
+/// Rejections of `web::Query`: unknown parameters, unknown enum values, wrong types.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query_parameter", err.to_string()).into()
+}
+
+/// Rejections of actix's own `web::Json` (not used by our handlers, but kept in the same shape).
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => too_large().into(),
+        E::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "the body must be sent as Content-Type: application/json",
+        )
+        .into(),
+        other => ApiError::bad_request("malformed_json", other.to_string()).into(),
+    }
+}
+
+/// For `Option<Option<T>>` fields of PATCH bodies: absent → `None`, `null` → `Some(None)`.
+pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(de).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+    }
+
+    #[test]
+    fn non_objects_and_bad_shapes_are_refused_with_their_codes() {
+        assert_eq!(
+            parse_json_object::<Body>(b"[\"x\"]")
+                .err()
+                .map(|e| e.code()),
+            Some("validation_failed")
+        );
+        assert_eq!(
+            parse_json_object::<Body>(b"{").err().map(|e| e.code()),
+            Some("malformed_json")
+        );
+        let unknown = parse_json_object::<Body>(br#"{"name":"a","x":1}"#)
+            .err()
+            .map(|e| e.problem());
+        assert_eq!(
+            unknown.map(|p| p.errors[0].pointer.clone()),
+            Some("/x".to_owned())
+        );
+        assert!(parse_json_object::<Body>(br#"{"name":"a"}"#).is_ok());
+    }
+}

@@ -1,0 +1,350 @@
+//! Registration, login, token refresh and logout.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, post, web};
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use filmlog_domain::{DisplayName, Email, MemberId, Password, SessionId, Username};
+use filmlog_persistence::members::{self, EMAIL_KEY, NewMember, USERNAME_KEY};
+use filmlog_persistence::{AsyncPgConnection, PersistenceError, sessions};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{AuthMember, TokenPair, new_refresh_token, refresh_token_hash};
+use crate::dto::{Me, Registered, Tokens};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 2–15 of `A–Z a–z 0–9 _`, unique whatever the case.
+    #[schema(example = "ana_lima")]
+    pub username: String,
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    /// At least 12 characters.
+    #[schema(example = "a long passphrase of mine")]
+    pub password: String,
+    #[schema(example = "Ana Lima")]
+    pub display_name: Option<String>,
+}
+
+struct Registration {
+    username: Username,
+    email: Email,
+    password: Password,
+    display_name: Option<DisplayName>,
+}
+
+impl TryFrom<RegisterRequest> for Registration {
+    type Error = ApiError;
+
+    fn try_from(req: RegisterRequest) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let username = Username::parse(&req.username)
+            .map_err(|e| errors.push(FieldError::new("/username", "invalid_username", e)))
+            .ok();
+        let email = Email::parse(&req.email)
+            .map_err(|e| errors.push(FieldError::new("/email", "invalid_email", e)))
+            .ok();
+        let password = Password::parse(&req.password)
+            .map_err(|e| errors.push(FieldError::new("/password", "weak_password", e)))
+            .ok();
+        let display_name = match req.display_name.as_deref().map(DisplayName::parse) {
+            None => None,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                errors.push(FieldError::new("/display_name", "invalid_display_name", e));
+                None
+            }
+        };
+        match (username, email, password) {
+            (Some(username), Some(email), Some(password)) if errors.is_empty() => {
+                Ok(Registration {
+                    username,
+                    email,
+                    password,
+                    display_name,
+                })
+            }
+            _ => Err(ApiError::validation(errors)),
+        }
+    }
+}
+
+/// Starts a session for `member` and stores the hash of its first refresh token.
+async fn start_session(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    member: MemberId,
+) -> ApiResult<TokenPair> {
+    let session = sessions::create(conn, member).await?;
+    let refresh_token = new_refresh_token();
+    sessions::insert_refresh_token(
+        conn,
+        session,
+        &refresh_token_hash(&refresh_token),
+        state.tokens.refresh_expiry(),
+    )
+    .await?;
+    state.tokens.pair(member, session, refresh_token)
+}
+
+/// Create an account
+///
+/// Creates a member and logs them in. The password is hashed with argon2id; the response carries the
+/// member (with their email, which only they see) and a token pair.
+#[utoipa::path(
+    operation_id = "register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered; `Location` names the public profile", body = Registered,
+            headers(("Location" = String, description = "/api/v1/members/{username}"))),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken` or `email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: JsonBody<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let reg = Registration::try_from(body.0)?;
+    let password_hash = state.passwords.hash(&reg.password).await?;
+    let mut conn = state.conn().await?;
+    let st = state.get_ref();
+    let result = conn
+        .transaction(async |conn| {
+            let member = members::insert(
+                conn,
+                &NewMember {
+                    username: reg.username.as_str(),
+                    email: reg.email.as_str(),
+                    password_hash: &password_hash,
+                },
+            )
+            .await
+            .map_err(registration_conflict)?;
+            let member = match reg.display_name {
+                Some(name) => {
+                    let changes = members::MemberChanges {
+                        display_name: Some(Some(name.into_inner())),
+                        ..Default::default()
+                    };
+                    members::update_profile(conn, member.id, &changes).await?
+                }
+                None => member,
+            };
+            let tokens = start_session(conn, st, member.id).await?;
+            Ok::<_, ApiError>((member, tokens))
+        })
+        .await;
+    let (member, tokens) = result?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/members/{}", member.username),
+        ))
+        .json(Registered {
+            member: Me::from(member),
+            tokens: tokens.into(),
+        }))
+}
+
+/// Maps the unique violations of registration to their business codes.
+pub fn registration_conflict(err: PersistenceError) -> ApiError {
+    if err.is_unique_violation_of(USERNAME_KEY) {
+        ApiError::conflict("username_taken", "that username is taken")
+    } else if err.is_unique_violation_of(EMAIL_KEY) {
+        ApiError::conflict("email_taken", "an account with that email exists")
+    } else {
+        err.into()
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "ana_lima")]
+    pub username: String,
+    #[schema(example = "a long passphrase of mine")]
+    pub password: String,
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "the username or password is wrong")
+}
+
+/// Log in
+///
+/// Exchanges a username and password for a token pair. An unknown username and a wrong password
+/// answer the same, after the same work.
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = Tokens),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    // A string that cannot be a username is looked up as no one (and never reaches the database).
+    let credentials = match Username::parse(&req.username) {
+        Ok(username) => members::find_credentials(&mut conn, username.as_str()).await?,
+        Err(_) => None,
+    };
+    drop(conn);
+    let (member, hash) = match credentials {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    if !state.passwords.verify(&req.password, hash).await? {
+        return Err(bad_credentials());
+    }
+    let member = member.ok_or_else(bad_credentials)?;
+    let mut conn = state.conn().await?;
+    let st = state.get_ref();
+    let tokens = conn
+        .transaction(async |conn| start_session(conn, st, member).await)
+        .await?;
+    Ok(HttpResponse::Ok().json(Tokens::from(tokens)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+enum Refreshed {
+    Pair(MemberId, SessionId, String),
+    Reused,
+}
+
+/// Refresh tokens
+///
+/// Spends a refresh token for a new pair. Each refresh token works once: reusing a spent one ends its
+/// whole session (every token descended from the same login), except that a retry within a few seconds
+/// of the first use gets the same successor again (for a client whose response was lost).
+#[utoipa::path(
+    operation_id = "refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = Tokens),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_refresh_token` (unknown, expired or its session ended) or `refresh_token_reused` (the session is now ended)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: JsonBody<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let token = body.0.refresh_token;
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_refresh_token",
+            "the refresh token is invalid or has expired",
+        )
+    };
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let hash = refresh_token_hash(&token);
+    let tokens = &state.tokens;
+    let grace = chrono::Duration::from_std(tokens.settings().refresh_grace).unwrap_or_default();
+    let mut conn = state.conn().await?;
+    let outcome = conn
+        .transaction(async |conn| {
+            let Some(found) = sessions::lock_refresh_token(conn, &hash).await? else {
+                return Err(invalid());
+            };
+            let now = Utc::now();
+            if found.session_revoked || found.expires_at <= now {
+                return Err(invalid());
+            }
+            let successor = tokens.successor_of(&token);
+            match (found.used_at, found.replaced_by) {
+                (None, _) => {
+                    let next = sessions::insert_refresh_token(
+                        conn,
+                        found.session,
+                        &refresh_token_hash(&successor),
+                        tokens.refresh_expiry(),
+                    )
+                    .await?;
+                    sessions::mark_spent(conn, &found, next, now).await?;
+                    Ok(Refreshed::Pair(found.member, found.session, successor))
+                }
+                (Some(used), Some(next))
+                    if now - used <= grace && !sessions::is_spent(conn, next).await? =>
+                {
+                    Ok(Refreshed::Pair(found.member, found.session, successor))
+                }
+                _ => {
+                    sessions::revoke(
+                        conn,
+                        found.session,
+                        sessions::RevokeReason::RefreshTokenReused,
+                    )
+                    .await?;
+                    Ok(Refreshed::Reused)
+                }
+            }
+        })
+        .await?;
+    match outcome {
+        Refreshed::Pair(member, session, refresh) => {
+            Ok(HttpResponse::Ok().json(Tokens::from(tokens.pair(member, session, refresh)?)))
+        }
+        Refreshed::Reused => {
+            tracing::warn!("a spent refresh token was reused; its session has been revoked");
+            Err(ApiError::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; the session has been ended, log in again",
+            ))
+        }
+    }
+}
+
+/// Log out
+///
+/// Ends the session of the access token: its refresh tokens and access tokens stop working at once.
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, auth: AuthMember) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    sessions::revoke(&mut conn, auth.session, sessions::RevokeReason::Logout).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

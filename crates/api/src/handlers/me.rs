@@ -1,0 +1,240 @@
+//! The caller's own account.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
+use diesel_async::AsyncConnection;
+use filmlog_domain::{
+    Bio, DisplayName, Location, Password, ProfileChange, Pronouns, TextError, Website,
+};
+use filmlog_persistence::members;
+use filmlog_persistence::sessions::{self, RevokeReason};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthMember;
+use crate::conditional::{check_if_match, json_with_etag};
+use crate::dto::Me;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::{JsonBody, double_option};
+use crate::state::AppState;
+
+/// Your account
+#[utoipa::path(
+    operation_id = "get_me",
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller's account, with an `ETag`", body = Me),
+        (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn get_me(req: HttpRequest, auth: AuthMember) -> ApiResult<HttpResponse> {
+    json_with_etag(&req, &Me::from(auth.member))
+}
+
+/// A partial profile update. Absent fields stay; `null` or blank clears a field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "Ana Lima")]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "Slow cinema, fast opinions.")]
+    pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "Lisbon")]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "https://ana.example.com")]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "she/her")]
+    pub pronouns: Option<Option<String>>,
+}
+
+/// Parses one optional field, recording its error under `pointer`.
+fn field<T, E: std::fmt::Display>(
+    raw: Option<Option<String>>,
+    pointer: &str,
+    code: &str,
+    parse: impl Fn(&str) -> Result<Option<T>, E>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<T>> {
+    match raw {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(text)) => match parse(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(FieldError::new(pointer, code, e));
+                None
+            }
+        },
+    }
+}
+
+impl TryFrom<UpdateMeRequest> for ProfileChange {
+    type Error = ApiError;
+
+    fn try_from(req: UpdateMeRequest) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let text = |e: TextError| e;
+        let change = ProfileChange {
+            display_name: field(
+                req.display_name,
+                "/display_name",
+                "invalid_display_name",
+                |s| DisplayName::parse(s).map_err(text),
+                &mut errors,
+            ),
+            bio: field(req.bio, "/bio", "invalid_bio", Bio::parse, &mut errors),
+            location: field(
+                req.location,
+                "/location",
+                "invalid_location",
+                Location::parse,
+                &mut errors,
+            ),
+            website: field(
+                req.website,
+                "/website",
+                "invalid_website",
+                Website::parse,
+                &mut errors,
+            ),
+            pronouns: field(
+                req.pronouns,
+                "/pronouns",
+                "invalid_pronouns",
+                Pronouns::parse,
+                &mut errors,
+            ),
+        };
+        if errors.is_empty() {
+            Ok(change)
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// Update your profile
+///
+/// Send `If-Match` with the ETag of `GET /me` to refuse the change when the profile changed meanwhile.
+#[utoipa::path(
+    operation_id = "update_me",
+    tag = "me",
+    request_body = UpdateMeRequest,
+    params(("If-Match" = Option<String>, Header, description = "ETag from `GET /me`; 412 when stale")),
+    responses(
+        (status = 200, description = "The updated account", body = Me),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: `If-Match` is stale", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/me")]
+pub async fn update_me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    body: JsonBody<UpdateMeRequest>,
+) -> ApiResult<HttpResponse> {
+    let change = ProfileChange::try_from(body.0)?;
+    check_if_match(&req, &Me::from(auth.member.clone()))?;
+    if change.is_empty() {
+        return json_with_etag(&req, &Me::from(auth.member));
+    }
+    let mut conn = state.conn().await?;
+    let member = members::update_profile(&mut conn, auth.id(), &change.into()).await?;
+    json_with_etag(&req, &Me::from(member))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 12 characters.
+    pub new_password: String,
+}
+
+/// Change your password
+///
+/// Needs the current password. Every other session is ended (their tokens stop working); the session
+/// making the change stays.
+#[utoipa::path(
+    operation_id = "change_password",
+    tag = "me",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token`, `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`weak_password`, `wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    body: JsonBody<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let new_password = Password::parse(&req.new_password)
+        .map_err(|e| ApiError::invalid_field("/new_password", "weak_password", e))?;
+    let mut conn = state.conn().await?;
+    let current = members::password_hash(&mut conn, auth.id()).await?;
+    drop(conn);
+    if !state
+        .passwords
+        .verify(&req.current_password, Some(current))
+        .await?
+    {
+        return Err(ApiError::invalid_field(
+            "/current_password",
+            "wrong_password",
+            "the current password is wrong",
+        ));
+    }
+    let hash = state.passwords.hash(&new_password).await?;
+    let mut conn = state.conn().await?;
+    let (member, session) = (auth.id(), auth.session);
+    conn.transaction(async |conn| {
+        members::set_password_hash(conn, member, &hash).await?;
+        sessions::revoke_others(conn, member, session, RevokeReason::PasswordChanged).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Delete your account
+///
+/// Deletes the account at once, with its sessions (every token stops working) and everything it
+/// created; the username becomes free. This cannot be undone.
+#[utoipa::path(
+    operation_id = "delete_me",
+    tag = "me",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/me")]
+pub async fn delete_me(state: web::Data<AppState>, auth: AuthMember) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    members::delete(&mut conn, auth.id()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

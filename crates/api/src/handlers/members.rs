@@ -1,0 +1,37 @@
+//! Public member profiles.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use filmlog_domain::Username;
+use filmlog_persistence::members;
+
+use crate::conditional::json_with_etag;
+use crate::dto::MemberProfile;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// A member's public profile
+#[utoipa::path(
+    operation_id = "get_member",
+    tag = "members",
+    params(("username" = String, Path, description = "The member's username (any case)", example = "ana_lima")),
+    responses(
+        (status = 200, description = "The profile, with an `ETag`", body = MemberProfile),
+        (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
+        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/members/{username}")]
+pub async fn get_member(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let not_found = || ApiError::not_found("that member");
+    let username = Username::parse(&path.into_inner()).map_err(|_| not_found())?;
+    let mut conn = state.conn().await?;
+    let member = members::find_by_username(&mut conn, username.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    json_with_etag(&req, &MemberProfile::from(member))
+}

@@ -1,0 +1,15 @@
+//! Filmlog's HTTP API: handlers, DTOs, authentication, problem details and the OpenAPI document.
+
+pub mod app;
+pub mod auth;
+pub mod conditional;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod request_id;
+pub mod state;
+
+pub use app::{build_app, openapi};
+pub use auth::{AuthSettings, PasswordService, TokenService};
+pub use state::AppState;

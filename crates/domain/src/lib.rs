@@ -1,0 +1,13 @@
+//! Filmlog's domain: typed ids, validating value types and the business rules that need no I/O.
+//!
+//! Every value a client can send is parsed here into a type that can only hold a valid value
+//! ("parse, don't validate"); each constructor returns a typed error that the API turns into a 422 with
+//! a stable code.
+
+pub mod ids;
+pub mod member;
+pub mod text;
+
+pub use ids::*;
+pub use member::*;
+pub use text::TextError;

@@ -1,0 +1,72 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::PoolError as ManagerError;
+use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// What went wrong talking to the database, in terms callers can act on. Constraint violations carry
+/// the constraint's name so the API can name the business rule that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistenceError {
+    #[error("row not found")]
+    NotFound,
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation { constraint: String },
+    #[error("foreign key constraint {constraint} violated")]
+    ForeignKeyViolation { constraint: String },
+    #[error("check constraint {constraint} violated")]
+    CheckViolation { constraint: String },
+    /// The database cannot be reached, or no connection became free in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("a concurrent transaction conflicted; retry")]
+    SerializationFailure,
+    #[error(transparent)]
+    Query(DieselError),
+}
+
+impl PersistenceError {
+    pub fn is_unique_violation_of(&self, name: &str) -> bool {
+        matches!(self, PersistenceError::UniqueViolation { constraint } if constraint == name)
+    }
+}
+
+impl From<DieselError> for PersistenceError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => PersistenceError::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or_default().to_owned();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => {
+                        PersistenceError::UniqueViolation { constraint }
+                    }
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        PersistenceError::ForeignKeyViolation { constraint }
+                    }
+                    DatabaseErrorKind::CheckViolation => {
+                        PersistenceError::CheckViolation { constraint }
+                    }
+                    DatabaseErrorKind::SerializationFailure => {
+                        PersistenceError::SerializationFailure
+                    }
+                    DatabaseErrorKind::ClosedConnection => {
+                        PersistenceError::Unavailable("connection closed".to_owned())
+                    }
+                    other => PersistenceError::Query(DieselError::DatabaseError(other, info)),
+                }
+            }
+            DieselError::BrokenTransactionManager => {
+                PersistenceError::Unavailable("broken transaction manager".to_owned())
+            }
+            other => PersistenceError::Query(other),
+        }
+    }
+}
+
+impl From<PoolError> for PersistenceError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Backend(ManagerError::QueryError(e)) => PersistenceError::from(e),
+            other => PersistenceError::Unavailable(other.to_string()),
+        }
+    }
+}

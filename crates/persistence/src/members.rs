@@ -1,0 +1,199 @@
+//! Members: rows, forms and queries.
+
+use chrono::{DateTime, Utc};
+use diesel::{AsChangeset, OptionalExtension};
+use diesel::{ExpressionMethods, Insertable, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::{
+    Bio, DisplayName, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
+};
+
+use crate::schema::members;
+use crate::{PersistenceError, Result, lower};
+
+/// Name of the unique index on `lower(username)`.
+pub const USERNAME_KEY: &str = "members_username_key";
+/// Name of the unique index on `lower(email)`.
+pub const EMAIL_KEY: &str = "members_email_key";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
+pub struct MemberRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+    pub pronouns: Option<String>,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Self {
+        Member {
+            id: MemberId::new(row.id),
+            username: row.username,
+            email: row.email,
+            display_name: row.display_name,
+            bio: row.bio,
+            location: row.location,
+            website: row.website,
+            pronouns: row.pronouns,
+            // The CHECK constraint admits only the known roles; anything else is treated as the
+            // least privileged one.
+            role: Role::parse(&row.role).unwrap_or(Role::Member),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = members)]
+pub struct NewMember<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// A profile update: `None` leaves a column, `Some(None)` sets it NULL.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = members)]
+pub struct MemberChanges {
+    pub display_name: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+    pub location: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub pronouns: Option<Option<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<ProfileChange> for MemberChanges {
+    fn from(c: ProfileChange) -> Self {
+        MemberChanges {
+            display_name: c.display_name.map(|v| v.map(DisplayName::into_inner)),
+            bio: c.bio.map(|v| v.map(Bio::into_inner)),
+            location: c.location.map(|v| v.map(Location::into_inner)),
+            website: c.website.map(|v| v.map(Website::into_inner)),
+            pronouns: c.pronouns.map(|v| v.map(Pronouns::into_inner)),
+            updated_at: Some(Utc::now()),
+        }
+    }
+}
+
+/// Inserts a member. Fails with a unique violation of [`USERNAME_KEY`] or [`EMAIL_KEY`].
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMember<'_>) -> Result<Member> {
+    let row = diesel::insert_into(members::table)
+        .values(new)
+        .returning(MemberRow::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok(row.into())
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: MemberId) -> Result<Option<Member>> {
+    let row = members::table
+        .find(id.get())
+        .select(MemberRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Into::into))
+}
+
+/// Finds a member by username, whatever its case.
+pub async fn find_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> Result<Option<Member>> {
+    let row = members::table
+        .filter(lower(members::username).eq(username.to_lowercase()))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Into::into))
+}
+
+/// The id and password hash of a member, for login.
+pub async fn find_credentials(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> Result<Option<(MemberId, String)>> {
+    let found: Option<(i64, String)> = members::table
+        .filter(lower(members::username).eq(username.to_lowercase()))
+        .select((members::id, members::password_hash))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(id, hash)| (MemberId::new(id), hash)))
+}
+
+pub async fn password_hash(conn: &mut AsyncPgConnection, id: MemberId) -> Result<String> {
+    Ok(members::table
+        .find(id.get())
+        .select(members::password_hash)
+        .first(conn)
+        .await?)
+}
+
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    changes: &MemberChanges,
+) -> Result<Member> {
+    let row = diesel::update(members::table.find(id.get()))
+        .set(changes)
+        .returning(MemberRow::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok(row.into())
+}
+
+pub async fn set_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    hash: &str,
+) -> Result<()> {
+    let n = diesel::update(members::table.find(id.get()))
+        .set((
+            members::password_hash.eq(hash),
+            members::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    if n == 0 {
+        Err(PersistenceError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn set_role(conn: &mut AsyncPgConnection, username: &str, role: Role) -> Result<Member> {
+    let row =
+        diesel::update(members::table.filter(lower(members::username).eq(username.to_lowercase())))
+            .set((
+                members::role.eq(role.as_str()),
+                members::updated_at.eq(Utc::now()),
+            ))
+            .returning(MemberRow::as_returning())
+            .get_result(conn)
+            .await?;
+    Ok(row.into())
+}
+
+/// Deletes a member; their sessions and refresh tokens go with them (ON DELETE CASCADE).
+pub async fn delete(conn: &mut AsyncPgConnection, id: MemberId) -> Result<()> {
+    let n = diesel::delete(members::table.find(id.get()))
+        .execute(conn)
+        .await?;
+    if n == 0 {
+        Err(PersistenceError::NotFound)
+    } else {
+        Ok(())
+    }
+}

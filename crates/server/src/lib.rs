@@ -1,0 +1,92 @@
+//! The composition root: settings → telemetry → pool → migrations → HTTP server, and the subcommands.
+
+pub mod seed;
+pub mod settings;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use filmlog_api::{AppState, PasswordService, TokenService, build_app};
+use filmlog_persistence::{build_pool, run_migrations};
+
+pub use settings::{ConfigError, Settings};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Logs to stderr: human-readable on a terminal, JSON lines otherwise. `RUST_LOG` filters.
+pub fn init_telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if std::io::stderr().is_terminal() {
+        builder.try_init()
+    } else {
+        builder.json().try_init()
+    };
+    // A second initialisation (in tests) is harmless.
+    drop(result);
+}
+
+/// The state every worker shares.
+pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
+    let pool = build_pool(settings.database_url()?, &settings.pool)?;
+    let tokens = TokenService::new(settings.auth()?.clone())?;
+    let passwords =
+        PasswordService::new(settings.auth()?.hash_concurrency).map_err(|e| e.to_string())?;
+    Ok(AppState {
+        pool,
+        tokens: Arc::new(tokens),
+        passwords: Arc::new(passwords),
+    })
+}
+
+/// Serves the API until SIGINT or SIGTERM, then drains in-flight requests (up to 10 s) and returns.
+pub async fn serve(settings: Settings) -> Result<(), BoxError> {
+    let state = app_state(&settings)?;
+    let server = HttpServer::new(move || build_app(state.clone()))
+        .workers(settings.workers)
+        .shutdown_timeout(10)
+        .bind((settings.host.as_str(), settings.port))?;
+    for addr in server.addrs() {
+        println!("Filmlog API on http://{addr}/api/v1  (docs: http://{addr}/docs/)");
+    }
+    server.run().await?;
+    Ok(())
+}
+
+pub async fn migrate(settings: &Settings) -> Result<(), BoxError> {
+    let applied = run_migrations(settings.database_url()?).await?;
+    if applied.is_empty() {
+        println!("migrations: up to date");
+    } else {
+        println!("migrations: applied {}", applied.join(", "));
+    }
+    Ok(())
+}
+
+/// Makes a member an admin.
+pub async fn grant_admin(settings: &Settings, username: &str) -> Result<(), BoxError> {
+    use diesel_async::AsyncConnection;
+    let mut conn = diesel_async::AsyncPgConnection::establish(settings.database_url()?).await?;
+    match filmlog_persistence::members::set_role(&mut conn, username, filmlog_domain::Role::Admin)
+        .await
+    {
+        Ok(member) => {
+            println!("{} is now an admin", member.username);
+            Ok(())
+        }
+        Err(filmlog_persistence::PersistenceError::NotFound) => {
+            Err(format!("no member is called {username}").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The OpenAPI document as pretty JSON with a final newline, exactly as committed in
+/// `openapi/openapi.json`.
+pub fn openapi_json() -> Result<String, BoxError> {
+    Ok(filmlog_api::openapi().to_pretty_json()? + "\n")
+}

@@ -1,0 +1,50 @@
+//! `filmlog`: the Filmlog server and its administration commands.
+
+use std::process::ExitCode;
+
+use filmlog::{BoxError, Settings, init_telemetry};
+
+const USAGE: &str = "usage: filmlog <command>
+
+commands:
+  serve                   serve the API (HOST, PORT; needs DATABASE_URL and FILMLOG_JWT_SECRET)
+  migrate                 apply pending database migrations
+  seed                    load the demo data (idempotent)
+  openapi                 print the OpenAPI document
+  admin grant <username>  make a member an admin
+
+configuration (environment): DATABASE_URL, FILMLOG_JWT_SECRET (at least 32 random bytes), HOST (127.0.0.1),
+PORT (8080), FILMLOG_WORKERS, FILMLOG_DB_POOL_SIZE (16), FILMLOG_DB_TIMEOUT_MS (1000),
+FILMLOG_HASH_CONCURRENCY, RUST_LOG";
+
+async fn run(args: &[String]) -> Result<(), BoxError> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let ["openapi"] = args.as_slice() {
+        print!("{}", filmlog::openapi_json()?);
+        return Ok(());
+    }
+    let settings = Settings::from_env()?;
+    match args.as_slice() {
+        ["serve"] => {
+            init_telemetry();
+            settings.auth()?;
+            filmlog::serve(settings).await
+        }
+        ["migrate"] => filmlog::migrate(&settings).await,
+        ["seed"] => filmlog::seed::run(&settings).await,
+        ["admin", "grant", username] => filmlog::grant_admin(&settings, username).await,
+        _ => Err(USAGE.into()),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("filmlog: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

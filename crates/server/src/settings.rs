@@ -1,0 +1,162 @@
+//! Configuration from environment variables into one typed struct. A missing or invalid setting is a
+//! clear message naming the variable; nothing secret has a default.
+
+use secrecy::SecretString;
+
+use filmlog_api::AuthSettings;
+use filmlog_api::auth::check_signing_key;
+use filmlog_persistence::PoolSettings;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    database_url: Option<String>,
+    auth: Result<AuthSettings, ConfigError>,
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    pub pool: PoolSettings,
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<T>() {
+            Ok(v) if valid(&v) => Ok(v),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is out of range or not a number"),
+            }),
+        },
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests). `DATABASE_URL` and
+    /// `FILMLOG_JWT_SECRET` are checked when a command needs them, so `filmlog openapi` needs neither.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let cpus = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
+        let auth = match lookup("FILMLOG_JWT_SECRET") {
+            None => Err(ConfigError::Missing("FILMLOG_JWT_SECRET")),
+            Some(secret) => match check_signing_key(secret.as_bytes()) {
+                Err(e) => Err(ConfigError::Invalid {
+                    name: "FILMLOG_JWT_SECRET",
+                    reason: e.to_string(),
+                }),
+                Ok(()) => {
+                    let mut auth = AuthSettings::new(SecretString::from(secret));
+                    auth.hash_concurrency =
+                        parse(&lookup, "FILMLOG_HASH_CONCURRENCY", cpus, |n: &usize| {
+                            (1..=64).contains(n)
+                        })?;
+                    Ok(auth)
+                }
+            },
+        };
+        let pool = PoolSettings {
+            max_size: parse(&lookup, "FILMLOG_DB_POOL_SIZE", 16, |n: &usize| {
+                (1..=1000).contains(n)
+            })?,
+            timeout: std::time::Duration::from_millis(parse(
+                &lookup,
+                "FILMLOG_DB_TIMEOUT_MS",
+                1000,
+                |n: &u64| (10..=60_000).contains(n),
+            )?),
+        };
+        Ok(Settings {
+            database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
+            auth,
+            host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port: parse(&lookup, "PORT", 8080, |_| true)?,
+            workers: parse(&lookup, "FILMLOG_WORKERS", cpus, |n: &usize| {
+                (1..=256).contains(n)
+            })?,
+            pool,
+        })
+    }
+
+    pub fn database_url(&self) -> Result<&str, ConfigError> {
+        self.database_url
+            .as_deref()
+            .ok_or(ConfigError::Missing("DATABASE_URL"))
+    }
+
+    pub fn auth(&self) -> Result<&AuthSettings, ConfigError> {
+        self.auth.as_ref().map_err(Clone::clone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_short_key_is_refused_with_a_clear_message() {
+        let s = settings(&[("FILMLOG_JWT_SECRET", "too-short")]).map_err(|e| e.to_string());
+        let err = s.and_then(|s| s.auth().map(|_| ()).map_err(|e| e.to_string()));
+        assert_eq!(
+            err,
+            Err("FILMLOG_JWT_SECRET is invalid: the JWT signing key must be at least 32 bytes (got 9)".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_missing_key_and_database_are_named() {
+        let s = settings(&[]).map_err(|e| e.to_string());
+        assert!(matches!(
+            s.as_ref().map(|s| s.auth().err()),
+            Ok(Some(ConfigError::Missing("FILMLOG_JWT_SECRET")))
+        ));
+        assert!(matches!(
+            s.map(|s| s.database_url().err()),
+            Ok(Some(ConfigError::Missing("DATABASE_URL")))
+        ));
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        assert!(matches!(
+            settings(&[("PORT", "http")]),
+            Err(ConfigError::Invalid { name: "PORT", .. })
+        ));
+        assert!(matches!(
+            settings(&[("FILMLOG_DB_POOL_SIZE", "0")]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let ok = settings(&[
+            ("PORT", "9000"),
+            ("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuv"),
+        ]);
+        assert_eq!(ok.as_ref().map(|s| s.port).ok(), Some(9000));
+        assert!(ok.is_ok_and(|s| s.auth().is_ok()));
+    }
+}
