@@ -1,1 +1,9 @@
+//! HTTP-level black-box tests: the real application on a real port against a database of each test's
+//! own (see filmlog-test-support).
 
+mod auth;
+mod me;
+mod members;
+mod openapi;
+mod problems;
+mod tokens;

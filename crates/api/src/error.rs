@@ -68,8 +68,12 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+/// An error answer. Boxed, so `Result<T, ApiError>` stays small on the happy path.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorDetails>);
+
+#[derive(Debug)]
+pub struct ApiErrorDetails {
     status: StatusCode,
     code: &'static str,
     title: &'static str,
@@ -89,7 +93,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(ApiErrorDetails {
             status,
             code,
             title,
@@ -99,7 +103,7 @@ impl ApiError {
             bearer_challenge: None,
             allow: None,
             cause: None,
-        }
+        }))
     }
 
     pub fn code(&self) -> &'static str {
@@ -247,6 +251,19 @@ impl ApiError {
     }
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorDetails;
+    fn deref(&self) -> &ApiErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorDetails {
+        &mut self.0
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
@@ -260,10 +277,17 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
-        if let Some(cause) = &self.cause {
-            if self.status.is_server_error() {
-                tracing::error!(request_id = problem.request_id.as_deref().unwrap_or("-"), code = self.code, %cause, "request failed");
-            }
+        if let Some(cause) = self
+            .cause
+            .as_ref()
+            .filter(|_| self.status.is_server_error())
+        {
+            tracing::error!(
+                request_id = problem.request_id.as_deref().unwrap_or("-"),
+                code = self.code,
+                %cause,
+                "request failed"
+            );
         }
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));

@@ -1,0 +1,37 @@
+# Thin wrappers: CI calls the same targets a person types. See README.md.
+.PHONY: run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+
+run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
+	@scripts/dev.sh run
+
+test:           ## the whole test suite against real PostgreSQL
+	@scripts/dev.sh test
+
+lint:           ## formatting, clippy, and the crate layering
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	@scripts/check-layers.sh
+
+fmt:
+	cargo fmt --all
+
+openapi:        ## regenerate openapi/openapi.json from the code
+	cargo run -q -p filmlog -- openapi > openapi/openapi.json
+
+openapi-check:  ## fail when openapi/openapi.json differs from what the code generates
+	@cargo run -q -p filmlog -- openapi | diff -u openapi/openapi.json - && echo "openapi.json is up to date"
+
+schema:         ## regenerate crates/persistence/src/schema.rs from the migrations
+	@scripts/dev.sh schema
+
+schema-check:   ## fail when schema.rs differs from what the migrations produce
+	@scripts/dev.sh schema-check
+
+stop:           ## stop the private PostgreSQL cluster
+	@scripts/pg.sh stop
+
+db-status:
+	@scripts/pg.sh status
+
+ci:
+	bash .ci/run

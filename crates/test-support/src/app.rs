@@ -1,0 +1,284 @@
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
+use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService, build_app};
+use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
+use rand::RngCore;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::db::TestDatabase;
+
+/// What a test may change about the app it gets.
+pub struct TestConfig {
+    pub pool: PoolSettings,
+    pub auth: AuthSettings,
+    /// Overrides the database URL (e.g. to point at a server that is down).
+    pub database_url: Option<String>,
+    pub workers: usize,
+}
+
+/// A member created directly in the database (no argon2 on the way), with a live session.
+#[derive(Debug, Clone)]
+pub struct TestMember {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A response, read in full.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json response with this status and code; returns the body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type of {}",
+            self.text
+        );
+        assert_eq!(self.json["code"], code, "code of {}", self.text);
+        assert_eq!(self.json["status"], status, "status field of {}", self.text);
+        assert!(
+            self.json["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("/problems/")),
+            "type of {}",
+            self.text
+        );
+        assert!(
+            self.json["title"].is_string() && self.json["detail"].is_string(),
+            "title/detail of {}",
+            self.text
+        );
+        assert!(
+            self.header("x-request-id").is_some(),
+            "x-request-id on {}",
+            self.text
+        );
+        assert_eq!(
+            self.json["request_id"].as_str(),
+            self.header("x-request-id"),
+            "request id of {}",
+            self.text
+        );
+        &self.json
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        &self.json
+    }
+}
+
+/// The argon2 hash of [`TestApp::PASSWORD`], computed once per test process.
+fn shared_hash(passwords: &Arc<PasswordService>) -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let passwords = Arc::clone(passwords);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let password = filmlog_domain::Password::parse(TestApp::PASSWORD).ok()?;
+            rt.block_on(passwords.hash(&password)).ok()
+        })
+        .join()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("hashing the test password failed"))
+    })
+    .clone()
+}
+
+/// The running application of one test.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub jwt_secret: String,
+    pub db: TestDatabase,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// The password of every member made by [`TestApp::member`].
+    pub const PASSWORD: &'static str = "correct horse battery staple";
+
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut TestConfig)) -> Self {
+        let db = TestDatabase::new().await;
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        let jwt_secret = hex::encode(key);
+        let mut config = TestConfig {
+            pool: PoolSettings {
+                max_size: 8,
+                timeout: Duration::from_secs(1),
+            },
+            auth: AuthSettings::new(SecretString::from(jwt_secret.clone())),
+            database_url: None,
+            workers: 2,
+        };
+        configure(&mut config);
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| db.url().to_owned());
+        let pool = build_pool(&url, &config.pool).unwrap_or_else(|e| panic!("pool: {e}"));
+        let tokens =
+            TokenService::new(config.auth.clone()).unwrap_or_else(|e| panic!("tokens: {e}"));
+        let passwords = PasswordService::new(config.auth.hash_concurrency)
+            .unwrap_or_else(|e| panic!("passwords: {e}"));
+        let state = AppState {
+            pool,
+            tokens: Arc::new(tokens),
+            passwords: Arc::new(passwords),
+        };
+        let app_state = state.clone();
+        let server = HttpServer::new(move || build_app(app_state.clone()))
+            .workers(config.workers)
+            .shutdown_timeout(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        TestApp {
+            base: format!("http://{addr}"),
+            client,
+            state,
+            jwt_secret,
+            db,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::read(req).await
+    }
+
+    /// Sends a prepared request and reads the whole response.
+    pub async fn read(req: reqwest::RequestBuilder) -> TestResponse {
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Creates a member straight in the database with a live session and tokens, skipping argon2
+    /// (all test members share one precomputed hash of [`TestApp::PASSWORD`]).
+    pub async fn member(&self, username: &str) -> TestMember {
+        let hash = shared_hash(&self.state.passwords);
+        let mut conn = self.db.connect().await;
+        let email = format!("{username}@example.com");
+        let member = members::insert(
+            &mut conn,
+            &members::NewMember {
+                username,
+                email: &email,
+                password_hash: &hash,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("member {username}: {e}"));
+        let session = sessions::create(&mut conn, member.id)
+            .await
+            .unwrap_or_else(|e| panic!("session: {e}"));
+        let refresh = filmlog_api::auth::new_refresh_token();
+        sessions::insert_refresh_token(
+            &mut conn,
+            session,
+            &filmlog_api::auth::refresh_token_hash(&refresh),
+            self.state.tokens.refresh_expiry(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("refresh token: {e}"));
+        let access = self
+            .state
+            .tokens
+            .issue_access(member.id, session)
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        TestMember {
+            id: member.id.get(),
+            username: username.to_owned(),
+            password: Self::PASSWORD.to_owned(),
+            access_token: access,
+            refresh_token: refresh,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and let the workers go; the database is dropped after this.
+        drop(self.handle.stop(false));
+    }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# What `make run` and `make test` do. When DATABASE_URL is unset they use the checkout's private
+# PostgreSQL cluster (scripts/pg.sh), creating and starting it as needed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+psql_bin() {
+  local v
+  for v in 18 17 16 15; do [ -x "/usr/lib/postgresql/$v/bin/psql" ] && { echo "/usr/lib/postgresql/$v/bin/psql"; return; }; done
+  command -v psql
+}
+
+# Runs SQL against the server of $1 (a URL), printing bare rows.
+sql() { "$(psql_bin)" "$1" -v ON_ERROR_STOP=1 -qAtX -c "$2"; }
+
+# The base URL of the server (no database), starting the private cluster when DATABASE_URL is unset.
+server_url() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "${DATABASE_URL%/*}"
+  else
+    scripts/pg.sh start "${1:-}"
+  fi
+}
+
+case "${1:-}" in
+  run)
+    base=$(server_url)
+    if [ -n "${DATABASE_URL:-}" ]; then
+      url=$DATABASE_URL
+    else
+      url="$base/filmlog"
+      [ "$(sql "$base/postgres" "SELECT 1 FROM pg_database WHERE datname = 'filmlog'")" = 1 ] || sql "$base/postgres" "CREATE DATABASE filmlog"
+    fi
+    mkdir -p .data
+    if [ -z "${FILMLOG_JWT_SECRET:-}" ]; then
+      # Generated once per checkout, never committed: 48 random bytes.
+      [ -s .data/jwt-secret ] || (umask 077 && head -c 48 /dev/urandom | base64 -w0 > .data/jwt-secret)
+      FILMLOG_JWT_SECRET=$(cat .data/jwt-secret)
+      export FILMLOG_JWT_SECRET
+    fi
+    cargo build -p filmlog
+    export DATABASE_URL=$url
+    target/debug/filmlog migrate
+    target/debug/filmlog seed
+    port=${PORT:-8080}
+    echo
+    echo "  API:  http://127.0.0.1:$port/api/v1"
+    echo "  Docs: http://127.0.0.1:$port/docs/"
+    echo "  Demo members: shirin, tomas, amara, kenji (password: filmlog-demo-password)"
+    echo
+    PORT=$port exec target/debug/filmlog serve
+    ;;
+  test)
+    base=$(server_url --test)
+    admin="$base/postgres"
+    if [ -n "${DATABASE_URL:-}" ]; then admin=$DATABASE_URL; fi
+    # Sweep databases left behind by killed test runs.
+    for db in $(sql "$admin" "SELECT datname FROM pg_database WHERE datname LIKE 'filmlog\_test\_%' OR datname LIKE 'filmlog\_tpl\_%\_building'"); do
+      sql "$admin" "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    done
+    export FILMLOG_TEST_DATABASE_URL=$admin
+    shift
+    if cargo nextest --version >/dev/null 2>&1; then
+      cargo nextest run --workspace --no-fail-fast "$@"
+    else
+      cargo test --workspace --no-fail-fast "$@"
+    fi
+    left=$(sql "$admin" "SELECT count(*) FROM pg_database WHERE datname LIKE 'filmlog\_test\_%'")
+    echo "test databases left behind: $left"
+    ;;
+  schema-check)
+    # The committed schema.rs must equal what `diesel print-schema` makes of the migrations.
+    command -v diesel >/dev/null 2>&1 || scripts/install-tools.sh diesel
+    base=$(server_url --test)
+    db=filmlog_schema_check_$$
+    sql "$base/postgres" "CREATE DATABASE $db"
+    trap 'sql "$base/postgres" "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+    out=$(mktemp)
+    DATABASE_URL="$base/$db" diesel migration run --locked-schema >/dev/null 2>&1 || DATABASE_URL="$base/$db" diesel migration run >/dev/null
+    DATABASE_URL="$base/$db" diesel print-schema > "$out"
+    if diff -u crates/persistence/src/schema.rs "$out"; then
+      echo "schema.rs matches the migrations"
+    else
+      echo "crates/persistence/src/schema.rs differs from the migrations: run 'make schema' and commit it" >&2
+      exit 1
+    fi
+    # down.sql must undo up.sql: redo every migration.
+    DATABASE_URL="$base/$db" diesel migration redo --all >/dev/null
+    echo "every migration's down.sql undoes its up.sql"
+    ;;
+  schema)
+    command -v diesel >/dev/null 2>&1 || scripts/install-tools.sh diesel
+    base=$(server_url --test)
+    db=filmlog_schema_$$
+    sql "$base/postgres" "CREATE DATABASE $db"
+    trap 'sql "$base/postgres" "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+    DATABASE_URL="$base/$db" diesel migration run
+    ;;
+  *)
+    echo "usage: $0 run|test|schema|schema-check" >&2
+    exit 2
+    ;;
+esac
