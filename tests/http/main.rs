@@ -6,4 +6,5 @@ mod me;
 mod members;
 mod openapi;
 mod problems;
+mod process;
 mod tokens;

@@ -1,0 +1,105 @@
+//! The `filmlog` binary itself: startup refusals and graceful shutdown on SIGTERM.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use filmlog_test_support::TestDatabase;
+
+const BIN: &str = env!("CARGO_BIN_EXE_filmlog");
+
+#[test]
+fn serve_refuses_a_short_or_missing_key() {
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/x")
+        .env("FILMLOG_JWT_SECRET", "only-twenty-bytes-ok")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FILMLOG_JWT_SECRET is invalid: the JWT signing key must be at least 32 bytes"), "{stderr}");
+
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/x")
+        .env_remove("FILMLOG_JWT_SECRET")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FILMLOG_JWT_SECRET is not set"));
+
+    let out = Command::new(BIN).arg("frobnicate").output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: filmlog"));
+}
+
+#[test]
+fn openapi_needs_no_configuration() {
+    let out = Command::new(BIN).arg("openapi").env_clear().output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"openapi\": \"3.1.0\""));
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    l.local_addr().map(|a| a.port()).unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn sigterm_drains_the_request_in_flight_then_exits() {
+    let db = TestDatabase::new().await;
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
+        .env("PORT", port.to_string())
+        .env("FILMLOG_WORKERS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("server did not start: {e}"),
+        }
+    };
+    let body = br#"{"username":"nobody","password":"some long password"}"#;
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    stream.write_all(&body[..10]).unwrap_or_else(|e| panic!("{e}"));
+    stream.flush().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(300));
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap_or_else(|e| panic!("{e}"));
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // The server is draining: the request already in flight still completes.
+    stream.write_all(&body[10..]).unwrap_or_else(|e| panic!("{e}"));
+    let mut response = String::new();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("invalid_credentials"), "{response}");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    // And it no longer accepts connections.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
