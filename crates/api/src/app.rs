@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{json_error, path_error, query_error};
-use crate::handlers::{auth, health, me, members};
+use crate::handlers::{auth, comments, films, health, log_entries, me, members, relationship, social};
 use crate::request_id;
 use crate::state::AppState;
 
@@ -33,7 +33,11 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
     tags(
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "me", description = "The caller's own account"),
-        (name = "members", description = "Public member profiles"),
+        (name = "members", description = "Members: profiles, follows, diaries, reviews, lists, activity"),
+        (name = "films", description = "The catalog: search, films with credits and statistics, reviews"),
+        (name = "relationships", description = "Your state with a film: watched, liked, watchlist, rating"),
+        (name = "log entries", description = "Diary entries and reviews; review likes"),
+        (name = "comments", description = "Comments on log entries"),
         (name = "health", description = "Probes for orchestrators"),
     ),
     components(schemas(Problem, FieldError)),
@@ -69,7 +73,43 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(me::update_me)
             .service(me::change_password)
             .service(me::delete_me)
-            .service(members::get_member),
+            .service(social::feed)
+            .service(members::get_member)
+            .service(social::follow)
+            .service(social::unfollow)
+            .service(social::followers)
+            .service(social::following)
+            .service(social::diary)
+            .service(social::member_reviews)
+            .service(social::watchlist)
+            .service(social::liked_films)
+            .service(social::member_activity)
+            .service(films::list_films)
+            .service(films::create_film)
+            .service(films::get_film)
+            .service(films::update_film)
+            .service(films::get_film_statistics)
+            .service(social::film_reviews)
+            .service(relationship::get_relationship)
+            .service(relationship::put_watched)
+            .service(relationship::delete_watched)
+            .service(relationship::put_like)
+            .service(relationship::delete_like)
+            .service(relationship::put_watchlist)
+            .service(relationship::delete_watchlist)
+            .service(relationship::put_rating)
+            .service(relationship::delete_rating)
+            .service(log_entries::create_log_entry)
+            .service(log_entries::get_log_entry)
+            .service(log_entries::update_log_entry)
+            .service(log_entries::delete_log_entry)
+            .service(log_entries::like_review)
+            .service(log_entries::unlike_review)
+            .service(log_entries::list_review_likes)
+            .service(comments::list_comments)
+            .service(comments::create_comment)
+            .service(comments::update_comment)
+            .service(comments::delete_comment),
     );
 }
 

@@ -50,14 +50,20 @@ pub fn json_with_etag<T: Serialize>(req: &HttpRequest, value: &T) -> ApiResult<H
         .body(body))
 }
 
-/// 412 when the request carries `If-Match` and it does not name the current representation.
-pub fn check_if_match<T: Serialize>(req: &HttpRequest, current: &T) -> ApiResult<()> {
-    if !req.headers().contains_key(header::IF_MATCH) {
-        return Ok(());
-    }
-    let etag = etag_for(current)?;
-    match header_lists(req, header::IF_MATCH, &etag) {
-        Some(true) => Ok(()),
-        _ => Err(ApiError::precondition_failed()),
+/// The request's `If-Match`, taken out of the request so it can travel into a transaction.
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default().to_owned())
+}
+
+fn lists(raw: &str, etag: &str) -> bool {
+    raw.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+/// 412 when an `If-Match` was sent and it does not name the current representation.
+pub fn check_if_match<T: Serialize>(if_match: Option<&str>, current: &T) -> ApiResult<()> {
+    match if_match {
+        None => Ok(()),
+        Some(raw) if lists(raw, &etag_for(current)?) => Ok(()),
+        Some(_) => Err(ApiError::precondition_failed()),
     }
 }

@@ -82,6 +82,10 @@ pub struct MemberProfile {
     pub website: Option<String>,
     pub pronouns: Option<String>,
     pub role: RoleDto,
+    #[schema(example = 12)]
+    pub follower_count: i32,
+    #[schema(example = 40)]
+    pub following_count: i32,
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
     pub joined_at: DateTime<Utc>,
@@ -97,6 +101,8 @@ impl From<Member> for MemberProfile {
             website: m.website,
             pronouns: m.pronouns,
             role: m.role.into(),
+            follower_count: m.follower_count,
+            following_count: m.following_count,
             joined_at: m.created_at,
         }
     }
@@ -135,4 +141,47 @@ impl From<TokenPair> for Tokens {
 pub struct Registered {
     pub member: Me,
     pub tokens: Tokens,
+}
+
+/// A member as lists show them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberSummary {
+    #[schema(example = "shirin")]
+    pub username: String,
+    #[schema(example = "Shirin Ahmadi")]
+    pub display_name: Option<String>,
+}
+
+impl From<filmlog_persistence::members::MemberSummaryRow> for MemberSummary {
+    fn from(m: filmlog_persistence::members::MemberSummaryRow) -> Self {
+        MemberSummary { username: m.username, display_name: m.display_name }
+    }
+}
+
+/// A film as lists show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FilmSummary {
+    #[schema(example = "children-of-heaven-1997")]
+    pub slug: String,
+    #[schema(example = "Children of Heaven")]
+    pub title: String,
+    #[schema(example = 1997)]
+    pub year: Option<i32>,
+    pub poster_url: Option<String>,
+}
+
+impl From<filmlog_persistence::catalog::FilmSummaryRow> for FilmSummary {
+    fn from(f: filmlog_persistence::catalog::FilmSummaryRow) -> Self {
+        FilmSummary { slug: f.slug, title: f.title, year: f.year, poster_url: f.poster_url }
+    }
+}
+
+/// Stars from stored half stars.
+pub fn stars(halves: Option<i16>) -> Option<f64> {
+    halves.map(|h| f64::from(h) / 2.0)
+}
+
+/// Array elements are never NULL (the API writes none); drops any that are.
+pub fn flatten_tags(tags: Vec<Option<String>>) -> Vec<String> {
+    tags.into_iter().flatten().collect()
 }

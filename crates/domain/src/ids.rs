@@ -56,6 +56,27 @@ typed_id!(
     SessionId
 );
 
+typed_id!(
+    /// A film of the catalog.
+    FilmId
+);
+typed_id!(
+    /// A person credited on films.
+    PersonId
+);
+typed_id!(
+    /// One viewing and/or review of a film by a member.
+    LogEntryId
+);
+typed_id!(
+    /// A comment on a log entry.
+    CommentId
+);
+typed_id!(
+    /// One row of the activity stream.
+    ActivityId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

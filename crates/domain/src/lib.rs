@@ -4,10 +4,14 @@
 //! ("parse, don't validate"); each constructor returns a typed error that the API turns into a 422 with
 //! a stable code.
 
+pub mod film;
 pub mod ids;
+pub mod log;
 pub mod member;
 pub mod text;
 
+pub use film::*;
 pub use ids::*;
+pub use log::*;
 pub use member::*;
 pub use text::TextError;

@@ -246,6 +246,8 @@ pub struct Member {
     pub website: Option<String>,
     pub pronouns: Option<String>,
     pub role: Role,
+    pub follower_count: i32,
+    pub following_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -2,8 +2,13 @@
 //! `&mut AsyncPgConnection` (so callers compose them in one transaction), the pool and the embedded
 //! migrations.
 
+pub mod activity;
+pub mod catalog;
 pub mod error;
+pub mod log_entries;
 pub mod members;
+pub mod relationships;
+pub mod social;
 pub mod pool;
 pub mod schema;
 pub mod sessions;

@@ -28,8 +28,19 @@ pub struct MemberRow {
     pub website: Option<String>,
     pub pronouns: Option<String>,
     pub role: String,
+    pub follower_count: i32,
+    pub following_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What lists show of a member.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
+pub struct MemberSummaryRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
 }
 
 impl From<MemberRow> for Member {
@@ -46,6 +57,8 @@ impl From<MemberRow> for Member {
             // The CHECK constraint admits only the known roles; anything else is treated as the
             // least privileged one.
             role: Role::parse(&row.role).unwrap_or(Role::Member),
+            follower_count: row.follower_count,
+            following_count: row.following_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -131,6 +144,16 @@ pub async fn find_credentials(
         .await
         .optional()?;
     Ok(found.map(|(id, hash)| (MemberId::new(id), hash)))
+}
+
+pub async fn id_by_username(conn: &mut AsyncPgConnection, username: &str) -> Result<Option<MemberId>> {
+    let id: Option<i64> = members::table
+        .filter(lower(members::username).eq(username.to_lowercase()))
+        .select(members::id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(id.map(MemberId::new))
 }
 
 pub async fn password_hash(conn: &mut AsyncPgConnection, id: MemberId) -> Result<String> {

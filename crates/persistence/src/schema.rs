@@ -1,6 +1,123 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    activities (id) {
+        id -> Int8,
+        actor_id -> Int8,
+        kind -> Text,
+        film_id -> Nullable<Int8>,
+        log_entry_id -> Nullable<Int8>,
+        comment_id -> Nullable<Int8>,
+        subject_member_id -> Nullable<Int8>,
+        rating -> Nullable<Int2>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Int8,
+        log_entry_id -> Int8,
+        author_id -> Int8,
+        body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    film_credits (id) {
+        id -> Int8,
+        film_id -> Int8,
+        person_id -> Int8,
+        role -> Text,
+        character -> Nullable<Text>,
+        billing_order -> Int4,
+    }
+}
+
+diesel::table! {
+    film_stats (film_id) {
+        film_id -> Int8,
+        watch_count -> Int4,
+        like_count -> Int4,
+        rating_count -> Int4,
+        rating_sum -> Int8,
+        review_count -> Int4,
+        r1 -> Int4,
+        r2 -> Int4,
+        r3 -> Int4,
+        r4 -> Int4,
+        r5 -> Int4,
+        r6 -> Int4,
+        r7 -> Int4,
+        r8 -> Int4,
+        r9 -> Int4,
+        r10 -> Int4,
+    }
+}
+
+diesel::table! {
+    films (id) {
+        id -> Int8,
+        slug -> Text,
+        title -> Text,
+        original_title -> Nullable<Text>,
+        year -> Nullable<Int4>,
+        release_date -> Nullable<Date>,
+        runtime_minutes -> Nullable<Int4>,
+        synopsis -> Nullable<Text>,
+        poster_url -> Nullable<Text>,
+        genres -> Array<Nullable<Text>>,
+        countries -> Array<Nullable<Text>>,
+        languages -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    follows (follower_id, followee_id) {
+        follower_id -> Int8,
+        followee_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    log_entries (id) {
+        id -> Int8,
+        member_id -> Int8,
+        film_id -> Int8,
+        watched_on -> Nullable<Date>,
+        rewatch -> Bool,
+        rating -> Nullable<Int2>,
+        liked -> Bool,
+        review_text -> Nullable<Text>,
+        contains_spoilers -> Bool,
+        tags -> Array<Nullable<Text>>,
+        like_count -> Int4,
+        comment_count -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_films (member_id, film_id) {
+        member_id -> Int8,
+        film_id -> Int8,
+        watched -> Bool,
+        liked -> Bool,
+        in_watchlist -> Bool,
+        rating -> Nullable<Int2>,
+        liked_at -> Nullable<Timestamptz>,
+        watchlisted_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     members (id) {
         id -> Int8,
         username -> Text,
@@ -14,6 +131,15 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        follower_count -> Int4,
+        following_count -> Int4,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> Int8,
+        name -> Text,
     }
 }
 
@@ -30,6 +156,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    review_likes (log_entry_id, member_id) {
+        log_entry_id -> Int8,
+        member_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         member_id -> Int8,
@@ -40,7 +174,35 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(activities -> comments (comment_id));
+diesel::joinable!(activities -> films (film_id));
+diesel::joinable!(activities -> log_entries (log_entry_id));
+diesel::joinable!(comments -> log_entries (log_entry_id));
+diesel::joinable!(comments -> members (author_id));
+diesel::joinable!(film_credits -> films (film_id));
+diesel::joinable!(film_credits -> people (person_id));
+diesel::joinable!(film_stats -> films (film_id));
+diesel::joinable!(log_entries -> films (film_id));
+diesel::joinable!(log_entries -> members (member_id));
+diesel::joinable!(member_films -> films (film_id));
+diesel::joinable!(member_films -> members (member_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(review_likes -> log_entries (log_entry_id));
+diesel::joinable!(review_likes -> members (member_id));
 diesel::joinable!(sessions -> members (member_id));
 
-diesel::allow_tables_to_appear_in_same_query!(members, refresh_tokens, sessions,);
+diesel::allow_tables_to_appear_in_same_query!(
+    activities,
+    comments,
+    film_credits,
+    film_stats,
+    films,
+    follows,
+    log_entries,
+    member_films,
+    members,
+    people,
+    refresh_tokens,
+    review_likes,
+    sessions,
+);

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
-use crate::conditional::{check_if_match, json_with_etag};
+use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::Me;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{JsonBody, double_option};
@@ -148,7 +148,7 @@ pub async fn update_me(
     body: JsonBody<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let change = ProfileChange::try_from(body.0)?;
-    check_if_match(&req, &Me::from(auth.member.clone()))?;
+    check_if_match(if_match(&req).as_deref(), &Me::from(auth.member.clone()))?;
     if change.is_empty() {
         return json_with_etag(&req, &Me::from(auth.member));
     }

@@ -1,4 +1,9 @@
 pub mod auth;
+pub mod comments;
+pub mod films;
 pub mod health;
+pub mod log_entries;
 pub mod me;
 pub mod members;
+pub mod relationship;
+pub mod social;

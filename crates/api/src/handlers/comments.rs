@@ -1,0 +1,199 @@
+//! Comments on log entries.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::{CommentBody, CommentId};
+use filmlog_persistence::activity::{self, Kind, NewActivity};
+use filmlog_persistence::social::{self, CommentView, NewComment};
+use filmlog_persistence::{AsyncPgConnection, log_entries};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthMember;
+use crate::dto::{MemberSummary, rfc3339};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::JsonBody;
+use crate::handlers::log_entries::{PageQuery, entry_id};
+use crate::pagination::{self, Page};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Comment {
+    #[schema(example = "5")]
+    pub id: String,
+    #[schema(example = "17")]
+    pub log_entry_id: String,
+    pub author: MemberSummary,
+    pub body: String,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<CommentView> for Comment {
+    fn from(v: CommentView) -> Self {
+        Comment {
+            id: v.comment.id.to_string(),
+            log_entry_id: v.comment.log_entry_id.to_string(),
+            author: v.author.into(),
+            body: v.comment.body,
+            created_at: v.comment.created_at,
+            updated_at: v.comment.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    /// 1–10,000 characters.
+    #[schema(example = "The race at the end!")]
+    pub body: String,
+}
+
+fn parse_body(raw: &str) -> ApiResult<String> {
+    CommentBody::parse(raw).map(CommentBody::into_inner).map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))
+}
+
+fn comment_id(raw: &str) -> ApiResult<CommentId> {
+    raw.parse().map_err(|_| ApiError::not_found("that comment"))
+}
+
+async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<CommentView> {
+    social::comment_view(conn, id).await?.ok_or_else(|| ApiError::not_found("that comment"))
+}
+
+/// A log entry's comments
+#[utoipa::path(
+    operation_id = "list_comments",
+    tag = "comments",
+    params(("id" = String, Path, example = "17"), PageQuery),
+    responses(
+        (status = 200, description = "Oldest first", body = Page<Comment>),
+        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/log-entries/{id}/comments")]
+pub async fn list_comments(state: web::Data<AppState>, id: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
+    let mut conn = state.conn().await?;
+    log_entries::owner_and_review(&mut conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+    let rows = social::comments_of(&mut conn, id, after, limit + 1).await?;
+    let page = pagination::page(rows, limit, |c| (c.comment.created_at, c.comment.id), Comment::from);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Comment on a log entry
+#[utoipa::path(
+    operation_id = "create_comment",
+    tag = "comments",
+    params(("id" = String, Path, example = "17")),
+    request_body = CommentRequest,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = Comment),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/log-entries/{id}/comments")]
+pub async fn create_comment(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+    body: JsonBody<CommentRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let text = parse_body(&body.0.body)?;
+    let author = auth.id();
+    let mut conn = state.conn().await?;
+    let created = conn
+        .transaction(async |conn| {
+            let (owner, film, _) =
+                log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+            let row = social::insert_comment(conn, &NewComment { log_entry_id: id.get(), author_id: author.get(), body: text }).await?;
+            let cid = CommentId::new(row.id);
+            let what = NewActivity { film: Some(film), log_entry: Some(id), comment: Some(cid), subject: Some(owner), rating: None };
+            activity::record(conn, author, Kind::Comment, what).await?;
+            comment(conn, cid).await
+        })
+        .await?;
+    let created = Comment::from(created);
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/api/v1/comments/{}", created.id))).json(created))
+}
+
+/// Edit your comment
+#[utoipa::path(
+    operation_id = "update_comment",
+    tag = "comments",
+    params(("id" = String, Path, example = "5")),
+    request_body = CommentRequest,
+    responses(
+        (status = 200, description = "The edited comment", body = Comment),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such comment of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/comments/{id}")]
+pub async fn update_comment(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+    body: JsonBody<CommentRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = comment_id(&id)?;
+    let text = parse_body(&body.0.body)?;
+    let mut conn = state.conn().await?;
+    let current = comment(&mut conn, id).await?;
+    if current.comment.author_id != auth.id().get() {
+        return Err(ApiError::not_found("that comment"));
+    }
+    social::update_comment(&mut conn, id, &text).await?;
+    Ok(HttpResponse::Ok().json(Comment::from(comment(&mut conn, id).await?)))
+}
+
+/// Delete a comment (its author, or the owner of the log entry)
+#[utoipa::path(
+    operation_id = "delete_comment",
+    tag = "comments",
+    params(("id" = String, Path, example = "5")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such comment you may delete (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/comments/{id}")]
+pub async fn delete_comment(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = comment_id(&id)?;
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let current = comment(&mut conn, id).await?;
+    let entry = filmlog_domain::LogEntryId::new(current.comment.log_entry_id);
+    let entry_owner = log_entries::owner_and_review(&mut conn, entry).await?.map(|(owner, _, _)| owner);
+    if current.comment.author_id != me.get() && entry_owner != Some(me) {
+        return Err(ApiError::not_found("that comment"));
+    }
+    social::delete_comment(&mut conn, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

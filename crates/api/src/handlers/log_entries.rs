@@ -1,0 +1,516 @@
+//! Log entries: a viewing and/or review of a film. Review likes.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::{LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review, latest_today};
+use filmlog_persistence::activity::{self, Kind, NewActivity};
+use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
+use filmlog_persistence::relationships::{self, Relationship};
+use filmlog_persistence::{AsyncPgConnection, catalog, social};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthMember;
+use crate::conditional::{check_if_match, if_match, json_with_etag};
+use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339, stars};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::{JsonBody, double_option};
+use crate::handlers::relationship::parse_rating;
+use crate::pagination::{self, Page};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Review {
+    pub text: String,
+    pub contains_spoilers: bool,
+}
+
+/// One viewing and/or review of a film.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LogEntry {
+    #[schema(example = "17")]
+    pub id: String,
+    pub member: MemberSummary,
+    pub film: FilmSummary,
+    /// The diary date.
+    #[schema(example = "2026-11-20")]
+    pub watched_on: Option<NaiveDate>,
+    pub rewatch: bool,
+    #[schema(example = 4.5)]
+    pub rating: Option<f64>,
+    pub liked: bool,
+    pub review: Option<Review>,
+    #[schema(example = json!(["cinema", "with family"]))]
+    pub tags: Vec<String>,
+    pub like_count: i32,
+    pub comment_count: i32,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<LogEntryView> for LogEntry {
+    fn from(v: LogEntryView) -> Self {
+        let e = v.entry;
+        LogEntry {
+            id: e.id.to_string(),
+            member: v.member.into(),
+            film: v.film.into(),
+            watched_on: e.watched_on,
+            rewatch: e.rewatch,
+            rating: stars(e.rating),
+            liked: e.liked,
+            review: e.review_text.map(|text| Review { text, contains_spoilers: e.contains_spoilers }),
+            tags: flatten_tags(e.tags),
+            like_count: e.like_count,
+            comment_count: e.comment_count,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// Up to 100,000 characters.
+    pub text: String,
+    #[serde(default)]
+    pub contains_spoilers: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLogEntryRequest {
+    /// The film's slug.
+    #[schema(example = "children-of-heaven-1997")]
+    pub film: String,
+    /// Not in the future.
+    #[schema(example = "2026-11-20")]
+    pub watched_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub rewatch: bool,
+    /// Half stars, 0.5–5.0.
+    #[schema(example = 4.5)]
+    pub rating: Option<f64>,
+    #[serde(default)]
+    pub liked: bool,
+    pub review: Option<ReviewInput>,
+    /// Up to 20 tags of letters, digits, spaces and hyphens.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn parse_watched_on(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) -> Option<WatchedOn> {
+    date.and_then(|d| {
+        WatchedOn::parse(d, latest_today()).map_err(|e| errors.push(FieldError::new("/watched_on", "invalid_watched_on", e))).ok()
+    })
+}
+
+fn parse_review(review: Option<&ReviewInput>, errors: &mut Vec<FieldError>) -> Option<ReviewText> {
+    review.and_then(|r| {
+        ReviewText::parse(&r.text).map_err(|e| errors.push(FieldError::new("/review/text", "invalid_review", e))).ok().flatten()
+    })
+}
+
+fn parse_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    match Tag::parse_all(tags) {
+        Ok(tags) => tags.into_iter().map(Tag::into_inner).collect(),
+        Err((i, e)) => {
+            errors.push(FieldError::new(format!("/tags/{i}"), "invalid_tag", e));
+            Vec::new()
+        }
+    }
+}
+
+fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Option<i16> {
+    rating.and_then(|r| parse_rating(r, "/rating").map_err(|e| errors.extend(e.problem().errors)).ok().map(|r| r.halves()))
+}
+
+fn needs_date_or_review() -> ApiError {
+    ApiError::rule("log_entry_needs_date_or_review", filmlog_domain::NeedsDateOrReview.to_string())
+}
+
+pub fn entry_id(raw: &str) -> ApiResult<LogEntryId> {
+    raw.parse().map_err(|_| ApiError::not_found("that log entry"))
+}
+
+async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> ApiResult<LogEntry> {
+    Ok(log_entries::view(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?.into())
+}
+
+/// The activity a log entry stands for.
+fn entry_kind(has_review: bool) -> Kind {
+    if has_review { Kind::Review } else { Kind::DiaryEntry }
+}
+
+/// Log a film
+///
+/// Records a viewing (`watched_on`) and/or a review. The film becomes watched and leaves your
+/// watchlist; a rating becomes your current rating; `liked` likes the film.
+#[utoipa::path(
+    operation_id = "create_log_entry",
+    tag = "log entries",
+    request_body = CreateLogEntryRequest,
+    responses(
+        (status = 201, description = "Logged; `Location` names the entry", body = LogEntry),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`) or `log_entry_needs_date_or_review`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/log-entries")]
+pub async fn create_log_entry(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    body: JsonBody<CreateLogEntryRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut errors = Vec::new();
+    let slug = Slug::parse(&req.film).map_err(|_| errors.push(FieldError::new("/film", "unknown_film", "no film has that slug"))).ok();
+    let watched_on = parse_watched_on(req.watched_on, &mut errors);
+    let rating = parse_rating_field(req.rating, &mut errors);
+    let review = parse_review(req.review.as_ref(), &mut errors);
+    let tags = parse_tags(&req.tags, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    check_date_or_review(watched_on, review.as_ref()).map_err(|_| needs_date_or_review())?;
+    let member = auth.id();
+    let mut conn = state.conn().await?;
+    let film = match slug {
+        Some(slug) => catalog::id_by_slug(&mut conn, slug.as_str()).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::invalid_field("/film", "unknown_film", "no film has that slug"))?;
+    let has_review = review.is_some();
+    let new = NewLogEntry {
+        member_id: member.get(),
+        film_id: film.get(),
+        watched_on: watched_on.map(WatchedOn::date),
+        rewatch: req.rewatch,
+        rating,
+        liked: req.liked,
+        review_text: review.map(ReviewText::into_inner),
+        contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
+        tags,
+    };
+    let entry = conn
+        .transaction(async |conn| {
+            let old = relationships::lock(conn, member, film).await?;
+            let new_rel = Relationship {
+                watched: true,
+                in_watchlist: false,
+                liked: old.liked || new.liked,
+                rating: new.rating.or(old.rating),
+            };
+            if new_rel != old {
+                relationships::save(conn, member, film, new_rel).await?;
+            }
+            let row = log_entries::insert(conn, &new).await?;
+            let id = LogEntryId::new(row.id);
+            let what = NewActivity { film: Some(film), log_entry: Some(id), rating: new.rating, ..Default::default() };
+            activity::record(conn, member, entry_kind(has_review), what).await?;
+            if new.liked && !old.liked {
+                activity::record(conn, member, Kind::FilmLike, NewActivity { film: Some(film), ..Default::default() }).await?;
+            }
+            view(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/api/v1/log-entries/{}", entry.id))).json(entry))
+}
+
+/// A log entry
+#[utoipa::path(
+    operation_id = "get_log_entry",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17")),
+    responses(
+        (status = 200, description = "The entry, with an `ETag`", body = LogEntry),
+        (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/log-entries/{id}")]
+pub async fn get_log_entry(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let mut conn = state.conn().await?;
+    json_with_etag(&req, &view(&mut conn, id).await?)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLogEntryRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub watched_on: Option<Option<NaiveDate>>,
+    pub rewatch: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub rating: Option<Option<f64>>,
+    pub liked: Option<bool>,
+    /// `null` removes the review.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ReviewInput>)]
+    pub review: Option<Option<ReviewInput>>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Change a log entry (its owner)
+///
+/// Send `If-Match` with the entry's ETag to refuse the change when it changed meanwhile.
+#[utoipa::path(
+    operation_id = "update_log_entry",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    request_body = UpdateLogEntryRequest,
+    responses(
+        (status = 200, description = "The updated entry", body = LogEntry),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `log_entry_needs_date_or_review`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/log-entries/{id}")]
+pub async fn update_log_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+    body: JsonBody<UpdateLogEntryRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let patch = body.0;
+    let mut errors = Vec::new();
+    let watched_on = patch.watched_on.map(|d| parse_watched_on(d, &mut errors));
+    let rating = patch.rating.map(|r| parse_rating_field(r, &mut errors));
+    let review = patch.review.as_ref().map(|r| parse_review(r.as_ref(), &mut errors));
+    let tags = patch.tags.as_ref().map(|t| parse_tags(t, &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let member = auth.id();
+    let precondition = if_match(&req);
+    let mut conn = state.conn().await?;
+    let entry = conn
+        .transaction(async |conn| {
+            let current = log_entries::lock_owned(conn, id, member).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+            check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+            let new_date = watched_on.unwrap_or(current.watched_on.and_then(|d| WatchedOn::parse(d, latest_today()).ok()));
+            let had_review = current.review_text.is_some();
+            let new_review_present = match &review {
+                Some(r) => r.is_some(),
+                None => had_review,
+            };
+            if new_date.is_none() && !new_review_present {
+                return Err(needs_date_or_review());
+            }
+            let spoilers = match &patch.review {
+                Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
+                Some(None) => Some(false),
+                None => None,
+            };
+            let changes = LogEntryChanges {
+                watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
+                rewatch: patch.rewatch,
+                rating,
+                liked: patch.liked,
+                review_text: review.map(|r| r.map(ReviewText::into_inner)),
+                contains_spoilers: spoilers,
+                tags,
+                updated_at: Some(Utc::now()),
+            };
+            let updated = log_entries::update(conn, id, &changes).await?;
+            let film = filmlog_domain::FilmId::new(updated.film_id);
+            // The relationship follows: a new rating becomes the current one; liking here likes the film.
+            let old = relationships::lock(conn, member, film).await?;
+            let rel = Relationship {
+                rating: updated.rating.filter(|_| rating.is_some()).or(old.rating),
+                liked: old.liked || (patch.liked == Some(true)),
+                watched: true,
+                ..old
+            };
+            if rel != old {
+                relationships::save(conn, member, film, rel).await?;
+                if rel.liked && !old.liked {
+                    activity::record(conn, member, Kind::FilmLike, NewActivity { film: Some(film), ..Default::default() }).await?;
+                }
+            }
+            view(conn, id).await
+        })
+        .await?;
+    json_with_etag(&req, &entry)
+}
+
+/// Delete a log entry (its owner)
+///
+/// Its likes, comments and activity go with it; the film stays watched.
+#[utoipa::path(
+    operation_id = "delete_log_entry",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/log-entries/{id}")]
+pub async fn delete_log_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let member = auth.id();
+    let precondition = if_match(&req);
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        log_entries::lock_owned(conn, id, member).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+        check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+        log_entries::delete(conn, id).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The owner of a likeable review, or the reason it cannot be liked by `member`.
+async fn likeable(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId) -> ApiResult<(MemberId, filmlog_domain::FilmId)> {
+    let (owner, film, has_review) =
+        log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+    if owner == member {
+        return Err(ApiError::rule("like_own_review", "you cannot like your own review"));
+    }
+    if !has_review {
+        return Err(ApiError::rule("not_a_review", "only log entries with review text can be liked"));
+    }
+    Ok((owner, film))
+}
+
+/// Like a review
+#[utoipa::path(
+    operation_id = "like_review",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17")),
+    responses(
+        (status = 204, description = "Liked (also when it already was)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`like_own_review`, or `not_a_review` (no review text)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/log-entries/{id}/like")]
+pub async fn like_review(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let member = auth.id();
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        let (owner, film) = likeable(conn, id, member).await?;
+        if social::like_review(conn, id, member).await? {
+            let what = NewActivity { film: Some(film), log_entry: Some(id), subject: Some(owner), ..Default::default() };
+            activity::record(conn, member, Kind::ReviewLike, what).await?;
+        }
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unlike a review
+#[utoipa::path(
+    operation_id = "unlike_review",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17")),
+    responses(
+        (status = 204, description = "Not liked (also when it was not)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/log-entries/{id}/like")]
+pub async fn unlike_review(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let member = auth.id();
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+        if social::unlike_review(conn, id, member).await? {
+            let what = NewActivity { log_entry: Some(id), ..Default::default() };
+            activity::retract(conn, member, Kind::ReviewLike, what).await?;
+        }
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A member and when they did something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberAt {
+    pub member: MemberSummary,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
+}
+
+/// Who liked a review
+#[utoipa::path(
+    operation_id = "list_review_likes",
+    tag = "log entries",
+    params(("id" = String, Path, example = "17"), PageQuery),
+    responses(
+        (status = 200, description = "Members who liked it, newest first", body = Page<MemberAt>),
+        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/log-entries/{id}/likes")]
+pub async fn list_review_likes(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&id)?;
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
+    let mut conn = state.conn().await?;
+    log_entries::owner_and_review(&mut conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+    let rows = social::review_likers(&mut conn, id, after, limit + 1).await?;
+    let page = pagination::page(rows, limit, |(m, at)| (*at, m.id), |(m, at)| MemberAt { member: m.into(), at });
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,320 @@
+//! The caller's relationship with a film: watched, liked, in the watchlist, rated.
+
+use actix_web::{HttpResponse, delete, get, put, web};
+use diesel_async::AsyncConnection;
+use filmlog_domain::{FilmId, MemberId, Rating};
+use filmlog_persistence::activity::{self, Kind, NewActivity};
+use filmlog_persistence::relationships::{self, Relationship};
+use filmlog_persistence::{AsyncPgConnection, log_entries};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthMember;
+use crate::dto::stars;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::JsonBody;
+use crate::handlers::films::film_id;
+use crate::state::AppState;
+
+/// The caller's current state with a film.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilmRelationship {
+    pub watched: bool,
+    pub liked: bool,
+    pub in_watchlist: bool,
+    /// The caller's current rating in stars.
+    #[schema(example = 4.5)]
+    pub rating: Option<f64>,
+    /// How many log entries the caller has for the film.
+    pub log_entry_count: i64,
+}
+
+/// Your relationship with a film
+#[utoipa::path(
+    operation_id = "get_film_relationship",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 200, description = "Watched, liked, watchlist, rating", body = FilmRelationship),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/films/{slug}/me")]
+pub async fn get_relationship(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let film = film_id(&mut conn, &slug).await?;
+    let r = relationships::get(&mut conn, auth.id(), film).await?;
+    let log_entry_count = log_entries::count_for(&mut conn, auth.id(), film).await?;
+    Ok(HttpResponse::Ok().json(FilmRelationship {
+        watched: r.watched,
+        liked: r.liked,
+        in_watchlist: r.in_watchlist,
+        rating: stars(r.rating),
+        log_entry_count,
+    }))
+}
+
+/// A change to the relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Watch,
+    Unwatch,
+    Like,
+    Unlike,
+    AddToWatchlist,
+    RemoveFromWatchlist,
+    Rate(i16),
+    Unrate,
+}
+
+fn film_activity(film: FilmId) -> NewActivity {
+    NewActivity { film: Some(film), ..Default::default() }
+}
+
+/// The new state after `op`, recording or retracting the activity it implies.
+async fn apply(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: Relationship, op: Op) -> ApiResult<Relationship> {
+    let what = film_activity(film);
+    Ok(match op {
+        Op::Watch => Relationship { watched: true, ..r },
+        Op::Unwatch => {
+            if log_entries::count_for(conn, member, film).await? > 0 {
+                return Err(ApiError::conflict(
+                    "unable_to_remove_watch",
+                    "you have log entries for this film; delete them to mark it unwatched",
+                ));
+            }
+            if r.rating.is_some() {
+                activity::retract(conn, member, Kind::Rating, what).await?;
+            }
+            Relationship { watched: false, rating: None, ..r }
+        }
+        Op::Like => {
+            if !r.liked {
+                activity::record(conn, member, Kind::FilmLike, what).await?;
+            }
+            Relationship { liked: true, ..r }
+        }
+        Op::Unlike => {
+            if r.liked {
+                activity::retract(conn, member, Kind::FilmLike, what).await?;
+            }
+            Relationship { liked: false, ..r }
+        }
+        Op::AddToWatchlist => {
+            if !r.in_watchlist {
+                activity::record(conn, member, Kind::Watchlist, what).await?;
+            }
+            Relationship { in_watchlist: true, ..r }
+        }
+        Op::RemoveFromWatchlist => {
+            if r.in_watchlist {
+                activity::retract(conn, member, Kind::Watchlist, what).await?;
+            }
+            Relationship { in_watchlist: false, ..r }
+        }
+        Op::Rate(rating) => {
+            if r.rating != Some(rating) {
+                activity::retract(conn, member, Kind::Rating, what.clone()).await?;
+                activity::record(conn, member, Kind::Rating, NewActivity { rating: Some(rating), ..what }).await?;
+            }
+            Relationship { rating: Some(rating), watched: true, ..r }
+        }
+        Op::Unrate => {
+            if r.rating.is_some() {
+                activity::retract(conn, member, Kind::Rating, what).await?;
+            }
+            Relationship { rating: None, ..r }
+        }
+    })
+}
+
+/// Applies `op` to the locked relationship in one transaction; 204.
+async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let film = film_id(&mut conn, slug).await?;
+    conn.transaction(async |conn| {
+        let old = relationships::lock(conn, member, film).await?;
+        let new = apply(conn, member, film, old, op).await?;
+        if new != old {
+            relationships::save(conn, member, film, new).await?;
+        }
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mark a film watched
+#[utoipa::path(
+    operation_id = "mark_watched",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Watched (also when it already was)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/films/{slug}/watched")]
+pub async fn put_watched(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::Watch).await
+}
+
+/// Unmark a film watched
+///
+/// Also clears the rating (a rating implies watched). Refused while the film has log entries of yours.
+#[utoipa::path(
+    operation_id = "unmark_watched",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Not watched (also when it already was not)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You have log entries for it (`unable_to_remove_watch`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/films/{slug}/watched")]
+pub async fn delete_watched(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::Unwatch).await
+}
+
+/// Like a film
+#[utoipa::path(
+    operation_id = "like_film",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Liked (also when it already was)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/films/{slug}/like")]
+pub async fn put_like(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::Like).await
+}
+
+/// Unlike a film
+#[utoipa::path(
+    operation_id = "unlike_film",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Not liked (also when it already was not)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/films/{slug}/like")]
+pub async fn delete_like(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::Unlike).await
+}
+
+/// Add a film to your watchlist
+#[utoipa::path(
+    operation_id = "add_to_watchlist",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "In the watchlist (also when it already was)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/films/{slug}/watchlist")]
+pub async fn put_watchlist(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::AddToWatchlist).await
+}
+
+/// Remove a film from your watchlist
+#[utoipa::path(
+    operation_id = "remove_from_watchlist",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Not in the watchlist (also when it already was not)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/films/{slug}/watchlist")]
+pub async fn delete_watchlist(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::RemoveFromWatchlist).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// Half stars: 0.5, 1.0, … 5.0.
+    #[schema(example = 4.5)]
+    pub rating: f64,
+}
+
+/// Parses a rating sent as stars into a [`Rating`], or a 422 `invalid_rating` at `pointer`.
+pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
+    Rating::from_stars(stars).map_err(|e| ApiError::invalid_field(pointer, "invalid_rating", e))
+}
+
+/// Rate a film
+///
+/// Sets your current rating (and marks the film watched).
+#[utoipa::path(
+    operation_id = "rate_film",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    request_body = RatingRequest,
+    responses(
+        (status = 204, description = "Rated"),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` with `invalid_rating`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/films/{slug}/rating")]
+pub async fn put_rating(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+    body: JsonBody<RatingRequest>,
+) -> ApiResult<HttpResponse> {
+    let rating = parse_rating(body.0.rating, "/rating")?.halves();
+    change(&state, auth.id(), &slug, Op::Rate(rating)).await
+}
+
+/// Remove your rating of a film
+#[utoipa::path(
+    operation_id = "unrate_film",
+    tag = "relationships",
+    params(("slug" = String, Path, example = "children-of-heaven-1997")),
+    responses(
+        (status = 204, description = "Not rated (also when it was not)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/films/{slug}/rating")]
+pub async fn delete_rating(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    change(&state, auth.id(), &slug, Op::Unrate).await
+}

@@ -1,0 +1,73 @@
+//! Cursor pagination: `?limit=` (default 20, at most 100) and an opaque `?cursor=` from the previous
+//! page; responses are `{"items": [...], "next_cursor": "…" | null}`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(example = "WzE3OTU1NjQ5MjUsNDJd")]
+    pub next_cursor: Option<String>,
+}
+
+/// The page size asked for: 1–100, default 20. Anything else is 400.
+pub fn limit(raw: Option<i64>) -> ApiResult<i64> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request("invalid_limit", format!("limit must be between 1 and {MAX_LIMIT}"))),
+    }
+}
+
+pub fn encode<K: Serialize>(key: &K) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+/// Decodes a cursor made by [`encode`] for the same list; anything else is 400 `invalid_cursor`.
+pub fn decode<K: DeserializeOwned>(cursor: Option<&str>) -> ApiResult<Option<K>> {
+    let Some(cursor) = cursor else { return Ok(None) };
+    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only says there is a next page.
+pub fn page<R, T: ToSchema, K: Serialize>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> K,
+    item: impl FnMut(R) -> T,
+) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if more { rows.last().map(|r| encode(&key(r))) } else { None };
+    Page { items: rows.into_iter().map(item).collect(), next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_cursors() {
+        assert_eq!(limit(None).ok(), Some(20));
+        assert_eq!(limit(Some(100)).ok(), Some(100));
+        assert_eq!(limit(Some(101)).err().map(|e| e.code()), Some("invalid_limit"));
+        assert_eq!(limit(Some(0)).err().map(|e| e.code()), Some("invalid_limit"));
+        let c = encode(&(5i64, "x".to_owned()));
+        assert_eq!(decode::<(i64, String)>(Some(&c)).ok().flatten(), Some((5, "x".to_owned())));
+        assert_eq!(decode::<(i64, String)>(Some("!!")).err().map(|e| e.code()), Some("invalid_cursor"));
+        assert_eq!(decode::<(i64, String)>(Some(&encode(&1))).err().map(|e| e.code()), Some("invalid_cursor"));
+    }
+}

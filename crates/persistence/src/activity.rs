@@ -1,0 +1,175 @@
+//! The activity stream: what members did, and the feed of the members one follows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::sql_types::{BigInt, Bool, Date, Int2, Integer, Nullable, Text, Timestamptz};
+use diesel::{ExpressionMethods, QueryDsl, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::{CommentId, FilmId, LogEntryId, MemberId};
+
+use crate::Result;
+use crate::schema::activities;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    DiaryEntry,
+    Review,
+    Rating,
+    FilmLike,
+    ReviewLike,
+    Comment,
+    Follow,
+    Watchlist,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::DiaryEntry => "diary_entry",
+            Kind::Review => "review",
+            Kind::Rating => "rating",
+            Kind::FilmLike => "film_like",
+            Kind::ReviewLike => "review_like",
+            Kind::Comment => "comment",
+            Kind::Follow => "follow",
+            Kind::Watchlist => "watchlist",
+        }
+    }
+}
+
+/// One thing a member did and what it was about.
+#[derive(Debug, Clone, Default)]
+pub struct NewActivity {
+    pub film: Option<FilmId>,
+    pub log_entry: Option<LogEntryId>,
+    pub comment: Option<CommentId>,
+    pub subject: Option<MemberId>,
+    pub rating: Option<i16>,
+}
+
+pub async fn record(conn: &mut AsyncPgConnection, actor: MemberId, kind: Kind, what: NewActivity) -> Result<()> {
+    diesel::insert_into(activities::table)
+        .values((
+            activities::actor_id.eq(actor.get()),
+            activities::kind.eq(kind.as_str()),
+            activities::film_id.eq(what.film.map(FilmId::get)),
+            activities::log_entry_id.eq(what.log_entry.map(LogEntryId::get)),
+            activities::comment_id.eq(what.comment.map(CommentId::get)),
+            activities::subject_member_id.eq(what.subject.map(MemberId::get)),
+            activities::rating.eq(what.rating),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes the activity of something undone (an unlike, an unfollow, a removal from the watchlist, a
+/// rating taken back), so feeds never show what is no longer true.
+pub async fn retract(conn: &mut AsyncPgConnection, actor: MemberId, kind: Kind, what: NewActivity) -> Result<()> {
+    let mut query = diesel::delete(activities::table)
+        .filter(activities::actor_id.eq(actor.get()))
+        .filter(activities::kind.eq(kind.as_str()))
+        .into_boxed();
+    if let Some(f) = what.film {
+        query = query.filter(activities::film_id.eq(f.get()));
+    }
+    if let Some(e) = what.log_entry {
+        query = query.filter(activities::log_entry_id.eq(e.get()));
+    }
+    if let Some(s) = what.subject {
+        query = query.filter(activities::subject_member_id.eq(s.get()));
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// An activity with everything a client needs to render it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ActivityView {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    pub rating: Option<i16>,
+    #[diesel(sql_type = Text)]
+    pub actor_username: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub actor_display_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_slug: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_title: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub film_year: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_poster_url: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub watched_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub rewatch: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub review_head: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub contains_spoilers: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub subject_username: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub comment_head: Option<String>,
+}
+
+/// The start of the next page: activities strictly older than this `(created_at, id)`.
+pub type ActivityKey = (DateTime<Utc>, i64);
+
+const FAR_FUTURE: &str = "9999-12-31T00:00:00Z";
+
+fn start(after: Option<ActivityKey>) -> ActivityKey {
+    after.unwrap_or_else(|| (FAR_FUTURE.parse().unwrap_or_else(|_| Utc::now()), i64::MAX))
+}
+
+/// The feed: activity of the members `viewer` follows, newest first. One query: a LATERAL top-N per
+/// followee on `(actor_id, created_at DESC, id DESC)`, merged, and the details joined for the final
+/// page only. SQL rather than the DSL because diesel has no LATERAL join.
+pub async fn feed(
+    conn: &mut AsyncPgConnection,
+    viewer: MemberId,
+    after: Option<ActivityKey>,
+    limit: i64,
+) -> Result<Vec<ActivityView>> {
+    let (at, id) = start(after);
+    Ok(diesel::sql_query(concat!(include_str!("feed_page.sql"), include_str!("activity_details.sql")))
+        .bind::<BigInt, _>(viewer.get())
+        .bind::<Timestamptz, _>(at)
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
+
+/// One member's activity, newest first.
+pub async fn of_member(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    after: Option<ActivityKey>,
+    limit: i64,
+) -> Result<Vec<ActivityView>> {
+    let (at, id) = start(after);
+    Ok(diesel::sql_query(concat!(include_str!("member_activity_page.sql"), include_str!("activity_details.sql")))
+        .bind::<BigInt, _>(actor.get())
+        .bind::<Timestamptz, _>(at)
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
+
+/// How many activities a member has (tests and integrity checks).
+pub async fn count_of(conn: &mut AsyncPgConnection, actor: MemberId) -> Result<i64> {
+    Ok(activities::table.filter(activities::actor_id.eq(actor.get())).count().get_result(conn).await?)
+}

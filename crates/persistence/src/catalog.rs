@@ -1,0 +1,410 @@
+//! Films, people and credits, and the maintained film statistics.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text};
+use diesel::{
+    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable,
+    QueryableByName, Selectable, SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::FilmId;
+
+use crate::Result;
+use crate::schema::{film_credits, film_stats, films, people};
+
+/// Name of the unique constraint on `films.slug`.
+pub const SLUG_KEY: &str = "films_slug_key";
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = films, check_for_backend(diesel::pg::Pg))]
+pub struct FilmRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub original_title: Option<String>,
+    pub year: Option<i32>,
+    pub release_date: Option<NaiveDate>,
+    pub runtime_minutes: Option<i32>,
+    pub synopsis: Option<String>,
+    pub poster_url: Option<String>,
+    pub genres: Vec<Option<String>>,
+    pub countries: Vec<Option<String>>,
+    pub languages: Vec<Option<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What lists show of a film.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = films, check_for_backend(diesel::pg::Pg))]
+pub struct FilmSummaryRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub year: Option<i32>,
+    pub poster_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Queryable, Selectable, QueryableByName, PartialEq, Eq)]
+#[diesel(table_name = film_stats, check_for_backend(diesel::pg::Pg))]
+pub struct FilmStatsRow {
+    pub film_id: i64,
+    pub watch_count: i32,
+    pub like_count: i32,
+    pub rating_count: i32,
+    pub rating_sum: i64,
+    pub review_count: i32,
+    pub r1: i32,
+    pub r2: i32,
+    pub r3: i32,
+    pub r4: i32,
+    pub r5: i32,
+    pub r6: i32,
+    pub r7: i32,
+    pub r8: i32,
+    pub r9: i32,
+    pub r10: i32,
+}
+
+impl FilmStatsRow {
+    /// Members per rating, 0.5 stars to 5.0 stars.
+    pub fn histogram(&self) -> [i32; 10] {
+        [self.r1, self.r2, self.r3, self.r4, self.r5, self.r6, self.r7, self.r8, self.r9, self.r10]
+    }
+
+    /// Average in stars, `None` when no one rated.
+    pub fn average_stars(&self) -> Option<f64> {
+        (self.rating_count > 0).then(|| self.rating_sum as f64 / f64::from(self.rating_count) / 2.0)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = films)]
+pub struct NewFilm {
+    pub slug: String,
+    pub title: String,
+    pub original_title: Option<String>,
+    pub year: Option<i32>,
+    pub release_date: Option<NaiveDate>,
+    pub runtime_minutes: Option<i32>,
+    pub synopsis: Option<String>,
+    pub poster_url: Option<String>,
+    pub genres: Vec<String>,
+    pub countries: Vec<String>,
+    pub languages: Vec<String>,
+}
+
+/// `None` leaves a column; `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = films)]
+pub struct FilmChanges {
+    pub title: Option<String>,
+    pub original_title: Option<Option<String>>,
+    pub year: Option<Option<i32>>,
+    pub release_date: Option<Option<NaiveDate>>,
+    pub runtime_minutes: Option<Option<i32>>,
+    pub synopsis: Option<Option<String>>,
+    pub poster_url: Option<Option<String>>,
+    pub genres: Option<Vec<String>>,
+    pub countries: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A credit to add: `role` is `director` or `cast`.
+#[derive(Debug, Clone)]
+pub struct NewCredit {
+    pub name: String,
+    pub role: &'static str,
+    pub character: Option<String>,
+    pub billing_order: i32,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct CreditRow {
+    pub person_id: i64,
+    pub name: String,
+    pub role: String,
+    pub character: Option<String>,
+    pub billing_order: i32,
+}
+
+/// Inserts a film (its statistics row is created by a trigger) and its credits. Fails with a unique
+/// violation of [`SLUG_KEY`] when the slug is taken.
+pub async fn insert_film(conn: &mut AsyncPgConnection, film: &NewFilm, credits: &[NewCredit]) -> Result<FilmRow> {
+    let row = diesel::insert_into(films::table)
+        .values(film)
+        .returning(FilmRow::as_returning())
+        .get_result(conn)
+        .await?;
+    replace_credits(conn, FilmId::new(row.id), credits).await?;
+    Ok(row)
+}
+
+/// Inserts a film unless its slug exists; `None` when it existed.
+pub async fn insert_film_if_new(conn: &mut AsyncPgConnection, film: &NewFilm) -> Result<Option<FilmRow>> {
+    Ok(diesel::insert_into(films::table)
+        .values(film)
+        .on_conflict(films::slug)
+        .do_nothing()
+        .returning(FilmRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Replaces a film's credits with `credits`.
+pub async fn replace_credits(conn: &mut AsyncPgConnection, film: FilmId, credits: &[NewCredit]) -> Result<()> {
+    diesel::delete(film_credits::table.filter(film_credits::film_id.eq(film.get()))).execute(conn).await?;
+    for credit in credits {
+        let person: i64 = diesel::insert_into(people::table)
+            .values(people::name.eq(&credit.name))
+            .on_conflict(people::name)
+            .do_update()
+            .set(people::name.eq(diesel::upsert::excluded(people::name)))
+            .returning(people::id)
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(film_credits::table)
+            .values((
+                film_credits::film_id.eq(film.get()),
+                film_credits::person_id.eq(person),
+                film_credits::role.eq(credit.role),
+                film_credits::character.eq(&credit.character),
+                film_credits::billing_order.eq(credit.billing_order),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn update_film(conn: &mut AsyncPgConnection, id: FilmId, changes: &FilmChanges) -> Result<FilmRow> {
+    Ok(diesel::update(films::table.find(id.get()))
+        .set(changes)
+        .returning(FilmRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// A film with its statistics, in one query.
+pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<(FilmRow, FilmStatsRow)>> {
+    Ok(films::table
+        .inner_join(film_stats::table)
+        .filter(films::slug.eq(slug))
+        .select((FilmRow::as_select(), FilmStatsRow::as_select()))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn id_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<FilmId>> {
+    let id: Option<i64> = films::table.filter(films::slug.eq(slug)).select(films::id).first(conn).await.optional()?;
+    Ok(id.map(FilmId::new))
+}
+
+pub async fn stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmStatsRow> {
+    Ok(film_stats::table.find(film.get()).select(FilmStatsRow::as_select()).first(conn).await?)
+}
+
+/// Directors first, then cast in billing order.
+pub async fn credits(conn: &mut AsyncPgConnection, film: FilmId) -> Result<Vec<CreditRow>> {
+    Ok(film_credits::table
+        .inner_join(people::table)
+        .filter(film_credits::film_id.eq(film.get()))
+        .order((film_credits::role.desc(), film_credits::billing_order.asc(), film_credits::id.asc()))
+        .select((people::id, people::name, film_credits::role, film_credits::character, film_credits::billing_order))
+        .load(conn)
+        .await?)
+}
+
+/// How a film list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilmSort {
+    /// Most watched first.
+    Popular,
+    /// Highest average rating first; unrated films last.
+    Rating,
+    /// Newest release first; undated films last.
+    Release,
+    /// A–Z by title.
+    Title,
+}
+
+/// The position after which a page starts: the sort key of the last row and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilmKey {
+    Count(i64),
+    Average(f64),
+    Date(NaiveDate),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FilmFilter {
+    pub year: Option<i32>,
+    /// First year of a decade, e.g. 1990.
+    pub decade: Option<i32>,
+    pub genre: Option<String>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct FilmListRow {
+    #[diesel(embed)]
+    pub film: FilmRow,
+    #[diesel(embed)]
+    pub stats: FilmStatsRow,
+    #[diesel(sql_type = BigInt)]
+    pub key_count: i64,
+    #[diesel(sql_type = Double)]
+    pub key_average: f64,
+    #[diesel(sql_type = Date)]
+    pub key_date: NaiveDate,
+    #[diesel(sql_type = Text)]
+    pub key_text: String,
+    #[diesel(sql_type = Double)]
+    pub rank: f64,
+}
+
+impl FilmListRow {
+    pub fn key(&self, sort: FilmSort) -> FilmKey {
+        match sort {
+            FilmSort::Popular => FilmKey::Count(self.key_count),
+            FilmSort::Rating => FilmKey::Average(self.key_average),
+            FilmSort::Release => FilmKey::Date(self.key_date),
+            FilmSort::Title => FilmKey::Text(self.key_text.clone()),
+        }
+    }
+}
+
+/// Browses the catalog: filters, one of four orders, keyset pages of `limit` rows.
+///
+/// Written as SQL (with the keys as computed columns) because each order compares a different
+/// expression as a row value `(key, id)`, which the DSL cannot express; only fixed fragments are ever
+/// concatenated, every value is bound.
+pub async fn browse(
+    conn: &mut AsyncPgConnection,
+    filter: &FilmFilter,
+    sort: FilmSort,
+    after: Option<(FilmKey, i64)>,
+    limit: i64,
+) -> Result<Vec<FilmListRow>> {
+    let (key, dir) = match sort {
+        FilmSort::Popular => ("s.watch_count::bigint", "DESC"),
+        FilmSort::Rating => ("COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1)", "DESC"),
+        FilmSort::Release => ("COALESCE(f.release_date, DATE '0001-01-01')", "DESC"),
+        FilmSort::Title => ("(lower(f.title) COLLATE \"C\")", "ASC"),
+    };
+    let cmp = if dir == "DESC" { "<" } else { ">" };
+    let cursor = match after {
+        None => String::new(),
+        Some(_) => format!("AND ({key}, f.id) {cmp} ($4, $5)"),
+    };
+    let sql_text = format!(
+        "SELECT f.*, s.*, s.watch_count::bigint AS key_count, \
+                COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1) AS key_average, \
+                COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, 0::float8 AS rank \
+         FROM films f JOIN film_stats s ON s.film_id = f.id \
+         WHERE ($1::int IS NULL OR f.year = $1) \
+           AND ($2::int IS NULL OR f.year BETWEEN $2 AND $2 + 9) \
+           AND ($3::text IS NULL OR f.genres @> ARRAY[$3::text]) {cursor} \
+         ORDER BY {key} {dir}, f.id {dir} LIMIT $6"
+    );
+    let query = diesel::sql_query(sql_text)
+        .bind::<Nullable<Integer>, _>(filter.year)
+        .bind::<Nullable<Integer>, _>(filter.decade)
+        .bind::<Nullable<Text>, _>(filter.genre.clone());
+    let (id, key_value) = match after {
+        None => (0, None),
+        Some((k, id)) => (id, Some(k)),
+    };
+    let rows = match key_value {
+        None => query.bind::<Nullable<Integer>, _>(None::<i32>).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+        Some(FilmKey::Count(c)) => query.bind::<BigInt, _>(c).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+        Some(FilmKey::Average(a)) => query.bind::<Double, _>(a).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+        Some(FilmKey::Date(d)) => query.bind::<Date, _>(d).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+        Some(FilmKey::Text(t)) => query.bind::<Text, _>(t).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+    };
+    Ok(rows)
+}
+
+/// Searches titles: prefix matches first, then by trigram similarity, then popularity. Uses the
+/// trigram GIN index for contains/fuzzy matching and the byte-order btree for the prefix range.
+/// Paged by `(rank, id)` where rank folds prefix match, similarity and popularity into one number.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    q: &str,
+    filter: &FilmFilter,
+    after: Option<(f64, i64)>,
+    limit: i64,
+) -> Result<Vec<FilmListRow>> {
+    let needle = q.to_lowercase();
+    let (lo, hi) = prefix_range(&needle);
+    let (after_rank, after_id) = after.unwrap_or((f64::INFINITY, i64::MAX));
+    let rows = diesel::sql_query(include_str!("search.sql"))
+        .bind::<Text, _>(&needle)
+        .bind::<Text, _>(like_escape(&needle))
+        .bind::<Text, _>(lo)
+        .bind::<Text, _>(hi)
+        .bind::<Nullable<Integer>, _>(filter.year)
+        .bind::<Nullable<Integer>, _>(filter.decade)
+        .bind::<Nullable<Text>, _>(filter.genre.clone())
+        .bind::<Double, _>(after_rank)
+        .bind::<BigInt, _>(after_id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+    Ok(rows)
+}
+
+/// `[lo, hi)` covering every string that starts with `prefix`, in byte order.
+pub fn prefix_range(prefix: &str) -> (String, String) {
+    let mut hi: Vec<char> = prefix.chars().collect();
+    while let Some(last) = hi.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            hi.push(next);
+            return (prefix.to_owned(), hi.into_iter().collect());
+        }
+    }
+    (prefix.to_owned(), char::MAX.to_string())
+}
+
+/// Escapes LIKE's wildcards so a query for `100%` matches the text `100%`.
+pub fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Base-table recomputation of one film's statistics, for integrity checks.
+pub async fn recompute_stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmStatsRow> {
+    Ok(diesel::sql_query(include_str!("recompute_stats.sql")).bind::<BigInt, _>(film.get()).get_result(conn).await?)
+}
+
+/// Whether a film has any log entry or relationship (used by tests and the importer).
+pub async fn count_films(conn: &mut AsyncPgConnection) -> Result<i64> {
+    Ok(films::table.count().get_result(conn).await?)
+}
+
+/// Ids of films whose maintained statistics differ from a recomputation from the base tables.
+pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        film_id: i64,
+    }
+    let rows: Vec<Id> = diesel::sql_query(include_str!("drift.sql")).load(conn).await?;
+    Ok(rows.into_iter().map(|r| r.film_id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges_cover_exactly_the_prefix() {
+        assert_eq!(prefix_range("abc"), ("abc".to_owned(), "abd".to_owned()));
+        assert_eq!(prefix_range("a"), ("a".to_owned(), "b".to_owned()));
+        assert_eq!(like_escape("100%_x\\"), "100\\%\\_x\\\\");
+    }
+}
+

@@ -1,0 +1,260 @@
+//! Log entries (diary entries and reviews) with their read models.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Timestamptz};
+use diesel::{
+    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::{FilmId, LogEntryId, MemberId};
+
+use crate::Result;
+use crate::catalog::FilmSummaryRow;
+use crate::members::MemberSummaryRow;
+use crate::schema::{films, follows, log_entries, members};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
+pub struct LogEntryRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub film_id: i64,
+    pub watched_on: Option<NaiveDate>,
+    pub rewatch: bool,
+    pub rating: Option<i16>,
+    pub liked: bool,
+    pub review_text: Option<String>,
+    pub contains_spoilers: bool,
+    pub tags: Vec<Option<String>>,
+    pub like_count: i32,
+    pub comment_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A log entry with its author and film, as every endpoint shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct LogEntryView {
+    #[diesel(embed)]
+    pub entry: LogEntryRow,
+    #[diesel(embed)]
+    pub member: MemberSummaryRow,
+    #[diesel(embed)]
+    pub film: FilmSummaryRow,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = log_entries)]
+pub struct NewLogEntry {
+    pub member_id: i64,
+    pub film_id: i64,
+    pub watched_on: Option<NaiveDate>,
+    pub rewatch: bool,
+    pub rating: Option<i16>,
+    pub liked: bool,
+    pub review_text: Option<String>,
+    pub contains_spoilers: bool,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = log_entries)]
+pub struct LogEntryChanges {
+    pub watched_on: Option<Option<NaiveDate>>,
+    pub rewatch: Option<bool>,
+    pub rating: Option<Option<i16>>,
+    pub liked: Option<bool>,
+    pub review_text: Option<Option<String>>,
+    pub contains_spoilers: Option<bool>,
+    pub tags: Option<Vec<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> Result<LogEntryRow> {
+    Ok(diesel::insert_into(log_entries::table)
+        .values(new)
+        .returning(LogEntryRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {
+    Ok(log_entries::table
+        .inner_join(members::table)
+        .inner_join(films::table)
+        .filter(log_entries::id.eq(id.get()))
+        .select(LogEntryView::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The entry, locked for a change by its owner; `None` when it does not exist or is not theirs.
+pub async fn lock_owned(conn: &mut AsyncPgConnection, id: LogEntryId, owner: MemberId) -> Result<Option<LogEntryRow>> {
+    Ok(log_entries::table
+        .filter(log_entries::id.eq(id.get()))
+        .filter(log_entries::member_id.eq(owner.get()))
+        .select(LogEntryRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The owner and whether it has review text.
+pub async fn owner_and_review(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<(MemberId, FilmId, bool)>> {
+    let row: Option<(i64, i64, bool)> = log_entries::table
+        .find(id.get())
+        .select((log_entries::member_id, log_entries::film_id, log_entries::review_text.is_not_null()))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(m, f, r)| (MemberId::new(m), FilmId::new(f), r)))
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, id: LogEntryId, changes: &LogEntryChanges) -> Result<LogEntryRow> {
+    Ok(diesel::update(log_entries::table.find(id.get()))
+        .set(changes)
+        .returning(LogEntryRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<()> {
+    diesel::delete(log_entries::table.find(id.get())).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn count_for(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<i64> {
+    Ok(log_entries::table
+        .filter(log_entries::member_id.eq(member.get()))
+        .filter(log_entries::film_id.eq(film.get()))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// A member's diary: entries with a date, newest date first, optionally within a year or month.
+pub async fn diary(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    range: Option<(NaiveDate, NaiveDate)>,
+    after: Option<(NaiveDate, i64)>,
+    limit: i64,
+) -> Result<Vec<LogEntryView>> {
+    let mut query = log_entries::table
+        .inner_join(members::table)
+        .inner_join(films::table)
+        .filter(log_entries::member_id.eq(member.get()))
+        .filter(log_entries::watched_on.is_not_null())
+        .select(LogEntryView::as_select())
+        .order((log_entries::watched_on.desc(), log_entries::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((from, to)) = range {
+        query = query.filter(log_entries::watched_on.ge(from)).filter(log_entries::watched_on.lt(to));
+    }
+    if let Some((on, id)) = after {
+        query = query.filter(
+            sql::<Bool>("(log_entries.watched_on, log_entries.id) < (")
+                .bind::<Date, _>(on)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        );
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// A member's reviews, newest first.
+pub async fn member_reviews(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<LogEntryView>> {
+    let mut query = log_entries::table
+        .inner_join(members::table)
+        .inner_join(films::table)
+        .filter(log_entries::member_id.eq(member.get()))
+        .filter(log_entries::review_text.is_not_null())
+        .select(LogEntryView::as_select())
+        .order((log_entries::created_at.desc(), log_entries::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(created_before(after));
+    }
+    Ok(query.load(conn).await?)
+}
+
+fn created_before(
+    (at, id): (DateTime<Utc>, i64),
+) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>> {
+    sql::<Bool>("(log_entries.created_at, log_entries.id) < (")
+        .bind::<Timestamptz, _>(at)
+        .sql(", ")
+        .bind::<BigInt, _>(id)
+        .sql(")")
+}
+
+/// How a film's reviews are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewSort {
+    /// Most liked first.
+    Popular,
+    /// Newest first.
+    Recent,
+}
+
+/// The page position of a review list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReviewKey {
+    Likes(i32, i64),
+    Created(DateTime<Utc>, i64),
+}
+
+/// A film's reviews, popular (index `(film_id, like_count DESC, id DESC)`) or recent; with
+/// `following`, only those by members `viewer` follows.
+pub async fn film_reviews(
+    conn: &mut AsyncPgConnection,
+    film: FilmId,
+    sort: ReviewSort,
+    following: Option<MemberId>,
+    after: Option<ReviewKey>,
+    limit: i64,
+) -> Result<Vec<LogEntryView>> {
+    let mut query = log_entries::table
+        .inner_join(members::table)
+        .inner_join(films::table)
+        .filter(log_entries::film_id.eq(film.get()))
+        .filter(log_entries::review_text.is_not_null())
+        .select(LogEntryView::as_select())
+        .limit(limit)
+        .into_boxed();
+    query = match sort {
+        ReviewSort::Popular => query.order((log_entries::like_count.desc(), log_entries::id.desc())),
+        ReviewSort::Recent => query.order((log_entries::created_at.desc(), log_entries::id.desc())),
+    };
+    if let Some(viewer) = following {
+        let followees = follows::table.filter(follows::follower_id.eq(viewer.get())).select(follows::followee_id);
+        query = query.filter(log_entries::member_id.eq_any(followees));
+    }
+    match after {
+        None => {}
+        Some(ReviewKey::Likes(likes, id)) => {
+            query = query.filter(
+                sql::<Bool>("(log_entries.like_count, log_entries.id) < (")
+                    .bind::<Integer, _>(likes)
+                    .sql(", ")
+                    .bind::<BigInt, _>(id)
+                    .sql(")"),
+            );
+        }
+        Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
+    }
+    Ok(query.load(conn).await?)
+}

@@ -1,0 +1,119 @@
+//! The member–film relationship: watched, liked, in the watchlist, current rating. Film statistics
+//! follow every change through a trigger (see the migration).
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Bool, Timestamptz};
+use diesel::upsert::excluded;
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::{FilmId, MemberId};
+
+use crate::Result;
+use crate::catalog::FilmSummaryRow;
+use crate::schema::{films, member_films};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = member_films, check_for_backend(diesel::pg::Pg))]
+pub struct Relationship {
+    pub watched: bool,
+    pub liked: bool,
+    pub in_watchlist: bool,
+    pub rating: Option<i16>,
+}
+
+/// The relationship, locked until the transaction ends (default when there is none yet).
+pub async fn lock(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<Relationship> {
+    Ok(member_films::table
+        .find((member.get(), film.get()))
+        .select(Relationship::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<Relationship> {
+    Ok(member_films::table
+        .find((member.get(), film.get()))
+        .select(Relationship::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Writes the whole relationship (insert or update). A relationship with nothing left in it is
+/// deleted so the table holds only real state.
+pub async fn save(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: Relationship) -> Result<()> {
+    let now = Utc::now();
+    if r == Relationship::default() {
+        diesel::delete(member_films::table.find((member.get(), film.get()))).execute(conn).await?;
+        return Ok(());
+    }
+    diesel::insert_into(member_films::table)
+        .values((
+            member_films::member_id.eq(member.get()),
+            member_films::film_id.eq(film.get()),
+            member_films::watched.eq(r.watched),
+            member_films::liked.eq(r.liked),
+            member_films::in_watchlist.eq(r.in_watchlist),
+            member_films::rating.eq(r.rating),
+            member_films::liked_at.eq(r.liked.then_some(now)),
+            member_films::watchlisted_at.eq(r.in_watchlist.then_some(now)),
+            member_films::updated_at.eq(now),
+        ))
+        .on_conflict((member_films::member_id, member_films::film_id))
+        .do_update()
+        .set((
+            member_films::watched.eq(excluded(member_films::watched)),
+            member_films::liked.eq(excluded(member_films::liked)),
+            member_films::in_watchlist.eq(excluded(member_films::in_watchlist)),
+            member_films::rating.eq(excluded(member_films::rating)),
+            // Keep the time of the first like / watchlisting while it lasts.
+            member_films::liked_at.eq(sql::<diesel::sql_types::Nullable<Timestamptz>>(
+                "CASE WHEN excluded.liked THEN COALESCE(member_films.liked_at, excluded.liked_at) END",
+            )),
+            member_films::watchlisted_at.eq(sql::<diesel::sql_types::Nullable<Timestamptz>>(
+                "CASE WHEN excluded.in_watchlist THEN COALESCE(member_films.watchlisted_at, excluded.watchlisted_at) END",
+            )),
+            member_films::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Films a member liked or watchlisted, newest first, after `(at, film id)`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    watchlist: bool,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(FilmSummaryRow, DateTime<Utc>, Option<i16>)>> {
+    let (at_col, flag) = if watchlist { ("member_films.watchlisted_at", "member_films.in_watchlist") } else { ("member_films.liked_at", "member_films.liked") };
+    let mut query = member_films::table
+        .inner_join(films::table)
+        .filter(member_films::member_id.eq(member.get()))
+        .filter(sql::<Bool>(flag))
+        .select((
+            FilmSummaryRow::as_select(),
+            sql::<Timestamptz>(&format!("{at_col}")),
+            member_films::rating,
+        ))
+        .order((sql::<Timestamptz>(&format!("{at_col} DESC")), member_films::film_id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sql::<Bool>(&format!("({at_col}, member_films.film_id) < ("))
+                .bind::<Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        );
+    }
+    Ok(query.load(conn).await?)
+}

@@ -1,0 +1,187 @@
+//! Review likes, comments and follows. Their counters are kept by triggers.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Bool, Timestamptz};
+use diesel::{ExpressionMethods, Insertable, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::{CommentId, LogEntryId, MemberId};
+
+use crate::Result;
+use crate::members::MemberSummaryRow;
+use crate::schema::{comments, follows, members, review_likes};
+
+/// Likes a review; `true` when the like is new.
+pub async fn like_review(conn: &mut AsyncPgConnection, entry: LogEntryId, member: MemberId) -> Result<bool> {
+    let n = diesel::insert_into(review_likes::table)
+        .values((review_likes::log_entry_id.eq(entry.get()), review_likes::member_id.eq(member.get())))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Removes a like; `true` when there was one.
+pub async fn unlike_review(conn: &mut AsyncPgConnection, entry: LogEntryId, member: MemberId) -> Result<bool> {
+    let n = diesel::delete(review_likes::table.find((entry.get(), member.get()))).execute(conn).await?;
+    Ok(n == 1)
+}
+
+/// Who liked a review, newest first.
+pub async fn review_likers(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
+    let mut query = review_likes::table
+        .inner_join(members::table)
+        .filter(review_likes::log_entry_id.eq(entry.get()))
+        .select((MemberSummaryRow::as_select(), review_likes::created_at))
+        .order((review_likes::created_at.desc(), review_likes::member_id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sql::<Bool>("(review_likes.created_at, review_likes.member_id) < (")
+                .bind::<Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        );
+    }
+    Ok(query.load(conn).await?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = comments, check_for_backend(diesel::pg::Pg))]
+pub struct CommentRow {
+    pub id: i64,
+    pub log_entry_id: i64,
+    pub author_id: i64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct CommentView {
+    #[diesel(embed)]
+    pub comment: CommentRow,
+    #[diesel(embed)]
+    pub author: MemberSummaryRow,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = comments)]
+pub struct NewComment {
+    pub log_entry_id: i64,
+    pub author_id: i64,
+    pub body: String,
+}
+
+pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment) -> Result<CommentRow> {
+    Ok(diesel::insert_into(comments::table)
+        .values(new)
+        .returning(CommentRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn comment_view(conn: &mut AsyncPgConnection, id: CommentId) -> Result<Option<CommentView>> {
+    Ok(comments::table
+        .inner_join(members::table)
+        .filter(comments::id.eq(id.get()))
+        .select(CommentView::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn update_comment(conn: &mut AsyncPgConnection, id: CommentId, body: &str) -> Result<()> {
+    diesel::update(comments::table.find(id.get()))
+        .set((comments::body.eq(body), comments::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_comment(conn: &mut AsyncPgConnection, id: CommentId) -> Result<()> {
+    diesel::delete(comments::table.find(id.get())).execute(conn).await?;
+    Ok(())
+}
+
+/// A thread, oldest first.
+pub async fn comments_of(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<CommentView>> {
+    let mut query = comments::table
+        .inner_join(members::table)
+        .filter(comments::log_entry_id.eq(entry.get()))
+        .select(CommentView::as_select())
+        .order((comments::created_at.asc(), comments::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sql::<Bool>("(comments.created_at, comments.id) > (")
+                .bind::<Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        );
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Follows; `true` when the follow is new.
+pub async fn follow(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
+    let n = diesel::insert_into(follows::table)
+        .values((follows::follower_id.eq(follower.get()), follows::followee_id.eq(followee.get())))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn unfollow(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
+    let n = diesel::delete(follows::table.find((follower.get(), followee.get()))).execute(conn).await?;
+    Ok(n == 1)
+}
+
+pub async fn is_following(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
+    Ok(follows::table.find((follower.get(), followee.get())).select(follows::created_at).first::<DateTime<Utc>>(conn).await.optional()?.is_some())
+}
+
+/// Followers (`followers = true`) or followees of `member`, newest follow first.
+pub async fn follow_list(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    followers: bool,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
+    let (filter_col, other_col) =
+        if followers { ("follows.followee_id", "follows.follower_id") } else { ("follows.follower_id", "follows.followee_id") };
+    let mut query = follows::table
+        .inner_join(members::table.on(sql::<Bool>(&format!("members.id = {other_col}"))))
+        .filter(sql::<Bool>(&format!("{filter_col} = ")).bind::<BigInt, _>(member.get()))
+        .select((MemberSummaryRow::as_select(), follows::created_at))
+        .order((follows::created_at.desc(), sql::<BigInt>(&format!("{other_col} DESC"))))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sql::<Bool>(&format!("(follows.created_at, {other_col}) < ("))
+                .bind::<Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<BigInt, _>(id)
+                .sql(")"),
+        );
+    }
+    Ok(query.load(conn).await?)
+}

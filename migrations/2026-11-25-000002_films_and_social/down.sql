@@ -1,0 +1,18 @@
+DROP TABLE activities;
+DROP TABLE follows;
+DROP FUNCTION follows_count();
+DROP TABLE comments;
+DROP FUNCTION comments_count();
+DROP TABLE review_likes;
+DROP FUNCTION review_likes_count();
+DROP TABLE log_entries;
+DROP FUNCTION log_entries_review_count();
+DROP TABLE member_films;
+DROP FUNCTION member_films_stats();
+ALTER TABLE members DROP COLUMN following_count, DROP COLUMN follower_count;
+DROP TABLE film_stats;
+DROP TRIGGER films_stats_row ON films;
+DROP FUNCTION film_stats_create();
+DROP TABLE film_credits;
+DROP TABLE people;
+DROP TABLE films;
