@@ -42,6 +42,7 @@ case "${1:-}" in
     cargo build -p filmlog
     export DATABASE_URL=$url
     target/debug/filmlog migrate
+    target/debug/filmlog import-films data/demo/vega-movies.json | grep -v '^  row '
     target/debug/filmlog seed
     port=${PORT:-8080}
     echo

@@ -19,7 +19,12 @@ fn serve_refuses_a_short_or_missing_key() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("FILMLOG_JWT_SECRET is invalid: the JWT signing key must be at least 32 bytes"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "FILMLOG_JWT_SECRET is invalid: the JWT signing key must be at least 32 bytes"
+        ),
+        "{stderr}"
+    );
 
     let out = Command::new(BIN)
         .arg("serve")
@@ -30,14 +35,21 @@ fn serve_refuses_a_short_or_missing_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FILMLOG_JWT_SECRET is not set"));
 
-    let out = Command::new(BIN).arg("frobnicate").output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(BIN)
+        .arg("frobnicate")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: filmlog"));
 }
 
 #[test]
 fn openapi_needs_no_configuration() {
-    let out = Command::new(BIN).arg("openapi").env_clear().output().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(BIN)
+        .arg("openapi")
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"openapi\": \"3.1.0\""));
 }
@@ -65,7 +77,9 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
     let mut stream = loop {
         match TcpStream::connect(("127.0.0.1", port)) {
             Ok(s) => break s,
-            Err(_) if started.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_millis(50)),
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
             Err(e) => panic!("server did not start: {e}"),
         }
     };
@@ -74,19 +88,30 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    stream.write_all(&body[..10]).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(head.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(&body[..10])
+        .unwrap_or_else(|e| panic!("{e}"));
     stream.flush().unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(300));
 
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap_or_else(|e| panic!("{e}"));
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(killed.success());
     std::thread::sleep(Duration::from_millis(300));
     // The server is draining: the request already in flight still completes.
-    stream.write_all(&body[10..]).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(&body[10..])
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut response = String::new();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = stream.read_to_string(&mut response);
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
     assert!(response.contains("invalid_credentials"), "{response}");
@@ -96,7 +121,10 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
         if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
             break status;
         }
-        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");

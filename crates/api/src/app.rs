@@ -14,7 +14,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{json_error, path_error, query_error};
-use crate::handlers::{auth, comments, films, health, log_entries, me, members, relationship, social};
+use crate::handlers::{
+    auth, comments, films, health, log_entries, me, members, relationship, social,
+};
 use crate::request_id;
 use crate::state::AppState;
 

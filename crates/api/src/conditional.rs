@@ -52,11 +52,15 @@ pub fn json_with_etag<T: Serialize>(req: &HttpRequest, value: &T) -> ApiResult<H
 
 /// The request's `If-Match`, taken out of the request so it can travel into a transaction.
 pub fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default().to_owned())
+    req.headers()
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
 }
 
 fn lists(raw: &str, etag: &str) -> bool {
-    raw.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+    raw.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
 /// 412 when an `If-Match` was sent and it does not name the current representation.

@@ -154,7 +154,10 @@ pub struct MemberSummary {
 
 impl From<filmlog_persistence::members::MemberSummaryRow> for MemberSummary {
     fn from(m: filmlog_persistence::members::MemberSummaryRow) -> Self {
-        MemberSummary { username: m.username, display_name: m.display_name }
+        MemberSummary {
+            username: m.username,
+            display_name: m.display_name,
+        }
     }
 }
 
@@ -172,7 +175,12 @@ pub struct FilmSummary {
 
 impl From<filmlog_persistence::catalog::FilmSummaryRow> for FilmSummary {
     fn from(f: filmlog_persistence::catalog::FilmSummaryRow) -> Self {
-        FilmSummary { slug: f.slug, title: f.title, year: f.year, poster_url: f.poster_url }
+        FilmSummary {
+            slug: f.slug,
+            title: f.title,
+            year: f.year,
+            poster_url: f.poster_url,
+        }
     }
 }
 

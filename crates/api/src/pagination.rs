@@ -26,7 +26,10 @@ pub fn limit(raw: Option<i64>) -> ApiResult<i64> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request("invalid_limit", format!("limit must be between 1 and {MAX_LIMIT}"))),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        )),
     }
 }
 
@@ -36,10 +39,15 @@ pub fn encode<K: Serialize>(key: &K) -> String {
 
 /// Decodes a cursor made by [`encode`] for the same list; anything else is 400 `invalid_cursor`.
 pub fn decode<K: DeserializeOwned>(cursor: Option<&str>) -> ApiResult<Option<K>> {
-    let Some(cursor) = cursor else { return Ok(None) };
-    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let invalid =
+        || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|_| invalid())
 }
 
 /// Builds a page from `limit + 1` fetched rows: the extra row only says there is a next page.
@@ -51,8 +59,15 @@ pub fn page<R, T: ToSchema, K: Serialize>(
 ) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = if more { rows.last().map(|r| encode(&key(r))) } else { None };
-    Page { items: rows.into_iter().map(item).collect(), next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| encode(&key(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(item).collect(),
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -63,11 +78,28 @@ mod tests {
     fn limits_and_cursors() {
         assert_eq!(limit(None).ok(), Some(20));
         assert_eq!(limit(Some(100)).ok(), Some(100));
-        assert_eq!(limit(Some(101)).err().map(|e| e.code()), Some("invalid_limit"));
-        assert_eq!(limit(Some(0)).err().map(|e| e.code()), Some("invalid_limit"));
+        assert_eq!(
+            limit(Some(101)).err().map(|e| e.code()),
+            Some("invalid_limit")
+        );
+        assert_eq!(
+            limit(Some(0)).err().map(|e| e.code()),
+            Some("invalid_limit")
+        );
         let c = encode(&(5i64, "x".to_owned()));
-        assert_eq!(decode::<(i64, String)>(Some(&c)).ok().flatten(), Some((5, "x".to_owned())));
-        assert_eq!(decode::<(i64, String)>(Some("!!")).err().map(|e| e.code()), Some("invalid_cursor"));
-        assert_eq!(decode::<(i64, String)>(Some(&encode(&1))).err().map(|e| e.code()), Some("invalid_cursor"));
+        assert_eq!(
+            decode::<(i64, String)>(Some(&c)).ok().flatten(),
+            Some((5, "x".to_owned()))
+        );
+        assert_eq!(
+            decode::<(i64, String)>(Some("!!")).err().map(|e| e.code()),
+            Some("invalid_cursor")
+        );
+        assert_eq!(
+            decode::<(i64, String)>(Some(&encode(&1)))
+                .err()
+                .map(|e| e.code()),
+            Some("invalid_cursor")
+        );
     }
 }

@@ -10,7 +10,9 @@ use crate::text::{self, TextError};
 pub struct Slug(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a slug is lowercase letters and digits in words joined by single hyphens, at most 160 characters")]
+#[error(
+    "a slug is lowercase letters and digits in words joined by single hyphens, at most 160 characters"
+)]
 pub struct SlugError;
 
 impl Slug {
@@ -19,8 +21,16 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self, SlugError> {
         let ok = !raw.is_empty()
             && raw.len() <= Self::MAX
-            && raw.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
-        if ok { Ok(Self(raw.to_owned())) } else { Err(SlugError) }
+            && raw.split('-').all(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(SlugError)
+        }
     }
 
     /// The slug of a title and year: ASCII-folded, lowercase, non-alphanumerics collapsed to hyphens,
@@ -122,10 +132,22 @@ mod tests {
 
     #[test]
     fn slugs_of_titles() {
-        assert_eq!(Slug::from_title("Children of Heaven", Some(1997)).map(Slug::into_inner), Some("children-of-heaven-1997".to_owned()));
-        assert_eq!(Slug::from_title("Amélie", Some(2001)).map(Slug::into_inner), Some("amelie-2001".to_owned()));
-        assert_eq!(Slug::from_title("Schindler's List", Some(1993)).map(Slug::into_inner), Some("schindlers-list-1993".to_owned()));
-        assert_eq!(Slug::from_title("  Rock & Roll: Part II!! ", None).map(Slug::into_inner), Some("rock-and-roll-part-ii".to_owned()));
+        assert_eq!(
+            Slug::from_title("Children of Heaven", Some(1997)).map(Slug::into_inner),
+            Some("children-of-heaven-1997".to_owned())
+        );
+        assert_eq!(
+            Slug::from_title("Amélie", Some(2001)).map(Slug::into_inner),
+            Some("amelie-2001".to_owned())
+        );
+        assert_eq!(
+            Slug::from_title("Schindler's List", Some(1993)).map(Slug::into_inner),
+            Some("schindlers-list-1993".to_owned())
+        );
+        assert_eq!(
+            Slug::from_title("  Rock & Roll: Part II!! ", None).map(Slug::into_inner),
+            Some("rock-and-roll-part-ii".to_owned())
+        );
         assert_eq!(Slug::from_title("???", Some(2000)), None);
         assert!(Slug::parse("a--b").is_err());
         assert!(Slug::parse("-a").is_err());
@@ -159,8 +181,17 @@ mod tests {
     #[test]
     fn release_dates_far_in_the_future_are_implausible() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default();
-        assert!(plausible_release(NaiveDate::from_ymd_opt(1997, 1, 1).unwrap_or_default(), today));
-        assert!(plausible_release(NaiveDate::from_ymd_opt(2027, 6, 1).unwrap_or_default(), today));
-        assert!(!plausible_release(NaiveDate::from_ymd_opt(2043, 6, 1).unwrap_or_default(), today));
+        assert!(plausible_release(
+            NaiveDate::from_ymd_opt(1997, 1, 1).unwrap_or_default(),
+            today
+        ));
+        assert!(plausible_release(
+            NaiveDate::from_ymd_opt(2027, 6, 1).unwrap_or_default(),
+            today
+        ));
+        assert!(!plausible_release(
+            NaiveDate::from_ymd_opt(2043, 6, 1).unwrap_or_default(),
+            today
+        ));
     }
 }

@@ -25,7 +25,11 @@ impl Rating {
 
     /// From the stored half-star count.
     pub fn from_halves(halves: i16) -> Result<Self, RatingError> {
-        u8::try_from(halves).ok().filter(|h| (1..=10).contains(h)).map(Self).ok_or(RatingError)
+        u8::try_from(halves)
+            .ok()
+            .filter(|h| (1..=10).contains(h))
+            .map(Self)
+            .ok_or(RatingError)
     }
 
     pub fn halves(self) -> i16 {
@@ -98,7 +102,10 @@ impl ReviewText {
             return text.to_owned();
         }
         let cut: String = text.chars().take(max).collect();
-        let at = cut.rfind(char::is_whitespace).filter(|i| *i > max / 2).unwrap_or(cut.len());
+        let at = cut
+            .rfind(char::is_whitespace)
+            .filter(|i| *i > max / 2)
+            .unwrap_or(cut.len());
         format!("{}…", cut[..at].trim_end())
     }
 }
@@ -124,9 +131,15 @@ impl Tag {
         let tag = raw.trim().to_lowercase();
         let ok = tag.chars().count() <= Self::MAX
             && tag.chars().next().is_some_and(char::is_alphanumeric)
-            && tag.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
             && !tag.contains("  ");
-        if ok { Ok(Self(tag)) } else { Err(TagError::Format) }
+        if ok {
+            Ok(Self(tag))
+        } else {
+            Err(TagError::Format)
+        }
     }
 
     /// A set of tags: each valid, duplicates dropped (first spelling kept), at most 20.
@@ -174,8 +187,15 @@ impl CommentBody {
 #[error("a log entry needs a watched_on date or review text, or both")]
 pub struct NeedsDateOrReview;
 
-pub fn check_date_or_review(watched_on: Option<WatchedOn>, review: Option<&ReviewText>) -> Result<(), NeedsDateOrReview> {
-    if watched_on.is_none() && review.is_none() { Err(NeedsDateOrReview) } else { Ok(()) }
+pub fn check_date_or_review(
+    watched_on: Option<WatchedOn>,
+    review: Option<&ReviewText>,
+) -> Result<(), NeedsDateOrReview> {
+    if watched_on.is_none() && review.is_none() {
+        Err(NeedsDateOrReview)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -239,7 +259,10 @@ mod tests {
         assert_eq!(Tag::parse_all(&many), Err((20, TagError::TooMany)));
         assert_eq!(Tag::parse(""), Err(TagError::Format));
         assert!(ReviewText::parse(&"x".repeat(100_000)).is_ok());
-        assert_eq!(ReviewText::parse(&"x".repeat(100_001)), Err(TextError::TooLong { max: 100_000 }));
+        assert_eq!(
+            ReviewText::parse(&"x".repeat(100_001)),
+            Err(TextError::TooLong { max: 100_000 })
+        );
         assert_eq!(ReviewText::parse(" \n "), Ok(None));
         assert_eq!(CommentBody::parse(""), Err(TextError::Empty));
         assert_eq!(check_date_or_review(None, None), Err(NeedsDateOrReview));

@@ -47,7 +47,12 @@ pub struct NewActivity {
     pub rating: Option<i16>,
 }
 
-pub async fn record(conn: &mut AsyncPgConnection, actor: MemberId, kind: Kind, what: NewActivity) -> Result<()> {
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    kind: Kind,
+    what: NewActivity,
+) -> Result<()> {
     diesel::insert_into(activities::table)
         .values((
             activities::actor_id.eq(actor.get()),
@@ -65,7 +70,12 @@ pub async fn record(conn: &mut AsyncPgConnection, actor: MemberId, kind: Kind, w
 
 /// Removes the activity of something undone (an unlike, an unfollow, a removal from the watchlist, a
 /// rating taken back), so feeds never show what is no longer true.
-pub async fn retract(conn: &mut AsyncPgConnection, actor: MemberId, kind: Kind, what: NewActivity) -> Result<()> {
+pub async fn retract(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    kind: Kind,
+    what: NewActivity,
+) -> Result<()> {
     let mut query = diesel::delete(activities::table)
         .filter(activities::actor_id.eq(actor.get()))
         .filter(activities::kind.eq(kind.as_str()))
@@ -143,13 +153,16 @@ pub async fn feed(
     limit: i64,
 ) -> Result<Vec<ActivityView>> {
     let (at, id) = start(after);
-    Ok(diesel::sql_query(concat!(include_str!("feed_page.sql"), include_str!("activity_details.sql")))
-        .bind::<BigInt, _>(viewer.get())
-        .bind::<Timestamptz, _>(at)
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?)
+    Ok(diesel::sql_query(concat!(
+        include_str!("feed_page.sql"),
+        include_str!("activity_details.sql")
+    ))
+    .bind::<BigInt, _>(viewer.get())
+    .bind::<Timestamptz, _>(at)
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
 }
 
 /// One member's activity, newest first.
@@ -160,16 +173,23 @@ pub async fn of_member(
     limit: i64,
 ) -> Result<Vec<ActivityView>> {
     let (at, id) = start(after);
-    Ok(diesel::sql_query(concat!(include_str!("member_activity_page.sql"), include_str!("activity_details.sql")))
-        .bind::<BigInt, _>(actor.get())
-        .bind::<Timestamptz, _>(at)
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?)
+    Ok(diesel::sql_query(concat!(
+        include_str!("member_activity_page.sql"),
+        include_str!("activity_details.sql")
+    ))
+    .bind::<BigInt, _>(actor.get())
+    .bind::<Timestamptz, _>(at)
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
 }
 
 /// How many activities a member has (tests and integrity checks).
 pub async fn count_of(conn: &mut AsyncPgConnection, actor: MemberId) -> Result<i64> {
-    Ok(activities::table.filter(activities::actor_id.eq(actor.get())).count().get_result(conn).await?)
+    Ok(activities::table
+        .filter(activities::actor_id.eq(actor.get()))
+        .count()
+        .get_result(conn)
+        .await?)
 }

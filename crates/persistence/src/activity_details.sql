@@ -1,4 +1,11 @@
-SELECT a.id, a.kind, a.created_at, a.rating,
+-- A log entry's activity shows the entry as it is now: its kind follows whether it has review text,
+-- its rating the entry's current rating.
+SELECT a.id,
+       CASE WHEN a.kind IN ('diary_entry', 'review')
+            THEN CASE WHEN le.review_text IS NULL THEN 'diary_entry' ELSE 'review' END
+            ELSE a.kind END AS kind,
+       a.created_at,
+       CASE WHEN a.kind IN ('diary_entry', 'review') THEN le.rating ELSE a.rating END AS rating,
        am.username AS actor_username, am.display_name AS actor_display_name,
        f.slug AS film_slug, f.title AS film_title, f.year AS film_year, f.poster_url AS film_poster_url,
        le.id AS log_entry_id, le.watched_on, le.rewatch,

@@ -69,7 +69,10 @@ pub struct FilmStatsRow {
 impl FilmStatsRow {
     /// Members per rating, 0.5 stars to 5.0 stars.
     pub fn histogram(&self) -> [i32; 10] {
-        [self.r1, self.r2, self.r3, self.r4, self.r5, self.r6, self.r7, self.r8, self.r9, self.r10]
+        [
+            self.r1, self.r2, self.r3, self.r4, self.r5, self.r6, self.r7, self.r8, self.r9,
+            self.r10,
+        ]
     }
 
     /// Average in stars, `None` when no one rated.
@@ -131,7 +134,11 @@ pub struct CreditRow {
 
 /// Inserts a film (its statistics row is created by a trigger) and its credits. Fails with a unique
 /// violation of [`SLUG_KEY`] when the slug is taken.
-pub async fn insert_film(conn: &mut AsyncPgConnection, film: &NewFilm, credits: &[NewCredit]) -> Result<FilmRow> {
+pub async fn insert_film(
+    conn: &mut AsyncPgConnection,
+    film: &NewFilm,
+    credits: &[NewCredit],
+) -> Result<FilmRow> {
     let row = diesel::insert_into(films::table)
         .values(film)
         .returning(FilmRow::as_returning())
@@ -142,7 +149,10 @@ pub async fn insert_film(conn: &mut AsyncPgConnection, film: &NewFilm, credits: 
 }
 
 /// Inserts a film unless its slug exists; `None` when it existed.
-pub async fn insert_film_if_new(conn: &mut AsyncPgConnection, film: &NewFilm) -> Result<Option<FilmRow>> {
+pub async fn insert_film_if_new(
+    conn: &mut AsyncPgConnection,
+    film: &NewFilm,
+) -> Result<Option<FilmRow>> {
     Ok(diesel::insert_into(films::table)
         .values(film)
         .on_conflict(films::slug)
@@ -154,8 +164,14 @@ pub async fn insert_film_if_new(conn: &mut AsyncPgConnection, film: &NewFilm) ->
 }
 
 /// Replaces a film's credits with `credits`.
-pub async fn replace_credits(conn: &mut AsyncPgConnection, film: FilmId, credits: &[NewCredit]) -> Result<()> {
-    diesel::delete(film_credits::table.filter(film_credits::film_id.eq(film.get()))).execute(conn).await?;
+pub async fn replace_credits(
+    conn: &mut AsyncPgConnection,
+    film: FilmId,
+    credits: &[NewCredit],
+) -> Result<()> {
+    diesel::delete(film_credits::table.filter(film_credits::film_id.eq(film.get())))
+        .execute(conn)
+        .await?;
     for credit in credits {
         let person: i64 = diesel::insert_into(people::table)
             .values(people::name.eq(&credit.name))
@@ -180,7 +196,11 @@ pub async fn replace_credits(conn: &mut AsyncPgConnection, film: FilmId, credits
     Ok(())
 }
 
-pub async fn update_film(conn: &mut AsyncPgConnection, id: FilmId, changes: &FilmChanges) -> Result<FilmRow> {
+pub async fn update_film(
+    conn: &mut AsyncPgConnection,
+    id: FilmId,
+    changes: &FilmChanges,
+) -> Result<FilmRow> {
     Ok(diesel::update(films::table.find(id.get()))
         .set(changes)
         .returning(FilmRow::as_returning())
@@ -189,7 +209,10 @@ pub async fn update_film(conn: &mut AsyncPgConnection, id: FilmId, changes: &Fil
 }
 
 /// A film with its statistics, in one query.
-pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<(FilmRow, FilmStatsRow)>> {
+pub async fn find_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Option<(FilmRow, FilmStatsRow)>> {
     Ok(films::table
         .inner_join(film_stats::table)
         .filter(films::slug.eq(slug))
@@ -200,12 +223,21 @@ pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Op
 }
 
 pub async fn id_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<FilmId>> {
-    let id: Option<i64> = films::table.filter(films::slug.eq(slug)).select(films::id).first(conn).await.optional()?;
+    let id: Option<i64> = films::table
+        .filter(films::slug.eq(slug))
+        .select(films::id)
+        .first(conn)
+        .await
+        .optional()?;
     Ok(id.map(FilmId::new))
 }
 
 pub async fn stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmStatsRow> {
-    Ok(film_stats::table.find(film.get()).select(FilmStatsRow::as_select()).first(conn).await?)
+    Ok(film_stats::table
+        .find(film.get())
+        .select(FilmStatsRow::as_select())
+        .first(conn)
+        .await?)
 }
 
 /// Directors first, then cast in billing order.
@@ -213,8 +245,18 @@ pub async fn credits(conn: &mut AsyncPgConnection, film: FilmId) -> Result<Vec<C
     Ok(film_credits::table
         .inner_join(people::table)
         .filter(film_credits::film_id.eq(film.get()))
-        .order((film_credits::role.desc(), film_credits::billing_order.asc(), film_credits::id.asc()))
-        .select((people::id, people::name, film_credits::role, film_credits::character, film_credits::billing_order))
+        .order((
+            film_credits::role.desc(),
+            film_credits::billing_order.asc(),
+            film_credits::id.asc(),
+        ))
+        .select((
+            people::id,
+            people::name,
+            film_credits::role,
+            film_credits::character,
+            film_credits::billing_order,
+        ))
         .load(conn)
         .await?)
 }
@@ -292,7 +334,10 @@ pub async fn browse(
 ) -> Result<Vec<FilmListRow>> {
     let (key, dir) = match sort {
         FilmSort::Popular => ("s.watch_count::bigint", "DESC"),
-        FilmSort::Rating => ("COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1)", "DESC"),
+        FilmSort::Rating => (
+            "COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1)",
+            "DESC",
+        ),
         FilmSort::Release => ("COALESCE(f.release_date, DATE '0001-01-01')", "DESC"),
         FilmSort::Title => ("(lower(f.title) COLLATE \"C\")", "ASC"),
     };
@@ -320,11 +365,46 @@ pub async fn browse(
         Some((k, id)) => (id, Some(k)),
     };
     let rows = match key_value {
-        None => query.bind::<Nullable<Integer>, _>(None::<i32>).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
-        Some(FilmKey::Count(c)) => query.bind::<BigInt, _>(c).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
-        Some(FilmKey::Average(a)) => query.bind::<Double, _>(a).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
-        Some(FilmKey::Date(d)) => query.bind::<Date, _>(d).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
-        Some(FilmKey::Text(t)) => query.bind::<Text, _>(t).bind::<BigInt, _>(id).bind::<BigInt, _>(limit).load(conn).await?,
+        None => {
+            query
+                .bind::<Nullable<Integer>, _>(None::<i32>)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        }
+        Some(FilmKey::Count(c)) => {
+            query
+                .bind::<BigInt, _>(c)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        }
+        Some(FilmKey::Average(a)) => {
+            query
+                .bind::<Double, _>(a)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        }
+        Some(FilmKey::Date(d)) => {
+            query
+                .bind::<Date, _>(d)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        }
+        Some(FilmKey::Text(t)) => {
+            query
+                .bind::<Text, _>(t)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        }
     };
     Ok(rows)
 }
@@ -372,12 +452,17 @@ pub fn prefix_range(prefix: &str) -> (String, String) {
 
 /// Escapes LIKE's wildcards so a query for `100%` matches the text `100%`.
 pub fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Base-table recomputation of one film's statistics, for integrity checks.
 pub async fn recompute_stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmStatsRow> {
-    Ok(diesel::sql_query(include_str!("recompute_stats.sql")).bind::<BigInt, _>(film.get()).get_result(conn).await?)
+    Ok(diesel::sql_query(include_str!("recompute_stats.sql"))
+        .bind::<BigInt, _>(film.get())
+        .get_result(conn)
+        .await?)
 }
 
 /// Whether a film has any log entry or relationship (used by tests and the importer).
@@ -392,7 +477,9 @@ pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
         #[diesel(sql_type = BigInt)]
         film_id: i64,
     }
-    let rows: Vec<Id> = diesel::sql_query(include_str!("drift.sql")).load(conn).await?;
+    let rows: Vec<Id> = diesel::sql_query(include_str!("drift.sql"))
+        .load(conn)
+        .await?;
     Ok(rows.into_iter().map(|r| r.film_id).collect())
 }
 
@@ -407,4 +494,3 @@ mod tests {
         assert_eq!(like_escape("100%_x\\"), "100\\%\\_x\\\\");
     }
 }
-

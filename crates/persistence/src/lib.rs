@@ -7,11 +7,11 @@ pub mod catalog;
 pub mod error;
 pub mod log_entries;
 pub mod members;
-pub mod relationships;
-pub mod social;
 pub mod pool;
+pub mod relationships;
 pub mod schema;
 pub mod sessions;
+pub mod social;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;

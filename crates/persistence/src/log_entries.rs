@@ -93,7 +93,11 @@ pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option
 }
 
 /// The entry, locked for a change by its owner; `None` when it does not exist or is not theirs.
-pub async fn lock_owned(conn: &mut AsyncPgConnection, id: LogEntryId, owner: MemberId) -> Result<Option<LogEntryRow>> {
+pub async fn lock_owned(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    owner: MemberId,
+) -> Result<Option<LogEntryRow>> {
     Ok(log_entries::table
         .filter(log_entries::id.eq(id.get()))
         .filter(log_entries::member_id.eq(owner.get()))
@@ -105,17 +109,28 @@ pub async fn lock_owned(conn: &mut AsyncPgConnection, id: LogEntryId, owner: Mem
 }
 
 /// The owner and whether it has review text.
-pub async fn owner_and_review(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<(MemberId, FilmId, bool)>> {
+pub async fn owner_and_review(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+) -> Result<Option<(MemberId, FilmId, bool)>> {
     let row: Option<(i64, i64, bool)> = log_entries::table
         .find(id.get())
-        .select((log_entries::member_id, log_entries::film_id, log_entries::review_text.is_not_null()))
+        .select((
+            log_entries::member_id,
+            log_entries::film_id,
+            log_entries::review_text.is_not_null(),
+        ))
         .first(conn)
         .await
         .optional()?;
     Ok(row.map(|(m, f, r)| (MemberId::new(m), FilmId::new(f), r)))
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: LogEntryId, changes: &LogEntryChanges) -> Result<LogEntryRow> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    changes: &LogEntryChanges,
+) -> Result<LogEntryRow> {
     Ok(diesel::update(log_entries::table.find(id.get()))
         .set(changes)
         .returning(LogEntryRow::as_returning())
@@ -124,11 +139,17 @@ pub async fn update(conn: &mut AsyncPgConnection, id: LogEntryId, changes: &LogE
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<()> {
-    diesel::delete(log_entries::table.find(id.get())).execute(conn).await?;
+    diesel::delete(log_entries::table.find(id.get()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-pub async fn count_for(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<i64> {
+pub async fn count_for(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+) -> Result<i64> {
     Ok(log_entries::table
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::film_id.eq(film.get()))
@@ -155,7 +176,9 @@ pub async fn diary(
         .limit(limit)
         .into_boxed();
     if let Some((from, to)) = range {
-        query = query.filter(log_entries::watched_on.ge(from)).filter(log_entries::watched_on.lt(to));
+        query = query
+            .filter(log_entries::watched_on.ge(from))
+            .filter(log_entries::watched_on.lt(to));
     }
     if let Some((on, id)) = after {
         query = query.filter(
@@ -193,7 +216,8 @@ pub async fn member_reviews(
 
 fn created_before(
     (at, id): (DateTime<Utc>, i64),
-) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>> {
+) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+{
     sql::<Bool>("(log_entries.created_at, log_entries.id) < (")
         .bind::<Timestamptz, _>(at)
         .sql(", ")
@@ -236,11 +260,15 @@ pub async fn film_reviews(
         .limit(limit)
         .into_boxed();
     query = match sort {
-        ReviewSort::Popular => query.order((log_entries::like_count.desc(), log_entries::id.desc())),
+        ReviewSort::Popular => {
+            query.order((log_entries::like_count.desc(), log_entries::id.desc()))
+        }
         ReviewSort::Recent => query.order((log_entries::created_at.desc(), log_entries::id.desc())),
     };
     if let Some(viewer) = following {
-        let followees = follows::table.filter(follows::follower_id.eq(viewer.get())).select(follows::followee_id);
+        let followees = follows::table
+            .filter(follows::follower_id.eq(viewer.get()))
+            .select(follows::followee_id);
         query = query.filter(log_entries::member_id.eq_any(followees));
     }
     match after {

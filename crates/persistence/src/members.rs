@@ -146,7 +146,10 @@ pub async fn find_credentials(
     Ok(found.map(|(id, hash)| (MemberId::new(id), hash)))
 }
 
-pub async fn id_by_username(conn: &mut AsyncPgConnection, username: &str) -> Result<Option<MemberId>> {
+pub async fn id_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> Result<Option<MemberId>> {
     let id: Option<i64> = members::table
         .filter(lower(members::username).eq(username.to_lowercase()))
         .select(members::id)

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::sql_types::{BigInt, Bool, Timestamptz};
 use diesel::upsert::excluded;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{FilmId, MemberId};
 
@@ -23,7 +25,11 @@ pub struct Relationship {
 }
 
 /// The relationship, locked until the transaction ends (default when there is none yet).
-pub async fn lock(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<Relationship> {
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+) -> Result<Relationship> {
     Ok(member_films::table
         .find((member.get(), film.get()))
         .select(Relationship::as_select())
@@ -34,7 +40,11 @@ pub async fn lock(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) 
         .unwrap_or_default())
 }
 
-pub async fn get(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -> Result<Relationship> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+) -> Result<Relationship> {
     Ok(member_films::table
         .find((member.get(), film.get()))
         .select(Relationship::as_select())
@@ -46,10 +56,17 @@ pub async fn get(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId) -
 
 /// Writes the whole relationship (insert or update). A relationship with nothing left in it is
 /// deleted so the table holds only real state.
-pub async fn save(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: Relationship) -> Result<()> {
+pub async fn save(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    r: Relationship,
+) -> Result<()> {
     let now = Utc::now();
     if r == Relationship::default() {
-        diesel::delete(member_films::table.find((member.get(), film.get()))).execute(conn).await?;
+        diesel::delete(member_films::table.find((member.get(), film.get())))
+            .execute(conn)
+            .await?;
         return Ok(());
     }
     diesel::insert_into(member_films::table)
@@ -93,7 +110,11 @@ pub async fn list(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(FilmSummaryRow, DateTime<Utc>, Option<i16>)>> {
-    let (at_col, flag) = if watchlist { ("member_films.watchlisted_at", "member_films.in_watchlist") } else { ("member_films.liked_at", "member_films.liked") };
+    let (at_col, flag) = if watchlist {
+        ("member_films.watchlisted_at", "member_films.in_watchlist")
+    } else {
+        ("member_films.liked_at", "member_films.liked")
+    };
     let mut query = member_films::table
         .inner_join(films::table)
         .filter(member_films::member_id.eq(member.get()))
@@ -103,7 +124,10 @@ pub async fn list(
             sql::<Timestamptz>(&format!("{at_col}")),
             member_films::rating,
         ))
-        .order((sql::<Timestamptz>(&format!("{at_col} DESC")), member_films::film_id.desc()))
+        .order((
+            sql::<Timestamptz>(&format!("{at_col} DESC")),
+            member_films::film_id.desc(),
+        ))
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {

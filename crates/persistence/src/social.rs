@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::sql_types::{BigInt, Bool, Timestamptz};
-use diesel::{ExpressionMethods, Insertable, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel::{
+    ExpressionMethods, Insertable, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{CommentId, LogEntryId, MemberId};
 
@@ -12,9 +15,16 @@ use crate::members::MemberSummaryRow;
 use crate::schema::{comments, follows, members, review_likes};
 
 /// Likes a review; `true` when the like is new.
-pub async fn like_review(conn: &mut AsyncPgConnection, entry: LogEntryId, member: MemberId) -> Result<bool> {
+pub async fn like_review(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    member: MemberId,
+) -> Result<bool> {
     let n = diesel::insert_into(review_likes::table)
-        .values((review_likes::log_entry_id.eq(entry.get()), review_likes::member_id.eq(member.get())))
+        .values((
+            review_likes::log_entry_id.eq(entry.get()),
+            review_likes::member_id.eq(member.get()),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
@@ -22,8 +32,14 @@ pub async fn like_review(conn: &mut AsyncPgConnection, entry: LogEntryId, member
 }
 
 /// Removes a like; `true` when there was one.
-pub async fn unlike_review(conn: &mut AsyncPgConnection, entry: LogEntryId, member: MemberId) -> Result<bool> {
-    let n = diesel::delete(review_likes::table.find((entry.get(), member.get()))).execute(conn).await?;
+pub async fn unlike_review(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    member: MemberId,
+) -> Result<bool> {
+    let n = diesel::delete(review_likes::table.find((entry.get(), member.get())))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
@@ -38,7 +54,10 @@ pub async fn review_likers(
         .inner_join(members::table)
         .filter(review_likes::log_entry_id.eq(entry.get()))
         .select((MemberSummaryRow::as_select(), review_likes::created_at))
-        .order((review_likes::created_at.desc(), review_likes::member_id.desc()))
+        .order((
+            review_likes::created_at.desc(),
+            review_likes::member_id.desc(),
+        ))
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {
@@ -89,7 +108,10 @@ pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment) -> R
         .await?)
 }
 
-pub async fn comment_view(conn: &mut AsyncPgConnection, id: CommentId) -> Result<Option<CommentView>> {
+pub async fn comment_view(
+    conn: &mut AsyncPgConnection,
+    id: CommentId,
+) -> Result<Option<CommentView>> {
     Ok(comments::table
         .inner_join(members::table)
         .filter(comments::id.eq(id.get()))
@@ -108,7 +130,9 @@ pub async fn update_comment(conn: &mut AsyncPgConnection, id: CommentId, body: &
 }
 
 pub async fn delete_comment(conn: &mut AsyncPgConnection, id: CommentId) -> Result<()> {
-    diesel::delete(comments::table.find(id.get())).execute(conn).await?;
+    diesel::delete(comments::table.find(id.get()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -139,22 +163,45 @@ pub async fn comments_of(
 }
 
 /// Follows; `true` when the follow is new.
-pub async fn follow(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
+pub async fn follow(
+    conn: &mut AsyncPgConnection,
+    follower: MemberId,
+    followee: MemberId,
+) -> Result<bool> {
     let n = diesel::insert_into(follows::table)
-        .values((follows::follower_id.eq(follower.get()), follows::followee_id.eq(followee.get())))
+        .values((
+            follows::follower_id.eq(follower.get()),
+            follows::followee_id.eq(followee.get()),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
     Ok(n == 1)
 }
 
-pub async fn unfollow(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
-    let n = diesel::delete(follows::table.find((follower.get(), followee.get()))).execute(conn).await?;
+pub async fn unfollow(
+    conn: &mut AsyncPgConnection,
+    follower: MemberId,
+    followee: MemberId,
+) -> Result<bool> {
+    let n = diesel::delete(follows::table.find((follower.get(), followee.get())))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
-pub async fn is_following(conn: &mut AsyncPgConnection, follower: MemberId, followee: MemberId) -> Result<bool> {
-    Ok(follows::table.find((follower.get(), followee.get())).select(follows::created_at).first::<DateTime<Utc>>(conn).await.optional()?.is_some())
+pub async fn is_following(
+    conn: &mut AsyncPgConnection,
+    follower: MemberId,
+    followee: MemberId,
+) -> Result<bool> {
+    Ok(follows::table
+        .find((follower.get(), followee.get()))
+        .select(follows::created_at)
+        .first::<DateTime<Utc>>(conn)
+        .await
+        .optional()?
+        .is_some())
 }
 
 /// Followers (`followers = true`) or followees of `member`, newest follow first.
@@ -165,13 +212,19 @@ pub async fn follow_list(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
-    let (filter_col, other_col) =
-        if followers { ("follows.followee_id", "follows.follower_id") } else { ("follows.follower_id", "follows.followee_id") };
+    let (filter_col, other_col) = if followers {
+        ("follows.followee_id", "follows.follower_id")
+    } else {
+        ("follows.follower_id", "follows.followee_id")
+    };
     let mut query = follows::table
         .inner_join(members::table.on(sql::<Bool>(&format!("members.id = {other_col}"))))
         .filter(sql::<Bool>(&format!("{filter_col} = ")).bind::<BigInt, _>(member.get()))
         .select((MemberSummaryRow::as_select(), follows::created_at))
-        .order((follows::created_at.desc(), sql::<BigInt>(&format!("{other_col} DESC"))))
+        .order((
+            follows::created_at.desc(),
+            sql::<BigInt>(&format!("{other_col} DESC")),
+        ))
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {

@@ -10,6 +10,7 @@ commands:
   serve                   serve the API (HOST, PORT; needs DATABASE_URL and FILMLOG_JWT_SECRET)
   migrate                 apply pending database migrations
   seed                    load the demo data (idempotent)
+  import-films FILE       import a catalog in the format of vega-datasets' movies.json (idempotent)
   openapi                 print the OpenAPI document
   admin grant <username>  make a member an admin
 
@@ -32,6 +33,7 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
         }
         ["migrate"] => filmlog::migrate(&settings).await,
         ["seed"] => filmlog::seed::run(&settings).await,
+        ["import-films", file] => filmlog::import::run(&settings, file).await,
         ["admin", "grant", username] => filmlog::grant_admin(&settings, username).await,
         _ => Err(USAGE.into()),
     }

@@ -1,10 +1,15 @@
-//! Demo data for `make run`: a few members to log in as. Idempotent: members that exist are left alone.
+//! Demo data for `make run`: the seed film with its credits, demo members, and the whole loop on it —
+//! a 4.5-star review by one member, followed, liked and commented on by the others, so their feeds
+//! show it. Idempotent: what exists is left alone.
 
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use filmlog_api::PasswordService;
-use filmlog_domain::Password;
+use filmlog_api::handlers::{comments::add_comment, log_entries, social::follow_member};
+use filmlog_domain::{FilmId, LogEntryId, MemberId, Password};
+use filmlog_persistence::catalog::{self, NewCredit, NewFilm};
+use filmlog_persistence::log_entries::{NewLogEntry, ReviewSort};
 use filmlog_persistence::members::{self, MemberChanges, NewMember};
 
 use crate::{BoxError, Settings};
@@ -32,40 +37,162 @@ pub const DEMO_MEMBERS: &[(&str, &str, &str)] = &[
     ("kenji", "Kenji Watanabe", "Ozu on Sundays."),
 ];
 
+pub const SEED_SLUG: &str = "children-of-heaven-1997";
+
+/// Written for Filmlog's demo.
+const REVIEW: &str = "A pair of mended pink shoes carries the whole film. Ali loses his sister's only \
+pair on an errand, and rather than burden parents who are already counting every rial, the two \
+children share his sneakers in shifts — she runs home from the morning school, he sprints to the \
+afternoon one, and the handover in the alley becomes the film's heartbeat.\n\nMajidi never asks us to \
+pity them. The camera stays at their height, the city is all gutters and bazaar noise, and the \
+stakes are exactly as large as a child feels them. The long-distance race near the end is one of the \
+most nervous sequences I have sat through, and the last shot, fish nibbling at blistered feet, is a \
+quiet grace note. Half a star off only because the adult world is drawn a little thinly.";
+
+fn seed_film() -> NewFilm {
+    NewFilm {
+        slug: SEED_SLUG.to_owned(),
+        title: "Children of Heaven".to_owned(),
+        original_title: Some("Bacheha-Ye aseman".to_owned()),
+        year: Some(1997),
+        release_date: None,
+        runtime_minutes: Some(89),
+        synopsis: Some(
+            "After Ali loses his little sister Zahra's only pair of shoes, the two share his sneakers in secret, \
+             running between school shifts, until a city-wide race offers a pair of shoes as third prize."
+                .to_owned(),
+        ),
+        poster_url: None,
+        genres: vec!["Drama".to_owned(), "Family".to_owned()],
+        countries: vec!["Iran".to_owned()],
+        languages: vec!["Persian".to_owned()],
+    }
+}
+
+fn seed_credits() -> Vec<NewCredit> {
+    let cast = |name: &str, character: Option<&str>, order: i32| NewCredit {
+        name: name.to_owned(),
+        role: "cast",
+        character: character.map(str::to_owned),
+        billing_order: order,
+    };
+    vec![
+        NewCredit {
+            name: "Majid Majidi".to_owned(),
+            role: "director",
+            character: None,
+            billing_order: 0,
+        },
+        cast("Amir Farrokh Hashemian", Some("Ali"), 0),
+        cast("Bahare Seddiqi", Some("Zahra"), 1),
+        cast("Reza Naji", None, 2),
+    ]
+}
+
+async fn demo_member(
+    conn: &mut AsyncPgConnection,
+    passwords: &Arc<PasswordService>,
+    password: &Password,
+    (username, display_name, bio): (&str, &str, &str),
+) -> Result<(MemberId, bool), BoxError> {
+    if let Some(m) = members::find_by_username(conn, username).await? {
+        return Ok((m.id, false));
+    }
+    let hash = passwords.hash(password).await.map_err(|e| e.to_string())?;
+    let email = format!("{username}@demo.filmlog.invalid");
+    let member = members::insert(
+        conn,
+        &NewMember {
+            username,
+            email: &email,
+            password_hash: &hash,
+        },
+    )
+    .await?;
+    let changes = MemberChanges {
+        display_name: Some(Some(display_name.to_owned())),
+        bio: Some(Some(bio.to_owned())),
+        ..Default::default()
+    };
+    members::update_profile(conn, member.id, &changes).await?;
+    Ok((member.id, true))
+}
+
 pub async fn run(settings: &Settings) -> Result<(), BoxError> {
     let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
     let passwords = Arc::new(PasswordService::new(2).map_err(|e| e.to_string())?);
     let password = Password::parse(DEMO_PASSWORD)?;
+
+    let film = match catalog::id_by_slug(&mut conn, SEED_SLUG).await? {
+        Some(id) => id,
+        None => FilmId::new(
+            catalog::insert_film(&mut conn, &seed_film(), &seed_credits())
+                .await?
+                .id,
+        ),
+    };
+    let mut ids = Vec::new();
     let mut created = 0;
-    for (username, display_name, bio) in DEMO_MEMBERS {
-        if members::find_by_username(&mut conn, username)
-            .await?
-            .is_some()
-        {
-            continue;
-        }
-        let hash = passwords.hash(&password).await.map_err(|e| e.to_string())?;
-        let email = format!("{username}@demo.filmlog.invalid");
-        let member = members::insert(
-            &mut conn,
-            &NewMember {
-                username,
-                email: &email,
-                password_hash: &hash,
-            },
-        )
-        .await?;
-        let changes = MemberChanges {
-            display_name: Some(Some((*display_name).to_owned())),
-            bio: Some(Some((*bio).to_owned())),
-            ..Default::default()
-        };
-        members::update_profile(&mut conn, member.id, &changes).await?;
-        created += 1;
+    for m in DEMO_MEMBERS {
+        let (id, new) = demo_member(&mut conn, &passwords, &password, *m).await?;
+        ids.push(id);
+        created += usize::from(new);
     }
+    let [shirin, tomas, amara, kenji] = ids[..] else {
+        return Err("demo members missing".into());
+    };
+
+    let existing = filmlog_persistence::log_entries::film_reviews(
+        &mut conn,
+        film,
+        ReviewSort::Recent,
+        None,
+        None,
+        100,
+    )
+    .await?;
+    if existing.iter().any(|v| v.member.id == shirin.get()) {
+        println!("seed: demo data already present");
+        return Ok(());
+    }
+    let comments = [
+        (
+            tomas,
+            "The shoe handover in the alley had me holding my breath every single time.",
+        ),
+        (
+            amara,
+            "That race! I did not expect to be that tense about coming third.",
+        ),
+        (kenji, "Lovely review. The goldfish at the end got me too."),
+    ];
+    conn.transaction(async |conn| {
+        for follower in [tomas, amara, kenji] {
+            follow_member(conn, follower, shirin).await?;
+        }
+        follow_member(conn, shirin, amara).await?;
+        let review = NewLogEntry {
+            member_id: shirin.get(),
+            film_id: film.get(),
+            watched_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
+            rewatch: true,
+            rating: Some(9),
+            liked: true,
+            review_text: Some(REVIEW.to_owned()),
+            contains_spoilers: true,
+            tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],
+        };
+        let entry: LogEntryId = log_entries::log_film(conn, &review).await?;
+        for (who, text) in comments {
+            log_entries::like(conn, entry, who).await?;
+            add_comment(conn, entry, who, text.to_owned()).await?;
+        }
+        Ok::<_, filmlog_api::error::ApiError>(())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
-        "seed: {created} demo members created, {} already present",
-        DEMO_MEMBERS.len() - created
+        "seed: {created} demo members created; Children of Heaven reviewed by shirin, followed, liked and commented on"
     );
     Ok(())
 }

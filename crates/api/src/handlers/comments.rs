@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{CommentBody, CommentId};
+use filmlog_domain::{CommentBody, CommentId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, Kind, NewActivity};
 use filmlog_persistence::social::{self, CommentView, NewComment};
 use filmlog_persistence::{AsyncPgConnection, log_entries};
@@ -57,7 +57,9 @@ pub struct CommentRequest {
 }
 
 fn parse_body(raw: &str) -> ApiResult<String> {
-    CommentBody::parse(raw).map(CommentBody::into_inner).map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))
+    CommentBody::parse(raw)
+        .map(CommentBody::into_inner)
+        .map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))
 }
 
 fn comment_id(raw: &str) -> ApiResult<CommentId> {
@@ -65,7 +67,40 @@ fn comment_id(raw: &str) -> ApiResult<CommentId> {
 }
 
 async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<CommentView> {
-    social::comment_view(conn, id).await?.ok_or_else(|| ApiError::not_found("that comment"))
+    social::comment_view(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that comment"))
+}
+
+/// Adds a comment inside the caller's transaction, with its activity.
+pub async fn add_comment(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    author: MemberId,
+    body: String,
+) -> ApiResult<CommentId> {
+    let (owner, film, _) = log_entries::owner_and_review(conn, entry)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    let row = social::insert_comment(
+        conn,
+        &NewComment {
+            log_entry_id: entry.get(),
+            author_id: author.get(),
+            body,
+        },
+    )
+    .await?;
+    let id = CommentId::new(row.id);
+    let what = NewActivity {
+        film: Some(film),
+        log_entry: Some(entry),
+        comment: Some(id),
+        subject: Some(owner),
+        rating: None,
+    };
+    activity::record(conn, author, Kind::Comment, what).await?;
+    Ok(id)
 }
 
 /// A log entry's comments
@@ -81,14 +116,25 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
     )
 )]
 #[get("/log-entries/{id}/comments")]
-pub async fn list_comments(state: web::Data<AppState>, id: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let id = entry_id(&id)?;
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
-    log_entries::owner_and_review(&mut conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+    log_entries::owner_and_review(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
     let rows = social::comments_of(&mut conn, id, after, limit + 1).await?;
-    let page = pagination::page(rows, limit, |c| (c.comment.created_at, c.comment.id), Comment::from);
+    let page = pagination::page(
+        rows,
+        limit,
+        |c| (c.comment.created_at, c.comment.id),
+        Comment::from,
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -122,17 +168,14 @@ pub async fn create_comment(
     let mut conn = state.conn().await?;
     let created = conn
         .transaction(async |conn| {
-            let (owner, film, _) =
-                log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
-            let row = social::insert_comment(conn, &NewComment { log_entry_id: id.get(), author_id: author.get(), body: text }).await?;
-            let cid = CommentId::new(row.id);
-            let what = NewActivity { film: Some(film), log_entry: Some(id), comment: Some(cid), subject: Some(owner), rating: None };
-            activity::record(conn, author, Kind::Comment, what).await?;
+            let cid = add_comment(conn, id, author, text).await?;
             comment(conn, cid).await
         })
         .await?;
     let created = Comment::from(created);
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/api/v1/comments/{}", created.id))).json(created))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/comments/{}", created.id)))
+        .json(created))
 }
 
 /// Edit your comment
@@ -184,13 +227,19 @@ pub async fn update_comment(
     security(("bearer" = []))
 )]
 #[delete("/comments/{id}")]
-pub async fn delete_comment(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_comment(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = comment_id(&id)?;
     let me = auth.id();
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
     let entry = filmlog_domain::LogEntryId::new(current.comment.log_entry_id);
-    let entry_owner = log_entries::owner_and_review(&mut conn, entry).await?.map(|(owner, _, _)| owner);
+    let entry_owner = log_entries::owner_and_review(&mut conn, entry)
+        .await?
+        .map(|(owner, _, _)| owner);
     if current.comment.author_id != me.get() && entry_owner != Some(me) {
         return Err(ApiError::not_found("that comment"));
     }

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
 use filmlog_domain::{FilmId, Role, Slug, Title, label, plausible_release, valid_year};
 use filmlog_persistence::catalog::{
-    self, CreditRow, FilmChanges, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort, FilmStatsRow, NewCredit, NewFilm,
-    SLUG_KEY,
+    self, CreditRow, FilmChanges, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort,
+    FilmStatsRow, NewCredit, NewFilm, SLUG_KEY,
 };
 use filmlog_persistence::{AsyncPgConnection, PersistenceError};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,10 @@ impl From<FilmStatsRow> for FilmStatistics {
                 .histogram()
                 .iter()
                 .zip(1u8..)
-                .map(|(count, halves)| RatingBucket { rating: f64::from(halves) / 2.0, count: *count })
+                .map(|(count, halves)| RatingBucket {
+                    rating: f64::from(halves) / 2.0,
+                    count: *count,
+                })
                 .collect(),
         }
     }
@@ -106,7 +109,8 @@ pub struct Film {
 
 impl Film {
     fn build(film: FilmRow, stats: FilmStatsRow, credits: Vec<CreditRow>) -> Self {
-        let (directors, cast): (Vec<_>, Vec<_>) = credits.into_iter().partition(|c| c.role == "director");
+        let (directors, cast): (Vec<_>, Vec<_>) =
+            credits.into_iter().partition(|c| c.role == "director");
         Film {
             slug: film.slug,
             title: film.title,
@@ -119,10 +123,17 @@ impl Film {
             genres: film.genres.into_iter().flatten().collect(),
             countries: film.countries.into_iter().flatten().collect(),
             languages: film.languages.into_iter().flatten().collect(),
-            directors: directors.into_iter().map(|c| Person { name: c.name }).collect(),
+            directors: directors
+                .into_iter()
+                .map(|c| Person { name: c.name })
+                .collect(),
             cast: cast
                 .into_iter()
-                .map(|c| CastMember { name: c.name, character: c.character, billing_order: c.billing_order })
+                .map(|c| CastMember {
+                    name: c.name,
+                    character: c.character,
+                    billing_order: c.billing_order,
+                })
                 .collect(),
             statistics: stats.into(),
         }
@@ -142,7 +153,12 @@ pub struct FilmListItem {
 impl From<FilmListRow> for FilmListItem {
     fn from(r: FilmListRow) -> Self {
         FilmListItem {
-            film: FilmSummary { slug: r.film.slug, title: r.film.title, year: r.film.year, poster_url: r.film.poster_url },
+            film: FilmSummary {
+                slug: r.film.slug,
+                title: r.film.title,
+                year: r.film.year,
+                poster_url: r.film.poster_url,
+            },
             genres: r.film.genres.into_iter().flatten().collect(),
             watch_count: r.stats.watch_count,
             average_rating: r.stats.average_stars().map(|a| (a * 100.0).round() / 100.0),
@@ -189,16 +205,29 @@ enum KeyValue {
 
 fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
     if let Some(y) = q.year.filter(|y| !valid_year(*y)) {
-        return Err(ApiError::bad_request("invalid_query_parameter", format!("year {y} is out of range")));
+        return Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            format!("year {y} is out of range"),
+        ));
     }
     if let Some(d) = q.decade.filter(|d| d % 10 != 0 || !valid_year(*d)) {
-        return Err(ApiError::bad_request("invalid_query_parameter", format!("decade {d} must be a year ending in 0")));
+        return Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            format!("decade {d} must be a year ending in 0"),
+        ));
     }
-    let genre = match q.genre.as_deref() {
-        Some(g) => Some(label(g).map_err(|e| ApiError::bad_request("invalid_query_parameter", format!("genre {e}")))?),
-        None => None,
-    };
-    Ok(FilmFilter { year: q.year, decade: q.decade, genre })
+    let genre =
+        match q.genre.as_deref() {
+            Some(g) => Some(label(g).map_err(|e| {
+                ApiError::bad_request("invalid_query_parameter", format!("genre {e}"))
+            })?),
+            None => None,
+        };
+    Ok(FilmFilter {
+        year: q.year,
+        decade: q.decade,
+        genre,
+    })
 }
 
 /// Browse and search films
@@ -216,21 +245,30 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
     )
 )]
 #[get("/films")]
-pub async fn list_films(state: web::Data<AppState>, query: web::Query<FilmListQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_films(
+    state: web::Data<AppState>,
+    query: web::Query<FilmListQuery>,
+) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let filter = filter_of(&q)?;
     let mut conn = state.conn().await?;
     let search = match q.q.as_deref().map(str::trim) {
         Some(text) if text.chars().any(char::is_control) || text.chars().count() > 200 => {
-            return Err(ApiError::bad_request("invalid_query_parameter", "q must be one line of at most 200 characters"));
+            return Err(ApiError::bad_request(
+                "invalid_query_parameter",
+                "q must be one line of at most 200 characters",
+            ));
         }
         Some(text) if !text.is_empty() => Some(text.to_owned()),
         _ => None,
     };
     if let Some(text) = search {
         if q.sort.is_some() {
-            return Err(ApiError::bad_request("invalid_query_parameter", "sort cannot be combined with q (results are ranked by relevance)"));
+            return Err(ApiError::bad_request(
+                "invalid_query_parameter",
+                "sort cannot be combined with q (results are ranked by relevance)",
+            ));
         }
         let after = pagination::decode::<(f64, i64)>(q.cursor.as_deref())?;
         let rows = catalog::search(&mut conn, &text, &filter, after, limit + 1).await?;
@@ -250,11 +288,21 @@ pub async fn list_films(state: web::Data<AppState>, query: web::Query<FilmListQu
                 (FilmSort::Popular, KeyValue::Count(c)) => FilmKey::Count(c),
                 (FilmSort::Rating, KeyValue::Average(a)) => FilmKey::Average(a),
                 (FilmSort::Rating, KeyValue::Count(c)) => FilmKey::Average(c as f64),
-                (FilmSort::Release, KeyValue::Text(t)) => FilmKey::Date(
-                    t.parse().map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued"))?,
-                ),
+                (FilmSort::Release, KeyValue::Text(t)) => {
+                    FilmKey::Date(t.parse().map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_cursor",
+                            "the cursor is not one this list issued",
+                        )
+                    })?)
+                }
                 (FilmSort::Title, KeyValue::Text(t)) => FilmKey::Text(t),
-                _ => return Err(ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this list issued",
+                    ));
+                }
             };
             Some((key, id))
         }
@@ -281,13 +329,17 @@ pub async fn list_films(state: web::Data<AppState>, query: web::Query<FilmListQu
 pub async fn film_id(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<FilmId> {
     let not_found = || ApiError::not_found("that film");
     let slug = Slug::parse(slug).map_err(|_| not_found())?;
-    catalog::id_by_slug(conn, slug.as_str()).await?.ok_or_else(not_found)
+    catalog::id_by_slug(conn, slug.as_str())
+        .await?
+        .ok_or_else(not_found)
 }
 
 async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<Film> {
     let not_found = || ApiError::not_found("that film");
     let slug = Slug::parse(slug).map_err(|_| not_found())?;
-    let (film, stats) = catalog::find_by_slug(conn, slug.as_str()).await?.ok_or_else(not_found)?;
+    let (film, stats) = catalog::find_by_slug(conn, slug.as_str())
+        .await?
+        .ok_or_else(not_found)?;
     let credits = catalog::credits(conn, FilmId::new(film.id)).await?;
     Ok(Film::build(film, stats, credits))
 }
@@ -307,7 +359,11 @@ async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<Film> 
     )
 )]
 #[get("/films/{slug}")]
-pub async fn get_film(req: HttpRequest, state: web::Data<AppState>, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_film(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = load_film(&mut conn, &slug).await?;
     json_with_etag(&req, &film)
@@ -325,7 +381,10 @@ pub async fn get_film(req: HttpRequest, state: web::Data<AppState>, slug: web::P
     )
 )]
 #[get("/films/{slug}/statistics")]
-pub async fn get_film_statistics(state: web::Data<AppState>, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_film_statistics(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let id = film_id(&mut conn, &slug).await?;
     let stats = catalog::stats(&mut conn, id).await?;
@@ -370,7 +429,10 @@ fn require_admin(auth: &AuthMember) -> ApiResult<()> {
     if auth.member.role == Role::Admin {
         Ok(())
     } else {
-        Err(ApiError::forbidden("admin_only", "only admins may change the catalog"))
+        Err(ApiError::forbidden(
+            "admin_only",
+            "only admins may change the catalog",
+        ))
     }
 }
 
@@ -378,8 +440,17 @@ fn require_admin(auth: &AuthMember) -> ApiResult<()> {
 struct Fields(Vec<FieldError>);
 
 impl Fields {
-    fn text(&mut self, pointer: &str, raw: Option<String>, max: usize, multiline: bool) -> Option<String> {
-        match raw.as_deref().map(|r| filmlog_domain::text::clean(r, max, multiline)) {
+    fn text(
+        &mut self,
+        pointer: &str,
+        raw: Option<String>,
+        max: usize,
+        multiline: bool,
+    ) -> Option<String> {
+        match raw
+            .as_deref()
+            .map(|r| filmlog_domain::text::clean(r, max, multiline))
+        {
             None | Some(Ok(None)) => None,
             Some(Ok(Some(v))) => Some(v),
             Some(Err(e)) => {
@@ -395,32 +466,49 @@ impl Fields {
             match label(r) {
                 Ok(l) if !out.contains(&l) => out.push(l),
                 Ok(_) => {}
-                Err(e) => self.0.push(FieldError::new(format!("{pointer}/{i}"), "invalid_label", e)),
+                Err(e) => self.0.push(FieldError::new(
+                    format!("{pointer}/{i}"),
+                    "invalid_label",
+                    e,
+                )),
             }
         }
         if out.len() > 20 {
-            self.0.push(FieldError::new(pointer, "too_many", "at most 20 values"));
+            self.0
+                .push(FieldError::new(pointer, "too_many", "at most 20 values"));
         }
         out
     }
 
     fn year(&mut self, year: Option<i32>) -> Option<i32> {
         if let Some(y) = year.filter(|y| !valid_year(*y)) {
-            self.0.push(FieldError::new("/year", "invalid_year", format!("year {y} must be between 1870 and 2100")));
+            self.0.push(FieldError::new(
+                "/year",
+                "invalid_year",
+                format!("year {y} must be between 1870 and 2100"),
+            ));
         }
         year
     }
 
     fn release(&mut self, date: Option<NaiveDate>) -> Option<NaiveDate> {
         if let Some(d) = date.filter(|d| !plausible_release(*d, filmlog_domain::latest_today())) {
-            self.0.push(FieldError::new("/release_date", "invalid_release_date", format!("{d} is too far in the future or past")));
+            self.0.push(FieldError::new(
+                "/release_date",
+                "invalid_release_date",
+                format!("{d} is too far in the future or past"),
+            ));
         }
         date
     }
 
     fn runtime(&mut self, runtime: Option<i32>) -> Option<i32> {
         if let Some(r) = runtime.filter(|r| !(1..=1500).contains(r)) {
-            self.0.push(FieldError::new("/runtime_minutes", "invalid_runtime", format!("{r} must be 1–1500 minutes")));
+            self.0.push(FieldError::new(
+                "/runtime_minutes",
+                "invalid_runtime",
+                format!("{r} must be 1–1500 minutes"),
+            ));
         }
         runtime
     }
@@ -430,14 +518,19 @@ impl Fields {
             None | Some(Ok(None)) => None,
             Some(Ok(Some(url))) => Some(url.into_inner()),
             Some(Err(e)) => {
-                self.0.push(FieldError::new("/poster_url", "invalid_url", e));
+                self.0
+                    .push(FieldError::new("/poster_url", "invalid_url", e));
                 None
             }
         }
     }
 
     fn finish(self) -> ApiResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
     }
 }
 
@@ -467,14 +560,24 @@ pub async fn create_film(
     require_admin(&auth)?;
     let req = body.0;
     let mut f = Fields(Vec::new());
-    let title = Title::parse(&req.title).map_err(|e| f.0.push(FieldError::new("/title", "invalid_title", e))).ok();
+    let title = Title::parse(&req.title)
+        .map_err(|e| f.0.push(FieldError::new("/title", "invalid_title", e)))
+        .ok();
     let year = f.year(req.year);
     let slug = match req.slug.as_deref() {
-        Some(s) => Slug::parse(s).map_err(|e| f.0.push(FieldError::new("/slug", "invalid_slug", e))).ok(),
-        None => title.as_ref().and_then(|t| Slug::from_title(t.as_str(), year)),
+        Some(s) => Slug::parse(s)
+            .map_err(|e| f.0.push(FieldError::new("/slug", "invalid_slug", e)))
+            .ok(),
+        None => title
+            .as_ref()
+            .and_then(|t| Slug::from_title(t.as_str(), year)),
     };
     if slug.is_none() && title.is_some() && req.slug.is_none() {
-        f.0.push(FieldError::new("/slug", "invalid_slug", "the title has no letters or digits to make a slug of; give a slug"));
+        f.0.push(FieldError::new(
+            "/slug",
+            "invalid_slug",
+            "the title has no letters or digits to make a slug of; give a slug",
+        ));
     }
     let new = NewFilm {
         slug: slug.map(Slug::into_inner).unwrap_or_default(),
@@ -492,13 +595,23 @@ pub async fn create_film(
     let mut credits = Vec::new();
     for (i, name) in req.directors.into_iter().enumerate() {
         if let Some(name) = f.text(&format!("/directors/{i}"), Some(name), 200, false) {
-            credits.push(NewCredit { name, role: "director", character: None, billing_order: i32::try_from(i).unwrap_or(0) });
+            credits.push(NewCredit {
+                name,
+                role: "director",
+                character: None,
+                billing_order: i32::try_from(i).unwrap_or(0),
+            });
         }
     }
     for (i, c) in req.cast.into_iter().enumerate() {
         let character = f.text(&format!("/cast/{i}/character"), c.character, 200, false);
         if let Some(name) = f.text(&format!("/cast/{i}/name"), Some(c.name), 200, false) {
-            credits.push(NewCredit { name, role: "cast", character, billing_order: i32::try_from(i).unwrap_or(0) });
+            credits.push(NewCredit {
+                name,
+                role: "cast",
+                character,
+                billing_order: i32::try_from(i).unwrap_or(0),
+            });
         }
     }
     if credits.len() > 200 {
@@ -508,11 +621,15 @@ pub async fn create_film(
     let mut conn = state.conn().await?;
     let film = conn
         .transaction(async |conn| {
-            let film = catalog::insert_film(conn, &new, &credits).await.map_err(slug_conflict)?;
+            let film = catalog::insert_film(conn, &new, &credits)
+                .await
+                .map_err(slug_conflict)?;
             load_film(conn, &film.slug).await
         })
         .await?;
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/api/v1/films/{}", film.slug))).json(film))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/films/{}", film.slug)))
+        .json(film))
 }
 
 fn slug_conflict(err: PersistenceError) -> ApiError {
@@ -590,7 +707,9 @@ pub async fn update_film(
     };
     let changes = FilmChanges {
         title,
-        original_title: req.original_title.map(|v| f.text("/original_title", v, 300, false)),
+        original_title: req
+            .original_title
+            .map(|v| f.text("/original_title", v, 300, false)),
         year: req.year.map(|v| f.year(v)),
         release_date: req.release_date.map(|v| f.release(v)),
         runtime_minutes: req.runtime_minutes.map(|v| f.runtime(v)),

@@ -4,7 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review, latest_today};
+use filmlog_domain::{
+    LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review, latest_today,
+};
 use filmlog_persistence::activity::{self, Kind, NewActivity};
 use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
 use filmlog_persistence::relationships::{self, Relationship};
@@ -65,7 +67,10 @@ impl From<LogEntryView> for LogEntry {
             rewatch: e.rewatch,
             rating: stars(e.rating),
             liked: e.liked,
-            review: e.review_text.map(|text| Review { text, contains_spoilers: e.contains_spoilers }),
+            review: e.review_text.map(|text| Review {
+                text,
+                contains_spoilers: e.contains_spoilers,
+            }),
             tags: flatten_tags(e.tags),
             like_count: e.like_count,
             comment_count: e.comment_count,
@@ -108,13 +113,18 @@ pub struct CreateLogEntryRequest {
 
 fn parse_watched_on(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) -> Option<WatchedOn> {
     date.and_then(|d| {
-        WatchedOn::parse(d, latest_today()).map_err(|e| errors.push(FieldError::new("/watched_on", "invalid_watched_on", e))).ok()
+        WatchedOn::parse(d, latest_today())
+            .map_err(|e| errors.push(FieldError::new("/watched_on", "invalid_watched_on", e)))
+            .ok()
     })
 }
 
 fn parse_review(review: Option<&ReviewInput>, errors: &mut Vec<FieldError>) -> Option<ReviewText> {
     review.and_then(|r| {
-        ReviewText::parse(&r.text).map_err(|e| errors.push(FieldError::new("/review/text", "invalid_review", e))).ok().flatten()
+        ReviewText::parse(&r.text)
+            .map_err(|e| errors.push(FieldError::new("/review/text", "invalid_review", e)))
+            .ok()
+            .flatten()
     })
 }
 
@@ -129,24 +139,95 @@ fn parse_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
 }
 
 fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Option<i16> {
-    rating.and_then(|r| parse_rating(r, "/rating").map_err(|e| errors.extend(e.problem().errors)).ok().map(|r| r.halves()))
+    rating.and_then(|r| {
+        parse_rating(r, "/rating")
+            .map_err(|e| errors.extend(e.problem().errors))
+            .ok()
+            .map(|r| r.halves())
+    })
 }
 
 fn needs_date_or_review() -> ApiError {
-    ApiError::rule("log_entry_needs_date_or_review", filmlog_domain::NeedsDateOrReview.to_string())
+    ApiError::rule(
+        "log_entry_needs_date_or_review",
+        filmlog_domain::NeedsDateOrReview.to_string(),
+    )
 }
 
 pub fn entry_id(raw: &str) -> ApiResult<LogEntryId> {
-    raw.parse().map_err(|_| ApiError::not_found("that log entry"))
+    raw.parse()
+        .map_err(|_| ApiError::not_found("that log entry"))
 }
 
 async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> ApiResult<LogEntry> {
-    Ok(log_entries::view(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?.into())
+    Ok(log_entries::view(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?
+        .into())
 }
 
 /// The activity a log entry stands for.
 fn entry_kind(has_review: bool) -> Kind {
-    if has_review { Kind::Review } else { Kind::DiaryEntry }
+    if has_review {
+        Kind::Review
+    } else {
+        Kind::DiaryEntry
+    }
+}
+
+/// Records a log entry with everything it implies, inside the caller's transaction: the film
+/// becomes watched and leaves the watchlist, a rating becomes the current rating, `liked` likes the
+/// film, and the activity is recorded.
+pub async fn log_film(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> ApiResult<LogEntryId> {
+    let member = MemberId::new(new.member_id);
+    let film = filmlog_domain::FilmId::new(new.film_id);
+    let old = relationships::lock(conn, member, film).await?;
+    let new_rel = Relationship {
+        watched: true,
+        in_watchlist: false,
+        liked: old.liked || new.liked,
+        rating: new.rating.or(old.rating),
+    };
+    if new_rel != old {
+        relationships::save(conn, member, film, new_rel).await?;
+    }
+    let row = log_entries::insert(conn, new).await?;
+    let id = LogEntryId::new(row.id);
+    let what = NewActivity {
+        film: Some(film),
+        log_entry: Some(id),
+        rating: new.rating,
+        ..Default::default()
+    };
+    activity::record(conn, member, entry_kind(new.review_text.is_some()), what).await?;
+    if new.liked && !old.liked {
+        activity::record(
+            conn,
+            member,
+            Kind::FilmLike,
+            NewActivity {
+                film: Some(film),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Likes a review inside the caller's transaction (idempotent), with its activity.
+pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId) -> ApiResult<()> {
+    let (owner, film) = likeable(conn, id, member).await?;
+    if social::like_review(conn, id, member).await? {
+        let what = NewActivity {
+            film: Some(film),
+            log_entry: Some(id),
+            subject: Some(owner),
+            ..Default::default()
+        };
+        activity::record(conn, member, Kind::ReviewLike, what).await?;
+    }
+    Ok(())
 }
 
 /// Log a film
@@ -176,7 +257,15 @@ pub async fn create_log_entry(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut errors = Vec::new();
-    let slug = Slug::parse(&req.film).map_err(|_| errors.push(FieldError::new("/film", "unknown_film", "no film has that slug"))).ok();
+    let slug = Slug::parse(&req.film)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "/film",
+                "unknown_film",
+                "no film has that slug",
+            ))
+        })
+        .ok();
     let watched_on = parse_watched_on(req.watched_on, &mut errors);
     let rating = parse_rating_field(req.rating, &mut errors);
     let review = parse_review(req.review.as_ref(), &mut errors);
@@ -206,27 +295,16 @@ pub async fn create_log_entry(
     };
     let entry = conn
         .transaction(async |conn| {
-            let old = relationships::lock(conn, member, film).await?;
-            let new_rel = Relationship {
-                watched: true,
-                in_watchlist: false,
-                liked: old.liked || new.liked,
-                rating: new.rating.or(old.rating),
-            };
-            if new_rel != old {
-                relationships::save(conn, member, film, new_rel).await?;
-            }
-            let row = log_entries::insert(conn, &new).await?;
-            let id = LogEntryId::new(row.id);
-            let what = NewActivity { film: Some(film), log_entry: Some(id), rating: new.rating, ..Default::default() };
-            activity::record(conn, member, entry_kind(has_review), what).await?;
-            if new.liked && !old.liked {
-                activity::record(conn, member, Kind::FilmLike, NewActivity { film: Some(film), ..Default::default() }).await?;
-            }
+            let id = log_film(conn, &new).await?;
             view(conn, id).await
         })
         .await?;
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/api/v1/log-entries/{}", entry.id))).json(entry))
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/log-entries/{}", entry.id),
+        ))
+        .json(entry))
 }
 
 /// A log entry
@@ -242,7 +320,11 @@ pub async fn create_log_entry(
     )
 )]
 #[get("/log-entries/{id}")]
-pub async fn get_log_entry(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_log_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = entry_id(&id)?;
     let mut conn = state.conn().await?;
     json_with_etag(&req, &view(&mut conn, id).await?)
@@ -299,7 +381,10 @@ pub async fn update_log_entry(
     let mut errors = Vec::new();
     let watched_on = patch.watched_on.map(|d| parse_watched_on(d, &mut errors));
     let rating = patch.rating.map(|r| parse_rating_field(r, &mut errors));
-    let review = patch.review.as_ref().map(|r| parse_review(r.as_ref(), &mut errors));
+    let review = patch
+        .review
+        .as_ref()
+        .map(|r| parse_review(r.as_ref(), &mut errors));
     let tags = patch.tags.as_ref().map(|t| parse_tags(t, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -309,9 +394,15 @@ pub async fn update_log_entry(
     let mut conn = state.conn().await?;
     let entry = conn
         .transaction(async |conn| {
-            let current = log_entries::lock_owned(conn, id, member).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+            let current = log_entries::lock_owned(conn, id, member)
+                .await?
+                .ok_or_else(|| ApiError::not_found("that log entry"))?;
             check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
-            let new_date = watched_on.unwrap_or(current.watched_on.and_then(|d| WatchedOn::parse(d, latest_today()).ok()));
+            let new_date = watched_on.unwrap_or(
+                current
+                    .watched_on
+                    .and_then(|d| WatchedOn::parse(d, latest_today()).ok()),
+            );
             let had_review = current.review_text.is_some();
             let new_review_present = match &review {
                 Some(r) => r.is_some(),
@@ -348,7 +439,16 @@ pub async fn update_log_entry(
             if rel != old {
                 relationships::save(conn, member, film, rel).await?;
                 if rel.liked && !old.liked {
-                    activity::record(conn, member, Kind::FilmLike, NewActivity { film: Some(film), ..Default::default() }).await?;
+                    activity::record(
+                        conn,
+                        member,
+                        Kind::FilmLike,
+                        NewActivity {
+                            film: Some(film),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
                 }
             }
             view(conn, id).await
@@ -385,7 +485,9 @@ pub async fn delete_log_entry(
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        log_entries::lock_owned(conn, id, member).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+        log_entries::lock_owned(conn, id, member)
+            .await?
+            .ok_or_else(|| ApiError::not_found("that log entry"))?;
         check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
         log_entries::delete(conn, id).await?;
         Ok::<_, ApiError>(())
@@ -395,14 +497,25 @@ pub async fn delete_log_entry(
 }
 
 /// The owner of a likeable review, or the reason it cannot be liked by `member`.
-async fn likeable(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId) -> ApiResult<(MemberId, filmlog_domain::FilmId)> {
-    let (owner, film, has_review) =
-        log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+async fn likeable(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    member: MemberId,
+) -> ApiResult<(MemberId, filmlog_domain::FilmId)> {
+    let (owner, film, has_review) = log_entries::owner_and_review(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
     if owner == member {
-        return Err(ApiError::rule("like_own_review", "you cannot like your own review"));
+        return Err(ApiError::rule(
+            "like_own_review",
+            "you cannot like your own review",
+        ));
     }
     if !has_review {
-        return Err(ApiError::rule("not_a_review", "only log entries with review text can be liked"));
+        return Err(ApiError::rule(
+            "not_a_review",
+            "only log entries with review text can be liked",
+        ));
     }
     Ok((owner, film))
 }
@@ -422,19 +535,16 @@ async fn likeable(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId
     security(("bearer" = []))
 )]
 #[put("/log-entries/{id}/like")]
-pub async fn like_review(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn like_review(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = entry_id(&id)?;
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        let (owner, film) = likeable(conn, id, member).await?;
-        if social::like_review(conn, id, member).await? {
-            let what = NewActivity { film: Some(film), log_entry: Some(id), subject: Some(owner), ..Default::default() };
-            activity::record(conn, member, Kind::ReviewLike, what).await?;
-        }
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| like(conn, id, member).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -452,14 +562,23 @@ pub async fn like_review(state: web::Data<AppState>, auth: AuthMember, id: web::
     security(("bearer" = []))
 )]
 #[delete("/log-entries/{id}/like")]
-pub async fn unlike_review(state: web::Data<AppState>, auth: AuthMember, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn unlike_review(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = entry_id(&id)?;
     let member = auth.id();
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        log_entries::owner_and_review(conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+        log_entries::owner_and_review(conn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("that log entry"))?;
         if social::unlike_review(conn, id, member).await? {
-            let what = NewActivity { log_entry: Some(id), ..Default::default() };
+            let what = NewActivity {
+                log_entry: Some(id),
+                ..Default::default()
+            };
             activity::retract(conn, member, Kind::ReviewLike, what).await?;
         }
         Ok::<_, ApiError>(())
@@ -509,8 +628,18 @@ pub async fn list_review_likes(
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
-    log_entries::owner_and_review(&mut conn, id).await?.ok_or_else(|| ApiError::not_found("that log entry"))?;
+    log_entries::owner_and_review(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
     let rows = social::review_likers(&mut conn, id, after, limit + 1).await?;
-    let page = pagination::page(rows, limit, |(m, at)| (*at, m.id), |(m, at)| MemberAt { member: m.into(), at });
+    let page = pagination::page(
+        rows,
+        limit,
+        |(m, at)| (*at, m.id),
+        |(m, at)| MemberAt {
+            member: m.into(),
+            at,
+        },
+    );
     Ok(HttpResponse::Ok().json(page))
 }

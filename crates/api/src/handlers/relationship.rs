@@ -43,7 +43,11 @@ pub struct FilmRelationship {
     security(("bearer" = []))
 )]
 #[get("/films/{slug}/me")]
-pub async fn get_relationship(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_relationship(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let r = relationships::get(&mut conn, auth.id(), film).await?;
@@ -71,11 +75,20 @@ enum Op {
 }
 
 fn film_activity(film: FilmId) -> NewActivity {
-    NewActivity { film: Some(film), ..Default::default() }
+    NewActivity {
+        film: Some(film),
+        ..Default::default()
+    }
 }
 
 /// The new state after `op`, recording or retracting the activity it implies.
-async fn apply(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: Relationship, op: Op) -> ApiResult<Relationship> {
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    r: Relationship,
+    op: Op,
+) -> ApiResult<Relationship> {
     let what = film_activity(film);
     Ok(match op {
         Op::Watch => Relationship { watched: true, ..r },
@@ -89,7 +102,11 @@ async fn apply(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: 
             if r.rating.is_some() {
                 activity::retract(conn, member, Kind::Rating, what).await?;
             }
-            Relationship { watched: false, rating: None, ..r }
+            Relationship {
+                watched: false,
+                rating: None,
+                ..r
+            }
         }
         Op::Like => {
             if !r.liked {
@@ -107,20 +124,39 @@ async fn apply(conn: &mut AsyncPgConnection, member: MemberId, film: FilmId, r: 
             if !r.in_watchlist {
                 activity::record(conn, member, Kind::Watchlist, what).await?;
             }
-            Relationship { in_watchlist: true, ..r }
+            Relationship {
+                in_watchlist: true,
+                ..r
+            }
         }
         Op::RemoveFromWatchlist => {
             if r.in_watchlist {
                 activity::retract(conn, member, Kind::Watchlist, what).await?;
             }
-            Relationship { in_watchlist: false, ..r }
+            Relationship {
+                in_watchlist: false,
+                ..r
+            }
         }
         Op::Rate(rating) => {
             if r.rating != Some(rating) {
                 activity::retract(conn, member, Kind::Rating, what.clone()).await?;
-                activity::record(conn, member, Kind::Rating, NewActivity { rating: Some(rating), ..what }).await?;
+                activity::record(
+                    conn,
+                    member,
+                    Kind::Rating,
+                    NewActivity {
+                        rating: Some(rating),
+                        ..what
+                    },
+                )
+                .await?;
             }
-            Relationship { rating: Some(rating), watched: true, ..r }
+            Relationship {
+                rating: Some(rating),
+                watched: true,
+                ..r
+            }
         }
         Op::Unrate => {
             if r.rating.is_some() {
@@ -161,7 +197,11 @@ async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiRe
     security(("bearer" = []))
 )]
 #[put("/films/{slug}/watched")]
-pub async fn put_watched(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn put_watched(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::Watch).await
 }
 
@@ -182,7 +222,11 @@ pub async fn put_watched(state: web::Data<AppState>, auth: AuthMember, slug: web
     security(("bearer" = []))
 )]
 #[delete("/films/{slug}/watched")]
-pub async fn delete_watched(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_watched(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::Unwatch).await
 }
 
@@ -200,7 +244,11 @@ pub async fn delete_watched(state: web::Data<AppState>, auth: AuthMember, slug: 
     security(("bearer" = []))
 )]
 #[put("/films/{slug}/like")]
-pub async fn put_like(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn put_like(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::Like).await
 }
 
@@ -218,7 +266,11 @@ pub async fn put_like(state: web::Data<AppState>, auth: AuthMember, slug: web::P
     security(("bearer" = []))
 )]
 #[delete("/films/{slug}/like")]
-pub async fn delete_like(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_like(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::Unlike).await
 }
 
@@ -236,7 +288,11 @@ pub async fn delete_like(state: web::Data<AppState>, auth: AuthMember, slug: web
     security(("bearer" = []))
 )]
 #[put("/films/{slug}/watchlist")]
-pub async fn put_watchlist(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn put_watchlist(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::AddToWatchlist).await
 }
 
@@ -254,7 +310,11 @@ pub async fn put_watchlist(state: web::Data<AppState>, auth: AuthMember, slug: w
     security(("bearer" = []))
 )]
 #[delete("/films/{slug}/watchlist")]
-pub async fn delete_watchlist(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_watchlist(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::RemoveFromWatchlist).await
 }
 
@@ -315,6 +375,10 @@ pub async fn put_rating(
     security(("bearer" = []))
 )]
 #[delete("/films/{slug}/rating")]
-pub async fn delete_rating(state: web::Data<AppState>, auth: AuthMember, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_rating(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, Op::Unrate).await
 }

@@ -21,7 +21,36 @@ use crate::state::AppState;
 async fn member_id(conn: &mut AsyncPgConnection, username: &str) -> ApiResult<MemberId> {
     let not_found = || ApiError::not_found("that member");
     let username = Username::parse(username).map_err(|_| not_found())?;
-    members::id_by_username(conn, username.as_str()).await?.ok_or_else(not_found)
+    members::id_by_username(conn, username.as_str())
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Follows inside the caller's transaction (idempotent), with its activity.
+pub async fn follow_member(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    them: MemberId,
+) -> ApiResult<()> {
+    if them == me {
+        return Err(ApiError::rule(
+            "follow_yourself",
+            "you cannot follow yourself",
+        ));
+    }
+    if social::follow(conn, me, them).await? {
+        activity::record(
+            conn,
+            me,
+            Kind::Follow,
+            NewActivity {
+                subject: Some(them),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Follow a member
@@ -39,20 +68,16 @@ async fn member_id(conn: &mut AsyncPgConnection, username: &str) -> ApiResult<Me
     security(("bearer" = []))
 )]
 #[put("/members/{username}/follow")]
-pub async fn follow(state: web::Data<AppState>, auth: AuthMember, username: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn follow(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    username: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    if them == me {
-        return Err(ApiError::rule("follow_yourself", "you cannot follow yourself"));
-    }
-    conn.transaction(async |conn| {
-        if social::follow(conn, me, them).await? {
-            activity::record(conn, me, Kind::Follow, NewActivity { subject: Some(them), ..Default::default() }).await?;
-        }
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| follow_member(conn, me, them).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -70,13 +95,26 @@ pub async fn follow(state: web::Data<AppState>, auth: AuthMember, username: web:
     security(("bearer" = []))
 )]
 #[delete("/members/{username}/follow")]
-pub async fn unfollow(state: web::Data<AppState>, auth: AuthMember, username: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn unfollow(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    username: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
     conn.transaction(async |conn| {
         if social::unfollow(conn, me, them).await? {
-            activity::retract(conn, me, Kind::Follow, NewActivity { subject: Some(them), ..Default::default() }).await?;
+            activity::retract(
+                conn,
+                me,
+                Kind::Follow,
+                NewActivity {
+                    subject: Some(them),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         Ok::<_, ApiError>(())
     })
@@ -84,13 +122,26 @@ pub async fn unfollow(state: web::Data<AppState>, auth: AuthMember, username: we
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn follow_page(state: &AppState, username: &str, query: &PageQuery, want_followers: bool) -> ApiResult<HttpResponse> {
+async fn follow_page(
+    state: &AppState,
+    username: &str,
+    query: &PageQuery,
+    want_followers: bool,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
     let member = member_id(&mut conn, username).await?;
     let rows = social::follow_list(&mut conn, member, want_followers, after, limit + 1).await?;
-    let page = pagination::page(rows, limit, |(m, at)| (*at, m.id), |(m, at)| MemberAt { member: m.into(), at });
+    let page = pagination::page(
+        rows,
+        limit,
+        |(m, at)| (*at, m.id),
+        |(m, at)| MemberAt {
+            member: m.into(),
+            at,
+        },
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -107,7 +158,11 @@ async fn follow_page(state: &AppState, username: &str, query: &PageQuery, want_f
     )
 )]
 #[get("/members/{username}/followers")]
-pub async fn followers(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn followers(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     follow_page(&state, &username, &query, true).await
 }
 
@@ -124,7 +179,11 @@ pub async fn followers(state: web::Data<AppState>, username: web::Path<String>, 
     )
 )]
 #[get("/members/{username}/following")]
-pub async fn following(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn following(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     follow_page(&state, &username, &query, false).await
 }
 
@@ -146,14 +205,23 @@ fn diary_range(year: Option<i32>, month: Option<u32>) -> ApiResult<Option<(Naive
         (None, None) => Ok(None),
         (None, Some(_)) => Err(bad("month needs year")),
         (Some(y), None) => {
-            let from = NaiveDate::from_ymd_opt(y, 1, 1).filter(|_| (1870..=2100).contains(&y)).ok_or_else(|| bad("year is out of range"))?;
-            let to = NaiveDate::from_ymd_opt(y + 1, 1, 1).ok_or_else(|| bad("year is out of range"))?;
+            let from = NaiveDate::from_ymd_opt(y, 1, 1)
+                .filter(|_| (1870..=2100).contains(&y))
+                .ok_or_else(|| bad("year is out of range"))?;
+            let to =
+                NaiveDate::from_ymd_opt(y + 1, 1, 1).ok_or_else(|| bad("year is out of range"))?;
             Ok(Some((from, to)))
         }
         (Some(y), Some(m)) => {
-            let from = NaiveDate::from_ymd_opt(y, m, 1).filter(|_| (1870..=2100).contains(&y)).ok_or_else(|| bad("year or month is out of range"))?;
-            let to = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) }
+            let from = NaiveDate::from_ymd_opt(y, m, 1)
+                .filter(|_| (1870..=2100).contains(&y))
                 .ok_or_else(|| bad("year or month is out of range"))?;
+            let to = if m == 12 {
+                NaiveDate::from_ymd_opt(y + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(y, m + 1, 1)
+            }
+            .ok_or_else(|| bad("year or month is out of range"))?;
             Ok(Some((from, to)))
         }
     }
@@ -172,14 +240,23 @@ fn diary_range(year: Option<i32>, month: Option<u32>) -> ApiResult<Option<(Naive
     )
 )]
 #[get("/members/{username}/diary")]
-pub async fn diary(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<DiaryQuery>) -> ApiResult<HttpResponse> {
+pub async fn diary(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<DiaryQuery>,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let range = diary_range(query.year, query.month)?;
     let after = pagination::decode::<(NaiveDate, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
     let member = member_id(&mut conn, &username).await?;
     let rows = log_entries::diary(&mut conn, member, range, after, limit + 1).await?;
-    let page = pagination::page(rows, limit, |v| (v.entry.watched_on, v.entry.id), LogEntry::from);
+    let page = pagination::page(
+        rows,
+        limit,
+        |v| (v.entry.watched_on, v.entry.id),
+        LogEntry::from,
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -196,13 +273,22 @@ pub async fn diary(state: web::Data<AppState>, username: web::Path<String>, quer
     )
 )]
 #[get("/members/{username}/reviews")]
-pub async fn member_reviews(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn member_reviews(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
     let member = member_id(&mut conn, &username).await?;
     let rows = log_entries::member_reviews(&mut conn, member, after, limit + 1).await?;
-    let page = pagination::page(rows, limit, |v| (v.entry.created_at, v.entry.id), LogEntry::from);
+    let page = pagination::page(
+        rows,
+        limit,
+        |v| (v.entry.created_at, v.entry.id),
+        LogEntry::from,
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -216,7 +302,12 @@ pub struct ListedFilm {
     pub rating: Option<f64>,
 }
 
-async fn film_list(state: &AppState, username: &str, query: &PageQuery, want_watchlist: bool) -> ApiResult<HttpResponse> {
+async fn film_list(
+    state: &AppState,
+    username: &str,
+    query: &PageQuery,
+    want_watchlist: bool,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
@@ -226,7 +317,11 @@ async fn film_list(state: &AppState, username: &str, query: &PageQuery, want_wat
         rows,
         limit,
         |(f, at, _)| (*at, f.id),
-        |(f, at, rating)| ListedFilm { film: f.into(), added_at: at, rating: stars(rating) },
+        |(f, at, rating)| ListedFilm {
+            film: f.into(),
+            added_at: at,
+            rating: stars(rating),
+        },
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -244,7 +339,11 @@ async fn film_list(state: &AppState, username: &str, query: &PageQuery, want_wat
     )
 )]
 #[get("/members/{username}/watchlist")]
-pub async fn watchlist(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn watchlist(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     film_list(&state, &username, &query, true).await
 }
 
@@ -261,7 +360,11 @@ pub async fn watchlist(state: web::Data<AppState>, username: web::Path<String>, 
     )
 )]
 #[get("/members/{username}/likes/films")]
-pub async fn liked_films(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn liked_films(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     film_list(&state, &username, &query, false).await
 }
 
@@ -330,14 +433,22 @@ fn activity_item(a: ActivityView) -> ActivityItem {
         _ => ActivityKind::DiaryEntry,
     };
     let film = match (a.film_slug, a.film_title) {
-        (Some(slug), Some(title)) => Some(FilmSummary { slug, title, year: a.film_year, poster_url: a.film_poster_url }),
+        (Some(slug), Some(title)) => Some(FilmSummary {
+            slug,
+            title,
+            year: a.film_year,
+            poster_url: a.film_poster_url,
+        }),
         _ => None,
     };
     ActivityItem {
         id: a.id.to_string(),
         kind,
         created_at: a.created_at,
-        actor: MemberSummary { username: a.actor_username, display_name: a.actor_display_name },
+        actor: MemberSummary {
+            username: a.actor_username,
+            display_name: a.actor_display_name,
+        },
         film,
         rating: stars(a.rating),
         log_entry: a.log_entry_id.map(|id| ActivityLogEntry {
@@ -349,7 +460,10 @@ fn activity_item(a: ActivityView) -> ActivityItem {
         }),
         member: a.subject_username,
         comment: match (a.comment_id, a.comment_head) {
-            (Some(id), Some(body)) => Some(ActivityComment { id: id.to_string(), excerpt: ReviewText::excerpt(&body, EXCERPT) }),
+            (Some(id), Some(body)) => Some(ActivityComment {
+                id: id.to_string(),
+                excerpt: ReviewText::excerpt(&body, EXCERPT),
+            }),
             _ => None,
         },
     }
@@ -376,7 +490,11 @@ fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
     security(("bearer" = []))
 )]
 #[get("/me/feed")]
-pub async fn feed(state: web::Data<AppState>, auth: AuthMember, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn feed(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
@@ -397,7 +515,11 @@ pub async fn feed(state: web::Data<AppState>, auth: AuthMember, query: web::Quer
     )
 )]
 #[get("/members/{username}/activity")]
-pub async fn member_activity(state: web::Data<AppState>, username: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+pub async fn member_activity(
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
     let mut conn = state.conn().await?;
@@ -451,20 +573,45 @@ pub async fn film_reviews(
     let followed_by = match (sort, &viewer.0) {
         (ReviewSortParam::Following, Some(me)) => Some(me.id()),
         (ReviewSortParam::Following, None) => {
-            return Err(ApiError::unauthorized("missing_token", "sort=following needs Authorization: Bearer <access token>"));
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "sort=following needs Authorization: Bearer <access token>",
+            ));
         }
         _ => None,
     };
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let page = if sort == ReviewSortParam::Popular {
-        let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?.map(|(l, id)| ReviewKey::Likes(l, id));
-        let rows = log_entries::film_reviews(&mut conn, film, ReviewSort::Popular, None, after, limit + 1).await?;
-        pagination::page(rows, limit, |v| (v.entry.like_count, v.entry.id), LogEntry::from)
+        let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
+            .map(|(l, id)| ReviewKey::Likes(l, id));
+        let rows =
+            log_entries::film_reviews(&mut conn, film, ReviewSort::Popular, None, after, limit + 1)
+                .await?;
+        pagination::page(
+            rows,
+            limit,
+            |v| (v.entry.like_count, v.entry.id),
+            LogEntry::from,
+        )
     } else {
-        let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?.map(|(at, id)| ReviewKey::Created(at, id));
-        let rows = log_entries::film_reviews(&mut conn, film, ReviewSort::Recent, followed_by, after, limit + 1).await?;
-        pagination::page(rows, limit, |v| (v.entry.created_at, v.entry.id), LogEntry::from)
+        let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?
+            .map(|(at, id)| ReviewKey::Created(at, id));
+        let rows = log_entries::film_reviews(
+            &mut conn,
+            film,
+            ReviewSort::Recent,
+            followed_by,
+            after,
+            limit + 1,
+        )
+        .await?;
+        pagination::page(
+            rows,
+            limit,
+            |v| (v.entry.created_at, v.entry.id),
+            LogEntry::from,
+        )
     };
     Ok(HttpResponse::Ok().json(page))
 }
