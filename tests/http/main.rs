@@ -2,9 +2,13 @@
 //! own (see filmlog-test-support).
 
 mod auth;
+mod films;
+mod log_entries;
 mod me;
 mod members;
 mod openapi;
 mod problems;
 mod process;
+mod relationships;
+mod social;
 mod tokens;

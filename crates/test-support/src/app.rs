@@ -276,6 +276,67 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Adds a film straight to the catalog; returns its slug.
+    pub async fn film(&self, title: &str, year: i32) -> String {
+        let slug = filmlog_domain::Slug::from_title(title, Some(year))
+            .map(|s| s.into_inner())
+            .unwrap_or_default();
+        let mut conn = self.db.connect().await;
+        let new = filmlog_persistence::catalog::NewFilm {
+            slug: slug.clone(),
+            title: title.to_owned(),
+            original_title: None,
+            year: Some(year),
+            release_date: chrono::NaiveDate::from_ymd_opt(year, 6, 1),
+            runtime_minutes: Some(100),
+            synopsis: None,
+            poster_url: None,
+            genres: vec!["Drama".to_owned()],
+            countries: Vec::new(),
+            languages: Vec::new(),
+        };
+        filmlog_persistence::catalog::insert_film(&mut conn, &new, &[])
+            .await
+            .unwrap_or_else(|e| panic!("film {title}: {e}"));
+        slug
+    }
+
+    /// Makes a member an admin.
+    pub async fn make_admin(&self, username: &str) {
+        let mut conn = self.db.connect().await;
+        filmlog_persistence::members::set_role(&mut conn, username, filmlog_domain::Role::Admin)
+            .await
+            .unwrap_or_else(|e| panic!("admin {username}: {e}"));
+    }
+
+    /// Logs a film for `member` through the API; returns the new entry's id.
+    pub async fn log(&self, member: &TestMember, body: Value) -> String {
+        let res = self
+            .post("/api/v1/log-entries", Some(&member.access_token), &body)
+            .await;
+        assert_eq!(res.status, 201, "logging {body}: {}", res.text);
+        res.json["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Every maintained counter that differs from a recomputation from its base tables (empty when
+    /// consistent).
+    pub async fn drift(&self) -> Vec<i64> {
+        let mut conn = self.db.connect().await;
+        filmlog_persistence::catalog::drifted_films(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("drift: {e}"))
+    }
+
+    pub async fn put(&self, path: &str, token: &str) -> TestResponse {
+        self.send(Method::PUT, path, Some(token), None).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting and let the workers go; the database is dropped after this.

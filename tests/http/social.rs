@@ -1,0 +1,424 @@
+use filmlog_test_support::TestApp;
+use serde_json::{Value, json};
+
+fn usernames(res: &filmlog_test_support::TestResponse) -> Vec<String> {
+    res.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["member"]["username"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[actix_web::test]
+async fn follows_are_idempotent_counted_and_listed() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let bruno = app.member("bruno").await;
+    let carla = app.member("carla").await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.put("/api/v1/members/ana/follow", &bruno.access_token)
+                .await
+                .status,
+            204
+        );
+    }
+    app.put("/api/v1/members/ANA/follow", &carla.access_token)
+        .await;
+    app.put("/api/v1/members/ana/follow", &ana.access_token)
+        .await
+        .assert_problem(422, "follow_yourself");
+    app.put("/api/v1/members/nobody/follow", &ana.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/members/ana/follow",
+        None,
+        None,
+    )
+    .await
+    .assert_problem(401, "missing_token");
+    let profile = app.get("/api/v1/members/ana", None).await;
+    assert_eq!(
+        (
+            profile.json["follower_count"].clone(),
+            profile.json["following_count"].clone()
+        ),
+        (json!(2), json!(0))
+    );
+    assert_eq!(
+        app.get("/api/v1/members/bruno", None).await.json["following_count"],
+        1
+    );
+    assert_eq!(
+        usernames(&app.get("/api/v1/members/ana/followers", None).await),
+        ["carla", "bruno"]
+    );
+    assert_eq!(
+        usernames(&app.get("/api/v1/members/bruno/following", None).await),
+        ["ana"]
+    );
+    let page = app.get("/api/v1/members/ana/followers?limit=1", None).await;
+    let cursor = page.json["next_cursor"].as_str().unwrap_or_default();
+    assert_eq!(
+        usernames(
+            &app.get(
+                &format!("/api/v1/members/ana/followers?limit=1&cursor={cursor}"),
+                None
+            )
+            .await
+        ),
+        ["bruno"]
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            app.delete("/api/v1/members/ana/follow", &bruno.access_token)
+                .await
+                .status,
+            204
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/members/ana", None).await.json["follower_count"],
+        1
+    );
+    app.delete("/api/v1/members/nobody/follow", &bruno.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/api/v1/members/nobody/followers", None)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/api/v1/members/ana/following?cursor=bad", None)
+        .await
+        .assert_problem(400, "invalid_cursor");
+    assert!(app.drift().await.is_empty());
+}
+
+#[actix_web::test]
+async fn the_feed_shows_what_followed_members_did_with_everything_to_render_it() {
+    let app = TestApp::spawn().await;
+    let slug = app.film("Children of Heaven", 1997).await;
+    let other = app.film("Heat", 1995).await;
+    let shirin = app.member("shirin").await;
+    let tomas = app.member("tomas").await;
+    let amara = app.member("amara").await;
+    let stranger = app.member("stranger").await;
+    app.put("/api/v1/members/shirin/follow", &tomas.access_token)
+        .await;
+    app.put("/api/v1/members/amara/follow", &tomas.access_token)
+        .await;
+    let review = "A pair of shoes carries the whole film. ".repeat(20);
+    let entry = app
+        .log(&shirin, json!({"film": slug, "watched_on": "2026-11-20", "rating": 4.5, "review": {"text": review, "contains_spoilers": true}}))
+        .await;
+    app.put(
+        &format!("/api/v1/log-entries/{entry}/like"),
+        &amara.access_token,
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/log-entries/{entry}/comments"),
+        Some(&amara.access_token),
+        &json!({"body": "That race!"}),
+    )
+    .await;
+    app.put(
+        &format!("/api/v1/films/{other}/watchlist"),
+        &amara.access_token,
+    )
+    .await;
+    app.log(
+        &stranger,
+        json!({"film": other, "watched_on": "2026-11-21"}),
+    )
+    .await;
+
+    let feed = app.get("/api/v1/me/feed", Some(&tomas.access_token)).await;
+    feed.assert_status(200);
+    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    let items = feed.json["items"].as_array().cloned().unwrap_or_default();
+    let kinds: Vec<&str> = items.iter().filter_map(|i| i["kind"].as_str()).collect();
+    // Newest first: amara's watchlist addition, comment and like, then shirin's review (and the follows
+    // tomas made are his own, not in his feed).
+    assert_eq!(
+        kinds,
+        ["watchlist", "comment", "review_like", "review"],
+        "{}",
+        feed.text
+    );
+    assert!(
+        !items.iter().any(|i| i["actor"]["username"] == "stranger"),
+        "only followed members"
+    );
+    let review_item = items
+        .iter()
+        .find(|i| i["kind"] == "review")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(review_item["actor"]["username"], "shirin");
+    assert_eq!(review_item["film"]["slug"], slug);
+    assert_eq!(review_item["film"]["title"], "Children of Heaven");
+    assert_eq!(review_item["rating"], 4.5);
+    assert_eq!(review_item["log_entry"]["contains_spoilers"], true);
+    let excerpt = review_item["log_entry"]["review_excerpt"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        excerpt.starts_with("A pair of shoes")
+            && excerpt.ends_with('…')
+            && excerpt.chars().count() <= 281,
+        "{excerpt}"
+    );
+    let comment = items
+        .iter()
+        .find(|i| i["kind"] == "comment")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(comment["comment"]["excerpt"], "That race!");
+    assert_eq!(comment["member"], "shirin");
+    let like = items
+        .iter()
+        .find(|i| i["kind"] == "review_like")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (like["actor"]["username"].clone(), like["member"].clone()),
+        (json!("amara"), json!("shirin"))
+    );
+
+    // Pages of one never repeat or skip.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/me/feed?limit=1".to_owned();
+    loop {
+        let page = app.get(&path, Some(&tomas.access_token)).await;
+        seen.extend(
+            page.json["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned)),
+        );
+        match page.json["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/me/feed?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    let all: Vec<String> = items
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(seen, all);
+
+    // A deleted review leaves the feed with its likes and comments.
+    app.delete(
+        &format!("/api/v1/log-entries/{entry}"),
+        &shirin.access_token,
+    )
+    .await;
+    let after = app.get("/api/v1/me/feed", Some(&tomas.access_token)).await;
+    let kinds: Vec<&str> = after.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert!(
+        !kinds.contains(&"review")
+            && !kinds.contains(&"comment")
+            && !kinds.contains(&"review_like"),
+        "{kinds:?}"
+    );
+
+    app.get("/api/v1/me/feed", None)
+        .await
+        .assert_problem(401, "missing_token");
+    app.get("/api/v1/me/feed?limit=101", Some(&tomas.access_token))
+        .await
+        .assert_problem(400, "invalid_limit");
+    let empty = app
+        .get("/api/v1/me/feed", Some(&stranger.access_token))
+        .await;
+    assert_eq!(empty.json, json!({"items": [], "next_cursor": null}));
+    let activity = app.get("/api/v1/members/amara/activity", None).await;
+    assert_eq!(activity.json["items"][0]["kind"], "watchlist");
+    app.get("/api/v1/members/nobody/activity", None)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn diary_and_reviews_lists() {
+    let app = TestApp::spawn().await;
+    let slug = app.film("Heat", 1995).await;
+    let ana = app.member("ana").await;
+    for date in ["2025-12-31", "2026-01-15", "2026-02-01", "2026-02-20"] {
+        app.log(&ana, json!({"film": slug, "watched_on": date}))
+            .await;
+    }
+    app.log(
+        &ana,
+        json!({"film": slug, "review": {"text": "No date, just thoughts."}}),
+    )
+    .await;
+    let dates = |res: &filmlog_test_support::TestResponse| -> Vec<String> {
+        res.json["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["watched_on"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        dates(&app.get("/api/v1/members/ana/diary", None).await),
+        ["2026-02-20", "2026-02-01", "2026-01-15", "2025-12-31"]
+    );
+    assert_eq!(
+        dates(&app.get("/api/v1/members/ana/diary?year=2026", None).await),
+        ["2026-02-20", "2026-02-01", "2026-01-15"]
+    );
+    assert_eq!(
+        dates(
+            &app.get("/api/v1/members/ana/diary?year=2026&month=2", None)
+                .await
+        ),
+        ["2026-02-20", "2026-02-01"]
+    );
+    assert_eq!(
+        dates(
+            &app.get("/api/v1/members/ana/diary?year=2025&month=12", None)
+                .await
+        ),
+        ["2025-12-31"]
+    );
+    let page = app.get("/api/v1/members/ana/diary?limit=3", None).await;
+    let c = page.json["next_cursor"].as_str().unwrap_or_default();
+    assert_eq!(
+        dates(
+            &app.get(
+                &format!("/api/v1/members/ana/diary?limit=3&cursor={c}"),
+                None
+            )
+            .await
+        ),
+        ["2025-12-31"]
+    );
+    for bad in [
+        "month=2",
+        "year=2026&month=13",
+        "year=99999",
+        "year=abc",
+        "day=1",
+    ] {
+        app.get(&format!("/api/v1/members/ana/diary?{bad}"), None)
+            .await
+            .assert_problem(400, "invalid_query_parameter");
+    }
+    app.get("/api/v1/members/nobody/diary", None)
+        .await
+        .assert_problem(404, "not_found");
+    let reviews = app.get("/api/v1/members/ana/reviews", None).await;
+    assert_eq!(reviews.json["items"].as_array().map(Vec::len), Some(1));
+    app.get("/api/v1/members/nobody/reviews", None)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn film_reviews_popular_recent_and_following() {
+    let app = TestApp::spawn().await;
+    let slug = app.film("Heat", 1995).await;
+    let members = [
+        app.member("ana").await,
+        app.member("bruno").await,
+        app.member("carla").await,
+        app.member("dan").await,
+    ];
+    let mut ids = Vec::new();
+    for (i, m) in members.iter().take(3).enumerate() {
+        ids.push(
+            app.log(
+                m,
+                json!({"film": slug, "review": {"text": format!("Review {i}")}}),
+            )
+            .await,
+        );
+    }
+    // Review 1 gets two likes, review 2 one.
+    app.put(
+        &format!("/api/v1/log-entries/{}/like", ids[1]),
+        &members[0].access_token,
+    )
+    .await;
+    app.put(
+        &format!("/api/v1/log-entries/{}/like", ids[1]),
+        &members[3].access_token,
+    )
+    .await;
+    app.put(
+        &format!("/api/v1/log-entries/{}/like", ids[2]),
+        &members[3].access_token,
+    )
+    .await;
+    let ids_of = |res: &filmlog_test_support::TestResponse| -> Vec<String> {
+        res.json["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let popular = app
+        .get(&format!("/api/v1/films/{slug}/reviews"), None)
+        .await;
+    assert_eq!(
+        ids_of(&popular),
+        [ids[1].clone(), ids[2].clone(), ids[0].clone()]
+    );
+    let first = app
+        .get(
+            &format!("/api/v1/films/{slug}/reviews?sort=popular&limit=2"),
+            None,
+        )
+        .await;
+    let c = first.json["next_cursor"].as_str().unwrap_or_default();
+    assert_eq!(
+        ids_of(
+            &app.get(
+                &format!("/api/v1/films/{slug}/reviews?sort=popular&limit=2&cursor={c}"),
+                None
+            )
+            .await
+        ),
+        [ids[0].clone()]
+    );
+    let recent = app
+        .get(&format!("/api/v1/films/{slug}/reviews?sort=recent"), None)
+        .await;
+    assert_eq!(
+        ids_of(&recent),
+        [ids[2].clone(), ids[1].clone(), ids[0].clone()]
+    );
+    app.put("/api/v1/members/carla/follow", &members[3].access_token)
+        .await;
+    let following = app
+        .get(
+            &format!("/api/v1/films/{slug}/reviews?sort=following"),
+            Some(&members[3].access_token),
+        )
+        .await;
+    assert_eq!(ids_of(&following), [ids[2].clone()]);
+    app.get(
+        &format!("/api/v1/films/{slug}/reviews?sort=following"),
+        None,
+    )
+    .await
+    .assert_problem(401, "missing_token");
+    app.get(&format!("/api/v1/films/{slug}/reviews?sort=best"), None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+    app.get("/api/v1/films/nope-2000/reviews", None)
+        .await
+        .assert_problem(404, "not_found");
+}
