@@ -121,7 +121,7 @@ pub async fn list(
         .filter(sql::<Bool>(flag))
         .select((
             FilmSummaryRow::as_select(),
-            sql::<Timestamptz>(&format!("{at_col}")),
+            sql::<Timestamptz>(at_col),
             member_films::rating,
         ))
         .order((

@@ -148,11 +148,10 @@ pub struct Summary {
 
 fn progress(done: usize, total: usize) {
     let width = 30;
-    let filled = if total == 0 {
-        width
-    } else {
-        done * width / total
-    };
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
     eprint!(
         "\r  [{}{}] {done}/{total}",
         "#".repeat(filled),
