@@ -104,7 +104,8 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN o := OLD; END IF;
     IF TG_OP <> 'DELETE' THEN n := NEW; END IF;
     fid := COALESCE(n.film_id, o.film_id);
-    IF o.watched IS NOT DISTINCT FROM n.watched AND o.liked IS NOT DISTINCT FROM n.liked
+    -- A missing row is the default state (nothing watched, liked or rated).
+    IF COALESCE(o.watched, false) = COALESCE(n.watched, false) AND COALESCE(o.liked, false) = COALESCE(n.liked, false)
        AND o.rating IS NOT DISTINCT FROM n.rating THEN
         RETURN NULL;
     END IF;
@@ -222,15 +223,21 @@ CREATE TABLE follows (
 CREATE INDEX follows_following_idx ON follows (follower_id, created_at DESC, followee_id DESC);
 CREATE INDEX follows_followers_idx ON follows (followee_id, created_at DESC, follower_id DESC);
 
+-- One UPDATE for both members, so the two rows are always locked in the same (index) order: A
+-- following B while B follows A cannot deadlock.
 CREATE FUNCTION follows_count() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    f BIGINT;
+    e BIGINT;
+    d INTEGER;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE members SET following_count = following_count + 1 WHERE id = NEW.follower_id;
-        UPDATE members SET follower_count = follower_count + 1 WHERE id = NEW.followee_id;
-    ELSE
-        UPDATE members SET following_count = following_count - 1 WHERE id = OLD.follower_id;
-        UPDATE members SET follower_count = follower_count - 1 WHERE id = OLD.followee_id;
+    IF TG_OP = 'INSERT' THEN f := NEW.follower_id; e := NEW.followee_id; d := 1;
+    ELSE f := OLD.follower_id; e := OLD.followee_id; d := -1;
     END IF;
+    UPDATE members SET
+        following_count = following_count + CASE WHEN id = f THEN d ELSE 0 END,
+        follower_count  = follower_count  + CASE WHEN id = e THEN d ELSE 0 END
+    WHERE id IN (f, e);
     RETURN NULL;
 END $$;
 CREATE TRIGGER follows_count AFTER INSERT OR DELETE ON follows

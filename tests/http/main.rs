@@ -3,6 +3,7 @@
 
 mod auth;
 mod films;
+mod integrity;
 mod log_entries;
 mod me;
 mod members;

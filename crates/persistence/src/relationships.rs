@@ -63,6 +63,7 @@ pub async fn save(
     r: Relationship,
 ) -> Result<()> {
     let now = Utc::now();
+    // Also clears a default row that `lock` inserted.
     if r == Relationship::default() {
         diesel::delete(member_films::table.find((member.get(), film.get())))
             .execute(conn)

@@ -174,7 +174,7 @@ async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiRe
     conn.transaction(async |conn| {
         let old = relationships::lock(conn, member, film).await?;
         let new = apply(conn, member, film, old, op).await?;
-        if new != old {
+        if new != old || new == Relationship::default() {
             relationships::save(conn, member, film, new).await?;
         }
         Ok::<_, ApiError>(())
