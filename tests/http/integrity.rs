@@ -27,7 +27,11 @@ async fn members(app: &TestApp, n: usize, prefix: &str) -> Vec<TestMember> {
 }
 
 async fn like_count(app: &TestApp, entry: &str) -> i64 {
-    app.get(&format!("/api/v1/log-entries/{entry}"), None).await.json["like_count"].as_i64().unwrap_or(-1)
+    app.get(&format!("/api/v1/log-entries/{entry}"), None)
+        .await
+        .json["like_count"]
+        .as_i64()
+        .unwrap_or(-1)
 }
 
 #[actix_web::test]
@@ -36,13 +40,24 @@ async fn fifty_concurrent_likes_by_one_member_make_one_like() {
     let slug = app.film("Heat", 1995).await;
     let ana = app.member("ana").await;
     let bruno = app.member("bruno").await;
-    let entry = app.log(&ana, json!({"film": slug, "review": {"text": "Great."}})).await;
+    let entry = app
+        .log(&ana, json!({"film": slug, "review": {"text": "Great."}}))
+        .await;
     let path = format!("/api/v1/log-entries/{entry}/like");
-    let results = futures_util::future::join_all((0..50).map(|_| app.put(&path, &bruno.access_token))).await;
-    assert!(results.iter().all(|r| r.status == 204), "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    let results =
+        futures_util::future::join_all((0..50).map(|_| app.put(&path, &bruno.access_token))).await;
+    assert!(
+        results.iter().all(|r| r.status == 204),
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(like_count(&app, &entry).await, 1);
     let activity = app.get("/api/v1/members/bruno/activity", None).await;
-    assert_eq!(activity.json["items"].as_array().map(Vec::len), Some(1), "one like, one activity");
+    assert_eq!(
+        activity.json["items"].as_array().map(Vec::len),
+        Some(1),
+        "one like, one activity"
+    );
     assert!(app.drift().await.is_empty());
 }
 
@@ -51,29 +66,43 @@ async fn two_hundred_members_like_then_a_hundred_unlike_concurrently() {
     let app = spawn().await;
     let slug = app.film("Heat", 1995).await;
     let ana = app.member("ana").await;
-    let entry = app.log(&ana, json!({"film": slug, "review": {"text": "Great."}})).await;
+    let entry = app
+        .log(&ana, json!({"film": slug, "review": {"text": "Great."}}))
+        .await;
     let likers = members(&app, 200, "m").await;
     let path = format!("/api/v1/log-entries/{entry}/like");
-    let statuses: Vec<u16> = futures_util::stream::iter(likers.iter().map(|m| app.put(&path, &m.access_token)))
-        .buffer_unordered(100)
-        .map(|r| r.status)
-        .collect()
-        .await;
+    let statuses: Vec<u16> =
+        futures_util::stream::iter(likers.iter().map(|m| app.put(&path, &m.access_token)))
+            .buffer_unordered(100)
+            .map(|r| r.status)
+            .collect()
+            .await;
     assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
     assert_eq!(like_count(&app, &entry).await, 200);
-    let statuses: Vec<u16> = futures_util::stream::iter(likers.iter().take(100).map(|m| app.delete(&path, &m.access_token)))
-        .buffer_unordered(100)
-        .map(|r| r.status)
-        .collect()
-        .await;
+    let statuses: Vec<u16> = futures_util::stream::iter(
+        likers
+            .iter()
+            .take(100)
+            .map(|m| app.delete(&path, &m.access_token)),
+    )
+    .buffer_unordered(100)
+    .map(|r| r.status)
+    .collect()
+    .await;
     assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
     assert_eq!(like_count(&app, &entry).await, 100);
     // Unliking again (twice over, concurrently) never goes below the real number.
-    let statuses: Vec<u16> = futures_util::stream::iter(likers.iter().take(100).chain(likers.iter().take(100)).map(|m| app.delete(&path, &m.access_token)))
-        .buffer_unordered(100)
-        .map(|r| r.status)
-        .collect()
-        .await;
+    let statuses: Vec<u16> = futures_util::stream::iter(
+        likers
+            .iter()
+            .take(100)
+            .chain(likers.iter().take(100))
+            .map(|m| app.delete(&path, &m.access_token)),
+    )
+    .buffer_unordered(100)
+    .map(|r| r.status)
+    .collect()
+    .await;
     assert!(statuses.iter().all(|s| *s == 204));
     assert_eq!(like_count(&app, &entry).await, 100);
     assert!(app.drift().await.is_empty());
@@ -100,16 +129,56 @@ async fn a_random_storm_leaves_no_drift() {
         let who = rng.random_range(0..crowd.len());
         let film = films[rng.random_range(0..films.len())].clone();
         let op = match rng.random_range(0..10) {
-            0 => (Method::PUT, format!("/api/v1/log-entries/{}/like", reviews[rng.random_range(0..reviews.len())]), None),
-            1 => (Method::DELETE, format!("/api/v1/log-entries/{}/like", reviews[rng.random_range(0..reviews.len())]), None),
-            2 => (Method::PUT, format!("/api/v1/films/{film}/rating"), Some(json!({"rating": f64::from(rng.random_range(1..=10u8)) / 2.0}))),
+            0 => (
+                Method::PUT,
+                format!(
+                    "/api/v1/log-entries/{}/like",
+                    reviews[rng.random_range(0..reviews.len())]
+                ),
+                None,
+            ),
+            1 => (
+                Method::DELETE,
+                format!(
+                    "/api/v1/log-entries/{}/like",
+                    reviews[rng.random_range(0..reviews.len())]
+                ),
+                None,
+            ),
+            2 => (
+                Method::PUT,
+                format!("/api/v1/films/{film}/rating"),
+                Some(json!({"rating": f64::from(rng.random_range(1..=10u8)) / 2.0})),
+            ),
             3 => (Method::DELETE, format!("/api/v1/films/{film}/rating"), None),
             4 => {
-                let review = rng.random_bool(0.5).then(|| json!({"text": "Storm review"}));
-                (Method::POST, "/api/v1/log-entries".to_owned(), Some(json!({"film": film, "watched_on": "2026-01-01", "rating": 4.0, "review": review})))
+                let review = rng
+                    .random_bool(0.5)
+                    .then(|| json!({"text": "Storm review"}));
+                (
+                    Method::POST,
+                    "/api/v1/log-entries".to_owned(),
+                    Some(
+                        json!({"film": film, "watched_on": "2026-01-01", "rating": 4.0, "review": review}),
+                    ),
+                )
             }
-            5 => (Method::PUT, format!("/api/v1/members/{}/follow", crowd[rng.random_range(0..crowd.len())].username), None),
-            6 => (Method::DELETE, format!("/api/v1/members/{}/follow", crowd[rng.random_range(0..crowd.len())].username), None),
+            5 => (
+                Method::PUT,
+                format!(
+                    "/api/v1/members/{}/follow",
+                    crowd[rng.random_range(0..crowd.len())].username
+                ),
+                None,
+            ),
+            6 => (
+                Method::DELETE,
+                format!(
+                    "/api/v1/members/{}/follow",
+                    crowd[rng.random_range(0..crowd.len())].username
+                ),
+                None,
+            ),
             7 => (Method::PUT, format!("/api/v1/films/{film}/like"), None),
             8 => (Method::DELETE, format!("/api/v1/films/{film}/like"), None),
             _ => (Method::PUT, format!("/api/v1/films/{film}/watchlist"), None),
@@ -117,34 +186,47 @@ async fn a_random_storm_leaves_no_drift() {
         ops.push((who, op));
     }
     let app_ref = &app;
-    let statuses: Vec<(u16, String)> = futures_util::stream::iter(ops.iter().map(|(who, (method, path, body))| {
-        let token = crowd[*who].access_token.clone();
-        let app = app_ref;
-        async move {
-            let res = app.send(method.clone(), path, Some(&token), body.as_ref()).await;
-            (res.status, res.text)
-        }
-    }))
-    .buffer_unordered(16)
-    .collect()
-    .await;
+    let statuses: Vec<(u16, String)> =
+        futures_util::stream::iter(ops.iter().map(|(who, (method, path, body))| {
+            let token = crowd[*who].access_token.clone();
+            let app = app_ref;
+            async move {
+                let res = app
+                    .send(method.clone(), path, Some(&token), body.as_ref())
+                    .await;
+                (res.status, res.text)
+            }
+        }))
+        .buffer_unordered(16)
+        .collect()
+        .await;
     let server_errors: Vec<&(u16, String)> = statuses.iter().filter(|(s, _)| *s >= 500).collect();
     assert!(server_errors.is_empty(), "{server_errors:?}");
     // Only the business rules may refuse an operation.
     for (status, text) in &statuses {
         if *status >= 400 {
             assert!(
-                ["like_own_review", "follow_yourself"].iter().any(|c| text.contains(c)),
+                ["like_own_review", "follow_yourself"]
+                    .iter()
+                    .any(|c| text.contains(c)),
                 "unexpected refusal {status}: {text}"
             );
         }
     }
     assert!(statuses.iter().filter(|(s, _)| *s < 300).count() > 1800);
-    assert_eq!(app.drift().await, Vec::<i64>::new(), "maintained counters drifted from the base tables");
+    assert_eq!(
+        app.drift().await,
+        Vec::<i64>::new(),
+        "maintained counters drifted from the base tables"
+    );
 
     // Deleting members (with everything they did) keeps every counter true.
     for m in crowd.iter().take(10) {
         assert_eq!(app.delete("/api/v1/me", &m.access_token).await.status, 204);
     }
-    assert_eq!(app.drift().await, Vec::<i64>::new(), "drift after deleting members");
+    assert_eq!(
+        app.drift().await,
+        Vec::<i64>::new(),
+        "drift after deleting members"
+    );
 }

@@ -8,6 +8,7 @@ mod log_entries;
 mod me;
 mod members;
 mod openapi;
+mod plans;
 mod problems;
 mod process;
 mod relationships;

@@ -143,6 +143,12 @@ fn start(after: Option<ActivityKey>) -> ActivityKey {
     after.unwrap_or_else(|| (FAR_FUTURE.parse().unwrap_or_else(|_| Utc::now()), i64::MAX))
 }
 
+/// The feed statement: `$1` viewer, `($2, $3)` the (created_at, id) to start after, `$4` limit.
+pub const FEED_SQL: &str = concat!(
+    include_str!("feed_page.sql"),
+    include_str!("activity_details.sql")
+);
+
 /// The feed: activity of the members `viewer` follows, newest first. One query: a LATERAL top-N per
 /// followee on `(actor_id, created_at DESC, id DESC)`, merged, and the details joined for the final
 /// page only. SQL rather than the DSL because diesel has no LATERAL join.

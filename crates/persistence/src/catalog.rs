@@ -409,6 +409,9 @@ pub async fn browse(
     Ok(rows)
 }
 
+/// The search statement; see the comment at its top for its parameters.
+pub const SEARCH_SQL: &str = include_str!("search.sql");
+
 /// Searches titles: prefix matches first, then by trigram similarity, then popularity. Uses the
 /// trigram GIN index for contains/fuzzy matching and the byte-order btree for the prefix range.
 /// Paged by `(rank, id)` where rank folds prefix match, similarity and popularity into one number.
@@ -422,7 +425,7 @@ pub async fn search(
     let needle = q.to_lowercase();
     let (lo, hi) = prefix_range(&needle);
     let (after_rank, after_id) = after.unwrap_or((f64::INFINITY, i64::MAX));
-    let rows = diesel::sql_query(include_str!("search.sql"))
+    let rows = diesel::sql_query(SEARCH_SQL)
         .bind::<Text, _>(&needle)
         .bind::<Text, _>(like_escape(&needle))
         .bind::<Text, _>(lo)

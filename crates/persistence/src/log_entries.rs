@@ -241,6 +241,49 @@ pub enum ReviewKey {
     Created(DateTime<Utc>, i64),
 }
 
+/// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same
+/// statement for plan checks).
+macro_rules! film_reviews_query {
+    ($film:expr, $sort:expr, $following:expr, $after:expr, $limit:expr) => {{
+        let mut query = log_entries::table
+            .inner_join(members::table)
+            .inner_join(films::table)
+            .filter(log_entries::film_id.eq($film.get()))
+            .filter(log_entries::review_text.is_not_null())
+            .select(LogEntryView::as_select())
+            .limit($limit)
+            .into_boxed();
+        query = match $sort {
+            ReviewSort::Popular => {
+                query.order((log_entries::like_count.desc(), log_entries::id.desc()))
+            }
+            ReviewSort::Recent => {
+                query.order((log_entries::created_at.desc(), log_entries::id.desc()))
+            }
+        };
+        if let Some(viewer) = $following {
+            let followees = follows::table
+                .filter(follows::follower_id.eq(viewer.get()))
+                .select(follows::followee_id);
+            query = query.filter(log_entries::member_id.eq_any(followees));
+        }
+        match $after {
+            None => {}
+            Some(ReviewKey::Likes(likes, id)) => {
+                query = query.filter(
+                    sql::<Bool>("(log_entries.like_count, log_entries.id) < (")
+                        .bind::<Integer, _>(likes)
+                        .sql(", ")
+                        .bind::<BigInt, _>(id)
+                        .sql(")"),
+                );
+            }
+            Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
+        }
+        query
+    }};
+}
+
 /// A film's reviews, popular (index `(film_id, like_count DESC, id DESC)`) or recent; with
 /// `following`, only those by members `viewer` follows.
 pub async fn film_reviews(
@@ -251,38 +294,18 @@ pub async fn film_reviews(
     after: Option<ReviewKey>,
     limit: i64,
 ) -> Result<Vec<LogEntryView>> {
-    let mut query = log_entries::table
-        .inner_join(members::table)
-        .inner_join(films::table)
-        .filter(log_entries::film_id.eq(film.get()))
-        .filter(log_entries::review_text.is_not_null())
-        .select(LogEntryView::as_select())
-        .limit(limit)
-        .into_boxed();
-    query = match sort {
-        ReviewSort::Popular => {
-            query.order((log_entries::like_count.desc(), log_entries::id.desc()))
-        }
-        ReviewSort::Recent => query.order((log_entries::created_at.desc(), log_entries::id.desc())),
-    };
-    if let Some(viewer) = following {
-        let followees = follows::table
-            .filter(follows::follower_id.eq(viewer.get()))
-            .select(follows::followee_id);
-        query = query.filter(log_entries::member_id.eq_any(followees));
-    }
-    match after {
-        None => {}
-        Some(ReviewKey::Likes(likes, id)) => {
-            query = query.filter(
-                sql::<Bool>("(log_entries.like_count, log_entries.id) < (")
-                    .bind::<Integer, _>(likes)
-                    .sql(", ")
-                    .bind::<BigInt, _>(id)
-                    .sql(")"),
-            );
-        }
-        Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
-    }
-    Ok(query.load(conn).await?)
+    Ok(film_reviews_query!(film, sort, following, after, limit)
+        .load(conn)
+        .await?)
+}
+
+/// The SQL [`film_reviews`] sends (with `$n` placeholders) and its bind values, for plan checks.
+pub fn film_reviews_sql(
+    film: FilmId,
+    sort: ReviewSort,
+    after: Option<ReviewKey>,
+    limit: i64,
+) -> String {
+    let query = film_reviews_query!(film, sort, None::<MemberId>, after, limit);
+    diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string()
 }

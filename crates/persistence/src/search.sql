@@ -1,17 +1,10 @@
 -- Film search. $1 lowered query, $2 the same LIKE-escaped, [$3, $4) its prefix range,
 -- $5 year, $6 decade, $7 genre, ($8, $9) the (rank, id) the page starts after, $10 limit.
 --
+-- One pass over films: the three match conditions are ORed so the planner combines a bitmap of the
+-- byte-order title index (prefix range) with bitmaps of the trigram index (contains, similar).
 -- rank = 2 for a prefix match, else 1 for a substring match, else 0; plus trigram similarity (0..1)
 -- and a popularity tie-breaker below 0.001, so one number orders the results and pages by (rank, id).
-WITH matched AS (
-    SELECT f.id
-    FROM films f
-    WHERE (lower(f.title) COLLATE "C" >= $3 AND lower(f.title) COLLATE "C" < $4)
-    UNION
-    SELECT f.id
-    FROM films f
-    WHERE lower(f.title) LIKE '%' || $2 || '%' OR lower(f.title) % $1
-)
 SELECT * FROM (
     SELECT f.*, s.*,
            s.watch_count::bigint AS key_count,
@@ -22,10 +15,12 @@ SELECT * FROM (
                  WHEN lower(f.title) LIKE '%' || $2 || '%' THEN 1 ELSE 0 END)
              + similarity(lower(f.title), $1)
              + least(s.watch_count, 999999)::float8 / 1e9 AS rank
-    FROM matched m
-    JOIN films f ON f.id = m.id
+    FROM films f
     JOIN film_stats s ON s.film_id = f.id
-    WHERE ($5::int IS NULL OR f.year = $5)
+    WHERE ((lower(f.title) COLLATE "C" >= $3 AND lower(f.title) COLLATE "C" < $4)
+           OR lower(f.title) LIKE '%' || $2 || '%'
+           OR lower(f.title) % $1)
+      AND ($5::int IS NULL OR f.year = $5)
       AND ($6::int IS NULL OR f.year BETWEEN $6 AND $6 + 9)
       AND ($7::text IS NULL OR f.genres @> ARRAY[$7::text])
 ) ranked
