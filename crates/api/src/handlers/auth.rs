@@ -20,14 +20,14 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 2–15 of `A–Z a–z 0–9 _`, unique whatever the case.
-    #[schema(example = "ana_lima")]
+    #[schema(example = "ana_lima", pattern = "^[A-Za-z0-9_]{2,15}$")]
     pub username: String,
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// At least 12 characters.
-    #[schema(example = "a long passphrase of mine")]
+    #[schema(example = "a long passphrase of mine", min_length = 12, max_length = 1024)]
     pub password: String,
-    #[schema(example = "Ana Lima")]
+    #[schema(example = "Ana Lima", max_length = 50)]
     pub display_name: Option<String>,
 }
 

@@ -188,8 +188,10 @@ pub struct FilmListQuery {
     /// A genre, e.g. `Drama`.
     pub genre: Option<String>,
     /// Order when there is no `q`; default `popular`.
+    #[param(inline)]
     pub sort: Option<FilmSortParam>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,

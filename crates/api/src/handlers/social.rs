@@ -195,6 +195,7 @@ pub struct DiaryQuery {
     pub year: Option<i32>,
     /// With `year`: only this month (1–12).
     pub month: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -542,7 +543,9 @@ pub enum ReviewSortParam {
 pub struct FilmReviewsQuery {
     /// `popular` (most liked, default), `recent`, or `following` (recent reviews by members you follow;
     /// needs authentication).
+    #[param(inline)]
     pub sort: Option<ReviewSortParam>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
