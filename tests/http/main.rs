@@ -3,6 +3,7 @@
 
 mod auth;
 mod films;
+mod idempotency;
 mod integrity;
 mod log_entries;
 mod me;

@@ -18,7 +18,14 @@ pub const BODY_LIMIT: usize = 512 * 1024;
 /// A JSON request body that must be an object and must deserialize into `T` (whose DTOs deny unknown
 /// fields). Rejections: 415 (not JSON), 413 (too large), 400 (not parseable JSON), 422 (JSON of the
 /// wrong shape).
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T>(pub T, pub [u8; 32]);
+
+impl<T> JsonBody<T> {
+    /// SHA-256 of the raw body, for idempotency checks.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.1
+    }
+}
 
 fn is_json(req: &HttpRequest) -> bool {
     let Some(value) = req
@@ -108,7 +115,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json_object(&body).map(JsonBody)
+            let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
+            parse_json_object(&body).map(|v| JsonBody(v, digest))
         })
     }
 }

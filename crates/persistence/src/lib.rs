@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod error;
+pub mod idempotency;
 pub mod log_entries;
 pub mod members;
 pub mod pool;

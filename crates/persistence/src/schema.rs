@@ -85,6 +85,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (member_id, key) {
+        member_id -> Int8,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        location -> Nullable<Text>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     log_entries (id) {
         id -> Int8,
         member_id -> Int8,
@@ -182,6 +194,7 @@ diesel::joinable!(comments -> members (author_id));
 diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
+diesel::joinable!(idempotency_keys -> members (member_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
@@ -198,6 +211,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     film_stats,
     films,
     follows,
+    idempotency_keys,
     log_entries,
     member_films,
     members,

@@ -25,7 +25,11 @@ pub struct RegisterRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// At least 12 characters.
-    #[schema(example = "a long passphrase of mine", min_length = 12, max_length = 1024)]
+    #[schema(
+        example = "a long passphrase of mine",
+        min_length = 12,
+        max_length = 1024
+    )]
     pub password: String,
     #[schema(example = "Ana Lima", max_length = 50)]
     pub display_name: Option<String>,

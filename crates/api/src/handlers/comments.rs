@@ -1,6 +1,5 @@
 //! Comments on log entries.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -16,6 +15,7 @@ use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::JsonBody;
 use crate::handlers::log_entries::{PageQuery, entry_id};
+use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 
@@ -142,15 +142,15 @@ pub async fn list_comments(
 #[utoipa::path(
     operation_id = "create_comment",
     tag = "comments",
-    params(("id" = String, Path, example = "17")),
+    params(("id" = String, Path, example = "17"), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the original response; the same key with another body is 422 `idempotency_key_reused`")),
     request_body = CommentRequest,
     responses(
         (status = 201, description = "Created; `Location` names it", body = Comment),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`invalid_comment`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -160,22 +160,26 @@ pub async fn create_comment(
     state: web::Data<AppState>,
     auth: AuthMember,
     id: web::Path<String>,
+    key: IdempotencyKey,
     body: JsonBody<CommentRequest>,
 ) -> ApiResult<HttpResponse> {
+    let idempotency = key.for_body(body.digest());
     let id = entry_id(&id)?;
     let text = parse_body(&body.0.body)?;
     let author = auth.id();
     let mut conn = state.conn().await?;
-    let created = conn
+    let outcome = conn
         .transaction(async |conn| {
+            if let Some(replay) = idempotency.replay(conn, author).await? {
+                return Ok(replay);
+            }
             let cid = add_comment(conn, id, author, text).await?;
-            comment(conn, cid).await
+            let created = Comment::from(comment(conn, cid).await?);
+            let outcome = Outcome::created(format!("/api/v1/comments/{cid}"), &created)?;
+            idempotency.record(conn, author, outcome).await
         })
         .await?;
-    let created = Comment::from(created);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/comments/{}", created.id)))
-        .json(created))
+    Ok(outcome.into_response())
 }
 
 /// Edit your comment

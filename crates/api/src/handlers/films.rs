@@ -1,6 +1,5 @@
 //! The catalog: browse and search, a film with credits and statistics, admin create/update.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
@@ -18,6 +17,7 @@ use crate::conditional::json_with_etag;
 use crate::dto::FilmSummary;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{JsonBody, double_option};
+use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 
@@ -541,9 +541,10 @@ impl Fields {
     operation_id = "create_film",
     tag = "films",
     request_body = CreateFilmRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the original response; the same key with another body is 422 `idempotency_key_reused`")),
     responses(
         (status = 201, description = "Created; `Location` names it", body = Film),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken (`slug_taken`)", body = Problem, content_type = "application/problem+json"),
@@ -557,9 +558,11 @@ impl Fields {
 pub async fn create_film(
     state: web::Data<AppState>,
     auth: AuthMember,
+    key: IdempotencyKey,
     body: JsonBody<CreateFilmRequest>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&auth)?;
+    let idempotency = key.for_body(body.digest());
     let req = body.0;
     let mut f = Fields(Vec::new());
     let title = Title::parse(&req.title)
@@ -621,17 +624,21 @@ pub async fn create_film(
     }
     f.finish()?;
     let mut conn = state.conn().await?;
-    let film = conn
+    let member = auth.id();
+    let outcome = conn
         .transaction(async |conn| {
+            if let Some(replay) = idempotency.replay(conn, member).await? {
+                return Ok(replay);
+            }
             let film = catalog::insert_film(conn, &new, &credits)
                 .await
                 .map_err(slug_conflict)?;
-            load_film(conn, &film.slug).await
+            let film = load_film(conn, &film.slug).await?;
+            let outcome = Outcome::created(format!("/api/v1/films/{}", film.slug), &film)?;
+            idempotency.record(conn, member, outcome).await
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/films/{}", film.slug)))
-        .json(film))
+    Ok(outcome.into_response())
 }
 
 fn slug_conflict(err: PersistenceError) -> ApiError {

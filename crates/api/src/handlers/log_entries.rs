@@ -1,6 +1,5 @@
 //! Log entries: a viewing and/or review of a film. Review likes.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
@@ -20,6 +19,7 @@ use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339, stars};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
+use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 
@@ -238,13 +238,15 @@ pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId
     operation_id = "create_log_entry",
     tag = "log entries",
     request_body = CreateLogEntryRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the original response (with `Idempotent-Replayed: true`); the same key with another body is 422 `idempotency_key_reused`")),
     responses(
         (status = 201, description = "Logged; `Location` names the entry", body = LogEntry),
         (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`) or `log_entry_needs_date_or_review`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`), `log_entry_needs_date_or_review` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -253,8 +255,10 @@ pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId
 pub async fn create_log_entry(
     state: web::Data<AppState>,
     auth: AuthMember,
+    key: IdempotencyKey,
     body: JsonBody<CreateLogEntryRequest>,
 ) -> ApiResult<HttpResponse> {
+    let idempotency = key.for_body(body.digest());
     let req = body.0;
     let mut errors = Vec::new();
     let slug = Slug::parse(&req.film)
@@ -293,18 +297,18 @@ pub async fn create_log_entry(
         contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
         tags,
     };
-    let entry = conn
+    let outcome = conn
         .transaction(async |conn| {
+            if let Some(replay) = idempotency.replay(conn, member).await? {
+                return Ok(replay);
+            }
             let id = log_film(conn, &new).await?;
-            view(conn, id).await
+            let entry = view(conn, id).await?;
+            let outcome = Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)?;
+            idempotency.record(conn, member, outcome).await
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/log-entries/{}", entry.id),
-        ))
-        .json(entry))
+    Ok(outcome.into_response())
 }
 
 /// A log entry
