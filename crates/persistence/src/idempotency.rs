@@ -1,6 +1,6 @@
 //! Stored responses of idempotent creates (see the migration for the protocol).
 
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
@@ -11,7 +11,7 @@ use crate::schema::idempotency_keys;
 pub const RETENTION_HOURS: i64 = 24;
 
 /// What the key was used for before.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Stored {
     pub request_hash: Vec<u8>,
     pub status: Option<i16>,
@@ -49,24 +49,17 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(None);
     }
-    let row: Option<(Vec<u8>, Option<i16>, Option<String>, Option<Vec<u8>>)> =
-        idempotency_keys::table
-            .find((member.get(), key))
-            .select((
-                idempotency_keys::request_hash,
-                idempotency_keys::status,
-                idempotency_keys::location,
-                idempotency_keys::body,
-            ))
-            .first(conn)
-            .await
-            .optional()?;
-    Ok(row.map(|(request_hash, status, location, body)| Stored {
-        request_hash,
-        status,
-        location,
-        body,
-    }))
+    Ok(idempotency_keys::table
+        .find((member.get(), key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::status,
+            idempotency_keys::location,
+            idempotency_keys::body,
+        ))
+        .first::<Stored>(conn)
+        .await
+        .optional()?)
 }
 
 /// Records the response of the request that claimed `key`.
