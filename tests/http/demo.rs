@@ -1,0 +1,118 @@
+//! The demo data `make run` loads: the real catalog through the importer, and the seed loop.
+
+use filmlog_test_support::TestApp;
+use serde_json::{Value, json};
+
+fn settings(url: &str) -> filmlog::Settings {
+    let url = url.to_owned();
+    filmlog::Settings::from_lookup(move |k| (k == "DATABASE_URL").then(|| url.clone()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[actix_web::test]
+async fn the_catalog_imports_with_every_bad_row_reported_and_a_second_run_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/demo/vega-movies.json"
+    ))
+    .unwrap_or_default();
+    let rows: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
+    assert_eq!(rows.len(), 3201);
+    let mut conn = app.db.connect().await;
+    let first = filmlog::import::import(&mut conn, &rows, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.rows, 3201);
+    assert_eq!(first.imported + first.rejected.len(), 3201);
+    let reasons: std::collections::HashMap<String, usize> =
+        first.by_reason.iter().cloned().collect();
+    assert_eq!(reasons.get("no title"), Some(&1));
+    assert_eq!(reasons.get("numeric title"), Some(&9));
+    assert!(
+        reasons
+            .get("release date in the future")
+            .is_some_and(|n| *n > 0)
+    );
+    assert!(
+        first
+            .rejected
+            .iter()
+            .all(|(row, reason)| *row >= 1 && !reason.is_empty())
+    );
+
+    let second = filmlog::import::import(&mut conn, &rows, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (second.imported, second.already_present),
+        (0, first.imported)
+    );
+    assert_eq!(second.rejected, first.rejected);
+    let films = filmlog_persistence::catalog::count_films(&mut conn)
+        .await
+        .unwrap_or_default();
+    assert_eq!(films, i64::try_from(first.imported).unwrap_or(-1));
+    // Imported films are searchable and carry their director.
+    let found = app.get("/api/v1/films?q=the%20land%20girls", None).await;
+    assert_eq!(found.json["items"][0]["slug"], "the-land-girls-1998");
+}
+
+#[actix_web::test]
+async fn the_seed_shows_the_whole_loop_and_is_idempotent() {
+    let app = TestApp::spawn().await;
+    let settings = settings(app.db.url());
+    filmlog::seed::run(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    filmlog::seed::run(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let film = app.get("/api/v1/films/children-of-heaven-1997", None).await;
+    assert_eq!(film.json["directors"][0]["name"], "Majid Majidi");
+    assert_eq!(film.json["statistics"]["average_rating"], 4.5);
+    assert_eq!(
+        film.json["statistics"]["review_count"], 1,
+        "seeding twice wrote one review"
+    );
+    let reviews = app
+        .get("/api/v1/films/children-of-heaven-1997/reviews", None)
+        .await;
+    let review = reviews.json["items"][0].clone();
+    assert_eq!(review["member"]["username"], "shirin");
+    assert_eq!(review["rating"], 4.5);
+    assert_eq!(
+        (
+            review["like_count"].clone(),
+            review["comment_count"].clone()
+        ),
+        (json!(3), json!(3))
+    );
+
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "tomas", "password": filmlog::seed::DEMO_PASSWORD}),
+        )
+        .await;
+    let token = login.assert_status(200)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let feed = app.get("/api/v1/me/feed", Some(&token)).await;
+    let items = feed.json["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        items.iter().any(|i| i["kind"] == "review"
+            && i["actor"]["username"] == "shirin"
+            && i["rating"] == 4.5),
+        "{}",
+        feed.text
+    );
+    assert_eq!(
+        app.get("/api/v1/members/shirin", None).await.json["follower_count"],
+        3
+    );
+    assert!(app.drift().await.is_empty());
+}
