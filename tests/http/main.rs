@@ -13,6 +13,7 @@ mod openapi;
 mod plans;
 mod problems;
 mod process;
+mod queries;
 mod relationships;
 mod social;
 mod tokens;

@@ -16,7 +16,7 @@ pub mod social;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;
-pub use pool::{DbPool, PoolSettings, build_pool, run_migrations};
+pub use pool::{ConnectionObserver, DbPool, PoolSettings, build_pool, run_migrations};
 
 pub type Result<T, E = PersistenceError> = std::result::Result<T, E>;
 

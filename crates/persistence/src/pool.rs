@@ -1,11 +1,17 @@
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use diesel::Connection;
-use diesel_async::AsyncPgConnection;
+use diesel::connection::Instrumentation;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 
 use crate::PersistenceError;
 
@@ -14,12 +20,23 @@ pub type DbPool = Pool<AsyncPgConnection>;
 /// The migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
+/// Makes the instrumentation given to every connection the pool opens (query counting, tracing).
+#[derive(Clone)]
+pub struct ConnectionObserver(pub Arc<dyn Fn() -> Box<dyn Instrumentation> + Send + Sync>);
+
+impl std::fmt::Debug for ConnectionObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionObserver")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     pub max_size: usize,
     /// How long a request may wait for a free connection (and for a new one to be established)
     /// before it is answered 503.
     pub timeout: Duration,
+    pub observer: Option<ConnectionObserver>,
 }
 
 impl Default for PoolSettings {
@@ -27,6 +44,7 @@ impl Default for PoolSettings {
         Self {
             max_size: 16,
             timeout: Duration::from_secs(1),
+            observer: None,
         }
     }
 }
@@ -34,7 +52,23 @@ impl Default for PoolSettings {
 /// Builds the pool. It connects lazily, so a server can start (and answer /health/ready with 503)
 /// while the database is down.
 pub fn build_pool(url: &str, settings: &PoolSettings) -> Result<DbPool, PersistenceError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    // Fast recycling: a returned connection is reused without a `SELECT 1` round trip on every
+    // checkout (a connection that broke meanwhile fails its next query, which answers 503 once).
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    if let Some(observer) = settings.observer.clone() {
+        config.custom_setup = Box::new(move |url| {
+            let observer = observer.clone();
+            let url = url.to_owned();
+            async move {
+                let mut conn = <AsyncPgConnection as AsyncConnection>::establish(&url).await?;
+                conn.set_instrumentation((observer.0)());
+                Ok(conn)
+            }
+            .boxed()
+        });
+    }
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(settings.max_size)
         .wait_timeout(Some(settings.timeout))
@@ -53,8 +87,9 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>, PersistenceError> 
     let url = url.to_owned();
     let joined = tokio::task::spawn_blocking(move || {
         std::thread::spawn(move || -> Result<Vec<String>, String> {
-            let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-                .map_err(|e| e.to_string())?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+                    .map_err(|e| e.to_string())?;
             let applied = conn
                 .run_pending_migrations(MIGRATIONS)
                 .map_err(|e| e.to_string())?;

@@ -82,6 +82,7 @@ impl Settings {
                 1000,
                 |n: &u64| (10..=60_000).contains(n),
             )?),
+            observer: None,
         };
         Ok(Settings {
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),

@@ -139,6 +139,7 @@ impl TestApp {
             pool: PoolSettings {
                 max_size: 8,
                 timeout: Duration::from_secs(1),
+                observer: None,
             },
             auth: AuthSettings::new(SecretString::from(jwt_secret.clone())),
             database_url: None,
