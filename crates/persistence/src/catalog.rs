@@ -473,6 +473,9 @@ pub async fn count_films(conn: &mut AsyncPgConnection) -> Result<i64> {
     Ok(films::table.count().get_result(conn).await?)
 }
 
+/// The integrity check: one row per maintained counter that differs from its base table.
+pub const DRIFT_SQL: &str = include_str!("drift.sql");
+
 /// Ids of films whose maintained statistics differ from a recomputation from the base tables.
 pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
     #[derive(QueryableByName)]

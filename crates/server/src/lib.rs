@@ -1,5 +1,6 @@
 //! The composition root: settings → telemetry → pool → migrations → HTTP server, and the subcommands.
 
+pub mod datagen;
 pub mod import;
 pub mod seed;
 pub mod settings;

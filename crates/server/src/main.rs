@@ -10,6 +10,8 @@ commands:
   serve                   serve the API (HOST, PORT; needs DATABASE_URL and FILMLOG_JWT_SECRET)
   migrate                 apply pending database migrations
   seed                    load the demo data (idempotent)
+  gen-data --profile ci|medium
+                          generate a benchmark data set into a fresh database (COPY)
   import-films FILE       import a catalog in the format of vega-datasets' movies.json (idempotent)
   openapi                 print the OpenAPI document
   admin grant <username>  make a member an admin
@@ -34,6 +36,10 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
         ["migrate"] => filmlog::migrate(&settings).await,
         ["seed"] => filmlog::seed::run(&settings).await,
         ["import-films", file] => filmlog::import::run(&settings, file).await,
+        ["gen-data", "--profile", name] => {
+            let profile = filmlog::datagen::Profile::parse(name).ok_or("profiles: ci, medium")?;
+            filmlog::datagen::run(&settings, profile).await
+        }
         ["admin", "grant", username] => filmlog::grant_admin(&settings, username).await,
         _ => Err(USAGE.into()),
     }

@@ -1,0 +1,690 @@
+//! `filmlog gen-data --profile ci|medium`: a deterministic, realistic data set for benchmarks and
+//! plan checks, written straight into PostgreSQL with COPY.
+//!
+//! Shape (medium; `ci` is a tenth, except 20k films: a catalog so small that PostgreSQL rightly
+//! scans it whole would hide what the search plan does at scale): 100k members; about 10M follows whose followees are drawn with a
+//! heavy tail (a few members with tens of thousands of followers, most with a few dozen); 50k films
+//! (the real demo catalog plus generated ones); 1M log entries (ratings on most, review text of
+//! realistic length on a third) skewed towards popular films and active members; review likes and
+//! comments skewed towards popular reviews; activity rows for entries, likes, comments and recent
+//! follows. Triggers are off during the load (`session_replication_role = replica`), secondary
+//! indexes are dropped and rebuilt, and every maintained counter is then computed set-wise and
+//! checked against the base tables.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures_util::SinkExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio_postgres::{Client, NoTls};
+
+use crate::{BoxError, Settings};
+
+/// Sizes of a data set.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub name: &'static str,
+    pub members: u64,
+    pub films: u64,
+    pub log_entries: u64,
+    /// Mean follows per member.
+    pub mean_following: u64,
+    pub likes: u64,
+    pub comments: u64,
+}
+
+pub const MEDIUM: Profile = Profile {
+    name: "medium",
+    members: 100_000,
+    films: 50_000,
+    log_entries: 1_000_000,
+    mean_following: 100,
+    likes: 1_500_000,
+    comments: 200_000,
+};
+pub const CI: Profile = Profile {
+    name: "ci",
+    members: 10_000,
+    films: 20_000,
+    log_entries: 100_000,
+    mean_following: 100,
+    likes: 150_000,
+    comments: 20_000,
+};
+
+/// The member that follows about 1,000 members, and the one that follows about 100 (bench subjects).
+pub const HEAVY_READER: i64 = 1;
+pub const LIGHT_READER: i64 = 2;
+/// Every generated member's password.
+pub const PASSWORD: &str = "filmlog-bench-password";
+
+impl Profile {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "medium" => Some(MEDIUM),
+            "ci" => Some(CI),
+            _ => None,
+        }
+    }
+
+    /// The database comment that marks a complete load of this profile.
+    pub fn marker(&self) -> String {
+        format!("filmlog gen-data {} v1 complete", self.name)
+    }
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "film",
+    "light",
+    "quiet",
+    "city",
+    "night",
+    "mother",
+    "river",
+    "long",
+    "house",
+    "camera",
+    "slow",
+    "music",
+    "child",
+    "winter",
+    "road",
+    "face",
+    "story",
+    "ending",
+    "frame",
+    "memory",
+    "small",
+    "war",
+    "love",
+    "silence",
+    "train",
+    "sea",
+    "window",
+    "every",
+    "scene",
+    "shot",
+    "actor",
+    "never",
+    "again",
+    "after",
+    "before",
+    "only",
+    "beautiful",
+    "strange",
+    "heavy",
+    "tender",
+    "cold",
+    "bright",
+    "dark",
+    "familiar",
+    "patient",
+    "restless",
+    "sharp",
+    "and",
+    "but",
+    "with",
+    "without",
+    "through",
+    "under",
+    "like",
+    "is",
+    "was",
+    "feels",
+    "moves",
+    "breaks",
+    "holds",
+];
+
+const TITLE_WORDS: &[&str] = &[
+    "Heaven", "Night", "River", "Glass", "Summer", "Winter", "Silent", "Last", "Red", "Blue",
+    "Garden", "Harbor", "Mirror", "Stranger", "Letters", "Shadows", "Morning", "Horizon", "Paper",
+    "Stone", "Wild", "Golden", "Hidden", "Distant", "Broken", "Little", "Endless", "Burning",
+    "Secret", "Empty", "Northern", "Southern", "Long",
+];
+
+struct Progress {
+    started: Instant,
+}
+
+impl Progress {
+    fn step(&self, what: &str, done: u64, total: u64) {
+        let width = 30u64;
+        let filled = (done * width)
+            .checked_div(total)
+            .unwrap_or(width)
+            .min(width);
+        let bar: String = (0..width)
+            .map(|i| if i < filled { '#' } else { '-' })
+            .collect();
+        eprint!(
+            "\r  {what:<22} [{bar}] {done}/{total}  {:>5.1}s",
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    fn done(&self, what: &str, n: u64) {
+        eprintln!(
+            "\r  {what:<22} {n} rows{:>40}  {:>5.1}s",
+            "",
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Streams rows into `COPY table (columns) FROM STDIN` (text format), `rows` at a time.
+struct Copy<'a> {
+    client: &'a Client,
+    statement: String,
+    buf: String,
+    rows: u64,
+    sink: Option<std::pin::Pin<Box<tokio_postgres::CopyInSink<Bytes>>>>,
+}
+
+impl<'a> Copy<'a> {
+    fn new(client: &'a Client, table: &str, columns: &str) -> Self {
+        Copy {
+            client,
+            statement: format!("COPY {table} ({columns}) FROM STDIN"),
+            buf: String::new(),
+            rows: 0,
+            sink: None,
+        }
+    }
+
+    async fn row(&mut self, line: std::fmt::Arguments<'_>) -> Result<(), BoxError> {
+        self.buf.write_fmt(line)?;
+        self.buf.push('\n');
+        self.rows += 1;
+        if self.buf.len() > 1 << 20 {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), BoxError> {
+        if self.sink.is_none() {
+            self.sink = Some(Box::pin(
+                self.client.copy_in(self.statement.as_str()).await?,
+            ));
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            let chunk = std::mem::take(&mut self.buf);
+            sink.send(Bytes::from(chunk)).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<u64, BoxError> {
+        self.flush().await?;
+        if let Some(mut sink) = self.sink.take() {
+            sink.as_mut().finish().await?;
+        }
+        Ok(self.rows)
+    }
+}
+
+/// A generated log entry: (member, film, rating, has review, created at).
+type Entry = (i64, i64, Option<i16>, bool, DateTime<Utc>);
+
+/// COPY text escaping.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+        .replace('\r', "\\r")
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
+}
+
+/// Index in `0..n` drawn with a heavy tail towards 0: `floor(n · u^k)`.
+fn skewed(rng: &mut StdRng, n: u64, k: i32) -> u64 {
+    let u: f64 = rng.random();
+    ((n as f64) * u.powi(k)).floor().min((n - 1) as f64) as u64
+}
+
+fn sentence(rng: &mut StdRng, chars: usize) -> String {
+    let mut out = String::with_capacity(chars + 16);
+    let mut first = true;
+    while out.len() < chars {
+        let w = WORDS[rng.random_range(0..WORDS.len())];
+        if first {
+            let mut c = w.chars();
+            if let Some(h) = c.next() {
+                out.extend(h.to_uppercase());
+                out.push_str(c.as_str());
+            }
+            first = false;
+        } else {
+            out.push(' ');
+            out.push_str(w);
+        }
+        if rng.random_range(0..12) == 0 {
+            out.push('.');
+            first = true;
+            if rng.random_range(0..6) == 0 {
+                out.push_str("\n\n");
+            }
+        }
+    }
+    out.push('.');
+    out
+}
+
+async fn exec(client: &Client, sql: &str) -> Result<(), BoxError> {
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| format!("{sql}: {e}").into())
+}
+
+async fn scalar(client: &Client, sql: &str) -> Result<i64, BoxError> {
+    Ok(client.query_one(sql, &[]).await?.get::<_, i64>(0))
+}
+
+/// Secondary indexes of `tables`, dropped for the load; returns their definitions.
+async fn drop_secondary_indexes(client: &Client, tables: &[&str]) -> Result<Vec<String>, BoxError> {
+    let rows = client
+        .query(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i
+             JOIN pg_class c ON c.relname = i.indexname
+             JOIN pg_index x ON x.indexrelid = c.oid
+             WHERE i.schemaname = 'public' AND i.tablename = ANY($1) AND NOT x.indisprimary AND NOT x.indisunique",
+            &[&tables],
+        )
+        .await?;
+    let mut defs = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        defs.push(row.get::<_, String>(1));
+        exec(client, &format!("DROP INDEX {name}")).await?;
+    }
+    Ok(defs)
+}
+
+pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> {
+    let url = settings.database_url()?;
+    filmlog_persistence::run_migrations(url).await?;
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let conn_task = tokio::spawn(connection);
+    let progress = Progress {
+        started: Instant::now(),
+    };
+    if scalar(&client, "SELECT count(*) FROM members").await? > 0 {
+        return Err(
+            "gen-data needs a fresh database (members exist); drop and recreate it first".into(),
+        );
+    }
+    println!(
+        "gen-data {}: {} members, {} films, {} log entries, ~{} follows",
+        profile.name,
+        profile.members,
+        profile.films,
+        profile.log_entries,
+        profile.members * profile.mean_following
+    );
+
+    // The real catalog first (through the importer, with its checks), then generated films.
+    let catalog = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/demo/vega-movies.json"
+    ))?;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&catalog)?;
+    {
+        use diesel_async::AsyncConnection;
+        let mut diesel_conn = diesel_async::AsyncPgConnection::establish(url).await?;
+        let summary = crate::import::import(&mut diesel_conn, &rows, false).await?;
+        progress.done("real films", summary.imported as u64);
+    }
+    exec(&client, "SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '512MB'").await?;
+    let mut rng = StdRng::seed_from_u64(0x5eed_f11e);
+    let now = Utc::now();
+    let real_films = scalar(&client, "SELECT count(*) FROM films").await? as u64;
+
+    let dropped = drop_secondary_indexes(
+        &client,
+        &[
+            "follows",
+            "log_entries",
+            "activities",
+            "review_likes",
+            "comments",
+            "member_films",
+        ],
+    )
+    .await?;
+
+    // Generated films.
+    let mut copy = Copy::new(
+        &client,
+        "films",
+        "slug, title, year, release_date, runtime_minutes, genres",
+    );
+    let genres = [
+        "Drama",
+        "Comedy",
+        "Thriller",
+        "Horror",
+        "Documentary",
+        "Romance",
+        "Action",
+        "Animation",
+    ];
+    for i in 0..profile.films.saturating_sub(real_films) {
+        let words = 1 + rng.random_range(0..3);
+        let title: Vec<&str> = (0..words)
+            .map(|_| TITLE_WORDS[rng.random_range(0..TITLE_WORDS.len())])
+            .collect();
+        let year = 1930 + rng.random_range(0..95);
+        let date = NaiveDate::from_ymd_opt(
+            year,
+            1 + rng.random_range(0..12),
+            1 + rng.random_range(0..28),
+        )
+        .unwrap_or_default();
+        copy.row(format_args!(
+            "gen-{i}\t{} {i}\t{year}\t{date}\t{}\t{{{}}}",
+            title.join(" "),
+            70 + rng.random_range(0..80),
+            genres[rng.random_range(0..genres.len())]
+        ))
+        .await?;
+    }
+    progress.done("generated films", copy.finish().await?);
+    exec(&client, "INSERT INTO film_stats (film_id) SELECT id FROM films f WHERE NOT EXISTS (SELECT 1 FROM film_stats s WHERE s.film_id = f.id)").await?;
+    let film_ids: Vec<i64> = client
+        .query("SELECT id FROM films ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let film_count = film_ids.len() as u64;
+
+    // Members: one shared argon2 hash of PASSWORD.
+    let hash = {
+        let passwords = filmlog_api::PasswordService::new(1).map_err(|e| e.to_string())?;
+        passwords
+            .hash(&filmlog_domain::Password::parse(PASSWORD)?)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let mut copy = Copy::new(
+        &client,
+        "members",
+        "username, email, password_hash, display_name, created_at",
+    );
+    for i in 1..=profile.members {
+        let joined = now - Duration::days(rng.random_range(30..2000));
+        copy.row(format_args!(
+            "u{i}\tu{i}@bench.filmlog.invalid\t{hash}\tMember {i}\t{}",
+            ts(joined)
+        ))
+        .await?;
+        if i % 10_000 == 0 {
+            progress.step("members", i, profile.members);
+        }
+    }
+    progress.done("members", copy.finish().await?);
+    let first_member = scalar(&client, "SELECT min(id) FROM members").await?;
+    let member = |i: u64| first_member + i as i64;
+
+    // Follows: out-degree around the mean (reader 1 follows ~1,000, reader 2 ~100); followees drawn
+    // as floor(n·u³), so a few members collect tens of thousands of followers.
+    let mut copy = Copy::new(&client, "follows", "follower_id, followee_id, created_at");
+    let mut follow_acts: Vec<(i64, i64, DateTime<Utc>)> = Vec::new();
+    for i in 0..profile.members {
+        let follower = member(i);
+        let degree = match follower - first_member + 1 {
+            HEAVY_READER => 1000,
+            LIGHT_READER => 100,
+            _ => {
+                let u: f64 = rng.random();
+                ((profile.mean_following as f64) * -(1.0 - u).ln())
+                    .round()
+                    .min(5000.0) as usize
+            }
+        };
+        let mut seen = HashSet::with_capacity(degree);
+        while seen.len() < degree.min(profile.members as usize - 1) {
+            let followee = member(skewed(&mut rng, profile.members, 3));
+            if followee != follower && seen.insert(followee) {
+                let at = now - Duration::seconds(rng.random_range(60..63_000_000));
+                copy.row(format_args!("{follower}\t{followee}\t{}", ts(at)))
+                    .await?;
+                if rng.random_range(0..10) == 0 {
+                    follow_acts.push((follower, followee, at));
+                }
+            }
+        }
+        if i % 5000 == 0 {
+            progress.step("follows", i, profile.members);
+        }
+    }
+    progress.done("follows", copy.finish().await?);
+
+    // Log entries, and the activity each stands for.
+    let mut copy = Copy::new(
+        &client,
+        "log_entries",
+        "member_id, film_id, watched_on, rewatch, rating, liked, review_text, contains_spoilers, created_at, updated_at",
+    );
+    let mut entries: Vec<Entry> = Vec::with_capacity(profile.log_entries as usize);
+    for n in 0..profile.log_entries {
+        let m = member(skewed(&mut rng, profile.members, 2));
+        let f = film_ids[skewed(&mut rng, film_count, 3) as usize];
+        let watched = (now - Duration::days(rng.random_range(1..1100))).date_naive();
+        let at = watched
+            .and_hms_opt(20, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now)
+            + Duration::seconds(rng.random_range(0..86_000));
+        let rating: Option<i16> =
+            (rng.random_range(0..10) < 8).then(|| (3 + rng.random_range(0..8)).min(10));
+        let review = (n % 3 == 0).then(|| {
+            let u: f64 = rng.random();
+            let len = (80.0 * (1.0 + 6.0 * u * u)) as usize + rng.random_range(0..200);
+            esc(&sentence(&mut rng, len))
+        });
+        copy.row(format_args!(
+            "{m}\t{f}\t{watched}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            if rng.random_range(0..10) == 0 {
+                "t"
+            } else {
+                "f"
+            },
+            rating.map_or("\\N".to_owned(), |r| r.to_string()),
+            if rng.random_range(0..5) == 0 {
+                "t"
+            } else {
+                "f"
+            },
+            review.as_deref().unwrap_or("\\N"),
+            if review.is_some() && rng.random_range(0..10) == 0 {
+                "t"
+            } else {
+                "f"
+            },
+            ts(at),
+            ts(at)
+        ))
+        .await?;
+        entries.push((m, f, rating, review.is_some(), at));
+        if n % 50_000 == 0 {
+            progress.step("log entries", n, profile.log_entries);
+        }
+    }
+    progress.done("log entries", copy.finish().await?);
+    let first_entry = scalar(&client, "SELECT min(id) FROM log_entries").await?;
+    let reviews: Vec<u64> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.3)
+        .map(|(i, _)| i as u64)
+        .collect();
+
+    // Review likes and comments, skewed towards a few popular reviews.
+    let mut copy = Copy::new(
+        &client,
+        "review_likes",
+        "log_entry_id, member_id, created_at",
+    );
+    let mut likes: HashSet<(u64, i64)> = HashSet::with_capacity(profile.likes as usize);
+    let mut like_acts = Vec::with_capacity(profile.likes as usize);
+    while (likes.len() as u64) < profile.likes {
+        let r = reviews[skewed(&mut rng, reviews.len() as u64, 4) as usize];
+        let liker = member(rng.random_range(0..profile.members));
+        let (owner, film, _, _, at) = entries[r as usize];
+        if liker != owner && likes.insert((r, liker)) {
+            let when = at + Duration::seconds(rng.random_range(60..5_000_000));
+            copy.row(format_args!(
+                "{}\t{liker}\t{}",
+                first_entry + r as i64,
+                ts(when)
+            ))
+            .await?;
+            like_acts.push((liker, film, first_entry + r as i64, owner, when));
+        }
+        if likes.len().is_multiple_of(100_000) {
+            progress.step("review likes", likes.len() as u64, profile.likes);
+        }
+    }
+    progress.done("review likes", copy.finish().await?);
+    let mut copy = Copy::new(
+        &client,
+        "comments",
+        "log_entry_id, author_id, body, created_at, updated_at",
+    );
+    let mut comment_acts = Vec::with_capacity(profile.comments as usize);
+    for _ in 0..profile.comments {
+        let r = reviews[skewed(&mut rng, reviews.len() as u64, 4) as usize];
+        let author = member(rng.random_range(0..profile.members));
+        let (owner, film, _, _, at) = entries[r as usize];
+        let when = at + Duration::seconds(rng.random_range(60..5_000_000));
+        let len = 20 + rng.random_range(0..200);
+        copy.row(format_args!(
+            "{}\t{author}\t{}\t{}\t{}",
+            first_entry + r as i64,
+            esc(&sentence(&mut rng, len)),
+            ts(when),
+            ts(when)
+        ))
+        .await?;
+        comment_acts.push((author, film, first_entry + r as i64, owner, when));
+    }
+    progress.done("comments", copy.finish().await?);
+    let first_comment = scalar(&client, "SELECT COALESCE(min(id), 1) FROM comments").await?;
+
+    // Activity for all of it.
+    let mut copy = Copy::new(
+        &client,
+        "activities",
+        "actor_id, kind, film_id, log_entry_id, comment_id, subject_member_id, rating, created_at",
+    );
+    for (i, (m, f, rating, review, at)) in entries.iter().enumerate() {
+        let kind = if *review { "review" } else { "diary_entry" };
+        let rating = rating.map_or("\\N".to_owned(), |r| r.to_string());
+        copy.row(format_args!(
+            "{m}\t{kind}\t{f}\t{}\t\\N\t\\N\t{rating}\t{}",
+            first_entry + i as i64,
+            ts(*at)
+        ))
+        .await?;
+    }
+    for (liker, film, entry, owner, at) in &like_acts {
+        copy.row(format_args!(
+            "{liker}\treview_like\t{film}\t{entry}\t\\N\t{owner}\t\\N\t{}",
+            ts(*at)
+        ))
+        .await?;
+    }
+    for (i, (author, film, entry, owner, at)) in comment_acts.iter().enumerate() {
+        copy.row(format_args!(
+            "{author}\tcomment\t{film}\t{entry}\t{}\t{owner}\t\\N\t{}",
+            first_comment + i as i64,
+            ts(*at)
+        ))
+        .await?;
+    }
+    for (follower, followee, at) in &follow_acts {
+        copy.row(format_args!(
+            "{follower}\tfollow\t\\N\t\\N\t\\N\t{followee}\t\\N\t{}",
+            ts(*at)
+        ))
+        .await?;
+    }
+    progress.done("activities", copy.finish().await?);
+
+    // The member–film relationship follows from the log: watched, latest rating, liked if any entry liked.
+    exec(&client, "INSERT INTO member_films (member_id, film_id, watched, liked, rating, liked_at, updated_at)
+        SELECT member_id, film_id, true, bool_or(liked),
+               (array_agg(rating ORDER BY created_at DESC, id DESC) FILTER (WHERE rating IS NOT NULL))[1],
+               CASE WHEN bool_or(liked) THEN max(created_at) END, max(created_at)
+        FROM log_entries GROUP BY member_id, film_id").await?;
+    progress.done(
+        "relationships",
+        scalar(&client, "SELECT count(*) FROM member_films").await? as u64,
+    );
+
+    for def in &dropped {
+        exec(&client, def).await?;
+    }
+    progress.done("indexes rebuilt", dropped.len() as u64);
+
+    // Counters, set-wise.
+    exec(&client, "UPDATE film_stats s SET watch_count = t.w, like_count = t.l, rating_count = t.rc, rating_sum = t.rs,
+            r1 = t.h[1], r2 = t.h[2], r3 = t.h[3], r4 = t.h[4], r5 = t.h[5], r6 = t.h[6], r7 = t.h[7], r8 = t.h[8], r9 = t.h[9], r10 = t.h[10]
+        FROM (SELECT film_id, count(*) FILTER (WHERE watched) w, count(*) FILTER (WHERE liked) l, count(rating) rc,
+                     COALESCE(sum(rating), 0) rs,
+                     array[count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), count(*) FILTER (WHERE rating = 3),
+                           count(*) FILTER (WHERE rating = 4), count(*) FILTER (WHERE rating = 5), count(*) FILTER (WHERE rating = 6),
+                           count(*) FILTER (WHERE rating = 7), count(*) FILTER (WHERE rating = 8), count(*) FILTER (WHERE rating = 9),
+                           count(*) FILTER (WHERE rating = 10)]::int[] h
+              FROM member_films GROUP BY film_id) t
+        WHERE s.film_id = t.film_id").await?;
+    exec(&client, "UPDATE film_stats s SET review_count = t.n FROM
+        (SELECT film_id, count(*) n FROM log_entries WHERE review_text IS NOT NULL GROUP BY film_id) t WHERE s.film_id = t.film_id").await?;
+    exec(&client, "UPDATE log_entries e SET like_count = t.n FROM (SELECT log_entry_id, count(*) n FROM review_likes GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
+    exec(&client, "UPDATE log_entries e SET comment_count = t.n FROM (SELECT log_entry_id, count(*) n FROM comments GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
+    exec(&client, "UPDATE members m SET following_count = t.n FROM (SELECT follower_id, count(*) n FROM follows GROUP BY follower_id) t WHERE m.id = t.follower_id").await?;
+    exec(&client, "UPDATE members m SET follower_count = t.n FROM (SELECT followee_id, count(*) n FROM follows GROUP BY followee_id) t WHERE m.id = t.followee_id").await?;
+    progress.done("counters", 0);
+    exec(&client, "RESET session_replication_role").await?;
+    exec(&client, "VACUUM ANALYZE").await?;
+    progress.done("analyzed", 0);
+
+    let drift = client
+        .query(filmlog_persistence::catalog::DRIFT_SQL, &[])
+        .await?
+        .len();
+    if drift > 0 {
+        return Err(format!("{drift} maintained counters differ from the base tables").into());
+    }
+    let db: String = client
+        .query_one("SELECT current_database()", &[])
+        .await?
+        .get(0);
+    exec(
+        &client,
+        &format!("COMMENT ON DATABASE \"{db}\" IS '{}'", profile.marker()),
+    )
+    .await?;
+    let follows = scalar(&client, "SELECT count(*) FROM follows").await?;
+    let top = scalar(&client, "SELECT max(follower_count)::bigint FROM members").await?;
+    println!(
+        "gen-data {}: done in {:.1}s; {follows} follows (most followed member: {top} followers); counters consistent",
+        profile.name,
+        progress.started.elapsed().as_secs_f64()
+    );
+    drop(client);
+    let _ = conn_task.await;
+    Ok(())
+}
