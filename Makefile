@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -26,6 +26,9 @@ schema:         ## regenerate crates/persistence/src/schema.rs from the migratio
 
 schema-check:   ## fail when schema.rs differs from what the migrations produce
 	@scripts/dev.sh schema-check
+
+bench:          ## API against SQL twins on the medium data set; writes bench/results/<date>.*
+	@scripts/bench.sh $(BENCH_ARGS)
 
 fuzz:           ## schemathesis against a running `make run` server: no 5xx, responses match the spec
 	@scripts/fuzz.sh

@@ -77,6 +77,8 @@ max_connections = 400
 shared_buffers = 256MB
 CONF
     fi
+    # Settings added after the cluster was created are appended once.
+    grep -q '^jit = off' "$data/postgresql.conf" 2>/dev/null || echo "jit = off" | as_owner tee -a "$data/postgresql.conf" >/dev/null
     if ! is_running; then
       opts=""
       if [ "$mode" = "--test" ]; then
@@ -92,12 +94,15 @@ CONF
     bindir=$(find_bindir) || exit 0
     if is_running; then as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null; echo "stopped"; else echo "not running"; fi
     ;;
+  logfile)
+    echo "$log"
+    ;;
   status)
     bindir=$(find_bindir) || { echo "not installed"; exit 1; }
     if is_running; then echo "running on 127.0.0.1:$port ($data)"; else echo "not running ($data)"; exit 1; fi
     ;;
   *)
-    echo "usage: $0 start [--test] | stop | status" >&2
+    echo "usage: $0 start [--test] | stop | status | logfile" >&2
     exit 2
     ;;
 esac

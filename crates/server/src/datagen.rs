@@ -688,3 +688,46 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     let _ = conn_task.await;
     Ok(())
 }
+
+/// For benchmarks on generated data only: ends every session, then starts one for each of the
+/// members 1..=`count` (so session id = member id) and prints their access tokens, one per line.
+pub async fn mint_tokens(settings: &Settings, count: i64) -> Result<(), BoxError> {
+    use diesel_async::AsyncConnection;
+    let url = settings.database_url()?;
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let conn_task = tokio::spawn(connection);
+    let comment: Option<String> = client
+        .query_one("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()", &[])
+        .await?
+        .get(0);
+    if !comment.unwrap_or_default().starts_with("filmlog gen-data") {
+        return Err("bench-tokens works only on a database made by gen-data".into());
+    }
+    exec(
+        &client,
+        "TRUNCATE sessions, refresh_tokens RESTART IDENTITY CASCADE",
+    )
+    .await?;
+    drop(client);
+    let _ = conn_task.await;
+    let tokens = filmlog_api::TokenService::new(settings.auth()?.clone())?;
+    let mut conn = diesel_async::AsyncPgConnection::establish(url).await?;
+    let mut out = String::new();
+    for i in 1..=count {
+        let member = filmlog_domain::MemberId::new(i);
+        let session = filmlog_persistence::sessions::create(&mut conn, member).await?;
+        if session.get() != i {
+            return Err(
+                format!("session {session} for member {i}: sessions were not empty").into(),
+            );
+        }
+        out.push_str(
+            &tokens
+                .issue_access(member, session)
+                .map_err(|e| e.to_string())?,
+        );
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}

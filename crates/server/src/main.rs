@@ -12,13 +12,14 @@ commands:
   seed                    load the demo data (idempotent)
   gen-data --profile ci|medium
                           generate a benchmark data set into a fresh database (COPY)
+  bench-tokens COUNT      (generated data only) new sessions for members 1..COUNT; prints their access tokens
   import-films FILE       import a catalog in the format of vega-datasets' movies.json (idempotent)
   openapi                 print the OpenAPI document
   admin grant <username>  make a member an admin
 
 configuration (environment): DATABASE_URL, FILMLOG_JWT_SECRET (at least 32 random bytes), HOST (127.0.0.1),
 PORT (8080), FILMLOG_WORKERS, FILMLOG_DB_POOL_SIZE (16), FILMLOG_DB_TIMEOUT_MS (1000),
-FILMLOG_HASH_CONCURRENCY, RUST_LOG";
+FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900), RUST_LOG";
 
 async fn run(args: &[String]) -> Result<(), BoxError> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -36,6 +37,10 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
         ["migrate"] => filmlog::migrate(&settings).await,
         ["seed"] => filmlog::seed::run(&settings).await,
         ["import-films", file] => filmlog::import::run(&settings, file).await,
+        ["bench-tokens", count] => {
+            let count: i64 = count.parse().map_err(|_| "bench-tokens COUNT")?;
+            filmlog::datagen::mint_tokens(&settings, count).await
+        }
         ["gen-data", "--profile", name] => {
             let profile = filmlog::datagen::Profile::parse(name).ok_or("profiles: ci, medium")?;
             filmlog::datagen::run(&settings, profile).await

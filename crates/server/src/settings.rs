@@ -64,6 +64,12 @@ impl Settings {
                 }),
                 Ok(()) => {
                     let mut auth = AuthSettings::new(SecretString::from(secret));
+                    auth.access_ttl = std::time::Duration::from_secs(parse(
+                        &lookup,
+                        "FILMLOG_ACCESS_TTL_SECS",
+                        900,
+                        |n: &u64| (60..=86_400).contains(n),
+                    )?);
                     auth.hash_concurrency =
                         parse(&lookup, "FILMLOG_HASH_CONCURRENCY", cpus, |n: &usize| {
                             (1..=64).contains(n)

@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""`make bench`: every hot endpoint against its SQL twin, same run, same concurrency.
+
+For each scenario the SQL twin is a pgbench script of exactly the statements the endpoint issues,
+captured from PostgreSQL's statement log while the API serves one representative request (values of
+the member and entry become pgbench variables); the API side is wrk with many members' tokens.
+Scenarios alternate twin/API, `--pairs` times; the report takes medians.
+"""
+import argparse, datetime, json, os, platform, random, re, shutil, signal, socket, statistics, subprocess, sys, time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = "/tmp/filmlog-bench"
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def psql(url, sql):
+    return sh("psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql).strip()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, binary, env):
+        self.binary, self.env, self.proc = binary, env, None
+        self.port = int(env["PORT"])
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=open(f"{WORK}/server.log", "a"))
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health/ready", timeout=1)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise SystemExit("the API server did not become ready")
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def reset_peak_rss(self):
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+
+    def peak_rss_mib(self):
+        for line in open(f"/proc/{self.proc.pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+def request(port, method, path, token, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=body.encode() if body else None)
+    req.add_header("Authorization", f"Bearer {token}")
+    if body:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=30) as res:
+        text = res.read().decode()
+        return res.status, (json.loads(text) if text else None)
+
+
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[\d+\] ")
+
+
+def log_records(text):
+    records = []
+    for line in text.splitlines():
+        if RECORD.match(line):
+            records.append(RECORD.sub("", line, count=1))
+        elif records:
+            records[-1] += "\n" + line.lstrip("\t")
+    return records
+
+
+def captured_statements(records):
+    """Statements in execution order, their parameters substituted as literals."""
+    out = []
+    for i, rec in enumerate(records):
+        m = re.match(r"LOG:\s+duration: [\d.]+ ms\s+(execute [^:]+|statement): (.*)", rec, re.S)
+        if not m:
+            continue
+        sql = m.group(2)
+        params = {}
+        if i + 1 < len(records) and records[i + 1].startswith("DETAIL:  parameters:"):
+            for name, value in re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", records[i + 1]):
+                params[int(name)] = value
+        sql = re.sub(r"\$(\d+)\b", lambda g: params.get(int(g.group(1)), g.group(0)), sql)
+        out.append(sql)
+    return out
+
+
+def one_line(sql):
+    lines = [re.sub(r"--.*$", "", l) for l in sql.splitlines()]
+    return " ".join(l.strip() for l in lines if l.strip())
+
+
+def pgbench_script(statements, variables):
+    head = "".join(f"\\set {name} {expr}\n" for name, (_, expr) in variables.items())
+    body = []
+    for sql in statements:
+        for name, (literal, _) in variables.items():
+            sql = sql.replace(f"'{literal}'", f":{name}")
+        body.append(one_line(sql) + ";")
+    return head + "\n".join(body) + "\n"
+
+
+def run_pgbench(db_url, scripts, concurrency, duration, tag):
+    prefix = f"{WORK}/pgbench-{tag}"
+    for old in os.listdir(WORK):
+        if old.startswith(f"pgbench-{tag}"):
+            os.remove(os.path.join(WORK, old))
+    args = ["pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "2", "-T", str(duration),
+            "--log", f"--log-prefix={prefix}"]
+    for path, weight in scripts:
+        args += ["-f", f"{path}@{weight}"]
+    out = subprocess.run(args + [db_url], text=True, capture_output=True)
+    if out.returncode != 0:
+        raise SystemExit(f"pgbench failed: {out.stderr[-2000:]}")
+    tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+    lat = []
+    for name in os.listdir(WORK):
+        if name.startswith(f"pgbench-{tag}"):
+            for line in open(os.path.join(WORK, name)):
+                lat.append(int(line.split()[2]))
+    lat.sort()
+    pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] / 1000 if lat else 0.0
+    return {"rps": tps, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "failed": int(failed.group(1)) if failed else 0}
+
+
+def run_wrk(port, requests_file, tokens_file, concurrency, duration):
+    env = dict(os.environ, BENCH_REQUESTS=requests_file, BENCH_TOKENS=tokens_file)
+    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s", "-s",
+                          f"{HERE}/wrk.lua", f"http://127.0.0.1:{port}"], text=True, capture_output=True, env=env)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("BENCH ")), None)
+    if not line:
+        raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
+    r = json.loads(line[6:])
+    return {"rps": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
+            "requests": r["requests"], "errors": r["errors"] + r["non2xx"]}
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server-url", required=True, help="postgres://… of the cluster, no database")
+    ap.add_argument("--pg-log", required=True)
+    ap.add_argument("--bin", default=f"{ROOT}/target/release/filmlog")
+    ap.add_argument("--profile", default="medium")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+
+    def database(profile):
+        name = f"filmlog_bench_{profile}"
+        url = f"{args.server_url}/{name}"
+        marker = psql(f"{args.server_url}/postgres",
+                      f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{name}'")
+        if not marker.startswith(f"filmlog gen-data {profile} v1 complete"):
+            print(f"generating the {profile} data set (one time)...", flush=True)
+            psql(f"{args.server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            psql(f"{args.server_url}/postgres", f"CREATE DATABASE {name}")
+            started = time.time()
+            subprocess.run([args.bin, "gen-data", "--profile", profile], check=True, env=dict(os.environ, DATABASE_URL=url))
+            print(f"generated in {time.time() - started:.0f}s", flush=True)
+        else:
+            print(f"reusing the {profile} data set", flush=True)
+        return url
+
+    results = {"scenarios": {}}
+    ci_p99 = {}
+    plan = [(args.profile, False), ("ci", True)] if args.profile != "ci" else [("ci", False)]
+    for profile, comparison in plan:
+        db_url = database(profile)
+        secret = os.urandom(48).hex()
+        env = dict(os.environ, DATABASE_URL=db_url, FILMLOG_JWT_SECRET=secret, FILMLOG_ACCESS_TTL_SECS="86400",
+                   PORT=str(free_port()), RUST_LOG="warn")
+        tokens = sh(args.bin, "bench-tokens", "2000", env=env).split()
+        tok = lambda m: tokens[m - 1]
+        all_tokens = write(f"{WORK}/tokens-all", "\n".join(tokens) + "\n")
+        one = lambda m: write(f"{WORK}/tokens-{m}", tok(m) + "\n")
+
+        q = lambda sql: psql(db_url, sql)
+        popular = q("SELECT f.slug FROM films f JOIN film_stats s ON s.film_id = f.id ORDER BY s.watch_count DESC, f.id LIMIT 1")
+        reviewed = q("SELECT f.slug FROM films f JOIN film_stats s ON s.film_id = f.id ORDER BY s.review_count DESC, f.id LIMIT 1")
+        first_review = int(q("SELECT min(id) FROM log_entries WHERE review_text IS NOT NULL"))
+        gen_first, gen_last = map(int, q("SELECT min(id), max(id) FROM films WHERE slug LIKE 'gen-%'").split("|"))
+        gen_slug = lambda fid: q(f"SELECT slug FROM films WHERE id = {fid}")
+        review_ids = [first_review + 3 * k for k in range(1000)]
+        capture_member, capture_entry = 1777, review_ids[7]
+
+        server = Server(args.bin, env)
+        q(f"ALTER DATABASE {db_url.rsplit('/', 1)[1]} SET log_min_duration_statement = 0")
+        server.start()
+        try:
+            def cursor_for(member, pages):
+                path, c = "/api/v1/me/feed", None
+                for _ in range(pages):
+                    _, body = request(server.port, "GET", path + (f"?cursor={c}" if c else ""), tok(member))
+                    c = body["next_cursor"]
+                return c
+
+            feed_later = {m: cursor_for(m, 5) for m in (1, 2)}
+            review_text = "A long and patient film; " * 16
+            scenarios = {
+                "film_page": ("GET", f"/api/v1/films/{popular}", None, None),
+                "popular_reviews": ("GET", f"/api/v1/films/{reviewed}/reviews", None, None),
+                "feed_1000_page1": ("GET", "/api/v1/me/feed", None, 1),
+                "feed_1000_later": ("GET", f"/api/v1/me/feed?cursor={feed_later[1]}", None, 1),
+                "feed_100_page1": ("GET", "/api/v1/me/feed", None, 2),
+                "feed_100_later": ("GET", f"/api/v1/me/feed?cursor={feed_later[2]}", None, 2),
+                "search_contains": ("GET", "/api/v1/films?q=arbo", None, None),
+                "search_prefix": ("GET", "/api/v1/films?q=heav", None, None),
+                "like_review": ("PUT", f"/api/v1/log-entries/{capture_entry}/like", None, capture_member),
+                "feed_random_member": ("GET", "/api/v1/me/feed", None, capture_member),
+            }
+            if comparison:
+                scenarios = {k: v for k, v in scenarios.items() if k.startswith("feed_1")}
+            captured = {}
+            for name, (method, path, body, member) in scenarios.items():
+                time.sleep(0.3)
+                offset = os.path.getsize(args.pg_log)
+                status, _ = request(server.port, method, path, tok(member or 1), body)
+                assert status < 300, (name, status)
+                time.sleep(0.5)
+                with open(args.pg_log, errors="replace") as f:
+                    f.seek(offset)
+                    captured[name] = captured_statements(log_records(f.read()))
+        finally:
+            server.stop()
+            q(f"ALTER DATABASE {db_url.rsplit('/', 1)[1]} RESET log_min_duration_statement")
+        server.start()
+
+        member_var = {"m": (str(capture_member), "random(1, 2000)")}
+        scripts, requests = {}, {}
+        for name in scenarios:
+            variables = {}
+            if name in ("like_review", "feed_random_member"):
+                variables = dict(member_var)
+            if name == "like_review":
+                variables["e"] = (str(capture_entry), f"{first_review} + 3 * random(0, 999)")
+            scripts[name] = write(f"{WORK}/{name}.sql", pgbench_script(captured[name], variables))
+            method, path, body, member = scenarios[name]
+            if name == "like_review":
+                lines = [f"PUT\t/api/v1/log-entries/{e}/like\t" for e in review_ids]
+            else:
+                lines = [f"{method}\t{path}\t"]
+            requests[name] = (write(f"{WORK}/{name}.req", "\n".join(lines) + "\n"),
+                              one(member) if member in (1, 2) else all_tokens)
+        if not comparison:
+            body = json.dumps({"film": "FILM", "watched_on": "2026-11-01", "rating": 4.0, "review": {"text": review_text}})
+            slugs = [gen_slug(random.randint(gen_first, gen_last)) for _ in range(300)]
+            requests["log_film"] = (write(f"{WORK}/log_film.req", "\n".join(
+                f"POST\t/api/v1/log-entries\t{body.replace('FILM', s)}" for s in slugs) + "\n"), all_tokens)
+            twin = open(f"{HERE}/log_film_twin.sql").read().replace("REVIEW_TEXT", review_text)
+            scripts["log_film"] = write(f"{WORK}/log_film.sql", f"\\set m random(1, 2000)\n\\set f random({gen_first}, {gen_last})\n" + pgbench_script([twin], {}))
+            mix = {"film_page": 30, "popular_reviews": 15, "feed_random_member": 25, "search_prefix": 15, "like_review": 10, "log_film": 5}
+            mixed_lines = []
+            for name, weight in mix.items():
+                lines = open(requests[name][0]).read().splitlines()
+                mixed_lines += [random.choice(lines) for _ in range(weight * 20)]
+            requests["mixed"] = (write(f"{WORK}/mixed.req", "\n".join(mixed_lines) + "\n"), all_tokens)
+            scripts["mixed"] = [(scripts[n], w) for n, w in mix.items()]
+
+        order = [n for n in ["film_page", "popular_reviews", "feed_100_page1", "feed_100_later", "feed_1000_page1",
+                             "feed_1000_later", "search_contains", "search_prefix", "like_review", "log_film", "mixed"]
+                 if n in requests and (not args.only or n in args.only.split(","))]
+        pairs = 1 if comparison else args.pairs
+        for name in order:
+            runs = {"sql": [], "api": []}
+            extra = {}
+            for i in range(pairs):
+                twin = scripts[name] if isinstance(scripts[name], list) else [(scripts[name], 1)]
+                runs["sql"].append(run_pgbench(db_url, twin, args.concurrency, args.duration, f"{profile}-{name}-{i}"))
+                if name == "mixed":
+                    server.reset_peak_rss()
+                    cpu0 = server.cpu_seconds()
+                runs["api"].append(run_wrk(server.port, requests[name][0], requests[name][1], args.concurrency, args.duration))
+                if name == "mixed":
+                    extra.setdefault("peak_rss_mib", []).append(server.peak_rss_mib())
+                    extra.setdefault("cpu_ms_per_request", []).append(
+                        (server.cpu_seconds() - cpu0) * 1000 / max(1, runs["api"][-1]["requests"]))
+            med = lambda side, k: statistics.median(r[k] for r in runs[side])
+            entry = {
+                "sql": {k: med("sql", k) for k in ("rps", "p50_ms", "p99_ms")},
+                "api": {k: med("api", k) for k in ("rps", "p50_ms", "p99_ms")},
+                "api_errors": sum(r["errors"] for r in runs["api"]),
+                "runs": runs,
+                "statements": len(captured.get(name, [])) if name in captured else None,
+            }
+            entry["ratio"] = entry["api"]["rps"] / entry["sql"]["rps"] if entry["sql"]["rps"] else 0
+            for k, v in extra.items():
+                entry[k] = statistics.median(v)
+            if comparison:
+                ci_p99[name] = entry["api"]["p99_ms"]
+            else:
+                results["scenarios"][name] = entry
+            print(f"{profile:6} {name:20} api {entry['api']['rps']:8.0f}/s p50 {entry['api']['p50_ms']:6.2f} p99 {entry['api']['p99_ms']:7.2f} | "
+                  f"sql {entry['sql']['rps']:8.0f}/s p50 {entry['sql']['p50_ms']:6.2f} p99 {entry['sql']['p99_ms']:7.2f} | ratio {entry['ratio']:.2f}"
+                  f"{' errors ' + str(entry['api_errors']) if entry['api_errors'] else ''}", flush=True)
+        server.stop()
+        if not comparison:
+            results["statements"] = captured
+
+    results["ci_feed_p99_ms"] = ci_p99
+    stamp = datetime.datetime.now(datetime.timezone.utc)
+    results["meta"] = {
+        "date": stamp.isoformat(timespec="seconds"),
+        "git_sha": sh("git", "-C", ROOT, "rev-parse", "HEAD").strip(),
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+        "postgres": {k: psql(f"{args.server_url}/postgres", f"SHOW {k}") for k in
+                     ("server_version", "shared_buffers", "fsync", "synchronous_commit", "max_connections", "work_mem")},
+        "concurrency": args.concurrency, "duration_s": args.duration, "pairs": args.pairs, "profile": args.profile,
+    }
+    day = stamp.strftime("%Y-%m-%d")
+    out = os.path.join(ROOT, "bench", "results")
+    write(os.path.join(out, f"{day}.json"), json.dumps(results, indent=2) + "\n")
+    report(results, out, day)
+    print(f"wrote bench/results/{day}.json, .md, .png")
+
+
+TARGETS = {"feed_100_page1": 0.75, "feed_100_later": 0.75, "feed_1000_page1": 0.75, "feed_1000_later": 0.75,
+           "film_page": 0.40, "popular_reviews": 0.35, "search_contains": 0.80, "like_review": 0.70, "log_film": 0.60, "mixed": 0.50}
+
+
+def report(results, out, day):
+    sc = results["scenarios"]
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        names = list(sc)
+        fig, (a, b) = plt.subplots(2, 1, figsize=(12, 8))
+        x = range(len(names))
+        a.bar([i - 0.2 for i in x], [sc[n]["api"]["rps"] for n in names], 0.4, label="API")
+        a.bar([i + 0.2 for i in x], [sc[n]["sql"]["rps"] for n in names], 0.4, label="SQL twin")
+        a.set_ylabel("requests / s"); a.set_yscale("log"); a.set_xticks(list(x)); a.set_xticklabels(names, rotation=20); a.legend()
+        a.set_title(f"Filmlog bench {day} (c={results['meta']['concurrency']}, medians of {results['meta']['pairs']})")
+        for key, style in (("p50_ms", "o"), ("p99_ms", "^")):
+            b.plot(names, [sc[n]["api"][key] for n in names], style + "-", label=f"API {key[:3]}")
+            b.plot(names, [sc[n]["sql"][key] for n in names], style + "--", label=f"SQL {key[:3]}")
+        b.set_ylabel("ms"); b.set_yscale("log"); b.legend(); b.tick_params(axis="x", rotation=20)
+        fig.tight_layout(); fig.savefig(os.path.join(out, f"{day}.png"), dpi=90)
+    except ImportError:
+        pass
+    meta = results["meta"]
+    lines = [f"# Benchmark {day}", "",
+             f"git {meta['git_sha'][:12]}, {meta['machine']['cpus']} cores, PostgreSQL {meta['postgres']['server_version']} "
+             f"(shared_buffers {meta['postgres']['shared_buffers']}, fsync {meta['postgres']['fsync']}), "
+             f"data `{meta['profile']}`, concurrency {meta['concurrency']}, {meta['duration_s']} s per run, median of {meta['pairs']} twin/API pairs.",
+             "", f"![throughput and latency]({day}.png)", "",
+             "| scenario | API req/s | API p50 ms | API p99 ms | SQL twin tx/s | SQL p50 ms | SQL p99 ms | ratio | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for n, e in sc.items():
+        t = TARGETS.get(n)
+        verdict = "" if t is None else (f"≥ {t:.0%} {'met' if e['ratio'] >= t else 'MISSED'}")
+        lines.append(f"| {n} | {e['api']['rps']:.0f} | {e['api']['p50_ms']:.2f} | {e['api']['p99_ms']:.2f} | {e['sql']['rps']:.0f} | "
+                     f"{e['sql']['p50_ms']:.2f} | {e['sql']['p99_ms']:.2f} | {e['ratio']:.2f} | {verdict} |")
+    mixed = sc.get("mixed", {})
+    if mixed:
+        lines += ["", f"Mixed run: server peak RSS {mixed.get('peak_rss_mib', 0):.0f} MiB, CPU {mixed.get('cpu_ms_per_request', 0):.3f} ms per request."]
+    if results.get("ci_feed_p99_ms"):
+        lines += ["", "Feed p99 on `medium` against `ci` (target: within 1.5×):", ""]
+        for n, p in results["ci_feed_p99_ms"].items():
+            m = sc.get(n, {}).get("api", {}).get("p99_ms")
+            if m:
+                lines.append(f"- {n}: medium {m:.2f} ms, ci {p:.2f} ms, ×{m / p:.2f}")
+    write(os.path.join(out, f"{day}.md"), "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
