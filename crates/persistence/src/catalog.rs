@@ -222,6 +222,19 @@ pub async fn find_by_slug(
         .optional()?)
 }
 
+/// What lists show of a film, by slug.
+pub async fn summary_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Option<FilmSummaryRow>> {
+    Ok(films::table
+        .filter(films::slug.eq(slug))
+        .select(FilmSummaryRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 pub async fn id_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<FilmId>> {
     let id: Option<i64> = films::table
         .filter(films::slug.eq(slug))

@@ -7,7 +7,10 @@ use filmlog_domain::{
     LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review, latest_today,
 };
 use filmlog_persistence::activity::{self, Kind, NewActivity};
-use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
+use filmlog_persistence::log_entries::{
+    self, LogEntryChanges, LogEntryRow, LogEntryView, NewLogEntry,
+};
+use filmlog_persistence::members::MemberSummaryRow;
 use filmlog_persistence::relationships::{self, Relationship};
 use filmlog_persistence::{AsyncPgConnection, catalog, social};
 use serde::{Deserialize, Serialize};
@@ -178,41 +181,45 @@ fn entry_kind(has_review: bool) -> Kind {
 /// Records a log entry with everything it implies, inside the caller's transaction: the film
 /// becomes watched and leaves the watchlist, a rating becomes the current rating, `liked` likes the
 /// film, and the activity is recorded.
-pub async fn log_film(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> ApiResult<LogEntryId> {
+pub async fn log_film(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> ApiResult<LogEntryRow> {
     let member = MemberId::new(new.member_id);
     let film = filmlog_domain::FilmId::new(new.film_id);
-    let old = relationships::lock(conn, member, film).await?;
-    let new_rel = Relationship {
-        watched: true,
-        in_watchlist: false,
-        liked: old.liked || new.liked,
-        rating: new.rating.or(old.rating),
-    };
-    if new_rel != old {
-        relationships::save(conn, member, film, new_rel).await?;
+    if new.liked {
+        // Liking needs the old state (a new like is also an activity): lock and decide.
+        let old = relationships::lock(conn, member, film).await?;
+        let new_rel = Relationship {
+            watched: true,
+            in_watchlist: false,
+            liked: true,
+            rating: new.rating.or(old.rating),
+        };
+        if new_rel != old {
+            relationships::save(conn, member, film, new_rel).await?;
+        }
+        if !old.liked {
+            activity::record(
+                conn,
+                member,
+                Kind::FilmLike,
+                NewActivity {
+                    film: Some(film),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    } else {
+        relationships::mark_logged(conn, member, film, new.rating).await?;
     }
     let row = log_entries::insert(conn, new).await?;
-    let id = LogEntryId::new(row.id);
     let what = NewActivity {
         film: Some(film),
-        log_entry: Some(id),
+        log_entry: Some(LogEntryId::new(row.id)),
         rating: new.rating,
         ..Default::default()
     };
     activity::record(conn, member, entry_kind(new.review_text.is_some()), what).await?;
-    if new.liked && !old.liked {
-        activity::record(
-            conn,
-            member,
-            Kind::FilmLike,
-            NewActivity {
-                film: Some(film),
-                ..Default::default()
-            },
-        )
-        .await?;
-    }
-    Ok(id)
+    Ok(row)
 }
 
 /// Likes a review inside the caller's transaction (idempotent), with its activity.
@@ -281,14 +288,19 @@ pub async fn create_log_entry(
     let member = auth.id();
     let mut conn = state.conn().await?;
     let film = match slug {
-        Some(slug) => catalog::id_by_slug(&mut conn, slug.as_str()).await?,
+        Some(slug) => catalog::summary_by_slug(&mut conn, slug.as_str()).await?,
         None => None,
     }
     .ok_or_else(|| ApiError::invalid_field("/film", "unknown_film", "no film has that slug"))?;
     let has_review = review.is_some();
+    let author = MemberSummaryRow {
+        id: member.get(),
+        username: auth.member.username.clone(),
+        display_name: auth.member.display_name.clone(),
+    };
     let new = NewLogEntry {
         member_id: member.get(),
-        film_id: film.get(),
+        film_id: film.id,
         watched_on: watched_on.map(WatchedOn::date),
         rewatch: req.rewatch,
         rating,
@@ -302,8 +314,14 @@ pub async fn create_log_entry(
             if let Some(replay) = idempotency.replay(conn, member).await? {
                 return Ok(replay);
             }
-            let id = log_film(conn, &new).await?;
-            let entry = view(conn, id).await?;
+            let row = log_film(conn, &new).await?;
+            let id = row.id;
+            // The response is built from what was written; no read-back query.
+            let entry = LogEntry::from(LogEntryView {
+                entry: row,
+                member: author.clone(),
+                film: film.clone(),
+            });
             let outcome = Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)?;
             idempotency.record(conn, member, outcome).await
         })
