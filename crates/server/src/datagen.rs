@@ -74,7 +74,7 @@ impl Profile {
 
     /// The database comment that marks a complete load of this profile.
     pub fn marker(&self) -> String {
-        format!("filmlog gen-data {} v1 complete", self.name)
+        format!("filmlog gen-data {} v2 complete", self.name)
     }
 }
 
@@ -141,6 +141,26 @@ const WORDS: &[&str] = &[
     "breaks",
     "holds",
 ];
+
+/// Syllables of made-up title words, so that generated titles are as varied as a real catalog's (a
+/// search matches a few dozen of 50k titles, not thousands).
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ra", "te", "vu", "sen", "dor", "ba", "ne", "li", "qua", "zo", "fi", "gar",
+    "hu", "jen", "pa", "ri", "sto", "tam", "vel", "wi", "yor", "el", "an", "mor", "ti", "su",
+    "den",
+];
+
+/// A made-up word of two or three syllables, capitalised.
+fn made_up_word(rng: &mut StdRng) -> String {
+    let n = 2 + rng.random_range(0..2);
+    let word: String = (0..n)
+        .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+        .collect();
+    let mut c = word.chars();
+    c.next()
+        .map(|h| h.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
 
 const TITLE_WORDS: &[&str] = &[
     "Heaven", "Night", "River", "Glass", "Summer", "Winter", "Silent", "Last", "Red", "Blue",
@@ -381,8 +401,15 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     ];
     for i in 0..profile.films.saturating_sub(real_films) {
         let words = 1 + rng.random_range(0..3);
-        let title: Vec<&str> = (0..words)
-            .map(|_| TITLE_WORDS[rng.random_range(0..TITLE_WORDS.len())])
+        // Mostly made-up words; now and then a common English title word.
+        let title: Vec<String> = (0..words)
+            .map(|_| {
+                if rng.random_range(0..12) == 0 {
+                    TITLE_WORDS[rng.random_range(0..TITLE_WORDS.len())].to_owned()
+                } else {
+                    made_up_word(&mut rng)
+                }
+            })
             .collect();
         let year = 1930 + rng.random_range(0..95);
         let date = NaiveDate::from_ymd_opt(
