@@ -192,6 +192,7 @@ def main():
             print(f"generated in {time.time() - started:.0f}s", flush=True)
         else:
             print(f"reusing the {profile} data set", flush=True)
+            subprocess.run([args.bin, "migrate"], check=True, env=dict(os.environ, DATABASE_URL=url))
         return url
 
     results = {"scenarios": {}}
