@@ -377,47 +377,23 @@ pub async fn browse(
         None => (0, None),
         Some((k, id)) => (id, Some(k)),
     };
+    // The key's SQL type depends on the sort; the id and the limit follow it.
+    macro_rules! after_key {
+        ($ty:ty, $value:expr) => {
+            query
+                .bind::<$ty, _>($value)
+                .bind::<BigInt, _>(id)
+                .bind::<BigInt, _>(limit)
+                .load(conn)
+                .await?
+        };
+    }
     let rows = match key_value {
-        None => {
-            query
-                .bind::<Nullable<Integer>, _>(None::<i32>)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
-        }
-        Some(FilmKey::Count(c)) => {
-            query
-                .bind::<BigInt, _>(c)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
-        }
-        Some(FilmKey::Average(a)) => {
-            query
-                .bind::<Double, _>(a)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
-        }
-        Some(FilmKey::Date(d)) => {
-            query
-                .bind::<Date, _>(d)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
-        }
-        Some(FilmKey::Text(t)) => {
-            query
-                .bind::<Text, _>(t)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
-        }
+        None => after_key!(Nullable<Integer>, None::<i32>),
+        Some(FilmKey::Count(c)) => after_key!(BigInt, c),
+        Some(FilmKey::Average(a)) => after_key!(Double, a),
+        Some(FilmKey::Date(d)) => after_key!(Date, d),
+        Some(FilmKey::Text(t)) => after_key!(Text, t),
     };
     Ok(rows)
 }
