@@ -13,7 +13,7 @@ use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{json_error, path_error, query_error};
+use crate::extract::{path_error, query_error};
 use crate::handlers::{
     auth, comments, films, health, log_entries, me, members, relationship, social,
 };
@@ -251,11 +251,6 @@ pub fn build_app(
         .app_data(web::Data::new(known))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(crate::extract::BODY_LIMIT)
-                .error_handler(json_error),
-        )
         .default_service(web::to(fallback))
         .wrap(from_fn(request_context))
 }

@@ -131,22 +131,6 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     ApiError::bad_request("invalid_query_parameter", err.to_string()).into()
 }
 
-/// Rejections of actix's own `web::Json` (not used by our handlers, but kept in the same shape).
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as E;
-    match err {
-        E::OverflowKnownLength { .. } | E::Overflow { .. } => too_large().into(),
-        E::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "the body must be sent as Content-Type: application/json",
-        )
-        .into(),
-        other => ApiError::bad_request("malformed_json", other.to_string()).into(),
-    }
-}
-
 /// For `Option<Option<T>>` fields of PATCH bodies: absent → `None`, `null` → `Some(None)`.
 pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

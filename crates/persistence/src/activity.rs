@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Bool, Date, Int2, Integer, Nullable, Text, Timestamptz};
-use diesel::{ExpressionMethods, QueryDsl, QueryableByName};
+use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{CommentId, FilmId, LogEntryId, MemberId};
 
@@ -251,14 +251,5 @@ pub async fn of_member(
 ) -> Result<Vec<ActivityView>> {
     Ok(page::<MemberActivityStatement>(actor, after, limit)
         .load(conn)
-        .await?)
-}
-
-/// How many activities a member has (tests and integrity checks).
-pub async fn count_of(conn: &mut AsyncPgConnection, actor: MemberId) -> Result<i64> {
-    Ok(activities::table
-        .filter(activities::actor_id.eq(actor.get()))
-        .count()
-        .get_result(conn)
         .await?)
 }

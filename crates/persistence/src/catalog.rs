@@ -449,15 +449,7 @@ pub fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// Base-table recomputation of one film's statistics, for integrity checks.
-pub async fn recompute_stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmStatsRow> {
-    Ok(diesel::sql_query(include_str!("recompute_stats.sql"))
-        .bind::<BigInt, _>(film.get())
-        .get_result(conn)
-        .await?)
-}
-
-/// Whether a film has any log entry or relationship (used by tests and the importer).
+/// How many films the catalog holds.
 pub async fn count_films(conn: &mut AsyncPgConnection) -> Result<i64> {
     Ok(films::table.count().get_result(conn).await?)
 }

@@ -419,7 +419,10 @@ pub async fn update_log_entry(
             let current = log_entries::lock_owned(conn, id, member)
                 .await?
                 .ok_or_else(|| ApiError::not_found("that log entry"))?;
-            check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+            // The representation is loaded only when there is an ETag to compare it with.
+            if precondition.is_some() {
+                check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+            }
             let new_date = watched_on.unwrap_or(
                 current
                     .watched_on
@@ -510,7 +513,10 @@ pub async fn delete_log_entry(
         log_entries::lock_owned(conn, id, member)
             .await?
             .ok_or_else(|| ApiError::not_found("that log entry"))?;
-        check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+        // The representation is loaded only when there is an ETag to compare it with.
+        if precondition.is_some() {
+            check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+        }
         log_entries::delete(conn, id).await?;
         Ok::<_, ApiError>(())
     })
