@@ -2,6 +2,19 @@
 //! `&mut AsyncPgConnection` (so callers compose them in one transaction), the pool and the embedded
 //! migrations.
 
+/// A row comparison for keyset pagination: `head` is the left side and the operator, e.g.
+/// `"(comments.created_at, comments.id) >"`; the two values are bound with their SQL types. (diesel's
+/// DSL has no row-value comparison, which is what lets PostgreSQL seek the `(key, id)` index.)
+macro_rules! keyset {
+    ($head:expr, $t1:ty => $v1:expr, $t2:ty => $v2:expr) => {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("{} (", $head))
+            .bind::<$t1, _>($v1)
+            .sql(", ")
+            .bind::<$t2, _>($v2)
+            .sql(")")
+    };
+}
+
 pub mod activity;
 pub mod catalog;
 pub mod error;

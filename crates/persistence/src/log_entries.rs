@@ -1,7 +1,6 @@
 //! Log entries (diary entries and reviews) with their read models.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::sql_types::{BigInt, Bool, Date, Integer, Timestamptz};
 use diesel::{
     AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, Selectable,
@@ -182,11 +181,7 @@ pub async fn diary(
     }
     if let Some((on, id)) = after {
         query = query.filter(
-            sql::<Bool>("(log_entries.watched_on, log_entries.id) < (")
-                .bind::<Date, _>(on)
-                .sql(", ")
-                .bind::<BigInt, _>(id)
-                .sql(")"),
+            keyset!("(log_entries.watched_on, log_entries.id) <", Date => on, BigInt => id),
         );
     }
     Ok(query.load(conn).await?)
@@ -218,11 +213,7 @@ fn created_before(
     (at, id): (DateTime<Utc>, i64),
 ) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>>
 {
-    sql::<Bool>("(log_entries.created_at, log_entries.id) < (")
-        .bind::<Timestamptz, _>(at)
-        .sql(", ")
-        .bind::<BigInt, _>(id)
-        .sql(")")
+    keyset!("(log_entries.created_at, log_entries.id) <", Timestamptz => at, BigInt => id)
 }
 
 /// How a film's reviews are ordered.
@@ -271,11 +262,7 @@ macro_rules! film_reviews_query {
             None => {}
             Some(ReviewKey::Likes(likes, id)) => {
                 query = query.filter(
-                    sql::<Bool>("(log_entries.like_count, log_entries.id) < (")
-                        .bind::<Integer, _>(likes)
-                        .sql(", ")
-                        .bind::<BigInt, _>(id)
-                        .sql(")"),
+                    keyset!("(log_entries.like_count, log_entries.id) <", Integer => likes, BigInt => id),
                 );
             }
             Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),

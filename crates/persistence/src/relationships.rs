@@ -169,11 +169,7 @@ pub async fn list(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            sql::<Bool>(&format!("({at_col}, member_films.film_id) < ("))
-                .bind::<Timestamptz, _>(at)
-                .sql(", ")
-                .bind::<BigInt, _>(id)
-                .sql(")"),
+            keyset!(&format!("({at_col}, member_films.film_id) <"), Timestamptz => at, BigInt => id),
         );
     }
     Ok(query.load(conn).await?)

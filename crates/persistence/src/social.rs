@@ -62,11 +62,7 @@ pub async fn review_likers(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            sql::<Bool>("(review_likes.created_at, review_likes.member_id) < (")
-                .bind::<Timestamptz, _>(at)
-                .sql(", ")
-                .bind::<BigInt, _>(id)
-                .sql(")"),
+            keyset!("(review_likes.created_at, review_likes.member_id) <", Timestamptz => at, BigInt => id),
         );
     }
     Ok(query.load(conn).await?)
@@ -152,11 +148,7 @@ pub async fn comments_of(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            sql::<Bool>("(comments.created_at, comments.id) > (")
-                .bind::<Timestamptz, _>(at)
-                .sql(", ")
-                .bind::<BigInt, _>(id)
-                .sql(")"),
+            keyset!("(comments.created_at, comments.id) >", Timestamptz => at, BigInt => id),
         );
     }
     Ok(query.load(conn).await?)
@@ -229,11 +221,7 @@ pub async fn follow_list(
         .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
-            sql::<Bool>(&format!("(follows.created_at, {other_col}) < ("))
-                .bind::<Timestamptz, _>(at)
-                .sql(", ")
-                .bind::<BigInt, _>(id)
-                .sql(")"),
+            keyset!(&format!("(follows.created_at, {other_col}) <"), Timestamptz => at, BigInt => id),
         );
     }
     Ok(query.load(conn).await?)
