@@ -165,6 +165,14 @@ async fn a_database_that_is_down_is_503_with_retry_after_within_a_second_or_so()
 }
 
 #[actix_web::test]
+async fn ready_answers_200_when_the_database_answers() {
+    let app = TestApp::spawn().await;
+    let ready = app.get("/health/ready", None).await;
+    assert_eq!(ready.assert_status(200)["status"], "ok");
+    assert!(ready.header("x-request-id").is_some());
+}
+
+#[actix_web::test]
 async fn an_exhausted_pool_is_503_not_a_hang() {
     let app = TestApp::spawn_with(|c| {
         c.pool.max_size = 1;

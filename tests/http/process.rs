@@ -131,3 +131,115 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
     // And it no longer accepts connections.
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+fn filmlog(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("FILMLOG_JWT_SECRET");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn admin_grant_makes_an_admin_and_names_a_missing_member() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let new = filmlog_persistence::members::NewMember {
+        username: "Ana",
+        email: "ana@example.com",
+        password_hash: "x",
+    };
+    let ana = filmlog_persistence::members::insert(&mut conn, &new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ana.role, filmlog_domain::Role::Member);
+
+    let (ok, stdout, _) = filmlog(&["admin", "grant", "ana"], &[("DATABASE_URL", db.url())]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), "Ana is now an admin");
+    let ana = filmlog_persistence::members::find(&mut conn, ana.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|m| m.role);
+    assert_eq!(ana, Some(filmlog_domain::Role::Admin));
+
+    let (ok, _, stderr) = filmlog(&["admin", "grant", "nobody"], &[("DATABASE_URL", db.url())]);
+    assert!(!ok);
+    assert!(stderr.contains("no member is called nobody"), "{stderr}");
+    let (ok, _, stderr) = filmlog(&["admin", "grant", "ana"], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("DATABASE_URL is not set"), "{stderr}");
+}
+
+#[test]
+fn import_films_reports_files_it_cannot_use() {
+    let dir = std::env::temp_dir().join(format!("filmlog-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let not_json = dir.join("not.json");
+    let not_array = dir.join("object.json");
+    std::fs::write(&not_json, "{ nope").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&not_array, "{}").unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        (dir.join("missing.json"), "cannot read"),
+        (not_json, "is not JSON"),
+        (not_array, "must hold a JSON array of films"),
+    ];
+    for (path, message) in cases {
+        let path = path.to_string_lossy().into_owned();
+        let (ok, _, stderr) = filmlog(&["import-films", &path], &[]);
+        assert!(!ok, "{path}");
+        assert!(stderr.contains(message), "{path}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_web::test]
+async fn generated_data_commands_refuse_a_database_they_did_not_make() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let new = filmlog_persistence::members::NewMember {
+        username: "ana",
+        email: "ana@example.com",
+        password_hash: "x",
+    };
+    filmlog_persistence::members::insert(&mut conn, &new)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = "0123456789abcdefghijklmnopqrstuvwxyz";
+    let (ok, _, stderr) = filmlog(
+        &["bench-tokens", "10"],
+        &[("DATABASE_URL", db.url()), ("FILMLOG_JWT_SECRET", key)],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("works only on a database made by gen-data"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = filmlog(
+        &["gen-data", "--profile", "ci"],
+        &[("DATABASE_URL", db.url())],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("needs a fresh database"), "{stderr}");
+    let (ok, _, stderr) = filmlog(
+        &["gen-data", "--profile", "huge"],
+        &[("DATABASE_URL", db.url())],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("profiles: ci, medium"), "{stderr}");
+    // gen-data wrote none of its members.
+    let generated = filmlog_persistence::members::find_by_username(&mut conn, "u1")
+        .await
+        .ok()
+        .flatten();
+    assert!(generated.is_none());
+}

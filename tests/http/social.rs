@@ -415,6 +415,13 @@ async fn film_reviews_popular_recent_and_following() {
     )
     .await
     .assert_problem(401, "missing_token");
+    // A public list still refuses a bad token rather than silently ignoring it.
+    app.get(
+        &format!("/api/v1/films/{slug}/reviews"),
+        Some("not-a-token"),
+    )
+    .await
+    .assert_problem(401, "invalid_token");
     app.get(&format!("/api/v1/films/{slug}/reviews?sort=best"), None)
         .await
         .assert_problem(400, "invalid_query_parameter");
