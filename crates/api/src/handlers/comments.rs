@@ -240,12 +240,15 @@ pub async fn delete_comment(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
-    let entry = filmlog_domain::LogEntryId::new(current.comment.log_entry_id);
-    let entry_owner = log_entries::owner_and_review(&mut conn, entry)
-        .await?
-        .map(|(owner, _, _)| owner);
-    if current.comment.author_id != me.get() && entry_owner != Some(me) {
-        return Err(ApiError::not_found("that comment"));
+    // The review's owner may delete comments on it too; that is looked up only for someone else's comment.
+    if current.comment.author_id != me.get() {
+        let entry = filmlog_domain::LogEntryId::new(current.comment.log_entry_id);
+        let entry_owner = log_entries::owner_and_review(&mut conn, entry)
+            .await?
+            .map(|(owner, _, _)| owner);
+        if entry_owner != Some(me) {
+            return Err(ApiError::not_found("that comment"));
+        }
     }
     social::delete_comment(&mut conn, id).await?;
     Ok(HttpResponse::NoContent().finish())
