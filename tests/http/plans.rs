@@ -21,20 +21,24 @@ async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
     }
 }
 
-/// The statement a PL/pgSQL function returns (`RETURN QUERY …;`), from pg_proc.
-async fn function_body(conn: &mut AsyncPgConnection, name: &str) -> String {
+async fn function_source(conn: &mut AsyncPgConnection, name: &str) -> String {
     #[derive(QueryableByName)]
     struct Src {
         #[diesel(sql_type = Text)]
         prosrc: String,
     }
-    let src = diesel::sql_query(format!(
+    diesel::sql_query(format!(
         "SELECT prosrc FROM pg_proc WHERE proname = '{name}'"
     ))
     .get_result::<Src>(conn)
     .await
     .map(|s| s.prosrc)
-    .unwrap_or_default();
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The statement a PL/pgSQL function returns (`RETURN QUERY …;`), from pg_proc.
+async fn function_body(conn: &mut AsyncPgConnection, name: &str) -> String {
+    let src = function_source(conn, name).await;
     let start = src
         .find("RETURN QUERY")
         .map(|i| i + "RETURN QUERY".len())
@@ -43,11 +47,28 @@ async fn function_body(conn: &mut AsyncPgConnection, name: &str) -> String {
     src[start..end].to_owned()
 }
 
+/// The statement of a PL/pgSQL function between `/* plan:<label> */` and `/* end */`, from pg_proc.
+async fn marked_statement(conn: &mut AsyncPgConnection, name: &str, label: &str) -> String {
+    let src = function_source(conn, name).await;
+    let marker = format!("/* plan:{label} */");
+    let start = src
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .unwrap_or_else(|| panic!("{name} has no {marker}"));
+    let end = src[start..]
+        .find("/* end */")
+        .map(|i| start + i)
+        .unwrap_or_else(|| panic!("{name}: {marker} has no end"));
+    src[start..end].to_owned()
+}
+
+/// The activity functions' statements take (viewer, at, after id, limit).
+const ACTIVITY_ARGS: &str = "(bigint, timestamptz, bigint, bigint)";
+
 async fn explain(conn: &mut AsyncPgConnection, statement: &str, args: &str) -> Value {
     exec(conn, "DEALLOCATE ALL").await;
-    // The activity functions' statements take (viewer, at, after id, limit).
-    let typed = if statement.contains("activities x") {
-        "(bigint, timestamptz, bigint, bigint)"
+    let typed = if statement.contains("($2, $3)") && statement.contains("activities") {
+        ACTIVITY_ARGS
     } else {
         ""
     };
@@ -58,6 +79,23 @@ async fn explain(conn: &mut AsyncPgConnection, statement: &str, args: &str) -> V
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     serde_json::from_str(&plan.plan).unwrap_or(Value::Null)
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// The `id` column of what `sql` returns, in order.
+async fn ids(conn: &mut AsyncPgConnection, sql: &str) -> Vec<i64> {
+    diesel::sql_query(sql)
+        .load::<Id>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 /// (node type, relation, index) of every node of a plan.
@@ -113,11 +151,6 @@ async fn hot_queries_use_their_indexes() {
         .await
         .unwrap_or_else(|e| panic!("gen-data: {e}"));
     let mut conn = db.connect().await;
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
     let most_reviewed = diesel::sql_query(
         "SELECT film_id AS id FROM film_stats ORDER BY review_count DESC LIMIT 1",
     )
@@ -126,27 +159,46 @@ async fn hot_queries_use_their_indexes() {
     .map(|r| r.id)
     .unwrap_or(1);
 
-    // Feed, first page and a later page, for the members following ~1,000 and ~100: the statement
-    // of the activity_feed function, as stored in the database.
-    let feed_sql = function_body(&mut conn, "activity_feed").await;
+    // Feed, first page and a later page, for the members following ~1,000 and ~100: both statements
+    // of the activity_feed function as stored in the database (the window over everyone's recent
+    // activity, and the per-followee passes it falls back to). Each answers what a plain query of the
+    // followees' activity answers: the per-followee passes the whole page, the window a prefix of it
+    // (all of it for the member following ~1,000).
+    let window = marked_statement(&mut conn, "activity_feed", "window").await;
+    let followees = marked_statement(&mut conn, "activity_feed", "followees").await;
     for reader in [
         filmlog::datagen::HEAVY_READER,
         filmlog::datagen::LIGHT_READER,
     ] {
-        let first = explain(
-            &mut conn,
-            &feed_sql,
-            &format!("{reader}, 'infinity', 9223372036854775807, 21"),
-        )
-        .await;
-        assert_uses(&first, "activities_actor_idx");
-        let later = explain(
-            &mut conn,
-            &feed_sql,
-            &format!("{reader}, now() - interval '30 days', 1000, 21"),
-        )
-        .await;
-        assert_uses(&later, "activities_actor_idx");
+        for start in [
+            "'infinity', 9223372036854775807",
+            "now() - interval '30 days', 1000",
+        ] {
+            let args = format!("{reader}, {start}, 21");
+            let expected = ids(
+                &mut conn,
+                &format!(
+                    "SELECT a.id FROM activities a JOIN follows f ON f.followee_id = a.actor_id
+                     WHERE f.follower_id = {reader} AND (a.created_at, a.id) < ({start})
+                     ORDER BY a.created_at DESC, a.id DESC LIMIT 21"
+                ),
+            )
+            .await;
+            assert_eq!(expected.len(), 21, "reader {reader} has a full page");
+            let plan = explain(&mut conn, &window, &args).await;
+            assert_uses(&plan, "activities_recent_idx");
+            let held = ids(&mut conn, &format!("EXECUTE q({args})")).await;
+            assert_eq!(held, expected[..held.len()], "window, reader {reader}");
+            if reader == filmlog::datagen::HEAVY_READER {
+                assert_eq!(held.len(), 21, "the window holds the heavy reader's page");
+            }
+            let plan = explain(&mut conn, &followees, &args).await;
+            assert_uses(&plan, "activities_actor_idx");
+            let page = ids(&mut conn, &format!("EXECUTE q({args})")).await;
+            assert_eq!(page, expected, "per followee, reader {reader}");
+            let answered = ids(&mut conn, &format!("SELECT id FROM activity_feed({args})")).await;
+            assert_eq!(answered, expected, "activity_feed, reader {reader}");
+        }
     }
     let member_sql = function_body(&mut conn, "member_activity").await;
     let member = explain(

@@ -248,6 +248,76 @@ async fn the_feed_shows_what_followed_members_did_with_everything_to_render_it()
         .assert_problem(404, "not_found");
 }
 
+/// The feed reads everyone's newest activity first (a window of 4,000) and falls back to reading per
+/// followee when the window does not hold a page: what followed members did long ago still shows.
+#[actix_web::test]
+async fn the_feed_reaches_past_everyone_elses_recent_activity() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let slug = app.film("Children of Heaven", 1997).await;
+    let shirin = app.member("shirin").await;
+    let tomas = app.member("tomas").await;
+    app.member("amara").await;
+    app.put("/api/v1/members/shirin/follow", &tomas.access_token)
+        .await
+        .assert_status(204);
+    let entry = app
+        .log(&shirin, json!({"film": slug, "watched_on": "2026-11-20"}))
+        .await;
+    // 4,100 newer activities by someone tomas does not follow.
+    let mut conn = app.db.connect().await;
+    let inserted = diesel::sql_query(
+        "INSERT INTO activities (actor_id, kind, subject_member_id)
+         SELECT a.id, 'follow', s.id FROM members a, members s, generate_series(1, 4100)
+         WHERE a.username = 'amara' AND s.username = 'shirin'",
+    )
+    .execute(&mut conn)
+    .await;
+    assert_eq!(inserted.ok(), Some(4100));
+
+    let feed = app.get("/api/v1/me/feed", Some(&tomas.access_token)).await;
+    feed.assert_status(200);
+    let items = feed.json["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{}", feed.text);
+    assert_eq!(items[0]["log_entry"]["id"], json!(entry));
+    assert_eq!(items[0]["actor"]["username"], "shirin");
+
+    // Following amara too, a page comes from the window; the next pages continue in order.
+    app.put("/api/v1/members/amara/follow", &tomas.access_token)
+        .await
+        .assert_status(204);
+    let first = app
+        .get("/api/v1/me/feed?limit=3", Some(&tomas.access_token))
+        .await;
+    let actors: Vec<&str> = first.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["actor"]["username"].as_str())
+        .collect();
+    assert_eq!(actors, ["amara", "amara", "amara"], "{}", first.text);
+    let mut seen = 0;
+    let mut path = "/api/v1/me/feed?limit=100".to_owned();
+    let mut last = None;
+    loop {
+        let page = app.get(&path, Some(&tomas.access_token)).await;
+        page.assert_status(200);
+        let items = page.json["items"].as_array().cloned().unwrap_or_default();
+        seen += items.len();
+        last = items.last().cloned().or(last);
+        match page.json["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/me/feed?limit=100&cursor={c}"),
+            None => break,
+        }
+    }
+    // amara's 4,100 (tomas's own follow of amara is not in his feed) and shirin's entry, oldest last.
+    assert_eq!(seen, 4101);
+    assert_eq!(
+        last.map(|i| i["log_entry"]["id"].clone()),
+        Some(json!(entry))
+    );
+}
+
 #[actix_web::test]
 async fn diary_and_reviews_lists() {
     let app = TestApp::spawn().await;

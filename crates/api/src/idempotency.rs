@@ -106,6 +106,11 @@ impl Outcome {
 }
 
 impl Idempotency {
+    /// Whether the request carries a key (and so must be recorded in its transaction).
+    pub fn is_keyed(&self) -> bool {
+        self.key.is_some()
+    }
+
     /// Inside the creating transaction, before creating: the stored outcome when this is a retry.
     pub async fn replay(
         &self,

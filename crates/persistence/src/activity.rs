@@ -189,30 +189,15 @@ impl<S: PageStatement> diesel::query_builder::Query for ActivityPage<S> {
 impl<S: PageStatement> diesel::query_builder::QueryFragment<diesel::pg::Pg> for ActivityPage<S> {
     fn walk_ast<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()> {
-        let mut rest = S::sql();
-        while let Some(pos) = rest.find('$') {
-            out.push_sql(&rest[..pos]);
-            let digits = rest[pos + 1..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
-            match &rest[pos + 1..pos + 1 + digits] {
-                "1" => out.push_bind_param::<BigInt, _>(&self.subject)?,
-                "2" => out.push_bind_param::<Timestamptz, _>(&self.at)?,
-                "3" => out.push_bind_param::<BigInt, _>(&self.after_id)?,
-                "4" => out.push_bind_param::<BigInt, _>(&self.limit)?,
-                other => {
-                    return Err(diesel::result::Error::QueryBuilderError(
-                        format!("unknown parameter ${other}").into(),
-                    ));
-                }
-            }
-            rest = &rest[pos + 1 + digits..];
-        }
-        out.push_sql(rest);
-        Ok(())
+        crate::walk_numbered(S::sql(), out, |n, mut out| match n {
+            "1" => out.push_bind_param::<BigInt, _>(&self.subject),
+            "2" => out.push_bind_param::<Timestamptz, _>(&self.at),
+            "3" => out.push_bind_param::<BigInt, _>(&self.after_id),
+            "4" => out.push_bind_param::<BigInt, _>(&self.limit),
+            other => Err(crate::unknown_placeholder(other)),
+        })
     }
 }
 
@@ -228,9 +213,10 @@ fn page<S>(subject: MemberId, after: Option<ActivityKey>, limit: i64) -> Activit
 }
 
 /// The feed: activity of the members `viewer` follows, newest first, with details. One query (the
-/// `activity_feed` function: a bound pass and a LATERAL top-N per followee on
-/// `(actor_id, created_at DESC, id DESC)`, details joined for the final page only). SQL rather than
-/// the DSL because diesel has no LATERAL join.
+/// `activity_feed` function: for a member following many, the newest activity of everyone filtered
+/// by a hash of the followees; otherwise, or when that does not hold a page, a bound pass and a
+/// LATERAL top-N per followee on `(actor_id, created_at DESC, id DESC)`; details joined for the final
+/// page only). SQL rather than the DSL because diesel has no LATERAL join.
 pub async fn feed(
     conn: &mut AsyncPgConnection,
     viewer: MemberId,

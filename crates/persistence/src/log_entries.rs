@@ -1,10 +1,12 @@
 //! Log entries (diary entries and reviews) with their read models.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::sql_types::{BigInt, Bool, Date, Integer, Timestamptz};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
+};
 use diesel::{
-    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper,
+    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable,
+    QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{FilmId, LogEntryId, MemberId};
@@ -14,7 +16,7 @@ use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, members};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
 pub struct LogEntryRow {
     pub id: i64,
@@ -45,11 +47,10 @@ pub struct LogEntryView {
     pub film: FilmSummaryRow,
 }
 
+/// What a member writes when logging a film (the member and the film are given beside it).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = log_entries)]
 pub struct NewLogEntry {
-    pub member_id: i64,
-    pub film_id: i64,
     pub watched_on: Option<NaiveDate>,
     pub rewatch: bool,
     pub rating: Option<i16>,
@@ -72,12 +73,134 @@ pub struct LogEntryChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> Result<LogEntryRow> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    new: &NewLogEntry,
+) -> Result<LogEntryRow> {
     Ok(diesel::insert_into(log_entries::table)
-        .values(new)
+        .values((
+            log_entries::member_id.eq(member.get()),
+            log_entries::film_id.eq(film.get()),
+            new,
+        ))
         .returning(LogEntryRow::as_returning())
         .get_result(conn)
         .await?)
+}
+
+/// A new log entry with its film, as [`log_unliked`] returns it.
+#[derive(Debug, QueryableByName)]
+pub struct LoggedEntry {
+    #[diesel(embed)]
+    pub entry: LogEntryRow,
+    #[diesel(sql_type = Text)]
+    pub film_slug: String,
+    #[diesel(sql_type = Text)]
+    pub film_title: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub film_year: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_poster_url: Option<String>,
+}
+
+impl LoggedEntry {
+    pub fn film(&self) -> FilmSummaryRow {
+        FilmSummaryRow {
+            id: self.entry.film_id,
+            slug: self.film_slug.clone(),
+            title: self.film_title.clone(),
+            year: self.film_year,
+            poster_url: self.film_poster_url.clone(),
+        }
+    }
+}
+
+/// Logging a film that the entry does not like, in one statement (atomic without a transaction):
+/// the film by its slug; the relationship upserted as `relationships::mark_logged` does (watched, off
+/// the watchlist, a rating becomes the current one); the entry; its activity. The triggers keep the
+/// same counters.
+const LOG_UNLIKED_SQL: &str = "\
+WITH film AS (
+    SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
+), relationship AS (
+    INSERT INTO member_films (member_id, film_id, watched, rating, updated_at)
+    SELECT $2, film.id, true, $5, now() FROM film
+    ON CONFLICT (member_id, film_id) DO UPDATE
+    SET watched = true, in_watchlist = false, watchlisted_at = NULL,
+        rating = COALESCE(excluded.rating, member_films.rating), updated_at = excluded.updated_at
+), entry AS (
+    INSERT INTO log_entries (member_id, film_id, watched_on, rewatch, rating, liked, review_text,
+                             contains_spoilers, tags)
+    SELECT $2, film.id, $3, $4, $5, false, $6, $7, $8 FROM film
+    RETURNING log_entries.*
+), activity AS (
+    INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating)
+    SELECT entry.member_id, $9, entry.film_id, entry.id, entry.rating FROM entry
+)
+SELECT entry.*, film.slug AS film_slug, film.title AS film_title, film.year AS film_year,
+       film.poster_url AS film_poster_url
+FROM entry CROSS JOIN film";
+
+/// The statement of [`log_unliked`] with its binds; prepared once per connection and cached.
+struct LogUnliked<'a> {
+    slug: &'a str,
+    member: i64,
+    new: &'a NewLogEntry,
+    kind: &'static str,
+}
+
+impl diesel::query_builder::QueryId for LogUnliked<'_> {
+    type QueryId = LogUnliked<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for LogUnliked<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LogUnliked<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        let new = self.new;
+        crate::walk_numbered(LOG_UNLIKED_SQL, out, |n, mut out| match n {
+            "1" => out.push_bind_param::<Text, _>(self.slug),
+            "2" => out.push_bind_param::<BigInt, _>(&self.member),
+            "3" => out.push_bind_param::<Nullable<Date>, _>(&new.watched_on),
+            "4" => out.push_bind_param::<Bool, _>(&new.rewatch),
+            "5" => out.push_bind_param::<Nullable<SmallInt>, _>(&new.rating),
+            "6" => out.push_bind_param::<Nullable<Text>, _>(&new.review_text),
+            "7" => out.push_bind_param::<Bool, _>(&new.contains_spoilers),
+            "8" => out.push_bind_param::<Array<Text>, _>(&new.tags),
+            "9" => out.push_bind_param::<Text, _>(self.kind),
+            other => Err(crate::unknown_placeholder(other)),
+        })
+    }
+}
+
+/// Logs the film `slug` names for `member` in one statement (see [`LOG_UNLIKED_SQL`]); `activity`
+/// is the kind of activity it records. `None` when no film has that slug. `new.liked` must be false:
+/// liking needs the old relationship, locked (see the API's `log_film`).
+pub async fn log_unliked(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    slug: &str,
+    new: &NewLogEntry,
+    activity: crate::activity::Kind,
+) -> Result<Option<LoggedEntry>> {
+    debug_assert!(!new.liked, "log_unliked does not like the film");
+    Ok(LogUnliked {
+        slug,
+        member: member.get(),
+        new,
+        kind: activity.as_str(),
+    }
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
 pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {

@@ -172,8 +172,6 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         }
         follow_member(conn, shirin, amara).await?;
         let review = NewLogEntry {
-            member_id: shirin.get(),
-            film_id: film.get(),
             watched_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
             rewatch: true,
             rating: Some(9),
@@ -182,7 +180,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
             contains_spoilers: true,
             tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],
         };
-        let entry = LogEntryId::new(log_entries::log_film(conn, &review).await?.id);
+        let entry = LogEntryId::new(log_entries::log_film(conn, shirin, film, &review).await?.id);
         for (who, text) in comments {
             log_entries::like(conn, entry, who).await?;
             add_comment(conn, entry, who, text.to_owned()).await?;

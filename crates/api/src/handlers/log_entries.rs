@@ -4,9 +4,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::{
-    LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review, latest_today,
+    FilmId, LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review,
+    latest_today,
 };
 use filmlog_persistence::activity::{self, Kind, NewActivity};
+use filmlog_persistence::catalog::FilmSummaryRow;
 use filmlog_persistence::log_entries::{
     self, LogEntryChanges, LogEntryRow, LogEntryView, NewLogEntry,
 };
@@ -178,12 +180,43 @@ fn entry_kind(has_review: bool) -> Kind {
     }
 }
 
-/// Records a log entry with everything it implies, inside the caller's transaction: the film
-/// becomes watched and leaves the watchlist, a rating becomes the current rating, `liked` likes the
-/// film, and the activity is recorded.
-pub async fn log_film(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> ApiResult<LogEntryRow> {
-    let member = MemberId::new(new.member_id);
-    let film = filmlog_domain::FilmId::new(new.film_id);
+fn unknown_film() -> ApiError {
+    ApiError::invalid_field("/film", "unknown_film", "no film has that slug")
+}
+
+/// Records a log entry of the film `slug` names, with everything it implies: the film becomes
+/// watched and leaves the watchlist, a rating becomes the current rating, `liked` likes the film, and
+/// the activity is recorded. Without a like this is one statement, atomic on its own; a like needs the
+/// old relationship, locked, so then it must run inside the caller's transaction.
+pub async fn log_by_slug(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    slug: &Slug,
+    new: &NewLogEntry,
+) -> ApiResult<(LogEntryRow, FilmSummaryRow)> {
+    let kind = entry_kind(new.review_text.is_some());
+    if !new.liked {
+        let logged = log_entries::log_unliked(conn, member, slug.as_str(), new, kind)
+            .await?
+            .ok_or_else(unknown_film)?;
+        let film = logged.film();
+        return Ok((logged.entry, film));
+    }
+    let film = catalog::summary_by_slug(conn, slug.as_str())
+        .await?
+        .ok_or_else(unknown_film)?;
+    let row = log_film(conn, member, FilmId::new(film.id), new).await?;
+    Ok((row, film))
+}
+
+/// Records a log entry with everything it implies (see [`log_by_slug`]), inside the caller's
+/// transaction.
+pub async fn log_film(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    new: &NewLogEntry,
+) -> ApiResult<LogEntryRow> {
     if new.liked {
         // Liking needs the old state (a new like is also an activity): lock and decide.
         let old = relationships::lock(conn, member, film).await?;
@@ -211,7 +244,7 @@ pub async fn log_film(conn: &mut AsyncPgConnection, new: &NewLogEntry) -> ApiRes
     } else {
         relationships::mark_logged(conn, member, film, new.rating).await?;
     }
-    let row = log_entries::insert(conn, new).await?;
+    let row = log_entries::insert(conn, member, film, new).await?;
     let what = NewActivity {
         film: Some(film),
         log_entry: Some(LogEntryId::new(row.id)),
@@ -285,22 +318,15 @@ pub async fn create_log_entry(
         return Err(ApiError::validation(errors));
     }
     check_date_or_review(watched_on, review.as_ref()).map_err(|_| needs_date_or_review())?;
+    let slug = slug.ok_or_else(unknown_film)?;
     let member = auth.id();
-    let mut conn = state.conn().await?;
-    let film = match slug {
-        Some(slug) => catalog::summary_by_slug(&mut conn, slug.as_str()).await?,
-        None => None,
-    }
-    .ok_or_else(|| ApiError::invalid_field("/film", "unknown_film", "no film has that slug"))?;
-    let has_review = review.is_some();
     let author = MemberSummaryRow {
         id: member.get(),
         username: auth.member.username.clone(),
         display_name: auth.member.display_name.clone(),
     };
+    let has_review = review.is_some();
     let new = NewLogEntry {
-        member_id: member.get(),
-        film_id: film.id,
         watched_on: watched_on.map(WatchedOn::date),
         rewatch: req.rewatch,
         rating,
@@ -309,23 +335,30 @@ pub async fn create_log_entry(
         contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
         tags,
     };
-    let outcome = conn
-        .transaction(async |conn| {
+    // The response is built from what was written; no read-back query.
+    let created = |(entry, film): (LogEntryRow, FilmSummaryRow)| {
+        let id = entry.id;
+        let entry = LogEntry::from(LogEntryView {
+            entry,
+            member: author.clone(),
+            film,
+        });
+        Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)
+    };
+    let mut conn = state.conn().await?;
+    let outcome = if new.liked || idempotency.is_keyed() {
+        conn.transaction(async |conn| {
             if let Some(replay) = idempotency.replay(conn, member).await? {
                 return Ok(replay);
             }
-            let row = log_film(conn, &new).await?;
-            let id = row.id;
-            // The response is built from what was written; no read-back query.
-            let entry = LogEntry::from(LogEntryView {
-                entry: row,
-                member: author.clone(),
-                film: film.clone(),
-            });
-            let outcome = Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)?;
+            let outcome = created(log_by_slug(conn, member, &slug, &new).await?)?;
             idempotency.record(conn, member, outcome).await
         })
-        .await?;
+        .await?
+    } else {
+        // One statement (see `log_by_slug`): no transaction around it.
+        created(log_by_slug(&mut conn, member, &slug, &new).await?)?
+    };
     Ok(outcome.into_response())
 }
 
