@@ -48,7 +48,7 @@ pub struct LogEntryView {
 }
 
 /// What a member writes when logging a film (the member and the film are given beside it).
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = log_entries)]
 pub struct NewLogEntry {
     pub watched_on: Option<NaiveDate>,
@@ -118,8 +118,8 @@ impl LoggedEntry {
 }
 
 /// Logging a film that the entry does not like, in one statement (atomic without a transaction):
-/// the film by its slug; the relationship upserted as `relationships::mark_logged` does (watched, off
-/// the watchlist, a rating becomes the current one); the entry; its activity. The triggers keep the
+/// the film by its slug; the relationship upserted (watched, off the watchlist, a rating becomes the
+/// current one, an earlier rating stays when this entry has none); the entry; its activity. The triggers keep the
 /// same counters.
 const LOG_UNLIKED_SQL: &str = "\
 WITH film AS (

@@ -103,42 +103,6 @@ pub async fn save(
     Ok(())
 }
 
-/// Records that a member logged a film, in one statement: watched, out of the watchlist, and the
-/// entry's rating (if any) as the current one; a like already there stays. The row lock of the upsert
-/// orders concurrent changes.
-pub async fn mark_logged(
-    conn: &mut AsyncPgConnection,
-    member: MemberId,
-    film: FilmId,
-    rating: Option<i16>,
-) -> Result<()> {
-    let now = Utc::now();
-    diesel::insert_into(member_films::table)
-        .values((
-            member_films::member_id.eq(member.get()),
-            member_films::film_id.eq(film.get()),
-            member_films::watched.eq(true),
-            member_films::rating.eq(rating),
-            member_films::updated_at.eq(now),
-        ))
-        .on_conflict((member_films::member_id, member_films::film_id))
-        .do_update()
-        .set((
-            member_films::watched.eq(true),
-            member_films::in_watchlist.eq(false),
-            member_films::watchlisted_at.eq(None::<DateTime<Utc>>),
-            member_films::rating.eq(sql::<
-                diesel::sql_types::Nullable<diesel::sql_types::SmallInt>,
-            >(
-                "COALESCE(excluded.rating, member_films.rating)"
-            )),
-            member_films::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Films a member liked or watchlisted, newest first, after `(at, film id)`.
 pub async fn list(
     conn: &mut AsyncPgConnection,

@@ -180,7 +180,11 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
             contains_spoilers: true,
             tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],
         };
-        let entry = LogEntryId::new(log_entries::log_film(conn, shirin, film, &review).await?.id);
+        let entry = LogEntryId::new(
+            log_entries::log_liked(conn, shirin, film, &review)
+                .await?
+                .id,
+        );
         for (who, text) in comments {
             log_entries::like(conn, entry, who).await?;
             add_comment(conn, entry, who, text.to_owned()).await?;

@@ -205,46 +205,46 @@ pub async fn log_by_slug(
     let film = catalog::summary_by_slug(conn, slug.as_str())
         .await?
         .ok_or_else(unknown_film)?;
-    let row = log_film(conn, member, FilmId::new(film.id), new).await?;
+    let row = log_liked(conn, member, FilmId::new(film.id), new).await?;
     Ok((row, film))
 }
 
-/// Records a log entry with everything it implies (see [`log_by_slug`]), inside the caller's
-/// transaction.
-pub async fn log_film(
+/// Records a log entry that likes the film, inside the caller's transaction: the old relationship is
+/// locked (a new like is also an activity); the film becomes watched, liked and leaves the watchlist,
+/// a rating becomes the current rating; the entry and its activity are recorded.
+pub async fn log_liked(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     film: FilmId,
     new: &NewLogEntry,
 ) -> ApiResult<LogEntryRow> {
-    if new.liked {
-        // Liking needs the old state (a new like is also an activity): lock and decide.
-        let old = relationships::lock(conn, member, film).await?;
-        let new_rel = Relationship {
-            watched: true,
-            in_watchlist: false,
-            liked: true,
-            rating: new.rating.or(old.rating),
-        };
-        if new_rel != old {
-            relationships::save(conn, member, film, new_rel).await?;
-        }
-        if !old.liked {
-            activity::record(
-                conn,
-                member,
-                Kind::FilmLike,
-                NewActivity {
-                    film: Some(film),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        }
-    } else {
-        relationships::mark_logged(conn, member, film, new.rating).await?;
+    let old = relationships::lock(conn, member, film).await?;
+    let new_rel = Relationship {
+        watched: true,
+        in_watchlist: false,
+        liked: true,
+        rating: new.rating.or(old.rating),
+    };
+    if new_rel != old {
+        relationships::save(conn, member, film, new_rel).await?;
     }
-    let row = log_entries::insert(conn, member, film, new).await?;
+    if !old.liked {
+        let what = NewActivity {
+            film: Some(film),
+            ..Default::default()
+        };
+        activity::record(conn, member, Kind::FilmLike, what).await?;
+    }
+    let row = log_entries::insert(
+        conn,
+        member,
+        film,
+        &NewLogEntry {
+            liked: true,
+            ..new.clone()
+        },
+    )
+    .await?;
     let what = NewActivity {
         film: Some(film),
         log_entry: Some(LogEntryId::new(row.id)),
