@@ -414,20 +414,64 @@ pub async fn search(
     let needle = q.to_lowercase();
     let (lo, hi) = prefix_range(&needle);
     let (after_rank, after_id) = after.unwrap_or((f64::INFINITY, i64::MAX));
-    let rows = diesel::sql_query(SEARCH_SQL)
-        .bind::<Text, _>(&needle)
-        .bind::<Text, _>(like_escape(&needle))
-        .bind::<Text, _>(lo)
-        .bind::<Text, _>(hi)
-        .bind::<Nullable<Integer>, _>(filter.year)
-        .bind::<Nullable<Integer>, _>(filter.decade)
-        .bind::<Nullable<Text>, _>(filter.genre.clone())
-        .bind::<Double, _>(after_rank)
-        .bind::<BigInt, _>(after_id)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?;
+    let escaped = like_escape(&needle);
+    let rows = Search {
+        needle: &needle,
+        escaped: &escaped,
+        lo: &lo,
+        hi: &hi,
+        filter,
+        after_rank,
+        after_id,
+        limit,
+    }
+    .load(conn)
+    .await?;
     Ok(rows)
+}
+
+/// [`SEARCH_SQL`] with its binds, as a statement diesel prepares once per connection and caches (a
+/// `sql_query` is parsed and planned again on every call: on the medium data the endpoint went from
+/// 76 % to 88 % of the throughput of the same statement prepared once by pgbench).
+struct Search<'a> {
+    needle: &'a str,
+    escaped: &'a str,
+    lo: &'a str,
+    hi: &'a str,
+    filter: &'a FilmFilter,
+    after_rank: f64,
+    after_id: i64,
+    limit: i64,
+}
+
+impl diesel::query_builder::QueryId for Search<'_> {
+    type QueryId = Search<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for Search<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Search<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        crate::walk_numbered(SEARCH_SQL, out, |n, mut out| match n {
+            "1" => out.push_bind_param::<Text, _>(self.needle),
+            "2" => out.push_bind_param::<Text, _>(self.escaped),
+            "3" => out.push_bind_param::<Text, _>(self.lo),
+            "4" => out.push_bind_param::<Text, _>(self.hi),
+            "5" => out.push_bind_param::<Nullable<Integer>, _>(&self.filter.year),
+            "6" => out.push_bind_param::<Nullable<Integer>, _>(&self.filter.decade),
+            "7" => out.push_bind_param::<Nullable<Text>, _>(&self.filter.genre),
+            "8" => out.push_bind_param::<Double, _>(&self.after_rank),
+            "9" => out.push_bind_param::<BigInt, _>(&self.after_id),
+            "10" => out.push_bind_param::<BigInt, _>(&self.limit),
+            other => Err(crate::unknown_placeholder(other)),
+        })
+    }
 }
 
 /// `[lo, hi)` covering every string that starts with `prefix`, in byte order.

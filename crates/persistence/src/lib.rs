@@ -17,8 +17,9 @@ macro_rules! keyset {
 
 /// Writes `sql`, a fixed statement with `$1`, `$2`, … placeholders, binding each placeholder through
 /// `bind` (given its number) where it appears, so the statement text alone fixes the parameter order.
-/// Used by the hand-written statements that diesel caches as prepared statements (their `QueryId` is
-/// static; a `sql_query` is re-parsed and re-planned on every call).
+/// `--` comments are left out (the statements hold no `--` inside string literals), so a `$n` in a
+/// comment binds nothing. Used by the hand-written statements that diesel caches as prepared
+/// statements (their `QueryId` is static; a `sql_query` is re-parsed and re-planned on every call).
 pub(crate) fn walk_numbered<'b>(
     sql: &str,
     mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
@@ -27,17 +28,23 @@ pub(crate) fn walk_numbered<'b>(
         diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()>,
 ) -> diesel::QueryResult<()> {
-    let mut rest = sql;
-    while let Some(pos) = rest.find('$') {
-        out.push_sql(&rest[..pos]);
-        let digits = rest[pos + 1..]
-            .bytes()
-            .take_while(u8::is_ascii_digit)
-            .count();
-        bind(&rest[pos + 1..pos + 1 + digits], out.reborrow())?;
-        rest = &rest[pos + 1 + digits..];
+    for line in sql.lines() {
+        let mut rest = line.split_once("--").map_or(line, |(code, _)| code);
+        if rest.trim().is_empty() {
+            continue;
+        }
+        while let Some(pos) = rest.find('$') {
+            out.push_sql(&rest[..pos]);
+            let digits = rest[pos + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            bind(&rest[pos + 1..pos + 1 + digits], out.reborrow())?;
+            rest = &rest[pos + 1 + digits..];
+        }
+        out.push_sql(rest);
+        out.push_sql("\n");
     }
-    out.push_sql(rest);
     Ok(())
 }
 
