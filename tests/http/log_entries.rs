@@ -81,6 +81,10 @@ async fn bad_log_entries_are_refused_and_nothing_is_written() {
             "unknown_film",
         ),
         (
+            json!({"film": "no-such-film-2000", "watched_on": "2026-01-01", "liked": true}),
+            "unknown_film",
+        ),
+        (
             json!({"film": "NOT A SLUG", "watched_on": "2026-01-01"}),
             "unknown_film",
         ),
