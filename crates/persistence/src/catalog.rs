@@ -444,35 +444,18 @@ struct Search<'a> {
     limit: i64,
 }
 
-impl diesel::query_builder::QueryId for Search<'_> {
-    type QueryId = Search<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for Search<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Search<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        crate::walk_numbered(SEARCH_SQL, out, |n, mut out| match n {
-            "1" => out.push_bind_param::<Text, _>(self.needle),
-            "2" => out.push_bind_param::<Text, _>(self.escaped),
-            "3" => out.push_bind_param::<Text, _>(self.lo),
-            "4" => out.push_bind_param::<Text, _>(self.hi),
-            "5" => out.push_bind_param::<Nullable<Integer>, _>(&self.filter.year),
-            "6" => out.push_bind_param::<Nullable<Integer>, _>(&self.filter.decade),
-            "7" => out.push_bind_param::<Nullable<Text>, _>(&self.filter.genre),
-            "8" => out.push_bind_param::<Double, _>(&self.after_rank),
-            "9" => out.push_bind_param::<BigInt, _>(&self.after_id),
-            "10" => out.push_bind_param::<BigInt, _>(&self.limit),
-            other => Err(crate::unknown_placeholder(other)),
-        })
-    }
-}
+cached_statement!(Search, SEARCH_SQL, |s| {
+    "1" => Text: s.needle,
+    "2" => Text: s.escaped,
+    "3" => Text: s.lo,
+    "4" => Text: s.hi,
+    "5" => Nullable<Integer>: &s.filter.year,
+    "6" => Nullable<Integer>: &s.filter.decade,
+    "7" => Nullable<Text>: &s.filter.genre,
+    "8" => Double: &s.after_rank,
+    "9" => BigInt: &s.after_id,
+    "10" => BigInt: &s.limit,
+});
 
 /// `[lo, hi)` covering every string that starts with `prefix`, in byte order.
 pub fn prefix_range(prefix: &str) -> (String, String) {

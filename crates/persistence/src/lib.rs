@@ -53,6 +53,35 @@ pub(crate) fn unknown_placeholder(n: &str) -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError(format!("unknown parameter ${n}").into())
 }
 
+/// A hand-written statement as a type that diesel prepares once per connection and caches (its
+/// `QueryId` is the type; a `sql_query` is parsed and planned again on every call). `$t<'_>` runs
+/// `$sql`, binding each placeholder `$n` as `"n" => SqlType: value`, where `$s` is the statement.
+macro_rules! cached_statement {
+    ($t:ident, $sql:expr, |$s:ident| { $($n:literal => $ty:ty : $v:expr),* $(,)? }) => {
+        impl diesel::query_builder::QueryId for $t<'_> {
+            type QueryId = $t<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::query_builder::Query for $t<'_> {
+            type SqlType = diesel::sql_types::Untyped;
+        }
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $t<'_> {
+            fn walk_ast<'b>(
+                &'b self,
+                out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                let $s = self;
+                $crate::walk_numbered($sql, out, |n, mut out| match n {
+                    $($n => out.push_bind_param::<$ty, _>($v),)*
+                    other => Err($crate::unknown_placeholder(other)),
+                })
+            }
+        }
+    };
+}
+
 pub mod activity;
 pub mod catalog;
 pub mod error;

@@ -151,39 +151,21 @@ struct LogUnliked<'a> {
     kind: &'static str,
 }
 
-impl diesel::query_builder::QueryId for LogUnliked<'_> {
-    type QueryId = LogUnliked<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for LogUnliked<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for LogUnliked<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let new = self.new;
-        crate::walk_numbered(LOG_UNLIKED_SQL, out, |n, mut out| match n {
-            "1" => out.push_bind_param::<Text, _>(self.slug),
-            "2" => out.push_bind_param::<BigInt, _>(&self.member),
-            "3" => out.push_bind_param::<Nullable<Date>, _>(&new.watched_on),
-            "4" => out.push_bind_param::<Bool, _>(&new.rewatch),
-            "5" => out.push_bind_param::<Nullable<SmallInt>, _>(&new.rating),
-            "6" => out.push_bind_param::<Nullable<Text>, _>(&new.review_text),
-            "7" => out.push_bind_param::<Bool, _>(&new.contains_spoilers),
-            "8" => out.push_bind_param::<Array<Text>, _>(&new.tags),
-            "9" => out.push_bind_param::<Text, _>(self.kind),
-            other => Err(crate::unknown_placeholder(other)),
-        })
-    }
-}
+cached_statement!(LogUnliked, LOG_UNLIKED_SQL, |s| {
+    "1" => Text: s.slug,
+    "2" => BigInt: &s.member,
+    "3" => Nullable<Date>: &s.new.watched_on,
+    "4" => Bool: &s.new.rewatch,
+    "5" => Nullable<SmallInt>: &s.new.rating,
+    "6" => Nullable<Text>: &s.new.review_text,
+    "7" => Bool: &s.new.contains_spoilers,
+    "8" => Array<Text>: &s.new.tags,
+    "9" => Text: s.kind,
+});
 
 /// Logs the film `slug` names for `member` in one statement (see [`LOG_UNLIKED_SQL`]); `activity`
 /// is the kind of activity it records. `None` when no film has that slug. `new.liked` must be false:
-/// liking needs the old relationship, locked (see the API's `log_film`).
+/// liking needs the old relationship, locked (see the API's `log_liked`).
 pub async fn log_unliked(
     conn: &mut AsyncPgConnection,
     member: MemberId,
