@@ -119,8 +119,8 @@ impl LoggedEntry {
 
 /// Logging a film that the entry does not like, in one statement (atomic without a transaction):
 /// the film by its slug; the relationship upserted (watched, off the watchlist, a rating becomes the
-/// current one, an earlier rating stays when this entry has none); the entry; its activity. The triggers keep the
-/// same counters.
+/// current one, an earlier rating stays when this entry has none); the entry; its activity. The
+/// triggers keep the same counters.
 const LOG_UNLIKED_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
