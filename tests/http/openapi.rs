@@ -44,6 +44,14 @@ fn every_operation_is_fully_described() {
                 "{name} has no success response"
             );
             for (status, res) in responses {
+                // A shared response is a reference to components/responses.
+                let res = match res["$ref"].as_str() {
+                    Some(r) => {
+                        let name = r.trim_start_matches("#/components/responses/");
+                        &spec["components"]["responses"][name]
+                    }
+                    None => res,
+                };
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
                         res["content"]["application/problem+json"]["schema"]["$ref"]

@@ -42,7 +42,14 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "comments", description = "Comments on log entries"),
         (name = "health", description = "Probes for orchestrators"),
     ),
-    components(schemas(Problem, FieldError)),
+    components(
+        schemas(Problem, FieldError),
+        responses(
+            crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
+            crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
+            crate::error::EntryNotFound,
+        )
+    ),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -338,3 +338,46 @@ impl From<diesel::result::Error> for ApiError {
         PersistenceError::from(err).into()
     }
 }
+
+/// Problem responses that many operations share, as OpenAPI response components
+/// (`(status = 503, response = ServiceUnavailable)`); registered in the document's components.
+macro_rules! problem_responses {
+    ($($name:ident => $description:literal;)*) => {
+        $(
+            #[doc = $description]
+            pub struct $name;
+
+            impl<'s> utoipa::ToResponse<'s> for $name {
+                fn response() -> (
+                    &'s str,
+                    utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+                ) {
+                    (stringify!($name), problem_response($description).into())
+                }
+            }
+        )*
+    };
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::response::Response {
+    let problem = utoipa::openapi::Ref::from_schema_name("Problem");
+    utoipa::openapi::response::ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            utoipa::openapi::content::Content::new(Some(problem)),
+        )
+        .build()
+}
+
+problem_responses! {
+    ServiceUnavailable => "Database unavailable (`service_unavailable`)";
+    Unauthenticated => "`missing_token` or `invalid_token`";
+    BadPageQuery => "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`";
+    MalformedJson => "Malformed JSON (`malformed_json`)";
+    MalformedJsonOrKey => "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`";
+    NotJson => "Not JSON (`unsupported_media_type`)";
+    FilmNotFound => "No such film (`not_found`)";
+    MemberNotFound => "No such member (`not_found`)";
+    EntryNotFound => "No such entry (`not_found`)";
+}

@@ -12,7 +12,10 @@ use utoipa::ToSchema;
 
 use crate::auth::{AuthMember, TokenPair, new_refresh_token, refresh_token_hash};
 use crate::dto::{Me, Registered, Tokens};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{
+    ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
+    Unauthenticated,
+};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 
@@ -107,12 +110,12 @@ async fn start_session(
     responses(
         (status = 201, description = "Registered; `Location` names the public profile", body = Registered,
             headers(("Location" = String, description = "/api/v1/members/{username}"))),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[post("/auth/register")]
@@ -196,11 +199,11 @@ fn bad_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = Tokens),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[post("/auth/login")]
@@ -254,11 +257,11 @@ enum Refreshed {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = Tokens),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
         (status = 401, description = "`invalid_refresh_token` (unknown, expired or its session ended) or `refresh_token_reused` (the session is now ended)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[post("/auth/refresh")]
@@ -341,8 +344,8 @@ pub async fn refresh(
     tag = "auth",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]

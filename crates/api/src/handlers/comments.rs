@@ -12,7 +12,10 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::dto::{MemberSummary, rfc3339};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, EntryNotFound, MalformedJson, MalformedJsonOrKey, NotJson,
+    Problem, ServiceUnavailable, Unauthenticated,
+};
 use crate::extract::JsonBody;
 use crate::handlers::log_entries::{PageQuery, entry_id};
 use crate::idempotency::{IdempotencyKey, Outcome};
@@ -110,9 +113,9 @@ pub async fn add_comment(
     params(("id" = String, Path, example = "17"), PageQuery),
     responses(
         (status = 200, description = "Oldest first", body = Page<Comment>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = EntryNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/log-entries/{id}/comments")]
@@ -146,12 +149,12 @@ pub async fn list_comments(
     request_body = CommentRequest,
     responses(
         (status = 201, description = "Created; `Location` names it", body = Comment),
-        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJsonOrKey),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = EntryNotFound),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`invalid_comment`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -190,12 +193,12 @@ pub async fn create_comment(
     request_body = CommentRequest,
     responses(
         (status = 200, description = "The edited comment", body = Comment),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "No such comment of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -224,9 +227,9 @@ pub async fn update_comment(
     params(("id" = String, Path, example = "5")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "No such comment you may delete (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]

@@ -15,7 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthMember;
 use crate::conditional::json_with_etag;
 use crate::dto::FilmSummary;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey,
+    NotJson, Problem, ServiceUnavailable, Unauthenticated,
+};
 use crate::extract::{JsonBody, double_option};
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
@@ -242,8 +245,8 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
     params(FilmListQuery),
     responses(
         (status = 200, description = "A page of films", body = Page<FilmListItem>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/films")]
@@ -356,8 +359,8 @@ async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<Film> 
     responses(
         (status = 200, description = "The film, with an `ETag`", body = Film),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/films/{slug}")]
@@ -378,8 +381,8 @@ pub async fn get_film(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 200, description = "Counts, average and histogram", body = FilmStatistics),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/films/{slug}/statistics")]
@@ -544,13 +547,13 @@ impl Fields {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the original response; the same key with another body is 422 `idempotency_key_reused`")),
     responses(
         (status = 201, description = "Created; `Location` names it", body = Film),
-        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJsonOrKey),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken (`slug_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -686,13 +689,13 @@ pub struct UpdateFilmRequest {
     request_body = UpdateFilmRequest,
     responses(
         (status = 200, description = "The updated film", body = Film),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
         (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = FilmNotFound),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]

@@ -21,7 +21,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthMember;
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339, stars};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, EntryNotFound, FieldError, MalformedJson,
+    MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
+};
 use crate::extract::{JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::idempotency::{IdempotencyKey, Outcome};
@@ -281,13 +284,12 @@ pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body replay the original response (with `Idempotent-Replayed: true`); the same key with another body is 422 `idempotency_key_reused`")),
     responses(
         (status = 201, description = "Logged; `Location` names the entry", body = LogEntry),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJsonOrKey),
+        (status = 401, response = Unauthenticated),
         (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`), `log_entry_needs_date_or_review` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -370,8 +372,8 @@ pub async fn create_log_entry(
     responses(
         (status = 200, description = "The entry, with an `ETag`", body = LogEntry),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = EntryNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/log-entries/{id}")]
@@ -413,13 +415,13 @@ pub struct UpdateLogEntryRequest {
     request_body = UpdateLogEntryRequest,
     responses(
         (status = 200, description = "The updated entry", body = LogEntry),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` or `log_entry_needs_date_or_review`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -524,10 +526,10 @@ pub async fn update_log_entry(
     params(("id" = String, Path, example = "17"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
         (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -588,10 +590,10 @@ async fn likeable(
     params(("id" = String, Path, example = "17")),
     responses(
         (status = 204, description = "Liked (also when it already was)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = EntryNotFound),
         (status = 422, description = "`like_own_review`, or `not_a_review` (no review text)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -616,9 +618,9 @@ pub async fn like_review(
     params(("id" = String, Path, example = "17")),
     responses(
         (status = 204, description = "Not liked (also when it was not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = EntryNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -675,9 +677,9 @@ pub struct MemberAt {
     params(("id" = String, Path, example = "17"), PageQuery),
     responses(
         (status = 200, description = "Members who liked it, newest first", body = Page<MemberAt>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such entry (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = EntryNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/log-entries/{id}/likes")]

@@ -13,7 +13,10 @@ use utoipa::ToSchema;
 use crate::auth::AuthMember;
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::Me;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{
+    ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
+    Unauthenticated,
+};
 use crate::extract::{JsonBody, double_option};
 use crate::state::AppState;
 
@@ -24,8 +27,8 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The caller's account, with an `ETag`", body = Me),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -131,12 +134,12 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
     params(("If-Match" = Option<String>, Header, description = "ETag from `GET /me`; 412 when stale")),
     responses(
         (status = 200, description = "The updated account", body = Me),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
         (status = 412, description = "`precondition_failed`: `If-Match` is stale", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -175,11 +178,11 @@ pub struct ChangePasswordRequest {
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
         (status = 401, description = "`missing_token`, `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`weak_password`, `wrong_password`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -227,8 +230,8 @@ pub async fn change_password(
     tag = "me",
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]

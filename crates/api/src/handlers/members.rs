@@ -6,7 +6,7 @@ use filmlog_persistence::members;
 
 use crate::conditional::json_with_etag;
 use crate::dto::MemberProfile;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, MemberNotFound, ServiceUnavailable};
 use crate::state::AppState;
 
 /// A member's public profile
@@ -17,8 +17,8 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The profile, with an `ETag`", body = MemberProfile),
         (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}")]

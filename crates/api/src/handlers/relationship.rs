@@ -11,7 +11,10 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::dto::stars;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{
+    ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
+    Unauthenticated,
+};
 use crate::extract::JsonBody;
 use crate::handlers::films::film_id;
 use crate::state::AppState;
@@ -36,9 +39,9 @@ pub struct FilmRelationship {
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 200, description = "Watched, liked, watchlist, rating", body = FilmRelationship),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -190,9 +193,9 @@ async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiRe
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Watched (also when it already was)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -214,10 +217,10 @@ pub async fn put_watched(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Not watched (also when it already was not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
         (status = 409, description = "You have log entries for it (`unable_to_remove_watch`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -237,9 +240,9 @@ pub async fn delete_watched(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Liked (also when it already was)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -259,9 +262,9 @@ pub async fn put_like(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Not liked (also when it already was not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -281,9 +284,9 @@ pub async fn delete_like(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "In the watchlist (also when it already was)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -303,9 +306,9 @@ pub async fn put_watchlist(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Not in the watchlist (also when it already was not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -341,12 +344,12 @@ pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
     request_body = RatingRequest,
     responses(
         (status = 204, description = "Rated"),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` with `invalid_rating`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -368,9 +371,9 @@ pub async fn put_rating(
     params(("slug" = String, Path, example = "children-of-heaven-1997")),
     responses(
         (status = 204, description = "Not rated (also when it was not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]

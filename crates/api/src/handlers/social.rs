@@ -12,7 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthMember, MaybeMember};
 use crate::dto::{FilmSummary, MemberSummary, rfc3339, stars};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, FilmNotFound, MemberNotFound, Problem, ServiceUnavailable,
+    Unauthenticated,
+};
 use crate::handlers::films::film_id;
 use crate::handlers::log_entries::{LogEntry, MemberAt, PageQuery};
 use crate::pagination::{self, Page};
@@ -60,10 +63,10 @@ pub async fn follow_member(
     params(("username" = String, Path, example = "shirin")),
     responses(
         (status = 204, description = "Following (also when you already were)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = MemberNotFound),
         (status = 422, description = "`follow_yourself`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -88,9 +91,9 @@ pub async fn follow(
     params(("username" = String, Path, example = "shirin")),
     responses(
         (status = 204, description = "Not following (also when you were not)"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -152,9 +155,9 @@ async fn follow_page(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Newest follower first", body = Page<MemberAt>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/followers")]
@@ -173,9 +176,9 @@ pub async fn followers(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Newest follow first", body = Page<MemberAt>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/following")]
@@ -235,9 +238,9 @@ fn diary_range(year: Option<i32>, month: Option<u32>) -> ApiResult<Option<(Naive
     params(("username" = String, Path, example = "shirin"), DiaryQuery),
     responses(
         (status = 200, description = "Dated entries, newest date first", body = Page<LogEntry>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/diary")]
@@ -268,9 +271,9 @@ pub async fn diary(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Newest first", body = Page<LogEntry>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/reviews")]
@@ -334,9 +337,9 @@ async fn film_list(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Most recently added first", body = Page<ListedFilm>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/watchlist")]
@@ -355,9 +358,9 @@ pub async fn watchlist(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Most recently liked first", body = Page<ListedFilm>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/likes/films")]
@@ -484,9 +487,9 @@ fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
     params(PageQuery),
     responses(
         (status = 200, description = "Newest first", body = Page<ActivityItem>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -510,9 +513,9 @@ pub async fn feed(
     params(("username" = String, Path, example = "shirin"), PageQuery),
     responses(
         (status = 200, description = "Newest first", body = Page<ActivityItem>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/members/{username}/activity")]
@@ -557,10 +560,10 @@ pub struct FilmReviewsQuery {
     params(("slug" = String, Path, example = "children-of-heaven-1997"), FilmReviewsQuery),
     responses(
         (status = 200, description = "A page of reviews", body = Page<LogEntry>),
-        (status = 400, description = "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadPageQuery),
         (status = 401, description = "`sort=following` without a token (`missing_token`), or a bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such film (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
     ),
     security((), ("bearer" = []))
 )]
