@@ -338,6 +338,15 @@ async fn review_likes_are_idempotent_and_follow_the_rules() {
     app.get("/api/v1/log-entries/424242/likes", None)
         .await
         .assert_problem(404, "not_found");
+    app.get(
+        &format!("/api/v1/log-entries/{review}/likes?cursor=not-a-cursor"),
+        None,
+    )
+    .await
+    .assert_problem(400, "invalid_cursor");
+    app.get(&format!("/api/v1/log-entries/{review}/likes?limit=0"), None)
+        .await
+        .assert_problem(400, "invalid_limit");
     for _ in 0..2 {
         assert_eq!(app.delete(&like, &bruno.access_token).await.status, 204);
     }
@@ -397,6 +406,15 @@ async fn comments_by_author_and_review_owner() {
         .filter_map(|c| c["body"].as_str())
         .collect();
     assert_eq!(bodies, ["Agreed!", "Not me."]);
+    app.get("/api/v1/log-entries/424242/comments", None)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&format!("{thread}?cursor=not-a-cursor"), None)
+        .await
+        .assert_problem(400, "invalid_cursor");
+    app.get(&format!("{thread}?limit=101"), None)
+        .await
+        .assert_problem(400, "invalid_limit");
     assert_eq!(
         app.get(&format!("/api/v1/log-entries/{entry}"), None)
             .await

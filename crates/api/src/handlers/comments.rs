@@ -17,7 +17,7 @@ use crate::error::{
     Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
-use crate::handlers::log_entries::{PageQuery, entry_id};
+use crate::handlers::log_entries::{EntryPage, PageQuery, entry_id};
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
@@ -124,13 +124,12 @@ pub async fn list_comments(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
-    let mut conn = state.conn().await?;
-    log_entries::owner_and_review(&mut conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    let EntryPage {
+        mut conn,
+        id,
+        limit,
+        after,
+    } = EntryPage::start(&state, &id, &query).await?;
     let rows = social::comments_of(&mut conn, id, after, limit + 1).await?;
     let page = pagination::page(
         rows,

@@ -29,7 +29,7 @@ use crate::extract::{JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page};
-use crate::state::AppState;
+use crate::state::{AppState, DbConn};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Review {
@@ -271,6 +271,33 @@ pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId
         activity::record(conn, member, Kind::ReviewLike, what).await?;
     }
     Ok(())
+}
+
+/// Where a page of what hangs off a log entry (its likes, its comments) starts: the entry (404 when
+/// there is none), the page size and the cursor (400 when bad), and a connection.
+pub struct EntryPage {
+    pub conn: DbConn,
+    pub id: LogEntryId,
+    pub limit: i64,
+    pub after: Option<(DateTime<Utc>, i64)>,
+}
+
+impl EntryPage {
+    pub async fn start(state: &AppState, raw_id: &str, query: &PageQuery) -> ApiResult<Self> {
+        let id = entry_id(raw_id)?;
+        let limit = pagination::limit(query.limit)?;
+        let after = pagination::decode(query.cursor.as_deref())?;
+        let mut conn = state.conn().await?;
+        log_entries::owner_and_review(&mut conn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("that log entry"))?;
+        Ok(EntryPage {
+            conn,
+            id,
+            limit,
+            after,
+        })
+    }
 }
 
 /// Log a film
@@ -688,13 +715,12 @@ pub async fn list_review_likes(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?;
-    let mut conn = state.conn().await?;
-    log_entries::owner_and_review(&mut conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    let EntryPage {
+        mut conn,
+        id,
+        limit,
+        after,
+    } = EntryPage::start(&state, &id, &query).await?;
     let rows = social::review_likers(&mut conn, id, after, limit + 1).await?;
     let page = pagination::page(
         rows,
