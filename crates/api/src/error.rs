@@ -8,10 +8,12 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use filmlog_domain::{RuleError, RuleKind};
 use filmlog_persistence::PersistenceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ops::OpError;
 use crate::request_id;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -327,6 +329,27 @@ impl From<PersistenceError> for ApiError {
                 e
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<RuleError> for ApiError {
+    /// The one place a broken business rule becomes a status: 409 when it conflicts with the current
+    /// state, 422 otherwise; the code is the rule's.
+    fn from(rule: RuleError) -> Self {
+        match rule.kind() {
+            RuleKind::Conflict => ApiError::conflict(rule.code(), rule.to_string()),
+            RuleKind::Unprocessable => ApiError::rule(rule.code(), rule.to_string()),
+        }
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(err: OpError) -> Self {
+        match err {
+            OpError::Rule(rule) => rule.into(),
+            OpError::NotFound(what) => ApiError::not_found(what),
+            OpError::Persistence(e) => e.into(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod idempotency;
+pub mod ops;
 pub mod pagination;
 pub mod request_id;
 pub mod state;

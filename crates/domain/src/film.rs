@@ -110,6 +110,42 @@ impl Title {
 }
 
 /// A release year the catalog accepts.
+/// The catalog's rating order: a Bayesian average that pulls a film's mean towards a prior of
+/// [`PRIOR_MEAN_HALVES`] (3.0 stars) with the weight of [`PRIOR_WEIGHT`] ratings, so a film needs about
+/// that many ratings before its own mean dominates: one 5-star vote scores 3.18, not 5.0.
+pub mod weighted_rating {
+    /// The prior mean, in half stars (3.0 stars).
+    pub const PRIOR_MEAN_HALVES: i64 = 6;
+    /// The prior's weight: the minimum count of ratings at which a film's own mean counts as much as
+    /// the prior.
+    pub const PRIOR_WEIGHT: i64 = 10;
+
+    /// The weighted average in stars from the sum of half-star ratings and their count; `None` when no
+    /// one rated the film (such films sort last).
+    pub fn stars(sum_halves: i64, count: i64) -> Option<f64> {
+        (count > 0).then(|| {
+            (sum_halves + PRIOR_WEIGHT * PRIOR_MEAN_HALVES) as f64 / (count + PRIOR_WEIGHT) as f64 / 2.0
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn few_votes_do_not_top_many() {
+            let one_perfect = stars(10, 1).unwrap_or_default();
+            let many_good = stars(9 * 200, 200).unwrap_or_default();
+            assert!(one_perfect < many_good, "{one_perfect} vs {many_good}");
+            assert!((one_perfect - 70.0 / 11.0 / 2.0).abs() < 1e-9);
+            assert_eq!(stars(0, 0), None);
+            // With many ratings the weighted mean approaches the plain mean.
+            let plain = 8.0 / 2.0;
+            assert!((stars(8 * 100_000, 100_000).unwrap_or_default() - plain).abs() < 0.001);
+        }
+    }
+}
+
 pub fn valid_year(year: i32) -> bool {
     (1870..=2100).contains(&year)
 }

@@ -6,7 +6,8 @@ use std::str::FromStr;
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(i64);
 
         impl $name {
@@ -15,6 +16,13 @@ macro_rules! typed_id {
             }
             pub const fn get(self) -> i64 {
                 self.0
+            }
+        }
+
+        impl From<i64> for $name {
+            /// From a stored id (the database hands out only valid ones).
+            fn from(raw: i64) -> Self {
+                Self(raw)
             }
         }
 

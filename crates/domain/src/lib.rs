@@ -4,14 +4,19 @@
 //! ("parse, don't validate"); each constructor returns a typed error that the API turns into a 422 with
 //! a stable code.
 
+pub mod activity;
 pub mod film;
 pub mod ids;
 pub mod log;
 pub mod member;
+pub mod relationship;
+pub mod rules;
 pub mod text;
 
 pub use film::*;
 pub use ids::*;
 pub use log::*;
 pub use member::*;
+pub use activity::ActivityKind;
+pub use rules::{RuleError, RuleKind};
 pub use text::TextError;

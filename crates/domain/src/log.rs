@@ -36,6 +36,11 @@ impl Rating {
         i16::from(self.0)
     }
 
+    /// 0 for half a star … 9 for five stars (the histogram bucket).
+    pub fn index(self) -> usize {
+        usize::from(self.0) - 1
+    }
+
     pub fn stars(self) -> f64 {
         f64::from(self.0) / 2.0
     }
@@ -182,22 +187,6 @@ impl CommentBody {
     }
 }
 
-/// A log entry must say when the film was watched, or review it, or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a log entry needs a watched_on date or review text, or both")]
-pub struct NeedsDateOrReview;
-
-pub fn check_date_or_review(
-    watched_on: Option<WatchedOn>,
-    review: Option<&ReviewText>,
-) -> Result<(), NeedsDateOrReview> {
-    if watched_on.is_none() && review.is_none() {
-        Err(NeedsDateOrReview)
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +254,6 @@ mod tests {
         );
         assert_eq!(ReviewText::parse(" \n "), Ok(None));
         assert_eq!(CommentBody::parse(""), Err(TextError::Empty));
-        assert_eq!(check_date_or_review(None, None), Err(NeedsDateOrReview));
         assert_eq!(ReviewText::excerpt("one two three four", 9), "one two…");
     }
 }

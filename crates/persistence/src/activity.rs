@@ -4,38 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Bool, Date, Int2, Integer, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{CommentId, FilmId, LogEntryId, MemberId};
+use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
+use crate::types::{DbActivityKind, DbRating};
 use crate::schema::activities;
-
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    DiaryEntry,
-    Review,
-    Rating,
-    FilmLike,
-    ReviewLike,
-    Comment,
-    Follow,
-    Watchlist,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::DiaryEntry => "diary_entry",
-            Kind::Review => "review",
-            Kind::Rating => "rating",
-            Kind::FilmLike => "film_like",
-            Kind::ReviewLike => "review_like",
-            Kind::Comment => "comment",
-            Kind::Follow => "follow",
-            Kind::Watchlist => "watchlist",
-        }
-    }
-}
 
 /// One thing a member did and what it was about.
 #[derive(Debug, Clone, Default)]
@@ -44,13 +17,13 @@ pub struct NewActivity {
     pub log_entry: Option<LogEntryId>,
     pub comment: Option<CommentId>,
     pub subject: Option<MemberId>,
-    pub rating: Option<i16>,
+    pub rating: Option<Rating>,
 }
 
 pub async fn record(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
-    kind: Kind,
+    kind: ActivityKind,
     what: NewActivity,
 ) -> Result<()> {
     diesel::insert_into(activities::table)
@@ -61,7 +34,7 @@ pub async fn record(
             activities::log_entry_id.eq(what.log_entry.map(LogEntryId::get)),
             activities::comment_id.eq(what.comment.map(CommentId::get)),
             activities::subject_member_id.eq(what.subject.map(MemberId::get)),
-            activities::rating.eq(what.rating),
+            activities::rating.eq(what.rating.map(Rating::halves)),
         ))
         .execute(conn)
         .await?;
@@ -73,7 +46,7 @@ pub async fn record(
 pub async fn retract(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
-    kind: Kind,
+    kind: ActivityKind,
     what: NewActivity,
 ) -> Result<()> {
     let mut query = diesel::delete(activities::table)
@@ -93,17 +66,42 @@ pub async fn retract(
     Ok(())
 }
 
+/// The activity of a log entry now reads as `kind` with `rating` (the entry gained or lost its review
+/// text, or its rating changed).
+pub async fn restate(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    kind: ActivityKind,
+    rating: Option<Rating>,
+) -> Result<()> {
+    diesel::update(activities::table)
+        .filter(activities::log_entry_id.eq(entry.get()))
+        .filter(activities::kind.eq_any([
+            ActivityKind::DiaryEntry.as_str(),
+            ActivityKind::Review.as_str(),
+        ]))
+        .set((
+            activities::kind.eq(kind.as_str()),
+            activities::rating.eq(rating.map(Rating::halves)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// An activity with everything a client needs to render it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ActivityView {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Text)]
-    pub kind: String,
+    /// An unknown kind in the table (its CHECK constraint lists the same names) is an error, never a
+    /// silent fallback.
+    #[diesel(sql_type = Text, deserialize_as = DbActivityKind)]
+    pub kind: ActivityKind,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
-    #[diesel(sql_type = Nullable<Int2>)]
-    pub rating: Option<i16>,
+    #[diesel(sql_type = Nullable<Int2>, deserialize_as = DbRating)]
+    pub rating: Option<Rating>,
     #[diesel(sql_type = Text)]
     pub actor_username: String,
     #[diesel(sql_type = Nullable<Text>)]

@@ -274,12 +274,23 @@ pub async fn credits(conn: &mut AsyncPgConnection, film: FilmId) -> Result<Vec<C
         .await?)
 }
 
+/// The weighted average of `filmlog_domain::weighted_rating` in SQL, in half stars; -1 for unrated
+/// films.
+fn weighted_rating_sql() -> String {
+    use filmlog_domain::weighted_rating::{PRIOR_MEAN_HALVES, PRIOR_WEIGHT};
+    format!(
+        "(CASE WHEN s.rating_count = 0 THEN -1 \
+          ELSE (s.rating_sum + {PRIOR_WEIGHT} * {PRIOR_MEAN_HALVES})::float8 / (s.rating_count + {PRIOR_WEIGHT}) END)"
+    )
+}
+
 /// How a film list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilmSort {
     /// Most watched first.
     Popular,
-    /// Highest average rating first; unrated films last.
+    /// Highest weighted (Bayesian) average rating first (`filmlog_domain::weighted_rating`); unrated
+    /// films last.
     Rating,
     /// Newest release first; undated films last.
     Release,
@@ -345,12 +356,10 @@ pub async fn browse(
     after: Option<(FilmKey, i64)>,
     limit: i64,
 ) -> Result<Vec<FilmListRow>> {
+    let weighted = weighted_rating_sql();
     let (key, dir) = match sort {
         FilmSort::Popular => ("s.watch_count::bigint", "DESC"),
-        FilmSort::Rating => (
-            "COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1)",
-            "DESC",
-        ),
+        FilmSort::Rating => (weighted.as_str(), "DESC"),
         FilmSort::Release => ("COALESCE(f.release_date, DATE '0001-01-01')", "DESC"),
         FilmSort::Title => ("(lower(f.title) COLLATE \"C\")", "ASC"),
     };
@@ -361,7 +370,7 @@ pub async fn browse(
     };
     let sql_text = format!(
         "SELECT f.*, s.*, s.watch_count::bigint AS key_count, \
-                COALESCE(s.rating_sum::float8 / NULLIF(s.rating_count, 0), -1) AS key_average, \
+                {weighted} AS key_average, \
                 COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, 0::float8 AS rank \
          FROM films f JOIN film_stats s ON s.film_id = f.id \
          WHERE ($1::int IS NULL OR f.year = $1) \

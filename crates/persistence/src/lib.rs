@@ -90,7 +90,9 @@ pub mod log_entries;
 pub mod members;
 pub mod pool;
 pub mod relationships;
+pub mod replaceable;
 pub mod schema;
+pub mod types;
 pub mod sessions;
 pub mod social;
 

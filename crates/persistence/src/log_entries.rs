@@ -9,9 +9,11 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{FilmId, LogEntryId, MemberId};
+use filmlog_domain::relationship::EntryFacts;
+use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
+use crate::types::DbRating;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, members};
@@ -19,13 +21,16 @@ use crate::schema::{films, follows, log_entries, members};
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
 pub struct LogEntryRow {
-    pub id: i64,
-    pub member_id: i64,
-    pub film_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: LogEntryId,
+    #[diesel(deserialize_as = i64)]
+    pub member_id: MemberId,
+    #[diesel(deserialize_as = i64)]
+    pub film_id: FilmId,
     pub watched_on: Option<NaiveDate>,
     pub rewatch: bool,
-    pub rating: Option<i16>,
-    pub liked: bool,
+    #[diesel(deserialize_as = DbRating)]
+    pub rating: Option<Rating>,
     pub review_text: Option<String>,
     pub contains_spoilers: bool,
     pub tags: Vec<Option<String>>,
@@ -33,7 +38,36 @@ pub struct LogEntryRow {
     pub comment_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub popularity_week: i32,
+    pub popularity_month: i32,
+    pub popularity_all: i32,
 }
+
+impl LogEntryRow {
+    /// The popularity score of `period` (the popular reviews' ranking key).
+    pub fn popularity(&self, period: Period) -> i32 {
+        match period {
+            Period::Week => self.popularity_week,
+            Period::Month => self.popularity_month,
+            Period::AllTime => self.popularity_all,
+        }
+    }
+
+    /// What the relationship rules need of this entry.
+    pub fn facts(&self) -> EntryFacts {
+        EntryFacts {
+            id: self.id,
+            rating: self.rating,
+            has_review: self.review_text.is_some(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Whether the entry's author likes its film: an entry shows the member's like of the film (derived,
+/// never stored on the entry).
+const AUTHOR_LIKES_FILM: &str = "COALESCE((SELECT mf.liked FROM member_films mf \
+     WHERE mf.member_id = log_entries.member_id AND mf.film_id = log_entries.film_id), false)";
 
 /// A log entry with its author and film, as every endpoint shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -41,6 +75,9 @@ pub struct LogEntryRow {
 pub struct LogEntryView {
     #[diesel(embed)]
     pub entry: LogEntryRow,
+    #[diesel(select_expression = diesel::dsl::sql::<Bool>(AUTHOR_LIKES_FILM))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Bool>)]
+    pub liked: bool,
     #[diesel(embed)]
     pub member: MemberSummaryRow,
     #[diesel(embed)]
@@ -54,7 +91,6 @@ pub struct NewLogEntry {
     pub watched_on: Option<NaiveDate>,
     pub rewatch: bool,
     pub rating: Option<i16>,
-    pub liked: bool,
     pub review_text: Option<String>,
     pub contains_spoilers: bool,
     pub tags: Vec<String>,
@@ -66,7 +102,6 @@ pub struct LogEntryChanges {
     pub watched_on: Option<Option<NaiveDate>>,
     pub rewatch: Option<bool>,
     pub rating: Option<Option<i16>>,
-    pub liked: Option<bool>,
     pub review_text: Option<Option<String>>,
     pub contains_spoilers: Option<bool>,
     pub tags: Option<Vec<String>>,
@@ -90,11 +125,14 @@ pub async fn insert(
         .await?)
 }
 
-/// A new log entry with its film, as [`log_unliked`] returns it.
+/// A new log entry with its film and whether the member now likes the film, as [`log_film`] returns
+/// it.
 #[derive(Debug, QueryableByName)]
 pub struct LoggedEntry {
     #[diesel(embed)]
     pub entry: LogEntryRow,
+    #[diesel(sql_type = Bool)]
+    pub liked: bool,
     #[diesel(sql_type = Text)]
     pub film_slug: String,
     #[diesel(sql_type = Text)]
@@ -108,7 +146,7 @@ pub struct LoggedEntry {
 impl LoggedEntry {
     pub fn film(&self) -> FilmSummaryRow {
         FilmSummaryRow {
-            id: self.entry.film_id,
+            id: self.entry.film_id.get(),
             slug: self.film_slug.clone(),
             title: self.film_title.clone(),
             year: self.film_year,
@@ -117,41 +155,54 @@ impl LoggedEntry {
     }
 }
 
-/// Logging a film that the entry does not like, in one statement (atomic without a transaction):
-/// the film by its slug; the relationship upserted (watched, off the watchlist, a rating becomes the
-/// current one, an earlier rating stays when this entry has none); the entry; its activity. The
-/// triggers keep the same counters.
-const LOG_UNLIKED_SQL: &str = "\
+/// Logging a film in one statement (atomic without a transaction): the fast path of the rules in
+/// `filmlog_domain::relationship` for `LogEntryCreated`, which a differential test holds to the rule
+/// code. The film by its slug; the relationship upserted (watched, off the watchlist, liked when the
+/// entry likes it, the entry's rating becomes the current one as the newest rating action, an earlier
+/// rating stays when it has none); the watchlist activity retracted when the film was in the watchlist;
+/// the entry; its activity, of the kind the domain chose ($10). The triggers keep the counters.
+const LOG_FILM_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
+), old AS (
+    SELECT mf.in_watchlist FROM member_films mf JOIN film ON mf.film_id = film.id
+    WHERE mf.member_id = $2
 ), relationship AS (
-    INSERT INTO member_films (member_id, film_id, watched, rating, updated_at)
-    SELECT $2, film.id, true, $5, now() FROM film
+    INSERT INTO member_films (member_id, film_id, watched, liked, liked_at, rating, updated_at)
+    SELECT $2, film.id, true, $9, CASE WHEN $9 THEN now() END, $5, now() FROM film
     ON CONFLICT (member_id, film_id) DO UPDATE
     SET watched = true, in_watchlist = false, watchlisted_at = NULL,
+        liked = member_films.liked OR excluded.liked,
+        liked_at = CASE WHEN member_films.liked THEN member_films.liked_at ELSE excluded.liked_at END,
         rating = COALESCE(excluded.rating, member_films.rating), updated_at = excluded.updated_at
+    RETURNING member_films.liked
+), unlisted AS (
+    DELETE FROM activities a USING film
+    WHERE a.actor_id = $2 AND a.kind = 'watchlist' AND a.film_id = film.id
+      AND EXISTS (SELECT 1 FROM old WHERE old.in_watchlist)
 ), entry AS (
-    INSERT INTO log_entries (member_id, film_id, watched_on, rewatch, rating, liked, review_text,
+    INSERT INTO log_entries (member_id, film_id, watched_on, rewatch, rating, review_text,
                              contains_spoilers, tags)
-    SELECT $2, film.id, $3, $4, $5, false, $6, $7, $8 FROM film
+    SELECT $2, film.id, $3, $4, $5, $6, $7, $8 FROM film
     RETURNING log_entries.*
 ), activity AS (
     INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating)
-    SELECT entry.member_id, $9, entry.film_id, entry.id, entry.rating FROM entry
+    SELECT entry.member_id, $10, entry.film_id, entry.id, entry.rating FROM entry
 )
-SELECT entry.*, film.slug AS film_slug, film.title AS film_title, film.year AS film_year,
-       film.poster_url AS film_poster_url
-FROM entry CROSS JOIN film";
+SELECT entry.*, relationship.liked, film.slug AS film_slug, film.title AS film_title,
+       film.year AS film_year, film.poster_url AS film_poster_url
+FROM entry CROSS JOIN film CROSS JOIN relationship";
 
-/// The statement of [`log_unliked`] with its binds; prepared once per connection and cached.
-struct LogUnliked<'a> {
+/// The statement of [`log_film`] with its binds; prepared once per connection and cached.
+struct LogFilm<'a> {
     slug: &'a str,
     member: i64,
     new: &'a NewLogEntry,
+    liked: bool,
     kind: &'static str,
 }
 
-cached_statement!(LogUnliked, LOG_UNLIKED_SQL, |s| {
+cached_statement!(LogFilm, LOG_FILM_SQL, |s| {
     "1" => Text: s.slug,
     "2" => BigInt: &s.member,
     "3" => Nullable<Date>: &s.new.watched_on,
@@ -160,29 +211,45 @@ cached_statement!(LogUnliked, LOG_UNLIKED_SQL, |s| {
     "6" => Nullable<Text>: &s.new.review_text,
     "7" => Bool: &s.new.contains_spoilers,
     "8" => Array<Text>: &s.new.tags,
-    "9" => Text: s.kind,
+    "9" => Bool: &s.liked,
+    "10" => Text: s.kind,
 });
 
-/// Logs the film `slug` names for `member` in one statement (see [`LOG_UNLIKED_SQL`]); `activity`
-/// is the kind of activity it records. `None` when no film has that slug. `new.liked` must be false:
-/// liking needs the old relationship, locked (see the API's `log_liked`).
-pub async fn log_unliked(
+/// Logs the film `slug` names for `member` in one statement (see [`LOG_FILM_SQL`]); `liked` likes
+/// the film, `activity` is the kind of activity recorded. `None` when no film has that slug.
+pub async fn log_film(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     slug: &str,
     new: &NewLogEntry,
-    activity: crate::activity::Kind,
+    liked: bool,
+    activity: ActivityKind,
 ) -> Result<Option<LoggedEntry>> {
-    debug_assert!(!new.liked, "log_unliked does not like the film");
-    Ok(LogUnliked {
+    Ok(LogFilm {
         slug,
         member: member.get(),
         new,
+        liked,
         kind: activity.as_str(),
     }
     .get_result(conn)
     .await
     .optional()?)
+}
+
+/// The rules' view of the member's log entries of the film.
+pub async fn facts(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+) -> Result<Vec<EntryFacts>> {
+    let rows: Vec<LogEntryRow> = log_entries::table
+        .filter(log_entries::member_id.eq(member.get()))
+        .filter(log_entries::film_id.eq(film.get()))
+        .select(LogEntryRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.iter().map(LogEntryRow::facts).collect())
 }
 
 pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {
@@ -321,11 +388,20 @@ fn created_before(
     keyset!("(log_entries.created_at, log_entries.id) <", Timestamptz => at, BigInt => id)
 }
 
+/// The period a popularity score counts likes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Week,
+    Month,
+    AllTime,
+}
+
 /// How a film's reviews are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewSort {
-    /// Most liked first.
-    Popular,
+    /// Highest popularity score of the period first (scores change only when
+    /// `recompute_review_popularity()` runs, so pages neither repeat nor skip meanwhile).
+    Popular(Period),
     /// Newest first.
     Recent,
 }
@@ -333,8 +409,22 @@ pub enum ReviewSort {
 /// The page position of a review list.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ReviewKey {
-    Likes(i32, i64),
+    Score(i32, i64),
     Created(DateTime<Utc>, i64),
+}
+
+/// Recomputes every review's popularity scores (see `sql/recompute_review_popularity.sql`); returns
+/// how many entries changed.
+pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
+    #[derive(QueryableByName)]
+    struct Changed {
+        #[diesel(sql_type = BigInt)]
+        changed: i64,
+    }
+    Ok(diesel::sql_query("SELECT recompute_review_popularity() AS changed")
+        .get_result::<Changed>(conn)
+        .await?
+        .changed)
 }
 
 /// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same
@@ -350,8 +440,14 @@ macro_rules! film_reviews_query {
             .limit($limit)
             .into_boxed();
         query = match $sort {
-            ReviewSort::Popular => {
-                query.order((log_entries::like_count.desc(), log_entries::id.desc()))
+            ReviewSort::Popular(Period::Week) => {
+                query.order((log_entries::popularity_week.desc(), log_entries::id.desc()))
+            }
+            ReviewSort::Popular(Period::Month) => {
+                query.order((log_entries::popularity_month.desc(), log_entries::id.desc()))
+            }
+            ReviewSort::Popular(Period::AllTime) => {
+                query.order((log_entries::popularity_all.desc(), log_entries::id.desc()))
             }
             ReviewSort::Recent => {
                 query.order((log_entries::created_at.desc(), log_entries::id.desc()))
@@ -365,9 +461,14 @@ macro_rules! film_reviews_query {
         }
         match $after {
             None => {}
-            Some(ReviewKey::Likes(likes, id)) => {
+            Some(ReviewKey::Score(score, id)) => {
+                let column = match $sort {
+                    ReviewSort::Popular(Period::Week) => "log_entries.popularity_week",
+                    ReviewSort::Popular(Period::Month) => "log_entries.popularity_month",
+                    _ => "log_entries.popularity_all",
+                };
                 query = query.filter(
-                    keyset!("(log_entries.like_count, log_entries.id) <", Integer => likes, BigInt => id),
+                    keyset!(&format!("({column}, log_entries.id) <"), Integer => score, BigInt => id),
                 );
             }
             Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
@@ -376,7 +477,7 @@ macro_rules! film_reviews_query {
     }};
 }
 
-/// A film's reviews, popular (index `(film_id, like_count DESC, id DESC)`) or recent; with
+/// A film's reviews, popular (indexes `(film_id, popularity_<period> DESC, id DESC)`) or recent; with
 /// `following`, only those by members `viewer` follows.
 pub async fn film_reviews(
     conn: &mut AsyncPgConnection,

@@ -85,7 +85,8 @@ pub fn build_pool(url: &str, settings: &PoolSettings) -> Result<DbPool, Persiste
         .map_err(|e| PersistenceError::Unavailable(e.to_string()))
 }
 
-/// Applies pending migrations; returns the versions applied.
+/// Applies pending migrations, then the replaceable schema (functions and triggers, see
+/// [`crate::replaceable`]); returns the versions of the migrations applied.
 ///
 /// Diesel's migration harness is synchronous, so it runs on a thread of its own (with its own small
 /// runtime for the async connection), never on an async worker.
@@ -96,10 +97,14 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>, PersistenceError> 
             let mut conn =
                 <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
                     .map_err(|e| e.to_string())?;
-            let applied = conn
+            let applied: Vec<String> = conn
                 .run_pending_migrations(MIGRATIONS)
-                .map_err(|e| e.to_string())?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            crate::replaceable::apply(&mut conn).map_err(|e| format!("replaceable schema: {e}"))?;
+            Ok(applied)
         })
         .join()
     })

@@ -9,19 +9,41 @@ use diesel::{
     ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{FilmId, MemberId};
+use filmlog_domain::relationship::{ExplicitRating, Relationship};
+use filmlog_domain::{FilmId, MemberId, Rating};
 
 use crate::Result;
+use crate::types::DbRating;
 use crate::catalog::FilmSummaryRow;
 use crate::schema::{films, member_films};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable, Selectable)]
+/// The stored relationship row, as the domain's [`Relationship`] reads it.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
 #[diesel(table_name = member_films, check_for_backend(diesel::pg::Pg))]
-pub struct Relationship {
-    pub watched: bool,
-    pub liked: bool,
-    pub in_watchlist: bool,
-    pub rating: Option<i16>,
+struct RelationshipRow {
+    watched: bool,
+    liked: bool,
+    in_watchlist: bool,
+    #[diesel(deserialize_as = DbRating)]
+    rating: Option<Rating>,
+    #[diesel(deserialize_as = DbRating)]
+    explicit_rating: Option<Rating>,
+    explicit_rated_at: Option<DateTime<Utc>>,
+}
+
+impl From<RelationshipRow> for Relationship {
+    fn from(r: RelationshipRow) -> Self {
+        Relationship {
+            watched: r.watched,
+            liked: r.liked,
+            in_watchlist: r.in_watchlist,
+            rating: r.rating,
+            explicit: r.explicit_rated_at.map(|at| ExplicitRating {
+                rating: r.explicit_rating,
+                at,
+            }),
+        }
+    }
 }
 
 /// The relationship, locked until the transaction ends (default when there is none yet).
@@ -32,11 +54,12 @@ pub async fn lock(
 ) -> Result<Relationship> {
     Ok(member_films::table
         .find((member.get(), film.get()))
-        .select(Relationship::as_select())
+        .select(RelationshipRow::as_select())
         .for_update()
         .first(conn)
         .await
         .optional()?
+        .map(Relationship::from)
         .unwrap_or_default())
 }
 
@@ -47,10 +70,11 @@ pub async fn get(
 ) -> Result<Relationship> {
     Ok(member_films::table
         .find((member.get(), film.get()))
-        .select(Relationship::as_select())
+        .select(RelationshipRow::as_select())
         .first(conn)
         .await
         .optional()?
+        .map(Relationship::from)
         .unwrap_or_default())
 }
 
@@ -63,13 +87,13 @@ pub async fn save(
     r: Relationship,
 ) -> Result<()> {
     let now = Utc::now();
-    // Also clears a default row that `lock` inserted.
-    if r == Relationship::default() {
+    if r.is_empty() {
         diesel::delete(member_films::table.find((member.get(), film.get())))
             .execute(conn)
             .await?;
         return Ok(());
     }
+    let halves = |r: Option<Rating>| r.map(Rating::halves);
     diesel::insert_into(member_films::table)
         .values((
             member_films::member_id.eq(member.get()),
@@ -77,7 +101,9 @@ pub async fn save(
             member_films::watched.eq(r.watched),
             member_films::liked.eq(r.liked),
             member_films::in_watchlist.eq(r.in_watchlist),
-            member_films::rating.eq(r.rating),
+            member_films::rating.eq(halves(r.rating)),
+            member_films::explicit_rating.eq(halves(r.explicit.and_then(|x| x.rating))),
+            member_films::explicit_rated_at.eq(r.explicit.map(|x| x.at)),
             member_films::liked_at.eq(r.liked.then_some(now)),
             member_films::watchlisted_at.eq(r.in_watchlist.then_some(now)),
             member_films::updated_at.eq(now),
@@ -89,6 +115,8 @@ pub async fn save(
             member_films::liked.eq(excluded(member_films::liked)),
             member_films::in_watchlist.eq(excluded(member_films::in_watchlist)),
             member_films::rating.eq(excluded(member_films::rating)),
+            member_films::explicit_rating.eq(excluded(member_films::explicit_rating)),
+            member_films::explicit_rated_at.eq(excluded(member_films::explicit_rated_at)),
             // Keep the time of the first like / watchlisting while it lasts.
             member_films::liked_at.eq(sql::<diesel::sql_types::Nullable<Timestamptz>>(
                 "CASE WHEN excluded.liked THEN COALESCE(member_films.liked_at, excluded.liked_at) END",

@@ -104,7 +104,6 @@ diesel::table! {
         watched_on -> Nullable<Date>,
         rewatch -> Bool,
         rating -> Nullable<Int2>,
-        liked -> Bool,
         review_text -> Nullable<Text>,
         contains_spoilers -> Bool,
         tags -> Array<Nullable<Text>>,
@@ -112,6 +111,9 @@ diesel::table! {
         comment_count -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        popularity_week -> Int4,
+        popularity_month -> Int4,
+        popularity_all -> Int4,
     }
 }
 
@@ -126,6 +128,8 @@ diesel::table! {
         liked_at -> Nullable<Timestamptz>,
         watchlisted_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        explicit_rating -> Nullable<Int2>,
+        explicit_rated_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -164,6 +168,14 @@ diesel::table! {
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         replaced_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    replaceable_schema (id) {
+        id -> Bool,
+        hash -> Text,
+        applied_at -> Timestamptz,
     }
 }
 
@@ -217,6 +229,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     people,
     refresh_tokens,
+    replaceable_schema,
     review_likes,
     sessions,
 );

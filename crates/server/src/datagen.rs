@@ -502,7 +502,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     let mut copy = Copy::new(
         &client,
         "log_entries",
-        "member_id, film_id, watched_on, rewatch, rating, liked, review_text, contains_spoilers, created_at, updated_at",
+        "member_id, film_id, watched_on, rewatch, rating, review_text, contains_spoilers, created_at, updated_at",
     );
     let mut entries: Vec<Entry> = Vec::with_capacity(profile.log_entries as usize);
     for n in 0..profile.log_entries {
@@ -522,18 +522,13 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
             esc(&sentence(&mut rng, len))
         });
         copy.row(format_args!(
-            "{m}\t{f}\t{watched}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{m}\t{f}\t{watched}\t{}\t{}\t{}\t{}\t{}\t{}",
             if rng.random_range(0..10) == 0 {
                 "t"
             } else {
                 "f"
             },
             rating.map_or("\\N".to_owned(), |r| r.to_string()),
-            if rng.random_range(0..5) == 0 {
-                "t"
-            } else {
-                "f"
-            },
             review.as_deref().unwrap_or("\\N"),
             if review.is_some() && rng.random_range(0..10) == 0 {
                 "t"
@@ -650,11 +645,12 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     }
     progress.done("activities", copy.finish().await?);
 
-    // The member–film relationship follows from the log: watched, latest rating, liked if any entry liked.
+    // The member–film relationship follows from the log: watched, the newest rated entry's rating; one
+    // in five logged films liked.
     exec(&client, "INSERT INTO member_films (member_id, film_id, watched, liked, rating, liked_at, updated_at)
-        SELECT member_id, film_id, true, bool_or(liked),
+        SELECT member_id, film_id, true, (member_id + film_id) % 5 = 0,
                (array_agg(rating ORDER BY created_at DESC, id DESC) FILTER (WHERE rating IS NOT NULL))[1],
-               CASE WHEN bool_or(liked) THEN max(created_at) END, max(created_at)
+               CASE WHEN (member_id + film_id) % 5 = 0 THEN max(created_at) END, max(created_at)
         FROM log_entries GROUP BY member_id, film_id").await?;
     progress.done(
         "relationships",
@@ -683,7 +679,8 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     exec(&client, "UPDATE log_entries e SET comment_count = t.n FROM (SELECT log_entry_id, count(*) n FROM comments GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
     exec(&client, "UPDATE members m SET following_count = t.n FROM (SELECT follower_id, count(*) n FROM follows GROUP BY follower_id) t WHERE m.id = t.follower_id").await?;
     exec(&client, "UPDATE members m SET follower_count = t.n FROM (SELECT followee_id, count(*) n FROM follows GROUP BY followee_id) t WHERE m.id = t.followee_id").await?;
-    progress.done("counters", 0);
+    exec(&client, "SELECT recompute_review_popularity()").await?;
+    progress.done("counters and popularity scores", 0);
     exec(&client, "RESET session_replication_role").await?;
     exec(&client, "VACUUM ANALYZE").await?;
     progress.done("analyzed", 0);

@@ -46,8 +46,29 @@ pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
 }
 
 /// Serves the API until SIGINT or SIGTERM, then drains in-flight requests (up to 10 s) and returns.
+/// Meanwhile recomputes review popularity scores every `popularity_every`.
 pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     let state = app_state(&settings)?;
+    if let Some(every) = settings.popularity_every {
+        let pool = state.pool.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let result = match pool.get().await {
+                    Ok(mut conn) => filmlog_persistence::log_entries::recompute_popularity(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(changed) => tracing::info!(changed, "review popularity recomputed"),
+                    Err(error) => tracing::warn!(%error, "review popularity not recomputed"),
+                }
+            }
+        });
+    }
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(settings.workers)
         .shutdown_timeout(10)
@@ -66,6 +87,16 @@ pub async fn migrate(settings: &Settings) -> Result<(), BoxError> {
     } else {
         println!("migrations: applied {}", applied.join(", "));
     }
+    Ok(())
+}
+
+/// Recomputes review popularity scores now (the server does it every
+/// `FILMLOG_POPULARITY_INTERVAL_SECS`).
+pub async fn recompute_popularity(settings: &Settings) -> Result<(), BoxError> {
+    use diesel_async::AsyncConnection;
+    let mut conn = diesel_async::AsyncPgConnection::establish(settings.database_url()?).await?;
+    let changed = filmlog_persistence::log_entries::recompute_popularity(&mut conn).await?;
+    println!("review popularity recomputed: {changed} log entries changed");
     Ok(())
 }
 

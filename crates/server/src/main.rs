@@ -16,10 +16,12 @@ commands:
   import-films FILE       import a catalog in the format of vega-datasets' movies.json (idempotent)
   openapi                 print the OpenAPI document
   admin grant <username>  make a member an admin
+  recompute-popularity    recompute the popular reviews' scores now (the server does it periodically)
 
 configuration (environment): DATABASE_URL, FILMLOG_JWT_SECRET (at least 32 random bytes), HOST (127.0.0.1),
 PORT (8080), FILMLOG_WORKERS, FILMLOG_DB_POOL_SIZE (16), FILMLOG_DB_TIMEOUT_MS (1000),
-FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900), RUST_LOG";
+FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900), FILMLOG_POPULARITY_INTERVAL_SECS (900; 0: never),
+RUST_LOG";
 
 async fn run(args: &[String]) -> Result<(), BoxError> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -46,6 +48,7 @@ async fn run(args: &[String]) -> Result<(), BoxError> {
             filmlog::datagen::run(&settings, profile).await
         }
         ["admin", "grant", username] => filmlog::grant_admin(&settings, username).await,
+        ["recompute-popularity"] => filmlog::recompute_popularity(&settings).await,
         _ => Err(USAGE.into()),
     }
 }

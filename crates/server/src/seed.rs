@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use filmlog_api::PasswordService;
-use filmlog_api::handlers::{comments::add_comment, log_entries, social::follow_member};
-use filmlog_domain::{FilmId, LogEntryId, MemberId, Password};
+use filmlog_api::ops::{self, OpError};
+use filmlog_domain::{FilmId, MemberId, Password};
 use filmlog_persistence::catalog::{self, NewCredit, NewFilm};
 use filmlog_persistence::log_entries::{NewLogEntry, ReviewSort};
 use filmlog_persistence::members::{self, MemberChanges, NewMember};
@@ -151,7 +151,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         100,
     )
     .await?;
-    if existing.iter().any(|v| v.member.id == shirin.get()) {
+    if existing.iter().any(|v| v.entry.member_id == shirin) {
         println!("seed: demo data already present");
         return Ok(());
     }
@@ -168,28 +168,25 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
     ];
     conn.transaction(async |conn| {
         for follower in [tomas, amara, kenji] {
-            follow_member(conn, follower, shirin).await?;
+            ops::social::follow(conn, follower, shirin).await?;
         }
-        follow_member(conn, shirin, amara).await?;
+        ops::social::follow(conn, shirin, amara).await?;
         let review = NewLogEntry {
             watched_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
             rewatch: true,
             rating: Some(9),
-            liked: true,
             review_text: Some(REVIEW.to_owned()),
             contains_spoilers: true,
             tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],
         };
-        let entry = LogEntryId::new(
-            log_entries::log_liked(conn, shirin, film, &review)
-                .await?
-                .id,
-        );
+        let entry = ops::films::log_locked(conn, shirin, film, &review, true)
+            .await?
+            .id;
         for (who, text) in comments {
-            log_entries::like(conn, entry, who).await?;
-            add_comment(conn, entry, who, text.to_owned()).await?;
+            ops::social::like_review(conn, entry, who).await?;
+            ops::social::add_comment(conn, entry, who, text.to_owned()).await?;
         }
-        Ok::<_, filmlog_api::error::ApiError>(())
+        Ok::<_, OpError>(())
     })
     .await
     .map_err(|e| e.to_string())?;

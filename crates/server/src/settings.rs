@@ -23,6 +23,9 @@ pub struct Settings {
     pub port: u16,
     pub workers: usize,
     pub pool: PoolSettings,
+    /// How often the server recomputes review popularity scores; `None` (0) leaves it to
+    /// `filmlog recompute-popularity`.
+    pub popularity_every: Option<std::time::Duration>,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -99,6 +102,14 @@ impl Settings {
                 (1..=256).contains(n)
             })?,
             pool,
+            popularity_every: Some(parse(
+                &lookup,
+                "FILMLOG_POPULARITY_INTERVAL_SECS",
+                900,
+                |n: &u64| *n <= 86_400,
+            )?)
+            .filter(|n| *n > 0)
+            .map(std::time::Duration::from_secs),
         })
     }
 

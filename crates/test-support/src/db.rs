@@ -32,7 +32,8 @@ fn admin_url() -> String {
         })
 }
 
-/// A name that changes whenever a migration does, so a new migration builds a new template.
+/// A name that changes whenever a migration or a replaceable SQL file does, so either builds a new
+/// template.
 fn template_name() -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     let mut files: Vec<_> = walk(&dir);
@@ -42,6 +43,8 @@ fn template_name() -> String {
         hasher.update(file.to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&file).unwrap_or_default());
     }
+    // The replaceable schema (functions and triggers) is part of the template too.
+    hasher.update(filmlog_persistence::replaceable::hash().as_bytes());
     format!("filmlog_tpl_{}", &hex::encode(hasher.finalize())[..16])
 }
 

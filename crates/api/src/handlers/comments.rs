@@ -3,9 +3,8 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{CommentBody, CommentId, LogEntryId, MemberId};
-use filmlog_persistence::activity::{self, Kind, NewActivity};
-use filmlog_persistence::social::{self, CommentView, NewComment};
+use filmlog_domain::{CommentBody, CommentId};
+use filmlog_persistence::social::{self, CommentView};
 use filmlog_persistence::{AsyncPgConnection, log_entries};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,37 +72,6 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
     social::comment_view(conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that comment"))
-}
-
-/// Adds a comment inside the caller's transaction, with its activity.
-pub async fn add_comment(
-    conn: &mut AsyncPgConnection,
-    entry: LogEntryId,
-    author: MemberId,
-    body: String,
-) -> ApiResult<CommentId> {
-    let (owner, film, _) = log_entries::owner_and_review(conn, entry)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    let row = social::insert_comment(
-        conn,
-        &NewComment {
-            log_entry_id: entry.get(),
-            author_id: author.get(),
-            body,
-        },
-    )
-    .await?;
-    let id = CommentId::new(row.id);
-    let what = NewActivity {
-        film: Some(film),
-        log_entry: Some(entry),
-        comment: Some(id),
-        subject: Some(owner),
-        rating: None,
-    };
-    activity::record(conn, author, Kind::Comment, what).await?;
-    Ok(id)
 }
 
 /// A log entry's comments
@@ -175,7 +143,7 @@ pub async fn create_comment(
             if let Some(replay) = idempotency.replay(conn, author).await? {
                 return Ok(replay);
             }
-            let cid = add_comment(conn, id, author, text).await?;
+            let cid = crate::ops::social::add_comment(conn, id, author, text).await?;
             let created = Comment::from(comment(conn, cid).await?);
             let outcome = Outcome::created(format!("/api/v1/comments/{cid}"), &created)?;
             idempotency.record(conn, author, outcome).await

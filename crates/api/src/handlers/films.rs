@@ -151,6 +151,10 @@ pub struct FilmListItem {
     pub genres: Vec<String>,
     pub watch_count: i32,
     pub average_rating: Option<f64>,
+    /// The `sort=rating` key: the average pulled towards a prior of 3.0 stars with the weight of 10
+    /// ratings, `(sum + 10 × 3.0) / (count + 10)`, so a film with one 5-star rating scores 3.18;
+    /// `null` when no one rated it (such films sort last).
+    pub weighted_rating: Option<f64>,
 }
 
 impl From<FilmListRow> for FilmListItem {
@@ -165,6 +169,11 @@ impl From<FilmListRow> for FilmListItem {
             genres: r.film.genres.into_iter().flatten().collect(),
             watch_count: r.stats.watch_count,
             average_rating: r.stats.average_stars().map(|a| (a * 100.0).round() / 100.0),
+            weighted_rating: filmlog_domain::weighted_rating::stars(
+                r.stats.rating_sum,
+                i64::from(r.stats.rating_count),
+            )
+            .map(|a| (a * 100.0).round() / 100.0),
         }
     }
 }
@@ -190,7 +199,8 @@ pub struct FilmListQuery {
     pub decade: Option<i32>,
     /// A genre, e.g. `Drama`.
     pub genre: Option<String>,
-    /// Order when there is no `q`; default `popular`.
+    /// Order when there is no `q`; default `popular` (most watched). `rating` orders by
+    /// `weighted_rating`, a Bayesian average (prior 3.0 stars, weight 10 ratings).
     #[param(inline)]
     pub sort: Option<FilmSortParam>,
     /// 1–100, default 20.

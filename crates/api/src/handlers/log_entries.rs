@@ -3,24 +3,17 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{
-    FilmId, LogEntryId, MemberId, ReviewText, Slug, Tag, WatchedOn, check_date_or_review,
-    latest_today,
-};
-use filmlog_persistence::activity::{self, Kind, NewActivity};
-use filmlog_persistence::catalog::FilmSummaryRow;
-use filmlog_persistence::log_entries::{
-    self, LogEntryChanges, LogEntryRow, LogEntryView, NewLogEntry,
-};
+use filmlog_domain::rules::check_date_or_review;
+use filmlog_domain::{LogEntryId, Rating, ReviewText, Slug, Tag, WatchedOn, latest_today};
+use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
 use filmlog_persistence::members::MemberSummaryRow;
-use filmlog_persistence::relationships::{self, Relationship};
-use filmlog_persistence::{AsyncPgConnection, catalog, social};
+use filmlog_persistence::{AsyncPgConnection, social};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthMember;
 use crate::conditional::{check_if_match, if_match, json_with_etag};
-use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339, stars};
+use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339};
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, FieldError, MalformedJson,
     MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
@@ -28,6 +21,7 @@ use crate::error::{
 use crate::extract::{JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::ops;
 use crate::pagination::{self, Page};
 use crate::state::{AppState, DbConn};
 
@@ -50,6 +44,8 @@ pub struct LogEntry {
     pub rewatch: bool,
     #[schema(example = 4.5)]
     pub rating: Option<f64>,
+    /// Whether the member likes the film: the member's like of the film, shown on each of their
+    /// entries (not a copy kept per entry). Setting it on an entry likes or unlikes the film.
     pub liked: bool,
     pub review: Option<Review>,
     #[schema(example = json!(["cinema", "with family"]))]
@@ -73,8 +69,8 @@ impl From<LogEntryView> for LogEntry {
             film: v.film.into(),
             watched_on: e.watched_on,
             rewatch: e.rewatch,
-            rating: stars(e.rating),
-            liked: e.liked,
+            rating: e.rating.map(Rating::stars),
+            liked: v.liked,
             review: e.review_text.map(|text| Review {
                 text,
                 contains_spoilers: e.contains_spoilers,
@@ -155,13 +151,6 @@ fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Opti
     })
 }
 
-fn needs_date_or_review() -> ApiError {
-    ApiError::rule(
-        "log_entry_needs_date_or_review",
-        filmlog_domain::NeedsDateOrReview.to_string(),
-    )
-}
-
 pub fn entry_id(raw: &str) -> ApiResult<LogEntryId> {
     raw.parse()
         .map_err(|_| ApiError::not_found("that log entry"))
@@ -174,103 +163,8 @@ async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> ApiResult<LogEntr
         .into())
 }
 
-/// The activity a log entry stands for.
-fn entry_kind(has_review: bool) -> Kind {
-    if has_review {
-        Kind::Review
-    } else {
-        Kind::DiaryEntry
-    }
-}
-
 fn unknown_film() -> ApiError {
     ApiError::invalid_field("/film", "unknown_film", "no film has that slug")
-}
-
-/// Records a log entry of the film `slug` names, with everything it implies: the film becomes
-/// watched and leaves the watchlist, a rating becomes the current rating, `liked` likes the film, and
-/// the activity is recorded. Without a like this is one statement, atomic on its own; a like needs the
-/// old relationship, locked, so then it must run inside the caller's transaction.
-pub async fn log_by_slug(
-    conn: &mut AsyncPgConnection,
-    member: MemberId,
-    slug: &Slug,
-    new: &NewLogEntry,
-) -> ApiResult<(LogEntryRow, FilmSummaryRow)> {
-    let kind = entry_kind(new.review_text.is_some());
-    if !new.liked {
-        let logged = log_entries::log_unliked(conn, member, slug.as_str(), new, kind)
-            .await?
-            .ok_or_else(unknown_film)?;
-        let film = logged.film();
-        return Ok((logged.entry, film));
-    }
-    let film = catalog::summary_by_slug(conn, slug.as_str())
-        .await?
-        .ok_or_else(unknown_film)?;
-    let row = log_liked(conn, member, FilmId::new(film.id), new).await?;
-    Ok((row, film))
-}
-
-/// Records a log entry that likes the film, inside the caller's transaction: the old relationship is
-/// locked (a new like is also an activity); the film becomes watched, liked and leaves the watchlist,
-/// a rating becomes the current rating; the entry and its activity are recorded.
-pub async fn log_liked(
-    conn: &mut AsyncPgConnection,
-    member: MemberId,
-    film: FilmId,
-    new: &NewLogEntry,
-) -> ApiResult<LogEntryRow> {
-    let old = relationships::lock(conn, member, film).await?;
-    let new_rel = Relationship {
-        watched: true,
-        in_watchlist: false,
-        liked: true,
-        rating: new.rating.or(old.rating),
-    };
-    if new_rel != old {
-        relationships::save(conn, member, film, new_rel).await?;
-    }
-    if !old.liked {
-        let what = NewActivity {
-            film: Some(film),
-            ..Default::default()
-        };
-        activity::record(conn, member, Kind::FilmLike, what).await?;
-    }
-    let row = log_entries::insert(
-        conn,
-        member,
-        film,
-        &NewLogEntry {
-            liked: true,
-            ..new.clone()
-        },
-    )
-    .await?;
-    let what = NewActivity {
-        film: Some(film),
-        log_entry: Some(LogEntryId::new(row.id)),
-        rating: new.rating,
-        ..Default::default()
-    };
-    activity::record(conn, member, entry_kind(new.review_text.is_some()), what).await?;
-    Ok(row)
-}
-
-/// Likes a review inside the caller's transaction (idempotent), with its activity.
-pub async fn like(conn: &mut AsyncPgConnection, id: LogEntryId, member: MemberId) -> ApiResult<()> {
-    let (owner, film) = likeable(conn, id, member).await?;
-    if social::like_review(conn, id, member).await? {
-        let what = NewActivity {
-            film: Some(film),
-            log_entry: Some(id),
-            subject: Some(owner),
-            ..Default::default()
-        };
-        activity::record(conn, member, Kind::ReviewLike, what).await?;
-    }
-    Ok(())
 }
 
 /// Where a page of what hangs off a log entry (its likes, its comments) starts: the entry (404 when
@@ -303,7 +197,8 @@ impl EntryPage {
 /// Log a film
 ///
 /// Records a viewing (`watched_on`) and/or a review. The film becomes watched and leaves your
-/// watchlist; a rating becomes your current rating; `liked` likes the film.
+/// watchlist; a rating becomes your current rating (the newest rating action); `liked` likes the film.
+/// One activity is recorded: the entry's (a like given with it is shown by the entry).
 #[utoipa::path(
     operation_id = "create_log_entry",
     tag = "log entries",
@@ -346,7 +241,7 @@ pub async fn create_log_entry(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    check_date_or_review(watched_on, review.as_ref()).map_err(|_| needs_date_or_review())?;
+    check_date_or_review(watched_on, review.as_ref())?;
     let slug = slug.ok_or_else(unknown_film)?;
     let member = auth.id();
     let author = MemberSummaryRow {
@@ -359,34 +254,38 @@ pub async fn create_log_entry(
         watched_on: watched_on.map(WatchedOn::date),
         rewatch: req.rewatch,
         rating,
-        liked: req.liked,
         review_text: review.map(ReviewText::into_inner),
         contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
         tags,
     };
     // The response is built from what was written; no read-back query.
-    let created = |(entry, film): (LogEntryRow, FilmSummaryRow)| {
-        let id = entry.id;
+    let log = async |conn: &mut AsyncPgConnection| {
+        let logged = ops::films::log_fast(conn, member, slug.as_str(), &new, req.liked)
+            .await?
+            .ok_or_else(unknown_film)?;
+        let id = logged.entry.id;
+        let film = logged.film();
         let entry = LogEntry::from(LogEntryView {
-            entry,
+            entry: logged.entry,
+            liked: logged.liked,
             member: author.clone(),
             film,
         });
         Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)
     };
     let mut conn = state.conn().await?;
-    let outcome = if new.liked || idempotency.is_keyed() {
+    let outcome = if idempotency.is_keyed() {
         conn.transaction(async |conn| {
             if let Some(replay) = idempotency.replay(conn, member).await? {
                 return Ok(replay);
             }
-            let outcome = created(log_by_slug(conn, member, &slug, &new).await?)?;
+            let outcome = log(conn).await?;
             idempotency.record(conn, member, outcome).await
         })
         .await?
     } else {
-        // One statement (see `log_by_slug`): no transaction around it.
-        created(log_by_slug(&mut conn, member, &slug, &new).await?)?
+        // One statement (see `ops::films::log_fast`): no transaction around it.
+        log(&mut conn).await?
     };
     Ok(outcome.into_response())
 }
@@ -478,25 +377,21 @@ pub async fn update_log_entry(
     let mut conn = state.conn().await?;
     let entry = conn
         .transaction(async |conn| {
-            let current = log_entries::lock_owned(conn, id, member)
-                .await?
-                .ok_or_else(|| ApiError::not_found("that log entry"))?;
+            let current = ops::films::lock_own_entry(conn, id, member).await?;
             // The representation is loaded only when there is an ETag to compare it with.
             if precondition.is_some() {
                 check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
             }
-            let new_date = watched_on.unwrap_or(
-                current
-                    .watched_on
-                    .and_then(|d| WatchedOn::parse(d, latest_today()).ok()),
-            );
-            let had_review = current.review_text.is_some();
+            let new_date = match watched_on {
+                Some(d) => d.map(WatchedOn::date),
+                None => current.watched_on,
+            };
             let new_review_present = match &review {
                 Some(r) => r.is_some(),
-                None => had_review,
+                None => current.review_text.is_some(),
             };
             if new_date.is_none() && !new_review_present {
-                return Err(needs_date_or_review());
+                return Err(filmlog_domain::RuleError::LogEntryNeedsDateOrReview.into());
             }
             let spoilers = match &patch.review {
                 Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
@@ -507,37 +402,12 @@ pub async fn update_log_entry(
                 watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
                 rewatch: patch.rewatch,
                 rating,
-                liked: patch.liked,
                 review_text: review.map(|r| r.map(ReviewText::into_inner)),
                 contains_spoilers: spoilers,
                 tags,
                 updated_at: Some(Utc::now()),
             };
-            let updated = log_entries::update(conn, id, &changes).await?;
-            let film = filmlog_domain::FilmId::new(updated.film_id);
-            // The relationship follows: a new rating becomes the current one; liking here likes the film.
-            let old = relationships::lock(conn, member, film).await?;
-            let rel = Relationship {
-                rating: updated.rating.filter(|_| rating.is_some()).or(old.rating),
-                liked: old.liked || (patch.liked == Some(true)),
-                watched: true,
-                ..old
-            };
-            if rel != old {
-                relationships::save(conn, member, film, rel).await?;
-                if rel.liked && !old.liked {
-                    activity::record(
-                        conn,
-                        member,
-                        Kind::FilmLike,
-                        NewActivity {
-                            film: Some(film),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                }
-            }
+            ops::films::edit_entry(conn, member, &current, &changes, patch.liked).await?;
             view(conn, id).await
         })
         .await?;
@@ -572,42 +442,16 @@ pub async fn delete_log_entry(
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        log_entries::lock_owned(conn, id, member)
-            .await?
-            .ok_or_else(|| ApiError::not_found("that log entry"))?;
+        let current = ops::films::lock_own_entry(conn, id, member).await?;
         // The representation is loaded only when there is an ETag to compare it with.
         if precondition.is_some() {
             check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
         }
-        log_entries::delete(conn, id).await?;
+        ops::films::delete_entry(conn, member, &current).await?;
         Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The owner of a likeable review, or the reason it cannot be liked by `member`.
-async fn likeable(
-    conn: &mut AsyncPgConnection,
-    id: LogEntryId,
-    member: MemberId,
-) -> ApiResult<(MemberId, filmlog_domain::FilmId)> {
-    let (owner, film, has_review) = log_entries::owner_and_review(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    if owner == member {
-        return Err(ApiError::rule(
-            "like_own_review",
-            "you cannot like your own review",
-        ));
-    }
-    if !has_review {
-        return Err(ApiError::rule(
-            "not_a_review",
-            "only log entries with review text can be liked",
-        ));
-    }
-    Ok((owner, film))
 }
 
 /// Like a review
@@ -633,8 +477,11 @@ pub async fn like_review(
     let id = entry_id(&id)?;
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| like(conn, id, member).await)
-        .await?;
+    conn.transaction(async |conn| {
+        ops::social::like_review(conn, id, member).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -661,16 +508,7 @@ pub async fn unlike_review(
     let member = auth.id();
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        log_entries::owner_and_review(conn, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("that log entry"))?;
-        if social::unlike_review(conn, id, member).await? {
-            let what = NewActivity {
-                log_entry: Some(id),
-                ..Default::default()
-            };
-            activity::retract(conn, member, Kind::ReviewLike, what).await?;
-        }
+        ops::social::unlike_review(conn, id, member).await?;
         Ok::<_, ApiError>(())
     })
     .await?;

@@ -2,21 +2,20 @@
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{FilmId, MemberId, Rating};
-use filmlog_persistence::activity::{self, Kind, NewActivity};
-use filmlog_persistence::relationships::{self, Relationship};
-use filmlog_persistence::{AsyncPgConnection, log_entries};
+use filmlog_domain::relationship::FilmCommand;
+use filmlog_domain::{MemberId, Rating};
+use filmlog_persistence::{log_entries, relationships};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
-use crate::dto::stars;
 use crate::error::{
     ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
     Unauthenticated,
 };
 use crate::extract::JsonBody;
 use crate::handlers::films::film_id;
+use crate::ops;
 use crate::state::AppState;
 
 /// The caller's current state with a film.
@@ -59,127 +58,22 @@ pub async fn get_relationship(
         watched: r.watched,
         liked: r.liked,
         in_watchlist: r.in_watchlist,
-        rating: stars(r.rating),
+        rating: r.rating.map(Rating::stars),
         log_entry_count,
     }))
 }
 
-/// A change to the relationship.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Watch,
-    Unwatch,
-    Like,
-    Unlike,
-    AddToWatchlist,
-    RemoveFromWatchlist,
-    Rate(i16),
-    Unrate,
-}
-
-fn film_activity(film: FilmId) -> NewActivity {
-    NewActivity {
-        film: Some(film),
-        ..Default::default()
-    }
-}
-
-/// The new state after `op`, recording or retracting the activity it implies.
-async fn apply(
-    conn: &mut AsyncPgConnection,
+/// Applies `command` to the caller's relationship with the film in one transaction; 204.
+async fn change(
+    state: &AppState,
     member: MemberId,
-    film: FilmId,
-    r: Relationship,
-    op: Op,
-) -> ApiResult<Relationship> {
-    let what = film_activity(film);
-    Ok(match op {
-        Op::Watch => Relationship { watched: true, ..r },
-        Op::Unwatch => {
-            if log_entries::count_for(conn, member, film).await? > 0 {
-                return Err(ApiError::conflict(
-                    "unable_to_remove_watch",
-                    "you have log entries for this film; delete them to mark it unwatched",
-                ));
-            }
-            if r.rating.is_some() {
-                activity::retract(conn, member, Kind::Rating, what).await?;
-            }
-            Relationship {
-                watched: false,
-                rating: None,
-                ..r
-            }
-        }
-        Op::Like => {
-            if !r.liked {
-                activity::record(conn, member, Kind::FilmLike, what).await?;
-            }
-            Relationship { liked: true, ..r }
-        }
-        Op::Unlike => {
-            if r.liked {
-                activity::retract(conn, member, Kind::FilmLike, what).await?;
-            }
-            Relationship { liked: false, ..r }
-        }
-        Op::AddToWatchlist => {
-            if !r.in_watchlist {
-                activity::record(conn, member, Kind::Watchlist, what).await?;
-            }
-            Relationship {
-                in_watchlist: true,
-                ..r
-            }
-        }
-        Op::RemoveFromWatchlist => {
-            if r.in_watchlist {
-                activity::retract(conn, member, Kind::Watchlist, what).await?;
-            }
-            Relationship {
-                in_watchlist: false,
-                ..r
-            }
-        }
-        Op::Rate(rating) => {
-            if r.rating != Some(rating) {
-                activity::retract(conn, member, Kind::Rating, what.clone()).await?;
-                activity::record(
-                    conn,
-                    member,
-                    Kind::Rating,
-                    NewActivity {
-                        rating: Some(rating),
-                        ..what
-                    },
-                )
-                .await?;
-            }
-            Relationship {
-                rating: Some(rating),
-                watched: true,
-                ..r
-            }
-        }
-        Op::Unrate => {
-            if r.rating.is_some() {
-                activity::retract(conn, member, Kind::Rating, what).await?;
-            }
-            Relationship { rating: None, ..r }
-        }
-    })
-}
-
-/// Applies `op` to the locked relationship in one transaction; 204.
-async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiResult<HttpResponse> {
+    slug: &str,
+    command: FilmCommand,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, slug).await?;
     conn.transaction(async |conn| {
-        let old = relationships::lock(conn, member, film).await?;
-        let new = apply(conn, member, film, old, op).await?;
-        if new != old || new == Relationship::default() {
-            relationships::save(conn, member, film, new).await?;
-        }
+        ops::films::change(conn, member, film, command).await?;
         Ok::<_, ApiError>(())
     })
     .await?;
@@ -187,6 +81,8 @@ async fn change(state: &AppState, member: MemberId, slug: &str, op: Op) -> ApiRe
 }
 
 /// Mark a film watched
+///
+/// Also takes it off your watchlist.
 #[utoipa::path(
     operation_id = "mark_watched",
     tag = "relationships",
@@ -205,7 +101,7 @@ pub async fn put_watched(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::Watch).await
+    change(&state, auth.id(), &slug, FilmCommand::Watch).await
 }
 
 /// Unmark a film watched
@@ -219,7 +115,7 @@ pub async fn put_watched(
         (status = 204, description = "Not watched (also when it already was not)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = FilmNotFound),
-        (status = 409, description = "You have log entries for it (`unable_to_remove_watch`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You have log entries for it (`unable_to_remove_watch`, see `RuleCode`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -230,7 +126,7 @@ pub async fn delete_watched(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::Unwatch).await
+    change(&state, auth.id(), &slug, FilmCommand::Unwatch).await
 }
 
 /// Like a film
@@ -252,7 +148,7 @@ pub async fn put_like(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::Like).await
+    change(&state, auth.id(), &slug, FilmCommand::Like).await
 }
 
 /// Unlike a film
@@ -274,7 +170,7 @@ pub async fn delete_like(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::Unlike).await
+    change(&state, auth.id(), &slug, FilmCommand::Unlike).await
 }
 
 /// Add a film to your watchlist
@@ -296,7 +192,7 @@ pub async fn put_watchlist(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::AddToWatchlist).await
+    change(&state, auth.id(), &slug, FilmCommand::AddToWatchlist).await
 }
 
 /// Remove a film from your watchlist
@@ -318,7 +214,7 @@ pub async fn delete_watchlist(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::RemoveFromWatchlist).await
+    change(&state, auth.id(), &slug, FilmCommand::RemoveFromWatchlist).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -336,7 +232,10 @@ pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
 
 /// Rate a film
 ///
-/// Sets your current rating (and marks the film watched).
+/// Sets your current rating, marks the film watched and takes it off your watchlist. Your current
+/// rating of a film is that of your latest rating action: this one (or its removal) when sent, or a
+/// rated log entry when it was created. Editing an entry's rating changes your rating only while that
+/// entry is the latest action; deleting it, or clearing its rating, falls back to the one before.
 #[utoipa::path(
     operation_id = "rate_film",
     tag = "relationships",
@@ -360,11 +259,13 @@ pub async fn put_rating(
     slug: web::Path<String>,
     body: JsonBody<RatingRequest>,
 ) -> ApiResult<HttpResponse> {
-    let rating = parse_rating(body.0.rating, "/rating")?.halves();
-    change(&state, auth.id(), &slug, Op::Rate(rating)).await
+    let rating = parse_rating(body.0.rating, "/rating")?;
+    change(&state, auth.id(), &slug, FilmCommand::Rate(rating)).await
 }
 
 /// Remove your rating of a film
+///
+/// A removal is a rating action too: older rated log entries no longer count, a new rated entry does.
 #[utoipa::path(
     operation_id = "unrate_film",
     tag = "relationships",
@@ -383,5 +284,5 @@ pub async fn delete_rating(
     auth: AuthMember,
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    change(&state, auth.id(), &slug, Op::Unrate).await
+    change(&state, auth.id(), &slug, FilmCommand::Unrate).await
 }

@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::{MemberId, ReviewText, Username};
-use filmlog_persistence::activity::{self, ActivityView, Kind, NewActivity};
-use filmlog_persistence::log_entries::{self, ReviewKey, ReviewSort};
+use filmlog_domain::{MemberId, Rating, ReviewText, Username};
+use filmlog_persistence::activity::{self, ActivityView};
+use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort};
 use filmlog_persistence::{AsyncPgConnection, members, relationships, social};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +18,7 @@ use crate::error::{
 };
 use crate::handlers::films::film_id;
 use crate::handlers::log_entries::{LogEntry, MemberAt, PageQuery};
+use crate::ops;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 
@@ -27,33 +28,6 @@ async fn member_id(conn: &mut AsyncPgConnection, username: &str) -> ApiResult<Me
     members::id_by_username(conn, username.as_str())
         .await?
         .ok_or_else(not_found)
-}
-
-/// Follows inside the caller's transaction (idempotent), with its activity.
-pub async fn follow_member(
-    conn: &mut AsyncPgConnection,
-    me: MemberId,
-    them: MemberId,
-) -> ApiResult<()> {
-    if them == me {
-        return Err(ApiError::rule(
-            "follow_yourself",
-            "you cannot follow yourself",
-        ));
-    }
-    if social::follow(conn, me, them).await? {
-        activity::record(
-            conn,
-            me,
-            Kind::Follow,
-            NewActivity {
-                subject: Some(them),
-                ..Default::default()
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// Follow a member
@@ -79,8 +53,11 @@ pub async fn follow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    conn.transaction(async |conn| follow_member(conn, me, them).await)
-        .await?;
+    conn.transaction(async |conn| {
+        ops::social::follow(conn, me, them).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -107,18 +84,7 @@ pub async fn unfollow(
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
     conn.transaction(async |conn| {
-        if social::unfollow(conn, me, them).await? {
-            activity::retract(
-                conn,
-                me,
-                Kind::Follow,
-                NewActivity {
-                    subject: Some(them),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        }
+        ops::social::unfollow(conn, me, them).await?;
         Ok::<_, ApiError>(())
     })
     .await?;
@@ -391,6 +357,7 @@ pub struct ActivityComment {
     pub excerpt: String,
 }
 
+/// The kind of an activity (the domain's `ActivityKind`, by the same names).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
@@ -423,19 +390,25 @@ pub struct ActivityItem {
     pub comment: Option<ActivityComment>,
 }
 
+impl From<filmlog_domain::ActivityKind> for ActivityKind {
+    fn from(k: filmlog_domain::ActivityKind) -> Self {
+        use filmlog_domain::ActivityKind as K;
+        match k {
+            K::DiaryEntry => ActivityKind::DiaryEntry,
+            K::Review => ActivityKind::Review,
+            K::Rating => ActivityKind::Rating,
+            K::FilmLike => ActivityKind::FilmLike,
+            K::ReviewLike => ActivityKind::ReviewLike,
+            K::Comment => ActivityKind::Comment,
+            K::Follow => ActivityKind::Follow,
+            K::Watchlist => ActivityKind::Watchlist,
+        }
+    }
+}
+
 const EXCERPT: usize = 280;
 
 fn activity_item(a: ActivityView) -> ActivityItem {
-    let kind = match a.kind.as_str() {
-        "review" => ActivityKind::Review,
-        "rating" => ActivityKind::Rating,
-        "film_like" => ActivityKind::FilmLike,
-        "review_like" => ActivityKind::ReviewLike,
-        "comment" => ActivityKind::Comment,
-        "follow" => ActivityKind::Follow,
-        "watchlist" => ActivityKind::Watchlist,
-        _ => ActivityKind::DiaryEntry,
-    };
     let film = match (a.film_slug, a.film_title) {
         (Some(slug), Some(title)) => Some(FilmSummary {
             slug,
@@ -447,14 +420,14 @@ fn activity_item(a: ActivityView) -> ActivityItem {
     };
     ActivityItem {
         id: a.id.to_string(),
-        kind,
+        kind: a.kind.into(),
         created_at: a.created_at,
         actor: MemberSummary {
             username: a.actor_username,
             display_name: a.actor_display_name,
         },
         film,
-        rating: stars(a.rating),
+        rating: a.rating.map(Rating::stars),
         log_entry: a.log_entry_id.map(|id| ActivityLogEntry {
             id: id.to_string(),
             watched_on: a.watched_on,
@@ -540,14 +513,38 @@ pub enum ReviewSortParam {
     Following,
 }
 
+/// The period popular reviews are ranked over.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodParam {
+    Week,
+    Month,
+    AllTime,
+}
+
+impl From<PeriodParam> for Period {
+    fn from(p: PeriodParam) -> Self {
+        match p {
+            PeriodParam::Week => Period::Week,
+            PeriodParam::Month => Period::Month,
+            PeriodParam::AllTime => Period::AllTime,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FilmReviewsQuery {
-    /// `popular` (most liked, default), `recent`, or `following` (recent reviews by members you follow;
-    /// needs authentication).
+    /// `popular` (default), `recent`, or `following` (recent reviews by members you follow; needs
+    /// authentication).
     #[param(inline)]
     pub sort: Option<ReviewSortParam>,
+    /// With `sort=popular`: rank by likes received in the last `week`, the last `month` (30 days), or
+    /// over `all_time` (default). Scores are recomputed periodically (every 15 minutes by default), not
+    /// on every like, so a cursor never repeats or skips a review between two recomputations.
+    #[param(inline)]
+    pub period: Option<PeriodParam>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -576,6 +573,12 @@ pub async fn film_reviews(
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let sort = query.sort.unwrap_or(ReviewSortParam::Popular);
+    if query.period.is_some() && sort != ReviewSortParam::Popular {
+        return Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            "period applies to sort=popular only",
+        ));
+    }
     let followed_by = match (sort, &viewer.0) {
         (ReviewSortParam::Following, Some(me)) => Some(me.id()),
         (ReviewSortParam::Following, None) => {
@@ -589,15 +592,15 @@ pub async fn film_reviews(
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let page = if sort == ReviewSortParam::Popular {
+        let period = Period::from(query.period.unwrap_or(PeriodParam::AllTime));
         let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
-            .map(|(l, id)| ReviewKey::Likes(l, id));
-        let rows =
-            log_entries::film_reviews(&mut conn, film, ReviewSort::Popular, None, after, limit + 1)
-                .await?;
+            .map(|(score, id)| ReviewKey::Score(score, id));
+        let sort = ReviewSort::Popular(period);
+        let rows = log_entries::film_reviews(&mut conn, film, sort, None, after, limit + 1).await?;
         pagination::page(
             rows,
             limit,
-            |v| (v.entry.like_count, v.entry.id),
+            |v| (v.entry.popularity(period), v.entry.id),
             LogEntry::from,
         )
     } else {

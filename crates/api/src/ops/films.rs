@@ -1,0 +1,156 @@
+//! A member's state with a film: the relationship commands and the log entries that change it.
+
+use chrono::Utc;
+use filmlog_domain::relationship::{Effect, FilmCommand, MemberFilm, Transition};
+use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId};
+use filmlog_persistence::activity::{self, NewActivity};
+use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryRow, LoggedEntry, NewLogEntry};
+use filmlog_persistence::{AsyncPgConnection, relationships};
+
+use super::OpResult;
+
+/// The member's state with the film, the relationship locked until the transaction ends.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+) -> OpResult<MemberFilm> {
+    let relationship = relationships::lock(conn, member, film).await?;
+    let entries = log_entries::facts(conn, member, film).await?;
+    Ok(MemberFilm {
+        relationship,
+        entries,
+    })
+}
+
+/// Applies `command` to `before` (as [`load`] read it) and persists the transition: the relationship
+/// row when it changed, then each effect.
+pub async fn commit(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    before: &MemberFilm,
+    command: FilmCommand,
+) -> OpResult<Transition> {
+    let t = before.apply(command, Utc::now())?;
+    if t.relationship_changed(before) {
+        relationships::save(conn, member, film, t.state.relationship).await?;
+    }
+    for effect in &t.effects {
+        match *effect {
+            Effect::Record(a) => {
+                let what = NewActivity {
+                    film: Some(film),
+                    log_entry: a.entry,
+                    rating: a.rating,
+                    ..Default::default()
+                };
+                activity::record(conn, member, a.kind, what).await?;
+            }
+            Effect::Retract { kind, entry } => {
+                let what = NewActivity {
+                    film: Some(film),
+                    log_entry: entry,
+                    ..Default::default()
+                };
+                activity::retract(conn, member, kind, what).await?;
+            }
+            Effect::Restate(a) => {
+                if let Some(entry) = a.entry {
+                    activity::restate(conn, entry, a.kind, a.rating).await?;
+                }
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// A relationship command (watch, like, watchlist, rate and their undoing), inside the caller's
+/// transaction.
+pub async fn change(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    command: FilmCommand,
+) -> OpResult<Transition> {
+    let before = load(conn, member, film).await?;
+    commit(conn, member, film, &before, command).await
+}
+
+/// Logs the film `slug` names in one statement: the fast path of `LogEntryCreated` (see
+/// `log_entries::log_film`; the differential test holds it to [`log_locked`]). `None` when no film has
+/// that slug.
+pub async fn log_fast(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    slug: &str,
+    new: &NewLogEntry,
+    liked: bool,
+) -> OpResult<Option<LoggedEntry>> {
+    let kind = ActivityKind::of_entry(new.review_text.is_some());
+    Ok(log_entries::log_film(conn, member, slug, new, liked, kind).await?)
+}
+
+/// Logs a film through the rule code, inside the caller's transaction: the relationship locked, the
+/// entry inserted, `LogEntryCreated` applied.
+pub async fn log_locked(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    film: FilmId,
+    new: &NewLogEntry,
+    liked: bool,
+) -> OpResult<LogEntryRow> {
+    let before = load(conn, member, film).await?;
+    let row = log_entries::insert(conn, member, film, new).await?;
+    let command = FilmCommand::LogEntryCreated {
+        entry: row.facts(),
+        liked,
+    };
+    commit(conn, member, film, &before, command).await?;
+    Ok(row)
+}
+
+/// Changes the member's entry `current` (locked by the caller) and what follows from it: its
+/// activity restated, the current rating re-derived, `liked` liking or unliking the film.
+pub async fn edit_entry(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    current: &LogEntryRow,
+    changes: &LogEntryChanges,
+    liked: Option<bool>,
+) -> OpResult<LogEntryRow> {
+    let film = current.film_id;
+    let before = load(conn, member, film).await?;
+    let updated = log_entries::update(conn, current.id, changes).await?;
+    let command = FilmCommand::LogEntryEdited {
+        entry: updated.facts(),
+        liked,
+    };
+    commit(conn, member, film, &before, command).await?;
+    Ok(updated)
+}
+
+/// Deletes the member's entry `current` (locked by the caller); its likes, comments and activity go
+/// with it, the film stays watched and the current rating is re-derived.
+pub async fn delete_entry(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    current: &LogEntryRow,
+) -> OpResult<()> {
+    let film = current.film_id;
+    let before = load(conn, member, film).await?;
+    log_entries::delete(conn, current.id).await?;
+    commit(conn, member, film, &before, FilmCommand::LogEntryDeleted(current.id)).await?;
+    Ok(())
+}
+
+/// The entry, locked for a change by its owner.
+pub async fn lock_own_entry(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    owner: MemberId,
+) -> OpResult<LogEntryRow> {
+    log_entries::lock_owned(conn, id, owner)
+        .await?
+        .ok_or(super::OpError::NotFound("that log entry"))
+}

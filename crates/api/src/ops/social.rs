@@ -1,0 +1,115 @@
+//! Likes of reviews, comments and follows, with the rules of `filmlog_domain::rules`.
+
+use filmlog_domain::rules::{self, EntryReaction};
+use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
+use filmlog_persistence::activity::{self, NewActivity};
+use filmlog_persistence::social::{self, NewComment};
+use filmlog_persistence::{AsyncPgConnection, log_entries};
+
+use super::{OpError, OpResult};
+
+/// The entry's author and film, once `actor` may react to it that way.
+async fn reactable(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    actor: MemberId,
+    reaction: EntryReaction,
+) -> OpResult<(MemberId, FilmId)> {
+    let (author, film, has_review) = log_entries::owner_and_review(conn, entry)
+        .await?
+        .ok_or(OpError::NotFound("that log entry"))?;
+    rules::check_reaction(reaction, actor, author, has_review)?;
+    Ok((author, film))
+}
+
+/// Likes a review (idempotent), with its activity.
+pub async fn like_review(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    member: MemberId,
+) -> OpResult<()> {
+    let (author, film) = reactable(conn, entry, member, EntryReaction::Like).await?;
+    if social::like_review(conn, entry, member).await? {
+        let what = NewActivity {
+            film: Some(film),
+            log_entry: Some(entry),
+            subject: Some(author),
+            ..Default::default()
+        };
+        activity::record(conn, member, ActivityKind::ReviewLike, what).await?;
+    }
+    Ok(())
+}
+
+/// Takes a like back (idempotent), with its activity.
+pub async fn unlike_review(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    member: MemberId,
+) -> OpResult<()> {
+    log_entries::owner_and_review(conn, entry)
+        .await?
+        .ok_or(OpError::NotFound("that log entry"))?;
+    if social::unlike_review(conn, entry, member).await? {
+        let what = NewActivity {
+            log_entry: Some(entry),
+            ..Default::default()
+        };
+        activity::retract(conn, member, ActivityKind::ReviewLike, what).await?;
+    }
+    Ok(())
+}
+
+/// Comments on a review, with its activity.
+pub async fn add_comment(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    author: MemberId,
+    body: String,
+) -> OpResult<CommentId> {
+    let (entry_author, film) = reactable(conn, entry, author, EntryReaction::Comment).await?;
+    let row = social::insert_comment(
+        conn,
+        &NewComment {
+            log_entry_id: entry.get(),
+            author_id: author.get(),
+            body,
+        },
+    )
+    .await?;
+    let id = CommentId::new(row.id);
+    let what = NewActivity {
+        film: Some(film),
+        log_entry: Some(entry),
+        comment: Some(id),
+        subject: Some(entry_author),
+        rating: None,
+    };
+    activity::record(conn, author, ActivityKind::Comment, what).await?;
+    Ok(id)
+}
+
+/// Follows (idempotent), with its activity.
+pub async fn follow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    rules::check_follow(me, them)?;
+    if social::follow(conn, me, them).await? {
+        let what = NewActivity {
+            subject: Some(them),
+            ..Default::default()
+        };
+        activity::record(conn, me, ActivityKind::Follow, what).await?;
+    }
+    Ok(())
+}
+
+/// Unfollows (idempotent), taking the follow's activity back.
+pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    if social::unfollow(conn, me, them).await? {
+        let what = NewActivity {
+            subject: Some(them),
+            ..Default::default()
+        };
+        activity::retract(conn, me, ActivityKind::Follow, what).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The business rules that refuse an action, as one enum with stable codes. The API maps each to a
+//! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
+
+use crate::{MemberId, WatchedOn};
+use crate::log::ReviewText;
+
+/// How a rule failure answers: a conflict with the current state (409), or a request that can never
+/// succeed as sent (422).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Conflict,
+    Unprocessable,
+}
+
+/// A business rule the action would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum RuleError {
+    #[error("you have log entries for this film; delete them to mark it unwatched")]
+    UnableToRemoveWatch,
+    #[error("you cannot like your own review")]
+    LikeOwnReview,
+    #[error("only log entries with review text can be liked or commented on")]
+    NotAReview,
+    #[error("you cannot follow yourself")]
+    FollowYourself,
+    #[error("a log entry needs a watched_on date or review text, or both")]
+    LogEntryNeedsDateOrReview,
+}
+
+impl RuleError {
+    /// Every rule, for documentation and tests.
+    pub const ALL: [RuleError; 5] = [
+        RuleError::UnableToRemoveWatch,
+        RuleError::LikeOwnReview,
+        RuleError::NotAReview,
+        RuleError::FollowYourself,
+        RuleError::LogEntryNeedsDateOrReview,
+    ];
+
+    /// The stable machine code clients match on.
+    pub fn code(self) -> &'static str {
+        match self {
+            RuleError::UnableToRemoveWatch => "unable_to_remove_watch",
+            RuleError::LikeOwnReview => "like_own_review",
+            RuleError::NotAReview => "not_a_review",
+            RuleError::FollowYourself => "follow_yourself",
+            RuleError::LogEntryNeedsDateOrReview => "log_entry_needs_date_or_review",
+        }
+    }
+
+    pub fn kind(self) -> RuleKind {
+        match self {
+            RuleError::UnableToRemoveWatch => RuleKind::Conflict,
+            RuleError::LikeOwnReview
+            | RuleError::NotAReview
+            | RuleError::FollowYourself
+            | RuleError::LogEntryNeedsDateOrReview => RuleKind::Unprocessable,
+        }
+    }
+}
+
+/// A log entry must say when the film was watched, or review it, or both.
+pub fn check_date_or_review(
+    watched_on: Option<WatchedOn>,
+    review: Option<&ReviewText>,
+) -> Result<(), RuleError> {
+    if watched_on.is_none() && review.is_none() {
+        Err(RuleError::LogEntryNeedsDateOrReview)
+    } else {
+        Ok(())
+    }
+}
+
+/// What a member may do to someone else's log entry. One rule for likes and comments: both are
+/// about a review, so an entry without review text takes neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryReaction {
+    Like,
+    Comment,
+}
+
+/// Whether `actor` may react to an entry by `author` that has (or has no) review text.
+pub fn check_reaction(
+    reaction: EntryReaction,
+    actor: MemberId,
+    author: MemberId,
+    has_review: bool,
+) -> Result<(), RuleError> {
+    if reaction == EntryReaction::Like && actor == author {
+        return Err(RuleError::LikeOwnReview);
+    }
+    if !has_review {
+        return Err(RuleError::NotAReview);
+    }
+    Ok(())
+}
+
+/// No member follows themselves.
+pub fn check_follow(follower: MemberId, followee: MemberId) -> Result<(), RuleError> {
+    if follower == followee {
+        Err(RuleError::FollowYourself)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_snake_case() {
+        let mut codes: Vec<_> = RuleError::ALL.iter().map(|e| e.code()).collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+        );
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RuleError::ALL.len());
+    }
+
+    #[test]
+    fn reactions() {
+        let (a, b) = (MemberId::new(1), MemberId::new(2));
+        assert_eq!(
+            check_reaction(EntryReaction::Like, a, a, true),
+            Err(RuleError::LikeOwnReview)
+        );
+        assert_eq!(check_reaction(EntryReaction::Comment, a, a, true), Ok(()));
+        for reaction in [EntryReaction::Like, EntryReaction::Comment] {
+            assert_eq!(
+                check_reaction(reaction, a, b, false),
+                Err(RuleError::NotAReview)
+            );
+            assert_eq!(check_reaction(reaction, a, b, true), Ok(()));
+        }
+        assert_eq!(check_follow(a, a), Err(RuleError::FollowYourself));
+        assert_eq!(check_follow(a, b), Ok(()));
+        assert_eq!(
+            check_date_or_review(None, None),
+            Err(RuleError::LogEntryNeedsDateOrReview)
+        );
+    }
+}

@@ -1,0 +1,23 @@
+-- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
+-- One UPDATE for both members, so the two rows are always locked in the same (index) order: A
+-- following B while B follows A cannot deadlock.
+DROP FUNCTION IF EXISTS follows_count() CASCADE;
+
+CREATE FUNCTION follows_count() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    f BIGINT;
+    e BIGINT;
+    d INTEGER;
+BEGIN
+    IF TG_OP = 'INSERT' THEN f := NEW.follower_id; e := NEW.followee_id; d := 1;
+    ELSE f := OLD.follower_id; e := OLD.followee_id; d := -1;
+    END IF;
+    UPDATE members SET
+        following_count = following_count + CASE WHEN id = f THEN d ELSE 0 END,
+        follower_count  = follower_count  + CASE WHEN id = e THEN d ELSE 0 END
+    WHERE id IN (f, e);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER follows_count AFTER INSERT OR DELETE ON follows
+    FOR EACH ROW EXECUTE FUNCTION follows_count();

@@ -1,0 +1,69 @@
+//! The replaceable schema: SQL functions and triggers, one file each in `crates/persistence/sql/`,
+//! applied after the migrations (as Lemmy's `db_schema_setup` does). Migrations hold tables, indexes
+//! and data moves; a function is changed by editing its file, never by copying its body into a new
+//! migration. Each file drops what it defines (with its triggers) and creates it again; all of them
+//! run in one transaction, and only when their hash differs from the one the database records.
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{Nullable, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+
+/// The files in the order they are applied (trigger functions before what uses their tables' data).
+pub const FILES: &[(&str, &str)] = &[
+    ("film_stats_create", include_str!("../sql/film_stats_create.sql")),
+    ("member_films_stats", include_str!("../sql/member_films_stats.sql")),
+    ("log_entries_review_count", include_str!("../sql/log_entries_review_count.sql")),
+    ("review_likes_count", include_str!("../sql/review_likes_count.sql")),
+    ("comments_count", include_str!("../sql/comments_count.sql")),
+    ("follows_count", include_str!("../sql/follows_count.sql")),
+    ("activity_feed", include_str!("../sql/activity_feed.sql")),
+    ("member_activity", include_str!("../sql/member_activity.sql")),
+    ("recompute_review_popularity", include_str!("../sql/recompute_review_popularity.sql")),
+];
+
+/// FNV-1a over every file's name and text: changes whenever any file does.
+pub fn hash() -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, sql) in FILES {
+        for b in name.bytes().chain([0]).chain(sql.bytes()).chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[derive(QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = Nullable<Text>)]
+    hash: Option<String>,
+}
+
+/// Applies the files unless the database already holds this version; `true` when it applied them.
+/// Serialised between processes starting at once by an advisory lock.
+pub fn apply(
+    conn: &mut AsyncConnectionWrapper<diesel_async::AsyncPgConnection>,
+) -> diesel::QueryResult<bool> {
+    let want = hash();
+    conn.transaction(|conn| {
+        conn.batch_execute("SELECT pg_advisory_xact_lock(7461726)")?;
+        let current = diesel::sql_query(
+            "SELECT (SELECT hash FROM replaceable_schema) AS hash",
+        )
+        .get_result::<Applied>(conn)?;
+        if current.hash.as_deref() == Some(want.as_str()) {
+            return Ok(false);
+        }
+        for (_, sql) in FILES {
+            conn.batch_execute(sql)?;
+        }
+        diesel::sql_query(
+            "INSERT INTO replaceable_schema (hash) VALUES ($1) \
+             ON CONFLICT (id) DO UPDATE SET hash = excluded.hash, applied_at = now()",
+        )
+        .bind::<Text, _>(&want)
+        .execute(conn)?;
+        Ok(true)
+    })
+}

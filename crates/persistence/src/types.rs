@@ -1,0 +1,49 @@
+//! How domain value types cross the persistence boundary: rows name the domain type and read it
+//! through these (`#[diesel(deserialize_as = …)]`); the conversions' rules live in the domain.
+
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::{Pg, PgValue};
+use diesel::sql_types::{Nullable, SmallInt, Text};
+use filmlog_domain::{ActivityKind, Rating};
+
+/// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
+/// CHECK constraints forbid) is a deserialization error, never a silent `None`.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct DbRating(pub Option<Rating>);
+
+impl FromSql<Nullable<SmallInt>, Pg> for DbRating {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let halves = <i16 as FromSql<SmallInt, Pg>>::from_sql(value)?;
+        Ok(Self(Some(Rating::from_halves(halves)?)))
+    }
+
+    fn from_nullable_sql(value: Option<PgValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => Self::from_sql(v),
+            None => Ok(Self(None)),
+        }
+    }
+}
+
+impl From<DbRating> for Option<Rating> {
+    fn from(r: DbRating) -> Self {
+        r.0
+    }
+}
+
+/// An activity kind read by its stored name; an unknown name is a deserialization error.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct DbActivityKind(pub ActivityKind);
+
+impl FromSql<Text, Pg> for DbActivityKind {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        Ok(Self(name.parse()?))
+    }
+}
+
+impl From<DbActivityKind> for ActivityKind {
+    fn from(k: DbActivityKind) -> Self {
+        k.0
+    }
+}
