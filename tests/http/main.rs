@@ -15,5 +15,6 @@ mod problems;
 mod process;
 mod queries;
 mod relationships;
+mod rules;
 mod social;
 mod tokens;

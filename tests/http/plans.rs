@@ -5,7 +5,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::FilmId;
-use filmlog_persistence::log_entries::{ReviewKey, ReviewSort, film_reviews_sql};
+use filmlog_persistence::log_entries::{Period, ReviewKey, ReviewSort, film_reviews_sql};
 use filmlog_test_support::TestDatabase;
 use serde_json::Value;
 
@@ -210,12 +210,19 @@ async fn hot_queries_use_their_indexes() {
     assert_uses(&member, "activities_actor_idx");
 
     // Popular reviews of a film: exactly the statement the endpoint sends.
-    for after in [None, Some(ReviewKey::Likes(50, 90000))] {
-        let debug = film_reviews_sql(FilmId::new(most_reviewed), ReviewSort::Popular, after, 21);
-        let (sql, binds) = debug.split_once(" -- binds: ").unwrap_or((&debug, "[]"));
-        let args = binds.trim().trim_start_matches('[').trim_end_matches(']');
-        let plan = explain(&mut conn, sql, args).await;
-        assert_uses(&plan, "log_entries_popular_idx");
+    for (period, index) in [
+        (Period::Week, "log_entries_popular_week_idx"),
+        (Period::Month, "log_entries_popular_month_idx"),
+        (Period::AllTime, "log_entries_popular_all_idx"),
+    ] {
+        for after in [None, Some(ReviewKey::Score(3, 90000))] {
+            let sort = ReviewSort::Popular(period);
+            let debug = film_reviews_sql(FilmId::new(most_reviewed), sort, after, 21);
+            let (sql, binds) = debug.split_once(" -- binds: ").unwrap_or((&debug, "[]"));
+            let args = binds.trim().trim_start_matches('[').trim_end_matches(']');
+            let plan = explain(&mut conn, sql, args).await;
+            assert_uses(&plan, index);
+        }
     }
 
     // Search: the prefix range on the byte-order title index and the trigram index for contains; the

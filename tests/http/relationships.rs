@@ -25,10 +25,11 @@ async fn watched_like_watchlist_and_rating_toggle_idempotently_and_feed_statisti
         )
         .await;
     assert_eq!(rate.status, 204);
+    // Rating a film marks it watched and takes it off the watchlist.
     let me = app.get(&format!("{base}/me"), Some(t)).await;
     assert_eq!(
         me.json,
-        json!({"watched": true, "liked": true, "in_watchlist": true, "rating": 3.5, "log_entry_count": 0})
+        json!({"watched": true, "liked": true, "in_watchlist": false, "rating": 3.5, "log_entry_count": 0})
     );
     let stats = app.get(&format!("{base}/statistics"), None).await;
     assert_eq!(stats.json["watch_count"], 1);

@@ -439,6 +439,20 @@ async fn film_reviews_popular_recent_and_following() {
             .filter_map(|i| i["id"].as_str().map(str::to_owned))
             .collect()
     };
+    // Scores move only when they are recomputed: until then every review scores 0 (newest first).
+    let popular = app
+        .get(&format!("/api/v1/films/{slug}/reviews"), None)
+        .await;
+    assert_eq!(
+        ids_of(&popular),
+        [ids[2].clone(), ids[1].clone(), ids[0].clone()]
+    );
+    assert!(app.recompute_popularity().await >= 2);
+    assert_eq!(
+        app.recompute_popularity().await,
+        0,
+        "a second run changes nothing"
+    );
     let popular = app
         .get(&format!("/api/v1/films/{slug}/reviews"), None)
         .await;
@@ -446,6 +460,24 @@ async fn film_reviews_popular_recent_and_following() {
         ids_of(&popular),
         [ids[1].clone(), ids[2].clone(), ids[0].clone()]
     );
+    for period in ["week", "month", "all_time"] {
+        let res = app
+            .get(
+                &format!("/api/v1/films/{slug}/reviews?period={period}"),
+                None,
+            )
+            .await;
+        assert_eq!(ids_of(&res), ids_of(&popular), "{period}");
+    }
+    app.get(
+        &format!("/api/v1/films/{slug}/reviews?sort=recent&period=week"),
+        None,
+    )
+    .await
+    .assert_problem(400, "invalid_query_parameter");
+    app.get(&format!("/api/v1/films/{slug}/reviews?period=year"), None)
+        .await
+        .assert_status(400);
     let first = app
         .get(
             &format!("/api/v1/films/{slug}/reviews?sort=popular&limit=2"),
@@ -453,6 +485,15 @@ async fn film_reviews_popular_recent_and_following() {
         )
         .await;
     let c = first.json["next_cursor"].as_str().unwrap_or_default();
+    // Likes while a member scrolls do not move the ranking key under the cursor: the last review is
+    // neither skipped nor repeated (it would jump to the top of a like-count ranking).
+    for m in &members {
+        app.put(
+            &format!("/api/v1/log-entries/{}/like", ids[0]),
+            &m.access_token,
+        )
+        .await;
+    }
     assert_eq!(
         ids_of(
             &app.get(

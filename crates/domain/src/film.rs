@@ -124,7 +124,9 @@ pub mod weighted_rating {
     /// one rated the film (such films sort last).
     pub fn stars(sum_halves: i64, count: i64) -> Option<f64> {
         (count > 0).then(|| {
-            (sum_halves + PRIOR_WEIGHT * PRIOR_MEAN_HALVES) as f64 / (count + PRIOR_WEIGHT) as f64 / 2.0
+            (sum_halves + PRIOR_WEIGHT * PRIOR_MEAN_HALVES) as f64
+                / (count + PRIOR_WEIGHT) as f64
+                / 2.0
         })
     }
 

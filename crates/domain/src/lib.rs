@@ -13,10 +13,10 @@ pub mod relationship;
 pub mod rules;
 pub mod text;
 
+pub use activity::ActivityKind;
 pub use film::*;
 pub use ids::*;
 pub use log::*;
 pub use member::*;
-pub use activity::ActivityKind;
 pub use rules::{RuleError, RuleKind};
 pub use text::TextError;

@@ -82,7 +82,10 @@ pub enum FilmCommand {
     Rate(Rating),
     Unrate,
     /// A new log entry; `liked` likes the film.
-    LogEntryCreated { entry: EntryFacts, liked: bool },
+    LogEntryCreated {
+        entry: EntryFacts,
+        liked: bool,
+    },
     /// The entry now reads `entry`; `liked` (when sent) likes or unlikes the film.
     LogEntryEdited {
         entry: EntryFacts,
@@ -244,14 +247,14 @@ impl MemberFilm {
             }
             FilmCommand::Unrate => {
                 // Without rated entries there is nothing for a removal to outrank.
-                r.explicit = self
-                    .entries
-                    .iter()
-                    .any(|e| e.rating.is_some())
-                    .then_some(ExplicitRating {
-                        rating: None,
-                        at: now,
-                    });
+                r.explicit =
+                    self.entries
+                        .iter()
+                        .any(|e| e.rating.is_some())
+                        .then_some(ExplicitRating {
+                            rating: None,
+                            at: now,
+                        });
             }
             FilmCommand::LogEntryCreated { entry, liked } => {
                 next.entries.push(entry);
@@ -459,9 +462,8 @@ mod tests {
         for e in effects {
             match *e {
                 Effect::Record(a) => activities.push(a),
-                Effect::Retract { kind, entry } => {
-                    activities.retain(|a| !(a.kind == kind && (entry.is_none() || a.entry == entry)))
-                }
+                Effect::Retract { kind, entry } => activities
+                    .retain(|a| !(a.kind == kind && (entry.is_none() || a.entry == entry))),
                 Effect::Restate(a) => {
                     for x in activities.iter_mut().filter(|x| x.entry == a.entry) {
                         *x = a;
@@ -571,7 +573,11 @@ mod tests {
             )
         };
         // Editing an older entry does not outrank a newer rated one.
-        let s = run(&[log(1, Some(6), 1), log(2, Some(8), 2), edit(1, Some(2), 3, 1)]);
+        let s = run(&[
+            log(1, Some(6), 1),
+            log(2, Some(8), 2),
+            edit(1, Some(2), 3, 1),
+        ]);
         assert_eq!(s.relationship.rating, rating(8));
         // Clearing the newest entry's rating falls back to the older one; deleting it too.
         let s = run(&[log(1, Some(6), 1), log(2, Some(8), 2), edit(2, None, 3, 2)]);
@@ -591,7 +597,11 @@ mod tests {
         // Removing the rating outranks older entries until a new rated entry comes.
         let s = run(&[log(1, Some(6), 1), (FilmCommand::Unrate, 2)]);
         assert_eq!(s.relationship.rating, None);
-        let s = run(&[log(1, Some(6), 1), (FilmCommand::Unrate, 2), log(2, None, 3)]);
+        let s = run(&[
+            log(1, Some(6), 1),
+            (FilmCommand::Unrate, 2),
+            log(2, None, 3),
+        ]);
         assert_eq!(s.relationship.rating, None);
     }
 
@@ -603,9 +613,7 @@ mod tests {
         ] {
             let s = run(&[(FilmCommand::AddToWatchlist, 1)]);
             let t = s.apply(cmd, at(2)).map_err(|e| e.to_string());
-            let Ok(t) = t else {
-                panic!("{t:?}")
-            };
+            let Ok(t) = t else { panic!("{t:?}") };
             assert!(!t.state.relationship.in_watchlist);
             assert!(t.effects.contains(&Effect::Retract {
                 kind: ActivityKind::Watchlist,

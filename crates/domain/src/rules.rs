@@ -1,8 +1,8 @@
 //! The business rules that refuse an action, as one enum with stable codes. The API maps each to a
 //! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
 
-use crate::{MemberId, WatchedOn};
 use crate::log::ReviewText;
+use crate::{MemberId, WatchedOn};
 
 /// How a rule failure answers: a conflict with the current state (409), or a request that can never
 /// succeed as sent (422).

@@ -7,8 +7,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
-use crate::types::{DbActivityKind, DbRating};
 use crate::schema::activities;
+use crate::types::{DbActivityKind, DbRating};
 
 /// One thing a member did and what it was about.
 #[derive(Debug, Clone, Default)]

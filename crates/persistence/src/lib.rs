@@ -92,9 +92,9 @@ pub mod pool;
 pub mod relationships;
 pub mod replaceable;
 pub mod schema;
-pub mod types;
 pub mod sessions;
 pub mod social;
+pub mod types;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;

@@ -13,10 +13,10 @@ use filmlog_domain::relationship::EntryFacts;
 use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
-use crate::types::DbRating;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, members};
+use crate::types::DbRating;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
@@ -421,10 +421,12 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
         #[diesel(sql_type = BigInt)]
         changed: i64,
     }
-    Ok(diesel::sql_query("SELECT recompute_review_popularity() AS changed")
-        .get_result::<Changed>(conn)
-        .await?
-        .changed)
+    Ok(
+        diesel::sql_query("SELECT recompute_review_popularity() AS changed")
+            .get_result::<Changed>(conn)
+            .await?
+            .changed,
+    )
 }
 
 /// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same

@@ -13,9 +13,9 @@ use filmlog_domain::relationship::{ExplicitRating, Relationship};
 use filmlog_domain::{FilmId, MemberId, Rating};
 
 use crate::Result;
-use crate::types::DbRating;
 use crate::catalog::FilmSummaryRow;
 use crate::schema::{films, member_films};
+use crate::types::DbRating;
 
 /// The stored relationship row, as the domain's [`Relationship`] reads it.
 #[derive(Debug, Clone, Copy, Queryable, Selectable)]

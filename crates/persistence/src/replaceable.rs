@@ -11,15 +11,33 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 
 /// The files in the order they are applied (trigger functions before what uses their tables' data).
 pub const FILES: &[(&str, &str)] = &[
-    ("film_stats_create", include_str!("../sql/film_stats_create.sql")),
-    ("member_films_stats", include_str!("../sql/member_films_stats.sql")),
-    ("log_entries_review_count", include_str!("../sql/log_entries_review_count.sql")),
-    ("review_likes_count", include_str!("../sql/review_likes_count.sql")),
+    (
+        "film_stats_create",
+        include_str!("../sql/film_stats_create.sql"),
+    ),
+    (
+        "member_films_stats",
+        include_str!("../sql/member_films_stats.sql"),
+    ),
+    (
+        "log_entries_review_count",
+        include_str!("../sql/log_entries_review_count.sql"),
+    ),
+    (
+        "review_likes_count",
+        include_str!("../sql/review_likes_count.sql"),
+    ),
     ("comments_count", include_str!("../sql/comments_count.sql")),
     ("follows_count", include_str!("../sql/follows_count.sql")),
     ("activity_feed", include_str!("../sql/activity_feed.sql")),
-    ("member_activity", include_str!("../sql/member_activity.sql")),
-    ("recompute_review_popularity", include_str!("../sql/recompute_review_popularity.sql")),
+    (
+        "member_activity",
+        include_str!("../sql/member_activity.sql"),
+    ),
+    (
+        "recompute_review_popularity",
+        include_str!("../sql/recompute_review_popularity.sql"),
+    ),
 ];
 
 /// FNV-1a over every file's name and text: changes whenever any file does.
@@ -48,10 +66,8 @@ pub fn apply(
     let want = hash();
     conn.transaction(|conn| {
         conn.batch_execute("SELECT pg_advisory_xact_lock(7461726)")?;
-        let current = diesel::sql_query(
-            "SELECT (SELECT hash FROM replaceable_schema) AS hash",
-        )
-        .get_result::<Applied>(conn)?;
+        let current = diesel::sql_query("SELECT (SELECT hash FROM replaceable_schema) AS hash")
+            .get_result::<Applied>(conn)?;
         if current.hash.as_deref() == Some(want.as_str()) {
             return Ok(false);
         }

@@ -57,9 +57,11 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             loop {
                 tick.tick().await;
                 let result = match pool.get().await {
-                    Ok(mut conn) => filmlog_persistence::log_entries::recompute_popularity(&mut conn)
-                        .await
-                        .map_err(|e| e.to_string()),
+                    Ok(mut conn) => {
+                        filmlog_persistence::log_entries::recompute_popularity(&mut conn)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 match result {

@@ -329,6 +329,14 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("drift: {e}"))
     }
 
+    /// Runs the periodic recomputation of review popularity scores now; how many entries changed.
+    pub async fn recompute_popularity(&self) -> i64 {
+        let mut conn = self.db.connect().await;
+        filmlog_persistence::log_entries::recompute_popularity(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("recompute_popularity: {e}"))
+    }
+
     pub async fn put(&self, path: &str, token: &str) -> TestResponse {
         self.send(Method::PUT, path, Some(token), None).await
     }

@@ -4,7 +4,9 @@ use chrono::Utc;
 use filmlog_domain::relationship::{Effect, FilmCommand, MemberFilm, Transition};
 use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
-use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryRow, LoggedEntry, NewLogEntry};
+use filmlog_persistence::log_entries::{
+    self, LogEntryChanges, LogEntryRow, LoggedEntry, NewLogEntry,
+};
 use filmlog_persistence::{AsyncPgConnection, relationships};
 
 use super::OpResult;
@@ -140,7 +142,14 @@ pub async fn delete_entry(
     let film = current.film_id;
     let before = load(conn, member, film).await?;
     log_entries::delete(conn, current.id).await?;
-    commit(conn, member, film, &before, FilmCommand::LogEntryDeleted(current.id)).await?;
+    commit(
+        conn,
+        member,
+        film,
+        &before,
+        FilmCommand::LogEntryDeleted(current.id),
+    )
+    .await?;
     Ok(())
 }
 
