@@ -308,3 +308,142 @@ async fn sort_by_rating_is_a_weighted_average() {
     // (10 + 10 × 6) / (1 + 10) half stars = 3.18 stars.
     assert_eq!(items[1]["weighted_rating"], 3.18);
 }
+
+/// The one-statement fast path of logging a film against the rule code: generated operation
+/// sequences run for one member through `log_fast` and for another, on a twin film, through
+/// `log_locked` (relationship locked, `LogEntryCreated` applied by the domain); after every step both
+/// have the same relationship, entries, activities and film counters.
+#[actix_web::test]
+async fn the_fast_logging_path_does_exactly_what_the_rules_do() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    use filmlog_api::ops;
+    use filmlog_domain::relationship::FilmCommand;
+    use filmlog_domain::{FilmId, MemberId, Rating};
+    use filmlog_persistence::log_entries::NewLogEntry;
+    use filmlog_persistence::schema::activities;
+    use filmlog_persistence::{catalog, relationships};
+
+    let app = TestApp::spawn().await;
+    let mut conn = app.db.connect().await;
+    for seed in 1..=12u64 {
+        let fast_slug = app.film(&format!("Fast {seed}"), 2000).await;
+        let rule_slug = app.film(&format!("Rule {seed}"), 2000).await;
+        let fast_member = MemberId::new(app.member(&format!("fast{seed}")).await.id);
+        let rule_member = MemberId::new(app.member(&format!("rule{seed}")).await.id);
+        let film_of =
+            async |conn: &mut filmlog_persistence::AsyncPgConnection, slug: &str| -> FilmId {
+                catalog::id_by_slug(conn, slug)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| panic!("{slug}"))
+            };
+        let fast_film = film_of(&mut conn, &fast_slug).await;
+        let rule_film = film_of(&mut conn, &rule_slug).await;
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        for step in 0..25 {
+            let choice = next(12);
+            if choice < 4 {
+                let new = NewLogEntry {
+                    watched_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+                    rewatch: false,
+                    rating: (next(3) > 0).then(|| 1 + next(10) as i16),
+                    review_text: (next(2) == 0).then(|| "Seen.".to_owned()),
+                    contains_spoilers: false,
+                    tags: Vec::new(),
+                };
+                let liked = next(2) == 0;
+                let fast =
+                    ops::films::log_fast(&mut conn, fast_member, &fast_slug, &new, liked).await;
+                assert!(matches!(fast, Ok(Some(_))), "{fast:?}");
+                let locked = conn
+                    .transaction(async |c| {
+                        ops::films::log_locked(c, rule_member, rule_film, &new, liked).await
+                    })
+                    .await;
+                assert!(locked.is_ok(), "{locked:?}");
+            } else {
+                let command = match choice {
+                    4 => FilmCommand::Watch,
+                    5 => FilmCommand::Unwatch,
+                    6 => FilmCommand::Like,
+                    7 => FilmCommand::Unlike,
+                    8 | 9 => FilmCommand::AddToWatchlist,
+                    10 => FilmCommand::RemoveFromWatchlist,
+                    _ => Rating::from_halves(1 + next(10) as i16)
+                        .map_or(FilmCommand::Unrate, FilmCommand::Rate),
+                };
+                for (member, film) in [(fast_member, fast_film), (rule_member, rule_film)] {
+                    let r = conn
+                        .transaction(async |c| {
+                            ops::films::change(c, member, film, command)
+                                .await
+                                .map(|_| ())
+                        })
+                        .await;
+                    assert!(
+                        r.is_ok() || command == FilmCommand::Unwatch,
+                        "{command:?}: {r:?}"
+                    );
+                }
+            }
+            let rel_fast = relationships::get(&mut conn, fast_member, fast_film)
+                .await
+                .ok();
+            let rel_rule = relationships::get(&mut conn, rule_member, rule_film)
+                .await
+                .ok();
+            let strip = |r: Option<filmlog_domain::relationship::Relationship>| {
+                r.map(|r| {
+                    (
+                        r.watched,
+                        r.liked,
+                        r.in_watchlist,
+                        r.rating,
+                        r.explicit.map(|x| x.rating),
+                    )
+                })
+            };
+            assert_eq!(strip(rel_fast), strip(rel_rule), "seed {seed} step {step}");
+            let acts = async |conn: &mut filmlog_persistence::AsyncPgConnection, m: MemberId| {
+                activities::table
+                    .filter(activities::actor_id.eq(m.get()))
+                    .select((activities::kind, activities::rating))
+                    .order(activities::id)
+                    .load::<(String, Option<i16>)>(conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            assert_eq!(
+                acts(&mut conn, fast_member).await,
+                acts(&mut conn, rule_member).await,
+                "seed {seed} step {step}"
+            );
+            let stats = async |conn: &mut filmlog_persistence::AsyncPgConnection, f: FilmId| {
+                let s = catalog::stats(conn, f)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (
+                    s.watch_count,
+                    s.like_count,
+                    s.rating_count,
+                    s.rating_sum,
+                    s.review_count,
+                )
+            };
+            assert_eq!(
+                stats(&mut conn, fast_film).await,
+                stats(&mut conn, rule_film).await,
+                "seed {seed} step {step}"
+            );
+        }
+    }
+    assert!(app.drift().await.is_empty());
+}
