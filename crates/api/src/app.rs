@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     auth, comments, films, health, log_entries, me, members, relationship, social,
@@ -50,7 +50,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             crate::error::EntryNotFound,
         )
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &RuleCodes)
 )]
 struct ApiDoc;
 

@@ -60,7 +60,7 @@ pub struct Problem {
     pub type_: String,
     pub title: String,
     pub status: u16,
-    /// Stable machine-readable code.
+    /// Stable machine-readable code: a business rule's (see `RuleCode`) or the API's own.
     pub code: String,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -359,6 +359,33 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         PersistenceError::from(err).into()
+    }
+}
+
+/// Adds the `RuleCode` schema: every business-rule code, generated from the domain's `RuleError`, with
+/// its status and meaning, so the document lists the codes from the enum rather than from prose.
+pub struct RuleCodes;
+
+impl utoipa::Modify for RuleCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let mut description = String::from(
+            "The `code` of a problem answering a request that breaks a business rule:\n",
+        );
+        for rule in RuleError::ALL {
+            let status = ApiError::from(rule).status.as_u16();
+            description.push_str(&format!("- `{}` ({status}): {rule}\n", rule.code()));
+        }
+        let schema = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(RuleError::ALL.iter().map(|r| r.code())))
+            .description(Some(description))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert("RuleCode".to_owned(), schema.into());
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn list_comments(
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_comment`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`invalid_comment`), `not_a_review` (the entry has no review text: likes and comments are for reviews) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
