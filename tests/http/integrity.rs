@@ -230,3 +230,116 @@ async fn a_random_storm_leaves_no_drift() {
         "drift after deleting members"
     );
 }
+
+/// The functions and triggers of `crates/persistence/sql/` are applied after the migrations, again
+/// whenever the recorded hash differs from the files', and not otherwise.
+#[actix_web::test]
+async fn the_replaceable_schema_is_reapplied_only_when_it_changed() {
+    use diesel::QueryableByName;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    use filmlog_persistence::replaceable;
+
+    #[derive(QueryableByName)]
+    struct State {
+        #[diesel(sql_type = Text)]
+        hash: String,
+        #[diesel(sql_type = Text)]
+        applied_at: String,
+        #[diesel(sql_type = BigInt)]
+        functions: i64,
+        #[diesel(sql_type = BigInt)]
+        triggers: i64,
+    }
+    const STATE: &str = "SELECT hash, applied_at::text AS applied_at, \
+        (SELECT count(*) FROM pg_proc WHERE proname IN ('recompute_review_popularity', 'follows_count', \
+            'activity_details', 'activity_feed', 'member_activity')) AS functions, \
+        (SELECT count(*) FROM pg_trigger WHERE tgname = 'follows_count') AS triggers \
+        FROM replaceable_schema";
+    let db = filmlog_test_support::TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let state = async |conn: &mut filmlog_persistence::AsyncPgConnection| {
+        diesel::sql_query(STATE)
+            .get_result::<State>(conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let before = state(&mut conn).await;
+    assert_eq!(before.hash, replaceable::hash());
+    assert_eq!((before.functions, before.triggers), (5, 1));
+
+    // Unchanged files: nothing is applied again.
+    filmlog_persistence::run_migrations(db.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state(&mut conn).await.applied_at, before.applied_at);
+
+    // A database holding another version gets the files again, dropped objects included.
+    for sql in [
+        "DROP FUNCTION recompute_review_popularity(timestamptz)",
+        "DROP FUNCTION follows_count() CASCADE",
+        "UPDATE replaceable_schema SET hash = 'an older version'",
+    ] {
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    assert_eq!(state(&mut conn).await.functions, 3);
+    filmlog_persistence::run_migrations(db.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = state(&mut conn).await;
+    assert_eq!(after.hash, replaceable::hash());
+    assert_eq!((after.functions, after.triggers), (5, 1));
+    assert_ne!(after.applied_at, before.applied_at);
+}
+
+/// One member logging a film while changing their relationship with it from other devices: the
+/// relationship is locked (created first when there is none) before the rules read the entries, so no
+/// change works from a state without an entry that another request just logged.
+#[actix_web::test]
+async fn logging_and_relationship_changes_of_one_member_race_safely() {
+    let app = spawn().await;
+    for round in 0..6 {
+        let film = app.film(&format!("Race {round}"), 2001).await;
+        let ana = app.member(&format!("racer{round}")).await;
+        let requests: Vec<(Method, String, Option<serde_json::Value>)> = (0..32)
+            .map(|i| match i % 4 {
+                0 => (
+                    Method::POST,
+                    "/api/v1/log-entries".to_owned(),
+                    Some(json!({"film": film, "watched_on": "2026-01-01", "rating": 4.0})),
+                ),
+                1 => (Method::DELETE, format!("/api/v1/films/{film}/like"), None),
+                2 => (
+                    Method::DELETE,
+                    format!("/api/v1/films/{film}/watchlist"),
+                    None,
+                ),
+                _ => (Method::PUT, format!("/api/v1/films/{film}/like"), None),
+            })
+            .collect();
+        let app_ref = &app;
+        let token = ana.access_token.as_str();
+        let statuses: Vec<(u16, String)> =
+            futures_util::stream::iter(requests.iter().map(|(method, path, body)| async move {
+                let res = app_ref
+                    .send(method.clone(), path, Some(token), body.as_ref())
+                    .await;
+                (res.status, res.text)
+            }))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let failed: Vec<_> = statuses.iter().filter(|(s, _)| *s >= 300).collect();
+        assert!(failed.is_empty(), "round {round}: {failed:?}");
+        let me = app
+            .get(&format!("/api/v1/films/{film}/me"), Some(token))
+            .await;
+        assert_eq!(me.json["watched"], true, "round {round}");
+        assert_eq!(me.json["rating"], 4.0, "round {round}");
+        assert_eq!(me.json["log_entry_count"], 8, "round {round}");
+    }
+    assert!(app.drift().await.is_empty());
+}

@@ -46,12 +46,23 @@ impl From<RelationshipRow> for Relationship {
     }
 }
 
-/// The relationship, locked until the transaction ends (default when there is none yet).
+/// The relationship, locked until the transaction ends. A row is created first when there is none
+/// (a `FOR UPDATE` of a missing row locks nothing, so a concurrent log entry could otherwise land
+/// between this read and the caller's read of the entries); [`save`] deletes it again when the
+/// relationship ends up empty.
 pub async fn lock(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     film: FilmId,
 ) -> Result<Relationship> {
+    diesel::insert_into(member_films::table)
+        .values((
+            member_films::member_id.eq(member.get()),
+            member_films::film_id.eq(film.get()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
     Ok(member_films::table
         .find((member.get(), film.get()))
         .select(RelationshipRow::as_select())
@@ -87,6 +98,7 @@ pub async fn save(
     r: Relationship,
 ) -> Result<()> {
     let now = Utc::now();
+    // Also clears an empty row that `lock` created.
     if r.is_empty() {
         diesel::delete(member_films::table.find((member.get(), film.get())))
             .execute(conn)

@@ -26,7 +26,7 @@ pub async fn load(
 }
 
 /// Applies `command` to `before` (as [`load`] read it) and persists the transition: the relationship
-/// row when it changed, then each effect.
+/// row when it changed (or is empty, so the row `load` may have created goes), then each effect.
 pub async fn commit(
     conn: &mut AsyncPgConnection,
     member: MemberId,
@@ -35,7 +35,7 @@ pub async fn commit(
     command: FilmCommand,
 ) -> OpResult<Transition> {
     let t = before.apply(command, Utc::now())?;
-    if t.relationship_changed(before) {
+    if t.relationship_changed(before) || t.state.relationship.is_empty() {
         relationships::save(conn, member, film, t.state.relationship).await?;
     }
     for effect in &t.effects {
