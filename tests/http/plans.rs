@@ -36,17 +36,6 @@ async fn function_source(conn: &mut AsyncPgConnection, name: &str) -> String {
     .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The statement a PL/pgSQL function returns (`RETURN QUERY …;`), from pg_proc.
-async fn function_body(conn: &mut AsyncPgConnection, name: &str) -> String {
-    let src = function_source(conn, name).await;
-    let start = src
-        .find("RETURN QUERY")
-        .map(|i| i + "RETURN QUERY".len())
-        .unwrap_or(0);
-    let end = src.rfind(';').unwrap_or(src.len());
-    src[start..end].to_owned()
-}
-
 /// The statement of a PL/pgSQL function between `/* plan:<label> */` and `/* end */`, from pg_proc.
 async fn marked_statement(conn: &mut AsyncPgConnection, name: &str, label: &str) -> String {
     let src = function_source(conn, name).await;
@@ -200,7 +189,7 @@ async fn hot_queries_use_their_indexes() {
             assert_eq!(answered, expected, "activity_feed, reader {reader}");
         }
     }
-    let member_sql = function_body(&mut conn, "member_activity").await;
+    let member_sql = marked_statement(&mut conn, "member_activity", "page").await;
     let member = explain(
         &mut conn,
         &member_sql,

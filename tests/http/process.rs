@@ -243,3 +243,83 @@ async fn generated_data_commands_refuse_a_database_they_did_not_make() {
         .flatten();
     assert!(generated.is_none());
 }
+
+/// Popularity scores move only when recomputed: by `filmlog recompute-popularity`, and by a running
+/// server every `FILMLOG_POPULARITY_INTERVAL_SECS`.
+#[actix_web::test]
+async fn popularity_is_recomputed_on_demand_and_by_the_server() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::RunQueryDsl;
+    use filmlog_persistence::schema::{log_entries, review_likes};
+
+    let (ok, _, err) = filmlog(&["recompute-popularity"], &[]);
+    assert!(!ok && err.contains("DATABASE_URL"), "{err}");
+
+    let app = filmlog_test_support::TestApp::spawn().await;
+    let slug = app.film("Heat", 1995).await;
+    let ana = app.member("ana").await;
+    let bo = app.member("bo").await;
+    let cy = app.member("cy").await;
+    let entry = app
+        .log(
+            &ana,
+            serde_json::json!({"film": slug, "review": {"text": "Tense."}}),
+        )
+        .await;
+    let id: i64 = entry.parse().unwrap_or_default();
+    let like_path = format!("/api/v1/log-entries/{entry}/like");
+    assert_eq!(app.put(&like_path, &bo.access_token).await.status, 204);
+    let mut conn = app.db.connect().await;
+    let scores = async |conn: &mut filmlog_persistence::AsyncPgConnection| {
+        log_entries::table
+            .find(id)
+            .select((
+                log_entries::popularity_week,
+                log_entries::popularity_month,
+                log_entries::popularity_all,
+            ))
+            .first::<(i32, i32, i32)>(conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(
+        scores(&mut conn).await,
+        (0, 0, 0),
+        "a like alone moves nothing"
+    );
+
+    let (ok, out, err) = filmlog(&["recompute-popularity"], &[("DATABASE_URL", app.db.url())]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 log entries changed"), "{out}");
+    assert_eq!(scores(&mut conn).await, (1, 1, 1));
+
+    // A like older than the week counts for the month and all time only.
+    assert_eq!(app.put(&like_path, &cy.access_token).await.status, 204);
+    diesel::update(review_likes::table.filter(review_likes::member_id.eq(cy.id)))
+        .set(review_likes::created_at.eq(chrono::Utc::now() - chrono::Duration::days(10)))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", app.db.url())
+        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
+        .env("PORT", port.to_string())
+        .env("FILMLOG_WORKERS", "1")
+        .env("FILMLOG_POPULARITY_INTERVAL_SECS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = scores(&mut conn).await;
+    while seen != (1, 2, 2) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = scores(&mut conn).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, (1, 2, 2), "the server recomputed the scores");
+}

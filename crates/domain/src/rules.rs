@@ -1,8 +1,7 @@
 //! The business rules that refuse an action, as one enum with stable codes. The API maps each to a
 //! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
 
-use crate::log::ReviewText;
-use crate::{MemberId, WatchedOn};
+use crate::MemberId;
 
 /// How a rule failure answers: a conflict with the current state (409), or a request that can never
 /// succeed as sent (422).
@@ -59,12 +58,10 @@ impl RuleError {
     }
 }
 
-/// A log entry must say when the film was watched, or review it, or both.
-pub fn check_date_or_review(
-    watched_on: Option<WatchedOn>,
-    review: Option<&ReviewText>,
-) -> Result<(), RuleError> {
-    if watched_on.is_none() && review.is_none() {
+/// A log entry must say when the film was watched, or review it, or both (checked on the entry as it
+/// will be: as sent on creation, or the current one with an edit applied).
+pub fn check_date_or_review(has_date: bool, has_review: bool) -> Result<(), RuleError> {
+    if !has_date && !has_review {
         Err(RuleError::LogEntryNeedsDateOrReview)
     } else {
         Ok(())
@@ -139,8 +136,10 @@ mod tests {
         assert_eq!(check_follow(a, a), Err(RuleError::FollowYourself));
         assert_eq!(check_follow(a, b), Ok(()));
         assert_eq!(
-            check_date_or_review(None, None),
+            check_date_or_review(false, false),
             Err(RuleError::LogEntryNeedsDateOrReview)
         );
+        assert_eq!(check_date_or_review(true, false), Ok(()));
+        assert_eq!(check_date_or_review(false, true), Ok(()));
     }
 }

@@ -237,19 +237,43 @@ pub async fn log_film(
     .optional()?)
 }
 
+/// The columns the relationship rules read of a log entry (not its text).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
+struct FactsRow {
+    #[diesel(deserialize_as = i64)]
+    id: LogEntryId,
+    #[diesel(deserialize_as = DbRating)]
+    rating: Option<Rating>,
+    #[diesel(select_expression = log_entries::review_text.is_not_null())]
+    has_review: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<FactsRow> for EntryFacts {
+    fn from(r: FactsRow) -> Self {
+        EntryFacts {
+            id: r.id,
+            rating: r.rating,
+            has_review: r.has_review,
+            created_at: r.created_at,
+        }
+    }
+}
+
 /// The rules' view of the member's log entries of the film.
 pub async fn facts(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     film: FilmId,
 ) -> Result<Vec<EntryFacts>> {
-    let rows: Vec<LogEntryRow> = log_entries::table
+    let rows: Vec<FactsRow> = log_entries::table
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::film_id.eq(film.get()))
-        .select(LogEntryRow::as_select())
+        .select(FactsRow::as_select())
         .load(conn)
         .await?;
-    Ok(rows.iter().map(LogEntryRow::facts).collect())
+    Ok(rows.into_iter().map(EntryFacts::from).collect())
 }
 
 pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {
@@ -396,6 +420,17 @@ pub enum Period {
     AllTime,
 }
 
+impl Period {
+    /// The column holding the period's score.
+    fn column(self) -> &'static str {
+        match self {
+            Period::Week => "log_entries.popularity_week",
+            Period::Month => "log_entries.popularity_month",
+            Period::AllTime => "log_entries.popularity_all",
+        }
+    }
+}
+
 /// How a film's reviews are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewSort {
@@ -464,14 +499,13 @@ macro_rules! film_reviews_query {
         match $after {
             None => {}
             Some(ReviewKey::Score(score, id)) => {
-                let column = match $sort {
-                    ReviewSort::Popular(Period::Week) => "log_entries.popularity_week",
-                    ReviewSort::Popular(Period::Month) => "log_entries.popularity_month",
-                    _ => "log_entries.popularity_all",
-                };
-                query = query.filter(
-                    keyset!(&format!("({column}, log_entries.id) <"), Integer => score, BigInt => id),
-                );
+                // A score key belongs to a popular sort; any other sort has no score column.
+                if let ReviewSort::Popular(period) = $sort {
+                    let column = period.column();
+                    query = query.filter(
+                        keyset!(&format!("({column}, log_entries.id) <"), Integer => score, BigInt => id),
+                    );
+                }
             }
             Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
         }

@@ -9,35 +9,26 @@ use diesel::sql_types::{Nullable, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 
-/// The files in the order they are applied (trigger functions before what uses their tables' data).
-pub const FILES: &[(&str, &str)] = &[
-    (
-        "film_stats_create",
-        include_str!("../sql/film_stats_create.sql"),
-    ),
-    (
-        "member_films_stats",
-        include_str!("../sql/member_films_stats.sql"),
-    ),
-    (
-        "log_entries_review_count",
-        include_str!("../sql/log_entries_review_count.sql"),
-    ),
-    (
-        "review_likes_count",
-        include_str!("../sql/review_likes_count.sql"),
-    ),
-    ("comments_count", include_str!("../sql/comments_count.sql")),
-    ("follows_count", include_str!("../sql/follows_count.sql")),
-    ("activity_feed", include_str!("../sql/activity_feed.sql")),
-    (
-        "member_activity",
-        include_str!("../sql/member_activity.sql"),
-    ),
-    (
-        "recompute_review_popularity",
-        include_str!("../sql/recompute_review_popularity.sql"),
-    ),
+/// `(name, text)` of `sql/<name>.sql`.
+macro_rules! sql_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../sql/", $name, ".sql")))),*]
+    };
+}
+
+/// The files in the order they are applied (`activity_details` drops and creates the type that
+/// `activity_feed` and `member_activity` return, so it comes before them).
+pub const FILES: &[(&str, &str)] = sql_files![
+    "film_stats_create",
+    "member_films_stats",
+    "log_entries_review_count",
+    "review_likes_count",
+    "comments_count",
+    "follows_count",
+    "activity_details",
+    "activity_feed",
+    "member_activity",
+    "recompute_review_popularity",
 ];
 
 /// FNV-1a over every file's name and text: changes whenever any file does.

@@ -177,4 +177,29 @@ mod tests {
         assert_eq!(ok.as_ref().map(|s| s.port).ok(), Some(9000));
         assert!(ok.is_ok_and(|s| s.auth().is_ok()));
     }
+
+    #[test]
+    fn the_popularity_interval_defaults_to_15_minutes_and_0_turns_it_off() {
+        let every = |v: &[(&str, &str)]| settings(v).map(|s| s.popularity_every);
+        assert_eq!(
+            every(&[]).ok(),
+            Some(Some(std::time::Duration::from_secs(900)))
+        );
+        assert_eq!(
+            every(&[("FILMLOG_POPULARITY_INTERVAL_SECS", "0")]).ok(),
+            Some(None)
+        );
+        for bad in ["-1", "soon", "86401"] {
+            assert!(
+                matches!(
+                    every(&[("FILMLOG_POPULARITY_INTERVAL_SECS", bad)]),
+                    Err(ConfigError::Invalid {
+                        name: "FILMLOG_POPULARITY_INTERVAL_SECS",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
 }

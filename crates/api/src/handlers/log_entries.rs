@@ -241,7 +241,7 @@ pub async fn create_log_entry(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    check_date_or_review(watched_on, review.as_ref())?;
+    check_date_or_review(watched_on.is_some(), review.is_some())?;
     let slug = slug.ok_or_else(unknown_film)?;
     let member = auth.id();
     let author = MemberSummaryRow {
@@ -390,9 +390,7 @@ pub async fn update_log_entry(
                 Some(r) => r.is_some(),
                 None => current.review_text.is_some(),
             };
-            if new_date.is_none() && !new_review_present {
-                return Err(filmlog_domain::RuleError::LogEntryNeedsDateOrReview.into());
-            }
+            check_date_or_review(new_date.is_some(), new_review_present)?;
             let spoilers = match &patch.review {
                 Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
                 Some(None) => Some(false),
@@ -477,11 +475,8 @@ pub async fn like_review(
     let id = entry_id(&id)?;
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        ops::social::like_review(conn, id, member).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| ops::social::like_review(conn, id, member).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -507,11 +502,8 @@ pub async fn unlike_review(
     let id = entry_id(&id)?;
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        ops::social::unlike_review(conn, id, member).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| ops::social::unlike_review(conn, id, member).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

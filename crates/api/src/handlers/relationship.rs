@@ -72,11 +72,8 @@ async fn change(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, slug).await?;
-    conn.transaction(async |conn| {
-        ops::films::change(conn, member, film, command).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| ops::films::change(conn, member, film, command).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -53,11 +53,8 @@ pub async fn follow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    conn.transaction(async |conn| {
-        ops::social::follow(conn, me, them).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| ops::social::follow(conn, me, them).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -83,11 +80,8 @@ pub async fn unfollow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    conn.transaction(async |conn| {
-        ops::social::unfollow(conn, me, them).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    conn.transaction(async |conn| ops::social::unfollow(conn, me, them).await)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
