@@ -228,7 +228,10 @@ def main():
         db_url = database(profile)
         secret = os.urandom(48).hex()
         env = dict(os.environ, DATABASE_URL=db_url, FILMLOG_JWT_SECRET=secret, FILMLOG_ACCESS_TTL_SECS="86400",
-                   PORT=str(free_port()), RUST_LOG="warn", FILMLOG_WORKERS=str(args.workers))
+                   PORT=str(free_port()), RUST_LOG="warn", FILMLOG_WORKERS=str(args.workers),
+                   # No periodic popularity recomputation inside the measured runs (gen-data computed
+                   # the scores; the recomputation is a background job, not a request).
+                   FILMLOG_POPULARITY_INTERVAL_SECS="0")
         tokens = sh(args.bin, "bench-tokens", "2000", env=env).split()
         tok = lambda m: tokens[m - 1]
         all_tokens = write(f"{WORK}/tokens-all", "\n".join(tokens) + "\n")

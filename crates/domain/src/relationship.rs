@@ -297,8 +297,10 @@ impl MemberFilm {
         let r = &mut next.relationship;
         r.rating = current_rating(r.explicit, &next.entries);
         let new = *r;
-        // The activities of the relationship itself follow its flags.
-        if new.liked != old.liked {
+        // The activities of the relationship itself follow its flags, except that a like given with a
+        // new log entry is shown by the entry: one action, one activity.
+        let liked_with_entry = matches!(command, FilmCommand::LogEntryCreated { .. });
+        if new.liked != old.liked && !liked_with_entry {
             effects.push(flag_effect(ActivityKind::FilmLike, new.liked));
         }
         if new.in_watchlist != old.in_watchlist {
@@ -323,10 +325,6 @@ impl MemberFilm {
                 });
             }
             _ => {}
-        }
-        // Liking through a new log entry is shown by the entry: one action, one activity.
-        if let FilmCommand::LogEntryCreated { .. } = command {
-            effects.retain(|e| *e != Effect::Record(FilmActivity::plain(ActivityKind::FilmLike)));
         }
         let stats = StatsDelta::between(self, &next);
         Ok(Transition {

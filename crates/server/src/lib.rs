@@ -52,7 +52,9 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     if let Some(every) = settings.popularity_every {
         let pool = state.pool.clone();
         actix_web::rt::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            // The first run waits a whole interval: a start (or a restart of several instances)
+            // does not add a scan of every log entry to its warm-up.
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
