@@ -209,7 +209,7 @@ def main():
         url = f"{args.server_url}/{name}"
         marker = psql(f"{args.server_url}/postgres",
                       f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{name}'")
-        if not marker.startswith(f"filmlog gen-data {profile} v2 complete"):
+        if not marker.startswith(f"filmlog gen-data {profile} v3 complete"):
             print(f"generating the {profile} data set (one time)...", flush=True)
             psql(f"{args.server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             psql(f"{args.server_url}/postgres", f"CREATE DATABASE {name}")

@@ -5,8 +5,9 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel::{
-    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable,
-    QueryableByName, Selectable, SelectableHelper,
+    AsChangeset, BoolExpressionMethods, ExpressionMethods, Insertable, JoinOnDsl,
+    NullableExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::EntryFacts;
@@ -15,8 +16,8 @@ use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId, Rating};
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{films, follows, log_entries, members};
-use crate::types::DbRating;
+use crate::schema::{films, follows, log_entries, member_films, members};
+use crate::types::{DbRating, NullAsFalse};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
@@ -64,10 +65,21 @@ impl LogEntryRow {
     }
 }
 
-/// Whether the entry's author likes its film: an entry shows the member's like of the film (derived,
-/// never stored on the entry).
-const AUTHOR_LIKES_FILM: &str = "COALESCE((SELECT mf.liked FROM member_films mf \
-     WHERE mf.member_id = log_entries.member_id AND mf.film_id = log_entries.film_id), false)";
+/// Log entries with their author, their film, and the author's relationship with the film (for
+/// [`LogEntryView::liked`]): the FROM clause of every entry read model. All DSL, so diesel caches the
+/// prepared statements (a `sql()` literal would make each one parsed and planned on every call).
+macro_rules! entry_views {
+    () => {
+        log_entries::table
+            .inner_join(members::table)
+            .inner_join(films::table)
+            .left_join(
+                member_films::table.on(member_films::member_id
+                    .eq(log_entries::member_id)
+                    .and(member_films::film_id.eq(log_entries::film_id))),
+            )
+    };
+}
 
 /// A log entry with its author and film, as every endpoint shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -75,8 +87,11 @@ const AUTHOR_LIKES_FILM: &str = "COALESCE((SELECT mf.liked FROM member_films mf 
 pub struct LogEntryView {
     #[diesel(embed)]
     pub entry: LogEntryRow,
-    #[diesel(select_expression = diesel::dsl::sql::<Bool>(AUTHOR_LIKES_FILM))]
-    #[diesel(select_expression_type = diesel::expression::SqlLiteral<Bool>)]
+    /// Whether the author likes the film: an entry shows the member's like of the film (derived, never
+    /// stored on the entry).
+    #[diesel(select_expression = member_films::liked.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<member_films::liked>)]
+    #[diesel(deserialize_as = NullAsFalse)]
     pub liked: bool,
     #[diesel(embed)]
     pub member: MemberSummaryRow,
@@ -277,9 +292,7 @@ pub async fn facts(
 }
 
 pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {
-    Ok(log_entries::table
-        .inner_join(members::table)
-        .inner_join(films::table)
+    Ok(entry_views!()
         .filter(log_entries::id.eq(id.get()))
         .select(LogEntryView::as_select())
         .first(conn)
@@ -361,9 +374,7 @@ pub async fn diary(
     after: Option<(NaiveDate, i64)>,
     limit: i64,
 ) -> Result<Vec<LogEntryView>> {
-    let mut query = log_entries::table
-        .inner_join(members::table)
-        .inner_join(films::table)
+    let mut query = entry_views!()
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::watched_on.is_not_null())
         .select(LogEntryView::as_select())
@@ -390,9 +401,7 @@ pub async fn member_reviews(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<LogEntryView>> {
-    let mut query = log_entries::table
-        .inner_join(members::table)
-        .inner_join(films::table)
+    let mut query = entry_views!()
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::review_text.is_not_null())
         .select(LogEntryView::as_select())
@@ -468,9 +477,7 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// statement for plan checks).
 macro_rules! film_reviews_query {
     ($film:expr, $sort:expr, $following:expr, $after:expr, $limit:expr) => {{
-        let mut query = log_entries::table
-            .inner_join(members::table)
-            .inner_join(films::table)
+        let mut query = entry_views!()
             .filter(log_entries::film_id.eq($film.get()))
             .filter(log_entries::review_text.is_not_null())
             .select(LogEntryView::as_select())
