@@ -243,3 +243,60 @@ async fn docs_are_served_offline() {
     let spec = app.get("/api/v1/openapi.json", None).await;
     assert_eq!(spec.assert_status(200)["info"]["title"], "Filmlog API");
 }
+
+/// Every documented route with a path parameter answers 404 `not_found` for a value that cannot name
+/// anything (one extractor per kind of parameter), whatever the method: generated from the OpenAPI
+/// document, so a new route is checked as soon as it is documented.
+#[actix_web::test]
+async fn impossible_path_parameters_are_404_on_every_route() {
+    let app = filmlog_test_support::TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let api = filmlog_api::openapi();
+    let mut checked = 0;
+    for (path, item) in &api.paths.paths {
+        if !path.contains('{') {
+            continue;
+        }
+        let concrete = path
+            .replace("{slug}", "Not%20A%20Slug")
+            .replace("{username}", "no%20such%20member!")
+            .replace("{id}", "0abc");
+        assert!(
+            !concrete.contains('{'),
+            "a parameter without a 404 case: {path}"
+        );
+        let methods = [
+            (reqwest::Method::GET, item.get.is_some()),
+            (reqwest::Method::POST, item.post.is_some()),
+            (reqwest::Method::PUT, item.put.is_some()),
+            (reqwest::Method::PATCH, item.patch.is_some()),
+            (reqwest::Method::DELETE, item.delete.is_some()),
+        ];
+        for (method, documented) in methods {
+            if !documented {
+                continue;
+            }
+            let body = serde_json::json!({});
+            let with_body = matches!(
+                method,
+                reqwest::Method::POST | reqwest::Method::PUT | reqwest::Method::PATCH
+            );
+            let res = app
+                .send(
+                    method.clone(),
+                    &concrete,
+                    Some(&ana.access_token),
+                    with_body.then_some(&body),
+                )
+                .await;
+            assert_eq!(
+                (res.status, res.json["code"].as_str()),
+                (404, Some("not_found")),
+                "{method} {path}: {}",
+                res.text
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} routes with path parameters");
+}

@@ -15,7 +15,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
-    auth, comments, films, health, log_entries, me, members, relationship, social,
+    activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
+    member_lists, members, relationship, review_likes,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -82,23 +83,23 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(me::update_me)
             .service(me::change_password)
             .service(me::delete_me)
-            .service(social::feed)
+            .service(activity::feed)
             .service(members::get_member)
-            .service(social::follow)
-            .service(social::unfollow)
-            .service(social::followers)
-            .service(social::following)
-            .service(social::diary)
-            .service(social::member_reviews)
-            .service(social::watchlist)
-            .service(social::liked_films)
-            .service(social::member_activity)
+            .service(follows::follow)
+            .service(follows::unfollow)
+            .service(follows::followers)
+            .service(follows::following)
+            .service(member_lists::diary)
+            .service(member_lists::member_reviews)
+            .service(member_lists::watchlist)
+            .service(member_lists::liked_films)
+            .service(activity::member_activity)
             .service(films::list_films)
-            .service(films::create_film)
+            .service(film_admin::create_film)
             .service(films::get_film)
-            .service(films::update_film)
+            .service(film_admin::update_film)
             .service(films::get_film_statistics)
-            .service(social::film_reviews)
+            .service(film_reviews::film_reviews)
             .service(relationship::get_relationship)
             .service(relationship::put_watched)
             .service(relationship::delete_watched)
@@ -112,9 +113,9 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(log_entries::get_log_entry)
             .service(log_entries::update_log_entry)
             .service(log_entries::delete_log_entry)
-            .service(log_entries::like_review)
-            .service(log_entries::unlike_review)
-            .service(log_entries::list_review_likes)
+            .service(review_likes::like_review)
+            .service(review_likes::unlike_review)
+            .service(review_likes::list_review_likes)
             .service(comments::list_comments)
             .service(comments::create_comment)
             .service(comments::update_comment)

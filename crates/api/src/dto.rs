@@ -193,3 +193,12 @@ pub fn stars(halves: Option<i16>) -> Option<f64> {
 pub fn flatten_tags(tags: Vec<Option<String>>) -> Vec<String> {
     tags.into_iter().flatten().collect()
 }
+
+/// A member and when they did something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberAt {
+    pub member: MemberSummary,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
+}

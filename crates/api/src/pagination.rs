@@ -1,11 +1,13 @@
 //! Cursor pagination: `?limit=` (default 20, at most 100) and an opaque `?cursor=` from the previous
 //! page; responses are `{"items": [...], "next_cursor": "…" | null}`.
 
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -19,6 +21,54 @@ pub struct Page<T: ToSchema> {
     /// Pass as `cursor` for the next page; `null` on the last page.
     #[schema(example = "WzE3OTU1NjQ5MjUsNDJd")]
     pub next_cursor: Option<String>,
+}
+
+/// The query of a plain list: `?limit=&cursor=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Where a page starts: its size and the key of the row it follows, both checked (400 when bad).
+/// Extracted from `?limit=&cursor=` for plain lists; lists with more parameters build it with
+/// [`Paging::parse`].
+#[derive(Debug, Clone)]
+pub struct Paging<K> {
+    pub limit: i64,
+    pub after: Option<K>,
+}
+
+impl<K: DeserializeOwned> Paging<K> {
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<Self> {
+        Ok(Self {
+            limit: self::limit(limit)?,
+            after: decode(cursor)?,
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to tell whether there is a next one.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+impl<K: DeserializeOwned + 'static> FromRequest for Paging<K> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            web::Query::<PageQuery>::from_query(req.query_string())
+                .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string()))
+                .and_then(|q| Self::parse(q.limit, q.cursor.as_deref())),
+        )
+    }
 }
 
 /// The page size asked for: 1–100, default 20. Anything else is 400.

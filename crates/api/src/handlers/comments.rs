@@ -15,10 +15,10 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, MalformedJson, MalformedJsonOrKey, NotJson,
     Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::JsonBody;
-use crate::handlers::log_entries::{EntryPage, PageQuery, entry_id};
+use crate::extract::{CommentPath, EntryPath, JsonBody};
+use crate::handlers::log_entries::entry_page_conn;
 use crate::idempotency::{IdempotencyKey, Outcome};
-use crate::pagination::{self, Page};
+use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,10 +64,6 @@ fn parse_body(raw: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))
 }
 
-fn comment_id(raw: &str) -> ApiResult<CommentId> {
-    raw.parse().map_err(|_| ApiError::not_found("that comment"))
-}
-
 async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<CommentView> {
     social::comment_view(conn, id)
         .await?
@@ -89,19 +85,14 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
 #[get("/log-entries/{id}/comments")]
 pub async fn list_comments(
     state: web::Data<AppState>,
-    id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    EntryPath(id): EntryPath,
+    paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    let EntryPage {
-        mut conn,
-        id,
-        limit,
-        after,
-    } = EntryPage::start(&state, &id, &query).await?;
-    let rows = social::comments_of(&mut conn, id, after, limit + 1).await?;
+    let mut conn = entry_page_conn(&state, id).await?;
+    let rows = social::comments_of(&mut conn, id, paging.after, paging.fetch()).await?;
     let page = pagination::page(
         rows,
-        limit,
+        paging.limit,
         |c| (c.comment.created_at, c.comment.id),
         Comment::from,
     );
@@ -129,12 +120,11 @@ pub async fn list_comments(
 pub async fn create_comment(
     state: web::Data<AppState>,
     auth: AuthMember,
-    id: web::Path<String>,
+    EntryPath(id): EntryPath,
     key: IdempotencyKey,
     body: JsonBody<CommentRequest>,
 ) -> ApiResult<HttpResponse> {
     let idempotency = key.for_body(body.digest());
-    let id = entry_id(&id)?;
     let text = parse_body(&body.0.body)?;
     let author = auth.id();
     let mut conn = state.conn().await?;
@@ -173,10 +163,9 @@ pub async fn create_comment(
 pub async fn update_comment(
     state: web::Data<AppState>,
     auth: AuthMember,
-    id: web::Path<String>,
+    CommentPath(id): CommentPath,
     body: JsonBody<CommentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = comment_id(&id)?;
     let text = parse_body(&body.0.body)?;
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
@@ -204,9 +193,8 @@ pub async fn update_comment(
 pub async fn delete_comment(
     state: web::Data<AppState>,
     auth: AuthMember,
-    id: web::Path<String>,
+    CommentPath(id): CommentPath,
 ) -> ApiResult<HttpResponse> {
-    let id = comment_id(&id)?;
     let me = auth.id();
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;

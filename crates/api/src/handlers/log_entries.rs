@@ -1,28 +1,27 @@
 //! Log entries: a viewing and/or review of a film. Review likes.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::rules::check_date_or_review;
 use filmlog_domain::{LogEntryId, Rating, ReviewText, Slug, Tag, WatchedOn, latest_today};
+use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
 use filmlog_persistence::members::MemberSummaryRow;
-use filmlog_persistence::{AsyncPgConnection, social};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339};
 use crate::error::{
-    ApiError, ApiResult, BadPageQuery, EntryNotFound, FieldError, MalformedJson,
-    MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
+    ApiError, ApiResult, EntryNotFound, FieldError, MalformedJson, MalformedJsonOrKey, NotJson,
+    Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::{JsonBody, double_option};
+use crate::extract::{EntryPath, JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::ops;
-use crate::pagination::{self, Page};
 use crate::state::{AppState, DbConn};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -151,11 +150,6 @@ fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Opti
     })
 }
 
-pub fn entry_id(raw: &str) -> ApiResult<LogEntryId> {
-    raw.parse()
-        .map_err(|_| ApiError::not_found("that log entry"))
-}
-
 async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> ApiResult<LogEntry> {
     Ok(log_entries::view(conn, id)
         .await?
@@ -167,31 +161,14 @@ fn unknown_film() -> ApiError {
     ApiError::invalid_field("/film", "unknown_film", "no film has that slug")
 }
 
-/// Where a page of what hangs off a log entry (its likes, its comments) starts: the entry (404 when
-/// there is none), the page size and the cursor (400 when bad), and a connection.
-pub struct EntryPage {
-    pub conn: DbConn,
-    pub id: LogEntryId,
-    pub limit: i64,
-    pub after: Option<(DateTime<Utc>, i64)>,
-}
-
-impl EntryPage {
-    pub async fn start(state: &AppState, raw_id: &str, query: &PageQuery) -> ApiResult<Self> {
-        let id = entry_id(raw_id)?;
-        let limit = pagination::limit(query.limit)?;
-        let after = pagination::decode(query.cursor.as_deref())?;
-        let mut conn = state.conn().await?;
-        log_entries::owner_and_review(&mut conn, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("that log entry"))?;
-        Ok(EntryPage {
-            conn,
-            id,
-            limit,
-            after,
-        })
-    }
+/// A connection for a page of what hangs off a log entry (its likes, its comments), once the entry
+/// is known to exist (404 otherwise).
+pub async fn entry_page_conn(state: &AppState, id: LogEntryId) -> ApiResult<DbConn> {
+    let mut conn = state.conn().await?;
+    log_entries::owner_and_review(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    Ok(conn)
 }
 
 /// Log a film
@@ -306,9 +283,8 @@ pub async fn create_log_entry(
 pub async fn get_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
     let mut conn = state.conn().await?;
     json_with_etag(&req, &view(&mut conn, id).await?)
 }
@@ -356,10 +332,9 @@ pub async fn update_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthMember,
-    id: web::Path<String>,
+    EntryPath(id): EntryPath,
     body: JsonBody<UpdateLogEntryRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
     let patch = body.0;
     let mut errors = Vec::new();
     let watched_on = patch.watched_on.map(|d| parse_watched_on(d, &mut errors));
@@ -433,9 +408,8 @@ pub async fn delete_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthMember,
-    id: web::Path<String>,
+    EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
     let member = auth.id();
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
@@ -450,116 +424,4 @@ pub async fn delete_log_entry(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Like a review
-#[utoipa::path(
-    operation_id = "like_review",
-    tag = "log entries",
-    params(("id" = String, Path, example = "17")),
-    responses(
-        (status = 204, description = "Liked (also when it already was)"),
-        (status = 401, response = Unauthenticated),
-        (status = 404, response = EntryNotFound),
-        (status = 422, description = "`like_own_review`, or `not_a_review` (no review text)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, response = ServiceUnavailable),
-    ),
-    security(("bearer" = []))
-)]
-#[put("/log-entries/{id}/like")]
-pub async fn like_review(
-    state: web::Data<AppState>,
-    auth: AuthMember,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
-    let member = auth.id();
-    let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::like_review(conn, id, member).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Unlike a review
-#[utoipa::path(
-    operation_id = "unlike_review",
-    tag = "log entries",
-    params(("id" = String, Path, example = "17")),
-    responses(
-        (status = 204, description = "Not liked (also when it was not)"),
-        (status = 401, response = Unauthenticated),
-        (status = 404, response = EntryNotFound),
-        (status = 503, response = ServiceUnavailable),
-    ),
-    security(("bearer" = []))
-)]
-#[delete("/log-entries/{id}/like")]
-pub async fn unlike_review(
-    state: web::Data<AppState>,
-    auth: AuthMember,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let id = entry_id(&id)?;
-    let member = auth.id();
-    let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::unlike_review(conn, id, member).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// 1–100, default 20.
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    /// From the previous page's `next_cursor`.
-    pub cursor: Option<String>,
-}
-
-/// A member and when they did something.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberAt {
-    pub member: MemberSummary,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: DateTime<Utc>,
-}
-
-/// Who liked a review
-#[utoipa::path(
-    operation_id = "list_review_likes",
-    tag = "log entries",
-    params(("id" = String, Path, example = "17"), PageQuery),
-    responses(
-        (status = 200, description = "Members who liked it, newest first", body = Page<MemberAt>),
-        (status = 400, response = BadPageQuery),
-        (status = 404, response = EntryNotFound),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-#[get("/log-entries/{id}/likes")]
-pub async fn list_review_likes(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> ApiResult<HttpResponse> {
-    let EntryPage {
-        mut conn,
-        id,
-        limit,
-        after,
-    } = EntryPage::start(&state, &id, &query).await?;
-    let rows = social::review_likers(&mut conn, id, after, limit + 1).await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        |(m, at)| (*at, m.id),
-        |(m, at)| MemberAt {
-            member: m.into(),
-            at,
-        },
-    );
-    Ok(HttpResponse::Ok().json(page))
 }

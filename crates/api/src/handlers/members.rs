@@ -1,12 +1,13 @@
 //! Public member profiles.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use filmlog_domain::Username;
-use filmlog_persistence::members;
+use filmlog_domain::{MemberId, Username};
+use filmlog_persistence::{AsyncPgConnection, members};
 
 use crate::conditional::json_with_etag;
 use crate::dto::MemberProfile;
 use crate::error::{ApiError, ApiResult, MemberNotFound, ServiceUnavailable};
+use crate::extract::MemberName;
 use crate::state::AppState;
 
 /// A member's public profile
@@ -25,13 +26,18 @@ use crate::state::AppState;
 pub async fn get_member(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
-    let not_found = || ApiError::not_found("that member");
-    let username = Username::parse(&path.into_inner()).map_err(|_| not_found())?;
     let mut conn = state.conn().await?;
     let member = members::find_by_username(&mut conn, username.as_str())
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| ApiError::not_found("that member"))?;
     json_with_etag(&req, &MemberProfile::from(member))
+}
+
+/// The member a username names, or 404.
+pub async fn member_id(conn: &mut AsyncPgConnection, username: &Username) -> ApiResult<MemberId> {
+    members::id_by_username(conn, username.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("that member"))
 }

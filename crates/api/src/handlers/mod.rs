@@ -1,9 +1,14 @@
+pub mod activity;
 pub mod auth;
 pub mod comments;
+pub mod film_admin;
+pub mod film_reviews;
 pub mod films;
+pub mod follows;
 pub mod health;
 pub mod log_entries;
 pub mod me;
+pub mod member_lists;
 pub mod members;
 pub mod relationship;
-pub mod social;
+pub mod review_likes;

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, delete, get, put, web};
 use diesel_async::AsyncConnection;
 use filmlog_domain::relationship::FilmCommand;
-use filmlog_domain::{MemberId, Rating};
+use filmlog_domain::{MemberId, Rating, Slug};
 use filmlog_persistence::{log_entries, relationships};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use crate::error::{
     ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
     Unauthenticated,
 };
-use crate::extract::JsonBody;
+use crate::extract::{FilmSlug, JsonBody};
 use crate::handlers::films::film_id;
 use crate::ops;
 use crate::state::AppState;
@@ -48,7 +48,7 @@ pub struct FilmRelationship {
 pub async fn get_relationship(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, &slug).await?;
@@ -67,7 +67,7 @@ pub async fn get_relationship(
 async fn change(
     state: &AppState,
     member: MemberId,
-    slug: &str,
+    slug: &Slug,
     command: FilmCommand,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
@@ -96,7 +96,7 @@ async fn change(
 pub async fn put_watched(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Watch).await
 }
@@ -121,7 +121,7 @@ pub async fn put_watched(
 pub async fn delete_watched(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unwatch).await
 }
@@ -143,7 +143,7 @@ pub async fn delete_watched(
 pub async fn put_like(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Like).await
 }
@@ -165,7 +165,7 @@ pub async fn put_like(
 pub async fn delete_like(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unlike).await
 }
@@ -187,7 +187,7 @@ pub async fn delete_like(
 pub async fn put_watchlist(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::AddToWatchlist).await
 }
@@ -209,7 +209,7 @@ pub async fn put_watchlist(
 pub async fn delete_watchlist(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::RemoveFromWatchlist).await
 }
@@ -253,7 +253,7 @@ pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
 pub async fn put_rating(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
     body: JsonBody<RatingRequest>,
 ) -> ApiResult<HttpResponse> {
     let rating = parse_rating(body.0.rating, "/rating")?;
@@ -279,7 +279,7 @@ pub async fn put_rating(
 pub async fn delete_rating(
     state: web::Data<AppState>,
     auth: AuthMember,
-    slug: web::Path<String>,
+    FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unrate).await
 }

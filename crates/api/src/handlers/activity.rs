@@ -1,0 +1,181 @@
+//! Activity: your feed and a member's activity.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use filmlog_domain::{Rating, ReviewText};
+use filmlog_persistence::activity::{self, ActivityView};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthMember;
+use crate::dto::{FilmSummary, MemberSummary, rfc3339};
+use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
+use crate::extract::MemberName;
+use crate::handlers::members::member_id;
+use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityLogEntry {
+    #[schema(example = "17")]
+    pub id: String,
+    pub watched_on: Option<NaiveDate>,
+    pub rewatch: bool,
+    /// The first 280 characters of the review, when there is one.
+    pub review_excerpt: Option<String>,
+    /// Clients should hide the excerpt behind a warning when true.
+    pub contains_spoilers: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityComment {
+    #[schema(example = "5")]
+    pub id: String,
+    pub excerpt: String,
+}
+
+/// The kind of an activity (the domain's `ActivityKind`, by the same names).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    DiaryEntry,
+    Review,
+    Rating,
+    FilmLike,
+    ReviewLike,
+    Comment,
+    Follow,
+    Watchlist,
+}
+
+/// Something a member did, with all a client needs to render it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityItem {
+    #[schema(example = "301")]
+    pub id: String,
+    pub kind: ActivityKind,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    pub actor: MemberSummary,
+    pub film: Option<FilmSummary>,
+    /// Stars: the rating given, or the rating of the log entry.
+    pub rating: Option<f64>,
+    pub log_entry: Option<ActivityLogEntry>,
+    /// For follows: who was followed; for review likes and comments: whose review.
+    pub member: Option<String>,
+    pub comment: Option<ActivityComment>,
+}
+
+impl From<filmlog_domain::ActivityKind> for ActivityKind {
+    fn from(k: filmlog_domain::ActivityKind) -> Self {
+        use filmlog_domain::ActivityKind as K;
+        match k {
+            K::DiaryEntry => ActivityKind::DiaryEntry,
+            K::Review => ActivityKind::Review,
+            K::Rating => ActivityKind::Rating,
+            K::FilmLike => ActivityKind::FilmLike,
+            K::ReviewLike => ActivityKind::ReviewLike,
+            K::Comment => ActivityKind::Comment,
+            K::Follow => ActivityKind::Follow,
+            K::Watchlist => ActivityKind::Watchlist,
+        }
+    }
+}
+
+const EXCERPT: usize = 280;
+
+fn activity_item(a: ActivityView) -> ActivityItem {
+    let film = match (a.film_slug, a.film_title) {
+        (Some(slug), Some(title)) => Some(FilmSummary {
+            slug,
+            title,
+            year: a.film_year,
+            poster_url: a.film_poster_url,
+        }),
+        _ => None,
+    };
+    ActivityItem {
+        id: a.id.to_string(),
+        kind: a.kind.into(),
+        created_at: a.created_at,
+        actor: MemberSummary {
+            username: a.actor_username,
+            display_name: a.actor_display_name,
+        },
+        film,
+        rating: a.rating.map(Rating::stars),
+        log_entry: a.log_entry_id.map(|id| ActivityLogEntry {
+            id: id.to_string(),
+            watched_on: a.watched_on,
+            rewatch: a.rewatch.unwrap_or(false),
+            review_excerpt: a.review_head.map(|t| ReviewText::excerpt(&t, EXCERPT)),
+            contains_spoilers: a.contains_spoilers.unwrap_or(false),
+        }),
+        member: a.subject_username,
+        comment: match (a.comment_id, a.comment_head) {
+            (Some(id), Some(body)) => Some(ActivityComment {
+                id: id.to_string(),
+                excerpt: ReviewText::excerpt(&body, EXCERPT),
+            }),
+            _ => None,
+        },
+    }
+}
+
+fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
+    pagination::page(rows, limit, |a| (a.created_at, a.id), activity_item)
+}
+
+/// Your feed
+///
+/// What the members you follow did, newest first: diary entries, reviews, ratings, likes, comments,
+/// follows and watchlist additions. Each item carries what a client needs to render it.
+#[utoipa::path(
+    operation_id = "my_feed",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<ActivityItem>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/feed")]
+pub async fn feed(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.conn().await?;
+    let rows = activity::feed(&mut conn, auth.id(), after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
+}
+
+/// A member's activity
+#[utoipa::path(
+    operation_id = "member_activity",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin"), PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<ActivityItem>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/members/{username}/activity")]
+pub async fn member_activity(
+    state: web::Data<AppState>,
+    MemberName(username): MemberName,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.conn().await?;
+    let member = member_id(&mut conn, &username).await?;
+    let rows = activity::of_member(&mut conn, member, after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
+}

@@ -1,0 +1,137 @@
+//! Follows: follow and unfollow a member, and a member's followers and following.
+
+use actix_web::{HttpResponse, delete, get, put, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::Username;
+use filmlog_persistence::social;
+
+use crate::auth::AuthMember;
+use crate::dto::MemberAt;
+use crate::error::{
+    ApiResult, BadPageQuery, MemberNotFound, Problem, ServiceUnavailable, Unauthenticated,
+};
+use crate::extract::MemberName;
+use crate::handlers::members::member_id;
+use crate::ops;
+use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::state::AppState;
+
+/// Follow a member
+#[utoipa::path(
+    operation_id = "follow_member",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin")),
+    responses(
+        (status = 204, description = "Following (also when you already were)"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = MemberNotFound),
+        (status = 422, description = "`follow_yourself`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/members/{username}/follow")]
+pub async fn follow(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    MemberName(username): MemberName,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let them = member_id(&mut conn, &username).await?;
+    conn.transaction(async |conn| ops::social::follow(conn, me, them).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unfollow a member
+#[utoipa::path(
+    operation_id = "unfollow_member",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin")),
+    responses(
+        (status = 204, description = "Not following (also when you were not)"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/members/{username}/follow")]
+pub async fn unfollow(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    MemberName(username): MemberName,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let them = member_id(&mut conn, &username).await?;
+    conn.transaction(async |conn| ops::social::unfollow(conn, me, them).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn follow_page(
+    state: &AppState,
+    username: &Username,
+    paging: Paging<(DateTime<Utc>, i64)>,
+    want_followers: bool,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.conn().await?;
+    let member = member_id(&mut conn, username).await?;
+    let rows = social::follow_list(&mut conn, member, want_followers, after, limit + 1).await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |(m, at)| (*at, m.id),
+        |(m, at)| MemberAt {
+            member: m.into(),
+            at,
+        },
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A member's followers
+#[utoipa::path(
+    operation_id = "list_followers",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin"), PageQuery),
+    responses(
+        (status = 200, description = "Newest follower first", body = Page<MemberAt>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/members/{username}/followers")]
+pub async fn followers(
+    state: web::Data<AppState>,
+    MemberName(username): MemberName,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    follow_page(&state, &username, paging, true).await
+}
+
+/// Who a member follows
+#[utoipa::path(
+    operation_id = "list_following",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin"), PageQuery),
+    responses(
+        (status = 200, description = "Newest follow first", body = Page<MemberAt>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/members/{username}/following")]
+pub async fn following(
+    state: web::Data<AppState>,
+    MemberName(username): MemberName,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    follow_page(&state, &username, paging, false).await
+}
