@@ -29,6 +29,7 @@ pub const FILES: &[(&str, &str)] = sql_files![
     "activity_feed",
     "member_activity",
     "recompute_review_popularity",
+    "film_search",
 ];
 
 /// FNV-1a over every file's name and text: changes whenever any file does.
