@@ -18,3 +18,4 @@ mod relationships;
 mod rules;
 mod social;
 mod tokens;
+mod visibility;

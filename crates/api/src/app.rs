@@ -48,10 +48,10 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         responses(
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
-            crate::error::EntryNotFound,
+            crate::error::EntryNotFound, crate::error::BadToken,
         )
     ),
-    modifiers(&BearerAuth, &RuleCodes)
+    modifiers(&BearerAuth, &RuleCodes, &ReadsKnowTheirViewer)
 )]
 struct ApiDoc;
 
@@ -68,6 +68,33 @@ impl utoipa::Modify for BearerAuth {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every read decides its viewer (`auth::Viewing`): a read that does not need a token still takes
+/// one, answers as that member, and refuses a bad one. Documented on each such operation here, so a
+/// new read cannot leave it out.
+struct ReadsKnowTheirViewer;
+
+impl utoipa::Modify for ReadsKnowTheirViewer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{Ref, RefOr};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(op) = item.get.as_mut().filter(|_| path.starts_with(API_PREFIX)) else {
+                continue;
+            };
+            if op.security.is_none() {
+                op.security = Some(vec![
+                    SecurityRequirement::default(),
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                ]);
+            }
+            op.responses
+                .responses
+                .entry("401".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("BadToken")));
+        }
     }
 }
 

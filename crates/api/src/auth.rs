@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use filmlog_domain::{Member, MemberId, Password, SessionId};
+use filmlog_domain::{Member, MemberId, Password, SessionId, Viewer};
 use filmlog_persistence::sessions;
 
 use crate::error::{ApiError, ApiResult};
@@ -456,11 +456,13 @@ impl FromRequest for AuthMember {
     }
 }
 
-/// For endpoints that anyone may call but that answer more to members: no header → `None`; a header
-/// with a bad token is still 401 (a client should know its token is bad).
-pub struct MaybeMember(pub Option<AuthMember>);
+/// The reader of a request, for every read: no header → [`Viewer::Anonymous`]; a live token → that
+/// member; a header with a bad or ended token → 401 (a client should know its token is bad, and a
+/// read never silently answers as someone else).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewing(pub Viewer);
 
-impl FromRequest for MaybeMember {
+impl FromRequest for Viewing {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -468,8 +470,10 @@ impl FromRequest for MaybeMember {
         let parsed = bearer(req).and_then(|t| Ok((app_state(req)?, t)));
         Box::pin(async move {
             match parsed? {
-                (state, Some(token)) => Ok(MaybeMember(Some(authenticate(state, token).await?))),
-                (_, None) => Ok(MaybeMember(None)),
+                (state, Some(token)) => Ok(Viewing(Viewer::Member(
+                    authenticate(state, token).await?.id(),
+                ))),
+                (_, None) => Ok(Viewing(Viewer::Anonymous)),
             }
         })
     }

@@ -1,6 +1,7 @@
 //! Response shapes shared by several endpoints.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, Role};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -89,11 +90,31 @@ pub struct MemberProfile {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
     pub joined_at: DateTime<Utc>,
+    /// Only in your own profile: an account's fields are seen by its owner alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ana@example.com")]
+    pub email: Option<String>,
+}
+
+impl MemberProfile {
+    /// The profile as `viewer` sees it.
+    pub fn seen_by(m: Member, viewer: Viewer) -> Self {
+        let email = match sight(viewer, Subject::Account(m.id)) {
+            Sight::Visible => Some(m.email.clone()),
+            Sight::Hidden => None,
+        };
+        MemberProfile {
+            email,
+            ..MemberProfile::from(m)
+        }
+    }
 }
 
 impl From<Member> for MemberProfile {
+    /// The profile as anyone sees it.
     fn from(m: Member) -> Self {
         MemberProfile {
+            email: None,
             username: m.username,
             display_name: m.display_name,
             bio: m.bio,

@@ -423,6 +423,7 @@ fn problem_response(description: &str) -> utoipa::openapi::response::Response {
 problem_responses! {
     ServiceUnavailable => "Database unavailable (`service_unavailable`)";
     Unauthenticated => "`missing_token` or `invalid_token`";
+    BadToken => "A token was sent and is bad or its session ended (`invalid_token`); without a token the read answers anonymously";
     BadPageQuery => "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`";
     MalformedJson => "Malformed JSON (`malformed_json`)";
     MalformedJsonOrKey => "Malformed JSON (`malformed_json`) or `invalid_idempotency_key`";

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod pagination;
 pub mod request_id;
 pub mod state;
+pub mod visible;
 
 pub use app::{build_app, openapi};
 pub use auth::{AuthSettings, PasswordService, TokenService};

@@ -12,6 +12,7 @@ pub mod member;
 pub mod relationship;
 pub mod rules;
 pub mod text;
+pub mod visibility;
 
 pub use activity::ActivityKind;
 pub use film::*;
@@ -20,3 +21,4 @@ pub use log::*;
 pub use member::*;
 pub use rules::{RuleError, RuleKind};
 pub use text::TextError;
+pub use visibility::{Sight, Subject, Viewer};

@@ -49,29 +49,33 @@ impl From<RelationshipRow> for Relationship {
 /// The relationship, locked until the transaction ends. A row is created first when there is none
 /// (a `FOR UPDATE` of a missing row locks nothing, so a concurrent log entry could otherwise land
 /// between this read and the caller's read of the entries); [`save`] deletes it again when the
-/// relationship ends up empty.
+/// relationship ends up empty. A row that another transaction deletes between the two statements is
+/// created again, so the caller always holds a lock.
 pub async fn lock(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     film: FilmId,
 ) -> Result<Relationship> {
-    diesel::insert_into(member_films::table)
-        .values((
-            member_films::member_id.eq(member.get()),
-            member_films::film_id.eq(film.get()),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(member_films::table
-        .find((member.get(), film.get()))
-        .select(RelationshipRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .map(Relationship::from)
-        .unwrap_or_default())
+    loop {
+        diesel::insert_into(member_films::table)
+            .values((
+                member_films::member_id.eq(member.get()),
+                member_films::film_id.eq(film.get()),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        let locked = member_films::table
+            .find((member.get(), film.get()))
+            .select(RelationshipRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(row) = locked {
+            return Ok(Relationship::from(row));
+        }
+    }
 }
 
 pub async fn get(

@@ -8,12 +8,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
+use crate::auth::Viewing;
 use crate::dto::{FilmSummary, MemberSummary, rfc3339};
 use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::MemberName;
-use crate::handlers::members::member_id;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use crate::visible;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityLogEntry {
@@ -170,12 +171,13 @@ pub async fn feed(
 #[get("/members/{username}/activity")]
 pub async fn member_activity(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.conn().await?;
-    let member = member_id(&mut conn, &username).await?;
+    let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = activity::of_member(&mut conn, member, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
 }

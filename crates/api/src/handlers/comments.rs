@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
+use crate::auth::Viewing;
 use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, MalformedJson, MalformedJsonOrKey, NotJson,
@@ -85,10 +86,11 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
 #[get("/log-entries/{id}/comments")]
 pub async fn list_comments(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     EntryPath(id): EntryPath,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = entry_page_conn(&state, id).await?;
+    let mut conn = entry_page_conn(&state, viewer, id).await?;
     let rows = social::comments_of(&mut conn, id, paging.after, paging.fetch()).await?;
     let page = pagination::page(
         rows,

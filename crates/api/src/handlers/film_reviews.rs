@@ -6,7 +6,7 @@ use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::MaybeMember;
+use crate::auth::Viewing;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, Problem, ServiceUnavailable};
 use crate::extract::FilmSlug;
 use crate::handlers::films::film_id;
@@ -76,7 +76,7 @@ pub struct FilmReviewsQuery {
 #[get("/films/{slug}/reviews")]
 pub async fn film_reviews(
     state: web::Data<AppState>,
-    viewer: MaybeMember,
+    Viewing(viewer): Viewing,
     FilmSlug(slug): FilmSlug,
     query: web::Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -88,8 +88,8 @@ pub async fn film_reviews(
             "period applies to sort=popular only",
         ));
     }
-    let followed_by = match (sort, &viewer.0) {
-        (ReviewSortParam::Following, Some(me)) => Some(me.id()),
+    let followed_by = match (sort, viewer.member()) {
+        (ReviewSortParam::Following, Some(me)) => Some(me),
         (ReviewSortParam::Following, None) => {
             return Err(ApiError::unauthorized(
                 "missing_token",

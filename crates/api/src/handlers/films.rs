@@ -10,6 +10,7 @@ use filmlog_persistence::catalog::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Viewing;
 use crate::conditional::json_with_etag;
 use crate::dto::FilmSummary;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
@@ -255,6 +256,7 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
 #[get("/films")]
 pub async fn list_films(
     state: web::Data<AppState>,
+    _: Viewing,
     query: web::Query<FilmListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
@@ -366,6 +368,7 @@ pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiRe
 pub async fn get_film(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _: Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
@@ -387,6 +390,7 @@ pub async fn get_film(
 #[get("/films/{slug}/statistics")]
 pub async fn get_film_statistics(
     state: web::Data<AppState>,
+    _: Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;

@@ -3,10 +3,11 @@
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::Username;
+use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::social;
 
 use crate::auth::AuthMember;
+use crate::auth::Viewing;
 use crate::dto::MemberAt;
 use crate::error::{
     ApiResult, BadPageQuery, MemberNotFound, Problem, ServiceUnavailable, Unauthenticated,
@@ -16,6 +17,7 @@ use crate::handlers::members::member_id;
 use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use crate::visible;
 
 /// Follow a member
 #[utoipa::path(
@@ -74,13 +76,14 @@ pub async fn unfollow(
 
 async fn follow_page(
     state: &AppState,
+    viewer: Viewer,
     username: &Username,
     paging: Paging<(DateTime<Utc>, i64)>,
     want_followers: bool,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.conn().await?;
-    let member = member_id(&mut conn, username).await?;
+    let member = visible::content_owner(&mut conn, viewer, username).await?;
     let rows = social::follow_list(&mut conn, member, want_followers, after, limit + 1).await?;
     let page = pagination::page(
         rows,
@@ -109,10 +112,11 @@ async fn follow_page(
 #[get("/members/{username}/followers")]
 pub async fn followers(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    follow_page(&state, &username, paging, true).await
+    follow_page(&state, viewer, &username, paging, true).await
 }
 
 /// Who a member follows
@@ -130,8 +134,9 @@ pub async fn followers(
 #[get("/members/{username}/following")]
 pub async fn following(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    follow_page(&state, &username, paging, false).await
+    follow_page(&state, viewer, &username, paging, false).await
 }

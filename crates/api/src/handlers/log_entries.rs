@@ -4,7 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::rules::check_date_or_review;
-use filmlog_domain::{LogEntryId, Rating, ReviewText, Slug, Tag, WatchedOn, latest_today};
+use filmlog_domain::{
+    LogEntryId, Rating, ReviewText, Slug, Subject, Tag, Viewer, WatchedOn, latest_today,
+};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
 use filmlog_persistence::members::MemberSummaryRow;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
+use crate::auth::Viewing;
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339};
 use crate::error::{
@@ -23,6 +26,7 @@ use crate::handlers::relationship::parse_rating;
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::ops;
 use crate::state::{AppState, DbConn};
+use crate::visible;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Review {
@@ -162,12 +166,17 @@ fn unknown_film() -> ApiError {
 }
 
 /// A connection for a page of what hangs off a log entry (its likes, its comments), once the entry
-/// is known to exist (404 otherwise).
-pub async fn entry_page_conn(state: &AppState, id: LogEntryId) -> ApiResult<DbConn> {
+/// is known to exist and the viewer may see it (404 otherwise).
+pub async fn entry_page_conn(
+    state: &AppState,
+    viewer: Viewer,
+    id: LogEntryId,
+) -> ApiResult<DbConn> {
     let mut conn = state.conn().await?;
-    log_entries::owner_and_review(&mut conn, id)
+    let (author, _, _) = log_entries::owner_and_review(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    visible::require(viewer, Subject::Content(author), "that log entry")?;
     Ok(conn)
 }
 
@@ -283,10 +292,19 @@ pub async fn create_log_entry(
 pub async fn get_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    json_with_etag(&req, &view(&mut conn, id).await?)
+    let row = log_entries::view(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    visible::require(
+        viewer,
+        Subject::Content(row.entry.member_id),
+        "that log entry",
+    )?;
+    json_with_etag(&req, &LogEntry::from(row))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -2,19 +2,20 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use filmlog_domain::Username;
+use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::log_entries::{self};
 use filmlog_persistence::relationships;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Viewing;
 use crate::dto::{FilmSummary, rfc3339, stars};
 use crate::error::{ApiError, ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable};
 use crate::extract::MemberName;
 use crate::handlers::log_entries::LogEntry;
-use crate::handlers::members::member_id;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use crate::visible;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -72,6 +73,7 @@ fn diary_range(year: Option<i32>, month: Option<u32>) -> ApiResult<Option<(Naive
 #[get("/members/{username}/diary")]
 pub async fn diary(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     query: web::Query<DiaryQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -79,7 +81,7 @@ pub async fn diary(
         Paging::<(NaiveDate, i64)>::parse(query.limit, query.cursor.as_deref())?;
     let range = diary_range(query.year, query.month)?;
     let mut conn = state.conn().await?;
-    let member = member_id(&mut conn, &username).await?;
+    let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = log_entries::diary(&mut conn, member, range, after, limit + 1).await?;
     let page = pagination::page(
         rows,
@@ -105,12 +107,13 @@ pub async fn diary(
 #[get("/members/{username}/reviews")]
 pub async fn member_reviews(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.conn().await?;
-    let member = member_id(&mut conn, &username).await?;
+    let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = log_entries::member_reviews(&mut conn, member, after, limit + 1).await?;
     let page = pagination::page(
         rows,
@@ -133,13 +136,14 @@ pub struct ListedFilm {
 
 async fn film_list(
     state: &AppState,
+    viewer: Viewer,
     username: &Username,
     paging: Paging<(DateTime<Utc>, i64)>,
     want_watchlist: bool,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.conn().await?;
-    let member = member_id(&mut conn, username).await?;
+    let member = visible::content_owner(&mut conn, viewer, username).await?;
     let rows = relationships::list(&mut conn, member, want_watchlist, after, limit + 1).await?;
     let page = pagination::page(
         rows,
@@ -169,10 +173,11 @@ async fn film_list(
 #[get("/members/{username}/watchlist")]
 pub async fn watchlist(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    film_list(&state, &username, paging, true).await
+    film_list(&state, viewer, &username, paging, true).await
 }
 
 /// Films a member likes
@@ -190,8 +195,9 @@ pub async fn watchlist(
 #[get("/members/{username}/likes/films")]
 pub async fn liked_films(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    film_list(&state, &username, paging, false).await
+    film_list(&state, viewer, &username, paging, false).await
 }

@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use filmlog_domain::{MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
+use crate::auth::Viewing;
 use crate::conditional::json_with_etag;
 use crate::dto::MemberProfile;
 use crate::error::{ApiError, ApiResult, MemberNotFound, ServiceUnavailable};
 use crate::extract::MemberName;
 use crate::state::AppState;
+use crate::visible;
 
 /// A member's public profile
 #[utoipa::path(
@@ -26,13 +28,12 @@ use crate::state::AppState;
 pub async fn get_member(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let member = members::find_by_username(&mut conn, username.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("that member"))?;
-    json_with_etag(&req, &MemberProfile::from(member))
+    let member = visible::member(&mut conn, viewer, &username).await?;
+    json_with_etag(&req, &MemberProfile::seen_by(member, viewer))
 }
 
 /// The member a username names, or 404.

@@ -6,6 +6,7 @@ use diesel_async::AsyncConnection;
 use filmlog_persistence::social;
 
 use crate::auth::AuthMember;
+use crate::auth::Viewing;
 use crate::dto::MemberAt;
 use crate::error::{
     ApiResult, BadPageQuery, EntryNotFound, Problem, ServiceUnavailable, Unauthenticated,
@@ -84,10 +85,11 @@ pub async fn unlike_review(
 #[get("/log-entries/{id}/likes")]
 pub async fn list_review_likes(
     state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
     EntryPath(id): EntryPath,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = entry_page_conn(&state, id).await?;
+    let mut conn = entry_page_conn(&state, viewer, id).await?;
     let rows = social::review_likers(&mut conn, id, paging.after, paging.fetch()).await?;
     let page = pagination::page(
         rows,

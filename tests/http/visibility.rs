@@ -1,0 +1,86 @@
+//! Every read decides its viewer: generated from the OpenAPI document, so a new read is checked as
+//! soon as it is documented.
+
+use filmlog_test_support::TestApp;
+use serde_json::json;
+
+/// Every GET operation of the API, its path filled with things that exist.
+async fn every_read(app: &TestApp) -> Vec<String> {
+    let owner = app.member("owner").await;
+    let slug = app.film("Close-Up", 1990).await;
+    let entry = app
+        .log(
+            &owner,
+            json!({"film": slug, "watched_on": "2026-11-01", "review": {"text": "Real and staged at once."}}),
+        )
+        .await;
+    let api = filmlog_api::openapi();
+    let reads: Vec<String> = api
+        .paths
+        .paths
+        .iter()
+        .filter(|(path, item)| path.starts_with("/api/v1") && item.get.is_some())
+        .map(|(path, _)| {
+            path.replace("{slug}", &slug)
+                .replace("{username}", "owner")
+                .replace("{id}", &entry)
+        })
+        .collect();
+    for path in &reads {
+        assert!(
+            !path.contains('{'),
+            "a parameter this test cannot fill: {path}"
+        );
+    }
+    assert!(reads.len() >= 15, "only {} reads", reads.len());
+    reads
+}
+
+#[actix_web::test]
+async fn every_read_refuses_a_bad_or_ended_token_and_answers_a_good_one() {
+    let app = TestApp::spawn().await;
+    let reads = every_read(&app).await;
+    let viewer = app.member("viewer").await;
+    let ended = app.member("ended").await;
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/auth/logout",
+        Some(&ended.access_token),
+        None,
+    )
+    .await
+    .assert_status(204);
+    for path in &reads {
+        for bad in ["not-a-token", ended.access_token.as_str()] {
+            let res = app.get(path, Some(bad)).await;
+            assert_eq!(
+                (res.status, res.json["code"].as_str()),
+                (401, Some("invalid_token")),
+                "GET {path} with a bad token: {}",
+                res.text
+            );
+        }
+        let res = app.get(path, Some(&viewer.access_token)).await;
+        assert_eq!(res.status, 200, "GET {path} as a member: {}", res.text);
+    }
+}
+
+#[actix_web::test]
+async fn an_account_field_is_seen_by_its_owner_only() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    let own = app
+        .get("/api/v1/members/ana", Some(&ana.access_token))
+        .await;
+    assert_eq!(own.assert_status(200)["email"], "ana@example.com");
+    for token in [None, Some(ben.access_token.as_str())] {
+        let other = app.get("/api/v1/members/ana", token).await;
+        assert!(
+            other.assert_status(200).get("email").is_none(),
+            "{}",
+            other.text
+        );
+        assert_eq!(other.json["username"], "ana");
+    }
+}
