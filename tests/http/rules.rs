@@ -354,7 +354,9 @@ async fn the_fast_logging_path_does_exactly_what_the_rules_do() {
                 let new = NewLogEntry {
                     watched_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
                     rewatch: false,
-                    rating: (next(3) > 0).then(|| 1 + next(10) as i16),
+                    rating: (next(3) > 0)
+                        .then(|| filmlog_domain::Rating::from_halves(1 + next(10) as i16).ok())
+                        .flatten(),
                     review_text: (next(2) == 0).then(|| "Seen.".to_owned()),
                     contains_spoilers: false,
                     tags: Vec::new(),

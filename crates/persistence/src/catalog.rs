@@ -18,7 +18,8 @@ pub const SLUG_KEY: &str = "films_slug_key";
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = films, check_for_backend(diesel::pg::Pg))]
 pub struct FilmRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: FilmId,
     pub slug: String,
     pub title: String,
     pub original_title: Option<String>,
@@ -38,7 +39,8 @@ pub struct FilmRow {
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = films, check_for_backend(diesel::pg::Pg))]
 pub struct FilmSummaryRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: FilmId,
     pub slug: String,
     pub title: String,
     pub year: Option<i32>,
@@ -48,7 +50,8 @@ pub struct FilmSummaryRow {
 #[derive(Debug, Clone, Copy, Queryable, Selectable, QueryableByName, PartialEq, Eq)]
 #[diesel(table_name = film_stats, check_for_backend(diesel::pg::Pg))]
 pub struct FilmStatsRow {
-    pub film_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub film_id: FilmId,
     pub watch_count: i32,
     pub like_count: i32,
     pub rating_count: i32,
@@ -144,7 +147,7 @@ pub async fn insert_film(
         .returning(FilmRow::as_returning())
         .get_result(conn)
         .await?;
-    replace_credits(conn, FilmId::new(row.id), credits).await?;
+    replace_credits(conn, row.id, credits).await?;
     Ok(row)
 }
 

@@ -5,9 +5,8 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel::{
-    AsChangeset, BoolExpressionMethods, ExpressionMethods, Insertable, JoinOnDsl,
-    NullableExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::EntryFacts;
@@ -100,27 +99,31 @@ pub struct LogEntryView {
 }
 
 /// What a member writes when logging a film (the member and the film are given beside it).
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = log_entries)]
+#[derive(Debug, Clone)]
 pub struct NewLogEntry {
     pub watched_on: Option<NaiveDate>,
     pub rewatch: bool,
-    pub rating: Option<i16>,
+    pub rating: Option<Rating>,
     pub review_text: Option<String>,
     pub contains_spoilers: bool,
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = log_entries)]
+/// Changes to an entry: `None` leaves a field, `Some(None)` clears a nullable one.
+#[derive(Debug, Default)]
 pub struct LogEntryChanges {
     pub watched_on: Option<Option<NaiveDate>>,
     pub rewatch: Option<bool>,
-    pub rating: Option<Option<i16>>,
+    pub rating: Option<Option<Rating>>,
     pub review_text: Option<Option<String>>,
     pub contains_spoilers: Option<bool>,
     pub tags: Option<Vec<String>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The stored form of a rating: its half-star count.
+fn halves(rating: Option<Rating>) -> Option<i16> {
+    rating.map(Rating::halves)
 }
 
 pub async fn insert(
@@ -133,7 +136,12 @@ pub async fn insert(
         .values((
             log_entries::member_id.eq(member.get()),
             log_entries::film_id.eq(film.get()),
-            new,
+            log_entries::watched_on.eq(new.watched_on),
+            log_entries::rewatch.eq(new.rewatch),
+            log_entries::rating.eq(halves(new.rating)),
+            log_entries::review_text.eq(new.review_text.as_deref()),
+            log_entries::contains_spoilers.eq(new.contains_spoilers),
+            log_entries::tags.eq(&new.tags),
         ))
         .returning(LogEntryRow::as_returning())
         .get_result(conn)
@@ -161,7 +169,7 @@ pub struct LoggedEntry {
 impl LoggedEntry {
     pub fn film(&self) -> FilmSummaryRow {
         FilmSummaryRow {
-            id: self.entry.film_id.get(),
+            id: self.entry.film_id,
             slug: self.film_slug.clone(),
             title: self.film_title.clone(),
             year: self.film_year,
@@ -213,6 +221,7 @@ struct LogFilm<'a> {
     slug: &'a str,
     member: i64,
     new: &'a NewLogEntry,
+    rating: Option<i16>,
     liked: bool,
     kind: &'static str,
 }
@@ -222,7 +231,7 @@ cached_statement!(LogFilm, LOG_FILM_SQL, |s| {
     "2" => BigInt: &s.member,
     "3" => Nullable<Date>: &s.new.watched_on,
     "4" => Bool: &s.new.rewatch,
-    "5" => Nullable<SmallInt>: &s.new.rating,
+    "5" => Nullable<SmallInt>: &s.rating,
     "6" => Nullable<Text>: &s.new.review_text,
     "7" => Bool: &s.new.contains_spoilers,
     "8" => Array<Text>: &s.new.tags,
@@ -244,6 +253,7 @@ pub async fn log_film(
         slug,
         member: member.get(),
         new,
+        rating: halves(new.rating),
         liked,
         kind: activity.as_str(),
     }
@@ -339,8 +349,20 @@ pub async fn update(
     id: LogEntryId,
     changes: &LogEntryChanges,
 ) -> Result<LogEntryRow> {
+    let c = changes;
     Ok(diesel::update(log_entries::table.find(id.get()))
-        .set(changes)
+        .set((
+            c.watched_on.map(|v| log_entries::watched_on.eq(v)),
+            c.rewatch.map(|v| log_entries::rewatch.eq(v)),
+            c.rating.map(|v| log_entries::rating.eq(halves(v))),
+            c.review_text
+                .as_ref()
+                .map(|v| log_entries::review_text.eq(v.as_deref())),
+            c.contains_spoilers
+                .map(|v| log_entries::contains_spoilers.eq(v)),
+            c.tags.as_ref().map(|v| log_entries::tags.eq(v)),
+            c.updated_at.map(|v| log_entries::updated_at.eq(v)),
+        ))
         .returning(LogEntryRow::as_returning())
         .get_result(conn)
         .await?)

@@ -19,7 +19,8 @@ pub const EMAIL_KEY: &str = "members_email_key";
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
 pub struct MemberRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: MemberId,
     pub username: String,
     pub email: String,
     pub display_name: Option<String>,
@@ -38,7 +39,8 @@ pub struct MemberRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
 pub struct MemberSummaryRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: MemberId,
     pub username: String,
     pub display_name: Option<String>,
 }
@@ -46,7 +48,7 @@ pub struct MemberSummaryRow {
 impl From<MemberRow> for Member {
     fn from(row: MemberRow) -> Self {
         Member {
-            id: MemberId::new(row.id),
+            id: row.id,
             username: row.username,
             email: row.email,
             display_name: row.display_name,

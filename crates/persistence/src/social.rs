@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::sql_types::{BigInt, Bool, Timestamptz};
 use diesel::{
-    ExpressionMethods, Insertable, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
+    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -71,9 +71,12 @@ pub async fn review_likers(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = comments, check_for_backend(diesel::pg::Pg))]
 pub struct CommentRow {
-    pub id: i64,
-    pub log_entry_id: i64,
-    pub author_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: CommentId,
+    #[diesel(deserialize_as = i64)]
+    pub log_entry_id: LogEntryId,
+    #[diesel(deserialize_as = i64)]
+    pub author_id: MemberId,
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,17 +91,20 @@ pub struct CommentView {
     pub author: MemberSummaryRow,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = comments)]
+#[derive(Debug)]
 pub struct NewComment {
-    pub log_entry_id: i64,
-    pub author_id: i64,
+    pub log_entry_id: LogEntryId,
+    pub author_id: MemberId,
     pub body: String,
 }
 
 pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment) -> Result<CommentRow> {
     Ok(diesel::insert_into(comments::table)
-        .values(new)
+        .values((
+            comments::log_entry_id.eq(new.log_entry_id.get()),
+            comments::author_id.eq(new.author_id.get()),
+            comments::body.eq(&new.body),
+        ))
         .returning(CommentRow::as_returning())
         .get_result(conn)
         .await?)

@@ -202,12 +202,7 @@ pub async fn import(
                                 character: None,
                                 billing_order: 0,
                             };
-                            catalog::replace_credits(
-                                conn,
-                                filmlog_domain::FilmId::new(film.id),
-                                &[credit],
-                            )
-                            .await?;
+                            catalog::replace_credits(conn, film.id, &[credit]).await?;
                         }
                     }
                     None => present += 1,

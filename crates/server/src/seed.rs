@@ -7,7 +7,7 @@ use std::sync::Arc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use filmlog_api::PasswordService;
 use filmlog_api::ops::{self, OpError};
-use filmlog_domain::{FilmId, MemberId, Password};
+use filmlog_domain::{MemberId, Password};
 use filmlog_persistence::catalog::{self, NewCredit, NewFilm};
 use filmlog_persistence::log_entries::{NewLogEntry, ReviewSort};
 use filmlog_persistence::members::{self, MemberChanges, NewMember};
@@ -125,11 +125,11 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
 
     let film = match catalog::id_by_slug(&mut conn, SEED_SLUG).await? {
         Some(id) => id,
-        None => FilmId::new(
+        None => {
             catalog::insert_film(&mut conn, &seed_film(), &seed_credits())
                 .await?
-                .id,
-        ),
+                .id
+        }
     };
     let mut ids = Vec::new();
     let mut created = 0;
@@ -174,7 +174,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         let review = NewLogEntry {
             watched_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
             rewatch: true,
-            rating: Some(9),
+            rating: filmlog_domain::Rating::from_halves(9).ok(),
             review_text: Some(REVIEW.to_owned()),
             contains_spoilers: true,
             tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],

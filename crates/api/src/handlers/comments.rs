@@ -171,7 +171,7 @@ pub async fn update_comment(
     let text = parse_body(&body.0.body)?;
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
-    if current.comment.author_id != auth.id().get() {
+    if current.comment.author_id != auth.id() {
         return Err(ApiError::not_found("that comment"));
     }
     social::update_comment(&mut conn, id, &text).await?;
@@ -201,8 +201,8 @@ pub async fn delete_comment(
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
     // The review's owner may delete comments on it too; that is looked up only for someone else's comment.
-    if current.comment.author_id != me.get() {
-        let entry = filmlog_domain::LogEntryId::new(current.comment.log_entry_id);
+    if current.comment.author_id != me {
+        let entry = current.comment.log_entry_id;
         let entry_owner = log_entries::owner_and_review(&mut conn, entry)
             .await?
             .map(|(owner, _, _)| owner);

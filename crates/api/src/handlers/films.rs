@@ -346,7 +346,7 @@ pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiRe
     let (film, stats) = catalog::find_by_slug(conn, slug)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))?;
-    let credits = catalog::credits(conn, FilmId::new(film.id)).await?;
+    let credits = catalog::credits(conn, film.id).await?;
     Ok(Film::build(film, stats, credits))
 }
 

@@ -145,12 +145,11 @@ fn parse_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     }
 }
 
-fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Option<i16> {
+fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Option<Rating> {
     rating.and_then(|r| {
         parse_rating(r, "/rating")
             .map_err(|e| errors.extend(e.problem().errors))
             .ok()
-            .map(|r| r.halves())
     })
 }
 
@@ -231,7 +230,7 @@ pub async fn create_log_entry(
     let slug = slug.ok_or_else(unknown_film)?;
     let member = auth.id();
     let author = MemberSummaryRow {
-        id: member.get(),
+        id: member,
         username: auth.member.username.clone(),
         display_name: auth.member.display_name.clone(),
     };

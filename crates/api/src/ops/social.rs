@@ -71,13 +71,13 @@ pub async fn add_comment(
     let row = social::insert_comment(
         conn,
         &NewComment {
-            log_entry_id: entry.get(),
-            author_id: author.get(),
+            log_entry_id: entry,
+            author_id: author,
             body,
         },
     )
     .await?;
-    let id = CommentId::new(row.id);
+    let id = row.id;
     let what = NewActivity {
         film: Some(film),
         log_entry: Some(entry),
