@@ -7,6 +7,7 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
 use filmlog_domain::FilmId;
 
 use crate::Result;
@@ -212,17 +213,32 @@ pub async fn update_film(
 }
 
 /// A film with its statistics, in one query.
-pub async fn find_by_slug(
-    conn: &mut AsyncPgConnection,
+/// A film page: the film with its statistics, and its credits (directors first, then cast in billing
+/// order). The two statements are pipelined (sent together, answered in one round trip), so the
+/// credits are selected by slug rather than by the id the first one returns.
+pub async fn film_page(
+    mut conn: &AsyncPgConnection,
     slug: &str,
-) -> Result<Option<(FilmRow, FilmStatsRow)>> {
-    Ok(films::table
+) -> Result<Option<(FilmRow, FilmStatsRow, Vec<CreditRow>)>> {
+    let film = films::table
         .inner_join(film_stats::table)
         .filter(films::slug.eq(slug))
         .select((FilmRow::as_select(), FilmStatsRow::as_select()))
-        .first(conn)
-        .await
-        .optional()?)
+        .first::<(FilmRow, FilmStatsRow)>(&mut conn);
+    let credits = film_credits::table
+        .inner_join(people::table)
+        .inner_join(films::table)
+        .filter(films::slug.eq(slug))
+        .order((
+            film_credits::role.desc(),
+            film_credits::billing_order.asc(),
+            film_credits::id.asc(),
+        ))
+        .select(CREDIT_COLUMNS)
+        .load::<CreditRow>(&mut conn);
+    let (film, credits) =
+        futures_util::future::try_join(film.map(|r| r.optional()), credits).await?;
+    Ok(film.map(|(film, stats)| (film, stats, credits)))
 }
 
 /// What lists show of a film, by slug.
@@ -256,26 +272,21 @@ pub async fn stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmSta
         .await?)
 }
 
-/// Directors first, then cast in billing order.
-pub async fn credits(conn: &mut AsyncPgConnection, film: FilmId) -> Result<Vec<CreditRow>> {
-    Ok(film_credits::table
-        .inner_join(people::table)
-        .filter(film_credits::film_id.eq(film.get()))
-        .order((
-            film_credits::role.desc(),
-            film_credits::billing_order.asc(),
-            film_credits::id.asc(),
-        ))
-        .select((
-            people::id,
-            people::name,
-            film_credits::role,
-            film_credits::character,
-            film_credits::billing_order,
-        ))
-        .load(conn)
-        .await?)
-}
+/// The columns of a [`CreditRow`].
+const CREDIT_COLUMNS: (
+    people::id,
+    people::name,
+    film_credits::role,
+    film_credits::character,
+    film_credits::billing_order,
+) = (
+    people::id,
+    people::name,
+    film_credits::role,
+    film_credits::character,
+    film_credits::billing_order,
+);
+
 
 /// The weighted average of `filmlog_domain::weighted_rating` in SQL, in half stars; -1 for unrated
 /// films.

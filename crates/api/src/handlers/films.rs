@@ -343,16 +343,15 @@ pub async fn film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<Fil
 }
 
 pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<Film> {
-    let (film, stats) = catalog::find_by_slug(conn, slug)
+    let (film, stats, credits) = catalog::film_page(conn, slug)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))?;
-    let credits = catalog::credits(conn, film.id).await?;
     Ok(Film::build(film, stats, credits))
 }
 
 /// A film
 ///
-/// The film with its directors, cast and statistics, in one response (two queries).
+/// The film with its directors, cast and statistics, in one response (two queries, pipelined).
 #[utoipa::path(
     operation_id = "get_film",
     tag = "films",
