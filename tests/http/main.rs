@@ -6,6 +6,7 @@ mod demo;
 mod films;
 mod idempotency;
 mod integrity;
+mod limits;
 mod log_entries;
 mod me;
 mod members;

@@ -177,11 +177,12 @@ async fn an_exhausted_pool_is_503_not_a_hang() {
     let app = TestApp::spawn_with(|c| {
         c.pool.max_size = 1;
         c.pool.timeout = Duration::from_millis(300);
+        c.reads = Some(c.pool.clone());
     })
     .await;
     let ana = app.member("ana").await;
-    let held = app.state.pool.get().await;
-    assert!(held.is_ok());
+    let held = (app.state.pool.get().await, app.state.reads.get().await);
+    assert!(held.0.is_ok() && held.1.is_ok());
     let started = Instant::now();
     let res = app.get("/api/v1/members/ana", None).await;
     res.assert_problem(503, "service_unavailable");

@@ -84,6 +84,8 @@ pub struct ApiErrorDetails {
     retry_after: Option<u32>,
     bearer_challenge: Option<&'static str>,
     allow: Option<String>,
+    /// Close the connection after answering (the rest of the request may never come).
+    close: bool,
     /// What went wrong inside, logged for 5xx; never shown.
     cause: Option<String>,
 }
@@ -104,6 +106,7 @@ impl ApiError {
             retry_after: None,
             bearer_challenge: None,
             allow: None,
+            close: false,
             cause: None,
         }))
     }
@@ -215,6 +218,21 @@ impl ApiError {
         err
     }
 
+    /// 408: the client did not send the whole request in time; the connection is closed.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        let mut err = Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                limit.as_millis()
+            ),
+        );
+        err.close = true;
+        err
+    }
+
     /// 503 with `Retry-After`: a dependency (the database) is down or saturated.
     pub fn unavailable(cause: impl fmt::Display) -> Self {
         let mut err = Self::new(
@@ -306,6 +324,9 @@ impl ResponseError for ApiError {
         }
         if let Some(allow) = &self.allow {
             res.insert_header((header::ALLOW, allow.clone()));
+        }
+        if self.close {
+            res.force_close();
         }
         match serde_json::to_vec(&problem) {
             Ok(body) => res.body(body),

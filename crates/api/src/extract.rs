@@ -95,6 +95,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
+        let body_timeout = req
+            .app_data::<web::Data<crate::state::AppState>>()
+            .map(|s| s.limits.body_timeout)
+            .unwrap_or_default();
         Box::pin(async move {
             if !json {
                 return Err(ApiError::new(
@@ -107,15 +111,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if declared.is_some_and(|n| n > BODY_LIMIT) {
                 return Err(too_large());
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(too_large());
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk
+                        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                    if body.len() + chunk.len() > BODY_LIMIT {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(body_timeout, read)
+                .await
+                .map_err(|_| ApiError::request_timeout(body_timeout))??;
             let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
             parse_json_object(&body).map(|v| JsonBody(v, digest))
         })

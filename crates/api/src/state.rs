@@ -11,7 +11,11 @@ pub type DbConn =
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
 pub struct AppState {
+    /// Connections for writes and for authentication.
     pub pool: DbPool,
+    /// Connections for reads, with a shorter statement timeout.
+    pub reads: DbPool,
+    pub limits: HttpLimits,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordService>,
 }
@@ -21,5 +25,29 @@ impl AppState {
     /// down.
     pub async fn conn(&self) -> ApiResult<DbConn> {
         Ok(self.pool.get().await.map_err(PersistenceError::from)?)
+    }
+
+    /// A pooled connection for a read (see [`AppState::conn`]).
+    pub async fn read_conn(&self) -> ApiResult<DbConn> {
+        Ok(self.reads.get().await.map_err(PersistenceError::from)?)
+    }
+}
+
+/// Bounds on how long a client may take to send a request.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// From the connection's first byte (or the previous response) to the end of the request head;
+    /// the server answers 408 after it.
+    pub head_timeout: std::time::Duration,
+    /// For the whole body once the head is in; 408 after it.
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            head_timeout: std::time::Duration::from_secs(5),
+            body_timeout: std::time::Duration::from_secs(10),
+        }
     }
 }

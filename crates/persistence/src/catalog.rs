@@ -7,8 +7,8 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::FutureExt;
 use filmlog_domain::FilmId;
+use futures_util::FutureExt;
 
 use crate::Result;
 use crate::schema::{film_credits, film_stats, films, people};
@@ -286,7 +286,6 @@ const CREDIT_COLUMNS: (
     film_credits::character,
     film_credits::billing_order,
 );
-
 
 /// The weighted average of `filmlog_domain::weighted_rating` in SQL, in half stars; -1 for unrated
 /// films.

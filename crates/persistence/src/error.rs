@@ -48,8 +48,13 @@ impl From<DieselError> for PersistenceError {
                     DatabaseErrorKind::SerializationFailure => {
                         PersistenceError::SerializationFailure
                     }
-                    DatabaseErrorKind::ClosedConnection => {
-                        PersistenceError::Unavailable("connection closed".to_owned())
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand
+                    | DatabaseErrorKind::ReadOnlyTransaction => {
+                        PersistenceError::Unavailable(info.message().to_owned())
+                    }
+                    _ if is_transient(info.message()) => {
+                        PersistenceError::Unavailable(info.message().to_owned())
                     }
                     other => PersistenceError::Query(DieselError::DatabaseError(other, info)),
                 }
@@ -60,6 +65,26 @@ impl From<DieselError> for PersistenceError {
             other => PersistenceError::Query(other),
         }
     }
+}
+
+/// Errors that say "not now" rather than "never": a statement or lock timeout, the server shutting
+/// down, restarting or refusing connections, a deadlock or a lost connection. diesel exposes no
+/// SQLSTATE for them, only PostgreSQL's message (English, as the server sends by default); an
+/// unrecognised message stays an internal error and is logged.
+fn is_transient(message: &str) -> bool {
+    const TRANSIENT: [&str; 10] = [
+        "canceling statement due to statement timeout",
+        "canceling statement due to lock timeout",
+        "canceling statement due to user request",
+        "canceling statement due to conflict with recovery",
+        "terminating connection",
+        "the database system is",
+        "too many clients",
+        "remaining connection slots are reserved",
+        "deadlock detected",
+        "connection closed",
+    ];
+    TRANSIENT.iter().any(|t| message.contains(t))
 }
 
 impl From<PoolError> for PersistenceError {

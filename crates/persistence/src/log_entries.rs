@@ -487,12 +487,18 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
         #[diesel(sql_type = BigInt)]
         changed: i64,
     }
-    Ok(
-        diesel::sql_query("SELECT recompute_review_popularity() AS changed")
+    // A batch job, not a request: the pool's statement timeout is lifted for its transaction only.
+    diesel_async::AsyncConnection::transaction(conn, async |conn| {
+        diesel::sql_query("SET LOCAL statement_timeout = 0")
+            .execute(conn)
+            .await?;
+        let changed = diesel::sql_query("SELECT recompute_review_popularity() AS changed")
             .get_result::<Changed>(conn)
             .await?
-            .changed,
-    )
+            .changed;
+        Ok::<_, crate::PersistenceError>(changed)
+    })
+    .await
 }
 
 /// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same

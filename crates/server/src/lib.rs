@@ -35,11 +35,14 @@ pub fn init_telemetry() {
 /// The state every worker shares.
 pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
     let pool = build_pool(settings.database_url()?, &settings.pool)?;
+    let reads = build_pool(settings.database_url()?, &settings.reads)?;
     let tokens = TokenService::new(settings.auth()?.clone())?;
     let passwords =
         PasswordService::new(settings.auth()?.hash_concurrency).map_err(|e| e.to_string())?;
     Ok(AppState {
         pool,
+        reads,
+        limits: settings.http,
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
     })
@@ -76,6 +79,7 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(settings.workers)
         .shutdown_timeout(10)
+        .client_request_timeout(settings.http.head_timeout)
         .bind((settings.host.as_str(), settings.port))?;
     for addr in server.addrs() {
         println!("Filmlog API on http://{addr}/api/v1  (docs: http://{addr}/docs/)");

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 use filmlog_api::AuthSettings;
 use filmlog_api::auth::check_signing_key;
+use filmlog_api::state::HttpLimits;
 use filmlog_persistence::PoolSettings;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct Settings {
     pub port: u16,
     pub workers: usize,
     pub pool: PoolSettings,
+    /// The read pool: the same but for a shorter statement timeout.
+    pub reads: PoolSettings,
+    pub http: HttpLimits,
     /// How often the server recomputes review popularity scores; `None` (0) leaves it to
     /// `filmlog recompute-popularity`.
     pub popularity_every: Option<std::time::Duration>,
@@ -44,6 +48,16 @@ fn parse<T: std::str::FromStr>(
             }),
         },
     }
+}
+
+/// A duration in milliseconds, 10 ms to 10 minutes.
+fn millis(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<std::time::Duration, ConfigError> {
+    parse(lookup, name, default, |n: &u64| (10..=600_000).contains(n))
+        .map(std::time::Duration::from_millis)
 }
 
 impl Settings {
@@ -91,7 +105,17 @@ impl Settings {
                 1000,
                 |n: &u64| (10..=60_000).contains(n),
             )?),
+            statement_timeout: millis(&lookup, "FILMLOG_DB_STATEMENT_TIMEOUT_MS", 10_000)?,
+            lock_timeout: millis(&lookup, "FILMLOG_DB_LOCK_TIMEOUT_MS", 2_000)?,
             observer: None,
+        };
+        let reads = PoolSettings {
+            statement_timeout: millis(&lookup, "FILMLOG_DB_READ_STATEMENT_TIMEOUT_MS", 3_000)?,
+            ..pool.clone()
+        };
+        let http = HttpLimits {
+            head_timeout: millis(&lookup, "FILMLOG_REQUEST_HEAD_TIMEOUT_MS", 5_000)?,
+            body_timeout: millis(&lookup, "FILMLOG_REQUEST_BODY_TIMEOUT_MS", 10_000)?,
         };
         Ok(Settings {
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
@@ -102,6 +126,8 @@ impl Settings {
                 (1..=256).contains(n)
             })?,
             pool,
+            reads,
+            http,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",

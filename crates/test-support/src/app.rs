@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
+use filmlog_api::state::HttpLimits;
 use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService, build_app};
 use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
 use rand::RngCore;
@@ -16,6 +17,9 @@ use crate::db::TestDatabase;
 /// What a test may change about the app it gets.
 pub struct TestConfig {
     pub pool: PoolSettings,
+    /// The read pool's settings; `None` uses `pool`'s.
+    pub reads: Option<PoolSettings>,
+    pub http: HttpLimits,
     pub auth: AuthSettings,
     /// Overrides the database URL (e.g. to point at a server that is down).
     pub database_url: Option<String>,
@@ -139,8 +143,10 @@ impl TestApp {
             pool: PoolSettings {
                 max_size: 8,
                 timeout: Duration::from_secs(1),
-                observer: None,
+                ..PoolSettings::default()
             },
+            reads: None,
+            http: HttpLimits::default(),
             auth: AuthSettings::new(SecretString::from(jwt_secret.clone())),
             database_url: None,
             workers: 2,
@@ -151,12 +157,16 @@ impl TestApp {
             .clone()
             .unwrap_or_else(|| db.url().to_owned());
         let pool = build_pool(&url, &config.pool).unwrap_or_else(|e| panic!("pool: {e}"));
+        let reads = build_pool(&url, config.reads.as_ref().unwrap_or(&config.pool))
+            .unwrap_or_else(|e| panic!("read pool: {e}"));
         let tokens =
             TokenService::new(config.auth.clone()).unwrap_or_else(|e| panic!("tokens: {e}"));
         let passwords = PasswordService::new(config.auth.hash_concurrency)
             .unwrap_or_else(|e| panic!("passwords: {e}"));
         let state = AppState {
             pool,
+            reads,
+            limits: config.http,
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
         };
@@ -164,6 +174,7 @@ impl TestApp {
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .workers(config.workers)
             .shutdown_timeout(1)
+            .client_request_timeout(config.http.head_timeout)
             .disable_signals()
             .bind(("127.0.0.1", 0))
             .unwrap_or_else(|e| panic!("bind: {e}"));

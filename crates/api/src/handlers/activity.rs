@@ -151,7 +151,7 @@ pub async fn feed(
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let rows = activity::feed(&mut conn, auth.id(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
 }
@@ -176,7 +176,7 @@ pub async fn member_activity(
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = activity::of_member(&mut conn, member, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit)))

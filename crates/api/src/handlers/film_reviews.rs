@@ -98,7 +98,7 @@ pub async fn film_reviews(
         }
         _ => None,
     };
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let page = if sort == ReviewSortParam::Popular {
         let period = Period::from(query.period.unwrap_or(PeriodParam::AllTime));

@@ -262,7 +262,7 @@ pub async fn list_films(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let filter = filter_of(&q)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let search = match q.q.as_deref().map(str::trim) {
         Some(text) if text.chars().any(char::is_control) || text.chars().count() > 200 => {
             return Err(ApiError::bad_request(
@@ -370,7 +370,7 @@ pub async fn get_film(
     _: Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let film = load_film(&mut conn, slug.as_str()).await?;
     json_with_etag(&req, &film)
 }
@@ -392,7 +392,7 @@ pub async fn get_film_statistics(
     _: Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let id = film_id(&mut conn, &slug).await?;
     let stats = catalog::stats(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(FilmStatistics::from(stats)))

@@ -82,7 +82,7 @@ async fn follow_page(
     want_followers: bool,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, username).await?;
     let rows = social::follow_list(&mut conn, member, want_followers, after, limit + 1).await?;
     let page = pagination::page(

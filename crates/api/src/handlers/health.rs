@@ -39,7 +39,7 @@ pub async fn live() -> HttpResponse {
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let ping = async {
-        let mut conn = state.conn().await?;
+        let mut conn = state.read_conn().await?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await?;
         Ok::<_, ApiError>(())
     };

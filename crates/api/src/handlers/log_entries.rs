@@ -171,7 +171,7 @@ pub async fn entry_page_conn(
     viewer: Viewer,
     id: LogEntryId,
 ) -> ApiResult<DbConn> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let (author, _, _) = log_entries::owner_and_review(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
@@ -294,7 +294,7 @@ pub async fn get_log_entry(
     Viewing(viewer): Viewing,
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let row = log_entries::view(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;

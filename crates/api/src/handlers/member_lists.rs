@@ -80,7 +80,7 @@ pub async fn diary(
     let Paging { limit, after } =
         Paging::<(NaiveDate, i64)>::parse(query.limit, query.cursor.as_deref())?;
     let range = diary_range(query.year, query.month)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = log_entries::diary(&mut conn, member, range, after, limit + 1).await?;
     let page = pagination::page(
@@ -112,7 +112,7 @@ pub async fn member_reviews(
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = log_entries::member_reviews(&mut conn, member, after, limit + 1).await?;
     let page = pagination::page(
@@ -142,7 +142,7 @@ async fn film_list(
     want_watchlist: bool,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, username).await?;
     let rows = relationships::list(&mut conn, member, want_watchlist, after, limit + 1).await?;
     let page = pagination::page(

@@ -31,7 +31,7 @@ pub async fn get_member(
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let member = visible::member(&mut conn, viewer, &username).await?;
     json_with_etag(&req, &MemberProfile::seen_by(member, viewer))
 }

@@ -50,7 +50,7 @@ pub async fn get_relationship(
     auth: AuthMember,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let r = relationships::get(&mut conn, auth.id(), film).await?;
     let log_entry_count = log_entries::count_for(&mut conn, auth.id(), film).await?;
@@ -70,7 +70,7 @@ async fn change(
     slug: &Slug,
     command: FilmCommand,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let film = film_id(&mut conn, slug).await?;
     conn.transaction(async |conn| ops::films::change(conn, member, film, command).await)
         .await?;
