@@ -2,6 +2,7 @@
 //! own (see filmlog-test-support).
 
 mod auth;
+mod conditional;
 mod demo;
 mod films;
 mod idempotency;

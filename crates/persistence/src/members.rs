@@ -120,6 +120,18 @@ pub async fn find(conn: &mut AsyncPgConnection, id: MemberId) -> Result<Option<M
     Ok(row.map(Into::into))
 }
 
+/// The member, locked until the transaction ends (for a conditional write).
+pub async fn lock(conn: &mut AsyncPgConnection, id: MemberId) -> Result<Option<Member>> {
+    let row = members::table
+        .find(id.get())
+        .select(MemberRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(Into::into))
+}
+
 /// Finds a member by username, whatever its case.
 pub async fn find_by_username(
     conn: &mut AsyncPgConnection,

@@ -151,12 +151,23 @@ pub async fn update_me(
     body: JsonBody<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let change = ProfileChange::try_from(body.0)?;
-    check_if_match(if_match(&req).as_deref(), &Me::from(auth.member.clone()))?;
-    if change.is_empty() {
-        return json_with_etag(&req, &Me::from(auth.member));
-    }
+    let precondition = if_match(&req);
+    let me = auth.id();
     let mut conn = state.conn().await?;
-    let member = members::update_profile(&mut conn, auth.id(), &change.into()).await?;
+    // The ETag is compared with the row locked, in the transaction that writes: of several
+    // writers holding the same ETag exactly one wins, the others get 412.
+    let member = conn
+        .transaction(async |conn| {
+            let current = members::lock(conn, me)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account is gone"))?;
+            check_if_match(precondition.as_deref(), &Me::from(current.clone()))?;
+            if change.is_empty() {
+                return Ok::<_, ApiError>(current);
+            }
+            Ok(members::update_profile(conn, me, &change.into()).await?)
+        })
+        .await?;
     json_with_etag(&req, &Me::from(member))
 }
 
