@@ -57,6 +57,47 @@ async fn usernames_and_emails_are_unique_whatever_their_case() {
     app.post("/api/v1/auth/register", None, &dup_email)
         .await
         .assert_problem(409, "email_taken");
+    // A full-width look-alike is the same address (NFKC, then lower case).
+    let mut look_alike = registration("carla");
+    look_alike["email"] = json!("\u{ff41}na@example.com");
+    app.post("/api/v1/auth/register", None, &look_alike)
+        .await
+        .assert_problem(409, "email_taken");
+}
+
+#[actix_web::test]
+async fn token_responses_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let registered = app
+        .post("/api/v1/auth/register", None, &registration("ana"))
+        .await;
+    registered.assert_status(201);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "ana", "password": "a long passphrase of mine"}),
+        )
+        .await;
+    login.assert_status(200);
+    let refresh_token = login.json["refresh_token"].as_str().unwrap_or_default();
+    let refreshed = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await;
+    refreshed.assert_status(200);
+    for res in [&registered, &login, &refreshed] {
+        assert_eq!(
+            res.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            res.text
+        );
+        assert_eq!(res.header("pragma"), Some("no-cache"));
+    }
 }
 
 #[actix_web::test]

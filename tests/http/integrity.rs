@@ -222,7 +222,16 @@ async fn a_random_storm_leaves_no_drift() {
 
     // Deleting members (with everything they did) keeps every counter true.
     for m in crowd.iter().take(10) {
-        assert_eq!(app.delete("/api/v1/me", &m.access_token).await.status, 204);
+        let confirm = serde_json::json!({"password": m.password});
+        let deleted = app
+            .send(
+                reqwest::Method::DELETE,
+                "/api/v1/me",
+                Some(&m.access_token),
+                Some(&confirm),
+            )
+            .await;
+        assert_eq!(deleted.status, 204, "{}", deleted.text);
     }
     assert_eq!(
         app.drift().await,

@@ -10,6 +10,12 @@ use filmlog_test_support::TestApp;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[derive(diesel::QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    ended: bool,
+}
+
 fn short_lock_timeout(pool: &mut PoolSettings) {
     pool.lock_timeout = Duration::from_millis(300);
 }
@@ -89,7 +95,8 @@ async fn a_statement_over_its_timeout_is_unavailable_not_an_error() {
 /// answers 503 with `Retry-After`, and the next request is served on a fresh connection.
 #[actix_web::test]
 async fn a_connection_ended_mid_request_answers_503_then_recovers() {
-    let app = TestApp::spawn().await;
+    // The request must still be waiting when it is ended, not answered by its lock timeout.
+    let app = TestApp::spawn_with(|c| c.pool.lock_timeout = Duration::from_secs(20)).await;
     let ana = app.member("ana").await;
     let mut locker = app.db.connect().await;
     locker
@@ -98,15 +105,22 @@ async fn a_connection_ended_mid_request_answers_503_then_recovers() {
         .unwrap_or_else(|e| panic!("lock: {e}"));
     let waiting = app.get("/api/v1/me", Some(&ana.access_token));
     let terminate = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
         let mut admin = app.db.connect().await;
-        admin
-            .batch_execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        // Ends the backend that waits for the lock, as soon as there is one.
+        for _ in 0..200 {
+            let ended = diesel::sql_query(
+                "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
             )
+            .load::<Ended>(&mut admin)
             .await
             .unwrap_or_else(|e| panic!("terminate: {e}"));
+            if ended.iter().any(|e| e.ended) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no request came to wait for the lock");
     };
     let (res, ()) = futures_util::future::join(waiting, terminate).await;
     res.assert_problem(503, "service_unavailable");

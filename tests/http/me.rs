@@ -159,13 +159,37 @@ async fn change_password_checks_the_current_one_and_the_policy() {
 async fn delete_me_removes_the_account_and_frees_the_name() {
     let app = TestApp::spawn().await;
     let ana = app.member("ana").await;
-    app.send(Method::DELETE, "/api/v1/me", None, None)
+    let confirm = json!({"password": ana.password});
+    app.send(Method::DELETE, "/api/v1/me", None, Some(&confirm))
         .await
         .assert_problem(401, "missing_token");
+    // A token alone is not enough: the current password confirms it.
+    let wrong = json!({"password": "not the password at all"});
+    let refused = app
+        .send(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&ana.access_token),
+            Some(&wrong),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.json["errors"][0]["code"], "wrong_password");
+    app.send(Method::DELETE, "/api/v1/me", Some(&ana.access_token), None)
+        .await
+        .assert_problem(415, "unsupported_media_type");
+    app.get("/api/v1/me", Some(&ana.access_token))
+        .await
+        .assert_status(200);
     assert_eq!(
-        app.send(Method::DELETE, "/api/v1/me", Some(&ana.access_token), None)
-            .await
-            .status,
+        app.send(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&ana.access_token),
+            Some(&confirm)
+        )
+        .await
+        .status,
         204
     );
     app.get("/api/v1/members/ana", None)

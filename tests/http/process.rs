@@ -154,7 +154,7 @@ async fn admin_grant_makes_an_admin_and_names_a_missing_member() {
     let mut conn = db.connect().await;
     let new = filmlog_persistence::members::NewMember {
         username: "Ana",
-        email: "ana@example.com",
+        email: &filmlog_domain::Email::parse("ana@example.com").unwrap_or_else(|e| panic!("{e}")),
         password_hash: "x",
     };
     let ana = filmlog_persistence::members::insert(&mut conn, &new)
@@ -208,7 +208,7 @@ async fn generated_data_commands_refuse_a_database_they_did_not_make() {
     let mut conn = db.connect().await;
     let new = filmlog_persistence::members::NewMember {
         username: "ana",
-        email: "ana@example.com",
+        email: &filmlog_domain::Email::parse("ana@example.com").unwrap_or_else(|e| panic!("{e}")),
         password_hash: "x",
     };
     filmlog_persistence::members::insert(&mut conn, &new)

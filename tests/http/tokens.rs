@@ -97,7 +97,14 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         wrong[claim] = json!(value);
         cases.push((claim, sign(&wrong, key)));
     }
-    for claim in ["iat", "jti", "sid", "sub", "typ", "iss", "aud"] {
+    // Not yet valid, or issued in the future (beyond the documented 5 s of clock leeway).
+    let mut not_yet = good.clone();
+    not_yet["nbf"] = json!(now() + 60);
+    cases.push(("nbf in the future", sign(&not_yet, key)));
+    let mut from_the_future = good.clone();
+    from_the_future["iat"] = json!(now() + 60);
+    cases.push(("iat in the future", sign(&from_the_future, key)));
+    for claim in ["iat", "nbf", "jti", "sid", "sub", "typ", "iss", "aud"] {
         let mut missing = good.clone();
         missing.as_object_mut().map(|o| o.remove(claim));
         cases.push(("a missing claim", sign(&missing, key)));
@@ -176,7 +183,7 @@ async fn a_token_of_a_deleted_member_is_refused() {
             reqwest::Method::DELETE,
             "/api/v1/me",
             Some(&ana.access_token),
-            None,
+            Some(&serde_json::json!({"password": ana.password})),
         )
         .await;
     assert_eq!(res.status, 204);

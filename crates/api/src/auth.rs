@@ -91,6 +91,8 @@ pub struct AccessClaims {
     pub aud: String,
     pub sub: String,
     pub iat: i64,
+    /// Not before: the moment of issue.
+    pub nbf: i64,
     pub exp: i64,
     pub jti: String,
     pub sid: String,
@@ -104,6 +106,9 @@ pub struct TokenPair {
     pub refresh_token: String,
     pub refresh_expires_in: u64,
 }
+
+/// How far apart the clocks of the instances that issue and check a token may be.
+pub const CLOCK_LEEWAY_SECS: u64 = 5;
 
 pub struct TokenService {
     encoding: EncodingKey,
@@ -122,10 +127,10 @@ impl TokenService {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[settings.issuer.as_str()]);
         validation.set_audience(&[settings.audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.leeway = CLOCK_LEEWAY_SECS;
         validation.validate_exp = true;
-        validation.validate_nbf = false;
+        validation.validate_nbf = true;
         // A separate key for deriving refresh-token successors, so the signing key is never used
         // for two purposes.
         let rotation_key = hmac_sha256(key, b"filmlog refresh-token rotation").to_vec();
@@ -150,6 +155,7 @@ impl TokenService {
             aud: self.settings.audience.clone(),
             sub: member.to_string(),
             iat: now,
+            nbf: now,
             exp: now + i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(900),
             jti: random_token(16),
             sid: session.to_string(),
@@ -158,7 +164,8 @@ impl TokenService {
             .map_err(ApiError::internal)
     }
 
-    /// Checks signature, algorithm, `exp`, `iss`, `aud`, presence of all claims and the token type.
+    /// Checks signature, algorithm, `exp`, `nbf`, `iat` (not in the future), `iss`, `aud`, presence of
+    /// all claims and the token type; clocks may differ by [`CLOCK_LEEWAY_SECS`].
     pub fn decode_access(&self, token: &str) -> Result<(MemberId, SessionId), ApiError> {
         let invalid = || {
             ApiError::unauthorized(
@@ -169,7 +176,9 @@ impl TokenService {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?;
         let claims = data.claims;
-        if claims.typ != ACCESS_TOKEN_TYPE || claims.jti.is_empty() {
+        let issued_in_the_future =
+            claims.iat > Utc::now().timestamp() + i64::try_from(CLOCK_LEEWAY_SECS).unwrap_or(5);
+        if claims.typ != ACCESS_TOKEN_TYPE || claims.jti.is_empty() || issued_in_the_future {
             return Err(invalid());
         }
         let member = claims.sub.parse::<MemberId>().map_err(|_| invalid())?;

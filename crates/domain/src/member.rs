@@ -42,7 +42,7 @@ impl Username {
 }
 
 /// An email address: one `@`, a non-empty local part, a domain with a dot; at most 254 characters.
-/// Stored as given, unique case-insensitively. (Deliverability is proven only by sending mail, which
+/// Stored as given, unique by its [`Email::key`]. (Deliverability is proven only by sending mail, which
 /// Filmlog does not do yet.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -85,6 +85,13 @@ impl Email {
 
     pub fn into_inner(self) -> String {
         self.0
+    }
+
+    /// What makes two addresses the same account: Unicode NFKC normalization, then lower case, so
+    /// `ＳHIRIN@example.com` (full-width letters) and `shirin@example.com` are one address.
+    pub fn key(&self) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        self.0.nfkc().collect::<String>().to_lowercase()
     }
 }
 
@@ -308,6 +315,20 @@ mod tests {
         fn plausible_emails_pass(local in "[a-z0-9._+-]{1,20}", host in "[a-z0-9-]{1,20}", tld in "[a-z]{2,6}") {
             let raw = format!("{local}@{host}.{tld}");
             prop_assert_eq!(Email::parse(&raw).map(Email::into_inner), Ok(raw));
+        }
+
+        #[test]
+        fn keys_ignore_case_and_compatibility_forms(local in "[a-z0-9]{1,20}") {
+            let plain = Email::parse(&format!("{local}@example.com")).map(|e| e.key());
+            let upper = Email::parse(&format!("{}@EXAMPLE.COM", local.to_uppercase())).map(|e| e.key());
+            // Full-width forms (U+FF01..U+FF5E) of the same ASCII letters and digits.
+            let wide: String = local
+                .chars()
+                .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c))
+                .collect();
+            let full_width = Email::parse(&format!("{wide}@example.com")).map(|e| e.key());
+            prop_assert_eq!(&plain, &upper);
+            prop_assert_eq!(&plain, &full_width);
         }
 
         #[test]

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{AsChangeset, OptionalExtension};
-use diesel::{ExpressionMethods, Insertable, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{
-    Bio, DisplayName, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
+    Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
 };
 
 use crate::schema::members;
@@ -13,7 +13,7 @@ use crate::{PersistenceError, Result, lower};
 
 /// Name of the unique index on `lower(username)`.
 pub const USERNAME_KEY: &str = "members_username_key";
-/// Name of the unique index on `lower(email)`.
+/// Name of the unique index on `email_key` (see `Email::key`).
 pub const EMAIL_KEY: &str = "members_email_key";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -67,11 +67,11 @@ impl From<MemberRow> for Member {
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = members)]
+#[derive(Debug)]
 pub struct NewMember<'a> {
     pub username: &'a str,
-    pub email: &'a str,
+    /// Stored as given, unique by its key.
+    pub email: &'a Email,
     pub password_hash: &'a str,
 }
 
@@ -103,7 +103,12 @@ impl From<ProfileChange> for MemberChanges {
 /// Inserts a member. Fails with a unique violation of [`USERNAME_KEY`] or [`EMAIL_KEY`].
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMember<'_>) -> Result<Member> {
     let row = diesel::insert_into(members::table)
-        .values(new)
+        .values((
+            members::username.eq(new.username),
+            members::email.eq(new.email.as_str()),
+            members::email_key.eq(new.email.key()),
+            members::password_hash.eq(new.password_hash),
+        ))
         .returning(MemberRow::as_returning())
         .get_result(conn)
         .await?;

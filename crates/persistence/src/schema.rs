@@ -149,6 +149,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         follower_count -> Int4,
         following_count -> Int4,
+        email_key -> Text,
     }
 }
 
@@ -195,6 +196,8 @@ diesel::table! {
         last_used_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        network -> Nullable<Text>,
     }
 }
 

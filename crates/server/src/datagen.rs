@@ -447,12 +447,13 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     let mut copy = Copy::new(
         &client,
         "members",
-        "username, email, password_hash, display_name, created_at",
+        "username, email, email_key, password_hash, display_name, created_at",
     );
     for i in 1..=profile.members {
         let joined = now - Duration::days(rng.random_range(30..2000));
         copy.row(format_args!(
-            "u{i}\tu{i}@bench.filmlog.invalid\t{hash}\tMember {i}\t{}",
+            // Lower-case ASCII: the address is its own key.
+            "u{i}\tu{i}@bench.filmlog.invalid\tu{i}@bench.filmlog.invalid\t{hash}\tMember {i}\t{}",
             ts(joined)
         ))
         .await?;

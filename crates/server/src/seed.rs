@@ -99,7 +99,8 @@ async fn demo_member(
         return Ok((m.id, false));
     }
     let hash = passwords.hash(password).await.map_err(|e| e.to_string())?;
-    let email = format!("{username}@demo.filmlog.invalid");
+    let email = filmlog_domain::Email::parse(&format!("{username}@demo.filmlog.invalid"))
+        .map_err(|e| e.to_string())?;
     let member = members::insert(
         conn,
         &NewMember {

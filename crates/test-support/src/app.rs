@@ -250,7 +250,8 @@ impl TestApp {
     pub async fn member(&self, username: &str) -> TestMember {
         let hash = shared_hash(&self.state.passwords);
         let mut conn = self.db.connect().await;
-        let email = format!("{username}@example.com");
+        let email = filmlog_domain::Email::parse(&format!("{username}@example.com"))
+            .unwrap_or_else(|e| panic!("email of {username}: {e}"));
         let member = members::insert(
             &mut conn,
             &members::NewMember {

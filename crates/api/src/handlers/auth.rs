@@ -81,6 +81,13 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
+/// A response that carries tokens: never stored by any cache (RFC 6749 §5.1).
+fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    res
+}
+
 /// Starts a session for `member` and stores the hash of its first refresh token.
 async fn start_session(
     conn: &mut AsyncPgConnection,
@@ -133,7 +140,7 @@ pub async fn register(
                 conn,
                 &NewMember {
                     username: reg.username.as_str(),
-                    email: reg.email.as_str(),
+                    email: &reg.email,
                     password_hash: &password_hash,
                 },
             )
@@ -154,7 +161,7 @@ pub async fn register(
         })
         .await;
     let (member, tokens) = result?;
-    Ok(HttpResponse::Created()
+    Ok(no_store(HttpResponse::Created())
         .insert_header((
             header::LOCATION,
             format!("/api/v1/members/{}", member.username),
@@ -232,7 +239,7 @@ pub async fn login(
     let tokens = conn
         .transaction(async |conn| start_session(conn, st, member).await)
         .await?;
-    Ok(HttpResponse::Ok().json(Tokens::from(tokens)))
+    Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -324,7 +331,8 @@ pub async fn refresh(
         .await?;
     match outcome {
         Refreshed::Pair(member, session, refresh) => {
-            Ok(HttpResponse::Ok().json(Tokens::from(tokens.pair(member, session, refresh)?)))
+            Ok(no_store(HttpResponse::Ok())
+                .json(Tokens::from(tokens.pair(member, session, refresh)?)))
         }
         Refreshed::Reused => {
             tracing::warn!("a spent refresh token was reused; its session has been revoked");

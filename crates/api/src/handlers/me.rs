@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
 use diesel_async::AsyncConnection;
 use filmlog_domain::{
-    Bio, DisplayName, Location, Password, ProfileChange, Pronouns, TextError, Website,
+    Bio, DisplayName, Location, MemberId, Password, ProfileChange, Pronouns, TextError, Website,
 };
 use filmlog_persistence::members;
 use filmlog_persistence::sessions::{self, RevokeReason};
@@ -206,20 +206,13 @@ pub async fn change_password(
     let req = body.0;
     let new_password = Password::parse(&req.new_password)
         .map_err(|e| ApiError::invalid_field("/new_password", "weak_password", e))?;
-    let mut conn = state.conn().await?;
-    let current = members::password_hash(&mut conn, auth.id()).await?;
-    drop(conn);
-    if !state
-        .passwords
-        .verify(&req.current_password, Some(current))
-        .await?
-    {
-        return Err(ApiError::invalid_field(
-            "/current_password",
-            "wrong_password",
-            "the current password is wrong",
-        ));
-    }
+    confirm_password(
+        &state,
+        auth.id(),
+        &req.current_password,
+        "/current_password",
+    )
+    .await?;
     let hash = state.passwords.hash(&new_password).await?;
     let mut conn = state.conn().await?;
     let (member, session) = (auth.id(), auth.session);
@@ -232,22 +225,60 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// 422 `wrong_password` at `pointer` unless `password` is the member's: a stolen access token alone
+/// cannot change the password or delete the account.
+async fn confirm_password(
+    state: &AppState,
+    member: MemberId,
+    password: &str,
+    pointer: &str,
+) -> ApiResult<()> {
+    let mut conn = state.conn().await?;
+    let current = members::password_hash(&mut conn, member).await?;
+    drop(conn);
+    if state.passwords.verify(password, Some(current)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_field(
+            pointer,
+            "wrong_password",
+            "the current password is wrong",
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeRequest {
+    /// Your current password.
+    pub password: String,
+}
+
 /// Delete your account
 ///
-/// Deletes the account at once, with its sessions (every token stops working) and everything it
-/// created; the username becomes free. This cannot be undone.
+/// Needs the current password. Deletes the account at once, with its sessions (every token stops
+/// working) and everything it created; the username becomes free. This cannot be undone.
 #[utoipa::path(
     operation_id = "delete_me",
     tag = "me",
+    request_body = DeleteMeRequest,
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed` (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
 #[delete("/me")]
-pub async fn delete_me(state: web::Data<AppState>, auth: AuthMember) -> ApiResult<HttpResponse> {
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    body: JsonBody<DeleteMeRequest>,
+) -> ApiResult<HttpResponse> {
+    confirm_password(&state, auth.id(), &body.0.password, "/password").await?;
     let mut conn = state.conn().await?;
     members::delete(&mut conn, auth.id()).await?;
     Ok(HttpResponse::NoContent().finish())
