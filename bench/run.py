@@ -231,7 +231,12 @@ def main():
                    PORT=str(free_port()), RUST_LOG="warn", FILMLOG_WORKERS=str(args.workers),
                    # No periodic popularity recomputation inside the measured runs (gen-data computed
                    # the scores; the recomputation is a background job, not a request).
-                   FILMLOG_POPULARITY_INTERVAL_SECS="0")
+                   FILMLOG_POPULARITY_INTERVAL_SECS="0",
+                   # Rate limits stay on (every request spends from its budgets), with budgets that
+                   # one address and the feed scenarios' single members never exhaust.
+                   **{f"FILMLOG_RATE_{c}_PER_{s}": "1000000000/60"
+                      for c in ("READ", "SEARCH", "WRITE") for s in ("IP", "MEMBER")},
+                   FILMLOG_RATE_AUTH_PER_IP="1000000000/60", FILMLOG_RATE_REGISTER_PER_IP="1000000000/60")
         tokens = sh(args.bin, "bench-tokens", "2000", env=env).split()
         tok = lambda m: tokens[m - 1]
         all_tokens = write(f"{WORK}/tokens-all", "\n".join(tokens) + "\n")

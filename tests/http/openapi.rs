@@ -67,6 +67,18 @@ fn every_operation_is_fully_described() {
                     "{name} needs auth but documents no 401"
                 );
             }
+            if path.starts_with("/api/v1") {
+                assert!(
+                    responses.contains_key("429"),
+                    "{name} is rate limited but documents no 429"
+                );
+            }
+            if path.starts_with("/api/v1") && method == "get" {
+                assert!(
+                    responses.contains_key("401"),
+                    "{name} refuses a bad token but documents no 401"
+                );
+            }
             if path.starts_with("/api/v1") && method != "get" || path == "/health/ready" {
                 assert!(
                     responses.contains_key("503"),

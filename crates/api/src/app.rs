@@ -30,7 +30,15 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         title = "Filmlog API",
         description = "Log the films you watch, rate and review them, follow other members and read their activity.\n\n\
             Every error is RFC 9457 `application/problem+json` with a stable `code`. Send `Authorization: Bearer <access token>` \
-            where an operation lists the `bearer` security scheme.",
+            where an operation lists the `bearer` security scheme.\n\n\
+            **Rate limits.** Requests spend from budgets per client IP and per member, separately for reads, \
+            searches (`GET /films?q=`), writes and authentication (GCRA: a budget of N per period refills \
+            evenly and may be spent at once). Defaults: reads 1,200 a minute per IP and per member; searches \
+            120; writes 600 per IP and 300 per member; login, refresh and registration 30 a minute per IP; \
+            registrations 10 an hour per IP. Failed logins lock the account after 5 in a row for 1 s, \
+            doubling up to 15 minutes. Every `/api/v1` response carries `RateLimit-Limit`, \
+            `RateLimit-Remaining` and `RateLimit-Reset` (seconds) for its tightest budget; a refused \
+            request is `429` (`rate_limited`, `login_locked`) with `Retry-After`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     tags(
@@ -48,10 +56,10 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         responses(
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
-            crate::error::EntryNotFound, crate::error::BadToken,
+            crate::error::EntryNotFound, crate::error::BadToken, crate::error::TooManyRequests,
         )
     ),
-    modifiers(&BearerAuth, &RuleCodes, &ReadsKnowTheirViewer)
+    modifiers(&BearerAuth, &RuleCodes)
 )]
 struct ApiDoc;
 
@@ -94,6 +102,33 @@ impl utoipa::Modify for ReadsKnowTheirViewer {
                 .responses
                 .entry("401".to_owned())
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name("BadToken")));
+        }
+    }
+}
+
+/// Every operation may answer 429: documented on each, so a new one cannot leave it out.
+struct RateLimited;
+
+impl utoipa::Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with(API_PREFIX) {
+                continue;
+            }
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("429".to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name("TooManyRequests")));
+            }
         }
     }
 }
@@ -152,12 +187,17 @@ fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    App::new()
+    use utoipa::Modify;
+    let mut api = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    // These walk the operations, which exist only once the routes are in.
+    ReadsKnowTheirViewer.modify(&mut api);
+    RateLimited.modify(&mut api);
+    api
 }
 
 /// The documented paths with their methods, to tell 405 from 404.
@@ -287,5 +327,6 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .default_service(web::to(fallback))
+        .wrap(from_fn(crate::ratelimit::middleware))
         .wrap(from_fn(request_context))
 }

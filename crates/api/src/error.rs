@@ -218,6 +218,12 @@ impl ApiError {
         err
     }
 
+    /// The same error, answered with `Retry-After: secs`.
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     /// 408: the client did not send the whole request in time; the connection is closed.
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         let mut err = Self::new(
@@ -444,6 +450,7 @@ fn problem_response(description: &str) -> utoipa::openapi::response::Response {
 problem_responses! {
     ServiceUnavailable => "Database unavailable (`service_unavailable`)";
     Unauthenticated => "`missing_token` or `invalid_token`";
+    TooManyRequests => "A budget is spent (`rate_limited`); `Retry-After` says when to retry";
     BadToken => "A token was sent and is bad or its session ended (`invalid_token`); without a token the read answers anonymously";
     BadPageQuery => "`invalid_query_parameter`, `invalid_limit` or `invalid_cursor`";
     MalformedJson => "Malformed JSON (`malformed_json`)";

@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod ops;
 pub mod pagination;
+pub mod ratelimit;
 pub mod request_id;
 pub mod state;
 pub mod visible;

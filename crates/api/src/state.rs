@@ -16,6 +16,7 @@ pub struct AppState {
     /// Connections for reads, with a shorter statement timeout.
     pub reads: DbPool,
     pub limits: HttpLimits,
+    pub limiter: Arc<crate::ratelimit::Limiter>,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordService>,
 }

@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use actix_web::HttpServer;
+use filmlog_api::ratelimit::Limiter;
 use filmlog_api::{AppState, PasswordService, TokenService, build_app};
 use filmlog_persistence::{build_pool, run_migrations};
 
@@ -43,6 +44,7 @@ pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         pool,
         reads,
         limits: settings.http,
+        limiter: Arc::new(Limiter::in_memory(settings.rate.clone())),
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
     })

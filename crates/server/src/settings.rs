@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 use filmlog_api::AuthSettings;
 use filmlog_api::auth::check_signing_key;
+use filmlog_api::ratelimit::{Budgets, Quota, RateLimits};
 use filmlog_api::state::HttpLimits;
 use filmlog_persistence::PoolSettings;
 
@@ -27,6 +28,7 @@ pub struct Settings {
     /// The read pool: the same but for a shorter statement timeout.
     pub reads: PoolSettings,
     pub http: HttpLimits,
+    pub rate: RateLimits,
     /// How often the server recomputes review popularity scores; `None` (0) leaves it to
     /// `filmlog recompute-popularity`.
     pub popularity_every: Option<std::time::Duration>,
@@ -58,6 +60,82 @@ fn millis(
 ) -> Result<std::time::Duration, ConfigError> {
     parse(lookup, name, default, |n: &u64| (10..=600_000).contains(n))
         .map(std::time::Duration::from_millis)
+}
+
+/// A budget written `COUNT/SECONDS` (`1200/60`: 1,200 requests a minute, all of which may come at
+/// once).
+fn quota(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Quota,
+) -> Result<Quota, ConfigError> {
+    let Some(raw) = lookup(name) else {
+        return Ok(default);
+    };
+    let parsed = raw.trim().split_once('/').and_then(|(count, secs)| {
+        let count = count.trim().parse::<u32>().ok().filter(|n| *n >= 1)?;
+        let secs = secs
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=86_400).contains(s))?;
+        Some(Quota::new(count, std::time::Duration::from_secs(secs)))
+    });
+    parsed.ok_or_else(|| ConfigError::Invalid {
+        name,
+        reason: format!("{raw:?} is not COUNT/SECONDS (for example 1200/60)"),
+    })
+}
+
+fn rate_limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<RateLimits, ConfigError> {
+    let d = RateLimits::default();
+    let b = d.budgets;
+    let budgets = Budgets {
+        read_per_ip: quota(lookup, "FILMLOG_RATE_READ_PER_IP", b.read_per_ip)?,
+        read_per_member: quota(lookup, "FILMLOG_RATE_READ_PER_MEMBER", b.read_per_member)?,
+        search_per_ip: quota(lookup, "FILMLOG_RATE_SEARCH_PER_IP", b.search_per_ip)?,
+        search_per_member: quota(
+            lookup,
+            "FILMLOG_RATE_SEARCH_PER_MEMBER",
+            b.search_per_member,
+        )?,
+        write_per_ip: quota(lookup, "FILMLOG_RATE_WRITE_PER_IP", b.write_per_ip)?,
+        write_per_member: quota(lookup, "FILMLOG_RATE_WRITE_PER_MEMBER", b.write_per_member)?,
+        auth_per_ip: quota(lookup, "FILMLOG_RATE_AUTH_PER_IP", b.auth_per_ip)?,
+        register_per_ip: quota(lookup, "FILMLOG_RATE_REGISTER_PER_IP", b.register_per_ip)?,
+    };
+    let mut login = d.login;
+    login.free_failures = parse(
+        lookup,
+        "FILMLOG_LOGIN_FREE_FAILURES",
+        login.free_failures,
+        |n| (1..=100).contains(n),
+    )?;
+    login.max_lock = std::time::Duration::from_secs(parse(
+        lookup,
+        "FILMLOG_LOGIN_MAX_LOCK_SECS",
+        login.max_lock.as_secs(),
+        |n| (1..=86_400).contains(n),
+    )?);
+    let trusted_proxies = match lookup("FILMLOG_TRUSTED_PROXIES") {
+        None => Vec::new(),
+        Some(raw) => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| ConfigError::Invalid {
+                    name: "FILMLOG_TRUSTED_PROXIES",
+                    reason: format!("{s:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(RateLimits {
+        budgets,
+        login,
+        trusted_proxies,
+    })
 }
 
 impl Settings {
@@ -117,6 +195,7 @@ impl Settings {
             head_timeout: millis(&lookup, "FILMLOG_REQUEST_HEAD_TIMEOUT_MS", 5_000)?,
             body_timeout: millis(&lookup, "FILMLOG_REQUEST_BODY_TIMEOUT_MS", 10_000)?,
         };
+        let rate = rate_limits(&lookup)?;
         Ok(Settings {
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
             auth,
@@ -128,6 +207,7 @@ impl Settings {
             pool,
             reads,
             http,
+            rate,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",
@@ -202,6 +282,41 @@ mod tests {
         ]);
         assert_eq!(ok.as_ref().map(|s| s.port).ok(), Some(9000));
         assert!(ok.is_ok_and(|s| s.auth().is_ok()));
+    }
+
+    #[test]
+    fn budgets_timeouts_and_proxies_are_read_and_checked() {
+        let s = settings(&[
+            ("FILMLOG_RATE_SEARCH_PER_IP", "30/60"),
+            ("FILMLOG_DB_LOCK_TIMEOUT_MS", "500"),
+            ("FILMLOG_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ]);
+        let s = s.as_ref().ok();
+        assert_eq!(
+            s.map(|s| s.rate.budgets.search_per_ip),
+            Some(Quota::new(30, std::time::Duration::from_secs(60)))
+        );
+        assert_eq!(
+            s.map(|s| s.rate.budgets.read_per_ip),
+            Some(RateLimits::default().budgets.read_per_ip)
+        );
+        assert_eq!(
+            s.map(|s| s.pool.lock_timeout),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(s.map(|s| s.rate.trusted_proxies.len()), Some(2));
+        for (name, bad) in [
+            ("FILMLOG_RATE_READ_PER_IP", "fast"),
+            ("FILMLOG_RATE_READ_PER_IP", "0/60"),
+            ("FILMLOG_RATE_WRITE_PER_MEMBER", "10/0"),
+            ("FILMLOG_TRUSTED_PROXIES", "proxy.local"),
+            ("FILMLOG_DB_STATEMENT_TIMEOUT_MS", "0"),
+        ] {
+            assert!(
+                matches!(settings(&[(name, bad)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={bad}"
+            );
+        }
     }
 
     #[test]

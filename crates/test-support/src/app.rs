@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
+use filmlog_api::ratelimit::{Budgets, Limiter, Quota, RateLimits};
 use filmlog_api::state::HttpLimits;
 use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService, build_app};
 use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
@@ -20,6 +21,7 @@ pub struct TestConfig {
     /// The read pool's settings; `None` uses `pool`'s.
     pub reads: Option<PoolSettings>,
     pub http: HttpLimits,
+    pub rate: RateLimits,
     pub auth: AuthSettings,
     /// Overrides the database URL (e.g. to point at a server that is down).
     pub database_url: Option<String>,
@@ -147,6 +149,12 @@ impl TestApp {
             },
             reads: None,
             http: HttpLimits::default(),
+            // Suites that are not about limits run many requests from one address: budgets they
+            // never reach (tests/http/limits.rs sets real ones).
+            rate: RateLimits {
+                budgets: Budgets::all(Quota::new(1_000_000, Duration::from_secs(1))),
+                ..RateLimits::default()
+            },
             auth: AuthSettings::new(SecretString::from(jwt_secret.clone())),
             database_url: None,
             workers: 2,
@@ -167,6 +175,7 @@ impl TestApp {
             pool,
             reads,
             limits: config.http,
+            limiter: Arc::new(Limiter::in_memory(config.rate.clone())),
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
         };

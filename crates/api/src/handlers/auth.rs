@@ -17,6 +17,7 @@ use crate::error::{
     Unauthenticated,
 };
 use crate::extract::JsonBody;
+use crate::ratelimit::too_many_requests;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -192,6 +193,14 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+fn login_locked(wait: std::time::Duration) -> ApiError {
+    too_many_requests(
+        "login_locked",
+        "too many failed logins for this account; retry after Retry-After seconds",
+        wait,
+    )
+}
+
 fn bad_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "the username or password is wrong")
 }
@@ -209,6 +218,7 @@ fn bad_credentials() -> ApiError {
         (status = 400, response = MalformedJson),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
+        (status = 429, description = "`login_locked`: too many failed logins for this account (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too until it ends), or `rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     )
@@ -219,11 +229,21 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let username = Username::parse(&req.username).ok();
+    // Back-off by account (whether or not it exists, so it tells nothing): while an account is
+    // locked even the right password is refused.
+    let account = username.as_ref().map(|u| u.as_str().to_lowercase());
+    let logins = &state.limiter.logins;
+    if let Some(account) = &account
+        && let Some(wait) = logins.locked_for(account).await
+    {
+        return Err(login_locked(wait));
+    }
     let mut conn = state.conn().await?;
     // A string that cannot be a username is looked up as no one (and never reaches the database).
-    let credentials = match Username::parse(&req.username) {
-        Ok(username) => members::find_credentials(&mut conn, username.as_str()).await?,
-        Err(_) => None,
+    let credentials = match &username {
+        Some(username) => members::find_credentials(&mut conn, username.as_str()).await?,
+        None => None,
     };
     drop(conn);
     let (member, hash) = match credentials {
@@ -231,9 +251,20 @@ pub async fn login(
         None => (None, None),
     };
     if !state.passwords.verify(&req.password, hash).await? {
+        if let Some(account) = &account {
+            logins.failed(account, state.limiter.limits.login).await;
+        }
         return Err(bad_credentials());
     }
     let member = member.ok_or_else(bad_credentials)?;
+    if let Some(account) = &account {
+        // Guesses sent together all pass the first check; one that hits while the others have
+        // locked the account is refused as well.
+        if let Some(wait) = logins.locked_for(account).await {
+            return Err(login_locked(wait));
+        }
+        logins.succeeded(account).await;
+    }
     let mut conn = state.conn().await?;
     let st = state.get_ref();
     let tokens = conn

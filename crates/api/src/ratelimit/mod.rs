@@ -1,0 +1,368 @@
+//! Rate limits: separate budgets per client IP and per member for reads, searches, writes and
+//! authentication, and per-account login back-off. Every `/api/v1` response says how much of its
+//! tightest budget is left (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, the IETF
+//! RateLimit header fields); a refused request is 429 problem+json with `Retry-After`.
+//!
+//! The algorithm is GCRA ([`gcra`]); the state sits behind [`store::BudgetStore`] and
+//! [`store::LoginStore`] so that several instances can share it.
+
+pub mod gcra;
+pub mod store;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+use filmlog_domain::MemberId;
+
+pub use gcra::{Decision, Quota};
+pub use store::{BudgetStore, LoginPolicy, LoginStore, MemoryStore};
+
+use crate::app::API_PREFIX;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a request spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    Read,
+    Search,
+    Write,
+    /// Login and token refresh.
+    Auth,
+    /// Creating an account (also spends `Auth`).
+    Register,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Read => "read",
+            Class::Search => "search",
+            Class::Write => "write",
+            Class::Auth => "auth",
+            Class::Register => "register",
+        }
+    }
+
+    /// The classes a request spends from, by method and path.
+    pub fn of(method: &Method, path: &str, query: &str) -> &'static [Class] {
+        let path = path.strip_prefix(API_PREFIX).unwrap_or(path);
+        match (method, path) {
+            (&Method::POST, "/auth/register") => &[Class::Auth, Class::Register],
+            (&Method::POST, "/auth/login" | "/auth/refresh") => &[Class::Auth],
+            (&Method::GET | &Method::HEAD, "/films")
+                if query.split('&').any(|p| p.starts_with("q=")) =>
+            {
+                &[Class::Search]
+            }
+            (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => &[Class::Read],
+            _ => &[Class::Write],
+        }
+    }
+}
+
+/// The budgets, by class and by whom they count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    pub read_per_ip: Quota,
+    pub read_per_member: Quota,
+    pub search_per_ip: Quota,
+    pub search_per_member: Quota,
+    pub write_per_ip: Quota,
+    pub write_per_member: Quota,
+    pub auth_per_ip: Quota,
+    pub register_per_ip: Quota,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl Default for Budgets {
+    /// The production defaults (each overridable, see the README).
+    fn default() -> Self {
+        Self {
+            read_per_ip: Quota::new(1200, MINUTE),
+            read_per_member: Quota::new(1200, MINUTE),
+            search_per_ip: Quota::new(120, MINUTE),
+            search_per_member: Quota::new(120, MINUTE),
+            write_per_ip: Quota::new(600, MINUTE),
+            write_per_member: Quota::new(300, MINUTE),
+            auth_per_ip: Quota::new(30, MINUTE),
+            register_per_ip: Quota::new(10, Duration::from_secs(3600)),
+        }
+    }
+}
+
+impl Budgets {
+    /// Every budget set to `quota` (for load tests and test suites that are not about limits).
+    pub fn all(quota: Quota) -> Self {
+        Self {
+            read_per_ip: quota,
+            read_per_member: quota,
+            search_per_ip: quota,
+            search_per_member: quota,
+            write_per_ip: quota,
+            write_per_member: quota,
+            auth_per_ip: quota,
+            register_per_ip: quota,
+        }
+    }
+
+    fn per_ip(&self, class: Class) -> Quota {
+        match class {
+            Class::Read => self.read_per_ip,
+            Class::Search => self.search_per_ip,
+            Class::Write => self.write_per_ip,
+            Class::Auth => self.auth_per_ip,
+            Class::Register => self.register_per_ip,
+        }
+    }
+
+    fn per_member(&self, class: Class) -> Option<Quota> {
+        match class {
+            Class::Read => Some(self.read_per_member),
+            Class::Search => Some(self.search_per_member),
+            Class::Write => Some(self.write_per_member),
+            Class::Auth | Class::Register => None,
+        }
+    }
+}
+
+/// The limiter's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub budgets: Budgets,
+    pub login: LoginPolicy,
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the client; from anyone else the
+    /// header is ignored and the peer address counts.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            budgets: Budgets::default(),
+            login: LoginPolicy {
+                free_failures: 5,
+                max_lock: Duration::from_secs(15 * 60),
+            },
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// The limiter: configuration and state.
+pub struct Limiter {
+    pub limits: RateLimits,
+    pub budgets: Arc<dyn BudgetStore>,
+    pub logins: Arc<dyn LoginStore>,
+}
+
+impl Limiter {
+    /// A limiter whose state lives in this process.
+    pub fn in_memory(limits: RateLimits) -> Self {
+        let store = Arc::new(MemoryStore::default());
+        Self {
+            limits,
+            budgets: store.clone(),
+            logins: store,
+        }
+    }
+
+    /// Spends one request of every budget `classes` draw on, for this client and member; the
+    /// decision to report is a refusal with the longest wait, or else the budget with the least
+    /// left.
+    pub async fn check(
+        &self,
+        classes: &[Class],
+        client: IpAddr,
+        member: Option<MemberId>,
+    ) -> Option<Decision> {
+        let network = network_key(client);
+        let mut tightest: Option<Decision> = None;
+        for class in classes {
+            let by_ip = format!("{}:ip:{network}", class.name());
+            let mut decisions = vec![
+                self.budgets
+                    .acquire(&by_ip, self.limits.budgets.per_ip(*class))
+                    .await,
+            ];
+            if let (Some(member), Some(quota)) = (member, self.limits.budgets.per_member(*class)) {
+                let by_member = format!("{}:member:{member}", class.name());
+                decisions.push(self.budgets.acquire(&by_member, quota).await);
+            }
+            for d in decisions {
+                tightest = Some(match tightest {
+                    None => d,
+                    Some(t) => tighter(t, d),
+                });
+            }
+        }
+        tightest
+    }
+}
+
+fn tighter(a: Decision, b: Decision) -> Decision {
+    match (a.allowed, b.allowed) {
+        (false, true) => a,
+        (true, false) => b,
+        (false, false) if a.retry_after >= b.retry_after => a,
+        (false, false) => b,
+        (true, true) if a.remaining <= b.remaining => a,
+        (true, true) => b,
+    }
+}
+
+/// IPv4 addresses count one by one; IPv6 by their /64, which one subscriber usually holds whole.
+fn network_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address in
+/// `X-Forwarded-For` that is not one.
+pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|v| v.rsplit(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+fn seconds(d: Duration) -> String {
+    d.as_secs_f64().ceil().max(0.0).to_string()
+}
+
+/// Writes the `RateLimit-*` fields of `decision`.
+fn set_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &Decision) {
+    for (name, value) in [
+        ("ratelimit-limit", decision.limit.to_string()),
+        ("ratelimit-remaining", decision.remaining.to_string()),
+        ("ratelimit-reset", seconds(decision.reset)),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+/// 429 problem+json with `Retry-After` (whole seconds, at least 1).
+pub fn too_many_requests(code: &'static str, detail: &str, retry_after: Duration) -> ApiError {
+    let secs = u32::try_from(retry_after.as_secs_f64().ceil() as u64)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        code,
+        "Too many requests",
+        detail.to_owned(),
+    )
+    .with_retry_after(secs)
+}
+
+/// The middleware: every `/api/v1` request spends from its budgets before it runs.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let (Some(state), true) = (state, req.path().starts_with(API_PREFIX)) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let limiter = &state.limiter;
+    let classes = Class::of(req.method(), req.path(), req.query_string());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client = client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &limiter.limits.trusted_proxies,
+    );
+    let member = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .and_then(|token| state.tokens.decode_access(token.trim()).ok())
+        .map(|(member, _)| member);
+    let decision = limiter.check(classes, client, member).await;
+    match decision {
+        Some(d) if !d.allowed => {
+            let err = too_many_requests(
+                "rate_limited",
+                "too many requests; retry after the number of seconds in Retry-After",
+                d.retry_after,
+            );
+            let mut res = err.error_response();
+            set_headers(res.headers_mut(), &d);
+            Ok(req.into_response(res).map_into_right_body())
+        }
+        _ => {
+            let mut res = next.call(req).await?;
+            if let Some(d) = decision {
+                set_headers(res.headers_mut(), &d);
+            }
+            Ok(res.map_into_left_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_classified_by_method_and_path() {
+        let c = |m: Method, p: &str, q: &str| Class::of(&m, p, q);
+        assert_eq!(
+            c(Method::POST, "/api/v1/auth/register", ""),
+            &[Class::Auth, Class::Register]
+        );
+        assert_eq!(c(Method::POST, "/api/v1/auth/login", ""), &[Class::Auth]);
+        assert_eq!(
+            c(Method::GET, "/api/v1/films", "q=heav&limit=5"),
+            &[Class::Search]
+        );
+        assert_eq!(
+            c(Method::GET, "/api/v1/films", "sort=rating"),
+            &[Class::Read]
+        );
+        assert_eq!(c(Method::GET, "/api/v1/me/feed", ""), &[Class::Read]);
+        assert_eq!(c(Method::PUT, "/api/v1/films/x/like", ""), &[Class::Write]);
+        assert_eq!(c(Method::POST, "/api/v1/auth/logout", ""), &[Class::Write]);
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        let client: IpAddr = [203, 0, 113, 7].into();
+        let chain = Some("198.51.100.9, 203.0.113.7, 10.0.0.1");
+        assert_eq!(client_ip(Some(proxy), chain, &[proxy]), client);
+        assert_eq!(client_ip(Some(client), Some("1.2.3.4"), &[proxy]), client);
+        assert_eq!(client_ip(Some(proxy), None, &[proxy]), proxy);
+        assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), proxy);
+        let v6: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap_or(proxy);
+        assert_eq!(network_key(v6), "2001:db8:1:2::/64");
+    }
+}
