@@ -207,3 +207,78 @@ async fn delete_me_removes_the_account_and_frees_the_name() {
         .await
         .assert_status(201);
 }
+
+/// Sessions a member can see and end: each login is one, with its user agent and network (never the
+/// whole address); ending one stops its tokens at once; another member's session is not found.
+#[actix_web::test]
+async fn sessions_are_listed_and_ended_one_by_one_or_all_but_this_one() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    let login = |agent: &'static str| {
+        let body = json!({"username": "ana", "password": ana.password});
+        let req = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("user-agent", agent)
+            .json(&body);
+        async move {
+            let res = TestApp::read(req).await;
+            res.assert_status(200)["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let phone = login("Filmlog/2.3 (iPhone; iOS 18.1)").await;
+    // Control characters (a tab here) are dropped from the label.
+    let laptop = login("Mozilla/5.0\t(X11; Linux x86_64)").await;
+    let listed = app.get("/api/v1/me/sessions", Some(&phone)).await;
+    let items = listed.assert_status(200)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 3, "{}", listed.text);
+    let current: Vec<_> = items.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["user_agent"], "Filmlog/2.3 (iPhone; iOS 18.1)");
+    assert_eq!(current[0]["network"], "127.0.0.0/24");
+    let laptop_session = items
+        .iter()
+        .find(|s| s["user_agent"] == "Mozilla/5.0(X11; Linux x86_64)")
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!laptop_session.is_empty(), "{}", listed.text);
+    // Ben cannot end Ana's session; nobody can without a token.
+    let path = format!("/api/v1/me/sessions/{laptop_session}");
+    app.delete(&path, &ben.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    app.send(Method::DELETE, &path, None, None)
+        .await
+        .assert_problem(401, "missing_token");
+    app.get("/api/v1/me", Some(&laptop))
+        .await
+        .assert_status(200);
+    assert_eq!(app.delete(&path, &phone).await.status, 204);
+    app.get("/api/v1/me", Some(&laptop))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.delete(&path, &phone)
+        .await
+        .assert_problem(404, "not_found");
+    // All but this one: the session made by the test harness ends, the phone stays.
+    assert_eq!(app.delete("/api/v1/me/sessions", &phone).await.status, 204);
+    app.get("/api/v1/me", Some(&ana.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let left = app.get("/api/v1/me/sessions", Some(&phone)).await;
+    assert_eq!(
+        left.assert_status(200)["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    app.get("/api/v1/me", Some(&ben.access_token))
+        .await
+        .assert_status(200);
+}

@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
-    member_lists, members, relationship, review_likes,
+    member_lists, members, relationship, review_likes, sessions,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -145,6 +145,9 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(me::update_me)
             .service(me::change_password)
             .service(me::delete_me)
+            .service(sessions::list_sessions)
+            .service(sessions::end_other_sessions)
+            .service(sessions::end_session)
             .service(activity::feed)
             .service(members::get_member)
             .service(follows::follow)

@@ -5,7 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use filmlog_domain::{CommentId, LogEntryId, Slug, Username};
+use filmlog_domain::{CommentId, LogEntryId, SessionId, Slug, Username};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -169,6 +169,8 @@ path_parameters! {
     EntryPath(LogEntryId) = "id", "that log entry", |s| s.parse().ok();
     /// `{id}` of `/comments/{id}`.
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
+    /// `{id}` of `/me/sessions/{id}`.
+    SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
 }
 
 /// Rejections of `web::Path`: a path parameter of the wrong form.

@@ -1,7 +1,10 @@
 //! Login sessions and their single-use refresh tokens.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::{
+    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{Member, MemberId, SessionId};
 
@@ -15,6 +18,8 @@ pub enum RevokeReason {
     Logout,
     PasswordChanged,
     RefreshTokenReused,
+    /// The member ended it from their list of sessions.
+    EndedByMember,
 }
 
 impl RevokeReason {
@@ -23,13 +28,43 @@ impl RevokeReason {
             RevokeReason::Logout => "logout",
             RevokeReason::PasswordChanged => "password_changed",
             RevokeReason::RefreshTokenReused => "refresh_token_reused",
+            RevokeReason::EndedByMember => "ended_by_member",
         }
     }
 }
 
-pub async fn create(conn: &mut AsyncPgConnection, member: MemberId) -> Result<SessionId> {
+/// Where a session was started from, as its member sees it in their list of sessions.
+#[derive(Debug, Clone, Default)]
+pub struct SessionClient {
+    /// The client's `User-Agent`, at most 200 characters.
+    pub user_agent: Option<String>,
+    /// The client's network (an IPv4 /24 or IPv6 /48), never the whole address.
+    pub network: Option<String>,
+}
+
+/// A live session, for its member's list.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct SessionRow {
+    #[diesel(deserialize_as = i64)]
+    pub id: SessionId,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub network: Option<String>,
+}
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    client: &SessionClient,
+) -> Result<SessionId> {
     let id: i64 = diesel::insert_into(sessions::table)
-        .values(sessions::member_id.eq(member.get()))
+        .values((
+            sessions::member_id.eq(member.get()),
+            sessions::user_agent.eq(client.user_agent.as_deref()),
+            sessions::network.eq(client.network.as_deref()),
+        ))
         .returning(sessions::id)
         .get_result(conn)
         .await?;
@@ -160,6 +195,43 @@ pub async fn revoke(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A member's live sessions, most recently used first (at most `limit`).
+pub async fn live_sessions(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    limit: i64,
+) -> Result<Vec<SessionRow>> {
+    Ok(sessions::table
+        .filter(sessions::member_id.eq(member.get()))
+        .filter(sessions::revoked_at.is_null())
+        .order((sessions::last_used_at.desc(), sessions::id.desc()))
+        .limit(limit)
+        .select(SessionRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Ends one of the member's live sessions; `false` when they have no such live session.
+pub async fn revoke_own(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    session: SessionId,
+) -> Result<bool> {
+    let ended = diesel::update(
+        sessions::table
+            .find(session.get())
+            .filter(sessions::member_id.eq(member.get()))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Utc::now()),
+        sessions::revoked_reason.eq(RevokeReason::EndedByMember.as_str()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(ended == 1)
 }
 
 /// Ends every session of a member except `keep`; returns how many were ended.

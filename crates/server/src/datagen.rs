@@ -754,7 +754,8 @@ pub async fn mint_tokens(settings: &Settings, count: i64) -> Result<(), BoxError
     let mut out = String::new();
     for i in 1..=count {
         let member = filmlog_domain::MemberId::new(i);
-        let session = filmlog_persistence::sessions::create(&mut conn, member).await?;
+        let session =
+            filmlog_persistence::sessions::create(&mut conn, member, &Default::default()).await?;
         if session.get() != i {
             return Err(
                 format!("session {session} for member {i}: sessions were not empty").into(),

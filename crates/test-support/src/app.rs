@@ -271,7 +271,7 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("member {username}: {e}"));
-        let session = sessions::create(&mut conn, member.id)
+        let session = sessions::create(&mut conn, member.id, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("session: {e}"));
         let refresh = filmlog_api::auth::new_refresh_token();

@@ -1,11 +1,12 @@
 //! Registration, login, token refresh and logout.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use filmlog_domain::{DisplayName, Email, MemberId, Password, SessionId, Username};
 use filmlog_persistence::members::{self, EMAIL_KEY, NewMember, USERNAME_KEY};
+use filmlog_persistence::sessions::SessionClient;
 use filmlog_persistence::{AsyncPgConnection, PersistenceError, sessions};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -82,6 +83,43 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
+/// What a new session records of its client: the user agent (printable, at most 200 characters) and
+/// the network of its address (IPv4 /24, IPv6 /48).
+fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| {
+            ua.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        })
+        .filter(|ua| !ua.trim().is_empty());
+    let ip = crate::ratelimit::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        &state.limiter.limits.trusted_proxies,
+    );
+    let network = match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    };
+    SessionClient {
+        user_agent,
+        network: Some(network),
+    }
+}
+
 /// A response that carries tokens: never stored by any cache (RFC 6749 §5.1).
 fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
     res.insert_header((header::CACHE_CONTROL, "no-store"))
@@ -94,8 +132,9 @@ async fn start_session(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     member: MemberId,
+    client: &SessionClient,
 ) -> ApiResult<TokenPair> {
-    let session = sessions::create(conn, member).await?;
+    let session = sessions::create(conn, member, client).await?;
     let refresh_token = new_refresh_token();
     sessions::insert_refresh_token(
         conn,
@@ -128,10 +167,12 @@ async fn start_session(
 )]
 #[post("/auth/register")]
 pub async fn register(
+    http: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let reg = Registration::try_from(body.0)?;
+    let client = session_client(&http, &state);
     let password_hash = state.passwords.hash(&reg.password).await?;
     let mut conn = state.conn().await?;
     let st = state.get_ref();
@@ -157,7 +198,7 @@ pub async fn register(
                 }
                 None => member,
             };
-            let tokens = start_session(conn, st, member.id).await?;
+            let tokens = start_session(conn, st, member.id, &client).await?;
             Ok::<_, ApiError>((member, tokens))
         })
         .await;
@@ -225,10 +266,12 @@ fn bad_credentials() -> ApiError {
 )]
 #[post("/auth/login")]
 pub async fn login(
+    http: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let client = session_client(&http, &state);
     let username = Username::parse(&req.username).ok();
     // Back-off by account (whether or not it exists, so it tells nothing): while an account is
     // locked even the right password is refused.
@@ -268,7 +311,7 @@ pub async fn login(
     let mut conn = state.conn().await?;
     let st = state.get_ref();
     let tokens = conn
-        .transaction(async |conn| start_session(conn, st, member).await)
+        .transaction(async |conn| start_session(conn, st, member, &client).await)
         .await?;
     Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }

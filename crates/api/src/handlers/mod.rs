@@ -12,3 +12,4 @@ pub mod member_lists;
 pub mod members;
 pub mod relationship;
 pub mod review_likes;
+pub mod sessions;
