@@ -258,6 +258,28 @@ async fn fallback(
     })
 }
 
+/// The longest request target (path and query) served; longer ones are 414. (A head longer than
+/// actix-http's buffer, 128 KiB, is 431 before it gets here.)
+pub const MAX_URI: usize = 8 * 1024;
+
+async fn uri_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI {
+        let err = ApiError::new(
+            actix_web::http::StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "URI too long",
+            format!("the request target is {len} bytes; at most {MAX_URI} are served"),
+        );
+        let res = actix_web::ResponseError::error_response(&err);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Request id in and out, `Cache-Control: no-store` for authenticated requests, and one log line per
 /// request.
 async fn request_context(
@@ -331,5 +353,6 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .default_service(web::to(fallback))
         .wrap(from_fn(crate::ratelimit::middleware))
+        .wrap(from_fn(uri_limit))
         .wrap(from_fn(request_context))
 }

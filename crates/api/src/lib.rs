@@ -12,6 +12,7 @@ pub mod ops;
 pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
+pub mod server;
 pub mod state;
 pub mod visible;
 

@@ -8,9 +8,9 @@ pub mod settings;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use actix_web::HttpServer;
 use filmlog_api::ratelimit::Limiter;
-use filmlog_api::{AppState, PasswordService, TokenService, build_app};
+use filmlog_api::server::{ServerOptions, http_server};
+use filmlog_api::{AppState, PasswordService, TokenService};
 use filmlog_persistence::{build_pool, run_migrations};
 
 pub use settings::{ConfigError, Settings};
@@ -78,15 +78,16 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .workers(settings.workers)
-        .shutdown_timeout(10)
-        .client_request_timeout(settings.http.head_timeout)
-        .bind((settings.host.as_str(), settings.port))?;
-    for addr in server.addrs() {
-        println!("Filmlog API on http://{addr}/api/v1  (docs: http://{addr}/docs/)");
-    }
-    server.run().await?;
+    let listener = std::net::TcpListener::bind((settings.host.as_str(), settings.port))?;
+    let addr = listener.local_addr()?;
+    let options = ServerOptions {
+        workers: settings.workers,
+        shutdown_timeout: std::time::Duration::from_secs(10),
+        handle_signals: true,
+    };
+    let server = http_server(state, listener, options)?;
+    println!("Filmlog API on http://{addr}/api/v1  (docs: http://{addr}/docs/)");
+    server.await?;
     Ok(())
 }
 

@@ -1,11 +1,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use filmlog_api::ratelimit::{Budgets, Limiter, Quota, RateLimits};
+use filmlog_api::server::{ServerOptions, http_server};
 use filmlog_api::state::HttpLimits;
-use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService, build_app};
+use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService};
 use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
 use rand::RngCore;
 use reqwest::Method;
@@ -179,16 +179,18 @@ impl TestApp {
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
         };
-        let app_state = state.clone();
-        let server = HttpServer::new(move || build_app(app_state.clone()))
-            .workers(config.workers)
-            .shutdown_timeout(1)
-            .client_request_timeout(config.http.head_timeout)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = server.addrs()[0];
-        let server = server.run();
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("address: {e}"));
+        let options = ServerOptions {
+            workers: config.workers,
+            shutdown_timeout: Duration::from_secs(1),
+            handle_signals: false,
+        };
+        let server =
+            http_server(state.clone(), listener, options).unwrap_or_else(|e| panic!("server: {e}"));
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = reqwest::Client::builder()
