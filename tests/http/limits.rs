@@ -379,3 +379,113 @@ async fn failed_logins_lock_the_account_with_growing_back_off() {
     }
     login("ana", &ana.password).await.assert_status(200);
 }
+
+/// Every budget, per address and per member, refuses with 429 and the RateLimit fields once spent
+/// and serves again after its `Retry-After`.
+#[actix_web::test]
+async fn every_budget_recovers_after_retry_after() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate = budgets(Quota::new(1, Duration::from_secs(1)));
+        c.rate.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    })
+    .await;
+    let ana = app.member("ana").await;
+    // Per-address budgets are spent by a different member each round, so only the address limits.
+    let others = [
+        app.member("m0").await,
+        app.member("m1").await,
+        app.member("m2").await,
+    ];
+    let slug = app.film("Through the Olive Trees", 1994).await;
+    let login = serde_json::json!({"username": "ana", "password": ana.password});
+    // (budget, method, path, body, per member?)
+    let cases: Vec<(&str, Method, String, Option<&serde_json::Value>, bool)> = vec![
+        (
+            "read per address",
+            Method::GET,
+            "/api/v1/films".into(),
+            None,
+            false,
+        ),
+        (
+            "read per member",
+            Method::GET,
+            "/api/v1/me".into(),
+            None,
+            true,
+        ),
+        (
+            "search per address",
+            Method::GET,
+            "/api/v1/films?q=olive".into(),
+            None,
+            false,
+        ),
+        (
+            "search per member",
+            Method::GET,
+            "/api/v1/films?q=olive".into(),
+            None,
+            true,
+        ),
+        (
+            "write per address",
+            Method::PUT,
+            format!("/api/v1/films/{slug}/watchlist"),
+            None,
+            false,
+        ),
+        (
+            "write per member",
+            Method::PUT,
+            format!("/api/v1/films/{slug}/like"),
+            None,
+            true,
+        ),
+        (
+            "auth per address",
+            Method::POST,
+            "/api/v1/auth/login".into(),
+            Some(&login),
+            false,
+        ),
+    ];
+    let send = |i: usize, round: usize| {
+        let (_, method, path, body, per_member) = &cases[i];
+        let (ip, token) = if *per_member {
+            (
+                format!("198.51.100.{}", 10 * round + i + 1),
+                &ana.access_token,
+            )
+        } else {
+            (format!("203.0.113.{}", i + 1), &others[round].access_token)
+        };
+        let mut req = app
+            .client
+            .request(method.clone(), app.url(path))
+            .header("x-forwarded-for", ip)
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        TestApp::read(req)
+    };
+    for (i, case) in cases.iter().enumerate() {
+        let first = send(i, 0).await;
+        assert!(first.status < 300, "{}: {}", case.0, first.text);
+        assert_rate_headers(&first, case.0);
+        let second = send(i, 1).await;
+        let wait = assert_limited(&second, "rate_limited", case.0);
+        assert_eq!(wait, 1, "{}", case.0);
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for (i, case) in cases.iter().enumerate() {
+        let again = send(i, 2).await;
+        assert!(
+            again.status < 300,
+            "{} after Retry-After: {}",
+            case.0,
+            again.text
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -430,8 +430,37 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn authenticate(state: web::Data<AppState>, token: String) -> ApiResult<AuthMember> {
-    let (member_id, session) = state.tokens.decode_access(&token)?;
+/// The claims of a request's access token, decoded once per request: the rate limiter decodes it
+/// first and leaves it in the request's extensions for the extractors.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodedToken {
+    pub member: MemberId,
+    pub session: SessionId,
+}
+
+/// The request's bearer token, decoded (signature, expiry, claims; not yet the session), or `None`
+/// without an `Authorization` header.
+pub fn decoded_token(
+    req: &HttpRequest,
+    tokens: &TokenService,
+) -> Result<Option<DecodedToken>, ApiError> {
+    if let Some(decoded) = req.extensions().get::<DecodedToken>() {
+        return Ok(Some(*decoded));
+    }
+    let Some(token) = bearer(req)? else {
+        return Ok(None);
+    };
+    let (member, session) = tokens.decode_access(&token)?;
+    let decoded = DecodedToken { member, session };
+    req.extensions_mut().insert(decoded);
+    Ok(Some(decoded))
+}
+
+async fn authenticate(state: web::Data<AppState>, token: DecodedToken) -> ApiResult<AuthMember> {
+    let DecodedToken {
+        member: member_id,
+        session,
+    } = token;
     let mut conn = state.conn().await?;
     let member = sessions::authenticated_member(&mut conn, member_id, session)
         .await?
@@ -452,11 +481,11 @@ impl FromRequest for AuthMember {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = bearer(req).and_then(|t| Ok((app_state(req)?, t)));
+        let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
         Box::pin(async move {
             match parsed? {
-                (state, Some(token)) => authenticate(state, token).await,
-                (_, None) => Err(ApiError::unauthorized(
+                (Some(token), state) => authenticate(state, token).await,
+                (None, _) => Err(ApiError::unauthorized(
                     "missing_token",
                     "this endpoint needs Authorization: Bearer <access token>",
                 )),
@@ -476,13 +505,13 @@ impl FromRequest for Viewing {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = bearer(req).and_then(|t| Ok((app_state(req)?, t)));
+        let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
         Box::pin(async move {
             match parsed? {
-                (state, Some(token)) => Ok(Viewing(Viewer::Member(
+                (Some(token), state) => Ok(Viewing(Viewer::Member(
                     authenticate(state, token).await?.id(),
                 ))),
-                (_, None) => Ok(Viewing(Viewer::Anonymous)),
+                (None, _) => Ok(Viewing(Viewer::Anonymous)),
             }
         })
     }

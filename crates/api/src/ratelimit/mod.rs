@@ -15,16 +15,17 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 use filmlog_domain::MemberId;
 
 pub use gcra::{Decision, Quota};
-pub use store::{BudgetStore, LoginPolicy, LoginStore, MemoryStore};
+pub use store::{BudgetKey, BudgetStore, Holder, LoginPolicy, LoginStore, MemoryStore};
 
 use crate::app::API_PREFIX;
+use crate::auth::decoded_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -41,7 +42,7 @@ pub enum Class {
 }
 
 impl Class {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Class::Read => "read",
             Class::Search => "search",
@@ -184,24 +185,30 @@ impl Limiter {
         client: IpAddr,
         member: Option<MemberId>,
     ) -> Option<Decision> {
-        let network = network_key(client);
+        let network = Holder::Network(network_of(client));
         let mut tightest: Option<Decision> = None;
-        for class in classes {
-            let by_ip = format!("{}:ip:{network}", class.name());
-            let mut decisions = vec![
+        let mut consider = |d: Decision| {
+            tightest = Some(match tightest {
+                None => d,
+                Some(t) => tighter(t, d),
+            });
+        };
+        for &class in classes {
+            let by_ip = BudgetKey {
+                class,
+                holder: network,
+            };
+            consider(
                 self.budgets
-                    .acquire(&by_ip, self.limits.budgets.per_ip(*class))
+                    .acquire(&by_ip, self.limits.budgets.per_ip(class))
                     .await,
-            ];
-            if let (Some(member), Some(quota)) = (member, self.limits.budgets.per_member(*class)) {
-                let by_member = format!("{}:member:{member}", class.name());
-                decisions.push(self.budgets.acquire(&by_member, quota).await);
-            }
-            for d in decisions {
-                tightest = Some(match tightest {
-                    None => d,
-                    Some(t) => tighter(t, d),
-                });
+            );
+            if let (Some(member), Some(quota)) = (member, self.limits.budgets.per_member(class)) {
+                let by_member = BudgetKey {
+                    class,
+                    holder: Holder::Member(member),
+                };
+                consider(self.budgets.acquire(&by_member, quota).await);
             }
         }
         tightest
@@ -220,12 +227,12 @@ fn tighter(a: Decision, b: Decision) -> Decision {
 }
 
 /// IPv4 addresses count one by one; IPv6 by their /64, which one subscriber usually holds whole.
-fn network_key(ip: IpAddr) -> String {
+fn network_of(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
         }
     }
 }
@@ -245,26 +252,30 @@ pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[I
         .unwrap_or(peer)
 }
 
-fn seconds(d: Duration) -> String {
-    d.as_secs_f64().ceil().max(0.0).to_string()
+/// Whole seconds, rounded up.
+fn seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Writes the `RateLimit-*` fields of `decision`.
 fn set_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &Decision) {
-    for (name, value) in [
-        ("ratelimit-limit", decision.limit.to_string()),
-        ("ratelimit-remaining", decision.remaining.to_string()),
-        ("ratelimit-reset", seconds(decision.reset)),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    }
+    headers.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderValue::from(decision.limit),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert(
+        HeaderName::from_static("ratelimit-reset"),
+        HeaderValue::from(seconds(decision.reset)),
+    );
 }
 
 /// 429 problem+json with `Retry-After` (whole seconds, at least 1).
 pub fn too_many_requests(code: &'static str, detail: &str, retry_after: Duration) -> ApiError {
-    let secs = u32::try_from(retry_after.as_secs_f64().ceil() as u64)
+    let secs = u32::try_from(seconds(retry_after))
         .unwrap_or(u32::MAX)
         .max(1);
     ApiError::new(
@@ -296,16 +307,12 @@ pub async fn middleware(
         forwarded,
         &limiter.limits.trusted_proxies,
     );
-    let member = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .and_then(|token| state.tokens.decode_access(token.trim()).ok())
-        .map(|(member, _)| member);
+    // Decoded once here and kept for the extractors; a bad token counts as none (the extractor
+    // answers 401).
+    let member = decoded_token(req.request(), &state.tokens)
+        .ok()
+        .flatten()
+        .map(|t| t.member);
     let decision = limiter.check(classes, client, member).await;
     match decision {
         Some(d) if !d.allowed => {
@@ -363,6 +370,15 @@ mod tests {
         assert_eq!(client_ip(Some(proxy), None, &[proxy]), proxy);
         assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), proxy);
         let v6: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap_or(proxy);
-        assert_eq!(network_key(v6), "2001:db8:1:2::/64");
+        let key = BudgetKey {
+            class: Class::Read,
+            holder: Holder::Network(network_of(v6)),
+        };
+        assert_eq!(key.to_string(), "read:ip:2001:db8:1:2::");
+        let member = BudgetKey {
+            class: Class::Write,
+            holder: Holder::Member(MemberId::new(42)),
+        };
+        assert_eq!(member.to_string(), "write:member:42");
     }
 }

@@ -3,17 +3,45 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
+use filmlog_domain::MemberId;
+
+use super::Class;
 use super::gcra::{Decision, Quota, decide};
 
-/// Budgets by key (`"read:ip:203.0.113.7"`, `"write:member:42"`).
+/// Whose budget: a client network's or a member's, for one class of requests. Shown as
+/// `read:ip:203.0.113.7` or `write:member:42` (the key a shared store would use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BudgetKey {
+    pub class: Class,
+    pub holder: Holder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// An IPv4 address, or an IPv6 /64 (the rest of the address zeroed).
+    Network(IpAddr),
+    Member(MemberId),
+}
+
+impl std::fmt::Display for BudgetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.holder {
+            Holder::Network(ip) => write!(f, "{}:ip:{ip}", self.class.name()),
+            Holder::Member(id) => write!(f, "{}:member:{id}", self.class.name()),
+        }
+    }
+}
+
+/// Budgets by key.
 pub trait BudgetStore: Send + Sync {
     /// Spends one request of `key`'s budget if there is one left.
-    fn acquire<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision>;
+    fn acquire<'a>(&'a self, key: &'a BudgetKey, quota: Quota) -> BoxFuture<'a, Decision>;
 }
 
 /// Failed logins by account, with a growing lock-out.
@@ -55,7 +83,7 @@ const PURGE_AT: usize = 50_000;
 pub struct MemoryStore {
     epoch: Instant,
     hasher: RandomState,
-    budgets: Vec<Mutex<HashMap<String, u64>>>,
+    budgets: Vec<Mutex<HashMap<BudgetKey, u64>>>,
     logins: Mutex<HashMap<String, Failures>>,
 }
 
@@ -85,7 +113,7 @@ impl MemoryStore {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn acquire_now(&self, key: &str, quota: Quota) -> Decision {
+    fn acquire_now(&self, key: &BudgetKey, quota: Quota) -> Decision {
         let now = self.now();
         let shard = self.hasher.hash_one(key) as usize % SHARDS;
         // A poisoned shard (a panic while it was held) still holds valid numbers.
@@ -97,12 +125,7 @@ impl MemoryStore {
         }
         let (decision, tat) = decide(map.get(key).copied(), now, quota);
         if let Some(tat) = tat {
-            match map.get_mut(key) {
-                Some(stored) => *stored = tat,
-                None => {
-                    map.insert(key.to_owned(), tat);
-                }
-            }
+            map.insert(*key, tat);
         }
         decision
     }
@@ -122,7 +145,7 @@ impl MemoryStore {
 }
 
 impl BudgetStore for MemoryStore {
-    fn acquire<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Decision> {
+    fn acquire<'a>(&'a self, key: &'a BudgetKey, quota: Quota) -> BoxFuture<'a, Decision> {
         let decision = self.acquire_now(key, quota);
         Box::pin(std::future::ready(decision))
     }
