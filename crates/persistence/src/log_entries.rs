@@ -5,8 +5,8 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
-    OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::EntryFacts;
@@ -16,7 +16,7 @@ use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, member_films, members};
-use crate::types::{DbRating, NullAsFalse};
+use crate::types::DbRating;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
@@ -72,12 +72,21 @@ macro_rules! entry_views {
         log_entries::table
             .inner_join(members::table)
             .inner_join(films::table)
-            .left_join(
-                member_films::table.on(member_films::member_id
-                    .eq(log_entries::member_id)
-                    .and(member_films::film_id.eq(log_entries::film_id))),
-            )
     };
+}
+
+/// Whether an entry's author likes its film: a correlated `EXISTS` in the select list, probed by the
+/// relationship's primary key for each row of the page. (A join let PostgreSQL carry the page's
+/// `film_id = $1` over to `member_films` and, in the generic plan of the prepared statement, scan
+/// every relationship with the film: 70 ms instead of 1 ms for a film with 19,000 of them.)
+#[diesel::dsl::auto_type]
+fn author_likes_film() -> _ {
+    diesel::dsl::exists(
+        member_films::table
+            .filter(member_films::member_id.eq(log_entries::member_id))
+            .filter(member_films::film_id.eq(log_entries::film_id))
+            .filter(member_films::liked),
+    )
 }
 
 /// A log entry with its author and film, as every endpoint shows it.
@@ -88,9 +97,8 @@ pub struct LogEntryView {
     pub entry: LogEntryRow,
     /// Whether the author likes the film: an entry shows the member's like of the film (derived, never
     /// stored on the entry).
-    #[diesel(select_expression = member_films::liked.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<member_films::liked>)]
-    #[diesel(deserialize_as = NullAsFalse)]
+    #[diesel(select_expression = author_likes_film())]
+    #[diesel(select_expression_type = author_likes_film)]
     pub liked: bool,
     #[diesel(embed)]
     pub member: MemberSummaryRow,
