@@ -3,7 +3,7 @@
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
-use diesel::sql_types::{Nullable, SmallInt, Text};
+use diesel::sql_types::{Bool, Nullable, SmallInt, Text};
 use filmlog_domain::{ActivityKind, Rating};
 
 /// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
@@ -45,5 +45,25 @@ impl FromSql<Text, Pg> for DbActivityKind {
 impl From<DbActivityKind> for ActivityKind {
     fn from(k: DbActivityKind) -> Self {
         k.0
+    }
+}
+
+/// A nullable flag read as `false` when it is `NULL` (no row to take it from).
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct NullAsFalse(pub bool);
+
+impl FromSql<Nullable<Bool>, Pg> for NullAsFalse {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        <bool as FromSql<Bool, Pg>>::from_sql(value).map(Self)
+    }
+
+    fn from_nullable_sql(value: Option<PgValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(Ok(Self(false)), Self::from_sql)
+    }
+}
+
+impl From<NullAsFalse> for bool {
+    fn from(f: NullAsFalse) -> Self {
+        f.0
     }
 }
