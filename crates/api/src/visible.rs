@@ -34,9 +34,7 @@ pub async fn content_owner(
     viewer: Viewer,
     username: &Username,
 ) -> ApiResult<MemberId> {
-    let id = members::id_by_username(conn, username.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("that member"))?;
+    let id = crate::handlers::members::member_id(conn, username).await?;
     require(viewer, Subject::Content(id), "that member")?;
     Ok(id)
 }

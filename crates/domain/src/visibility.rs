@@ -4,7 +4,8 @@
 //! viewer sees it. Reads of one subject (a member page, an entry, a comment, a member's diary) ask
 //! before answering and say 404 when the answer is [`Sight::Hidden`], as if the subject did not
 //! exist. Today everything is public but a member's account (email, settings), which only its owner
-//! reads; blocks, mutes and privacy add their cases here.
+//! reads; blocks, mutes and privacy add their cases here. The catalog belongs to nobody and is not a
+//! subject: catalog reads take the viewer only to refuse a bad token.
 
 use crate::MemberId;
 
@@ -30,17 +31,9 @@ impl Viewer {
     }
 }
 
-impl From<Option<MemberId>> for Viewer {
-    fn from(member: Option<MemberId>) -> Self {
-        member.map_or(Viewer::Anonymous, Viewer::Member)
-    }
-}
-
 /// What a read shows, named by whose it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    /// The catalog: films, credits, statistics. Nobody owns it.
-    Catalog,
     /// A member's public profile header.
     Profile(MemberId),
     /// A member's account: email and settings.
@@ -61,7 +54,7 @@ pub enum Sight {
 /// The visibility rule.
 pub fn sight(viewer: Viewer, subject: Subject) -> Sight {
     match subject {
-        Subject::Catalog | Subject::Profile(_) | Subject::Content(_) => Sight::Visible,
+        Subject::Profile(_) | Subject::Content(_) => Sight::Visible,
         Subject::Account(owner) if viewer.is(owner) => Sight::Visible,
         Subject::Account(_) => Sight::Hidden,
     }
@@ -77,11 +70,7 @@ mod tests {
         let ben = MemberId::new(2);
         let viewers = [Viewer::Anonymous, Viewer::Member(ana), Viewer::Member(ben)];
         for viewer in viewers {
-            for subject in [
-                Subject::Catalog,
-                Subject::Profile(ana),
-                Subject::Content(ana),
-            ] {
+            for subject in [Subject::Profile(ana), Subject::Content(ana)] {
                 assert_eq!(
                     sight(viewer, subject),
                     Sight::Visible,
@@ -95,7 +84,5 @@ mod tests {
             };
             assert_eq!(sight(viewer, Subject::Account(ana)), expected, "{viewer:?}");
         }
-        assert_eq!(Viewer::from(Some(ana)), Viewer::Member(ana));
-        assert_eq!(Viewer::from(None), Viewer::Anonymous);
     }
 }
