@@ -104,16 +104,8 @@ fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
             .and_then(|v| v.to_str().ok()),
         &state.limiter.limits.trusted_proxies,
     );
-    let network = match ip {
-        std::net::IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        std::net::IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-        }
-    };
+    let bits = if ip.is_ipv4() { 24 } else { 48 };
+    let network = format!("{}/{bits}", crate::ratelimit::mask(ip, 24, 48));
     SessionClient {
         user_agent,
         network: Some(network),

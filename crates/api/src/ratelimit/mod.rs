@@ -226,15 +226,23 @@ fn tighter(a: Decision, b: Decision) -> Decision {
     }
 }
 
-/// IPv4 addresses count one by one; IPv6 by their /64, which one subscriber usually holds whole.
-fn network_of(ip: IpAddr) -> IpAddr {
+/// The network of `ip`: its first `v4_bits` (IPv4) or `v6_bits` (IPv6) bits, the rest zeroed.
+pub fn mask(ip: IpAddr, v4_bits: u32, v6_bits: u32) -> IpAddr {
     match ip {
-        IpAddr::V4(_) => ip,
+        IpAddr::V4(v4) => {
+            let keep = u32::MAX.checked_shl(32 - v4_bits.min(32)).unwrap_or(0);
+            IpAddr::from((u32::from(v4) & keep).to_be_bytes())
+        }
         IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            let keep = u128::MAX.checked_shl(128 - v6_bits.min(128)).unwrap_or(0);
+            IpAddr::from((u128::from(v6) & keep).to_be_bytes())
         }
     }
+}
+
+/// IPv4 addresses count one by one; IPv6 by their /64, which one subscriber usually holds whole.
+fn network_of(ip: IpAddr) -> IpAddr {
+    mask(ip, 32, 64)
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address in
@@ -380,5 +388,8 @@ mod tests {
             holder: Holder::Member(MemberId::new(42)),
         };
         assert_eq!(member.to_string(), "write:member:42");
+        assert_eq!(mask(client, 24, 48).to_string(), "203.0.113.0");
+        assert_eq!(mask(client, 32, 64), client);
+        assert_eq!(mask(v6, 24, 48).to_string(), "2001:db8:1::");
     }
 }
