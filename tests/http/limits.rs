@@ -7,10 +7,9 @@ use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use filmlog_api::ratelimit::{Budgets, LoginPolicy, Quota, RateLimits};
 use filmlog_api::state::HttpLimits;
 use filmlog_persistence::{PersistenceError, PoolSettings, build_pool};
-use filmlog_test_support::{TestApp, TestResponse};
+use filmlog_test_support::{TestApp, TestResponse, assert_raw_problem};
 use futures_util::StreamExt;
 use reqwest::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(diesel::QueryableByName)]
 struct Ended {
@@ -154,26 +153,14 @@ async fn a_body_that_never_arrives_is_408_and_the_connection_closes() {
         };
     })
     .await;
-    let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
     let started = Instant::now();
-    stream
-        .write_all(
+    let text = app
+        .raw(
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
               Content-Length: 500\r\n\r\n{\"use",
         )
-        .await
-        .unwrap_or_else(|e| panic!("write: {e}"));
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .unwrap_or_else(|_| panic!("no answer and no close after 5 s"))
-        .unwrap_or_else(|e| panic!("read: {e}"));
-    let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    assert!(text.contains("application/problem+json"), "{text}");
+        .await;
+    assert_raw_problem(&text, 408, "request_timeout");
     assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
     assert!(started.elapsed() >= Duration::from_millis(450));
 }

@@ -302,40 +302,6 @@ async fn impossible_path_parameters_are_404_on_every_route() {
     assert!(checked >= 20, "only {checked} routes with path parameters");
 }
 
-/// Sends raw bytes and reads the whole answer (the server closes these connections).
-async fn raw_exchange(app: &TestApp, bytes: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
-    stream
-        .write_all(bytes)
-        .await
-        .unwrap_or_else(|e| panic!("write: {e}"));
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
-    assert!(read.is_ok(), "no answer and no close after 10 s");
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-#[track_caller]
-fn assert_raw_problem(answer: &str, status: u16, code: &str) {
-    assert!(
-        answer.starts_with(&format!("HTTP/1.1 {status} ")),
-        "{answer}"
-    );
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/problem+json"),
-        "{answer}"
-    );
-    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    assert_eq!(json["status"], status, "{answer}");
-    assert_eq!(json["code"], code, "{answer}");
-}
-
 /// The errors the HTTP layer answers by itself, before any route runs, are problem+json too.
 #[actix_web::test]
 async fn http_layer_errors_are_problem_json() {
@@ -343,17 +309,17 @@ async fn http_layer_errors_are_problem_json() {
         c.http.head_timeout = Duration::from_millis(500);
     })
     .await;
-    let garbage = raw_exchange(&app, b"THIS IS NOT HTTP\r\n\r\n").await;
-    assert_raw_problem(&garbage, 400, "malformed_request");
+    let garbage = app.raw(b"THIS IS NOT HTTP\r\n\r\n").await;
+    filmlog_test_support::assert_raw_problem(&garbage, 400, "malformed_request");
     let huge_header = format!(
         "GET /api/v1/films HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(140 * 1024)
     );
-    let too_large = raw_exchange(&app, huge_header.as_bytes()).await;
-    assert_raw_problem(&too_large, 431, "headers_too_large");
+    let too_large = app.raw(huge_header.as_bytes()).await;
+    filmlog_test_support::assert_raw_problem(&too_large, 431, "headers_too_large");
     let started = Instant::now();
-    let slow = raw_exchange(&app, b"GET /api/v1/films HTTP/1.1\r\nHost: x\r\n").await;
-    assert_raw_problem(&slow, 408, "request_timeout");
+    let slow = app.raw(b"GET /api/v1/films HTTP/1.1\r\nHost: x\r\n").await;
+    filmlog_test_support::assert_raw_problem(&slow, 408, "request_timeout");
     assert!(started.elapsed() >= Duration::from_millis(400));
     // Fresh connections: with a 500 ms head timeout an idle pooled one may already be answered 408.
     let fresh = reqwest::Client::builder()

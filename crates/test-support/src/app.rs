@@ -301,6 +301,45 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Sends raw bytes on a new connection and reads the whole answer, up to the server closing it
+    /// (at most 10 s).
+    pub async fn raw(&self, bytes: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        stream
+            .write_all(bytes)
+            .await
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "no answer and no close after 10 s");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+/// `answer` (a raw HTTP/1.1 response) is a problem+json of this status and code.
+#[track_caller]
+pub fn assert_raw_problem(answer: &str, status: u16, code: &str) {
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status} ")),
+        "{answer}"
+    );
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    let json: Value = serde_json::from_str(body).unwrap_or_default();
+    assert_eq!(json["status"], status, "{answer}");
+    assert_eq!(json["code"], code, "{answer}");
+}
+
+impl TestApp {
     /// Adds a film straight to the catalog; returns its slug.
     pub async fn film(&self, title: &str, year: i32) -> String {
         let slug = filmlog_domain::Slug::from_title(title, Some(year))

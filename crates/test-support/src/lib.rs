@@ -12,5 +12,5 @@
 mod app;
 mod db;
 
-pub use app::{TestApp, TestConfig, TestMember, TestResponse};
+pub use app::{TestApp, TestConfig, TestMember, TestResponse, assert_raw_problem};
 pub use db::{TestDatabase, with_database};
