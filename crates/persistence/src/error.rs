@@ -95,3 +95,53 @@ impl From<PoolError> for PersistenceError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_server(kind: DatabaseErrorKind, message: &str) -> PersistenceError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn not_now_errors_are_unavailable_and_the_rest_are_not() {
+        for message in [
+            "canceling statement due to statement timeout",
+            "canceling statement due to lock timeout",
+            "terminating connection due to administrator command",
+            "the database system is shutting down",
+            "sorry, too many clients already",
+            "deadlock detected",
+        ] {
+            assert!(
+                matches!(
+                    from_server(DatabaseErrorKind::Unknown, message),
+                    PersistenceError::Unavailable(_)
+                ),
+                "{message}"
+            );
+        }
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ReadOnlyTransaction,
+        ] {
+            assert!(matches!(
+                from_server(kind, "anything"),
+                PersistenceError::Unavailable(_)
+            ));
+        }
+        assert!(matches!(
+            from_server(DatabaseErrorKind::Unknown, "column \"x\" does not exist"),
+            PersistenceError::Query(_)
+        ));
+        assert!(matches!(
+            from_server(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize"
+            ),
+            PersistenceError::SerializationFailure
+        ));
+    }
+}
