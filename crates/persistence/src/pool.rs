@@ -41,6 +41,9 @@ pub struct PoolSettings {
     /// `lock_timeout`: a statement waiting longer for a lock is cancelled (503), so one lock held
     /// too long cannot tie up every connection.
     pub lock_timeout: Duration,
+    /// Every transaction read-only (`default_transaction_read_only`): a pool for reads refuses a
+    /// write sent to it by mistake.
+    pub read_only: bool,
     pub observer: Option<ConnectionObserver>,
 }
 
@@ -51,6 +54,7 @@ impl Default for PoolSettings {
             timeout: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(10),
             lock_timeout: Duration::from_secs(2),
+            read_only: false,
             observer: None,
         }
     }
@@ -69,9 +73,10 @@ pub fn build_pool(url: &str, settings: &PoolSettings) -> Result<DbPool, Persiste
     // is ended after a minute rather than holding its locks.
     let setup = format!(
         "SET jit = off; SET statement_timeout = {}; SET lock_timeout = {}; \
-         SET idle_in_transaction_session_timeout = 60000",
+         SET idle_in_transaction_session_timeout = 60000; SET default_transaction_read_only = {}",
         settings.statement_timeout.as_millis(),
-        settings.lock_timeout.as_millis()
+        settings.lock_timeout.as_millis(),
+        settings.read_only
     );
     config.custom_setup = Box::new(move |url| {
         let observer = observer.clone();

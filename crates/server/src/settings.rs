@@ -25,7 +25,7 @@ pub struct Settings {
     pub port: u16,
     pub workers: usize,
     pub pool: PoolSettings,
-    /// The read pool: the same but for a shorter statement timeout.
+    /// The read pool: the same but read-only and with a shorter statement timeout.
     pub reads: PoolSettings,
     pub http: HttpLimits,
     pub rate: RateLimits,
@@ -185,10 +185,12 @@ impl Settings {
             )?),
             statement_timeout: millis(&lookup, "FILMLOG_DB_STATEMENT_TIMEOUT_MS", 10_000)?,
             lock_timeout: millis(&lookup, "FILMLOG_DB_LOCK_TIMEOUT_MS", 2_000)?,
+            read_only: false,
             observer: None,
         };
         let reads = PoolSettings {
             statement_timeout: millis(&lookup, "FILMLOG_DB_READ_STATEMENT_TIMEOUT_MS", 3_000)?,
+            read_only: true,
             ..pool.clone()
         };
         let http = HttpLimits {

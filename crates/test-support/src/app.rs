@@ -18,7 +18,7 @@ use crate::db::TestDatabase;
 /// What a test may change about the app it gets.
 pub struct TestConfig {
     pub pool: PoolSettings,
-    /// The read pool's settings; `None` uses `pool`'s.
+    /// The read pool's settings; `None` uses `pool`'s (read-only either way).
     pub reads: Option<PoolSettings>,
     pub http: HttpLimits,
     pub rate: RateLimits,
@@ -165,8 +165,11 @@ impl TestApp {
             .clone()
             .unwrap_or_else(|| db.url().to_owned());
         let pool = build_pool(&url, &config.pool).unwrap_or_else(|e| panic!("pool: {e}"));
-        let reads = build_pool(&url, config.reads.as_ref().unwrap_or(&config.pool))
-            .unwrap_or_else(|e| panic!("read pool: {e}"));
+        let read_settings = PoolSettings {
+            read_only: true,
+            ..config.reads.clone().unwrap_or_else(|| config.pool.clone())
+        };
+        let reads = build_pool(&url, &read_settings).unwrap_or_else(|e| panic!("read pool: {e}"));
         let tokens =
             TokenService::new(config.auth.clone()).unwrap_or_else(|e| panic!("tokens: {e}"));
         let passwords = PasswordService::new(config.auth.hash_concurrency)

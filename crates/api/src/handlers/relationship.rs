@@ -70,7 +70,7 @@ async fn change(
     slug: &Slug,
     command: FilmCommand,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.read_conn().await?;
+    let mut conn = state.conn().await?;
     let film = film_id(&mut conn, slug).await?;
     conn.transaction(async |conn| ops::films::change(conn, member, film, command).await)
         .await?;
