@@ -54,6 +54,13 @@ impl ActivityKind {
     }
 }
 
+impl serde::Serialize for ActivityKind {
+    /// By its stored name, the one name a kind has from the database to the JSON.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for ActivityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

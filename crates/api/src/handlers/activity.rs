@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use filmlog_domain::{Rating, ReviewText};
+use filmlog_domain::{ActivityKind, Rating, ReviewText};
 use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -35,18 +35,26 @@ pub struct ActivityComment {
     pub excerpt: String,
 }
 
-/// The kind of an activity (the domain's `ActivityKind`, by the same names).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivityKind {
-    DiaryEntry,
-    Review,
-    Rating,
-    FilmLike,
-    ReviewLike,
-    Comment,
-    Follow,
-    Watchlist,
+/// The OpenAPI schema of the domain's `ActivityKind`, whose names it lists.
+pub struct ActivityKindSchema;
+
+impl utoipa::PartialSchema for ActivityKindSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(ActivityKind::ALL.iter().map(|k| k.as_str())))
+            .description(Some(
+                "The kind of an activity, by the name the database stores",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ActivityKindSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ActivityKind".into()
+    }
 }
 
 /// Something a member did, with all a client needs to render it.
@@ -54,6 +62,7 @@ pub enum ActivityKind {
 pub struct ActivityItem {
     #[schema(example = "301")]
     pub id: String,
+    #[schema(value_type = ActivityKindSchema)]
     pub kind: ActivityKind,
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -66,22 +75,6 @@ pub struct ActivityItem {
     /// For follows: who was followed; for review likes and comments: whose review.
     pub member: Option<String>,
     pub comment: Option<ActivityComment>,
-}
-
-impl From<filmlog_domain::ActivityKind> for ActivityKind {
-    fn from(k: filmlog_domain::ActivityKind) -> Self {
-        use filmlog_domain::ActivityKind as K;
-        match k {
-            K::DiaryEntry => ActivityKind::DiaryEntry,
-            K::Review => ActivityKind::Review,
-            K::Rating => ActivityKind::Rating,
-            K::FilmLike => ActivityKind::FilmLike,
-            K::ReviewLike => ActivityKind::ReviewLike,
-            K::Comment => ActivityKind::Comment,
-            K::Follow => ActivityKind::Follow,
-            K::Watchlist => ActivityKind::Watchlist,
-        }
-    }
 }
 
 const EXCERPT: usize = 280;
@@ -98,7 +91,7 @@ fn activity_item(a: ActivityView) -> ActivityItem {
     };
     ActivityItem {
         id: a.id.to_string(),
-        kind: a.kind.into(),
+        kind: a.kind,
         created_at: a.created_at,
         actor: MemberSummary {
             username: a.actor_username,
