@@ -103,15 +103,20 @@ impl ReviewText {
 
     /// The first `max` characters, cut at a word boundary when one is near, with an ellipsis.
     pub fn excerpt(text: &str, max: usize) -> String {
-        if text.chars().count() <= max {
+        // The byte offset where the `max + 1`-th character starts, if the text is longer than that.
+        let Some((end, _)) = text.char_indices().nth(max) else {
             return text.to_owned();
-        }
-        let cut: String = text.chars().take(max).collect();
+        };
+        let cut = &text[..end];
         let at = cut
             .rfind(char::is_whitespace)
             .filter(|i| *i > max / 2)
             .unwrap_or(cut.len());
-        format!("{}…", cut[..at].trim_end())
+        let head = cut[..at].trim_end();
+        let mut out = String::with_capacity(head.len() + '…'.len_utf8());
+        out.push_str(head);
+        out.push('…');
+        out
     }
 }
 
@@ -232,6 +237,12 @@ mod tests {
         fn excerpts_are_bounded(s in "\\PC{0,400}", max in 10usize..200) {
             let e = ReviewText::excerpt(&s, max);
             prop_assert!(e.chars().count() <= max + 1);
+            if s.chars().count() <= max {
+                prop_assert_eq!(&e, &s);
+            } else {
+                let head = e.strip_suffix('…');
+                prop_assert!(head.is_some_and(|h| s.starts_with(h)), "{:?} of {:?}", e, s);
+            }
         }
     }
 

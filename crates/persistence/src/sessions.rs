@@ -272,3 +272,22 @@ pub async fn authenticated_member(
         .optional()?;
     Ok(row.map(Into::into))
 }
+
+/// Whether the session an access token names is still live and belongs to the member it names: the
+/// check of every authenticated request that needs no more than the member's id (one index probe on
+/// the session's primary key, no member row).
+pub async fn is_live(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    session: SessionId,
+) -> Result<bool> {
+    let live: Option<i64> = sessions::table
+        .filter(sessions::id.eq(session.get()))
+        .filter(sessions::member_id.eq(member.get()))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::member_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(live.is_some())
+}

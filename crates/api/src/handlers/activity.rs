@@ -7,7 +7,7 @@ use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::{FilmSummary, MemberSummary, rfc3339};
 use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
@@ -140,7 +140,7 @@ fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
 #[get("/me/feed")]
 pub async fn feed(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;

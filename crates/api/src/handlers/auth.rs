@@ -11,7 +11,7 @@ use filmlog_persistence::{AsyncPgConnection, PersistenceError, sessions};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AuthMember, TokenPair, new_refresh_token, refresh_token_hash};
+use crate::auth::{Caller, TokenPair, new_refresh_token, refresh_token_hash};
 use crate::dto::{Me, Registered, Tokens};
 use crate::error::{
     ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
@@ -424,7 +424,7 @@ pub async fn refresh(
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, auth: AuthMember) -> ApiResult<HttpResponse> {
+pub async fn logout(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     sessions::revoke(&mut conn, auth.session, sessions::RevokeReason::Logout).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -9,7 +9,7 @@ use filmlog_persistence::{AsyncPgConnection, log_entries};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{
@@ -121,7 +121,7 @@ pub async fn list_comments(
 #[post("/log-entries/{id}/comments")]
 pub async fn create_comment(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     EntryPath(id): EntryPath,
     key: IdempotencyKey,
     body: JsonBody<CommentRequest>,
@@ -164,7 +164,7 @@ pub async fn create_comment(
 #[patch("/comments/{id}")]
 pub async fn update_comment(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     CommentPath(id): CommentPath,
     body: JsonBody<CommentRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -194,7 +194,7 @@ pub async fn update_comment(
 #[delete("/comments/{id}")]
 pub async fn delete_comment(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     CommentPath(id): CommentPath,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();

@@ -6,7 +6,7 @@ use diesel_async::AsyncConnection;
 use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::social;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::MemberAt;
 use crate::error::{
@@ -36,7 +36,7 @@ use crate::visible;
 #[put("/members/{username}/follow")]
 pub async fn follow(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
@@ -63,7 +63,7 @@ pub async fn follow(
 #[delete("/members/{username}/follow")]
 pub async fn unfollow(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();

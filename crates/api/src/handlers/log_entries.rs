@@ -13,8 +13,8 @@ use filmlog_persistence::members::MemberSummaryRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
 use crate::auth::Viewing;
+use crate::auth::{AuthMember, Caller};
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339};
 use crate::error::{
@@ -348,7 +348,7 @@ pub struct UpdateLogEntryRequest {
 pub async fn update_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     EntryPath(id): EntryPath,
     body: JsonBody<UpdateLogEntryRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -424,7 +424,7 @@ pub async fn update_log_entry(
 pub async fn delete_log_entry(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
     let member = auth.id();

@@ -10,7 +10,7 @@ use filmlog_persistence::sessions::{self, RevokeReason};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
+use crate::auth::{AuthMember, Caller};
 use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::Me;
 use crate::error::{
@@ -147,7 +147,7 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
 pub async fn update_me(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     body: JsonBody<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let change = ProfileChange::try_from(body.0)?;
@@ -200,7 +200,7 @@ pub struct ChangePasswordRequest {
 #[put("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
@@ -275,7 +275,7 @@ pub struct DeleteMeRequest {
 #[delete("/me")]
 pub async fn delete_me(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     body: JsonBody<DeleteMeRequest>,
 ) -> ApiResult<HttpResponse> {
     confirm_password(&state, auth.id(), &body.0.password, "/password").await?;

@@ -8,7 +8,7 @@ use filmlog_persistence::{log_entries, relationships};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::error::{
     ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
     Unauthenticated,
@@ -47,7 +47,7 @@ pub struct FilmRelationship {
 #[get("/films/{slug}/me")]
 pub async fn get_relationship(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
@@ -95,7 +95,7 @@ async fn change(
 #[put("/films/{slug}/watched")]
 pub async fn put_watched(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Watch).await
@@ -120,7 +120,7 @@ pub async fn put_watched(
 #[delete("/films/{slug}/watched")]
 pub async fn delete_watched(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unwatch).await
@@ -142,7 +142,7 @@ pub async fn delete_watched(
 #[put("/films/{slug}/like")]
 pub async fn put_like(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Like).await
@@ -164,7 +164,7 @@ pub async fn put_like(
 #[delete("/films/{slug}/like")]
 pub async fn delete_like(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unlike).await
@@ -186,7 +186,7 @@ pub async fn delete_like(
 #[put("/films/{slug}/watchlist")]
 pub async fn put_watchlist(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::AddToWatchlist).await
@@ -208,7 +208,7 @@ pub async fn put_watchlist(
 #[delete("/films/{slug}/watchlist")]
 pub async fn delete_watchlist(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::RemoveFromWatchlist).await
@@ -252,7 +252,7 @@ pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
 #[put("/films/{slug}/rating")]
 pub async fn put_rating(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
     body: JsonBody<RatingRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -278,7 +278,7 @@ pub async fn put_rating(
 #[delete("/films/{slug}/rating")]
 pub async fn delete_rating(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     change(&state, auth.id(), &slug, FilmCommand::Unrate).await

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_persistence::social;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::MemberAt;
 use crate::error::{
@@ -34,7 +34,7 @@ use crate::state::AppState;
 #[put("/log-entries/{id}/like")]
 pub async fn like_review(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
     let member = auth.id();
@@ -60,7 +60,7 @@ pub async fn like_review(
 #[delete("/log-entries/{id}/like")]
 pub async fn unlike_review(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
     let member = auth.id();

@@ -6,7 +6,7 @@ use filmlog_persistence::sessions::{self, RevokeReason, SessionRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthMember;
+use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::SessionPath;
@@ -56,10 +56,7 @@ pub struct Sessions {
     security(("bearer" = []))
 )]
 #[get("/me/sessions")]
-pub async fn list_sessions(
-    state: web::Data<AppState>,
-    auth: AuthMember,
-) -> ApiResult<HttpResponse> {
+pub async fn list_sessions(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
     let rows = sessions::live_sessions(&mut conn, auth.id(), LISTED).await?;
     let items = rows
@@ -95,7 +92,7 @@ pub async fn list_sessions(
 #[delete("/me/sessions/{id}")]
 pub async fn end_session(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
     SessionPath(id): SessionPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
@@ -122,7 +119,7 @@ pub async fn end_session(
 #[delete("/me/sessions")]
 pub async fn end_other_sessions(
     state: web::Data<AppState>,
-    auth: AuthMember,
+    auth: Caller,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     sessions::revoke_others(
