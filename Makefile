@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -26,6 +26,17 @@ schema:         ## regenerate crates/persistence/src/schema.rs from the migratio
 
 schema-check:   ## fail when schema.rs differs from what the migrations produce
 	@scripts/dev.sh schema-check
+
+cluster:        ## HAProxy, two API instances, PostgreSQL primary + standby (pg_auto_failover), Redis
+	cargo build --release -p filmlog
+	@scripts/cluster.sh start
+
+cluster-stop:   ## stop what `make cluster` started (its data is kept)
+	@scripts/cluster.sh stop
+
+cluster-test:   ## the cluster's guarantees under faults (standby reads, read-your-writes, failover)
+	cargo build --release -p filmlog
+	@scripts/cluster-test.sh
 
 bench:          ## API against SQL twins on the medium data set; writes bench/results/<date>.*
 	@scripts/bench.sh $(BENCH_ARGS)

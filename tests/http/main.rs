@@ -17,6 +17,7 @@ mod problems;
 mod process;
 mod queries;
 mod relationships;
+mod replication;
 mod rules;
 mod social;
 mod tokens;

@@ -294,6 +294,9 @@ async fn request_context(
             .and_then(|v| v.to_str().ok()),
     );
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let instance = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.instance.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
     let started = Instant::now();
@@ -306,6 +309,9 @@ async fn request_context(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if let Some(value) = instance.and_then(|i| HeaderValue::from_str(&i).ok()) {
+        headers.insert(HeaderName::from_static("filmlog-instance"), value);
+    }
     if authenticated {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -354,6 +360,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .default_service(web::to(fallback))
+        .wrap(from_fn(crate::replication::middleware))
         .wrap(from_fn(crate::ratelimit::middleware))
         .wrap(from_fn(uri_limit))
         .wrap(from_fn(request_context))

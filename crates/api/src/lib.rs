@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod ops;
 pub mod pagination;
 pub mod ratelimit;
+pub mod replication;
 pub mod request_id;
 pub mod server;
 pub mod state;

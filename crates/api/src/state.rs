@@ -15,6 +15,11 @@ pub struct AppState {
     pub pool: DbPool,
     /// Connections for reads, with a shorter statement timeout.
     pub reads: DbPool,
+    /// Connections to a hot standby, when there is one: reads go there unless the client must see
+    /// a write the standby has not replayed yet (see [`crate::replication`]).
+    pub standby: Option<DbPool>,
+    /// This instance's name, sent as `Filmlog-Instance` on every response when set.
+    pub instance: Option<Arc<str>>,
     pub limits: HttpLimits,
     pub limiter: Arc<crate::ratelimit::Limiter>,
     pub tokens: Arc<TokenService>,
@@ -28,9 +33,10 @@ impl AppState {
         Ok(self.pool.get().await.map_err(PersistenceError::from)?)
     }
 
-    /// A pooled connection for a read (see [`AppState::conn`]).
+    /// A pooled connection for a read (see [`AppState::conn`]): the standby's when there is one
+    /// and it shows the client's own writes, else the primary's.
     pub async fn read_conn(&self) -> ApiResult<DbConn> {
-        Ok(self.reads.get().await.map_err(PersistenceError::from)?)
+        Ok(crate::replication::read_conn(self).await?)
     }
 }
 

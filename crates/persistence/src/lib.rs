@@ -91,6 +91,7 @@ pub mod members;
 pub mod pool;
 pub mod relationships;
 pub mod replaceable;
+pub mod replication;
 pub mod schema;
 pub mod sessions;
 pub mod social;

@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use filmlog_api::ratelimit::Limiter;
+use filmlog_api::ratelimit::shared::RedisStore;
 use filmlog_api::server::{ServerOptions, http_server};
 use filmlog_api::{AppState, PasswordService, TokenService};
 use filmlog_persistence::{build_pool, run_migrations};
@@ -34,17 +35,30 @@ pub fn init_telemetry() {
 }
 
 /// The state every worker shares.
-pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
+pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
     let pool = build_pool(settings.database_url()?, &settings.pool)?;
     let reads = build_pool(settings.database_url()?, &settings.reads)?;
+    let standby = match &settings.read_database_url {
+        Some(url) => Some(build_pool(url, &settings.reads)?),
+        None => None,
+    };
+    let limiter = match &settings.redis_url {
+        Some(url) => {
+            let store = Arc::new(RedisStore::connect(url, "filmlog:limits:").await?);
+            Limiter::shared(settings.rate.clone(), store)
+        }
+        None => Limiter::in_memory(settings.rate.clone()),
+    };
     let tokens = TokenService::new(settings.auth()?.clone())?;
     let passwords =
         PasswordService::new(settings.auth()?.hash_concurrency).map_err(|e| e.to_string())?;
     Ok(AppState {
         pool,
         reads,
+        standby,
+        instance: settings.instance.as_deref().map(Into::into),
         limits: settings.http,
-        limiter: Arc::new(Limiter::in_memory(settings.rate.clone())),
+        limiter: Arc::new(limiter),
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
     })
@@ -53,7 +67,7 @@ pub fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
 /// Serves the API until SIGINT or SIGTERM, then drains in-flight requests (up to 10 s) and returns.
 /// Meanwhile recomputes review popularity scores every `popularity_every`.
 pub async fn serve(settings: Settings) -> Result<(), BoxError> {
-    let state = app_state(&settings)?;
+    let state = app_state(&settings).await?;
     if let Some(every) = settings.popularity_every {
         let pool = state.pool.clone();
         actix_web::rt::spawn(async move {

@@ -20,6 +20,13 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     database_url: Option<String>,
+    /// A hot standby for reads (`FILMLOG_READ_DATABASE_URL`), if any.
+    pub read_database_url: Option<String>,
+    /// Redis for the rate limiter's state shared by several instances (`FILMLOG_REDIS_URL`); without
+    /// it each instance keeps its own.
+    pub redis_url: Option<String>,
+    /// This instance's name (`FILMLOG_INSTANCE`), sent as `Filmlog-Instance` on every response.
+    pub instance: Option<String>,
     auth: Result<AuthSettings, ConfigError>,
     pub host: String,
     pub port: u16,
@@ -200,6 +207,9 @@ impl Settings {
         let rate = rate_limits(&lookup)?;
         Ok(Settings {
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
+            read_database_url: lookup("FILMLOG_READ_DATABASE_URL").filter(|u| !u.trim().is_empty()),
+            redis_url: lookup("FILMLOG_REDIS_URL").filter(|u| !u.trim().is_empty()),
+            instance: lookup("FILMLOG_INSTANCE").filter(|u| !u.trim().is_empty()),
             auth,
             host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: parse(&lookup, "PORT", 8080, |_| true)?,

@@ -25,6 +25,10 @@ pub struct TestConfig {
     pub auth: AuthSettings,
     /// Overrides the database URL (e.g. to point at a server that is down).
     pub database_url: Option<String>,
+    /// A standby to read from (`Some("")`: the test database itself, which, being a primary, shows
+    /// every write).
+    pub standby_url: Option<String>,
+    pub instance: Option<String>,
     pub workers: usize,
 }
 
@@ -157,6 +161,8 @@ impl TestApp {
             },
             auth: AuthSettings::new(SecretString::from(jwt_secret.clone())),
             database_url: None,
+            standby_url: None,
+            instance: None,
             workers: 2,
         };
         configure(&mut config);
@@ -174,9 +180,15 @@ impl TestApp {
             TokenService::new(config.auth.clone()).unwrap_or_else(|e| panic!("tokens: {e}"));
         let passwords = PasswordService::new(config.auth.hash_concurrency)
             .unwrap_or_else(|e| panic!("passwords: {e}"));
+        let standby = config.standby_url.as_ref().map(|standby| {
+            let standby = if standby.is_empty() { &url } else { standby };
+            build_pool(standby, &read_settings).unwrap_or_else(|e| panic!("standby pool: {e}"))
+        });
         let state = AppState {
             pool,
             reads,
+            standby,
+            instance: config.instance.as_deref().map(Into::into),
             limits: config.http,
             limiter: Arc::new(Limiter::in_memory(config.rate.clone())),
             tokens: Arc::new(tokens),

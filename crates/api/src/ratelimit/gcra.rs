@@ -16,10 +16,16 @@ impl Quota {
         Self { limit, period }
     }
 
-    /// Time to earn back one request, in nanoseconds (at least 1).
-    fn interval(&self) -> u64 {
+    /// Time to earn back one request, in ticks of `tick` nanoseconds (at least 1).
+    pub fn interval_in(&self, tick: u64) -> u64 {
         let period = u64::try_from(self.period.as_nanos()).unwrap_or(u64::MAX);
-        (period / u64::from(self.limit.max(1))).max(1)
+        (period / u64::from(self.limit.max(1)) / tick.max(1)).max(1)
+    }
+
+    /// How far ahead of now the TAT may run and still admit a request: `limit - 1` intervals.
+    pub fn tolerance_in(&self, tick: u64) -> u64 {
+        self.interval_in(tick)
+            .saturating_mul(u64::from(self.limit.max(1) - 1))
     }
 }
 
@@ -39,10 +45,16 @@ pub struct Decision {
 /// Decides a request at `now` (nanoseconds on the store's clock) for a key whose stored TAT is `tat`
 /// (`None`: never seen). Returns the decision and the TAT to store (unchanged when refused).
 pub fn decide(tat: Option<u64>, now: u64, quota: Quota) -> (Decision, Option<u64>) {
-    let interval = quota.interval();
+    decide_in(tat, now, quota, 1)
+}
+
+/// [`decide`] on a clock that counts ticks of `tick` nanoseconds (a shared store counts
+/// microseconds, which its scripting language's numbers hold exactly).
+pub fn decide_in(tat: Option<u64>, now: u64, quota: Quota, tick: u64) -> (Decision, Option<u64>) {
+    let interval = quota.interval_in(tick);
     let limit = quota.limit.max(1);
-    // Up to `limit - 1` intervals of credit may be spent ahead of time.
-    let tolerance = interval.saturating_mul(u64::from(limit - 1));
+    let tolerance = quota.tolerance_in(tick);
+    let span = |ticks: u64| Duration::from_nanos(ticks.saturating_mul(tick));
     let tat = tat.unwrap_or(now).max(now);
     let ahead = tat - now;
     if ahead > tolerance {
@@ -50,8 +62,8 @@ pub fn decide(tat: Option<u64>, now: u64, quota: Quota) -> (Decision, Option<u64
             allowed: false,
             limit,
             remaining: 0,
-            reset: Duration::from_nanos(ahead),
-            retry_after: Duration::from_nanos(ahead - tolerance),
+            reset: span(ahead),
+            retry_after: span(ahead - tolerance),
         };
         return (decision, None);
     }
@@ -63,7 +75,7 @@ pub fn decide(tat: Option<u64>, now: u64, quota: Quota) -> (Decision, Option<u64
         allowed: true,
         limit,
         remaining,
-        reset: Duration::from_nanos(used),
+        reset: span(used),
         retry_after: Duration::ZERO,
     };
     (decision, Some(new_tat))
@@ -108,7 +120,7 @@ mod tests {
             gaps in proptest::collection::vec(0u64..3 * SECOND, 1..200),
         ) {
             let quota = Quota::new(limit, Duration::from_secs(period_secs));
-            let interval = quota.interval();
+            let interval = quota.interval_in(1);
             let (mut now, mut tat, mut admitted) = (0u64, None, Vec::new());
             for gap in gaps {
                 now += gap;

@@ -7,6 +7,7 @@
 //! [`store::LoginStore`] so that several instances can share it.
 
 pub mod gcra;
+pub mod shared;
 pub mod store;
 
 use std::net::IpAddr;
@@ -169,6 +170,18 @@ impl Limiter {
     /// A limiter whose state lives in this process.
     pub fn in_memory(limits: RateLimits) -> Self {
         let store = Arc::new(MemoryStore::default());
+        Self {
+            limits,
+            budgets: store.clone(),
+            logins: store,
+        }
+    }
+
+    /// A limiter whose state lives in `store`, shared with other instances.
+    pub fn shared<S: BudgetStore + LoginStore + 'static>(
+        limits: RateLimits,
+        store: Arc<S>,
+    ) -> Self {
         Self {
             limits,
             budgets: store.clone(),

@@ -95,7 +95,7 @@ struct Failures {
 }
 
 /// Failures older than this are forgotten.
-const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for MemoryStore {
     fn default() -> Self {

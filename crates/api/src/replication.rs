@@ -1,0 +1,213 @@
+//! Reads from a standby, with read-your-writes.
+//!
+//! When the API has a standby (`FILMLOG_READ_DATABASE_URL`), every GET reads from it, except that a
+//! client that wrote recently never reads from a standby that has not yet replayed its write:
+//!
+//! - every successful write answers with the primary's WAL position after it, in the
+//!   `Filmlog-Consistency` header and a `filmlog_consistency` cookie (five minutes, far above the
+//!   longest a standby may hold back its replay, `max_standby_streaming_delay`);
+//! - a read that carries that position (header or cookie) is served by the standby only if the
+//!   standby has replayed up to it, and otherwise by the primary;
+//! - `Filmlog-Read-From: standby|primary` on the response says which node answered.
+//!
+//! Without a standby none of this runs: one node always shows its own writes.
+
+use std::cell::Cell;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use filmlog_persistence::{DbPool, replication};
+
+use crate::state::{AppState, DbConn};
+
+pub const HEADER: &str = "filmlog-consistency";
+pub const COOKIE: &str = "filmlog_consistency";
+pub const READ_FROM: &str = "filmlog-read-from";
+/// How long a client keeps its position as a cookie.
+pub const COOKIE_MAX_AGE_SECS: u32 = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    Primary,
+    Standby,
+}
+
+impl Node {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Node::Primary => "primary",
+            Node::Standby => "standby",
+        }
+    }
+}
+
+struct ReadContext {
+    /// The position the client's reads must show, if it sent one.
+    min_position: Option<String>,
+    served_by: Cell<Option<Node>>,
+}
+
+tokio::task_local! {
+    static READ: ReadContext;
+}
+
+/// A WAL position as PostgreSQL writes it: two hexadecimal numbers of up to 8 digits, `X/Y`.
+pub fn valid_position(raw: &str) -> bool {
+    let ok =
+        |part: &str| (1..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit());
+    raw.split_once('/').is_some_and(|(hi, lo)| ok(hi) && ok(lo))
+}
+
+fn requested_position(req: &ServiceRequest) -> Option<String> {
+    let from_header = req
+        .headers()
+        .get(HeaderName::from_static(HEADER))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .map(str::to_owned);
+    let from_cookie = || {
+        req.headers()
+            .get_all(header::COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE)
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    // A malformed position is ignored: it is a hint for where to read, never a reason to fail.
+    from_header
+        .or_else(from_cookie)
+        .filter(|p| valid_position(p))
+}
+
+fn mark(node: Node) {
+    // Outside a request (jobs, tests of the state alone) there is nothing to mark.
+    let _ = READ.try_with(|c| c.served_by.set(Some(node)));
+}
+
+/// A connection for a read: the standby's when it shows what this client must see, else the
+/// primary's (read-only) pool.
+pub async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::PersistenceError> {
+    if let Some(standby) = &state.standby {
+        if let Some(conn) = caught_up(standby).await {
+            mark(Node::Standby);
+            return Ok(conn);
+        }
+        mark(Node::Primary);
+    }
+    Ok(state.reads.get().await?)
+}
+
+async fn caught_up(standby: &DbPool) -> Option<DbConn> {
+    let mut conn = match standby.get().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::warn!(%error, "standby unavailable; reading from the primary");
+            return None;
+        }
+    };
+    let wanted = READ.try_with(|c| c.min_position.clone()).ok().flatten();
+    match wanted {
+        None => Some(conn),
+        Some(position) => match replication::shows(&mut conn, &position).await {
+            Ok(true) => Some(conn),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::warn!(%error, "standby position unknown; reading from the primary");
+                None
+            }
+        },
+    }
+}
+
+fn is_write(method: &actix_web::http::Method) -> bool {
+    !(method.is_safe() || method == actix_web::http::Method::OPTIONS)
+}
+
+/// Carries the client's position into its reads and the primary's position out of its writes.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(state) = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|s| s.standby.is_some())
+        .cloned()
+    else {
+        return next.call(req).await;
+    };
+    let write = is_write(req.method());
+    let context = ReadContext {
+        min_position: requested_position(&req),
+        served_by: Cell::new(None),
+    };
+    let (res, served_by) = READ
+        .scope(context, async move {
+            let res = next.call(req).await;
+            (res, READ.with(|c| c.served_by.get()))
+        })
+        .await;
+    let mut res = res?;
+    if let Some(node) = served_by {
+        res.headers_mut().insert(
+            HeaderName::from_static(READ_FROM),
+            HeaderValue::from_static(node.as_str()),
+        );
+    }
+    if write && res.status().is_success() {
+        match position_after_write(&state).await {
+            Ok(position) => {
+                let headers = res.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&position) {
+                    headers.insert(HeaderName::from_static(HEADER), v);
+                }
+                let cookie = format!(
+                    "{COOKIE}={position}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax"
+                );
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    headers.append(header::SET_COOKIE, v);
+                }
+            }
+            // The write is done; only the hint is missing. The client may read its write from a
+            // standby that has not replayed it for a moment, which is logged.
+            Err(error) => tracing::warn!(%error, "no WAL position after a write"),
+        }
+    }
+    Ok(res)
+}
+
+async fn position_after_write(
+    state: &AppState,
+) -> Result<String, filmlog_persistence::PersistenceError> {
+    let mut conn = state.pool.get().await?;
+    replication::current_position(&mut conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_two_hex_numbers() {
+        for ok in ["0/0", "16/B374D848", "FFFFFFFF/FFFFFFFF", "a/b"] {
+            assert!(valid_position(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "0/",
+            "/0",
+            "123456789/0",
+            "0/0/0",
+            "g/0",
+            " 0/0",
+            "0x1/2",
+        ] {
+            assert!(!valid_position(bad), "{bad}");
+        }
+    }
+}
