@@ -25,7 +25,9 @@ set -euo pipefail
 cmd=${1:-start}
 arg=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
-key=$(printf '%s' "$root" | sha1sum | cut -c1-12)
+# CLUSTER_NAME keeps clusters of one checkout apart (`make cluster-test` runs its own, "test").
+name=${CLUSTER_NAME:-dev}
+key=$(printf '%s %s' "$root" "$name" | sha1sum | cut -c1-12)
 # Below the ephemeral range (32768-60999), where an outgoing connection could already hold a port.
 base_port=$((22000 + 0x${key:4:4} % 10000))
 monitor_port=$base_port
@@ -83,9 +85,9 @@ running() { local f; f=$(pidfile "$1"); [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/
 spawn() {
   local name=$1; shift
   if [ "$(id -u)" = 0 ] && [ "${as_user:-}" = postgres ]; then
-    nohup runuser -u postgres -- env "${pgenv[@]}" "$@" >>"$dir/log/$name.log" 2>&1 &
+    setsid nohup runuser -u postgres -- env "${pgenv[@]}" "$@" >>"$dir/log/$name.log" 2>&1 &
   else
-    nohup env "${pgenv[@]}" "$@" >>"$dir/log/$name.log" 2>&1 &
+    setsid nohup env "${pgenv[@]}" "$@" >>"$dir/log/$name.log" 2>&1 &
   fi
   echo $! >"$(pidfile "$name")"
 }
@@ -221,7 +223,7 @@ start_haproxy() {
   write_haproxy_config
   if running haproxy; then return 0; fi
   haproxy -c -q -f "$dir/haproxy.cfg" >&2
-  nohup haproxy -W -db -f "$dir/haproxy.cfg" >>"$dir/log/haproxy.log" 2>&1 &
+  setsid nohup haproxy -W -db -f "$dir/haproxy.cfg" >>"$dir/log/haproxy.log" 2>&1 &
   echo $! >"$(pidfile haproxy)"
   wait_for "HAProxy" 40 curl -fsS "http://127.0.0.1:$lb_port/health/ready"
 }
@@ -241,21 +243,30 @@ stop_one() {
 
 node_port() { case $1 in node1) echo "$node1_port" ;; node2) echo "$node2_port" ;; *) echo "no node $1" >&2; exit 2 ;; esac; }
 
-# kill -9 of a node: its keeper (pg_autoctl and its children) and its PostgreSQL, as a machine loss.
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# kill -9 of a node: its keeper (pg_autoctl and every process under it, PostgreSQL included), as a
+# machine loss.
 kill_node() {
-  local name=$1 f pid
+  local name=$1 f pid victims=""
   f=$(pidfile "$name")
   if [ -f "$f" ]; then
     pid=$(cat "$f")
-    pkill -9 -P "$pid" 2>/dev/null || true
-    for child in $(pgrep -f "pg_autoctl.*$dir/$name" 2>/dev/null); do kill -9 "$child" 2>/dev/null || true; done
-    kill -9 "$pid" 2>/dev/null || true
+    victims="$pid $(descendants "$pid")"
     rm -f "$f"
   fi
   if [ -f "$dir/$name/postmaster.pid" ]; then
     pid=$(head -1 "$dir/$name/postmaster.pid")
-    kill -9 "$pid" 2>/dev/null || true
+    victims="$victims $pid $(descendants "$pid")"
   fi
+  # shellcheck disable=SC2086
+  [ -n "${victims// /}" ] && kill -9 $victims 2>/dev/null || true
 }
 
 case "$cmd" in
