@@ -177,7 +177,6 @@ cluster("start-api", "a1")
 acked, odd_answers, lock = {}, [], threading.Lock()
 first_ok_after_kill = [None]
 kill_time = [None]
-outage_seen = [False]
 
 
 def writer(n, stop):
@@ -188,21 +187,20 @@ def writer(n, stop):
         key, text = str(uuid.uuid4()), f"failover w{n} {i}"
         deadline = time.time() + 120
         while time.time() < deadline:
+            sent = time.time()
             status, headers, body = call(LB, "POST", "/api/v1/log-entries", token,
                                          {"film": slug, "review": {"text": text}},
                                          headers={"Idempotency-Key": key}, timeout=15)
             if status == 201:
                 with lock:
                     acked[text] = body["id"]
-                    # Failover is over at the first write acknowledged after the outage began
-                    # (writes in flight at the kill may still be acknowledged by the old primary).
-                    if outage_seen[0] and first_ok_after_kill[0] is None:
+                    # Failover is over at the first write acknowledged that was sent after the
+                    # old primary was dead: only a new primary can have committed it.
+                    if kill_time[0] and sent > kill_time[0] and first_ok_after_kill[0] is None:
                         first_ok_after_kill[0] = time.time()
                 break
             # Anything but 503 + Retry-After (or no answer from a socket the kill cut) is a defect.
             retry = header(headers, "retry-after")
-            if kill_time[0]:
-                outage_seen[0] = True
             if status != 0 and not (status == 503 and retry):
                 with lock:
                     odd_answers.append((status, body))
@@ -217,8 +215,8 @@ for t in writers:
     t.start()
 time.sleep(3)
 before = len(acked)
-kill_time[0] = time.time()
 cluster("kill-node", old_primary)
+kill_time[0] = time.time()  # the node's processes are gone when the command returns
 while first_ok_after_kill[0] is None and time.time() - kill_time[0] < 120:
     time.sleep(0.2)
 failover_s = (first_ok_after_kill[0] or time.time()) - kill_time[0]
