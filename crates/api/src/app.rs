@@ -300,7 +300,7 @@ async fn request_context(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let started = Instant::now();
-    let mut res = request_id::scope(id.clone(), next.call(req)).await?;
+    let mut res = request_id::scope(id.clone(), crate::held::scope(next.call(req))).await?;
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(request_id::HEADER), value);

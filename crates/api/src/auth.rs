@@ -530,10 +530,24 @@ fn session_ended() -> ApiError {
     ApiError::unauthorized("invalid_token", "the session has ended; log in again")
 }
 
-/// The caller's live session, checked without loading the member (see [`Caller`]).
-async fn live_caller(state: web::Data<AppState>, token: DecodedToken) -> ApiResult<Caller> {
-    let mut conn = state.conn().await?;
-    if sessions::is_live(&mut conn, token.member, token.session).await? {
+/// The caller's live session, checked without loading the member (see [`Caller`]). A read checks
+/// it on the read connection it then keeps for the handler ([`crate::held`]); a write on the
+/// primary.
+async fn live_caller(
+    state: web::Data<AppState>,
+    token: DecodedToken,
+    read: bool,
+) -> ApiResult<Caller> {
+    let mut conn = if read {
+        state.read_conn().await?
+    } else {
+        state.conn().await?
+    };
+    let live = sessions::is_live(&mut conn, token.member, token.session).await?;
+    if read {
+        crate::held::keep(conn);
+    }
+    if live {
         Ok(Caller {
             member: token.member,
             session: token.session,
@@ -592,9 +606,10 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
+        let read = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             match parsed? {
-                (Some(token), state) => live_caller(state, token).await,
+                (Some(token), state) => live_caller(state, token, read).await,
                 (None, _) => Err(missing_token()),
             }
         })
@@ -616,7 +631,7 @@ impl FromRequest for Viewing {
         Box::pin(async move {
             match parsed? {
                 (Some(token), state) => Ok(Viewing(Viewer::Member(
-                    live_caller(state, token).await?.id(),
+                    live_caller(state, token, true).await?.id(),
                 ))),
                 (None, _) => Ok(Viewing(Viewer::Anonymous)),
             }

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod held;
 pub mod idempotency;
 pub mod ops;
 pub mod pagination;

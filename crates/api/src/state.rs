@@ -36,6 +36,9 @@ impl AppState {
     /// A pooled connection for a read (see [`AppState::conn`]): the standby's when there is one
     /// and it shows the client's own writes, else the primary's.
     pub async fn read_conn(&self) -> ApiResult<DbConn> {
+        if let Some(conn) = crate::held::take() {
+            return Ok(conn);
+        }
         Ok(crate::replication::read_conn(self).await?)
     }
 }
