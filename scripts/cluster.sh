@@ -37,6 +37,8 @@ redis_port=$((base_port + 3))
 lb_port=$((base_port + 4))
 a1_port=$((base_port + 5))
 a2_port=$((base_port + 6))
+a1_metrics_port=$((base_port + 7))
+a2_metrics_port=$((base_port + 8))
 dir=/tmp/filmlog-cluster-$key
 pgbin=/usr/lib/postgresql/15/bin
 bin=${FILMLOG_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/filmlog}
@@ -160,6 +162,7 @@ start_redis() {
 }
 
 api_port() { case $1 in a1) echo "$a1_port" ;; a2) echo "$a2_port" ;; *) echo "no API instance $1" >&2; exit 2 ;; esac; }
+metrics_port() { case $1 in a1) echo "$a1_metrics_port" ;; a2) echo "$a2_metrics_port" ;; esac; }
 
 start_api() {
   local name=$1 port
@@ -168,6 +171,7 @@ start_api() {
   [ -f "$dir/jwt-secret" ] || head -c 48 /dev/urandom | base64 -w0 >"$dir/jwt-secret"
   as_user="" spawn "$name" env DATABASE_URL="$write_url" FILMLOG_READ_DATABASE_URL="$read_url" \
     FILMLOG_REDIS_URL="redis://127.0.0.1:$redis_port/0" FILMLOG_INSTANCE="$name" \
+    FILMLOG_METRICS_ADDR="127.0.0.1:$(metrics_port "$name")" \
     FILMLOG_JWT_SECRET="$(cat "$dir/jwt-secret")" FILMLOG_TRUSTED_PROXIES=127.0.0.1 \
     HOST=127.0.0.1 PORT="$port" FILMLOG_WORKERS="${FILMLOG_WORKERS:-2}" RUST_LOG="${RUST_LOG:-warn}" \
     ${CLUSTER_API_ENV:-} "$bin" serve
@@ -315,6 +319,8 @@ CLUSTER_DIR=$dir
 CLUSTER_URL=http://127.0.0.1:$lb_port
 CLUSTER_A1=http://127.0.0.1:$a1_port
 CLUSTER_A2=http://127.0.0.1:$a2_port
+CLUSTER_A1_METRICS=http://127.0.0.1:$a1_metrics_port/metrics
+CLUSTER_A2_METRICS=http://127.0.0.1:$a2_metrics_port/metrics
 CLUSTER_WRITE_URL='$write_url'
 CLUSTER_READ_URL='$read_url'
 CLUSTER_NODE1_PORT=$node1_port

@@ -99,6 +99,11 @@ instances = {header(call(LB, "GET", "/health/ready")[1], "filmlog-instance") for
 FIGURES["reads_from_standby_of_20"] = served.count("standby")
 check(served.count("standby") == 20, f"reads reach the standby: {served.count('standby')} of 20")
 check(instances == {"a1", "a2"}, f"the load balancer uses both instances: {sorted(i for i in instances if i)}")
+with urllib.request.urlopen(ENV["CLUSTER_A1_METRICS"], timeout=5) as res:
+    metrics = res.read().decode()
+lag = [l for l in metrics.splitlines() if l.startswith('filmlog_replication_lag_bytes{node="standby"}')]
+FIGURES["replication_lag_bytes_at_rest"] = int(float(lag[0].split()[-1])) if lag else None
+check(bool(lag) and float(lag[0].split()[-1]) >= 0, f"the instance reports the standby's replay lag: {lag}")
 
 # --- 2. one budget for both instances -----------------------------------------------------------------
 allowed, refused_with_retry = 6, False  # the six registrations above spent six of the 30

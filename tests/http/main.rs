@@ -11,6 +11,7 @@ mod limits;
 mod log_entries;
 mod me;
 mod members;
+mod metrics;
 mod openapi;
 mod plans;
 mod problems;

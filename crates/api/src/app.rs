@@ -364,4 +364,5 @@ pub fn build_app(
         .wrap(from_fn(crate::ratelimit::middleware))
         .wrap(from_fn(uri_limit))
         .wrap(from_fn(request_context))
+        .wrap(from_fn(crate::metrics::middleware))
 }

@@ -343,6 +343,7 @@ impl ResponseError for ApiError {
 
 impl From<PersistenceError> for ApiError {
     fn from(err: PersistenceError) -> Self {
+        crate::metrics::database_error(&err);
         match err {
             PersistenceError::NotFound => ApiError::not_found("the resource"),
             PersistenceError::Unavailable(cause) => ApiError::unavailable(cause),

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod handlers;
 pub mod held;
 pub mod idempotency;
+pub mod metrics;
 pub mod ops;
 pub mod pagination;
 pub mod ratelimit;

@@ -21,13 +21,15 @@ use crate::error::PROBLEM_JSON;
 use crate::state::AppState;
 
 /// How the server runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct ServerOptions {
     pub workers: usize,
     /// How long a stopping server waits for requests in flight.
     pub shutdown_timeout: Duration,
     /// Stop on SIGINT/SIGTERM (off for servers inside test processes).
     pub handle_signals: bool,
+    /// Where to serve `/metrics`, apart from the API (see [`crate::metrics`]).
+    pub metrics: Option<TcpListener>,
 }
 
 /// The API server on `listener`, ready to `.await`.
@@ -44,6 +46,19 @@ pub fn http_server(
     }
     let shutdown = builder.graceful_shutdown_signal();
     let head_timeout = state.limits.head_timeout;
+    if let Some(listener) = options.metrics {
+        let state = state.clone();
+        builder = builder.listen("filmlog-metrics", listener, move || {
+            let app = actix_web::App::new()
+                .configure(crate::metrics::configure(state.clone()))
+                .into_factory()
+                .map_err(|err| err.error_response());
+            HttpService::build()
+                .client_request_timeout(head_timeout)
+                .h1(map_config(app, |_| AppConfig::default()))
+                .tcp()
+        })?;
+    }
     let builder = builder.listen("filmlog-api", listener, move || {
         let app = build_app(state.clone())
             .into_factory()

@@ -41,3 +41,17 @@ pub async fn shows(conn: &mut AsyncPgConnection, lsn: &str) -> Result<bool> {
     .await?;
     Ok(row.reached)
 }
+
+#[derive(QueryableByName)]
+struct Replayed {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    lsn: Option<String>,
+}
+
+/// How far a standby has replayed (`None` on a primary).
+pub async fn replayed_position(conn: &mut AsyncPgConnection) -> Result<Option<String>> {
+    let row: Replayed = diesel::sql_query("SELECT pg_last_wal_replay_lsn()::text AS lsn")
+        .get_result(conn)
+        .await?;
+    Ok(row.lsn)
+}

@@ -94,7 +94,12 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     }
     let listener = std::net::TcpListener::bind((settings.host.as_str(), settings.port))?;
     let addr = listener.local_addr()?;
+    let metrics = match &settings.metrics_addr {
+        Some(addr) => Some(std::net::TcpListener::bind(addr.as_str())?),
+        None => None,
+    };
     let options = ServerOptions {
+        metrics,
         workers: settings.workers,
         shutdown_timeout: std::time::Duration::from_secs(10),
         handle_signals: true,

@@ -31,7 +31,8 @@ FILMLOG_RATE_{READ,SEARCH,WRITE}_PER_{IP,MEMBER}, FILMLOG_RATE_AUTH_PER_IP, FILM
 (COUNT/SECONDS; see the README), FILMLOG_LOGIN_FREE_FAILURES (5), FILMLOG_LOGIN_MAX_LOCK_SECS (900),
 FILMLOG_TRUSTED_PROXIES, FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900),
 FILMLOG_POPULARITY_INTERVAL_SECS (900; 0: never), FILMLOG_READ_DATABASE_URL (a hot standby for reads),
-FILMLOG_REDIS_URL (the rate limiter's state, shared by instances), FILMLOG_INSTANCE, RUST_LOG";
+FILMLOG_REDIS_URL (the rate limiter's state, shared by instances), FILMLOG_INSTANCE,
+FILMLOG_METRICS_ADDR (Prometheus /metrics on its own address), RUST_LOG";
 
 async fn run(args: &[String]) -> Result<(), BoxError> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

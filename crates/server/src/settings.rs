@@ -27,6 +27,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// This instance's name (`FILMLOG_INSTANCE`), sent as `Filmlog-Instance` on every response.
     pub instance: Option<String>,
+    /// Where to serve Prometheus `/metrics` (`FILMLOG_METRICS_ADDR`, e.g. `127.0.0.1:9464`); not
+    /// served without it. Never the API's port: metrics are for operators.
+    pub metrics_addr: Option<String>,
     auth: Result<AuthSettings, ConfigError>,
     pub host: String,
     pub port: u16,
@@ -210,6 +213,7 @@ impl Settings {
             read_database_url: lookup("FILMLOG_READ_DATABASE_URL").filter(|u| !u.trim().is_empty()),
             redis_url: lookup("FILMLOG_REDIS_URL").filter(|u| !u.trim().is_empty()),
             instance: lookup("FILMLOG_INSTANCE").filter(|u| !u.trim().is_empty()),
+            metrics_addr: lookup("FILMLOG_METRICS_ADDR").filter(|u| !u.trim().is_empty()),
             auth,
             host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: parse(&lookup, "PORT", 8080, |_| true)?,

@@ -125,6 +125,8 @@ fn shared_hash(passwords: &Arc<PasswordService>) -> String {
 /// The running application of one test.
 pub struct TestApp {
     pub base: String,
+    /// Where this app serves `/metrics`.
+    pub metrics_base: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub jwt_secret: String,
@@ -199,7 +201,16 @@ impl TestApp {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("address: {e}"));
+        let metrics_listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
+        let metrics_base = format!(
+            "http://{}",
+            metrics_listener
+                .local_addr()
+                .unwrap_or_else(|e| panic!("address: {e}"))
+        );
         let options = ServerOptions {
+            metrics: Some(metrics_listener),
             workers: config.workers,
             shutdown_timeout: Duration::from_secs(1),
             handle_signals: false,
@@ -215,6 +226,7 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("client: {e}"));
         TestApp {
             base: format!("http://{addr}"),
+            metrics_base,
             client,
             state,
             jwt_secret,

@@ -337,6 +337,7 @@ pub async fn middleware(
     let decision = limiter.check(classes, client, member).await;
     match decision {
         Some(d) if !d.allowed => {
+            crate::metrics::rate_limited(classes.last().map_or("none", |c| c.name()));
             let err = too_many_requests(
                 "rate_limited",
                 "too many requests; retry after the number of seconds in Retry-After",
