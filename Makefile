@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: chaos cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -37,6 +37,10 @@ cluster-stop:   ## stop what `make cluster` started (its data is kept)
 cluster-test:   ## the cluster's guarantees under faults (standby reads, read-your-writes, failover)
 	cargo build --release -p filmlog
 	@scripts/cluster-test.sh
+
+chaos:          ## one node: PostgreSQL killed and restarted under a write load (0 lost, 503 + Retry-After)
+	cargo build --release -p filmlog
+	@scripts/chaos.sh
 
 bench:          ## API against SQL twins on the medium data set; writes bench/results/<date>.*
 	@scripts/bench.sh $(BENCH_ARGS)

@@ -40,17 +40,19 @@ case "${1:-}" in
       export FILMLOG_JWT_SECRET
     fi
     cargo build -p filmlog
+    # Wherever cargo puts its output (CARGO_TARGET_DIR, or target/ by default).
+    filmlog=${CARGO_TARGET_DIR:-target}/debug/filmlog
     export DATABASE_URL=$url
-    target/debug/filmlog migrate
-    target/debug/filmlog import-films data/demo/vega-movies.json | grep -v '^  row '
-    target/debug/filmlog seed
+    "$filmlog" migrate
+    "$filmlog" import-films data/demo/vega-movies.json | grep -v '^  row '
+    "$filmlog" seed
     port=${PORT:-8080}
     echo
     echo "  API:  http://127.0.0.1:$port/api/v1"
     echo "  Docs: http://127.0.0.1:$port/docs/"
     echo "  Demo members: shirin, tomas, amara, kenji (password: filmlog-demo-password)"
     echo
-    PORT=$port exec target/debug/filmlog serve
+    PORT=$port exec "$filmlog" serve
     ;;
   test)
     base=$(server_url --test)

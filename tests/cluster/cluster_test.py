@@ -12,7 +12,9 @@
 Every figure goes to target/cluster-test.json; any broken promise fails the run.
 """
 import json, os, subprocess, sys, threading, time, uuid
-import urllib.error, urllib.request
+import urllib.request
+
+from client import WriteLoad, call, header, register
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -31,47 +33,8 @@ def check(ok, what):
         FAILURES.append(what)
 
 
-def call(base, method, path, token=None, body=None, headers=None, timeout=10):
-    """(status, headers, json or None); status 0 when no HTTP answer came at all."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, method=method, data=data)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
-            text = res.read().decode()
-            return res.status, dict(res.headers.items()), (json.loads(text) if text else None)
-    except urllib.error.HTTPError as e:
-        text = e.read().decode(errors="replace")
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = text
-        return e.code, dict(e.headers.items()), parsed
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
-        return 0, {}, str(e)
-
-
-def header(headers, name):
-    for k, v in headers.items():
-        if k.lower() == name:
-            return v
-    return None
-
-
 def cluster(*args):
     return subprocess.run([CLUSTER, *args], check=True, text=True, capture_output=True).stdout.strip()
-
-
-def register(base, name):
-    status, _, body = call(base, "POST", "/api/v1/auth/register",
-                           body={"username": name, "email": f"{name}@example.com", "password": "correct horse battery"})
-    tokens = body.get("tokens", {}) if isinstance(body, dict) else {}
-    return status, tokens.get("access_token")
 
 
 def primary_node():
@@ -147,7 +110,7 @@ check(stale == 0 and done == trials, f"read-your-writes: {stale} stale reads in 
 
 
 # --- 4. kill -9 of one API instance under load --------------------------------------------------------
-def load(stop, results, token):
+def idempotent_load(stop, results, token):
     i = 0
     while not stop.is_set():
         i += 1
@@ -160,7 +123,7 @@ def load(stop, results, token):
 
 
 stop, results = threading.Event(), []
-threads = [threading.Thread(target=load, args=(stop, results, members["load"])) for _ in range(6)]
+threads = [threading.Thread(target=idempotent_load, args=(stop, results, members["load"])) for _ in range(6)]
 for t in threads:
     t.start()
 time.sleep(2)
@@ -179,66 +142,29 @@ check(len(results) > 100 and not failed,
 cluster("start-api", "a1")
 
 # --- 5. kill -9 of the primary under a write load -----------------------------------------------------
-acked, odd_answers, lock = {}, [], threading.Lock()
-first_ok_after_kill = [None]
-kill_time = [None]
-
-
-def writer(n, stop):
-    token = members[f"w{n}"]
-    i = 0
-    while not stop.is_set():
-        i += 1
-        key, text = str(uuid.uuid4()), f"failover w{n} {i}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            sent = time.time()
-            status, headers, body = call(LB, "POST", "/api/v1/log-entries", token,
-                                         {"film": slug, "review": {"text": text}},
-                                         headers={"Idempotency-Key": key}, timeout=15)
-            if status == 201:
-                with lock:
-                    acked[text] = body["id"]
-                    # Failover is over at the first write acknowledged that was sent after the
-                    # old primary was dead: only a new primary can have committed it.
-                    if kill_time[0] and sent > kill_time[0] and first_ok_after_kill[0] is None:
-                        first_ok_after_kill[0] = time.time()
-                break
-            # Anything but 503 + Retry-After (or no answer from a socket the kill cut) is a defect.
-            retry = header(headers, "retry-after")
-            if status != 0 and not (status == 503 and retry):
-                with lock:
-                    odd_answers.append((status, body))
-            time.sleep(float(retry or 0.2) if status == 503 else 0.2)
-
-
 old_primary = primary_node()
 check(old_primary is not None, f"a primary before the kill: {old_primary}")
-stop = threading.Event()
-writers = [threading.Thread(target=writer, args=(n, stop)) for n in range(4)]
-for t in writers:
-    t.start()
-time.sleep(3)
-before = len(acked)
+load = WriteLoad(LB, [members[f"w{n}"] for n in range(4)], slug, "failover")
+load.start()
+lags = []
+for _ in range(6):
+    time.sleep(0.5)
+    with urllib.request.urlopen(ENV["CLUSTER_A2_METRICS"], timeout=5) as res:
+        lags += [int(float(l.split()[-1])) for l in res.read().decode().splitlines()
+                 if l.startswith('filmlog_replication_lag_bytes{node="standby"}')]
+FIGURES["replication_lag_bytes_under_write_load"] = {"samples": lags, "max": max(lags) if lags else None}
+before = len(load.acked)
 cluster("kill-node", old_primary)
-kill_time[0] = time.time()  # the node's processes are gone when the command returns
-while first_ok_after_kill[0] is None and time.time() - kill_time[0] < 120:
-    time.sleep(0.2)
-failover_s = (first_ok_after_kill[0] or time.time()) - kill_time[0]
+load.fault_done()  # the node's processes are gone when the command returns
+failover_s = load.wait_until_back(120)
 time.sleep(3)
-stop.set()
-for t in writers:
-    t.join()
+load.stop()
 new_primary = primary_node()
-while new_primary in (None, old_primary) and time.time() - kill_time[0] < 120:
+while new_primary in (None, old_primary) and time.time() - load.fault_at < 120:
     time.sleep(0.5)
     new_primary = primary_node()
-# Every acknowledged write is there, once.
-missing = 0
-for text, entry in acked.items():
-    status, _, body = call(LB, "GET", f"/api/v1/log-entries/{entry}", members["ryw"])
-    if status != 200 or (body.get("review") or {}).get("text") != text:
-        missing += 1
+missing = load.missing(members["ryw"])
+acked, odd_answers = load.acked, load.odd_answers
 dupes = subprocess.run(
     ["psql", ENV["CLUSTER_WRITE_URL"], "-qAtX", "-c",
      "SELECT count(*) FROM (SELECT review_text FROM log_entries WHERE review_text LIKE 'failover w%' "
@@ -248,7 +174,7 @@ FIGURES["primary_kill"] = {"failover_seconds": round(failover_s, 2), "acknowledg
                            "acknowledged_before_kill": before, "lost": missing, "duplicates": int(dupes),
                            "answers_other_than_503_with_retry_after": len(odd_answers),
                            "old_primary": old_primary, "new_primary": new_primary}
-check(first_ok_after_kill[0] is not None and new_primary not in (None, old_primary),
+check(load.back_at is not None and new_primary not in (None, old_primary),
       f"failover: {old_primary} → {new_primary}, writes acknowledged again {failover_s:.1f} s after the kill")
 check(missing == 0 and len(acked) > before,
       f"0 acknowledged writes lost: {missing} missing of {len(acked)} acknowledged")

@@ -1,0 +1,113 @@
+"""A small HTTP client for the fault tests (stdlib only)."""
+import json
+import urllib.error
+import urllib.request
+
+
+def call(base, method, path, token=None, body=None, headers=None, timeout=10):
+    """(status, headers, json or text); status 0 when no HTTP answer came at all."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, method=method, data=data)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            text = res.read().decode()
+            return res.status, dict(res.headers.items()), (json.loads(text) if text else None)
+    except urllib.error.HTTPError as e:
+        text = e.read().decode(errors="replace")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+        return e.code, dict(e.headers.items()), parsed
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+        return 0, {}, str(e)
+
+
+def header(headers, name):
+    for k, v in headers.items():
+        if k.lower() == name:
+            return v
+    return None
+
+
+def register(base, name):
+    status, _, body = call(base, "POST", "/api/v1/auth/register",
+                           body={"username": name, "email": f"{name}@example.com", "password": "correct horse battery"})
+    tokens = body.get("tokens", {}) if isinstance(body, dict) else {}
+    return status, tokens.get("access_token")
+
+
+class WriteLoad:
+    """Writers logging a film with an Idempotency-Key through `base`, each write retried with its
+    key until acknowledged (honouring Retry-After), while a fault happens. Records every
+    acknowledged write, every answer other than 503 + Retry-After (a defect), and when writes were
+    acknowledged again after the fault."""
+
+    def __init__(self, base, tokens, slug, prefix):
+        import threading
+        self.base, self.tokens, self.slug, self.prefix = base, tokens, slug, prefix
+        self.acked, self.odd_answers = {}, []
+        self.fault_at, self.back_at = None, None
+        self.lock, self.stop_flag = threading.Lock(), threading.Event()
+        self.threads = [threading.Thread(target=self._writer, args=(n,)) for n in range(len(tokens))]
+
+    def _writer(self, n):
+        import time, uuid
+        i = 0
+        while not self.stop_flag.is_set():
+            i += 1
+            key, text = str(uuid.uuid4()), f"{self.prefix} w{n} {i}"
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                sent = time.time()
+                status, headers, body = call(self.base, "POST", "/api/v1/log-entries", self.tokens[n],
+                                             {"film": self.slug, "review": {"text": text}},
+                                             headers={"Idempotency-Key": key}, timeout=15)
+                if status == 201:
+                    with self.lock:
+                        self.acked[text] = body["id"]
+                        # Writes are back at the first acknowledged write sent after the fault was
+                        # complete: only a recovered database can have committed it.
+                        if self.fault_at and sent > self.fault_at and self.back_at is None:
+                            self.back_at = time.time()
+                    break
+                retry = header(headers, "retry-after")
+                # No answer at all is a socket the fault cut; anything else must be 503 + Retry-After.
+                if status != 0 and not (status == 503 and retry):
+                    with self.lock:
+                        self.odd_answers.append((status, body))
+                time.sleep(float(retry or 0.2) if status == 503 else 0.2)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def fault_done(self):
+        import time
+        self.fault_at = time.time()
+
+    def wait_until_back(self, limit):
+        import time
+        while self.back_at is None and time.time() - self.fault_at < limit:
+            time.sleep(0.2)
+        return (self.back_at or time.time()) - self.fault_at
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join()
+
+    def missing(self, token):
+        """Acknowledged writes that cannot be read back as written."""
+        lost = 0
+        for text, entry in self.acked.items():
+            status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
+            if status != 200 or (body.get("review") or {}).get("text") != text:
+                lost += 1
+        return lost
