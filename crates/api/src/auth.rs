@@ -538,12 +538,12 @@ async fn live_caller(
     token: DecodedToken,
     read: bool,
 ) -> ApiResult<Caller> {
-    let mut conn = if read {
+    let conn = if read {
         state.read_conn().await?
     } else {
         state.conn().await?
     };
-    let live = sessions::is_live(&mut conn, token.member, token.session).await?;
+    let live = sessions::is_live(&conn, token.member, token.session).await?;
     if read {
         crate::held::keep(conn);
     }
@@ -612,6 +612,48 @@ impl FromRequest for Caller {
                 (Some(token), state) => live_caller(state, token, read).await,
                 (None, _) => Err(missing_token()),
             }
+        })
+    }
+}
+
+/// An authenticated caller whose session is checked in the same round trip as the handler's read:
+/// [`PipelinedCaller::read`] sends the session check and the read together on one connection and
+/// answers 401 (dropping the read's rows) when the session is not live. The member's id is only
+/// reachable through it, so no read can skip the check. For the hottest reads (the feed).
+#[derive(Debug, Clone, Copy)]
+pub struct PipelinedCaller {
+    token: DecodedToken,
+}
+
+impl PipelinedCaller {
+    pub async fn read<'c, T, F>(
+        self,
+        conn: &'c filmlog_persistence::AsyncPgConnection,
+        read: impl FnOnce(MemberId) -> F,
+    ) -> ApiResult<T>
+    where
+        F: Future<Output = filmlog_persistence::Result<T>> + 'c,
+    {
+        let check = sessions::is_live(conn, self.token.member, self.token.session);
+        let (live, rows) = futures_util::future::join(check, read(self.token.member)).await;
+        // A dead session answers 401 whatever the read did.
+        if !live? {
+            return Err(session_ended());
+        }
+        Ok(rows?)
+    }
+}
+
+impl FromRequest for PipelinedCaller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = app_state(req).and_then(|s| decoded_token(req, &s.tokens));
+        std::future::ready(match token {
+            Ok(Some(token)) => Ok(PipelinedCaller { token }),
+            Ok(None) => Err(missing_token()),
+            Err(e) => Err(e),
         })
     }
 }

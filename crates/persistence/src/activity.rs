@@ -216,13 +216,13 @@ fn page<S>(subject: MemberId, after: Option<ActivityKey>, limit: i64) -> Activit
 /// LATERAL top-N per followee on `(actor_id, created_at DESC, id DESC)`; details joined for the final
 /// page only). SQL rather than the DSL because diesel has no LATERAL join.
 pub async fn feed(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     viewer: MemberId,
     after: Option<ActivityKey>,
     limit: i64,
 ) -> Result<Vec<ActivityView>> {
     Ok(page::<FeedStatement>(viewer, after, limit)
-        .load(conn)
+        .load(&mut conn)
         .await?)
 }
 

@@ -275,9 +275,10 @@ pub async fn authenticated_member(
 
 /// Whether the session an access token names is still live and belongs to the member it names: the
 /// check of every authenticated request that needs no more than the member's id (one index probe on
-/// the session's primary key, no member row).
+/// the session's primary key, no member row). It takes a shared connection so it can be pipelined with
+/// the request's read on the same connection (sent together, answered in one round trip).
 pub async fn is_live(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     member: MemberId,
     session: SessionId,
 ) -> Result<bool> {
@@ -286,7 +287,7 @@ pub async fn is_live(
         .filter(sessions::member_id.eq(member.get()))
         .filter(sessions::revoked_at.is_null())
         .select(sessions::member_id)
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     Ok(live.is_some())

@@ -7,7 +7,7 @@ use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::PipelinedCaller;
 use crate::auth::Viewing;
 use crate::dto::{FilmSummary, MemberSummary, rfc3339};
 use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
@@ -140,12 +140,14 @@ fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
 #[get("/me/feed")]
 pub async fn feed(
     state: web::Data<AppState>,
-    auth: Caller,
+    caller: PipelinedCaller,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.read_conn().await?;
-    let rows = activity::feed(&mut conn, auth.id(), after, limit + 1).await?;
+    let conn = state.read_conn().await?;
+    let rows = caller
+        .read(&conn, |me| activity::feed(&conn, me, after, limit + 1))
+        .await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
 }
 
