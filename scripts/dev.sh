@@ -63,6 +63,16 @@ case "${1:-}" in
       sql "$admin" "DROP DATABASE IF EXISTS $db WITH (FORCE)"
     done
     export FILMLOG_TEST_DATABASE_URL=$admin
+    # The shared rate-limit store is tested against a real Redis (each test starts its own).
+    if ! command -v redis-server >/dev/null 2>&1; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2 \
+          || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2; }
+        pkill -x redis-server 2>/dev/null || true
+      else
+        echo "make test needs redis-server: sudo apt-get install redis-server" >&2; exit 1
+      fi
+    fi
     shift
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"

@@ -22,11 +22,13 @@ const MICROS: u64 = 1_000;
 /// How long an instance waits for Redis before deciding alone.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// Every script starts from Redis's clock, in microseconds.
+const NOW: &str =
+    "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n";
+
 /// One budget: reads the TAT, admits the request when it is at most `tolerance` ahead of now (the
 /// rule of [`decide_in`]) and stores the next TAT; returns the TAT it found (at least now) and now.
 const ACQUIRE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
@@ -39,8 +41,6 @@ return {string.format('%d', tat), string.format('%d', now)}
 
 /// A failed login: counts it (forgetting failures older than ARGV[1] µs); returns the count and now.
 const FAILED: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or now)
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or 0)
 if now - last >= tonumber(ARGV[1]) then count = 0 end
@@ -52,8 +52,6 @@ return {count, string.format('%d', now)}
 
 /// Locks the account until ARGV[1] µs after now (never shortening a longer lock).
 const LOCK: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local until_ = now + tonumber(ARGV[1])
 local held = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or 0)
 if until_ > held then redis.call('HSET', KEYS[1], 'locked_until', string.format('%d', until_)) end
@@ -62,8 +60,6 @@ return 1
 
 /// How long the account stays locked, in µs (0: not locked).
 const LOCKED_FOR: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local held = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or 0)
 if held > now then return string.format('%d', held - now) end
 return '0'
@@ -109,10 +105,10 @@ impl RedisStore {
             conn,
             prefix: prefix.to_owned(),
             fallback: MemoryStore::default(),
-            acquire: Script::new(ACQUIRE),
-            failed: Script::new(FAILED),
-            lock: Script::new(LOCK),
-            locked_for: Script::new(LOCKED_FOR),
+            acquire: Script::new(&format!("{NOW}{ACQUIRE}")),
+            failed: Script::new(&format!("{NOW}{FAILED}")),
+            lock: Script::new(&format!("{NOW}{LOCK}")),
+            locked_for: Script::new(&format!("{NOW}{LOCKED_FOR}")),
         })
     }
 
@@ -178,35 +174,39 @@ impl RedisStore {
     }
 }
 
-fn unreachable(what: &str, e: &redis::RedisError) {
-    tracing::warn!(error = %e, "rate limiter: Redis did not answer ({what}); deciding from this instance's memory");
+/// Redis's answer, or when it has none, this instance's own (logged). `local` is only called then:
+/// the in-process store decides when called, so calling it always would spend its budgets too.
+async fn or_locally<T, L: Future<Output = T>>(
+    what: &str,
+    shared: impl Future<Output = redis::RedisResult<T>>,
+    local: impl FnOnce() -> L,
+) -> T {
+    match shared.await {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(%error, "rate limiter: Redis did not answer ({what}); deciding from this instance's memory");
+            local().await
+        }
+    }
 }
 
 impl BudgetStore for RedisStore {
     fn acquire<'a>(&'a self, key: &'a BudgetKey, quota: Quota) -> BoxFuture<'a, Decision> {
-        Box::pin(async move {
-            match self.acquire_shared(key, quota).await {
-                Ok(decision) => decision,
-                Err(e) => {
-                    unreachable("budget", &e);
-                    self.fallback.acquire(key, quota).await
-                }
-            }
-        })
+        Box::pin(or_locally(
+            "budget",
+            self.acquire_shared(key, quota),
+            move || self.fallback.acquire(key, quota),
+        ))
     }
 }
 
 impl LoginStore for RedisStore {
     fn locked_for<'a>(&'a self, account: &'a str) -> BoxFuture<'a, Option<Duration>> {
-        Box::pin(async move {
-            match self.locked_for_shared(account).await {
-                Ok(locked) => locked,
-                Err(e) => {
-                    unreachable("login lock", &e);
-                    self.fallback.locked_for(account).await
-                }
-            }
-        })
+        Box::pin(or_locally(
+            "login lock",
+            self.locked_for_shared(account),
+            move || self.fallback.locked_for(account),
+        ))
     }
 
     fn failed<'a>(
@@ -214,23 +214,165 @@ impl LoginStore for RedisStore {
         account: &'a str,
         policy: LoginPolicy,
     ) -> BoxFuture<'a, Option<Duration>> {
-        Box::pin(async move {
-            match self.failed_shared(account, policy).await {
-                Ok(lock) => lock,
-                Err(e) => {
-                    unreachable("login failure", &e);
-                    self.fallback.failed(account, policy).await
-                }
-            }
-        })
+        Box::pin(or_locally(
+            "login failure",
+            self.failed_shared(account, policy),
+            move || self.fallback.failed(account, policy),
+        ))
     }
 
     fn succeeded<'a>(&'a self, account: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            if let Err(e) = self.succeeded_shared(account).await {
-                unreachable("login success", &e);
-            }
+            let shared = self.succeeded_shared(account);
+            or_locally("login success", shared, || std::future::ready(())).await;
+            // The local memory forgets too: it may hold failures from a Redis outage.
             self.fallback.succeeded(account).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+    use crate::ratelimit::Class;
+    use crate::ratelimit::store::Holder;
+
+    /// A Redis of the test's own on a free port, stopped when dropped.
+    struct Redis {
+        child: Child,
+        url: String,
+    }
+
+    impl Redis {
+        async fn start() -> Self {
+            let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap_or_else(|e| panic!("free port: {e}"));
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                ])
+                .args(["--appendonly", "no"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("redis-server (make test installs it): {e}"));
+            let url = format!("redis://127.0.0.1:{port}/0");
+            for _ in 0..100 {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Self { child, url }
+        }
+    }
+
+    impl Drop for Redis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn key(n: u8) -> BudgetKey {
+        BudgetKey {
+            class: Class::Write,
+            holder: Holder::Network(IpAddr::V4(Ipv4Addr::new(192, 0, 2, n))),
+        }
+    }
+
+    /// Two stores on one Redis are one budget (as two instances are), decided like the in-process
+    /// store; a failed login locks the account for both; a success clears it.
+    #[actix_web::test]
+    async fn instances_share_one_budget_and_one_lockout() {
+        let redis = Redis::start().await;
+        let a = RedisStore::connect(&redis.url, "t:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = RedisStore::connect(&redis.url, "t:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let quota = Quota::new(4, Duration::from_secs(3600));
+        let mut allowed = Vec::new();
+        for i in 0..6 {
+            let store = if i % 2 == 0 { &a } else { &b };
+            allowed.push(store.acquire(&key(1), quota).await);
+        }
+        let yes: Vec<bool> = allowed.iter().map(|d| d.allowed).collect();
+        assert_eq!(yes, [true, true, true, true, false, false]);
+        let remaining: Vec<u32> = allowed.iter().take(4).map(|d| d.remaining).collect();
+        assert_eq!(remaining, [3, 2, 1, 0]);
+        // One request back every 15 minutes: the refusal says so.
+        let wait = allowed[4].retry_after;
+        assert!(
+            wait > Duration::from_secs(899) && wait <= Duration::from_secs(900),
+            "{wait:?}"
+        );
+        // Another key has its own budget.
+        assert!(b.acquire(&key(2), quota).await.allowed);
+
+        let policy = LoginPolicy {
+            free_failures: 1,
+            max_lock: Duration::from_secs(60),
+        };
+        assert_eq!(a.failed("ana", policy).await, None);
+        assert_eq!(b.failed("ana", policy).await, Some(Duration::from_secs(1)));
+        let locked = a.locked_for("ana").await;
+        assert!(
+            locked.is_some_and(|d| d <= Duration::from_secs(1)),
+            "{locked:?}"
+        );
+        assert_eq!(b.locked_for("bruno").await, None);
+        b.succeeded("ana").await;
+        assert_eq!(a.locked_for("ana").await, None);
+    }
+
+    /// With Redis gone an instance decides alone, within its own budget, and answers at once.
+    #[actix_web::test]
+    async fn without_redis_an_instance_decides_from_its_own_memory() {
+        let redis = Redis::start().await;
+        let store = RedisStore::connect(&redis.url, "t:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let quota = Quota::new(2, Duration::from_secs(3600));
+        assert!(store.acquire(&key(3), quota).await.allowed);
+        drop(redis);
+        let started = std::time::Instant::now();
+        let local: Vec<bool> = [
+            store.acquire(&key(3), quota).await,
+            store.acquire(&key(3), quota).await,
+            store.acquire(&key(3), quota).await,
+        ]
+        .iter()
+        .map(|d| d.allowed)
+        .collect();
+        // The local memory never saw the first request: two more are allowed, then none.
+        assert_eq!(local, [true, true, false]);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let policy = LoginPolicy {
+            free_failures: 0,
+            max_lock: Duration::from_secs(60),
+        };
+        assert_eq!(
+            store.failed("ana", policy).await,
+            Some(Duration::from_secs(1))
+        );
+        assert!(store.locked_for("ana").await.is_some());
     }
 }
