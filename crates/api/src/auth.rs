@@ -159,9 +159,12 @@ impl VerifiedTokens {
     }
 }
 
+/// [`CLOCK_LEEWAY_SECS`] for arithmetic on claims.
+const LEEWAY: i64 = CLOCK_LEEWAY_SECS as i64;
+
 /// The expiry rule of the token validation: expired once `exp` is more than the clock leeway ago.
 fn expired(exp: i64, now: i64) -> bool {
-    exp < now - i64::try_from(CLOCK_LEEWAY_SECS).unwrap_or(5)
+    exp < now - LEEWAY
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -227,7 +230,7 @@ impl TokenService {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?;
         let claims = data.claims;
-        let issued_in_the_future = claims.iat > now + i64::try_from(CLOCK_LEEWAY_SECS).unwrap_or(5);
+        let issued_in_the_future = claims.iat > now + LEEWAY;
         if claims.typ != ACCESS_TOKEN_TYPE || claims.jti.is_empty() || issued_in_the_future {
             return Err(invalid());
         }
@@ -564,6 +567,13 @@ fn missing_token() -> ApiError {
     )
 }
 
+/// What every authenticating extractor starts from: the request's decoded token (if it sent one)
+/// and the state to check its session with.
+fn request_token(req: &HttpRequest) -> ApiResult<(Option<DecodedToken>, web::Data<AppState>)> {
+    let state = app_state(req)?;
+    Ok((decoded_token(req, &state.tokens)?, state))
+}
+
 fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -575,7 +585,7 @@ impl FromRequest for AuthMember {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
+        let parsed = request_token(req);
         Box::pin(async move {
             match parsed? {
                 (Some(token), state) => authenticate(state, token).await,
@@ -605,7 +615,7 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
+        let parsed = request_token(req);
         let read = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             match parsed? {
@@ -649,10 +659,9 @@ impl FromRequest for PipelinedCaller {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = app_state(req).and_then(|s| decoded_token(req, &s.tokens));
-        std::future::ready(match token {
-            Ok(Some(token)) => Ok(PipelinedCaller { token }),
-            Ok(None) => Err(missing_token()),
+        std::future::ready(match request_token(req) {
+            Ok((Some(token), _)) => Ok(PipelinedCaller { token }),
+            Ok((None, _)) => Err(missing_token()),
             Err(e) => Err(e),
         })
     }
@@ -669,7 +678,7 @@ impl FromRequest for Viewing {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = app_state(req).and_then(|s| Ok((decoded_token(req, &s.tokens)?, s)));
+        let parsed = request_token(req);
         Box::pin(async move {
             match parsed? {
                 (Some(token), state) => Ok(Viewing(Viewer::Member(
@@ -722,7 +731,7 @@ mod tests {
         assert!(tokens.verified.get(&tampered, now).is_none());
         // Past its expiry (and the leeway) the remembered token no longer answers.
         let exp = tokens.verified.get(&token, now).map(|t| t.exp).unwrap_or(0);
-        let later = exp + i64::try_from(CLOCK_LEEWAY_SECS).unwrap_or(5) + 1;
+        let later = exp + LEEWAY + 1;
         assert!(tokens.verified.get(&token, later).is_none());
         assert!(tokens.verified.get(&token, later - 1).is_some());
     }
