@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: chaos cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: deny chaos cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -11,6 +11,9 @@ lint:           ## formatting, clippy, and the crate layering
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@scripts/check-layers.sh
+
+deny:           ## cargo-deny: advisories (offline RustSec snapshot), licences, duplicate versions, sources
+	@scripts/deny.sh
 
 fmt:
 	cargo fmt --all

@@ -191,7 +191,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server-url", required=True, help="postgres://… of the cluster, no database")
     ap.add_argument("--pg-log", required=True)
-    ap.add_argument("--bin", default=f"{ROOT}/target/release/filmlog")
+    target = os.environ.get("CARGO_TARGET_DIR", f"{ROOT}/target")
+    ap.add_argument("--bin", default=f"{target}/release/filmlog")
+    ap.add_argument("--dev-bin", default=None, help="filmlog-dev (gen-data, bench-tokens); default: beside --bin")
     ap.add_argument("--profile", default="medium")
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8)
@@ -202,6 +204,7 @@ def main():
     ap.add_argument("--perf", action="store_true",
                     help="profile the machine (perf record -a) during each scenario's first API run")
     args = ap.parse_args()
+    dev_bin = args.dev_bin or os.path.join(os.path.dirname(args.bin), "filmlog-dev")
     os.makedirs(WORK, exist_ok=True)
 
     def database(profile):
@@ -214,7 +217,7 @@ def main():
             psql(f"{args.server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             psql(f"{args.server_url}/postgres", f"CREATE DATABASE {name}")
             started = time.time()
-            subprocess.run([args.bin, "gen-data", "--profile", profile], check=True, env=dict(os.environ, DATABASE_URL=url))
+            subprocess.run([dev_bin, "gen-data", "--profile", profile], check=True, env=dict(os.environ, DATABASE_URL=url))
             print(f"generated in {time.time() - started:.0f}s", flush=True)
         else:
             print(f"reusing the {profile} data set", flush=True)
@@ -237,7 +240,7 @@ def main():
                    **{f"FILMLOG_RATE_{c}_PER_{s}": "1000000000/60"
                       for c in ("READ", "SEARCH", "WRITE") for s in ("IP", "MEMBER")},
                    FILMLOG_RATE_AUTH_PER_IP="1000000000/60", FILMLOG_RATE_REGISTER_PER_IP="1000000000/60")
-        tokens = sh(args.bin, "bench-tokens", "2000", env=env).split()
+        tokens = sh(dev_bin, "bench-tokens", "2000", env=env).split()
         tok = lambda m: tokens[m - 1]
         all_tokens = write(f"{WORK}/tokens-all", "\n".join(tokens) + "\n")
         one = lambda m: write(f"{WORK}/tokens-{m}", tok(m) + "\n")

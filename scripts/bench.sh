@@ -12,7 +12,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 command -v pgbench >/dev/null 2>&1 || { echo "make bench needs pgbench (postgresql-contrib / postgresql-client)" >&2; exit 1; }
 python3 -c 'import matplotlib' 2>/dev/null || pip install --quiet matplotlib
-cargo build --release -p filmlog
+cargo build --release -p filmlog -p filmlog-devtools
 if [ -n "${DATABASE_URL:-}" ]; then
   base=${DATABASE_URL%/*}
   log=${BENCH_PG_LOG:?set BENCH_PG_LOG to the PostgreSQL server log (stderr format) to capture statements}

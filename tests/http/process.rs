@@ -17,7 +17,11 @@ fn serve_refuses_a_short_or_missing_key() {
         .env("FILMLOG_JWT_SECRET", "only-twenty-bytes-ok")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "an invalid key is a configuration error"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
@@ -32,15 +36,63 @@ fn serve_refuses_a_short_or_missing_key() {
         .env_remove("FILMLOG_JWT_SECRET")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FILMLOG_JWT_SECRET is not set"));
+}
 
-    let out = Command::new(BIN)
-        .arg("frobnicate")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: filmlog"));
+/// Every command explains itself with `--help`; wrong usage exits 2 naming the problem; the exit
+/// codes a script branches on are documented and kept.
+#[test]
+fn every_command_has_help_and_usage_errors_exit_2() {
+    let commands: [&[&str]; 8] = [
+        &[],
+        &["serve"],
+        &["migrate"],
+        &["seed"],
+        &["import-films"],
+        &["openapi"],
+        &["admin", "grant"],
+        &["recompute-popularity"],
+    ];
+    for command in commands {
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let (code, stdout, stderr) = filmlog(&args, &[]);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stdout.contains("Usage: filmlog"), "{args:?}: {stdout}");
+    }
+    let (_, help, _) = filmlog(&["--help"], &[]);
+    for documented in [
+        "Exit codes",
+        "69 PostgreSQL",
+        "78 configuration",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        assert!(help.contains(documented), "{documented}: {help}");
+    }
+    for args in [
+        &["frobnicate"][..],
+        &["import-films"],
+        &["admin", "grant"],
+        &["serve", "--port"],
+    ] {
+        let (code, _, stderr) = filmlog(args, &[]);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage: filmlog"), "{args:?}: {stderr}");
+    }
+    // The benchmark commands are not part of the production binary.
+    let (code, _, stderr) = filmlog(&["gen-data", "--profile", "ci"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+/// Unreachable PostgreSQL is exit code 69 with a hint, not a generic failure.
+#[test]
+fn an_unreachable_database_exits_69_with_a_hint() {
+    let (code, _, stderr) = filmlog(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://filmlog@127.0.0.1:1/filmlog")],
+    );
+    assert_eq!(code, 69, "{stderr}");
+    assert!(stderr.contains("hint: is PostgreSQL"), "{stderr}");
 }
 
 #[test]
@@ -132,7 +184,8 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-fn filmlog(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+/// Runs `filmlog args` with only `env` configured: its exit code, stdout and stderr.
+fn filmlog(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .env_remove("DATABASE_URL")
@@ -142,7 +195,7 @@ fn filmlog(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     }
     let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
     (
-        out.status.success(),
+        out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
@@ -162,8 +215,8 @@ async fn admin_grant_makes_an_admin_and_names_a_missing_member() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ana.role, filmlog_domain::Role::Member);
 
-    let (ok, stdout, _) = filmlog(&["admin", "grant", "ana"], &[("DATABASE_URL", db.url())]);
-    assert!(ok);
+    let (code, stdout, _) = filmlog(&["admin", "grant", "ana"], &[("DATABASE_URL", db.url())]);
+    assert_eq!(code, 0);
     assert_eq!(stdout.trim(), "Ana is now an admin");
     let ana = filmlog_persistence::members::find(&mut conn, ana.id)
         .await
@@ -172,12 +225,13 @@ async fn admin_grant_makes_an_admin_and_names_a_missing_member() {
         .map(|m| m.role);
     assert_eq!(ana, Some(filmlog_domain::Role::Admin));
 
-    let (ok, _, stderr) = filmlog(&["admin", "grant", "nobody"], &[("DATABASE_URL", db.url())]);
-    assert!(!ok);
+    let (code, _, stderr) = filmlog(&["admin", "grant", "nobody"], &[("DATABASE_URL", db.url())]);
+    assert_eq!(code, 1);
     assert!(stderr.contains("no member is called nobody"), "{stderr}");
-    let (ok, _, stderr) = filmlog(&["admin", "grant", "ana"], &[]);
-    assert!(!ok);
+    let (code, _, stderr) = filmlog(&["admin", "grant", "ana"], &[]);
+    assert_eq!(code, 78, "a missing setting is a configuration error");
     assert!(stderr.contains("DATABASE_URL is not set"), "{stderr}");
+    assert!(stderr.contains("hint: set DATABASE_URL"), "{stderr}");
 }
 
 #[test]
@@ -195,53 +249,11 @@ fn import_films_reports_files_it_cannot_use() {
     ];
     for (path, message) in cases {
         let path = path.to_string_lossy().into_owned();
-        let (ok, _, stderr) = filmlog(&["import-films", &path], &[]);
-        assert!(!ok, "{path}");
+        let (code, _, stderr) = filmlog(&["import-films", &path], &[]);
+        assert_eq!(code, 65, "{path}: {stderr}");
         assert!(stderr.contains(message), "{path}: {stderr}");
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[actix_web::test]
-async fn generated_data_commands_refuse_a_database_they_did_not_make() {
-    let db = TestDatabase::new().await;
-    let mut conn = db.connect().await;
-    let new = filmlog_persistence::members::NewMember {
-        username: "ana",
-        email: &filmlog_domain::Email::parse("ana@example.com").unwrap_or_else(|e| panic!("{e}")),
-        password_hash: "x",
-    };
-    filmlog_persistence::members::insert(&mut conn, &new)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let key = "0123456789abcdefghijklmnopqrstuvwxyz";
-    let (ok, _, stderr) = filmlog(
-        &["bench-tokens", "10"],
-        &[("DATABASE_URL", db.url()), ("FILMLOG_JWT_SECRET", key)],
-    );
-    assert!(!ok);
-    assert!(
-        stderr.contains("works only on a database made by gen-data"),
-        "{stderr}"
-    );
-    let (ok, _, stderr) = filmlog(
-        &["gen-data", "--profile", "ci"],
-        &[("DATABASE_URL", db.url())],
-    );
-    assert!(!ok);
-    assert!(stderr.contains("needs a fresh database"), "{stderr}");
-    let (ok, _, stderr) = filmlog(
-        &["gen-data", "--profile", "huge"],
-        &[("DATABASE_URL", db.url())],
-    );
-    assert!(!ok);
-    assert!(stderr.contains("profiles: ci, medium"), "{stderr}");
-    // gen-data wrote none of its members.
-    let generated = filmlog_persistence::members::find_by_username(&mut conn, "u1")
-        .await
-        .ok()
-        .flatten();
-    assert!(generated.is_none());
 }
 
 /// Popularity scores move only when recomputed: by `filmlog recompute-popularity`, and by a running
@@ -252,8 +264,8 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
     use diesel_async::RunQueryDsl;
     use filmlog_persistence::schema::{log_entries, review_likes};
 
-    let (ok, _, err) = filmlog(&["recompute-popularity"], &[]);
-    assert!(!ok && err.contains("DATABASE_URL"), "{err}");
+    let (code, _, err) = filmlog(&["recompute-popularity"], &[]);
+    assert!(code == 78 && err.contains("DATABASE_URL"), "{err}");
 
     let app = filmlog_test_support::TestApp::spawn().await;
     let slug = app.film("Heat", 1995).await;
@@ -288,8 +300,8 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
         "a like alone moves nothing"
     );
 
-    let (ok, out, err) = filmlog(&["recompute-popularity"], &[("DATABASE_URL", app.db.url())]);
-    assert!(ok, "{err}");
+    let (code, out, err) = filmlog(&["recompute-popularity"], &[("DATABASE_URL", app.db.url())]);
+    assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 log entries changed"), "{out}");
     assert_eq!(scores(&mut conn).await, (1, 1, 1));
 
@@ -302,6 +314,7 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
         .unwrap_or_else(|e| panic!("{e}"));
 
     let port = free_port();
+    let metrics_port = free_port();
     let mut child = Command::new(BIN)
         .arg("serve")
         .env("DATABASE_URL", app.db.url())
@@ -309,6 +322,7 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
         .env("PORT", port.to_string())
         .env("FILMLOG_WORKERS", "1")
         .env("FILMLOG_POPULARITY_INTERVAL_SECS", "1")
+        .env("FILMLOG_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -319,7 +333,36 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         seen = scores(&mut conn).await;
     }
+    // The run is observable: counted, timed, and its last success stamped.
+    let metrics_url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let mut scraped = String::new();
+    while !scraped.contains(r#"filmlog_job_runs_total{job="review_popularity",outcome="ok"}"#)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        scraped = match reqwest::get(&metrics_url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(seen, (1, 2, 2), "the server recomputed the scores");
+    let stamped = scraped
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                r#"filmlog_job_last_success_timestamp_seconds{job="review_popularity"} "#,
+            )
+        })
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("{scraped}"));
+    assert!(
+        (chrono::Utc::now().timestamp() - stamped).abs() < 60,
+        "{stamped}"
+    );
+    assert!(
+        scraped.contains(r#"filmlog_job_duration_seconds_count{job="review_popularity"}"#),
+        "{scraped}"
+    );
 }

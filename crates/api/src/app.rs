@@ -282,8 +282,9 @@ async fn uri_limit(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// Request id in and out, `Cache-Control: no-store` for authenticated requests, and one log line per
-/// request.
+/// Request id in and out, `Cache-Control: no-store` for authenticated requests, a `request` span
+/// around the whole request (its id, method, route and status; a child of the caller's trace when
+/// it sent `traceparent`), and one log line per request.
 async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -299,8 +300,11 @@ async fn request_context(
         .and_then(|s| s.instance.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let span = crate::tracing_context::request_span(&req, &id);
     let started = Instant::now();
-    let mut res = request_id::scope(id.clone(), crate::held::scope(next.call(req))).await?;
+    let handled = request_id::scope(id.clone(), crate::held::scope(next.call(req)));
+    let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
+    crate::tracing_context::record_response(&span, &res);
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(request_id::HEADER), value);
@@ -316,6 +320,7 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     tracing::info!(
+        parent: &span,
         request_id = %id,
         %method,
         %path,

@@ -17,6 +17,7 @@ pub mod replication;
 pub mod request_id;
 pub mod server;
 pub mod state;
+pub mod tracing_context;
 pub mod visible;
 
 pub use app::{build_app, openapi};

@@ -1,6 +1,7 @@
 //! Prometheus metrics, served on a port of their own (`FILMLOG_METRICS_ADDR`), never on the public
 //! one: requests and their latency per route and status, the connection pools, database errors by
-//! kind, rate-limit refusals, and how far the standby's replay is behind the primary.
+//! kind, rate-limit refusals, the periodic jobs' runs, and how far the standby's replay is behind
+//! the primary.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     pools: IntGaugeVec,
     replication_lag: IntGaugeVec,
+    job_runs: IntCounterVec,
+    job_duration: HistogramVec,
+    job_last_success: IntGaugeVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -74,6 +78,29 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["node"],
     )?;
+    let job_runs = IntCounterVec::new(
+        Opts::new(
+            "job_runs_total",
+            "Runs of the server's periodic jobs, by job and outcome (ok, failed)",
+        ),
+        &["job", "outcome"],
+    )?;
+    let job_duration = HistogramVec::new(
+        HistogramOpts::new("job_duration_seconds", "How long a periodic job's run took").buckets(
+            vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0],
+        ),
+        &["job"],
+    )?;
+    let job_last_success = IntGaugeVec::new(
+        Opts::new(
+            "job_last_success_timestamp_seconds",
+            "Unix time of a periodic job's last successful run (its age: time() minus this)",
+        ),
+        &["job"],
+    )?;
+    registry.register(Box::new(job_runs.clone()))?;
+    registry.register(Box::new(job_duration.clone()))?;
+    registry.register(Box::new(job_last_success.clone()))?;
     registry.register(Box::new(requests.clone()))?;
     registry.register(Box::new(latency.clone()))?;
     registry.register(Box::new(db_errors.clone()))?;
@@ -88,6 +115,9 @@ fn build() -> Result<Metrics, prometheus::Error> {
         rate_limited,
         pools,
         replication_lag,
+        job_runs,
+        job_duration,
+        job_last_success,
     })
 }
 
@@ -113,6 +143,22 @@ pub fn database_error(err: &PersistenceError) {
     };
     if let Some(m) = METRICS.as_ref() {
         m.db_errors.with_label_values(&[kind]).inc();
+    }
+}
+
+/// A periodic job's run ended after `took`.
+pub fn job_run(job: &str, ok: bool, took: Duration) {
+    if let Some(m) = METRICS.as_ref() {
+        let outcome = if ok { "ok" } else { "failed" };
+        m.job_runs.with_label_values(&[job, outcome]).inc();
+        m.job_duration
+            .with_label_values(&[job])
+            .observe(took.as_secs_f64());
+        if ok {
+            m.job_last_success
+                .with_label_values(&[job])
+                .set(chrono::Utc::now().timestamp());
+        }
     }
 }
 

@@ -95,6 +95,7 @@ pub mod replication;
 pub mod schema;
 pub mod sessions;
 pub mod social;
+pub mod spans;
 pub mod types;
 
 pub use diesel_async::AsyncPgConnection;

@@ -87,9 +87,9 @@ pub fn build_pool(url: &str, settings: &PoolSettings) -> Result<DbPool, Persiste
             conn.batch_execute(&setup)
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-            if let Some(observer) = observer {
-                conn.set_instrumentation((observer.0)());
-            }
+            conn.set_instrumentation(crate::spans::DbSpans::new(
+                observer.map(|observer| (observer.0)()),
+            ));
             Ok(conn)
         }
         .boxed()

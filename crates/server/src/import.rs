@@ -5,7 +5,6 @@
 //! slug) are left alone, so a second run changes nothing.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -146,20 +145,6 @@ pub struct Summary {
     pub by_reason: Vec<(String, usize)>,
 }
 
-fn progress(done: usize, total: usize) {
-    let width = 30;
-    let filled = (done * width)
-        .checked_div(total)
-        .unwrap_or(width)
-        .min(width);
-    eprint!(
-        "\r  [{}{}] {done}/{total}",
-        "#".repeat(filled),
-        "-".repeat(width - filled)
-    );
-    let _ = std::io::stderr().flush();
-}
-
 /// Imports `rows` into the database at `conn`, in one transaction.
 pub async fn import(
     conn: &mut AsyncPgConnection,
@@ -187,11 +172,11 @@ pub async fn import(
         }
     }
     summary.by_reason = reasons;
-    let total = candidates.len();
+    let bar = show_progress.then(|| crate::progress_bar("films", candidates.len() as u64));
     let (imported, present) = conn
         .transaction(async |conn| {
             let (mut imported, mut present) = (0usize, 0usize);
-            for (n, c) in candidates.iter().enumerate() {
+            for c in &candidates {
                 match catalog::insert_film_if_new(conn, &c.film).await? {
                     Some(film) => {
                         imported += 1;
@@ -207,28 +192,31 @@ pub async fn import(
                     }
                     None => present += 1,
                 }
-                if show_progress && (n % 100 == 0 || n + 1 == total) {
-                    progress(n + 1, total);
+                if let Some(bar) = &bar {
+                    bar.inc(1);
                 }
             }
             Ok::<_, filmlog_persistence::PersistenceError>((imported, present))
         })
         .await?;
-    if show_progress {
-        eprintln!();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     summary.imported = imported;
     summary.already_present = present;
     Ok(summary)
 }
 
-pub async fn run(settings: &Settings, path: &str) -> Result<(), BoxError> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+pub async fn run(settings: &Settings, file: &std::path::Path) -> Result<(), BoxError> {
+    let path = file.display();
+    let bad = |message: String| crate::failure::InputError(message);
+    let text =
+        std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
     let value: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| bad(format!("{path} is not JSON: {e}")))?;
     let rows = value
         .as_array()
-        .ok_or_else(|| format!("{path} must hold a JSON array of films"))?;
+        .ok_or_else(|| bad(format!("{path} must hold a JSON array of films")))?;
     let mut conn = AsyncPgConnection::establish(settings.database_url()?).await?;
     println!("importing {} rows from {path}", rows.len());
     let summary = import(&mut conn, rows, true).await?;

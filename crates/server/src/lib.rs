@@ -1,6 +1,6 @@
 //! The composition root: settings → telemetry → pool → migrations → HTTP server, and the subcommands.
 
-pub mod datagen;
+pub mod failure;
 pub mod import;
 pub mod seed;
 pub mod settings;
@@ -18,20 +18,127 @@ pub use settings::{ConfigError, Settings};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Logs to stderr: human-readable on a terminal, JSON lines otherwise. `RUST_LOG` filters.
-pub fn init_telemetry() {
+/// What [`init_telemetry`] set up; dropping it flushes the spans not yet exported.
+#[must_use = "dropping the guard shuts the span exporter down"]
+pub struct Telemetry {
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("filmlog: spans not exported at shutdown: {error}");
+        }
+    }
+}
+
+/// Logs to stderr: human-readable on a terminal, JSON lines otherwise; `RUST_LOG` filters. When
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set, the request and database spans
+/// are also exported by OTLP over HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the
+/// default, or `http/json`), whatever `RUST_LOG` says, with the standard `OTEL_SERVICE_NAME`,
+/// `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER(_ARG)` and `OTEL_BSP_*` settings.
+pub fn init_telemetry() -> Result<Telemetry, BoxError> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = if std::io::stderr().is_terminal() {
-        builder.try_init()
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if std::io::stderr().is_terminal() {
+        fmt.with_filter(filter).boxed()
     } else {
-        builder.json().try_init()
+        fmt.json().with_filter(filter).boxed()
     };
+    let provider = otlp_provider()?;
+    let otel = provider.as_ref().map(|provider| {
+        use opentelemetry::trace::TracerProvider as _;
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("filmlog"))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
     // A second initialisation (in tests) is harmless.
-    drop(result);
+    drop(
+        tracing_subscriber::registry()
+            .with(fmt)
+            .with(otel)
+            .try_init(),
+    );
+    Ok(Telemetry { provider })
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The OTLP span pipeline, when the standard variables ask for one.
+fn otlp_provider() -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, BoxError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+
+    let configured = env("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .is_some();
+    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || env("OTEL_TRACES_EXPORTER").is_some_and(|v| v == "none");
+    if !configured || disabled {
+        return Ok(None);
+    }
+    let protocol = match env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .as_deref()
+    {
+        None | Some("http/protobuf") => Protocol::HttpBinary,
+        Some("http/json") => Protocol::HttpJson,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                reason: format!("{other} is not supported here; use http/protobuf or http/json"),
+            }
+            .into());
+        }
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(protocol)
+        .build()
+        .map_err(|e| ConfigError::Invalid {
+            name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+            reason: e.to_string(),
+        })?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if env("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name("filmlog");
+    }
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    Ok(Some(
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource.build())
+            .build(),
+    ))
+}
+
+/// A progress bar on stderr for a command working through `total` items, drawn only when stderr is
+/// a terminal: piped into a file or a CI log it prints nothing (the commands print their own summary
+/// lines).
+pub fn progress_bar(what: &str, total: u64) -> indicatif::ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "  {msg:<22} [{bar:30}] {human_pos}/{human_len}  {elapsed}",
+    ) {
+        bar.set_style(style.progress_chars("#>-"));
+    }
+    bar.set_message(what.to_owned());
+    bar
 }
 
 /// The state every worker shares.
@@ -77,6 +184,7 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                let started = std::time::Instant::now();
                 let result = match pool.get().await {
                     Ok(mut conn) => {
                         filmlog_persistence::log_entries::recompute_popularity(&mut conn)
@@ -85,6 +193,11 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
                     }
                     Err(e) => Err(e.to_string()),
                 };
+                filmlog_api::metrics::job_run(
+                    "review_popularity",
+                    result.is_ok(),
+                    started.elapsed(),
+                );
                 match result {
                     Ok(changed) => tracing::info!(changed, "review popularity recomputed"),
                     Err(error) => tracing::warn!(%error, "review popularity not recomputed"),

@@ -1,77 +1,105 @@
-//! `filmlog`: the Filmlog server and its administration commands.
+//! `filmlog`: the Filmlog server and its administration commands. Benchmark-only commands live in
+//! the dev-only `filmlog-dev` (crates/devtools).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use filmlog::{BoxError, Settings, init_telemetry};
+use clap::{Parser, Subcommand};
+use filmlog::{BoxError, Settings, failure, init_telemetry};
 
 /// mimalloc instead of the system allocator: a feed page allocates a few hundred short strings, and
 /// glibc's malloc and free were a ninth of the server's CPU on it.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: filmlog <command>
-
-commands:
-  serve                   serve the API (HOST, PORT; needs DATABASE_URL and FILMLOG_JWT_SECRET)
-  migrate                 apply pending database migrations
-  seed                    load the demo data (idempotent)
-  gen-data --profile ci|medium
-                          generate a benchmark data set into a fresh database (COPY)
-  bench-tokens COUNT      (generated data only) new sessions for members 1..COUNT; prints their access tokens
-  import-films FILE       import a catalog in the format of vega-datasets' movies.json (idempotent)
-  openapi                 print the OpenAPI document
-  admin grant <username>  make a member an admin
-  recompute-popularity    recompute the popular reviews' scores now (the server does it periodically)
-
-configuration (environment): DATABASE_URL, FILMLOG_JWT_SECRET (at least 32 random bytes), HOST (127.0.0.1),
-PORT (8080), FILMLOG_WORKERS, FILMLOG_DB_POOL_SIZE (16), FILMLOG_DB_TIMEOUT_MS (1000),
+const CONFIGURATION: &str = "\
+Configuration (environment): DATABASE_URL, FILMLOG_JWT_SECRET (at least 32 random bytes), HOST
+(127.0.0.1), PORT (8080), FILMLOG_WORKERS, FILMLOG_DB_POOL_SIZE (16), FILMLOG_DB_TIMEOUT_MS (1000),
 FILMLOG_DB_STATEMENT_TIMEOUT_MS (10000), FILMLOG_DB_READ_STATEMENT_TIMEOUT_MS (3000),
-FILMLOG_DB_LOCK_TIMEOUT_MS (2000), FILMLOG_REQUEST_HEAD_TIMEOUT_MS (5000), FILMLOG_REQUEST_BODY_TIMEOUT_MS (10000),
-FILMLOG_RATE_{READ,SEARCH,WRITE}_PER_{IP,MEMBER}, FILMLOG_RATE_AUTH_PER_IP, FILMLOG_RATE_REGISTER_PER_IP
-(COUNT/SECONDS; see the README), FILMLOG_LOGIN_FREE_FAILURES (5), FILMLOG_LOGIN_MAX_LOCK_SECS (900),
-FILMLOG_TRUSTED_PROXIES, FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900),
-FILMLOG_POPULARITY_INTERVAL_SECS (900; 0: never), FILMLOG_READ_DATABASE_URL (a hot standby for reads),
-FILMLOG_REDIS_URL (the rate limiter's state, shared by instances), FILMLOG_INSTANCE,
-FILMLOG_METRICS_ADDR (Prometheus /metrics on its own address), RUST_LOG";
+FILMLOG_DB_LOCK_TIMEOUT_MS (2000), FILMLOG_REQUEST_HEAD_TIMEOUT_MS (5000),
+FILMLOG_REQUEST_BODY_TIMEOUT_MS (10000), FILMLOG_RATE_{READ,SEARCH,WRITE}_PER_{IP,MEMBER},
+FILMLOG_RATE_AUTH_PER_IP, FILMLOG_RATE_REGISTER_PER_IP (COUNT/SECONDS; see the README),
+FILMLOG_LOGIN_FREE_FAILURES (5), FILMLOG_LOGIN_MAX_LOCK_SECS (900), FILMLOG_TRUSTED_PROXIES,
+FILMLOG_HASH_CONCURRENCY, FILMLOG_ACCESS_TTL_SECS (900), FILMLOG_POPULARITY_INTERVAL_SECS (900; 0:
+never), FILMLOG_READ_DATABASE_URL (a hot standby for reads), FILMLOG_REDIS_URL (the rate limiter's
+state, shared by instances), FILMLOG_INSTANCE, FILMLOG_METRICS_ADDR (Prometheus /metrics on its own
+address), OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (export spans by
+OTLP/HTTP), OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), RUST_LOG.
 
-async fn run(args: &[String]) -> Result<(), BoxError> {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    if let ["openapi"] = args.as_slice() {
+Exit codes: 0 done; 1 the command failed (its message says why); 2 wrong usage; 65 an input file
+that cannot be used; 69 PostgreSQL or Redis unreachable; 78 configuration missing or invalid.";
+
+#[derive(Debug, Parser)]
+#[command(name = "filmlog", version, about = "The Filmlog API server and its administration commands.", after_long_help = CONFIGURATION, after_help = "Configuration and exit codes: filmlog --help")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (HOST, PORT; needs DATABASE_URL and FILMLOG_JWT_SECRET). SIGINT or SIGTERM
+    /// stops accepting, answers what is in flight (up to 10 s), then exits 0.
+    Serve,
+    /// Apply pending database migrations (safe to run from several instances at once).
+    Migrate,
+    /// Load the demo data: films, members, diaries and reviews (idempotent).
+    Seed,
+    /// Import a film catalog in the format of vega-datasets' movies.json (idempotent: films already
+    /// present are counted, not duplicated; rejected rows are listed with their reason).
+    ImportFilms {
+        /// The JSON file: an array of objects with at least "Title" and "Release Date".
+        file: PathBuf,
+    },
+    /// Print the OpenAPI document (needs no configuration).
+    Openapi,
+    /// Manage members' roles.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+    /// Recompute the popular reviews' scores now (a running server does it every
+    /// FILMLOG_POPULARITY_INTERVAL_SECS).
+    RecomputePopularity,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Make a member an admin.
+    Grant {
+        /// The member's username.
+        username: String,
+    },
+}
+
+async fn run(command: Command) -> Result<(), BoxError> {
+    if let Command::Openapi = command {
         print!("{}", filmlog::openapi_json()?);
         return Ok(());
     }
     let settings = Settings::from_env()?;
-    match args.as_slice() {
-        ["serve"] => {
-            init_telemetry();
+    match command {
+        Command::Serve => {
             settings.auth()?;
+            let _telemetry = init_telemetry()?;
             filmlog::serve(settings).await
         }
-        ["migrate"] => filmlog::migrate(&settings).await,
-        ["seed"] => filmlog::seed::run(&settings).await,
-        ["import-films", file] => filmlog::import::run(&settings, file).await,
-        ["bench-tokens", count] => {
-            let count: i64 = count.parse().map_err(|_| "bench-tokens COUNT")?;
-            filmlog::datagen::mint_tokens(&settings, count).await
-        }
-        ["gen-data", "--profile", name] => {
-            let profile = filmlog::datagen::Profile::parse(name).ok_or("profiles: ci, medium")?;
-            filmlog::datagen::run(&settings, profile).await
-        }
-        ["admin", "grant", username] => filmlog::grant_admin(&settings, username).await,
-        ["recompute-popularity"] => filmlog::recompute_popularity(&settings).await,
-        _ => Err(USAGE.into()),
+        Command::Migrate => filmlog::migrate(&settings).await,
+        Command::Seed => filmlog::seed::run(&settings).await,
+        Command::ImportFilms { file } => filmlog::import::run(&settings, &file).await,
+        Command::Admin {
+            action: AdminCommand::Grant { username },
+        } => filmlog::grant_admin(&settings, &username).await,
+        Command::RecomputePopularity => filmlog::recompute_popularity(&settings).await,
+        Command::Openapi => Ok(()),
     }
 }
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args).await {
+    let cli = Cli::parse();
+    match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("filmlog: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failure::report("filmlog", &e),
     }
 }

@@ -136,7 +136,7 @@ async fn hot_queries_use_their_indexes() {
     let settings =
         filmlog::Settings::from_lookup(move |k| (k == "DATABASE_URL").then(|| url.clone()))
             .unwrap_or_else(|e| panic!("{e}"));
-    filmlog::datagen::run(&settings, filmlog::datagen::CI)
+    filmlog_devtools::datagen::run(&settings, filmlog_devtools::datagen::CI)
         .await
         .unwrap_or_else(|e| panic!("gen-data: {e}"));
     let mut conn = db.connect().await;
@@ -156,8 +156,8 @@ async fn hot_queries_use_their_indexes() {
     let window = marked_statement(&mut conn, "activity_feed", "window").await;
     let followees = marked_statement(&mut conn, "activity_feed", "followees").await;
     for reader in [
-        filmlog::datagen::HEAVY_READER,
-        filmlog::datagen::LIGHT_READER,
+        filmlog_devtools::datagen::HEAVY_READER,
+        filmlog_devtools::datagen::LIGHT_READER,
     ] {
         for start in [
             "'infinity', 9223372036854775807",
@@ -178,7 +178,7 @@ async fn hot_queries_use_their_indexes() {
             assert_uses(&plan, "activities_recent_idx");
             let held = ids(&mut conn, &format!("EXECUTE q({args})")).await;
             assert_eq!(held, expected[..held.len()], "window, reader {reader}");
-            if reader == filmlog::datagen::HEAVY_READER {
+            if reader == filmlog_devtools::datagen::HEAVY_READER {
                 assert_eq!(held.len(), 21, "the window holds the heavy reader's page");
             }
             let plan = explain(&mut conn, &followees, &args).await;

@@ -13,7 +13,6 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -23,7 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_postgres::{Client, NoTls};
 
-use crate::{BoxError, Settings};
+use filmlog::{BoxError, Settings};
 
 /// Sizes of a data set.
 #[derive(Debug, Clone, Copy)]
@@ -64,14 +63,6 @@ pub const LIGHT_READER: i64 = 2;
 pub const PASSWORD: &str = "filmlog-bench-password";
 
 impl Profile {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "medium" => Some(MEDIUM),
-            "ci" => Some(CI),
-            _ => None,
-        }
-    }
-
     /// The database comment that marks a complete load of this profile.
     pub fn marker(&self) -> String {
         format!("filmlog gen-data {} v3 complete", self.name)
@@ -169,31 +160,37 @@ const TITLE_WORDS: &[&str] = &[
     "Secret", "Empty", "Northern", "Southern", "Long",
 ];
 
+/// Progress of the phases: a bar per phase while it runs (on a terminal only), and one summary line
+/// per phase when it ends.
 struct Progress {
     started: Instant,
+    bar: std::cell::RefCell<Option<(String, indicatif::ProgressBar)>>,
 }
 
 impl Progress {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+
     fn step(&self, what: &str, done: u64, total: u64) {
-        let width = 30u64;
-        let filled = (done * width)
-            .checked_div(total)
-            .unwrap_or(width)
-            .min(width);
-        let bar: String = (0..width)
-            .map(|i| if i < filled { '#' } else { '-' })
-            .collect();
-        eprint!(
-            "\r  {what:<22} [{bar}] {done}/{total}  {:>5.1}s",
-            self.started.elapsed().as_secs_f64()
-        );
-        let _ = std::io::stderr().flush();
+        let mut bar = self.bar.borrow_mut();
+        if bar.as_ref().is_none_or(|(name, _)| name != what) {
+            *bar = Some((what.to_owned(), filmlog::progress_bar(what, total)));
+        }
+        if let Some((_, bar)) = bar.as_ref() {
+            bar.set_position(done);
+        }
     }
 
     fn done(&self, what: &str, n: u64) {
+        if let Some((_, bar)) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
         eprintln!(
-            "\r  {what:<22} {n} rows{:>40}  {:>5.1}s",
-            "",
+            "  {what:<30} {n:>10} rows  {:>6.1}s",
             self.started.elapsed().as_secs_f64()
         );
     }
@@ -336,9 +333,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     filmlog_persistence::run_migrations(url).await?;
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     let conn_task = tokio::spawn(connection);
-    let progress = Progress {
-        started: Instant::now(),
-    };
+    let progress = Progress::new();
     if scalar(&client, "SELECT count(*) FROM members").await? > 0 {
         return Err(
             "gen-data needs a fresh database (members exist); drop and recreate it first".into(),
@@ -362,7 +357,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     {
         use diesel_async::AsyncConnection;
         let mut diesel_conn = diesel_async::AsyncPgConnection::establish(url).await?;
-        let summary = crate::import::import(&mut diesel_conn, &rows, false).await?;
+        let summary = filmlog::import::import(&mut diesel_conn, &rows, false).await?;
         progress.done("real films", summary.imported as u64);
     }
     exec(&client, "SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '512MB'").await?;
