@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: deny chaos cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: deny chaos cluster-bench cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -40,6 +40,10 @@ cluster-stop:   ## stop what `make cluster` started (its data is kept)
 cluster-test:   ## the cluster's guarantees under faults (standby reads, read-your-writes, failover)
 	cargo build --release -p filmlog
 	@scripts/cluster-test.sh
+
+cluster-bench:  ## read-heavy load: 1 instance + primary against 2 instances + primary + standby
+	cargo build --release -p filmlog
+	@scripts/cluster-bench.sh $(BENCH_ARGS)
 
 chaos:          ## one node: PostgreSQL killed and restarted under a write load (0 lost, 503 + Retry-After)
 	cargo build --release -p filmlog

@@ -449,6 +449,7 @@ def report(results, out, day):
             m = sc.get(n, {}).get("api", {}).get("p99_ms")
             if m:
                 lines.append(f"- {n}: medium {m:.2f} ms, ci {p:.2f} ms, ×{m / p:.2f}")
+    lines += scale_out_section(out)
     if results.get("profiles"):
         lines += ["", "## Profiles", "",
                   "`perf record -a -g -e cpu-clock` over one extra, uncounted API run per scenario: the share of all "
@@ -458,6 +459,24 @@ def report(results, out, day):
             syms = ", ".join(f"`{k.split(' ', 2)[-1]}` {v:.1f} %" for k, v in prof["by_symbol"][:6])
             lines.append(f"- **{n}**: {procs}. Hottest: {syms}.")
     write(os.path.join(out, f"{day}.md"), "\n".join(lines) + "\n")
+
+
+def scale_out_section(out):
+    """The newest `make cluster-bench` result beside this report (read-heavy mix on 1 instance +
+    primary against 2 instances + primary + standby), as a section of it."""
+    found = sorted(f for f in os.listdir(out) if f.endswith("-cluster.json"))
+    if not found:
+        return []
+    with open(os.path.join(out, found[-1])) as f:
+        c = json.load(f)
+    lines = ["", "## Scale-out", "",
+             f"From `make cluster-bench` ({c['date']}, git {c['git']}; {c['mix']}, {c['connections']} connections, "
+             f"medians of {c['pairs']}; details in [{found[-1][:-5]}.md]({found[-1][:-5]}.md)):", "",
+             "| topology | req/s | p50 ms | p99 ms | primary tx/s | standby tx/s |", "|---|---:|---:|---:|---:|---:|"]
+    for name, m in c["topologies"].items():
+        lines.append(f"| {name} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {m['primary_tps']:.0f} | "
+                     f"{m['standby_tps']:.0f} |")
+    return lines
 
 
 if __name__ == "__main__":

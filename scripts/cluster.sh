@@ -14,7 +14,8 @@
 #   scripts/cluster.sh status     the formation's state and which processes run
 #   scripts/cluster.sh env        the variables the tests use (URLs, ports, directories), as shell assignments
 #   scripts/cluster.sh kill-api a1|a2             kill -9 one API instance
-#   scripts/cluster.sh start-api a1|a2            start one API instance again
+#   scripts/cluster.sh start-api a1|a2|solo       start one API instance again (solo: on the primary
+#                                                 alone, outside HAProxy; the baseline of cluster-bench)
 #   scripts/cluster.sh kill-node node1|node2      kill -9 a database node (its keeper and its PostgreSQL)
 #   scripts/cluster.sh start-node node1|node2     start a node's keeper again (it rejoins as a standby)
 #   scripts/cluster.sh wait-primary [node]        wait until the formation has a primary and a healthy standby
@@ -39,6 +40,9 @@ a1_port=$((base_port + 5))
 a2_port=$((base_port + 6))
 a1_metrics_port=$((base_port + 7))
 a2_metrics_port=$((base_port + 8))
+# `solo`: an extra instance on the primary alone (no standby reads), the baseline of `make cluster-bench`.
+solo_port=$((base_port + 9))
+solo_metrics_port=$((base_port + 10))
 dir=/tmp/filmlog-cluster-$key
 pgbin=/usr/lib/postgresql/15/bin
 bin=${FILMLOG_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/filmlog}
@@ -161,15 +165,17 @@ start_redis() {
   wait_for "Redis" 40 redis-cli -p "$redis_port" ping
 }
 
-api_port() { case $1 in a1) echo "$a1_port" ;; a2) echo "$a2_port" ;; *) echo "no API instance $1" >&2; exit 2 ;; esac; }
-metrics_port() { case $1 in a1) echo "$a1_metrics_port" ;; a2) echo "$a2_metrics_port" ;; esac; }
+api_port() { case $1 in a1) echo "$a1_port" ;; a2) echo "$a2_port" ;; solo) echo "$solo_port" ;; *) echo "no API instance $1" >&2; exit 2 ;; esac; }
+metrics_port() { case $1 in a1) echo "$a1_metrics_port" ;; a2) echo "$a2_metrics_port" ;; solo) echo "$solo_metrics_port" ;; esac; }
 
 start_api() {
-  local name=$1 port
+  local name=$1 port reads
   port=$(api_port "$name")
   running "$name" && return 0
   [ -f "$dir/jwt-secret" ] || head -c 48 /dev/urandom | base64 -w0 >"$dir/jwt-secret"
-  as_user="" spawn "$name" env DATABASE_URL="$write_url" FILMLOG_READ_DATABASE_URL="$read_url" \
+  reads=FILMLOG_READ_DATABASE_URL="$read_url"
+  [ "$name" = solo ] && reads=FILMLOG_READ_DATABASE_URL=
+  as_user="" spawn "$name" env DATABASE_URL="$write_url" "$reads" \
     FILMLOG_REDIS_URL="redis://127.0.0.1:$redis_port/0" FILMLOG_INSTANCE="$name" \
     FILMLOG_METRICS_ADDR="127.0.0.1:$(metrics_port "$name")" \
     FILMLOG_JWT_SECRET="$(cat "$dir/jwt-secret")" FILMLOG_TRUSTED_PROXIES=127.0.0.1 \
@@ -296,7 +302,7 @@ case "$cmd" in
     echo "http://127.0.0.1:$lb_port"
     ;;
   stop)
-    for p in haproxy a1 a2 redis; do stop_one "$p"; done
+    for p in haproxy a1 a2 solo redis; do stop_one "$p"; done
     pkill -f "haproxy .*$dir/haproxy.cfg" 2>/dev/null || true
     for n in node2 node1 monitor; do stop_one "$n"; done
     pkill -f "pg_autoctl.*$dir/" 2>/dev/null || true
@@ -319,6 +325,7 @@ CLUSTER_DIR=$dir
 CLUSTER_URL=http://127.0.0.1:$lb_port
 CLUSTER_A1=http://127.0.0.1:$a1_port
 CLUSTER_A2=http://127.0.0.1:$a2_port
+CLUSTER_SOLO=http://127.0.0.1:$solo_port
 CLUSTER_A1_METRICS=http://127.0.0.1:$a1_metrics_port/metrics
 CLUSTER_A2_METRICS=http://127.0.0.1:$a2_metrics_port/metrics
 CLUSTER_WRITE_URL='$write_url'
@@ -332,6 +339,7 @@ ENV
     ;;
   kill-api) stop_one "$arg" 9 ;;
   start-api) start_api "$arg" ;;
+  stop-api) stop_one "$arg" ;;
   kill-node) kill_node "$arg" ;;
   start-node) start_node "$arg" "$(node_port "$arg")" ;;
   wait-primary)
