@@ -19,6 +19,7 @@ mod queries;
 mod relationships;
 mod replication;
 mod rules;
+mod safety;
 mod social;
 mod tokens;
 mod tracing_export;

@@ -4,6 +4,29 @@
 use filmlog_test_support::TestApp;
 use serde_json::json;
 
+/// Every GET operation of the API under /api/v1, its path parameters replaced by `fill` (`{name}`,
+/// value); fails on a parameter `fill` does not name, so that a new kind of read is never skipped.
+pub fn every_get(fill: &[(&str, &str)]) -> Vec<String> {
+    let api = filmlog_api::openapi();
+    let reads: Vec<String> = api
+        .paths
+        .paths
+        .iter()
+        .filter(|(path, item)| path.starts_with("/api/v1") && item.get.is_some())
+        .map(|(path, _)| {
+            fill.iter()
+                .fold(path.clone(), |p, (name, value)| p.replace(name, value))
+        })
+        .collect();
+    for path in &reads {
+        assert!(
+            !path.contains('{'),
+            "a parameter this test cannot fill: {path}"
+        );
+    }
+    reads
+}
+
 /// Every GET operation of the API, its path filled with things that exist.
 async fn every_read(app: &TestApp) -> Vec<String> {
     let owner = app.member("owner").await;
@@ -14,24 +37,7 @@ async fn every_read(app: &TestApp) -> Vec<String> {
             json!({"film": slug, "watched_on": "2026-11-01", "review": {"text": "Real and staged at once."}}),
         )
         .await;
-    let api = filmlog_api::openapi();
-    let reads: Vec<String> = api
-        .paths
-        .paths
-        .iter()
-        .filter(|(path, item)| path.starts_with("/api/v1") && item.get.is_some())
-        .map(|(path, _)| {
-            path.replace("{slug}", &slug)
-                .replace("{username}", "owner")
-                .replace("{id}", &entry)
-        })
-        .collect();
-    for path in &reads {
-        assert!(
-            !path.contains('{'),
-            "a parameter this test cannot fill: {path}"
-        );
-    }
+    let reads = every_get(&[("{slug}", &slug), ("{username}", "owner"), ("{id}", &entry)]);
     assert!(reads.len() >= 15, "only {} reads", reads.len());
     reads
 }

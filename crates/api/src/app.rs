@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
-    member_lists, members, relationship, review_likes, sessions,
+    member_lists, members, relationship, review_likes, safety, sessions,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -49,6 +49,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "relationships", description = "Your state with a film: watched, liked, watchlist, rating"),
         (name = "log entries", description = "Diary entries and reviews; review likes"),
         (name = "comments", description = "Comments on log entries"),
+        (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
         (name = "health", description = "Probes for orchestrators"),
     ),
     components(
@@ -162,6 +163,12 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(follows::unfollow)
             .service(follows::followers)
             .service(follows::following)
+            .service(safety::block)
+            .service(safety::unblock)
+            .service(safety::mute)
+            .service(safety::unmute)
+            .service(safety::list_blocks)
+            .service(safety::list_mutes)
             .service(member_lists::diary)
             .service(member_lists::member_reviews)
             .service(member_lists::watchlist)

@@ -1,7 +1,7 @@
 //! Response shapes shared by several endpoints.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
+use filmlog_domain::visibility::{Blocks, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, Role};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -99,7 +99,7 @@ pub struct MemberProfile {
 impl MemberProfile {
     /// The profile as `viewer` sees it.
     pub fn seen_by(m: Member, viewer: Viewer) -> Self {
-        let email = match sight(viewer, Subject::Account(m.id)) {
+        let email = match sight(viewer, Subject::Account(m.id), Blocks::NONE) {
             Sight::Visible => Some(m.email.clone()),
             Sight::Hidden => None,
         };
@@ -222,4 +222,26 @@ pub struct MemberAt {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
+}
+
+impl MemberAt {
+    /// A page of members with when (followers, likers, blocks, …), keyed on `(at, member id)`, from
+    /// `limit + 1` rows.
+    pub fn page(
+        rows: Vec<(
+            filmlog_persistence::members::MemberSummaryRow,
+            DateTime<Utc>,
+        )>,
+        limit: i64,
+    ) -> crate::pagination::Page<MemberAt> {
+        crate::pagination::page(
+            rows,
+            limit,
+            |(m, at)| (*at, m.id),
+            |(m, at)| MemberAt {
+                member: m.into(),
+                at,
+            },
+        )
+    }
 }

@@ -4,7 +4,7 @@
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::FilmId;
+use filmlog_domain::{FilmId, MemberId};
 use filmlog_persistence::log_entries::{Period, ReviewKey, ReviewSort, film_reviews_sql};
 use filmlog_test_support::TestDatabase;
 use serde_json::Value;
@@ -206,7 +206,13 @@ async fn hot_queries_use_their_indexes() {
     ] {
         for after in [None, Some(ReviewKey::Score(3, 90000))] {
             let sort = ReviewSort::Popular(period);
-            let debug = film_reviews_sql(FilmId::new(most_reviewed), sort, after, 21);
+            let debug = film_reviews_sql(
+                FilmId::new(most_reviewed),
+                sort,
+                Some(MemberId::new(filmlog_devtools::datagen::HEAVY_READER)),
+                after,
+                21,
+            );
             let (sql, binds) = debug.split_once(" -- binds: ").unwrap_or((&debug, "[]"));
             let args = binds.trim().trim_start_matches('[').trim_end_matches(']');
             let plan = explain(&mut conn, sql, args).await;

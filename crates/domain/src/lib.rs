@@ -21,4 +21,4 @@ pub use log::*;
 pub use member::*;
 pub use rules::{RuleError, RuleKind};
 pub use text::TextError;
-pub use visibility::{Sight, Subject, Viewer};
+pub use visibility::{Blocks, Sight, Subject, Viewer};

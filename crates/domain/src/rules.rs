@@ -2,6 +2,7 @@
 //! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
 
 use crate::MemberId;
+use crate::visibility::Blocks;
 
 /// How a rule failure answers: a conflict with the current state (409), or a request that can never
 /// succeed as sent (422).
@@ -24,16 +25,25 @@ pub enum RuleError {
     FollowYourself,
     #[error("a log entry needs a watched_on date or review text, or both")]
     LogEntryNeedsDateOrReview,
+    #[error("you cannot block yourself")]
+    BlockYourself,
+    #[error("you cannot mute yourself")]
+    MuteYourself,
+    #[error("you have blocked this member; unblock them first")]
+    Blocked,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 5] = [
+    pub const ALL: [RuleError; 8] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
         RuleError::FollowYourself,
         RuleError::LogEntryNeedsDateOrReview,
+        RuleError::BlockYourself,
+        RuleError::MuteYourself,
+        RuleError::Blocked,
     ];
 
     /// The stable machine code clients match on.
@@ -44,16 +54,21 @@ impl RuleError {
             RuleError::NotAReview => "not_a_review",
             RuleError::FollowYourself => "follow_yourself",
             RuleError::LogEntryNeedsDateOrReview => "log_entry_needs_date_or_review",
+            RuleError::BlockYourself => "block_yourself",
+            RuleError::MuteYourself => "mute_yourself",
+            RuleError::Blocked => "blocked",
         }
     }
 
     pub fn kind(self) -> RuleKind {
         match self {
-            RuleError::UnableToRemoveWatch => RuleKind::Conflict,
+            RuleError::UnableToRemoveWatch | RuleError::Blocked => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::NotAReview
             | RuleError::FollowYourself
-            | RuleError::LogEntryNeedsDateOrReview => RuleKind::Unprocessable,
+            | RuleError::LogEntryNeedsDateOrReview
+            | RuleError::BlockYourself
+            | RuleError::MuteYourself => RuleKind::Unprocessable,
         }
     }
 }
@@ -101,6 +116,45 @@ pub fn check_follow(follower: MemberId, followee: MemberId) -> Result<(), RuleEr
     }
 }
 
+/// No member blocks or mutes themselves.
+pub fn check_block(blocker: MemberId, blocked: MemberId) -> Result<(), RuleError> {
+    if blocker == blocked {
+        Err(RuleError::BlockYourself)
+    } else {
+        Ok(())
+    }
+}
+
+/// See [`check_block`].
+pub fn check_mute(muter: MemberId, muted: MemberId) -> Result<(), RuleError> {
+    if muter == muted {
+        Err(RuleError::MuteYourself)
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a member may not act on another's content (follow them, like or comment on their review).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Barred {
+    /// The other member blocked the actor: answered as if the other did not exist (404).
+    Hidden,
+    /// The actor blocked the other: told so, to unblock first.
+    Rule(RuleError),
+}
+
+/// Whether a block between two members stops one acting on the other's content: either direction
+/// does.
+pub fn check_interaction(blocks: Blocks) -> Result<(), Barred> {
+    if blocks.of_viewer {
+        Err(Barred::Hidden)
+    } else if blocks.by_viewer {
+        Err(Barred::Rule(RuleError::Blocked))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +173,24 @@ mod tests {
     }
 
     #[test]
+    fn a_block_bars_both_sides_the_blocked_one_without_being_told() {
+        assert_eq!(check_interaction(Blocks::NONE), Ok(()));
+        let both = Blocks {
+            by_viewer: true,
+            of_viewer: true,
+        };
+        assert_eq!(check_interaction(both), Err(Barred::Hidden));
+        let mine = Blocks {
+            by_viewer: true,
+            of_viewer: false,
+        };
+        assert_eq!(
+            check_interaction(mine),
+            Err(Barred::Rule(RuleError::Blocked))
+        );
+    }
+
+    #[test]
     fn reactions() {
         let (a, b) = (MemberId::new(1), MemberId::new(2));
         assert_eq!(
@@ -134,6 +206,10 @@ mod tests {
             assert_eq!(check_reaction(reaction, a, b, true), Ok(()));
         }
         assert_eq!(check_follow(a, a), Err(RuleError::FollowYourself));
+        assert_eq!(check_block(a, a), Err(RuleError::BlockYourself));
+        assert_eq!(check_mute(a, a), Err(RuleError::MuteYourself));
+        assert_eq!(check_block(a, b), Ok(()));
+        assert_eq!(check_mute(a, b), Ok(()));
         assert_eq!(check_follow(a, b), Ok(()));
         assert_eq!(
             check_date_or_review(false, false),

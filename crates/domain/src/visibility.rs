@@ -3,9 +3,12 @@
 //! A read names its subject (whose thing it is and what kind of thing); [`sight`] answers whether the
 //! viewer sees it. Reads of one subject (a member page, an entry, a comment, a member's diary) ask
 //! before answering and say 404 when the answer is [`Sight::Hidden`], as if the subject did not
-//! exist. Today everything is public but a member's account (email, settings), which only its owner
-//! reads; blocks, mutes and privacy add their cases here. The catalog belongs to nobody and is not a
-//! subject: catalog reads take the viewer only to refuse a bad token.
+//! exist. Everything is public but a member's account (email, settings), which only its owner reads,
+//! and what a block hides: a blocked member does not see the blocker at all, as if they did not
+//! exist; the blocker still sees the blocked member's profile (to unblock them) but none of their
+//! content. Reads of many members' things (a film's reviews, a thread, likers, follower lists, the
+//! feed) apply the same rule in their query (`blocked_between`). The catalog belongs to nobody and is
+//! not a subject: catalog reads take the viewer only to refuse a bad token.
 
 use crate::MemberId;
 
@@ -43,6 +46,36 @@ pub enum Subject {
     Content(MemberId),
 }
 
+impl Subject {
+    /// Whose it is.
+    pub fn owner(self) -> MemberId {
+        match self {
+            Subject::Profile(m) | Subject::Account(m) | Subject::Content(m) => m,
+        }
+    }
+}
+
+/// The blocks between the viewer and a subject's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Blocks {
+    /// The viewer blocked the owner.
+    pub by_viewer: bool,
+    /// The owner blocked the viewer.
+    pub of_viewer: bool,
+}
+
+impl Blocks {
+    pub const NONE: Blocks = Blocks {
+        by_viewer: false,
+        of_viewer: false,
+    };
+
+    /// A block in either direction.
+    pub fn any(self) -> bool {
+        self.by_viewer || self.of_viewer
+    }
+}
+
 /// Whether a viewer sees a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sight {
@@ -51,12 +84,15 @@ pub enum Sight {
     Hidden,
 }
 
-/// The visibility rule.
-pub fn sight(viewer: Viewer, subject: Subject) -> Sight {
+/// The visibility rule, given the blocks between the viewer and the subject's owner.
+pub fn sight(viewer: Viewer, subject: Subject, blocks: Blocks) -> Sight {
     match subject {
-        Subject::Profile(_) | Subject::Content(_) => Sight::Visible,
         Subject::Account(owner) if viewer.is(owner) => Sight::Visible,
         Subject::Account(_) => Sight::Hidden,
+        Subject::Profile(_) if blocks.of_viewer => Sight::Hidden,
+        Subject::Profile(_) => Sight::Visible,
+        Subject::Content(_) if blocks.any() => Sight::Hidden,
+        Subject::Content(_) => Sight::Visible,
     }
 }
 
@@ -72,7 +108,7 @@ mod tests {
         for viewer in viewers {
             for subject in [Subject::Profile(ana), Subject::Content(ana)] {
                 assert_eq!(
-                    sight(viewer, subject),
+                    sight(viewer, subject, Blocks::NONE),
                     Sight::Visible,
                     "{viewer:?} {subject:?}"
                 );
@@ -82,7 +118,37 @@ mod tests {
             } else {
                 Sight::Hidden
             };
-            assert_eq!(sight(viewer, Subject::Account(ana)), expected, "{viewer:?}");
+            assert_eq!(
+                sight(viewer, Subject::Account(ana), Blocks::NONE),
+                expected,
+                "{viewer:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_block_hides_everything_from_the_blocked_and_content_from_the_blocker() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        let blocked_by_owner = Blocks {
+            by_viewer: false,
+            of_viewer: true,
+        };
+        let blocking_owner = Blocks {
+            by_viewer: true,
+            of_viewer: false,
+        };
+        let viewer = Viewer::Member(ben);
+        for subject in [Subject::Profile(ana), Subject::Content(ana)] {
+            assert_eq!(sight(viewer, subject, blocked_by_owner), Sight::Hidden);
+        }
+        assert_eq!(
+            sight(viewer, Subject::Profile(ana), blocking_owner),
+            Sight::Visible,
+            "the blocker opens the page to unblock"
+        );
+        assert_eq!(
+            sight(viewer, Subject::Content(ana), blocking_owner),
+            Sight::Hidden
+        );
     }
 }

@@ -28,11 +28,23 @@ SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
 DECLARE
-    -- The page: activity ids, newest first.
+    -- A pass: the followees' activity, newest first, up to $4 ids.
     ids bigint[];
+    -- The page: the passes' activity without what is about a member on the other side of a block.
+    page bigint[] := '{}';
+    -- The members on either side of a block with the viewer (usually none).
+    blocked bigint[] := blocked_with($1);
+    page_at ALIAS FOR $2;
+    page_after ALIAS FOR $3;
 BEGIN
     -- $1 viewer, ($2, $3) the page starts after this (created_at, id), $4 limit.
     -- (The statements between `plan:` markers are EXPLAINed by the plan tests, straight from pg_proc.)
+    -- Muted followees are left out of every pass (the NOT EXISTS on mutes). Blocked members cannot be
+    -- followees (a block ends follows both ways and refuses new ones), but a followee's activity can be
+    -- about one (a like of their review, a follow of them): such activity is taken out of each pass,
+    -- and while that leaves the page short of a full pass, the next pass starts after the last one.
+    LOOP
+    ids := NULL;
     IF (SELECT 4000 * m.following_count FROM members m WHERE m.id = $1)
        >= 1.5 * $4 * (SELECT greatest(c.reltuples, 1) FROM pg_class c WHERE c.oid = 'members'::regclass) THEN
         ids := ARRAY(
@@ -45,7 +57,11 @@ BEGIN
                 ORDER BY r.created_at DESC, r.id DESC
                 LIMIT 4000
             ) w
-            WHERE w.actor_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $1)
+            WHERE w.actor_id IN (
+                SELECT f.followee_id FROM follows f
+                WHERE f.follower_id = $1
+                  AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = f.followee_id)
+            )
             ORDER BY w.created_at DESC, w.id DESC
             LIMIT $4
             /* end */
@@ -76,6 +92,7 @@ BEGIN
                         LIMIT 1
                     ) newest
                     WHERE f.follower_id = $1
+                      AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = f.followee_id)
                     ORDER BY newest.created_at DESC
                     LIMIT $4
                 ) t
@@ -92,11 +109,20 @@ BEGIN
                 LIMIT $4
             ) a
             WHERE f.follower_id = $1
+              AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = f.followee_id)
             ORDER BY a.created_at DESC, a.id DESC
             LIMIT $4
             /* end */
         );
     END IF;
-    RETURN QUERY SELECT * FROM activity_details(ids);
+    IF cardinality(blocked) = 0 THEN
+        page := ids;
+        EXIT;
+    END IF;
+    page := page || activity_not_about(ids, blocked);
+    EXIT WHEN cardinality(page) >= $4 OR coalesce(cardinality(ids), 0) < $4;
+    SELECT a.created_at, a.id INTO page_at, page_after FROM activities a WHERE a.id = ids[cardinality(ids)];
+    END LOOP;
+    RETURN QUERY SELECT * FROM activity_details(page[1:$4]);
 END
 $fn$;

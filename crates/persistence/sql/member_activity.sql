@@ -2,18 +2,26 @@
 -- One member's activity, newest first, as a function whose plan is cached generically (see
 -- activity_feed.sql).
 DROP FUNCTION IF EXISTS member_activity(bigint, timestamptz, bigint, bigint);
+DROP FUNCTION IF EXISTS member_activity(bigint, timestamptz, bigint, bigint, bigint);
 
-CREATE FUNCTION member_activity(bigint, timestamptz, bigint, bigint)
+CREATE FUNCTION member_activity(bigint, timestamptz, bigint, bigint, bigint)
 RETURNS SETOF activity_view
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
 DECLARE
-    -- The page: activity ids, newest first.
+    -- A pass: the member's activity, newest first, up to $4 ids.
     ids bigint[];
+    -- The page: without what is about a member on the other side of a block with the viewer.
+    page bigint[] := '{}';
+    blocked bigint[] := blocked_with($5);
+    page_at ALIAS FOR $2;
+    page_after ALIAS FOR $3;
 BEGIN
-    -- $1 actor, ($2, $3) the page starts after this (created_at, id), $4 limit.
+    -- $1 actor, ($2, $3) the page starts after this (created_at, id), $4 limit, $5 the viewer (0 when
+    -- nobody is signed in). Passes as in activity_feed.
+    LOOP
     ids := ARRAY(
         /* plan:page */
         SELECT x.id
@@ -24,6 +32,14 @@ BEGIN
         LIMIT $4
         /* end */
     );
-    RETURN QUERY SELECT * FROM activity_details(ids);
+    IF cardinality(blocked) = 0 THEN
+        page := ids;
+        EXIT;
+    END IF;
+    page := page || activity_not_about(ids, blocked);
+    EXIT WHEN cardinality(page) >= $4 OR cardinality(ids) < $4;
+    SELECT a.created_at, a.id INTO page_at, page_after FROM activities a WHERE a.id = ids[cardinality(ids)];
+    END LOOP;
+    RETURN QUERY SELECT * FROM activity_details(page[1:$4]);
 END
 $fn$;

@@ -160,7 +160,7 @@ impl PageStatement for FeedStatement {
 
 impl PageStatement for MemberActivityStatement {
     fn sql() -> &'static str {
-        "SELECT * FROM member_activity($1, $2, $3, $4)"
+        "SELECT * FROM member_activity($1, $2, $3, $4, $5)"
     }
 }
 
@@ -172,7 +172,18 @@ pub struct ActivityPage<S> {
     at: DateTime<Utc>,
     after_id: i64,
     limit: i64,
+    /// The member reading (0: nobody signed in), for statements that take it.
+    viewer: i64,
     statement: std::marker::PhantomData<S>,
+}
+
+impl<S> ActivityPage<S> {
+    fn seen_by(self, viewer: Option<MemberId>) -> Self {
+        Self {
+            viewer: viewer.map_or(0, MemberId::get),
+            ..self
+        }
+    }
 }
 
 impl<S: PageStatement> diesel::query_builder::QueryId for ActivityPage<S> {
@@ -194,6 +205,7 @@ impl<S: PageStatement> diesel::query_builder::QueryFragment<diesel::pg::Pg> for 
             "2" => out.push_bind_param::<Timestamptz, _>(&self.at),
             "3" => out.push_bind_param::<BigInt, _>(&self.after_id),
             "4" => out.push_bind_param::<BigInt, _>(&self.limit),
+            "5" => out.push_bind_param::<BigInt, _>(&self.viewer),
             other => Err(crate::unknown_placeholder(other)),
         })
     }
@@ -206,6 +218,7 @@ fn page<S>(subject: MemberId, after: Option<ActivityKey>, limit: i64) -> Activit
         at,
         after_id,
         limit,
+        viewer: 0,
         statement: std::marker::PhantomData,
     }
 }
@@ -214,7 +227,8 @@ fn page<S>(subject: MemberId, after: Option<ActivityKey>, limit: i64) -> Activit
 /// `activity_feed` function: for a member following many, the newest activity of everyone filtered
 /// by a hash of the followees; otherwise, or when that does not hold a page, a bound pass and a
 /// LATERAL top-N per followee on `(actor_id, created_at DESC, id DESC)`; details joined for the final
-/// page only). SQL rather than the DSL because diesel has no LATERAL join.
+/// page only; muted followees left out, and activity about a member on the other side of a block
+/// with the viewer). SQL rather than the DSL because diesel has no LATERAL join.
 pub async fn feed(
     mut conn: &AsyncPgConnection,
     viewer: MemberId,
@@ -226,14 +240,17 @@ pub async fn feed(
         .await?)
 }
 
-/// One member's activity, newest first.
+/// One member's activity, newest first; for a signed-in `viewer`, without what is about a member on
+/// the other side of a block with them.
 pub async fn of_member(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
+    viewer: Option<MemberId>,
     after: Option<ActivityKey>,
     limit: i64,
 ) -> Result<Vec<ActivityView>> {
     Ok(page::<MemberActivityStatement>(actor, after, limit)
+        .seen_by(viewer)
         .load(conn)
         .await?)
 }

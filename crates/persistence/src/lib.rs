@@ -15,6 +15,28 @@ macro_rules! keyset {
     };
 }
 
+/// Whether there is a block, in either direction, between the member `$viewer` (a bound id) and the
+/// member whose id is in `$column` (a column of the query): `block_test!(NOT, …)` is the filter every
+/// list of other members' things applies for a signed-in viewer (two anti-join probes, one on each
+/// of the blocks' indexes); `block_test!(, …)` is the same test as a value (a comment's tombstone).
+macro_rules! block_test {
+    ($($not:ident)?, $viewer:expr, $column:literal) => {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
+            "(", $(stringify!($not), " ",)? "EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = "
+        ))
+        .bind::<diesel::sql_types::BigInt, _>($viewer)
+        .sql(concat!(
+            " AND b.blocked_id = ", $column, ") ",
+            block_test!(@join $($not)?),
+            " ", $(stringify!($not), " ",)? "EXISTS (SELECT 1 FROM blocks b WHERE b.blocked_id = "
+        ))
+        .bind::<diesel::sql_types::BigInt, _>($viewer)
+        .sql(concat!(" AND b.blocker_id = ", $column, "))"))
+    };
+    (@join NOT) => { "AND" };
+    (@join) => { "OR" };
+}
+
 /// Writes `sql`, a fixed statement with `$1`, `$2`, … placeholders, binding each placeholder through
 /// `bind` (given its number) where it appears, so the statement text alone fixes the parameter order.
 /// `--` comments are left out (the statements hold no `--` inside string literals), so a `$n` in a
@@ -83,6 +105,7 @@ macro_rules! cached_statement {
 }
 
 pub mod activity;
+pub mod blocks;
 pub mod catalog;
 pub mod error;
 pub mod idempotency;

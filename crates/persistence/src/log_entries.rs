@@ -514,7 +514,7 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same
 /// statement for plan checks).
 macro_rules! film_reviews_query {
-    ($film:expr, $sort:expr, $following:expr, $after:expr, $limit:expr) => {{
+    ($film:expr, $sort:expr, $viewer:expr, $following:expr, $after:expr, $limit:expr) => {{
         let mut query = entry_views!()
             .filter(log_entries::film_id.eq($film.get()))
             .filter(log_entries::review_text.is_not_null())
@@ -535,6 +535,10 @@ macro_rules! film_reviews_query {
                 query.order((log_entries::created_at.desc(), log_entries::id.desc()))
             }
         };
+        if let Some(viewer) = $viewer {
+            let viewer: MemberId = viewer;
+            query = query.filter(block_test!(NOT, viewer.get(), "log_entries.member_id"));
+        }
         if let Some(viewer) = $following {
             let followees = follows::table
                 .filter(follows::follower_id.eq(viewer.get()))
@@ -559,27 +563,32 @@ macro_rules! film_reviews_query {
 }
 
 /// A film's reviews, popular (indexes `(film_id, popularity_<period> DESC, id DESC)`) or recent; with
-/// `following`, only those by members `viewer` follows.
+/// `following`, only those by members the viewer follows. For a signed-in `viewer`, without the
+/// reviews of members on the other side of a block.
 pub async fn film_reviews(
     conn: &mut AsyncPgConnection,
     film: FilmId,
     sort: ReviewSort,
+    viewer: Option<MemberId>,
     following: Option<MemberId>,
     after: Option<ReviewKey>,
     limit: i64,
 ) -> Result<Vec<LogEntryView>> {
-    Ok(film_reviews_query!(film, sort, following, after, limit)
-        .load(conn)
-        .await?)
+    Ok(
+        film_reviews_query!(film, sort, viewer, following, after, limit)
+            .load(conn)
+            .await?,
+    )
 }
 
 /// The SQL [`film_reviews`] sends (with `$n` placeholders) and its bind values, for plan checks.
 pub fn film_reviews_sql(
     film: FilmId,
     sort: ReviewSort,
+    viewer: Option<MemberId>,
     after: Option<ReviewKey>,
     limit: i64,
 ) -> String {
-    let query = film_reviews_query!(film, sort, None::<MemberId>, after, limit);
+    let query = film_reviews_query!(film, sort, viewer, None::<MemberId>, after, limit);
     diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string()
 }

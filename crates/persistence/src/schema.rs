@@ -15,6 +15,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> Int8,
+        blocked_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     comments (id) {
         id -> Int8,
         log_entry_id -> Int8,
@@ -154,6 +162,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    mutes (muter_id, muted_id) {
+        muter_id -> Int8,
+        muted_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     people (id) {
         id -> Int8,
         name -> Text,
@@ -221,6 +237,7 @@ diesel::joinable!(sessions -> members (member_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
+    blocks,
     comments,
     film_credits,
     film_stats,
@@ -230,6 +247,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_entries,
     member_films,
     members,
+    mutes,
     people,
     refresh_tokens,
     replaceable_schema,

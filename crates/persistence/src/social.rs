@@ -43,10 +43,12 @@ pub async fn unlike_review(
     Ok(n == 1)
 }
 
-/// Who liked a review, newest first.
+/// Who liked a review, newest first; for a signed-in `viewer`, without the members on the other side
+/// of a block.
 pub async fn review_likers(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
+    viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
@@ -60,6 +62,9 @@ pub async fn review_likers(
         ))
         .limit(limit)
         .into_boxed();
+    if let Some(viewer) = viewer {
+        query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
+    }
     if let Some((at, id)) = after {
         query = query.filter(
             keyset!("(review_likes.created_at, review_likes.member_id) <", Timestamptz => at, BigInt => id),
@@ -138,17 +143,24 @@ pub async fn delete_comment(conn: &mut AsyncPgConnection, id: CommentId) -> Resu
     Ok(())
 }
 
-/// A thread, oldest first.
+/// A thread, oldest first, each comment with whether its author and the signed-in `viewer` are on
+/// the two sides of a block (the thread keeps its shape; the API shows such a comment as a tombstone).
 pub async fn comments_of(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
+    viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<CommentView>> {
+) -> Result<Vec<(CommentView, bool)>> {
+    // Nobody has id 0: an anonymous viewer is on no side of any block.
+    let viewer = viewer.map_or(0, MemberId::get);
     let mut query = comments::table
         .inner_join(members::table)
         .filter(comments::log_entry_id.eq(entry.get()))
-        .select(CommentView::as_select())
+        .select((
+            CommentView::as_select(),
+            block_test!(, viewer, "comments.author_id"),
+        ))
         .order((comments::created_at.asc(), comments::id.asc()))
         .limit(limit)
         .into_boxed();
@@ -202,10 +214,12 @@ pub async fn is_following(
         .is_some())
 }
 
-/// Followers (`followers = true`) or followees of `member`, newest follow first.
+/// Followers (`followers = true`) or followees of `member`, newest follow first; for a signed-in
+/// `viewer`, without the members on the other side of a block.
 pub async fn follow_list(
     conn: &mut AsyncPgConnection,
     member: MemberId,
+    viewer: Option<MemberId>,
     followers: bool,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
@@ -225,6 +239,9 @@ pub async fn follow_list(
         ))
         .limit(limit)
         .into_boxed();
+    if let Some(viewer) = viewer {
+        query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
+    }
     if let Some((at, id)) = after {
         query = query.filter(
             keyset!(&format!("(follows.created_at, {other_col}) <"), Timestamptz => at, BigInt => id),

@@ -149,6 +149,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         ReviewSort::Recent,
         None,
         None,
+        None,
         100,
     )
     .await?;

@@ -173,6 +173,6 @@ pub async fn member_activity(
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
-    let rows = activity::of_member(&mut conn, member, after, limit + 1).await?;
+    let rows = activity::of_member(&mut conn, member, viewer.member(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
 }

@@ -51,6 +51,43 @@ impl From<CommentView> for Comment {
     }
 }
 
+/// Why a comment of a thread is not shown.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenReason {
+    /// Its author and the reader are on the two sides of a block.
+    Blocked,
+}
+
+/// A comment of a thread that the reader may not see, in its place so the thread keeps its shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HiddenComment {
+    #[schema(example = "5")]
+    pub id: String,
+    pub hidden: HiddenReason,
+}
+
+/// A comment of a thread: shown, or its tombstone.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ThreadComment {
+    Shown(Comment),
+    Hidden(HiddenComment),
+}
+
+impl ThreadComment {
+    fn of((view, blocked): (CommentView, bool)) -> Self {
+        if blocked {
+            ThreadComment::Hidden(HiddenComment {
+                id: view.comment.id.to_string(),
+                hidden: HiddenReason::Blocked,
+            })
+        } else {
+            ThreadComment::Shown(view.into())
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
@@ -77,7 +114,7 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
     tag = "comments",
     params(("id" = String, Path, example = "17"), PageQuery),
     responses(
-        (status = 200, description = "Oldest first", body = Page<Comment>),
+        (status = 200, description = "Oldest first. A comment whose author and the reader are on the two sides of a block comes as a tombstone, `{\"id\": …, \"hidden\": \"blocked\"}`, so the thread keeps its shape", body = Page<ThreadComment>),
         (status = 400, response = BadPageQuery),
         (status = 404, response = EntryNotFound),
         (status = 503, response = ServiceUnavailable),
@@ -91,12 +128,13 @@ pub async fn list_comments(
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = entry_page_conn(&state, viewer, id).await?;
-    let rows = social::comments_of(&mut conn, id, paging.after, paging.fetch()).await?;
+    let rows =
+        social::comments_of(&mut conn, id, viewer.member(), paging.after, paging.fetch()).await?;
     let page = pagination::page(
         rows,
         paging.limit,
-        |c| (c.comment.created_at, c.comment.id),
-        Comment::from,
+        |(c, _)| (c.comment.created_at, c.comment.id),
+        ThreadComment::of,
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -112,6 +150,7 @@ pub async fn list_comments(
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
+        (status = 409, description = "`blocked`: you blocked its author; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`invalid_comment`), `not_a_review` (the entry has no review text: likes and comments are for reviews) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),

@@ -105,7 +105,16 @@ pub async fn film_reviews(
         let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
             .map(|(score, id)| ReviewKey::Score(score, id));
         let sort = ReviewSort::Popular(period);
-        let rows = log_entries::film_reviews(&mut conn, film, sort, None, after, limit + 1).await?;
+        let rows = log_entries::film_reviews(
+            &mut conn,
+            film,
+            sort,
+            viewer.member(),
+            None,
+            after,
+            limit + 1,
+        )
+        .await?;
         pagination::page(
             rows,
             limit,
@@ -119,6 +128,7 @@ pub async fn film_reviews(
             &mut conn,
             film,
             ReviewSort::Recent,
+            viewer.member(),
             followed_by,
             after,
             limit + 1,

@@ -15,7 +15,7 @@ use crate::error::{
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
 use crate::ops;
-use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
 use crate::visible;
 
@@ -28,6 +28,7 @@ use crate::visible;
         (status = 204, description = "Following (also when you already were)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = MemberNotFound),
+        (status = 409, description = "`blocked`: you blocked this member; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`follow_yourself`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -84,16 +85,16 @@ async fn follow_page(
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, username).await?;
-    let rows = social::follow_list(&mut conn, member, want_followers, after, limit + 1).await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        |(m, at)| (*at, m.id),
-        |(m, at)| MemberAt {
-            member: m.into(),
-            at,
-        },
-    );
+    let rows = social::follow_list(
+        &mut conn,
+        member,
+        viewer.member(),
+        want_followers,
+        after,
+        limit + 1,
+    )
+    .await?;
+    let page = MemberAt::page(rows, limit);
     Ok(HttpResponse::Ok().json(page))
 }
 

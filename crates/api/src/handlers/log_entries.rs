@@ -175,7 +175,13 @@ pub async fn entry_page_conn(
     let (author, _, _) = log_entries::owner_and_review(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visible::require(viewer, Subject::Content(author), "that log entry")?;
+    visible::check(
+        &mut conn,
+        viewer,
+        Subject::Content(author),
+        "that log entry",
+    )
+    .await?;
     Ok(conn)
 }
 
@@ -298,11 +304,13 @@ pub async fn get_log_entry(
     let row = log_entries::view(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visible::require(
+    visible::check(
+        &mut conn,
         viewer,
         Subject::Content(row.entry.member_id),
         "that log entry",
-    )?;
+    )
+    .await?;
     json_with_etag(&req, &LogEntry::from(row))
 }
 

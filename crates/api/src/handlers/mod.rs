@@ -12,4 +12,5 @@ pub mod member_lists;
 pub mod members;
 pub mod relationship;
 pub mod review_likes;
+pub mod safety;
 pub mod sessions;

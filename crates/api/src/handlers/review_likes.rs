@@ -14,7 +14,7 @@ use crate::error::{
 use crate::extract::EntryPath;
 use crate::handlers::log_entries::entry_page_conn;
 use crate::ops;
-use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
 
 /// Like a review
@@ -26,6 +26,7 @@ use crate::state::AppState;
         (status = 204, description = "Liked (also when it already was)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
+        (status = 409, description = "`blocked`: you blocked its author; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`like_own_review`, or `not_a_review` (no review text)", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -90,15 +91,8 @@ pub async fn list_review_likes(
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = entry_page_conn(&state, viewer, id).await?;
-    let rows = social::review_likers(&mut conn, id, paging.after, paging.fetch()).await?;
-    let page = pagination::page(
-        rows,
-        paging.limit,
-        |(m, at)| (*at, m.id),
-        |(m, at)| MemberAt {
-            member: m.into(),
-            at,
-        },
-    );
+    let rows =
+        social::review_likers(&mut conn, id, viewer.member(), paging.after, paging.fetch()).await?;
+    let page = MemberAt::page(rows, paging.limit);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -1,10 +1,10 @@
-//! Likes of reviews, comments and follows, with the rules of `filmlog_domain::rules`.
+//! Likes of reviews, comments, follows, blocks and mutes, with the rules of `filmlog_domain::rules`.
 
-use filmlog_domain::rules::{self, EntryReaction};
+use filmlog_domain::rules::{self, Barred, EntryReaction};
 use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::social::{self, NewComment};
-use filmlog_persistence::{AsyncPgConnection, log_entries};
+use filmlog_persistence::{AsyncPgConnection, blocks, log_entries};
 
 use super::{OpError, OpResult};
 
@@ -19,7 +19,25 @@ async fn reactable(
         .await?
         .ok_or(OpError::NotFound("that log entry"))?;
     rules::check_reaction(reaction, actor, author, has_review)?;
+    if actor != author {
+        unbarred(conn, actor, author, "that log entry").await?;
+    }
     Ok((author, film))
+}
+
+/// `Ok` unless a block stands between `actor` and `owner`: the blocked side is answered as if what
+/// it acts on (`what`) did not exist, the blocking side with `blocked`.
+async fn unbarred(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    owner: MemberId,
+    what: &'static str,
+) -> OpResult<()> {
+    match rules::check_interaction(blocks::between(conn, actor, owner).await?) {
+        Ok(()) => Ok(()),
+        Err(Barred::Hidden) => Err(OpError::NotFound(what)),
+        Err(Barred::Rule(rule)) => Err(rule.into()),
+    }
 }
 
 /// Likes a review (idempotent), with its activity.
@@ -89,9 +107,12 @@ pub async fn add_comment(
     Ok(id)
 }
 
-/// Follows (idempotent), with its activity.
+/// Follows (idempotent), with its activity; refused across a block.
 pub async fn follow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
     rules::check_follow(me, them)?;
+    // A follow and a block of the same pair are serialised, so none slips in beside a new block.
+    blocks::lock_pair(conn, me, them).await?;
+    unbarred(conn, me, them, "that member").await?;
     if social::follow(conn, me, them).await? {
         let what = NewActivity {
             subject: Some(them),
@@ -111,5 +132,36 @@ pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId
         };
         activity::retract(conn, me, ActivityKind::Follow, what).await?;
     }
+    Ok(())
+}
+
+/// Blocks (idempotent). A new block ends the follows between the two, both ways (with their
+/// activity; the counters follow), and undoes nothing else.
+pub async fn block(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    rules::check_block(me, them)?;
+    blocks::lock_pair(conn, me, them).await?;
+    if blocks::block(conn, me, them).await? {
+        unfollow(conn, me, them).await?;
+        unfollow(conn, them, me).await?;
+    }
+    Ok(())
+}
+
+/// Lifts a block (idempotent); the follows it ended stay ended.
+pub async fn unblock(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    blocks::unblock(conn, me, them).await?;
+    Ok(())
+}
+
+/// Mutes (idempotent): their activity leaves my feed; nothing else changes and they are not told.
+pub async fn mute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    rules::check_mute(me, them)?;
+    blocks::mute(conn, me, them).await?;
+    Ok(())
+}
+
+/// Lifts a mute (idempotent).
+pub async fn unmute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    blocks::unmute(conn, me, them).await?;
     Ok(())
 }
