@@ -12,6 +12,7 @@ mod log_entries;
 mod me;
 mod members;
 mod metrics;
+mod moderation;
 mod openapi;
 mod problems;
 mod process;

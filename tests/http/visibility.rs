@@ -4,15 +4,29 @@
 use filmlog_test_support::TestApp;
 use serde_json::json;
 
-/// Every GET operation of the API under /api/v1, its path parameters replaced by `fill` (`{name}`,
-/// value); fails on a parameter `fill` does not name, so that a new kind of read is never skipped.
+/// Every GET operation of the API under /api/v1 but the admins' (`/api/v1/admin/…`, see
+/// [`admin_gets`]), its path parameters replaced by `fill` (`{name}`, value); fails on a parameter
+/// `fill` does not name, so that a new kind of read is never skipped.
 pub fn every_get(fill: &[(&str, &str)]) -> Vec<String> {
+    gets(fill, false)
+}
+
+/// The admins' GET operations.
+pub fn admin_gets() -> Vec<String> {
+    gets(&[], true)
+}
+
+fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
     let api = filmlog_api::openapi();
     let reads: Vec<String> = api
         .paths
         .paths
         .iter()
-        .filter(|(path, item)| path.starts_with("/api/v1") && item.get.is_some())
+        .filter(|(path, item)| {
+            path.starts_with("/api/v1")
+                && path.starts_with("/api/v1/admin/") == admin
+                && item.get.is_some()
+        })
         .map(|(path, _)| {
             fill.iter()
                 .fold(path.clone(), |p, (name, value)| p.replace(name, value))
@@ -68,6 +82,22 @@ async fn every_read_refuses_a_bad_or_ended_token_and_answers_a_good_one() {
         }
         let res = app.get(path, Some(&viewer.access_token)).await;
         assert_eq!(res.status, 200, "GET {path} as a member: {}", res.text);
+    }
+    // The admins' reads refuse members and bad tokens alike, and answer an admin.
+    let admin = app.member("admin").await;
+    app.make_admin("admin").await;
+    let admin_reads = admin_gets();
+    assert!(admin_reads.len() >= 2, "{admin_reads:?}");
+    for path in &admin_reads {
+        app.get(path, Some(&viewer.access_token))
+            .await
+            .assert_problem(403, "admin_only");
+        app.get(path, Some("not-a-token"))
+            .await
+            .assert_problem(401, "invalid_token");
+        app.get(path, Some(&admin.access_token))
+            .await
+            .assert_status(200);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
-    member_lists, members, relationship, review_likes, safety, sessions,
+    member_lists, members, moderation, relationship, review_likes, safety, sessions,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -50,6 +50,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "log entries", description = "Diary entries and reviews; review likes"),
         (name = "comments", description = "Comments on log entries"),
         (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
+        (name = "moderation", description = "For admins: the queue of reported subjects, moderation actions and the append-only moderation log"),
         (name = "health", description = "Probes for orchestrators"),
     ),
     components(
@@ -169,6 +170,10 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(safety::unmute)
             .service(safety::list_blocks)
             .service(safety::list_mutes)
+            .service(moderation::create_report)
+            .service(moderation::list_reports)
+            .service(moderation::moderate)
+            .service(moderation::moderation_log)
             .service(member_lists::diary)
             .service(member_lists::member_reviews)
             .service(member_lists::watchlist)

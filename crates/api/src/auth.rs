@@ -469,6 +469,15 @@ impl AuthMember {
     pub fn id(&self) -> MemberId {
         self.member.id
     }
+
+    /// `Ok` for an admin; otherwise 403 `admin_only`, saying what only admins may do.
+    pub fn require_admin(&self, what: &'static str) -> Result<(), ApiError> {
+        if self.member.role == filmlog_domain::Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("admin_only", what))
+        }
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {

@@ -95,9 +95,31 @@ pub fn decode<K: DeserializeOwned>(cursor: Option<&str>) -> ApiResult<Option<K>>
     let invalid =
         || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes)
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if !times_in_range(&value) {
+        return Err(invalid());
+    }
+    serde_json::from_value(value)
         .map(Some)
         .map_err(|_| invalid())
+}
+
+/// Whether every date or time in a cursor lies in years 1–9999: a list never issues others, and
+/// PostgreSQL cannot hold some that chrono reads (a forged cursor once reached it as a 500).
+fn times_in_range(value: &serde_json::Value) -> bool {
+    use chrono::Datelike;
+    match value {
+        serde_json::Value::String(s) => {
+            let year = s
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .map(|t| t.year())
+                .or_else(|_| s.parse::<chrono::NaiveDate>().map(|d| d.year()));
+            year.is_err() || year.is_ok_and(|y| (1..=9999).contains(&y))
+        }
+        serde_json::Value::Array(items) => items.iter().all(times_in_range),
+        serde_json::Value::Object(map) => map.values().all(times_in_range),
+        _ => true,
+    }
 }
 
 /// Builds a page from `limit + 1` fetched rows: the extra row only says there is a next page.

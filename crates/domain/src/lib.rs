@@ -9,6 +9,7 @@ pub mod film;
 pub mod ids;
 pub mod log;
 pub mod member;
+pub mod moderation;
 pub mod relationship;
 pub mod rules;
 pub mod text;

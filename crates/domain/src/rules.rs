@@ -31,11 +31,21 @@ pub enum RuleError {
     MuteYourself,
     #[error("you have blocked this member; unblock them first")]
     Blocked,
+    #[error("you cannot report your own content or yourself")]
+    ReportOwnContent,
+    #[error("you reported this yourself; another moderator must act on it")]
+    OwnReport,
+    #[error("this has no open reports")]
+    NoOpenReports,
+    #[error("this action does not apply to that kind of subject")]
+    ActionNotApplicable,
+    #[error("this review is already marked as containing spoilers")]
+    AlreadyMarkedSpoilers,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 8] = [
+    pub const ALL: [RuleError; 13] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -44,6 +54,11 @@ impl RuleError {
         RuleError::BlockYourself,
         RuleError::MuteYourself,
         RuleError::Blocked,
+        RuleError::ReportOwnContent,
+        RuleError::OwnReport,
+        RuleError::NoOpenReports,
+        RuleError::ActionNotApplicable,
+        RuleError::AlreadyMarkedSpoilers,
     ];
 
     /// The stable machine code clients match on.
@@ -57,18 +72,29 @@ impl RuleError {
             RuleError::BlockYourself => "block_yourself",
             RuleError::MuteYourself => "mute_yourself",
             RuleError::Blocked => "blocked",
+            RuleError::ReportOwnContent => "report_own_content",
+            RuleError::OwnReport => "own_report",
+            RuleError::NoOpenReports => "no_open_reports",
+            RuleError::ActionNotApplicable => "action_not_applicable",
+            RuleError::AlreadyMarkedSpoilers => "already_marked_spoilers",
         }
     }
 
     pub fn kind(self) -> RuleKind {
         match self {
-            RuleError::UnableToRemoveWatch | RuleError::Blocked => RuleKind::Conflict,
+            RuleError::UnableToRemoveWatch
+            | RuleError::Blocked
+            | RuleError::OwnReport
+            | RuleError::NoOpenReports
+            | RuleError::AlreadyMarkedSpoilers => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::NotAReview
             | RuleError::FollowYourself
             | RuleError::LogEntryNeedsDateOrReview
             | RuleError::BlockYourself
-            | RuleError::MuteYourself => RuleKind::Unprocessable,
+            | RuleError::MuteYourself
+            | RuleError::ReportOwnContent
+            | RuleError::ActionNotApplicable => RuleKind::Unprocessable,
         }
     }
 }

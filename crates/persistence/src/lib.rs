@@ -111,6 +111,7 @@ pub mod error;
 pub mod idempotency;
 pub mod log_entries;
 pub mod members;
+pub mod moderation;
 pub mod pool;
 pub mod relationships;
 pub mod replaceable;

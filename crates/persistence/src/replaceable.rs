@@ -30,6 +30,7 @@ pub const FILES: &[(&str, &str)] = sql_files![
     "member_activity",
     "recompute_review_popularity",
     "film_search",
+    "moderation_log_append_only",
 ];
 
 /// FNV-1a over every file's name and text: changes whenever any file does.

@@ -162,6 +162,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    moderation_log (id) {
+        id -> Int8,
+        moderator_id -> Int8,
+        moderator_username -> Text,
+        action -> Text,
+        subject_type -> Text,
+        subject_id -> Int8,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     mutes (muter_id, muted_id) {
         muter_id -> Int8,
         muted_id -> Int8,
@@ -193,6 +206,21 @@ diesel::table! {
         id -> Bool,
         hash -> Text,
         applied_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Int8,
+        reporter_id -> Int8,
+        subject_type -> Text,
+        subject_id -> Int8,
+        reason -> Text,
+        message -> Nullable<Text>,
+        status -> Text,
+        resolved_by_action -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -231,6 +259,7 @@ diesel::joinable!(log_entries -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
 diesel::joinable!(member_films -> members (member_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(reports -> members (reporter_id));
 diesel::joinable!(review_likes -> log_entries (log_entry_id));
 diesel::joinable!(review_likes -> members (member_id));
 diesel::joinable!(sessions -> members (member_id));
@@ -247,10 +276,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_entries,
     member_films,
     members,
+    moderation_log,
     mutes,
     people,
     refresh_tokens,
     replaceable_schema,
+    reports,
     review_likes,
     sessions,
 );

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, patch, post, web};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
-use filmlog_domain::{Role, Slug, Title, label, plausible_release, valid_year};
+use filmlog_domain::{Slug, Title, label, plausible_release, valid_year};
 use filmlog_persistence::PersistenceError;
 use filmlog_persistence::catalog::{self, FilmChanges, NewCredit, NewFilm, SLUG_KEY};
 use serde::Deserialize;
@@ -51,17 +51,6 @@ pub struct CreateFilmRequest {
     pub cast: Vec<CastInput>,
     /// Defaults to the title and year, e.g. `children-of-heaven-1997`.
     pub slug: Option<String>,
-}
-
-fn require_admin(auth: &AuthMember) -> ApiResult<()> {
-    if auth.member.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "admin_only",
-            "only admins may change the catalog",
-        ))
-    }
 }
 
 /// Collects field errors while parsing a film's fields.
@@ -187,7 +176,7 @@ pub async fn create_film(
     key: IdempotencyKey,
     body: JsonBody<CreateFilmRequest>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&auth)?;
+    auth.require_admin("only admins may change the catalog")?;
     let idempotency = key.for_body(body.digest());
     let req = body.0;
     let mut f = Fields(Vec::new());
@@ -329,7 +318,7 @@ pub async fn update_film(
     FilmSlug(slug): FilmSlug,
     body: JsonBody<UpdateFilmRequest>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&auth)?;
+    auth.require_admin("only admins may change the catalog")?;
     let req = body.0;
     let mut f = Fields(Vec::new());
     let title = match req.title.as_deref().map(Title::parse) {

@@ -10,6 +10,7 @@ pub mod log_entries;
 pub mod me;
 pub mod member_lists;
 pub mod members;
+pub mod moderation;
 pub mod relationship;
 pub mod review_likes;
 pub mod safety;

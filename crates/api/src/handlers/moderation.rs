@@ -1,0 +1,396 @@
+//! Reports by members, and the moderation queue, actions and log for admins.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::Subject;
+use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
+use filmlog_persistence::moderation::{self as store, LogRow, QueueRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{AuthMember, Caller};
+use crate::dto::rfc3339;
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
+    ServiceUnavailable, Unauthenticated,
+};
+use crate::extract::JsonBody;
+use crate::ops;
+use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::state::AppState;
+use crate::visible;
+
+const MAX_MESSAGE: usize = 2000;
+const MAX_REASON: usize = 2000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// `review`, `comment` or `member`.
+    #[schema(example = "review")]
+    pub subject_type: String,
+    /// The review's (log entry's), comment's or member's id.
+    #[schema(example = "17")]
+    pub subject_id: String,
+    /// `spam`, `abuse`, `harassment`, `spoilers`, `plagiarism` or `other`.
+    #[schema(example = "spoilers")]
+    pub reason: String,
+    /// Up to 2,000 characters for the moderators.
+    pub message: Option<String>,
+}
+
+/// A report as received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportReceipt {
+    #[schema(example = "review")]
+    pub subject_type: String,
+    #[schema(example = "17")]
+    pub subject_id: String,
+    /// Always `open`: the moderators have it.
+    #[schema(example = "open")]
+    pub status: &'static str,
+}
+
+fn subject_fields(
+    errors: &mut Vec<FieldError>,
+    subject_type: &str,
+    subject_id: &str,
+) -> Option<(SubjectType, i64)> {
+    let kind = SubjectType::parse(subject_type);
+    if kind.is_none() {
+        errors.push(FieldError::new(
+            "/subject_type",
+            "invalid_subject_type",
+            "review, comment or member",
+        ));
+    }
+    let id = subject_id.parse::<i64>().ok().filter(|id| *id > 0);
+    if id.is_none() {
+        errors.push(FieldError::new(
+            "/subject_id",
+            "invalid_subject_id",
+            "a positive integer id, as a string",
+        ));
+    }
+    kind.zip(id)
+}
+
+/// Report a review, comment or member
+///
+/// One open report per reporter and subject: repeating it changes nothing and answers 202 again.
+/// You can report what you can see, but not your own content or yourself.
+#[utoipa::path(
+    operation_id = "create_report",
+    tag = "safety",
+    request_body = ReportRequest,
+    responses(
+        (status = 202, description = "Received (also when you had already reported it)", body = ReportReceipt),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "No such subject you can see (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed` (`invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_message`) or `report_own_content`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/reports")]
+pub async fn create_report(
+    state: web::Data<AppState>,
+    auth: Caller,
+    body: JsonBody<ReportRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut errors = Vec::new();
+    let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
+    let reason = ReportReason::parse(&req.reason);
+    if reason.is_none() {
+        errors.push(FieldError::new(
+            "/reason",
+            "invalid_reason",
+            "spam, abuse, harassment, spoilers, plagiarism or other",
+        ));
+    }
+    let message = req
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    if message.is_some_and(|m| {
+        m.chars().count() > MAX_MESSAGE || m.chars().any(|c| c.is_control() && c != '\n')
+    }) {
+        errors.push(FieldError::new(
+            "/message",
+            "invalid_message",
+            "up to 2,000 characters, no control characters but line breaks",
+        ));
+    }
+    let (Some((kind, id)), Some(reason), true) = (subject, reason, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let owner = store::subject_owner(&mut conn, kind, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that subject"))?;
+    let seen = match kind {
+        SubjectType::Member => Subject::Profile(owner),
+        SubjectType::Review | SubjectType::Comment => Subject::Content(owner),
+    };
+    visible::check(
+        &mut conn,
+        filmlog_domain::Viewer::Member(me),
+        seen,
+        "that subject",
+    )
+    .await?;
+    conn.transaction(async |conn| {
+        ops::moderation::report(conn, me, owner, (kind, id), reason, message).await
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(ReportReceipt {
+        subject_type: kind.as_str().to_owned(),
+        subject_id: id.to_string(),
+        status: "open",
+    }))
+}
+
+/// A reported subject in the moderation queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportedSubject {
+    #[schema(example = "review")]
+    pub subject_type: String,
+    #[schema(example = "17")]
+    pub subject_id: String,
+    /// Its owner: the member, or the review's or comment's author (absent once it is gone).
+    pub owner: Option<String>,
+    /// The first 280 characters of the review or comment.
+    pub excerpt: Option<String>,
+    /// How many members reported it.
+    pub reporters: i64,
+    pub reasons: Vec<String>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub first_reported_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_reported_at: DateTime<Utc>,
+}
+
+impl From<QueueRow> for ReportedSubject {
+    fn from(r: QueueRow) -> Self {
+        ReportedSubject {
+            subject_type: r.subject_type,
+            subject_id: r.subject_id.to_string(),
+            owner: r.owner_username,
+            excerpt: r.excerpt,
+            reporters: r.reporters,
+            reasons: r.reasons,
+            first_reported_at: r.first_reported_at,
+            last_reported_at: r.last_reported_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    #[default]
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `open` (default) or `resolved`.
+    pub status: Option<ReportStatus>,
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The moderation queue
+///
+/// Reported subjects, the longest waiting first, each with how many members reported it and why.
+#[utoipa::path(
+    operation_id = "list_reports",
+    tag = "moderation",
+    params(QueueQuery),
+    responses(
+        (status = 200, description = "Oldest first report first", body = Page<ReportedSubject>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/admin/reports")]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    query: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin("only admins moderate")?;
+    let Paging { limit, after } =
+        Paging::<(DateTime<Utc>, String, i64)>::parse(query.limit, query.cursor.as_deref())?;
+    let status = match query.status.unwrap_or_default() {
+        ReportStatus::Open => "open",
+        ReportStatus::Resolved => "resolved",
+    };
+    let mut conn = state.conn().await?;
+    let rows = store::queue(&mut conn, status, after, limit + 1).await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |r| (r.first_reported_at, r.subject_type.clone(), r.subject_id),
+        ReportedSubject::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    /// `dismiss` (closes the subject's open reports) or `mark_spoilers` (a review).
+    #[schema(example = "mark_spoilers")]
+    pub action: String,
+    #[schema(example = "review")]
+    pub subject_type: String,
+    #[schema(example = "17")]
+    pub subject_id: String,
+    /// Why, for the moderation log (1–2,000 characters).
+    #[schema(example = "reveals the ending in the first line")]
+    pub reason: String,
+}
+
+/// A line of the moderation log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModerationEntry {
+    #[schema(example = "3")]
+    pub id: String,
+    /// The admin who acted.
+    pub moderator: String,
+    #[schema(example = "mark_spoilers")]
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub reason: String,
+    /// How many open reports the action resolved.
+    pub reports_resolved: i64,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
+}
+
+impl From<LogRow> for ModerationEntry {
+    fn from(r: LogRow) -> Self {
+        ModerationEntry {
+            id: r.id.to_string(),
+            moderator: r.moderator_username,
+            action: r.action,
+            subject_type: r.subject_type,
+            subject_id: r.subject_id.to_string(),
+            reason: r.reason,
+            reports_resolved: r.reports_resolved,
+            at: r.created_at,
+        }
+    }
+}
+
+/// Act on a reported subject
+///
+/// Resolves the subject's open reports and writes the action to the append-only moderation log.
+/// Admins cannot act on a subject they reported themselves.
+#[utoipa::path(
+    operation_id = "moderate",
+    tag = "moderation",
+    request_body = ModerationRequest,
+    responses(
+        (status = 200, description = "Done; the log line", body = ModerationEntry),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subject (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_reports`, `own_report` (you reported it) or `already_marked_spoilers`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`) or `action_not_applicable`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/moderation-actions")]
+pub async fn moderate(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    body: JsonBody<ModerationRequest>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin("only admins moderate")?;
+    let req = body.0;
+    let mut errors = Vec::new();
+    let action = ModerationAction::parse(&req.action);
+    if action.is_none() {
+        errors.push(FieldError::new(
+            "/action",
+            "invalid_action",
+            "dismiss or mark_spoilers",
+        ));
+    }
+    let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        errors.push(FieldError::new(
+            "/reason",
+            "invalid_reason",
+            "why, for the log: 1 to 2,000 characters",
+        ));
+    }
+    let (Some(action), Some(subject), true) = (action, subject, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let moderator = (auth.id(), auth.member.username.as_str());
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction(async |conn| {
+            ops::moderation::act(conn, moderator, action, subject, reason).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ModerationEntry::from(row)))
+}
+
+/// The moderation log
+///
+/// Every moderation action, newest first: who, what, to which subject, when and why. Append-only.
+#[utoipa::path(
+    operation_id = "moderation_log",
+    tag = "moderation",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<ModerationEntry>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/admin/moderation-log")]
+pub async fn moderation_log(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin("only admins moderate")?;
+    let mut conn = state.conn().await?;
+    let rows = store::log_page(&mut conn, paging.after, paging.fetch()).await?;
+    let page = pagination::page(
+        rows,
+        paging.limit,
+        |r| (r.created_at, r.id),
+        ModerationEntry::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,198 @@
+//! Reports and what moderators may do about them, as pure rules.
+
+use crate::rules::RuleError;
+
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectType {
+    Review,
+    Comment,
+    Member,
+}
+
+impl SubjectType {
+    pub const ALL: [SubjectType; 3] = [
+        SubjectType::Review,
+        SubjectType::Comment,
+        SubjectType::Member,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectType::Review => "review",
+            SubjectType::Comment => "comment",
+            SubjectType::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Why a member reports something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportReason {
+    Spam,
+    Abuse,
+    Harassment,
+    Spoilers,
+    Plagiarism,
+    Other,
+}
+
+impl ReportReason {
+    pub const ALL: [ReportReason; 6] = [
+        ReportReason::Spam,
+        ReportReason::Abuse,
+        ReportReason::Harassment,
+        ReportReason::Spoilers,
+        ReportReason::Plagiarism,
+        ReportReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportReason::Spam => "spam",
+            ReportReason::Abuse => "abuse",
+            ReportReason::Harassment => "harassment",
+            ReportReason::Spoilers => "spoilers",
+            ReportReason::Plagiarism => "plagiarism",
+            ReportReason::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// What a moderator does about a reported subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModerationAction {
+    /// Closes the subject's open reports; nothing else changes.
+    Dismiss,
+    /// Marks a review as containing spoilers, and closes its open reports.
+    MarkSpoilers,
+}
+
+impl ModerationAction {
+    pub const ALL: [ModerationAction; 2] =
+        [ModerationAction::Dismiss, ModerationAction::MarkSpoilers];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerationAction::Dismiss => "dismiss",
+            ModerationAction::MarkSpoilers => "mark_spoilers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A member may report anything they can see but their own content or themselves.
+pub fn check_report(own: bool) -> Result<(), RuleError> {
+    if own {
+        Err(RuleError::ReportOwnContent)
+    } else {
+        Ok(())
+    }
+}
+
+/// What a moderation action needs to know about its subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Case {
+    pub subject: SubjectType,
+    /// Open reports of the subject.
+    pub open_reports: i64,
+    /// Whether the moderator filed one of them.
+    pub moderator_reported: bool,
+    /// For a review: whether it is already marked as containing spoilers.
+    pub marked_spoilers: bool,
+}
+
+/// Whether a moderator may take `action` on a case: never on a subject they reported themselves,
+/// only while it has open reports, and only the actions that apply to its kind and state.
+pub fn check_action(action: ModerationAction, case: Case) -> Result<(), RuleError> {
+    if case.moderator_reported {
+        return Err(RuleError::OwnReport);
+    }
+    if case.open_reports == 0 {
+        return Err(RuleError::NoOpenReports);
+    }
+    match action {
+        ModerationAction::Dismiss => Ok(()),
+        ModerationAction::MarkSpoilers if case.subject != SubjectType::Review => {
+            Err(RuleError::ActionNotApplicable)
+        }
+        ModerationAction::MarkSpoilers if case.marked_spoilers => {
+            Err(RuleError::AlreadyMarkedSpoilers)
+        }
+        ModerationAction::MarkSpoilers => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(subject: SubjectType) -> Case {
+        Case {
+            subject,
+            open_reports: 2,
+            moderator_reported: false,
+            marked_spoilers: false,
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in SubjectType::ALL {
+            assert_eq!(SubjectType::parse(t.as_str()), Some(t));
+        }
+        for r in ReportReason::ALL {
+            assert_eq!(ReportReason::parse(r.as_str()), Some(r));
+        }
+        for a in ModerationAction::ALL {
+            assert_eq!(ModerationAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(ReportReason::parse("rude"), None);
+    }
+
+    #[test]
+    fn moderation_refusals() {
+        use ModerationAction::*;
+        assert_eq!(check_report(true), Err(RuleError::ReportOwnContent));
+        assert_eq!(check_report(false), Ok(()));
+        for action in ModerationAction::ALL {
+            let own = Case {
+                moderator_reported: true,
+                ..case(SubjectType::Review)
+            };
+            assert_eq!(check_action(action, own), Err(RuleError::OwnReport));
+            let closed = Case {
+                open_reports: 0,
+                ..case(SubjectType::Review)
+            };
+            assert_eq!(check_action(action, closed), Err(RuleError::NoOpenReports));
+            assert_eq!(check_action(action, case(SubjectType::Review)), Ok(()));
+        }
+        assert_eq!(check_action(Dismiss, case(SubjectType::Member)), Ok(()));
+        for subject in [SubjectType::Comment, SubjectType::Member] {
+            assert_eq!(
+                check_action(MarkSpoilers, case(subject)),
+                Err(RuleError::ActionNotApplicable)
+            );
+        }
+        let marked = Case {
+            marked_spoilers: true,
+            ..case(SubjectType::Review)
+        };
+        assert_eq!(
+            check_action(MarkSpoilers, marked),
+            Err(RuleError::AlreadyMarkedSpoilers)
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! Reports, the moderation queue and the append-only moderation log.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::MemberId;
+use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
+
+use crate::Result;
+use crate::schema::{comments, log_entries, members, moderation_log, reports};
+
+/// Whose a subject is (the review's or comment's author, the member themselves), if it exists. A
+/// log entry without review text is not a review.
+pub async fn subject_owner(
+    conn: &mut AsyncPgConnection,
+    subject: SubjectType,
+    id: i64,
+) -> Result<Option<MemberId>> {
+    let owner: Option<i64> = match subject {
+        SubjectType::Review => log_entries::table
+            .filter(log_entries::id.eq(id))
+            .filter(log_entries::review_text.is_not_null())
+            .select(log_entries::member_id)
+            .first(conn)
+            .await
+            .optional()?,
+        SubjectType::Comment => comments::table
+            .find(id)
+            .select(comments::author_id)
+            .first(conn)
+            .await
+            .optional()?,
+        SubjectType::Member => members::table
+            .find(id)
+            .select(members::id)
+            .first(conn)
+            .await
+            .optional()?,
+    };
+    Ok(owner.map(MemberId::new))
+}
+
+/// Files a report; `false` when the reporter already has an open one on the subject (nothing changes).
+pub async fn report(
+    conn: &mut AsyncPgConnection,
+    reporter: MemberId,
+    subject: SubjectType,
+    id: i64,
+    reason: ReportReason,
+    message: Option<&str>,
+) -> Result<bool> {
+    let n = diesel::insert_into(reports::table)
+        .values((
+            reports::reporter_id.eq(reporter.get()),
+            reports::subject_type.eq(subject.as_str()),
+            reports::subject_id.eq(id),
+            reports::reason.eq(reason.as_str()),
+            reports::message.eq(message),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// A subject's open reports, and whether `moderator` filed one of them.
+pub async fn open_reports(
+    conn: &mut AsyncPgConnection,
+    subject: SubjectType,
+    id: i64,
+    moderator: MemberId,
+) -> Result<(i64, bool)> {
+    let reporters: Vec<i64> = reports::table
+        .filter(reports::subject_type.eq(subject.as_str()))
+        .filter(reports::subject_id.eq(id))
+        .filter(reports::status.eq("open"))
+        .select(reports::reporter_id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok((reporters.len() as i64, reporters.contains(&moderator.get())))
+}
+
+/// Whether a review is marked as containing spoilers (`None`: no such review).
+pub async fn marked_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<Option<bool>> {
+    Ok(log_entries::table
+        .find(entry)
+        .select(log_entries::contains_spoilers)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Marks a review as containing spoilers.
+pub async fn mark_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<()> {
+    diesel::update(log_entries::table.find(entry))
+        .set(log_entries::contains_spoilers.eq(true))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One line of the moderation log, with how many reports the action resolved.
+#[derive(Debug, Clone, Queryable)]
+pub struct LogRow {
+    pub id: i64,
+    pub moderator_id: i64,
+    pub moderator_username: String,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub reports_resolved: i64,
+}
+
+/// What a moderator did, for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Action<'a> {
+    pub moderator: MemberId,
+    pub moderator_username: &'a str,
+    pub action: ModerationAction,
+    pub subject: SubjectType,
+    pub subject_id: i64,
+    pub reason: &'a str,
+}
+
+/// Writes `action` to the log and resolves the subject's open reports with it.
+pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<LogRow> {
+    let (id, created_at): (i64, DateTime<Utc>) = diesel::insert_into(moderation_log::table)
+        .values((
+            moderation_log::moderator_id.eq(action.moderator.get()),
+            moderation_log::moderator_username.eq(action.moderator_username),
+            moderation_log::action.eq(action.action.as_str()),
+            moderation_log::subject_type.eq(action.subject.as_str()),
+            moderation_log::subject_id.eq(action.subject_id),
+            moderation_log::reason.eq(action.reason),
+        ))
+        .returning((moderation_log::id, moderation_log::created_at))
+        .get_result(conn)
+        .await?;
+    let resolved = diesel::update(
+        reports::table
+            .filter(reports::subject_type.eq(action.subject.as_str()))
+            .filter(reports::subject_id.eq(action.subject_id))
+            .filter(reports::status.eq("open")),
+    )
+    .set((
+        reports::status.eq("resolved"),
+        reports::resolved_at.eq(diesel::dsl::now),
+        reports::resolved_by_action.eq(id),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(LogRow {
+        id,
+        moderator_id: action.moderator.get(),
+        moderator_username: action.moderator_username.to_owned(),
+        action: action.action.as_str().to_owned(),
+        subject_type: action.subject.as_str().to_owned(),
+        subject_id: action.subject_id,
+        reason: action.reason.to_owned(),
+        created_at,
+        reports_resolved: resolved as i64,
+    })
+}
+
+/// The log, newest first.
+pub async fn log_page(
+    conn: &mut AsyncPgConnection,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<LogRow>> {
+    let mut query = moderation_log::table
+        .select((
+            moderation_log::id,
+            moderation_log::moderator_id,
+            moderation_log::moderator_username,
+            moderation_log::action,
+            moderation_log::subject_type,
+            moderation_log::subject_id,
+            moderation_log::reason,
+            moderation_log::created_at,
+            diesel::dsl::sql::<BigInt>(
+                "(SELECT count(*) FROM reports r WHERE r.resolved_by_action = moderation_log.id)",
+            ),
+        ))
+        .order((moderation_log::created_at.desc(), moderation_log::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            keyset!("(moderation_log.created_at, moderation_log.id) <", Timestamptz => at, BigInt => id),
+        );
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// A reported subject in the queue: how many members reported it, why, and what it is.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct QueueRow {
+    #[diesel(sql_type = Text)]
+    pub subject_type: String,
+    #[diesel(sql_type = BigInt)]
+    pub subject_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub reporters: i64,
+    #[diesel(sql_type = Array<Text>)]
+    pub reasons: Vec<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub first_reported_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_reported_at: DateTime<Utc>,
+    /// The subject's owner (the member, or the review's or comment's author); none once it is gone.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner_username: Option<String>,
+    /// The first 280 characters of the review or comment.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub excerpt: Option<String>,
+}
+
+/// Reported subjects with reports in `status` (`open` or `resolved`), the longest waiting first.
+pub async fn queue(
+    conn: &mut AsyncPgConnection,
+    status: &str,
+    after: Option<(DateTime<Utc>, String, i64)>,
+    limit: i64,
+) -> Result<Vec<QueueRow>> {
+    let (at, after_type, after_id) = match after {
+        Some((at, kind, id)) => (Some(at), kind, id),
+        None => (None, String::new(), 0),
+    };
+    Ok(diesel::sql_query(include_str!("moderation_queue.sql"))
+        .bind::<Text, _>(status)
+        .bind::<Nullable<Timestamptz>, _>(at)
+        .bind::<Text, _>(after_type)
+        .bind::<BigInt, _>(after_id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
