@@ -371,3 +371,101 @@ async fn cursors_with_times_out_of_range_are_refused() {
         }
     }
 }
+
+/// A removed review or comment stays in place as a tombstone for everyone; counters stay exact and
+/// nothing can bring it back or react to it.
+#[actix_web::test]
+async fn removal_leaves_a_tombstone_and_exact_counters() {
+    let s = setup().await;
+    let app = &s.app;
+    let act = async |action: &str, kind: &str, id: &str| {
+        app.post(
+            "/api/v1/admin/moderation-actions",
+            Some(&s.admin.access_token),
+            &json!({"action": action, "subject_type": kind, "subject_id": id, "reason": "abuse"}),
+        )
+        .await
+    };
+    app.put(
+        &format!("/api/v1/log-entries/{}/like", s.review),
+        &s.cy.access_token,
+    )
+    .await
+    .assert_status(204);
+    report(app, &s.cy, of("comment", &s.comment, "abuse"))
+        .await
+        .assert_status(202);
+    report(app, &s.cy, of("review", &s.review, "abuse"))
+        .await
+        .assert_status(202);
+    report(app, &s.cy, of("member", &s.ben.id.to_string(), "abuse"))
+        .await
+        .assert_status(202);
+    act("remove", "member", &s.ben.id.to_string())
+        .await
+        .assert_problem(422, "action_not_applicable");
+    assert_eq!(
+        act("remove", "comment", &s.comment)
+            .await
+            .assert_status(200)["reports_resolved"],
+        1
+    );
+    assert_eq!(
+        act("remove", "review", &s.review).await.assert_status(200)["reports_resolved"],
+        1
+    );
+    report(app, &s.cy, of("comment", &s.comment, "abuse"))
+        .await
+        .assert_status(202);
+    act("remove", "comment", &s.comment)
+        .await
+        .assert_problem(409, "already_removed");
+
+    for token in [
+        None,
+        Some(s.cy.access_token.as_str()),
+        Some(s.ana.access_token.as_str()),
+    ] {
+        let thread = app
+            .get(&format!("/api/v1/log-entries/{}/comments", s.review), token)
+            .await;
+        let items = thread.assert_status(200)["items"].clone();
+        assert_eq!(
+            items,
+            json!([{"id": s.comment, "hidden": "removed"}]),
+            "{}",
+            thread.text
+        );
+        let entry = app
+            .get(&format!("/api/v1/log-entries/{}", s.review), token)
+            .await;
+        let entry = entry.assert_status(200);
+        assert_eq!(entry["review"], json!({"removed": "moderator"}));
+        assert_eq!(
+            (&entry["like_count"], &entry["comment_count"]),
+            (&json!(1), &json!(1))
+        );
+        let activity = app.get("/api/v1/members/ana/activity", token).await;
+        assert!(
+            !activity.text.contains("never a director"),
+            "{}",
+            activity.text
+        );
+    }
+    // Nobody reacts to it, and its author cannot edit the comment back.
+    app.put(
+        &format!("/api/v1/log-entries/{}/like", s.review),
+        &s.ben.access_token,
+    )
+    .await
+    .assert_problem(422, "not_a_review");
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/comments/{}", s.comment),
+        Some(&s.ben.access_token),
+        Some(&json!({"body": "back again"})),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    assert!(app.drift().await.is_empty());
+}

@@ -74,16 +74,23 @@ pub enum ModerationAction {
     Dismiss,
     /// Marks a review as containing spoilers, and closes its open reports.
     MarkSpoilers,
+    /// Removes a review's text or a comment: it stays in place as a tombstone "removed by a
+    /// moderator" (counters and statistics stay exact), and closes its open reports.
+    Remove,
 }
 
 impl ModerationAction {
-    pub const ALL: [ModerationAction; 2] =
-        [ModerationAction::Dismiss, ModerationAction::MarkSpoilers];
+    pub const ALL: [ModerationAction; 3] = [
+        ModerationAction::Dismiss,
+        ModerationAction::MarkSpoilers,
+        ModerationAction::Remove,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ModerationAction::Dismiss => "dismiss",
             ModerationAction::MarkSpoilers => "mark_spoilers",
+            ModerationAction::Remove => "remove",
         }
     }
 
@@ -111,6 +118,8 @@ pub struct Case {
     pub moderator_reported: bool,
     /// For a review: whether it is already marked as containing spoilers.
     pub marked_spoilers: bool,
+    /// For a review or comment: whether a moderator already removed it.
+    pub removed: bool,
 }
 
 /// Whether a moderator may take `action` on a case: never on a subject they reported themselves,
@@ -131,6 +140,11 @@ pub fn check_action(action: ModerationAction, case: Case) -> Result<(), RuleErro
             Err(RuleError::AlreadyMarkedSpoilers)
         }
         ModerationAction::MarkSpoilers => Ok(()),
+        ModerationAction::Remove if case.subject == SubjectType::Member => {
+            Err(RuleError::ActionNotApplicable)
+        }
+        ModerationAction::Remove if case.removed => Err(RuleError::AlreadyRemoved),
+        ModerationAction::Remove => Ok(()),
     }
 }
 
@@ -144,6 +158,7 @@ mod tests {
             open_reports: 2,
             moderator_reported: false,
             marked_spoilers: false,
+            removed: false,
         }
     }
 
@@ -158,6 +173,21 @@ mod tests {
         for a in ModerationAction::ALL {
             assert_eq!(ModerationAction::parse(a.as_str()), Some(a));
         }
+        // Every variant is listed (a match that stops compiling when one is added).
+        let listed = |a: ModerationAction| match a {
+            ModerationAction::Dismiss
+            | ModerationAction::MarkSpoilers
+            | ModerationAction::Remove => ModerationAction::ALL.contains(&a),
+        };
+        assert!(
+            [
+                ModerationAction::Dismiss,
+                ModerationAction::MarkSpoilers,
+                ModerationAction::Remove
+            ]
+            .into_iter()
+            .all(listed)
+        );
         assert_eq!(ReportReason::parse("rude"), None);
     }
 

@@ -41,11 +41,13 @@ pub enum RuleError {
     ActionNotApplicable,
     #[error("this review is already marked as containing spoilers")]
     AlreadyMarkedSpoilers,
+    #[error("a moderator already removed this")]
+    AlreadyRemoved,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 13] = [
+    pub const ALL: [RuleError; 14] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -59,6 +61,7 @@ impl RuleError {
         RuleError::NoOpenReports,
         RuleError::ActionNotApplicable,
         RuleError::AlreadyMarkedSpoilers,
+        RuleError::AlreadyRemoved,
     ];
 
     /// The stable machine code clients match on.
@@ -77,6 +80,7 @@ impl RuleError {
             RuleError::NoOpenReports => "no_open_reports",
             RuleError::ActionNotApplicable => "action_not_applicable",
             RuleError::AlreadyMarkedSpoilers => "already_marked_spoilers",
+            RuleError::AlreadyRemoved => "already_removed",
         }
     }
 
@@ -86,7 +90,8 @@ impl RuleError {
             | RuleError::Blocked
             | RuleError::OwnReport
             | RuleError::NoOpenReports
-            | RuleError::AlreadyMarkedSpoilers => RuleKind::Conflict,
+            | RuleError::AlreadyMarkedSpoilers
+            | RuleError::AlreadyRemoved => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::NotAReview
             | RuleError::FollowYourself

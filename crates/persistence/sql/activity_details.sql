@@ -24,9 +24,9 @@ SELECT a.id, a.kind, a.created_at, a.rating,
        am.username AS actor_username, am.display_name AS actor_display_name,
        f.slug AS film_slug, f.title AS film_title, f.year AS film_year, f.poster_url AS film_poster_url,
        le.id AS log_entry_id, le.watched_on, le.rewatch,
-       left(le.review_text, 400) AS review_head, le.contains_spoilers,
+       CASE WHEN le.review_removed_at IS NULL THEN left(le.review_text, 400) END AS review_head, le.contains_spoilers,
        sm.username AS subject_username,
-       c.id AS comment_id, left(c.body, 400) AS comment_head
+       c.id AS comment_id, CASE WHEN c.removed_at IS NULL THEN left(c.body, 400) END AS comment_head
 FROM unnest(ids) WITH ORDINALITY AS p(id, n)
 JOIN activities a ON a.id = p.id
 JOIN members am ON am.id = a.actor_id

@@ -5,8 +5,8 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel::{
-    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable,
+    QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::EntryFacts;
@@ -41,6 +41,8 @@ pub struct LogEntryRow {
     pub popularity_week: i32,
     pub popularity_month: i32,
     pub popularity_all: i32,
+    /// When a moderator removed the review (its text stays stored, shown as a tombstone).
+    pub review_removed_at: Option<DateTime<Utc>>,
 }
 
 impl LogEntryRow {
@@ -336,7 +338,7 @@ pub async fn lock_owned(
         .optional()?)
 }
 
-/// The owner and whether it has review text.
+/// The owner and whether it has review text to react to (a review a moderator removed has none).
 pub async fn owner_and_review(
     conn: &mut AsyncPgConnection,
     id: LogEntryId,
@@ -346,7 +348,9 @@ pub async fn owner_and_review(
         .select((
             log_entries::member_id,
             log_entries::film_id,
-            log_entries::review_text.is_not_null(),
+            log_entries::review_text
+                .is_not_null()
+                .and(log_entries::review_removed_at.is_null()),
         ))
         .first(conn)
         .await

@@ -82,14 +82,49 @@ pub async fn open_reports(
     Ok((reporters.len() as i64, reporters.contains(&moderator.get())))
 }
 
-/// Whether a review is marked as containing spoilers (`None`: no such review).
-pub async fn marked_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<Option<bool>> {
+/// Whether a review is marked as containing spoilers, and whether a moderator removed it.
+pub async fn review_state(conn: &mut AsyncPgConnection, entry: i64) -> Result<(bool, bool)> {
     Ok(log_entries::table
         .find(entry)
-        .select(log_entries::contains_spoilers)
+        .select((
+            log_entries::contains_spoilers,
+            log_entries::review_removed_at.is_not_null(),
+        ))
         .first(conn)
         .await
-        .optional()?)
+        .optional()?
+        .unwrap_or((false, false)))
+}
+
+/// Whether a moderator removed a comment.
+pub async fn comment_removed(conn: &mut AsyncPgConnection, comment: i64) -> Result<bool> {
+    Ok(comments::table
+        .find(comment)
+        .select(comments::removed_at.is_not_null())
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone.
+pub async fn remove(conn: &mut AsyncPgConnection, subject: SubjectType, id: i64) -> Result<()> {
+    match subject {
+        SubjectType::Review => {
+            diesel::update(log_entries::table.find(id))
+                .set(log_entries::review_removed_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
+        }
+        SubjectType::Comment => {
+            diesel::update(comments::table.find(id))
+                .set(comments::removed_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
+        }
+        SubjectType::Member => {}
+    }
+    Ok(())
 }
 
 /// Marks a review as containing spoilers.

@@ -30,6 +30,7 @@ diesel::table! {
         body -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -122,6 +123,7 @@ diesel::table! {
         popularity_week -> Int4,
         popularity_month -> Int4,
         popularity_all -> Int4,
+        review_removed_at -> Nullable<Timestamptz>,
     }
 }
 

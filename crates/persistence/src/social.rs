@@ -85,6 +85,8 @@ pub struct CommentRow {
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a moderator removed it (shown as a tombstone).
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -57,6 +57,8 @@ impl From<CommentView> for Comment {
 pub enum HiddenReason {
     /// Its author and the reader are on the two sides of a block.
     Blocked,
+    /// A moderator removed it.
+    Removed,
 }
 
 /// A comment of a thread that the reader may not see, in its place so the thread keeps its shape.
@@ -77,13 +79,19 @@ pub enum ThreadComment {
 
 impl ThreadComment {
     fn of((view, blocked): (CommentView, bool)) -> Self {
-        if blocked {
-            ThreadComment::Hidden(HiddenComment {
-                id: view.comment.id.to_string(),
-                hidden: HiddenReason::Blocked,
-            })
+        let hidden = if view.comment.removed_at.is_some() {
+            Some(HiddenReason::Removed)
+        } else if blocked {
+            Some(HiddenReason::Blocked)
         } else {
-            ThreadComment::Shown(view.into())
+            None
+        };
+        match hidden {
+            Some(hidden) => ThreadComment::Hidden(HiddenComment {
+                id: view.comment.id.to_string(),
+                hidden,
+            }),
+            None => ThreadComment::Shown(view.into()),
         }
     }
 }
@@ -114,7 +122,7 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
     tag = "comments",
     params(("id" = String, Path, example = "17"), PageQuery),
     responses(
-        (status = 200, description = "Oldest first. A comment whose author and the reader are on the two sides of a block comes as a tombstone, `{\"id\": …, \"hidden\": \"blocked\"}`, so the thread keeps its shape", body = Page<ThreadComment>),
+        (status = 200, description = "Oldest first. A comment whose author and the reader are on the two sides of a block, or that a moderator removed, comes as a tombstone, `{\"id\": …, \"hidden\": \"blocked\" | \"removed\"}`, so the thread keeps its shape", body = Page<ThreadComment>),
         (status = 400, response = BadPageQuery),
         (status = 404, response = EntryNotFound),
         (status = 503, response = ServiceUnavailable),
@@ -210,7 +218,8 @@ pub async fn update_comment(
     let text = parse_body(&body.0.body)?;
     let mut conn = state.conn().await?;
     let current = comment(&mut conn, id).await?;
-    if current.comment.author_id != auth.id() {
+    // A comment a moderator removed stays removed: not even its author edits it back.
+    if current.comment.author_id != auth.id() || current.comment.removed_at.is_some() {
         return Err(ApiError::not_found("that comment"));
     }
     social::update_comment(&mut conn, id, &text).await?;

@@ -34,6 +34,27 @@ pub struct Review {
     pub contains_spoilers: bool,
 }
 
+/// Who removed a review.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedBy {
+    Moderator,
+}
+
+/// A review a moderator removed, in its place: the entry (date, rating, likes) stays.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemovedReview {
+    pub removed: RemovedBy,
+}
+
+/// A review, or the tombstone of one a moderator removed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReviewOrRemoved {
+    Review(Review),
+    Removed(RemovedReview),
+}
+
 /// One viewing and/or review of a film.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LogEntry {
@@ -50,7 +71,8 @@ pub struct LogEntry {
     /// Whether the member likes the film: the member's like of the film, shown on each of their
     /// entries (not a copy kept per entry). Setting it on an entry likes or unlikes the film.
     pub liked: bool,
-    pub review: Option<Review>,
+    /// `{"removed": "moderator"}` when a moderator removed it.
+    pub review: Option<ReviewOrRemoved>,
     #[schema(example = json!(["cinema", "with family"]))]
     pub tags: Vec<String>,
     pub like_count: i32,
@@ -74,9 +96,14 @@ impl From<LogEntryView> for LogEntry {
             rewatch: e.rewatch,
             rating: e.rating.map(Rating::stars),
             liked: v.liked,
-            review: e.review_text.map(|text| Review {
-                text,
-                contains_spoilers: e.contains_spoilers,
+            review: e.review_text.map(|text| match e.review_removed_at {
+                Some(_) => ReviewOrRemoved::Removed(RemovedReview {
+                    removed: RemovedBy::Moderator,
+                }),
+                None => ReviewOrRemoved::Review(Review {
+                    text,
+                    contains_spoilers: e.contains_spoilers,
+                }),
             }),
             tags: flatten_tags(e.tags),
             like_count: e.like_count,

@@ -255,7 +255,8 @@ pub async fn list_reports(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModerationRequest {
-    /// `dismiss` (closes the subject's open reports) or `mark_spoilers` (a review).
+    /// `dismiss` (closes the subject's open reports), `mark_spoilers` (a review) or `remove` (a review
+    /// or comment: it becomes a tombstone "removed by a moderator" everywhere).
     #[schema(example = "mark_spoilers")]
     pub action: String,
     #[schema(example = "review")]
@@ -315,7 +316,7 @@ impl From<LogRow> for ModerationEntry {
         (status = 401, response = Unauthenticated),
         (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subject (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_open_reports`, `own_report` (you reported it) or `already_marked_spoilers`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers` or `already_removed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`) or `action_not_applicable`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
@@ -336,7 +337,7 @@ pub async fn moderate(
         errors.push(FieldError::new(
             "/action",
             "invalid_action",
-            "dismiss or mark_spoilers",
+            "dismiss, mark_spoilers or remove",
         ));
     }
     let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);

@@ -35,9 +35,10 @@ pub async fn act(
         .ok_or(OpError::NotFound("that subject"))?;
     let (open_reports, moderator_reported) =
         store::open_reports(conn, subject, id, moderator).await?;
-    let marked_spoilers = match subject {
-        SubjectType::Review => store::marked_spoilers(conn, id).await?.unwrap_or(false),
-        _ => false,
+    let (marked_spoilers, removed) = match subject {
+        SubjectType::Review => store::review_state(conn, id).await?,
+        SubjectType::Comment => (false, store::comment_removed(conn, id).await?),
+        SubjectType::Member => (false, false),
     };
     moderation::check_action(
         action,
@@ -46,11 +47,13 @@ pub async fn act(
             open_reports,
             moderator_reported,
             marked_spoilers,
+            removed,
         },
     )?;
     match action {
         ModerationAction::Dismiss => {}
         ModerationAction::MarkSpoilers => store::mark_spoilers(conn, id).await?,
+        ModerationAction::Remove => store::remove(conn, subject, id).await?,
     }
     let row = store::record(
         conn,
