@@ -469,3 +469,199 @@ async fn removal_leaves_a_tombstone_and_exact_counters() {
     .assert_problem(404, "not_found");
     assert!(app.drift().await.is_empty());
 }
+
+/// A suspension ends the member's sessions at once, refuses their login (saying until when, to
+/// whoever knows the password only) and hides their page and content while it lasts; lifting it
+/// brings everything back.
+#[actix_web::test]
+async fn a_suspension_logs_out_refuses_login_and_hides_content_until_lifted() {
+    let s = setup().await;
+    let app = &s.app;
+    let slug = app.film("The Wind Will Carry Us", 1999).await;
+    let bens_review = app
+        .log(
+            &s.ben,
+            json!({"film": slug, "review": {"text": "Ben's review."}}),
+        )
+        .await;
+    let act = async |action: &str, kind: &str, id: &str, until: Option<&str>| {
+        let mut body = json!({"action": action, "subject_type": kind, "subject_id": id, "reason": "harassment"});
+        if let Some(until) = until {
+            body["until"] = json!(until);
+        }
+        app.post(
+            "/api/v1/admin/moderation-actions",
+            Some(&s.admin.access_token),
+            &body,
+        )
+        .await
+    };
+    let ben = s.ben.id.to_string();
+    app.put("/api/v1/members/ben/follow", &s.cy.access_token)
+        .await
+        .assert_status(204);
+    let feed_of_cy = async || {
+        app.get("/api/v1/me/feed", Some(&s.cy.access_token))
+            .await
+            .text
+    };
+    assert!(feed_of_cy().await.contains("\"ben\""));
+    // Refusals first: nothing changes.
+    for (until, why) in [
+        (None, "missing"),
+        (Some("2001-01-01T00:00:00Z"), "past"),
+        (Some("soon"), "unreadable"),
+    ] {
+        let res = act("suspend", "member", &ben, until).await;
+        let problem = res.assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], "/until", "{why}");
+    }
+    act("dismiss", "member", &ben, Some("forever"))
+        .await
+        .assert_problem(422, "validation_failed");
+    act("suspend", "review", &bens_review, Some("forever"))
+        .await
+        .assert_problem(422, "action_not_applicable");
+    act(
+        "suspend",
+        "member",
+        &s.admin.id.to_string(),
+        Some("forever"),
+    )
+    .await
+    .assert_problem(409, "suspend_admin");
+    act("lift_suspension", "member", &ben, None)
+        .await
+        .assert_problem(409, "not_suspended");
+    report(app, &s.admin, of("member", &ben, "harassment"))
+        .await
+        .assert_status(202);
+    act("suspend", "member", &ben, Some("forever"))
+        .await
+        .assert_problem(409, "own_report");
+    let other = app.member("mod2").await;
+    app.make_admin("mod2").await;
+
+    let until = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let done = app
+        .post(
+            "/api/v1/admin/moderation-actions",
+            Some(&other.access_token),
+            &json!({"action": "suspend", "subject_type": "member", "subject_id": ben, "reason": "harassment", "until": until}),
+        )
+        .await;
+    let entry = done.assert_status(200);
+    assert_eq!(
+        (&entry["suspended_until"], &entry["reports_resolved"]),
+        (&json!(until), &json!(1))
+    );
+    assert!(entry.get("for_good").is_none());
+
+    // Logged out at once; login refused with the end date, but only with the right password.
+    app.get("/api/v1/me", Some(&s.ben.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": s.ben.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "ben", "password": s.ben.password}),
+        )
+        .await;
+    let problem = login.assert_problem(403, "account_suspended");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&until)),
+        "{problem}"
+    );
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "ben", "password": "not the password at all"}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+
+    // Hidden from everyone while it lasts: page, content, lists, threads.
+    for token in [None, Some(s.cy.access_token.as_str())] {
+        app.get("/api/v1/members/ben", token)
+            .await
+            .assert_problem(404, "not_found");
+        app.get("/api/v1/members/ben/reviews", token)
+            .await
+            .assert_problem(404, "not_found");
+        app.get(&format!("/api/v1/log-entries/{bens_review}"), token)
+            .await
+            .assert_problem(404, "not_found");
+        let reviews = app
+            .get(&format!("/api/v1/films/{slug}/reviews"), token)
+            .await;
+        assert_eq!(reviews.assert_status(200)["items"], json!([]));
+        let thread = app
+            .get(&format!("/api/v1/log-entries/{}/comments", s.review), token)
+            .await;
+        assert_eq!(
+            thread.assert_status(200)["items"],
+            json!([{"id": s.comment, "hidden": "suspended"}])
+        );
+    }
+    assert!(
+        !feed_of_cy().await.contains("\"ben\""),
+        "a suspended member's activity leaves feeds"
+    );
+    act("suspend", "member", &ben, Some("forever"))
+        .await
+        .assert_problem(409, "already_suspended");
+
+    // Lifted: back everywhere, and ben can log in again.
+    act("lift_suspension", "member", &ben, None)
+        .await
+        .assert_status(200);
+    app.get("/api/v1/members/ben", None)
+        .await
+        .assert_status(200);
+    let reviews = app
+        .get(&format!("/api/v1/films/{slug}/reviews"), None)
+        .await;
+    assert_eq!(
+        reviews.assert_status(200)["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "ben", "password": s.ben.password}),
+    )
+    .await
+    .assert_status(200);
+
+    // For good.
+    let done = act("suspend", "member", &s.cy.id.to_string(), Some("forever")).await;
+    let entry = done.assert_status(200);
+    assert_eq!(
+        (&entry["for_good"], &entry["suspended_until"]),
+        (&json!(true), &Value::Null)
+    );
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "cy", "password": s.cy.password}),
+        )
+        .await;
+    assert_eq!(
+        login.assert_problem(403, "account_suspended")["detail"],
+        "this account is suspended for good"
+    );
+    assert!(app.drift().await.is_empty());
+}

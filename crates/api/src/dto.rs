@@ -99,7 +99,7 @@ pub struct MemberProfile {
 impl MemberProfile {
     /// The profile as `viewer` sees it.
     pub fn seen_by(m: Member, viewer: Viewer) -> Self {
-        let email = match sight(viewer, Subject::Account(m.id), Blocks::NONE) {
+        let email = match sight(viewer, Subject::Account(m.id), Blocks::NONE, false) {
             Sight::Visible => Some(m.email.clone()),
             Sight::Hidden => None,
         };

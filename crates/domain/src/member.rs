@@ -257,6 +257,8 @@ pub struct Member {
     pub following_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Until when a moderator suspended the member ([`crate::moderation::forever`]: for good).
+    pub suspended_until: Option<DateTime<Utc>>,
 }
 
 /// A change to a profile: for each field `None` leaves it, `Some(None)` clears it, `Some(Some(v))`

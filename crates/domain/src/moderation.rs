@@ -77,13 +77,20 @@ pub enum ModerationAction {
     /// Removes a review's text or a comment: it stays in place as a tombstone "removed by a
     /// moderator" (counters and statistics stay exact), and closes its open reports.
     Remove,
+    /// Suspends a member, for a period or for good: their sessions end at once, login is refused
+    /// and their content is hidden while it lasts. Closes their open reports.
+    Suspend,
+    /// Ends a member's suspension.
+    LiftSuspension,
 }
 
 impl ModerationAction {
-    pub const ALL: [ModerationAction; 3] = [
+    pub const ALL: [ModerationAction; 5] = [
         ModerationAction::Dismiss,
         ModerationAction::MarkSpoilers,
         ModerationAction::Remove,
+        ModerationAction::Suspend,
+        ModerationAction::LiftSuspension,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,12 +98,26 @@ impl ModerationAction {
             ModerationAction::Dismiss => "dismiss",
             ModerationAction::MarkSpoilers => "mark_spoilers",
             ModerationAction::Remove => "remove",
+            ModerationAction::Suspend => "suspend",
+            ModerationAction::LiftSuspension => "lift_suspension",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
+}
+
+/// The end of a suspension "for good": the last second of year 9999 (every client and PostgreSQL
+/// can hold it; `infinity` is not a time chrono reads).
+pub fn forever() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(253_402_300_799, 0)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// Whether a suspension ending at `until` is for good.
+pub fn is_forever(until: chrono::DateTime<chrono::Utc>) -> bool {
+    until >= forever()
 }
 
 /// A member may report anything they can see but their own content or themselves.
@@ -120,31 +141,38 @@ pub struct Case {
     pub marked_spoilers: bool,
     /// For a review or comment: whether a moderator already removed it.
     pub removed: bool,
+    /// For a member: whether they are an admin, and whether they are suspended now.
+    pub admin: bool,
+    pub suspended: bool,
 }
 
-/// Whether a moderator may take `action` on a case: never on a subject they reported themselves,
-/// only while it has open reports, and only the actions that apply to its kind and state.
+/// Whether a moderator may take `action` on a case: never on a subject they reported themselves;
+/// the actions on reported content only while it has open reports; each action only on the kind of
+/// subject and in the state it applies to; never a suspension of another admin.
 pub fn check_action(action: ModerationAction, case: Case) -> Result<(), RuleError> {
+    use ModerationAction::*;
     if case.moderator_reported {
         return Err(RuleError::OwnReport);
     }
-    if case.open_reports == 0 {
+    let applies = match action {
+        Dismiss => true,
+        MarkSpoilers => case.subject == SubjectType::Review,
+        Remove => case.subject != SubjectType::Member,
+        Suspend | LiftSuspension => case.subject == SubjectType::Member,
+    };
+    if matches!(action, Dismiss | MarkSpoilers | Remove) && case.open_reports == 0 {
         return Err(RuleError::NoOpenReports);
     }
+    if !applies {
+        return Err(RuleError::ActionNotApplicable);
+    }
     match action {
-        ModerationAction::Dismiss => Ok(()),
-        ModerationAction::MarkSpoilers if case.subject != SubjectType::Review => {
-            Err(RuleError::ActionNotApplicable)
-        }
-        ModerationAction::MarkSpoilers if case.marked_spoilers => {
-            Err(RuleError::AlreadyMarkedSpoilers)
-        }
-        ModerationAction::MarkSpoilers => Ok(()),
-        ModerationAction::Remove if case.subject == SubjectType::Member => {
-            Err(RuleError::ActionNotApplicable)
-        }
-        ModerationAction::Remove if case.removed => Err(RuleError::AlreadyRemoved),
-        ModerationAction::Remove => Ok(()),
+        MarkSpoilers if case.marked_spoilers => Err(RuleError::AlreadyMarkedSpoilers),
+        Remove if case.removed => Err(RuleError::AlreadyRemoved),
+        Suspend if case.admin => Err(RuleError::SuspendAdmin),
+        Suspend if case.suspended => Err(RuleError::AlreadySuspended),
+        LiftSuspension if !case.suspended => Err(RuleError::NotSuspended),
+        _ => Ok(()),
     }
 }
 
@@ -159,6 +187,8 @@ mod tests {
             moderator_reported: false,
             marked_spoilers: false,
             removed: false,
+            admin: false,
+            suspended: false,
         }
     }
 
@@ -177,16 +207,15 @@ mod tests {
         let listed = |a: ModerationAction| match a {
             ModerationAction::Dismiss
             | ModerationAction::MarkSpoilers
-            | ModerationAction::Remove => ModerationAction::ALL.contains(&a),
+            | ModerationAction::Remove
+            | ModerationAction::Suspend
+            | ModerationAction::LiftSuspension => ModerationAction::ALL.contains(&a),
         };
+        use ModerationAction::*;
         assert!(
-            [
-                ModerationAction::Dismiss,
-                ModerationAction::MarkSpoilers,
-                ModerationAction::Remove
-            ]
-            .into_iter()
-            .all(listed)
+            [Dismiss, MarkSpoilers, Remove, Suspend, LiftSuspension]
+                .into_iter()
+                .all(listed)
         );
         assert_eq!(ReportReason::parse("rude"), None);
     }
@@ -196,7 +225,7 @@ mod tests {
         use ModerationAction::*;
         assert_eq!(check_report(true), Err(RuleError::ReportOwnContent));
         assert_eq!(check_report(false), Ok(()));
-        for action in ModerationAction::ALL {
+        for action in [Dismiss, MarkSpoilers, Remove] {
             let own = Case {
                 moderator_reported: true,
                 ..case(SubjectType::Review)
@@ -208,6 +237,42 @@ mod tests {
             };
             assert_eq!(check_action(action, closed), Err(RuleError::NoOpenReports));
             assert_eq!(check_action(action, case(SubjectType::Review)), Ok(()));
+        }
+        // Suspensions need no report, but never of another admin, nor twice, nor of content.
+        let member = case(SubjectType::Member);
+        let unreported = Case {
+            open_reports: 0,
+            ..member
+        };
+        assert_eq!(check_action(Suspend, unreported), Ok(()));
+        let own = Case {
+            moderator_reported: true,
+            ..member
+        };
+        assert_eq!(check_action(Suspend, own), Err(RuleError::OwnReport));
+        let admin = Case {
+            admin: true,
+            ..member
+        };
+        assert_eq!(check_action(Suspend, admin), Err(RuleError::SuspendAdmin));
+        let suspended = Case {
+            suspended: true,
+            ..unreported
+        };
+        assert_eq!(
+            check_action(Suspend, suspended),
+            Err(RuleError::AlreadySuspended)
+        );
+        assert_eq!(check_action(LiftSuspension, suspended), Ok(()));
+        assert_eq!(
+            check_action(LiftSuspension, unreported),
+            Err(RuleError::NotSuspended)
+        );
+        for action in [Suspend, LiftSuspension] {
+            assert_eq!(
+                check_action(action, case(SubjectType::Review)),
+                Err(RuleError::ActionNotApplicable)
+            );
         }
         assert_eq!(check_action(Dismiss, case(SubjectType::Member)), Ok(()));
         for subject in [SubjectType::Comment, SubjectType::Member] {

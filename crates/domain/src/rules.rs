@@ -43,11 +43,17 @@ pub enum RuleError {
     AlreadyMarkedSpoilers,
     #[error("a moderator already removed this")]
     AlreadyRemoved,
+    #[error("admins cannot suspend another admin")]
+    SuspendAdmin,
+    #[error("this member is already suspended; lift the suspension first")]
+    AlreadySuspended,
+    #[error("this member is not suspended")]
+    NotSuspended,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 14] = [
+    pub const ALL: [RuleError; 17] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -62,6 +68,9 @@ impl RuleError {
         RuleError::ActionNotApplicable,
         RuleError::AlreadyMarkedSpoilers,
         RuleError::AlreadyRemoved,
+        RuleError::SuspendAdmin,
+        RuleError::AlreadySuspended,
+        RuleError::NotSuspended,
     ];
 
     /// The stable machine code clients match on.
@@ -81,6 +90,9 @@ impl RuleError {
             RuleError::ActionNotApplicable => "action_not_applicable",
             RuleError::AlreadyMarkedSpoilers => "already_marked_spoilers",
             RuleError::AlreadyRemoved => "already_removed",
+            RuleError::SuspendAdmin => "suspend_admin",
+            RuleError::AlreadySuspended => "already_suspended",
+            RuleError::NotSuspended => "not_suspended",
         }
     }
 
@@ -91,7 +103,10 @@ impl RuleError {
             | RuleError::OwnReport
             | RuleError::NoOpenReports
             | RuleError::AlreadyMarkedSpoilers
-            | RuleError::AlreadyRemoved => RuleKind::Conflict,
+            | RuleError::AlreadyRemoved
+            | RuleError::SuspendAdmin
+            | RuleError::AlreadySuspended
+            | RuleError::NotSuspended => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::NotAReview
             | RuleError::FollowYourself

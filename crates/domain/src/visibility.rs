@@ -84,11 +84,15 @@ pub enum Sight {
     Hidden,
 }
 
-/// The visibility rule, given the blocks between the viewer and the subject's owner.
-pub fn sight(viewer: Viewer, subject: Subject, blocks: Blocks) -> Sight {
+/// The visibility rule, given the blocks between the viewer and the subject's owner and whether a
+/// moderator has the owner suspended now (a suspended member's profile and content are hidden from
+/// everyone else while it lasts).
+pub fn sight(viewer: Viewer, subject: Subject, blocks: Blocks, owner_suspended: bool) -> Sight {
     match subject {
         Subject::Account(owner) if viewer.is(owner) => Sight::Visible,
         Subject::Account(_) => Sight::Hidden,
+        Subject::Profile(owner) | Subject::Content(owner) if viewer.is(owner) => Sight::Visible,
+        Subject::Profile(_) | Subject::Content(_) if owner_suspended => Sight::Hidden,
         Subject::Profile(_) if blocks.of_viewer => Sight::Hidden,
         Subject::Profile(_) => Sight::Visible,
         Subject::Content(_) if blocks.any() => Sight::Hidden,
@@ -108,7 +112,7 @@ mod tests {
         for viewer in viewers {
             for subject in [Subject::Profile(ana), Subject::Content(ana)] {
                 assert_eq!(
-                    sight(viewer, subject, Blocks::NONE),
+                    sight(viewer, subject, Blocks::NONE, false),
                     Sight::Visible,
                     "{viewer:?} {subject:?}"
                 );
@@ -119,7 +123,7 @@ mod tests {
                 Sight::Hidden
             };
             assert_eq!(
-                sight(viewer, Subject::Account(ana), Blocks::NONE),
+                sight(viewer, Subject::Account(ana), Blocks::NONE, false),
                 expected,
                 "{viewer:?}"
             );
@@ -139,16 +143,33 @@ mod tests {
         };
         let viewer = Viewer::Member(ben);
         for subject in [Subject::Profile(ana), Subject::Content(ana)] {
-            assert_eq!(sight(viewer, subject, blocked_by_owner), Sight::Hidden);
+            assert_eq!(
+                sight(viewer, subject, blocked_by_owner, false),
+                Sight::Hidden
+            );
         }
         assert_eq!(
-            sight(viewer, Subject::Profile(ana), blocking_owner),
+            sight(viewer, Subject::Profile(ana), blocking_owner, false),
             Sight::Visible,
             "the blocker opens the page to unblock"
         );
         assert_eq!(
-            sight(viewer, Subject::Content(ana), blocking_owner),
+            sight(viewer, Subject::Content(ana), blocking_owner, false),
             Sight::Hidden
         );
+    }
+
+    #[test]
+    fn a_suspended_member_is_hidden_from_everyone_else() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        for subject in [Subject::Profile(ana), Subject::Content(ana)] {
+            for viewer in [Viewer::Anonymous, Viewer::Member(ben)] {
+                assert_eq!(sight(viewer, subject, Blocks::NONE, true), Sight::Hidden);
+            }
+            assert_eq!(
+                sight(Viewer::Member(ana), subject, Blocks::NONE, true),
+                Sight::Visible
+            );
+        }
     }
 }

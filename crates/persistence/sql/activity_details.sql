@@ -37,28 +37,33 @@ LEFT JOIN comments c ON c.id = a.comment_id
 ORDER BY p.n;
 $fn$;
 
--- The activities of `ids` (in that order) that are not about one of the members `blocked` (a like of
--- their review, a comment on it, a follow of them).
+-- The activities of `ids` (in that order) that are neither by nor about one of the members `hidden`
+-- (a like of their review, a comment on it, a follow of them).
 DROP FUNCTION IF EXISTS activity_not_about(bigint[], bigint[]);
 
-CREATE FUNCTION activity_not_about(ids bigint[], blocked bigint[]) RETURNS bigint[]
+CREATE FUNCTION activity_not_about(ids bigint[], hidden bigint[]) RETURNS bigint[]
 LANGUAGE sql STABLE
 AS $fn$
     SELECT coalesce(array_agg(a.id ORDER BY u.n), '{}')
     FROM unnest(ids) WITH ORDINALITY AS u(id, n)
     JOIN activities a ON a.id = u.id
-    WHERE a.subject_member_id IS NULL OR a.subject_member_id <> ALL (blocked)
+    WHERE a.actor_id <> ALL (hidden)
+      AND (a.subject_member_id IS NULL OR a.subject_member_id <> ALL (hidden))
 $fn$;
 
--- The members on either side of a block with `viewer` (usually none; none for 0, nobody signed in).
+-- The members whose activity `viewer` must not see: those on either side of a block with them
+-- (none for 0, nobody signed in), and those a moderator has suspended now. Usually none.
 DROP FUNCTION IF EXISTS blocked_with(bigint);
+DROP FUNCTION IF EXISTS hidden_from(bigint);
 
-CREATE FUNCTION blocked_with(viewer bigint) RETURNS bigint[]
+CREATE FUNCTION hidden_from(viewer bigint) RETURNS bigint[]
 LANGUAGE sql STABLE
 AS $fn$
     SELECT ARRAY(
         SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = viewer
         UNION
         SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = viewer
+        UNION
+        SELECT m.id FROM members m WHERE m.suspended_until > now()
     )
 $fn$;

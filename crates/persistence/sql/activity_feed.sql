@@ -30,10 +30,10 @@ AS $fn$
 DECLARE
     -- A pass: the followees' activity, newest first, up to $4 ids.
     ids bigint[];
-    -- The page: the passes' activity without what is about a member on the other side of a block.
+    -- The page: the passes' activity without what is by or about a member hidden from the viewer.
     page bigint[] := '{}';
-    -- The members on either side of a block with the viewer (usually none).
-    blocked bigint[] := blocked_with($1);
+    -- The members on either side of a block with the viewer, and those suspended (usually none).
+    blocked bigint[] := hidden_from($1);
     page_at ALIAS FOR $2;
     page_after ALIAS FOR $3;
 BEGIN
@@ -41,8 +41,9 @@ BEGIN
     -- (The statements between `plan:` markers are EXPLAINed by the plan tests, straight from pg_proc.)
     -- Muted followees are left out of every pass (the NOT EXISTS on mutes). Blocked members cannot be
     -- followees (a block ends follows both ways and refuses new ones), but a followee's activity can be
-    -- about one (a like of their review, a follow of them): such activity is taken out of each pass,
-    -- and while that leaves the page short of a full pass, the next pass starts after the last one.
+    -- about one (a like of their review, a follow of them), and a followee can be suspended: such
+    -- activity is taken out of each pass, and while that leaves the page short of a full pass, the
+    -- next pass starts after the last one.
     LOOP
     ids := NULL;
     IF (SELECT 4000 * m.following_count FROM members m WHERE m.id = $1)

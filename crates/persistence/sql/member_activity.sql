@@ -15,7 +15,7 @@ DECLARE
     ids bigint[];
     -- The page: without what is about a member on the other side of a block with the viewer.
     page bigint[] := '{}';
-    blocked bigint[] := blocked_with($5);
+    blocked bigint[] := hidden_from($5);
     page_at ALIAS FOR $2;
     page_after ALIAS FOR $3;
 BEGIN

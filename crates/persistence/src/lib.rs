@@ -37,6 +37,20 @@ macro_rules! block_test {
     (@join) => { "OR" };
 }
 
+/// Whether the member whose row is `$table` (a table or alias of the query) is not suspended now: the
+/// filter of every list of members' things (a suspended member's content is hidden while it lasts).
+macro_rules! active_member {
+    ($table:literal) => {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
+            "(",
+            $table,
+            ".suspended_until IS NULL OR ",
+            $table,
+            ".suspended_until <= now())"
+        ))
+    };
+}
+
 /// Writes `sql`, a fixed statement with `$1`, `$2`, … placeholders, binding each placeholder through
 /// `bind` (given its number) where it appears, so the statement text alone fixes the parameter order.
 /// `--` comments are left out (the statements hold no `--` inside string literals), so a `$n` in a

@@ -539,6 +539,7 @@ macro_rules! film_reviews_query {
                 query.order((log_entries::created_at.desc(), log_entries::id.desc()))
             }
         };
+        query = query.filter(active_member!("members"));
         if let Some(viewer) = $viewer {
             let viewer: MemberId = viewer;
             query = query.filter(block_test!(NOT, viewer.get(), "log_entries.member_id"));

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{AsChangeset, OptionalExtension};
-use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel::{
+    ExpressionMethods, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{
     Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
@@ -33,6 +35,7 @@ pub struct MemberRow {
     pub following_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub suspended_until: Option<DateTime<Utc>>,
 }
 
 /// What lists show of a member.
@@ -63,6 +66,7 @@ impl From<MemberRow> for Member {
             following_count: row.following_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            suspended_until: row.suspended_until,
         }
     }
 }
@@ -151,18 +155,112 @@ pub async fn find_by_username(
     Ok(row.map(Into::into))
 }
 
-/// The id and password hash of a member, for login.
+/// The id, password hash and suspension of a member, for login.
 pub async fn find_credentials(
     conn: &mut AsyncPgConnection,
     username: &str,
-) -> Result<Option<(MemberId, String)>> {
-    let found: Option<(i64, String)> = members::table
+) -> Result<Option<(MemberId, String, Option<DateTime<Utc>>)>> {
+    let found: Option<(i64, String, Option<DateTime<Utc>>)> = members::table
         .filter(lower(members::username).eq(username.to_lowercase()))
-        .select((members::id, members::password_hash))
+        .select((
+            members::id,
+            members::password_hash,
+            members::suspended_until,
+        ))
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map(|(id, hash)| (MemberId::new(id), hash)))
+    Ok(found.map(|(id, hash, until)| (MemberId::new(id), hash, until)))
+}
+
+/// What a read of one member's things needs to decide its viewer's sight: whether the member is
+/// suspended now, and the blocks between them and `viewer` (0: nobody signed in), in one statement.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Standing {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub suspended: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub blocked_by_viewer: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub blocks_viewer: bool,
+}
+
+const STANDING: &str = "SELECT m.id, coalesce(m.suspended_until > now(), false) AS suspended, \
+     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = m.id) AS blocked_by_viewer, \
+     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = m.id AND b.blocked_id = $1) AS blocks_viewer \
+     FROM members m WHERE ";
+
+/// [`Standing`] of the member `id`.
+pub async fn standing(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    id: MemberId,
+) -> Result<Option<Standing>> {
+    Ok(diesel::sql_query(format!("{STANDING}m.id = $2"))
+        .bind::<diesel::sql_types::BigInt, _>(viewer.map_or(0, MemberId::get))
+        .bind::<diesel::sql_types::BigInt, _>(id.get())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// [`Standing`] of the member a username names, whatever its case.
+pub async fn standing_by_username(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    username: &str,
+) -> Result<Option<Standing>> {
+    Ok(
+        diesel::sql_query(format!("{STANDING}lower(m.username) = $2"))
+            .bind::<diesel::sql_types::BigInt, _>(viewer.map_or(0, MemberId::get))
+            .bind::<diesel::sql_types::Text, _>(username.to_lowercase())
+            .get_result(conn)
+            .await
+            .optional()?,
+    )
+}
+
+/// Whether a member is an admin and whether they are suspended now (`None`: no such member).
+pub async fn role_and_suspension(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+) -> Result<Option<(Role, bool)>> {
+    let row: Option<(String, Option<DateTime<Utc>>)> = members::table
+        .find(id.get())
+        .select((members::role, members::suspended_until))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(role, until)| {
+        (
+            Role::parse(&role).unwrap_or(Role::Member),
+            until.is_some_and(|u| u > Utc::now()),
+        )
+    }))
+}
+
+/// Suspends a member until `until` (`None`: for good).
+pub async fn suspend(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    until: Option<DateTime<Utc>>,
+) -> Result<()> {
+    diesel::update(members::table.find(id.get()))
+        .set(members::suspended_until.eq(until.unwrap_or_else(filmlog_domain::moderation::forever)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends a member's suspension.
+pub async fn lift_suspension(conn: &mut AsyncPgConnection, id: MemberId) -> Result<()> {
+    diesel::update(members::table.find(id.get()))
+        .set(members::suspended_until.eq(None::<DateTime<Utc>>))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn id_by_username(

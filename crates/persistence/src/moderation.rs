@@ -147,6 +147,7 @@ pub struct LogRow {
     pub subject_id: i64,
     pub reason: String,
     pub created_at: DateTime<Utc>,
+    pub suspended_until: Option<DateTime<Utc>>,
     pub reports_resolved: i64,
 }
 
@@ -159,6 +160,8 @@ pub struct Action<'a> {
     pub subject: SubjectType,
     pub subject_id: i64,
     pub reason: &'a str,
+    /// For a suspension: until when.
+    pub suspended_until: Option<DateTime<Utc>>,
 }
 
 /// Writes `action` to the log and resolves the subject's open reports with it.
@@ -171,6 +174,7 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
             moderation_log::subject_type.eq(action.subject.as_str()),
             moderation_log::subject_id.eq(action.subject_id),
             moderation_log::reason.eq(action.reason),
+            moderation_log::suspended_until.eq(action.suspended_until),
         ))
         .returning((moderation_log::id, moderation_log::created_at))
         .get_result(conn)
@@ -197,6 +201,7 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
         subject_id: action.subject_id,
         reason: action.reason.to_owned(),
         created_at,
+        suspended_until: action.suspended_until,
         reports_resolved: resolved as i64,
     })
 }
@@ -217,6 +222,7 @@ pub async fn log_page(
             moderation_log::subject_id,
             moderation_log::reason,
             moderation_log::created_at,
+            moderation_log::suspended_until,
             diesel::dsl::sql::<BigInt>(
                 "(SELECT count(*) FROM reports r WHERE r.resolved_by_action = moderation_log.id)",
             ),

@@ -160,6 +160,7 @@ diesel::table! {
         follower_count -> Int4,
         following_count -> Int4,
         email_key -> Text,
+        suspended_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -173,6 +174,7 @@ diesel::table! {
         subject_id -> Int8,
         reason -> Text,
         created_at -> Timestamptz,
+        suspended_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -20,6 +20,8 @@ pub enum RevokeReason {
     RefreshTokenReused,
     /// The member ended it from their list of sessions.
     EndedByMember,
+    /// A moderator suspended the member.
+    Suspended,
 }
 
 impl RevokeReason {
@@ -29,6 +31,7 @@ impl RevokeReason {
             RevokeReason::PasswordChanged => "password_changed",
             RevokeReason::RefreshTokenReused => "refresh_token_reused",
             RevokeReason::EndedByMember => "ended_by_member",
+            RevokeReason::Suspended => "suspended",
         }
     }
 }
@@ -232,6 +235,25 @@ pub async fn revoke_own(
     .execute(conn)
     .await?;
     Ok(ended == 1)
+}
+
+/// Ends every session of a member; returns how many were ended.
+pub async fn revoke_all(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    reason: RevokeReason,
+) -> Result<usize> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::member_id.eq(member.get()))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Utc::now()),
+        sessions::revoked_reason.eq(reason.as_str()),
+    ))
+    .execute(conn)
+    .await?)
 }
 
 /// Ends every session of a member except `keep`; returns how many were ended.

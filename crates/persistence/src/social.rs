@@ -62,6 +62,7 @@ pub async fn review_likers(
         ))
         .limit(limit)
         .into_boxed();
+    query = query.filter(active_member!("members"));
     if let Some(viewer) = viewer {
         query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
     }
@@ -146,14 +147,15 @@ pub async fn delete_comment(conn: &mut AsyncPgConnection, id: CommentId) -> Resu
 }
 
 /// A thread, oldest first, each comment with whether its author and the signed-in `viewer` are on
-/// the two sides of a block (the thread keeps its shape; the API shows such a comment as a tombstone).
+/// the two sides of a block, and whether its author is suspended now (the thread keeps its shape;
+/// the API shows such comments as tombstones).
 pub async fn comments_of(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<(CommentView, bool)>> {
+) -> Result<Vec<(CommentView, bool, bool)>> {
     // Nobody has id 0: an anonymous viewer is on no side of any block.
     let viewer = viewer.map_or(0, MemberId::get);
     let mut query = comments::table
@@ -162,6 +164,7 @@ pub async fn comments_of(
         .select((
             CommentView::as_select(),
             block_test!(, viewer, "comments.author_id"),
+            sql::<Bool>("coalesce(members.suspended_until > now(), false)"),
         ))
         .order((comments::created_at.asc(), comments::id.asc()))
         .limit(limit)
@@ -241,6 +244,7 @@ pub async fn follow_list(
         ))
         .limit(limit)
         .into_boxed();
+    query = query.filter(active_member!("members"));
     if let Some(viewer) = viewer {
         query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
     }

@@ -238,6 +238,19 @@ fn bad_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "the username or password is wrong")
 }
 
+/// 403 `account_suspended`, saying until when.
+fn account_suspended(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+    let detail = if filmlog_domain::moderation::is_forever(until) {
+        "this account is suspended for good".to_owned()
+    } else {
+        format!(
+            "this account is suspended until {}",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    };
+    ApiError::forbidden("account_suspended", detail)
+}
+
 /// Log in
 ///
 /// Exchanges a username and password for a token pair. An unknown username and a wrong password
@@ -250,6 +263,7 @@ fn bad_credentials() -> ApiError {
         (status = 200, description = "Logged in", body = Tokens),
         (status = 400, response = MalformedJson),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`: a moderator suspended the account; the detail says until when (told only with the right password)", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 429, description = "`login_locked`: too many failed logins for this account (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too until it ends), or `rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
@@ -281,9 +295,9 @@ pub async fn login(
         None => None,
     };
     drop(conn);
-    let (member, hash) = match credentials {
-        Some((id, hash)) => (Some(id), Some(hash)),
-        None => (None, None),
+    let (member, hash, suspended_until) = match credentials {
+        Some((id, hash, until)) => (Some(id), Some(hash), until),
+        None => (None, None, None),
     };
     if !state.passwords.verify(&req.password, hash).await? {
         if let Some(account) = &account {
@@ -292,6 +306,10 @@ pub async fn login(
         return Err(bad_credentials());
     }
     let member = member.ok_or_else(bad_credentials)?;
+    // Told only to whoever knows the password.
+    if let Some(until) = suspended_until.filter(|u| *u > chrono::Utc::now()) {
+        return Err(account_suspended(until));
+    }
     if let Some(account) = &account {
         // Guesses sent together all pass the first check; one that hits while the others have
         // locked the account is refused as well.

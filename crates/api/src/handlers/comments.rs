@@ -59,6 +59,8 @@ pub enum HiddenReason {
     Blocked,
     /// A moderator removed it.
     Removed,
+    /// Its author is suspended.
+    Suspended,
 }
 
 /// A comment of a thread that the reader may not see, in its place so the thread keeps its shape.
@@ -78,9 +80,11 @@ pub enum ThreadComment {
 }
 
 impl ThreadComment {
-    fn of((view, blocked): (CommentView, bool)) -> Self {
+    fn of((view, blocked, suspended): (CommentView, bool, bool)) -> Self {
         let hidden = if view.comment.removed_at.is_some() {
             Some(HiddenReason::Removed)
+        } else if suspended {
+            Some(HiddenReason::Suspended)
         } else if blocked {
             Some(HiddenReason::Blocked)
         } else {
@@ -122,7 +126,7 @@ async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<Comme
     tag = "comments",
     params(("id" = String, Path, example = "17"), PageQuery),
     responses(
-        (status = 200, description = "Oldest first. A comment whose author and the reader are on the two sides of a block, or that a moderator removed, comes as a tombstone, `{\"id\": …, \"hidden\": \"blocked\" | \"removed\"}`, so the thread keeps its shape", body = Page<ThreadComment>),
+        (status = 200, description = "Oldest first. A comment whose author and the reader are on the two sides of a block, that a moderator removed, or whose author is suspended, comes as a tombstone, `{\"id\": …, \"hidden\": \"blocked\" | \"removed\" | \"suspended\"}`, so the thread keeps its shape", body = Page<ThreadComment>),
         (status = 400, response = BadPageQuery),
         (status = 404, response = EntryNotFound),
         (status = 503, response = ServiceUnavailable),
@@ -141,7 +145,7 @@ pub async fn list_comments(
     let page = pagination::page(
         rows,
         paging.limit,
-        |(c, _)| (c.comment.created_at, c.comment.id),
+        |(c, _, _)| (c.comment.created_at, c.comment.id),
         ThreadComment::of,
     );
     Ok(HttpResponse::Ok().json(page))

@@ -255,8 +255,11 @@ pub async fn list_reports(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModerationRequest {
-    /// `dismiss` (closes the subject's open reports), `mark_spoilers` (a review) or `remove` (a review
-    /// or comment: it becomes a tombstone "removed by a moderator" everywhere).
+    /// `dismiss` (closes the subject's open reports), `mark_spoilers` (a review), `remove` (a review
+    /// or comment: it becomes a tombstone "removed by a moderator" everywhere), `suspend` (a member,
+    /// `until` a time or `forever`: their sessions end at once, login is refused and their content is
+    /// hidden while it lasts) or `lift_suspension` (a member). Suspensions need no report; the other
+    /// actions act on open reports.
     #[schema(example = "mark_spoilers")]
     pub action: String,
     #[schema(example = "review")]
@@ -266,6 +269,9 @@ pub struct ModerationRequest {
     /// Why, for the moderation log (1–2,000 characters).
     #[schema(example = "reveals the ending in the first line")]
     pub reason: String,
+    /// For `suspend` only, and required there: an RFC 3339 time in the future, or `forever`.
+    #[schema(example = "2026-12-31T00:00:00Z")]
+    pub until: Option<String>,
 }
 
 /// A line of the moderation log.
@@ -282,6 +288,12 @@ pub struct ModerationEntry {
     pub reason: String,
     /// How many open reports the action resolved.
     pub reports_resolved: i64,
+    /// For a suspension: until when (`null` with `for_good`).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub suspended_until: Option<String>,
+    /// For a suspension: whether it is for good.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub for_good: bool,
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
@@ -297,6 +309,13 @@ impl From<LogRow> for ModerationEntry {
             subject_id: r.subject_id.to_string(),
             reason: r.reason,
             reports_resolved: r.reports_resolved,
+            suspended_until: r
+                .suspended_until
+                .filter(|u| !filmlog_domain::moderation::is_forever(*u))
+                .map(|u| u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            for_good: r
+                .suspended_until
+                .is_some_and(filmlog_domain::moderation::is_forever),
             at: r.created_at,
         }
     }
@@ -316,9 +335,9 @@ impl From<LogRow> for ModerationEntry {
         (status = 401, response = Unauthenticated),
         (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subject (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers` or `already_removed`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers`, `already_removed`, `suspend_admin`, `already_suspended` or `not_suspended`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`) or `action_not_applicable`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_until`) or `action_not_applicable`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -337,7 +356,7 @@ pub async fn moderate(
         errors.push(FieldError::new(
             "/action",
             "invalid_action",
-            "dismiss, mark_spoilers or remove",
+            "dismiss, mark_spoilers, remove, suspend or lift_suspension",
         ));
     }
     let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
@@ -349,6 +368,23 @@ pub async fn moderate(
             "why, for the log: 1 to 2,000 characters",
         ));
     }
+    // `until`: a future time or `forever` for a suspension (None: for good), nothing otherwise.
+    let until = match (action, req.until.as_deref()) {
+        (Some(ModerationAction::Suspend), Some("forever")) => Ok(None),
+        (Some(ModerationAction::Suspend), Some(at)) => at
+            .parse::<DateTime<Utc>>()
+            .ok()
+            .filter(|t| *t > Utc::now() && !filmlog_domain::moderation::is_forever(*t))
+            .map(Some)
+            .ok_or("an RFC 3339 time in the future (before year 10000), or forever"),
+        (Some(ModerationAction::Suspend), None) => Err("required for suspend: a time, or forever"),
+        (_, Some(_)) => Err("only suspend takes until"),
+        (_, None) => Ok(None),
+    };
+    let until = until.unwrap_or_else(|message| {
+        errors.push(FieldError::new("/until", "invalid_until", message));
+        None
+    });
     let (Some(action), Some(subject), true) = (action, subject, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
@@ -356,7 +392,7 @@ pub async fn moderate(
     let mut conn = state.conn().await?;
     let row = conn
         .transaction(async |conn| {
-            ops::moderation::act(conn, moderator, action, subject, reason).await
+            ops::moderation::act(conn, moderator, action, subject, reason, until).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(ModerationEntry::from(row)))

@@ -1,9 +1,11 @@
 //! Reports and moderation actions, with the rules of `filmlog_domain::moderation`.
 
-use filmlog_domain::MemberId;
+use chrono::{DateTime, Utc};
 use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, SubjectType};
-use filmlog_persistence::AsyncPgConnection;
+use filmlog_domain::{MemberId, Role};
 use filmlog_persistence::moderation::{self as store, Action, LogRow};
+use filmlog_persistence::sessions::{self, RevokeReason};
+use filmlog_persistence::{AsyncPgConnection, members};
 
 use super::{OpError, OpResult};
 
@@ -29,6 +31,7 @@ pub async fn act(
     action: ModerationAction,
     (subject, id): (SubjectType, i64),
     reason: &str,
+    suspend_until: Option<DateTime<Utc>>,
 ) -> OpResult<LogRow> {
     store::subject_owner(conn, subject, id)
         .await?
@@ -40,6 +43,13 @@ pub async fn act(
         SubjectType::Comment => (false, store::comment_removed(conn, id).await?),
         SubjectType::Member => (false, false),
     };
+    let (admin, suspended) = match subject {
+        SubjectType::Member => members::role_and_suspension(conn, MemberId::new(id))
+            .await?
+            .map(|(role, suspended)| (role == Role::Admin, suspended))
+            .unwrap_or((false, false)),
+        _ => (false, false),
+    };
     moderation::check_action(
         action,
         Case {
@@ -48,12 +58,22 @@ pub async fn act(
             moderator_reported,
             marked_spoilers,
             removed,
+            admin,
+            suspended,
         },
     )?;
     match action {
         ModerationAction::Dismiss => {}
         ModerationAction::MarkSpoilers => store::mark_spoilers(conn, id).await?,
         ModerationAction::Remove => store::remove(conn, subject, id).await?,
+        ModerationAction::Suspend => {
+            let member = MemberId::new(id);
+            members::suspend(conn, member, suspend_until).await?;
+            sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
+        }
+        ModerationAction::LiftSuspension => {
+            members::lift_suspension(conn, MemberId::new(id)).await?;
+        }
     }
     let row = store::record(
         conn,
@@ -64,6 +84,12 @@ pub async fn act(
             subject,
             subject_id: id,
             reason,
+            suspended_until: match action {
+                ModerationAction::Suspend => {
+                    Some(suspend_until.unwrap_or_else(moderation::forever))
+                }
+                _ => None,
+            },
         },
     )
     .await?;
