@@ -9,8 +9,17 @@ if ! cargo deny --version >/dev/null 2>&1; then
   echo "deny: installing cargo-deny (once; a few minutes)" >&2
   cargo install cargo-deny --locked --quiet
 fi
-snapshot=${FILMLOG_ADVISORY_DB:-$root/../shared/advisory-db}
-[ -d "$snapshot/crates" ] || { echo "deny: no advisory database at $snapshot (set FILMLOG_ADVISORY_DB)" >&2; exit 1; }
+# The snapshot sits beside the checkout (../shared); a clone made elsewhere from that checkout (as CI
+# makes one) finds it beside the checkout it was cloned from.
+origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
+snapshot=${FILMLOG_ADVISORY_DB:-}
+for candidate in "$root/../shared/advisory-db" "${origin:+$origin/../shared/advisory-db}"; do
+  [ -z "$snapshot" ] && [ -n "$candidate" ] && [ -d "$candidate/crates" ] && snapshot=$candidate
+done
+[ -n "$snapshot" ] && [ -d "$snapshot/crates" ] || {
+  echo "deny: no advisory database snapshot beside this checkout or its origin; set FILMLOG_ADVISORY_DB" >&2
+  exit 1
+}
 # cargo-deny reads the database only as a git repository in a folder named after its URL.
 db=$root/target/advisory-dbs/advisory-db-3157b0e258782691
 rm -rf "$db" && mkdir -p "$db" && cp -r "$snapshot/." "$db"
