@@ -106,7 +106,25 @@ fn openapi_needs_no_configuration() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"openapi\": \"3.1.0\""));
 }
 
-fn free_port() -> u16 {
+/// `filmlog serve` on `port` against the database at `url`, one worker, with `env` added; its output
+/// discarded.
+pub fn spawn_server(url: &str, port: u16, env: &[(&str, String)]) -> std::process::Child {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .env("DATABASE_URL", url)
+        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
+        .env("PORT", port.to_string())
+        .env("FILMLOG_WORKERS", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     l.local_addr().map(|a| a.port()).unwrap_or(0)
 }
@@ -115,16 +133,7 @@ fn free_port() -> u16 {
 async fn sigterm_drains_the_request_in_flight_then_exits() {
     let db = TestDatabase::new().await;
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", db.url())
-        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
-        .env("PORT", port.to_string())
-        .env("FILMLOG_WORKERS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = spawn_server(db.url(), port, &[]);
     let started = Instant::now();
     let mut stream = loop {
         match TcpStream::connect(("127.0.0.1", port)) {
@@ -186,19 +195,7 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
 
 /// Runs `filmlog args` with only `env` configured: its exit code, stdout and stderr.
 fn filmlog(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("FILMLOG_JWT_SECRET");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    filmlog_test_support::run_command(BIN, args, env)
 }
 
 #[actix_web::test]
@@ -315,18 +312,14 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
 
     let port = free_port();
     let metrics_port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", app.db.url())
-        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
-        .env("PORT", port.to_string())
-        .env("FILMLOG_WORKERS", "1")
-        .env("FILMLOG_POPULARITY_INTERVAL_SECS", "1")
-        .env("FILMLOG_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = spawn_server(
+        app.db.url(),
+        port,
+        &[
+            ("FILMLOG_POPULARITY_INTERVAL_SECS", "1".to_owned()),
+            ("FILMLOG_METRICS_ADDR", format!("127.0.0.1:{metrics_port}")),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut seen = scores(&mut conn).await;
     while seen != (1, 2, 2) && Instant::now() < deadline {

@@ -2,7 +2,7 @@
 //! named after its route, carrying the request id and continuing the caller's `traceparent`, with
 //! the database statements as its children (their text without bind values).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,6 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use filmlog_test_support::TestDatabase;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_filmlog");
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const CALLER_SPAN: &str = "b7ad6b7169203331";
 
@@ -44,11 +43,6 @@ fn attribute<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {
         .map(|a| &a["value"])
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or(0)
-}
-
 #[actix_web::test]
 async fn request_and_database_spans_are_exported_by_otlp() {
     let received: Received = Arc::default();
@@ -68,25 +62,21 @@ async fn request_and_database_spans_are_exported_by_otlp() {
     actix_web::rt::spawn(collector);
 
     let db = TestDatabase::new().await;
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", db.url())
-        .env("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz")
-        .env("PORT", port.to_string())
-        .env("FILMLOG_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{collector_port}"),
-        )
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .env("OTEL_SERVICE_NAME", "filmlog-under-test")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let port = crate::process::free_port();
+    let mut child = crate::process::spawn_server(
+        db.url(),
+        port,
+        &[
+            ("RUST_LOG", "warn".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{collector_port}"),
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".to_owned()),
+            ("OTEL_SERVICE_NAME", "filmlog-under-test".to_owned()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ],
+    );
 
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/films?limit=1");

@@ -1,25 +1,13 @@
 //! `filmlog-dev`: its refusals, usage errors and help.
 
-use std::process::Command;
-
 use filmlog_test_support::TestDatabase;
 
 const BIN: &str = env!("CARGO_BIN_EXE_filmlog-dev");
 
 /// Runs `filmlog-dev args` with only `env` configured: its exit code and stderr.
 fn filmlog_dev(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("FILMLOG_JWT_SECRET");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = filmlog_test_support::run_command(BIN, args, env);
+    (code, stderr)
 }
 
 #[test]

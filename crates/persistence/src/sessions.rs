@@ -243,17 +243,7 @@ pub async fn revoke_all(
     member: MemberId,
     reason: RevokeReason,
 ) -> Result<usize> {
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::member_id.eq(member.get()))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(Utc::now()),
-        sessions::revoked_reason.eq(reason.as_str()),
-    ))
-    .execute(conn)
-    .await?)
+    revoke_every(conn, member, None, reason).await
 }
 
 /// Ends every session of a member except `keep`; returns how many were ended.
@@ -263,18 +253,30 @@ pub async fn revoke_others(
     keep: SessionId,
     reason: RevokeReason,
 ) -> Result<usize> {
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::member_id.eq(member.get()))
-            .filter(sessions::id.ne(keep.get()))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(Utc::now()),
-        sessions::revoked_reason.eq(reason.as_str()),
-    ))
-    .execute(conn)
-    .await?)
+    revoke_every(conn, member, Some(keep), reason).await
+}
+
+async fn revoke_every(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    keep: Option<SessionId>,
+    reason: RevokeReason,
+) -> Result<usize> {
+    let mut live = sessions::table
+        .filter(sessions::member_id.eq(member.get()))
+        .filter(sessions::revoked_at.is_null())
+        .into_boxed();
+    if let Some(keep) = keep {
+        live = live.filter(sessions::id.ne(keep.get()));
+    }
+    Ok(diesel::update(sessions::table)
+        .filter(sessions::id.eq_any(live.select(sessions::id)))
+        .set((
+            sessions::revoked_at.eq(Utc::now()),
+            sessions::revoked_reason.eq(reason.as_str()),
+        ))
+        .execute(conn)
+        .await?)
 }
 
 /// The member an access token speaks for, if the session it names is still live and belongs to them.

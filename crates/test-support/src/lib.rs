@@ -14,3 +14,21 @@ mod db;
 
 pub use app::{TestApp, TestConfig, TestMember, TestResponse, assert_raw_problem};
 pub use db::{TestDatabase, with_database};
+
+/// Runs the binary `bin` with `args`, configured by `env` only (the test's own `DATABASE_URL` and
+/// `FILMLOG_JWT_SECRET` are not passed on): its exit code, stdout and stderr.
+pub fn run_command(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("FILMLOG_JWT_SECRET");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("{bin}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
