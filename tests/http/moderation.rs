@@ -122,6 +122,10 @@ async fn reports_are_idempotent_validated_and_only_of_what_one_can_see() {
     report(app, &s.cy, of("review", &s.review, "abuse"))
         .await
         .assert_problem(404, "not_found");
+    // Nor a comment in a thread the reporter cannot see (ben's comment under ana's review).
+    report(app, &s.cy, of("comment", &s.comment, "spam"))
+        .await
+        .assert_problem(404, "not_found");
     // One's own content, or oneself, is not reported.
     report(app, &s.ana, of("review", &s.review, "spam"))
         .await

@@ -41,6 +41,21 @@ pub async fn subject_owner(
     Ok(owner.map(MemberId::new))
 }
 
+/// The author of the review a comment answers.
+pub async fn comment_thread_owner(
+    conn: &mut AsyncPgConnection,
+    comment: i64,
+) -> Result<Option<MemberId>> {
+    let owner: Option<i64> = comments::table
+        .inner_join(log_entries::table)
+        .filter(comments::id.eq(comment))
+        .select(log_entries::member_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(owner.map(MemberId::new))
+}
+
 /// Files a report; `false` when the reporter already has an open one on the subject (nothing changes).
 pub async fn report(
     conn: &mut AsyncPgConnection,

@@ -138,13 +138,15 @@ pub async fn create_report(
         SubjectType::Member => Subject::Profile(owner),
         SubjectType::Review | SubjectType::Comment => Subject::Content(owner),
     };
-    visible::check(
-        &mut conn,
-        filmlog_domain::Viewer::Member(me),
-        seen,
-        "that subject",
-    )
-    .await?;
+    let viewer = filmlog_domain::Viewer::Member(me);
+    visible::check(&mut conn, viewer, seen, "that subject").await?;
+    // A comment is seen only in its thread: the review it answers must be visible too.
+    if kind == SubjectType::Comment
+        && let Some(thread_owner) = store::comment_thread_owner(&mut conn, id).await?
+    {
+        let thread = Subject::Content(thread_owner);
+        visible::check(&mut conn, viewer, thread, "that subject").await?;
+    }
     conn.transaction(async |conn| {
         ops::moderation::report(conn, me, owner, (kind, id), reason, message).await
     })
