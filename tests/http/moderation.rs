@@ -166,6 +166,12 @@ async fn moderators_act_once_per_open_case_never_on_their_own_reports() {
         .await
     };
     // Members neither read the queue nor act.
+    app.get(
+        "/api/v1/admin/reports?status=closed",
+        Some(&s.admin.access_token),
+    )
+    .await
+    .assert_problem(400, "invalid_query_parameter");
     for path in ["/api/v1/admin/reports", "/api/v1/admin/moderation-log"] {
         app.get(path, Some(&s.ana.access_token))
             .await
@@ -619,6 +625,23 @@ async fn a_suspension_logs_out_refuses_login_and_hides_content_until_lifted() {
             json!([{"id": s.comment, "hidden": "suspended"}])
         );
     }
+    // Nobody acts on a suspended member's things: they are answered as if they did not exist.
+    app.put(
+        &format!("/api/v1/log-entries/{bens_review}/like"),
+        &s.cy.access_token,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/log-entries/{bens_review}/comments"),
+        Some(&s.cy.access_token),
+        &json!({"body": "still there?"}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.put("/api/v1/members/ben/follow", &s.ana.access_token)
+        .await
+        .assert_problem(404, "not_found");
     assert!(
         !feed_of_cy().await.contains("\"ben\""),
         "a suspended member's activity leaves feeds"

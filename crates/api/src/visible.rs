@@ -3,7 +3,7 @@
 //! The rule is given the blocks between the viewer and the subject's owner and whether the owner is
 //! suspended, looked up together in one statement.
 
-use filmlog_domain::visibility::{Blocks, Sight, Subject, Viewer, sight};
+use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
@@ -17,11 +17,7 @@ pub fn require(
     what: &'static str,
 ) -> ApiResult<()> {
     let standing = standing.ok_or_else(|| ApiError::not_found(what))?;
-    let blocks = Blocks {
-        by_viewer: standing.blocked_by_viewer,
-        of_viewer: standing.blocks_viewer,
-    };
-    match sight(viewer, subject, blocks, standing.suspended) {
+    match sight(viewer, subject, standing.blocks(), standing.suspended) {
         Sight::Visible => Ok(()),
         Sight::Hidden => Err(ApiError::not_found(what)),
     }

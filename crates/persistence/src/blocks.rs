@@ -1,39 +1,15 @@
 //! Blocks and mutes between members. Lists of other members' things leave out, for a signed-in
-//! viewer, whatever comes from a member on the other side of a block (`block_test!`).
+//! viewer, whatever comes from a member on the other side of a block (`unblocked!`).
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Timestamptz};
-use diesel::{BoolExpressionMethods, ExpressionMethods, JoinOnDsl, QueryDsl, SelectableHelper};
+use diesel::{ExpressionMethods, JoinOnDsl, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
-use filmlog_domain::visibility::Blocks;
 
 use crate::Result;
 use crate::members::MemberSummaryRow;
 use crate::schema::{blocks, members, mutes};
-
-/// The blocks between `viewer` and `other`, in both directions (one statement).
-pub async fn between(
-    conn: &mut AsyncPgConnection,
-    viewer: MemberId,
-    other: MemberId,
-) -> Result<Blocks> {
-    let (v, o) = (viewer.get(), other.get());
-    let blockers: Vec<i64> = blocks::table
-        .filter(
-            blocks::blocker_id
-                .eq(v)
-                .and(blocks::blocked_id.eq(o))
-                .or(blocks::blocker_id.eq(o).and(blocks::blocked_id.eq(v))),
-        )
-        .select(blocks::blocker_id)
-        .load(conn)
-        .await?;
-    Ok(Blocks {
-        by_viewer: blockers.contains(&v),
-        of_viewer: blockers.contains(&o),
-    })
-}
 
 /// Serialises, until the transaction ends, what changes the relationship of two members (a follow, a
 /// block): a transaction-scoped advisory lock on the pair, whichever order they come in.

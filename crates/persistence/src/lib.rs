@@ -15,40 +15,56 @@ macro_rules! keyset {
     };
 }
 
-/// Whether there is a block, in either direction, between the member `$viewer` (a bound id) and the
-/// member whose id is in `$column` (a column of the query): `block_test!(NOT, …)` is the filter every
-/// list of other members' things applies for a signed-in viewer (two anti-join probes, one on each
-/// of the blocks' indexes); `block_test!(, …)` is the same test as a value (a comment's tombstone).
-macro_rules! block_test {
-    ($($not:ident)?, $viewer:expr, $column:literal) => {
-        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
-            "(", $(stringify!($not), " ",)? "EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = "
+/// Whether there is a block, in either direction, between the member `$viewer` (an id) and the member
+/// whose id is the column `$member`, as a DSL expression: `blocked!` is the test as a value (a
+/// comment's tombstone), `unblocked!` the filter every list of other members' things applies for a
+/// signed-in viewer (two NOT EXISTS, which PostgreSQL runs as anti-joins on the blocks' two indexes).
+/// In the DSL, not SQL literals, so that diesel keeps the statements prepared (a literal made every
+/// call parse and plan again: popular reviews fell to 15 % of their twin in a bench run).
+macro_rules! blocked {
+    ($viewer:expr, $member:expr) => {{
+        use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
+        let viewer: i64 = $viewer;
+        diesel::dsl::exists(
+            crate::schema::blocks::table
+                .filter(crate::schema::blocks::blocker_id.eq(viewer))
+                .filter(crate::schema::blocks::blocked_id.eq($member)),
+        )
+        .or(diesel::dsl::exists(
+            crate::schema::blocks::table
+                .filter(crate::schema::blocks::blocked_id.eq(viewer))
+                .filter(crate::schema::blocks::blocker_id.eq($member)),
         ))
-        .bind::<diesel::sql_types::BigInt, _>($viewer)
-        .sql(concat!(
-            " AND b.blocked_id = ", $column, ") ",
-            block_test!(@join $($not)?),
-            " ", $(stringify!($not), " ",)? "EXISTS (SELECT 1 FROM blocks b WHERE b.blocked_id = "
-        ))
-        .bind::<diesel::sql_types::BigInt, _>($viewer)
-        .sql(concat!(" AND b.blocker_id = ", $column, "))"))
-    };
-    (@join NOT) => { "AND" };
-    (@join) => { "OR" };
+    }};
 }
 
-/// Whether the member whose row is `$table` (a table or alias of the query) is not suspended now: the
-/// filter of every list of members' things (a suspended member's content is hidden while it lasts).
-macro_rules! active_member {
-    ($table:literal) => {
-        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!(
-            "(",
-            $table,
-            ".suspended_until IS NULL OR ",
-            $table,
-            ".suspended_until <= now())"
+/// See [`blocked!`].
+macro_rules! unblocked {
+    ($viewer:expr, $member:expr) => {{
+        use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
+        let viewer: i64 = $viewer;
+        diesel::dsl::not(diesel::dsl::exists(
+            crate::schema::blocks::table
+                .filter(crate::schema::blocks::blocker_id.eq(viewer))
+                .filter(crate::schema::blocks::blocked_id.eq($member)),
         ))
-    };
+        .and(diesel::dsl::not(diesel::dsl::exists(
+            crate::schema::blocks::table
+                .filter(crate::schema::blocks::blocked_id.eq(viewer))
+                .filter(crate::schema::blocks::blocker_id.eq($member)),
+        )))
+    }};
+}
+
+/// Whether the member joined as `members` is not suspended now: the filter of every list of members'
+/// things (a suspended member's content is hidden while it lasts).
+macro_rules! active_member {
+    () => {{
+        use diesel::{BoolExpressionMethods, ExpressionMethods};
+        crate::schema::members::suspended_until
+            .is_null()
+            .or(crate::schema::members::suspended_until.le(diesel::dsl::now))
+    }};
 }
 
 /// Writes `sql`, a fixed statement with `$1`, `$2`, … placeholders, binding each placeholder through

@@ -15,7 +15,7 @@ use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId, Rating};
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{blocks, films, follows, log_entries, member_films, members};
+use crate::schema::{films, follows, log_entries, member_films, members};
 use crate::types::{DbRating, NullAsFalse};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -539,25 +539,10 @@ macro_rules! film_reviews_query {
                 query.order((log_entries::created_at.desc(), log_entries::id.desc()))
             }
         };
-        // In the DSL rather than SQL literals, so that diesel keeps the statement prepared (a
-        // literal made every call parse and plan it again: popular reviews fell to 15 % of their
-        // twin).
-        query = query.filter(
-            members::suspended_until
-                .is_null()
-                .or(members::suspended_until.le(diesel::dsl::now)),
-        );
+        query = query.filter(active_member!());
         if let Some(viewer) = $viewer {
             let viewer: MemberId = viewer;
-            let blocked = blocks::table
-                .filter(blocks::blocker_id.eq(viewer.get()))
-                .filter(blocks::blocked_id.eq(log_entries::member_id));
-            let blocking = blocks::table
-                .filter(blocks::blocked_id.eq(viewer.get()))
-                .filter(blocks::blocker_id.eq(log_entries::member_id));
-            query = query
-                .filter(diesel::dsl::not(diesel::dsl::exists(blocked)))
-                .filter(diesel::dsl::not(diesel::dsl::exists(blocking)));
+            query = query.filter(unblocked!(viewer.get(), log_entries::member_id));
         }
         if let Some(viewer) = $following {
             let followees = follows::table

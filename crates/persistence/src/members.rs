@@ -187,6 +187,16 @@ pub struct Standing {
     pub blocks_viewer: bool,
 }
 
+impl Standing {
+    /// The blocks between the member and the viewer, as the visibility rule takes them.
+    pub fn blocks(&self) -> filmlog_domain::Blocks {
+        filmlog_domain::Blocks {
+            by_viewer: self.blocked_by_viewer,
+            of_viewer: self.blocks_viewer,
+        }
+    }
+}
+
 const STANDING: &str = "SELECT m.id, coalesce(m.suspended_until > now(), false) AS suspended, \
      EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = m.id) AS blocked_by_viewer, \
      EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = m.id AND b.blocked_id = $1) AS blocks_viewer \

@@ -62,9 +62,9 @@ pub async fn review_likers(
         ))
         .limit(limit)
         .into_boxed();
-    query = query.filter(active_member!("members"));
+    query = query.filter(active_member!());
     if let Some(viewer) = viewer {
-        query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
+        query = query.filter(unblocked!(viewer.get(), members::id));
     }
     if let Some((at, id)) = after {
         query = query.filter(
@@ -163,8 +163,8 @@ pub async fn comments_of(
         .filter(comments::log_entry_id.eq(entry.get()))
         .select((
             CommentView::as_select(),
-            block_test!(, viewer, "comments.author_id"),
-            sql::<Bool>("coalesce(members.suspended_until > now(), false)"),
+            blocked!(viewer, comments::author_id),
+            members::suspended_until.gt(diesel::dsl::now),
         ))
         .order((comments::created_at.asc(), comments::id.asc()))
         .limit(limit)
@@ -174,7 +174,11 @@ pub async fn comments_of(
             keyset!("(comments.created_at, comments.id) >", Timestamptz => at, BigInt => id),
         );
     }
-    Ok(query.load(conn).await?)
+    let rows: Vec<(CommentView, bool, Option<bool>)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(comment, blocked, suspended)| (comment, blocked, suspended.unwrap_or(false)))
+        .collect())
 }
 
 /// Follows; `true` when the follow is new.
@@ -244,9 +248,9 @@ pub async fn follow_list(
         ))
         .limit(limit)
         .into_boxed();
-    query = query.filter(active_member!("members"));
+    query = query.filter(active_member!());
     if let Some(viewer) = viewer {
-        query = query.filter(block_test!(NOT, viewer.get(), "members.id"));
+        query = query.filter(unblocked!(viewer.get(), members::id));
     }
     if let Some((at, id)) = after {
         query = query.filter(

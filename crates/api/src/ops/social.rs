@@ -4,7 +4,7 @@ use filmlog_domain::rules::{self, Barred, EntryReaction};
 use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::social::{self, NewComment};
-use filmlog_persistence::{AsyncPgConnection, blocks, log_entries};
+use filmlog_persistence::{AsyncPgConnection, blocks, log_entries, members};
 
 use super::{OpError, OpResult};
 
@@ -25,15 +25,20 @@ async fn reactable(
     Ok((author, film))
 }
 
-/// `Ok` unless a block stands between `actor` and `owner`: the blocked side is answered as if what
-/// it acts on (`what`) did not exist, the blocking side with `blocked`.
+/// `Ok` unless a block stands between `actor` and `owner` or `owner` is suspended: the blocked side,
+/// and anyone acting on a suspended member, is answered as if what it acts on (`what`) did not exist,
+/// the blocking side with `blocked`. The same standing the reads' visibility rule is given.
 async fn unbarred(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
     owner: MemberId,
     what: &'static str,
 ) -> OpResult<()> {
-    match rules::check_interaction(blocks::between(conn, actor, owner).await?) {
+    let standing = members::standing(conn, Some(actor), owner)
+        .await?
+        .filter(|s| !s.suspended)
+        .ok_or(OpError::NotFound(what))?;
+    match rules::check_interaction(standing.blocks()) {
         Ok(()) => Ok(()),
         Err(Barred::Hidden) => Err(OpError::NotFound(what)),
         Err(Barred::Rule(rule)) => Err(rule.into()),
