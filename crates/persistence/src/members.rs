@@ -232,25 +232,6 @@ pub async fn standing_by_username(
     )
 }
 
-/// Whether a member is an admin and whether they are suspended now (`None`: no such member).
-pub async fn role_and_suspension(
-    conn: &mut AsyncPgConnection,
-    id: MemberId,
-) -> Result<Option<(Role, bool)>> {
-    let row: Option<(String, Option<DateTime<Utc>>)> = members::table
-        .find(id.get())
-        .select((members::role, members::suspended_until))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.map(|(role, until)| {
-        (
-            Role::parse(&role).unwrap_or(Role::Member),
-            until.is_some_and(|u| u > Utc::now()),
-        )
-    }))
-}
-
 /// Suspends a member until `until` (`None`: for good).
 pub async fn suspend(
     conn: &mut AsyncPgConnection,

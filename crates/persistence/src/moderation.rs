@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::MemberId;
 use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
+use filmlog_domain::{MemberId, Role};
 
 use crate::Result;
 use crate::schema::{comments, log_entries, members, moderation_log, reports};
@@ -97,29 +97,63 @@ pub async fn open_reports(
     Ok((reporters.len() as i64, reporters.contains(&moderator.get())))
 }
 
-/// Whether a review is marked as containing spoilers, and whether a moderator removed it.
-pub async fn review_state(conn: &mut AsyncPgConnection, entry: i64) -> Result<(bool, bool)> {
-    Ok(log_entries::table
-        .find(entry)
-        .select((
-            log_entries::contains_spoilers,
-            log_entries::review_removed_at.is_not_null(),
-        ))
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or((false, false)))
+/// The state of a subject that the moderation rules need (whatever does not apply to its kind is
+/// false), if it exists: one statement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubjectState {
+    /// A review marked as containing spoilers.
+    pub marked_spoilers: bool,
+    /// A review or comment a moderator removed.
+    pub removed: bool,
+    /// A member who is an admin.
+    pub admin: bool,
+    /// A member suspended now.
+    pub suspended: bool,
 }
 
-/// Whether a moderator removed a comment.
-pub async fn comment_removed(conn: &mut AsyncPgConnection, comment: i64) -> Result<bool> {
-    Ok(comments::table
-        .find(comment)
-        .select(comments::removed_at.is_not_null())
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or(false))
+pub async fn subject_state(
+    conn: &mut AsyncPgConnection,
+    subject: SubjectType,
+    id: i64,
+) -> Result<Option<SubjectState>> {
+    Ok(match subject {
+        SubjectType::Review => log_entries::table
+            .find(id)
+            .filter(log_entries::review_text.is_not_null())
+            .select((
+                log_entries::contains_spoilers,
+                log_entries::review_removed_at.is_not_null(),
+            ))
+            .first::<(bool, bool)>(conn)
+            .await
+            .optional()?
+            .map(|(marked_spoilers, removed)| SubjectState {
+                marked_spoilers,
+                removed,
+                ..SubjectState::default()
+            }),
+        SubjectType::Comment => comments::table
+            .find(id)
+            .select(comments::removed_at.is_not_null())
+            .first::<bool>(conn)
+            .await
+            .optional()?
+            .map(|removed| SubjectState {
+                removed,
+                ..SubjectState::default()
+            }),
+        SubjectType::Member => members::table
+            .find(id)
+            .select((members::role, members::suspended_until))
+            .first::<(String, Option<DateTime<Utc>>)>(conn)
+            .await
+            .optional()?
+            .map(|(role, until)| SubjectState {
+                admin: Role::parse(&role) == Some(Role::Admin),
+                suspended: until.is_some_and(|u| u > Utc::now()),
+                ..SubjectState::default()
+            }),
+    })
 }
 
 /// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone.

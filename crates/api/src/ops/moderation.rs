@@ -1,8 +1,8 @@
 //! Reports and moderation actions, with the rules of `filmlog_domain::moderation`.
 
 use chrono::{DateTime, Utc};
+use filmlog_domain::MemberId;
 use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, SubjectType};
-use filmlog_domain::{MemberId, Role};
 use filmlog_persistence::moderation::{self as store, Action, LogRow};
 use filmlog_persistence::sessions::{self, RevokeReason};
 use filmlog_persistence::{AsyncPgConnection, members};
@@ -33,33 +33,21 @@ pub async fn act(
     reason: &str,
     suspend_until: Option<DateTime<Utc>>,
 ) -> OpResult<LogRow> {
-    store::subject_owner(conn, subject, id)
+    let state = store::subject_state(conn, subject, id)
         .await?
         .ok_or(OpError::NotFound("that subject"))?;
     let (open_reports, moderator_reported) =
         store::open_reports(conn, subject, id, moderator).await?;
-    let (marked_spoilers, removed) = match subject {
-        SubjectType::Review => store::review_state(conn, id).await?,
-        SubjectType::Comment => (false, store::comment_removed(conn, id).await?),
-        SubjectType::Member => (false, false),
-    };
-    let (admin, suspended) = match subject {
-        SubjectType::Member => members::role_and_suspension(conn, MemberId::new(id))
-            .await?
-            .map(|(role, suspended)| (role == Role::Admin, suspended))
-            .unwrap_or((false, false)),
-        _ => (false, false),
-    };
     moderation::check_action(
         action,
         Case {
             subject,
             open_reports,
             moderator_reported,
-            marked_spoilers,
-            removed,
-            admin,
-            suspended,
+            marked_spoilers: state.marked_spoilers,
+            removed: state.removed,
+            admin: state.admin,
+            suspended: state.suspended,
         },
     )?;
     match action {
