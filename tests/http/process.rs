@@ -359,3 +359,24 @@ async fn popularity_is_recomputed_on_demand_and_by_the_server() {
         "{scraped}"
     );
 }
+
+/// A port another process holds is exit code 69 with a hint, not a generic failure.
+#[test]
+fn a_port_in_use_exits_69_with_a_hint() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = taken
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or(0)
+        .to_string();
+    let (code, _, stderr) = filmlog(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://filmlog@127.0.0.1:1/filmlog"),
+            ("FILMLOG_JWT_SECRET", "0123456789abcdefghijklmnopqrstuvwxyz"),
+            ("PORT", &port),
+        ],
+    );
+    assert_eq!(code, 69, "{stderr}");
+    assert!(stderr.contains("hint: another process listens"), "{stderr}");
+}

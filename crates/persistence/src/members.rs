@@ -2,15 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{AsChangeset, OptionalExtension};
-use diesel::{
-    ExpressionMethods, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
-};
+use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{
     Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
 };
 
-use crate::schema::members;
+use crate::schema::{blocks, members};
 use crate::{PersistenceError, Result, lower};
 
 /// Name of the unique index on `lower(username)`.
@@ -174,16 +172,12 @@ pub async fn find_credentials(
 }
 
 /// What a read of one member's things needs to decide its viewer's sight: whether the member is
-/// suspended now, and the blocks between them and `viewer` (0: nobody signed in), in one statement.
-#[derive(Debug, Clone, Copy, QueryableByName)]
+/// suspended now, and the blocks between them and the viewer, in one statement.
+#[derive(Debug, Clone, Copy)]
 pub struct Standing {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub suspended: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub blocked_by_viewer: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub blocks_viewer: bool,
 }
 
@@ -197,39 +191,69 @@ impl Standing {
     }
 }
 
-const STANDING: &str = "SELECT m.id, coalesce(m.suspended_until > now(), false) AS suspended, \
-     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = m.id) AS blocked_by_viewer, \
-     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = m.id AND b.blocked_id = $1) AS blocks_viewer \
-     FROM members m WHERE ";
+/// Which member a [`Standing`] is of.
+enum Whom<'a> {
+    Id(MemberId),
+    Username(&'a str),
+}
 
-/// [`Standing`] of the member `id`.
+/// In the DSL so that diesel keeps it prepared: every read of one member's things sends it.
+async fn standing_of(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    whom: Whom<'_>,
+) -> Result<Option<Standing>> {
+    let viewer = viewer.map_or(0, MemberId::get);
+    let blocked_by_viewer = diesel::dsl::exists(
+        blocks::table
+            .filter(blocks::blocker_id.eq(viewer))
+            .filter(blocks::blocked_id.eq(members::id)),
+    );
+    let blocks_viewer = diesel::dsl::exists(
+        blocks::table
+            .filter(blocks::blocker_id.eq(members::id))
+            .filter(blocks::blocked_id.eq(viewer)),
+    );
+    let mut query = members::table
+        .select((
+            members::id,
+            members::suspended_until,
+            blocked_by_viewer,
+            blocks_viewer,
+        ))
+        .into_boxed();
+    query = match whom {
+        Whom::Id(id) => query.filter(members::id.eq(id.get())),
+        Whom::Username(name) => query.filter(lower(members::username).eq(name.to_lowercase())),
+    };
+    let row: Option<(i64, Option<DateTime<Utc>>, bool, bool)> =
+        query.first(conn).await.optional()?;
+    Ok(
+        row.map(|(id, until, blocked_by_viewer, blocks_viewer)| Standing {
+            id,
+            suspended: until.is_some_and(|u| u > Utc::now()),
+            blocked_by_viewer,
+            blocks_viewer,
+        }),
+    )
+}
+
+/// [`Standing`] of the member `id` for `viewer`.
 pub async fn standing(
     conn: &mut AsyncPgConnection,
     viewer: Option<MemberId>,
     id: MemberId,
 ) -> Result<Option<Standing>> {
-    Ok(diesel::sql_query(format!("{STANDING}m.id = $2"))
-        .bind::<diesel::sql_types::BigInt, _>(viewer.map_or(0, MemberId::get))
-        .bind::<diesel::sql_types::BigInt, _>(id.get())
-        .get_result(conn)
-        .await
-        .optional()?)
+    standing_of(conn, viewer, Whom::Id(id)).await
 }
 
-/// [`Standing`] of the member a username names, whatever its case.
+/// [`Standing`] of the member a username names (whatever its case) for `viewer`.
 pub async fn standing_by_username(
     conn: &mut AsyncPgConnection,
     viewer: Option<MemberId>,
     username: &str,
 ) -> Result<Option<Standing>> {
-    Ok(
-        diesel::sql_query(format!("{STANDING}lower(m.username) = $2"))
-            .bind::<diesel::sql_types::BigInt, _>(viewer.map_or(0, MemberId::get))
-            .bind::<diesel::sql_types::Text, _>(username.to_lowercase())
-            .get_result(conn)
-            .await
-            .optional()?,
-    )
+    standing_of(conn, viewer, Whom::Username(username)).await
 }
 
 /// Suspends a member until `until` (`None`: for good).
