@@ -58,7 +58,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         responses(
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
-            crate::error::EntryNotFound, crate::error::BadToken, crate::error::TooManyRequests,
+            crate::error::EntryNotFound, crate::error::BadToken, crate::error::TooManyRequests, crate::error::AdminOnly,
         )
     ),
     modifiers(&BearerAuth, &RuleCodes)

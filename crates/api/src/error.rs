@@ -460,4 +460,5 @@ problem_responses! {
     FilmNotFound => "No such film (`not_found`)";
     MemberNotFound => "No such member (`not_found`)";
     EntryNotFound => "No such entry (`not_found`)";
+    AdminOnly => "Not an admin (`admin_only`)";
 }

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::error::{
-    ApiError, ApiResult, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey, NotJson,
-    Problem, ServiceUnavailable, Unauthenticated,
+    AdminOnly, ApiError, ApiResult, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey,
+    NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, double_option};
 use crate::handlers::films::{Film, film_id, load_film};
@@ -161,7 +161,7 @@ impl Fields {
         (status = 201, description = "Created; `Location` names it", body = Film),
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = AdminOnly),
         (status = 409, description = "The slug is taken (`slug_taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -303,7 +303,7 @@ pub struct UpdateFilmRequest {
         (status = 200, description = "The updated film", body = Film),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = AdminOnly),
         (status = 404, response = FilmNotFound),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),

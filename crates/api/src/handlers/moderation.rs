@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{AuthMember, Caller};
 use crate::dto::rfc3339;
 use crate::error::{
-    ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
+    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
@@ -225,7 +225,7 @@ pub struct QueueQuery {
         (status = 200, description = "Oldest first report first", body = Page<ReportedSubject>),
         (status = 400, response = BadPageQuery),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = AdminOnly),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -335,7 +335,7 @@ impl From<LogRow> for ModerationEntry {
         (status = 200, description = "Done; the log line", body = ModerationEntry),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = AdminOnly),
         (status = 404, description = "No such subject (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers`, `already_removed`, `suspend_admin`, `already_suspended` or `not_suspended`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
@@ -411,7 +411,7 @@ pub async fn moderate(
         (status = 200, description = "Newest first", body = Page<ModerationEntry>),
         (status = 400, response = BadPageQuery),
         (status = 401, response = Unauthenticated),
-        (status = 403, description = "Not an admin (`admin_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = AdminOnly),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
