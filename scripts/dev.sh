@@ -12,6 +12,21 @@ psql_bin() {
 }
 
 # Runs SQL against the server of $1 (a URL), printing bare rows.
+# need_package COMMAND PACKAGE: installs PACKAGE from Debian's archive when COMMAND is missing (as
+# root; otherwise says what to install and exits). Succeeds only when it installed something.
+need_package() {
+  command -v "$1" >/dev/null 2>&1 && return 1
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $2 (needed by the tests)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2; } \
+      || { echo "could not install $2" >&2; exit 1; }
+    return 0
+  fi
+  echo "make test needs $1: sudo apt-get install $2" >&2
+  exit 1
+}
+
 sql() { "$(psql_bin)" "$1" -v ON_ERROR_STOP=1 -qAtX -c "$2"; }
 
 # The base URL of the server (no database), starting the private cluster when DATABASE_URL is unset.
@@ -63,16 +78,11 @@ case "${1:-}" in
       sql "$admin" "DROP DATABASE IF EXISTS $db WITH (FORCE)"
     done
     export FILMLOG_TEST_DATABASE_URL=$admin
-    # The shared rate-limit store is tested against a real Redis (each test starts its own).
-    if ! command -v redis-server >/dev/null 2>&1; then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2 \
-          || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2; }
-        pkill -x redis-server 2>/dev/null || true
-      else
-        echo "make test needs redis-server: sudo apt-get install redis-server" >&2; exit 1
-      fi
-    fi
+    # The shared rate-limit store is tested against a real Redis (each test starts its own), and
+    # CORS in a real headless Chromium (tests/http/browser.rs).
+    # (Debian's package starts a system Redis on install: stopped, the tests start their own.)
+    need_package redis-server redis-server && pkill -x redis-server 2>/dev/null || true
+    need_package chromium chromium || true
     shift
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"

@@ -2,6 +2,8 @@
 //! own (see filmlog-test-support).
 
 mod auth;
+mod browser;
+mod caching;
 mod conditional;
 mod demo;
 mod films;

@@ -16,7 +16,7 @@ async fn a_profile_is_public_and_never_shows_an_email() {
     );
     assert!(!res.text.contains("example.com"), "{}", res.text);
     assert!(body.get("email").is_none());
-    assert_eq!(res.header("cache-control"), None);
+    assert_eq!(res.header("cache-control"), Some("public, no-cache"));
     let etag = res.header("etag").unwrap_or_default().to_owned();
     let cached = TestApp::read(
         app.client

@@ -137,7 +137,7 @@ async fn the_feed_shows_what_followed_members_did_with_everything_to_render_it()
 
     let feed = app.get("/api/v1/me/feed", Some(&tomas.access_token)).await;
     feed.assert_status(200);
-    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    assert_eq!(feed.header("cache-control"), Some("private, no-cache"));
     let items = feed.json["items"].as_array().cloned().unwrap_or_default();
     let kinds: Vec<&str> = items.iter().filter_map(|i| i["kind"].as_str()).collect();
     // Newest first: amara's watchlist addition, comment and like, then shirin's review (and the follows

@@ -42,7 +42,7 @@ fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
 }
 
 /// Every GET operation of the API, its path filled with things that exist.
-async fn every_read(app: &TestApp) -> Vec<String> {
+pub async fn every_read(app: &TestApp) -> Vec<String> {
     let owner = app.member("owner").await;
     let slug = app.film("Close-Up", 1990).await;
     let entry = app

@@ -38,7 +38,16 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             registrations 10 an hour per IP. Failed logins lock the account after 5 in a row for 1 s, \
             doubling up to 15 minutes. Every `/api/v1` response carries `RateLimit-Limit`, \
             `RateLimit-Remaining` and `RateLimit-Reset` (seconds) for its tightest budget; a refused \
-            request is `429` (`rate_limited`, `login_locked`) with `Retry-After`.",
+            request is `429` (`rate_limited`, `login_locked`) with `Retry-After`.\n\n\
+            **Caching.** Every `GET` is also answered to `HEAD`, carries an `ETag` and answers `304` to a \
+            matching `If-None-Match`. Anonymous catalog reads (`/films…`) are `Cache-Control: public, \
+            max-age=60`; other anonymous reads `public, no-cache`; reads with a token carry the viewer's own \
+            state and are `private, no-cache`, their ETag changing when that state does; reads vary by \
+            `Authorization`. Writes, errors and tokens are `no-store`.\n\n\
+            **Browsers.** Pages from the origins in the server's `FILMLOG_CORS_ORIGINS` may call the API: \
+            preflights are answered on every route, credentials are off (tokens go in `Authorization`), and \
+            `ETag`, `Location`, `Retry-After`, `RateLimit-*`, `X-Request-Id` and `Idempotent-Replayed` are \
+            exposed. A request from any other foreign origin is `403` `cors_origin_not_allowed`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     tags(
@@ -104,6 +113,49 @@ impl utoipa::Modify for ReadsKnowTheirViewer {
                 .responses
                 .entry("401".to_owned())
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name("BadToken")));
+        }
+    }
+}
+
+/// Every read has an ETag and answers 304 to a matching `If-None-Match`, and HEAD
+/// ([`crate::http_cache`]): documented on each, so a new read cannot leave it out.
+struct ConditionalReads;
+
+impl utoipa::Modify for ConditionalReads {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Parameter, ParameterIn};
+        use utoipa::openapi::response::ResponseBuilder;
+        use utoipa::openapi::{ObjectBuilder, RefOr, Type};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(op) = item.get.as_mut().filter(|_| path.starts_with(API_PREFIX)) else {
+                continue;
+            };
+            op.responses
+                .responses
+                .entry("304".to_owned())
+                .or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description("Unchanged since the ETag in `If-None-Match`")
+                            .build(),
+                    )
+                });
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            if !params
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("if-none-match")))
+            {
+                let mut param = Parameter::new("If-None-Match");
+                param.parameter_in = ParameterIn::Header;
+                param.required = utoipa::openapi::Required::False;
+                param.description = Some(
+                    "ETags of representations the client holds: 304 when one is current".to_owned(),
+                );
+                param.schema = Some(RefOr::T(
+                    ObjectBuilder::new().schema_type(Type::String).into(),
+                ));
+                params.push(RefOr::T(param));
+            }
         }
     }
 }
@@ -214,6 +266,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     // These walk the operations, which exist only once the routes are in.
     ReadsKnowTheirViewer.modify(&mut api);
     RateLimited.modify(&mut api);
+    ConditionalReads.modify(&mut api);
     api
 }
 
@@ -237,11 +290,19 @@ impl KnownRoutes {
                     ("PUT", &item.put),
                     ("TRACE", &item.trace),
                 ];
-                let methods: Vec<String> = operations
+                let mut methods: Vec<String> = operations
                     .iter()
                     .filter(|(_, op)| op.is_some())
                     .map(|(m, _)| (*m).to_owned())
                     .collect();
+                // HEAD wherever GET (crate::http_cache), OPTIONS everywhere (fallback).
+                if item.get.is_some() && item.head.is_none() {
+                    methods.push("HEAD".to_owned());
+                }
+                if item.options.is_none() {
+                    methods.push("OPTIONS".to_owned());
+                }
+                methods.sort();
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();
@@ -262,6 +323,11 @@ async fn fallback(
     known: web::Data<KnownRoutes>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     Err(match known.allowed(req.path()) {
+        Some(allow) if req.method() == actix_web::http::Method::OPTIONS => {
+            return Ok(actix_web::HttpResponse::NoContent()
+                .insert_header((header::ALLOW, allow))
+                .finish());
+        }
         Some(allow) => ApiError::method_not_allowed(allow),
         None => ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
@@ -294,7 +360,7 @@ async fn uri_limit(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// Request id in and out, `Cache-Control: no-store` for authenticated requests, a `request` span
+/// Request id in and out, a `request` span
 /// around the whole request (its id, method, route and status; a child of the caller's trace when
 /// it sent `traceparent`), and one log line per request.
 async fn request_context(
@@ -306,7 +372,6 @@ async fn request_context(
             .get(request_id::HEADER)
             .and_then(|v| v.to_str().ok()),
     );
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let instance = req
         .app_data::<web::Data<AppState>>()
         .and_then(|s| s.instance.clone());
@@ -327,9 +392,6 @@ async fn request_context(
     );
     if let Some(value) = instance.and_then(|i| HeaderValue::from_str(&i).ok()) {
         headers.insert(HeaderName::from_static("filmlog-instance"), value);
-    }
-    if authenticated {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     tracing::info!(
         parent: &span,
@@ -379,6 +441,8 @@ pub fn build_app(
         .default_service(web::to(fallback))
         .wrap(from_fn(crate::replication::middleware))
         .wrap(from_fn(crate::ratelimit::middleware))
+        .wrap(from_fn(crate::cors::middleware))
+        .wrap(from_fn(crate::http_cache::middleware))
         .wrap(from_fn(uri_limit))
         .wrap(from_fn(request_context))
         .wrap(from_fn(crate::metrics::middleware))

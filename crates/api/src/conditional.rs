@@ -23,24 +23,11 @@ pub fn etag_for<T: Serialize>(value: &T) -> ApiResult<String> {
     Ok(etag_of(&serialize(value)?))
 }
 
-fn header_lists(req: &HttpRequest, name: header::HeaderName, etag: &str) -> Option<bool> {
-    let raw = req.headers().get(name)?.to_str().ok()?;
-    Some(
-        raw.split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)),
-    )
-}
-
-/// 200 with `ETag`, or 304 when `If-None-Match` names the current ETag.
-pub fn json_with_etag<T: Serialize>(req: &HttpRequest, value: &T) -> ApiResult<HttpResponse> {
+/// 200 with `ETag` (a `304` to a matching `If-None-Match` is [`crate::http_cache`]'s, for every
+/// read).
+pub fn json_with_etag<T: Serialize>(value: &T) -> ApiResult<HttpResponse> {
     let body = serialize(value)?;
     let etag = etag_of(&body);
-    if header_lists(req, header::IF_NONE_MATCH, &etag) == Some(true) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish());
-    }
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .insert_header((
@@ -57,7 +44,8 @@ pub fn if_match(req: &HttpRequest) -> Option<String> {
         .map(|v| v.to_str().unwrap_or_default().to_owned())
 }
 
-fn lists(raw: &str, etag: &str) -> bool {
+/// Whether an `If-Match` or `If-None-Match` value names `etag` (or is `*`).
+pub fn lists_etag(raw: &str, etag: &str) -> bool {
     raw.split(',')
         .map(str::trim)
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
@@ -67,7 +55,7 @@ fn lists(raw: &str, etag: &str) -> bool {
 pub fn check_if_match<T: Serialize>(if_match: Option<&str>, current: &T) -> ApiResult<()> {
     match if_match {
         None => Ok(()),
-        Some(raw) if lists(raw, &etag_for(current)?) => Ok(()),
+        Some(raw) if lists_etag(raw, &etag_for(current)?) => Ok(()),
         Some(_) => Err(ApiError::precondition_failed()),
     }
 }

@@ -3,11 +3,13 @@
 pub mod app;
 pub mod auth;
 pub mod conditional;
+pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod held;
+pub mod http_cache;
 pub mod idempotency;
 pub mod metrics;
 pub mod ops;

@@ -24,6 +24,8 @@ pub struct AppState {
     pub limiter: Arc<crate::ratelimit::Limiter>,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordService>,
+    /// The origins whose pages may call the API ([`crate::cors`]).
+    pub cors: Arc<crate::cors::CorsPolicy>,
 }
 
 impl AppState {

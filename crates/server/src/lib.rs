@@ -168,6 +168,7 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         limiter: Arc::new(limiter),
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
+        cors: Arc::new(settings.cors.clone()),
     })
 }
 

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 use filmlog_api::AuthSettings;
 use filmlog_api::auth::check_signing_key;
+use filmlog_api::cors::CorsPolicy;
 use filmlog_api::ratelimit::{Budgets, Quota, RateLimits};
 use filmlog_api::state::HttpLimits;
 use filmlog_persistence::PoolSettings;
@@ -39,6 +40,9 @@ pub struct Settings {
     pub reads: PoolSettings,
     pub http: HttpLimits,
     pub rate: RateLimits,
+    /// The origins whose pages may call the API (`FILMLOG_CORS_ORIGINS`: a comma-separated list
+    /// of `scheme://host[:port]`, or `*`); none by default.
+    pub cors: CorsPolicy,
     /// How often the server recomputes review popularity scores; `None` (0) leaves it to
     /// `filmlog recompute-popularity`.
     pub popularity_every: Option<std::time::Duration>,
@@ -208,6 +212,12 @@ impl Settings {
             body_timeout: millis(&lookup, "FILMLOG_REQUEST_BODY_TIMEOUT_MS", 10_000)?,
         };
         let rate = rate_limits(&lookup)?;
+        let cors = CorsPolicy::parse(&lookup("FILMLOG_CORS_ORIGINS").unwrap_or_default()).map_err(
+            |reason| ConfigError::Invalid {
+                name: "FILMLOG_CORS_ORIGINS",
+                reason,
+            },
+        )?;
         Ok(Settings {
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
             read_database_url: lookup("FILMLOG_READ_DATABASE_URL").filter(|u| !u.trim().is_empty()),
@@ -224,6 +234,7 @@ impl Settings {
             reads,
             http,
             rate,
+            cors,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",

@@ -30,6 +30,7 @@ pub struct TestConfig {
     pub standby_url: Option<String>,
     pub instance: Option<String>,
     pub workers: usize,
+    pub cors: filmlog_api::cors::CorsPolicy,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -166,6 +167,7 @@ impl TestApp {
             standby_url: None,
             instance: None,
             workers: 2,
+            cors: filmlog_api::cors::CorsPolicy::Closed,
         };
         configure(&mut config);
         let url = config
@@ -195,6 +197,7 @@ impl TestApp {
             limiter: Arc::new(Limiter::in_memory(config.rate.clone())),
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
+            cors: Arc::new(config.cors.clone()),
         };
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));

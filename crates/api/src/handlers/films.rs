@@ -1,6 +1,6 @@
 //! The catalog: browse and search, a film with credits and statistics, admin create/update.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
 use filmlog_domain::{FilmId, Slug, label, valid_year};
 use filmlog_persistence::AsyncPgConnection;
@@ -365,14 +365,13 @@ pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiRe
 )]
 #[get("/films/{slug}")]
 pub async fn get_film(
-    req: HttpRequest,
     state: web::Data<AppState>,
     _: Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
     let film = load_film(&mut conn, slug.as_str()).await?;
-    json_with_etag(&req, &film)
+    json_with_etag(&film)
 }
 
 /// A film's statistics

@@ -322,7 +322,6 @@ pub async fn create_log_entry(
 )]
 #[get("/log-entries/{id}")]
 pub async fn get_log_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     EntryPath(id): EntryPath,
@@ -338,7 +337,7 @@ pub async fn get_log_entry(
         "that log entry",
     )
     .await?;
-    json_with_etag(&req, &LogEntry::from(row))
+    json_with_etag(&LogEntry::from(row))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -436,7 +435,7 @@ pub async fn update_log_entry(
             view(conn, id).await
         })
         .await?;
-    json_with_etag(&req, &entry)
+    json_with_etag(&entry)
 }
 
 /// Delete a log entry (its owner)

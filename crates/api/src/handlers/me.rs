@@ -33,8 +33,8 @@ use crate::state::AppState;
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(req: HttpRequest, auth: AuthMember) -> ApiResult<HttpResponse> {
-    json_with_etag(&req, &Me::from(auth.member))
+pub async fn get_me(auth: AuthMember) -> ApiResult<HttpResponse> {
+    json_with_etag(&Me::from(auth.member))
 }
 
 /// A partial profile update. Absent fields stay; `null` or blank clears a field.
@@ -168,7 +168,7 @@ pub async fn update_me(
             Ok(members::update_profile(conn, me, &change.into()).await?)
         })
         .await?;
-    json_with_etag(&req, &Me::from(member))
+    json_with_etag(&Me::from(member))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

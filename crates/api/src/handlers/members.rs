@@ -1,6 +1,6 @@
 //! Public member profiles.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use filmlog_domain::{MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
@@ -26,14 +26,13 @@ use crate::visible;
 )]
 #[get("/members/{username}")]
 pub async fn get_member(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
     let member = visible::member(&mut conn, viewer, &username).await?;
-    json_with_etag(&req, &MemberProfile::seen_by(member, viewer))
+    json_with_etag(&MemberProfile::seen_by(member, viewer))
 }
 
 /// The member a username names, or 404.
