@@ -248,8 +248,8 @@ async fn only_the_owner_changes_or_deletes_an_entry() {
     .await
     .assert_problem(422, "validation_failed");
 
-    // If-Match guards against lost updates.
-    let current = app.get(&path, None).await;
+    // If-Match guards against lost updates (the ETag of the representation the owner reads).
+    let current = app.get(&path, Some(&ana.access_token)).await;
     let etag = current.header("etag").unwrap_or_default().to_owned();
     let stale = TestApp::read(
         app.client

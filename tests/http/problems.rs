@@ -64,7 +64,10 @@ async fn a_wrong_method_is_405_with_allow() {
     assert_eq!(res.header("allow"), Some("OPTIONS, POST"));
     let me = app.send(Method::POST, "/api/v1/me", None, None).await;
     me.assert_problem(405, "method_not_allowed");
-    assert_eq!(me.header("allow"), Some("DELETE, GET, HEAD, OPTIONS, PATCH"));
+    assert_eq!(
+        me.header("allow"),
+        Some("DELETE, GET, HEAD, OPTIONS, PATCH")
+    );
     let trace = app
         .send(Method::TRACE, "/api/v1/members/ana", None, None)
         .await;

@@ -103,6 +103,34 @@ async fn hot_endpoints_issue_a_constant_number_of_queries() {
     let (diary, _, _) = counts.take();
     assert!(diary <= 2, "diary: {diary} queries");
 
+    // With a token, the viewer's own state comes in the same statements: one more, the session check.
+    app.get(&format!("/api/v1/films/{slug}"), Some(&bruno.access_token))
+        .await
+        .assert_status(200);
+    let (film_page_viewer, _, _) = counts.take();
+    assert_eq!(film_page_viewer, film_page + 1, "film page with a token");
+    app.get(
+        &format!("/api/v1/films/{slug}/reviews"),
+        Some(&bruno.access_token),
+    )
+    .await
+    .assert_status(200);
+    let (reviews_viewer, _, _) = counts.take();
+    assert_eq!(reviews_viewer, reviews + 1, "popular reviews with a token");
+    app.get(
+        "/api/v1/members/ana/diary?limit=50",
+        Some(&bruno.access_token),
+    )
+    .await
+    .assert_status(200);
+    let (diary_viewer, _, _) = counts.take();
+    assert_eq!(diary_viewer, diary + 1, "diary with a token");
+    app.get("/api/v1/films?limit=50", Some(&bruno.access_token))
+        .await
+        .assert_status(200);
+    let (catalog_viewer, _, _) = counts.take();
+    assert_eq!(catalog_viewer, 2, "catalog with a token: session, page");
+
     assert_eq!(
         app.put(
             &format!("/api/v1/log-entries/{review}/like"),

@@ -360,6 +360,7 @@ async fn the_fast_logging_path_does_exactly_what_the_rules_do() {
                     review_text: (next(2) == 0).then(|| "Seen.".to_owned()),
                     contains_spoilers: false,
                     tags: Vec::new(),
+                    visibility: None,
                 };
                 let liked = next(2) == 0;
                 let fast =

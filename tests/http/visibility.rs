@@ -18,6 +18,7 @@ pub fn admin_gets() -> Vec<String> {
 
 fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
     let api = filmlog_api::openapi();
+    let spec = serde_json::to_value(&api).unwrap_or_default();
     let reads: Vec<String> = api
         .paths
         .paths
@@ -28,8 +29,10 @@ fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
                 && item.get.is_some()
         })
         .map(|(path, _)| {
-            fill.iter()
-                .fold(path.clone(), |p, (name, value)| p.replace(name, value))
+            let filled = fill
+                .iter()
+                .fold(path.clone(), |p, (name, value)| p.replace(name, value));
+            filled + &required_query(&spec, path)
         })
         .collect();
     for path in &reads {
@@ -39,6 +42,29 @@ fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
         );
     }
     reads
+}
+
+/// `?name=example&…` for the GET at `path`'s required query parameters, from their documented
+/// examples.
+fn required_query(spec: &serde_json::Value, path: &str) -> String {
+    let params = spec["paths"][path]["get"]["parameters"].as_array().cloned();
+    let pairs: Vec<String> = params
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == "query" && p["required"] == true)
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            let example = p["example"]
+                .as_str()
+                .unwrap_or_else(|| panic!("required query parameter {name} has no example"));
+            format!("{name}={example}")
+        })
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
 }
 
 /// Every GET operation of the API, its path filled with things that exist.

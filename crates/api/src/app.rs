@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
-    member_lists, members, moderation, relationship, review_likes, safety, sessions,
+    member_lists, members, moderation, relationship, review_likes, safety, sessions, viewer_state,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -208,6 +208,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(me::update_me)
             .service(me::change_password)
             .service(me::delete_me)
+            .service(viewer_state::my_films)
+            .service(viewer_state::my_relationships)
             .service(sessions::list_sessions)
             .service(sessions::end_other_sessions)
             .service(sessions::end_session)
@@ -216,6 +218,9 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(follows::unfollow)
             .service(follows::followers)
             .service(follows::following)
+            .service(follows::follow_requests)
+            .service(follows::approve_follow_request)
+            .service(follows::deny_follow_request)
             .service(safety::block)
             .service(safety::unblock)
             .service(safety::mute)

@@ -1,9 +1,11 @@
 //! Response shapes shared by several endpoints.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use filmlog_domain::visibility::{Blocks, Sight, Subject, Viewer, sight};
-use filmlog_domain::{Member, Role};
-use serde::{Serialize, Serializer};
+use filmlog_domain::visibility::{
+    EntryState, FilmState, MemberState, Relation, Sight, Subject, Viewer, sight,
+};
+use filmlog_domain::{Audience, Member, Role};
+use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
 use crate::auth::TokenPair;
@@ -51,6 +53,43 @@ pub struct Me {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-24T22:32:17Z")]
     pub updated_at: DateTime<Utc>,
+    /// New followers become requests (`GET /me/follow-requests`), and only followers see more than
+    /// your profile header.
+    pub private_account: bool,
+    /// Only you see your watchlist.
+    pub private_watchlist: bool,
+    /// The visibility of a new log entry that does not say.
+    pub default_visibility: Visibility,
+}
+
+/// Who may read a log entry: anyone (`public`), your approved followers (`followers`), or you alone
+/// (`private`). A private account's entries are seen by its followers at most.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Followers,
+    Private,
+}
+
+impl From<Audience> for Visibility {
+    fn from(a: Audience) -> Self {
+        match a {
+            Audience::Public => Visibility::Public,
+            Audience::Followers => Visibility::Followers,
+            Audience::Private => Visibility::Private,
+        }
+    }
+}
+
+impl From<Visibility> for Audience {
+    fn from(v: Visibility) -> Self {
+        match v {
+            Visibility::Public => Audience::Public,
+            Visibility::Followers => Audience::Followers,
+            Visibility::Private => Audience::Private,
+        }
+    }
 }
 
 impl From<Member> for Me {
@@ -67,6 +106,9 @@ impl From<Member> for Me {
             role: m.role.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
+            private_account: m.private_account,
+            private_watchlist: m.private_watchlist,
+            default_visibility: m.default_visibility.into(),
         }
     }
 }
@@ -94,17 +136,28 @@ pub struct MemberProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "ana@example.com")]
     pub email: Option<String>,
+    /// Following them takes their approval; only their followers see more than this header.
+    pub private_account: bool,
+    /// Your relationship with them: present when the request carries a token (and is not theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerMember>,
 }
 
 impl MemberProfile {
-    /// The profile as `viewer` sees it.
-    pub fn seen_by(m: Member, viewer: Viewer) -> Self {
-        let email = match sight(viewer, Subject::Account(m.id), Blocks::NONE, false) {
+    /// The profile as `viewer` sees it, with their relationship with the member when signed in
+    /// (and not the member).
+    pub fn seen_by(m: Member, viewer: Viewer, state: MemberState) -> Self {
+        let email = match sight(viewer, Subject::Account(m.id), Relation::default()) {
             Sight::Visible => Some(m.email.clone()),
             Sight::Hidden => None,
         };
+        let viewer = viewer
+            .member()
+            .filter(|me| *me != m.id)
+            .map(|_| ViewerMember::from(state));
         MemberProfile {
             email,
+            viewer,
             ..MemberProfile::from(m)
         }
     }
@@ -125,6 +178,8 @@ impl From<Member> for MemberProfile {
             follower_count: m.follower_count,
             following_count: m.following_count,
             joined_at: m.created_at,
+            private_account: m.private_account,
+            viewer: None,
         }
     }
 }
@@ -192,6 +247,9 @@ pub struct FilmSummary {
     #[schema(example = 1997)]
     pub year: Option<i32>,
     pub poster_url: Option<String>,
+    /// Your own state with the film: present when the request carries a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerFilm>,
 }
 
 impl From<filmlog_persistence::catalog::FilmSummaryRow> for FilmSummary {
@@ -201,6 +259,85 @@ impl From<filmlog_persistence::catalog::FilmSummaryRow> for FilmSummary {
             title: f.title,
             year: f.year,
             poster_url: f.poster_url,
+            viewer: None,
+        }
+    }
+}
+
+impl FilmSummary {
+    /// With `viewer`'s state when a member is reading (read in the page's own statement).
+    pub fn seen_by(
+        mut self,
+        viewer: Viewer,
+        state: filmlog_persistence::viewer::ViewerFilmRow,
+    ) -> Self {
+        self.viewer = viewer.member().map(|_| FilmState::from(state).into());
+        self
+    }
+}
+
+/// The reader's own state with a film.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ViewerFilm {
+    pub watched: bool,
+    pub liked: bool,
+    pub in_watchlist: bool,
+    /// Your current rating, in stars.
+    #[schema(example = 4.5)]
+    pub rating: Option<f64>,
+}
+
+impl From<FilmState> for ViewerFilm {
+    fn from(s: FilmState) -> Self {
+        ViewerFilm {
+            watched: s.watched,
+            liked: s.liked,
+            in_watchlist: s.in_watchlist,
+            rating: s.rating.map(filmlog_domain::Rating::stars),
+        }
+    }
+}
+
+/// The reader's own state with a log entry.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ViewerEntry {
+    /// You like its review.
+    pub liked: bool,
+    /// You may like it: it has a review (not removed) and is not yours.
+    pub can_like: bool,
+    /// You may comment on it: it has a review (not removed).
+    pub can_comment: bool,
+}
+
+impl From<EntryState> for ViewerEntry {
+    fn from(s: EntryState) -> Self {
+        ViewerEntry {
+            liked: s.liked,
+            can_like: s.can_like,
+            can_comment: s.can_comment,
+        }
+    }
+}
+
+/// The reader's relationship with a member.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ViewerMember {
+    pub following: bool,
+    pub followed_by: bool,
+    /// You asked to follow their private account and they have not answered.
+    pub follow_requested: bool,
+    pub blocking: bool,
+    pub muting: bool,
+}
+
+impl From<MemberState> for ViewerMember {
+    fn from(s: MemberState) -> Self {
+        ViewerMember {
+            following: s.following,
+            followed_by: s.followed_by,
+            follow_requested: s.follow_requested,
+            blocking: s.blocking,
+            muting: s.muting,
         }
     }
 }

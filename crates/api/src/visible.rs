@@ -3,7 +3,7 @@
 //! The rule is given the blocks between the viewer and the subject's owner and whether the owner is
 //! suspended, looked up together in one statement.
 
-use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
+use filmlog_domain::visibility::{MemberState, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
@@ -17,7 +17,7 @@ pub fn require(
     what: &'static str,
 ) -> ApiResult<()> {
     let standing = standing.ok_or_else(|| ApiError::not_found(what))?;
-    match sight(viewer, subject, standing.blocks(), standing.suspended) {
+    match sight(viewer, subject, standing.relation()) {
         Sight::Visible => Ok(()),
         Sight::Hidden => Err(ApiError::not_found(what)),
     }
@@ -35,30 +35,51 @@ pub async fn check(
     require(viewer, subject, standing, what)
 }
 
-/// The member a username names, when the viewer may see their profile.
+/// The member a username names, when the viewer may see their profile, with the viewer's
+/// relationship with them.
 pub async fn member(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
     username: &Username,
-) -> ApiResult<Member> {
+) -> ApiResult<(Member, MemberState)> {
     let member = members::find_by_username(conn, username.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found("that member"))?;
-    check(conn, viewer, Subject::Profile(member.id), "that member").await?;
-    Ok(member)
+    let standing = members::standing(conn, viewer.member(), member.id).await?;
+    let state = standing.map(|s| s.member_state()).unwrap_or_default();
+    require(viewer, Subject::Profile(member.id), standing, "that member")?;
+    Ok((member, state))
 }
 
-/// The member whose content (diary, reviews, watchlist, likes, follows, activity) the viewer reads:
-/// one statement finds them and their standing.
+/// The member whose content (diary, reviews, likes, follows, activity) the viewer reads: one
+/// statement finds them and their standing.
 pub async fn content_owner(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
     username: &Username,
 ) -> ApiResult<MemberId> {
+    owner_of(conn, viewer, username, Subject::Content).await
+}
+
+/// [`content_owner`] for a member's watchlist, which they may keep private.
+pub async fn watchlist_owner(
+    conn: &mut AsyncPgConnection,
+    viewer: Viewer,
+    username: &Username,
+) -> ApiResult<MemberId> {
+    owner_of(conn, viewer, username, Subject::Watchlist).await
+}
+
+async fn owner_of(
+    conn: &mut AsyncPgConnection,
+    viewer: Viewer,
+    username: &Username,
+    subject: fn(MemberId) -> Subject,
+) -> ApiResult<MemberId> {
     let standing = members::standing_by_username(conn, viewer.member(), username.as_str()).await?;
     let id = standing.map(|s| MemberId::new(s.id));
     match id {
-        Some(id) => require(viewer, Subject::Content(id), standing, "that member").map(|()| id),
+        Some(id) => require(viewer, subject(id), standing, "that member").map(|()| id),
         None => Err(ApiError::not_found("that member")),
     }
 }

@@ -214,8 +214,13 @@ async fn hot_queries_use_their_indexes() {
                 21,
             );
             let (sql, binds) = debug.split_once(" -- binds: ").unwrap_or((&debug, "[]"));
-            let args = binds.trim().trim_start_matches('[').trim_end_matches(']');
-            let plan = explain(&mut conn, sql, args).await;
+            // Debug-printed binds: text in double quotes, which SQL reads as names.
+            let args = binds
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .replace('"', "'");
+            let plan = explain(&mut conn, sql, &args).await;
             assert_uses(&plan, index);
         }
     }
@@ -246,25 +251,23 @@ async fn hot_queries_use_their_indexes() {
     let page = explain(
         &mut conn,
         filmlog_persistence::catalog::SEARCH_SQL,
-        "'ers', 'ers', 'ers', 'ert', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21",
+        "'ers', 'ers', 'ers', 'ert', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21, 1",
     )
     .await;
     assert_uses(&page, "films_pkey");
     assert_uses(&page, "film_stats_pkey");
     let nodes = summary(&page);
     assert!(
-        !nodes
-            .iter()
-            .any(|(t, r, _)| t == "Seq Scan" && (r == "films" || r == "film_stats")),
+        !nodes.iter().any(|(t, r, _)| t == "Seq Scan"
+            && (r == "films" || r == "film_stats" || r == "member_films")),
         "{nodes:?}"
     );
     for plan in [&search, &broad] {
         assert_uses(plan, "films_title_trgm_idx");
         let nodes = summary(plan);
         assert!(
-            !nodes
-                .iter()
-                .any(|(t, r, _)| t == "Seq Scan" && (r == "films" || r == "film_stats")),
+            !nodes.iter().any(|(t, r, _)| t == "Seq Scan"
+                && (r == "films" || r == "film_stats" || r == "member_films")),
             "{nodes:?}"
         );
     }

@@ -22,4 +22,4 @@ pub use log::*;
 pub use member::*;
 pub use rules::{RuleError, RuleKind};
 pub use text::TextError;
-pub use visibility::{Blocks, Sight, Subject, Viewer};
+pub use visibility::{Audience, Blocks, Relation, Sight, Subject, Viewer};

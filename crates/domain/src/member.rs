@@ -259,6 +259,12 @@ pub struct Member {
     pub updated_at: DateTime<Utc>,
     /// Until when a moderator suspended the member ([`crate::moderation::forever`]: for good).
     pub suspended_until: Option<DateTime<Utc>>,
+    /// New followers become requests, and only followers see more than the profile header.
+    pub private_account: bool,
+    /// Only the member sees their watchlist.
+    pub private_watchlist: bool,
+    /// The visibility of a new log entry that does not say.
+    pub default_visibility: crate::Audience,
 }
 
 /// A change to a profile: for each field `None` leaves it, `Some(None)` clears it, `Some(Some(v))`
@@ -270,11 +276,17 @@ pub struct ProfileChange {
     pub location: Option<Option<Location>>,
     pub website: Option<Option<Website>>,
     pub pronouns: Option<Option<Pronouns>>,
+    pub private_account: Option<bool>,
+    pub private_watchlist: Option<bool>,
+    pub default_visibility: Option<crate::Audience>,
 }
 
 impl ProfileChange {
     pub fn is_empty(&self) -> bool {
-        self.display_name.is_none()
+        self.private_account.is_none()
+            && self.private_watchlist.is_none()
+            && self.default_visibility.is_none()
+            && self.display_name.is_none()
             && self.bio.is_none()
             && self.location.is_none()
             && self.website.is_none()

@@ -3,12 +3,22 @@
 //! A read names its subject (whose thing it is and what kind of thing); [`sight`] answers whether the
 //! viewer sees it. Reads of one subject (a member page, an entry, a comment, a member's diary) ask
 //! before answering and say 404 when the answer is [`Sight::Hidden`], as if the subject did not
-//! exist. Everything is public but a member's account (email, settings), which only its owner reads,
-//! and what a block hides: a blocked member does not see the blocker at all, as if they did not
-//! exist; the blocker still sees the blocked member's profile (to unblock them) but none of their
-//! content. Reads of many members' things (a film's reviews, a thread, likers, follower lists, the
-//! feed) apply the same rule in their query (`blocked_between`). The catalog belongs to nobody and is
-//! not a subject: catalog reads take the viewer only to refuse a bad token.
+//! exist. What is hidden, from whom:
+//!
+//! - a member's account (email, settings): from everyone but its owner;
+//! - a block: a blocked member does not see the blocker at all, as if they did not exist; the
+//!   blocker still sees the blocked member's profile (to unblock them) but none of their content;
+//! - a suspension: the member and everything of theirs, from everyone else while it lasts;
+//! - a private account: everything but the profile header, from everyone but the owner and their
+//!   (approved) followers;
+//! - a private watchlist: from everyone but its owner;
+//! - a log entry's [`Audience`]: `followers` entries from non-followers, `private` ones from everyone
+//!   but their author.
+//!
+//! Reads of many members' things (a film's reviews, a diary, a thread, likers, the feed, activity)
+//! apply the same rule in their query (`unblocked!`, `entry_visible!`, `activity_visible()`), and the
+//! visibility matrix test checks every read endpoint against this function. The catalog belongs to
+//! nobody and is not a subject; its statistics count every entry, hidden or not, as anonymous totals.
 
 use crate::MemberId;
 
@@ -41,19 +51,64 @@ pub enum Subject {
     Profile(MemberId),
     /// A member's account: email and settings.
     Account(MemberId),
-    /// Something a member made or did: log entries and reviews, comments, likes, follows, the
-    /// diary, the watchlist, activity.
+    /// Something a member made or did: comments, likes, follows, the diary, reviews, activity.
     Content(MemberId),
+    /// A member's watchlist (which its owner may make private).
+    Watchlist(MemberId),
+    /// A log entry (and what hangs off it: its likes and comments), with its audience.
+    Entry(MemberId, Audience),
 }
 
 impl Subject {
     /// Whose it is.
     pub fn owner(self) -> MemberId {
         match self {
-            Subject::Profile(m) | Subject::Account(m) | Subject::Content(m) => m,
+            Subject::Profile(m)
+            | Subject::Account(m)
+            | Subject::Content(m)
+            | Subject::Watchlist(m)
+            | Subject::Entry(m, _) => m,
         }
     }
 }
+
+/// Who may read a log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Audience {
+    #[default]
+    Public,
+    /// The author's (approved) followers.
+    Followers,
+    /// The author alone.
+    Private,
+}
+
+impl Audience {
+    pub const ALL: [Audience; 3] = [Audience::Public, Audience::Followers, Audience::Private];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Public => "public",
+            Audience::Followers => "followers",
+            Audience::Private => "private",
+        }
+    }
+}
+
+impl std::str::FromStr for Audience {
+    type Err = UnknownAudience;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Audience::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or(UnknownAudience)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("visibility must be public, followers or private")]
+pub struct UnknownAudience;
 
 /// The blocks between the viewer and a subject's owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +131,20 @@ impl Blocks {
     }
 }
 
+/// What the rule needs of the viewer and the subject's owner besides who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relation {
+    pub blocks: Blocks,
+    /// A moderator has the owner suspended now.
+    pub owner_suspended: bool,
+    /// The owner's account is private.
+    pub owner_private: bool,
+    /// The owner's watchlist is private.
+    pub watchlist_private: bool,
+    /// The viewer follows the owner (an approved follow, not a request).
+    pub follows_owner: bool,
+}
+
 /// Whether a viewer sees a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sight {
@@ -84,25 +153,195 @@ pub enum Sight {
     Hidden,
 }
 
-/// The visibility rule, given the blocks between the viewer and the subject's owner and whether a
-/// moderator has the owner suspended now (a suspended member's profile and content are hidden from
-/// everyone else while it lasts).
-pub fn sight(viewer: Viewer, subject: Subject, blocks: Blocks, owner_suspended: bool) -> Sight {
-    match subject {
-        Subject::Account(owner) if viewer.is(owner) => Sight::Visible,
-        Subject::Account(_) => Sight::Hidden,
-        Subject::Profile(owner) | Subject::Content(owner) if viewer.is(owner) => Sight::Visible,
-        Subject::Profile(_) | Subject::Content(_) if owner_suspended => Sight::Hidden,
-        Subject::Profile(_) if blocks.of_viewer => Sight::Hidden,
-        Subject::Profile(_) => Sight::Visible,
-        Subject::Content(_) if blocks.any() => Sight::Hidden,
-        Subject::Content(_) => Sight::Visible,
+/// The visibility rule (see the module's documentation).
+pub fn sight(viewer: Viewer, subject: Subject, relation: Relation) -> Sight {
+    let hidden_unless = |visible: bool| {
+        if visible {
+            Sight::Visible
+        } else {
+            Sight::Hidden
+        }
+    };
+    if viewer.is(subject.owner()) {
+        return Sight::Visible;
     }
+    if matches!(subject, Subject::Account(_)) || relation.owner_suspended {
+        return Sight::Hidden;
+    }
+    if let Subject::Profile(_) = subject {
+        return hidden_unless(!relation.blocks.of_viewer);
+    }
+    if relation.blocks.any() || (relation.owner_private && !relation.follows_owner) {
+        return Sight::Hidden;
+    }
+    match subject {
+        Subject::Watchlist(_) => hidden_unless(!relation.watchlist_private),
+        Subject::Entry(_, Audience::Followers) => hidden_unless(relation.follows_owner),
+        Subject::Entry(_, Audience::Private) => Sight::Hidden,
+        _ => Sight::Visible,
+    }
+}
+
+/// The viewer's own state with a film, shown on every film a signed-in member reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FilmState {
+    pub watched: bool,
+    pub liked: bool,
+    pub in_watchlist: bool,
+    pub rating: Option<crate::Rating>,
+}
+
+/// The viewer's own state with a log entry: whether they like its review and what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EntryState {
+    pub liked: bool,
+    pub can_like: bool,
+    pub can_comment: bool,
+}
+
+impl EntryState {
+    /// The state of `viewer` with an entry by `author`, from the same rules the like and comment
+    /// writes apply ([`crate::rules::check_reaction`]); a removed review takes neither. (A block
+    /// never gets here: the entry is hidden.)
+    pub fn of(
+        viewer: MemberId,
+        author: MemberId,
+        has_review: bool,
+        removed: bool,
+        liked: bool,
+    ) -> Self {
+        use crate::rules::{EntryReaction, check_reaction};
+        let may =
+            |reaction| !removed && check_reaction(reaction, viewer, author, has_review).is_ok();
+        EntryState {
+            liked,
+            can_like: may(EntryReaction::Like),
+            can_comment: may(EntryReaction::Comment),
+        }
+    }
+}
+
+/// The viewer's relationship with another member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemberState {
+    /// The viewer follows them.
+    pub following: bool,
+    /// They follow the viewer.
+    pub followed_by: bool,
+    /// The viewer asked to follow them (a private account) and they have not answered.
+    pub follow_requested: bool,
+    /// The viewer blocked them.
+    pub blocking: bool,
+    /// The viewer muted them.
+    pub muting: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn suspended() -> Relation {
+        Relation {
+            owner_suspended: true,
+            ..Relation::default()
+        }
+    }
+
+    fn blocked(blocks: Blocks) -> Relation {
+        Relation {
+            blocks,
+            ..Relation::default()
+        }
+    }
+
+    #[test]
+    fn a_private_account_shows_only_its_header_to_non_followers() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        let private = Relation {
+            owner_private: true,
+            ..Relation::default()
+        };
+        let follower = Relation {
+            follows_owner: true,
+            ..private
+        };
+        let everything = [
+            Subject::Content(ana),
+            Subject::Watchlist(ana),
+            Subject::Entry(ana, Audience::Public),
+        ];
+        for viewer in [Viewer::Anonymous, Viewer::Member(ben)] {
+            assert_eq!(
+                sight(viewer, Subject::Profile(ana), private),
+                Sight::Visible
+            );
+            for subject in everything {
+                assert_eq!(
+                    sight(viewer, subject, private),
+                    Sight::Hidden,
+                    "{subject:?}"
+                );
+            }
+        }
+        for subject in everything {
+            assert_eq!(
+                sight(Viewer::Member(ben), subject, follower),
+                Sight::Visible
+            );
+            assert_eq!(sight(Viewer::Member(ana), subject, private), Sight::Visible);
+        }
+    }
+
+    #[test]
+    fn an_entry_is_seen_by_its_audience() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        let stranger = Relation::default();
+        let follower = Relation {
+            follows_owner: true,
+            ..stranger
+        };
+        let expect =
+            |audience, relation, viewer| sight(viewer, Subject::Entry(ana, audience), relation);
+        for viewer in [Viewer::Anonymous, Viewer::Member(ben)] {
+            assert_eq!(expect(Audience::Public, stranger, viewer), Sight::Visible);
+            assert_eq!(expect(Audience::Followers, stranger, viewer), Sight::Hidden);
+            assert_eq!(expect(Audience::Private, stranger, viewer), Sight::Hidden);
+        }
+        let ben = Viewer::Member(ben);
+        assert_eq!(expect(Audience::Followers, follower, ben), Sight::Visible);
+        assert_eq!(expect(Audience::Private, follower, ben), Sight::Hidden);
+        for audience in Audience::ALL {
+            assert_eq!(
+                expect(audience, stranger, Viewer::Member(ana)),
+                Sight::Visible
+            );
+            assert_eq!(audience.as_str().parse(), Ok(audience));
+        }
+        assert!("friends".parse::<Audience>().is_err());
+    }
+
+    #[test]
+    fn a_private_watchlist_is_its_owners_alone() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        let private = Relation {
+            watchlist_private: true,
+            follows_owner: true,
+            ..Relation::default()
+        };
+        let watchlist = Subject::Watchlist(ana);
+        assert_eq!(
+            sight(Viewer::Member(ben), watchlist, private),
+            Sight::Hidden
+        );
+        assert_eq!(
+            sight(Viewer::Member(ana), watchlist, private),
+            Sight::Visible
+        );
+        assert_eq!(
+            sight(Viewer::Member(ben), Subject::Content(ana), private),
+            Sight::Visible
+        );
+    }
 
     #[test]
     fn an_account_is_seen_by_its_owner_only_and_the_rest_by_everyone() {
@@ -112,7 +351,7 @@ mod tests {
         for viewer in viewers {
             for subject in [Subject::Profile(ana), Subject::Content(ana)] {
                 assert_eq!(
-                    sight(viewer, subject, Blocks::NONE, false),
+                    sight(viewer, subject, Relation::default()),
                     Sight::Visible,
                     "{viewer:?} {subject:?}"
                 );
@@ -123,7 +362,7 @@ mod tests {
                 Sight::Hidden
             };
             assert_eq!(
-                sight(viewer, Subject::Account(ana), Blocks::NONE, false),
+                sight(viewer, Subject::Account(ana), Relation::default()),
                 expected,
                 "{viewer:?}"
             );
@@ -144,19 +383,39 @@ mod tests {
         let viewer = Viewer::Member(ben);
         for subject in [Subject::Profile(ana), Subject::Content(ana)] {
             assert_eq!(
-                sight(viewer, subject, blocked_by_owner, false),
+                sight(viewer, subject, blocked(blocked_by_owner)),
                 Sight::Hidden
             );
         }
         assert_eq!(
-            sight(viewer, Subject::Profile(ana), blocking_owner, false),
+            sight(viewer, Subject::Profile(ana), blocked(blocking_owner)),
             Sight::Visible,
             "the blocker opens the page to unblock"
         );
         assert_eq!(
-            sight(viewer, Subject::Content(ana), blocking_owner, false),
+            sight(viewer, Subject::Content(ana), blocked(blocking_owner)),
             Sight::Hidden
         );
+    }
+
+    #[test]
+    fn the_viewer_may_like_others_reviews_and_comment_on_any_review() {
+        let (ana, ben) = (MemberId::new(1), MemberId::new(2));
+        let others = EntryState::of(ben, ana, true, false, true);
+        assert_eq!(
+            others,
+            EntryState {
+                liked: true,
+                can_like: true,
+                can_comment: true
+            }
+        );
+        let own = EntryState::of(ana, ana, true, false, false);
+        assert!(!own.can_like && own.can_comment);
+        let diary_only = EntryState::of(ben, ana, false, false, false);
+        assert!(!diary_only.can_like && !diary_only.can_comment);
+        let removed = EntryState::of(ben, ana, true, true, false);
+        assert!(!removed.can_like && !removed.can_comment);
     }
 
     #[test]
@@ -164,10 +423,10 @@ mod tests {
         let (ana, ben) = (MemberId::new(1), MemberId::new(2));
         for subject in [Subject::Profile(ana), Subject::Content(ana)] {
             for viewer in [Viewer::Anonymous, Viewer::Member(ben)] {
-                assert_eq!(sight(viewer, subject, Blocks::NONE, true), Sight::Hidden);
+                assert_eq!(sight(viewer, subject, suspended()), Sight::Hidden);
             }
             assert_eq!(
-                sight(Viewer::Member(ana), subject, Blocks::NONE, true),
+                sight(Viewer::Member(ana), subject, suspended()),
                 Sight::Visible
             );
         }

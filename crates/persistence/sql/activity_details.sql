@@ -37,18 +37,30 @@ LEFT JOIN comments c ON c.id = a.comment_id
 ORDER BY p.n;
 $fn$;
 
--- The activities of `ids` (in that order) that are neither by nor about one of the members `hidden`
--- (a like of their review, a comment on it, a follow of them).
+-- The activities of `ids` (in that order) that `viewer` (0: nobody) may see: neither by nor about
+-- one of the members `hidden` (a like of their review, a comment on it, a follow of them), and, when
+-- about a log entry (logging it, reviewing it, liking its review, commenting on it), only when the
+-- viewer may read that entry (the rule of filmlog_domain::visibility::sight for an entry, as the
+-- entry_visible! filter of the entry lists states it: their own; public entries of an account that
+-- is not private; public and followers entries for a follower of the author).
 DROP FUNCTION IF EXISTS activity_not_about(bigint[], bigint[]);
+DROP FUNCTION IF EXISTS activity_visible(bigint[], bigint, bigint[]);
 
-CREATE FUNCTION activity_not_about(ids bigint[], hidden bigint[]) RETURNS bigint[]
+CREATE FUNCTION activity_visible(ids bigint[], viewer bigint, hidden bigint[]) RETURNS bigint[]
 LANGUAGE sql STABLE
 AS $fn$
     SELECT coalesce(array_agg(a.id ORDER BY u.n), '{}')
     FROM unnest(ids) WITH ORDINALITY AS u(id, n)
     JOIN activities a ON a.id = u.id
+    LEFT JOIN log_entries le ON le.id = a.log_entry_id
+    LEFT JOIN members author ON author.id = le.member_id
     WHERE a.actor_id <> ALL (hidden)
       AND (a.subject_member_id IS NULL OR a.subject_member_id <> ALL (hidden))
+      AND (le.id IS NULL
+           OR le.member_id = viewer
+           OR (le.visibility = 'public' AND NOT author.private_account)
+           OR (le.visibility <> 'private'
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = le.member_id)))
 $fn$;
 
 -- The members whose activity `viewer` must not see: those on either side of a block with them

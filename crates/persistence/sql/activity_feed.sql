@@ -116,11 +116,7 @@ BEGIN
             /* end */
         );
     END IF;
-    IF cardinality(blocked) = 0 THEN
-        page := ids;
-        EXIT;
-    END IF;
-    page := page || activity_not_about(ids, blocked);
+    page := page || activity_visible(ids, $1, blocked);
     EXIT WHEN cardinality(page) >= $4 OR coalesce(cardinality(ids), 0) < $4;
     SELECT a.created_at, a.id INTO page_at, page_after FROM activities a WHERE a.id = ids[cardinality(ids)];
     END LOOP;

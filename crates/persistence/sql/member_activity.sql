@@ -32,11 +32,7 @@ BEGIN
         LIMIT $4
         /* end */
     );
-    IF cardinality(blocked) = 0 THEN
-        page := ids;
-        EXIT;
-    END IF;
-    page := page || activity_not_about(ids, blocked);
+    page := page || activity_visible(ids, $5, blocked);
     EXIT WHEN cardinality(page) >= $4 OR cardinality(ids) < $4;
     SELECT a.created_at, a.id INTO page_at, page_after FROM activities a WHERE a.id = ids[cardinality(ids)];
     END LOOP;

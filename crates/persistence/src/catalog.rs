@@ -7,11 +7,12 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::FilmId;
+use filmlog_domain::{FilmId, MemberId};
 use futures_util::FutureExt;
 
 use crate::Result;
 use crate::schema::{film_credits, film_stats, films, people};
+use crate::viewer::{ViewerFilmRow, viewer_id};
 
 /// Name of the unique constraint on `films.slug`.
 pub const SLUG_KEY: &str = "films_slug_key";
@@ -219,12 +220,20 @@ pub async fn update_film(
 pub async fn film_page(
     mut conn: &AsyncPgConnection,
     slug: &str,
-) -> Result<Option<(FilmRow, FilmStatsRow, Vec<CreditRow>)>> {
-    let film = films::table
-        .inner_join(film_stats::table)
-        .filter(films::slug.eq(slug))
-        .select((FilmRow::as_select(), FilmStatsRow::as_select()))
-        .first::<(FilmRow, FilmStatsRow)>(&mut conn);
+    viewer: Option<MemberId>,
+) -> Result<Option<(FilmRow, FilmStatsRow, ViewerFilmRow, Vec<CreditRow>)>> {
+    let film = join_viewer_film!(
+        films::table.inner_join(film_stats::table),
+        films::id,
+        viewer_id(viewer)
+    )
+    .filter(films::slug.eq(slug))
+    .select((
+        FilmRow::as_select(),
+        FilmStatsRow::as_select(),
+        viewer_film_columns!(),
+    ))
+    .first::<(FilmRow, FilmStatsRow, ViewerFilmRow)>(&mut conn);
     let credits = film_credits::table
         .inner_join(people::table)
         .inner_join(films::table)
@@ -238,7 +247,7 @@ pub async fn film_page(
         .load::<CreditRow>(&mut conn);
     let (film, credits) =
         futures_util::future::try_join(film.map(|r| r.optional()), credits).await?;
-    Ok(film.map(|(film, stats)| (film, stats, credits)))
+    Ok(film.map(|(film, stats, viewer)| (film, stats, viewer, credits)))
 }
 
 /// What lists show of a film, by slug.
@@ -344,6 +353,9 @@ pub struct FilmListRow {
     pub key_text: String,
     #[diesel(sql_type = Double)]
     pub rank: f64,
+    /// The reader's relationship with the film (see [`crate::viewer`]).
+    #[diesel(embed)]
+    pub viewer: ViewerFilmRow,
 }
 
 impl FilmListRow {
@@ -364,6 +376,7 @@ impl FilmListRow {
 /// concatenated, every value is bound.
 pub async fn browse(
     conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
     filter: &FilmFilter,
     sort: FilmSort,
     after: Option<(FilmKey, i64)>,
@@ -384,8 +397,10 @@ pub async fn browse(
     let sql_text = format!(
         "SELECT f.*, s.*, s.watch_count::bigint AS key_count, \
                 {weighted} AS key_average, \
-                COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, 0::float8 AS rank \
+                COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, 0::float8 AS rank, \
+                {VIEWER_FILM_COLUMNS} \
          FROM films f JOIN film_stats s ON s.film_id = f.id \
+         LEFT JOIN member_films v ON v.member_id = $7 AND v.film_id = f.id \
          WHERE ($1::int IS NULL OR f.year = $1) \
            AND ($2::int IS NULL OR f.year BETWEEN $2 AND $2 + 9) \
            AND ($3::text IS NULL OR f.genres @> ARRAY[$3::text]) {cursor} \
@@ -406,6 +421,7 @@ pub async fn browse(
                 .bind::<$ty, _>($value)
                 .bind::<BigInt, _>(id)
                 .bind::<BigInt, _>(limit)
+                .bind::<BigInt, _>(viewer_id(viewer))
                 .load(conn)
                 .await?
         };
@@ -428,6 +444,7 @@ pub const SEARCH_SQL: &str = include_str!("search.sql");
 /// Paged by `(rank, id)` where rank folds prefix match, similarity and popularity into one number.
 pub async fn search(
     conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
     q: &str,
     filter: &FilmFilter,
     after: Option<(f64, i64)>,
@@ -446,6 +463,7 @@ pub async fn search(
         after_rank,
         after_id,
         limit,
+        viewer: viewer_id(viewer),
     }
     .load(conn)
     .await?;
@@ -464,6 +482,7 @@ struct Search<'a> {
     after_rank: f64,
     after_id: i64,
     limit: i64,
+    viewer: i64,
 }
 
 cached_statement!(Search, SEARCH_SQL, |s| {
@@ -477,7 +496,12 @@ cached_statement!(Search, SEARCH_SQL, |s| {
     "8" => Double: &s.after_rank,
     "9" => BigInt: &s.after_id,
     "10" => BigInt: &s.limit,
+    "11" => BigInt: &s.viewer,
 });
+
+/// The select list of [`ViewerFilmRow`] from `member_films v` (statements written as SQL).
+pub const VIEWER_FILM_COLUMNS: &str = "v.watched AS viewer_watched, v.liked AS viewer_liked, \
+    v.in_watchlist AS viewer_in_watchlist, v.rating AS viewer_rating";
 
 /// `[lo, hi)` covering every string that starts with `prefix`, in byte order.
 pub fn prefix_range(prefix: &str) -> (String, String) {
@@ -517,6 +541,19 @@ pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
         .load(conn)
         .await?;
     Ok(rows.into_iter().map(|r| r.film_id).collect())
+}
+
+/// The viewer's relationship with each film `slugs` names that exists (by slug).
+pub async fn viewer_states(
+    conn: &mut AsyncPgConnection,
+    viewer: MemberId,
+    slugs: &[String],
+) -> Result<Vec<(String, ViewerFilmRow)>> {
+    Ok(join_viewer_film!(films::table, films::id, viewer.get())
+        .filter(films::slug.eq_any(slugs))
+        .select((films::slug, viewer_film_columns!()))
+        .load(conn)
+        .await?)
 }
 
 #[cfg(test)]

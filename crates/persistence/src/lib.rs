@@ -134,6 +134,60 @@ macro_rules! cached_statement {
     };
 }
 
+/// The select list of [`ViewerFilmRow`] over the [`viewer_films`] alias.
+macro_rules! viewer_film_columns {
+    () => {{
+        use crate::schema::member_films as mf;
+        use crate::viewer::viewer_films as vf;
+        use diesel::NullableExpressionMethods;
+        (
+            vf.field(mf::watched).nullable(),
+            vf.field(mf::liked).nullable(),
+            vf.field(mf::in_watchlist).nullable(),
+            vf.field(mf::rating).nullable(),
+        )
+    }};
+}
+
+/// `query` left-joined with the viewer's relationship with the film in `film_column`.
+macro_rules! join_viewer_film {
+    ($query:expr, $film_column:expr, $viewer:expr) => {{
+        use crate::schema::member_films as mf;
+        use crate::viewer::viewer_films as vf;
+        use diesel::{BoolExpressionMethods, ExpressionMethods, JoinOnDsl};
+        $query.left_join(
+            vf.on(vf
+                .field(mf::film_id)
+                .eq($film_column)
+                .and(vf.field(mf::member_id).eq($viewer))),
+        )
+    }};
+}
+
+/// The log entries (their authors joined as `members`) that the viewer (an `i64`, 0 for nobody) may
+/// read, as `filmlog_domain::visibility::sight` decides for `Subject::Entry`: their own; public
+/// entries of an account that is not private; and, for a follower of the author, public and
+/// followers entries. (Blocks and suspensions are filtered beside it: `unblocked!`,
+/// `active_member!`.)
+macro_rules! entry_visible {
+    ($viewer:expr) => {{
+        use crate::schema::{follows, log_entries, members};
+        use diesel::{BoolExpressionMethods, ExpressionMethods};
+        let viewer: i64 = $viewer;
+        let follows_author = diesel::dsl::exists(
+            follows::table
+                .filter(follows::follower_id.eq(viewer))
+                .filter(follows::followee_id.eq(log_entries::member_id)),
+        );
+        log_entries::member_id
+            .eq(viewer)
+            .or(log_entries::visibility
+                .eq("public")
+                .and(members::private_account.eq(false)))
+            .or(log_entries::visibility.ne("private").and(follows_author))
+    }};
+}
+
 pub mod activity;
 pub mod blocks;
 pub mod catalog;
@@ -151,6 +205,7 @@ pub mod sessions;
 pub mod social;
 pub mod spans;
 pub mod types;
+pub mod viewer;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;

@@ -5,18 +5,19 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable,
-    QueryableByName, Selectable, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::EntryFacts;
-use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId, Rating};
+use filmlog_domain::{ActivityKind, Audience, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{films, follows, log_entries, member_films, members};
-use crate::types::{DbRating, NullAsFalse};
+use crate::schema::{films, follows, log_entries, member_films, members, review_likes};
+use crate::types::{DbAudience, DbRating, NullAsFalse};
+use crate::viewer::{ViewerFilmRow, viewer_id, viewer_likes};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
@@ -43,6 +44,9 @@ pub struct LogEntryRow {
     pub popularity_all: i32,
     /// When a moderator removed the review (its text stays stored, shown as a tombstone).
     pub review_removed_at: Option<DateTime<Utc>>,
+    /// Who may read it.
+    #[diesel(deserialize_as = DbAudience)]
+    pub visibility: Audience,
 }
 
 impl LogEntryRow {
@@ -69,13 +73,42 @@ impl LogEntryRow {
 /// Log entries with their author, their film, and the author's relationship with the film (for
 /// [`LogEntryView::liked`]): the FROM clause of every entry read model. All DSL, so diesel caches the
 /// prepared statements (a `sql()` literal would make each one parsed and planned on every call).
+///
+/// With the viewer's own state (`$viewer`, an `i64`, 0 for nobody): their relationship with each
+/// entry's film and their like of its review, each a left join on a primary key.
 macro_rules! entry_views {
+    ($viewer:expr) => {{
+        let viewer: i64 = $viewer;
+        let joined = join_viewer_film!(
+            log_entries::table
+                .inner_join(members::table)
+                .inner_join(films::table),
+            log_entries::film_id,
+            viewer
+        );
+        joined.left_join(
+            viewer_likes.on(viewer_likes
+                .field(review_likes::log_entry_id)
+                .eq(log_entries::id)
+                .and(viewer_likes.field(review_likes::member_id).eq(viewer))),
+        )
+    }};
+}
+
+/// The select list of [`ViewedEntry`].
+macro_rules! viewed_entry {
     () => {
-        log_entries::table
-            .inner_join(members::table)
-            .inner_join(films::table)
+        (
+            LogEntryView::as_select(),
+            viewer_film_columns!(),
+            viewer_likes.field(review_likes::member_id).nullable(),
+        )
     };
 }
+
+/// An entry as a viewer reads it: the entry, the viewer's relationship with its film, and (when
+/// they like its review) the viewer's id.
+pub type ViewedEntry = (LogEntryView, ViewerFilmRow, Option<i64>);
 
 /// Whether an entry's author likes its film (`NULL`: no relationship): a correlated scalar subquery
 /// in the select list, one primary-key probe for each row of the page. Two plainer forms plan badly
@@ -119,6 +152,8 @@ pub struct NewLogEntry {
     pub review_text: Option<String>,
     pub contains_spoilers: bool,
     pub tags: Vec<String>,
+    /// Who may read it; `None`: the member's default.
+    pub visibility: Option<Audience>,
 }
 
 /// Changes to an entry: `None` leaves a field, `Some(None)` clears a nullable one.
@@ -130,6 +165,7 @@ pub struct LogEntryChanges {
     pub review_text: Option<Option<String>>,
     pub contains_spoilers: Option<bool>,
     pub tags: Option<Vec<String>>,
+    pub visibility: Option<Audience>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -144,6 +180,16 @@ pub async fn insert(
     film: FilmId,
     new: &NewLogEntry,
 ) -> Result<LogEntryRow> {
+    let visibility = match new.visibility {
+        Some(v) => v.as_str().to_owned(),
+        None => {
+            members::table
+                .filter(members::id.eq(member.get()))
+                .select(members::default_visibility)
+                .first::<String>(conn)
+                .await?
+        }
+    };
     Ok(diesel::insert_into(log_entries::table)
         .values((
             log_entries::member_id.eq(member.get()),
@@ -154,6 +200,7 @@ pub async fn insert(
             log_entries::review_text.eq(new.review_text.as_deref()),
             log_entries::contains_spoilers.eq(new.contains_spoilers),
             log_entries::tags.eq(&new.tags),
+            log_entries::visibility.eq(visibility),
         ))
         .returning(LogEntryRow::as_returning())
         .get_result(conn)
@@ -195,7 +242,8 @@ impl LoggedEntry {
 /// code. The film by its slug; the relationship upserted (watched, off the watchlist, liked when the
 /// entry likes it, the entry's rating becomes the current one as the newest rating action, an earlier
 /// rating stays when it has none); the watchlist activity retracted when the film was in the watchlist;
-/// the entry; its activity, of the kind the domain chose ($10). The triggers keep the counters.
+/// the entry (its visibility $11, or the member's default); its activity, of the kind the domain
+/// chose ($10). The triggers keep the counters.
 const LOG_FILM_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
@@ -217,8 +265,9 @@ WITH film AS (
       AND EXISTS (SELECT 1 FROM old WHERE old.in_watchlist)
 ), entry AS (
     INSERT INTO log_entries (member_id, film_id, watched_on, rewatch, rating, review_text,
-                             contains_spoilers, tags)
-    SELECT $2, film.id, $3, $4, $5, $6, $7, $8 FROM film
+                             contains_spoilers, tags, visibility)
+    SELECT $2, film.id, $3, $4, $5, $6, $7, $8,
+           COALESCE($11, (SELECT m.default_visibility FROM members m WHERE m.id = $2)) FROM film
     RETURNING log_entries.*
 ), activity AS (
     INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating)
@@ -236,6 +285,7 @@ struct LogFilm<'a> {
     rating: Option<i16>,
     liked: bool,
     kind: &'static str,
+    visibility: Option<&'static str>,
 }
 
 cached_statement!(LogFilm, LOG_FILM_SQL, |s| {
@@ -249,6 +299,7 @@ cached_statement!(LogFilm, LOG_FILM_SQL, |s| {
     "8" => Array<Text>: &s.new.tags,
     "9" => Bool: &s.liked,
     "10" => Text: s.kind,
+    "11" => Nullable<Text>: &s.visibility,
 });
 
 /// Logs the film `slug` names for `member` in one statement (see [`LOG_FILM_SQL`]); `liked` likes
@@ -268,6 +319,7 @@ pub async fn log_film(
         rating: halves(new.rating),
         liked,
         kind: activity.as_str(),
+        visibility: new.visibility.map(Audience::as_str),
     }
     .get_result(conn)
     .await
@@ -313,10 +365,14 @@ pub async fn facts(
     Ok(rows.into_iter().map(EntryFacts::from).collect())
 }
 
-pub async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> Result<Option<LogEntryView>> {
-    Ok(entry_views!()
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    viewer: Option<MemberId>,
+) -> Result<Option<ViewedEntry>> {
+    Ok(entry_views!(viewer_id(viewer))
         .filter(log_entries::id.eq(id.get()))
-        .select(LogEntryView::as_select())
+        .select(viewed_entry!())
         .first(conn)
         .await
         .optional()?)
@@ -342,20 +398,29 @@ pub async fn lock_owned(
 pub async fn owner_and_review(
     conn: &mut AsyncPgConnection,
     id: LogEntryId,
-) -> Result<Option<(MemberId, FilmId, bool)>> {
-    let row: Option<(i64, i64, bool)> = log_entries::table
+) -> Result<Option<EntryHead>> {
+    Ok(log_entries::table
         .find(id.get())
-        .select((
-            log_entries::member_id,
-            log_entries::film_id,
-            log_entries::review_text
-                .is_not_null()
-                .and(log_entries::review_removed_at.is_null()),
-        ))
+        .select(EntryHead::as_select())
         .first(conn)
         .await
-        .optional()?;
-    Ok(row.map(|(m, f, r)| (MemberId::new(m), FilmId::new(f), r)))
+        .optional()?)
+}
+
+/// Whose an entry is, of which film, whether it takes likes and comments (it has review text a
+/// moderator has not removed), and who may read it.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
+pub struct EntryHead {
+    #[diesel(column_name = member_id, deserialize_as = i64)]
+    pub author: MemberId,
+    #[diesel(column_name = film_id, deserialize_as = i64)]
+    pub film: FilmId,
+    #[diesel(select_expression = log_entries::review_text.is_not_null().and(log_entries::review_removed_at.is_null()))]
+    #[diesel(select_expression_type = diesel::dsl::And<diesel::dsl::IsNotNull<log_entries::review_text>, diesel::dsl::IsNull<log_entries::review_removed_at>>)]
+    pub has_review: bool,
+    #[diesel(deserialize_as = DbAudience)]
+    pub visibility: Audience,
 }
 
 pub async fn update(
@@ -375,6 +440,7 @@ pub async fn update(
             c.contains_spoilers
                 .map(|v| log_entries::contains_spoilers.eq(v)),
             c.tags.as_ref().map(|v| log_entries::tags.eq(v)),
+            c.visibility.map(|v| log_entries::visibility.eq(v.as_str())),
             c.updated_at.map(|v| log_entries::updated_at.eq(v)),
         ))
         .returning(LogEntryRow::as_returning())
@@ -406,14 +472,16 @@ pub async fn count_for(
 pub async fn diary(
     conn: &mut AsyncPgConnection,
     member: MemberId,
+    viewer: Option<MemberId>,
     range: Option<(NaiveDate, NaiveDate)>,
     after: Option<(NaiveDate, i64)>,
     limit: i64,
-) -> Result<Vec<LogEntryView>> {
-    let mut query = entry_views!()
+) -> Result<Vec<ViewedEntry>> {
+    let mut query = entry_views!(viewer_id(viewer))
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::watched_on.is_not_null())
-        .select(LogEntryView::as_select())
+        .filter(entry_visible!(viewer_id(viewer)))
+        .select(viewed_entry!())
         .order((log_entries::watched_on.desc(), log_entries::id.desc()))
         .limit(limit)
         .into_boxed();
@@ -434,13 +502,15 @@ pub async fn diary(
 pub async fn member_reviews(
     conn: &mut AsyncPgConnection,
     member: MemberId,
+    viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<LogEntryView>> {
-    let mut query = entry_views!()
+) -> Result<Vec<ViewedEntry>> {
+    let mut query = entry_views!(viewer_id(viewer))
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::review_text.is_not_null())
-        .select(LogEntryView::as_select())
+        .filter(entry_visible!(viewer_id(viewer)))
+        .select(viewed_entry!())
         .order((log_entries::created_at.desc(), log_entries::id.desc()))
         .limit(limit)
         .into_boxed();
@@ -519,10 +589,11 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// statement for plan checks).
 macro_rules! film_reviews_query {
     ($film:expr, $sort:expr, $viewer:expr, $following:expr, $after:expr, $limit:expr) => {{
-        let mut query = entry_views!()
+        let mut query = entry_views!(viewer_id($viewer))
             .filter(log_entries::film_id.eq($film.get()))
             .filter(log_entries::review_text.is_not_null())
-            .select(LogEntryView::as_select())
+            .filter(entry_visible!(viewer_id($viewer)))
+            .select(viewed_entry!())
             .limit($limit)
             .into_boxed();
         query = match $sort {
@@ -578,7 +649,7 @@ pub async fn film_reviews(
     following: Option<MemberId>,
     after: Option<ReviewKey>,
     limit: i64,
-) -> Result<Vec<LogEntryView>> {
+) -> Result<Vec<ViewedEntry>> {
     Ok(
         film_reviews_query!(film, sort, viewer, following, after, limit)
             .load(conn)

@@ -5,10 +5,12 @@ use diesel::{AsChangeset, OptionalExtension};
 use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{
-    Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role, Website,
+    Audience, Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role,
+    Website,
 };
 
-use crate::schema::{blocks, members};
+use crate::schema::{blocks, follow_requests, follows, members, mutes};
+use crate::types::DbAudience;
 use crate::{PersistenceError, Result, lower};
 
 /// Name of the unique index on `lower(username)`.
@@ -34,6 +36,10 @@ pub struct MemberRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub suspended_until: Option<DateTime<Utc>>,
+    pub private_account: bool,
+    pub private_watchlist: bool,
+    #[diesel(deserialize_as = DbAudience)]
+    pub default_visibility: Audience,
 }
 
 /// What lists show of a member.
@@ -65,6 +71,9 @@ impl From<MemberRow> for Member {
             created_at: row.created_at,
             updated_at: row.updated_at,
             suspended_until: row.suspended_until,
+            private_account: row.private_account,
+            private_watchlist: row.private_watchlist,
+            default_visibility: row.default_visibility,
         }
     }
 }
@@ -86,6 +95,9 @@ pub struct MemberChanges {
     pub location: Option<Option<String>>,
     pub website: Option<Option<String>>,
     pub pronouns: Option<Option<String>>,
+    pub private_account: Option<bool>,
+    pub private_watchlist: Option<bool>,
+    pub default_visibility: Option<&'static str>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -97,6 +109,9 @@ impl From<ProfileChange> for MemberChanges {
             location: c.location.map(|v| v.map(Location::into_inner)),
             website: c.website.map(|v| v.map(Website::into_inner)),
             pronouns: c.pronouns.map(|v| v.map(Pronouns::into_inner)),
+            private_account: c.private_account,
+            private_watchlist: c.private_watchlist,
+            default_visibility: c.default_visibility.map(Audience::as_str),
             updated_at: Some(Utc::now()),
         }
     }
@@ -171,14 +186,25 @@ pub async fn find_credentials(
     Ok(found.map(|(id, hash, until)| (MemberId::new(id), hash, until)))
 }
 
-/// What a read of one member's things needs to decide its viewer's sight: whether the member is
-/// suspended now, and the blocks between them and the viewer, in one statement.
+/// What a read of one member's things needs to decide its viewer's sight, and the viewer's
+/// relationship with the member, in one statement: whether the member is suspended now, their
+/// privacy settings, and the blocks, follows, follow request and mute between them and the viewer.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
     pub id: i64,
     pub suspended: bool,
     pub blocked_by_viewer: bool,
     pub blocks_viewer: bool,
+    pub private_account: bool,
+    pub private_watchlist: bool,
+    /// The viewer follows the member.
+    pub following: bool,
+    /// The member follows the viewer.
+    pub followed_by: bool,
+    /// The viewer asked to follow the member.
+    pub requested: bool,
+    /// The viewer muted the member.
+    pub muting: bool,
 }
 
 impl Standing {
@@ -189,12 +215,36 @@ impl Standing {
             of_viewer: self.blocks_viewer,
         }
     }
+
+    /// What the visibility rule takes of the member and the viewer.
+    pub fn relation(&self) -> filmlog_domain::Relation {
+        filmlog_domain::Relation {
+            blocks: self.blocks(),
+            owner_suspended: self.suspended,
+            owner_private: self.private_account,
+            watchlist_private: self.private_watchlist,
+            follows_owner: self.following,
+        }
+    }
+
+    /// The viewer's relationship with the member.
+    pub fn member_state(&self) -> filmlog_domain::visibility::MemberState {
+        filmlog_domain::visibility::MemberState {
+            following: self.following,
+            followed_by: self.followed_by,
+            follow_requested: self.requested,
+            blocking: self.blocked_by_viewer,
+            muting: self.muting,
+        }
+    }
 }
 
-/// Which member a [`Standing`] is of.
+/// Which members a [`Standing`] is of.
 enum Whom<'a> {
     Id(MemberId),
     Username(&'a str),
+    /// Lower-cased usernames.
+    Usernames(&'a [String]),
 }
 
 /// In the DSL so that diesel keeps it prepared: every read of one member's things sends it.
@@ -202,7 +252,7 @@ async fn standing_of(
     conn: &mut AsyncPgConnection,
     viewer: Option<MemberId>,
     whom: Whom<'_>,
-) -> Result<Option<Standing>> {
+) -> Result<Vec<(Standing, String)>> {
     let viewer = viewer.map_or(0, MemberId::get);
     let blocked_by_viewer = diesel::dsl::exists(
         blocks::table
@@ -214,28 +264,85 @@ async fn standing_of(
             .filter(blocks::blocker_id.eq(members::id))
             .filter(blocks::blocked_id.eq(viewer)),
     );
+    let following = diesel::dsl::exists(
+        follows::table
+            .filter(follows::follower_id.eq(viewer))
+            .filter(follows::followee_id.eq(members::id)),
+    );
+    let followed_by = diesel::dsl::exists(
+        follows::table
+            .filter(follows::follower_id.eq(members::id))
+            .filter(follows::followee_id.eq(viewer)),
+    );
+    let requested = diesel::dsl::exists(
+        follow_requests::table
+            .filter(follow_requests::requester_id.eq(viewer))
+            .filter(follow_requests::target_id.eq(members::id)),
+    );
+    let muting = diesel::dsl::exists(
+        mutes::table
+            .filter(mutes::muter_id.eq(viewer))
+            .filter(mutes::muted_id.eq(members::id)),
+    );
     let mut query = members::table
         .select((
             members::id,
             members::suspended_until,
             blocked_by_viewer,
             blocks_viewer,
+            members::private_account,
+            members::private_watchlist,
+            (following, followed_by, requested, muting),
+            members::username,
         ))
         .into_boxed();
     query = match whom {
-        Whom::Id(id) => query.filter(members::id.eq(id.get())),
-        Whom::Username(name) => query.filter(lower(members::username).eq(name.to_lowercase())),
+        Whom::Id(id) => query.filter(members::id.eq(id.get())).limit(1),
+        Whom::Username(name) => query
+            .filter(lower(members::username).eq(name.to_lowercase()))
+            .limit(1),
+        Whom::Usernames(names) => query.filter(lower(members::username).eq_any(names)),
     };
-    let row: Option<(i64, Option<DateTime<Utc>>, bool, bool)> =
-        query.first(conn).await.optional()?;
-    Ok(
-        row.map(|(id, until, blocked_by_viewer, blocks_viewer)| Standing {
-            id,
-            suspended: until.is_some_and(|u| u > Utc::now()),
-            blocked_by_viewer,
-            blocks_viewer,
-        }),
-    )
+    type Row = (
+        i64,
+        Option<DateTime<Utc>>,
+        bool,
+        bool,
+        bool,
+        bool,
+        (bool, bool, bool, bool),
+        String,
+    );
+    let rows: Vec<Row> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                until,
+                blocked_by_viewer,
+                blocks_viewer,
+                private_account,
+                private_watchlist,
+                (following, followed_by, requested, muting),
+                username,
+            )| {
+                let standing = Standing {
+                    id,
+                    suspended: until.is_some_and(|u| u > Utc::now()),
+                    blocked_by_viewer,
+                    blocks_viewer,
+                    private_account,
+                    private_watchlist,
+                    following,
+                    followed_by,
+                    requested,
+                    muting,
+                };
+                (standing, username)
+            },
+        )
+        .collect())
 }
 
 /// [`Standing`] of the member `id` for `viewer`.
@@ -244,7 +351,10 @@ pub async fn standing(
     viewer: Option<MemberId>,
     id: MemberId,
 ) -> Result<Option<Standing>> {
-    standing_of(conn, viewer, Whom::Id(id)).await
+    Ok(standing_of(conn, viewer, Whom::Id(id))
+        .await?
+        .pop()
+        .map(|(s, _)| s))
 }
 
 /// [`Standing`] of the member a username names (whatever its case) for `viewer`.
@@ -253,7 +363,20 @@ pub async fn standing_by_username(
     viewer: Option<MemberId>,
     username: &str,
 ) -> Result<Option<Standing>> {
-    standing_of(conn, viewer, Whom::Username(username)).await
+    Ok(standing_of(conn, viewer, Whom::Username(username))
+        .await?
+        .pop()
+        .map(|(s, _)| s))
+}
+
+/// [`Standing`] of each member `usernames` names (any case), with their usernames as stored.
+pub async fn standings_by_username(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    usernames: &[String],
+) -> Result<Vec<(Standing, String)>> {
+    let lowered: Vec<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
+    standing_of(conn, viewer, Whom::Usernames(&lowered)).await
 }
 
 /// Suspends a member until `until` (`None`: for good).

@@ -16,6 +16,7 @@ use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::schema::{films, member_films};
 use crate::types::DbRating;
+use crate::viewer::{ViewerFilmRow, viewer_id};
 
 /// The stored relationship row, as the domain's [`Relationship`] reads it.
 #[derive(Debug, Clone, Copy, Queryable, Selectable)]
@@ -148,33 +149,39 @@ pub async fn save(
 }
 
 /// Films a member liked or watchlisted, newest first, after `(at, film id)`.
+/// With the reader's own relationship with each film.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     member: MemberId,
+    viewer: Option<MemberId>,
     watchlist: bool,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<(FilmSummaryRow, DateTime<Utc>, Option<i16>)>> {
+) -> Result<Vec<(FilmSummaryRow, DateTime<Utc>, Option<i16>, ViewerFilmRow)>> {
     let (at_col, flag) = if watchlist {
         ("member_films.watchlisted_at", "member_films.in_watchlist")
     } else {
         ("member_films.liked_at", "member_films.liked")
     };
-    let mut query = member_films::table
-        .inner_join(films::table)
-        .filter(member_films::member_id.eq(member.get()))
-        .filter(sql::<Bool>(flag))
-        .select((
-            FilmSummaryRow::as_select(),
-            sql::<Timestamptz>(at_col),
-            member_films::rating,
-        ))
-        .order((
-            sql::<Timestamptz>(&format!("{at_col} DESC")),
-            member_films::film_id.desc(),
-        ))
-        .limit(limit)
-        .into_boxed();
+    let mut query = join_viewer_film!(
+        member_films::table.inner_join(films::table),
+        films::id,
+        viewer_id(viewer)
+    )
+    .filter(member_films::member_id.eq(member.get()))
+    .filter(sql::<Bool>(flag))
+    .select((
+        FilmSummaryRow::as_select(),
+        sql::<Timestamptz>(at_col),
+        member_films::rating,
+        viewer_film_columns!(),
+    ))
+    .order((
+        sql::<Timestamptz>(&format!("{at_col} DESC")),
+        member_films::film_id.desc(),
+    ))
+    .limit(limit)
+    .into_boxed();
     if let Some((at, id)) = after {
         query = query.filter(
             keyset!(&format!("({at_col}, member_films.film_id) <"), Timestamptz => at, BigInt => id),

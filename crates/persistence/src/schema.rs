@@ -86,6 +86,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    follow_requests (requester_id, target_id) {
+        requester_id -> Int8,
+        target_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     follows (follower_id, followee_id) {
         follower_id -> Int8,
         followee_id -> Int8,
@@ -124,6 +132,7 @@ diesel::table! {
         popularity_month -> Int4,
         popularity_all -> Int4,
         review_removed_at -> Nullable<Timestamptz>,
+        visibility -> Text,
     }
 }
 
@@ -161,6 +170,9 @@ diesel::table! {
         following_count -> Int4,
         email_key -> Text,
         suspended_until -> Nullable<Timestamptz>,
+        private_account -> Bool,
+        private_watchlist -> Bool,
+        default_visibility -> Text,
     }
 }
 
@@ -275,6 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     film_credits,
     film_stats,
     films,
+    follow_requests,
     follows,
     idempotency_keys,
     log_entries,

@@ -12,7 +12,7 @@ use filmlog_domain::{CommentId, LogEntryId, MemberId};
 
 use crate::Result;
 use crate::members::MemberSummaryRow;
-use crate::schema::{comments, follows, members, review_likes};
+use crate::schema::{comments, follow_requests, follows, members, review_likes};
 
 /// Likes a review; `true` when the like is new.
 pub async fn like_review(
@@ -256,6 +256,77 @@ pub async fn follow_list(
         query = query.filter(
             keyset!(&format!("(follows.created_at, {other_col}) <"), Timestamptz => at, BigInt => id),
         );
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Asks to follow a private account (idempotent); `true` when the request is new.
+pub async fn request_follow(
+    conn: &mut AsyncPgConnection,
+    requester: MemberId,
+    target: MemberId,
+) -> Result<bool> {
+    let n = diesel::insert_into(follow_requests::table)
+        .values((
+            follow_requests::requester_id.eq(requester.get()),
+            follow_requests::target_id.eq(target.get()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Takes a follow request away (withdrawn, approved or denied); `true` when there was one.
+pub async fn remove_request(
+    conn: &mut AsyncPgConnection,
+    requester: MemberId,
+    target: MemberId,
+) -> Result<bool> {
+    let n = diesel::delete(follow_requests::table.find((requester.get(), target.get())))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Everyone waiting for `target` to answer, oldest first.
+pub async fn requesters(conn: &mut AsyncPgConnection, target: MemberId) -> Result<Vec<MemberId>> {
+    let ids: Vec<i64> = follow_requests::table
+        .filter(follow_requests::target_id.eq(target.get()))
+        .order((
+            follow_requests::created_at.asc(),
+            follow_requests::requester_id.asc(),
+        ))
+        .select(follow_requests::requester_id)
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().map(MemberId::new).collect())
+}
+
+/// The requests to follow `target`, newest first, after `(at, requester id)`.
+pub async fn follow_requests(
+    conn: &mut AsyncPgConnection,
+    target: MemberId,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
+    let mut query = follow_requests::table
+        .inner_join(members::table.on(members::id.eq(follow_requests::requester_id)))
+        .filter(follow_requests::target_id.eq(target.get()))
+        .select((MemberSummaryRow::as_select(), follow_requests::created_at))
+        .order((
+            follow_requests::created_at.desc(),
+            follow_requests::requester_id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    query = query.filter(active_member!());
+    if let Some((at, id)) = after {
+        query = query.filter(keyset!(
+            "(follow_requests.created_at, follow_requests.requester_id) <",
+            Timestamptz => at,
+            BigInt => id
+        ));
     }
     Ok(query.load(conn).await?)
 }

@@ -4,7 +4,7 @@
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::sql_types::{Bool, Nullable, SmallInt, Text};
-use filmlog_domain::{ActivityKind, Rating};
+use filmlog_domain::{ActivityKind, Audience, Rating};
 
 /// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
 /// CHECK constraints forbid) is a deserialization error, never a silent `None`.
@@ -45,6 +45,23 @@ impl FromSql<Text, Pg> for DbActivityKind {
 impl From<DbActivityKind> for ActivityKind {
     fn from(k: DbActivityKind) -> Self {
         k.0
+    }
+}
+
+/// A log entry's audience read by its stored name; an unknown name is a deserialization error.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct DbAudience(pub Audience);
+
+impl FromSql<Text, Pg> for DbAudience {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        Ok(Self(name.parse()?))
+    }
+}
+
+impl From<DbAudience> for Audience {
+    fn from(a: DbAudience) -> Self {
+        a.0
     }
 }
 

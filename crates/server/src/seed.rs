@@ -153,7 +153,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         100,
     )
     .await?;
-    if existing.iter().any(|v| v.entry.member_id == shirin) {
+    if existing.iter().any(|v| v.0.entry.member_id == shirin) {
         println!("seed: demo data already present");
         return Ok(());
     }
@@ -180,6 +180,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
             review_text: Some(REVIEW.to_owned()),
             contains_spoilers: true,
             tags: vec!["iranian cinema".to_owned(), "siblings".to_owned()],
+            visibility: None,
         };
         let entry = ops::films::log_locked(conn, shirin, film, &review, true)
             .await?

@@ -2,14 +2,15 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use filmlog_domain::{ActivityKind, Rating, ReviewText};
+use filmlog_domain::visibility::{EntryState, Viewer};
+use filmlog_domain::{ActivityKind, MemberId, Rating, ReviewText};
 use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::PipelinedCaller;
 use crate::auth::Viewing;
-use crate::dto::{FilmSummary, MemberSummary, rfc3339};
+use crate::dto::{FilmSummary, MemberSummary, ViewerEntry, rfc3339};
 use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::MemberName;
 use crate::pagination::{self, Page, PageQuery, Paging};
@@ -26,6 +27,9 @@ pub struct ActivityLogEntry {
     pub review_excerpt: Option<String>,
     /// Clients should hide the excerpt behind a warning when true.
     pub contains_spoilers: bool,
+    /// Your own state with the entry: present when the request carries a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerEntry>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,14 +83,28 @@ pub struct ActivityItem {
 
 const EXCERPT: usize = 280;
 
-fn activity_item(a: ActivityView) -> ActivityItem {
+fn activity_item(a: ActivityView, viewer: Viewer) -> ActivityItem {
     let film = match (a.film_slug, a.film_title) {
-        (Some(slug), Some(title)) => Some(FilmSummary {
-            slug,
-            title,
-            year: a.film_year,
-            poster_url: a.film_poster_url,
-        }),
+        (Some(slug), Some(title)) => Some(
+            FilmSummary {
+                slug,
+                title,
+                year: a.film_year,
+                poster_url: a.film_poster_url,
+                viewer: None,
+            }
+            .seen_by(viewer, a.viewer_film),
+        ),
+        _ => None,
+    };
+    let entry_state = match (viewer.member(), a.entry_author_id) {
+        (Some(me), Some(author)) => Some(ViewerEntry::from(EntryState::of(
+            me,
+            MemberId::new(author),
+            a.entry_has_review.unwrap_or(false),
+            a.entry_removed.unwrap_or(false),
+            a.viewer_liked_entry,
+        ))),
         _ => None,
     };
     ActivityItem {
@@ -105,6 +123,7 @@ fn activity_item(a: ActivityView) -> ActivityItem {
             rewatch: a.rewatch.unwrap_or(false),
             review_excerpt: a.review_head.map(|t| ReviewText::excerpt(&t, EXCERPT)),
             contains_spoilers: a.contains_spoilers.unwrap_or(false),
+            viewer: entry_state,
         }),
         member: a.subject_username,
         comment: match (a.comment_id, a.comment_head) {
@@ -117,8 +136,13 @@ fn activity_item(a: ActivityView) -> ActivityItem {
     }
 }
 
-fn activity_page(rows: Vec<ActivityView>, limit: i64) -> Page<ActivityItem> {
-    pagination::page(rows, limit, |a| (a.created_at, a.id), activity_item)
+fn activity_page(rows: Vec<ActivityView>, limit: i64, viewer: Viewer) -> Page<ActivityItem> {
+    pagination::page(
+        rows,
+        limit,
+        |a| (a.created_at, a.id),
+        |a| activity_item(a, viewer),
+    )
 }
 
 /// Your feed
@@ -145,10 +169,13 @@ pub async fn feed(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let conn = state.read_conn().await?;
-    let rows = caller
-        .read(&conn, |me| activity::feed(&conn, me, after, limit + 1))
+    let (me, rows) = caller
+        .read(&conn, |me| {
+            let conn = &conn;
+            async move { Ok((me, activity::feed(conn, me, after, limit + 1).await?)) }
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
+    Ok(HttpResponse::Ok().json(activity_page(rows, limit, Viewer::Member(me))))
 }
 
 /// A member's activity
@@ -174,5 +201,5 @@ pub async fn member_activity(
     let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
     let rows = activity::of_member(&mut conn, member, viewer.member(), after, limit + 1).await?;
-    Ok(HttpResponse::Ok().json(activity_page(rows, limit)))
+    Ok(HttpResponse::Ok().json(activity_page(rows, limit, viewer)))
 }

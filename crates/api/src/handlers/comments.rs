@@ -257,7 +257,7 @@ pub async fn delete_comment(
         let entry = current.comment.log_entry_id;
         let entry_owner = log_entries::owner_and_review(&mut conn, entry)
             .await?
-            .map(|(owner, _, _)| owner);
+            .map(|head| head.author);
         if entry_owner != Some(me) {
             return Err(ApiError::not_found("that comment"));
         }

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, patch, post, web};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
-use filmlog_domain::{Slug, Title, label, plausible_release, valid_year};
+use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
 use filmlog_persistence::PersistenceError;
 use filmlog_persistence::catalog::{self, FilmChanges, NewCredit, NewFilm, SLUG_KEY};
 use serde::Deserialize;
@@ -248,7 +248,7 @@ pub async fn create_film(
             let film = catalog::insert_film(conn, &new, &credits)
                 .await
                 .map_err(slug_conflict)?;
-            let film = load_film(conn, &film.slug).await?;
+            let film = load_film(conn, &film.slug, Viewer::Member(member)).await?;
             let outcome = Outcome::created(format!("/api/v1/films/{}", film.slug), &film)?;
             idempotency.record(conn, member, outcome).await
         })
@@ -347,10 +347,11 @@ pub async fn update_film(
     f.finish()?;
     let mut conn = state.conn().await?;
     let id = film_id(&mut conn, &slug).await?;
+    let admin = Viewer::Member(auth.id());
     let film = conn
         .transaction(async |conn| {
             let row = catalog::update_film(conn, id, &changes).await?;
-            load_film(conn, &row.slug).await
+            load_film(conn, &row.slug, admin).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(film))

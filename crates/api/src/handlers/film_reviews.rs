@@ -118,8 +118,8 @@ pub async fn film_reviews(
         pagination::page(
             rows,
             limit,
-            |v| (v.entry.popularity(period), v.entry.id),
-            LogEntry::from,
+            |(v, _, _)| (v.entry.popularity(period), v.entry.id),
+            |row| LogEntry::seen_by(row, viewer),
         )
     } else {
         let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?
@@ -137,8 +137,8 @@ pub async fn film_reviews(
         pagination::page(
             rows,
             limit,
-            |v| (v.entry.created_at, v.entry.id),
-            LogEntry::from,
+            |(v, _, _)| (v.entry.created_at, v.entry.id),
+            |row| LogEntry::seen_by(row, viewer),
         )
     };
     Ok(HttpResponse::Ok().json(page))

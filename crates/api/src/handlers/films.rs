@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
-use filmlog_domain::{FilmId, Slug, label, valid_year};
+use filmlog_domain::visibility::FilmState;
+use filmlog_domain::{FilmId, Slug, Viewer, label, valid_year};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::catalog::{
     self, CreditRow, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort, FilmStatsRow,
@@ -12,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Viewing;
 use crate::conditional::json_with_etag;
-use crate::dto::FilmSummary;
+use crate::dto::{FilmSummary, ViewerFilm};
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::FilmSlug;
 use crate::pagination::{self, Page};
@@ -102,10 +103,18 @@ pub struct Film {
     pub directors: Vec<Person>,
     pub cast: Vec<CastMember>,
     pub statistics: FilmStatistics,
+    /// Your own state with the film: present when the request carries a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerFilm>,
 }
 
 impl Film {
-    fn build(film: FilmRow, stats: FilmStatsRow, credits: Vec<CreditRow>) -> Self {
+    fn build(
+        film: FilmRow,
+        stats: FilmStatsRow,
+        credits: Vec<CreditRow>,
+        viewer: Option<ViewerFilm>,
+    ) -> Self {
         let (directors, cast): (Vec<_>, Vec<_>) =
             credits.into_iter().partition(|c| c.role == "director");
         Film {
@@ -133,6 +142,7 @@ impl Film {
                 })
                 .collect(),
             statistics: stats.into(),
+            viewer,
         }
     }
 }
@@ -151,15 +161,17 @@ pub struct FilmListItem {
     pub weighted_rating: Option<f64>,
 }
 
-impl From<FilmListRow> for FilmListItem {
-    fn from(r: FilmListRow) -> Self {
+impl FilmListItem {
+    fn seen_by(r: FilmListRow, viewer: Viewer) -> Self {
         FilmListItem {
             film: FilmSummary {
                 slug: r.film.slug,
                 title: r.film.title,
                 year: r.film.year,
                 poster_url: r.film.poster_url,
-            },
+                viewer: None,
+            }
+            .seen_by(viewer, r.viewer),
             genres: r.film.genres.into_iter().flatten().collect(),
             watch_count: r.stats.watch_count,
             average_rating: r.stats.average_stars().map(|a| (a * 100.0).round() / 100.0),
@@ -256,7 +268,7 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
 #[get("/films")]
 pub async fn list_films(
     state: web::Data<AppState>,
-    _: Viewing,
+    Viewing(viewer): Viewing,
     query: web::Query<FilmListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
@@ -281,8 +293,14 @@ pub async fn list_films(
             ));
         }
         let after = pagination::decode::<(f64, i64)>(q.cursor.as_deref())?;
-        let rows = catalog::search(&mut conn, &text, &filter, after, limit + 1).await?;
-        let page = pagination::page(rows, limit, |r| (r.rank, r.film.id), FilmListItem::from);
+        let rows =
+            catalog::search(&mut conn, viewer.member(), &text, &filter, after, limit + 1).await?;
+        let page = pagination::page(
+            rows,
+            limit,
+            |r| (r.rank, r.film.id),
+            |r| FilmListItem::seen_by(r, viewer),
+        );
         return Ok(HttpResponse::Ok().json(page));
     }
     let sort = match q.sort.unwrap_or(FilmSortParam::Popular) {
@@ -317,7 +335,7 @@ pub async fn list_films(
             Some((key, id))
         }
     };
-    let rows = catalog::browse(&mut conn, &filter, sort, after, limit + 1).await?;
+    let rows = catalog::browse(&mut conn, viewer.member(), &filter, sort, after, limit + 1).await?;
     let page = pagination::page(
         rows,
         limit,
@@ -330,7 +348,7 @@ pub async fn list_films(
             };
             (key, r.film.id)
         },
-        FilmListItem::from,
+        |r| FilmListItem::seen_by(r, viewer),
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -342,11 +360,17 @@ pub async fn film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<Fil
         .ok_or_else(|| ApiError::not_found("that film"))
 }
 
-pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<Film> {
-    let (film, stats, credits) = catalog::film_page(conn, slug)
+/// The film page as `viewer` reads it.
+pub(crate) async fn load_film(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    viewer: Viewer,
+) -> ApiResult<Film> {
+    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member())
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))?;
-    Ok(Film::build(film, stats, credits))
+    let state = viewer.member().map(|_| FilmState::from(state).into());
+    Ok(Film::build(film, stats, credits, state))
 }
 
 /// A film
@@ -366,11 +390,11 @@ pub(crate) async fn load_film(conn: &mut AsyncPgConnection, slug: &str) -> ApiRe
 #[get("/films/{slug}")]
 pub async fn get_film(
     state: web::Data<AppState>,
-    _: Viewing,
+    Viewing(viewer): Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let film = load_film(&mut conn, slug.as_str()).await?;
+    let film = load_film(&mut conn, slug.as_str(), viewer).await?;
     json_with_etag(&film)
 }
 

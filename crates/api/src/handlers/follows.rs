@@ -1,10 +1,12 @@
 //! Follows: follow and unfollow a member, and a member's followers and following.
 
-use actix_web::{HttpResponse, delete, get, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::social;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::auth::Viewing;
@@ -15,6 +17,7 @@ use crate::error::{
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
 use crate::ops;
+use crate::ops::social::Followed;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
 use crate::visible;
@@ -26,6 +29,7 @@ use crate::visible;
     params(("username" = String, Path, example = "shirin")),
     responses(
         (status = 204, description = "Following (also when you already were)"),
+        (status = 202, description = "Their account is private: your request waits for their answer (also when it already did)", body = FollowRequested),
         (status = 401, response = Unauthenticated),
         (status = 404, response = MemberNotFound),
         (status = 409, description = "`blocked`: you blocked this member; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
@@ -43,8 +47,116 @@ pub async fn follow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    conn.transaction(async |conn| ops::social::follow(conn, me, them).await)
+    let followed = conn
+        .transaction(async |conn| ops::social::follow(conn, me, them).await)
         .await?;
+    Ok(match followed {
+        Followed::Following => HttpResponse::NoContent().finish(),
+        Followed::Requested => HttpResponse::Accepted().json(FollowRequested {
+            status: "requested",
+        }),
+    })
+}
+
+/// The answer to following a private account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowRequested {
+    #[schema(example = "requested")]
+    pub status: &'static str,
+}
+
+/// Requests to follow you
+///
+/// While your account is private, new followers ask first; newest first.
+#[utoipa::path(
+    operation_id = "list_follow_requests",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Newest request first", body = Page<MemberAt>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/follow-requests")]
+pub async fn follow_requests(
+    state: web::Data<AppState>,
+    auth: Caller,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.read_conn().await?;
+    let rows = social::follow_requests(&mut conn, auth.id(), after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(MemberAt::page(rows, limit)))
+}
+
+/// Approve a follow request
+///
+/// The requester follows you from now on (counted in your followers).
+#[utoipa::path(
+    operation_id = "approve_follow_request",
+    tag = "me",
+    params(("username" = String, Path, description = "Who asked", example = "shirin")),
+    responses(
+        (status = 204, description = "They follow you now"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such member, or no request from them", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/follow-requests/{username}/approve")]
+pub async fn approve_follow_request(
+    state: web::Data<AppState>,
+    auth: Caller,
+    MemberName(username): MemberName,
+) -> ApiResult<HttpResponse> {
+    answer_request(&state, auth, &username, true).await
+}
+
+/// Deny a follow request
+///
+/// The request goes; they are not told, and may ask again.
+#[utoipa::path(
+    operation_id = "deny_follow_request",
+    tag = "me",
+    params(("username" = String, Path, description = "Who asked", example = "shirin")),
+    responses(
+        (status = 204, description = "The request is gone"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such member, or no request from them", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/follow-requests/{username}/deny")]
+pub async fn deny_follow_request(
+    state: web::Data<AppState>,
+    auth: Caller,
+    MemberName(username): MemberName,
+) -> ApiResult<HttpResponse> {
+    answer_request(&state, auth, &username, false).await
+}
+
+async fn answer_request(
+    state: &AppState,
+    auth: Caller,
+    username: &Username,
+    approve: bool,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let requester = member_id(&mut conn, username).await?;
+    conn.transaction(async |conn| {
+        if approve {
+            ops::social::approve(conn, me, requester).await
+        } else {
+            ops::social::deny(conn, me, requester).await
+        }
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,11 +4,15 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::rules::check_date_or_review;
+use filmlog_domain::visibility::EntryState;
 use filmlog_domain::{
-    LogEntryId, Rating, ReviewText, Slug, Subject, Tag, Viewer, WatchedOn, latest_today,
+    Audience, LogEntryId, MemberId, Rating, ReviewText, Slug, Subject, Tag, Viewer, WatchedOn,
+    latest_today,
 };
 use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::log_entries::{self, LogEntryChanges, LogEntryView, NewLogEntry};
+use filmlog_persistence::log_entries::{
+    self, LogEntryChanges, LogEntryView, NewLogEntry, ViewedEntry,
+};
 use filmlog_persistence::members::MemberSummaryRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +20,7 @@ use utoipa::ToSchema;
 use crate::auth::Viewing;
 use crate::auth::{AuthMember, Caller};
 use crate::conditional::{check_if_match, if_match, json_with_etag};
-use crate::dto::{FilmSummary, MemberSummary, flatten_tags, rfc3339};
+use crate::dto::{FilmSummary, MemberSummary, ViewerEntry, Visibility, flatten_tags, rfc3339};
 use crate::error::{
     ApiError, ApiResult, EntryNotFound, FieldError, MalformedJson, MalformedJsonOrKey, NotJson,
     Problem, ServiceUnavailable, Unauthenticated,
@@ -83,6 +87,31 @@ pub struct LogEntry {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: DateTime<Utc>,
+    /// Who may read it.
+    pub visibility: Visibility,
+    /// Your own state with the entry: present when the request carries a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerEntry>,
+}
+
+impl LogEntry {
+    /// An entry as `viewer` reads it: with their own state with it and its film when signed in.
+    pub fn seen_by((view, film, liked): ViewedEntry, viewer: Viewer) -> Self {
+        let state = viewer.member().map(|me| {
+            let e = &view.entry;
+            EntryState::of(
+                me,
+                e.member_id,
+                e.review_text.is_some(),
+                e.review_removed_at.is_some(),
+                liked.is_some(),
+            )
+        });
+        let mut entry = LogEntry::from(view);
+        entry.film = entry.film.seen_by(viewer, film);
+        entry.viewer = state.map(ViewerEntry::from);
+        entry
+    }
 }
 
 impl From<LogEntryView> for LogEntry {
@@ -110,6 +139,8 @@ impl From<LogEntryView> for LogEntry {
             comment_count: e.comment_count,
             created_at: e.created_at,
             updated_at: e.updated_at,
+            visibility: e.visibility.into(),
+            viewer: None,
         }
     }
 }
@@ -143,6 +174,8 @@ pub struct CreateLogEntryRequest {
     /// Up to 20 tags of letters, digits, spaces and hyphens.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Who may read it; your `default_visibility` when absent.
+    pub visibility: Option<Visibility>,
 }
 
 fn parse_watched_on(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) -> Option<WatchedOn> {
@@ -180,11 +213,16 @@ fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Opti
     })
 }
 
-async fn view(conn: &mut AsyncPgConnection, id: LogEntryId) -> ApiResult<LogEntry> {
-    Ok(log_entries::view(conn, id)
+/// The entry as its owner reads it (the representation whose ETag `If-Match` names).
+async fn view(
+    conn: &mut AsyncPgConnection,
+    id: LogEntryId,
+    owner: MemberId,
+) -> ApiResult<LogEntry> {
+    let row = log_entries::view(conn, id, Some(owner))
         .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?
-        .into())
+        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+    Ok(LogEntry::seen_by(row, Viewer::Member(owner)))
 }
 
 fn unknown_film() -> ApiError {
@@ -199,13 +237,13 @@ pub async fn entry_page_conn(
     id: LogEntryId,
 ) -> ApiResult<DbConn> {
     let mut conn = state.read_conn().await?;
-    let (author, _, _) = log_entries::owner_and_review(&mut conn, id)
+    let head = log_entries::owner_and_review(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
     visible::check(
         &mut conn,
         viewer,
-        Subject::Content(author),
+        Subject::Entry(head.author, head.visibility),
         "that log entry",
     )
     .await?;
@@ -275,6 +313,7 @@ pub async fn create_log_entry(
         review_text: review.map(ReviewText::into_inner),
         contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
         tags,
+        visibility: req.visibility.map(Audience::from),
     };
     // The response is built from what was written; no read-back query.
     let log = async |conn: &mut AsyncPgConnection| {
@@ -327,17 +366,17 @@ pub async fn get_log_entry(
     EntryPath(id): EntryPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let row = log_entries::view(&mut conn, id)
+    let row = log_entries::view(&mut conn, id, viewer.member())
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
     visible::check(
         &mut conn,
         viewer,
-        Subject::Content(row.entry.member_id),
+        Subject::Entry(row.0.entry.member_id, row.0.entry.visibility),
         "that log entry",
     )
     .await?;
-    json_with_etag(&LogEntry::from(row))
+    json_with_etag(&LogEntry::seen_by(row, viewer))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -356,6 +395,7 @@ pub struct UpdateLogEntryRequest {
     #[schema(value_type = Option<ReviewInput>)]
     pub review: Option<Option<ReviewInput>>,
     pub tags: Option<Vec<String>>,
+    pub visibility: Option<Visibility>,
 }
 
 /// Change a log entry (its owner)
@@ -406,7 +446,7 @@ pub async fn update_log_entry(
             let current = ops::films::lock_own_entry(conn, id, member).await?;
             // The representation is loaded only when there is an ETag to compare it with.
             if precondition.is_some() {
-                check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+                check_if_match(precondition.as_deref(), &view(conn, id, member).await?)?;
             }
             let new_date = match watched_on {
                 Some(d) => d.map(WatchedOn::date),
@@ -429,10 +469,11 @@ pub async fn update_log_entry(
                 review_text: review.map(|r| r.map(ReviewText::into_inner)),
                 contains_spoilers: spoilers,
                 tags,
+                visibility: patch.visibility.map(Audience::from),
                 updated_at: Some(Utc::now()),
             };
             ops::films::edit_entry(conn, member, &current, &changes, patch.liked).await?;
-            view(conn, id).await
+            view(conn, id, member).await
         })
         .await?;
     json_with_etag(&entry)
@@ -468,7 +509,7 @@ pub async fn delete_log_entry(
         let current = ops::films::lock_own_entry(conn, id, member).await?;
         // The representation is loaded only when there is an ETag to compare it with.
         if precondition.is_some() {
-            check_if_match(precondition.as_deref(), &view(conn, id).await?)?;
+            check_if_match(precondition.as_deref(), &view(conn, id, member).await?)?;
         }
         ops::films::delete_entry(conn, member, &current).await?;
         Ok::<_, ApiError>(())

@@ -12,12 +12,13 @@ use utoipa::ToSchema;
 
 use crate::auth::{AuthMember, Caller};
 use crate::conditional::{check_if_match, if_match, json_with_etag};
-use crate::dto::Me;
+use crate::dto::{Me, Visibility};
 use crate::error::{
     ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
     Unauthenticated,
 };
 use crate::extract::{JsonBody, double_option};
+use crate::ops;
 use crate::state::AppState;
 
 /// Your account
@@ -56,6 +57,10 @@ pub struct UpdateMeRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = "she/her")]
     pub pronouns: Option<Option<String>>,
+    /// Make new followers ask (`true`); turning it off approves every pending request.
+    pub private_account: Option<bool>,
+    pub private_watchlist: Option<bool>,
+    pub default_visibility: Option<Visibility>,
 }
 
 /// Parses one optional field, recording its error under `pointer`.
@@ -115,6 +120,9 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
                 Pronouns::parse,
                 &mut errors,
             ),
+            private_account: req.private_account,
+            private_watchlist: req.private_watchlist,
+            default_visibility: req.default_visibility.map(Into::into),
         };
         if errors.is_empty() {
             Ok(change)
@@ -127,6 +135,11 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
 /// Update your profile
 ///
 /// Send `If-Match` with the ETag of `GET /me` to refuse the change when the profile changed meanwhile.
+///
+/// Privacy: `private_account` makes new followers ask (`GET /me/follow-requests`); turning it off
+/// approves every pending request (each requester asked to follow, and a public account takes
+/// followers without asking). `private_watchlist` hides your watchlist from everyone else;
+/// `default_visibility` applies to new log entries that do not say.
 #[utoipa::path(
     operation_id = "update_me",
     tag = "me",
@@ -165,7 +178,14 @@ pub async fn update_me(
             if change.is_empty() {
                 return Ok::<_, ApiError>(current);
             }
-            Ok(members::update_profile(conn, me, &change.into()).await?)
+            let turning_public = current.private_account && change.private_account == Some(false);
+            let updated = members::update_profile(conn, me, &change.into()).await?;
+            if turning_public {
+                // A public account takes followers without asking: everyone who asked follows now.
+                ops::social::approve_all(conn, me).await?;
+                return Ok(members::find(conn, me).await?.unwrap_or(updated));
+            }
+            Ok(updated)
         })
         .await?;
     json_with_etag(&Me::from(member))

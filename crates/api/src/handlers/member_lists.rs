@@ -82,12 +82,13 @@ pub async fn diary(
     let range = diary_range(query.year, query.month)?;
     let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
-    let rows = log_entries::diary(&mut conn, member, range, after, limit + 1).await?;
+    let rows =
+        log_entries::diary(&mut conn, member, viewer.member(), range, after, limit + 1).await?;
     let page = pagination::page(
         rows,
         limit,
-        |v| (v.entry.watched_on, v.entry.id),
-        LogEntry::from,
+        |(v, _, _)| (v.entry.watched_on, v.entry.id),
+        |row| LogEntry::seen_by(row, viewer),
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -114,12 +115,13 @@ pub async fn member_reviews(
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
     let member = visible::content_owner(&mut conn, viewer, &username).await?;
-    let rows = log_entries::member_reviews(&mut conn, member, after, limit + 1).await?;
+    let rows =
+        log_entries::member_reviews(&mut conn, member, viewer.member(), after, limit + 1).await?;
     let page = pagination::page(
         rows,
         limit,
-        |v| (v.entry.created_at, v.entry.id),
-        LogEntry::from,
+        |(v, _, _)| (v.entry.created_at, v.entry.id),
+        |row| LogEntry::seen_by(row, viewer),
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -143,14 +145,26 @@ async fn film_list(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
-    let member = visible::content_owner(&mut conn, viewer, username).await?;
-    let rows = relationships::list(&mut conn, member, want_watchlist, after, limit + 1).await?;
+    let member = if want_watchlist {
+        visible::watchlist_owner(&mut conn, viewer, username).await?
+    } else {
+        visible::content_owner(&mut conn, viewer, username).await?
+    };
+    let rows = relationships::list(
+        &mut conn,
+        member,
+        viewer.member(),
+        want_watchlist,
+        after,
+        limit + 1,
+    )
+    .await?;
     let page = pagination::page(
         rows,
         limit,
-        |(f, at, _)| (*at, f.id),
-        |(f, at, rating)| ListedFilm {
-            film: f.into(),
+        |(f, at, _, _)| (*at, f.id),
+        |(f, at, rating, state)| ListedFilm {
+            film: FilmSummary::from(f).seen_by(viewer, state),
             added_at: at,
             rating: stars(rating),
         },

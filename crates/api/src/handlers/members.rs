@@ -31,8 +31,8 @@ pub async fn get_member(
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let member = visible::member(&mut conn, viewer, &username).await?;
-    json_with_etag(&MemberProfile::seen_by(member, viewer))
+    let (member, state) = visible::member(&mut conn, viewer, &username).await?;
+    json_with_etag(&MemberProfile::seen_by(member, viewer, state))
 }
 
 /// The member a username names, or 404.

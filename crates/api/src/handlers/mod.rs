@@ -15,3 +15,4 @@ pub mod relationship;
 pub mod review_likes;
 pub mod safety;
 pub mod sessions;
+pub mod viewer_state;

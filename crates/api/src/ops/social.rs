@@ -1,6 +1,7 @@
 //! Likes of reviews, comments, follows, blocks and mutes, with the rules of `filmlog_domain::rules`.
 
 use filmlog_domain::rules::{self, Barred, EntryReaction};
+use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
 use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::social::{self, NewComment};
@@ -8,40 +9,50 @@ use filmlog_persistence::{AsyncPgConnection, blocks, log_entries, members};
 
 use super::{OpError, OpResult};
 
-/// The entry's author and film, once `actor` may react to it that way.
+/// The entry's author and film, once `actor` may react to it that way (and may read it: an entry
+/// hidden from them by its audience or its author's private account is answered as if it did not
+/// exist).
 async fn reactable(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     actor: MemberId,
     reaction: EntryReaction,
 ) -> OpResult<(MemberId, FilmId)> {
-    let (author, film, has_review) = log_entries::owner_and_review(conn, entry)
+    let head = log_entries::owner_and_review(conn, entry)
         .await?
         .ok_or(OpError::NotFound("that log entry"))?;
-    rules::check_reaction(reaction, actor, author, has_review)?;
-    if actor != author {
-        unbarred(conn, actor, author, "that log entry").await?;
+    if actor != head.author {
+        let subject = Subject::Entry(head.author, head.visibility);
+        unbarred(conn, actor, subject, "that log entry").await?;
     }
-    Ok((author, film))
+    rules::check_reaction(reaction, actor, head.author, head.has_review)?;
+    Ok((head.author, head.film))
 }
 
-/// `Ok` unless a block stands between `actor` and `owner` or `owner` is suspended: the blocked side,
-/// and anyone acting on a suspended member, is answered as if what it acts on (`what`) did not exist,
-/// the blocking side with `blocked`. The same standing the reads' visibility rule is given.
+/// `Ok` unless a block stands between `actor` and the subject's owner or the owner is suspended, or
+/// the visibility rule hides the subject from `actor`: the blocked side, and anyone acting on what
+/// they may not see, is answered as if it (`what`) did not exist, the blocking side with `blocked`.
+/// The same standing the reads' visibility rule is given.
 async fn unbarred(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
-    owner: MemberId,
+    subject: Subject,
     what: &'static str,
-) -> OpResult<()> {
-    let standing = members::standing(conn, Some(actor), owner)
+) -> OpResult<members::Standing> {
+    let standing = members::standing(conn, Some(actor), subject.owner())
         .await?
-        .filter(|s| !s.suspended)
         .ok_or(OpError::NotFound(what))?;
+    if standing.suspended {
+        return Err(OpError::NotFound(what));
+    }
     match rules::check_interaction(standing.blocks()) {
-        Ok(()) => Ok(()),
-        Err(Barred::Hidden) => Err(OpError::NotFound(what)),
-        Err(Barred::Rule(rule)) => Err(rule.into()),
+        Ok(()) => {}
+        Err(Barred::Hidden) => return Err(OpError::NotFound(what)),
+        Err(Barred::Rule(rule)) => return Err(rule.into()),
+    }
+    match sight(Viewer::Member(actor), subject, standing.relation()) {
+        Sight::Visible => Ok(standing),
+        Sight::Hidden => Err(OpError::NotFound(what)),
     }
 }
 
@@ -112,24 +123,85 @@ pub async fn add_comment(
     Ok(id)
 }
 
-/// Follows (idempotent), with its activity; refused across a block.
-pub async fn follow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+/// What asking to follow did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// Following (now or already).
+    Following,
+    /// Their account is private: a request waits for their answer (now or already).
+    Requested,
+}
+
+/// Follows (idempotent), with its activity; refused across a block. A private account's new
+/// followers become requests ([`approve`], [`deny`]).
+pub async fn follow(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    them: MemberId,
+) -> OpResult<Followed> {
     rules::check_follow(me, them)?;
     // A follow and a block of the same pair are serialised, so none slips in beside a new block.
     blocks::lock_pair(conn, me, them).await?;
-    unbarred(conn, me, them, "that member").await?;
-    if social::follow(conn, me, them).await? {
+    let standing = unbarred(conn, me, Subject::Profile(them), "that member").await?;
+    if standing.private_account && !standing.following {
+        social::request_follow(conn, me, them).await?;
+        return Ok(Followed::Requested);
+    }
+    start_following(conn, me, them).await?;
+    Ok(Followed::Following)
+}
+
+/// The follow itself, with its activity (idempotent).
+async fn start_following(
+    conn: &mut AsyncPgConnection,
+    follower: MemberId,
+    followee: MemberId,
+) -> OpResult<()> {
+    if social::follow(conn, follower, followee).await? {
         let what = NewActivity {
-            subject: Some(them),
+            subject: Some(followee),
             ..Default::default()
         };
-        activity::record(conn, me, ActivityKind::Follow, what).await?;
+        activity::record(conn, follower, ActivityKind::Follow, what).await?;
     }
     Ok(())
 }
 
-/// Unfollows (idempotent), taking the follow's activity back.
+/// Approves `requester`'s request to follow `me`: it becomes a follow (the counters follow); 404
+/// when there is no such request.
+pub async fn approve(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    requester: MemberId,
+) -> OpResult<()> {
+    blocks::lock_pair(conn, me, requester).await?;
+    if !social::remove_request(conn, requester, me).await? {
+        return Err(OpError::NotFound("that follow request"));
+    }
+    start_following(conn, requester, me).await
+}
+
+/// Denies `requester`'s request to follow `me`; 404 when there is no such request.
+pub async fn deny(conn: &mut AsyncPgConnection, me: MemberId, requester: MemberId) -> OpResult<()> {
+    if !social::remove_request(conn, requester, me).await? {
+        return Err(OpError::NotFound("that follow request"));
+    }
+    Ok(())
+}
+
+/// When an account turns public, its pending requests are approved: each requester asked to
+/// follow, and a public account takes followers without asking.
+pub async fn approve_all(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult<usize> {
+    let requesters = social::requesters(conn, me).await?;
+    for requester in &requesters {
+        approve(conn, me, *requester).await?;
+    }
+    Ok(requesters.len())
+}
+
+/// Unfollows, or withdraws a request to follow (idempotent), taking the follow's activity back.
 pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    social::remove_request(conn, me, them).await?;
     if social::unfollow(conn, me, them).await? {
         let what = NewActivity {
             subject: Some(them),
@@ -146,6 +218,7 @@ pub async fn block(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -
     rules::check_block(me, them)?;
     blocks::lock_pair(conn, me, them).await?;
     if blocks::block(conn, me, them).await? {
+        // (Also withdraws the follow requests between them.)
         unfollow(conn, me, them).await?;
         unfollow(conn, them, me).await?;
     }
