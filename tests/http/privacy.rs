@@ -201,6 +201,14 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
     )
     .await
     .assert_problem(404, "not_found");
+    // Nor reports: what you cannot see, you cannot report.
+    app.post(
+        "/api/v1/reports",
+        Some(&stranger.access_token),
+        &json!({"subject_type": "review", "subject_id": entry, "reason": "spam"}),
+    )
+    .await
+    .assert_problem(404, "not_found");
     // Made public, it takes them.
     let path = format!("/api/v1/log-entries/{entry}");
     app.send(

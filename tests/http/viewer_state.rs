@@ -248,6 +248,29 @@ async fn a_member_page_says_how_the_reader_stands_with_them() {
         .get("/api/v1/members/ana", Some(&ana.access_token))
         .await;
     assert!(own.json.get("viewer").is_none(), "{}", own.text);
+    // Lists of members carry it too: cy, following dee, reads ben's followers.
+    let cy = app.member("cy").await;
+    let dee = app.member("dee").await;
+    app.put("/api/v1/members/ben/follow", &dee.access_token)
+        .await;
+    app.put("/api/v1/members/dee/follow", &cy.access_token)
+        .await;
+    let followers = app
+        .get("/api/v1/members/ben/followers", Some(&cy.access_token))
+        .await;
+    let item = &followers.assert_status(200)["items"][0];
+    assert_eq!(item["member"]["username"], "dee");
+    assert_eq!(
+        item["viewer"],
+        json!({"following": true, "followed_by": false, "follow_requested": false, "blocking": false, "muting": false})
+    );
+    let mine = app
+        .get("/api/v1/members/ben/followers", Some(&dee.access_token))
+        .await;
+    assert!(
+        mine.json["items"][0].get("viewer").is_none(),
+        "not about yourself"
+    );
 }
 
 #[actix_web::test]

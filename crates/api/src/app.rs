@@ -44,6 +44,12 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             max-age=60`; other anonymous reads `public, no-cache`; reads with a token carry the viewer's own \
             state and are `private, no-cache`, their ETag changing when that state does; reads vary by \
             `Authorization`. Writes, errors and tokens are `no-store`.\n\n\
+            **Your own state.** With a token, films, log entries and members carry `viewer`: your \
+            relationship with each, read in the same query as the page.\n\n\
+            **Privacy.** Private accounts take follow requests and show non-followers their profile header \
+            only; log entries are `public`, `followers` or `private`; a private watchlist is its owner's. \
+            What is hidden from you answers 404, as if it did not exist, and stays out of every list; \
+            film statistics still count it.\n\n\
             **Browsers.** Pages from the origins in the server's `FILMLOG_CORS_ORIGINS` may call the API: \
             preflights are answered on every route, credentials are off (tokens go in `Authorization`), and \
             `ETag`, `Location`, `Retry-After`, `RateLimit-*`, `X-Request-Id` and `Idempotent-Replayed` are \

@@ -359,6 +359,10 @@ pub struct MemberAt {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
+    /// Your relationship with them, in lists of members others follow or like (followers,
+    /// following, likers) when the request carries a token and they are not you.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerMember>,
 }
 
 impl MemberAt {
@@ -376,6 +380,32 @@ impl MemberAt {
             limit,
             |(m, at)| (*at, m.id),
             |(m, at)| MemberAt {
+                member: m.into(),
+                at,
+                viewer: None,
+            },
+        )
+    }
+
+    /// [`MemberAt::page`] with the viewer's relationship with each member.
+    pub fn page_seen_by(
+        rows: Vec<(
+            filmlog_persistence::members::MemberSummaryRow,
+            DateTime<Utc>,
+            filmlog_persistence::viewer::ViewerMemberRow,
+        )>,
+        limit: i64,
+        viewer: Viewer,
+    ) -> crate::pagination::Page<MemberAt> {
+        crate::pagination::page(
+            rows,
+            limit,
+            |(m, at, _)| (*at, m.id),
+            |(m, at, state)| MemberAt {
+                viewer: viewer
+                    .member()
+                    .filter(|me| *me != m.id)
+                    .map(|_| filmlog_persistence::viewer::member_state(state).into()),
                 member: m.into(),
                 at,
             },

@@ -188,6 +188,44 @@ macro_rules! entry_visible {
     }};
 }
 
+/// The viewer's relationship (an `i64` viewer, 0 for nobody) with the member of each row
+/// (`members.id`), as [`crate::viewer::ViewerMemberRow`]: following, followed by, requested,
+/// blocking, muting, each an index probe.
+macro_rules! viewer_member_columns {
+    ($viewer:expr) => {{
+        use crate::schema::{blocks, follow_requests, follows, members, mutes};
+        use crate::viewer::viewer_follows as vf;
+        use diesel::{ExpressionMethods, QueryDsl};
+        let viewer: i64 = $viewer;
+        // (`follows` through an alias: a list of follows has the table in its FROM clause.)
+        (
+            diesel::dsl::exists(
+                vf.filter(vf.field(follows::follower_id).eq(viewer))
+                    .filter(vf.field(follows::followee_id).eq(members::id)),
+            ),
+            diesel::dsl::exists(
+                vf.filter(vf.field(follows::follower_id).eq(members::id))
+                    .filter(vf.field(follows::followee_id).eq(viewer)),
+            ),
+            diesel::dsl::exists(
+                follow_requests::table
+                    .filter(follow_requests::requester_id.eq(viewer))
+                    .filter(follow_requests::target_id.eq(members::id)),
+            ),
+            diesel::dsl::exists(
+                blocks::table
+                    .filter(blocks::blocker_id.eq(viewer))
+                    .filter(blocks::blocked_id.eq(members::id)),
+            ),
+            diesel::dsl::exists(
+                mutes::table
+                    .filter(mutes::muter_id.eq(viewer))
+                    .filter(mutes::muted_id.eq(members::id)),
+            ),
+        )
+    }};
+}
+
 pub mod activity;
 pub mod blocks;
 pub mod catalog;

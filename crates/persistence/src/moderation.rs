@@ -5,10 +5,11 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
-use filmlog_domain::{MemberId, Role};
+use filmlog_domain::{Audience, MemberId, Role};
 
 use crate::Result;
 use crate::schema::{comments, log_entries, members, moderation_log, reports};
+use crate::types::DbAudience;
 
 /// Whose a subject is (the review's or comment's author, the member themselves), if it exists. A
 /// log entry without review text is not a review.
@@ -45,15 +46,15 @@ pub async fn subject_owner(
 pub async fn comment_thread_owner(
     conn: &mut AsyncPgConnection,
     comment: i64,
-) -> Result<Option<MemberId>> {
-    let owner: Option<i64> = comments::table
+) -> Result<Option<(MemberId, Audience)>> {
+    let owner: Option<(i64, DbAudience)> = comments::table
         .inner_join(log_entries::table)
         .filter(comments::id.eq(comment))
-        .select(log_entries::member_id)
+        .select((log_entries::member_id, log_entries::visibility))
         .first(conn)
         .await
         .optional()?;
-    Ok(owner.map(MemberId::new))
+    Ok(owner.map(|(m, a)| (MemberId::new(m), a.0)))
 }
 
 /// Files a report; `false` when the reporter already has an open one on the subject (nothing changes).

@@ -13,6 +13,7 @@ use filmlog_domain::{CommentId, LogEntryId, MemberId};
 use crate::Result;
 use crate::members::MemberSummaryRow;
 use crate::schema::{comments, follow_requests, follows, members, review_likes};
+use crate::viewer::{ViewerMemberRow, viewer_id};
 
 /// Likes a review; `true` when the like is new.
 pub async fn like_review(
@@ -51,11 +52,15 @@ pub async fn review_likers(
     viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
     let mut query = review_likes::table
         .inner_join(members::table)
         .filter(review_likes::log_entry_id.eq(entry.get()))
-        .select((MemberSummaryRow::as_select(), review_likes::created_at))
+        .select((
+            MemberSummaryRow::as_select(),
+            review_likes::created_at,
+            viewer_member_columns!(viewer_id(viewer)),
+        ))
         .order((
             review_likes::created_at.desc(),
             review_likes::member_id.desc(),
@@ -232,7 +237,7 @@ pub async fn follow_list(
     followers: bool,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>)>> {
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
     let (filter_col, other_col) = if followers {
         ("follows.followee_id", "follows.follower_id")
     } else {
@@ -241,7 +246,11 @@ pub async fn follow_list(
     let mut query = follows::table
         .inner_join(members::table.on(sql::<Bool>(&format!("members.id = {other_col}"))))
         .filter(sql::<Bool>(&format!("{filter_col} = ")).bind::<BigInt, _>(member.get()))
-        .select((MemberSummaryRow::as_select(), follows::created_at))
+        .select((
+            MemberSummaryRow::as_select(),
+            follows::created_at,
+            viewer_member_columns!(viewer_id(viewer)),
+        ))
         .order((
             follows::created_at.desc(),
             sql::<BigInt>(&format!("{other_col} DESC")),

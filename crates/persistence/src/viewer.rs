@@ -5,19 +5,37 @@
 
 use diesel::sql_types::{Bool, Nullable, SmallInt};
 use diesel::{Queryable, QueryableByName};
-use filmlog_domain::visibility::FilmState;
+use filmlog_domain::visibility::{FilmState, MemberState};
 use filmlog_domain::{MemberId, Rating};
 
 use crate::types::DbRating;
 
 diesel::alias!(
     crate::schema::member_films as viewer_films: ViewerFilms,
-    crate::schema::review_likes as viewer_likes: ViewerLikes
+    crate::schema::review_likes as viewer_likes: ViewerLikes,
+    crate::schema::follows as viewer_follows: ViewerFollows
 );
 
 /// The id a query binds for `viewer` (0: nobody).
 pub fn viewer_id(viewer: Option<MemberId>) -> i64 {
     viewer.map_or(0, MemberId::get)
+}
+
+/// The viewer's relationship with a member: following, followed by, follow requested, blocking,
+/// muting.
+pub type ViewerMemberRow = (bool, bool, bool, bool, bool);
+
+/// [`ViewerMemberRow`] as the domain names it.
+pub fn member_state(
+    (following, followed_by, follow_requested, blocking, muting): ViewerMemberRow,
+) -> MemberState {
+    MemberState {
+        following,
+        followed_by,
+        follow_requested,
+        blocking,
+        muting,
+    }
 }
 
 /// The viewer's relationship with a film as a left join returns it (all NULL: none).

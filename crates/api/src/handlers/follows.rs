@@ -206,7 +206,7 @@ async fn follow_page(
         limit + 1,
     )
     .await?;
-    let page = MemberAt::page(rows, limit);
+    let page = MemberAt::page_seen_by(rows, limit, viewer);
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -3,8 +3,9 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use filmlog_domain::Subject;
 use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
+use filmlog_domain::{LogEntryId, Subject};
+use filmlog_persistence::log_entries;
 use filmlog_persistence::moderation::{self as store, LogRow, QueueRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -136,15 +137,21 @@ pub async fn create_report(
         .ok_or_else(|| ApiError::not_found("that subject"))?;
     let seen = match kind {
         SubjectType::Member => Subject::Profile(owner),
-        SubjectType::Review | SubjectType::Comment => Subject::Content(owner),
+        SubjectType::Review => {
+            let head = log_entries::owner_and_review(&mut conn, LogEntryId::new(id))
+                .await?
+                .ok_or_else(|| ApiError::not_found("that subject"))?;
+            Subject::Entry(owner, head.visibility)
+        }
+        SubjectType::Comment => Subject::Content(owner),
     };
     let viewer = filmlog_domain::Viewer::Member(me);
     visible::check(&mut conn, viewer, seen, "that subject").await?;
     // A comment is seen only in its thread: the review it answers must be visible too.
     if kind == SubjectType::Comment
-        && let Some(thread_owner) = store::comment_thread_owner(&mut conn, id).await?
+        && let Some((thread_owner, audience)) = store::comment_thread_owner(&mut conn, id).await?
     {
-        let thread = Subject::Content(thread_owner);
+        let thread = Subject::Entry(thread_owner, audience);
         visible::check(&mut conn, viewer, thread, "that subject").await?;
     }
     conn.transaction(async |conn| {

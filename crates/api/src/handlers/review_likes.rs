@@ -93,6 +93,6 @@ pub async fn list_review_likes(
     let mut conn = entry_page_conn(&state, viewer, id).await?;
     let rows =
         social::review_likers(&mut conn, id, viewer.member(), paging.after, paging.fetch()).await?;
-    let page = MemberAt::page(rows, paging.limit);
+    let page = MemberAt::page_seen_by(rows, paging.limit, viewer);
     Ok(HttpResponse::Ok().json(page))
 }
