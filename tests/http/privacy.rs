@@ -174,6 +174,27 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
         assert_eq!(stats.assert_status(200)["review_count"], 1, "{audience}");
     }
     assert!(checked >= 3 * 2 * 4 * 8, "only {checked} reads checked");
+    assert_eq!(misflagged_activities(&app).await, 0);
+}
+
+/// Activities whose `restricted` flag (which lets the feed skip the visibility filter) differs from
+/// what their entry says now.
+async fn misflagged_activities(app: &TestApp) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM activities a \
+         WHERE a.log_entry_id IS NOT NULL AND a.restricted IS DISTINCT FROM entry_restricted(a.log_entry_id)",
+    )
+    .get_result::<N>(&mut conn)
+    .await
+    .map(|r| r.n)
+    .unwrap_or(-1)
 }
 
 #[actix_web::test]
@@ -226,6 +247,36 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
         )
         .await;
     assert_eq!(like.status, 204, "{}", like.text);
+    // Hidden again, it leaves the feed of a follower (the activity's flag follows the entry).
+    let follower = app.member("follower").await;
+    app.put("/api/v1/members/owner/follow", &follower.access_token)
+        .await;
+    let in_feed = |feed: &Value| lists_entry(feed, &entry);
+    let feed = app
+        .get("/api/v1/me/feed", Some(&follower.access_token))
+        .await;
+    assert!(in_feed(feed.assert_status(200)));
+    app.send(
+        Method::PATCH,
+        &path,
+        Some(&owner.access_token),
+        Some(&json!({"visibility": "private"})),
+    )
+    .await
+    .assert_status(200);
+    let feed = app
+        .get("/api/v1/me/feed", Some(&follower.access_token))
+        .await;
+    assert!(!in_feed(feed.assert_status(200)), "{}", feed.text);
+    assert_eq!(misflagged_activities(&app).await, 0);
+    app.send(
+        Method::PATCH,
+        &path,
+        Some(&owner.access_token),
+        Some(&json!({"visibility": "public"})),
+    )
+    .await
+    .assert_status(200);
     // An unknown visibility changes nothing.
     let bad = app
         .send(

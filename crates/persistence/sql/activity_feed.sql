@@ -116,10 +116,16 @@ BEGIN
             /* end */
         );
     END IF;
-    page := page || activity_visible(ids, $1, blocked);
+    -- Usually no pass holds anything hidden from anyone: one probe of a tiny partial index says so.
+    IF cardinality(blocked) = 0
+       AND NOT EXISTS (SELECT 1 FROM activities r WHERE r.id = ANY (ids) AND r.restricted) THEN
+        page := page || ids;
+    ELSE
+        page := page || activity_visible(ids, $1, blocked);
+    END IF;
     EXIT WHEN cardinality(page) >= $4 OR coalesce(cardinality(ids), 0) < $4;
     SELECT a.created_at, a.id INTO page_at, page_after FROM activities a WHERE a.id = ids[cardinality(ids)];
     END LOOP;
-    RETURN QUERY SELECT * FROM activity_details(page[1:$4]);
+    RETURN QUERY SELECT * FROM activity_details(page[1:$4], $1);
 END
 $fn$;

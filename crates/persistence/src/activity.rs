@@ -147,26 +147,6 @@ pub struct ActivityView {
     pub entry_removed: Option<bool>,
 }
 
-/// The reader's own state on each item of an activity page, joined to the function's rows (kept in
-/// their order) by primary keys; `{rows}` is the function call, `{viewer}` the reader's parameter.
-macro_rules! with_viewer_state {
-    ($rows:literal, $viewer:literal) => {
-        concat!(
-            "SELECT a.*, v.watched AS viewer_watched, v.liked AS viewer_liked, \
-                    v.in_watchlist AS viewer_in_watchlist, v.rating AS viewer_rating, \
-                    (rl.member_id IS NOT NULL) AS viewer_liked_entry, \
-                    le.member_id AS entry_author_id, (le.review_text IS NOT NULL) AS entry_has_review, \
-                    (le.review_removed_at IS NOT NULL) AS entry_removed \
-             FROM ", $rows, " WITH ORDINALITY AS a \
-             LEFT JOIN films vf ON vf.slug = a.film_slug \
-             LEFT JOIN member_films v ON v.member_id = ", $viewer, " AND v.film_id = vf.id \
-             LEFT JOIN log_entries le ON le.id = a.log_entry_id \
-             LEFT JOIN review_likes rl ON rl.log_entry_id = a.log_entry_id AND rl.member_id = ", $viewer, " \
-             ORDER BY a.ordinality"
-        )
-    };
-}
-
 /// The start of the next page: activities strictly older than this `(created_at, id)`.
 pub type ActivityKey = (DateTime<Utc>, i64);
 
@@ -189,13 +169,13 @@ pub struct MemberActivityStatement;
 
 impl PageStatement for FeedStatement {
     fn sql() -> &'static str {
-        with_viewer_state!("activity_feed($1, $2, $3, $4)", "$1")
+        "SELECT * FROM activity_feed($1, $2, $3, $4)"
     }
 }
 
 impl PageStatement for MemberActivityStatement {
     fn sql() -> &'static str {
-        with_viewer_state!("member_activity($1, $2, $3, $4, $5)", "$5")
+        "SELECT * FROM member_activity($1, $2, $3, $4, $5)"
     }
 }
 

@@ -243,7 +243,8 @@ impl LoggedEntry {
 /// entry likes it, the entry's rating becomes the current one as the newest rating action, an earlier
 /// rating stays when it has none); the watchlist activity retracted when the film was in the watchlist;
 /// the entry (its visibility $11, or the member's default); its activity, of the kind the domain
-/// chose ($10). The triggers keep the counters.
+/// chose ($10), `restricted` set here (the trigger that sets it cannot see the entry a sibling of
+/// its statement inserts). The triggers keep the counters.
 const LOG_FILM_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
@@ -270,8 +271,10 @@ WITH film AS (
            COALESCE($11, (SELECT m.default_visibility FROM members m WHERE m.id = $2)) FROM film
     RETURNING log_entries.*
 ), activity AS (
-    INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating)
-    SELECT entry.member_id, $10, entry.film_id, entry.id, entry.rating FROM entry
+    INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating, restricted)
+    SELECT entry.member_id, $10, entry.film_id, entry.id, entry.rating,
+           entry.visibility <> 'public' OR (SELECT m.private_account FROM members m WHERE m.id = $2)
+    FROM entry
 )
 SELECT entry.*, relationship.liked, film.slug AS film_slug, film.title AS film_title,
        film.year AS film_year, film.poster_url AS film_poster_url

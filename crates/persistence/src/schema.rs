@@ -11,6 +11,7 @@ diesel::table! {
         subject_member_id -> Nullable<Int8>,
         rating -> Nullable<Int2>,
         created_at -> Timestamptz,
+        restricted -> Bool,
     }
 }
 

@@ -1,0 +1,52 @@
+-- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
+-- activities.restricted: the activity is about a log entry that not everyone may read (its visibility
+-- is not public, or its author's account is private). Set when the activity is written, and again for
+-- an entry's activities when its visibility changes, and for all activities about a member's entries
+-- when their account turns private or public: in the same transaction as the change.
+DROP FUNCTION IF EXISTS entry_restricted(bigint) CASCADE;
+DROP FUNCTION IF EXISTS activities_restricted_insert() CASCADE;
+DROP FUNCTION IF EXISTS activities_restricted_entry() CASCADE;
+DROP FUNCTION IF EXISTS activities_restricted_member() CASCADE;
+
+CREATE FUNCTION entry_restricted(entry bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce((
+        SELECT le.visibility <> 'public' OR m.private_account
+        FROM log_entries le JOIN members m ON m.id = le.member_id
+        WHERE le.id = entry), false)
+$$;
+
+CREATE FUNCTION activities_restricted_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- (A statement that writes the entry and its activity together sets the flag itself.)
+    IF NEW.log_entry_id IS NOT NULL AND NOT NEW.restricted THEN
+        NEW.restricted := entry_restricted(NEW.log_entry_id);
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER activities_restricted_insert BEFORE INSERT ON activities
+    FOR EACH ROW EXECUTE FUNCTION activities_restricted_insert();
+
+CREATE FUNCTION activities_restricted_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE activities a SET restricted = entry_restricted(NEW.id)
+    WHERE a.log_entry_id = NEW.id AND a.restricted IS DISTINCT FROM entry_restricted(NEW.id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER activities_restricted_entry AFTER UPDATE OF visibility ON log_entries
+    FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
+    EXECUTE FUNCTION activities_restricted_entry();
+
+CREATE FUNCTION activities_restricted_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE activities a SET restricted = (le.visibility <> 'public' OR NEW.private_account)
+    FROM log_entries le
+    WHERE le.member_id = NEW.id AND a.log_entry_id = le.id
+      AND a.restricted IS DISTINCT FROM (le.visibility <> 'public' OR NEW.private_account);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER activities_restricted_member AFTER UPDATE OF private_account ON members
+    FOR EACH ROW WHEN (OLD.private_account IS DISTINCT FROM NEW.private_account)
+    EXECUTE FUNCTION activities_restricted_member();

@@ -1,0 +1,2 @@
+DROP INDEX activities_restricted_idx;
+ALTER TABLE activities DROP COLUMN restricted;
