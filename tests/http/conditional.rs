@@ -14,6 +14,10 @@ async fn of_concurrent_writers_with_one_etag_exactly_one_wins() {
     let app = TestApp::spawn().await;
     let ana = app.member("ana").await;
     let slug = app.film("The Wind Will Carry Us", 1999).await;
+    let mut devices = Vec::new();
+    for i in 0..WRITERS {
+        devices.push(app.film(&format!("Device film {i}"), 2000 + i as i32).await);
+    }
     let spec = serde_json::to_value(filmlog_api::openapi()).unwrap_or_default();
     let mut checked = Vec::new();
     for (path, item) in spec["paths"].as_object().into_iter().flatten() {
@@ -32,7 +36,18 @@ async fn of_concurrent_writers_with_one_etag_exactly_one_wins() {
             let entry = app
                 .log(&ana, json!({"film": slug, "watched_on": "2026-11-02"}))
                 .await;
-            let concrete = path.replace("{id}", &entry);
+            let list = app
+                .post(
+                    "/api/v1/lists",
+                    Some(&ana.access_token),
+                    &json!({"name": "Contested", "entries": [{"film": slug}]}),
+                )
+                .await
+                .assert_status(201)["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let concrete = path.replace("{id}", &entry).replace("{list_id}", &list);
             let read = app.get(&concrete, Some(&ana.access_token)).await;
             read.assert_status(200);
             let etag = read.header("etag").unwrap_or_default().to_owned();
@@ -41,6 +56,12 @@ async fn of_concurrent_writers_with_one_etag_exactly_one_wins() {
                 match method {
                     Method::DELETE => None,
                     _ if concrete.ends_with("/me") => Some(json!({"bio": format!("device {i}")})),
+                    _ if concrete.ends_with("/entries") => {
+                        Some(json!([{"op": "add", "film": devices[i], "position": 1}]))
+                    }
+                    _ if concrete.starts_with("/api/v1/lists/") => {
+                        Some(json!({"name": format!("device {i}")}))
+                    }
                     _ => Some(json!({"tags": [format!("device-{i}")]})),
                 }
             };

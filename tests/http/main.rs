@@ -10,6 +10,7 @@ mod films;
 mod idempotency;
 mod integrity;
 mod limits;
+mod lists;
 mod log_entries;
 mod me;
 mod members;

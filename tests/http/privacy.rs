@@ -49,7 +49,7 @@ fn expect_visible(path: &str, private_account: bool, audience: &str, who: Who) -
     if private_account && !follower {
         return false;
     }
-    if path.starts_with("/api/v1/log-entries/") {
+    if path.starts_with("/api/v1/log-entries/") || path.starts_with("/api/v1/lists/") {
         return match audience {
             "public" => true,
             "followers" => follower,
@@ -84,6 +84,18 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
             &owner.access_token,
         )
         .await;
+        // A list of the same audience: lists follow the rule of entries.
+        let list = app
+            .post(
+                "/api/v1/lists",
+                Some(&owner.access_token),
+                &json!({"name": format!("{audience} list"), "visibility": audience, "entries": [{"film": slug}]}),
+            )
+            .await
+            .assert_status(201)["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if audience == "public" {
             app.put(
                 &format!("/api/v1/log-entries/{entry}/like"),
@@ -93,9 +105,16 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
         }
         for private_account in [false, true] {
             patch_me(&app, &owner, json!({"private_account": private_account})).await;
-            let reads = every_get(&[("{slug}", &slug), ("{username}", "owner"), ("{id}", &entry)]);
+            let reads = every_get(&[
+                ("{slug}", &slug),
+                ("{username}", "owner"),
+                ("{id}", &entry),
+                ("{list_id}", &list),
+            ]);
             for path in reads.iter().filter(|p| {
-                p.starts_with("/api/v1/members/") || p.starts_with("/api/v1/log-entries/")
+                p.starts_with("/api/v1/members/")
+                    || p.starts_with("/api/v1/log-entries/")
+                    || p.starts_with("/api/v1/lists/")
             }) {
                 for (who, token) in [
                     (Who::Owner, Some(owner.access_token.as_str())),

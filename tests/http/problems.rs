@@ -264,7 +264,8 @@ async fn impossible_path_parameters_are_404_on_every_route() {
         let concrete = path
             .replace("{slug}", "Not%20A%20Slug")
             .replace("{username}", "no%20such%20member!")
-            .replace("{id}", "0abc");
+            .replace("{id}", "0abc")
+            .replace("{list_id}", "0abc");
         assert!(
             !concrete.contains('{'),
             "a parameter without a 404 case: {path}"

@@ -17,6 +17,10 @@ struct World {
     ea: String,
     eb: String,
     ec: String,
+    /// ana's, ben's and cy's lists (each with the film).
+    la: String,
+    lb: String,
+    lc: String,
 }
 
 async fn world() -> World {
@@ -31,6 +35,16 @@ async fn world() -> World {
     let ea = app.log(&ana, review("Ana: the ending.")).await;
     let eb = app.log(&ben, review("Ben: the dust.")).await;
     let ec = app.log(&cy, review("Cy: the tree.")).await;
+    let list = async |who: &TestMember| {
+        let body = json!({"name": format!("{}'s list", who.username), "entries": [{"film": slug}]});
+        app.post("/api/v1/lists", Some(&who.access_token), &body)
+            .await
+            .assert_status(201)["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (la, lb, lc) = (list(&ana).await, list(&ben).await, list(&cy).await);
     let follows = [
         (&ana, "ben"),
         (&ben, "ana"),
@@ -70,19 +84,27 @@ async fn world() -> World {
         ea,
         eb,
         ec,
+        la,
+        lb,
+        lc,
     }
 }
 
-/// The reads (their paths filled with `member`'s username and `entry`) whose answer to `viewer`
-/// mentions the username `needle`; fails on any read that answers neither 200 nor 404.
+/// The reads (their paths filled with `member`'s username, `entry` and `list`) whose answer to
+/// `viewer` mentions the username `needle`; fails on any read that answers neither 200 nor 404.
 async fn reads_mentioning(
     app: &TestApp,
     viewer: &TestMember,
-    (member, entry, slug): (&str, &str, &str),
+    (member, entry, list, slug): (&str, &str, &str, &str),
     needle: &str,
 ) -> Vec<(String, u16)> {
     let mut mentioning = Vec::new();
-    let fill = [("{slug}", slug), ("{username}", member), ("{id}", entry)];
+    let fill = [
+        ("{slug}", slug),
+        ("{username}", member),
+        ("{id}", entry),
+        ("{list_id}", list),
+    ];
     for path in crate::visibility::every_get(&fill) {
         // A first page (20) holds everything this world has on any read.
         let res = app.get(&path, Some(&viewer.access_token)).await;
@@ -107,22 +129,25 @@ async fn a_block_hides_each_side_from_the_other_on_every_read() {
 
     // Each side reads the other's things, and a third party's (cy's page, thread, activity,
     // followers) where the other appears.
-    let walks = |side: &'static str| -> Vec<(&'static str, (String, String), &'static str)> {
-        let (other, other_entry) = if side == "ana" {
-            ("ben", w.eb.clone())
+    type Walk = (&'static str, (String, String, String), &'static str);
+    let walks = |side: &'static str| -> Vec<Walk> {
+        let (other, other_entry, other_list) = if side == "ana" {
+            ("ben", w.eb.clone(), w.lb.clone())
         } else {
-            ("ana", w.ea.clone())
+            ("ana", w.ea.clone(), w.la.clone())
         };
         vec![
-            (side, (other.to_owned(), other_entry), other),
-            (side, ("cy".to_owned(), w.ec.clone()), other),
+            (side, (other.to_owned(), other_entry, other_list), other),
+            (side, ("cy".to_owned(), w.ec.clone(), w.lc.clone()), other),
         ]
     };
     let walk = async |side: &'static str| {
         let viewer = if side == "ana" { &w.ana } else { &w.ben };
         let mut seen = Vec::new();
-        for (_, (member, entry), needle) in walks(side) {
-            seen.extend(reads_mentioning(app, viewer, (&member, &entry, &w.slug), needle).await);
+        for (_, (member, entry, list), needle) in walks(side) {
+            seen.extend(
+                reads_mentioning(app, viewer, (&member, &entry, &list, &w.slug), needle).await,
+            );
         }
         seen.sort();
         seen.dedup();

@@ -77,7 +77,23 @@ pub async fn every_read(app: &TestApp) -> Vec<String> {
             json!({"film": slug, "watched_on": "2026-11-01", "review": {"text": "Real and staged at once."}}),
         )
         .await;
-    let reads = every_get(&[("{slug}", &slug), ("{username}", "owner"), ("{id}", &entry)]);
+    let list = app
+        .post(
+            "/api/v1/lists",
+            Some(&owner.access_token),
+            &json!({"name": "Owner's list", "entries": [{"film": slug}]}),
+        )
+        .await
+        .assert_status(201)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reads = every_get(&[
+        ("{slug}", &slug),
+        ("{username}", "owner"),
+        ("{id}", &entry),
+        ("{list_id}", &list),
+    ]);
     assert!(reads.len() >= 15, "only {} reads", reads.len());
     reads
 }

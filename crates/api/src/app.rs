@@ -15,8 +15,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
-    activity, auth, comments, film_admin, film_reviews, films, follows, health, log_entries, me,
-    member_lists, members, moderation, relationship, review_likes, safety, sessions, viewer_state,
+    activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
+    me, member_lists, members, moderation, relationship, review_likes, safety, sessions,
+    viewer_state,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -63,6 +64,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "films", description = "The catalog: search, films with credits and statistics, reviews"),
         (name = "relationships", description = "Your state with a film: watched, liked, watchlist, rating"),
         (name = "log entries", description = "Diary entries and reviews; review likes"),
+        (name = "lists", description = "Lists of films, ranked or in the order their owner chose, with notes; entries are edited in atomic batches under If-Match"),
         (name = "comments", description = "Comments on log entries"),
         (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
         (name = "moderation", description = "For admins: the queue of reported subjects, moderation actions and the append-only moderation log"),
@@ -261,7 +263,14 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(comments::list_comments)
             .service(comments::create_comment)
             .service(comments::update_comment)
-            .service(comments::delete_comment),
+            .service(comments::delete_comment)
+            .service(lists::create_list)
+            .service(lists::get_list)
+            .service(lists::list_entries)
+            .service(lists::update_list)
+            .service(lists::delete_list)
+            .service(lists::edit_entries)
+            .service(lists::member_lists),
     );
 }
 

@@ -37,6 +37,35 @@ pub fn json_with_etag<T: Serialize>(value: &T) -> ApiResult<HttpResponse> {
         .body(body))
 }
 
+/// 200 with `value` and an ETag over it and `version` together: for a page of a resource whose
+/// other pages can change without this one changing (a list's entries), so that its ETag changes
+/// whenever the resource does.
+pub fn json_with_version<T: Serialize, V: Serialize>(
+    value: &T,
+    version: &V,
+) -> ApiResult<HttpResponse> {
+    let body = serialize(value)?;
+    let etag = versioned_etag(&body, version)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ))
+        .body(body))
+}
+
+/// The ETag [`json_with_version`] gives `value` at `version`.
+pub fn etag_with_version<T: Serialize, V: Serialize>(value: &T, version: &V) -> ApiResult<String> {
+    versioned_etag(&serialize(value)?, version)
+}
+
+fn versioned_etag<V: Serialize>(body: &[u8], version: &V) -> ApiResult<String> {
+    let mut all = body.to_vec();
+    all.extend_from_slice(&serialize(version)?);
+    Ok(etag_of(&all))
+}
+
 /// The request's `If-Match`, taken out of the request so it can travel into a transaction.
 pub fn if_match(req: &HttpRequest) -> Option<String> {
     req.headers()

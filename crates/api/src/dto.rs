@@ -136,6 +136,8 @@ pub struct MemberProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "ana@example.com")]
     pub email: Option<String>,
+    /// Lists they made (those you may read are at `/members/{username}/lists`).
+    pub list_count: i32,
     /// Following them takes their approval; only their followers see more than this header.
     pub private_account: bool,
     /// Your relationship with them: present when the request carries a token (and is not theirs).
@@ -178,6 +180,7 @@ impl From<Member> for MemberProfile {
             follower_count: m.follower_count,
             following_count: m.following_count,
             joined_at: m.created_at,
+            list_count: m.list_count,
             private_account: m.private_account,
             viewer: None,
         }

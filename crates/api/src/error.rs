@@ -207,6 +207,16 @@ impl ApiError {
         )
     }
 
+    /// 428: a write that must be conditional came without `If-Match`.
+    pub fn precondition_required() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "Precondition required",
+            "send If-Match with the ETag of the resource as you last read it",
+        )
+    }
+
     pub fn method_not_allowed(allow: String) -> Self {
         let mut err = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -16,12 +16,12 @@ use crate::error::{ApiError, FieldError};
 /// up to four bytes each, escaped) with the rest of a log entry.
 pub const BODY_LIMIT: usize = 512 * 1024;
 
-/// A JSON request body that must be an object and must deserialize into `T` (whose DTOs deny unknown
-/// fields). Rejections: 415 (not JSON), 413 (too large), 400 (not parseable JSON), 422 (JSON of the
-/// wrong shape).
-pub struct JsonBody<T>(pub T, pub [u8; 32]);
+/// A JSON request body that must be an object (an array for `ARRAY` bodies: batches) and must
+/// deserialize into `T` (whose DTOs deny unknown fields). Rejections: 415 (not JSON), 413 (too large),
+/// 400 (not parseable JSON), 422 (JSON of the wrong shape).
+pub struct JsonBody<T, const ARRAY: bool = false>(pub T, pub [u8; 32]);
 
-impl<T> JsonBody<T> {
+impl<T, const ARRAY: bool> JsonBody<T, ARRAY> {
     /// SHA-256 of the raw body, for idempotency checks.
     pub fn digest(&self) -> &[u8; 32] {
         &self.1
@@ -57,10 +57,22 @@ fn too_large() -> ApiError {
 
 /// Parses a body already read into memory.
 pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json::<T>(bytes, false)
+}
+
+/// Parses a body that must be a JSON object, or an array when `array`.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8], array: bool) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
-    if !value.is_object() {
+    if array && !value.is_array() {
+        return Err(ApiError::invalid_field(
+            "",
+            "expected_array",
+            "the body must be a JSON array",
+        ));
+    }
+    if !array && !value.is_object() {
         return Err(ApiError::invalid_field(
             "",
             "expected_object",
@@ -83,7 +95,7 @@ fn field_in_message(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + 'static, const ARRAY: bool> FromRequest for JsonBody<T, ARRAY> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -127,7 +139,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 .await
                 .map_err(|_| ApiError::request_timeout(body_timeout))??;
             let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
-            parse_json_object(&body).map(|v| JsonBody(v, digest))
+            parse_json::<T>(&body, ARRAY).map(|v| JsonBody(v, digest))
         })
     }
 }
@@ -167,6 +179,8 @@ path_parameters! {
     MemberName(Username) = "username", "that member", |s| Username::parse(s).ok();
     /// `{id}` of `/log-entries/{id}…`.
     EntryPath(LogEntryId) = "id", "that log entry", |s| s.parse().ok();
+    /// `{list_id}` of `/lists/{list_id}…`.
+    ListPath(i64) = "list_id", "that list", |s| s.parse().ok().filter(|id: &i64| *id > 0);
     /// `{id}` of `/comments/{id}`.
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
     /// `{id}` of `/me/sessions/{id}`.

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod film;
 pub mod ids;
+pub mod list;
 pub mod log;
 pub mod member;
 pub mod moderation;

@@ -265,6 +265,8 @@ pub struct Member {
     pub private_watchlist: bool,
     /// The visibility of a new log entry that does not say.
     pub default_visibility: crate::Audience,
+    /// Lists the member made.
+    pub list_count: i32,
 }
 
 /// A change to a profile: for each field `None` leaves it, `Some(None)` clears it, `Some(Some(v))`

@@ -55,7 +55,7 @@ pub enum Subject {
     Content(MemberId),
     /// A member's watchlist (which its owner may make private).
     Watchlist(MemberId),
-    /// A log entry (and what hangs off it: its likes and comments), with its audience.
+    /// A log entry (and what hangs off it: its likes and comments) or a list, with its audience.
     Entry(MemberId, Audience),
 }
 

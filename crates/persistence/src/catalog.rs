@@ -69,6 +69,8 @@ pub struct FilmStatsRow {
     pub r8: i32,
     pub r9: i32,
     pub r10: i32,
+    /// Lists that hold the film.
+    pub list_count: i32,
 }
 
 impl FilmStatsRow {

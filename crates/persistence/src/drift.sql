@@ -33,3 +33,12 @@ UNION ALL
 SELECT -2 FROM members m
 WHERE m.follower_count <> (SELECT count(*) FROM follows f WHERE f.followee_id = m.id)
    OR m.following_count <> (SELECT count(*) FROM follows f WHERE f.follower_id = m.id)
+UNION ALL
+SELECT s.film_id FROM film_stats s
+WHERE s.list_count <> (SELECT count(*) FROM list_entries e WHERE e.film_id = s.film_id)
+UNION ALL
+SELECT -3 FROM lists l
+WHERE l.entry_count <> (SELECT count(*) FROM list_entries e WHERE e.list_id = l.id)
+UNION ALL
+SELECT -4 FROM members m
+WHERE m.list_count <> (SELECT count(*) FROM lists l WHERE l.owner_id = m.id)

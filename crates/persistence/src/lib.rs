@@ -171,20 +171,29 @@ macro_rules! join_viewer_film {
 /// `active_member!`.)
 macro_rules! entry_visible {
     ($viewer:expr) => {{
-        use crate::schema::{follows, log_entries, members};
+        use crate::schema::log_entries;
+        visible_to!($viewer, log_entries::member_id, log_entries::visibility)
+    }};
+}
+
+/// [`entry_visible!`] for anything with an owner column and a visibility column (log entries,
+/// lists), its owner joined as `members`.
+macro_rules! visible_to {
+    ($viewer:expr, $owner:expr, $visibility:expr) => {{
+        use crate::schema::{follows, members};
         use diesel::{BoolExpressionMethods, ExpressionMethods};
         let viewer: i64 = $viewer;
-        let follows_author = diesel::dsl::exists(
+        let follows_owner = diesel::dsl::exists(
             follows::table
                 .filter(follows::follower_id.eq(viewer))
-                .filter(follows::followee_id.eq(log_entries::member_id)),
+                .filter(follows::followee_id.eq($owner)),
         );
-        log_entries::member_id
+        $owner
             .eq(viewer)
-            .or(log_entries::visibility
+            .or($visibility
                 .eq("public")
                 .and(members::private_account.eq(false)))
-            .or(log_entries::visibility.ne("private").and(follows_author))
+            .or($visibility.ne("private").and(follows_owner))
     }};
 }
 
@@ -231,6 +240,7 @@ pub mod blocks;
 pub mod catalog;
 pub mod error;
 pub mod idempotency;
+pub mod lists;
 pub mod log_entries;
 pub mod members;
 pub mod moderation;

@@ -40,6 +40,7 @@ pub struct MemberRow {
     pub private_watchlist: bool,
     #[diesel(deserialize_as = DbAudience)]
     pub default_visibility: Audience,
+    pub list_count: i32,
 }
 
 /// What lists show of a member.
@@ -74,6 +75,7 @@ impl From<MemberRow> for Member {
             private_account: row.private_account,
             private_watchlist: row.private_watchlist,
             default_visibility: row.default_visibility,
+            list_count: row.list_count,
         }
     }
 }

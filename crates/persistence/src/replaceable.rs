@@ -25,6 +25,7 @@ pub const FILES: &[(&str, &str)] = sql_files![
     "review_likes_count",
     "comments_count",
     "follows_count",
+    "lists_count",
     "activities_restricted",
     "activity_details",
     "activity_feed",

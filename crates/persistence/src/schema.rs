@@ -64,6 +64,7 @@ diesel::table! {
         r8 -> Int4,
         r9 -> Int4,
         r10 -> Int4,
+        list_count -> Int4,
     }
 }
 
@@ -111,6 +112,35 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Nullable<Bytea>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    list_entries (list_id, film_id) {
+        list_id -> Int8,
+        film_id -> Int8,
+        sort_key -> Int8,
+        notes -> Nullable<Text>,
+        contains_spoilers -> Bool,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lists (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        name -> Text,
+        description -> Nullable<Text>,
+        ranked -> Bool,
+        visibility -> Text,
+        tags -> Array<Nullable<Text>>,
+        entry_count -> Int4,
+        like_count -> Int4,
+        comment_count -> Int4,
+        cloned_from_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -174,6 +204,7 @@ diesel::table! {
         private_account -> Bool,
         private_watchlist -> Bool,
         default_visibility -> Text,
+        list_count -> Int4,
     }
 }
 
@@ -271,6 +302,9 @@ diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(idempotency_keys -> members (member_id));
+diesel::joinable!(list_entries -> films (film_id));
+diesel::joinable!(list_entries -> lists (list_id));
+diesel::joinable!(lists -> members (owner_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
@@ -291,6 +325,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_requests,
     follows,
     idempotency_keys,
+    list_entries,
+    lists,
     log_entries,
     member_films,
     members,

@@ -30,6 +30,8 @@ pub struct FilmStatistics {
     pub rating_count: i32,
     /// Log entries with review text.
     pub review_count: i32,
+    /// Lists that hold it.
+    pub list_count: i32,
     /// Mean of the members' current ratings, in stars; `null` when no one rated it.
     #[schema(example = 4.25)]
     pub average_rating: Option<f64>,
@@ -51,6 +53,7 @@ impl From<FilmStatsRow> for FilmStatistics {
             like_count: s.like_count,
             rating_count: s.rating_count,
             review_count: s.review_count,
+            list_count: s.list_count,
             average_rating: s.average_stars().map(|a| (a * 100.0).round() / 100.0),
             histogram: s
                 .histogram()

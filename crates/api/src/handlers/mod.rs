@@ -6,6 +6,7 @@ pub mod film_reviews;
 pub mod films;
 pub mod follows;
 pub mod health;
+pub mod lists;
 pub mod log_entries;
 pub mod me;
 pub mod member_lists;

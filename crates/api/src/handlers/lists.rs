@@ -1,0 +1,795 @@
+//! Lists of films: create, read (header and cursor-paged entries in order), edit the header, edit
+//! the entries in one atomic batch under `If-Match`, delete; a member's lists.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, MAX_OPS};
+use filmlog_domain::visibility::Viewer;
+use filmlog_domain::{Audience, FilmId, MemberId, ReviewText, Subject, Tag};
+use filmlog_persistence::AsyncPgConnection;
+use filmlog_persistence::lists::{self as store, EntryText, ListChanges, ListView, NewList};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Viewing};
+use crate::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
+use crate::dto::{FilmSummary, MemberSummary, Visibility, flatten_tags, rfc3339};
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, MemberNotFound, NotJson, Problem,
+    ServiceUnavailable, Unauthenticated,
+};
+use crate::extract::{JsonBody, ListPath, MemberName, double_option};
+use crate::pagination::{self, Page, PageQuery, Paging};
+use crate::state::AppState;
+use crate::visible;
+
+/// The most characters of a list's name, description and an entry's notes.
+const NAME_MAX: usize = 200;
+const DESCRIPTION_MAX: usize = 10_000;
+const NOTES_MAX: usize = 10_000;
+
+/// An entry of a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListEntry {
+    /// 1..n in the list's order, without gaps (the order the owner chose when not ranked).
+    #[schema(example = 1)]
+    pub rank: i64,
+    pub film: FilmSummary,
+    pub notes: Option<String>,
+    pub contains_spoilers: bool,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub added_at: DateTime<Utc>,
+}
+
+/// A list, with the first page of its entries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List {
+    #[schema(example = "7")]
+    pub id: String,
+    pub owner: MemberSummary,
+    #[schema(example = "Top 10 Iranian films")]
+    pub name: String,
+    pub description: Option<String>,
+    pub ranked: bool,
+    pub visibility: Visibility,
+    pub tags: Vec<String>,
+    pub entry_count: i32,
+    pub like_count: i32,
+    pub comment_count: i32,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    /// The first page of entries; later ones from `GET /lists/{list_id}/entries?cursor=`.
+    pub entries: Page<ListEntry>,
+}
+
+/// A page of entries, ranked from where the previous page ended.
+fn entry_page(
+    rows: Vec<store::ViewedListEntry>,
+    limit: i64,
+    after: Option<store::EntryKey>,
+    viewer: Viewer,
+) -> Page<ListEntry> {
+    let first_rank = after.map_or(1, |(_, _, rank)| rank + 1);
+    let ranked: Vec<(i64, store::ViewedListEntry)> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| (first_rank + i as i64, row))
+        .collect();
+    pagination::page(
+        ranked,
+        limit,
+        |(rank, (e, _, _))| (e.sort_key, e.film_id.get(), *rank),
+        |(rank, (e, film, state))| ListEntry {
+            rank,
+            film: FilmSummary::from(film).seen_by(viewer, state),
+            notes: e.notes,
+            contains_spoilers: e.contains_spoilers,
+            added_at: e.added_at,
+        },
+    )
+}
+
+/// The list with its first page of entries, as `viewer` reads it.
+async fn load(
+    conn: &mut AsyncPgConnection,
+    view: ListView,
+    viewer: Viewer,
+    limit: i64,
+) -> ApiResult<List> {
+    let rows = store::entries(conn, view.list.id, viewer.member(), None, limit + 1).await?;
+    let l = view.list;
+    Ok(List {
+        id: l.id.to_string(),
+        owner: view.owner.into(),
+        name: l.name,
+        description: l.description,
+        ranked: l.ranked,
+        visibility: l.visibility.into(),
+        tags: flatten_tags(l.tags),
+        entry_count: l.entry_count,
+        like_count: l.like_count,
+        comment_count: l.comment_count,
+        created_at: l.created_at,
+        updated_at: l.updated_at,
+        entries: entry_page(rows, limit, None, viewer),
+    })
+}
+
+/// The list a path names, when the viewer may read it (404 otherwise).
+async fn readable(conn: &mut AsyncPgConnection, viewer: Viewer, id: i64) -> ApiResult<ListView> {
+    let view = store::view(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that list"))?;
+    let subject = Subject::Entry(view.list.owner_id, view.list.visibility);
+    visible::check(conn, viewer, subject, "that list").await?;
+    Ok(view)
+}
+
+/// A list's ETag: over its representation and its exact version (the representation shows
+/// `updated_at` to the second; two edits within one second must not share an ETag).
+fn list_etag(list: &List) -> ApiResult<String> {
+    etag_with_version(list, &list.updated_at)
+}
+
+/// The list as a response, with [`list_etag`].
+fn list_response(list: &List) -> ApiResult<HttpResponse> {
+    json_with_version(list, &list.updated_at)
+}
+
+/// The representation `If-Match` names: the list as its owner reads it, first page at the
+/// default size.
+async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> ApiResult<List> {
+    let view = store::view(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that list"))?;
+    load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
+}
+
+fn text(
+    value: &str,
+    pointer: &str,
+    code: &'static str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let trimmed = value.trim();
+    let ok = trimmed.chars().count() <= max
+        && !trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t');
+    if ok {
+        Some(trimmed.to_owned())
+    } else {
+        errors.push(FieldError::new(
+            pointer,
+            code,
+            format!("at most {max} characters, no control characters but line breaks"),
+        ));
+        None
+    }
+}
+
+fn name(value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let name = text(value, "/name", "invalid_list_name", NAME_MAX, errors)?;
+    if name.is_empty() || name.contains(['\n', '\r']) {
+        errors.push(FieldError::new(
+            "/name",
+            "invalid_list_name",
+            "one line of 1 to 200 characters",
+        ));
+        return None;
+    }
+    Some(name)
+}
+
+fn tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    match Tag::parse_all(tags) {
+        Ok(tags) => tags.into_iter().map(Tag::into_inner).collect(),
+        Err((i, e)) => {
+            errors.push(FieldError::new(format!("/tags/{i}"), "invalid_tag", e));
+            Vec::new()
+        }
+    }
+}
+
+fn notes(value: Option<&str>, pointer: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value?;
+    // Notes are review-like text: the same rules as a review's.
+    match ReviewText::parse(value) {
+        Ok(Some(t)) if t.as_str().chars().count() <= NOTES_MAX => Some(t.into_inner()),
+        Ok(None) => None,
+        Ok(Some(_)) | Err(_) => {
+            errors.push(FieldError::new(
+                pointer,
+                "invalid_notes",
+                format!("at most {NOTES_MAX} characters, no control characters but line breaks"),
+            ));
+            None
+        }
+    }
+}
+
+/// A film in a new list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewListEntry {
+    /// The film's slug.
+    #[schema(example = "children-of-heaven-1997")]
+    pub film: String,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub contains_spoilers: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListRequest {
+    #[schema(example = "Top 10 Iranian films")]
+    pub name: String,
+    pub description: Option<String>,
+    /// Ranked lists show their order as a ranking; either way entries keep the order given.
+    #[serde(default)]
+    pub ranked: bool,
+    /// `public` when absent.
+    pub visibility: Option<Visibility>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// In order; up to 5,000.
+    #[serde(default)]
+    pub entries: Vec<NewListEntry>,
+}
+
+/// Create a list
+#[utoipa::path(
+    operation_id = "create_list",
+    tag = "lists",
+    request_body = CreateListRequest,
+    responses(
+        (status = 201, description = "Created; `Location` names it, `ETag` is the one to edit it with", body = List),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`: `invalid_list_name`, `invalid_description`, `invalid_tag`, `invalid_notes`, `unknown_film`, `duplicate_film`, `too_many_entries`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/lists")]
+pub async fn create_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    body: JsonBody<CreateListRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut errors = Vec::new();
+    let list_name = name(&req.name, &mut errors);
+    let description = req.description.as_deref().and_then(|d| {
+        text(
+            d,
+            "/description",
+            "invalid_description",
+            DESCRIPTION_MAX,
+            &mut errors,
+        )
+    });
+    let list_tags = tags(&req.tags, &mut errors);
+    if req.entries.len() > MAX_ENTRIES {
+        errors.push(FieldError::new(
+            "/entries",
+            "too_many_entries",
+            format!("a list holds at most {MAX_ENTRIES} films"),
+        ));
+    }
+    let texts: Vec<Option<String>> = req
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            notes(
+                e.notes.as_deref(),
+                &format!("/entries/{i}/notes"),
+                &mut errors,
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let slugs: Vec<String> = req.entries.iter().map(|e| e.film.clone()).collect();
+    let films = store::film_ids(&mut conn, &slugs).await?;
+    let mut ops = Vec::with_capacity(req.entries.len());
+    let mut entry_text = HashMap::new();
+    for (i, (entry, note)) in req.entries.iter().zip(texts).enumerate() {
+        let film = *films.get(&entry.film).ok_or_else(|| {
+            ApiError::invalid_field(
+                &format!("/entries/{i}/film"),
+                "unknown_film",
+                "no film has that slug",
+            )
+        })?;
+        ops.push(ListOp::Add {
+            film,
+            position: None,
+        });
+        entry_text.insert(
+            film,
+            EntryText {
+                notes: Some(note),
+                contains_spoilers: Some(entry.contains_spoilers),
+            },
+        );
+    }
+    let plan = rules::plan(&[], &ops).map_err(|(i, e)| batch_error("/entries", i, e))?;
+    let id = conn
+        .transaction(async |conn| {
+            let id = store::insert(
+                conn,
+                &NewList {
+                    owner: me,
+                    name: list_name.as_deref().unwrap_or_default(),
+                    description: description.as_deref(),
+                    ranked: req.ranked,
+                    visibility: req.visibility.map_or(Audience::Public, Audience::from),
+                    tags: &list_tags,
+                },
+            )
+            .await?;
+            store::apply(conn, id, &plan, &entry_text).await?;
+            Ok::<_, ApiError>(id)
+        })
+        .await?;
+    let list = owners_view(&mut conn, id, me).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/lists/{id}")))
+        .insert_header(("ETag", list_etag(&list)?))
+        .json(list))
+}
+
+/// The problem of a refused batch: 422 pointing at the failing operation.
+fn batch_error(base: &str, i: usize, e: BatchError) -> ApiError {
+    let code = match e {
+        BatchError::DuplicateFilm => "duplicate_film",
+        BatchError::NotInList => "not_in_list",
+        BatchError::PositionOutOfRange { .. } => "position_out_of_range",
+        BatchError::TooManyEntries => "too_many_entries",
+    };
+    let pointer = match e {
+        BatchError::PositionOutOfRange { .. } => format!("{base}/{i}/position"),
+        BatchError::TooManyEntries => format!("{base}/{i}"),
+        _ => format!("{base}/{i}/film"),
+    };
+    ApiError::invalid_field(&pointer, code, e)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Entries on the first page: 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// A list
+///
+/// The header and the first page of entries in order (`rank` 1..n).
+#[utoipa::path(
+    operation_id = "get_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7"), ListQuery),
+    responses(
+        (status = 200, description = "The list, with an `ETag` (send it as `If-Match` to edit)", body = List),
+        (status = 400, response = BadPageQuery),
+        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/lists/{list_id}")]
+pub async fn get_list(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    ListPath(id): ListPath,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = pagination::limit(query.limit)?;
+    let mut conn = state.read_conn().await?;
+    let view = readable(&mut conn, viewer, id).await?;
+    list_response(&load(&mut conn, view, viewer, limit).await?)
+}
+
+/// A list's entries
+///
+/// In order, cursor paged; each with its rank.
+#[utoipa::path(
+    operation_id = "list_entries",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7"), PageQuery),
+    responses(
+        (status = 200, description = "In order, with an `ETag` that changes whenever the list does (any page of it)", body = Page<ListEntry>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/lists/{list_id}/entries")]
+pub async fn list_entries(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    ListPath(id): ListPath,
+    paging: Paging<store::EntryKey>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.read_conn().await?;
+    let view = readable(&mut conn, viewer, id).await?;
+    let rows = store::entries(&mut conn, id, viewer.member(), after, limit + 1).await?;
+    // The ETag covers the list's version too: an edit on another page changes this one's.
+    json_with_version(
+        &entry_page(rows, limit, after, viewer),
+        &view.list.updated_at,
+    )
+}
+
+/// The ETag of the owner's first page of entries (`GET /lists/{list_id}/entries`), which `If-Match`
+/// may name instead of the list's.
+async fn owners_entries_etag(
+    conn: &mut AsyncPgConnection,
+    list: &List,
+    owner: MemberId,
+) -> ApiResult<String> {
+    let id: i64 = list.id.parse().unwrap_or_default();
+    let limit = pagination::DEFAULT_LIMIT;
+    let rows = store::entries(conn, id, Some(owner), None, limit + 1).await?;
+    let page = entry_page(rows, limit, None, Viewer::Member(owner));
+    etag_with_version(&page, &list.updated_at)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateListRequest {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub ranked: Option<bool>,
+    pub visibility: Option<Visibility>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Edit a list's header
+///
+/// Name, description, ranked, visibility, tags; send `If-Match` to refuse the change when the list
+/// changed meanwhile.
+#[utoipa::path(
+    operation_id = "update_list",
+    tag = "lists",
+    params(
+        ("list_id" = String, Path, example = "7"),
+        ("If-Match" = Option<String>, Header, description = "ETag from `GET /lists/{list_id}`; 412 when stale"),
+    ),
+    request_body = UpdateListRequest,
+    responses(
+        (status = 200, description = "The list", body = List),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/lists/{list_id}")]
+pub async fn update_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+    body: JsonBody<UpdateListRequest>,
+) -> ApiResult<HttpResponse> {
+    let patch = body.0;
+    let mut errors = Vec::new();
+    let changes = ListChanges {
+        name: patch.name.as_deref().and_then(|n| name(n, &mut errors)),
+        description: patch.description.map(|d| {
+            d.as_deref().and_then(|d| {
+                text(
+                    d,
+                    "/description",
+                    "invalid_description",
+                    DESCRIPTION_MAX,
+                    &mut errors,
+                )
+            })
+        }),
+        ranked: patch.ranked,
+        visibility: patch.visibility.map(|v| Audience::from(v).as_str()),
+        tags: patch.tags.as_deref().map(|t| tags(t, &mut errors)),
+        updated_at: Some(Utc::now()),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let me = auth.id();
+    let precondition = if_match(&req);
+    let mut conn = state.conn().await?;
+    let list = conn
+        .transaction(async |conn| {
+            store::lock_owned(conn, id, me)
+                .await?
+                .ok_or_else(|| ApiError::not_found("that list"))?;
+            if let Some(precondition) = &precondition {
+                let current = owners_view(conn, id, me).await?;
+                if !lists_etag(precondition, &list_etag(&current)?) {
+                    return Err(ApiError::precondition_failed());
+                }
+            }
+            store::update_header(conn, id, &changes).await?;
+            owners_view(conn, id, me).await
+        })
+        .await?;
+    list_response(&list)
+}
+
+/// Delete a list
+#[utoipa::path(
+    operation_id = "delete_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/lists/{list_id}")]
+pub async fn delete_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| {
+        store::lock_owned(conn, id, me)
+            .await?
+            .ok_or_else(|| ApiError::not_found("that list"))?;
+        store::delete(conn, id).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryOpKind {
+    Add,
+    Update,
+    Remove,
+    Move,
+}
+
+/// One operation of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryOperation {
+    pub op: EntryOpKind,
+    /// The film's slug.
+    #[schema(example = "children-of-heaven-1997")]
+    pub film: String,
+    /// 1-based, in the list as the batch's earlier operations leave it: where `add` puts the film
+    /// (the end when absent) and where `move` takes it (required).
+    pub position: Option<usize>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    pub contains_spoilers: Option<bool>,
+}
+
+/// Edit a list's entries
+///
+/// One atomic batch of `add`, `update`, `remove` and `move` operations: all apply or none (422
+/// pointing at the failing operation). Requires `If-Match` with the list's ETag (428 without it, 412
+/// when stale): two devices reordering one list at once is normal. Up to 1,000 operations, and a list
+/// holds up to 5,000 films, each once. Moving or adding a film writes that film's row only.
+#[utoipa::path(
+    operation_id = "edit_list_entries",
+    tag = "lists",
+    params(
+        ("list_id" = String, Path, example = "7"),
+        ("If-Match" = String, Header, description = "ETag from `GET /lists/{list_id}` (or from the first page of `GET /lists/{list_id}/entries`, or the last edit's response)"),
+    ),
+    request_body = Vec<EntryOperation>,
+    responses(
+        (status = 200, description = "The list after the batch, with its new `ETag`", body = List),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`precondition_failed`: the list changed since that ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed` pointing at the operation: `unknown_film`, `duplicate_film`, `not_in_list`, `position_out_of_range`, `too_many_entries`, `invalid_notes`, `too_many_operations`", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`precondition_required`: send `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/lists/{list_id}/entries")]
+pub async fn edit_entries(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+    body: JsonBody<Vec<EntryOperation>, true>,
+) -> ApiResult<HttpResponse> {
+    let operations = body.0;
+    let precondition = if_match(&req).ok_or_else(ApiError::precondition_required)?;
+    if operations.is_empty() || operations.len() > MAX_OPS {
+        return Err(ApiError::invalid_field(
+            "",
+            "too_many_operations",
+            format!("a batch takes 1 to {MAX_OPS} operations"),
+        ));
+    }
+    let mut errors = Vec::new();
+    let texts: Vec<Option<Option<String>>> = operations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            o.notes
+                .as_ref()
+                .map(|n| notes(n.as_deref(), &format!("/{i}/notes"), &mut errors))
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let slugs: Vec<String> = operations.iter().map(|o| o.film.clone()).collect();
+    let films = store::film_ids(&mut conn, &slugs).await?;
+    let mut ops = Vec::with_capacity(operations.len());
+    let mut entry_text: HashMap<FilmId, EntryText> = HashMap::new();
+    for (i, (o, note)) in operations.iter().zip(texts).enumerate() {
+        let film = *films.get(&o.film).ok_or_else(|| {
+            ApiError::invalid_field(
+                &format!("/{i}/film"),
+                "unknown_film",
+                "no film has that slug",
+            )
+        })?;
+        ops.push(match o.op {
+            EntryOpKind::Add => ListOp::Add {
+                film,
+                position: o.position,
+            },
+            EntryOpKind::Update => ListOp::Update { film },
+            EntryOpKind::Remove => ListOp::Remove { film },
+            EntryOpKind::Move => ListOp::Move {
+                film,
+                position: o.position.ok_or_else(|| {
+                    ApiError::invalid_field(
+                        &format!("/{i}/position"),
+                        "position_out_of_range",
+                        "move needs a position",
+                    )
+                })?,
+            },
+        });
+        if matches!(o.op, EntryOpKind::Add | EntryOpKind::Update) {
+            let t = entry_text.entry(film).or_default();
+            if note.is_some() {
+                t.notes = note;
+            }
+            if o.contains_spoilers.is_some() {
+                t.contains_spoilers = o.contains_spoilers;
+            }
+        }
+    }
+    let list = conn
+        .transaction(async |conn| {
+            store::lock_owned(conn, id, me)
+                .await?
+                .ok_or_else(|| ApiError::not_found("that list"))?;
+            let current = owners_view(conn, id, me).await?;
+            let page_etag = owners_entries_etag(conn, &current, me).await?;
+            if !lists_etag(&precondition, &list_etag(&current)?)
+                && !lists_etag(&precondition, &page_etag)
+            {
+                return Err(ApiError::precondition_failed());
+            }
+            let current = store::slots(conn, id).await?;
+            let plan = rules::plan(&current, &ops).map_err(|(i, e)| batch_error("", i, e))?;
+            store::apply(conn, id, &plan, &entry_text).await?;
+            owners_view(conn, id, me).await
+        })
+        .await?;
+    list_response(&list)
+}
+
+/// A member's lists
+///
+/// Newest first; those you may read.
+#[utoipa::path(
+    operation_id = "member_lists",
+    tag = "members",
+    params(("username" = String, Path, example = "shirin"), PageQuery),
+    responses(
+        (status = 200, description = "Newest first, each with its first entries", body = Page<ListSummary>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = MemberNotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/members/{username}/lists")]
+pub async fn member_lists(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    MemberName(username): MemberName,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.read_conn().await?;
+    let owner = visible::content_owner(&mut conn, viewer, &username).await?;
+    let rows = store::of_member(&mut conn, owner, viewer.member(), after, limit + 1).await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |v| (v.list.created_at, v.list.id),
+        ListSummary::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A list as lists of lists show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListSummary {
+    #[schema(example = "7")]
+    pub id: String,
+    pub owner: MemberSummary,
+    pub name: String,
+    pub ranked: bool,
+    pub visibility: Visibility,
+    pub tags: Vec<String>,
+    pub entry_count: i32,
+    pub like_count: i32,
+    pub comment_count: i32,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ListView> for ListSummary {
+    fn from(v: ListView) -> Self {
+        let l = v.list;
+        ListSummary {
+            id: l.id.to_string(),
+            owner: v.owner.into(),
+            name: l.name,
+            ranked: l.ranked,
+            visibility: l.visibility.into(),
+            tags: flatten_tags(l.tags),
+            entry_count: l.entry_count,
+            like_count: l.like_count,
+            comment_count: l.comment_count,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Lists of films and their entries (see `filmlog_domain::list` for how entries keep their order).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt};
+use diesel::{
+    AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::list::{Plan, Slot};
+use filmlog_domain::{Audience, FilmId, MemberId};
+
+use crate::Result;
+use crate::catalog::FilmSummaryRow;
+use crate::members::MemberSummaryRow;
+use crate::schema::{films, list_entries, lists, members};
+use crate::types::DbAudience;
+use crate::viewer::{ViewerFilmRow, viewer_id};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lists, check_for_backend(diesel::pg::Pg))]
+pub struct ListRow {
+    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub owner_id: MemberId,
+    pub name: String,
+    pub description: Option<String>,
+    pub ranked: bool,
+    #[diesel(deserialize_as = DbAudience)]
+    pub visibility: Audience,
+    pub tags: Vec<Option<String>>,
+    pub entry_count: i32,
+    pub like_count: i32,
+    pub comment_count: i32,
+    pub cloned_from_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A list with its owner.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct ListView {
+    #[diesel(embed)]
+    pub list: ListRow,
+    #[diesel(embed)]
+    pub owner: MemberSummaryRow,
+}
+
+/// An entry of a list, without its film.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = list_entries, check_for_backend(diesel::pg::Pg))]
+pub struct ListEntryRow {
+    #[diesel(deserialize_as = i64)]
+    pub film_id: FilmId,
+    pub sort_key: i64,
+    pub notes: Option<String>,
+    pub contains_spoilers: bool,
+    pub added_at: DateTime<Utc>,
+}
+
+/// An entry as a viewer reads it: the entry, its film, and the viewer's relationship with the film.
+pub type ViewedListEntry = (ListEntryRow, FilmSummaryRow, ViewerFilmRow);
+
+#[derive(Debug)]
+pub struct NewList<'a> {
+    pub owner: MemberId,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub ranked: bool,
+    pub visibility: Audience,
+    pub tags: &'a [String],
+}
+
+/// A change to a list's header: `None` leaves a column.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = lists)]
+pub struct ListChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub ranked: Option<bool>,
+    pub visibility: Option<&'static str>,
+    pub tags: Option<Vec<String>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// An entry's notes and spoiler flag as a batch leaves them (`None`: unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryText {
+    pub notes: Option<Option<String>>,
+    pub contains_spoilers: Option<bool>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<i64> {
+    Ok(diesel::insert_into(lists::table)
+        .values((
+            lists::owner_id.eq(new.owner.get()),
+            lists::name.eq(new.name),
+            lists::description.eq(new.description),
+            lists::ranked.eq(new.ranked),
+            lists::visibility.eq(new.visibility.as_str()),
+            lists::tags.eq(new.tags),
+        ))
+        .returning(lists::id)
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn view(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ListView>> {
+    Ok(lists::table
+        .inner_join(members::table)
+        .filter(lists::id.eq(id))
+        .select(ListView::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The list, locked for a change by its owner; `None` when it does not exist or is not theirs.
+pub async fn lock_owned(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    owner: MemberId,
+) -> Result<Option<ListRow>> {
+    Ok(lists::table
+        .filter(lists::id.eq(id))
+        .filter(lists::owner_id.eq(owner.get()))
+        .select(ListRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn update_header(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &ListChanges,
+) -> Result<()> {
+    diesel::update(lists::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
+    diesel::delete(lists::table.find(id)).execute(conn).await?;
+    Ok(())
+}
+
+/// The list's entries as the order rules take them: film and sort key, in order.
+pub async fn slots(conn: &mut AsyncPgConnection, list: i64) -> Result<Vec<Slot>> {
+    let rows: Vec<(i64, i64)> = list_entries::table
+        .filter(list_entries::list_id.eq(list))
+        .order((list_entries::sort_key.asc(), list_entries::film_id.asc()))
+        .select((list_entries::film_id, list_entries::sort_key))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(film, key)| Slot {
+            film: FilmId::new(film),
+            key,
+        })
+        .collect())
+}
+
+/// Applies a planned batch; `text` holds the notes and spoiler flags it sets. Returns how many
+/// entry rows it wrote (inserted, updated or deleted).
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    plan: &Plan,
+    text: &HashMap<FilmId, EntryText>,
+) -> Result<usize> {
+    let mut written = 0;
+    if !plan.removed.is_empty() {
+        let removed: Vec<i64> = plan.removed.iter().map(|f| f.get()).collect();
+        written += diesel::delete(
+            list_entries::table
+                .filter(list_entries::list_id.eq(list))
+                .filter(list_entries::film_id.eq_any(removed)),
+        )
+        .execute(conn)
+        .await?;
+    }
+    if !plan.rekeyed.is_empty() {
+        let films: Vec<i64> = plan.rekeyed.iter().map(|s| s.film.get()).collect();
+        let keys: Vec<i64> = plan.rekeyed.iter().map(|s| s.key).collect();
+        written += diesel::sql_query(
+            "UPDATE list_entries e SET sort_key = u.k \
+             FROM unnest($2::bigint[], $3::bigint[]) AS u(f, k) \
+             WHERE e.list_id = $1 AND e.film_id = u.f",
+        )
+        .bind::<BigInt, _>(list)
+        .bind::<Array<BigInt>, _>(films)
+        .bind::<Array<BigInt>, _>(keys)
+        .execute(conn)
+        .await?;
+    }
+    if !plan.added.is_empty() {
+        let rows: Vec<_> = plan
+            .added
+            .iter()
+            .map(|s| {
+                let t = text.get(&s.film).cloned().unwrap_or_default();
+                (
+                    list_entries::list_id.eq(list),
+                    list_entries::film_id.eq(s.film.get()),
+                    list_entries::sort_key.eq(s.key),
+                    list_entries::notes.eq(t.notes.flatten()),
+                    list_entries::contains_spoilers.eq(t.contains_spoilers.unwrap_or(false)),
+                )
+            })
+            .collect();
+        written += diesel::insert_into(list_entries::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    let added: Vec<FilmId> = plan.added.iter().map(|s| s.film).collect();
+    for film in plan.updated.iter().filter(|f| !added.contains(f)) {
+        let t = text.get(film).cloned().unwrap_or_default();
+        let target = list_entries::table.find((list, film.get()));
+        written += match (t.notes, t.contains_spoilers) {
+            (Some(notes), Some(spoilers)) => {
+                diesel::update(target)
+                    .set((
+                        list_entries::notes.eq(notes),
+                        list_entries::contains_spoilers.eq(spoilers),
+                    ))
+                    .execute(conn)
+                    .await?
+            }
+            (Some(notes), None) => {
+                diesel::update(target)
+                    .set(list_entries::notes.eq(notes))
+                    .execute(conn)
+                    .await?
+            }
+            (None, Some(spoilers)) => {
+                diesel::update(target)
+                    .set(list_entries::contains_spoilers.eq(spoilers))
+                    .execute(conn)
+                    .await?
+            }
+            (None, None) => 0,
+        };
+    }
+    diesel::update(lists::table.find(list))
+        .set(lists::updated_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(written)
+}
+
+/// The start of the next page of a list's entries: after this `(sort key, film id)`, whose rank was
+/// `rank`.
+pub type EntryKey = (i64, i64, i64);
+
+/// A page of the list's entries in order, with their films and `viewer`'s relationship with each.
+pub async fn entries(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    viewer: Option<MemberId>,
+    after: Option<EntryKey>,
+    limit: i64,
+) -> Result<Vec<ViewedListEntry>> {
+    let mut query = join_viewer_film!(
+        list_entries::table.inner_join(films::table),
+        list_entries::film_id,
+        viewer_id(viewer)
+    )
+    .filter(list_entries::list_id.eq(list))
+    .order((list_entries::sort_key.asc(), list_entries::film_id.asc()))
+    .select((
+        ListEntryRow::as_select(),
+        FilmSummaryRow::as_select(),
+        viewer_film_columns!(),
+    ))
+    .limit(limit)
+    .into_boxed();
+    if let Some((key, film, _)) = after {
+        query = query.filter(keyset!(
+            "(list_entries.sort_key, list_entries.film_id) >",
+            BigInt => key,
+            BigInt => film
+        ));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// The ids of the films `slugs` name, by slug (those that exist).
+pub async fn film_ids(
+    conn: &mut AsyncPgConnection,
+    slugs: &[String],
+) -> Result<HashMap<String, FilmId>> {
+    let rows: Vec<(String, i64)> = films::table
+        .filter(films::slug.eq_any(slugs))
+        .select((films::slug, films::id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, id)| (slug, FilmId::new(id)))
+        .collect())
+}
+
+/// A member's lists that `viewer` may read, newest first, after `(created_at, id)`.
+pub async fn of_member(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    viewer: Option<MemberId>,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<ListView>> {
+    let mut query = lists::table
+        .inner_join(members::table)
+        .filter(lists::owner_id.eq(owner.get()))
+        .filter(visible_to!(
+            viewer_id(viewer),
+            lists::owner_id,
+            lists::visibility
+        ))
+        .order((lists::created_at.desc(), lists::id.desc()))
+        .select(ListView::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(keyset!(
+            "(lists.created_at, lists.id) <",
+            diesel::sql_types::Timestamptz => at,
+            BigInt => id
+        ));
+    }
+    Ok(query.load(conn).await?)
+}
