@@ -90,6 +90,20 @@ async fn the_seed_shows_the_whole_loop_and_is_idempotent() {
         (json!(3), json!(3))
     );
 
+    // shirin's ranked list, once, with Children of Heaven first.
+    let lists = app.get("/api/v1/members/shirin/lists", None).await;
+    let items = lists.assert_status(200)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "seeding twice made one list");
+    assert_eq!(items[0]["ranked"], true);
+    let id = items[0]["id"].as_str().unwrap_or_default();
+    let list = app.get(&format!("/api/v1/lists/{id}"), None).await;
+    let first = &list.assert_status(200)["entries"]["items"][0];
+    assert_eq!(first["film"]["slug"], "children-of-heaven-1997");
+    assert_eq!(first["rank"], 1);
+
     let login = app
         .post(
             "/api/v1/auth/login",

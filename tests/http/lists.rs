@@ -522,3 +522,154 @@ async fn an_edit_beyond_the_first_page_still_changes_every_etag() {
         .assert_problem(412, "precondition_failed");
     }
 }
+
+#[actix_web::test]
+async fn lists_are_liked_by_others_cloned_found_by_film_and_by_name() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    let cy = app.member("cy").await;
+    let s = films(&app, 3).await;
+    let make = async |who: &TestMember, name: &str, visibility: &str, films: &[&String]| {
+        let entries: Vec<Value> = films
+            .iter()
+            .map(|f| json!({"film": f, "notes": "why"}))
+            .collect();
+        create(
+            &app,
+            who,
+            json!({"name": name, "visibility": visibility, "ranked": true, "entries": entries}),
+        )
+        .await
+        .assert_status(201)["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let iranian = make(&ana, "Top Iranian films", "public", &[&s[0], &s[1]]).await;
+    let secret = make(&ana, "Iranian secrets", "private", &[&s[0]]).await;
+    let bens = make(&ben, "Ben's iranian picks", "public", &[&s[0], &s[2]]).await;
+
+    // Likes: idempotent, counted, never your own, refused across a block and for what you cannot see.
+    let like = format!("/api/v1/lists/{iranian}/like");
+    for _ in 0..2 {
+        assert_eq!(app.put(&like, &ben.access_token).await.status, 204);
+    }
+    app.put(&like, &ana.access_token)
+        .await
+        .assert_problem(422, "like_own_list");
+    app.put(&format!("/api/v1/lists/{secret}/like"), &ben.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    app.put("/api/v1/members/ana/block", &cy.access_token).await;
+    app.put(&like, &cy.access_token)
+        .await
+        .assert_problem(409, "blocked");
+    let read = app
+        .get(&format!("/api/v1/lists/{iranian}"), Some(&ben.access_token))
+        .await;
+    assert_eq!(read.assert_status(200)["like_count"], 1);
+    assert_eq!(
+        read.json["viewer"],
+        json!({"liked": true, "can_like": true})
+    );
+    let own = app
+        .get(&format!("/api/v1/lists/{iranian}"), Some(&ana.access_token))
+        .await;
+    assert_eq!(
+        own.json["viewer"],
+        json!({"liked": false, "can_like": false})
+    );
+    let likers = app
+        .get(&format!("/api/v1/lists/{iranian}/likes"), None)
+        .await;
+    assert_eq!(
+        likers.assert_status(200)["items"][0]["member"]["username"],
+        "ben"
+    );
+    assert_eq!(app.delete(&like, &ben.access_token).await.status, 204);
+    assert_eq!(app.delete(&like, &ben.access_token).await.status, 204);
+    app.put(&like, &ben.access_token).await;
+
+    // A clone: ben's own copy, in the same order with its notes, crediting the original.
+    let cloned = app
+        .post(
+            &format!("/api/v1/lists/{iranian}/clone"),
+            Some(&ben.access_token),
+            &json!({}),
+        )
+        .await;
+    let copy = cloned.assert_status(201);
+    assert_eq!(copy["owner"]["username"], "ben");
+    assert_eq!(copy["cloned_from"], iranian.as_str());
+    assert_eq!(films_of(copy), [s[0].clone(), s[1].clone()]);
+    assert_eq!(copy["entries"]["items"][0]["notes"], "why");
+    app.post(
+        &format!("/api/v1/lists/{secret}/clone"),
+        Some(&ben.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.post(&format!("/api/v1/lists/{iranian}/clone"), None, &json!({}))
+        .await
+        .assert_problem(401, "missing_token");
+
+    // A film's lists: popular (most liked first), recent, following; never one hidden from you.
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let film = format!("/api/v1/films/{}/lists", s[0]);
+    let popular = app.get(&film, Some(&ben.access_token)).await;
+    let popular = ids(popular.assert_status(200));
+    assert_eq!(popular[0], iranian, "the liked list first");
+    assert!(!popular.contains(&secret));
+    let recent = app
+        .get(&format!("{film}?sort=recent"), Some(&ana.access_token))
+        .await;
+    let recent = ids(recent.assert_status(200));
+    assert_eq!(recent.len(), 4, "ana sees her private list too: {recent:?}");
+    app.put("/api/v1/members/ben/follow", &ana.access_token)
+        .await;
+    let following = app
+        .get(&format!("{film}?sort=following"), Some(&ana.access_token))
+        .await;
+    let following = ids(following.assert_status(200));
+    assert!(
+        following.contains(&bens) && !following.contains(&iranian),
+        "{following:?}"
+    );
+    app.get(&format!("{film}?sort=following"), None)
+        .await
+        .assert_problem(401, "missing_token");
+    app.get(&format!("{film}?sort=oldest"), None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+    app.get("/api/v1/films/no-such-film/lists", None)
+        .await
+        .assert_problem(404, "not_found");
+
+    // By name, any case; what you cannot see is not found.
+    let found = ids(app
+        .get("/api/v1/lists?q=IRANIAN", None)
+        .await
+        .assert_status(200));
+    assert!(
+        found.contains(&iranian) && found.contains(&bens) && !found.contains(&secret),
+        "{found:?}"
+    );
+    let none = ids(app
+        .get("/api/v1/lists?q=100%25", None)
+        .await
+        .assert_status(200));
+    assert!(none.is_empty());
+    app.get("/api/v1/lists?q=", None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+    assert_eq!(app.drift().await, Vec::<i64>::new());
+}

@@ -270,7 +270,13 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(lists::update_list)
             .service(lists::delete_list)
             .service(lists::edit_entries)
-            .service(lists::member_lists),
+            .service(lists::member_lists)
+            .service(lists::like_list)
+            .service(lists::unlike_list)
+            .service(lists::list_likes)
+            .service(lists::clone_list)
+            .service(lists::film_lists)
+            .service(lists::search_lists),
     );
 }
 

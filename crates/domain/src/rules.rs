@@ -49,11 +49,13 @@ pub enum RuleError {
     AlreadySuspended,
     #[error("this member is not suspended")]
     NotSuspended,
+    #[error("you cannot like your own list")]
+    LikeOwnList,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 17] = [
+    pub const ALL: [RuleError; 18] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -71,6 +73,7 @@ impl RuleError {
         RuleError::SuspendAdmin,
         RuleError::AlreadySuspended,
         RuleError::NotSuspended,
+        RuleError::LikeOwnList,
     ];
 
     /// The stable machine code clients match on.
@@ -93,6 +96,7 @@ impl RuleError {
             RuleError::SuspendAdmin => "suspend_admin",
             RuleError::AlreadySuspended => "already_suspended",
             RuleError::NotSuspended => "not_suspended",
+            RuleError::LikeOwnList => "like_own_list",
         }
     }
 
@@ -108,6 +112,7 @@ impl RuleError {
             | RuleError::AlreadySuspended
             | RuleError::NotSuspended => RuleKind::Conflict,
             RuleError::LikeOwnReview
+            | RuleError::LikeOwnList
             | RuleError::NotAReview
             | RuleError::FollowYourself
             | RuleError::LogEntryNeedsDateOrReview
@@ -151,6 +156,15 @@ pub fn check_reaction(
         return Err(RuleError::NotAReview);
     }
     Ok(())
+}
+
+/// No member likes their own list.
+pub fn check_list_like(actor: MemberId, owner: MemberId) -> Result<(), RuleError> {
+    if actor == owner {
+        Err(RuleError::LikeOwnList)
+    } else {
+        Ok(())
+    }
 }
 
 /// No member follows themselves.

@@ -31,3 +31,18 @@ END $$;
 
 CREATE TRIGGER lists_count AFTER INSERT OR DELETE ON lists
     FOR EACH ROW EXECUTE FUNCTION lists_count();
+
+DROP FUNCTION IF EXISTS list_likes_count() CASCADE;
+
+CREATE FUNCTION list_likes_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE lists SET like_count = like_count + 1 WHERE id = NEW.list_id;
+    ELSE
+        UPDATE lists SET like_count = like_count - 1 WHERE id = OLD.list_id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER list_likes_count AFTER INSERT OR DELETE ON list_likes
+    FOR EACH ROW EXECUTE FUNCTION list_likes_count();

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt};
 use diesel::{
     AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper,
+    SelectableHelper, TextExpressionMethods,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::list::{Plan, Slot};
@@ -15,9 +15,9 @@ use filmlog_domain::{Audience, FilmId, MemberId};
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{films, list_entries, lists, members};
+use crate::schema::{films, follows, list_entries, list_likes, lists, members};
 use crate::types::DbAudience;
-use crate::viewer::{ViewerFilmRow, viewer_id};
+use crate::viewer::{ViewerFilmRow, ViewerMemberRow, viewer_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lists, check_for_backend(diesel::pg::Pg))]
@@ -108,11 +108,21 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<i
         .await?)
 }
 
-pub async fn view(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ListView>> {
+/// The list with its owner, and whether `viewer` likes it.
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    viewer: Option<MemberId>,
+) -> Result<Option<(ListView, bool)>> {
+    let liked = diesel::dsl::exists(
+        list_likes::table
+            .filter(list_likes::list_id.eq(lists::id))
+            .filter(list_likes::member_id.eq(viewer_id(viewer))),
+    );
     Ok(lists::table
         .inner_join(members::table)
         .filter(lists::id.eq(id))
-        .select(ListView::as_select())
+        .select((ListView::as_select(), liked))
         .first(conn)
         .await
         .optional()?)
@@ -337,4 +347,174 @@ pub async fn of_member(
         ));
     }
     Ok(query.load(conn).await?)
+}
+
+/// Likes a list (idempotent); `true` when the like is new.
+pub async fn like(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> Result<bool> {
+    let n = diesel::insert_into(list_likes::table)
+        .values((
+            list_likes::list_id.eq(list),
+            list_likes::member_id.eq(member.get()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Takes a like back (idempotent); `true` when there was one.
+pub async fn unlike(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> Result<bool> {
+    let n = diesel::delete(list_likes::table.find((list, member.get())))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Who liked a list, newest first; for a signed-in `viewer`, without the members on the other side
+/// of a block, with the viewer's relationship with each.
+pub async fn likers(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    viewer: Option<MemberId>,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
+    let mut query = list_likes::table
+        .inner_join(members::table)
+        .filter(list_likes::list_id.eq(list))
+        .select((
+            MemberSummaryRow::as_select(),
+            list_likes::created_at,
+            viewer_member_columns!(viewer_id(viewer)),
+        ))
+        .order((list_likes::created_at.desc(), list_likes::member_id.desc()))
+        .limit(limit)
+        .into_boxed();
+    query = query.filter(active_member!());
+    if let Some(viewer) = viewer {
+        query = query.filter(unblocked!(viewer.get(), members::id));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(keyset!(
+            "(list_likes.created_at, list_likes.member_id) <",
+            diesel::sql_types::Timestamptz => at,
+            BigInt => id
+        ));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Copies `source`'s entries (order, notes, spoiler flags) into the empty list `target`.
+pub async fn copy_entries(conn: &mut AsyncPgConnection, source: i64, target: i64) -> Result<()> {
+    diesel::sql_query(
+        "INSERT INTO list_entries (list_id, film_id, sort_key, notes, contains_spoilers) \
+         SELECT $2, film_id, sort_key, notes, contains_spoilers FROM list_entries WHERE list_id = $1",
+    )
+    .bind::<BigInt, _>(source)
+    .bind::<BigInt, _>(target)
+    .execute(conn)
+    .await?;
+    diesel::update(lists::table.find(target))
+        .set(lists::cloned_from_id.eq(source))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How a film's lists are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSort {
+    /// Most liked first.
+    Popular,
+    /// Newest first.
+    Recent,
+}
+
+/// The page position of a list of lists: `(likes or created_at as text, id)`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListKey {
+    Likes(i32, i64),
+    Created(DateTime<Utc>, i64),
+}
+
+/// Lists of many members that `viewer` may read, filtered by `filter`, in `sort` order. One query:
+/// visibility, blocks and suspensions are filtered in it.
+macro_rules! lists_page {
+    ($query:expr, $viewer:expr, $sort:expr, $after:expr, $limit:expr) => {{
+        let viewer: Option<MemberId> = $viewer;
+        let mut query = $query
+            .filter(visible_to!(viewer_id(viewer), lists::owner_id, lists::visibility))
+            .filter(active_member!())
+            .select(ListView::as_select())
+            .limit($limit)
+            .into_boxed();
+        if let Some(viewer) = viewer {
+            query = query.filter(unblocked!(viewer.get(), lists::owner_id));
+        }
+        query = match $sort {
+            ListSort::Popular => query.order((lists::like_count.desc(), lists::id.desc())),
+            ListSort::Recent => query.order((lists::created_at.desc(), lists::id.desc())),
+        };
+        match $after {
+            None => {}
+            Some(ListKey::Likes(likes, id)) => {
+                query = query.filter(keyset!(
+                    "(lists.like_count, lists.id) <",
+                    diesel::sql_types::Integer => likes,
+                    BigInt => id
+                ))
+            }
+            Some(ListKey::Created(at, id)) => {
+                query = query.filter(keyset!(
+                    "(lists.created_at, lists.id) <",
+                    diesel::sql_types::Timestamptz => at,
+                    BigInt => id
+                ))
+            }
+        }
+        query
+    }};
+}
+
+/// The lists that hold a film; with `following`, only those of members that member follows.
+pub async fn of_film(
+    conn: &mut AsyncPgConnection,
+    film: FilmId,
+    viewer: Option<MemberId>,
+    following: Option<MemberId>,
+    sort: ListSort,
+    after: Option<ListKey>,
+    limit: i64,
+) -> Result<Vec<ListView>> {
+    let holding = list_entries::table
+        .filter(list_entries::film_id.eq(film.get()))
+        .select(list_entries::list_id);
+    let base = lists::table
+        .inner_join(members::table)
+        .filter(lists::id.eq_any(holding));
+    let mut query = lists_page!(base, viewer, sort, after, limit);
+    if let Some(me) = following {
+        let followees = follows::table
+            .filter(follows::follower_id.eq(me.get()))
+            .select(follows::followee_id);
+        query = query.filter(lists::owner_id.eq_any(followees));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Lists whose name contains `q` (any case), most liked first.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    q: &str,
+    viewer: Option<MemberId>,
+    after: Option<ListKey>,
+    limit: i64,
+) -> Result<Vec<ListView>> {
+    let pattern = format!("%{}%", crate::catalog::like_escape(&q.to_lowercase()));
+    let base = lists::table
+        .inner_join(members::table)
+        .filter(crate::lower(lists::name).like(pattern));
+    Ok(lists_page!(base, viewer, ListSort::Popular, after, limit)
+        .load(conn)
+        .await?)
 }

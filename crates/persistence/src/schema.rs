@@ -127,6 +127,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_likes (list_id, member_id) {
+        list_id -> Int8,
+        member_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lists (id) {
         id -> Int8,
         owner_id -> Int8,
@@ -304,6 +312,8 @@ diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(idempotency_keys -> members (member_id));
 diesel::joinable!(list_entries -> films (film_id));
 diesel::joinable!(list_entries -> lists (list_id));
+diesel::joinable!(list_likes -> lists (list_id));
+diesel::joinable!(list_likes -> members (member_id));
 diesel::joinable!(lists -> members (owner_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
@@ -326,6 +336,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follows,
     idempotency_keys,
     list_entries,
+    list_likes,
     lists,
     log_entries,
     member_films,

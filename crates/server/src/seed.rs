@@ -7,8 +7,10 @@ use std::sync::Arc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use filmlog_api::PasswordService;
 use filmlog_api::ops::{self, OpError};
+use filmlog_domain::list::ListOp;
 use filmlog_domain::{MemberId, Password};
 use filmlog_persistence::catalog::{self, NewCredit, NewFilm};
+use filmlog_persistence::lists;
 use filmlog_persistence::log_entries::{NewLogEntry, ReviewSort};
 use filmlog_persistence::members::{self, MemberChanges, NewMember};
 
@@ -168,6 +170,32 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         ),
         (kenji, "Lovely review. The goldfish at the end got me too."),
     ];
+    // shirin's ranked list: Children of Heaven first, then the catalog's most watched films.
+    let others = catalog::browse(
+        &mut conn,
+        None,
+        &catalog::FilmFilter::default(),
+        catalog::FilmSort::Popular,
+        None,
+        5,
+    )
+    .await?;
+    let mut ranked = vec![film];
+    ranked.extend(
+        others
+            .iter()
+            .map(|r| r.film.id)
+            .filter(|id| *id != film)
+            .take(4),
+    );
+    let adds: Vec<ListOp> = ranked
+        .iter()
+        .map(|f| ListOp::Add {
+            film: *f,
+            position: None,
+        })
+        .collect();
+    let plan = filmlog_domain::list::plan(&[], &adds).map_err(|(_, e)| e.to_string())?;
     conn.transaction(async |conn| {
         for follower in [tomas, amara, kenji] {
             ops::social::follow(conn, follower, shirin).await?;
@@ -189,12 +217,33 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
             ops::social::like_review(conn, entry, who).await?;
             ops::social::add_comment(conn, entry, who, text.to_owned()).await?;
         }
+        let list = lists::insert(
+            conn,
+            &lists::NewList {
+                owner: shirin,
+                name: "Childhood on screen, ranked",
+                description: Some("Films that see the world from a child's height."),
+                ranked: true,
+                visibility: filmlog_domain::Audience::Public,
+                tags: &["childhood".to_owned()],
+            },
+        )
+        .await?;
+        let mut notes = std::collections::HashMap::new();
+        notes.insert(
+            film,
+            lists::EntryText {
+                notes: Some(Some("The shoes, the race, the goldfish.".to_owned())),
+                contains_spoilers: Some(false),
+            },
+        );
+        lists::apply(conn, list, &plan, &notes).await?;
         Ok::<_, OpError>(())
     })
     .await
     .map_err(|e| e.to_string())?;
     println!(
-        "seed: {created} demo members created; Children of Heaven reviewed by shirin, followed, liked and commented on"
+        "seed: {created} demo members created; Children of Heaven reviewed by shirin, followed, liked and commented on, and first in her ranked list"
     );
     Ok(())
 }

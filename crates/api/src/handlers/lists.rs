@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, MAX_OPS};
@@ -16,12 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Viewing};
 use crate::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
-use crate::dto::{FilmSummary, MemberSummary, Visibility, flatten_tags, rfc3339};
+use crate::dto::{FilmSummary, MemberAt, MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
-    ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, MemberNotFound, NotJson, Problem,
-    ServiceUnavailable, Unauthenticated,
+    ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson, MemberNotFound,
+    NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::{JsonBody, ListPath, MemberName, double_option};
+use crate::extract::{FilmSlug, JsonBody, ListPath, MemberName, double_option};
+use crate::handlers::films::film_id;
+use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 use crate::visible;
@@ -66,8 +68,22 @@ pub struct List {
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: DateTime<Utc>,
+    /// The list this one was cloned from (when it still exists).
+    #[schema(example = "3")]
+    pub cloned_from: Option<String>,
     /// The first page of entries; later ones from `GET /lists/{list_id}/entries?cursor=`.
     pub entries: Page<ListEntry>,
+    /// Your own state with the list: present when the request carries a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<ViewerList>,
+}
+
+/// The reader's own state with a list.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ViewerList {
+    pub liked: bool,
+    /// You may like it: it is not yours.
+    pub can_like: bool,
 }
 
 /// A page of entries, ranked from where the previous page ended.
@@ -100,12 +116,16 @@ fn entry_page(
 /// The list with its first page of entries, as `viewer` reads it.
 async fn load(
     conn: &mut AsyncPgConnection,
-    view: ListView,
+    (view, liked): (ListView, bool),
     viewer: Viewer,
     limit: i64,
 ) -> ApiResult<List> {
     let rows = store::entries(conn, view.list.id, viewer.member(), None, limit + 1).await?;
     let l = view.list;
+    let state = viewer.member().map(|me| ViewerList {
+        liked,
+        can_like: me != l.owner_id,
+    });
     Ok(List {
         id: l.id.to_string(),
         owner: view.owner.into(),
@@ -119,16 +139,22 @@ async fn load(
         comment_count: l.comment_count,
         created_at: l.created_at,
         updated_at: l.updated_at,
+        cloned_from: l.cloned_from_id.map(|id| id.to_string()),
         entries: entry_page(rows, limit, None, viewer),
+        viewer: state,
     })
 }
 
 /// The list a path names, when the viewer may read it (404 otherwise).
-async fn readable(conn: &mut AsyncPgConnection, viewer: Viewer, id: i64) -> ApiResult<ListView> {
-    let view = store::view(conn, id)
+async fn readable(
+    conn: &mut AsyncPgConnection,
+    viewer: Viewer,
+    id: i64,
+) -> ApiResult<(ListView, bool)> {
+    let view = store::view(conn, id, viewer.member())
         .await?
         .ok_or_else(|| ApiError::not_found("that list"))?;
-    let subject = Subject::Entry(view.list.owner_id, view.list.visibility);
+    let subject = Subject::Entry(view.0.list.owner_id, view.0.list.visibility);
     visible::check(conn, viewer, subject, "that list").await?;
     Ok(view)
 }
@@ -147,7 +173,7 @@ fn list_response(list: &List) -> ApiResult<HttpResponse> {
 /// The representation `If-Match` names: the list as its owner reads it, first page at the
 /// default size.
 async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> ApiResult<List> {
-    let view = store::view(conn, id)
+    let view = store::view(conn, id, Some(owner))
         .await?
         .ok_or_else(|| ApiError::not_found("that list"))?;
     load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
@@ -435,7 +461,7 @@ pub async fn list_entries(
     // The ETag covers the list's version too: an edit on another page changes this one's.
     json_with_version(
         &entry_page(rows, limit, after, viewer),
-        &view.list.updated_at,
+        &view.0.list.updated_at,
     )
 }
 
@@ -792,4 +818,286 @@ impl From<ListView> for ListSummary {
             updated_at: l.updated_at,
         }
     }
+}
+
+/// Like a list
+///
+/// Idempotent; not your own list.
+#[utoipa::path(
+    operation_id = "like_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7")),
+    responses(
+        (status = 204, description = "Liked (also when it already was)"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`blocked`: you blocked its owner; unblock them first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`like_own_list`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/lists/{list_id}/like")]
+pub async fn like_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| ops::social::like_list(conn, id, me).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unlike a list
+#[utoipa::path(
+    operation_id = "unlike_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7")),
+    responses(
+        (status = 204, description = "Not liked (also when it was not)"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/lists/{list_id}/like")]
+pub async fn unlike_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    conn.transaction(async |conn| ops::social::unlike_list(conn, id, me).await)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who liked a list
+#[utoipa::path(
+    operation_id = "list_likes",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7"), PageQuery),
+    responses(
+        (status = 200, description = "Newest like first", body = Page<MemberAt>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/lists/{list_id}/likes")]
+pub async fn list_likes(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    ListPath(id): ListPath,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.read_conn().await?;
+    readable(&mut conn, viewer, id).await?;
+    let rows = store::likers(&mut conn, id, viewer.member(), after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(MemberAt::page_seen_by(rows, limit, viewer)))
+}
+
+/// Clone a list
+///
+/// A copy owned by you (public, entries in the same order with their notes), crediting the
+/// original in `cloned_from`.
+#[utoipa::path(
+    operation_id = "clone_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7")),
+    responses(
+        (status = 201, description = "The copy; `Location` names it", body = List),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/lists/{list_id}/clone")]
+pub async fn clone_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let viewer = Viewer::Member(me);
+    let mut conn = state.conn().await?;
+    let (original, _) = readable(&mut conn, viewer, id).await?;
+    let tags = flatten_tags(original.list.tags.clone());
+    let copy = conn
+        .transaction(async |conn| {
+            let copy = store::insert(
+                conn,
+                &NewList {
+                    owner: me,
+                    name: &original.list.name,
+                    description: original.list.description.as_deref(),
+                    ranked: original.list.ranked,
+                    visibility: Audience::Public,
+                    tags: &tags,
+                },
+            )
+            .await?;
+            store::copy_entries(conn, id, copy).await?;
+            Ok::<_, ApiError>(copy)
+        })
+        .await?;
+    let list = owners_view(&mut conn, copy, me).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/lists/{copy}")))
+        .insert_header(("ETag", list_etag(&list)?))
+        .json(list))
+}
+
+/// How a film's lists are ordered.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FilmListsSort {
+    /// Most liked first.
+    Popular,
+    /// Newest first.
+    Recent,
+    /// Newest first, of members you follow (needs a token).
+    Following,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FilmListsQuery {
+    pub sort: Option<FilmListsSort>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The page key of a list of lists, as cursors carry it.
+#[derive(Debug, Serialize, Deserialize)]
+enum ListCursor {
+    Likes(i32, i64),
+    Created(DateTime<Utc>, i64),
+}
+
+fn list_key(cursor: Option<&str>) -> ApiResult<Option<store::ListKey>> {
+    Ok(pagination::decode::<ListCursor>(cursor)?.map(|c| match c {
+        ListCursor::Likes(likes, id) => store::ListKey::Likes(likes, id),
+        ListCursor::Created(at, id) => store::ListKey::Created(at, id),
+    }))
+}
+
+fn list_page(rows: Vec<ListView>, limit: i64, sort: store::ListSort) -> Page<ListSummary> {
+    pagination::page(
+        rows,
+        limit,
+        |v| match sort {
+            store::ListSort::Popular => ListCursor::Likes(v.list.like_count, v.list.id),
+            store::ListSort::Recent => ListCursor::Created(v.list.created_at, v.list.id),
+        },
+        ListSummary::from,
+    )
+}
+
+/// Lists that hold a film
+#[utoipa::path(
+    operation_id = "film_lists",
+    tag = "films",
+    params(("slug" = String, Path, example = "children-of-heaven-1997"), FilmListsQuery),
+    responses(
+        (status = 200, description = "Lists you may read", body = Page<ListSummary>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, description = "`sort=following` without a token (`missing_token`), or a bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = FilmNotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security((), ("bearer" = []))
+)]
+#[get("/films/{slug}/lists")]
+pub async fn film_lists(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    FilmSlug(slug): FilmSlug,
+    query: web::Query<FilmListsQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = pagination::limit(query.limit)?;
+    let sort = query.sort.unwrap_or(FilmListsSort::Popular);
+    let following = match (sort, viewer.member()) {
+        (FilmListsSort::Following, Some(me)) => Some(me),
+        (FilmListsSort::Following, None) => {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "sort=following needs Authorization: Bearer <access token>",
+            ));
+        }
+        _ => None,
+    };
+    let order = match sort {
+        FilmListsSort::Popular => store::ListSort::Popular,
+        FilmListsSort::Recent | FilmListsSort::Following => store::ListSort::Recent,
+    };
+    let after = list_key(query.cursor.as_deref())?;
+    let mut conn = state.read_conn().await?;
+    let film = film_id(&mut conn, &slug).await?;
+    let rows = store::of_film(
+        &mut conn,
+        film,
+        viewer.member(),
+        following,
+        order,
+        after,
+        limit + 1,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list_page(rows, limit, order)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListSearchQuery {
+    /// Words in the list's name (any case), 1–200 characters.
+    #[param(example = "iranian")]
+    pub q: String,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Search lists by name
+///
+/// Lists you may read whose name contains `q`, most liked first.
+#[utoipa::path(
+    operation_id = "search_lists",
+    tag = "lists",
+    params(ListSearchQuery),
+    responses(
+        (status = 200, description = "Most liked first", body = Page<ListSummary>),
+        (status = 400, response = BadPageQuery),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/lists")]
+pub async fn search_lists(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    query: web::Query<ListSearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = pagination::limit(query.limit)?;
+    let q = query.q.trim();
+    if q.is_empty() || q.chars().count() > 200 || q.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            "q must be one line of 1 to 200 characters",
+        ));
+    }
+    let after = list_key(query.cursor.as_deref())?;
+    let mut conn = state.read_conn().await?;
+    let rows = store::search(&mut conn, q, viewer.member(), after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(list_page(rows, limit, store::ListSort::Popular)))
 }

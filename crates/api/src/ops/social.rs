@@ -5,7 +5,7 @@ use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
 use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::social::{self, NewComment};
-use filmlog_persistence::{AsyncPgConnection, blocks, log_entries, members};
+use filmlog_persistence::{AsyncPgConnection, blocks, lists, log_entries, members};
 
 use super::{OpError, OpResult};
 
@@ -241,5 +241,33 @@ pub async fn mute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) ->
 /// Lifts a mute (idempotent).
 pub async fn unmute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
     blocks::unmute(conn, me, them).await?;
+    Ok(())
+}
+
+/// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
+pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
+    let (view, _) = lists::view(conn, list, None)
+        .await?
+        .ok_or(OpError::NotFound("that list"))?;
+    let owner = view.list.owner_id;
+    if member != owner {
+        let subject = Subject::Entry(owner, view.list.visibility);
+        unbarred(conn, member, subject, "that list").await?;
+    }
+    rules::check_list_like(member, owner)?;
+    lists::like(conn, list, member).await?;
+    Ok(())
+}
+
+/// Takes a like of a list back (idempotent).
+pub async fn unlike_list(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    member: MemberId,
+) -> OpResult<()> {
+    lists::view(conn, list, None)
+        .await?
+        .ok_or(OpError::NotFound("that list"))?;
+    lists::unlike(conn, list, member).await?;
     Ok(())
 }

@@ -1,0 +1,2 @@
+DROP INDEX lists_name_trgm_idx;
+DROP TABLE list_likes;
