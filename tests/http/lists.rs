@@ -43,6 +43,15 @@ async fn edit(
     TestApp::read(req).await
 }
 
+/// The ETag of a read as `who`.
+async fn etag(app: &TestApp, path: &str, who: &TestMember) -> String {
+    app.get(path, Some(&who.access_token))
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn films_of(list: &Value) -> Vec<String> {
     list["entries"]["items"]
         .as_array()
@@ -182,12 +191,7 @@ async fn a_batch_applies_all_or_nothing_under_if_match() {
     .await;
     let id = list.json["id"].as_str().unwrap_or_default().to_owned();
     let path = format!("/api/v1/lists/{id}");
-    let etag = app
-        .get(&path, Some(&ana.access_token))
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
+    let etag = etag(&app, &path, &ana).await;
     let ops = json!([
         {"op": "move", "film": s[3], "position": 1},
         {"op": "add", "film": s[4], "position": 2, "notes": "new"},
@@ -285,12 +289,7 @@ async fn of_two_batches_with_one_etag_one_wins_and_the_other_is_412() {
     )
     .await;
     let id = list.json["id"].as_str().unwrap_or_default().to_owned();
-    let etag = app
-        .get(&format!("/api/v1/lists/{id}"), Some(&ana.access_token))
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
+    let etag = etag(&app, &format!("/api/v1/lists/{id}"), &ana).await;
     let (app_ref, ana_ref, id_ref, etag_ref) = (&app, &ana, &id, &etag);
     let first = s[0].clone();
     let statuses: Vec<u16> = futures_util::stream::iter([2usize, 3].map(|i| {
@@ -357,12 +356,7 @@ async fn moving_one_film_in_a_5000_film_list_writes_one_row_and_the_list_holds_n
         }
     };
     let before = keys(id.clone()).await;
-    let etag = app
-        .get(&format!("/api/v1/lists/{id}"), Some(&ana.access_token))
-        .await
-        .header("etag")
-        .unwrap_or_default()
-        .to_owned();
+    let etag = etag(&app, &format!("/api/v1/lists/{id}"), &ana).await;
     let moved = edit(
         &app,
         &ana,

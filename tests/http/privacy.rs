@@ -251,14 +251,17 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
     .assert_problem(404, "not_found");
     // Made public, it takes them.
     let path = format!("/api/v1/log-entries/{entry}");
-    app.send(
-        Method::PATCH,
-        &path,
-        Some(&owner.access_token),
-        Some(&json!({"visibility": "public"})),
-    )
-    .await
-    .assert_status(200);
+    let set_visibility = async |visibility: &str| {
+        app.send(
+            Method::PATCH,
+            &path,
+            Some(&owner.access_token),
+            Some(&json!({"visibility": visibility})),
+        )
+        .await
+        .assert_status(200);
+    };
+    set_visibility("public").await;
     let like = app
         .put(
             &format!("/api/v1/log-entries/{entry}/like"),
@@ -275,27 +278,13 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
         .get("/api/v1/me/feed", Some(&follower.access_token))
         .await;
     assert!(in_feed(feed.assert_status(200)));
-    app.send(
-        Method::PATCH,
-        &path,
-        Some(&owner.access_token),
-        Some(&json!({"visibility": "private"})),
-    )
-    .await
-    .assert_status(200);
+    set_visibility("private").await;
     let feed = app
         .get("/api/v1/me/feed", Some(&follower.access_token))
         .await;
     assert!(!in_feed(feed.assert_status(200)), "{}", feed.text);
     assert_eq!(misflagged_activities(&app).await, 0);
-    app.send(
-        Method::PATCH,
-        &path,
-        Some(&owner.access_token),
-        Some(&json!({"visibility": "public"})),
-    )
-    .await
-    .assert_status(200);
+    set_visibility("public").await;
     // An unknown visibility changes nothing.
     let bad = app
         .send(

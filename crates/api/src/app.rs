@@ -76,6 +76,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
             crate::error::EntryNotFound, crate::error::BadToken, crate::error::TooManyRequests, crate::error::AdminOnly,
+            crate::error::ListNotFound, crate::error::NotYourList,
         )
     ),
     modifiers(&BearerAuth, &RuleCodes)

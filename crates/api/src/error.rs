@@ -471,4 +471,6 @@ problem_responses! {
     MemberNotFound => "No such member (`not_found`)";
     EntryNotFound => "No such entry (`not_found`)";
     AdminOnly => "Not an admin (`admin_only`)";
+    ListNotFound => "No such list, or not one you may read (`not_found`)";
+    NotYourList => "No such list of yours (`not_found`)";
 }

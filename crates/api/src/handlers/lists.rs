@@ -18,8 +18,8 @@ use crate::auth::{Caller, Viewing};
 use crate::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
 use crate::dto::{FilmSummary, MemberAt, MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
-    ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson, MemberNotFound,
-    NotJson, Problem, ServiceUnavailable, Unauthenticated,
+    ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, ListNotFound, MalformedJson,
+    MemberNotFound, NotJson, NotYourList, Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, ListPath, MemberName, double_option};
 use crate::handlers::films::film_id;
@@ -416,7 +416,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "The list, with an `ETag` (send it as `If-Match` to edit)", body = List),
         (status = 400, response = BadPageQuery),
-        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -443,7 +443,7 @@ pub async fn get_list(
     responses(
         (status = 200, description = "In order, with an `ETag` that changes whenever the list does (any page of it)", body = Page<ListEntry>),
         (status = 400, response = BadPageQuery),
-        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -507,7 +507,7 @@ pub struct UpdateListRequest {
         (status = 200, description = "The list", body = List),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotYourList),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -575,7 +575,7 @@ pub async fn update_list(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotYourList),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -644,7 +644,7 @@ pub struct EntryOperation {
         (status = 200, description = "The list after the batch, with its new `ETag`", body = List),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotYourList),
         (status = 412, description = "`precondition_failed`: the list changed since that ETag", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` pointing at the operation: `unknown_film`, `duplicate_film`, `not_in_list`, `position_out_of_range`, `too_many_entries`, `invalid_notes`, `too_many_operations`", body = Problem, content_type = "application/problem+json"),
@@ -830,7 +830,7 @@ impl From<ListView> for ListSummary {
     responses(
         (status = 204, description = "Liked (also when it already was)"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 409, description = "`blocked`: you blocked its owner; unblock them first", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`like_own_list`", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
@@ -843,10 +843,25 @@ pub async fn like_list(
     auth: Caller,
     ListPath(id): ListPath,
 ) -> ApiResult<HttpResponse> {
-    let me = auth.id();
+    toggle_like(&state, auth.id(), id, true).await
+}
+
+/// Likes or unlikes a list in one transaction; 204.
+async fn toggle_like(
+    state: &AppState,
+    me: MemberId,
+    id: i64,
+    like: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::like_list(conn, id, me).await)
-        .await?;
+    conn.transaction(async |conn| {
+        if like {
+            ops::social::like_list(conn, id, me).await
+        } else {
+            ops::social::unlike_list(conn, id, me).await
+        }
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -858,7 +873,7 @@ pub async fn like_list(
     responses(
         (status = 204, description = "Not liked (also when it was not)"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -869,11 +884,7 @@ pub async fn unlike_list(
     auth: Caller,
     ListPath(id): ListPath,
 ) -> ApiResult<HttpResponse> {
-    let me = auth.id();
-    let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::unlike_list(conn, id, me).await)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    toggle_like(&state, auth.id(), id, false).await
 }
 
 /// Who liked a list
@@ -884,7 +895,7 @@ pub async fn unlike_list(
     responses(
         (status = 200, description = "Newest like first", body = Page<MemberAt>),
         (status = 400, response = BadPageQuery),
-        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -913,7 +924,7 @@ pub async fn list_likes(
     responses(
         (status = 201, description = "The copy; `Location` names it", body = List),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such list, or not one you may read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = ListNotFound),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
