@@ -667,3 +667,97 @@ async fn lists_are_liked_by_others_cloned_found_by_film_and_by_name() {
         .assert_problem(400, "invalid_query_parameter");
     assert_eq!(app.drift().await, Vec::<i64>::new());
 }
+
+#[actix_web::test]
+async fn lists_take_comments_as_reviews_do() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    let cy = app.member("cy").await;
+    let s = films(&app, 1).await;
+    let list = create(
+        &app,
+        &ana,
+        json!({"name": "Talk about it", "entries": [{"film": s[0]}]}),
+    )
+    .await;
+    let id = list.json["id"].as_str().unwrap_or_default().to_owned();
+    let private = create(
+        &app,
+        &ana,
+        json!({"name": "Quiet", "visibility": "private"}),
+    )
+    .await;
+    let private = private.json["id"].as_str().unwrap_or_default().to_owned();
+    let thread = format!("/api/v1/lists/{id}/comments");
+
+    let posted = app
+        .post(
+            &thread,
+            Some(&ben.access_token),
+            &json!({"body": "Good picks."}),
+        )
+        .await;
+    let comment = posted.assert_status(201);
+    let comment_id = comment["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        posted.header("location"),
+        Some(format!("/api/v1/list-comments/{comment_id}").as_str())
+    );
+    assert_eq!(comment["author"]["username"], "ben");
+    app.post(&thread, None, &json!({"body": "hi"}))
+        .await
+        .assert_problem(401, "missing_token");
+    let empty = app
+        .post(&thread, Some(&ben.access_token), &json!({"body": " "}))
+        .await;
+    assert_eq!(
+        empty.assert_problem(422, "validation_failed")["errors"][0]["code"],
+        "invalid_comment"
+    );
+    app.post(
+        &format!("/api/v1/lists/{private}/comments"),
+        Some(&ben.access_token),
+        &json!({"body": "Can I see?"}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.put("/api/v1/members/ana/block", &cy.access_token).await;
+    app.post(
+        &thread,
+        Some(&cy.access_token),
+        &json!({"body": "Blocked."}),
+    )
+    .await
+    .assert_problem(409, "blocked");
+
+    let read = app.get(&thread, None).await;
+    assert_eq!(read.assert_status(200)["items"][0]["body"], "Good picks.");
+    assert_eq!(
+        app.get(&format!("/api/v1/lists/{id}"), None).await.json["comment_count"],
+        1
+    );
+    // Once ana blocks ben, his comment is a tombstone in the thread she reads.
+    app.put("/api/v1/members/ben/block", &ana.access_token)
+        .await;
+    let seen_by_ana = app.get(&thread, Some(&ana.access_token)).await;
+    assert_eq!(
+        seen_by_ana.assert_status(200)["items"][0],
+        json!({"id": comment_id, "hidden": "blocked"})
+    );
+
+    // Deleting: the author or the list's owner; anyone else is told it does not exist.
+    let path = format!("/api/v1/list-comments/{comment_id}");
+    app.delete(&path, &cy.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(app.delete(&path, &ana.access_token).await.status, 204);
+    app.delete(&path, &ana.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get(&format!("/api/v1/lists/{id}"), None).await.json["comment_count"],
+        0
+    );
+    assert_eq!(app.drift().await, Vec::<i64>::new());
+}

@@ -277,7 +277,10 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(lists::list_likes)
             .service(lists::clone_list)
             .service(lists::film_lists)
-            .service(lists::search_lists),
+            .service(lists::search_lists)
+            .service(lists::list_comments)
+            .service(lists::comment_on_list)
+            .service(lists::delete_list_comment),
     );
 }
 

@@ -181,6 +181,8 @@ path_parameters! {
     EntryPath(LogEntryId) = "id", "that log entry", |s| s.parse().ok();
     /// `{list_id}` of `/lists/{list_id}…`.
     ListPath(i64) = "list_id", "that list", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    /// `{id}` of `/list-comments/{id}`.
+    ListCommentPath(i64) = "id", "that comment", |s| s.parse().ok().filter(|id: &i64| *id > 0);
     /// `{id}` of `/comments/{id}`.
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
     /// `{id}` of `/me/sessions/{id}`.

@@ -46,3 +46,18 @@ END $$;
 
 CREATE TRIGGER list_likes_count AFTER INSERT OR DELETE ON list_likes
     FOR EACH ROW EXECUTE FUNCTION list_likes_count();
+
+DROP FUNCTION IF EXISTS list_comments_count() CASCADE;
+
+CREATE FUNCTION list_comments_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE lists SET comment_count = comment_count + 1 WHERE id = NEW.list_id;
+    ELSE
+        UPDATE lists SET comment_count = comment_count - 1 WHERE id = OLD.list_id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER list_comments_count AFTER INSERT OR DELETE ON list_comments
+    FOR EACH ROW EXECUTE FUNCTION list_comments_count();

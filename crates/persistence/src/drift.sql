@@ -40,6 +40,7 @@ UNION ALL
 SELECT -3 FROM lists l
 WHERE l.entry_count <> (SELECT count(*) FROM list_entries e WHERE e.list_id = l.id)
    OR l.like_count <> (SELECT count(*) FROM list_likes k WHERE k.list_id = l.id)
+   OR l.comment_count <> (SELECT count(*) FROM list_comments c WHERE c.list_id = l.id)
 UNION ALL
 SELECT -4 FROM members m
 WHERE m.list_count <> (SELECT count(*) FROM lists l WHERE l.owner_id = m.id)

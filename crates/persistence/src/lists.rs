@@ -15,7 +15,7 @@ use filmlog_domain::{Audience, FilmId, MemberId};
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{films, follows, list_entries, list_likes, lists, members};
+use crate::schema::{films, follows, list_comments, list_entries, list_likes, lists, members};
 use crate::types::DbAudience;
 use crate::viewer::{ViewerFilmRow, ViewerMemberRow, viewer_id};
 
@@ -517,4 +517,104 @@ pub async fn search(
     Ok(lists_page!(base, viewer, ListSort::Popular, after, limit)
         .load(conn)
         .await?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = list_comments, check_for_backend(diesel::pg::Pg))]
+pub struct ListCommentRow {
+    pub id: i64,
+    pub list_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub author_id: MemberId,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A comment on a list with its author.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct ListCommentView {
+    #[diesel(embed)]
+    pub comment: ListCommentRow,
+    #[diesel(embed)]
+    pub author: MemberSummaryRow,
+}
+
+pub async fn insert_comment(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    author: MemberId,
+    body: &str,
+) -> Result<ListCommentView> {
+    let id: i64 = diesel::insert_into(list_comments::table)
+        .values((
+            list_comments::list_id.eq(list),
+            list_comments::author_id.eq(author.get()),
+            list_comments::body.eq(body),
+        ))
+        .returning(list_comments::id)
+        .get_result(conn)
+        .await?;
+    Ok(list_comments::table
+        .inner_join(members::table)
+        .filter(list_comments::id.eq(id))
+        .select(ListCommentView::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// A comment's author and the owner of its list.
+pub async fn comment_owners(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<(MemberId, MemberId)>> {
+    let row: Option<(i64, i64)> = list_comments::table
+        .inner_join(lists::table)
+        .filter(list_comments::id.eq(id))
+        .select((list_comments::author_id, lists::owner_id))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(a, o)| (MemberId::new(a), MemberId::new(o))))
+}
+
+pub async fn delete_comment(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
+    diesel::delete(list_comments::table.find(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A list's thread, oldest first, with whether each author and the viewer are on the two sides of
+/// a block and whether the author is suspended (the thread shows those as tombstones).
+pub async fn comments(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    viewer: Option<MemberId>,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<(ListCommentView, bool, bool)>> {
+    let mut query = list_comments::table
+        .inner_join(members::table)
+        .filter(list_comments::list_id.eq(list))
+        .select((
+            ListCommentView::as_select(),
+            blocked!(viewer_id(viewer), list_comments::author_id),
+            members::suspended_until.gt(diesel::dsl::now),
+        ))
+        .order((list_comments::created_at.asc(), list_comments::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(keyset!(
+            "(list_comments.created_at, list_comments.id) >",
+            diesel::sql_types::Timestamptz => at,
+            BigInt => id
+        ));
+    }
+    let rows: Vec<(ListCommentView, bool, Option<bool>)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, blocked, suspended)| (c, blocked, suspended.unwrap_or(false)))
+        .collect())
 }

@@ -116,6 +116,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_comments (id) {
+        id -> Int8,
+        list_id -> Int8,
+        author_id -> Int8,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     list_entries (list_id, film_id) {
         list_id -> Int8,
         film_id -> Int8,
@@ -310,6 +320,8 @@ diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(idempotency_keys -> members (member_id));
+diesel::joinable!(list_comments -> lists (list_id));
+diesel::joinable!(list_comments -> members (author_id));
 diesel::joinable!(list_entries -> films (film_id));
 diesel::joinable!(list_entries -> lists (list_id));
 diesel::joinable!(list_likes -> lists (list_id));
@@ -335,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_requests,
     follows,
     idempotency_keys,
+    list_comments,
     list_entries,
     list_likes,
     lists,

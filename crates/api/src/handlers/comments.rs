@@ -108,7 +108,7 @@ pub struct CommentRequest {
     pub body: String,
 }
 
-fn parse_body(raw: &str) -> ApiResult<String> {
+pub(crate) fn parse_body(raw: &str) -> ApiResult<String> {
     CommentBody::parse(raw)
         .map(CommentBody::into_inner)
         .map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))

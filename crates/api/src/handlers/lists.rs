@@ -21,7 +21,8 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, ListNotFound, MalformedJson,
     MemberNotFound, NotJson, NotYourList, Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::{FilmSlug, JsonBody, ListPath, MemberName, double_option};
+use crate::extract::{FilmSlug, JsonBody, ListCommentPath, ListPath, MemberName, double_option};
+use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, parse_body};
 use crate::handlers::films::film_id;
 use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
@@ -1111,4 +1112,159 @@ pub async fn search_lists(
     let mut conn = state.read_conn().await?;
     let rows = store::search(&mut conn, q, viewer.member(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(list_page(rows, limit, store::ListSort::Popular)))
+}
+
+/// A comment on a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListComment {
+    #[schema(example = "5")]
+    pub id: String,
+    #[schema(example = "7")]
+    pub list_id: String,
+    pub author: MemberSummary,
+    pub body: String,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<store::ListCommentView> for ListComment {
+    fn from(v: store::ListCommentView) -> Self {
+        ListComment {
+            id: v.comment.id.to_string(),
+            list_id: v.comment.list_id.to_string(),
+            author: v.author.into(),
+            body: v.comment.body,
+            created_at: v.comment.created_at,
+        }
+    }
+}
+
+/// A comment of a list's thread: shown, or its tombstone (as in review threads).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ListThreadComment {
+    Shown(ListComment),
+    Hidden(HiddenComment),
+}
+
+impl ListThreadComment {
+    fn of((view, blocked, suspended): (store::ListCommentView, bool, bool)) -> Self {
+        let hidden = if suspended {
+            Some(HiddenReason::Suspended)
+        } else if blocked {
+            Some(HiddenReason::Blocked)
+        } else {
+            None
+        };
+        match hidden {
+            Some(hidden) => ListThreadComment::Hidden(HiddenComment {
+                id: view.comment.id.to_string(),
+                hidden,
+            }),
+            None => ListThreadComment::Shown(view.into()),
+        }
+    }
+}
+
+/// A list's comments
+///
+/// Oldest first. A comment whose author is on the other side of a block with you, or suspended,
+/// is a tombstone in its place.
+#[utoipa::path(
+    operation_id = "list_thread",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7"), PageQuery),
+    responses(
+        (status = 200, description = "Oldest first", body = Page<ListThreadComment>),
+        (status = 400, response = BadPageQuery),
+        (status = 404, response = ListNotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/lists/{list_id}/comments")]
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    Viewing(viewer): Viewing,
+    ListPath(id): ListPath,
+    paging: Paging<(DateTime<Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    let Paging { limit, after } = paging;
+    let mut conn = state.read_conn().await?;
+    readable(&mut conn, viewer, id).await?;
+    let rows = store::comments(&mut conn, id, viewer.member(), after, limit + 1).await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |(c, _, _)| (c.comment.created_at, c.comment.id),
+        ListThreadComment::of,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Comment on a list
+#[utoipa::path(
+    operation_id = "comment_on_list",
+    tag = "lists",
+    params(("list_id" = String, Path, example = "7")),
+    request_body = CommentRequest,
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = ListComment),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = ListNotFound),
+        (status = 409, description = "`blocked`: you blocked its owner; unblock them first", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/lists/{list_id}/comments")]
+pub async fn comment_on_list(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListPath(id): ListPath,
+    body: JsonBody<CommentRequest>,
+) -> ApiResult<HttpResponse> {
+    let text = parse_body(&body.0.body)?;
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let comment = conn
+        .transaction(async |conn| ops::social::add_list_comment(conn, id, me, &text).await)
+        .await?;
+    let location = format!("/api/v1/list-comments/{}", comment.comment.id);
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", location))
+        .json(ListComment::from(comment)))
+}
+
+/// Delete a comment on a list (its author, or the list's owner)
+#[utoipa::path(
+    operation_id = "delete_list_comment",
+    tag = "lists",
+    params(("id" = String, Path, example = "5")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "No such comment you may delete (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/list-comments/{id}")]
+pub async fn delete_list_comment(
+    state: web::Data<AppState>,
+    auth: Caller,
+    ListCommentPath(id): ListCommentPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    match store::comment_owners(&mut conn, id).await? {
+        Some((author, owner)) if author == me || owner == me => {
+            store::delete_comment(&mut conn, id).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        _ => Err(ApiError::not_found("that comment")),
+    }
 }

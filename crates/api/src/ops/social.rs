@@ -271,3 +271,21 @@ pub async fn unlike_list(
     lists::unlike(conn, list, member).await?;
     Ok(())
 }
+
+/// Comments on a list: one the commenter may read, across no block.
+pub async fn add_list_comment(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    author: MemberId,
+    body: &str,
+) -> OpResult<lists::ListCommentView> {
+    let (view, _) = lists::view(conn, list, None)
+        .await?
+        .ok_or(OpError::NotFound("that list"))?;
+    let owner = view.list.owner_id;
+    if author != owner {
+        let subject = Subject::Entry(owner, view.list.visibility);
+        unbarred(conn, author, subject, "that list").await?;
+    }
+    Ok(lists::insert_comment(conn, list, author, body).await?)
+}
