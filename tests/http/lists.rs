@@ -761,3 +761,64 @@ async fn lists_take_comments_as_reviews_do() {
     );
     assert_eq!(app.drift().await, Vec::<i64>::new());
 }
+
+#[actix_web::test]
+async fn malformed_batches_and_stale_header_edits_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let s = films(&app, 2).await;
+    let list = create(
+        &app,
+        &ana,
+        json!({"name": "Steady", "entries": [{"film": s[0]}]}),
+    )
+    .await;
+    let id = list.json["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/lists/{id}");
+    let before = etag(&app, &path, &ana).await;
+    let too_many: Vec<Value> = (0..1_001)
+        .map(|_| json!({"op": "update", "film": s[0]}))
+        .collect();
+    for (ops, pointer, code) in [
+        (json!({"op": "add", "film": s[1]}), "", "expected_array"),
+        (json!([]), "", "too_many_operations"),
+        (Value::Array(too_many), "", "too_many_operations"),
+        (
+            json!([{"op": "move", "film": s[0]}]),
+            "/0/position",
+            "position_out_of_range",
+        ),
+        (
+            json!([{"op": "update", "film": s[0], "notes": "bad\u{7}bell"}]),
+            "/0/notes",
+            "invalid_notes",
+        ),
+    ] {
+        let res = edit(&app, &ana, &id, Some(&before), ops).await;
+        let problem = res.assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{}", res.text);
+        assert_eq!(problem["errors"][0]["code"], code, "{}", res.text);
+    }
+    assert_eq!(etag(&app, &path, &ana).await, before, "nothing changed");
+
+    // The header's If-Match: stale is 412, current is 200.
+    let rename = |etag: &str| {
+        app.client
+            .patch(app.url(&path))
+            .bearer_auth(&ana.access_token)
+            .header("if-match", etag)
+            .json(&json!({"name": "Renamed"}))
+    };
+    TestApp::read(rename("\"stale\""))
+        .await
+        .assert_problem(412, "precondition_failed");
+    assert_eq!(
+        TestApp::read(rename(&before)).await.assert_status(200)["name"],
+        "Renamed"
+    );
+
+    let long = "x".repeat(201);
+    app.get(&format!("/api/v1/lists?q={long}"), None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+}

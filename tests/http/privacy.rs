@@ -455,6 +455,13 @@ async fn following_a_private_account_is_a_request_its_owner_answers() {
         .await
         .assert_status(200);
 
+    app.post(
+        "/api/v1/me/follow-requests/ben/deny",
+        Some(&ana.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
     let denied = app
         .post(
             "/api/v1/me/follow-requests/cy/deny",

@@ -28,13 +28,7 @@ pub fn etag_for<T: Serialize>(value: &T) -> ApiResult<String> {
 pub fn json_with_etag<T: Serialize>(value: &T) -> ApiResult<HttpResponse> {
     let body = serialize(value)?;
     let etag = etag_of(&body);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ))
-        .body(body))
+    Ok(json_response(body, etag))
 }
 
 /// 200 with `value` and an ETag over it and `version` together: for a page of a resource whose
@@ -46,13 +40,17 @@ pub fn json_with_version<T: Serialize, V: Serialize>(
 ) -> ApiResult<HttpResponse> {
     let body = serialize(value)?;
     let etag = versioned_etag(&body, version)?;
-    Ok(HttpResponse::Ok()
+    Ok(json_response(body, etag))
+}
+
+fn json_response(body: Vec<u8>, etag: String) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         ))
-        .body(body))
+        .body(body)
 }
 
 /// The ETag [`json_with_version`] gives `value` at `version`.

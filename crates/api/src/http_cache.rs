@@ -20,8 +20,8 @@ use actix_web::middleware::Next;
 use crate::app::API_PREFIX;
 use crate::conditional::{etag_of, lists_etag};
 
-/// How long shared caches may serve an anonymous catalog read without asking again.
-pub const CATALOG_MAX_AGE_SECS: u32 = 60;
+/// What anonymous catalog reads say: shared caches may serve them for a minute without asking again.
+pub const CATALOG_CACHE_CONTROL: &str = "public, max-age=60";
 
 /// Who may keep a response to a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +58,7 @@ impl Policy {
 
     fn cache_control(self) -> HeaderValue {
         match self {
-            Policy::PublicFresh => {
-                HeaderValue::from_str(&format!("public, max-age={CATALOG_MAX_AGE_SECS}"))
-                    .unwrap_or(HeaderValue::from_static("public, no-cache"))
-            }
+            Policy::PublicFresh => HeaderValue::from_static(CATALOG_CACHE_CONTROL),
             Policy::PublicRevalidate => HeaderValue::from_static("public, no-cache"),
             Policy::Private => HeaderValue::from_static("private, no-cache"),
             Policy::Static => HeaderValue::from_static("public, max-age=300"),

@@ -46,7 +46,7 @@ pub async fn member(
         .await?
         .ok_or_else(|| ApiError::not_found("that member"))?;
     let standing = members::standing(conn, viewer.member(), member.id).await?;
-    let state = standing.map(|s| s.member_state()).unwrap_or_default();
+    let state = standing.map(|s| s.viewer).unwrap_or_default();
     require(viewer, Subject::Profile(member.id), standing, "that member")?;
     Ok((member, state))
 }

@@ -4,13 +4,15 @@ use chrono::{DateTime, Utc};
 use diesel::{AsChangeset, OptionalExtension};
 use diesel::{ExpressionMethods, QueryDsl, Queryable, Selectable, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::visibility::MemberState;
 use filmlog_domain::{
     Audience, Bio, DisplayName, Email, Location, Member, MemberId, ProfileChange, Pronouns, Role,
     Website,
 };
 
-use crate::schema::{blocks, follow_requests, follows, members, mutes};
+use crate::schema::{blocks, members};
 use crate::types::DbAudience;
+use crate::viewer::{ViewerMemberRow, member_state, viewer_id};
 use crate::{PersistenceError, Result, lower};
 
 /// Name of the unique index on `lower(username)`.
@@ -190,30 +192,24 @@ pub async fn find_credentials(
 
 /// What a read of one member's things needs to decide its viewer's sight, and the viewer's
 /// relationship with the member, in one statement: whether the member is suspended now, their
-/// privacy settings, and the blocks, follows, follow request and mute between them and the viewer.
+/// privacy settings, whether they block the viewer, and the viewer's follow, request, block and mute.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
     pub id: i64,
     pub suspended: bool,
-    pub blocked_by_viewer: bool,
+    /// The member blocked the viewer.
     pub blocks_viewer: bool,
     pub private_account: bool,
     pub private_watchlist: bool,
-    /// The viewer follows the member.
-    pub following: bool,
-    /// The member follows the viewer.
-    pub followed_by: bool,
-    /// The viewer asked to follow the member.
-    pub requested: bool,
-    /// The viewer muted the member.
-    pub muting: bool,
+    /// The viewer's relationship with the member (`blocking`: the viewer blocked them).
+    pub viewer: MemberState,
 }
 
 impl Standing {
     /// The blocks between the member and the viewer, as the visibility rule takes them.
     pub fn blocks(&self) -> filmlog_domain::Blocks {
         filmlog_domain::Blocks {
-            by_viewer: self.blocked_by_viewer,
+            by_viewer: self.viewer.blocking,
             of_viewer: self.blocks_viewer,
         }
     }
@@ -225,18 +221,7 @@ impl Standing {
             owner_suspended: self.suspended,
             owner_private: self.private_account,
             watchlist_private: self.private_watchlist,
-            follows_owner: self.following,
-        }
-    }
-
-    /// The viewer's relationship with the member.
-    pub fn member_state(&self) -> filmlog_domain::visibility::MemberState {
-        filmlog_domain::visibility::MemberState {
-            following: self.following,
-            followed_by: self.followed_by,
-            follow_requested: self.requested,
-            blocking: self.blocked_by_viewer,
-            muting: self.muting,
+            follows_owner: self.viewer.following,
         }
     }
 }
@@ -255,46 +240,19 @@ async fn standing_of(
     viewer: Option<MemberId>,
     whom: Whom<'_>,
 ) -> Result<Vec<(Standing, String)>> {
-    let viewer = viewer.map_or(0, MemberId::get);
-    let blocked_by_viewer = diesel::dsl::exists(
-        blocks::table
-            .filter(blocks::blocker_id.eq(viewer))
-            .filter(blocks::blocked_id.eq(members::id)),
-    );
     let blocks_viewer = diesel::dsl::exists(
         blocks::table
             .filter(blocks::blocker_id.eq(members::id))
-            .filter(blocks::blocked_id.eq(viewer)),
-    );
-    let following = diesel::dsl::exists(
-        follows::table
-            .filter(follows::follower_id.eq(viewer))
-            .filter(follows::followee_id.eq(members::id)),
-    );
-    let followed_by = diesel::dsl::exists(
-        follows::table
-            .filter(follows::follower_id.eq(members::id))
-            .filter(follows::followee_id.eq(viewer)),
-    );
-    let requested = diesel::dsl::exists(
-        follow_requests::table
-            .filter(follow_requests::requester_id.eq(viewer))
-            .filter(follow_requests::target_id.eq(members::id)),
-    );
-    let muting = diesel::dsl::exists(
-        mutes::table
-            .filter(mutes::muter_id.eq(viewer))
-            .filter(mutes::muted_id.eq(members::id)),
+            .filter(blocks::blocked_id.eq(viewer_id(viewer))),
     );
     let mut query = members::table
         .select((
             members::id,
             members::suspended_until,
-            blocked_by_viewer,
             blocks_viewer,
             members::private_account,
             members::private_watchlist,
-            (following, followed_by, requested, muting),
+            viewer_member_columns!(viewer_id(viewer)),
             members::username,
         ))
         .into_boxed();
@@ -311,35 +269,21 @@ async fn standing_of(
         bool,
         bool,
         bool,
-        bool,
-        (bool, bool, bool, bool),
+        ViewerMemberRow,
         String,
     );
     let rows: Vec<Row> = query.load(conn).await?;
     Ok(rows
         .into_iter()
         .map(
-            |(
-                id,
-                until,
-                blocked_by_viewer,
-                blocks_viewer,
-                private_account,
-                private_watchlist,
-                (following, followed_by, requested, muting),
-                username,
-            )| {
+            |(id, until, blocks_viewer, private_account, private_watchlist, state, username)| {
                 let standing = Standing {
                     id,
                     suspended: until.is_some_and(|u| u > Utc::now()),
-                    blocked_by_viewer,
                     blocks_viewer,
                     private_account,
                     private_watchlist,
-                    following,
-                    followed_by,
-                    requested,
-                    muting,
+                    viewer: member_state(state),
                 };
                 (standing, username)
             },

@@ -79,9 +79,12 @@ pub enum ThreadComment {
     Hidden(HiddenComment),
 }
 
-impl ThreadComment {
-    fn of((view, blocked, suspended): (CommentView, bool, bool)) -> Self {
-        let hidden = if view.comment.removed_at.is_some() {
+impl HiddenReason {
+    /// Why a comment is not shown to a reader, if it is not: removed by a moderator, by a suspended
+    /// author, or by an author on the other side of a block with the reader (in that order). Every
+    /// thread (of reviews and of lists) asks this.
+    pub fn of(removed: bool, suspended: bool, blocked: bool) -> Option<Self> {
+        if removed {
             Some(HiddenReason::Removed)
         } else if suspended {
             Some(HiddenReason::Suspended)
@@ -89,7 +92,13 @@ impl ThreadComment {
             Some(HiddenReason::Blocked)
         } else {
             None
-        };
+        }
+    }
+}
+
+impl ThreadComment {
+    fn of((view, blocked, suspended): (CommentView, bool, bool)) -> Self {
+        let hidden = HiddenReason::of(view.comment.removed_at.is_some(), suspended, blocked);
         match hidden {
             Some(hidden) => ThreadComment::Hidden(HiddenComment {
                 id: view.comment.id.to_string(),

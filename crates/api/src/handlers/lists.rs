@@ -51,24 +51,10 @@ pub struct ListEntry {
 /// A list, with the first page of its entries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct List {
-    #[schema(example = "7")]
-    pub id: String,
-    pub owner: MemberSummary,
-    #[schema(example = "Top 10 Iranian films")]
-    pub name: String,
+    /// What lists of lists show of it.
+    #[serde(flatten)]
+    pub summary: ListSummary,
     pub description: Option<String>,
-    pub ranked: bool,
-    pub visibility: Visibility,
-    pub tags: Vec<String>,
-    pub entry_count: i32,
-    pub like_count: i32,
-    pub comment_count: i32,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
     /// The list this one was cloned from (when it still exists).
     #[schema(example = "3")]
     pub cloned_from: Option<String>,
@@ -122,25 +108,16 @@ async fn load(
     limit: i64,
 ) -> ApiResult<List> {
     let rows = store::entries(conn, view.list.id, viewer.member(), None, limit + 1).await?;
-    let l = view.list;
     let state = viewer.member().map(|me| ViewerList {
         liked,
-        can_like: me != l.owner_id,
+        can_like: me != view.list.owner_id,
     });
+    let description = view.list.description.clone();
+    let cloned_from = view.list.cloned_from_id;
     Ok(List {
-        id: l.id.to_string(),
-        owner: view.owner.into(),
-        name: l.name,
-        description: l.description,
-        ranked: l.ranked,
-        visibility: l.visibility.into(),
-        tags: flatten_tags(l.tags),
-        entry_count: l.entry_count,
-        like_count: l.like_count,
-        comment_count: l.comment_count,
-        created_at: l.created_at,
-        updated_at: l.updated_at,
-        cloned_from: l.cloned_from_id.map(|id| id.to_string()),
+        summary: view.into(),
+        description,
+        cloned_from: cloned_from.map(|id| id.to_string()),
         entries: entry_page(rows, limit, None, viewer),
         viewer: state,
     })
@@ -163,12 +140,12 @@ async fn readable(
 /// A list's ETag: over its representation and its exact version (the representation shows
 /// `updated_at` to the second; two edits within one second must not share an ETag).
 fn list_etag(list: &List) -> ApiResult<String> {
-    etag_with_version(list, &list.updated_at)
+    etag_with_version(list, &list.summary.updated_at)
 }
 
 /// The list as a response, with [`list_etag`].
 fn list_response(list: &List) -> ApiResult<HttpResponse> {
-    json_with_version(list, &list.updated_at)
+    json_with_version(list, &list.summary.updated_at)
 }
 
 /// The representation `If-Match` names: the list as its owner reads it, first page at the
@@ -466,18 +443,10 @@ pub async fn list_entries(
     )
 }
 
-/// The ETag of the owner's first page of entries (`GET /lists/{list_id}/entries`), which `If-Match`
-/// may name instead of the list's.
-async fn owners_entries_etag(
-    conn: &mut AsyncPgConnection,
-    list: &List,
-    owner: MemberId,
-) -> ApiResult<String> {
-    let id: i64 = list.id.parse().unwrap_or_default();
-    let limit = pagination::DEFAULT_LIMIT;
-    let rows = store::entries(conn, id, Some(owner), None, limit + 1).await?;
-    let page = entry_page(rows, limit, None, Viewer::Member(owner));
-    etag_with_version(&page, &list.updated_at)
+/// The ETag `GET /lists/{list_id}/entries` gives the owner's first page, which `If-Match` may name
+/// instead of the list's: the list as its owner reads it holds that very page.
+fn first_page_etag(list: &List) -> ApiResult<String> {
+    etag_with_version(&list.entries, &list.summary.updated_at)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -732,7 +701,7 @@ pub async fn edit_entries(
                 .await?
                 .ok_or_else(|| ApiError::not_found("that list"))?;
             let current = owners_view(conn, id, me).await?;
-            let page_etag = owners_entries_etag(conn, &current, me).await?;
+            let page_etag = first_page_etag(&current)?;
             if !lists_etag(&precondition, &list_etag(&current)?)
                 && !lists_etag(&precondition, &page_etag)
             {
@@ -1150,14 +1119,7 @@ pub enum ListThreadComment {
 
 impl ListThreadComment {
     fn of((view, blocked, suspended): (store::ListCommentView, bool, bool)) -> Self {
-        let hidden = if suspended {
-            Some(HiddenReason::Suspended)
-        } else if blocked {
-            Some(HiddenReason::Blocked)
-        } else {
-            None
-        };
-        match hidden {
+        match HiddenReason::of(false, suspended, blocked) {
             Some(hidden) => ListThreadComment::Hidden(HiddenComment {
                 id: view.comment.id.to_string(),
                 hidden,

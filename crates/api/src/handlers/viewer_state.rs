@@ -167,7 +167,7 @@ pub async fn my_relationships(
         match seen {
             Some((standing, username)) => items.push(MemberStateItem {
                 username: username.clone(),
-                viewer: standing.member_state().into(),
+                viewer: standing.viewer.into(),
             }),
             None => unknown.push(name),
         }

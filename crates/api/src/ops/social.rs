@@ -143,7 +143,7 @@ pub async fn follow(
     // A follow and a block of the same pair are serialised, so none slips in beside a new block.
     blocks::lock_pair(conn, me, them).await?;
     let standing = unbarred(conn, me, Subject::Profile(them), "that member").await?;
-    if standing.private_account && !standing.following {
+    if standing.private_account && !standing.viewer.following {
         social::request_follow(conn, me, them).await?;
         return Ok(Followed::Requested);
     }
