@@ -10,6 +10,7 @@ mod films;
 mod idempotency;
 mod integrity;
 mod limits;
+mod list_social;
 mod lists;
 mod log_entries;
 mod me;

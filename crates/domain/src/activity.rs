@@ -17,10 +17,15 @@ pub enum ActivityKind {
     Comment,
     Follow,
     Watchlist,
+    /// A list made, with the films it was made with.
+    ListCreated,
+    /// Films added to a list: edits of one list within [`LIST_EDIT_WINDOW`] count into one.
+    ListFilmsAdded,
+    ListLike,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 8] = [
+    pub const ALL: [ActivityKind; 11] = [
         ActivityKind::DiaryEntry,
         ActivityKind::Review,
         ActivityKind::Rating,
@@ -29,6 +34,9 @@ impl ActivityKind {
         ActivityKind::Comment,
         ActivityKind::Follow,
         ActivityKind::Watchlist,
+        ActivityKind::ListCreated,
+        ActivityKind::ListFilmsAdded,
+        ActivityKind::ListLike,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +49,9 @@ impl ActivityKind {
             ActivityKind::Comment => "comment",
             ActivityKind::Follow => "follow",
             ActivityKind::Watchlist => "watchlist",
+            ActivityKind::ListCreated => "list_created",
+            ActivityKind::ListFilmsAdded => "list_films_added",
+            ActivityKind::ListLike => "list_like",
         }
     }
 
@@ -50,6 +61,36 @@ impl ActivityKind {
             ActivityKind::Review
         } else {
             ActivityKind::DiaryEntry
+        }
+    }
+}
+
+/// Edits of one list by its owner within this window of the list's newest activity (its creation or
+/// an earlier addition) read as one activity in feeds: "added 5 films to …", not five lines.
+pub const LIST_EDIT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+
+/// What adding films to a list does to the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListAddition {
+    /// Nothing was added (moves, notes, removals): no activity.
+    Silent,
+    /// Count the films into the list's newest activity.
+    Collapse,
+    /// A new activity.
+    New,
+}
+
+impl ListAddition {
+    /// `added` films at `now`, the list's newest activity (if any) at `newest`.
+    pub fn of(
+        added: usize,
+        newest: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        match newest {
+            _ if added == 0 => ListAddition::Silent,
+            Some(at) if now - at <= LIST_EDIT_WINDOW => ListAddition::Collapse,
+            _ => ListAddition::New,
         }
     }
 }
@@ -99,5 +140,21 @@ mod tests {
         }
         assert!("diary".parse::<ActivityKind>().is_err());
         assert!("".parse::<ActivityKind>().is_err());
+    }
+
+    #[test]
+    fn list_additions_collapse_within_the_window_only() {
+        let now =
+            chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let minutes = |m| Some(now - chrono::TimeDelta::minutes(m));
+        assert_eq!(ListAddition::of(0, minutes(1), now), ListAddition::Silent);
+        assert_eq!(ListAddition::of(0, None, now), ListAddition::Silent);
+        assert_eq!(ListAddition::of(3, None, now), ListAddition::New);
+        assert_eq!(ListAddition::of(3, minutes(1), now), ListAddition::Collapse);
+        assert_eq!(
+            ListAddition::of(1, minutes(30), now),
+            ListAddition::Collapse
+        );
+        assert_eq!(ListAddition::of(1, minutes(31), now), ListAddition::New);
     }
 }

@@ -8,13 +8,17 @@ pub enum SubjectType {
     Review,
     Comment,
     Member,
+    List,
+    ListComment,
 }
 
 impl SubjectType {
-    pub const ALL: [SubjectType; 3] = [
+    pub const ALL: [SubjectType; 5] = [
         SubjectType::Review,
         SubjectType::Comment,
         SubjectType::Member,
+        SubjectType::List,
+        SubjectType::ListComment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -22,6 +26,8 @@ impl SubjectType {
             SubjectType::Review => "review",
             SubjectType::Comment => "comment",
             SubjectType::Member => "member",
+            SubjectType::List => "list",
+            SubjectType::ListComment => "list_comment",
         }
     }
 
@@ -74,8 +80,9 @@ pub enum ModerationAction {
     Dismiss,
     /// Marks a review as containing spoilers, and closes its open reports.
     MarkSpoilers,
-    /// Removes a review's text or a comment: it stays in place as a tombstone "removed by a
-    /// moderator" (counters and statistics stay exact), and closes its open reports.
+    /// Removes a review's text or a comment (of a review or a list): it stays in place as a
+    /// tombstone "removed by a moderator" (counters and statistics stay exact); a list becomes
+    /// private to its owner, who cannot make it visible again. Closes its open reports.
     Remove,
     /// Suspends a member, for a period or for good: their sessions end at once, login is refused
     /// and their content is hidden while it lasts. Closes their open reports.
@@ -275,7 +282,33 @@ mod tests {
             );
         }
         assert_eq!(check_action(Dismiss, case(SubjectType::Member)), Ok(()));
-        for subject in [SubjectType::Comment, SubjectType::Member] {
+        // Lists and list comments are removed like comments: once, and only while reported.
+        for subject in [SubjectType::List, SubjectType::ListComment] {
+            assert_eq!(check_action(Remove, case(subject)), Ok(()));
+            assert_eq!(check_action(Dismiss, case(subject)), Ok(()));
+            let removed = Case {
+                removed: true,
+                ..case(subject)
+            };
+            assert_eq!(
+                check_action(Remove, removed),
+                Err(RuleError::AlreadyRemoved)
+            );
+            assert_eq!(
+                check_action(Suspend, case(subject)),
+                Err(RuleError::ActionNotApplicable)
+            );
+        }
+        assert_eq!(
+            check_action(Remove, case(SubjectType::Member)),
+            Err(RuleError::ActionNotApplicable)
+        );
+        for subject in [
+            SubjectType::Comment,
+            SubjectType::Member,
+            SubjectType::List,
+            SubjectType::ListComment,
+        ] {
             assert_eq!(
                 check_action(MarkSpoilers, case(subject)),
                 Err(RuleError::ActionNotApplicable)

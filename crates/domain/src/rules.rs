@@ -51,11 +51,13 @@ pub enum RuleError {
     NotSuspended,
     #[error("you cannot like your own list")]
     LikeOwnList,
+    #[error("a moderator removed this list: it stays private to you")]
+    ListRemoved,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 18] = [
+    pub const ALL: [RuleError; 19] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -74,6 +76,7 @@ impl RuleError {
         RuleError::AlreadySuspended,
         RuleError::NotSuspended,
         RuleError::LikeOwnList,
+        RuleError::ListRemoved,
     ];
 
     /// The stable machine code clients match on.
@@ -97,6 +100,7 @@ impl RuleError {
             RuleError::AlreadySuspended => "already_suspended",
             RuleError::NotSuspended => "not_suspended",
             RuleError::LikeOwnList => "like_own_list",
+            RuleError::ListRemoved => "list_removed",
         }
     }
 
@@ -110,7 +114,8 @@ impl RuleError {
             | RuleError::AlreadyRemoved
             | RuleError::SuspendAdmin
             | RuleError::AlreadySuspended
-            | RuleError::NotSuspended => RuleKind::Conflict,
+            | RuleError::NotSuspended
+            | RuleError::ListRemoved => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::LikeOwnList
             | RuleError::NotAReview
@@ -121,6 +126,19 @@ impl RuleError {
             | RuleError::ReportOwnContent
             | RuleError::ActionNotApplicable => RuleKind::Unprocessable,
         }
+    }
+}
+
+/// A list a moderator removed is private to its owner and stays so: its visibility cannot change
+/// (the rest of it can, and it can be deleted).
+pub fn check_list_visibility_change(
+    removed: bool,
+    changes_visibility: bool,
+) -> Result<(), RuleError> {
+    if removed && changes_visibility {
+        Err(RuleError::ListRemoved)
+    } else {
+        Ok(())
     }
 }
 
@@ -230,6 +248,16 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), RuleError::ALL.len());
+    }
+
+    #[test]
+    fn a_removed_list_keeps_its_visibility() {
+        assert_eq!(
+            check_list_visibility_change(true, true),
+            Err(RuleError::ListRemoved)
+        );
+        assert_eq!(check_list_visibility_change(true, false), Ok(()));
+        assert_eq!(check_list_visibility_change(false, true), Ok(()));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 -- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
--- activities.restricted: the activity is about a log entry that not everyone may read (its visibility
--- is not public, or its author's account is private). Set when the activity is written, and again for
+-- activities.restricted: the activity is about a log entry or a list that not everyone may read (its
+-- visibility is not public, or its author's account is private). Set when the activity is written, and again for
 -- an entry's activities when its visibility changes, and for all activities about a member's entries
 -- when their account turns private or public: in the same transaction as the change.
 DROP FUNCTION IF EXISTS entry_restricted(bigint) CASCADE;
 DROP FUNCTION IF EXISTS activities_restricted_insert() CASCADE;
 DROP FUNCTION IF EXISTS activities_restricted_entry() CASCADE;
 DROP FUNCTION IF EXISTS activities_restricted_member() CASCADE;
+DROP FUNCTION IF EXISTS list_restricted(bigint) CASCADE;
+DROP FUNCTION IF EXISTS activities_restricted_list() CASCADE;
 
 CREATE FUNCTION entry_restricted(entry bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT coalesce((
@@ -15,11 +17,21 @@ CREATE FUNCTION entry_restricted(entry bigint) RETURNS boolean LANGUAGE sql STAB
         WHERE le.id = entry), false)
 $$;
 
+CREATE FUNCTION list_restricted(list bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce((
+        SELECT li.visibility <> 'public' OR m.private_account
+        FROM lists li JOIN members m ON m.id = li.owner_id
+        WHERE li.id = list), false)
+$$;
+
 CREATE FUNCTION activities_restricted_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- (A statement that writes the entry and its activity together sets the flag itself.)
     IF NEW.log_entry_id IS NOT NULL AND NOT NEW.restricted THEN
         NEW.restricted := entry_restricted(NEW.log_entry_id);
+    END IF;
+    IF NEW.list_id IS NOT NULL AND NOT NEW.restricted THEN
+        NEW.restricted := list_restricted(NEW.list_id);
     END IF;
     RETURN NEW;
 END $$;
@@ -44,9 +56,24 @@ BEGIN
     FROM log_entries le
     WHERE le.member_id = NEW.id AND a.log_entry_id = le.id
       AND a.restricted IS DISTINCT FROM (le.visibility <> 'public' OR NEW.private_account);
+    UPDATE activities a SET restricted = (li.visibility <> 'public' OR NEW.private_account)
+    FROM lists li
+    WHERE li.owner_id = NEW.id AND a.list_id = li.id
+      AND a.restricted IS DISTINCT FROM (li.visibility <> 'public' OR NEW.private_account);
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER activities_restricted_member AFTER UPDATE OF private_account ON members
     FOR EACH ROW WHEN (OLD.private_account IS DISTINCT FROM NEW.private_account)
     EXECUTE FUNCTION activities_restricted_member();
+
+CREATE FUNCTION activities_restricted_list() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE activities a SET restricted = list_restricted(NEW.id)
+    WHERE a.list_id = NEW.id AND a.restricted IS DISTINCT FROM list_restricted(NEW.id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER activities_restricted_list AFTER UPDATE OF visibility ON lists
+    FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
+    EXECUTE FUNCTION activities_restricted_list();

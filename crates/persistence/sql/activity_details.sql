@@ -14,7 +14,10 @@ CREATE TYPE activity_view AS (
     -- The reader's own state: their relationship with the film, their like of the entry's review,
     -- and what they may do with the entry (its author, whether it has review text, removed or not).
     viewer_watched boolean, viewer_liked boolean, viewer_in_watchlist boolean, viewer_rating smallint,
-    viewer_liked_entry boolean, entry_author_id bigint, entry_has_review boolean, entry_removed boolean
+    viewer_liked_entry boolean, entry_author_id bigint, entry_has_review boolean, entry_removed boolean,
+    -- For activity about a list: the list, and how many films the activity counts (created with,
+    -- or added within its window).
+    list_id bigint, list_name text, list_film_count integer
 );
 
 -- The activities `ids` names, in that order, as `viewer` (0: nobody) reads them. Plain SQL and
@@ -37,7 +40,8 @@ SELECT a.id, a.kind, a.created_at, a.rating,
        v.watched AS viewer_watched, v.liked AS viewer_liked, v.in_watchlist AS viewer_in_watchlist,
        v.rating AS viewer_rating, rl.member_id IS NOT NULL AS viewer_liked_entry,
        le.member_id AS entry_author_id, le.review_text IS NOT NULL AS entry_has_review,
-       le.review_removed_at IS NOT NULL AS entry_removed
+       le.review_removed_at IS NOT NULL AS entry_removed,
+       li.id AS list_id, li.name AS list_name, a.film_count AS list_film_count
 FROM unnest(ids) WITH ORDINALITY AS p(id, n)
 JOIN activities a ON a.id = p.id
 JOIN members am ON am.id = a.actor_id
@@ -45,6 +49,7 @@ LEFT JOIN films f ON f.id = a.film_id
 LEFT JOIN log_entries le ON le.id = a.log_entry_id
 LEFT JOIN members sm ON sm.id = a.subject_member_id
 LEFT JOIN comments c ON c.id = a.comment_id
+LEFT JOIN lists li ON li.id = a.list_id
 LEFT JOIN member_films v ON v.member_id = viewer AND v.film_id = a.film_id
 LEFT JOIN review_likes rl ON rl.log_entry_id = a.log_entry_id AND rl.member_id = viewer
 ORDER BY p.n;
@@ -52,8 +57,8 @@ $fn$;
 
 -- The activities of `ids` (in that order) that `viewer` (0: nobody) may see: neither by nor about
 -- one of the members `hidden` (a like of their review, a comment on it, a follow of them), and, when
--- about a log entry (logging it, reviewing it, liking its review, commenting on it), only when the
--- viewer may read that entry (the rule of filmlog_domain::visibility::sight for an entry, as the
+-- about a log entry (logging it, reviewing it, liking its review, commenting on it) or a list
+-- (creating it, adding to it, liking it), only when the viewer may read that entry or list (the rule of filmlog_domain::visibility::sight for an entry, as the
 -- entry_visible! filter of the entry lists states it: their own; public entries of an account that
 -- is not private; public and followers entries for a follower of the author).
 DROP FUNCTION IF EXISTS activity_not_about(bigint[], bigint[]);
@@ -73,13 +78,21 @@ BEGIN
     JOIN activities a ON a.id = u.id
     LEFT JOIN log_entries le ON le.id = a.log_entry_id
     LEFT JOIN members author ON author.id = le.member_id
+    LEFT JOIN lists li ON li.id = a.list_id
+    LEFT JOIN members owner ON owner.id = li.owner_id
     WHERE a.actor_id <> ALL (hidden)
       AND (a.subject_member_id IS NULL OR a.subject_member_id <> ALL (hidden))
       AND (le.id IS NULL
            OR le.member_id = viewer
            OR (le.visibility = 'public' AND NOT author.private_account)
            OR (le.visibility <> 'private'
-               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = le.member_id))));
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = le.member_id)))
+      -- The same rule for a list (its owner, its visibility).
+      AND (li.id IS NULL
+           OR li.owner_id = viewer
+           OR (li.visibility = 'public' AND NOT owner.private_account)
+           OR (li.visibility <> 'private'
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = li.owner_id))));
 END
 $fn$;
 

@@ -19,6 +19,9 @@ pub struct NewActivity {
     pub comment: Option<CommentId>,
     pub subject: Option<MemberId>,
     pub rating: Option<Rating>,
+    pub list: Option<i64>,
+    /// For a list's activity: the films it counts.
+    pub film_count: Option<i32>,
 }
 
 pub async fn record(
@@ -36,6 +39,8 @@ pub async fn record(
             activities::comment_id.eq(what.comment.map(CommentId::get)),
             activities::subject_member_id.eq(what.subject.map(MemberId::get)),
             activities::rating.eq(what.rating.map(Rating::halves)),
+            activities::list_id.eq(what.list),
+            activities::film_count.eq(what.film_count),
         ))
         .execute(conn)
         .await?;
@@ -63,7 +68,42 @@ pub async fn retract(
     if let Some(s) = what.subject {
         query = query.filter(activities::subject_member_id.eq(s.get()));
     }
+    if let Some(l) = what.list {
+        query = query.filter(activities::list_id.eq(l));
+    }
     query.execute(conn).await?;
+    Ok(())
+}
+
+/// The newest activity by `actor` about adding films to `list` (its creation or an addition): id
+/// and time, for the collapse rule of `filmlog_domain::activity::ListAddition`.
+pub async fn newest_list_addition(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    list: i64,
+) -> Result<Option<(i64, DateTime<Utc>)>> {
+    use diesel::{OptionalExtension, QueryDsl};
+    Ok(activities::table
+        .filter(activities::list_id.eq(list))
+        .filter(activities::actor_id.eq(actor.get()))
+        .filter(activities::kind.eq_any([
+            ActivityKind::ListCreated.as_str(),
+            ActivityKind::ListFilmsAdded.as_str(),
+        ]))
+        .order(activities::created_at.desc())
+        .select((activities::id, activities::created_at))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Counts `films` more into a list activity (edits collapsed into it).
+pub async fn count_films_into(conn: &mut AsyncPgConnection, id: i64, films: i32) -> Result<()> {
+    use diesel::QueryDsl;
+    diesel::update(activities::table.find(id))
+        .set(activities::film_count.eq(activities::film_count + films))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -145,6 +185,13 @@ pub struct ActivityView {
     pub entry_has_review: Option<bool>,
     #[diesel(sql_type = Nullable<Bool>)]
     pub entry_removed: Option<bool>,
+    /// For activity about a list: the list, and the films the activity counts.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub list_name: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub list_film_count: Option<i32>,
 }
 
 /// The start of the next page: activities strictly older than this `(created_at, id)`.

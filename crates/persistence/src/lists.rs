@@ -37,6 +37,8 @@ pub struct ListRow {
     pub cloned_from_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a moderator removed it (it is then private to its owner for good).
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 /// A list with its owner.
@@ -151,6 +153,29 @@ pub async fn update_header(
 ) -> Result<()> {
     diesel::update(lists::table.find(id))
         .set(changes)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A moderator's removal: the list becomes private to its owner (every read's visibility rule then
+/// hides it, and its activity, from everyone else), and a new version.
+pub async fn remove(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
+    diesel::update(lists::table.find(id))
+        .set((
+            lists::removed_at.eq(diesel::dsl::now),
+            lists::visibility.eq(Audience::Private.as_str()),
+            lists::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A moderator's removal of a list comment: a tombstone in its thread.
+pub async fn remove_comment(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
+    diesel::update(list_comments::table.find(id))
+        .set(list_comments::removed_at.eq(diesel::dsl::now))
         .execute(conn)
         .await?;
     Ok(())
@@ -404,9 +429,9 @@ pub async fn likers(
     Ok(query.load(conn).await?)
 }
 
-/// Copies `source`'s entries (order, notes, spoiler flags) into the empty list `target`.
-pub async fn copy_entries(conn: &mut AsyncPgConnection, source: i64, target: i64) -> Result<()> {
-    diesel::sql_query(
+/// Copies `source`'s entries (order, notes, spoiler flags) into the empty list `target`; how many.
+pub async fn copy_entries(conn: &mut AsyncPgConnection, source: i64, target: i64) -> Result<usize> {
+    let copied = diesel::sql_query(
         "INSERT INTO list_entries (list_id, film_id, sort_key, notes, contains_spoilers) \
          SELECT $2, film_id, sort_key, notes, contains_spoilers FROM list_entries WHERE list_id = $1",
     )
@@ -418,7 +443,7 @@ pub async fn copy_entries(conn: &mut AsyncPgConnection, source: i64, target: i64
         .set(lists::cloned_from_id.eq(source))
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(copied)
 }
 
 /// How a film's lists are ordered.
@@ -528,6 +553,7 @@ pub struct ListCommentRow {
     pub author_id: MemberId,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 /// A comment on a list with its author.

@@ -8,7 +8,9 @@ use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
 use filmlog_domain::{Audience, MemberId, Role};
 
 use crate::Result;
-use crate::schema::{comments, log_entries, members, moderation_log, reports};
+use crate::schema::{
+    comments, list_comments, lists, log_entries, members, moderation_log, reports,
+};
 use crate::types::DbAudience;
 
 /// Whose a subject is (the review's or comment's author, the member themselves), if it exists. A
@@ -38,22 +40,46 @@ pub async fn subject_owner(
             .first(conn)
             .await
             .optional()?,
+        SubjectType::List => lists::table
+            .find(id)
+            .select(lists::owner_id)
+            .first(conn)
+            .await
+            .optional()?,
+        SubjectType::ListComment => list_comments::table
+            .find(id)
+            .select(list_comments::author_id)
+            .first(conn)
+            .await
+            .optional()?,
     };
     Ok(owner.map(MemberId::new))
 }
 
-/// The author of the review a comment answers.
-pub async fn comment_thread_owner(
+/// The owner and audience of the thread a comment belongs to: the review a comment answers, or the
+/// list a list comment is on (none for other subjects).
+pub async fn thread_of(
     conn: &mut AsyncPgConnection,
-    comment: i64,
+    subject: SubjectType,
+    id: i64,
 ) -> Result<Option<(MemberId, Audience)>> {
-    let owner: Option<(i64, DbAudience)> = comments::table
-        .inner_join(log_entries::table)
-        .filter(comments::id.eq(comment))
-        .select((log_entries::member_id, log_entries::visibility))
-        .first(conn)
-        .await
-        .optional()?;
+    let owner: Option<(i64, DbAudience)> = match subject {
+        SubjectType::Comment => comments::table
+            .inner_join(log_entries::table)
+            .filter(comments::id.eq(id))
+            .select((log_entries::member_id, log_entries::visibility))
+            .first(conn)
+            .await
+            .optional()?,
+        SubjectType::ListComment => list_comments::table
+            .inner_join(lists::table)
+            .filter(list_comments::id.eq(id))
+            .select((lists::owner_id, lists::visibility))
+            .first(conn)
+            .await
+            .optional()?,
+        SubjectType::Review | SubjectType::Member | SubjectType::List => None,
+    };
     Ok(owner.map(|(m, a)| (MemberId::new(m), a.0)))
 }
 
@@ -143,6 +169,26 @@ pub async fn subject_state(
                 removed,
                 ..SubjectState::default()
             }),
+        SubjectType::List => lists::table
+            .find(id)
+            .select(lists::removed_at.is_not_null())
+            .first::<bool>(conn)
+            .await
+            .optional()?
+            .map(|removed| SubjectState {
+                removed,
+                ..SubjectState::default()
+            }),
+        SubjectType::ListComment => list_comments::table
+            .find(id)
+            .select(list_comments::removed_at.is_not_null())
+            .first::<bool>(conn)
+            .await
+            .optional()?
+            .map(|removed| SubjectState {
+                removed,
+                ..SubjectState::default()
+            }),
         SubjectType::Member => members::table
             .find(id)
             .select((members::role, members::suspended_until))
@@ -157,7 +203,8 @@ pub async fn subject_state(
     })
 }
 
-/// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone.
+/// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone; a
+/// list becomes private to its owner for good.
 pub async fn remove(conn: &mut AsyncPgConnection, subject: SubjectType, id: i64) -> Result<()> {
     match subject {
         SubjectType::Review => {
@@ -172,6 +219,8 @@ pub async fn remove(conn: &mut AsyncPgConnection, subject: SubjectType, id: i64)
                 .execute(conn)
                 .await?;
         }
+        SubjectType::List => crate::lists::remove(conn, id).await?,
+        SubjectType::ListComment => crate::lists::remove_comment(conn, id).await?,
         SubjectType::Member => {}
     }
     Ok(())
@@ -303,10 +352,11 @@ pub struct QueueRow {
     pub first_reported_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub last_reported_at: DateTime<Utc>,
-    /// The subject's owner (the member, or the review's or comment's author); none once it is gone.
+    /// The subject's owner (the member, or the author of the review, comment or list); none once it
+    /// is gone.
     #[diesel(sql_type = Nullable<Text>)]
     pub owner_username: Option<String>,
-    /// The first 280 characters of the review or comment.
+    /// The first 280 characters of the review or comment, or the list's name and description.
     #[diesel(sql_type = Nullable<Text>)]
     pub excerpt: Option<String>,
 }

@@ -12,6 +12,8 @@ diesel::table! {
         rating -> Nullable<Int2>,
         created_at -> Timestamptz,
         restricted -> Bool,
+        list_id -> Nullable<Int8>,
+        film_count -> Nullable<Int4>,
     }
 }
 
@@ -122,6 +124,7 @@ diesel::table! {
         author_id -> Int8,
         body -> Text,
         created_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -159,6 +162,7 @@ diesel::table! {
         cloned_from_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -313,6 +317,7 @@ diesel::table! {
 
 diesel::joinable!(activities -> comments (comment_id));
 diesel::joinable!(activities -> films (film_id));
+diesel::joinable!(activities -> lists (list_id));
 diesel::joinable!(activities -> log_entries (log_entry_id));
 diesel::joinable!(comments -> log_entries (log_entry_id));
 diesel::joinable!(comments -> members (author_id));

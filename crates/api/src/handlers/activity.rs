@@ -39,6 +39,19 @@ pub struct ActivityComment {
     pub excerpt: String,
 }
 
+/// The list an activity is about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityList {
+    #[schema(example = "7")]
+    pub id: String,
+    #[schema(example = "Top 10 Iranian films")]
+    pub name: String,
+    /// `list_created`: the films it was made with; `list_films_added`: the films added (edits of one
+    /// list within 30 minutes count into one activity); absent for `list_like`.
+    #[schema(example = 5)]
+    pub films: Option<i32>,
+}
+
 /// The OpenAPI schema of the domain's `ActivityKind`, whose names it lists.
 pub struct ActivityKindSchema;
 
@@ -79,6 +92,8 @@ pub struct ActivityItem {
     /// For follows: who was followed; for review likes and comments: whose review.
     pub member: Option<String>,
     pub comment: Option<ActivityComment>,
+    /// For `list_created`, `list_films_added` and `list_like`: the list.
+    pub list: Option<ActivityList>,
 }
 
 const EXCERPT: usize = 280;
@@ -133,6 +148,14 @@ fn activity_item(a: ActivityView, viewer: Viewer) -> ActivityItem {
             }),
             _ => None,
         },
+        list: match (a.list_id, a.list_name) {
+            (Some(id), Some(name)) => Some(ActivityList {
+                id: id.to_string(),
+                name,
+                films: a.list_film_count,
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -148,7 +171,7 @@ fn activity_page(rows: Vec<ActivityView>, limit: i64, viewer: Viewer) -> Page<Ac
 /// Your feed
 ///
 /// What the members you follow did, newest first: diary entries, reviews, ratings, likes, comments,
-/// follows and watchlist additions. Each item carries what a client needs to render it.
+/// follows, watchlist additions, and lists (made, films added, liked). Each item carries what a client needs to render it.
 #[utoipa::path(
     operation_id = "my_feed",
     tag = "me",

@@ -58,6 +58,9 @@ pub struct List {
     /// The list this one was cloned from (when it still exists).
     #[schema(example = "3")]
     pub cloned_from: Option<String>,
+    /// A moderator removed it: it is private to you, its owner, and stays so (its visibility cannot
+    /// change, it cannot be cloned); only you see it.
+    pub removed: bool,
     /// The first page of entries; later ones from `GET /lists/{list_id}/entries?cursor=`.
     pub entries: Page<ListEntry>,
     /// Your own state with the list: present when the request carries a token.
@@ -114,10 +117,12 @@ async fn load(
     });
     let description = view.list.description.clone();
     let cloned_from = view.list.cloned_from_id;
+    let removed = view.list.removed_at.is_some();
     Ok(List {
         summary: view.into(),
         description,
         cloned_from: cloned_from.map(|id| id.to_string()),
+        removed,
         entries: entry_page(rows, limit, None, viewer),
         viewer: state,
     })
@@ -349,6 +354,7 @@ pub async fn create_list(
             )
             .await?;
             store::apply(conn, id, &plan, &entry_text).await?;
+            ops::lists::created(conn, me, id, plan.added.len()).await?;
             Ok::<_, ApiError>(id)
         })
         .await?;
@@ -516,12 +522,15 @@ pub async fn update_list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    let opens = patch
+        .visibility
+        .is_some_and(|v| Audience::from(v) != Audience::Private);
     let me = auth.id();
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
     let list = conn
         .transaction(async |conn| {
-            store::lock_owned(conn, id, me)
+            let row = store::lock_owned(conn, id, me)
                 .await?
                 .ok_or_else(|| ApiError::not_found("that list"))?;
             if let Some(precondition) = &precondition {
@@ -530,6 +539,7 @@ pub async fn update_list(
                     return Err(ApiError::precondition_failed());
                 }
             }
+            filmlog_domain::rules::check_list_visibility_change(row.removed_at.is_some(), opens)?;
             store::update_header(conn, id, &changes).await?;
             owners_view(conn, id, me).await
         })
@@ -710,6 +720,7 @@ pub async fn edit_entries(
             let current = store::slots(conn, id).await?;
             let plan = rules::plan(&current, &ops).map_err(|(i, e)| batch_error("", i, e))?;
             store::apply(conn, id, &plan, &entry_text).await?;
+            ops::lists::films_added(conn, me, id, plan.added.len()).await?;
             owners_view(conn, id, me).await
         })
         .await?;
@@ -909,6 +920,8 @@ pub async fn clone_list(
     let viewer = Viewer::Member(me);
     let mut conn = state.conn().await?;
     let (original, _) = readable(&mut conn, viewer, id).await?;
+    // A removed list stays private to its owner: no public copy of it either.
+    filmlog_domain::rules::check_list_visibility_change(original.list.removed_at.is_some(), true)?;
     let tags = flatten_tags(original.list.tags.clone());
     let copy = conn
         .transaction(async |conn| {
@@ -924,7 +937,8 @@ pub async fn clone_list(
                 },
             )
             .await?;
-            store::copy_entries(conn, id, copy).await?;
+            let films = store::copy_entries(conn, id, copy).await?;
+            ops::lists::created(conn, me, copy, films).await?;
             Ok::<_, ApiError>(copy)
         })
         .await?;
@@ -1119,7 +1133,7 @@ pub enum ListThreadComment {
 
 impl ListThreadComment {
     fn of((view, blocked, suspended): (store::ListCommentView, bool, bool)) -> Self {
-        match HiddenReason::of(false, suspended, blocked) {
+        match HiddenReason::of(view.comment.removed_at.is_some(), suspended, blocked) {
             Some(hidden) => ListThreadComment::Hidden(HiddenComment {
                 id: view.comment.id.to_string(),
                 hidden,
@@ -1131,8 +1145,8 @@ impl ListThreadComment {
 
 /// A list's comments
 ///
-/// Oldest first. A comment whose author is on the other side of a block with you, or suspended,
-/// is a tombstone in its place.
+/// Oldest first. A comment a moderator removed, or whose author is suspended or on the other side
+/// of a block with you, is a tombstone in its place.
 #[utoipa::path(
     operation_id = "list_thread",
     tag = "lists",

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
 use filmlog_domain::{LogEntryId, Subject};
-use filmlog_persistence::log_entries;
 use filmlog_persistence::moderation::{self as store, LogRow, QueueRow};
+use filmlog_persistence::{lists, log_entries};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,10 +28,10 @@ const MAX_REASON: usize = 2000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
-    /// `review`, `comment` or `member`.
+    /// `review`, `comment`, `member`, `list` or `list_comment`.
     #[schema(example = "review")]
     pub subject_type: String,
-    /// The review's (log entry's), comment's or member's id.
+    /// The review's (log entry's), comment's, member's, list's or list comment's id.
     #[schema(example = "17")]
     pub subject_id: String,
     /// `spam`, `abuse`, `harassment`, `spoilers`, `plagiarism` or `other`.
@@ -63,7 +63,7 @@ fn subject_fields(
         errors.push(FieldError::new(
             "/subject_type",
             "invalid_subject_type",
-            "review, comment or member",
+            "review, comment, member, list or list_comment",
         ));
     }
     let id = subject_id.parse::<i64>().ok().filter(|id| *id > 0);
@@ -77,7 +77,7 @@ fn subject_fields(
     kind.zip(id)
 }
 
-/// Report a review, comment or member
+/// Report a review, comment, member, list or list comment
 ///
 /// One open report per reporter and subject: repeating it changes nothing and answers 202 again.
 /// You can report what you can see, but not your own content or yourself.
@@ -143,14 +143,18 @@ pub async fn create_report(
                 .ok_or_else(|| ApiError::not_found("that subject"))?;
             Subject::Entry(owner, head.visibility)
         }
-        SubjectType::Comment => Subject::Content(owner),
+        SubjectType::List => {
+            let (view, _) = lists::view(&mut conn, id, None)
+                .await?
+                .ok_or_else(|| ApiError::not_found("that subject"))?;
+            Subject::Entry(owner, view.list.visibility)
+        }
+        SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
     };
     let viewer = filmlog_domain::Viewer::Member(me);
     visible::check(&mut conn, viewer, seen, "that subject").await?;
-    // A comment is seen only in its thread: the review it answers must be visible too.
-    if kind == SubjectType::Comment
-        && let Some((thread_owner, audience)) = store::comment_thread_owner(&mut conn, id).await?
-    {
+    // A comment is seen only in its thread: the review or list it is on must be visible too.
+    if let Some((thread_owner, audience)) = store::thread_of(&mut conn, kind, id).await? {
         let thread = Subject::Entry(thread_owner, audience);
         visible::check(&mut conn, viewer, thread, "that subject").await?;
     }
@@ -172,9 +176,9 @@ pub struct ReportedSubject {
     pub subject_type: String,
     #[schema(example = "17")]
     pub subject_id: String,
-    /// Its owner: the member, or the review's or comment's author (absent once it is gone).
+    /// Its owner: the member, or the author of the review, comment or list (absent once it is gone).
     pub owner: Option<String>,
-    /// The first 280 characters of the review or comment.
+    /// The first 280 characters of the review or comment, or of the list's name and description.
     pub excerpt: Option<String>,
     /// How many members reported it.
     pub reporters: i64,
@@ -264,13 +268,15 @@ pub async fn list_reports(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModerationRequest {
-    /// `dismiss` (closes the subject's open reports), `mark_spoilers` (a review), `remove` (a review
-    /// or comment: it becomes a tombstone "removed by a moderator" everywhere), `suspend` (a member,
+    /// `dismiss` (closes the subject's open reports), `mark_spoilers` (a review), `remove` (a review,
+    /// comment or list comment: it becomes a tombstone "removed by a moderator" everywhere; a list:
+    /// it becomes private to its owner for good, and leaves every feed), `suspend` (a member,
     /// `until` a time or `forever`: their sessions end at once, login is refused and their content is
     /// hidden while it lasts) or `lift_suspension` (a member). Suspensions need no report; the other
     /// actions act on open reports.
     #[schema(example = "mark_spoilers")]
     pub action: String,
+    /// `review`, `comment`, `member`, `list` or `list_comment`.
     #[schema(example = "review")]
     pub subject_type: String,
     #[schema(example = "17")]

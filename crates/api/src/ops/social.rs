@@ -117,7 +117,7 @@ pub async fn add_comment(
         log_entry: Some(entry),
         comment: Some(id),
         subject: Some(entry_author),
-        rating: None,
+        ..Default::default()
     };
     activity::record(conn, author, ActivityKind::Comment, what).await?;
     Ok(id)
@@ -255,7 +255,14 @@ pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId
         unbarred(conn, member, subject, "that list").await?;
     }
     rules::check_list_like(member, owner)?;
-    lists::like(conn, list, member).await?;
+    if lists::like(conn, list, member).await? {
+        let what = NewActivity {
+            list: Some(list),
+            subject: Some(owner),
+            ..Default::default()
+        };
+        activity::record(conn, member, ActivityKind::ListLike, what).await?;
+    }
     Ok(())
 }
 
@@ -268,7 +275,13 @@ pub async fn unlike_list(
     lists::view(conn, list, None)
         .await?
         .ok_or(OpError::NotFound("that list"))?;
-    lists::unlike(conn, list, member).await?;
+    if lists::unlike(conn, list, member).await? {
+        let what = NewActivity {
+            list: Some(list),
+            ..Default::default()
+        };
+        activity::retract(conn, member, ActivityKind::ListLike, what).await?;
+    }
     Ok(())
 }
 
