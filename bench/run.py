@@ -67,10 +67,12 @@ class Server:
         return 0.0
 
 
-def request(port, method, path, token, body=None):
+def request(port, method, path, token, body=None, headers=None):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                  data=body.encode() if body else None)
     req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     if body:
         req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, timeout=30) as res:
@@ -213,10 +215,15 @@ def main():
         url = f"{args.server_url}/{name}"
         marker = psql(f"{args.server_url}/postgres",
                       f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{name}'")
-        if not marker.startswith(f"filmlog gen-data {profile} v3 complete"):
-            print(f"generating the {profile} data set (one time)...", flush=True)
-            psql(f"{args.server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            psql(f"{args.server_url}/postgres", f"CREATE DATABASE {name}")
+        if not marker.startswith(f"filmlog gen-data {profile} v4 complete"):
+            if marker.startswith(f"filmlog gen-data {profile} v3 complete"):
+                # v4 adds lists to v3 in place (the rest stays the data earlier reports measured).
+                print(f"adding lists to the {profile} data set (one time)...", flush=True)
+                subprocess.run([args.bin, "migrate"], check=True, env=dict(os.environ, DATABASE_URL=url))
+            else:
+                print(f"generating the {profile} data set (one time)...", flush=True)
+                psql(f"{args.server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                psql(f"{args.server_url}/postgres", f"CREATE DATABASE {name}")
             started = time.time()
             subprocess.run([dev_bin, "gen-data", "--profile", profile], check=True, env=dict(os.environ, DATABASE_URL=url))
             print(f"generated in {time.time() - started:.0f}s", flush=True)
@@ -263,6 +270,18 @@ def main():
             "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM log_entries "
             "WHERE review_text IS NOT NULL AND member_id > 2000 ORDER BY id LIMIT 1000) t").split(",")]
         capture_member, capture_entry = 1777, review_ids[7]
+        # The bench lists: gen-data's first BENCH_LISTS lists, each the same 1,000 films in its own
+        # order, owned by member 1. The edit scenario moves one of those films to a random place in
+        # one of those lists (If-Match: *), as their owner.
+        bench_lists = [int(i) for i in q("SELECT string_agg(id::text, ',' ORDER BY id) FROM lists "
+                                         "WHERE name LIKE 'Bench list %' AND owner_id = 1").split(",")]
+        bench_films = q("SELECT string_agg(id::text || ':' || slug, ',' ORDER BY id) FROM films WHERE id IN "
+                        f"(SELECT film_id FROM list_entries WHERE list_id = {bench_lists[0]})").split(",")
+        bench_films = [(int(f.split(":", 1)[0]), f.split(":", 1)[1]) for f in bench_films]
+        page_list, edit_list = bench_lists[0], bench_lists[-1]
+        # A film id for the capture that no other literal of the captured statements equals.
+        edit_film = bench_films[len(bench_films) // 2]
+        move = lambda slug, position: json.dumps([{"op": "move", "film": slug, "position": position}])
 
         server = Server(args.bin, env)
         q(f"ALTER DATABASE {db_url.rsplit('/', 1)[1]} SET log_min_duration_statement = 0")
@@ -276,6 +295,11 @@ def main():
                 return c
 
             feed_later = {m: cursor_for(m, 5) for m in (1, 2)}
+            _, first = request(server.port, "GET", f"/api/v1/lists/{page_list}", tok(1))
+            list_cursor = first["entries"]["next_cursor"]
+            for _ in range(4):
+                _, later = request(server.port, "GET", f"/api/v1/lists/{page_list}/entries?cursor={list_cursor}", tok(1))
+                list_cursor = later["next_cursor"]
             review_text = "A long and patient film; " * 16
             scenarios = {
                 "film_page": ("GET", f"/api/v1/films/{popular}", None, None),
@@ -288,14 +312,18 @@ def main():
                 "search_prefix": ("GET", "/api/v1/films?q=heav", None, None),
                 "like_review": ("PUT", f"/api/v1/log-entries/{capture_entry}/like", None, capture_member),
                 "feed_random_member": ("GET", "/api/v1/me/feed", None, capture_member),
+                "list_page_first": ("GET", f"/api/v1/lists/{page_list}", None, None),
+                "list_page_later": ("GET", f"/api/v1/lists/{page_list}/entries?cursor={list_cursor}", None, None),
+                "list_edit": ("PATCH", f"/api/v1/lists/{edit_list}/entries", move(edit_film[1], 500), 1),
             }
+            headers = {"list_edit": {"If-Match": "*"}}
             if comparison:
                 scenarios = {k: v for k, v in scenarios.items() if k.startswith("feed_1")}
             captured = {}
             for name, (method, path, body, member) in scenarios.items():
                 time.sleep(0.3)
                 offset = os.path.getsize(args.pg_log)
-                status, _ = request(server.port, method, path, tok(member or 1), body)
+                status, _ = request(server.port, method, path, tok(member or 1), body, headers.get(name))
                 assert status < 300, (name, status)
                 time.sleep(0.5)
                 with open(args.pg_log, errors="replace") as f:
@@ -314,10 +342,22 @@ def main():
                 variables = dict(member_var)
             if name == "like_review":
                 variables["e"] = (str(capture_entry), f"{first_review} + 3 * random(0, 999)")
+            if name == "list_edit":
+                # Any bench list, any of its films, to a random place: the key the capture wrote
+                # becomes a random one, so that the twin's writes leave every list's keys distinct
+                # (repeating the captured key would pile films onto one key and force respreads).
+                key = q(f"SELECT sort_key FROM list_entries WHERE list_id = {edit_list} AND film_id = {edit_film[0]}")
+                variables = {"l": (str(edit_list), f"random({bench_lists[0]}, {bench_lists[-1]})"),
+                             "f": (str(edit_film[0]), f"random({bench_films[0][0]}, {bench_films[-1][0]})"),
+                             "k": (key, "random(1, 4611686018427387904)")}
             scripts[name] = write(f"{WORK}/{name}.sql", pgbench_script(captured[name], variables))
             method, path, body, member = scenarios[name]
             if name == "like_review":
                 lines = [f"PUT\t/api/v1/log-entries/{e}/like\t" for e in review_ids]
+            elif name == "list_edit":
+                lines = [f"PATCH\t/api/v1/lists/{random.choice(bench_lists)}/entries\t"
+                         f"{move(random.choice(bench_films)[1], random.randint(1, len(bench_films)))}\tIf-Match: *"
+                         for _ in range(400)]
             else:
                 lines = [f"{method}\t{path}\t"]
             requests[name] = (write(f"{WORK}/{name}.req", "\n".join(lines) + "\n"),
@@ -338,7 +378,8 @@ def main():
             scripts["mixed"] = [(scripts[n], w) for n, w in mix.items()]
 
         order = [n for n in ["film_page", "popular_reviews", "feed_100_page1", "feed_100_later", "feed_1000_page1",
-                             "feed_1000_later", "search_contains", "search_prefix", "like_review", "log_film", "mixed"]
+                             "feed_1000_later", "search_contains", "search_prefix", "like_review", "log_film",
+                             "list_page_first", "list_page_later", "list_edit", "mixed"]
                  if n in requests and (not args.only or n in args.only.split(","))]
         pairs = 1 if comparison else args.pairs
         for name in order:
@@ -410,7 +451,8 @@ def main():
 
 P99_TARGET_MS = {n: 25.0 for n in ("feed_100_page1", "feed_100_later", "feed_1000_page1", "feed_1000_later")}
 TARGETS = {"feed_100_page1": 0.75, "feed_100_later": 0.75, "feed_1000_page1": 0.75, "feed_1000_later": 0.75,
-           "film_page": 0.40, "popular_reviews": 0.35, "search_contains": 0.80, "like_review": 0.70, "log_film": 0.60, "mixed": 0.50}
+           "film_page": 0.40, "popular_reviews": 0.35, "search_contains": 0.80, "like_review": 0.70, "log_film": 0.60, "mixed": 0.50,
+           "list_page_first": 0.50, "list_page_later": 0.50, "list_edit": 0.60}
 
 
 def report(results, out, day):

@@ -1,10 +1,13 @@
 -- wrk script for `make bench`: each request picks a random line of $BENCH_REQUESTS (method, path,
--- body separated by tabs) and a random token of $BENCH_TOKENS; prints one JSON summary line.
+-- body and optionally one header, separated by tabs) and a random token of $BENCH_TOKENS; prints one JSON summary line.
 local tokens, reqs = {}, {}
 for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
 for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-  local m, p, b = line:match("^([^\t]*)\t([^\t]*)\t?(.*)$")
-  reqs[#reqs + 1] = { m, p, b }
+  local m, p, rest = line:match("^([^\t]*)\t([^\t]*)\t?(.*)$")
+  -- An optional fourth field: one extra header, "Name: value".
+  local b, h = rest:match("^([^\t]*)\t(.*)$")
+  if b == nil then b = rest end
+  reqs[#reqs + 1] = { m, p, b, h }
 end
 
 function setup(thread)
@@ -18,6 +21,10 @@ end
 function request()
   local r = reqs[math.random(#reqs)]
   local headers = { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] }
+  if r[4] ~= nil then
+    local name, value = r[4]:match("^([^:]+):%s*(.*)$")
+    headers[name] = value
+  end
   local body = nil
   if r[3] ~= nil and r[3] ~= "" then
     headers["Content-Type"] = "application/json"

@@ -90,7 +90,7 @@ async fn the_seed_shows_the_whole_loop_and_is_idempotent() {
         (json!(3), json!(3))
     );
 
-    // shirin's ranked list, once, with Children of Heaven first.
+    // shirin's ranked list, once, with Children of Heaven first, liked by amara.
     let lists = app.get("/api/v1/members/shirin/lists", None).await;
     let items = lists.assert_status(200)["items"]
         .as_array()
@@ -103,6 +103,17 @@ async fn the_seed_shows_the_whole_loop_and_is_idempotent() {
     let first = &list.assert_status(200)["entries"]["items"][0];
     assert_eq!(first["film"]["slug"], "children-of-heaven-1997");
     assert_eq!(first["rank"], 1);
+    assert_eq!(list.json["like_count"], 1);
+    // Made once, liked once: one of each in the feed's terms.
+    let activity = app.get("/api/v1/members/shirin/activity", None).await;
+    let made: Vec<&Value> = activity.assert_status(200)["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["kind"] == "list_created")
+        .collect();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["list"]["films"], list.json["entry_count"]);
 
     let login = app
         .post(

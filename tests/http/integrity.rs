@@ -123,12 +123,30 @@ async fn a_random_storm_leaves_no_drift() {
     for (i, m) in crowd.iter().enumerate() {
         reviews.push(app.log(m, json!({"film": films[i % films.len()], "review": {"text": format!("Review by {}", m.username)}, "rating": 3.0})).await);
     }
+    // ... and one list, so there is something to like and comment on.
+    let mut lists = Vec::new();
+    for (i, m) in crowd.iter().enumerate() {
+        let list = app
+            .post(
+                "/api/v1/lists",
+                Some(&m.access_token),
+                &json!({"name": format!("List by {}", m.username), "entries": [{"film": films[i % films.len()]}]}),
+            )
+            .await;
+        lists.push(
+            list.assert_status(201)["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
     let mut rng = StdRng::seed_from_u64(20261124);
     let mut ops = Vec::new();
     for _ in 0..2000 {
         let who = rng.random_range(0..crowd.len());
         let film = films[rng.random_range(0..films.len())].clone();
-        let op = match rng.random_range(0..10) {
+        let list = lists[rng.random_range(0..lists.len())].clone();
+        let op = match rng.random_range(0..14) {
             0 => (
                 Method::PUT,
                 format!(
@@ -181,6 +199,18 @@ async fn a_random_storm_leaves_no_drift() {
             ),
             7 => (Method::PUT, format!("/api/v1/films/{film}/like"), None),
             8 => (Method::DELETE, format!("/api/v1/films/{film}/like"), None),
+            9 => (Method::PUT, format!("/api/v1/lists/{list}/like"), None),
+            10 => (Method::DELETE, format!("/api/v1/lists/{list}/like"), None),
+            11 => (
+                Method::POST,
+                format!("/api/v1/lists/{list}/comments"),
+                Some(json!({"body": "Storm comment"})),
+            ),
+            12 => (
+                Method::POST,
+                "/api/v1/lists".to_owned(),
+                Some(json!({"name": "Storm list", "entries": [{"film": film}]})),
+            ),
             _ => (Method::PUT, format!("/api/v1/films/{film}/watchlist"), None),
         };
         ops.push((who, op));
@@ -206,7 +236,7 @@ async fn a_random_storm_leaves_no_drift() {
     for (status, text) in &statuses {
         if *status >= 400 {
             assert!(
-                ["like_own_review", "follow_yourself"]
+                ["like_own_review", "follow_yourself", "like_own_list"]
                     .iter()
                     .any(|c| text.contains(c)),
                 "unexpected refusal {status}: {text}"
@@ -214,6 +244,12 @@ async fn a_random_storm_leaves_no_drift() {
         }
     }
     assert!(statuses.iter().filter(|(s, _)| *s < 300).count() > 1800);
+    assert!(
+        statuses
+            .iter()
+            .any(|(s, t)| *s < 300 && t.contains("Storm list")),
+        "lists were made in the storm"
+    );
     assert_eq!(
         app.drift().await,
         Vec::<i64>::new(),

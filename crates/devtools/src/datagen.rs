@@ -35,6 +35,8 @@ pub struct Profile {
     pub mean_following: u64,
     pub likes: u64,
     pub comments: u64,
+    /// Lists, besides the bench's (sizes heavy-tailed: most hold a handful of films, a few thousands).
+    pub lists: u64,
 }
 
 pub const MEDIUM: Profile = Profile {
@@ -45,6 +47,7 @@ pub const MEDIUM: Profile = Profile {
     mean_following: 100,
     likes: 1_500_000,
     comments: 200_000,
+    lists: 50_000,
 };
 pub const CI: Profile = Profile {
     name: "ci",
@@ -54,18 +57,29 @@ pub const CI: Profile = Profile {
     mean_following: 100,
     likes: 150_000,
     comments: 20_000,
+    lists: 5_000,
 };
 
 /// The member that follows about 1,000 members, and the one that follows about 100 (bench subjects).
 pub const HEAVY_READER: i64 = 1;
 pub const LIGHT_READER: i64 = 2;
+/// The bench's lists: the first `BENCH_LISTS` lists, each of the same `BENCH_LIST_SIZE` generated
+/// films (the first ones, consecutive ids) in its own order, public, ranked, owned by HEAVY_READER.
+pub const BENCH_LISTS: u64 = 8;
+pub const BENCH_LIST_SIZE: u64 = 1_000;
 /// Every generated member's password.
 pub const PASSWORD: &str = "filmlog-bench-password";
 
 impl Profile {
     /// The database comment that marks a complete load of this profile.
     pub fn marker(&self) -> String {
-        format!("filmlog gen-data {} v3 complete", self.name)
+        self.marker_of(4)
+    }
+
+    /// The marker of version `v` of the data set: v3 had no lists (v4 adds them in place, leaving
+    /// the rest as it was).
+    fn marker_of(&self, v: u32) -> String {
+        format!("filmlog gen-data {} v{v} complete", self.name)
     }
 }
 
@@ -334,11 +348,57 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     let conn_task = tokio::spawn(connection);
     let progress = Progress::new();
-    if scalar(&client, "SELECT count(*) FROM members").await? > 0 {
+    let marker: Option<String> = client
+        .query_one("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()", &[])
+        .await?
+        .get(0);
+    if marker.as_deref() == Some(profile.marker_of(3).as_str()) {
+        println!("gen-data {}: adding lists to the v3 data set", profile.name);
+    } else if scalar(&client, "SELECT count(*) FROM members").await? > 0 {
         return Err(
             "gen-data needs a fresh database (members exist); drop and recreate it first".into(),
         );
+    } else {
+        base(&client, url, profile, &progress).await?;
     }
+    lists(&client, profile, &progress).await?;
+    exec(&client, "VACUUM ANALYZE").await?;
+    progress.done("analyzed", 0);
+    let drift = client
+        .query(filmlog_persistence::catalog::DRIFT_SQL, &[])
+        .await?
+        .len();
+    if drift > 0 {
+        return Err(format!("{drift} maintained counters differ from the base tables").into());
+    }
+    let db: String = client
+        .query_one("SELECT current_database()", &[])
+        .await?
+        .get(0);
+    exec(
+        &client,
+        &format!("COMMENT ON DATABASE \"{db}\" IS '{}'", profile.marker()),
+    )
+    .await?;
+    let follows = scalar(&client, "SELECT count(*) FROM follows").await?;
+    let top = scalar(&client, "SELECT max(follower_count)::bigint FROM members").await?;
+    println!(
+        "gen-data {}: done in {:.1}s; {follows} follows (most followed member: {top} followers); counters consistent",
+        profile.name,
+        progress.started.elapsed().as_secs_f64()
+    );
+    drop(client);
+    let _ = conn_task.await;
+    Ok(())
+}
+
+/// Everything but lists (the v3 data set, drawn exactly as it always was).
+async fn base(
+    client: &Client,
+    url: &str,
+    profile: Profile,
+    progress: &Progress,
+) -> Result<(), BoxError> {
     println!(
         "gen-data {}: {} members, {} films, {} log entries, ~{} follows",
         profile.name,
@@ -360,13 +420,13 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
         let summary = filmlog::import::import(&mut diesel_conn, &rows, false).await?;
         progress.done("real films", summary.imported as u64);
     }
-    exec(&client, "SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '512MB'").await?;
+    exec(client, "SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '512MB'").await?;
     let mut rng = StdRng::seed_from_u64(0x5eed_f11e);
     let now = Utc::now();
-    let real_films = scalar(&client, "SELECT count(*) FROM films").await? as u64;
+    let real_films = scalar(client, "SELECT count(*) FROM films").await? as u64;
 
     let dropped = drop_secondary_indexes(
-        &client,
+        client,
         &[
             "follows",
             "log_entries",
@@ -380,7 +440,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
 
     // Generated films.
     let mut copy = Copy::new(
-        &client,
+        client,
         "films",
         "slug, title, year, release_date, runtime_minutes, genres",
     );
@@ -422,7 +482,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
         .await?;
     }
     progress.done("generated films", copy.finish().await?);
-    exec(&client, "INSERT INTO film_stats (film_id) SELECT id FROM films f WHERE NOT EXISTS (SELECT 1 FROM film_stats s WHERE s.film_id = f.id)").await?;
+    exec(client, "INSERT INTO film_stats (film_id) SELECT id FROM films f WHERE NOT EXISTS (SELECT 1 FROM film_stats s WHERE s.film_id = f.id)").await?;
     let film_ids: Vec<i64> = client
         .query("SELECT id FROM films ORDER BY id", &[])
         .await?
@@ -440,7 +500,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
             .map_err(|e| e.to_string())?
     };
     let mut copy = Copy::new(
-        &client,
+        client,
         "members",
         "username, email, email_key, password_hash, display_name, created_at",
     );
@@ -457,12 +517,12 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
         }
     }
     progress.done("members", copy.finish().await?);
-    let first_member = scalar(&client, "SELECT min(id) FROM members").await?;
+    let first_member = scalar(client, "SELECT min(id) FROM members").await?;
     let member = |i: u64| first_member + i as i64;
 
     // Follows: out-degree around the mean (reader 1 follows ~1,000, reader 2 ~100); followees drawn
     // as floor(n·u³), so a few members collect tens of thousands of followers.
-    let mut copy = Copy::new(&client, "follows", "follower_id, followee_id, created_at");
+    let mut copy = Copy::new(client, "follows", "follower_id, followee_id, created_at");
     let mut follow_acts: Vec<(i64, i64, DateTime<Utc>)> = Vec::new();
     for i in 0..profile.members {
         let follower = member(i);
@@ -496,7 +556,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
 
     // Log entries, and the activity each stands for.
     let mut copy = Copy::new(
-        &client,
+        client,
         "log_entries",
         "member_id, film_id, watched_on, rewatch, rating, review_text, contains_spoilers, created_at, updated_at",
     );
@@ -543,16 +603,16 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     }
     progress.done("log entries", copy.finish().await?);
     exec(
-        &client,
+        client,
         "CREATE TEMP TABLE liked_films (member_id bigint, film_id bigint)",
     )
     .await?;
-    let mut copy = Copy::new(&client, "liked_films", "member_id, film_id");
+    let mut copy = Copy::new(client, "liked_films", "member_id, film_id");
     for (m, f) in &liked {
         copy.row(format_args!("{m}\t{f}")).await?;
     }
     progress.done("liked films", copy.finish().await?);
-    let first_entry = scalar(&client, "SELECT min(id) FROM log_entries").await?;
+    let first_entry = scalar(client, "SELECT min(id) FROM log_entries").await?;
     let reviews: Vec<u64> = entries
         .iter()
         .enumerate()
@@ -562,7 +622,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
 
     // Review likes and comments, skewed towards a few popular reviews.
     let mut copy = Copy::new(
-        &client,
+        client,
         "review_likes",
         "log_entry_id, member_id, created_at",
     );
@@ -588,7 +648,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
     }
     progress.done("review likes", copy.finish().await?);
     let mut copy = Copy::new(
-        &client,
+        client,
         "comments",
         "log_entry_id, author_id, body, created_at, updated_at",
     );
@@ -610,11 +670,11 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
         comment_acts.push((author, film, first_entry + r as i64, owner, when));
     }
     progress.done("comments", copy.finish().await?);
-    let first_comment = scalar(&client, "SELECT COALESCE(min(id), 1) FROM comments").await?;
+    let first_comment = scalar(client, "SELECT COALESCE(min(id), 1) FROM comments").await?;
 
     // Activity for all of it.
     let mut copy = Copy::new(
-        &client,
+        client,
         "activities",
         "actor_id, kind, film_id, log_entry_id, comment_id, subject_member_id, rating, created_at",
     );
@@ -654,7 +714,7 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
 
     // The member–film relationship follows from the log: watched, the newest rated entry's rating,
     // liked when an entry came with a like.
-    exec(&client, "INSERT INTO member_films (member_id, film_id, watched, liked, rating, liked_at, updated_at)
+    exec(client, "INSERT INTO member_films (member_id, film_id, watched, liked, rating, liked_at, updated_at)
         SELECT e.member_id, e.film_id, true, l.member_id IS NOT NULL,
                (array_agg(e.rating ORDER BY e.created_at DESC, e.id DESC) FILTER (WHERE e.rating IS NOT NULL))[1],
                CASE WHEN l.member_id IS NOT NULL THEN max(e.created_at) END, max(e.created_at)
@@ -664,16 +724,16 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
         GROUP BY e.member_id, e.film_id, l.member_id").await?;
     progress.done(
         "relationships",
-        scalar(&client, "SELECT count(*) FROM member_films").await? as u64,
+        scalar(client, "SELECT count(*) FROM member_films").await? as u64,
     );
 
     for def in &dropped {
-        exec(&client, def).await?;
+        exec(client, def).await?;
     }
     progress.done("indexes rebuilt", dropped.len() as u64);
 
     // Counters, set-wise.
-    exec(&client, "UPDATE film_stats s SET watch_count = t.w, like_count = t.l, rating_count = t.rc, rating_sum = t.rs,
+    exec(client, "UPDATE film_stats s SET watch_count = t.w, like_count = t.l, rating_count = t.rc, rating_sum = t.rs,
             r1 = t.h[1], r2 = t.h[2], r3 = t.h[3], r4 = t.h[4], r5 = t.h[5], r6 = t.h[6], r7 = t.h[7], r8 = t.h[8], r9 = t.h[9], r10 = t.h[10]
         FROM (SELECT film_id, count(*) FILTER (WHERE watched) w, count(*) FILTER (WHERE liked) l, count(rating) rc,
                      COALESCE(sum(rating), 0) rs,
@@ -683,43 +743,238 @@ pub async fn run(settings: &Settings, profile: Profile) -> Result<(), BoxError> 
                            count(*) FILTER (WHERE rating = 10)]::int[] h
               FROM member_films GROUP BY film_id) t
         WHERE s.film_id = t.film_id").await?;
-    exec(&client, "UPDATE film_stats s SET review_count = t.n FROM
+    exec(client, "UPDATE film_stats s SET review_count = t.n FROM
         (SELECT film_id, count(*) n FROM log_entries WHERE review_text IS NOT NULL GROUP BY film_id) t WHERE s.film_id = t.film_id").await?;
-    exec(&client, "UPDATE log_entries e SET like_count = t.n FROM (SELECT log_entry_id, count(*) n FROM review_likes GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
-    exec(&client, "UPDATE log_entries e SET comment_count = t.n FROM (SELECT log_entry_id, count(*) n FROM comments GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
-    exec(&client, "UPDATE members m SET following_count = t.n FROM (SELECT follower_id, count(*) n FROM follows GROUP BY follower_id) t WHERE m.id = t.follower_id").await?;
-    exec(&client, "UPDATE members m SET follower_count = t.n FROM (SELECT followee_id, count(*) n FROM follows GROUP BY followee_id) t WHERE m.id = t.followee_id").await?;
-    exec(&client, "SELECT recompute_review_popularity()").await?;
+    exec(client, "UPDATE log_entries e SET like_count = t.n FROM (SELECT log_entry_id, count(*) n FROM review_likes GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
+    exec(client, "UPDATE log_entries e SET comment_count = t.n FROM (SELECT log_entry_id, count(*) n FROM comments GROUP BY log_entry_id) t WHERE e.id = t.log_entry_id").await?;
+    exec(client, "UPDATE members m SET following_count = t.n FROM (SELECT follower_id, count(*) n FROM follows GROUP BY follower_id) t WHERE m.id = t.follower_id").await?;
+    exec(client, "UPDATE members m SET follower_count = t.n FROM (SELECT followee_id, count(*) n FROM follows GROUP BY followee_id) t WHERE m.id = t.followee_id").await?;
+    exec(client, "SELECT recompute_review_popularity()").await?;
     progress.done("counters and popularity scores", 0);
-    exec(&client, "RESET session_replication_role").await?;
-    exec(&client, "VACUUM ANALYZE").await?;
-    progress.done("analyzed", 0);
+    exec(client, "RESET session_replication_role").await?;
+    Ok(())
+}
 
-    let drift = client
-        .query(filmlog_persistence::catalog::DRIFT_SQL, &[])
-        .await?
-        .len();
-    if drift > 0 {
-        return Err(format!("{drift} maintained counters differ from the base tables").into());
+/// Size of a list: 4·u^(-1/1.3) films (a Pareto tail: half hold 6 or fewer, one in a thousand more
+/// than 800), at most a list's limit.
+fn list_size(rng: &mut StdRng) -> usize {
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    ((4.0 * u.powf(-1.0 / 1.3)) as usize).clamp(1, filmlog_domain::list::MAX_ENTRIES)
+}
+
+/// A list's name: "Heaven and night", "Films about the river"…
+fn list_name(rng: &mut StdRng, i: u64) -> String {
+    let a = TITLE_WORDS[rng.random_range(0..TITLE_WORDS.len())];
+    let b = WORDS[rng.random_range(0..WORDS.len())];
+    match rng.random_range(0..4) {
+        0 => format!("Films about the {b} {i}"),
+        1 => format!("{a} and {b} {i}"),
+        2 => format!("My {a} favourites {i}"),
+        _ => format!("Every {a} film I saw {i}"),
     }
-    let db: String = client
-        .query_one("SELECT current_database()", &[])
-        .await?
-        .get(0);
-    exec(
-        &client,
-        &format!("COMMENT ON DATABASE \"{db}\" IS '{}'", profile.marker()),
+}
+
+/// Lists (the bench's, then `profile.lists` more with heavy-tailed sizes, films skewed towards the
+/// popular), their likes and comments (skewed towards a few popular lists), the activity of making
+/// and liking them, and their counters. Drawn from a seed of their own, so adding them to a v3 data
+/// set gives the same lists as generating v4 afresh.
+async fn lists(client: &Client, profile: Profile, progress: &Progress) -> Result<(), BoxError> {
+    exec(client, "SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '512MB'").await?;
+    let dropped = drop_secondary_indexes(
+        client,
+        &["lists", "list_entries", "list_likes", "list_comments"],
     )
     .await?;
-    let follows = scalar(&client, "SELECT count(*) FROM follows").await?;
-    let top = scalar(&client, "SELECT max(follower_count)::bigint FROM members").await?;
-    println!(
-        "gen-data {}: done in {:.1}s; {follows} follows (most followed member: {top} followers); counters consistent",
-        profile.name,
-        progress.started.elapsed().as_secs_f64()
+    let mut rng = StdRng::seed_from_u64(0x0001_1575_f11e);
+    let now = Utc::now();
+    let first_member = scalar(client, "SELECT min(id) FROM members").await?;
+    let member = |i: u64| first_member + i as i64;
+    let film_ids: Vec<i64> = client
+        .query("SELECT id FROM films ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let bench_films: Vec<i64> = client
+        .query(
+            "SELECT id FROM films WHERE slug LIKE 'gen-%' ORDER BY id LIMIT $1",
+            &[&(BENCH_LIST_SIZE as i64)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let total = BENCH_LISTS + profile.lists;
+
+    // (owner, created at, visibility, films).
+    let mut made: Vec<(i64, DateTime<Utc>, &str, Vec<i64>)> = Vec::with_capacity(total as usize);
+    let mut copy = Copy::new(
+        client,
+        "lists",
+        "owner_id, name, description, ranked, visibility, tags, created_at, updated_at",
     );
-    drop(client);
-    let _ = conn_task.await;
+    for i in 0..total {
+        let at = now - Duration::seconds(rng.random_range(3_600..90_000_000));
+        let (owner, name, visibility, films) = if i < BENCH_LISTS {
+            let mut films = bench_films.clone();
+            for k in (1..films.len()).rev() {
+                films.swap(k, rng.random_range(0..=k));
+            }
+            (member(0), format!("Bench list {i}"), "public", films)
+        } else {
+            let owner = member(skewed(&mut rng, profile.members, 2));
+            let size = list_size(&mut rng).min(film_ids.len());
+            let mut seen = HashSet::with_capacity(size);
+            let mut films = Vec::with_capacity(size);
+            while films.len() < size {
+                let f = film_ids[skewed(&mut rng, film_ids.len() as u64, 3) as usize];
+                if seen.insert(f) {
+                    films.push(f);
+                }
+            }
+            let visibility = match rng.random_range(0..100) {
+                0..90 => "public",
+                90..97 => "followers",
+                _ => "private",
+            };
+            (owner, list_name(&mut rng, i), visibility, films)
+        };
+        let description = if rng.random_range(0..3) == 0 {
+            let len = 40 + rng.random_range(0..300);
+            esc(&sentence(&mut rng, len))
+        } else {
+            "\\N".to_owned()
+        };
+        let ranked = if rng.random_range(0..5) < 2 { "t" } else { "f" };
+        let tags = if rng.random_range(0..4) == 0 {
+            format!("{{{}}}", WORDS[rng.random_range(0..WORDS.len())])
+        } else {
+            "{}".to_owned()
+        };
+        copy.row(format_args!(
+            "{owner}\t{}\t{description}\t{ranked}\t{visibility}\t{tags}\t{}\t{}",
+            esc(&name),
+            ts(at),
+            ts(at)
+        ))
+        .await?;
+        made.push((owner, at, visibility, films));
+    }
+    progress.done("lists", copy.finish().await?);
+    let first_list = scalar(client, "SELECT min(id) FROM lists").await?;
+
+    let mut copy = Copy::new(
+        client,
+        "list_entries",
+        "list_id, film_id, sort_key, notes, contains_spoilers, added_at",
+    );
+    for (i, (_, at, _, films)) in made.iter().enumerate() {
+        for (k, f) in films.iter().enumerate() {
+            let notes = if rng.random_range(0..10) == 0 {
+                let len = 20 + rng.random_range(0..160);
+                esc(&sentence(&mut rng, len))
+            } else {
+                "\\N".to_owned()
+            };
+            let spoilers = if rng.random_range(0..50) == 0 {
+                "t"
+            } else {
+                "f"
+            };
+            copy.row(format_args!(
+                "{}\t{f}\t{}\t{notes}\t{spoilers}\t{}",
+                first_list + i as i64,
+                (k as i64 + 1) * filmlog_domain::list::KEY_GAP,
+                ts(*at)
+            ))
+            .await?;
+        }
+        if i % 5_000 == 0 {
+            progress.step("list entries", i as u64, total);
+        }
+    }
+    progress.done("list entries", copy.finish().await?);
+
+    // Likes: six per list on average, most of them on a few lists; every like is an activity.
+    let mut copy = Copy::new(client, "list_likes", "list_id, member_id, created_at");
+    let mut likes: HashSet<(u64, i64)> = HashSet::new();
+    let mut like_acts = Vec::new();
+    while (likes.len() as u64) < total * 6 {
+        let l = skewed(&mut rng, total, 3);
+        let liker = member(rng.random_range(0..profile.members));
+        let (owner, at, _, _) = &made[l as usize];
+        if liker != *owner && likes.insert((l, liker)) {
+            let when = (*at + Duration::seconds(rng.random_range(60..5_000_000))).min(now);
+            copy.row(format_args!(
+                "{}\t{liker}\t{}",
+                first_list + l as i64,
+                ts(when)
+            ))
+            .await?;
+            like_acts.push((liker, first_list + l as i64, *owner, when));
+        }
+    }
+    progress.done("list likes", copy.finish().await?);
+    let mut copy = Copy::new(
+        client,
+        "list_comments",
+        "list_id, author_id, body, created_at",
+    );
+    for _ in 0..total / 2 {
+        let l = skewed(&mut rng, total, 3);
+        let author = member(rng.random_range(0..profile.members));
+        let (_, at, _, _) = &made[l as usize];
+        let when = (*at + Duration::seconds(rng.random_range(60..5_000_000))).min(now);
+        let len = 20 + rng.random_range(0..200);
+        copy.row(format_args!(
+            "{}\t{author}\t{}\t{}",
+            first_list + l as i64,
+            esc(&sentence(&mut rng, len)),
+            ts(when)
+        ))
+        .await?;
+    }
+    progress.done("list comments", copy.finish().await?);
+
+    // Activity: each list made (with its films), each like; flagged restricted as the trigger
+    // would (no generated account is private, so a list's visibility decides).
+    let mut copy = Copy::new(
+        client,
+        "activities",
+        "actor_id, kind, list_id, subject_member_id, film_count, restricted, created_at",
+    );
+    let flag = |visibility: &str| if visibility == "public" { "f" } else { "t" };
+    for (i, (owner, at, visibility, films)) in made.iter().enumerate() {
+        copy.row(format_args!(
+            "{owner}\tlist_created\t{}\t\\N\t{}\t{}\t{}",
+            first_list + i as i64,
+            films.len(),
+            flag(visibility),
+            ts(*at)
+        ))
+        .await?;
+    }
+    for (liker, list, owner, at) in &like_acts {
+        let visibility = made[(list - first_list) as usize].2;
+        copy.row(format_args!(
+            "{liker}\tlist_like\t{list}\t{owner}\t\\N\t{}\t{}",
+            flag(visibility),
+            ts(*at)
+        ))
+        .await?;
+    }
+    progress.done("list activities", copy.finish().await?);
+
+    for def in &dropped {
+        exec(client, def).await?;
+    }
+    exec(client, "UPDATE lists l SET entry_count = t.n FROM (SELECT list_id, count(*) n FROM list_entries GROUP BY list_id) t WHERE l.id = t.list_id").await?;
+    exec(client, "UPDATE lists l SET like_count = t.n FROM (SELECT list_id, count(*) n FROM list_likes GROUP BY list_id) t WHERE l.id = t.list_id").await?;
+    exec(client, "UPDATE lists l SET comment_count = t.n FROM (SELECT list_id, count(*) n FROM list_comments GROUP BY list_id) t WHERE l.id = t.list_id").await?;
+    exec(client, "UPDATE members m SET list_count = t.n FROM (SELECT owner_id, count(*) n FROM lists GROUP BY owner_id) t WHERE m.id = t.owner_id").await?;
+    exec(client, "UPDATE film_stats s SET list_count = t.n FROM (SELECT film_id, count(*) n FROM list_entries GROUP BY film_id) t WHERE s.film_id = t.film_id").await?;
+    exec(client, "RESET session_replication_role").await?;
+    progress.done("list indexes and counters", dropped.len() as u64);
     Ok(())
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt};
 use diesel::{
-    AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper, TextExpressionMethods,
+    AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName,
+    Selectable, SelectableHelper, TextExpressionMethods,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::list::{Plan, Slot};
@@ -52,7 +52,7 @@ pub struct ListView {
 }
 
 /// An entry of a list, without its film.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = list_entries, check_for_backend(diesel::pg::Pg))]
 pub struct ListEntryRow {
     #[diesel(deserialize_as = i64)]
@@ -112,7 +112,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<i
 
 /// The list with its owner, and whether `viewer` likes it.
 pub async fn view(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: i64,
     viewer: Option<MemberId>,
 ) -> Result<Option<(ListView, bool)>> {
@@ -125,7 +125,7 @@ pub async fn view(
         .inner_join(members::table)
         .filter(lists::id.eq(id))
         .select((ListView::as_select(), liked))
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?)
 }
@@ -296,36 +296,93 @@ pub async fn apply(
 /// `rank`.
 pub type EntryKey = (i64, i64, i64);
 
+/// A page of a list's entries: `$1` list, `$2` viewer (0: nobody), after `($3, $4)` (sort key, film
+/// id), at most `$5`. The viewer's relationship with each film is a LATERAL probe, so that it stays one
+/// primary-key lookup per entry whatever the plan (as a plain left join, PostgreSQL read all of a busy
+/// member's films and filtered them 21 times over: 4 ms instead of 0.2). One statement for every page
+/// (the first starts after the smallest key), prepared once per connection.
+const ENTRIES_PAGE: &str = "
+SELECT e.film_id, e.sort_key, e.notes, e.contains_spoilers, e.added_at,
+       f.id, f.slug, f.title, f.year, f.poster_url,
+       v.watched AS viewer_watched, v.liked AS viewer_liked, v.in_watchlist AS viewer_in_watchlist,
+       v.rating AS viewer_rating
+FROM list_entries e
+JOIN films f ON f.id = e.film_id
+LEFT JOIN LATERAL (
+    SELECT m.watched, m.liked, m.in_watchlist, m.rating FROM member_films m
+    WHERE m.member_id = $2 AND m.film_id = e.film_id
+    LIMIT 1
+) v ON true
+WHERE e.list_id = $1 AND (e.sort_key, e.film_id) > ($3, $4)
+ORDER BY e.sort_key, e.film_id
+LIMIT $5";
+
+/// [`ENTRIES_PAGE`] as a query diesel prepares once per connection and caches.
+#[derive(Debug, Clone, Copy)]
+struct EntriesPage {
+    list: i64,
+    viewer: i64,
+    key: i64,
+    film: i64,
+    limit: i64,
+}
+
+impl diesel::query_builder::QueryId for EntriesPage {
+    type QueryId = EntriesPage;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for EntriesPage {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for EntriesPage {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        crate::walk_numbered(ENTRIES_PAGE, out, |n, mut out| match n {
+            "1" => out.push_bind_param::<BigInt, _>(&self.list),
+            "2" => out.push_bind_param::<BigInt, _>(&self.viewer),
+            "3" => out.push_bind_param::<BigInt, _>(&self.key),
+            "4" => out.push_bind_param::<BigInt, _>(&self.film),
+            "5" => out.push_bind_param::<BigInt, _>(&self.limit),
+            other => Err(crate::unknown_placeholder(other)),
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct EntriesPageRow {
+    #[diesel(embed)]
+    entry: ListEntryRow,
+    #[diesel(embed)]
+    film: FilmSummaryRow,
+    #[diesel(embed)]
+    viewer: ViewerFilmRow,
+}
+
 /// A page of the list's entries in order, with their films and `viewer`'s relationship with each.
 pub async fn entries(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     list: i64,
     viewer: Option<MemberId>,
     after: Option<EntryKey>,
     limit: i64,
 ) -> Result<Vec<ViewedListEntry>> {
-    let mut query = join_viewer_film!(
-        list_entries::table.inner_join(films::table),
-        list_entries::film_id,
-        viewer_id(viewer)
-    )
-    .filter(list_entries::list_id.eq(list))
-    .order((list_entries::sort_key.asc(), list_entries::film_id.asc()))
-    .select((
-        ListEntryRow::as_select(),
-        FilmSummaryRow::as_select(),
-        viewer_film_columns!(),
-    ))
-    .limit(limit)
-    .into_boxed();
-    if let Some((key, film, _)) = after {
-        query = query.filter(keyset!(
-            "(list_entries.sort_key, list_entries.film_id) >",
-            BigInt => key,
-            BigInt => film
-        ));
-    }
-    Ok(query.load(conn).await?)
+    let (key, film) = after.map_or((i64::MIN, i64::MIN), |(key, film, _)| (key, film));
+    let page = EntriesPage {
+        list,
+        viewer: viewer_id(viewer),
+        key,
+        film,
+        limit,
+    };
+    let rows: Vec<EntriesPageRow> = page.load(&mut conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.entry, r.film, r.viewer))
+        .collect())
 }
 
 /// The ids of the films `slugs` name, by slug (those that exist).

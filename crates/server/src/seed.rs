@@ -238,12 +238,14 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
             },
         );
         lists::apply(conn, list, &plan, &notes).await?;
+        ops::lists::created(conn, shirin, list, plan.added.len()).await?;
+        ops::social::like_list(conn, list, amara).await?;
         Ok::<_, OpError>(())
     })
     .await
     .map_err(|e| e.to_string())?;
     println!(
-        "seed: {created} demo members created; Children of Heaven reviewed by shirin, followed, liked and commented on, and first in her ranked list"
+        "seed: {created} demo members created; Children of Heaven reviewed by shirin, followed, liked and commented on, and first in her ranked list (liked by amara)"
     );
     Ok(())
 }

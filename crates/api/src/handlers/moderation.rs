@@ -144,7 +144,7 @@ pub async fn create_report(
             Subject::Entry(owner, head.visibility)
         }
         SubjectType::List => {
-            let (view, _) = lists::view(&mut conn, id, None)
+            let (view, _) = lists::view(&conn, id, None)
                 .await?
                 .ok_or_else(|| ApiError::not_found("that subject"))?;
             Subject::Entry(owner, view.list.visibility)
