@@ -676,6 +676,47 @@ impl FromRequest for PipelinedCaller {
     }
 }
 
+/// [`Viewing`] whose session check travels with the handler's first reads, in one round trip:
+/// [`PipelinedViewing::read`] runs them as the token's member and answers 401 (dropping their rows)
+/// when the session is not live. The viewer is only reachable through it, after the check. For hot
+/// reads open to everyone (a list's pages).
+#[derive(Debug, Clone, Copy)]
+pub struct PipelinedViewing {
+    token: Option<DecodedToken>,
+}
+
+impl PipelinedViewing {
+    pub async fn read<'c, T, F>(
+        self,
+        conn: &'c filmlog_persistence::AsyncPgConnection,
+        read: impl FnOnce(Viewer) -> F,
+    ) -> ApiResult<(Viewer, T)>
+    where
+        F: Future<Output = ApiResult<T>> + 'c,
+    {
+        let Some(token) = self.token else {
+            return Ok((Viewer::Anonymous, read(Viewer::Anonymous).await?));
+        };
+        let viewer = Viewer::Member(token.member);
+        let check = sessions::is_live(conn, token.member, token.session);
+        let (live, rows) = futures_util::future::join(check, read(viewer)).await;
+        // A dead session answers 401 whatever the reads did.
+        if !live? {
+            return Err(session_ended());
+        }
+        Ok((viewer, rows?))
+    }
+}
+
+impl FromRequest for PipelinedViewing {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(request_token(req).map(|(token, _)| PipelinedViewing { token }))
+    }
+}
+
 /// The reader of a request, for every read: no header → [`Viewer::Anonymous`]; a live token → that
 /// member; a header with a bad or ended token → 401 (a client should know its token is bad, and a
 /// read never silently answers as someone else).

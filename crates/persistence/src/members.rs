@@ -232,11 +232,13 @@ enum Whom<'a> {
     Username(&'a str),
     /// Lower-cased usernames.
     Usernames(&'a [String]),
+    /// The owner of a list.
+    ListOwner(i64),
 }
 
 /// In the DSL so that diesel keeps it prepared: every read of one member's things sends it.
 async fn standing_of(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     viewer: Option<MemberId>,
     whom: Whom<'_>,
 ) -> Result<Vec<(Standing, String)>> {
@@ -262,6 +264,15 @@ async fn standing_of(
             .filter(lower(members::username).eq(name.to_lowercase()))
             .limit(1),
         Whom::Usernames(names) => query.filter(lower(members::username).eq_any(names)),
+        Whom::ListOwner(list) => query
+            .filter(
+                members::id.eq_any(
+                    crate::schema::lists::table
+                        .filter(crate::schema::lists::id.eq(list))
+                        .select(crate::schema::lists::owner_id),
+                ),
+            )
+            .limit(1),
     };
     type Row = (
         i64,
@@ -272,7 +283,7 @@ async fn standing_of(
         ViewerMemberRow,
         String,
     );
-    let rows: Vec<Row> = query.load(conn).await?;
+    let rows: Vec<Row> = query.load(&mut conn).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -298,6 +309,19 @@ pub async fn standing(
     id: MemberId,
 ) -> Result<Option<Standing>> {
     Ok(standing_of(conn, viewer, Whom::Id(id))
+        .await?
+        .pop()
+        .map(|(s, _)| s))
+}
+
+/// [`Standing`] of the owner of the list `list` for `viewer` (none when there is no such list): a
+/// statement that needs no earlier answer, so it can travel with the list's own reads.
+pub async fn standing_of_list_owner(
+    conn: &AsyncPgConnection,
+    viewer: Option<MemberId>,
+    list: i64,
+) -> Result<Option<Standing>> {
+    Ok(standing_of(conn, viewer, Whom::ListOwner(list))
         .await?
         .pop()
         .map(|(s, _)| s))

@@ -9,12 +9,12 @@ use diesel_async::AsyncConnection;
 use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, MAX_OPS};
 use filmlog_domain::visibility::Viewer;
 use filmlog_domain::{Audience, FilmId, MemberId, ReviewText, Subject, Tag};
-use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::lists::{self as store, EntryText, ListChanges, ListView, NewList};
+use filmlog_persistence::{AsyncPgConnection, members};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, Viewing};
+use crate::auth::{Caller, PipelinedViewing, Viewing};
 use crate::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
 use crate::dto::{FilmSummary, MemberAt, MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
@@ -139,26 +139,32 @@ fn assemble(
 }
 
 /// The list a path names and a page of its entries after `after` (up to `limit` + 1 rows), when the
-/// viewer may read it (404 otherwise). The list and the page are asked for together, pipelined on
-/// the connection (one round trip instead of two); the page is dropped unread when the list turns
-/// out to be hidden from the viewer.
+/// viewer may read it (404 otherwise), and the viewer. The session check, the list, its owner's
+/// standing with the viewer and the page are asked for together, pipelined on the connection (one
+/// round trip instead of four); the answers are used only once the session is live and the
+/// visibility rule shows the list to the viewer.
 async fn readable_with_page(
-    conn: &mut AsyncPgConnection,
-    viewer: Viewer,
+    conn: &AsyncPgConnection,
+    viewing: PipelinedViewing,
     id: i64,
     after: Option<store::EntryKey>,
     limit: i64,
-) -> ApiResult<((ListView, bool), Vec<store::ViewedListEntry>)> {
-    let shared: &AsyncPgConnection = conn;
-    let (view, rows) = futures_util::future::join(
-        store::view(shared, id, viewer.member()),
-        store::entries(shared, id, viewer.member(), after, limit + 1),
-    )
-    .await;
-    let view = view?.ok_or_else(|| ApiError::not_found("that list"))?;
+) -> ApiResult<(Viewer, (ListView, bool), Vec<store::ViewedListEntry>)> {
+    let (viewer, (view, standing, rows)) = viewing
+        .read(conn, |viewer| async move {
+            let (view, standing, rows) = futures_util::future::join3(
+                store::view(conn, id, viewer.member()),
+                members::standing_of_list_owner(conn, viewer.member(), id),
+                store::entries(conn, id, viewer.member(), after, limit + 1),
+            )
+            .await;
+            Ok((view?, standing?, rows?))
+        })
+        .await?;
+    let view = view.ok_or_else(|| ApiError::not_found("that list"))?;
     let subject = Subject::Entry(view.0.list.owner_id, view.0.list.visibility);
-    visible::check(conn, viewer, subject, "that list").await?;
-    Ok((view, rows?))
+    visible::require(viewer, subject, standing, "that list")?;
+    Ok((viewer, view, rows))
 }
 
 /// The list a path names, when the viewer may read it (404 otherwise).
@@ -440,13 +446,13 @@ pub struct ListQuery {
 #[get("/lists/{list_id}")]
 pub async fn get_list(
     state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
+    viewing: PipelinedViewing,
     ListPath(id): ListPath,
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
-    let mut conn = state.read_conn().await?;
-    let (view, rows) = readable_with_page(&mut conn, viewer, id, None, limit).await?;
+    let conn = state.read_conn().await?;
+    let (viewer, view, rows) = readable_with_page(&conn, viewing, id, None, limit).await?;
     list_response(&assemble(view, rows, viewer, limit))
 }
 
@@ -467,13 +473,13 @@ pub async fn get_list(
 #[get("/lists/{list_id}/entries")]
 pub async fn list_entries(
     state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
+    viewing: PipelinedViewing,
     ListPath(id): ListPath,
     paging: Paging<store::EntryKey>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
-    let mut conn = state.read_conn().await?;
-    let (view, rows) = readable_with_page(&mut conn, viewer, id, after, limit).await?;
+    let conn = state.read_conn().await?;
+    let (viewer, view, rows) = readable_with_page(&conn, viewing, id, after, limit).await?;
     // The ETag covers the list's version too: an edit on another page changes this one's.
     json_with_version(
         &entry_page(rows, limit, after, viewer),
