@@ -72,6 +72,17 @@ fn list_items(page: &TestResponse) -> Vec<(String, String, Option<i64>)> {
         .collect()
 }
 
+/// An app with three members.
+async fn three() -> (TestApp, TestMember, TestMember, TestMember) {
+    let app = TestApp::spawn().await;
+    let (ana, ben, cy) = (
+        app.member("ana").await,
+        app.member("ben").await,
+        app.member("cy").await,
+    );
+    (app, ana, ben, cy)
+}
+
 async fn feed(app: &TestApp, who: &TestMember) -> Vec<(String, String, Option<i64>)> {
     list_items(&app.get("/api/v1/me/feed", Some(&who.access_token)).await)
 }
@@ -89,12 +100,7 @@ async fn age_activity(app: &TestApp, list: &str, minutes: i64) {
 
 #[actix_web::test]
 async fn list_activity_reaches_feeds_with_edits_collapsed_into_one() {
-    let app = TestApp::spawn().await;
-    let (ana, ben, cy) = (
-        app.member("ana").await,
-        app.member("ben").await,
-        app.member("cy").await,
-    );
+    let (app, ana, ben, cy) = three().await;
     follow(&app, &ben, "ana").await;
     follow(&app, &cy, "ben").await;
     let slugs = films(&app, 8).await;
@@ -198,12 +204,7 @@ async fn list_activity_reaches_feeds_with_edits_collapsed_into_one() {
 
 #[actix_web::test]
 async fn list_activity_is_seen_only_by_who_may_read_the_list() {
-    let app = TestApp::spawn().await;
-    let (ana, ben, cy) = (
-        app.member("ana").await,
-        app.member("ben").await,
-        app.member("cy").await,
-    );
+    let (app, ana, ben, cy) = three().await;
     follow(&app, &ben, "ana").await;
     let slugs = films(&app, 2).await;
     let (list, _) = make_list(&app, &ana, "Only for followers", &slugs[..1]).await;
@@ -271,13 +272,8 @@ struct Moderated {
 
 /// ana's public list, followed by ben, with cy's comment on it; an admin.
 async fn moderated() -> Moderated {
-    let app = TestApp::spawn().await;
-    let (ana, ben, cy, admin) = (
-        app.member("ana").await,
-        app.member("ben").await,
-        app.member("cy").await,
-        app.member("mod").await,
-    );
+    let (app, ana, ben, cy) = three().await;
+    let admin = app.member("mod").await;
     app.make_admin("mod").await;
     follow(&app, &ben, "ana").await;
     let slugs = films(&app, 1).await;

@@ -822,3 +822,89 @@ async fn malformed_batches_and_stale_header_edits_are_refused_and_change_nothing
         .await
         .assert_problem(400, "invalid_query_parameter");
 }
+
+#[actix_web::test]
+async fn a_members_lists_come_newest_recently_changed_or_most_liked_first() {
+    let app = TestApp::spawn().await;
+    let (ana, ben, cy) = (
+        app.member("ana").await,
+        app.member("ben").await,
+        app.member("cy").await,
+    );
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C"] {
+        let made = create(&app, &ana, json!({"name": name})).await;
+        ids.push(
+            made.assert_status(201)["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    for (who, list) in [(&ben, &ids[1]), (&cy, &ids[1]), (&ben, &ids[2])] {
+        app.put(&format!("/api/v1/lists/{list}/like"), &who.access_token)
+            .await
+            .assert_status(204);
+    }
+    let req = app
+        .client
+        .patch(app.url(&format!("/api/v1/lists/{}", ids[0])))
+        .bearer_auth(&ana.access_token)
+        .json(&json!({"description": "changed last"}));
+    TestApp::read(req).await.assert_status(200);
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for (sort, expected) in [
+        ("", ["C", "B", "A"]),
+        ("recent", ["C", "B", "A"]),
+        ("updated", ["A", "C", "B"]),
+        ("popular", ["B", "C", "A"]),
+    ] {
+        if sort.is_empty() {
+            let all = app.get("/api/v1/members/ana/lists", None).await;
+            assert_eq!(names(all.assert_status(200)), expected);
+            continue;
+        }
+        let all = app
+            .get(&format!("/api/v1/members/ana/lists?sort={sort}"), None)
+            .await;
+        assert_eq!(names(all.assert_status(200)), expected, "sort={sort}");
+        // One at a time by cursor: the same order, nothing skipped or repeated.
+        let mut seen = Vec::new();
+        let mut path = format!("/api/v1/members/ana/lists?sort={sort}&limit=1");
+        loop {
+            let page = app.get(&path, None).await;
+            seen.extend(names(page.assert_status(200)));
+            match page.json["next_cursor"].as_str() {
+                Some(c) => {
+                    path = format!("/api/v1/members/ana/lists?sort={sort}&limit=1&cursor={c}")
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "paged, sort={sort}");
+    }
+    // A cursor of one order is refused by another; an unknown order is refused.
+    let popular = app
+        .get("/api/v1/members/ana/lists?sort=popular&limit=1", None)
+        .await;
+    let cursor = popular.json["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.get(
+        &format!("/api/v1/members/ana/lists?sort=recent&cursor={cursor}"),
+        None,
+    )
+    .await
+    .assert_problem(400, "invalid_cursor");
+    app.get("/api/v1/members/ana/lists?sort=oldest", None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+}

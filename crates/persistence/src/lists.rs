@@ -401,36 +401,6 @@ pub async fn film_ids(
         .collect())
 }
 
-/// A member's lists that `viewer` may read, newest first, after `(created_at, id)`.
-pub async fn of_member(
-    conn: &mut AsyncPgConnection,
-    owner: MemberId,
-    viewer: Option<MemberId>,
-    after: Option<(DateTime<Utc>, i64)>,
-    limit: i64,
-) -> Result<Vec<ListView>> {
-    let mut query = lists::table
-        .inner_join(members::table)
-        .filter(lists::owner_id.eq(owner.get()))
-        .filter(visible_to!(
-            viewer_id(viewer),
-            lists::owner_id,
-            lists::visibility
-        ))
-        .order((lists::created_at.desc(), lists::id.desc()))
-        .select(ListView::as_select())
-        .limit(limit)
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(keyset!(
-            "(lists.created_at, lists.id) <",
-            diesel::sql_types::Timestamptz => at,
-            BigInt => id
-        ));
-    }
-    Ok(query.load(conn).await?)
-}
-
 /// Likes a list (idempotent); `true` when the like is new.
 pub async fn like(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> Result<bool> {
     let n = diesel::insert_into(list_likes::table)
@@ -510,6 +480,8 @@ pub enum ListSort {
     Popular,
     /// Newest first.
     Recent,
+    /// Most recently changed first.
+    Updated,
 }
 
 /// The page position of a list of lists: `(likes or created_at as text, id)`.
@@ -517,6 +489,19 @@ pub enum ListSort {
 pub enum ListKey {
     Likes(i32, i64),
     Created(DateTime<Utc>, i64),
+    Updated(DateTime<Utc>, i64),
+}
+
+impl ListKey {
+    /// Whether a page in `sort` order can start after this key.
+    pub fn orders(&self, sort: ListSort) -> bool {
+        matches!(
+            (self, sort),
+            (ListKey::Likes(..), ListSort::Popular)
+                | (ListKey::Created(..), ListSort::Recent)
+                | (ListKey::Updated(..), ListSort::Updated)
+        )
+    }
 }
 
 /// Lists of many members that `viewer` may read, filtered by `filter`, in `sort` order. One query:
@@ -536,6 +521,7 @@ macro_rules! lists_page {
         query = match $sort {
             ListSort::Popular => query.order((lists::like_count.desc(), lists::id.desc())),
             ListSort::Recent => query.order((lists::created_at.desc(), lists::id.desc())),
+            ListSort::Updated => query.order((lists::updated_at.desc(), lists::id.desc())),
         };
         match $after {
             None => {}
@@ -553,9 +539,33 @@ macro_rules! lists_page {
                     BigInt => id
                 ))
             }
+            Some(ListKey::Updated(at, id)) => {
+                query = query.filter(keyset!(
+                    "(lists.updated_at, lists.id) <",
+                    diesel::sql_types::Timestamptz => at,
+                    BigInt => id
+                ))
+            }
         }
         query
     }};
+}
+
+/// A member's lists that `viewer` may read, in `sort` order.
+pub async fn of_member(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    viewer: Option<MemberId>,
+    sort: ListSort,
+    after: Option<ListKey>,
+    limit: i64,
+) -> Result<Vec<ListView>> {
+    let base = lists::table
+        .inner_join(members::table)
+        .filter(lists::owner_id.eq(owner.get()));
+    Ok(lists_page!(base, viewer, sort, after, limit)
+        .load(conn)
+        .await?)
 }
 
 /// The lists that hold a film; with `following`, only those of members that member follows.

@@ -143,6 +143,13 @@ pub async fn subject_state(
     subject: SubjectType,
     id: i64,
 ) -> Result<Option<SubjectState>> {
+    // The state of content that can only be removed, when it exists.
+    let removed = |found: Option<bool>| {
+        found.map(|removed| SubjectState {
+            removed,
+            ..SubjectState::default()
+        })
+    };
     Ok(match subject {
         SubjectType::Review => log_entries::table
             .find(id)
@@ -159,36 +166,30 @@ pub async fn subject_state(
                 removed,
                 ..SubjectState::default()
             }),
-        SubjectType::Comment => comments::table
-            .find(id)
-            .select(comments::removed_at.is_not_null())
-            .first::<bool>(conn)
-            .await
-            .optional()?
-            .map(|removed| SubjectState {
-                removed,
-                ..SubjectState::default()
-            }),
-        SubjectType::List => lists::table
-            .find(id)
-            .select(lists::removed_at.is_not_null())
-            .first::<bool>(conn)
-            .await
-            .optional()?
-            .map(|removed| SubjectState {
-                removed,
-                ..SubjectState::default()
-            }),
-        SubjectType::ListComment => list_comments::table
-            .find(id)
-            .select(list_comments::removed_at.is_not_null())
-            .first::<bool>(conn)
-            .await
-            .optional()?
-            .map(|removed| SubjectState {
-                removed,
-                ..SubjectState::default()
-            }),
+        SubjectType::Comment => removed(
+            comments::table
+                .find(id)
+                .select(comments::removed_at.is_not_null())
+                .first(conn)
+                .await
+                .optional()?,
+        ),
+        SubjectType::List => removed(
+            lists::table
+                .find(id)
+                .select(lists::removed_at.is_not_null())
+                .first(conn)
+                .await
+                .optional()?,
+        ),
+        SubjectType::ListComment => removed(
+            list_comments::table
+                .find(id)
+                .select(list_comments::removed_at.is_not_null())
+                .first(conn)
+                .await
+                .optional()?,
+        ),
         SubjectType::Member => members::table
             .find(id)
             .select((members::role, members::suspended_until))

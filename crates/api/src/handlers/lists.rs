@@ -765,15 +765,39 @@ pub async fn edit_entries(
     list_response(&list)
 }
 
+/// How a member's lists are ordered.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberListsSort {
+    /// Newest first.
+    Recent,
+    /// Most recently changed first (header or entries).
+    Updated,
+    /// Most liked first.
+    Popular,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListsQuery {
+    /// `recent` (default), `updated` or `popular`.
+    pub sort: Option<MemberListsSort>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
 /// A member's lists
 ///
-/// Newest first; those you may read.
+/// Those you may read: newest first, most recently changed first, or most liked first.
 #[utoipa::path(
     operation_id = "member_lists",
     tag = "members",
-    params(("username" = String, Path, example = "shirin"), PageQuery),
+    params(("username" = String, Path, example = "shirin"), MemberListsQuery),
     responses(
-        (status = 200, description = "Newest first, each with its first entries", body = Page<ListSummary>),
+        (status = 200, description = "In the order asked for", body = Page<ListSummary>),
         (status = 400, response = BadPageQuery),
         (status = 404, response = MemberNotFound),
         (status = 503, response = ServiceUnavailable),
@@ -784,19 +808,19 @@ pub async fn member_lists(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
-    paging: Paging<(DateTime<Utc>, i64)>,
+    query: web::Query<MemberListsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let Paging { limit, after } = paging;
+    let limit = pagination::limit(query.limit)?;
+    let order = match query.sort.unwrap_or(MemberListsSort::Recent) {
+        MemberListsSort::Recent => store::ListSort::Recent,
+        MemberListsSort::Updated => store::ListSort::Updated,
+        MemberListsSort::Popular => store::ListSort::Popular,
+    };
+    let after = list_key(query.cursor.as_deref(), order)?;
     let mut conn = state.read_conn().await?;
     let owner = visible::content_owner(&mut conn, viewer, &username).await?;
-    let rows = store::of_member(&mut conn, owner, viewer.member(), after, limit + 1).await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        |v| (v.list.created_at, v.list.id),
-        ListSummary::from,
-    );
-    Ok(HttpResponse::Ok().json(page))
+    let rows = store::of_member(&mut conn, owner, viewer.member(), order, after, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(list_page(rows, limit, order)))
 }
 
 /// A list as lists of lists show it.
@@ -1015,13 +1039,24 @@ pub struct FilmListsQuery {
 enum ListCursor {
     Likes(i32, i64),
     Created(DateTime<Utc>, i64),
+    Updated(DateTime<Utc>, i64),
 }
 
-fn list_key(cursor: Option<&str>) -> ApiResult<Option<store::ListKey>> {
-    Ok(pagination::decode::<ListCursor>(cursor)?.map(|c| match c {
+/// The key a cursor carries, when it was issued for a page in `sort` order (400 `invalid_cursor`
+/// otherwise: a cursor of another order would skip or repeat lists).
+fn list_key(cursor: Option<&str>, sort: store::ListSort) -> ApiResult<Option<store::ListKey>> {
+    let key = pagination::decode::<ListCursor>(cursor)?.map(|c| match c {
         ListCursor::Likes(likes, id) => store::ListKey::Likes(likes, id),
         ListCursor::Created(at, id) => store::ListKey::Created(at, id),
-    }))
+        ListCursor::Updated(at, id) => store::ListKey::Updated(at, id),
+    });
+    match key {
+        Some(k) if !k.orders(sort) => Err(ApiError::bad_request(
+            "invalid_cursor",
+            "the cursor is not one this list issued (it belongs to another sort order)",
+        )),
+        key => Ok(key),
+    }
 }
 
 fn list_page(rows: Vec<ListView>, limit: i64, sort: store::ListSort) -> Page<ListSummary> {
@@ -1031,6 +1066,7 @@ fn list_page(rows: Vec<ListView>, limit: i64, sort: store::ListSort) -> Page<Lis
         |v| match sort {
             store::ListSort::Popular => ListCursor::Likes(v.list.like_count, v.list.id),
             store::ListSort::Recent => ListCursor::Created(v.list.created_at, v.list.id),
+            store::ListSort::Updated => ListCursor::Updated(v.list.updated_at, v.list.id),
         },
         ListSummary::from,
     )
@@ -1073,7 +1109,7 @@ pub async fn film_lists(
         FilmListsSort::Popular => store::ListSort::Popular,
         FilmListsSort::Recent | FilmListsSort::Following => store::ListSort::Recent,
     };
-    let after = list_key(query.cursor.as_deref())?;
+    let after = list_key(query.cursor.as_deref(), order)?;
     let mut conn = state.read_conn().await?;
     let film = film_id(&mut conn, &slug).await?;
     let rows = store::of_film(
@@ -1129,7 +1165,7 @@ pub async fn search_lists(
             "q must be one line of 1 to 200 characters",
         ));
     }
-    let after = list_key(query.cursor.as_deref())?;
+    let after = list_key(query.cursor.as_deref(), store::ListSort::Popular)?;
     let mut conn = state.read_conn().await?;
     let rows = store::search(&mut conn, q, viewer.member(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(list_page(rows, limit, store::ListSort::Popular)))
