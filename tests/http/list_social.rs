@@ -195,6 +195,16 @@ async fn list_activity_reaches_feeds_with_edits_collapsed_into_one() {
         ("list_created", Some(7))
     );
 
+    // A muted owner's list activity leaves the feed, and comes back with the unmute.
+    app.put("/api/v1/members/ana/mute", &ben.access_token)
+        .await
+        .assert_status(204);
+    assert!(feed(&app, &ben).await.is_empty());
+    app.delete("/api/v1/members/ana/mute", &ben.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(feed(&app, &ben).await.len(), 2);
+
     // Deleting the list takes its activity with it.
     app.delete(&format!("/api/v1/lists/{list}"), &ana.access_token)
         .await

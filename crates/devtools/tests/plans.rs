@@ -198,6 +198,42 @@ async fn hot_queries_use_their_indexes() {
     .await;
     assert_uses(&member, "activities_actor_idx");
 
+    // A list's entries page, first and later, for the member with the most films (whose every film
+    // a plain left join once read): the order index, one primary-key probe of the viewer's films per
+    // entry, nothing scanned whole.
+    let busiest = diesel::sql_query(
+        "SELECT member_id AS id FROM member_films GROUP BY member_id ORDER BY count(*) DESC LIMIT 1",
+    )
+    .get_result::<Id>(&mut conn)
+    .await
+    .map(|r| r.id)
+    .unwrap_or(1);
+    let bench_list = ids(
+        &mut conn,
+        "SELECT min(id) AS id FROM lists WHERE name = 'Bench list 0'",
+    )
+    .await;
+    let list = bench_list.into_iter().next().unwrap_or(1);
+    for start in [
+        "-9223372036854775808, -9223372036854775808",
+        "429496729600, 3202",
+    ] {
+        let args = format!("{list}, {busiest}, {start}, 21");
+        let plan = explain(&mut conn, filmlog_persistence::lists::ENTRIES_PAGE, &args).await;
+        assert_uses(&plan, "list_entries_order_idx");
+        assert_uses(&plan, "member_films_pkey");
+        let scanned: Vec<_> = summary(&plan)
+            .into_iter()
+            .filter(|(t, _, _)| t == "Seq Scan" || t == "Materialize")
+            .collect();
+        assert!(scanned.is_empty(), "{scanned:?} in the entries page");
+        // A full page of the 1,000-film list's films.
+        assert_eq!(
+            ids(&mut conn, &format!("EXECUTE q({args})")).await.len(),
+            21
+        );
+    }
+
     // Popular reviews of a film: exactly the statement the endpoint sends.
     for (period, index) in [
         (Period::Week, "log_entries_popular_week_idx"),

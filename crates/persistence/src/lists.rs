@@ -301,7 +301,7 @@ pub type EntryKey = (i64, i64, i64);
 /// primary-key lookup per entry whatever the plan (as a plain left join, PostgreSQL read all of a busy
 /// member's films and filtered them 21 times over: 4 ms instead of 0.2). One statement for every page
 /// (the first starts after the smallest key), prepared once per connection.
-const ENTRIES_PAGE: &str = "
+pub const ENTRIES_PAGE: &str = "
 SELECT e.film_id, e.sort_key, e.notes, e.contains_spoilers, e.added_at,
        f.id, f.slug, f.title, f.year, f.poster_url,
        v.watched AS viewer_watched, v.liked AS viewer_liked, v.in_watchlist AS viewer_in_watchlist,
