@@ -274,6 +274,29 @@ async fn a_batch_applies_all_or_nothing_under_if_match() {
     )
     .await
     .assert_problem(412, "precondition_failed");
+    // An update sets only what it sends (`null` clears notes); several in one batch, each its own.
+    let done = edit(
+        &app,
+        &ana,
+        &id,
+        Some(&new_etag),
+        json!([
+            {"op": "update", "film": s[0], "notes": null},
+            {"op": "update", "film": s[4], "contains_spoilers": true},
+            {"op": "update", "film": s[2], "notes": "  third  "}
+        ]),
+    )
+    .await;
+    let items = &done.assert_status(200)["entries"]["items"];
+    let state = |i: usize| {
+        (
+            items[i]["notes"].clone(),
+            items[i]["contains_spoilers"].clone(),
+        )
+    };
+    assert_eq!(state(1), (json!("new"), json!(true)));
+    assert_eq!(state(2), (Value::Null, json!(true)));
+    assert_eq!(state(3), (json!("third"), json!(false)));
     assert_eq!(app.drift().await, Vec::<i64>::new());
 }
 

@@ -8,11 +8,28 @@
 use std::collections::HashSet;
 
 use crate::FilmId;
+use crate::text::{self, TextError};
 
 /// The most entries a list holds.
 pub const MAX_ENTRIES: usize = 5_000;
 /// The most operations one batch takes.
 pub const MAX_OPS: usize = 1_000;
+/// The most characters of a list's name (one line), its description and an entry's notes.
+pub const NAME_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 10_000;
+pub const NOTES_MAX: usize = 10_000;
+
+/// A list's name: one line of 1 to [`NAME_MAX`] characters, trimmed.
+pub fn name(raw: &str) -> Result<String, TextError> {
+    text::clean_required(raw, NAME_MAX, false)
+}
+
+/// A list's description or an entry's notes: up to `max` characters with line breaks, trimmed;
+/// `None` when blank (none).
+pub fn prose(raw: &str, max: usize) -> Result<Option<String>, TextError> {
+    text::clean(raw, max, true)
+}
+
 /// The gap between neighbouring keys when keys are spread.
 pub const KEY_GAP: i64 = 1 << 32;
 
@@ -221,6 +238,20 @@ mod tests {
 
     fn film(n: i64) -> FilmId {
         FilmId::new(n)
+    }
+
+    #[test]
+    fn names_are_one_line_and_prose_may_be_blank() {
+        assert_eq!(name("  Rainy day  "), Ok("Rainy day".to_owned()));
+        assert_eq!(name(" "), Err(TextError::Empty));
+        assert_eq!(name("a\nb"), Err(TextError::ControlCharacter));
+        assert_eq!(
+            name(&"x".repeat(NAME_MAX + 1)),
+            Err(TextError::TooLong { max: NAME_MAX })
+        );
+        assert_eq!(prose(" \n ", NOTES_MAX), Ok(None));
+        assert_eq!(prose("a\nb", NOTES_MAX), Ok(Some("a\nb".to_owned())));
+        assert_eq!(prose("a\0b", NOTES_MAX), Err(TextError::ControlCharacter));
     }
 
     fn slots(n: i64) -> Vec<Slot> {

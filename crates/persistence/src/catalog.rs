@@ -1,5 +1,7 @@
 //! Films, people and credits, and the maintained film statistics.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text};
 use diesel::{
@@ -543,6 +545,22 @@ pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
         .load(conn)
         .await?;
     Ok(rows.into_iter().map(|r| r.film_id).collect())
+}
+
+/// The ids of the films `slugs` name, by slug (those that exist).
+pub async fn ids_by_slug(
+    conn: &mut AsyncPgConnection,
+    slugs: &[String],
+) -> Result<HashMap<String, FilmId>> {
+    let rows: Vec<(String, i64)> = films::table
+        .filter(films::slug.eq_any(slugs))
+        .select((films::slug, films::id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, id)| (slug, FilmId::new(id)))
+        .collect())
 }
 
 /// The viewer's relationship with each film `slugs` names that exists (by slug).

@@ -1,9 +1,9 @@
 //! Lists of films and their entries (see `filmlog_domain::list` for how entries keep their order).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::{
     AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName,
     Selectable, SelectableHelper, TextExpressionMethods,
@@ -15,7 +15,7 @@ use filmlog_domain::{Audience, FilmId, MemberId};
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
-use crate::schema::{films, follows, list_comments, list_entries, list_likes, lists, members};
+use crate::schema::{follows, list_comments, list_entries, list_likes, lists, members};
 use crate::types::DbAudience;
 use crate::viewer::{ViewerFilmRow, ViewerMemberRow, viewer_id};
 
@@ -256,34 +256,47 @@ pub async fn apply(
             .execute(conn)
             .await?;
     }
-    let added: Vec<FilmId> = plan.added.iter().map(|s| s.film).collect();
-    for film in plan.updated.iter().filter(|f| !added.contains(f)) {
-        let t = text.get(film).cloned().unwrap_or_default();
-        let target = list_entries::table.find((list, film.get()));
-        written += match (t.notes, t.contains_spoilers) {
-            (Some(notes), Some(spoilers)) => {
-                diesel::update(target)
-                    .set((
-                        list_entries::notes.eq(notes),
-                        list_entries::contains_spoilers.eq(spoilers),
-                    ))
-                    .execute(conn)
-                    .await?
-            }
-            (Some(notes), None) => {
-                diesel::update(target)
-                    .set(list_entries::notes.eq(notes))
-                    .execute(conn)
-                    .await?
-            }
-            (None, Some(spoilers)) => {
-                diesel::update(target)
-                    .set(list_entries::contains_spoilers.eq(spoilers))
-                    .execute(conn)
-                    .await?
-            }
-            (None, None) => 0,
-        };
+    // Notes and spoiler flags of entries that stay, in one statement: each column is set only for
+    // the films whose batch says so (`set_*`), the others keep theirs.
+    let added: HashSet<FilmId> = plan.added.iter().map(|s| s.film).collect();
+    let changed: Vec<(FilmId, EntryText)> = plan
+        .updated
+        .iter()
+        .filter(|f| !added.contains(f))
+        .map(|f| (*f, text.get(f).cloned().unwrap_or_default()))
+        .filter(|(_, t)| t.notes.is_some() || t.contains_spoilers.is_some())
+        .collect();
+    if !changed.is_empty() {
+        let films: Vec<i64> = changed.iter().map(|(f, _)| f.get()).collect();
+        let set_notes: Vec<bool> = changed.iter().map(|(_, t)| t.notes.is_some()).collect();
+        let notes: Vec<Option<String>> = changed
+            .iter()
+            .map(|(_, t)| t.notes.clone().flatten())
+            .collect();
+        let set_spoilers: Vec<bool> = changed
+            .iter()
+            .map(|(_, t)| t.contains_spoilers.is_some())
+            .collect();
+        let spoilers: Vec<bool> = changed
+            .iter()
+            .map(|(_, t)| t.contains_spoilers.unwrap_or(false))
+            .collect();
+        written += diesel::sql_query(
+            "UPDATE list_entries e SET \
+               notes = CASE WHEN u.set_notes THEN u.notes ELSE e.notes END, \
+               contains_spoilers = CASE WHEN u.set_spoilers THEN u.spoilers ELSE e.contains_spoilers END \
+             FROM unnest($2::bigint[], $3::bool[], $4::text[], $5::bool[], $6::bool[]) \
+                  AS u(f, set_notes, notes, set_spoilers, spoilers) \
+             WHERE e.list_id = $1 AND e.film_id = u.f",
+        )
+        .bind::<BigInt, _>(list)
+        .bind::<Array<BigInt>, _>(films)
+        .bind::<Array<Bool>, _>(set_notes)
+        .bind::<Array<Nullable<Text>>, _>(notes)
+        .bind::<Array<Bool>, _>(set_spoilers)
+        .bind::<Array<Bool>, _>(spoilers)
+        .execute(conn)
+        .await?;
     }
     diesel::update(lists::table.find(list))
         .set(lists::updated_at.eq(diesel::dsl::now))
@@ -382,22 +395,6 @@ pub async fn entries(
     Ok(rows
         .into_iter()
         .map(|r| (r.entry, r.film, r.viewer))
-        .collect())
-}
-
-/// The ids of the films `slugs` name, by slug (those that exist).
-pub async fn film_ids(
-    conn: &mut AsyncPgConnection,
-    slugs: &[String],
-) -> Result<HashMap<String, FilmId>> {
-    let rows: Vec<(String, i64)> = films::table
-        .filter(films::slug.eq_any(slugs))
-        .select((films::slug, films::id))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(slug, id)| (slug, FilmId::new(id)))
         .collect())
 }
 

@@ -7,10 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, MAX_OPS};
+use filmlog_domain::text::TextError;
 use filmlog_domain::visibility::Viewer;
-use filmlog_domain::{Audience, FilmId, MemberId, ReviewText, Subject, Tag};
+use filmlog_domain::{Audience, FilmId, MemberId, Subject, Tag};
 use filmlog_persistence::lists::{self as store, EntryText, ListChanges, ListView, NewList};
-use filmlog_persistence::{AsyncPgConnection, members};
+use filmlog_persistence::{AsyncPgConnection, catalog, members};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,11 +29,6 @@ use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 use crate::visible;
-
-/// The most characters of a list's name, description and an entry's notes.
-const NAME_MAX: usize = 200;
-const DESCRIPTION_MAX: usize = 10_000;
-const NOTES_MAX: usize = 10_000;
 
 /// An entry of a list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -201,41 +197,36 @@ async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> 
     load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
 }
 
-fn text(
-    value: &str,
+/// A checked text field, or `None` with its problem (at `pointer`, as `code`) added to `errors`.
+fn checked<T>(
+    value: Result<T, TextError>,
     pointer: &str,
     code: &'static str,
-    max: usize,
     errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let trimmed = value.trim();
-    let ok = trimmed.chars().count() <= max
-        && !trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t');
-    if ok {
-        Some(trimmed.to_owned())
-    } else {
-        errors.push(FieldError::new(
-            pointer,
-            code,
-            format!("at most {max} characters, no control characters but line breaks"),
-        ));
-        None
-    }
+) -> Option<T> {
+    value
+        .map_err(|e| errors.push(FieldError::new(pointer, code, e)))
+        .ok()
 }
 
-fn name(value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let name = text(value, "/name", "invalid_list_name", NAME_MAX, errors)?;
-    if name.is_empty() || name.contains(['\n', '\r']) {
-        errors.push(FieldError::new(
-            "/name",
-            "invalid_list_name",
-            "one line of 1 to 200 characters",
-        ));
-        return None;
-    }
-    Some(name)
+fn description(value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let checked = checked(
+        rules::prose(value, rules::DESCRIPTION_MAX),
+        "/description",
+        "invalid_description",
+        errors,
+    );
+    checked.flatten()
+}
+
+fn notes(value: Option<&str>, pointer: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let checked = checked(
+        rules::prose(value?, rules::NOTES_MAX),
+        pointer,
+        "invalid_notes",
+        errors,
+    );
+    checked.flatten()
 }
 
 fn tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
@@ -244,23 +235,6 @@ fn tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
         Err((i, e)) => {
             errors.push(FieldError::new(format!("/tags/{i}"), "invalid_tag", e));
             Vec::new()
-        }
-    }
-}
-
-fn notes(value: Option<&str>, pointer: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value?;
-    // Notes are review-like text: the same rules as a review's.
-    match ReviewText::parse(value) {
-        Ok(Some(t)) if t.as_str().chars().count() <= NOTES_MAX => Some(t.into_inner()),
-        Ok(None) => None,
-        Ok(Some(_)) | Err(_) => {
-            errors.push(FieldError::new(
-                pointer,
-                "invalid_notes",
-                format!("at most {NOTES_MAX} characters, no control characters but line breaks"),
-            ));
-            None
         }
     }
 }
@@ -318,16 +292,16 @@ pub async fn create_list(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut errors = Vec::new();
-    let list_name = name(&req.name, &mut errors);
-    let description = req.description.as_deref().and_then(|d| {
-        text(
-            d,
-            "/description",
-            "invalid_description",
-            DESCRIPTION_MAX,
-            &mut errors,
-        )
-    });
+    let list_name = checked(
+        rules::name(&req.name),
+        "/name",
+        "invalid_list_name",
+        &mut errors,
+    );
+    let description = req
+        .description
+        .as_deref()
+        .and_then(|d| description(d, &mut errors));
     let list_tags = tags(&req.tags, &mut errors);
     if req.entries.len() > MAX_ENTRIES {
         errors.push(FieldError::new(
@@ -354,17 +328,11 @@ pub async fn create_list(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let slugs: Vec<String> = req.entries.iter().map(|e| e.film.clone()).collect();
-    let films = store::film_ids(&mut conn, &slugs).await?;
+    let films = catalog::ids_by_slug(&mut conn, &slugs).await?;
     let mut ops = Vec::with_capacity(req.entries.len());
     let mut entry_text = HashMap::new();
     for (i, (entry, note)) in req.entries.iter().zip(texts).enumerate() {
-        let film = *films.get(&entry.film).ok_or_else(|| {
-            ApiError::invalid_field(
-                &format!("/entries/{i}/film"),
-                "unknown_film",
-                "no film has that slug",
-            )
-        })?;
+        let film = film_of(&films, &entry.film, format!("/entries/{i}/film"))?;
         ops.push(ListOp::Add {
             film,
             position: None,
@@ -402,6 +370,15 @@ pub async fn create_list(
         .insert_header(("Location", format!("/api/v1/lists/{id}")))
         .insert_header(("ETag", list_etag(&list)?))
         .json(list))
+}
+
+/// The film a slug of the request names (`pointer` locates the slug), from the films its slugs were
+/// looked up as together.
+fn film_of(films: &HashMap<String, FilmId>, slug: &str, pointer: String) -> ApiResult<FilmId> {
+    films
+        .get(slug)
+        .copied()
+        .ok_or_else(|| ApiError::invalid_field(&pointer, "unknown_film", "no film has that slug"))
 }
 
 /// The problem of a refused batch: 422 pointing at the failing operation.
@@ -540,18 +517,13 @@ pub async fn update_list(
     let patch = body.0;
     let mut errors = Vec::new();
     let changes = ListChanges {
-        name: patch.name.as_deref().and_then(|n| name(n, &mut errors)),
-        description: patch.description.map(|d| {
-            d.as_deref().and_then(|d| {
-                text(
-                    d,
-                    "/description",
-                    "invalid_description",
-                    DESCRIPTION_MAX,
-                    &mut errors,
-                )
-            })
-        }),
+        name: patch
+            .name
+            .as_deref()
+            .and_then(|n| checked(rules::name(n), "/name", "invalid_list_name", &mut errors)),
+        description: patch
+            .description
+            .map(|d| d.as_deref().and_then(|d| description(d, &mut errors))),
         ranked: patch.ranked,
         visibility: patch.visibility.map(|v| Audience::from(v).as_str()),
         tags: patch.tags.as_deref().map(|t| tags(t, &mut errors)),
@@ -704,17 +676,11 @@ pub async fn edit_entries(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let slugs: Vec<String> = operations.iter().map(|o| o.film.clone()).collect();
-    let films = store::film_ids(&mut conn, &slugs).await?;
+    let films = catalog::ids_by_slug(&mut conn, &slugs).await?;
     let mut ops = Vec::with_capacity(operations.len());
     let mut entry_text: HashMap<FilmId, EntryText> = HashMap::new();
     for (i, (o, note)) in operations.iter().zip(texts).enumerate() {
-        let film = *films.get(&o.film).ok_or_else(|| {
-            ApiError::invalid_field(
-                &format!("/{i}/film"),
-                "unknown_film",
-                "no film has that slug",
-            )
-        })?;
+        let film = film_of(&films, &o.film, format!("/{i}/film"))?;
         ops.push(match o.op {
             EntryOpKind::Add => ListOp::Add {
                 film,
@@ -1158,16 +1124,16 @@ pub async fn search_lists(
     query: web::Query<ListSearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
-    let q = query.q.trim();
-    if q.is_empty() || q.chars().count() > 200 || q.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
+    // A name's own rule: what no list name can hold, no search for one holds either.
+    let q = rules::name(&query.q).map_err(|_| {
+        ApiError::bad_request(
             "invalid_query_parameter",
             "q must be one line of 1 to 200 characters",
-        ));
-    }
+        )
+    })?;
     let after = list_key(query.cursor.as_deref(), store::ListSort::Popular)?;
     let mut conn = state.read_conn().await?;
-    let rows = store::search(&mut conn, q, viewer.member(), after, limit + 1).await?;
+    let rows = store::search(&mut conn, &q, viewer.member(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(list_page(rows, limit, store::ListSort::Popular)))
 }
 
