@@ -356,6 +356,22 @@ async fn lists_and_list_comments_are_reported_like_other_content() {
         .await
         .assert_problem(404, "not_found");
     let (private, _) = make_list(app, &m.ana, "Mine alone", &[]).await;
+    // cy's comment there, while it was public: once the list is private, its comments are not
+    // reportable by those who cannot see the list either.
+    let hidden = app
+        .post(
+            &format!("/api/v1/lists/{private}/comments"),
+            Some(&m.cy.access_token),
+            &json!({"body": "seen before it went private"}),
+        )
+        .await;
+    let hidden = hidden.assert_status(201)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    report(app, &m.ben, "list_comment", &hidden)
+        .await
+        .assert_status(202);
     let req = app
         .client
         .patch(app.url(&format!("/api/v1/lists/{private}")))
@@ -363,6 +379,9 @@ async fn lists_and_list_comments_are_reported_like_other_content() {
         .json(&json!({"visibility": "private"}));
     TestApp::read(req).await.assert_status(200);
     report(app, &m.ben, "list", &private)
+        .await
+        .assert_problem(404, "not_found");
+    report(app, &m.ben, "list_comment", &hidden)
         .await
         .assert_problem(404, "not_found");
     // A block hides the list from the blocked side.

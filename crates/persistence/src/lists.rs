@@ -130,6 +130,20 @@ pub async fn view(
         .optional()?)
 }
 
+/// The list's owner and audience, what the visibility rule needs of it.
+pub async fn audience(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<(MemberId, Audience)>> {
+    let row: Option<(i64, DbAudience)> = lists::table
+        .find(id)
+        .select((lists::owner_id, lists::visibility))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(owner, audience)| (MemberId::new(owner), audience.0)))
+}
+
 /// The list, locked for a change by its owner; `None` when it does not exist or is not theirs.
 pub async fn lock_owned(
     conn: &mut AsyncPgConnection,

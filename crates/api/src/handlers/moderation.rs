@@ -144,10 +144,10 @@ pub async fn create_report(
             Subject::Entry(owner, head.visibility)
         }
         SubjectType::List => {
-            let (view, _) = lists::view(&conn, id, None)
+            let (_, audience) = lists::audience(&mut conn, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("that subject"))?;
-            Subject::Entry(owner, view.list.visibility)
+            Subject::Entry(owner, audience)
         }
         SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
     };

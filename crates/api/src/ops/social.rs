@@ -244,16 +244,25 @@ pub async fn unmute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) 
     Ok(())
 }
 
-/// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
-pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
-    let (view, _) = lists::view(conn, list, None)
+/// The owner of a list `actor` may react to (like, comment on): one they may read, across no block
+/// (the rule [`unbarred`] applies to entries).
+async fn reactable_list(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    actor: MemberId,
+) -> OpResult<MemberId> {
+    let (owner, audience) = lists::audience(conn, list)
         .await?
         .ok_or(OpError::NotFound("that list"))?;
-    let owner = view.list.owner_id;
-    if member != owner {
-        let subject = Subject::Entry(owner, view.list.visibility);
-        unbarred(conn, member, subject, "that list").await?;
+    if actor != owner {
+        unbarred(conn, actor, Subject::Entry(owner, audience), "that list").await?;
     }
+    Ok(owner)
+}
+
+/// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
+pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
+    let owner = reactable_list(conn, list, member).await?;
     rules::check_list_like(member, owner)?;
     if lists::like(conn, list, member).await? {
         let what = NewActivity {
@@ -272,7 +281,7 @@ pub async fn unlike_list(
     list: i64,
     member: MemberId,
 ) -> OpResult<()> {
-    lists::view(conn, list, None)
+    lists::audience(conn, list)
         .await?
         .ok_or(OpError::NotFound("that list"))?;
     if lists::unlike(conn, list, member).await? {
@@ -292,13 +301,6 @@ pub async fn add_list_comment(
     author: MemberId,
     body: &str,
 ) -> OpResult<lists::ListCommentView> {
-    let (view, _) = lists::view(conn, list, None)
-        .await?
-        .ok_or(OpError::NotFound("that list"))?;
-    let owner = view.list.owner_id;
-    if author != owner {
-        let subject = Subject::Entry(owner, view.list.visibility);
-        unbarred(conn, author, subject, "that list").await?;
-    }
+    reactable_list(conn, list, author).await?;
     Ok(lists::insert_comment(conn, list, author, body).await?)
 }
