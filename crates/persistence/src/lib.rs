@@ -197,6 +197,44 @@ macro_rules! visible_to {
     }};
 }
 
+/// Who liked something, newest first: the rows of the likes table `$table` whose `$subject` column is
+/// `$id`, with each liker, when, and the viewer's relationship with them; for a signed-in viewer,
+/// without the members on the other side of a block; never suspended members. (Review likes and
+/// list likes alike.)
+macro_rules! likers {
+    ($conn:expr, $table:ident, $subject:ident, $id:expr, $viewer:expr, $after:expr, $limit:expr) => {{
+        use crate::members::MemberSummaryRow;
+        use crate::schema::{$table, members};
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        let viewer: Option<MemberId> = $viewer;
+        let mut query = $table::table
+            .inner_join(members::table)
+            .filter($table::$subject.eq($id))
+            .filter(active_member!())
+            .select((
+                MemberSummaryRow::as_select(),
+                $table::created_at,
+                viewer_member_columns!(crate::viewer::viewer_id(viewer)),
+            ))
+            .order(($table::created_at.desc(), $table::member_id.desc()))
+            .limit($limit)
+            .into_boxed();
+        if let Some(viewer) = viewer {
+            query = query.filter(unblocked!(viewer.get(), members::id));
+        }
+        if let Some((at, id)) = $after {
+            query = query.filter(keyset!(
+                concat!("(", stringify!($table), ".created_at, ", stringify!($table), ".member_id) <"),
+                diesel::sql_types::Timestamptz => at,
+                diesel::sql_types::BigInt => id
+            ));
+        }
+        let rows: Vec<(MemberSummaryRow, DateTime<Utc>, crate::viewer::ViewerMemberRow)> =
+            query.load($conn).await?;
+        Ok(rows)
+    }};
+}
+
 /// The viewer's relationship (an `i64` viewer, 0 for nobody) with the member of each row
 /// (`members.id`), as [`crate::viewer::ViewerMemberRow`]: following, followed by, requested,
 /// blocking, muting, each an index probe.

@@ -442,29 +442,7 @@ pub async fn likers(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
-    let mut query = list_likes::table
-        .inner_join(members::table)
-        .filter(list_likes::list_id.eq(list))
-        .select((
-            MemberSummaryRow::as_select(),
-            list_likes::created_at,
-            viewer_member_columns!(viewer_id(viewer)),
-        ))
-        .order((list_likes::created_at.desc(), list_likes::member_id.desc()))
-        .limit(limit)
-        .into_boxed();
-    query = query.filter(active_member!());
-    if let Some(viewer) = viewer {
-        query = query.filter(unblocked!(viewer.get(), members::id));
-    }
-    if let Some((at, id)) = after {
-        query = query.filter(keyset!(
-            "(list_likes.created_at, list_likes.member_id) <",
-            diesel::sql_types::Timestamptz => at,
-            BigInt => id
-        ));
-    }
-    Ok(query.load(conn).await?)
+    likers!(conn, list_likes, list_id, list, viewer, after, limit)
 }
 
 /// Copies `source`'s entries (order, notes, spoiler flags) into the empty list `target`; how many.

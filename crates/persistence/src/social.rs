@@ -53,30 +53,15 @@ pub async fn review_likers(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
-    let mut query = review_likes::table
-        .inner_join(members::table)
-        .filter(review_likes::log_entry_id.eq(entry.get()))
-        .select((
-            MemberSummaryRow::as_select(),
-            review_likes::created_at,
-            viewer_member_columns!(viewer_id(viewer)),
-        ))
-        .order((
-            review_likes::created_at.desc(),
-            review_likes::member_id.desc(),
-        ))
-        .limit(limit)
-        .into_boxed();
-    query = query.filter(active_member!());
-    if let Some(viewer) = viewer {
-        query = query.filter(unblocked!(viewer.get(), members::id));
-    }
-    if let Some((at, id)) = after {
-        query = query.filter(
-            keyset!("(review_likes.created_at, review_likes.member_id) <", Timestamptz => at, BigInt => id),
-        );
-    }
-    Ok(query.load(conn).await?)
+    likers!(
+        conn,
+        review_likes,
+        log_entry_id,
+        entry.get(),
+        viewer,
+        after,
+        limit
+    )
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
