@@ -197,6 +197,41 @@ macro_rules! visible_to {
     }};
 }
 
+/// A comment thread, oldest first: the rows of `$table` whose `$subject` column is `$id` as `$view`
+/// (the comment with its author), with whether each author and the viewer are on the two sides of a
+/// block and whether the author is suspended now (threads show those as tombstones). Review threads
+/// and list threads alike.
+macro_rules! thread {
+    ($conn:expr, $table:ident, $view:ty, $subject:ident, $id:expr, $viewer:expr, $after:expr, $limit:expr) => {{
+        use crate::schema::{$table, members};
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        let viewer: Option<MemberId> = $viewer;
+        let mut query = $table::table
+            .inner_join(members::table)
+            .filter($table::$subject.eq($id))
+            .select((
+                <$view>::as_select(),
+                blocked!(crate::viewer::viewer_id(viewer), $table::author_id),
+                members::suspended_until.gt(diesel::dsl::now),
+            ))
+            .order(($table::created_at.asc(), $table::id.asc()))
+            .limit($limit)
+            .into_boxed();
+        if let Some((at, id)) = $after {
+            query = query.filter(keyset!(
+                concat!("(", stringify!($table), ".created_at, ", stringify!($table), ".id) >"),
+                diesel::sql_types::Timestamptz => at,
+                diesel::sql_types::BigInt => id
+            ));
+        }
+        let rows: Vec<($view, bool, Option<bool>)> = query.load($conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(comment, blocked, suspended)| (comment, blocked, suspended.unwrap_or(false)))
+            .collect())
+    }};
+}
+
 /// Who liked something, newest first: the rows of the likes table `$table` whose `$subject` column is
 /// `$id`, with each liker, when, and the viewer's relationship with them; for a signed-in viewer,
 /// without the members on the other side of a block; never suspended members. (Review likes and

@@ -676,27 +676,14 @@ pub async fn comments(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(ListCommentView, bool, bool)>> {
-    let mut query = list_comments::table
-        .inner_join(members::table)
-        .filter(list_comments::list_id.eq(list))
-        .select((
-            ListCommentView::as_select(),
-            blocked!(viewer_id(viewer), list_comments::author_id),
-            members::suspended_until.gt(diesel::dsl::now),
-        ))
-        .order((list_comments::created_at.asc(), list_comments::id.asc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(keyset!(
-            "(list_comments.created_at, list_comments.id) >",
-            diesel::sql_types::Timestamptz => at,
-            BigInt => id
-        ));
-    }
-    let rows: Vec<(ListCommentView, bool, Option<bool>)> = query.load(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(c, blocked, suspended)| (c, blocked, suspended.unwrap_or(false)))
-        .collect())
+    thread!(
+        conn,
+        list_comments,
+        ListCommentView,
+        list_id,
+        list,
+        viewer,
+        after,
+        limit
+    )
 }

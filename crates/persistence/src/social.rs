@@ -146,29 +146,16 @@ pub async fn comments_of(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(CommentView, bool, bool)>> {
-    // Nobody has id 0: an anonymous viewer is on no side of any block.
-    let viewer = viewer.map_or(0, MemberId::get);
-    let mut query = comments::table
-        .inner_join(members::table)
-        .filter(comments::log_entry_id.eq(entry.get()))
-        .select((
-            CommentView::as_select(),
-            blocked!(viewer, comments::author_id),
-            members::suspended_until.gt(diesel::dsl::now),
-        ))
-        .order((comments::created_at.asc(), comments::id.asc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(
-            keyset!("(comments.created_at, comments.id) >", Timestamptz => at, BigInt => id),
-        );
-    }
-    let rows: Vec<(CommentView, bool, Option<bool>)> = query.load(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(comment, blocked, suspended)| (comment, blocked, suspended.unwrap_or(false)))
-        .collect())
+    thread!(
+        conn,
+        comments,
+        CommentView,
+        log_entry_id,
+        entry.get(),
+        viewer,
+        after,
+        limit
+    )
 }
 
 /// Follows; `true` when the follow is new.
