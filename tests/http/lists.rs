@@ -538,6 +538,21 @@ async fn an_edit_beyond_the_first_page_still_changes_every_etag() {
         .await
         .assert_problem(412, "precondition_failed");
     }
+    // The header's edit takes the same ETags: a stale one is 412, the current page's applies.
+    let rename = |etag: String| {
+        let req = app
+            .client
+            .patch(app.url(&format!("/api/v1/lists/{id}")))
+            .bearer_auth(&ana.access_token)
+            .header("if-match", etag)
+            .json(&json!({"name": "Renamed"}));
+        TestApp::read(req)
+    };
+    rename(page_etag.clone())
+        .await
+        .assert_problem(412, "precondition_failed");
+    let renamed = rename(etag_of(page_path.clone()).await).await;
+    assert_eq!(renamed.assert_status(200)["name"], "Renamed");
 }
 
 #[actix_web::test]

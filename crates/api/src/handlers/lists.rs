@@ -464,10 +464,22 @@ pub async fn list_entries(
     )
 }
 
-/// The ETag `GET /lists/{list_id}/entries` gives the owner's first page, which `If-Match` may name
-/// instead of the list's: the list as its owner reads it holds that very page.
-fn first_page_etag(list: &List) -> ApiResult<String> {
-    etag_with_version(&list.entries, &list.summary.updated_at)
+/// 412 unless `if_match` names the list as its owner reads it now: its ETag, or that of its first
+/// page of entries (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its
+/// owner reads it holds that very page). For every edit of a list (the caller holds its lock).
+async fn require_current(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    owner: MemberId,
+    if_match: &str,
+) -> ApiResult<()> {
+    let current = owners_view(conn, id, owner).await?;
+    let first_page = etag_with_version(&current.entries, &current.summary.updated_at)?;
+    if lists_etag(if_match, &list_etag(&current)?) || lists_etag(if_match, &first_page) {
+        Ok(())
+    } else {
+        Err(ApiError::precondition_failed())
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -491,7 +503,7 @@ pub struct UpdateListRequest {
     tag = "lists",
     params(
         ("list_id" = String, Path, example = "7"),
-        ("If-Match" = Option<String>, Header, description = "ETag from `GET /lists/{list_id}`; 412 when stale"),
+        ("If-Match" = Option<String>, Header, description = "ETag from `GET /lists/{list_id}` (or from the first page of `GET /lists/{list_id}/entries`, or the last edit's response); 412 when stale"),
     ),
     request_body = UpdateListRequest,
     responses(
@@ -544,10 +556,7 @@ pub async fn update_list(
                 .await?
                 .ok_or_else(|| ApiError::not_found("that list"))?;
             if let Some(precondition) = &precondition {
-                let current = owners_view(conn, id, me).await?;
-                if !lists_etag(precondition, &list_etag(&current)?) {
-                    return Err(ApiError::precondition_failed());
-                }
+                require_current(conn, id, me, precondition).await?;
             }
             filmlog_domain::rules::check_list_visibility_change(row.removed_at.is_some(), opens)?;
             store::update_header(conn, id, &changes).await?;
@@ -714,13 +723,7 @@ pub async fn edit_entries(
             store::lock_owned(conn, id, me)
                 .await?
                 .ok_or_else(|| ApiError::not_found("that list"))?;
-            let current = owners_view(conn, id, me).await?;
-            let page_etag = first_page_etag(&current)?;
-            if !lists_etag(&precondition, &list_etag(&current)?)
-                && !lists_etag(&precondition, &page_etag)
-            {
-                return Err(ApiError::precondition_failed());
-            }
+            require_current(conn, id, me, &precondition).await?;
             let current = store::slots(conn, id).await?;
             let plan = rules::plan(&current, &ops).map_err(|(i, e)| batch_error("", i, e))?;
             store::apply(conn, id, &plan, &entry_text).await?;
