@@ -755,8 +755,8 @@ async fn base(
     Ok(())
 }
 
-/// Size of a list: 4·u^(-1/1.3) films (a Pareto tail: half hold 6 or fewer, one in a thousand more
-/// than 800), at most a list's limit.
+/// Size of a list: 4·u^(-1/1.3) films, a Pareto tail, at most a list's limit (measured on `medium`:
+/// median 6, 45 of 50,008 lists over 1,000 films, the largest 5,000).
 fn list_size(rng: &mut StdRng) -> usize {
     let u: f64 = rng.random_range(f64::EPSILON..1.0);
     ((4.0 * u.powf(-1.0 / 1.3)) as usize).clamp(1, filmlog_domain::list::MAX_ENTRIES)

@@ -69,27 +69,29 @@ impl ActivityKind {
 /// an earlier addition) read as one activity in feeds: "added 5 films to …", not five lines.
 pub const LIST_EDIT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
-/// What adding films to a list does to the feed.
+/// What adding films to a list does to the feed, given the list's newest activity as `A` (its id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListAddition {
+pub enum ListAddition<A> {
     /// Nothing was added (moves, notes, removals): no activity.
     Silent,
-    /// Count the films into the list's newest activity.
-    Collapse,
+    /// Count the films into the list's newest activity, `A`.
+    CountInto(A),
     /// A new activity.
     New,
 }
 
-impl ListAddition {
-    /// `added` films at `now`, the list's newest activity (if any) at `newest`.
+impl<A> ListAddition<A> {
+    /// `added` films at `now`; the list's newest activity (if any) and its time as `newest`.
     pub fn of(
         added: usize,
-        newest: Option<chrono::DateTime<chrono::Utc>>,
+        newest: Option<(A, chrono::DateTime<chrono::Utc>)>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
         match newest {
             _ if added == 0 => ListAddition::Silent,
-            Some(at) if now - at <= LIST_EDIT_WINDOW => ListAddition::Collapse,
+            Some((activity, at)) if now - at <= LIST_EDIT_WINDOW => {
+                ListAddition::CountInto(activity)
+            }
             _ => ListAddition::New,
         }
     }
@@ -146,14 +148,17 @@ mod tests {
     fn list_additions_collapse_within_the_window_only() {
         let now =
             chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let minutes = |m| Some(now - chrono::TimeDelta::minutes(m));
+        let minutes = |m| Some((7, now - chrono::TimeDelta::minutes(m)));
         assert_eq!(ListAddition::of(0, minutes(1), now), ListAddition::Silent);
-        assert_eq!(ListAddition::of(0, None, now), ListAddition::Silent);
-        assert_eq!(ListAddition::of(3, None, now), ListAddition::New);
-        assert_eq!(ListAddition::of(3, minutes(1), now), ListAddition::Collapse);
+        assert_eq!(ListAddition::<i64>::of(0, None, now), ListAddition::Silent);
+        assert_eq!(ListAddition::<i64>::of(3, None, now), ListAddition::New);
+        assert_eq!(
+            ListAddition::of(3, minutes(1), now),
+            ListAddition::CountInto(7)
+        );
         assert_eq!(
             ListAddition::of(1, minutes(30), now),
-            ListAddition::Collapse
+            ListAddition::CountInto(7)
         );
         assert_eq!(ListAddition::of(1, minutes(31), now), ListAddition::New);
     }

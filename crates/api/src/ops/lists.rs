@@ -39,15 +39,10 @@ pub async fn films_added(
     added: usize,
 ) -> OpResult<()> {
     let newest = activity::newest_list_addition(conn, owner, list).await?;
-    match (
-        ListAddition::of(added, newest.map(|(_, at)| at), Utc::now()),
-        newest,
-    ) {
-        (ListAddition::Silent, _) => {}
-        (ListAddition::Collapse, Some((id, _))) => {
-            activity::count_films_into(conn, id, count(added)).await?;
-        }
-        (ListAddition::Collapse | ListAddition::New, _) => {
+    match ListAddition::of(added, newest, Utc::now()) {
+        ListAddition::Silent => {}
+        ListAddition::CountInto(id) => activity::count_films_into(conn, id, count(added)).await?,
+        ListAddition::New => {
             let what = NewActivity {
                 list: Some(list),
                 film_count: Some(count(added)),
