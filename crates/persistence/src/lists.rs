@@ -85,7 +85,6 @@ pub struct ListChanges {
     pub ranked: Option<bool>,
     pub visibility: Option<&'static str>,
     pub tags: Option<Vec<String>>,
-    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// An entry's notes and spoiler flag as a batch leaves them (`None`: unchanged).
@@ -165,8 +164,9 @@ pub async fn update_header(
     id: i64,
     changes: &ListChanges,
 ) -> Result<()> {
+    // A new version whatever changed (by the database's clock, as every edit of entries does).
     diesel::update(lists::table.find(id))
-        .set(changes)
+        .set((changes, lists::updated_at.eq(diesel::dsl::now)))
         .execute(conn)
         .await?;
     Ok(())

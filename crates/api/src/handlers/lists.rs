@@ -539,7 +539,6 @@ pub async fn update_list(
         ranked: patch.ranked,
         visibility: patch.visibility.map(|v| Audience::from(v).as_str()),
         tags: patch.tags.as_deref().map(|t| tags(t, &mut errors)),
-        updated_at: Some(Utc::now()),
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
