@@ -176,9 +176,11 @@ async fn a_block_hides_each_side_from_the_other_on_every_read() {
         .assert_status(204);
 
     // The blocker still opens the blocked member's page (to unblock) and sees them in their blocks;
-    // nowhere else.
+    // nowhere else but their own change log, whose tombstone of the follow the block ended tells
+    // their client to drop it.
     let allowed: Vec<(String, u16)> = vec![
         ("/api/v1/me/blocks".to_owned(), 200),
+        ("/api/v1/me/changes?since=WyJzIiwwXQ".to_owned(), 200),
         ("/api/v1/members/ben".to_owned(), 200),
     ];
     assert_eq!(
@@ -187,8 +189,29 @@ async fn a_block_hides_each_side_from_the_other_on_every_read() {
         "ana still sees ben on these reads"
     );
     // The blocked member sees the blocker nowhere: their page is 404, as if they did not exist.
+    // (Their own change log only: it says the follow the block ended is gone.)
     let after_ben = walk("ben").await;
-    assert!(after_ben.is_empty(), "ben still sees ana on {after_ben:?}");
+    assert_eq!(
+        after_ben,
+        vec![("/api/v1/me/changes?since=WyJzIiwwXQ".to_owned(), 200)],
+        "ben still sees ana on {after_ben:?}"
+    );
+    let changes = app
+        .get(
+            "/api/v1/me/changes?since=WyJzIiwwXQ",
+            Some(&w.ben.access_token),
+        )
+        .await;
+    let mentions_ana: Vec<&Value> = changes.json["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c.to_string().contains("ana"))
+        .collect();
+    assert!(
+        mentions_ana.iter().all(|c| c["deleted_at"].is_string()),
+        "only tombstones of ben's own things: {mentions_ana:?}"
+    );
     app.get("/api/v1/members/ana", Some(&w.ben.access_token))
         .await
         .assert_problem(404, "not_found");

@@ -16,8 +16,8 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
-    me, member_lists, members, moderation, relationship, review_likes, safety, sessions,
-    viewer_state,
+    me, member_lists, members, moderation, notifications, relationship, review_likes, safety,
+    sessions, viewer_state,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -280,7 +280,16 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(lists::search_lists)
             .service(lists::list_comments)
             .service(lists::comment_on_list)
-            .service(lists::delete_list_comment),
+            .service(lists::delete_list_comment)
+            .service(notifications::list_notifications)
+            .service(notifications::unread_count)
+            .service(notifications::mark_read)
+            .service(notifications::subscribe_entry)
+            .service(notifications::unsubscribe_entry)
+            .service(notifications::subscribe_list)
+            .service(notifications::unsubscribe_list)
+            .service(notifications::last_activities)
+            .service(notifications::my_changes),
     );
 }
 

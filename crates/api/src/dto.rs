@@ -60,6 +60,48 @@ pub struct Me {
     pub private_watchlist: bool,
     /// The visibility of a new log entry that does not say.
     pub default_visibility: Visibility,
+    /// Which notifications you get (`PATCH /me` with `notifications: {"mention": false}`).
+    pub notifications: NotificationSettings,
+}
+
+/// One switch per kind of notification; all on unless turned off.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationSettings {
+    /// Someone follows you.
+    pub follow: bool,
+    /// Someone asks to follow your private account.
+    pub follow_request: bool,
+    /// Someone approved your request to follow them.
+    pub follow_approved: bool,
+    /// Someone liked your review.
+    pub review_like: bool,
+    /// Someone liked your list.
+    pub list_like: bool,
+    /// Someone commented on your review.
+    pub review_comment: bool,
+    /// Someone commented on your list.
+    pub list_comment: bool,
+    /// Someone replied in a thread you take part in or subscribed to.
+    pub reply: bool,
+    /// Someone mentioned you as `@username` in a comment or review.
+    pub mention: bool,
+}
+
+impl From<&filmlog_domain::notification::Preferences> for NotificationSettings {
+    fn from(p: &filmlog_domain::notification::Preferences) -> Self {
+        use filmlog_domain::notification::NotificationKind as K;
+        NotificationSettings {
+            follow: p.wants(K::Follow),
+            follow_request: p.wants(K::FollowRequest),
+            follow_approved: p.wants(K::FollowApproved),
+            review_like: p.wants(K::ReviewLike),
+            list_like: p.wants(K::ListLike),
+            review_comment: p.wants(K::ReviewComment),
+            list_comment: p.wants(K::ListComment),
+            reply: p.wants(K::Reply),
+            mention: p.wants(K::Mention),
+        }
+    }
 }
 
 /// Who may read a log entry: anyone (`public`), your approved followers (`followers`), or you alone
@@ -109,6 +151,7 @@ impl From<Member> for Me {
             private_account: m.private_account,
             private_watchlist: m.private_watchlist,
             default_visibility: m.default_visibility.into(),
+            notifications: (&m.notifications).into(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod list;
 pub mod log;
 pub mod member;
 pub mod moderation;
+pub mod notification;
 pub mod relationship;
 pub mod rules;
 pub mod text;

@@ -267,6 +267,8 @@ pub struct Member {
     pub default_visibility: crate::Audience,
     /// Lists the member made.
     pub list_count: i32,
+    /// The notifications the member wants.
+    pub notifications: crate::notification::Preferences,
 }
 
 /// A change to a profile: for each field `None` leaves it, `Some(None)` clears it, `Some(Some(v))`
@@ -281,11 +283,29 @@ pub struct ProfileChange {
     pub private_account: Option<bool>,
     pub private_watchlist: Option<bool>,
     pub default_visibility: Option<crate::Audience>,
+    /// Notification kinds turned on (`true`) or off.
+    pub notifications: Vec<(crate::notification::NotificationKind, bool)>,
 }
 
 impl ProfileChange {
+    /// The notification preferences after this change, when it changes them.
+    pub fn notifications_after(
+        &self,
+        current: &crate::notification::Preferences,
+    ) -> Option<crate::notification::Preferences> {
+        if self.notifications.is_empty() {
+            return None;
+        }
+        let mut after = current.clone();
+        for (kind, on) in &self.notifications {
+            after.set(*kind, *on);
+        }
+        Some(after)
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.private_account.is_none()
+        self.notifications.is_empty()
+            && self.private_account.is_none()
             && self.private_watchlist.is_none()
             && self.default_visibility.is_none()
             && self.display_name.is_none()

@@ -311,12 +311,14 @@ macro_rules! viewer_member_columns {
 pub mod activity;
 pub mod blocks;
 pub mod catalog;
+pub mod changes;
 pub mod error;
 pub mod idempotency;
 pub mod lists;
 pub mod log_entries;
 pub mod members;
 pub mod moderation;
+pub mod notifications;
 pub mod pool;
 pub mod relationships;
 pub mod replaceable;

@@ -43,6 +43,7 @@ pub struct MemberRow {
     #[diesel(deserialize_as = DbAudience)]
     pub default_visibility: Audience,
     pub list_count: i32,
+    pub notifications_off: Vec<Option<String>>,
 }
 
 /// What lists show of a member.
@@ -78,6 +79,12 @@ impl From<MemberRow> for Member {
             private_watchlist: row.private_watchlist,
             default_visibility: row.default_visibility,
             list_count: row.list_count,
+            notifications: filmlog_domain::notification::Preferences::from_off(
+                &row.notifications_off
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }
@@ -102,6 +109,7 @@ pub struct MemberChanges {
     pub private_account: Option<bool>,
     pub private_watchlist: Option<bool>,
     pub default_visibility: Option<&'static str>,
+    pub notifications_off: Option<Vec<String>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -116,6 +124,7 @@ impl From<ProfileChange> for MemberChanges {
             private_account: c.private_account,
             private_watchlist: c.private_watchlist,
             default_visibility: c.default_visibility.map(Audience::as_str),
+            notifications_off: None,
             updated_at: Some(Utc::now()),
         }
     }

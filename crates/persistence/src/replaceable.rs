@@ -33,6 +33,8 @@ pub const FILES: &[(&str, &str)] = sql_files![
     "recompute_review_popularity",
     "film_search",
     "moderation_log_append_only",
+    "notifications",
+    "member_changes",
 ];
 
 /// FNV-1a over every file's name and text: changes whenever any file does.

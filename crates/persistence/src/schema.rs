@@ -38,6 +38,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    entry_subscriptions (log_entry_id, member_id) {
+        log_entry_id -> Int8,
+        member_id -> Int8,
+        subscribed -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     film_credits (id) {
         id -> Int8,
         film_id -> Int8,
@@ -148,6 +157,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_subscriptions (list_id, member_id) {
+        list_id -> Int8,
+        member_id -> Int8,
+        subscribed -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lists (id) {
         id -> Int8,
         owner_id -> Int8,
@@ -190,6 +208,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_changes (member_id, object_type, object_id) {
+        member_id -> Int8,
+        object_type -> Text,
+        object_id -> Int8,
+        seq -> Int8,
+        deleted -> Bool,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     member_films (member_id, film_id) {
         member_id -> Int8,
         film_id -> Int8,
@@ -202,6 +231,22 @@ diesel::table! {
         updated_at -> Timestamptz,
         explicit_rating -> Nullable<Int2>,
         explicit_rated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    member_sync (member_id) {
+        member_id -> Int8,
+        seq -> Int8,
+        pruned_through -> Int8,
+        log_entries_at -> Nullable<Timestamptz>,
+        ratings_at -> Nullable<Timestamptz>,
+        likes_at -> Nullable<Timestamptz>,
+        watchlist_at -> Nullable<Timestamptz>,
+        follows_at -> Nullable<Timestamptz>,
+        comments_at -> Nullable<Timestamptz>,
+        lists_at -> Nullable<Timestamptz>,
+        profile_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -227,6 +272,8 @@ diesel::table! {
         private_watchlist -> Bool,
         default_visibility -> Text,
         list_count -> Int4,
+        notifications_read_at -> Timestamptz,
+        notifications_off -> Array<Nullable<Text>>,
     }
 }
 
@@ -248,6 +295,20 @@ diesel::table! {
     mutes (muter_id, muted_id) {
         muter_id -> Int8,
         muted_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        recipient_id -> Int8,
+        actor_id -> Int8,
+        kind -> Text,
+        log_entry_id -> Nullable<Int8>,
+        list_id -> Nullable<Int8>,
+        comment_id -> Nullable<Int8>,
+        list_comment_id -> Nullable<Int8>,
         created_at -> Timestamptz,
     }
 }
@@ -321,6 +382,8 @@ diesel::joinable!(activities -> lists (list_id));
 diesel::joinable!(activities -> log_entries (log_entry_id));
 diesel::joinable!(comments -> log_entries (log_entry_id));
 diesel::joinable!(comments -> members (author_id));
+diesel::joinable!(entry_subscriptions -> log_entries (log_entry_id));
+diesel::joinable!(entry_subscriptions -> members (member_id));
 diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
@@ -331,11 +394,19 @@ diesel::joinable!(list_entries -> films (film_id));
 diesel::joinable!(list_entries -> lists (list_id));
 diesel::joinable!(list_likes -> lists (list_id));
 diesel::joinable!(list_likes -> members (member_id));
+diesel::joinable!(list_subscriptions -> lists (list_id));
+diesel::joinable!(list_subscriptions -> members (member_id));
 diesel::joinable!(lists -> members (owner_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
+diesel::joinable!(member_changes -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
 diesel::joinable!(member_films -> members (member_id));
+diesel::joinable!(member_sync -> members (member_id));
+diesel::joinable!(notifications -> comments (comment_id));
+diesel::joinable!(notifications -> list_comments (list_comment_id));
+diesel::joinable!(notifications -> lists (list_id));
+diesel::joinable!(notifications -> log_entries (log_entry_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(reports -> members (reporter_id));
 diesel::joinable!(review_likes -> log_entries (log_entry_id));
@@ -346,6 +417,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     blocks,
     comments,
+    entry_subscriptions,
     film_credits,
     film_stats,
     films,
@@ -355,12 +427,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_comments,
     list_entries,
     list_likes,
+    list_subscriptions,
     lists,
     log_entries,
+    member_changes,
     member_films,
+    member_sync,
     members,
     moderation_log,
     mutes,
+    notifications,
     people,
     refresh_tokens,
     replaceable_schema,

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
 use diesel_async::AsyncConnection;
+use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::{
     Bio, DisplayName, Location, MemberId, Password, ProfileChange, Pronouns, TextError, Website,
 };
@@ -61,6 +62,43 @@ pub struct UpdateMeRequest {
     pub private_account: Option<bool>,
     pub private_watchlist: Option<bool>,
     pub default_visibility: Option<Visibility>,
+    /// Turn kinds of notification on (`true`) or off; kinds not named stay as they are.
+    pub notifications: Option<NotificationSwitches>,
+}
+
+/// The kinds of notification to turn on or off (see `Me.notifications`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSwitches {
+    pub follow: Option<bool>,
+    pub follow_request: Option<bool>,
+    pub follow_approved: Option<bool>,
+    pub review_like: Option<bool>,
+    pub list_like: Option<bool>,
+    pub review_comment: Option<bool>,
+    pub list_comment: Option<bool>,
+    pub reply: Option<bool>,
+    pub mention: Option<bool>,
+}
+
+impl NotificationSwitches {
+    fn switches(&self) -> Vec<(NotificationKind, bool)> {
+        use NotificationKind as K;
+        [
+            (K::Follow, self.follow),
+            (K::FollowRequest, self.follow_request),
+            (K::FollowApproved, self.follow_approved),
+            (K::ReviewLike, self.review_like),
+            (K::ListLike, self.list_like),
+            (K::ReviewComment, self.review_comment),
+            (K::ListComment, self.list_comment),
+            (K::Reply, self.reply),
+            (K::Mention, self.mention),
+        ]
+        .into_iter()
+        .filter_map(|(k, on)| on.map(|on| (k, on)))
+        .collect()
+    }
 }
 
 /// Parses one optional field, recording its error under `pointer`.
@@ -123,6 +161,7 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
             private_account: req.private_account,
             private_watchlist: req.private_watchlist,
             default_visibility: req.default_visibility.map(Into::into),
+            notifications: req.notifications.map(|n| n.switches()).unwrap_or_default(),
         };
         if errors.is_empty() {
             Ok(change)
@@ -179,7 +218,10 @@ pub async fn update_me(
                 return Ok::<_, ApiError>(current);
             }
             let turning_public = current.private_account && change.private_account == Some(false);
-            let updated = members::update_profile(conn, me, &change.into()).await?;
+            let notifications = change.notifications_after(&current.notifications);
+            let mut changes = members::MemberChanges::from(change);
+            changes.notifications_off = notifications.map(|p| p.off_names());
+            let updated = members::update_profile(conn, me, &changes).await?;
             if turning_public {
                 // A public account takes followers without asking: everyone who asked follows now.
                 ops::social::approve_all(conn, me).await?;

@@ -12,6 +12,7 @@ pub mod me;
 pub mod member_lists;
 pub mod members;
 pub mod moderation;
+pub mod notifications;
 pub mod relationship;
 pub mod review_likes;
 pub mod safety;

@@ -7,9 +7,10 @@ use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::log_entries::{
     self, LogEntryChanges, LogEntryRow, LoggedEntry, NewLogEntry,
 };
+use filmlog_persistence::notifications::About;
 use filmlog_persistence::{AsyncPgConnection, relationships};
 
-use super::OpResult;
+use super::{OpResult, notify};
 
 /// The member's state with the film, the relationship locked until the transaction ends.
 pub async fn load(
@@ -90,7 +91,25 @@ pub async fn log_fast(
     liked: bool,
 ) -> OpResult<Option<LoggedEntry>> {
     let kind = ActivityKind::of_entry(new.review_text.is_some());
-    Ok(log_entries::log_film(conn, member, slug, new, liked, kind).await?)
+    let logged = log_entries::log_film(conn, member, slug, new, liked, kind).await?;
+    if let Some(logged) = &logged {
+        mentions(conn, &logged.entry).await?;
+    }
+    Ok(logged)
+}
+
+/// The members a review `@`-mentions are told (see `notify::mentions_in_review`).
+async fn mentions(conn: &mut AsyncPgConnection, entry: &LogEntryRow) -> OpResult<()> {
+    let place = notify::Place {
+        owner: entry.member_id,
+        audience: entry.visibility,
+        about: About {
+            log_entry: Some(entry.id.get()),
+            ..About::default()
+        },
+    };
+    let review = entry.review_text.as_deref();
+    notify::mentions_in_review(conn, entry.member_id, review, place).await
 }
 
 /// Logs a film through the rule code, inside the caller's transaction: the relationship locked, the
@@ -109,6 +128,7 @@ pub async fn log_locked(
         liked,
     };
     commit(conn, member, film, &before, command).await?;
+    mentions(conn, &row).await?;
     Ok(row)
 }
 
@@ -129,6 +149,7 @@ pub async fn edit_entry(
         liked,
     };
     commit(conn, member, film, &before, command).await?;
+    mentions(conn, &updated).await?;
     Ok(updated)
 }
 

@@ -5,6 +5,7 @@
 pub mod films;
 pub mod lists;
 pub mod moderation;
+pub mod notify;
 pub mod social;
 
 use filmlog_domain::RuleError;

@@ -1,23 +1,26 @@
 //! Likes of reviews, comments, follows, blocks and mutes, with the rules of `filmlog_domain::rules`.
 
+use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::rules::{self, Barred, EntryReaction};
 use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
-use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
+use filmlog_domain::{ActivityKind, Audience, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
+use filmlog_persistence::notifications::{About, Thread};
 use filmlog_persistence::social::{self, NewComment};
 use filmlog_persistence::{AsyncPgConnection, blocks, lists, log_entries, members};
 
+use super::notify::{self, Place};
 use super::{OpError, OpResult};
 
-/// The entry's author and film, once `actor` may react to it that way (and may read it: an entry
-/// hidden from them by its audience or its author's private account is answered as if it did not
-/// exist).
+/// The entry's author, film and audience, once `actor` may react to it that way (and may read it:
+/// an entry hidden from them by its audience or its author's private account is answered as if it
+/// did not exist).
 async fn reactable(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     actor: MemberId,
     reaction: EntryReaction,
-) -> OpResult<(MemberId, FilmId)> {
+) -> OpResult<(MemberId, FilmId, Audience)> {
     let head = log_entries::owner_and_review(conn, entry)
         .await?
         .ok_or(OpError::NotFound("that log entry"))?;
@@ -26,7 +29,7 @@ async fn reactable(
         unbarred(conn, actor, subject, "that log entry").await?;
     }
     rules::check_reaction(reaction, actor, head.author, head.has_review)?;
-    Ok((head.author, head.film))
+    Ok((head.author, head.film, head.visibility))
 }
 
 /// `Ok` unless a block stands between `actor` and the subject's owner or the owner is suspended, or
@@ -62,7 +65,7 @@ pub async fn like_review(
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    let (author, film) = reactable(conn, entry, member, EntryReaction::Like).await?;
+    let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
     if social::like_review(conn, entry, member).await? {
         let what = NewActivity {
             film: Some(film),
@@ -71,8 +74,17 @@ pub async fn like_review(
             ..Default::default()
         };
         activity::record(conn, member, ActivityKind::ReviewLike, what).await?;
+        let about = entry_about(entry);
+        notify::owner(conn, member, author, NotificationKind::ReviewLike, about).await?;
     }
     Ok(())
+}
+
+fn entry_about(entry: LogEntryId) -> About {
+    About {
+        log_entry: Some(entry.get()),
+        ..About::default()
+    }
 }
 
 /// Takes a like back (idempotent), with its activity.
@@ -81,7 +93,7 @@ pub async fn unlike_review(
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    log_entries::owner_and_review(conn, entry)
+    let head = log_entries::owner_and_review(conn, entry)
         .await?
         .ok_or(OpError::NotFound("that log entry"))?;
     if social::unlike_review(conn, entry, member).await? {
@@ -90,6 +102,8 @@ pub async fn unlike_review(
             ..Default::default()
         };
         activity::retract(conn, member, ActivityKind::ReviewLike, what).await?;
+        let (kind, about) = (NotificationKind::ReviewLike, entry_about(entry));
+        notify::withdraw(conn, member, head.author, kind, about).await?;
     }
     Ok(())
 }
@@ -101,17 +115,26 @@ pub async fn add_comment(
     author: MemberId,
     body: String,
 ) -> OpResult<CommentId> {
-    let (entry_author, film) = reactable(conn, entry, author, EntryReaction::Comment).await?;
-    let row = social::insert_comment(
-        conn,
-        &NewComment {
-            log_entry_id: entry,
-            author_id: author,
-            body,
-        },
-    )
-    .await?;
+    let (entry_author, film, audience) =
+        reactable(conn, entry, author, EntryReaction::Comment).await?;
+    let new = NewComment {
+        log_entry_id: entry,
+        author_id: author,
+        body,
+    };
+    let row = social::insert_comment(conn, &new).await?;
     let id = row.id;
+    let place = Place {
+        owner: entry_author,
+        audience,
+        about: About {
+            log_entry: Some(entry.get()),
+            comment: Some(id.get()),
+            ..About::default()
+        },
+    };
+    let (thread, kind) = (Thread::Entry(entry.get()), NotificationKind::ReviewComment);
+    notify::comment(conn, author, thread, kind, &new.body, place).await?;
     let what = NewActivity {
         film: Some(film),
         log_entry: Some(entry),
@@ -144,27 +167,33 @@ pub async fn follow(
     blocks::lock_pair(conn, me, them).await?;
     let standing = unbarred(conn, me, Subject::Profile(them), "that member").await?;
     if standing.private_account && !standing.viewer.following {
-        social::request_follow(conn, me, them).await?;
+        if social::request_follow(conn, me, them).await? {
+            let kind = NotificationKind::FollowRequest;
+            notify::owner(conn, me, them, kind, About::default()).await?;
+        }
         return Ok(Followed::Requested);
     }
-    start_following(conn, me, them).await?;
+    if start_following(conn, me, them).await? {
+        notify::owner(conn, me, them, NotificationKind::Follow, About::default()).await?;
+    }
     Ok(Followed::Following)
 }
 
-/// The follow itself, with its activity (idempotent).
+/// The follow itself, with its activity (idempotent); `true` when it is new.
 async fn start_following(
     conn: &mut AsyncPgConnection,
     follower: MemberId,
     followee: MemberId,
-) -> OpResult<()> {
-    if social::follow(conn, follower, followee).await? {
+) -> OpResult<bool> {
+    let new = social::follow(conn, follower, followee).await?;
+    if new {
         let what = NewActivity {
             subject: Some(followee),
             ..Default::default()
         };
         activity::record(conn, follower, ActivityKind::Follow, what).await?;
     }
-    Ok(())
+    Ok(new)
 }
 
 /// Approves `requester`'s request to follow `me`: it becomes a follow (the counters follow); 404
@@ -178,7 +207,12 @@ pub async fn approve(
     if !social::remove_request(conn, requester, me).await? {
         return Err(OpError::NotFound("that follow request"));
     }
-    start_following(conn, requester, me).await
+    // The requester is told; the approver, who asked for nothing, is not told of a new follower.
+    if start_following(conn, requester, me).await? {
+        let kind = NotificationKind::FollowApproved;
+        notify::owner(conn, me, requester, kind, About::default()).await?;
+    }
+    Ok(())
 }
 
 /// Denies `requester`'s request to follow `me`; 404 when there is no such request.
@@ -201,13 +235,17 @@ pub async fn approve_all(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult
 
 /// Unfollows, or withdraws a request to follow (idempotent), taking the follow's activity back.
 pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    social::remove_request(conn, me, them).await?;
+    let none = About::default();
+    if social::remove_request(conn, me, them).await? {
+        notify::withdraw(conn, me, them, NotificationKind::FollowRequest, none).await?;
+    }
     if social::unfollow(conn, me, them).await? {
         let what = NewActivity {
             subject: Some(them),
             ..Default::default()
         };
         activity::retract(conn, me, ActivityKind::Follow, what).await?;
+        notify::withdraw(conn, me, them, NotificationKind::Follow, none).await?;
     }
     Ok(())
 }
@@ -250,19 +288,26 @@ async fn reactable_list(
     conn: &mut AsyncPgConnection,
     list: i64,
     actor: MemberId,
-) -> OpResult<MemberId> {
+) -> OpResult<(MemberId, Audience)> {
     let (owner, audience) = lists::audience(conn, list)
         .await?
         .ok_or(OpError::NotFound("that list"))?;
     if actor != owner {
         unbarred(conn, actor, Subject::Entry(owner, audience), "that list").await?;
     }
-    Ok(owner)
+    Ok((owner, audience))
+}
+
+fn list_about(list: i64) -> About {
+    About {
+        list: Some(list),
+        ..About::default()
+    }
 }
 
 /// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
 pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
-    let owner = reactable_list(conn, list, member).await?;
+    let (owner, _) = reactable_list(conn, list, member).await?;
     rules::check_list_like(member, owner)?;
     if lists::like(conn, list, member).await? {
         let what = NewActivity {
@@ -271,6 +316,8 @@ pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId
             ..Default::default()
         };
         activity::record(conn, member, ActivityKind::ListLike, what).await?;
+        let kind = NotificationKind::ListLike;
+        notify::owner(conn, member, owner, kind, list_about(list)).await?;
     }
     Ok(())
 }
@@ -281,7 +328,7 @@ pub async fn unlike_list(
     list: i64,
     member: MemberId,
 ) -> OpResult<()> {
-    lists::audience(conn, list)
+    let (owner, _) = lists::audience(conn, list)
         .await?
         .ok_or(OpError::NotFound("that list"))?;
     if lists::unlike(conn, list, member).await? {
@@ -290,6 +337,8 @@ pub async fn unlike_list(
             ..Default::default()
         };
         activity::retract(conn, member, ActivityKind::ListLike, what).await?;
+        let kind = NotificationKind::ListLike;
+        notify::withdraw(conn, member, owner, kind, list_about(list)).await?;
     }
     Ok(())
 }
@@ -301,6 +350,50 @@ pub async fn add_list_comment(
     author: MemberId,
     body: &str,
 ) -> OpResult<lists::ListCommentView> {
-    reactable_list(conn, list, author).await?;
-    Ok(lists::insert_comment(conn, list, author, body).await?)
+    let (owner, audience) = reactable_list(conn, list, author).await?;
+    let view = lists::insert_comment(conn, list, author, body).await?;
+    let place = Place {
+        owner,
+        audience,
+        about: About {
+            list: Some(list),
+            list_comment: Some(view.comment.id),
+            ..About::default()
+        },
+    };
+    let (thread, kind) = (Thread::List(list), NotificationKind::ListComment);
+    notify::comment(conn, author, thread, kind, body, place).await?;
+    Ok(view)
+}
+
+/// Subscribes to a review's thread (`on`) or unsubscribes for good: only a thread one may read.
+pub async fn subscribe_entry(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    member: MemberId,
+    on: bool,
+) -> OpResult<()> {
+    let head = log_entries::owner_and_review(conn, entry)
+        .await?
+        .ok_or(OpError::NotFound("that log entry"))?;
+    if member != head.author {
+        let subject = Subject::Entry(head.author, head.visibility);
+        unbarred(conn, member, subject, "that log entry").await?;
+    }
+    let thread = Thread::Entry(entry.get());
+    filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
+    Ok(())
+}
+
+/// Subscribes to a list's thread (`on`) or unsubscribes for good: only a list one may read.
+pub async fn subscribe_list(
+    conn: &mut AsyncPgConnection,
+    list: i64,
+    member: MemberId,
+    on: bool,
+) -> OpResult<()> {
+    reactable_list(conn, list, member).await?;
+    let thread = Thread::List(list);
+    filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
+    Ok(())
 }

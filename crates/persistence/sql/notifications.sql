@@ -1,0 +1,52 @@
+-- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
+--
+-- A member's notifications as they read them: grouped ("amara and 12 others liked your review"),
+-- leaving out actors on either side of a block with them, actors they mute, suspended actors, and
+-- comments a moderator removed. One group per kind and subject, read and unread apart (a new like
+-- after the list was read is news again); a mention stands alone.
+DROP FUNCTION IF EXISTS notification_groups(bigint);
+
+CREATE FUNCTION notification_groups(recipient bigint)
+RETURNS TABLE (kind text, log_entry_id bigint, list_id bigint, comment_id bigint,
+               list_comment_id bigint, read boolean, latest_at timestamptz, latest_id bigint,
+               actor_count bigint, recent_actors bigint[])
+LANGUAGE sql STABLE
+AS $fn$
+    WITH shown AS (
+        SELECT n.*, n.created_at <= m.notifications_read_at AS read,
+               CASE WHEN n.kind = 'mention' THEN n.id ELSE 0 END AS alone
+        FROM notifications n
+        JOIN members m ON m.id = n.recipient_id
+        WHERE n.recipient_id = recipient
+          AND NOT (n.actor_id = ANY (hidden_from(recipient)))
+          AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = recipient AND u.muted_id = n.actor_id)
+          AND NOT EXISTS (SELECT 1 FROM comments c
+                          WHERE c.id = n.comment_id AND c.removed_at IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM list_comments c
+                          WHERE c.id = n.list_comment_id AND c.removed_at IS NOT NULL)
+    )
+    SELECT s.kind, nullif(s.e, 0), nullif(s.l, 0), s.comment_id, s.list_comment_id, s.read,
+           s.latest_at, s.latest_id, s.actor_count, s.recent_actors
+    FROM (
+        SELECT kind, coalesce(log_entry_id, 0) AS e, coalesce(list_id, 0) AS l, alone, read,
+               max(comment_id) AS comment_id, max(list_comment_id) AS list_comment_id,
+               max(created_at) AS latest_at, max(id) AS latest_id,
+               count(DISTINCT actor_id) AS actor_count,
+               (array_agg(actor_id ORDER BY id DESC))[1:12] AS recent_actors
+        FROM shown
+        GROUP BY kind, e, l, alone, read
+    ) s
+$fn$;
+
+-- Live events (GET /me/events): each new notification wakes the streams of its recipient on every
+-- API instance; the payload is only the recipient's id, the streams read what is new themselves.
+DROP FUNCTION IF EXISTS notifications_wake() CASCADE;
+
+CREATE FUNCTION notifications_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('filmlog_events', NEW.recipient_id::text);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER notifications_wake AFTER INSERT ON notifications
+    FOR EACH ROW EXECUTE FUNCTION notifications_wake();

@@ -1,0 +1,434 @@
+//! Notifications, thread subscriptions, and what deciding them needs to know.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel::{ExpressionMethods, QueryDsl, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::notification::NotificationKind;
+use filmlog_domain::{MemberId, Relation};
+
+use crate::Result;
+use crate::schema::{entry_subscriptions, list_subscriptions, members};
+
+/// What a notification is about: a log entry (its review) or a list, and the comment in question.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct About {
+    pub log_entry: Option<i64>,
+    pub list: Option<i64>,
+    pub comment: Option<i64>,
+    pub list_comment: Option<i64>,
+}
+
+/// A thread one can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread {
+    Entry(i64),
+    List(i64),
+}
+
+/// Writes what `actor` did to each `(recipient, kind)`, in the caller's transaction. The
+/// recipient's own settings are applied here, as the row is written: nothing is written for a
+/// recipient who turned the kind off, who mutes the actor, or across a block; a cause already
+/// notified (liked, unliked, liked again after it was read) is not written twice. Returns the
+/// number written.
+pub async fn notify(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    recipients: &[(MemberId, NotificationKind)],
+    about: About,
+) -> Result<usize> {
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = recipients.iter().map(|(m, _)| m.get()).collect();
+    let kinds: Vec<&str> = recipients.iter().map(|(_, k)| k.as_str()).collect();
+    Ok(diesel::sql_query(
+        "INSERT INTO notifications (recipient_id, actor_id, kind, log_entry_id, list_id, comment_id, \
+                                    list_comment_id) \
+         SELECT r.id, $1, r.kind, $4, $5, $6, $7 \
+         FROM unnest($2::bigint[], $3::text[]) AS r(id, kind) \
+         JOIN members m ON m.id = r.id \
+         WHERE r.id <> $1 \
+           AND NOT (r.kind = ANY (m.notifications_off)) \
+           AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = r.id AND u.muted_id = $1) \
+           AND NOT EXISTS (SELECT 1 FROM blocks b \
+                           WHERE (b.blocker_id = r.id AND b.blocked_id = $1) \
+                              OR (b.blocker_id = $1 AND b.blocked_id = r.id)) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(actor.get())
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<Text>, _>(kinds)
+    .bind::<Nullable<BigInt>, _>(about.log_entry)
+    .bind::<Nullable<BigInt>, _>(about.list)
+    .bind::<Nullable<BigInt>, _>(about.comment)
+    .bind::<Nullable<BigInt>, _>(about.list_comment)
+    .execute(conn)
+    .await?)
+}
+
+/// Withdraws what `actor` caused of `kind` about `about` for `recipient`, if it is still unread
+/// (an unlike, an unfollow, a withdrawn request). A read notification stays as history.
+pub async fn withdraw(
+    conn: &mut AsyncPgConnection,
+    actor: MemberId,
+    recipient: MemberId,
+    kind: NotificationKind,
+    about: About,
+) -> Result<usize> {
+    Ok(diesel::sql_query(
+        "DELETE FROM notifications n USING members m \
+         WHERE n.actor_id = $1 AND n.recipient_id = $2 AND n.kind = $3 \
+           AND n.log_entry_id IS NOT DISTINCT FROM $4 AND n.list_id IS NOT DISTINCT FROM $5 \
+           AND m.id = n.recipient_id AND n.created_at > m.notifications_read_at",
+    )
+    .bind::<BigInt, _>(actor.get())
+    .bind::<BigInt, _>(recipient.get())
+    .bind::<Text, _>(kind.as_str())
+    .bind::<Nullable<BigInt>, _>(about.log_entry)
+    .bind::<Nullable<BigInt>, _>(about.list)
+    .execute(conn)
+    .await?)
+}
+
+/// One item of `GET /me/notifications`: the notifications of one kind on one subject.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Group {
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub list_comment_id: Option<i64>,
+    /// The film's title (for an entry) or the list's name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub subject_title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_slug: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub read: bool,
+    #[diesel(sql_type = Timestamptz)]
+    pub latest_at: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    pub latest_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub actor_count: i64,
+    /// The newest actors' usernames, newest first, each once (at most three).
+    #[diesel(sql_type = Array<Text>)]
+    pub actors: Vec<String>,
+}
+
+/// A page of `recipient`'s notification groups, newest first, after `(latest_at, latest_id)`.
+pub async fn groups(
+    conn: &mut AsyncPgConnection,
+    recipient: MemberId,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<Group>> {
+    Ok(diesel::sql_query(
+        "SELECT g.kind, g.log_entry_id, g.list_id, g.comment_id, g.list_comment_id, g.read, \
+                g.latest_at, g.latest_id, g.actor_count, \
+                coalesce(f.title, l.name) AS subject_title, f.slug AS film_slug, \
+                ARRAY(SELECT a.username FROM ( \
+                          SELECT DISTINCT ON (u.id) u.id, u.ord \
+                          FROM unnest(g.recent_actors) WITH ORDINALITY AS u(id, ord) \
+                          ORDER BY u.id, u.ord) d \
+                      JOIN members a ON a.id = d.id ORDER BY d.ord LIMIT 3) AS actors \
+         FROM notification_groups($1) g \
+         LEFT JOIN log_entries e ON e.id = g.log_entry_id \
+         LEFT JOIN films f ON f.id = e.film_id \
+         LEFT JOIN lists l ON l.id = g.list_id \
+         WHERE $2::timestamptz IS NULL OR (g.latest_at, g.latest_id) < ($2, $3) \
+         ORDER BY g.latest_at DESC, g.latest_id DESC LIMIT $4",
+    )
+    .bind::<BigInt, _>(recipient.get())
+    .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
+    .bind::<BigInt, _>(after.map_or(0, |a| a.1))
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many of `recipient`'s notification groups are unread.
+pub async fn unread_count(conn: &mut AsyncPgConnection, recipient: MemberId) -> Result<i64> {
+    let row: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM notification_groups($1) WHERE NOT read")
+            .bind::<BigInt, _>(recipient.get())
+            .get_result(conn)
+            .await?;
+    Ok(row.n)
+}
+
+/// Marks everything up to `up_to` read (never moves the mark back), and wakes the member's live
+/// streams so they send the new unread count.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    recipient: MemberId,
+    up_to: DateTime<Utc>,
+) -> Result<()> {
+    diesel::sql_query(
+        "UPDATE members SET notifications_read_at = greatest(notifications_read_at, $2) \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(recipient.get())
+    .bind::<Timestamptz, _>(up_to)
+    .execute(conn)
+    .await?;
+    wake(conn, recipient).await
+}
+
+/// Wakes `member`'s live streams on every API instance (at commit).
+pub async fn wake(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
+    diesel::sql_query("SELECT pg_notify('filmlog_events', $1::text)")
+        .bind::<BigInt, _>(member.get())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One notification as the live stream sends it (not grouped).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Single {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub actor: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub list_comment_id: Option<i64>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// `recipient`'s notifications newer than `after` (an id), oldest first, at most `limit`: what a
+/// live stream has not sent yet. The same members are left out as from the list.
+pub async fn newer_than(
+    conn: &mut AsyncPgConnection,
+    recipient: MemberId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Single>> {
+    Ok(diesel::sql_query(
+        "SELECT n.id, n.kind, a.username AS actor, n.log_entry_id, n.list_id, n.comment_id, \
+                n.list_comment_id, n.created_at \
+         FROM notifications n JOIN members a ON a.id = n.actor_id \
+         WHERE n.recipient_id = $1 AND n.id > $2 \
+           AND NOT (n.actor_id = ANY (hidden_from($1))) \
+           AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = $1 AND u.muted_id = n.actor_id) \
+         ORDER BY n.id LIMIT $3",
+    )
+    .bind::<BigInt, _>(recipient.get())
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// The id of `recipient`'s newest notification (0 for none): where a new live stream starts.
+pub async fn newest_id(conn: &mut AsyncPgConnection, recipient: MemberId) -> Result<i64> {
+    let row: Count = diesel::sql_query(
+        "SELECT coalesce(max(id), 0) AS n FROM notifications WHERE recipient_id = $1",
+    )
+    .bind::<BigInt, _>(recipient.get())
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}
+
+/// Subscribes `member` to a thread (`on`), or unsubscribes them for good (`!on`).
+pub async fn set_subscription(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    thread: Thread,
+    on: bool,
+) -> Result<()> {
+    match thread {
+        Thread::Entry(id) => {
+            diesel::insert_into(entry_subscriptions::table)
+                .values((
+                    entry_subscriptions::log_entry_id.eq(id),
+                    entry_subscriptions::member_id.eq(member.get()),
+                    entry_subscriptions::subscribed.eq(on),
+                ))
+                .on_conflict((
+                    entry_subscriptions::log_entry_id,
+                    entry_subscriptions::member_id,
+                ))
+                .do_update()
+                .set(entry_subscriptions::subscribed.eq(on))
+                .execute(conn)
+                .await?;
+        }
+        Thread::List(id) => {
+            diesel::insert_into(list_subscriptions::table)
+                .values((
+                    list_subscriptions::list_id.eq(id),
+                    list_subscriptions::member_id.eq(member.get()),
+                    list_subscriptions::subscribed.eq(on),
+                ))
+                .on_conflict((list_subscriptions::list_id, list_subscriptions::member_id))
+                .do_update()
+                .set(list_subscriptions::subscribed.eq(on))
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Taking part in a thread subscribes to it, unless the member unsubscribed before.
+pub async fn take_part(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    thread: Thread,
+) -> Result<()> {
+    match thread {
+        Thread::Entry(id) => {
+            diesel::insert_into(entry_subscriptions::table)
+                .values((
+                    entry_subscriptions::log_entry_id.eq(id),
+                    entry_subscriptions::member_id.eq(member.get()),
+                    entry_subscriptions::subscribed.eq(true),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+        }
+        Thread::List(id) => {
+            diesel::insert_into(list_subscriptions::table)
+                .values((
+                    list_subscriptions::list_id.eq(id),
+                    list_subscriptions::member_id.eq(member.get()),
+                    list_subscriptions::subscribed.eq(true),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A thread's subscribers, and the members who unsubscribed from it.
+pub async fn subscriptions(
+    conn: &mut AsyncPgConnection,
+    thread: Thread,
+) -> Result<(Vec<MemberId>, Vec<MemberId>)> {
+    let rows: Vec<(i64, bool)> = match thread {
+        Thread::Entry(id) => {
+            entry_subscriptions::table
+                .filter(entry_subscriptions::log_entry_id.eq(id))
+                .select((
+                    entry_subscriptions::member_id,
+                    entry_subscriptions::subscribed,
+                ))
+                .load(conn)
+                .await?
+        }
+        Thread::List(id) => {
+            list_subscriptions::table
+                .filter(list_subscriptions::list_id.eq(id))
+                .select((
+                    list_subscriptions::member_id,
+                    list_subscriptions::subscribed,
+                ))
+                .load(conn)
+                .await?
+        }
+    };
+    let (on, off): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, on)| *on);
+    let ids = |v: Vec<(i64, bool)>| v.into_iter().map(|(m, _)| MemberId::new(m)).collect();
+    Ok((ids(on), ids(off)))
+}
+
+/// The relation of each of `members` to `owner`, as the visibility rule takes it (for telling
+/// third parties only of what they may read).
+pub async fn relations_to(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    members: &[MemberId],
+) -> Result<Vec<(MemberId, Relation)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Bool)]
+        by_viewer: bool,
+        #[diesel(sql_type = Bool)]
+        of_viewer: bool,
+        #[diesel(sql_type = Bool)]
+        owner_suspended: bool,
+        #[diesel(sql_type = Bool)]
+        owner_private: bool,
+        #[diesel(sql_type = Bool)]
+        watchlist_private: bool,
+        #[diesel(sql_type = Bool)]
+        follows_owner: bool,
+    }
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = members.iter().map(|m| m.get()).collect();
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT v.id, \
+                EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = v.id AND b.blocked_id = o.id) AS by_viewer, \
+                EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.id AND b.blocked_id = v.id) AS of_viewer, \
+                coalesce(o.suspended_until > now(), false) AS owner_suspended, \
+                o.private_account AS owner_private, o.private_watchlist AS watchlist_private, \
+                EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = v.id AND f.followee_id = o.id) AS follows_owner \
+         FROM unnest($2::bigint[]) AS v(id) JOIN members o ON o.id = $1",
+    )
+    .bind::<BigInt, _>(owner.get())
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let relation = Relation {
+                blocks: filmlog_domain::Blocks {
+                    by_viewer: r.by_viewer,
+                    of_viewer: r.of_viewer,
+                },
+                owner_suspended: r.owner_suspended,
+                owner_private: r.owner_private,
+                watchlist_private: r.watchlist_private,
+                follows_owner: r.follows_owner,
+            };
+            (MemberId::new(r.id), relation)
+        })
+        .collect())
+}
+
+/// The ids of the members `usernames` (lower-cased) name.
+pub async fn ids_by_usernames(
+    conn: &mut AsyncPgConnection,
+    usernames: &[String],
+) -> Result<Vec<MemberId>> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = members::table
+        .filter(crate::lower(members::username).eq_any(usernames))
+        .select(members::id)
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().map(MemberId::new).collect())
+}

@@ -1,0 +1,2 @@
+DROP TABLE member_changes;
+DROP TABLE member_sync;
