@@ -6,6 +6,7 @@ mod browser;
 mod caching;
 mod conditional;
 mod demo;
+mod events;
 mod films;
 mod idempotency;
 mod integrity;

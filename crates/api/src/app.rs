@@ -289,7 +289,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(notifications::subscribe_list)
             .service(notifications::unsubscribe_list)
             .service(notifications::last_activities)
-            .service(notifications::my_changes),
+            .service(notifications::my_changes)
+            .service(notifications::live_events),
     );
 }
 

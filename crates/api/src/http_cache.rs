@@ -106,7 +106,13 @@ pub async fn middleware(
     let res = next.call(req).await?;
     let status = res.status();
     let policy = Policy::of(&method, &path, status, authenticated);
-    let mut res = if method == Method::GET && status == StatusCode::OK {
+    // A stream of events never ends: it has no body to hash, and no cache may keep it.
+    let streaming = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let policy = if streaming { Policy::NoStore } else { policy };
+    let mut res = if method == Method::GET && status == StatusCode::OK && !streaming {
         with_etag(res, if_none_match.as_deref()).await?
     } else {
         res.map_into_boxed_body()

@@ -6,6 +6,7 @@ pub mod conditional;
 pub mod cors;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod handlers;
 pub mod held;

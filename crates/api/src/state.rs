@@ -26,6 +26,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordService>,
     /// The origins whose pages may call the API ([`crate::cors`]).
     pub cors: Arc<crate::cors::CorsPolicy>,
+    /// The live event streams of this instance ([`crate::events`]).
+    pub events: Arc<crate::events::EventHub>,
 }
 
 impl AppState {

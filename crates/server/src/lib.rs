@@ -169,6 +169,7 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
         cors: Arc::new(settings.cors.clone()),
+        events: Arc::default(),
     })
 }
 
@@ -206,6 +207,17 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
+    // Live events: this instance listens for every instance's notifications, and its streams
+    // end when a stop signal arrives (so draining requests does not wait on them).
+    actix_web::rt::spawn(filmlog_api::events::listen(
+        settings.database_url()?.to_owned(),
+        state.events.clone(),
+    ));
+    let events = state.events.clone();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        events.close();
+    });
     let listener = std::net::TcpListener::bind((settings.host.as_str(), settings.port))?;
     let addr = listener.local_addr()?;
     let metrics = match &settings.metrics_addr {
@@ -222,6 +234,23 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     println!("Filmlog API on http://{addr}/api/v1  (docs: http://{addr}/docs/)");
     server.await?;
     Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
 }
 
 pub async fn migrate(settings: &Settings) -> Result<(), BoxError> {

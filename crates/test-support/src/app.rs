@@ -31,6 +31,8 @@ pub struct TestConfig {
     pub instance: Option<String>,
     pub workers: usize,
     pub cors: filmlog_api::cors::CorsPolicy,
+    /// How often live event streams send a heartbeat.
+    pub event_heartbeat: Duration,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -168,6 +170,7 @@ impl TestApp {
             instance: None,
             workers: 2,
             cors: filmlog_api::cors::CorsPolicy::Closed,
+            event_heartbeat: filmlog_api::events::HEARTBEAT,
         };
         configure(&mut config);
         let url = config
@@ -198,6 +201,9 @@ impl TestApp {
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
             cors: Arc::new(config.cors.clone()),
+            events: Arc::new(filmlog_api::events::EventHub::with_heartbeat(
+                config.event_heartbeat,
+            )),
         };
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
@@ -222,6 +228,10 @@ impl TestApp {
             http_server(state.clone(), listener, options).unwrap_or_else(|e| panic!("server: {e}"));
         let handle = server.handle();
         actix_web::rt::spawn(server);
+        actix_web::rt::spawn(filmlog_api::events::listen(
+            url.clone(),
+            state.events.clone(),
+        ));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
@@ -440,7 +450,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Stop accepting and let the workers go; the database is dropped after this.
+        // Stop accepting and let the workers go (and the live streams end); the database is
+        // dropped after this.
+        self.state.events.close();
         drop(self.handle.stop(false));
     }
 }

@@ -511,3 +511,192 @@ pub async fn my_changes(
         has_more,
     }))
 }
+
+/// One notification as the live stream sends it (`event: notification`, `id:` its id).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveNotification {
+    #[schema(example = "901")]
+    pub id: String,
+    #[schema(example = "review_like")]
+    pub kind: String,
+    #[schema(example = "amara")]
+    pub actor: String,
+    pub subject: Option<NotificationSubject>,
+    pub comment_id: Option<String>,
+    #[serde(serialize_with = "exact")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<notifications::Single> for LiveNotification {
+    fn from(n: notifications::Single) -> Self {
+        let subject = match (n.log_entry_id, n.list_id) {
+            (Some(id), _) => Some(("log_entry", id)),
+            (None, Some(id)) => Some(("list", id)),
+            (None, None) => None,
+        };
+        LiveNotification {
+            id: n.id.to_string(),
+            kind: n.kind,
+            actor: n.actor,
+            subject: subject.map(|(kind, id)| NotificationSubject {
+                kind,
+                id: id.to_string(),
+                title: None,
+                film: None,
+            }),
+            comment_id: n.comment_id.or(n.list_comment_id).map(|c| c.to_string()),
+            created_at: n.created_at,
+        }
+    }
+}
+
+/// Live events
+///
+/// Server-Sent Events: `event: notification` (its `id:` is the notification's) for each new
+/// notification, and `event: unread_count` (`{"unread": n}`) when it changes, first on
+/// connecting. Send `Last-Event-ID` (or let the browser's `EventSource` do it) to get what came
+/// after that id; without it the stream starts now. A comment line every 15 s keeps it open; the
+/// stream ends when the server stops (reconnect). At most 5 streams per member per instance.
+#[utoipa::path(
+    operation_id = "live_events",
+    tag = "me",
+    params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event you received")),
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`invalid_last_event_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthenticated),
+        (status = 429, description = "`too_many_streams`: you hold 5 streams already", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/events")]
+pub async fn live_events(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    auth: Caller,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let resume = match req.headers().get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_last_event_id",
+                        "Last-Event-ID must be the id of an event this stream sent",
+                    )
+                })?,
+        ),
+    };
+    let registration = state.events.register(me.get()).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            "Too many streams",
+            "you hold the most live streams one member may; close one first",
+        )
+    })?;
+    let start = match resume {
+        Some(id) => id,
+        None => {
+            let mut conn = state.conn().await?;
+            notifications::newest_id(&mut conn, me).await?
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(16);
+    let state = state.into_inner();
+    actix_web::rt::spawn(stream_events(state, me, start, registration, tx));
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, actix_web::Error>(bytes), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
+
+/// Feeds one stream until the client goes or the server stops: on each wake-up what is new after
+/// the last id sent, then the unread count; a heartbeat when idle.
+async fn stream_events(
+    state: std::sync::Arc<AppState>,
+    me: filmlog_domain::MemberId,
+    mut last: i64,
+    mut registration: crate::events::Registration,
+    tx: tokio::sync::mpsc::Sender<web::Bytes>,
+) {
+    let mut unread: Option<i64> = None;
+    let mut catch_up = true;
+    loop {
+        if catch_up {
+            match next_events(&state, me, &mut last, &mut unread).await {
+                Ok(frames) => {
+                    for frame in frames {
+                        if tx.send(frame).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "live events: could not read new notifications");
+                }
+            }
+        }
+        tokio::select! {
+            () = registration.wake.notified() => catch_up = true,
+            () = tokio::time::sleep(state.events.heartbeat) => {
+                catch_up = false;
+                if tx.send(web::Bytes::from_static(b": heartbeat\n\n")).await.is_err() {
+                    return;
+                }
+            }
+            _ = registration.closing.changed() => {
+                let _ = tx.send(web::Bytes::from_static(b"event: closing\ndata: {}\n\n")).await;
+                return;
+            }
+            () = tx.closed() => return,
+        }
+    }
+}
+
+/// The frames for what is new: each notification after `last`, then the unread count when it
+/// changed.
+async fn next_events(
+    state: &AppState,
+    me: filmlog_domain::MemberId,
+    last: &mut i64,
+    unread: &mut Option<i64>,
+) -> ApiResult<Vec<web::Bytes>> {
+    let mut conn = state.conn().await?;
+    let mut frames = Vec::new();
+    loop {
+        let batch = notifications::newer_than(&mut conn, me, *last, 100).await?;
+        let more = batch.len() == 100;
+        for n in batch {
+            *last = n.id;
+            let id = n.id;
+            let data = serde_json::to_string(&LiveNotification::from(n)).unwrap_or_default();
+            frames.push(web::Bytes::from(format!(
+                "id: {id}\nevent: notification\ndata: {data}\n\n"
+            )));
+        }
+        if !more {
+            break;
+        }
+    }
+    let count = notifications::unread_count(&mut conn, me).await?;
+    if *unread != Some(count) {
+        *unread = Some(count);
+        frames.push(web::Bytes::from(format!(
+            "event: unread_count\ndata: {{\"unread\":{count}}}\n\n"
+        )));
+    }
+    Ok(frames)
+}

@@ -1,0 +1,173 @@
+//! Live events (`GET /me/events`, Server-Sent Events): a member's new notifications and unread
+//! count as they happen, on whichever API instance the client is connected to.
+//!
+//! Every instance keeps one connection that `LISTEN`s on `filmlog_events`; a new notification (a
+//! trigger, `sql/notifications.sql`) or a read mark (`notifications::mark_read`) sends the member's
+//! id there at commit. The [`EventHub`] wakes that member's streams on this instance, and each
+//! stream reads what is new itself, after the last id it sent: a notification is never lost
+//! between wake-ups, and a client resuming with `Last-Event-ID` gets what it missed.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::{Notify, mpsc, watch};
+
+/// How many live streams one member may hold on one instance.
+pub const STREAMS_PER_MEMBER: usize = 5;
+/// A comment line this often keeps proxies from closing an idle stream (and finds a stream whose
+/// client went away).
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Each member's open streams: (place id, the stream's wake-up).
+type Streams = HashMap<i64, Vec<(u64, Arc<Notify>)>>;
+
+/// The streams of this instance, by member.
+pub struct EventHub {
+    streams: Mutex<Streams>,
+    next: AtomicU64,
+    closing: watch::Sender<bool>,
+    pub heartbeat: Duration,
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        Self::with_heartbeat(HEARTBEAT)
+    }
+}
+
+/// A stream's place in the hub; leaving it (dropping) frees the place.
+pub struct Registration {
+    hub: Arc<EventHub>,
+    member: i64,
+    id: u64,
+    pub wake: Arc<Notify>,
+    pub closing: watch::Receiver<bool>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut streams = self.hub.lock();
+        if let Some(list) = streams.get_mut(&self.member) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                streams.remove(&self.member);
+            }
+        }
+    }
+}
+
+impl EventHub {
+    pub fn with_heartbeat(heartbeat: Duration) -> Self {
+        Self {
+            streams: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            closing: watch::channel(false).0,
+            heartbeat,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Streams> {
+        self.streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more stream of `member`; `None` when they hold [`STREAMS_PER_MEMBER`]
+    /// already or the server is closing.
+    pub fn register(self: &Arc<Self>, member: i64) -> Option<Registration> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        let mut streams = self.lock();
+        let list = streams.entry(member).or_default();
+        if list.len() >= STREAMS_PER_MEMBER {
+            return None;
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let wake = Arc::new(Notify::new());
+        list.push((id, wake.clone()));
+        Some(Registration {
+            hub: self.clone(),
+            member,
+            id,
+            wake,
+            closing: self.closing.subscribe(),
+        })
+    }
+
+    /// Wakes `member`'s streams on this instance.
+    pub fn wake(&self, member: i64) {
+        if let Some(list) = self.lock().get(&member) {
+            for (_, wake) in list {
+                wake.notify_one();
+            }
+        }
+    }
+
+    /// Wakes every stream (after the listening connection was lost: something may have been
+    /// missed).
+    pub fn wake_all(&self) {
+        for list in self.lock().values() {
+            for (_, wake) in list {
+                wake.notify_one();
+            }
+        }
+    }
+
+    /// How many streams are open on this instance.
+    pub fn open(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    /// Ends every stream and refuses new ones (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+/// Listens on `filmlog_events` for as long as the process runs, reconnecting after a lost
+/// connection (and then waking every stream, which reads what it may have missed).
+pub async fn listen(url: String, hub: Arc<EventHub>) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+            Ok((client, mut connection)) => {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                let pump = tokio::spawn(async move {
+                    let mut messages = std::pin::pin!(messages);
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                if tx.send(n.payload().to_owned()).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                });
+                if client.batch_execute("LISTEN filmlog_events").await.is_ok() {
+                    delay = Duration::from_millis(200);
+                    hub.wake_all();
+                    while let Some(payload) = rx.recv().await {
+                        if let Ok(member) = payload.parse::<i64>() {
+                            hub.wake(member);
+                        }
+                    }
+                }
+                pump.abort();
+                tracing::warn!("live events: the listening connection was lost; reconnecting");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "live events: cannot connect to listen; retrying");
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
