@@ -252,6 +252,28 @@ pub async fn newest_id(conn: &mut AsyncPgConnection, recipient: MemberId) -> Res
     Ok(row.n)
 }
 
+/// Writes `member`'s subscription row of a thread in `$table` (keyed by `$thread_col`): set to
+/// `on` when `overwrite`, else only when there is none.
+macro_rules! subscription_row {
+    ($conn:expr, $table:ident, $thread_col:ident, $id:expr, $member:expr, $on:expr, $overwrite:expr) => {{
+        let insert = diesel::insert_into($table::table).values((
+            $table::$thread_col.eq($id),
+            $table::member_id.eq($member.get()),
+            $table::subscribed.eq($on),
+        ));
+        if $overwrite {
+            insert
+                .on_conflict(($table::$thread_col, $table::member_id))
+                .do_update()
+                .set($table::subscribed.eq($on))
+                .execute($conn)
+                .await?
+        } else {
+            insert.on_conflict_do_nothing().execute($conn).await?
+        }
+    }};
+}
+
 /// Subscribes `member` to a thread (`on`), or unsubscribes them for good (`!on`).
 pub async fn set_subscription(
     conn: &mut AsyncPgConnection,
@@ -259,38 +281,7 @@ pub async fn set_subscription(
     thread: Thread,
     on: bool,
 ) -> Result<()> {
-    match thread {
-        Thread::Entry(id) => {
-            diesel::insert_into(entry_subscriptions::table)
-                .values((
-                    entry_subscriptions::log_entry_id.eq(id),
-                    entry_subscriptions::member_id.eq(member.get()),
-                    entry_subscriptions::subscribed.eq(on),
-                ))
-                .on_conflict((
-                    entry_subscriptions::log_entry_id,
-                    entry_subscriptions::member_id,
-                ))
-                .do_update()
-                .set(entry_subscriptions::subscribed.eq(on))
-                .execute(conn)
-                .await?;
-        }
-        Thread::List(id) => {
-            diesel::insert_into(list_subscriptions::table)
-                .values((
-                    list_subscriptions::list_id.eq(id),
-                    list_subscriptions::member_id.eq(member.get()),
-                    list_subscriptions::subscribed.eq(on),
-                ))
-                .on_conflict((list_subscriptions::list_id, list_subscriptions::member_id))
-                .do_update()
-                .set(list_subscriptions::subscribed.eq(on))
-                .execute(conn)
-                .await?;
-        }
-    }
-    Ok(())
+    subscribe(conn, member, thread, on, true).await
 }
 
 /// Taking part in a thread subscribes to it, unless the member unsubscribed before.
@@ -299,30 +290,32 @@ pub async fn take_part(
     member: MemberId,
     thread: Thread,
 ) -> Result<()> {
+    subscribe(conn, member, thread, true, false).await
+}
+
+async fn subscribe(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    thread: Thread,
+    on: bool,
+    overwrite: bool,
+) -> Result<()> {
     match thread {
         Thread::Entry(id) => {
-            diesel::insert_into(entry_subscriptions::table)
-                .values((
-                    entry_subscriptions::log_entry_id.eq(id),
-                    entry_subscriptions::member_id.eq(member.get()),
-                    entry_subscriptions::subscribed.eq(true),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
+            subscription_row!(
+                conn,
+                entry_subscriptions,
+                log_entry_id,
+                id,
+                member,
+                on,
+                overwrite
+            )
         }
         Thread::List(id) => {
-            diesel::insert_into(list_subscriptions::table)
-                .values((
-                    list_subscriptions::list_id.eq(id),
-                    list_subscriptions::member_id.eq(member.get()),
-                    list_subscriptions::subscribed.eq(true),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
+            subscription_row!(conn, list_subscriptions, list_id, id, member, on, overwrite)
         }
-    }
+    };
     Ok(())
 }
 

@@ -207,6 +207,34 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
+    // Delta sync keeps tombstones 30 days: drop older ones daily (first an hour after start, so a
+    // restart of several instances adds no work to their warm-up).
+    {
+        let pool = state.pool.clone();
+        actix_web::rt::spawn(async move {
+            let every = std::time::Duration::from_secs(24 * 3600);
+            let first = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+            let mut tick = tokio::time::interval_at(first, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let started = std::time::Instant::now();
+                let keep =
+                    chrono::Utc::now() - filmlog_api::handlers::notifications::TOMBSTONES_KEPT;
+                let result = match pool.get().await {
+                    Ok(mut conn) => filmlog_persistence::changes::prune_tombstones(&mut conn, keep)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                filmlog_api::metrics::job_run("tombstones", result.is_ok(), started.elapsed());
+                match result {
+                    Ok(dropped) => tracing::info!(dropped, "delta sync tombstones pruned"),
+                    Err(error) => tracing::warn!(%error, "delta sync tombstones not pruned"),
+                }
+            }
+        });
+    }
     // Live events: this instance listens for every instance's notifications, and its streams
     // end when a stop signal arrives (so draining requests does not wait on them).
     actix_web::rt::spawn(filmlog_api::events::listen(

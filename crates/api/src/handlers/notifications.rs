@@ -47,6 +47,28 @@ pub struct NotificationSubject {
     pub film: Option<String>,
 }
 
+impl NotificationSubject {
+    /// A log entry's or a list's (`None` for notifications about you: follows, requests).
+    fn of(
+        entry: Option<i64>,
+        list: Option<i64>,
+        title: Option<String>,
+        film: Option<String>,
+    ) -> Option<Self> {
+        let (kind, id) = match (entry, list) {
+            (Some(id), _) => ("log_entry", id),
+            (None, Some(id)) => ("list", id),
+            (None, None) => return None,
+        };
+        Some(NotificationSubject {
+            kind,
+            id: id.to_string(),
+            title,
+            film,
+        })
+    }
+}
+
 /// One item of your notifications: everything of one kind about one subject ("amara and 12 others
 /// liked your review"), read and unread apart.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,19 +96,14 @@ pub struct NotificationItem {
 
 impl From<notifications::Group> for NotificationItem {
     fn from(g: notifications::Group) -> Self {
-        let subject = match (g.log_entry_id, g.list_id) {
-            (Some(id), _) => Some(("log_entry", id)),
-            (None, Some(id)) => Some(("list", id)),
-            (None, None) => None,
-        };
         NotificationItem {
             kind: g.kind,
-            subject: subject.map(|(kind, id)| NotificationSubject {
-                kind,
-                id: id.to_string(),
-                title: g.subject_title,
-                film: g.film_slug,
-            }),
+            subject: NotificationSubject::of(
+                g.log_entry_id,
+                g.list_id,
+                g.subject_title,
+                g.film_slug,
+            ),
             comment_id: g.comment_id.or(g.list_comment_id).map(|c| c.to_string()),
             actors: g.actors,
             actor_count: g.actor_count,
@@ -351,6 +368,9 @@ pub struct LastActivities {
     pub notifications: Option<DateTime<Utc>>,
 }
 
+/// How long delta sync keeps tombstones (the server drops older ones daily).
+pub const TOMBSTONES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
 /// A `GET /me/changes` cursor: the number of the newest change the client has.
 #[derive(Debug, Serialize, Deserialize)]
 struct SyncCursor(char, i64);
@@ -530,21 +550,11 @@ pub struct LiveNotification {
 
 impl From<notifications::Single> for LiveNotification {
     fn from(n: notifications::Single) -> Self {
-        let subject = match (n.log_entry_id, n.list_id) {
-            (Some(id), _) => Some(("log_entry", id)),
-            (None, Some(id)) => Some(("list", id)),
-            (None, None) => None,
-        };
         LiveNotification {
             id: n.id.to_string(),
             kind: n.kind,
             actor: n.actor,
-            subject: subject.map(|(kind, id)| NotificationSubject {
-                kind,
-                id: id.to_string(),
-                title: None,
-                film: None,
-            }),
+            subject: NotificationSubject::of(n.log_entry_id, n.list_id, None, None),
             comment_id: n.comment_id.or(n.list_comment_id).map(|c| c.to_string()),
             created_at: n.created_at,
         }
