@@ -176,7 +176,8 @@ async fn a_preflight_from_an_allowed_origin_is_answered_on_every_route() {
             .replace("{slug}", "some-film")
             .replace("{username}", "someone")
             .replace("{id}", "1")
-            .replace("{list_id}", "1");
+            .replace("{list_id}", "1")
+            .replace("{webhook_id}", "1");
         let methods = [
             ("GET", item.get.is_some()),
             ("POST", item.post.is_some()),

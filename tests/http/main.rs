@@ -34,3 +34,4 @@ mod tokens;
 mod tracing_export;
 mod viewer_state;
 mod visibility;
+mod webhooks;

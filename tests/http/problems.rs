@@ -265,7 +265,8 @@ async fn impossible_path_parameters_are_404_on_every_route() {
             .replace("{slug}", "Not%20A%20Slug")
             .replace("{username}", "no%20such%20member!")
             .replace("{id}", "0abc")
-            .replace("{list_id}", "0abc");
+            .replace("{list_id}", "0abc")
+            .replace("{webhook_id}", "0abc");
         assert!(
             !concrete.contains('{'),
             "a parameter without a 404 case: {path}"

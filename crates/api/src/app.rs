@@ -17,7 +17,7 @@ use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
     me, member_lists, members, moderation, notifications, relationship, review_likes, safety,
-    sessions, viewer_state,
+    sessions, viewer_state, webhooks,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -67,6 +67,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "lists", description = "Lists of films, ranked or in the order their owner chose, with notes; entries are edited in atomic batches under If-Match"),
         (name = "comments", description = "Comments on log entries"),
         (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
+        (name = "webhooks", description = "Signed, durable deliveries of what happens to your things to a URL of yours (Standard Webhooks)"),
         (name = "moderation", description = "For admins: the queue of reported subjects, moderation actions and the append-only moderation log"),
         (name = "health", description = "Probes for orchestrators"),
     ),
@@ -290,7 +291,14 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(notifications::unsubscribe_list)
             .service(notifications::last_activities)
             .service(notifications::my_changes)
-            .service(notifications::live_events),
+            .service(notifications::live_events)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::get_webhook)
+            .service(webhooks::update_webhook)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::test_webhook)
+            .service(webhooks::list_deliveries),
     );
 }
 

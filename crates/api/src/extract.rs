@@ -185,6 +185,8 @@ path_parameters! {
     ListCommentPath(i64) = "id", "that comment", |s| s.parse().ok().filter(|id: &i64| *id > 0);
     /// `{id}` of `/comments/{id}`.
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
+    /// `{webhook_id}` of `/me/webhooks/{webhook_id}…`.
+    WebhookPath(i64) = "webhook_id", "that webhook", |s| s.parse().ok().filter(|id: &i64| *id > 0);
     /// `{id}` of `/me/sessions/{id}`.
     SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
 }

@@ -22,6 +22,7 @@ pub mod server;
 pub mod state;
 pub mod tracing_context;
 pub mod visible;
+pub mod webhooks;
 
 pub use app::{build_app, openapi};
 pub use auth::{AuthSettings, PasswordService, TokenService};

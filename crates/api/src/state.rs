@@ -28,6 +28,8 @@ pub struct AppState {
     pub cors: Arc<crate::cors::CorsPolicy>,
     /// The live event streams of this instance ([`crate::events`]).
     pub events: Arc<crate::events::EventHub>,
+    /// Where and how webhooks are delivered ([`crate::webhooks`]).
+    pub webhooks: Arc<crate::webhooks::WebhookSettings>,
 }
 
 impl AppState {

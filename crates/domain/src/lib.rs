@@ -16,6 +16,7 @@ pub mod relationship;
 pub mod rules;
 pub mod text;
 pub mod visibility;
+pub mod webhook;
 
 pub use activity::ActivityKind;
 pub use film::*;

@@ -46,7 +46,33 @@ BEGIN
     VALUES (member, object_type, object_id, n, deleted, at)
     ON CONFLICT ON CONSTRAINT member_changes_pkey DO UPDATE
         SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at;
+    -- The webhook outbox, in the same transaction (one index probe when the member has none).
+    IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = member AND e.enabled) THEN
+        INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
+        SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', at, 'data',
+                   jsonb_build_object('type', object_type, 'id', change_key(object_type, object_id),
+                                      'data', CASE WHEN deleted THEN NULL
+                                              ELSE change_data(member, object_type, object_id) END))
+        FROM webhook_endpoints e,
+             LATERAL (SELECT object_type || CASE WHEN deleted THEN '.deleted' ELSE '.changed' END
+                      AS type) ev
+        WHERE e.owner_id = member AND e.enabled
+          AND (object_type = ANY (e.events) OR '*' = ANY (e.events));
+    END IF;
 END $$;
+
+-- How the API names an object of a change: a film by its slug, a followed member by username,
+-- anything else by its id.
+DROP FUNCTION IF EXISTS change_key(text, bigint);
+
+CREATE FUNCTION change_key(object_type text, object_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $fn$
+    SELECT coalesce(CASE object_type
+        WHEN 'film' THEN (SELECT f.slug FROM films f WHERE f.id = object_id)
+        WHEN 'follow' THEN (SELECT m.username FROM members m WHERE m.id = object_id)
+        WHEN 'follow_request' THEN (SELECT m.username FROM members m WHERE m.id = object_id)
+        END, object_id::text)
+$fn$;
 
 -- One trigger function for the tables whose rows name their member in one column.
 DROP FUNCTION IF EXISTS changes_of_row() CASCADE;

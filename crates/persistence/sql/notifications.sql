@@ -8,31 +8,34 @@ DROP FUNCTION IF EXISTS notification_groups(bigint);
 
 CREATE FUNCTION notification_groups(recipient bigint)
 RETURNS TABLE (kind text, log_entry_id bigint, list_id bigint, comment_id bigint,
-               list_comment_id bigint, read boolean, latest_at timestamptz, latest_id bigint,
-               actor_count bigint, recent_actors bigint[])
+               list_comment_id bigint, webhook_id bigint, read boolean, latest_at timestamptz,
+               latest_id bigint, actor_count bigint, recent_actors bigint[])
 LANGUAGE sql STABLE
 AS $fn$
     WITH shown AS (
         SELECT n.*, n.created_at <= m.notifications_read_at AS read,
-               CASE WHEN n.kind = 'mention' THEN n.id ELSE 0 END AS alone
+               CASE WHEN n.kind IN ('mention', 'webhook_disabled') THEN n.id ELSE 0 END AS alone
         FROM notifications n
         JOIN members m ON m.id = n.recipient_id
         WHERE n.recipient_id = recipient
-          AND NOT (n.actor_id = ANY (hidden_from(recipient)))
+          AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY (hidden_from(recipient))))
           AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = recipient AND u.muted_id = n.actor_id)
           AND NOT EXISTS (SELECT 1 FROM comments c
                           WHERE c.id = n.comment_id AND c.removed_at IS NOT NULL)
           AND NOT EXISTS (SELECT 1 FROM list_comments c
                           WHERE c.id = n.list_comment_id AND c.removed_at IS NOT NULL)
     )
-    SELECT s.kind, nullif(s.e, 0), nullif(s.l, 0), s.comment_id, s.list_comment_id, s.read,
+    SELECT s.kind, nullif(s.e, 0), nullif(s.l, 0), s.comment_id, s.list_comment_id, s.webhook_id,
+           s.read,
            s.latest_at, s.latest_id, s.actor_count, s.recent_actors
     FROM (
         SELECT kind, coalesce(log_entry_id, 0) AS e, coalesce(list_id, 0) AS l, alone, read,
                max(comment_id) AS comment_id, max(list_comment_id) AS list_comment_id,
+               max(webhook_endpoint_id) AS webhook_id,
                max(created_at) AS latest_at, max(id) AS latest_id,
                count(DISTINCT actor_id) AS actor_count,
-               (array_agg(actor_id ORDER BY id DESC))[1:12] AS recent_actors
+               (array_agg(actor_id ORDER BY id DESC) FILTER (WHERE actor_id IS NOT NULL))[1:12]
+                   AS recent_actors
         FROM shown
         GROUP BY kind, e, l, alone, read
     ) s
@@ -45,6 +48,19 @@ DROP FUNCTION IF EXISTS notifications_wake() CASCADE;
 CREATE FUNCTION notifications_wake() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('filmlog_events', NEW.recipient_id::text);
+    -- The webhook outbox, in the same transaction.
+    IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = NEW.recipient_id AND e.enabled) THEN
+        INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
+        SELECT e.id, 'notification.created', jsonb_build_object(
+                   'type', 'notification.created', 'timestamp', NEW.created_at, 'data',
+                   jsonb_build_object('id', NEW.id::text, 'kind', NEW.kind,
+                       'actor', (SELECT a.username FROM members a WHERE a.id = NEW.actor_id),
+                       'log_entry', NEW.log_entry_id::text, 'list', NEW.list_id::text,
+                       'comment', coalesce(NEW.comment_id, NEW.list_comment_id)::text))
+        FROM webhook_endpoints e
+        WHERE e.owner_id = NEW.recipient_id AND e.enabled
+          AND ('notification' = ANY (e.events) OR '*' = ANY (e.events));
+    END IF;
     RETURN NULL;
 END $$;
 

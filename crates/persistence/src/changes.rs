@@ -86,11 +86,7 @@ pub async fn since(
 ) -> Result<Vec<Change>> {
     Ok(diesel::sql_query(
         "SELECT c.seq, c.object_type, c.object_id, c.deleted, c.changed_at, \
-                coalesce(CASE c.object_type \
-                    WHEN 'film' THEN (SELECT f.slug FROM films f WHERE f.id = c.object_id) \
-                    WHEN 'follow' THEN (SELECT m.username FROM members m WHERE m.id = c.object_id) \
-                    WHEN 'follow_request' THEN (SELECT m.username FROM members m WHERE m.id = c.object_id) \
-                    END, c.object_id::text) AS object_key, \
+                change_key(c.object_type, c.object_id) AS object_key, \
                 CASE WHEN c.deleted THEN NULL ELSE change_data(c.member_id, c.object_type, c.object_id) END AS data \
          FROM member_changes c WHERE c.member_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
     )

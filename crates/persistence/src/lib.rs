@@ -329,6 +329,7 @@ pub mod social;
 pub mod spans;
 pub mod types;
 pub mod viewer;
+pub mod webhooks;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;

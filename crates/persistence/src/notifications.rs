@@ -104,6 +104,9 @@ pub struct Group {
     pub comment_id: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub list_comment_id: Option<i64>,
+    /// The webhook endpoint a `webhook_disabled` notification is about.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub webhook_id: Option<i64>,
     /// The film's title (for an entry) or the list's name.
     #[diesel(sql_type = Nullable<Text>)]
     pub subject_title: Option<String>,
@@ -130,7 +133,8 @@ pub async fn groups(
     limit: i64,
 ) -> Result<Vec<Group>> {
     Ok(diesel::sql_query(
-        "SELECT g.kind, g.log_entry_id, g.list_id, g.comment_id, g.list_comment_id, g.read, \
+        "SELECT g.kind, g.log_entry_id, g.list_id, g.comment_id, g.list_comment_id, g.webhook_id, \
+                g.read, \
                 g.latest_at, g.latest_id, g.actor_count, \
                 coalesce(f.title, l.name) AS subject_title, f.slug AS film_slug, \
                 ARRAY(SELECT a.username FROM ( \
@@ -203,8 +207,9 @@ pub struct Single {
     pub id: i64,
     #[diesel(sql_type = Text)]
     pub kind: String,
-    #[diesel(sql_type = Text)]
-    pub actor: String,
+    /// `None` for what the system tells (an endpoint disabled).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub actor: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub log_entry_id: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -228,9 +233,9 @@ pub async fn newer_than(
     Ok(diesel::sql_query(
         "SELECT n.id, n.kind, a.username AS actor, n.log_entry_id, n.list_id, n.comment_id, \
                 n.list_comment_id, n.created_at \
-         FROM notifications n JOIN members a ON a.id = n.actor_id \
+         FROM notifications n LEFT JOIN members a ON a.id = n.actor_id \
          WHERE n.recipient_id = $1 AND n.id > $2 \
-           AND NOT (n.actor_id = ANY (hidden_from($1))) \
+           AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY (hidden_from($1)))) \
            AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = $1 AND u.muted_id = n.actor_id) \
          ORDER BY n.id LIMIT $3",
     )

@@ -303,13 +303,14 @@ diesel::table! {
     notifications (id) {
         id -> Int8,
         recipient_id -> Int8,
-        actor_id -> Int8,
+        actor_id -> Nullable<Int8>,
         kind -> Text,
         log_entry_id -> Nullable<Int8>,
         list_id -> Nullable<Int8>,
         comment_id -> Nullable<Int8>,
         list_comment_id -> Nullable<Int8>,
         created_at -> Timestamptz,
+        webhook_endpoint_id -> Nullable<Int8>,
     }
 }
 
@@ -376,6 +377,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        endpoint_id -> Int8,
+        message_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        url -> Text,
+        events -> Array<Nullable<Text>>,
+        secret -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(activities -> comments (comment_id));
 diesel::joinable!(activities -> films (film_id));
 diesel::joinable!(activities -> lists (list_id));
@@ -407,11 +442,14 @@ diesel::joinable!(notifications -> comments (comment_id));
 diesel::joinable!(notifications -> list_comments (list_comment_id));
 diesel::joinable!(notifications -> lists (list_id));
 diesel::joinable!(notifications -> log_entries (log_entry_id));
+diesel::joinable!(notifications -> webhook_endpoints (webhook_endpoint_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(reports -> members (reporter_id));
 diesel::joinable!(review_likes -> log_entries (log_entry_id));
 diesel::joinable!(review_likes -> members (member_id));
 diesel::joinable!(sessions -> members (member_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> members (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -443,4 +481,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     review_likes,
     sessions,
+    webhook_deliveries,
+    webhook_endpoints,
 );

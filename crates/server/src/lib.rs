@@ -170,6 +170,7 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         passwords: Arc::new(passwords),
         cors: Arc::new(settings.cors.clone()),
         events: Arc::default(),
+        webhooks: Arc::new(settings.webhooks.clone()),
     })
 }
 
@@ -235,6 +236,11 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
+    // Webhooks: this instance's worker drains the outbox with the others (SKIP LOCKED).
+    actix_web::rt::spawn(filmlog_api::webhooks::work(
+        state.pool.clone(),
+        state.webhooks.clone(),
+    ));
     // Live events: this instance listens for every instance's notifications, and its streams
     // end when a stop signal arrives (so draining requests does not wait on them).
     actix_web::rt::spawn(filmlog_api::events::listen(

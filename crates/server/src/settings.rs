@@ -46,6 +46,9 @@ pub struct Settings {
     /// How often the server recomputes review popularity scores; `None` (0) leaves it to
     /// `filmlog recompute-popularity`.
     pub popularity_every: Option<std::time::Duration>,
+    /// Webhook targets: `FILMLOG_WEBHOOK_HTTP_HOSTS` (hosts plain http may go to, comma-separated)
+    /// and `FILMLOG_WEBHOOK_ALLOW_PRIVATE` (private and loopback targets; for local receivers).
+    pub webhooks: filmlog_api::webhooks::WebhookSettings,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -235,6 +238,20 @@ impl Settings {
             http,
             rate,
             cors,
+            webhooks: filmlog_api::webhooks::WebhookSettings {
+                targets: filmlog_domain::webhook::TargetPolicy {
+                    http_hosts: lookup("FILMLOG_WEBHOOK_HTTP_HOSTS")
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(|h| h.trim().to_owned())
+                        .filter(|h| !h.is_empty())
+                        .collect(),
+                    allow_private: parse(&lookup, "FILMLOG_WEBHOOK_ALLOW_PRIVATE", false, |_| {
+                        true
+                    })?,
+                },
+                ..Default::default()
+            },
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",

@@ -33,6 +33,11 @@ pub struct TestConfig {
     pub cors: filmlog_api::cors::CorsPolicy,
     /// How often live event streams send a heartbeat.
     pub event_heartbeat: Duration,
+    /// Webhook delivery: plain http and private targets allowed (the tests' receivers listen on
+    /// 127.0.0.1), short waits.
+    pub webhooks: filmlog_api::webhooks::WebhookSettings,
+    /// Run a webhook delivery worker in this app.
+    pub webhook_worker: bool,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -135,6 +140,8 @@ pub struct TestApp {
     pub jwt_secret: String,
     pub db: TestDatabase,
     handle: ServerHandle,
+    /// The webhook worker, stopped with the app (as when its process ends).
+    worker: Option<actix_web::rt::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -171,6 +178,21 @@ impl TestApp {
             workers: 2,
             cors: filmlog_api::cors::CorsPolicy::Closed,
             event_heartbeat: filmlog_api::events::HEARTBEAT,
+            webhooks: filmlog_api::webhooks::WebhookSettings {
+                targets: filmlog_domain::webhook::TargetPolicy {
+                    http_hosts: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+                    allow_private: true,
+                },
+                retry: filmlog_domain::webhook::RetryPolicy {
+                    first: Duration::from_millis(200),
+                    cap: Duration::from_secs(1),
+                    ..Default::default()
+                },
+                poll: Duration::from_millis(100),
+                hold: Duration::from_secs(2),
+                timeout: Duration::from_secs(5),
+            },
+            webhook_worker: true,
         };
         configure(&mut config);
         let url = config
@@ -204,6 +226,7 @@ impl TestApp {
             events: Arc::new(filmlog_api::events::EventHub::with_heartbeat(
                 config.event_heartbeat,
             )),
+            webhooks: Arc::new(config.webhooks.clone()),
         };
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
@@ -232,6 +255,12 @@ impl TestApp {
             url.clone(),
             state.events.clone(),
         ));
+        let worker = config.webhook_worker.then(|| {
+            actix_web::rt::spawn(filmlog_api::webhooks::work(
+                state.pool.clone(),
+                state.webhooks.clone(),
+            ))
+        });
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
@@ -245,6 +274,7 @@ impl TestApp {
             jwt_secret,
             db,
             handle,
+            worker,
         }
     }
 
@@ -453,6 +483,9 @@ impl Drop for TestApp {
         // Stop accepting and let the workers go (and the live streams end); the database is
         // dropped after this.
         self.state.events.close();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
         drop(self.handle.stop(false));
     }
 }

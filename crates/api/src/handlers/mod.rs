@@ -18,3 +18,4 @@ pub mod review_likes;
 pub mod safety;
 pub mod sessions;
 pub mod viewer_state;
+pub mod webhooks;

@@ -33,7 +33,7 @@ fn exact_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S:
 /// What a notification is about.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationSubject {
-    /// `log_entry` (a review) or `list`.
+    /// `log_entry` (a review), `list`, or `webhook` (an endpoint disabled).
     #[schema(example = "log_entry")]
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -48,6 +48,16 @@ pub struct NotificationSubject {
 }
 
 impl NotificationSubject {
+    /// The endpoint a `webhook_disabled` notification is about.
+    fn webhook(id: Option<i64>) -> Option<Self> {
+        id.map(|id| NotificationSubject {
+            kind: "webhook",
+            id: id.to_string(),
+            title: None,
+            film: None,
+        })
+    }
+
     /// A log entry's or a list's (`None` for notifications about you: follows, requests).
     fn of(
         entry: Option<i64>,
@@ -74,7 +84,8 @@ impl NotificationSubject {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationItem {
     /// `follow`, `follow_request`, `follow_approved`, `review_like`, `list_like`,
-    /// `review_comment`, `list_comment`, `reply`, `mention`.
+    /// `review_comment`, `list_comment`, `reply`, `mention`, `webhook_disabled` (one of your
+    /// webhook endpoints kept failing and was disabled; its `actors` are empty).
     #[schema(example = "review_like")]
     pub kind: String,
     /// `null` for follows and follow requests (they are about you).
@@ -103,7 +114,8 @@ impl From<notifications::Group> for NotificationItem {
                 g.list_id,
                 g.subject_title,
                 g.film_slug,
-            ),
+            )
+            .or_else(|| NotificationSubject::webhook(g.webhook_id)),
             comment_id: g.comment_id.or(g.list_comment_id).map(|c| c.to_string()),
             actors: g.actors,
             actor_count: g.actor_count,
@@ -539,8 +551,9 @@ pub struct LiveNotification {
     pub id: String,
     #[schema(example = "review_like")]
     pub kind: String,
+    /// `null` for what the system tells (`webhook_disabled`).
     #[schema(example = "amara")]
-    pub actor: String,
+    pub actor: Option<String>,
     pub subject: Option<NotificationSubject>,
     pub comment_id: Option<String>,
     #[serde(serialize_with = "exact")]

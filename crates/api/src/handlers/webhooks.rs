@@ -1,0 +1,424 @@
+//! A member's webhook endpoints and their deliveries.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::webhook::{self, ENDPOINTS_MAX};
+use filmlog_persistence::webhooks::{self as store, DeliveryRow, EndpointChanges, EndpointRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::dto::rfc3339;
+use crate::error::{
+    ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
+    ServiceUnavailable, Unauthenticated,
+};
+use crate::extract::{JsonBody, WebhookPath};
+use crate::pagination::{self, Page, Paging};
+use crate::state::AppState;
+
+/// A webhook endpoint. Its signing secret is shown once, when it is made or rotated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookEndpoint {
+    #[schema(example = "3")]
+    pub id: String,
+    #[schema(example = "https://hooks.example.com/filmlog")]
+    pub url: String,
+    /// `*` or any of `notification`, `log_entry`, `film`, `review_like`, `list_like`, `follow`,
+    /// `follow_request`, `comment`, `list_comment`, `list`, `profile`.
+    #[schema(example = json!(["notification", "log_entry"]))]
+    pub events: Vec<String>,
+    pub enabled: bool,
+    /// Why it was disabled (it kept failing).
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: i32,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// `whsec_…`: only in the answer that made or rotated it. Verify `webhook-signature` with it
+    /// (HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, Standard Webhooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl WebhookEndpoint {
+    fn of(row: EndpointRow, secret: Option<String>) -> Self {
+        WebhookEndpoint {
+            id: row.id.to_string(),
+            url: row.url,
+            events: row.events.into_iter().flatten().collect(),
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            consecutive_failures: row.consecutive_failures,
+            created_at: row.created_at,
+            secret,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    /// `https` (plain `http` only to hosts the server allows); no private, loopback or link-local
+    /// targets.
+    #[schema(example = "https://hooks.example.com/filmlog")]
+    pub url: String,
+    #[schema(example = json!(["notification", "log_entry"]))]
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookRequest {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// Turn it back on (its failures in a row start again from 0) or off.
+    pub enabled: Option<bool>,
+    /// A new secret, shown in this answer only; the old one stops signing at once.
+    #[serde(default)]
+    pub rotate_secret: bool,
+}
+
+/// The URL and events checked, errors by field.
+fn checked(
+    state: &AppState,
+    url: Option<&str>,
+    events: Option<&[String]>,
+) -> ApiResult<(Option<String>, Option<Vec<String>>)> {
+    let mut errors = Vec::new();
+    let url = url.and_then(
+        |u| match crate::webhooks::check_url(u, &state.webhooks.targets) {
+            Ok(url) => Some(url.to_string()),
+            Err(e) => {
+                errors.push(FieldError::new("/url", "invalid_webhook_url", e));
+                None
+            }
+        },
+    );
+    let events = events.and_then(|e| match webhook::parse_events(e) {
+        Ok(events) => Some(events),
+        Err(e) => {
+            errors.push(FieldError::new("/events", "invalid_events", e));
+            None
+        }
+    });
+    if errors.is_empty() {
+        Ok((url, events))
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("that webhook")
+}
+
+/// Register a webhook endpoint
+///
+/// Deliveries are signed as the Standard Webhooks specification says (`webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`); the body is `{type, timestamp, data}`. Events:
+/// `notification.created`, and `<kind>.changed` / `<kind>.deleted` for your things (as
+/// `GET /me/changes` lists them), plus `webhook.test`. Delivered at least once (deduplicate by
+/// `webhook-id`), retried with exponential back-off and jitter for 24 hours; an endpoint that keeps
+/// failing is disabled and you get a `webhook_disabled` notification. At most 10 endpoints.
+#[utoipa::path(
+    operation_id = "create_webhook",
+    tag = "webhooks",
+    request_body = CreateWebhookRequest,
+    responses(
+        (status = 201, description = "Registered; the secret is in this answer only", body = WebhookEndpoint),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 409, description = "`webhook_limit`: you have 10 endpoints", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/webhooks")]
+pub async fn create_webhook(
+    state: web::Data<AppState>,
+    auth: Caller,
+    body: JsonBody<CreateWebhookRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let (url, events) = checked(&state, Some(&req.url), Some(&req.events))?;
+    let (url, events) = (url.unwrap_or_default(), events.unwrap_or_default());
+    let me = auth.id();
+    let secret = crate::webhooks::new_secret();
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction(async |conn| {
+            // The member's row serialises their registrations, so the limit holds under races.
+            filmlog_persistence::members::lock(conn, me).await?;
+            if store::count_of(conn, me).await? >= ENDPOINTS_MAX {
+                return Err(ApiError::conflict(
+                    "webhook_limit",
+                    format!("a member may register at most {ENDPOINTS_MAX} webhook endpoints"),
+                ));
+            }
+            Ok(store::create(conn, me, &url, &events, &secret).await?)
+        })
+        .await?;
+    let location = format!("/api/v1/me/webhooks/{}", row.id);
+    Ok(HttpResponse::Created()
+        .insert_header(("location", location))
+        .json(WebhookEndpoint::of(row, Some(secret))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<WebhookEndpoint>,
+}
+
+/// Your webhook endpoints
+#[utoipa::path(
+    operation_id = "list_webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "Oldest first", body = WebhookList),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/webhooks")]
+pub async fn list_webhooks(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let rows = store::of_owner(&mut conn, auth.id()).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| WebhookEndpoint::of(r, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(WebhookList { items }))
+}
+
+/// One of your webhook endpoints
+#[utoipa::path(
+    operation_id = "get_webhook",
+    tag = "webhooks",
+    params(("webhook_id" = String, Path, example = "3")),
+    responses(
+        (status = 200, description = "The endpoint (without its secret)", body = WebhookEndpoint),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/webhooks/{webhook_id}")]
+pub async fn get_webhook(
+    state: web::Data<AppState>,
+    auth: Caller,
+    WebhookPath(id): WebhookPath,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let row = store::of_owner(&mut conn, auth.id())
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(WebhookEndpoint::of(row, None)))
+}
+
+/// Change a webhook endpoint
+#[utoipa::path(
+    operation_id = "update_webhook",
+    tag = "webhooks",
+    params(("webhook_id" = String, Path, example = "3")),
+    request_body = UpdateWebhookRequest,
+    responses(
+        (status = 200, description = "Changed (with the new secret when rotated)", body = WebhookEndpoint),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/me/webhooks/{webhook_id}")]
+pub async fn update_webhook(
+    state: web::Data<AppState>,
+    auth: Caller,
+    WebhookPath(id): WebhookPath,
+    body: JsonBody<UpdateWebhookRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let (url, events) = checked(&state, req.url.as_deref(), req.events.as_deref())?;
+    let secret = req.rotate_secret.then(crate::webhooks::new_secret);
+    let changes = EndpointChanges {
+        url,
+        events,
+        secret: secret.clone(),
+        enabled: req.enabled,
+        disabled_reason: req.enabled.filter(|on| *on).map(|_| None),
+        consecutive_failures: req.enabled.filter(|on| *on).map(|_| 0),
+        updated_at: Some(Utc::now()),
+    };
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction(async |conn| {
+            store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
+            Ok::<_, ApiError>(store::update(conn, id, &changes).await?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(WebhookEndpoint::of(row, secret)))
+}
+
+/// Delete a webhook endpoint
+///
+/// Its pending deliveries go with it.
+#[utoipa::path(
+    operation_id = "delete_webhook",
+    tag = "webhooks",
+    params(("webhook_id" = String, Path, example = "3")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/me/webhooks/{webhook_id}")]
+pub async fn delete_webhook(
+    state: web::Data<AppState>,
+    auth: Caller,
+    WebhookPath(id): WebhookPath,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    if !store::delete(&mut conn, auth.id(), id).await? {
+        return Err(not_found());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A queued delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDelivery {
+    #[schema(example = "41")]
+    pub id: String,
+    /// The `webhook-id` header: the same on every attempt.
+    #[schema(example = "msg_6f1c2b8e9d0a4c3b8e7f6a5d4c3b2a19")]
+    pub message_id: String,
+    #[schema(example = "log_entry.changed")]
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed` (given up after 24 hours).
+    #[schema(example = "delivered")]
+    pub status: String,
+    pub attempts: i32,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub next_attempt_at: DateTime<Utc>,
+    /// The receiver's last HTTP status.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    /// At most 256 characters of the receiver's last answer.
+    pub response_excerpt: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<DeliveryRow> for WebhookDelivery {
+    fn from(d: DeliveryRow) -> Self {
+        WebhookDelivery {
+            id: d.id.to_string(),
+            message_id: d.message_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            response_excerpt: d.response_excerpt,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+/// Send a test event
+///
+/// Queues a `webhook.test` delivery now.
+#[utoipa::path(
+    operation_id = "test_webhook",
+    tag = "webhooks",
+    params(("webhook_id" = String, Path, example = "3")),
+    responses(
+        (status = 202, description = "Queued; follow it in the deliveries", body = WebhookDelivery),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`webhook_disabled`: turn it back on first", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/webhooks/{webhook_id}/test")]
+pub async fn test_webhook(
+    state: web::Data<AppState>,
+    auth: Caller,
+    WebhookPath(id): WebhookPath,
+) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction(async |conn| {
+            let endpoint = store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
+            if !endpoint.enabled {
+                return Err(ApiError::conflict(
+                    "webhook_disabled",
+                    "the endpoint is disabled; enable it with PATCH first",
+                ));
+            }
+            let payload = serde_json::json!({
+                "type": "webhook.test",
+                "timestamp": Utc::now(),
+                "data": {"webhook": id.to_string()},
+            });
+            Ok(store::enqueue(conn, id, "webhook.test", &payload).await?)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(WebhookDelivery::from(row)))
+}
+
+/// A webhook endpoint's deliveries
+#[utoipa::path(
+    operation_id = "list_webhook_deliveries",
+    tag = "webhooks",
+    params(("webhook_id" = String, Path, example = "3"), pagination::PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<WebhookDelivery>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/webhooks/{webhook_id}/deliveries")]
+pub async fn list_deliveries(
+    state: web::Data<AppState>,
+    auth: Caller,
+    WebhookPath(id): WebhookPath,
+    paging: Paging<i64>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    if !store::of_owner(&mut conn, auth.id())
+        .await?
+        .iter()
+        .any(|r| r.id == id)
+    {
+        return Err(not_found());
+    }
+    let rows = store::deliveries(&mut conn, id, paging.after, paging.fetch()).await?;
+    let page = pagination::page(rows, paging.limit, |d| d.id, WebhookDelivery::from);
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,333 @@
+//! Webhook delivery: signing as the Standard Webhooks specification says, checking the target's
+//! addresses at each connection (DNS rebinding), and the worker that drains the outbox.
+//!
+//! The outbox rows are written with their events (triggers in the same transaction). A worker claims
+//! due rows with `FOR UPDATE SKIP LOCKED` (several workers and instances never take the same row),
+//! counts the attempt and holds the row for a while; it then sends, and records the outcome. A
+//! worker that dies mid-delivery leaves the row to be taken again when the hold ends, with the same
+//! `webhook-id`: delivery is at least once, and a receiver deduplicates by that id.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use filmlog_domain::webhook::{RetryPolicy, TargetPolicy, WebhookError};
+use filmlog_persistence::{DbPool, webhooks};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub targets: TargetPolicy,
+    pub retry: RetryPolicy,
+    /// How often a worker looks for due deliveries.
+    pub poll: Duration,
+    /// How long a claimed delivery is held before another worker may take it.
+    pub hold: Duration,
+    /// The whole request, connection included.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            targets: TargetPolicy::default(),
+            retry: RetryPolicy::default(),
+            poll: Duration::from_secs(1),
+            hold: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A new signing secret: `whsec_` and the base64 of 24 random bytes.
+pub fn new_secret() -> String {
+    let mut key = [0u8; 24];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+    format!("whsec_{}", STANDARD.encode(key))
+}
+
+/// The `webhook-signature` of a message: `v1,` and the base64 HMAC-SHA256 of
+/// `{id}.{timestamp}.{body}` under the secret's key. `None` for a secret that is not `whsec_…`.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let key = STANDARD.decode(secret.strip_prefix("whsec_")?).ok()?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok()?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// Checks a URL a member registers: absolute, `https` (or `http` to an allowed host), no user
+/// information, and not naming an internal address unless allowed.
+pub fn check_url(raw: &str, targets: &TargetPolicy) -> Result<reqwest::Url, WebhookError> {
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| WebhookError::NotHttps)?;
+    let host = url.host_str().ok_or(WebhookError::NotHttps)?;
+    let literal = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok();
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    targets.check(raw.len(), url.scheme(), host, literal, credentials)?;
+    Ok(url)
+}
+
+/// Resolves names for deliveries, refusing any answer that holds an address the policy forbids:
+/// the check is made on the addresses the connection is made to, at delivery time.
+struct CheckedResolver(TargetPolicy);
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addrs.is_empty() || addrs.iter().any(|a| !policy.address_allowed(a.ip())) {
+                let err: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves to an address deliveries may not reach").into();
+                return Err(err);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The client deliveries go out through: no redirects (a redirect could lead anywhere), the
+/// resolver above, the timeout.
+pub fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(CheckedResolver(settings.targets.clone())))
+        .timeout(settings.timeout)
+        .user_agent("Filmlog-Webhooks/1")
+        .build()
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Delivered(i32, String),
+    Failed(Option<i32>, String, Option<String>),
+}
+
+/// At most 256 characters of a receiver's answer.
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(256).collect()
+}
+
+async fn attempt(
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+    d: &webhooks::Claimed,
+) -> Outcome {
+    // An IP in the URL bypasses the resolver: check it here (it may have been allowed when the
+    // endpoint was registered and forbidden since).
+    if let Err(e) = check_url(&d.url, &settings.targets) {
+        return Outcome::Failed(None, format!("refused target: {e}"), None);
+    }
+    let body = serde_json::to_vec(&d.payload).unwrap_or_default();
+    let timestamp = Utc::now().timestamp();
+    let Some(signature) = sign(&d.secret, &d.message_id, timestamp, &body) else {
+        return Outcome::Failed(None, "the endpoint's secret is unusable".to_owned(), None);
+    };
+    let sent = client
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &d.message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(res) => {
+            let status = i32::from(res.status().as_u16());
+            let ok = res.status().is_success();
+            // Only a short excerpt is kept; the rest is not read past 4 KiB.
+            let mut got = Vec::new();
+            let mut res = res;
+            while got.len() < 4096 {
+                match res.chunk().await {
+                    Ok(Some(bytes)) => got.extend_from_slice(&bytes),
+                    _ => break,
+                }
+            }
+            let text = excerpt(&got);
+            if ok {
+                Outcome::Delivered(status, text)
+            } else {
+                Outcome::Failed(Some(status), format!("answered {status}"), Some(text))
+            }
+        }
+        Err(e) => {
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "request failed"
+            };
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                detail = format!("{detail}: {s}");
+                source = s.source();
+            }
+            Outcome::Failed(
+                None,
+                format!("{kind}: {}", excerpt(detail.as_bytes())),
+                None,
+            )
+        }
+    }
+}
+
+/// Claims and sends one batch of due deliveries; how many it sent.
+pub async fn deliver_due(
+    pool: &DbPool,
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+) -> Result<usize, String> {
+    let claimed = {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        webhooks::claim(&mut conn, 16, settings.hold)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let n = claimed.len();
+    let outcomes =
+        futures_util::future::join_all(claimed.iter().map(|d| attempt(client, settings, d))).await;
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    for (d, outcome) in claimed.iter().zip(outcomes) {
+        record(&mut conn, settings, d, outcome)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
+async fn record(
+    conn: &mut filmlog_persistence::AsyncPgConnection,
+    settings: &WebhookSettings,
+    d: &webhooks::Claimed,
+    outcome: Outcome,
+) -> filmlog_persistence::Result<()> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |conn| match outcome {
+        Outcome::Delivered(status, text) => webhooks::delivered(conn, d, status, &text).await,
+        Outcome::Failed(status, error, text) => {
+            let in_a_row = webhooks::count_failure(conn, d.endpoint_id).await?;
+            let age = (Utc::now() - d.created_at).to_std().unwrap_or_default();
+            let jitter = rand::random::<f64>();
+            let next = settings
+                .retry
+                .after_failure(d.attempts, age, in_a_row, jitter);
+            let retry_at = next
+                .retry_in
+                .and_then(|w| chrono::TimeDelta::from_std(w).ok())
+                .map(|w| Utc::now() + w);
+            webhooks::failed(conn, d.id, status, &error, text.as_deref(), retry_at).await?;
+            if next.disable {
+                let reason = format!("{in_a_row} deliveries failed in a row; the last: {error}");
+                webhooks::disable(conn, d.endpoint_id, d.owner_id, &reason).await?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Delivers for as long as the process runs: a batch whenever one is due, checked every `poll`.
+pub async fn work(pool: DbPool, settings: Arc<WebhookSettings>) {
+    let client = match client(&settings) {
+        Ok(c) => c,
+        Err(error) => {
+            tracing::error!(%error, "webhooks: no HTTP client; nothing will be delivered");
+            return;
+        }
+    };
+    loop {
+        match deliver_due(&pool, &client, &settings).await {
+            Ok(16) => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "webhooks: a batch was not delivered"),
+        }
+        tokio::time::sleep(settings.poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
+        assert_eq!(sign("not-a-secret", "m", 1, b""), None);
+        assert!(new_secret().starts_with("whsec_"));
+        assert_ne!(new_secret(), new_secret());
+    }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_that_resolve_to_internal_addresses() {
+        use reqwest::dns::Resolve;
+        let localhost = || {
+            "localhost"
+                .parse::<reqwest::dns::Name>()
+                .unwrap_or_else(|_| panic!("a name"))
+        };
+        let strict = CheckedResolver(TargetPolicy::default());
+        assert!(strict.resolve(localhost()).await.is_err());
+        let lenient = CheckedResolver(TargetPolicy {
+            http_hosts: Vec::new(),
+            allow_private: true,
+        });
+        let addrs: Vec<SocketAddr> = match lenient.resolve(localhost()).await {
+            Ok(addrs) => addrs.collect(),
+            Err(e) => panic!("{e}"),
+        };
+        assert!(
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()),
+            "{addrs:?}"
+        );
+    }
+
+    #[test]
+    fn urls_are_checked_as_registered() {
+        let strict = TargetPolicy::default();
+        assert!(check_url("https://hooks.example.com/filmlog", &strict).is_ok());
+        assert_eq!(
+            check_url("http://hooks.example.com/", &strict).err(),
+            Some(WebhookError::NotHttps)
+        );
+        assert_eq!(
+            check_url("https://[::1]:9000/", &strict).err(),
+            Some(WebhookError::PrivateTarget)
+        );
+        assert_eq!(
+            check_url("https://user:pw@hooks.example.com/", &strict).err(),
+            Some(WebhookError::Credentials)
+        );
+        assert_eq!(
+            check_url("not a url", &strict).err(),
+            Some(WebhookError::NotHttps)
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Webhook endpoints and their outbox of deliveries (written by triggers with the events, see
+//! `sql/member_changes.sql` and `sql/notifications.sql`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::MemberId;
+
+use crate::Result;
+use crate::schema::{webhook_deliveries, webhook_endpoints};
+
+/// An endpoint as its owner sees it (never its secret, but when it is made or rotated).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_endpoints, check_for_backend(diesel::pg::Pg))]
+pub struct EndpointRow {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<Option<String>>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn count_of(conn: &mut AsyncPgConnection, owner: MemberId) -> Result<i64> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::owner_id.eq(owner.get()))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    url: &str,
+    events: &[String],
+    secret: &str,
+) -> Result<EndpointRow> {
+    Ok(diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::owner_id.eq(owner.get()),
+            webhook_endpoints::url.eq(url),
+            webhook_endpoints::events.eq(events),
+            webhook_endpoints::secret.eq(secret),
+        ))
+        .returning(EndpointRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn of_owner(conn: &mut AsyncPgConnection, owner: MemberId) -> Result<Vec<EndpointRow>> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::owner_id.eq(owner.get()))
+        .order(webhook_endpoints::id)
+        .select(EndpointRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// The owner's endpoint `id`, locked for a change; `None` when it is not theirs.
+pub async fn lock_own(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+) -> Result<Option<EndpointRow>> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq(id))
+        .filter(webhook_endpoints::owner_id.eq(owner.get()))
+        .select(EndpointRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A change to an endpoint: `None` leaves a field.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct EndpointChanges {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub secret: Option<String>,
+    pub enabled: Option<bool>,
+    pub disabled_reason: Option<Option<String>>,
+    pub consecutive_failures: Option<i32>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &EndpointChanges,
+) -> Result<EndpointRow> {
+    Ok(diesel::update(webhook_endpoints::table.find(id))
+        .set(changes)
+        .returning(EndpointRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> Result<bool> {
+    let n = diesel::delete(
+        webhook_endpoints::table
+            .filter(webhook_endpoints::id.eq(id))
+            .filter(webhook_endpoints::owner_id.eq(owner.get())),
+    )
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Queues one delivery of `event_type` with `payload` to endpoint `id` (the test event).
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    event_type: &str,
+    payload: &serde_json::Value,
+) -> Result<DeliveryRow> {
+    Ok(diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::endpoint_id.eq(id),
+            webhook_deliveries::event_type.eq(event_type),
+            webhook_deliveries::payload.eq(payload),
+        ))
+        .returning(DeliveryRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// A delivery as its endpoint's owner sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries, check_for_backend(diesel::pg::Pg))]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub message_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A page of endpoint `id`'s deliveries, newest first, after delivery id `after`.
+pub async fn deliveries(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>> {
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::endpoint_id.eq(id))
+        .order(webhook_deliveries::id.desc())
+        .limit(limit)
+        .select(DeliveryRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(webhook_deliveries::id.lt(after));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// A delivery claimed by a worker, with what sending it needs.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub endpoint_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub owner_id: i64,
+    #[diesel(sql_type = Text)]
+    pub message_id: String,
+    #[diesel(sql_type = Jsonb)]
+    pub payload: serde_json::Value,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub url: String,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+}
+
+/// Claims up to `limit` due deliveries of enabled endpoints for `hold` (rows other workers hold
+/// are skipped, not waited for); each attempt is counted as it is claimed, so a worker that dies
+/// mid-delivery leaves a row another takes when the hold ends, with the same `webhook-id`.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    hold: std::time::Duration,
+) -> Result<Vec<Claimed>> {
+    let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
+    Ok(diesel::sql_query(
+        "WITH due AS ( \
+             SELECT d.id FROM webhook_deliveries d \
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= now() \
+               AND (d.locked_until IS NULL OR d.locked_until < now()) \
+             ORDER BY d.next_attempt_at LIMIT $1 \
+             FOR UPDATE OF d SKIP LOCKED) \
+         UPDATE webhook_deliveries d \
+         SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1 \
+         FROM due, webhook_endpoints e \
+         WHERE d.id = due.id AND e.id = d.endpoint_id \
+         RETURNING d.id, d.endpoint_id, e.owner_id, d.message_id, d.payload, d.attempts, \
+                   d.created_at, e.url, e.secret",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(hold_ms)
+    .load(conn)
+    .await?)
+}
+
+/// The receiver took it: the delivery is done and its endpoint's failures in a row end.
+pub async fn delivered(
+    conn: &mut AsyncPgConnection,
+    delivery: &Claimed,
+    status: i32,
+    excerpt: &str,
+) -> Result<()> {
+    diesel::update(webhook_deliveries::table.find(delivery.id))
+        .set((
+            webhook_deliveries::status.eq("delivered"),
+            webhook_deliveries::delivered_at.eq(Utc::now()),
+            webhook_deliveries::last_status.eq(status),
+            webhook_deliveries::last_error.eq(None::<String>),
+            webhook_deliveries::response_excerpt.eq(excerpt),
+            webhook_deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(webhook_endpoints::table.find(delivery.endpoint_id))
+        .set(webhook_endpoints::consecutive_failures.eq(0))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failure against the delivery's endpoint; its failures in a row now.
+pub async fn count_failure(conn: &mut AsyncPgConnection, endpoint: i64) -> Result<i32> {
+    Ok(diesel::update(webhook_endpoints::table.find(endpoint))
+        .set(
+            webhook_endpoints::consecutive_failures.eq(webhook_endpoints::consecutive_failures + 1),
+        )
+        .returning(webhook_endpoints::consecutive_failures)
+        .get_result(conn)
+        .await?)
+}
+
+/// Records a failed attempt: retried at `retry_at`, or (`None`) given up.
+pub async fn failed(
+    conn: &mut AsyncPgConnection,
+    delivery: i64,
+    status: Option<i32>,
+    error: &str,
+    excerpt: Option<&str>,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    diesel::update(webhook_deliveries::table.find(delivery))
+        .set((
+            webhook_deliveries::status.eq(if retry_at.is_some() {
+                "pending"
+            } else {
+                "failed"
+            }),
+            webhook_deliveries::next_attempt_at.eq(retry_at.unwrap_or_else(Utc::now)),
+            webhook_deliveries::last_status.eq(status),
+            webhook_deliveries::last_error.eq(error),
+            webhook_deliveries::response_excerpt.eq(excerpt),
+            webhook_deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables an endpoint that keeps failing and tells its owner (a `webhook_disabled`
+/// notification); `false` when it was disabled already.
+pub async fn disable(
+    conn: &mut AsyncPgConnection,
+    endpoint: i64,
+    owner: i64,
+    reason: &str,
+) -> Result<bool> {
+    let n = diesel::update(
+        webhook_endpoints::table
+            .find(endpoint)
+            .filter(webhook_endpoints::enabled.eq(true)),
+    )
+    .set((
+        webhook_endpoints::enabled.eq(false),
+        webhook_endpoints::disabled_reason.eq(reason),
+        webhook_endpoints::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        diesel::sql_query(
+            "INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
+             VALUES ($1, 'webhook_disabled', $2)",
+        )
+        .bind::<BigInt, _>(owner)
+        .bind::<BigInt, _>(endpoint)
+        .execute(conn)
+        .await?;
+    }
+    Ok(n == 1)
+}

@@ -1,0 +1,630 @@
+//! Webhooks against a real HTTP receiver started by each test: delivered and verified (Standard
+//! Webhooks signatures, checked here with HMAC directly); the receiver down, then back; the API
+//! stopped mid-delivery and started again; an endpoint that keeps failing; refusals.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use filmlog_test_support::{TestApp, TestMember};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_default()
+    }
+
+    /// Verifies the signature with `secret` as a receiver would.
+    fn verified_by(&self, secret: &str) -> bool {
+        let Some(key) = secret
+            .strip_prefix("whsec_")
+            .and_then(|k| STANDARD.decode(k).ok())
+        else {
+            return false;
+        };
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key) else {
+            return false;
+        };
+        mac.update(format!("{}.{}.{}", self.id, self.timestamp, self.body).as_bytes());
+        let want = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+        self.signature.split(' ').any(|s| s == want)
+    }
+}
+
+/// A receiver on 127.0.0.1: records every request, answers `status` after `delay`.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(port: u16, status: u16, delay: Duration) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("receiver bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // Head, then the body by Content-Length.
+                    let (head, mut body) = loop {
+                        let Ok(n) = sock.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..i]).into_owned();
+                            break (head, buf[i + 4..].to_vec());
+                        }
+                    };
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                            })
+                            .unwrap_or_default()
+                    };
+                    let len: usize = header("content-length").parse().unwrap_or(0);
+                    while body.len() < len {
+                        let Ok(n) = sock.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        body.extend_from_slice(&chunk[..n]);
+                    }
+                    if let Ok(mut seen) = seen.lock() {
+                        seen.push(Received {
+                            id: header("webhook-id"),
+                            timestamp: header("webhook-timestamp"),
+                            signature: header("webhook-signature"),
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        });
+                    }
+                    tokio::time::sleep(delay).await;
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 8\r\nconnection: close\r\n\r\nreceived"
+                    );
+                    let _ = sock.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Receiver { port, got, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Waits until `pred` holds of what arrived (10 s at most).
+    async fn until(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.got();
+            if pred(&got) {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: the receiver got {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+fn of_type<'a>(got: &'a [Received], kind: &str) -> Vec<&'a Received> {
+    got.iter().filter(|r| r.json()["type"] == kind).collect()
+}
+
+async fn register(app: &TestApp, who: &TestMember, url: &str, events: Value) -> (String, String) {
+    let res = app
+        .post(
+            "/api/v1/me/webhooks",
+            Some(&who.access_token),
+            &json!({"url": url, "events": events}),
+        )
+        .await;
+    let body = res.assert_status(201);
+    let id = body["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/me/webhooks/{id}").as_str())
+    );
+    (id, body["secret"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn deliveries(app: &TestApp, who: &TestMember, id: &str) -> Vec<Value> {
+    app.get(
+        &format!("/api/v1/me/webhooks/{id}/deliveries"),
+        Some(&who.access_token),
+    )
+    .await
+    .assert_status(200)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits until the endpoint's deliveries satisfy `pred` (10 s at most).
+async fn deliveries_until(
+    app: &TestApp,
+    who: &TestMember,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = deliveries(app, who, id).await;
+        if pred(&got) {
+            return got;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn events_are_delivered_signed_and_verifiable() {
+    let app = TestApp::spawn().await;
+    let (ana, ben) = (app.member("ana").await, app.member("ben").await);
+    let receiver = Receiver::start(0, 200, Duration::ZERO).await;
+    let (id, secret) = register(&app, &ana, &receiver.url(), json!(["*"])).await;
+    assert!(secret.starts_with("whsec_"));
+    // The secret is shown once.
+    let listed = app
+        .get("/api/v1/me/webhooks", Some(&ana.access_token))
+        .await;
+    assert_eq!(listed.assert_status(200)["items"][0]["id"], id.as_str());
+    assert!(listed.json["items"][0].get("secret").is_none());
+
+    let film = app.film("Hooked", 2001).await;
+    let entry = app
+        .log(&ana, json!({"film": film, "review": {"text": "Signed"}}))
+        .await;
+    app.put(
+        &format!("/api/v1/log-entries/{entry}/like"),
+        &ben.access_token,
+    )
+    .await
+    .assert_status(204);
+    let got = receiver
+        .until("entry, film and notification events", |g| {
+            !of_type(g, "log_entry.changed").is_empty()
+                && !of_type(g, "film.changed").is_empty()
+                && !of_type(g, "notification.created").is_empty()
+        })
+        .await;
+    for r in &got {
+        assert!(r.verified_by(&secret), "unverifiable: {r:?}");
+        assert!(r.id.starts_with("msg_"), "{r:?}");
+        let sent_at: i64 = r.timestamp.parse().unwrap_or(0);
+        assert!((chrono::Utc::now().timestamp() - sent_at).abs() < 60);
+        assert!(!r.verified_by("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    }
+    let entry_event = of_type(&got, "log_entry.changed")[0].json();
+    assert_eq!(entry_event["data"]["id"], entry.as_str());
+    assert_eq!(entry_event["data"]["data"]["review"], "Signed");
+    let liked = of_type(&got, "notification.created")[0].json();
+    assert_eq!(liked["data"]["kind"], "review_like");
+    assert_eq!(liked["data"]["actor"], "ben");
+    // ben's own writes are not ana's events.
+    assert!(got.iter().all(|r| !r.body.contains("review_like.changed")));
+
+    // The test event, and the deliveries as the owner reads them.
+    let queued = app
+        .post(
+            &format!("/api/v1/me/webhooks/{id}/test"),
+            Some(&ana.access_token),
+            &json!({}),
+        )
+        .await;
+    let message = queued.assert_status(202)["message_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    receiver
+        .until("the test event", |g| g.iter().any(|r| r.id == message))
+        .await;
+    let list = deliveries_until(&app, &ana, &id, "all delivered", |d| {
+        d.iter().all(|x| x["status"] == "delivered")
+    })
+    .await;
+    assert!(list.len() >= 4, "{list:?}");
+    assert_eq!(list[0]["message_id"], message.as_str());
+    assert_eq!(list[0]["last_status"], 200);
+    assert_eq!(list[0]["response_excerpt"], "received");
+
+    // Rotating the secret: later deliveries verify with the new one only.
+    let rotated = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/me/webhooks/{id}"),
+            Some(&ana.access_token),
+            Some(&json!({"rotate_secret": true, "events": ["profile"]})),
+        )
+        .await;
+    let new_secret = rotated.assert_status(200)["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(rotated.json["events"], json!(["profile"]));
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        Some(&ana.access_token),
+        Some(&json!({"bio": "Rotated"})),
+    )
+    .await
+    .assert_status(200);
+    let got = receiver
+        .until("the profile event", |g| {
+            !of_type(g, "profile.changed").is_empty()
+        })
+        .await;
+    let profile = of_type(&got, "profile.changed")[0];
+    assert!(profile.verified_by(&new_secret) && !profile.verified_by(&secret));
+    receiver.stop();
+}
+
+#[actix_web::test]
+async fn a_receiver_that_is_down_gets_it_when_it_comes_back() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    // A port nothing listens on yet.
+    let port = {
+        let probe =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
+        probe.local_addr().map(|a| a.port()).unwrap_or(0)
+    };
+    let (id, secret) = register(
+        &app,
+        &ana,
+        &format!("http://127.0.0.1:{port}/hook"),
+        json!(["log_entry"]),
+    )
+    .await;
+    let film = app.film("Patient", 2002).await;
+    let entry = app
+        .log(&ana, json!({"film": film, "watched_on": "2026-11-01"}))
+        .await;
+    let failing = deliveries_until(&app, &ana, &id, "two failed attempts", |d| {
+        d.first()
+            .is_some_and(|x| x["attempts"].as_i64().unwrap_or(0) >= 2 && x["status"] == "pending")
+    })
+    .await;
+    let message = failing[0]["message_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        failing[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not connect")),
+        "{failing:?}"
+    );
+    let receiver = Receiver::start(port, 200, Duration::ZERO).await;
+    let got = receiver
+        .until("the retried delivery", |g| {
+            g.iter().any(|r| r.id == message)
+        })
+        .await;
+    let event = got.iter().find(|r| r.id == message).cloned();
+    let event = event.unwrap_or_else(|| panic!("{got:?}"));
+    assert!(event.verified_by(&secret));
+    assert_eq!(event.json()["data"]["id"], entry.as_str());
+    deliveries_until(&app, &ana, &id, "delivered", |d| {
+        d.first().is_some_and(|x| x["status"] == "delivered")
+    })
+    .await;
+    receiver.stop();
+}
+
+#[actix_web::test]
+async fn an_api_stopped_mid_delivery_loses_nothing_and_resends_under_the_same_id() {
+    let receiver = Receiver::start(0, 200, Duration::from_secs(3)).await;
+    // The first app's worker starts once every event is queued, so it takes them in one batch.
+    let first = TestApp::spawn_with(|c| c.webhook_worker = false).await;
+    let url = first.db.url().to_owned();
+    let ana = first.member("ana").await;
+    let (id, secret) = register(&first, &ana, &receiver.url(), json!(["log_entry"])).await;
+    let mut entries = Vec::new();
+    for i in 0..3 {
+        let film = first.film(&format!("Interrupted {i}"), 2000 + i).await;
+        entries.push(
+            first
+                .log(&ana, json!({"film": film, "watched_on": "2026-11-01"}))
+                .await,
+        );
+    }
+    let worker = actix_web::rt::spawn(filmlog_api::webhooks::work(
+        first.state.pool.clone(),
+        first.state.webhooks.clone(),
+    ));
+    // Every delivery is in flight (the receiver holds its answer): stop the worker now.
+    receiver.until("three in flight", |g| g.len() >= 3).await;
+    worker.abort();
+    let jwt = first.jwt_secret.clone();
+    // The first app's database must outlive it: a second app takes over on the same one.
+    let second = TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+    })
+    .await;
+    let got = receiver
+        .until("each delivery sent again", |g| g.len() >= 6)
+        .await;
+    // The same three messages, each with its own id, body and a valid signature; nothing else.
+    let mut ids: Vec<String> = got.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "{got:?}");
+    for id in &ids {
+        let copies: Vec<&Received> = got.iter().filter(|r| &r.id == id).collect();
+        assert!(copies.len() >= 2);
+        assert!(
+            copies
+                .iter()
+                .all(|c| c.body == copies[0].body && c.verified_by(&secret))
+        );
+    }
+    let delivered: Vec<String> = ids
+        .iter()
+        .filter_map(|id| {
+            got.iter().find(|r| &r.id == id).map(|r| {
+                r.json()["data"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .collect();
+    for entry in &entries {
+        assert!(
+            delivered.contains(entry),
+            "{entry} not delivered: {delivered:?}"
+        );
+    }
+    deliveries_until(&second, &ana, &id, "all delivered", |d| {
+        d.len() == 3 && d.iter().all(|x| x["status"] == "delivered")
+    })
+    .await;
+    receiver.stop();
+}
+
+#[actix_web::test]
+async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
+    let app = TestApp::spawn_with(|c| c.webhooks.retry.disable_after = 3).await;
+    let ana = app.member("ana").await;
+    let receiver = Receiver::start(0, 500, Duration::ZERO).await;
+    let (id, _) = register(&app, &ana, &receiver.url(), json!(["log_entry"])).await;
+    let film = app.film("Failing", 2003).await;
+    app.log(&ana, json!({"film": film, "watched_on": "2026-11-01"}))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let endpoint = loop {
+        let res = app
+            .get(
+                &format!("/api/v1/me/webhooks/{id}"),
+                Some(&ana.access_token),
+            )
+            .await;
+        if res.assert_status(200)["enabled"] == false {
+            break res.json.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never disabled: {}",
+            res.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(endpoint["consecutive_failures"], 3);
+    assert!(
+        endpoint["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("answered 500")),
+        "{endpoint}"
+    );
+    let list = deliveries(&app, &ana, &id).await;
+    assert_eq!(list[0]["last_status"], 500);
+    assert_eq!(list[0]["response_excerpt"], "received");
+    let told = app
+        .get("/api/v1/me/notifications", Some(&ana.access_token))
+        .await;
+    let item = &told.assert_status(200)["items"][0];
+    assert_eq!(item["kind"], "webhook_disabled");
+    assert_eq!(item["subject"]["type"], "webhook");
+    assert_eq!(item["subject"]["id"], id.as_str());
+    // Disabled: nothing more is sent, and the test event is refused until it is turned on.
+    let before = receiver.got().len();
+    app.post(
+        &format!("/api/v1/me/webhooks/{id}/test"),
+        Some(&ana.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "webhook_disabled");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.got().len(), before);
+    let on = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/me/webhooks/{id}"),
+            Some(&ana.access_token),
+            Some(&json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(on.assert_status(200)["consecutive_failures"], 0);
+    receiver
+        .until("retried once enabled", |g| g.len() > before)
+        .await;
+    receiver.stop();
+}
+
+#[actix_web::test]
+async fn unsafe_targets_bad_input_and_others_endpoints_are_refused() {
+    let app = TestApp::spawn_with(|c| {
+        c.webhooks.targets = filmlog_domain::webhook::TargetPolicy {
+            http_hosts: vec!["localhost".to_owned()],
+            allow_private: false,
+        };
+    })
+    .await;
+    let (ana, ben) = (app.member("ana").await, app.member("ben").await);
+    let create = |token: Option<String>, body: Value| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/me/webhooks", token.as_deref(), &body)
+                .await
+        }
+    };
+    create(
+        None,
+        json!({"url": "https://hooks.example.com/", "events": ["*"]}),
+    )
+    .await
+    .assert_problem(401, "missing_token");
+    let token = Some(ana.access_token.clone());
+    for url in [
+        "http://hooks.example.com/",
+        "ftp://hooks.example.com/",
+        "https://127.0.0.1/",
+        "https://10.0.0.8/",
+        "https://[::1]/",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/",
+        "https://user:pw@hooks.example.com/",
+        "not a url",
+    ] {
+        let res = create(token.clone(), json!({"url": url, "events": ["*"]})).await;
+        let body = res.assert_problem(422, "validation_failed");
+        assert_eq!(body["errors"][0]["code"], "invalid_webhook_url", "{url}");
+    }
+    for events in [json!([]), json!(["poke"])] {
+        let res = create(
+            token.clone(),
+            json!({"url": "https://hooks.example.com/", "events": events}),
+        )
+        .await;
+        assert_eq!(
+            res.assert_problem(422, "validation_failed")["errors"][0]["code"],
+            "invalid_events"
+        );
+    }
+    // A target allowed when it was registered (by an instance that allowed loopback) is checked
+    // again when delivering, by this instance's policy: refused, nothing sent. (The resolver that
+    // checks every address a name resolves to is tested in filmlog_api::webhooks.)
+    let receiver = Receiver::start(0, 200, Duration::ZERO).await;
+    let url = app.db.url().to_owned();
+    let jwt = app.jwt_secret.clone();
+    let lenient = TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+        c.webhook_worker = false;
+    })
+    .await;
+    let target = format!("http://localhost:{}/hook", receiver.port);
+    let (id, _) = register(&lenient, &ana, &target, json!(["log_entry"])).await;
+    let film = app.film("Rebound", 2004).await;
+    app.log(&ana, json!({"film": film, "watched_on": "2026-11-01"}))
+        .await;
+    let list = deliveries_until(&app, &ana, &id, "a refused attempt", |d| {
+        d.first().is_some_and(|x| !x["last_error"].is_null())
+    })
+    .await;
+    assert!(
+        list[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused target")),
+        "{list:?}"
+    );
+    assert!(receiver.got().is_empty());
+
+    // Someone else's endpoint does not exist for ben.
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/v1/me/webhooks/{id}")),
+        (reqwest::Method::PATCH, format!("/api/v1/me/webhooks/{id}")),
+        (reqwest::Method::DELETE, format!("/api/v1/me/webhooks/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/me/webhooks/{id}/test"),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/me/webhooks/{id}/deliveries"),
+        ),
+    ] {
+        let body = (method == reqwest::Method::PATCH || method == reqwest::Method::POST)
+            .then(|| json!({}));
+        app.send(
+            method.clone(),
+            &path,
+            Some(&ben.access_token),
+            body.as_ref(),
+        )
+        .await
+        .assert_problem(404, "not_found");
+        app.send(method, &path, None, body.as_ref())
+            .await
+            .assert_problem(401, "missing_token");
+    }
+    // At most ten.
+    for _ in 1..10 {
+        create(
+            token.clone(),
+            json!({"url": "https://hooks.example.com/", "events": ["*"]}),
+        )
+        .await
+        .assert_status(201);
+    }
+    create(
+        token.clone(),
+        json!({"url": "https://hooks.example.com/", "events": ["*"]}),
+    )
+    .await
+    .assert_problem(409, "webhook_limit");
+    app.delete(&format!("/api/v1/me/webhooks/{id}"), &ana.access_token)
+        .await
+        .assert_status(204);
+    app.get(
+        &format!("/api/v1/me/webhooks/{id}"),
+        Some(&ana.access_token),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    receiver.stop();
+}
