@@ -257,6 +257,10 @@ def main():
                    # No periodic popularity recomputation inside the measured runs (gen-data computed
                    # the scores; the recomputation is a background job, not a request).
                    FILMLOG_POPULARITY_INTERVAL_SECS="0",
+                   # The writers and the reviews' authors have webhook endpoints (below), so every
+                   # write also writes its outbox rows, in its transaction, on both sides; delivering
+                   # them is other instances' work (no delivery workers in the measured server).
+                   FILMLOG_WEBHOOK_WORKERS="0",
                    # Rate limits stay on (every request spends from its budgets), with budgets that
                    # one address and the feed scenarios' single members never exhaust.
                    **{f"FILMLOG_RATE_{c}_PER_{s}": "1000000000/60"
@@ -279,6 +283,14 @@ def main():
             "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM log_entries "
             "WHERE review_text IS NOT NULL AND member_id > 2000 ORDER BY id LIMIT 1000) t").split(",")]
         capture_member, capture_entry = 1777, review_ids[7]
+        # Webhook endpoints for every member that writes and every author whose reviews are liked:
+        # their writes and notifications add outbox rows in the same transaction (rows of earlier
+        # runs go first, so every run starts from the same outbox).
+        q("DELETE FROM webhook_endpoints WHERE url = 'https://hooks.invalid/bench'")
+        q("INSERT INTO webhook_endpoints (owner_id, url, events, secret) "
+          "SELECT id, 'https://hooks.invalid/bench', '{*}', 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' "
+          "FROM members WHERE id <= 2000 OR id IN (SELECT member_id FROM log_entries "
+          f"WHERE id IN ({','.join(map(str, review_ids))}))")
         # The bench lists: gen-data's first BENCH_LISTS lists, each the same 1,000 films in its own
         # order, owned by member 1. The edit scenario moves one of those films to a random place in
         # one of those lists (If-Match: *), as their owner.

@@ -236,11 +236,13 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
-    // Webhooks: this instance's worker drains the outbox with the others (SKIP LOCKED).
-    actix_web::rt::spawn(filmlog_api::webhooks::work(
-        state.pool.clone(),
-        state.webhooks.clone(),
-    ));
+    // Webhooks: this instance's workers drain the outbox with the others' (SKIP LOCKED).
+    for _ in 0..settings.webhook_workers {
+        actix_web::rt::spawn(filmlog_api::webhooks::work(
+            state.pool.clone(),
+            state.webhooks.clone(),
+        ));
+    }
     // Live events: this instance listens for every instance's notifications, and its streams
     // end when a stop signal arrives (so draining requests does not wait on them).
     actix_web::rt::spawn(filmlog_api::events::listen(

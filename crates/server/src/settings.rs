@@ -49,6 +49,9 @@ pub struct Settings {
     /// Webhook targets: `FILMLOG_WEBHOOK_HTTP_HOSTS` (hosts plain http may go to, comma-separated)
     /// and `FILMLOG_WEBHOOK_ALLOW_PRIVATE` (private and loopback targets; for local receivers).
     pub webhooks: filmlog_api::webhooks::WebhookSettings,
+    /// `FILMLOG_WEBHOOK_WORKERS`: delivery workers in this instance (default 1; 0 for instances
+    /// that only serve requests while others deliver).
+    pub webhook_workers: usize,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -252,6 +255,7 @@ impl Settings {
                 },
                 ..Default::default()
             },
+            webhook_workers: parse(&lookup, "FILMLOG_WEBHOOK_WORKERS", 1, |n: &usize| *n <= 16)?,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",
@@ -355,6 +359,35 @@ mod tests {
             ("FILMLOG_RATE_WRITE_PER_MEMBER", "10/0"),
             ("FILMLOG_TRUSTED_PROXIES", "proxy.local"),
             ("FILMLOG_DB_STATEMENT_TIMEOUT_MS", "0"),
+        ] {
+            assert!(
+                matches!(settings(&[(name, bad)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn webhook_targets_and_workers_come_from_the_environment() {
+        let s = settings(&[]);
+        let s = s.as_ref().ok();
+        assert_eq!(s.map(|s| s.webhook_workers), Some(1));
+        assert_eq!(s.map(|s| s.webhooks.targets.allow_private), Some(false));
+        let s = settings(&[
+            ("FILMLOG_WEBHOOK_WORKERS", "0"),
+            ("FILMLOG_WEBHOOK_HTTP_HOSTS", " 127.0.0.1, receiver.local ,"),
+            ("FILMLOG_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ]);
+        let s = s.as_ref().ok();
+        assert_eq!(s.map(|s| s.webhook_workers), Some(0));
+        assert_eq!(
+            s.map(|s| s.webhooks.targets.http_hosts.clone()),
+            Some(vec!["127.0.0.1".to_owned(), "receiver.local".to_owned()])
+        );
+        assert_eq!(s.map(|s| s.webhooks.targets.allow_private), Some(true));
+        for (name, bad) in [
+            ("FILMLOG_WEBHOOK_WORKERS", "17"),
+            ("FILMLOG_WEBHOOK_ALLOW_PRIVATE", "sometimes"),
         ] {
             assert!(
                 matches!(settings(&[(name, bad)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
