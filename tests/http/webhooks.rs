@@ -297,6 +297,23 @@ async fn events_are_delivered_signed_and_verifiable() {
         .await;
     let profile = of_type(&got, "profile.changed")[0];
     assert!(profile.verified_by(&new_secret) && !profile.verified_by(&secret));
+
+    // The daily pruning drops finished deliveries older than it keeps, never pending ones.
+    let done = deliveries_until(&app, &ana, &id, "all delivered", |d| {
+        d.iter().all(|x| x["status"] == "delivered")
+    })
+    .await;
+    let mut conn = app.db.connect().await;
+    let now = chrono::Utc::now();
+    let kept = filmlog_persistence::webhooks::prune(&mut conn, now - chrono::TimeDelta::days(30))
+        .await
+        .unwrap_or(usize::MAX);
+    assert_eq!(kept, 0);
+    let dropped = filmlog_persistence::webhooks::prune(&mut conn, now + chrono::TimeDelta::days(1))
+        .await
+        .unwrap_or_default();
+    assert_eq!(dropped, done.len());
+    assert!(deliveries(&app, &ana, &id).await.is_empty());
     receiver.stop();
 }
 

@@ -46,13 +46,13 @@ BEGIN
     VALUES (member, object_type, object_id, n, deleted, at)
     ON CONFLICT ON CONSTRAINT member_changes_pkey DO UPDATE
         SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at;
-    -- The webhook outbox, in the same transaction (one index probe when the member has none).
+    -- The webhook outbox, in the same transaction (one index probe when the member has none). The
+    -- row names the thing; the worker that first claims it adds its `data` (webhook_claim).
     IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = member AND e.enabled) THEN
-        INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
-        SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', at, 'data',
-                   jsonb_build_object('type', object_type, 'id', change_key(object_type, object_id),
-                                      'data', CASE WHEN deleted THEN NULL
-                                              ELSE change_data(member, object_type, object_id) END))
+        INSERT INTO webhook_deliveries (endpoint_id, event_type, payload, member_id, object_type,
+                                        object_id, deleted)
+        SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', at),
+               member, object_type, object_id, deleted
         FROM webhook_endpoints e,
              LATERAL (SELECT object_type || CASE WHEN deleted THEN '.deleted' ELSE '.changed' END
                       AS type) ev

@@ -393,6 +393,10 @@ diesel::table! {
         response_excerpt -> Nullable<Text>,
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Int8>,
+        object_type -> Nullable<Text>,
+        object_id -> Nullable<Int8>,
+        deleted -> Nullable<Bool>,
     }
 }
 

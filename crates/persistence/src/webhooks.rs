@@ -191,7 +191,9 @@ pub struct Claimed {
 
 /// Claims up to `limit` due deliveries of enabled endpoints for `hold` (rows other workers hold
 /// are skipped, not waited for); each attempt is counted as it is claimed, so a worker that dies
-/// mid-delivery leaves a row another takes when the hold ends, with the same `webhook-id`.
+/// mid-delivery leaves a row another takes when the hold ends, with the same `webhook-id`. A
+/// change's payload gets its `data` (the thing as it is now) on the first claim and keeps it, so
+/// every attempt sends the same body.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -207,7 +209,12 @@ pub async fn claim(
              ORDER BY d.next_attempt_at LIMIT $1 \
              FOR UPDATE OF d SKIP LOCKED) \
          UPDATE webhook_deliveries d \
-         SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1 \
+         SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1, \
+             payload = CASE WHEN d.object_type IS NULL OR d.payload ? 'data' THEN d.payload \
+                 ELSE d.payload || jsonb_build_object('data', jsonb_build_object( \
+                     'type', d.object_type, 'id', change_key(d.object_type, d.object_id), \
+                     'data', CASE WHEN d.deleted THEN NULL \
+                             ELSE change_data(d.member_id, d.object_type, d.object_id) END)) END \
          FROM due, webhook_endpoints e \
          WHERE d.id = due.id AND e.id = d.endpoint_id \
          RETURNING d.id, d.endpoint_id, e.owner_id, d.message_id, d.payload, d.attempts, \
@@ -313,4 +320,15 @@ pub async fn disable(
         .await?;
     }
     Ok(n == 1)
+}
+
+/// Drops finished deliveries (delivered or given up) made before `before`; how many.
+pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize> {
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.ne("pending"))
+            .filter(webhook_deliveries::created_at.lt(before)),
+    )
+    .execute(conn)
+    .await?)
 }

@@ -208,8 +208,9 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
-    // Delta sync keeps tombstones 30 days: drop older ones daily (first an hour after start, so a
-    // restart of several instances adds no work to their warm-up).
+    // Delta sync keeps tombstones 30 days, webhooks their finished deliveries as long: drop older
+    // ones daily (first an hour after start, so a restart of several instances adds no work to
+    // their warm-up).
     {
         let pool = state.pool.clone();
         actix_web::rt::spawn(async move {
@@ -223,15 +224,23 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
                 let keep =
                     chrono::Utc::now() - filmlog_api::handlers::notifications::TOMBSTONES_KEPT;
                 let result = match pool.get().await {
-                    Ok(mut conn) => filmlog_persistence::changes::prune_tombstones(&mut conn, keep)
-                        .await
-                        .map_err(|e| e.to_string()),
+                    Ok(mut conn) => {
+                        let tombstones =
+                            filmlog_persistence::changes::prune_tombstones(&mut conn, keep).await;
+                        let deliveries =
+                            filmlog_persistence::webhooks::prune(&mut conn, keep).await;
+                        tombstones
+                            .and_then(|t| deliveries.map(|d| t + d))
+                            .map_err(|e| e.to_string())
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 filmlog_api::metrics::job_run("tombstones", result.is_ok(), started.elapsed());
                 match result {
-                    Ok(dropped) => tracing::info!(dropped, "delta sync tombstones pruned"),
-                    Err(error) => tracing::warn!(%error, "delta sync tombstones not pruned"),
+                    Ok(dropped) => tracing::info!(dropped, "tombstones and old deliveries pruned"),
+                    Err(error) => {
+                        tracing::warn!(%error, "tombstones and old deliveries not pruned")
+                    }
                 }
             }
         });
