@@ -207,6 +207,21 @@ async fn streams_are_bounded_refuse_strangers_and_end_when_the_server_stops() {
     let mut last = Stream::open(&app, &ana, None).await;
     last.until("unread_count", 1).await;
 
+    // Logging out ends that session's stream (at its next heartbeat at the latest).
+    let ben = app.member("ben").await;
+    let mut bens = Stream::open(&app, &ben, None).await;
+    bens.until("unread_count", 1).await;
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/auth/logout",
+        Some(&ben.access_token),
+        None,
+    )
+    .await
+    .assert_status(204);
+    assert!(bens.ends().await);
+    assert!(bens.text.contains("session_ended"), "{}", bens.text);
+
     // Stopping: every stream says so and ends.
     app.state.events.close();
     assert!(last.ends().await);

@@ -580,7 +580,8 @@ impl From<notifications::Single> for LiveNotification {
 /// notification, and `event: unread_count` (`{"unread": n}`) when it changes, first on
 /// connecting. Send `Last-Event-ID` (or let the browser's `EventSource` do it) to get what came
 /// after that id; without it the stream starts now. A comment line every 15 s keeps it open; the
-/// stream ends when the server stops (reconnect). At most 5 streams per member per instance.
+/// stream ends (`event: closing`) when the server stops (reconnect) or its session ends (logout,
+/// password change). At most 5 streams per member per instance.
 #[utoipa::path(
     operation_id = "live_events",
     tag = "me",
@@ -633,7 +634,8 @@ pub async fn live_events(
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(16);
     let state = state.into_inner();
-    actix_web::rt::spawn(stream_events(state, me, start, registration, tx));
+    let stream = stream_events(state, (me, auth.session), start, registration, tx);
+    actix_web::rt::spawn(stream);
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -646,11 +648,11 @@ pub async fn live_events(
         .streaming(body))
 }
 
-/// Feeds one stream until the client goes or the server stops: on each wake-up what is new after
-/// the last id sent, then the unread count; a heartbeat when idle.
+/// Feeds one stream until the client goes, the server stops or the session ends: on each wake-up
+/// what is new after the last id sent, then the unread count; a heartbeat when idle.
 async fn stream_events(
     state: std::sync::Arc<AppState>,
-    me: filmlog_domain::MemberId,
+    (me, session): (filmlog_domain::MemberId, filmlog_domain::SessionId),
     mut last: i64,
     mut registration: crate::events::Registration,
     tx: tokio::sync::mpsc::Sender<web::Bytes>,
@@ -658,6 +660,13 @@ async fn stream_events(
     let mut unread: Option<i64> = None;
     let mut catch_up = true;
     loop {
+        // A stream lives no longer than its session (logout, a password change, a deleted
+        // account): checked on every wake-up and heartbeat.
+        if !session_live(&state, me, session).await {
+            let ended = b"event: closing\ndata: {\"reason\":\"session_ended\"}\n\n";
+            let _ = tx.send(web::Bytes::from_static(ended)).await;
+            return;
+        }
         if catch_up {
             match next_events(&state, me, &mut last, &mut unread).await {
                 Ok(frames) => {
@@ -686,6 +695,20 @@ async fn stream_events(
             }
             () = tx.closed() => return,
         }
+    }
+}
+
+/// Whether the stream's session is still live (a database that cannot answer now ends nothing).
+async fn session_live(
+    state: &AppState,
+    me: filmlog_domain::MemberId,
+    session: filmlog_domain::SessionId,
+) -> bool {
+    match state.conn().await {
+        Ok(conn) => filmlog_persistence::sessions::is_live(&conn, me, session)
+            .await
+            .unwrap_or(true),
+        Err(_) => true,
     }
 }
 
