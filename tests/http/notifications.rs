@@ -138,6 +138,18 @@ async fn likes_group_on_their_review_and_an_unlike_withdraws_while_unread() {
     assert_eq!(items(&app, &ana).await.len(), 2);
     assert_eq!(unread(&app, &ana).await, 1);
 
+    // A read mark in the future counts as now: what comes later is still news.
+    mark_read(&app, &ana, "2099-01-01T00:00:00Z").await;
+    assert_eq!(unread(&app, &ana).await, 0);
+    let dee = app.member("dee").await;
+    app.put(
+        &format!("/api/v1/log-entries/{entry}/like"),
+        &dee.access_token,
+    )
+    .await
+    .assert_status(204);
+    assert_eq!(unread(&app, &ana).await, 1);
+
     // Deleting the review takes its notifications with it.
     app.delete(&format!("/api/v1/log-entries/{entry}"), &ana.access_token)
         .await

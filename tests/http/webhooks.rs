@@ -591,6 +591,33 @@ async fn unsafe_targets_bad_input_and_others_endpoints_are_refused() {
     );
     assert!(receiver.got().is_empty());
 
+    // A change is checked as a registration is, and a refused one changes nothing.
+    for (body, code) in [
+        (json!({"url": "https://10.0.0.8/"}), "invalid_webhook_url"),
+        (json!({"events": ["poke"]}), "invalid_events"),
+    ] {
+        let res = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/me/webhooks/{id}"),
+                Some(&ana.access_token),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(
+            res.assert_problem(422, "validation_failed")["errors"][0]["code"],
+            code
+        );
+    }
+    let unchanged = app
+        .get(
+            &format!("/api/v1/me/webhooks/{id}"),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(unchanged.assert_status(200)["url"], target.as_str());
+    assert_eq!(unchanged.json["events"], json!(["log_entry"]));
+
     // Someone else's endpoint does not exist for ben.
     for (method, path) in [
         (reqwest::Method::GET, format!("/api/v1/me/webhooks/{id}")),

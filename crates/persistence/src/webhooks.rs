@@ -60,6 +60,21 @@ pub async fn of_owner(conn: &mut AsyncPgConnection, owner: MemberId) -> Result<V
         .await?)
 }
 
+/// The owner's endpoint `id`; `None` when it is not theirs.
+pub async fn own(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+) -> Result<Option<EndpointRow>> {
+    Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq(id))
+        .filter(webhook_endpoints::owner_id.eq(owner.get()))
+        .select(EndpointRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// The owner's endpoint `id`, locked for a change; `None` when it is not theirs.
 pub async fn lock_own(
     conn: &mut AsyncPgConnection,

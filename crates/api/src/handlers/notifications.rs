@@ -660,25 +660,22 @@ async fn stream_events(
     let mut unread: Option<i64> = None;
     let mut catch_up = true;
     loop {
-        // A stream lives no longer than its session (logout, a password change, a deleted
-        // account): checked on every wake-up and heartbeat.
-        if !session_live(&state, me, session).await {
-            let ended = b"event: closing\ndata: {\"reason\":\"session_ended\"}\n\n";
-            let _ = tx.send(web::Bytes::from_static(ended)).await;
-            return;
-        }
-        if catch_up {
-            match next_events(&state, me, &mut last, &mut unread).await {
-                Ok(frames) => {
-                    for frame in frames {
-                        if tx.send(frame).await.is_err() {
-                            return;
-                        }
+        match next_events(&state, (me, session), catch_up, &mut last, &mut unread).await {
+            Ok(Some(frames)) => {
+                for frame in frames {
+                    if tx.send(frame).await.is_err() {
+                        return;
                     }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "live events: could not read new notifications");
-                }
+            }
+            Ok(None) => {
+                let ended = b"event: closing\ndata: {\"reason\":\"session_ended\"}\n\n";
+                let _ = tx.send(web::Bytes::from_static(ended)).await;
+                return;
+            }
+            // A database that cannot answer now ends nothing: the next wake-up tries again.
+            Err(error) => {
+                tracing::warn!(%error, "live events: could not read new notifications");
             }
         }
         tokio::select! {
@@ -698,30 +695,25 @@ async fn stream_events(
     }
 }
 
-/// Whether the stream's session is still live (a database that cannot answer now ends nothing).
-async fn session_live(
-    state: &AppState,
-    me: filmlog_domain::MemberId,
-    session: filmlog_domain::SessionId,
-) -> bool {
-    match state.conn().await {
-        Ok(conn) => filmlog_persistence::sessions::is_live(&conn, me, session)
-            .await
-            .unwrap_or(true),
-        Err(_) => true,
-    }
-}
-
-/// The frames for what is new: each notification after `last`, then the unread count when it
-/// changed.
+/// On one connection: `None` when the stream's session has ended (a stream lives no longer than
+/// its session: logout, a password change, a deleted account; checked on every wake-up and
+/// heartbeat); else, when `catch_up`, the frames for what is new: each notification after `last`,
+/// then the unread count when it changed.
 async fn next_events(
     state: &AppState,
-    me: filmlog_domain::MemberId,
+    (me, session): (filmlog_domain::MemberId, filmlog_domain::SessionId),
+    catch_up: bool,
     last: &mut i64,
     unread: &mut Option<i64>,
-) -> ApiResult<Vec<web::Bytes>> {
+) -> ApiResult<Option<Vec<web::Bytes>>> {
     let mut conn = state.conn().await?;
+    if !filmlog_persistence::sessions::is_live(&conn, me, session).await? {
+        return Ok(None);
+    }
     let mut frames = Vec::new();
+    if !catch_up {
+        return Ok(Some(frames));
+    }
     loop {
         let batch = notifications::newer_than(&mut conn, me, *last, 100).await?;
         let more = batch.len() == 100;
@@ -744,5 +736,5 @@ async fn next_events(
             "event: unread_count\ndata: {{\"unread\":{count}}}\n\n"
         )));
     }
-    Ok(frames)
+    Ok(Some(frames))
 }

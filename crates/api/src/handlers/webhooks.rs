@@ -215,10 +215,8 @@ pub async fn get_webhook(
     WebhookPath(id): WebhookPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let row = store::of_owner(&mut conn, auth.id())
+    let row = store::own(&mut conn, auth.id(), id)
         .await?
-        .into_iter()
-        .find(|r| r.id == id)
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(WebhookEndpoint::of(row, None)))
 }
@@ -411,13 +409,9 @@ pub async fn list_deliveries(
     paging: Paging<i64>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    if !store::of_owner(&mut conn, auth.id())
+    store::own(&mut conn, auth.id(), id)
         .await?
-        .iter()
-        .any(|r| r.id == id)
-    {
-        return Err(not_found());
-    }
+        .ok_or_else(not_found)?;
     let rows = store::deliveries(&mut conn, id, paging.after, paging.fetch()).await?;
     let page = pagination::page(rows, paging.limit, |d| d.id, WebhookDelivery::from);
     Ok(HttpResponse::Ok().json(page))

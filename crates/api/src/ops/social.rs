@@ -21,6 +21,18 @@ async fn reactable(
     actor: MemberId,
     reaction: EntryReaction,
 ) -> OpResult<(MemberId, FilmId, Audience)> {
+    let head = readable_entry(conn, entry, actor).await?;
+    rules::check_reaction(reaction, actor, head.author, head.has_review)?;
+    Ok((head.author, head.film, head.visibility))
+}
+
+/// The entry's head once `actor` may read it, across no block (else as if it did not exist, or
+/// `blocked` for the blocking side).
+async fn readable_entry(
+    conn: &mut AsyncPgConnection,
+    entry: LogEntryId,
+    actor: MemberId,
+) -> OpResult<log_entries::EntryHead> {
     let head = log_entries::owner_and_review(conn, entry)
         .await?
         .ok_or(OpError::NotFound("that log entry"))?;
@@ -28,8 +40,7 @@ async fn reactable(
         let subject = Subject::Entry(head.author, head.visibility);
         unbarred(conn, actor, subject, "that log entry").await?;
     }
-    rules::check_reaction(reaction, actor, head.author, head.has_review)?;
-    Ok((head.author, head.film, head.visibility))
+    Ok(head)
 }
 
 /// `Ok` unless a block stands between `actor` and the subject's owner or the owner is suspended, or
@@ -373,13 +384,7 @@ pub async fn subscribe_entry(
     member: MemberId,
     on: bool,
 ) -> OpResult<()> {
-    let head = log_entries::owner_and_review(conn, entry)
-        .await?
-        .ok_or(OpError::NotFound("that log entry"))?;
-    if member != head.author {
-        let subject = Subject::Entry(head.author, head.visibility);
-        unbarred(conn, member, subject, "that log entry").await?;
-    }
+    readable_entry(conn, entry, member).await?;
     let thread = Thread::Entry(entry.get());
     filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
     Ok(())
