@@ -177,7 +177,9 @@ async fn a_preflight_from_an_allowed_origin_is_answered_on_every_route() {
             .replace("{username}", "someone")
             .replace("{id}", "1")
             .replace("{list_id}", "1")
-            .replace("{webhook_id}", "1");
+            .replace("{webhook_id}", "1")
+            .replace("{import_id}", "1")
+            .replace("{export_id}", "1");
         let methods = [
             ("GET", item.get.is_some()),
             ("POST", item.post.is_some()),

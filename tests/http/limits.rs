@@ -223,7 +223,9 @@ async fn every_operation_spends_from_its_budget_and_is_refused_when_it_is_spent(
                 .replace("{username}", "ana")
                 .replace("{id}", "1")
                 .replace("{list_id}", "1")
-                .replace("{webhook_id}", "1");
+                .replace("{webhook_id}", "1")
+                .replace("{import_id}", "1")
+                .replace("{export_id}", "1");
             let body = serde_json::json!({});
             let with_body = !matches!(method, Method::GET | Method::DELETE);
             let res = app

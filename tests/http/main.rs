@@ -20,6 +20,7 @@ mod metrics;
 mod moderation;
 mod notifications;
 mod openapi;
+mod portability;
 mod privacy;
 mod problems;
 mod process;

@@ -266,7 +266,9 @@ async fn impossible_path_parameters_are_404_on_every_route() {
             .replace("{username}", "no%20such%20member!")
             .replace("{id}", "0abc")
             .replace("{list_id}", "0abc")
-            .replace("{webhook_id}", "0abc");
+            .replace("{webhook_id}", "0abc")
+            .replace("{import_id}", "0abc")
+            .replace("{export_id}", "0abc");
         assert!(
             !concrete.contains('{'),
             "a parameter without a 404 case: {path}"

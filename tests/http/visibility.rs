@@ -28,9 +28,12 @@ fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
                 && path.starts_with("/api/v1/admin/") == admin
                 && item.get.is_some()
                 && !streams(&spec, path)
-                // Reads of the caller's own webhook endpoints, named by id, answer their owner
-                // only: tests/http/webhooks.rs checks the owner, anyone else (404), no token (401).
+                // Reads of the caller's own webhook endpoints, imports and exports, named by id,
+                // answer their owner only: tests/http/webhooks.rs and portability.rs check the
+                // owner, anyone else (404), no token (401), and the download link's signature.
                 && !path.contains("{webhook_id}")
+                && !path.contains("{import_id}")
+                && !path.contains("{export_id}")
         })
         .map(|(path, _)| {
             let filled = fill

@@ -16,8 +16,8 @@ use crate::error::{ApiError, FieldError, Problem, RuleCodes};
 use crate::extract::{path_error, query_error};
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
-    me, member_lists, members, moderation, notifications, relationship, review_likes, safety,
-    sessions, viewer_state, webhooks,
+    me, member_lists, members, moderation, notifications, portability, relationship, review_likes,
+    safety, sessions, viewer_state, webhooks,
 };
 use crate::request_id;
 use crate::state::AppState;
@@ -68,11 +68,12 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "comments", description = "Comments on log entries"),
         (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
         (name = "webhooks", description = "Signed, durable deliveries of what happens to your things to a URL of yours (Standard Webhooks)"),
+        (name = "portability", description = "Bring a Letterboxd history in (durable import jobs with dry runs), take everything out (export ZIPs)"),
         (name = "moderation", description = "For admins: the queue of reported subjects, moderation actions and the append-only moderation log"),
         (name = "health", description = "Probes for orchestrators"),
     ),
     components(
-        schemas(Problem, FieldError),
+        schemas(Problem, FieldError, crate::portability::document::ExportDocument),
         responses(
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
@@ -298,7 +299,17 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(webhooks::update_webhook)
             .service(webhooks::delete_webhook)
             .service(webhooks::test_webhook)
-            .service(webhooks::list_deliveries),
+            .service(webhooks::list_deliveries)
+            .service(portability::create_import)
+            .service(portability::list_imports)
+            .service(portability::get_import)
+            .service(portability::list_import_rows)
+            .service(portability::confirm_import)
+            .service(portability::cancel_import)
+            .service(portability::create_export)
+            .service(portability::get_export)
+            .service(portability::download_export)
+            .service(film_admin::merge_film),
     );
 }
 

@@ -187,6 +187,10 @@ path_parameters! {
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
     /// `{webhook_id}` of `/me/webhooks/{webhook_id}…`.
     WebhookPath(i64) = "webhook_id", "that webhook", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    /// `{import_id}` of `/me/imports/{import_id}…`.
+    ImportPath(i64) = "import_id", "that import", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    /// `{export_id}` of `/me/exports/{export_id}…`.
+    ExportPath(i64) = "export_id", "that export", |s| s.parse().ok().filter(|id: &i64| *id > 0);
     /// `{id}` of `/me/sessions/{id}`.
     SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
 }

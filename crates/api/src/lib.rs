@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod portability;
 pub mod ratelimit;
 pub mod replication;
 pub mod request_id;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub events: Arc<crate::events::EventHub>,
     /// Where and how webhooks are delivered ([`crate::webhooks`]).
     pub webhooks: Arc<crate::webhooks::WebhookSettings>,
+    /// How imports and exports run ([`crate::portability`]).
+    pub portability: Arc<crate::portability::PortabilitySettings>,
 }
 
 impl AppState {

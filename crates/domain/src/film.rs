@@ -233,3 +233,70 @@ mod tests {
         ));
     }
 }
+
+/// Why an external id was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExternalIdError {
+    #[error("tmdb_id must be a positive whole number")]
+    Tmdb,
+    #[error("imdb_id must be `tt` and 7–10 digits")]
+    Imdb,
+    #[error("letterboxd_uri must be a https://letterboxd.com/… or https://boxd.it/… address")]
+    Letterboxd,
+}
+
+/// A TMDB id (as the database checks it).
+pub fn tmdb_id(id: i64) -> Result<i32, ExternalIdError> {
+    i32::try_from(id)
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or(ExternalIdError::Tmdb)
+}
+
+/// An IMDb title id, `tt0133093`.
+pub fn imdb_id(raw: &str) -> Result<String, ExternalIdError> {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix("tt").ok_or(ExternalIdError::Imdb)?;
+    if (7..=10).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(raw.to_owned())
+    } else {
+        Err(ExternalIdError::Imdb)
+    }
+}
+
+/// A Letterboxd address of a film (`https://letterboxd.com/film/…/` or a `https://boxd.it/…` short
+/// link), as the database checks it.
+pub fn letterboxd_uri(raw: &str) -> Result<String, ExternalIdError> {
+    let raw = raw.trim();
+    let rest = raw
+        .strip_prefix("https://letterboxd.com/")
+        .or_else(|| raw.strip_prefix("https://boxd.it/"))
+        .ok_or(ExternalIdError::Letterboxd)?;
+    let ok = !rest.is_empty()
+        && raw.len() <= 300
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ExternalIdError::Letterboxd)
+    }
+}
+
+#[cfg(test)]
+mod external_id_tests {
+    use super::*;
+
+    #[test]
+    fn external_ids_are_checked_as_the_database_does() {
+        assert_eq!(tmdb_id(603), Ok(603));
+        assert!(tmdb_id(0).is_err() && tmdb_id(i64::MAX).is_err());
+        assert_eq!(imdb_id(" tt0133093 "), Ok("tt0133093".into()));
+        assert!(imdb_id("tt123").is_err() && imdb_id("nm0000206").is_err());
+        assert!(letterboxd_uri("https://letterboxd.com/film/the-matrix/").is_ok());
+        assert!(letterboxd_uri("https://boxd.it/2a1m").is_ok());
+        assert!(letterboxd_uri("http://letterboxd.com/film/x/").is_err());
+        assert!(letterboxd_uri("https://letterboxd.com/film/x?y=<script>").is_err());
+    }
+}

@@ -12,6 +12,7 @@ pub mod log;
 pub mod member;
 pub mod moderation;
 pub mod notification;
+pub mod portability;
 pub mod relationship;
 pub mod rules;
 pub mod text;

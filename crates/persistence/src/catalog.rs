@@ -13,7 +13,7 @@ use filmlog_domain::{FilmId, MemberId};
 use futures_util::FutureExt;
 
 use crate::Result;
-use crate::schema::{film_credits, film_stats, films, people};
+use crate::schema::{film_credits, film_stats, films, member_films, people};
 use crate::viewer::{ViewerFilmRow, viewer_id};
 
 /// Name of the unique constraint on `films.slug`.
@@ -37,6 +37,11 @@ pub struct FilmRow {
     pub languages: Vec<Option<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub tmdb_id: Option<i32>,
+    pub imdb_id: Option<String>,
+    pub letterboxd_uri: Option<String>,
+    /// `false`: made by an import for a film the catalog lacked, until an admin merges it.
+    pub verified: bool,
 }
 
 /// What lists show of a film.
@@ -120,6 +125,10 @@ pub struct FilmChanges {
     pub genres: Option<Vec<String>>,
     pub countries: Option<Vec<String>>,
     pub languages: Option<Vec<String>>,
+    pub tmdb_id: Option<Option<i32>>,
+    pub imdb_id: Option<Option<String>>,
+    pub letterboxd_uri: Option<Option<String>>,
+    pub verified: Option<bool>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -586,4 +595,194 @@ mod tests {
         assert_eq!(prefix_range("a"), ("a".to_owned(), "b".to_owned()));
         assert_eq!(like_escape("100%_x\\"), "100\\%\\_x\\\\");
     }
+}
+
+/// The unique constraints on the films' external ids.
+pub const EXTERNAL_ID_KEYS: [&str; 3] = [
+    "films_tmdb_id_key",
+    "films_imdb_id_key",
+    "films_letterboxd_uri_key",
+];
+
+/// An external id a film can be looked up by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalId {
+    Tmdb(i32),
+    Imdb(String),
+    Letterboxd(String),
+}
+
+/// The film with that external id, as lists show films, with the viewer's relationship.
+pub async fn by_external_id(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    id: &ExternalId,
+) -> Result<Vec<FilmListRow>> {
+    let weighted = weighted_rating_sql();
+    let (column, value) = match id {
+        ExternalId::Tmdb(n) => ("tmdb_id::text", n.to_string()),
+        ExternalId::Imdb(s) => ("imdb_id", s.clone()),
+        ExternalId::Letterboxd(s) => ("letterboxd_uri", s.clone()),
+    };
+    let sql_text = format!(
+        "SELECT f.*, s.*, s.watch_count::bigint AS key_count, {weighted} AS key_average, \
+                COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, \
+                0::float8 AS rank, {VIEWER_FILM_COLUMNS} \
+         FROM films f JOIN film_stats s ON s.film_id = f.id \
+         LEFT JOIN member_films v ON v.member_id = $2 AND v.film_id = f.id \
+         WHERE f.{column} = $1"
+    );
+    Ok(diesel::sql_query(sql_text)
+        .bind::<Text, _>(value)
+        .bind::<BigInt, _>(viewer_id(viewer))
+        .load(conn)
+        .await?)
+}
+
+/// Adds a film an import found nowhere in the catalog, marked unverified: its slug made from the
+/// title and year (numbered when taken), the Letterboxd URI kept when no film has it.
+pub async fn insert_unverified(
+    conn: &mut AsyncPgConnection,
+    title: &str,
+    year: Option<i32>,
+    base_slug: &str,
+    letterboxd_uri: Option<&str>,
+) -> Result<FilmRow> {
+    let uri = match letterboxd_uri {
+        Some(uri) => {
+            let taken: bool = diesel::select(diesel::dsl::exists(
+                films::table.filter(films::letterboxd_uri.eq(uri)),
+            ))
+            .get_result(conn)
+            .await?;
+            (!taken).then_some(uri)
+        }
+        None => None,
+    };
+    for n in 1.. {
+        let slug = if n == 1 {
+            base_slug.to_owned()
+        } else {
+            format!("{base_slug}-{n}")
+        };
+        let row = diesel::insert_into(films::table)
+            .values((
+                films::slug.eq(&slug),
+                films::title.eq(title),
+                films::year.eq(year),
+                films::letterboxd_uri.eq(uri),
+                films::verified.eq(false),
+            ))
+            .on_conflict(films::slug)
+            .do_nothing()
+            .returning(FilmRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(row) = row {
+            return Ok(row);
+        }
+    }
+    unreachable!("the slugs tried are unbounded")
+}
+
+/// What merging moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub members: usize,
+    pub log_entries: usize,
+    pub list_entries: usize,
+}
+
+/// Merges the film `source` into `target` inside the caller's transaction: every member's state with
+/// it (watched, liked, on the watchlist: either; a rating: the target's when both have one), their
+/// log entries, activities, list entries (a list holding both keeps the target's) and imports move to
+/// `target`, the external ids `target` lacks are taken from `source`, `source` is deleted, and the
+/// target's maintained counters are recomputed from their base tables.
+pub async fn merge(conn: &mut AsyncPgConnection, source: FilmId, target: FilmId) -> Result<Merged> {
+    let (s, t) = (source.get(), target.get());
+    let bind = |sql: &'static str| {
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(s)
+            .bind::<BigInt, _>(t)
+    };
+    let members = bind(
+        "INSERT INTO member_films (member_id, film_id, watched, liked, in_watchlist, rating, liked_at, \
+             watchlisted_at, updated_at, explicit_rating, explicit_rated_at) \
+         SELECT member_id, $2, watched, liked, in_watchlist, rating, liked_at, watchlisted_at, now(), \
+                explicit_rating, explicit_rated_at \
+         FROM member_films WHERE film_id = $1 \
+         ON CONFLICT (member_id, film_id) DO UPDATE SET \
+             watched = member_films.watched OR excluded.watched, \
+             liked = member_films.liked OR excluded.liked, \
+             in_watchlist = (member_films.in_watchlist OR excluded.in_watchlist) \
+                 AND NOT (member_films.watched OR excluded.watched), \
+             rating = COALESCE(member_films.rating, excluded.rating), \
+             liked_at = COALESCE(member_films.liked_at, excluded.liked_at), \
+             watchlisted_at = COALESCE(member_films.watchlisted_at, excluded.watchlisted_at), \
+             explicit_rating = COALESCE(member_films.explicit_rating, excluded.explicit_rating), \
+             explicit_rated_at = COALESCE(member_films.explicit_rated_at, excluded.explicit_rated_at), \
+             updated_at = now()",
+    )
+    .execute(conn)
+    .await?;
+    diesel::delete(member_films::table.filter(member_films::film_id.eq(s)))
+        .execute(conn)
+        .await?;
+    let log_entries = bind("UPDATE log_entries SET film_id = $2 WHERE film_id = $1")
+        .execute(conn)
+        .await?;
+    bind("UPDATE activities SET film_id = $2 WHERE film_id = $1")
+        .execute(conn)
+        .await?;
+    bind(
+        "DELETE FROM list_entries e WHERE e.film_id = $1 AND EXISTS \
+             (SELECT 1 FROM list_entries o WHERE o.list_id = e.list_id AND o.film_id = $2)",
+    )
+    .execute(conn)
+    .await?;
+    let list_entries = bind("UPDATE list_entries SET film_id = $2 WHERE film_id = $1")
+        .execute(conn)
+        .await?;
+    bind("UPDATE import_sources SET film_id = $2 WHERE film_id = $1")
+        .execute(conn)
+        .await?;
+    bind("UPDATE import_rows SET film_id = $2 WHERE film_id = $1")
+        .execute(conn)
+        .await?;
+    // The external ids move: read, cleared on the source, then given to the target where it has
+    // none (each is unique, so the source lets go first).
+    let (tmdb, imdb, uri): (Option<i32>, Option<String>, Option<String>) = films::table
+        .find(s)
+        .select((films::tmdb_id, films::imdb_id, films::letterboxd_uri))
+        .first(conn)
+        .await?;
+    diesel::delete(films::table.find(s)).execute(conn).await?;
+    diesel::sql_query(
+        "UPDATE films SET tmdb_id = COALESCE(tmdb_id, $2), imdb_id = COALESCE(imdb_id, $3), \
+             letterboxd_uri = COALESCE(letterboxd_uri, $4), updated_at = now() WHERE id = $1",
+    )
+    .bind::<BigInt, _>(t)
+    .bind::<Nullable<Integer>, _>(tmdb)
+    .bind::<Nullable<Text>, _>(imdb)
+    .bind::<Nullable<Text>, _>(uri)
+    .execute(conn)
+    .await?;
+    // Moving rows by UPDATE is not counted by the counting triggers (they count inserts and
+    // deletes), so the target's review and list counts are recounted.
+    diesel::sql_query(
+        "UPDATE film_stats SET \
+             review_count = (SELECT count(*) FROM log_entries e \
+                             WHERE e.film_id = $1 AND e.review_text IS NOT NULL), \
+             list_count = (SELECT count(*) FROM list_entries e WHERE e.film_id = $1) \
+         WHERE film_id = $1",
+    )
+    .bind::<BigInt, _>(t)
+    .execute(conn)
+    .await?;
+    Ok(Merged {
+        members,
+        log_entries,
+        list_entries,
+    })
 }

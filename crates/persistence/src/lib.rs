@@ -320,6 +320,7 @@ pub mod members;
 pub mod moderation;
 pub mod notifications;
 pub mod pool;
+pub mod portability;
 pub mod relationships;
 pub mod replaceable;
 pub mod replication;

@@ -47,6 +47,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    export_chunks (job_id, n) {
+        job_id -> Int8,
+        n -> Int4,
+        bytes -> Bytea,
+    }
+}
+
+diesel::table! {
+    export_jobs (id) {
+        id -> Int8,
+        member_id -> Int8,
+        status -> Text,
+        bytes -> Nullable<Int8>,
+        error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     film_credits (id) {
         id -> Int8,
         film_id -> Int8,
@@ -95,6 +118,10 @@ diesel::table! {
         languages -> Array<Nullable<Text>>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        tmdb_id -> Nullable<Int4>,
+        imdb_id -> Nullable<Text>,
+        letterboxd_uri -> Nullable<Text>,
+        verified -> Bool,
     }
 }
 
@@ -123,6 +150,62 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Nullable<Bytea>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    import_chunks (job_id, n) {
+        job_id -> Int8,
+        n -> Int4,
+        bytes -> Bytea,
+    }
+}
+
+diesel::table! {
+    import_jobs (id) {
+        id -> Int8,
+        member_id -> Int8,
+        status -> Text,
+        phase -> Text,
+        dry_run -> Bool,
+        source -> Nullable<Text>,
+        archive_bytes -> Int8,
+        progress -> Jsonb,
+        error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    import_rows (job_id, seq) {
+        job_id -> Int8,
+        seq -> Int4,
+        file -> Text,
+        line -> Int4,
+        kind -> Text,
+        source_key -> Nullable<Text>,
+        item -> Nullable<Jsonb>,
+        film_id -> Nullable<Int8>,
+        matched_by -> Nullable<Text>,
+        action -> Nullable<Text>,
+        note -> Nullable<Text>,
+        done -> Bool,
+    }
+}
+
+diesel::table! {
+    import_sources (member_id, source_key) {
+        member_id -> Int8,
+        source_key -> Text,
+        item -> Jsonb,
+        film_id -> Nullable<Int8>,
+        log_entry_id -> Nullable<Int8>,
+        list_id -> Nullable<Int8>,
+        imported_at -> Timestamptz,
     }
 }
 
@@ -423,10 +506,20 @@ diesel::joinable!(comments -> log_entries (log_entry_id));
 diesel::joinable!(comments -> members (author_id));
 diesel::joinable!(entry_subscriptions -> log_entries (log_entry_id));
 diesel::joinable!(entry_subscriptions -> members (member_id));
+diesel::joinable!(export_chunks -> export_jobs (job_id));
+diesel::joinable!(export_jobs -> members (member_id));
 diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(idempotency_keys -> members (member_id));
+diesel::joinable!(import_chunks -> import_jobs (job_id));
+diesel::joinable!(import_jobs -> members (member_id));
+diesel::joinable!(import_rows -> films (film_id));
+diesel::joinable!(import_rows -> import_jobs (job_id));
+diesel::joinable!(import_sources -> films (film_id));
+diesel::joinable!(import_sources -> lists (list_id));
+diesel::joinable!(import_sources -> log_entries (log_entry_id));
+diesel::joinable!(import_sources -> members (member_id));
 diesel::joinable!(list_comments -> lists (list_id));
 diesel::joinable!(list_comments -> members (author_id));
 diesel::joinable!(list_entries -> films (film_id));
@@ -460,12 +553,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     comments,
     entry_subscriptions,
+    export_chunks,
+    export_jobs,
     film_credits,
     film_stats,
     films,
     follow_requests,
     follows,
     idempotency_keys,
+    import_chunks,
+    import_jobs,
+    import_rows,
+    import_sources,
     list_comments,
     list_entries,
     list_likes,

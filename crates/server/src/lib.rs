@@ -2,6 +2,7 @@
 
 pub mod failure;
 pub mod import;
+pub mod letterboxd;
 pub mod seed;
 pub mod settings;
 
@@ -171,6 +172,9 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         cors: Arc::new(settings.cors.clone()),
         events: Arc::default(),
         webhooks: Arc::new(settings.webhooks.clone()),
+        portability: Arc::new(filmlog_api::portability::PortabilitySettings::new(
+            secrecy::ExposeSecret::expose_secret(&settings.auth()?.jwt_secret).as_bytes(),
+        )),
     })
 }
 
@@ -229,8 +233,10 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
                             filmlog_persistence::changes::prune_tombstones(&mut conn, keep).await;
                         let deliveries =
                             filmlog_persistence::webhooks::prune(&mut conn, keep).await;
+                        let jobs = filmlog_persistence::portability::prune(&mut conn, 30).await;
                         tombstones
                             .and_then(|t| deliveries.map(|d| t + d))
+                            .and_then(|n| jobs.map(|j| n + j))
                             .map_err(|e| e.to_string())
                     }
                     Err(e) => Err(e.to_string()),
@@ -250,6 +256,13 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
         actix_web::rt::spawn(filmlog_api::webhooks::work(
             state.pool.clone(),
             state.webhooks.clone(),
+        ));
+    }
+    // Imports and exports: this instance's workers take due jobs with the others' (SKIP LOCKED).
+    for _ in 0..settings.portability_workers {
+        actix_web::rt::spawn(filmlog_api::portability::work(
+            state.pool.clone(),
+            state.portability.clone(),
         ));
     }
     // Live events: this instance listens for every instance's notifications, and its streams

@@ -51,6 +51,17 @@ enum Command {
         /// The JSON file: an array of objects with at least "Title" and "Release Date".
         file: PathBuf,
     },
+    /// Import a member's Letterboxd export ZIP (or a Filmlog export) as `POST /me/imports` does, in
+    /// this process, with a progress bar; prints what each file did and every skipped row.
+    ImportLetterboxd {
+        /// The member's username.
+        username: String,
+        /// The export ZIP (at most 50 MiB).
+        zip: PathBuf,
+        /// Only report what would change (the job waits for review in the API).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the OpenAPI document (needs no configuration).
     Openapi,
     /// Manage members' roles.
@@ -87,6 +98,11 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::Migrate => filmlog::migrate(&settings).await,
         Command::Seed => filmlog::seed::run(&settings).await,
         Command::ImportFilms { file } => filmlog::import::run(&settings, &file).await,
+        Command::ImportLetterboxd {
+            username,
+            zip,
+            dry_run,
+        } => filmlog::letterboxd::run(&settings, &username, &zip, dry_run).await,
         Command::Admin {
             action: AdminCommand::Grant { username },
         } => filmlog::grant_admin(&settings, &username).await,

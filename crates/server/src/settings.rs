@@ -52,6 +52,8 @@ pub struct Settings {
     /// `FILMLOG_WEBHOOK_WORKERS`: delivery workers in this instance (default 1; 0 for instances
     /// that only serve requests while others deliver).
     pub webhook_workers: usize,
+    /// Import and export workers of this instance (FILMLOG_PORTABILITY_WORKERS, default 1; 0: none).
+    pub portability_workers: usize,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -256,6 +258,9 @@ impl Settings {
                 ..Default::default()
             },
             webhook_workers: parse(&lookup, "FILMLOG_WEBHOOK_WORKERS", 1, |n: &usize| *n <= 16)?,
+            portability_workers: parse(&lookup, "FILMLOG_PORTABILITY_WORKERS", 1, |n: &usize| {
+                *n <= 16
+            })?,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",

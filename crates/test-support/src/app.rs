@@ -10,7 +10,7 @@ use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
 use rand::RngCore;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::db::TestDatabase;
@@ -38,6 +38,10 @@ pub struct TestConfig {
     pub webhooks: filmlog_api::webhooks::WebhookSettings,
     /// Run a webhook delivery worker in this app.
     pub webhook_worker: bool,
+    /// How imports and exports run (the link key is the app's token secret unless changed).
+    pub portability: Option<filmlog_api::portability::PortabilitySettings>,
+    /// Run an import/export worker in this app.
+    pub portability_worker: bool,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -142,9 +146,19 @@ pub struct TestApp {
     handle: ServerHandle,
     /// The webhook worker, stopped with the app (as when its process ends).
     worker: Option<actix_web::rt::task::JoinHandle<()>>,
+    /// The import/export worker, stopped with the app (or by [`TestApp::stop_portability_worker`]).
+    portability_worker: Option<actix_web::rt::task::JoinHandle<()>>,
 }
 
 impl TestApp {
+    /// Stops this app's import/export worker, as when its process dies: a job it was running stays
+    /// claimed until its claim lapses.
+    pub fn stop_portability_worker(&self) {
+        if let Some(worker) = &self.portability_worker {
+            worker.abort();
+        }
+    }
+
     /// The password of every member made by [`TestApp::member`].
     pub const PASSWORD: &'static str = "correct horse battery staple";
 
@@ -193,6 +207,8 @@ impl TestApp {
                 timeout: Duration::from_secs(5),
             },
             webhook_worker: true,
+            portability: None,
+            portability_worker: true,
         };
         configure(&mut config);
         let url = config
@@ -227,6 +243,13 @@ impl TestApp {
                 config.event_heartbeat,
             )),
             webhooks: Arc::new(config.webhooks.clone()),
+            portability: Arc::new(config.portability.clone().unwrap_or_else(|| {
+                let mut p = filmlog_api::portability::PortabilitySettings::new(
+                    config.auth.jwt_secret.expose_secret().as_bytes(),
+                );
+                p.poll = Duration::from_millis(100);
+                p
+            })),
         };
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
@@ -261,6 +284,12 @@ impl TestApp {
                 state.webhooks.clone(),
             ))
         });
+        let portability_worker = config.portability_worker.then(|| {
+            actix_web::rt::spawn(filmlog_api::portability::work(
+                state.pool.clone(),
+                state.portability.clone(),
+            ))
+        });
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
@@ -275,6 +304,7 @@ impl TestApp {
             db,
             handle,
             worker,
+            portability_worker,
         }
     }
 
@@ -486,6 +516,7 @@ impl Drop for TestApp {
         if let Some(worker) = &self.worker {
             worker.abort();
         }
+        self.stop_portability_worker();
         drop(self.handle.stop(false));
     }
 }

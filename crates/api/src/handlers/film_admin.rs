@@ -6,7 +6,7 @@ use diesel_async::AsyncConnection;
 use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
 use filmlog_persistence::PersistenceError;
 use filmlog_persistence::catalog::{self, FilmChanges, NewCredit, NewFilm, SLUG_KEY};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
@@ -289,6 +289,52 @@ pub struct UpdateFilmRequest {
     pub genres: Option<Vec<String>>,
     pub countries: Option<Vec<String>>,
     pub languages: Option<Vec<String>>,
+    /// TMDB's id of the film; unique (`null` clears it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, example = 603)]
+    pub tmdb_id: Option<Option<i64>>,
+    /// IMDb's title id (`tt0133093`); unique.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "tt0133093")]
+    pub imdb_id: Option<Option<String>>,
+    /// The film's Letterboxd address; unique.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "https://letterboxd.com/film/the-matrix/")]
+    pub letterboxd_uri: Option<Option<String>>,
+    /// Mark a film an import created (`false`) as checked.
+    pub verified: Option<bool>,
+}
+
+impl Fields {
+    /// An external id: `None` clears it; a bad one is a field error.
+    fn external<T, R>(
+        &mut self,
+        pointer: &str,
+        value: Option<R>,
+        parse: impl Fn(R) -> Result<T, filmlog_domain::ExternalIdError>,
+    ) -> Option<T> {
+        match value.map(parse) {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                self.0
+                    .push(FieldError::new(pointer, "invalid_external_id", e));
+                None
+            }
+        }
+    }
+}
+
+/// A unique external id another film has.
+fn external_id_conflict(err: PersistenceError) -> ApiError {
+    if catalog::EXTERNAL_ID_KEYS
+        .iter()
+        .any(|k| err.is_unique_violation_of(k))
+    {
+        ApiError::conflict("external_id_taken", "another film has that external id")
+    } else {
+        err.into()
+    }
 }
 
 /// Change a film (admins)
@@ -342,6 +388,18 @@ pub async fn update_film(
         genres: req.genres.map(|v| f.labels("/genres", v)),
         countries: req.countries.map(|v| f.labels("/countries", v)),
         languages: req.languages.map(|v| f.labels("/languages", v)),
+        tmdb_id: req
+            .tmdb_id
+            .map(|v| f.external("/tmdb_id", v, filmlog_domain::tmdb_id)),
+        imdb_id: req
+            .imdb_id
+            .map(|v| f.external("/imdb_id", v, |s: String| filmlog_domain::imdb_id(&s))),
+        letterboxd_uri: req.letterboxd_uri.map(|v| {
+            f.external("/letterboxd_uri", v, |s: String| {
+                filmlog_domain::letterboxd_uri(&s)
+            })
+        }),
+        verified: req.verified,
         updated_at: Some(chrono::Utc::now()),
     };
     f.finish()?;
@@ -350,9 +408,90 @@ pub async fn update_film(
     let admin = Viewer::Member(auth.id());
     let film = conn
         .transaction(async |conn| {
-            let row = catalog::update_film(conn, id, &changes).await?;
+            let row = catalog::update_film(conn, id, &changes)
+                .await
+                .map_err(external_id_conflict)?;
             load_film(conn, &row.slug, admin).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(film))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeFilmRequest {
+    /// The slug of the film that stays.
+    #[schema(example = "the-matrix-1999")]
+    pub into: String,
+}
+
+/// What a merge moved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeResult {
+    /// The film that stays, with its statistics recounted.
+    pub film: Film,
+    /// Members whose state with the merged film moved.
+    pub members: usize,
+    pub log_entries: usize,
+    pub list_entries: usize,
+}
+
+/// Merge a film into another (admins)
+///
+/// For a film an import created (`verified: false`) that is the same as one the catalog has: every
+/// member's state with it (watched, liked, watchlist: either; a rating: the remaining film's when
+/// both have one), their log entries, activity, list entries (a list holding both keeps one) and
+/// import records move to `into`, which takes the external ids it lacks; the merged film is deleted
+/// and the remaining film's counters are recounted.
+#[utoipa::path(
+    operation_id = "merge_film",
+    tag = "films",
+    params(("slug" = String, Path, description = "The film that goes", example = "the-matrix-1999-2")),
+    request_body = MergeFilmRequest,
+    responses(
+        (status = 200, description = "Merged", body = MergeResult),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = AdminOnly),
+        (status = 404, response = FilmNotFound),
+        (status = 409, description = "`same_film`: a film cannot be merged into itself", body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = NotJson),
+        (status = 422, description = "`validation_failed`: `into` is not a slug", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/films/{slug}/merge")]
+pub async fn merge_film(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    FilmSlug(slug): FilmSlug,
+    body: JsonBody<MergeFilmRequest>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin("only admins may change the catalog")?;
+    let into = Slug::parse(&body.0.into)
+        .map_err(|e| ApiError::invalid_field("/into", "invalid_slug", e))?;
+    let mut conn = state.conn().await?;
+    let source = film_id(&mut conn, &slug).await?;
+    let target = film_id(&mut conn, &into).await?;
+    if source == target {
+        return Err(ApiError::conflict(
+            "same_film",
+            "a film cannot be merged into itself",
+        ));
+    }
+    let admin = Viewer::Member(auth.id());
+    let (merged, film) = conn
+        .transaction(async |conn| {
+            let merged = catalog::merge(conn, source, target).await?;
+            let film = load_film(conn, into.as_str(), admin).await?;
+            Ok::<_, ApiError>((merged, film))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MergeResult {
+        film,
+        members: merged.members,
+        log_entries: merged.log_entries,
+        list_entries: merged.list_entries,
+    }))
 }

@@ -6,7 +6,7 @@ use filmlog_domain::visibility::FilmState;
 use filmlog_domain::{FilmId, Slug, Viewer, label, valid_year};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::catalog::{
-    self, CreditRow, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort, FilmStatsRow,
+    self, CreditRow, ExternalId, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort, FilmStatsRow,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -106,6 +106,15 @@ pub struct Film {
     pub directors: Vec<Person>,
     pub cast: Vec<CastMember>,
     pub statistics: FilmStatistics,
+    #[schema(example = 603)]
+    pub tmdb_id: Option<i32>,
+    #[schema(example = "tt0133093")]
+    pub imdb_id: Option<String>,
+    #[schema(example = "https://letterboxd.com/film/the-matrix/")]
+    pub letterboxd_uri: Option<String>,
+    /// `false` for a film an import added because the catalog lacked it, until an admin checks or
+    /// merges it.
+    pub verified: bool,
     /// Your own state with the film: present when the request carries a token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer: Option<ViewerFilm>,
@@ -145,6 +154,10 @@ impl Film {
                 })
                 .collect(),
             statistics: stats.into(),
+            tmdb_id: film.tmdb_id,
+            imdb_id: film.imdb_id,
+            letterboxd_uri: film.letterboxd_uri,
+            verified: film.verified,
             viewer,
         }
     }
@@ -217,6 +230,52 @@ pub struct FilmListQuery {
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Look a film up by TMDB id (alone: with no other parameter).
+    pub tmdb_id: Option<i64>,
+    /// Look a film up by IMDb id, `tt0133093` (alone).
+    pub imdb_id: Option<String>,
+    /// Look a film up by its Letterboxd address (alone).
+    pub letterboxd_uri: Option<String>,
+}
+
+/// The external id a query looks a film up by, if it names one (and nothing else).
+fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>> {
+    let bad = |e: filmlog_domain::ExternalIdError| {
+        ApiError::bad_request("invalid_query_parameter", e.to_string())
+    };
+    let ids = [
+        q.tmdb_id
+            .map(|i| filmlog_domain::tmdb_id(i).map(ExternalId::Tmdb)),
+        q.imdb_id
+            .as_deref()
+            .map(|s| filmlog_domain::imdb_id(s).map(ExternalId::Imdb)),
+        q.letterboxd_uri
+            .as_deref()
+            .map(|s| filmlog_domain::letterboxd_uri(s).map(ExternalId::Letterboxd)),
+    ];
+    let given: Vec<_> = ids.into_iter().flatten().collect();
+    match given.len() {
+        0 => Ok(None),
+        1 => {
+            let others = q.q.is_some()
+                || q.year.is_some()
+                || q.decade.is_some()
+                || q.genre.is_some()
+                || q.sort.is_some()
+                || q.cursor.is_some();
+            if others {
+                return Err(ApiError::bad_request(
+                    "invalid_query_parameter",
+                    "an external id look-up takes no other parameter but limit",
+                ));
+            }
+            given.into_iter().next().transpose().map_err(bad)
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            "look up by one external id at a time",
+        )),
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -258,6 +317,7 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
 ///
 /// Without `q`: the catalog filtered by `year`, `decade` and `genre`, ordered by `sort`. With `q`:
 /// films whose title starts with, contains or resembles `q` (trigram similarity), best match first.
+/// With `tmdb_id`, `imdb_id` or `letterboxd_uri` (alone): the film with that id, or none.
 #[utoipa::path(
     operation_id = "list_films",
     tag = "films",
@@ -276,6 +336,17 @@ pub async fn list_films(
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
+    if let Some(id) = external_id_of(&q)? {
+        let mut conn = state.read_conn().await?;
+        let rows = catalog::by_external_id(&mut conn, viewer.member(), &id).await?;
+        let page = pagination::page(
+            rows,
+            limit,
+            |r| r.film.id,
+            |r| FilmListItem::seen_by(r, viewer),
+        );
+        return Ok(HttpResponse::Ok().json(page));
+    }
     let filter = filter_of(&q)?;
     let mut conn = state.read_conn().await?;
     let search = match q.q.as_deref().map(str::trim) {

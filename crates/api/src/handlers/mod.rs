@@ -13,6 +13,7 @@ pub mod member_lists;
 pub mod members;
 pub mod moderation;
 pub mod notifications;
+pub mod portability;
 pub mod relationship;
 pub mod review_likes;
 pub mod safety;

@@ -3,6 +3,7 @@
 //! Handlers, the seed, the catalog importer and jobs call these; none repeats a rule.
 
 pub mod films;
+pub mod imports;
 pub mod lists;
 pub mod moderation;
 pub mod notify;

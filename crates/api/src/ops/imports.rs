@@ -1,0 +1,621 @@
+//! Applying one staged import row, inside the caller's transaction, through the same operations the
+//! endpoints use (logging a film, rating, liking, lists), with the re-import rule of
+//! `filmlog_domain::portability::decide`: a source row already imported is `unchanged` when it is
+//! the same, `update`d when it changed, and never brought back once the member deleted what it made.
+
+use std::collections::HashMap;
+
+use filmlog_domain::list::{self as list_rules, ListOp};
+use filmlog_domain::member::{Bio, DisplayName, Location, Pronouns, Website};
+use filmlog_domain::portability::{Action, FilmRef, Item, decide};
+use filmlog_domain::relationship::FilmCommand;
+use filmlog_domain::{Audience, FilmId, LogEntryId, MemberId, Rating, ReviewText, Slug, Title};
+use filmlog_persistence::lists::{self as list_store, EntryText, ListChanges, NewList};
+use filmlog_persistence::log_entries::{LogEntryChanges, NewLogEntry};
+use filmlog_persistence::portability::{self as store, ImportRow, SourceRow};
+use filmlog_persistence::{AsyncPgConnection, catalog, members};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{OpError, OpResult, films};
+
+/// What applying a row did (or, in a rehearsal, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    pub note: Option<String>,
+    /// The film the row turned out to be about (a new unverified one, for a row that matched none).
+    pub film: Option<i64>,
+}
+
+impl Decision {
+    fn of(action: Action) -> Self {
+        Decision {
+            action,
+            note: None,
+            film: None,
+        }
+    }
+
+    fn skip(note: impl Into<String>) -> Self {
+        Decision {
+            action: Action::Skip,
+            note: Some(note.into()),
+            film: None,
+        }
+    }
+}
+
+/// One job's run: the member, and the films it created for titles the catalog lacked (so each is
+/// created once; `persist` also writes them to the job's other rows, which a rehearsal must not).
+pub struct Run {
+    pub job: i64,
+    pub member: MemberId,
+    pub persist: bool,
+    created: HashMap<(String, Option<i32>), i64>,
+    /// The film the current row created, forgotten when the row's savepoint is rolled back.
+    last_created: Option<(String, Option<i32>)>,
+}
+
+impl Run {
+    pub fn new(job: i64, member: MemberId, persist: bool) -> Self {
+        Run {
+            job,
+            member,
+            persist,
+            created: HashMap::new(),
+            last_created: None,
+        }
+    }
+
+    /// The current row was rolled back: the film it created is gone.
+    pub fn forget_last_created(&mut self) {
+        if let Some(pair) = self.last_created.take() {
+            self.created.remove(&pair);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Staged {
+    film: Option<FilmRef>,
+    item: Item,
+}
+
+/// Applies `row`. Rule refusals and bad values are `skip` decisions with the reason; only database
+/// failures are errors (the caller retries the batch).
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    run: &mut Run,
+    row: &ImportRow,
+) -> OpResult<Decision> {
+    run.last_created = None;
+    let Some(staged) = row
+        .item
+        .clone()
+        .and_then(|v| serde_json::from_value::<Staged>(v).ok())
+    else {
+        return Ok(Decision::skip("the staged row cannot be read"));
+    };
+    let Some(key) = row.source_key.as_deref() else {
+        return Ok(Decision::skip("the row has no key"));
+    };
+    let film = match (&staged.film, staged.item.needs_film()) {
+        (Some(f), true) => Some(film_of(conn, run, row, f).await?),
+        (None, true) => return Ok(Decision::skip("the row names no film")),
+        _ => None,
+    };
+    let previous = store::source(conn, run.member, key).await?;
+    let result = match &staged.item {
+        Item::Entry { .. } => entry(conn, run, key, film, &staged.item, previous.as_ref()).await,
+        Item::List { .. } => list(conn, run, key, &staged.item, previous.as_ref()).await,
+        Item::ListEntry { .. } => {
+            list_entry(conn, run, key, film, &staged.item, previous.as_ref()).await
+        }
+        Item::Profile { .. } => profile(conn, run, key, &staged.item, previous.as_ref()).await,
+        _ => film_state(conn, run, key, film, &staged.item, previous.as_ref()).await,
+    };
+    let mut decision = match result {
+        Ok(d) => d,
+        Err(OpError::Rule(e)) => Decision::skip(e.to_string()),
+        Err(OpError::NotFound(what)) => Decision::skip(format!("{what} was not found")),
+        Err(e) => return Err(e),
+    };
+    if decision.film.is_none() {
+        decision.film = film.map(FilmId::get);
+    }
+    Ok(decision)
+}
+
+/// The row's film: the one matching found, else (the catalog has none) the unverified film made
+/// for its title and year, made once per run.
+async fn film_of(
+    conn: &mut AsyncPgConnection,
+    run: &mut Run,
+    row: &ImportRow,
+    f: &FilmRef,
+) -> OpResult<FilmId> {
+    if let Some(id) = row.film_id {
+        return Ok(FilmId::new(id));
+    }
+    let pair = (f.name.clone(), f.year);
+    if let Some(id) = run.created.get(&pair) {
+        return Ok(FilmId::new(*id));
+    }
+    let title = Title::parse(&f.name)
+        .map(Title::into_inner)
+        .unwrap_or_else(|_| {
+            f.name
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect()
+        });
+    let slug = Slug::from_title(&title, f.year)
+        .map(Slug::into_inner)
+        .unwrap_or_else(|| f.year.map_or("film".to_owned(), |y| format!("film-{y}")));
+    let film = catalog::insert_unverified(conn, &title, f.year, &slug, f.letterboxd_uri.as_deref())
+        .await?;
+    let id = film.id.get();
+    run.created.insert(pair.clone(), id);
+    run.last_created = Some(pair.clone());
+    if run.persist {
+        store::set_films(conn, run.job, &[(pair.0, pair.1, id, "created")]).await?;
+    }
+    Ok(film.id)
+}
+
+fn rating_of(halves: Option<i16>) -> Option<Rating> {
+    halves.and_then(|h| Rating::from_halves(h).ok())
+}
+
+async fn entry(
+    conn: &mut AsyncPgConnection,
+    run: &Run,
+    key: &str,
+    film: Option<FilmId>,
+    item: &Item,
+    previous: Option<&SourceRow>,
+) -> OpResult<Decision> {
+    let (
+        Some(film),
+        Item::Entry {
+            watched_on,
+            rewatch,
+            rating,
+            review,
+            spoilers,
+            tags,
+            visibility,
+        },
+    ) = (film, item)
+    else {
+        return Ok(Decision::skip("not an entry"));
+    };
+    let review_text = match review.as_deref().map(ReviewText::parse).transpose() {
+        Ok(r) => r.flatten().map(ReviewText::into_inner),
+        Err(e) => return Ok(Decision::skip(format!("review: {e}"))),
+    };
+    if watched_on.is_none() && review_text.is_none() {
+        return Ok(Decision::skip(
+            "neither a diary date nor a review: nothing to log",
+        ));
+    }
+    let audience = visibility
+        .as_deref()
+        .and_then(|v| v.parse::<Audience>().ok());
+    let before = previous.map(|p| {
+        (
+            serde_json::from_value::<Item>(p.item.clone()).ok(),
+            p.log_entry_id.is_some(),
+        )
+    });
+    let (action, note) = match &before {
+        None => decide(item, None),
+        Some((Some(old), exists)) => decide(item, Some((old, *exists))),
+        Some((None, exists)) => (
+            if *exists {
+                Action::Update
+            } else {
+                Action::Skip
+            },
+            None,
+        ),
+    };
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
+    match action {
+        Action::Create => {
+            let new = NewLogEntry {
+                watched_on: *watched_on,
+                rewatch: *rewatch,
+                rating: rating_of(*rating),
+                review_text,
+                contains_spoilers: *spoilers,
+                tags: tags.clone(),
+                visibility: audience,
+            };
+            let row = films::log_locked(conn, run.member, film, &new, false).await?;
+            store::remember(
+                conn,
+                run.member,
+                key,
+                &value,
+                Some(film.get()),
+                Some(row.id.get()),
+                None,
+            )
+            .await?;
+        }
+        Action::Update => {
+            let Some(id) = previous.and_then(|p| p.log_entry_id) else {
+                return Ok(Decision::skip(
+                    "imported before and deleted in Filmlog since",
+                ));
+            };
+            let current = films::lock_own_entry(conn, LogEntryId::new(id), run.member).await?;
+            let changes = LogEntryChanges {
+                watched_on: Some(*watched_on),
+                rewatch: Some(*rewatch),
+                rating: Some(rating_of(*rating)),
+                review_text: Some(review_text),
+                contains_spoilers: Some(*spoilers),
+                tags: Some(tags.clone()),
+                visibility: audience,
+                updated_at: Some(chrono::Utc::now()),
+            };
+            films::edit_entry(conn, run.member, &current, &changes, None).await?;
+            store::remember(
+                conn,
+                run.member,
+                key,
+                &value,
+                Some(film.get()),
+                Some(id),
+                None,
+            )
+            .await?;
+        }
+        Action::Unchanged | Action::Skip => {}
+    }
+    Ok(Decision {
+        action,
+        note: note.map(str::to_owned),
+        film: None,
+    })
+}
+
+/// Watched, liked, on the watchlist, rated: the member's state with the film. What the state already
+/// is counts as `unchanged`; a rating the member gave in Filmlog is never overwritten by one from an
+/// import (only by a newer export's change to a rating an import set).
+async fn film_state(
+    conn: &mut AsyncPgConnection,
+    run: &Run,
+    key: &str,
+    film: Option<FilmId>,
+    item: &Item,
+    previous: Option<&SourceRow>,
+) -> OpResult<Decision> {
+    let Some(film) = film else {
+        return Ok(Decision::skip("no film"));
+    };
+    let state = films::load(conn, run.member, film).await?;
+    let r = state.relationship;
+    let old_rating = previous.and_then(|p| match serde_json::from_value::<Item>(p.item.clone()) {
+        Ok(Item::Rating { rating }) => Some(rating),
+        _ => None,
+    });
+    let (already, command) = match item {
+        Item::Watched => (r.watched, FilmCommand::Watch),
+        Item::Like => (r.liked, FilmCommand::Like),
+        Item::Watchlist => (r.in_watchlist, FilmCommand::AddToWatchlist),
+        Item::Rating { rating } => {
+            let Some(wanted) = rating_of(Some(*rating)) else {
+                return Ok(Decision::skip("not a rating"));
+            };
+            let explicit = r.explicit.and_then(|e| e.rating).map(Rating::halves);
+            let set_by_import = old_rating.is_some() && explicit == old_rating;
+            if r.rating == Some(wanted) {
+                (true, FilmCommand::Rate(wanted))
+            } else if explicit.is_some() && !set_by_import {
+                let value = serde_json::to_value(item).unwrap_or(Value::Null);
+                store::remember(conn, run.member, key, &value, Some(film.get()), None, None)
+                    .await?;
+                return Ok(Decision::skip(
+                    "rated differently in Filmlog; that rating is kept",
+                ));
+            } else {
+                (false, FilmCommand::Rate(wanted))
+            }
+        }
+        _ => return Ok(Decision::skip("not a film state")),
+    };
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
+    let action = if already {
+        Action::Unchanged
+    } else if previous.is_some() && !matches!(item, Item::Rating { .. }) {
+        // Imported before and undone in Filmlog since (unliked, taken off the watchlist): kept so.
+        return Ok(Decision::skip(
+            "imported before and undone in Filmlog since; not redone",
+        ));
+    } else {
+        films::commit(conn, run.member, film, &state, command).await?;
+        if previous.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        }
+    };
+    store::remember(conn, run.member, key, &value, Some(film.get()), None, None).await?;
+    Ok(Decision::of(action))
+}
+
+async fn list(
+    conn: &mut AsyncPgConnection,
+    run: &Run,
+    key: &str,
+    item: &Item,
+    previous: Option<&SourceRow>,
+) -> OpResult<Decision> {
+    let Item::List {
+        name,
+        description,
+        ranked,
+        tags,
+        visibility,
+    } = item
+    else {
+        return Ok(Decision::skip("not a list"));
+    };
+    let name = match list_rules::name(name) {
+        Ok(n) => n,
+        Err(e) => return Ok(Decision::skip(format!("list name: {e}"))),
+    };
+    let description = match description
+        .as_deref()
+        .map(|d| list_rules::prose(d, list_rules::DESCRIPTION_MAX))
+        .transpose()
+    {
+        Ok(d) => d.flatten(),
+        Err(e) => return Ok(Decision::skip(format!("list description: {e}"))),
+    };
+    let (tags, _) = filmlog_domain::portability::parse_tags(&tags.join(","));
+    let audience = visibility
+        .as_deref()
+        .and_then(|v| v.parse::<Audience>().ok())
+        .unwrap_or(Audience::Public);
+    let before = previous.map(|p| {
+        (
+            serde_json::from_value::<Item>(p.item.clone()).ok(),
+            p.list_id.is_some(),
+        )
+    });
+    let (action, note) = match &before {
+        None => decide(item, None),
+        Some((Some(old), exists)) => decide(item, Some((old, *exists))),
+        Some((None, exists)) => (
+            if *exists {
+                Action::Update
+            } else {
+                Action::Skip
+            },
+            None,
+        ),
+    };
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
+    match action {
+        Action::Create => {
+            let new = NewList {
+                owner: run.member,
+                name: &name,
+                description: description.as_deref(),
+                ranked: *ranked,
+                visibility: audience,
+                tags: &tags,
+            };
+            let id = list_store::insert(conn, &new).await?;
+            super::lists::created(conn, run.member, id, 0).await?;
+            store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
+        }
+        Action::Update => {
+            let Some(id) = previous.and_then(|p| p.list_id) else {
+                return Ok(Decision::skip(
+                    "imported before and deleted in Filmlog since",
+                ));
+            };
+            if list_store::lock_owned(conn, id, run.member)
+                .await?
+                .is_none()
+            {
+                return Ok(Decision::skip("the list is gone"));
+            }
+            let changes = ListChanges {
+                name: Some(name),
+                description: Some(description),
+                ranked: Some(*ranked),
+                visibility: Some(audience.as_str()),
+                tags: Some(tags),
+            };
+            list_store::update_header(conn, id, &changes).await?;
+            store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
+        }
+        Action::Unchanged | Action::Skip => {}
+    }
+    Ok(Decision {
+        action,
+        note: note.map(str::to_owned),
+        film: None,
+    })
+}
+
+async fn list_entry(
+    conn: &mut AsyncPgConnection,
+    run: &Run,
+    key: &str,
+    film: Option<FilmId>,
+    item: &Item,
+    previous: Option<&SourceRow>,
+) -> OpResult<Decision> {
+    let (
+        Some(film),
+        Item::ListEntry {
+            list: list_key,
+            position,
+            notes,
+        },
+    ) = (film, item)
+    else {
+        return Ok(Decision::skip("not a list entry"));
+    };
+    let notes = match notes
+        .as_deref()
+        .map(|n| list_rules::prose(n, list_rules::NOTES_MAX))
+        .transpose()
+    {
+        Ok(n) => n.flatten(),
+        Err(e) => return Ok(Decision::skip(format!("notes: {e}"))),
+    };
+    let Some(list_id) = store::source(conn, run.member, list_key)
+        .await?
+        .and_then(|s| s.list_id)
+    else {
+        return Ok(Decision::skip("its list was not imported"));
+    };
+    if list_store::lock_owned(conn, list_id, run.member)
+        .await?
+        .is_none()
+    {
+        return Ok(Decision::skip("its list is gone"));
+    }
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
+    let slots = list_store::slots(conn, list_id).await?;
+    let present = slots.iter().any(|s| s.film == film);
+    let same = previous.is_some_and(|p| p.item == value);
+    let op = match (present, previous.is_some()) {
+        (true, _) if same => return Ok(Decision::of(Action::Unchanged)),
+        (true, false) => {
+            // The member put the film in the list in Filmlog: theirs, not touched.
+            store::remember(
+                conn,
+                run.member,
+                key,
+                &value,
+                Some(film.get()),
+                None,
+                Some(list_id),
+            )
+            .await?;
+            return Ok(Decision::of(Action::Unchanged));
+        }
+        (true, true) => ListOp::Update { film },
+        (false, true) => {
+            return Ok(Decision::skip(
+                "imported before and removed from the list in Filmlog since",
+            ));
+        }
+        (false, false) => ListOp::Add {
+            film,
+            position: Some((*position).min(slots.len() + 1)),
+        },
+    };
+    let added = matches!(op, ListOp::Add { .. });
+    let plan = match list_rules::plan(&slots, &[op]) {
+        Ok(p) => p,
+        Err((_, e)) => return Ok(Decision::skip(e.to_string())),
+    };
+    let mut text = HashMap::new();
+    text.insert(
+        film,
+        EntryText {
+            notes: Some(notes),
+            contains_spoilers: None,
+        },
+    );
+    list_store::apply(conn, list_id, &plan, &text).await?;
+    if added {
+        super::lists::films_added(conn, run.member, list_id, 1).await?;
+    }
+    store::remember(
+        conn,
+        run.member,
+        key,
+        &value,
+        Some(film.get()),
+        None,
+        Some(list_id),
+    )
+    .await?;
+    Ok(Decision::of(if added {
+        Action::Create
+    } else {
+        Action::Update
+    }))
+}
+
+/// Profile fields Filmlog has are filled where the member's profile has none; what the member wrote
+/// in Filmlog is kept.
+async fn profile(
+    conn: &mut AsyncPgConnection,
+    run: &Run,
+    key: &str,
+    item: &Item,
+    previous: Option<&SourceRow>,
+) -> OpResult<Decision> {
+    let Item::Profile {
+        display_name,
+        bio,
+        location,
+        website,
+        pronouns,
+    } = item
+    else {
+        return Ok(Decision::skip("not a profile"));
+    };
+    let Some(current) = members::lock(conn, run.member).await? else {
+        return Err(OpError::NotFound("the member"));
+    };
+    let mut changes = members::MemberChanges::default();
+    let mut problems = Vec::new();
+    macro_rules! fill {
+        ($field:ident, $parse:expr) => {
+            if current.$field.is_none()
+                && let Some(raw) = $field.as_deref()
+            {
+                match $parse(raw) {
+                    Ok(Some(v)) => changes.$field = Some(Some(v)),
+                    Ok(None) => {}
+                    Err(e) => problems.push(format!("{}: {e}", stringify!($field))),
+                }
+            }
+        };
+    }
+    fill!(display_name, |r| DisplayName::parse(r)
+        .map(|v| v.map(DisplayName::into_inner)));
+    fill!(bio, |r| Bio::parse(r).map(|v| v.map(Bio::into_inner)));
+    fill!(location, |r| Location::parse(r)
+        .map(|v| v.map(Location::into_inner)));
+    fill!(website, |r| Website::parse(r)
+        .map(|v| v.map(Website::into_inner)));
+    fill!(pronouns, |r| Pronouns::parse(r)
+        .map(|v| v.map(Pronouns::into_inner)));
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
+    let changed = changes.display_name.is_some()
+        || changes.bio.is_some()
+        || changes.location.is_some()
+        || changes.website.is_some()
+        || changes.pronouns.is_some();
+    if changed {
+        members::update_profile(conn, run.member, &changes).await?;
+    }
+    store::remember(conn, run.member, key, &value, None, None, None).await?;
+    let action = match (changed, previous.is_some()) {
+        (false, _) => Action::Unchanged,
+        (true, false) => Action::Create,
+        (true, true) => Action::Update,
+    };
+    let note = (!problems.is_empty()).then(|| format!("not kept: {}", problems.join("; ")));
+    Ok(Decision {
+        action,
+        note,
+        film: None,
+    })
+}

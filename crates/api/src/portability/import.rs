@@ -1,0 +1,511 @@
+//! An import job's phases. `stage`: the archive is read into rows (a problem row for whatever
+//! cannot be read). `plan`: repeated rows are skipped, reviews joined to their diary rows, films
+//! matched. `apply`: rows are applied in batches, each batch one transaction that also records its
+//! rows' decisions, so a job resumed after a restart goes on from the first row not applied. A dry
+//! run rehearses `apply` in one transaction that is rolled back, recording every decision through
+//! a second connection: what it reports is exactly what applying would have done then.
+
+use std::collections::HashMap;
+use std::io::{Seek, Write};
+use std::time::{Duration, Instant};
+
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use filmlog_domain::portability::{Candidate, best_match, title_key};
+use filmlog_domain::{MemberId, latest_today};
+use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow};
+use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::PortabilitySettings;
+use super::reader::{self, Staged};
+use crate::ops::OpError;
+use crate::ops::imports::{self as ops, Decision, Run};
+
+/// How often progress is written while a job runs (the issue asks for at least once a second).
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// Attempts before a job that keeps failing on the database is given up.
+const MAX_ATTEMPTS: i32 = 5;
+
+/// The order rows apply in, by kind (entries first: logging takes a film off the watchlist).
+const KIND_ORDER: [&str; 8] = [
+    "entry",
+    "watched",
+    "rating",
+    "like",
+    "watchlist",
+    "list",
+    "list_entry",
+    "profile",
+];
+
+/// Why a job's turn ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The job was cancelled (or is no longer this worker's).
+    #[error("the job was stopped")]
+    Stopped,
+    /// The archive cannot be read: the job fails with this message.
+    #[error("{0}")]
+    Archive(String),
+    /// A rehearsal's end: its transaction is rolled back.
+    #[error("rehearsed")]
+    Rehearsed,
+    /// The database failed: the job is tried again after its claim lapses.
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<PersistenceError> for JobError {
+    fn from(e: PersistenceError) -> Self {
+        JobError::Db(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for JobError {
+    fn from(e: diesel::result::Error) -> Self {
+        JobError::Db(e.to_string())
+    }
+}
+
+impl From<OpError> for JobError {
+    fn from(e: OpError) -> Self {
+        JobError::Db(e.to_string())
+    }
+}
+
+/// A callback told each progress record as it is written (the command line's progress bar).
+pub type OnProgress<'a> = &'a mut (dyn FnMut(&Value) + Send);
+
+/// Claims and runs the next due import (`only`: that one, if it is due); whether there was one.
+pub async fn run_next(
+    pool: &DbPool,
+    settings: &PortabilitySettings,
+    only: Option<i64>,
+    on_progress: OnProgress<'_>,
+) -> Result<bool, String> {
+    let job = {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        store::claim_import(&mut conn, only)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let Some(job) = job else {
+        return Ok(false);
+    };
+    run(pool, settings, job, on_progress).await?;
+    Ok(true)
+}
+
+/// Runs a claimed job to its next resting state (needs_review, done, failed), or until it is
+/// cancelled, or until the database fails (then another turn resumes it).
+pub async fn run(
+    pool: &DbPool,
+    settings: &PortabilitySettings,
+    job: ImportJobRow,
+    on_progress: OnProgress<'_>,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let result = phases(pool, settings, &job, on_progress).await;
+    crate::metrics::job_run("import", result.is_ok(), started.elapsed());
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    match result {
+        Ok(()) | Err(JobError::Stopped | JobError::Rehearsed) => Ok(()),
+        Err(JobError::Archive(message)) => {
+            store::finish_import(&mut conn, job.id, "failed", "finished", Some(&message))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Err(JobError::Db(message)) if job.attempts >= MAX_ATTEMPTS => {
+            let why = format!("gave up after {MAX_ATTEMPTS} attempts: {message}");
+            store::finish_import(&mut conn, job.id, "failed", "finished", Some(&why))
+                .await
+                .map_err(|e| e.to_string())?;
+            Err(message)
+        }
+        Err(JobError::Db(message)) => {
+            // Shown on the job while it waits for its next attempt.
+            let shown = format!("attempt {} failed, will retry: {message}", job.attempts);
+            store::note_error(&mut conn, job.id, &shown)
+                .await
+                .map_err(|e| e.to_string())?;
+            Err(message)
+        }
+    }
+}
+
+async fn phases(
+    pool: &DbPool,
+    settings: &PortabilitySettings,
+    job: &ImportJobRow,
+    on_progress: OnProgress<'_>,
+) -> Result<(), JobError> {
+    let mut tracker = Tracker::new(job.id, on_progress);
+    let mut phase = job.phase.clone();
+    if phase == "stage" {
+        stage(pool, job, &mut tracker).await?;
+        next_phase(pool, job.id, "plan").await?;
+        phase = "plan".into();
+    }
+    if phase == "plan" {
+        plan(pool, job.id, &mut tracker).await?;
+        next_phase(pool, job.id, "apply").await?;
+        phase = "apply".into();
+    }
+    if phase == "apply" {
+        let member = MemberId::new(job.member_id);
+        let mut conn = conn(pool).await?;
+        if job.dry_run {
+            rehearse(pool, settings, job.id, member, &mut tracker).await?;
+            store::finish_import(&mut conn, job.id, "needs_review", "apply", None).await?;
+        } else {
+            apply(pool, settings, job.id, member, &mut tracker).await?;
+            store::finish_import(&mut conn, job.id, "done", "finished", None).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn conn(pool: &DbPool) -> Result<crate::state::DbConn, JobError> {
+    pool.get()
+        .await
+        .map_err(|e| JobError::Db(PersistenceError::from(e).to_string()))
+}
+
+async fn next_phase(pool: &DbPool, job: i64, phase: &str) -> Result<(), JobError> {
+    let mut conn = conn(pool).await?;
+    if store::import_phase(&mut conn, job, phase).await? {
+        Ok(())
+    } else {
+        Err(JobError::Stopped)
+    }
+}
+
+/// Writes progress at most every [`PROGRESS_EVERY`] (and when forced), renewing the claim; stops
+/// the job when it was cancelled.
+struct Tracker<'b> {
+    job: i64,
+    on_progress: OnProgress<'b>,
+    phase: &'static str,
+    file: Option<String>,
+    rows_done: u64,
+    rows_total: u64,
+    written: Option<Instant>,
+}
+
+impl<'b> Tracker<'b> {
+    fn new(job: i64, on_progress: OnProgress<'b>) -> Self {
+        Tracker {
+            job,
+            on_progress,
+            phase: "stage",
+            file: None,
+            rows_done: 0,
+            rows_total: 0,
+            written: None,
+        }
+    }
+
+    async fn tick(&mut self, conn: &mut AsyncPgConnection, force: bool) -> Result<(), JobError> {
+        if !force && self.written.is_some_and(|w| w.elapsed() < PROGRESS_EVERY) {
+            return Ok(());
+        }
+        let progress = json!({
+            "phase": self.phase,
+            "file": self.file,
+            "rows_done": self.rows_done,
+            "rows_total": self.rows_total.max(self.rows_done),
+        });
+        self.written = Some(Instant::now());
+        (self.on_progress)(&progress);
+        if store::import_progress(conn, self.job, &progress).await? {
+            Ok(())
+        } else {
+            Err(JobError::Stopped)
+        }
+    }
+}
+
+/// Reads the archive into rows (an interrupted staging starts again from the first file).
+async fn stage(
+    pool: &DbPool,
+    job: &ImportJobRow,
+    tracker: &mut Tracker<'_>,
+) -> Result<(), JobError> {
+    let mut conn = conn(pool).await?;
+    store::clear_rows(&mut conn, job.id).await?;
+    tracker.phase = "stage";
+    tracker.tick(&mut conn, true).await?;
+    let mut file =
+        tempfile::tempfile().map_err(|e| JobError::Db(format!("no temporary file: {e}")))?;
+    for n in 0.. {
+        let Some(bytes) = store::import_chunk(&mut conn, job.id, n).await? else {
+            break;
+        };
+        file.write_all(&bytes)
+            .map_err(|e| JobError::Db(format!("temporary file: {e}")))?;
+    }
+    file.rewind()
+        .map_err(|e| JobError::Db(format!("temporary file: {e}")))?;
+    let (tx, mut rx) = mpsc::channel(512);
+    let today = latest_today();
+    let reading = tokio::task::spawn_blocking(move || reader::read(file, today, &tx));
+    let mut batch = Vec::new();
+    let mut seq: i32 = 1;
+    let mut stopped = None;
+    while let Some(message) = rx.recv().await {
+        let result = async {
+            match message {
+                Staged::Row(row) => {
+                    batch.push(row);
+                    if batch.len() >= 500 {
+                        store::stage_rows(&mut conn, job.id, seq, &batch).await?;
+                        seq += i32::try_from(batch.len()).unwrap_or(0);
+                        batch.clear();
+                        tracker.tick(&mut conn, false).await?;
+                    }
+                }
+                Staged::File { name, rows } => {
+                    tracker.file = Some(name);
+                    tracker.rows_done = 0;
+                    tracker.rows_total = rows;
+                    tracker.tick(&mut conn, true).await?;
+                }
+                Staged::Progress(n) => {
+                    tracker.rows_done = n;
+                    tracker.tick(&mut conn, false).await?;
+                }
+                Staged::Source(source) => {
+                    diesel::sql_query("UPDATE import_jobs SET source = $2 WHERE id = $1")
+                        .bind::<diesel::sql_types::BigInt, _>(job.id)
+                        .bind::<diesel::sql_types::Text, _>(source)
+                        .execute(&mut conn)
+                        .await?;
+                }
+            }
+            Ok::<_, JobError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            stopped = Some(e);
+            break;
+        }
+    }
+    drop(rx);
+    let read = reading
+        .await
+        .map_err(|e| JobError::Db(format!("the archive reader stopped: {e}")))?;
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    read.map_err(|e| JobError::Archive(e.to_string()))?;
+    store::stage_rows(&mut conn, job.id, seq, &batch).await?;
+    Ok(())
+}
+
+/// Skips repeated rows, joins reviews to their diary rows and matches films.
+async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), JobError> {
+    let mut conn = conn(pool).await?;
+    tracker.phase = "plan";
+    tracker.file = None;
+    tracker.rows_done = 0;
+    tracker.rows_total = 0;
+    tracker.tick(&mut conn, true).await?;
+    store::skip_repeats(&mut conn, job).await?;
+    store::join_reviews(&mut conn, job).await?;
+    store::match_by_ids(&mut conn, job).await?;
+    let mut wanted = store::unmatched(&mut conn, job).await?;
+    wanted.sort_by_key(|w| w.year);
+    tracker.rows_total = wanted.len() as u64;
+    // The catalog's films by year, read once per year and folded once; years behind the one being
+    // matched are dropped (the wanted titles come in year order).
+    let mut by_year: HashMap<Option<i32>, Vec<(String, Candidate)>> = HashMap::new();
+    let mut found = Vec::new();
+    for w in &wanted {
+        let years: Vec<Option<i32>> = match w.year {
+            Some(y) => vec![Some(y - 1), Some(y), Some(y + 1)],
+            None => vec![None],
+        };
+        for y in &years {
+            if !by_year.contains_key(y) {
+                let films = store::films_of_year(&mut conn, *y).await?;
+                let folded = films
+                    .into_iter()
+                    .flat_map(|f| {
+                        let c = Candidate {
+                            id: f.id,
+                            year: f.year,
+                            verified: f.verified,
+                        };
+                        let original = f.original_title.map(|o| (title_key(&o), c.clone()));
+                        std::iter::once((title_key(&f.title), c)).chain(original)
+                    })
+                    .collect();
+                by_year.insert(*y, folded);
+            }
+        }
+        if let Some(y) = w.year {
+            by_year.retain(|k, _| k.is_none_or(|k| k >= y - 1));
+        }
+        let key = title_key(&w.name);
+        let mut candidates: Vec<Candidate> = years
+            .iter()
+            .filter_map(|y| by_year.get(y))
+            .flatten()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, c)| c.clone())
+            .collect();
+        candidates.sort_by_key(|c| c.id);
+        candidates.dedup_by_key(|c| c.id);
+        if let Some((id, by)) = best_match(&candidates, w.year) {
+            found.push((w.name.clone(), w.year, id, by.as_str()));
+        }
+        tracker.rows_done += 1;
+        if found.len() >= 1000 {
+            store::set_films(&mut conn, job, &found).await?;
+            found.clear();
+        }
+        tracker.tick(&mut conn, false).await?;
+    }
+    store::set_films(&mut conn, job, &found).await?;
+    store::mark_unmatched(&mut conn, job).await?;
+    store::order_rows(&mut conn, job, &KIND_ORDER).await?;
+    Ok(())
+}
+
+/// Applies one row in a savepoint: a row the database refuses (a value out of a column's range) is a
+/// `skip` with the reason, and the batch goes on; a failure of the database itself stops the batch.
+async fn apply_one(
+    conn: &mut AsyncPgConnection,
+    run: &mut Run,
+    row: &ImportRow,
+) -> Result<Decision, JobError> {
+    let result = conn
+        .transaction(async |sp| ops::apply(sp, run, row).await)
+        .await;
+    match result {
+        Ok(d) => Ok(d),
+        Err(OpError::Persistence(
+            e @ (PersistenceError::Unavailable(_) | PersistenceError::SerializationFailure),
+        )) => Err(JobError::Db(e.to_string())),
+        Err(e) => {
+            run.forget_last_created();
+            Ok(Decision {
+                action: filmlog_domain::portability::Action::Skip,
+                note: Some(format!("could not be stored: {e}")),
+                film: None,
+            })
+        }
+    }
+}
+
+type Decided = (i32, &'static str, Option<String>, Option<i64>);
+
+fn decided(row: &ImportRow, d: Decision, rehearsal: bool) -> Decided {
+    let note = match (&row.note, d.note) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => b.or_else(|| a.clone()),
+    };
+    // A rehearsal's new films are rolled back: its decisions name only films that stay.
+    let film = if rehearsal && row.film_id.is_none() {
+        None
+    } else {
+        d.film
+    };
+    (row.seq, d.action.as_str(), note, film)
+}
+
+async fn count_pending(conn: &mut AsyncPgConnection, job: i64) -> Result<u64, JobError> {
+    let n: i64 = store::counts(conn, job)
+        .await?
+        .iter()
+        .map(|c| c.pending)
+        .sum();
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Applies the rows not applied yet, a batch per transaction.
+async fn apply(
+    pool: &DbPool,
+    settings: &PortabilitySettings,
+    job: i64,
+    member: MemberId,
+    tracker: &mut Tracker<'_>,
+) -> Result<(), JobError> {
+    let mut conn = conn(pool).await?;
+    tracker.phase = "apply";
+    tracker.rows_total = count_pending(&mut conn, job).await?;
+    tracker.rows_done = 0;
+    tracker.tick(&mut conn, true).await?;
+    let mut run = Run::new(job, member, true);
+    let limit = i64::try_from(settings.batch).unwrap_or(250);
+    loop {
+        let rows = store::pending(&mut conn, job, 0, limit).await?;
+        let Some(last) = rows.last() else { break };
+        tracker.file = Some(last.file.clone());
+        let run = &mut run;
+        conn.transaction(async |c| {
+            let mut decisions = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let d = apply_one(c, run, row).await?;
+                decisions.push(decided(row, d, false));
+            }
+            store::decided(c, job, &decisions).await?;
+            Ok::<_, JobError>(())
+        })
+        .await?;
+        tracker.rows_done += rows.len() as u64;
+        tracker.tick(&mut conn, false).await?;
+    }
+    tracker.tick(&mut conn, true).await?;
+    Ok(())
+}
+
+/// Rehearses [`apply`] in one transaction that is rolled back; decisions are recorded through a
+/// second connection as they are taken.
+async fn rehearse(
+    pool: &DbPool,
+    settings: &PortabilitySettings,
+    job: i64,
+    member: MemberId,
+    tracker: &mut Tracker<'_>,
+) -> Result<(), JobError> {
+    let mut log = conn(pool).await?;
+    store::reset_decisions(&mut log, job).await?;
+    tracker.phase = "apply";
+    tracker.rows_total = count_pending(&mut log, job).await?;
+    tracker.rows_done = 0;
+    tracker.tick(&mut log, true).await?;
+    let mut work = conn(pool).await?;
+    let mut run = Run::new(job, member, false);
+    let limit = i64::try_from(settings.batch).unwrap_or(250);
+    let run = &mut run;
+    let log = &mut log;
+    let result = work
+        .transaction(async |c| {
+            let mut after = 0;
+            loop {
+                let rows = store::pending(log, job, after, limit).await?;
+                let Some(last) = rows.last() else { break };
+                after = last.seq;
+                tracker.file = Some(last.file.clone());
+                let mut decisions = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let d = apply_one(c, run, row).await?;
+                    decisions.push(decided(row, d, true));
+                }
+                store::decided(log, job, &decisions).await?;
+                tracker.rows_done += rows.len() as u64;
+                tracker.tick(log, false).await?;
+            }
+            // Done: nothing of it may stay.
+            Err::<(), _>(JobError::Rehearsed)
+        })
+        .await;
+    match result {
+        Err(JobError::Rehearsed) => tracker.tick(log, true).await,
+        Err(e) => Err(e),
+        Ok(()) => Ok(()),
+    }
+}

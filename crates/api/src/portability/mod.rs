@@ -1,0 +1,116 @@
+//! Data portability: imports of a Letterboxd (or Filmlog) export and exports of everything a member
+//! owns, as durable jobs. A job is a row; workers (any instance, `FOR UPDATE SKIP LOCKED`) claim it
+//! for a minute at a time and renew the claim as they work, so a job whose worker stopped (a
+//! restart, a crash) is taken up again where it was.
+
+pub mod document;
+pub mod export;
+pub mod import;
+pub mod reader;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use filmlog_persistence::DbPool;
+use hmac::{KeyInit, Mac};
+use tokio::sync::Notify;
+
+/// How the jobs run.
+#[derive(Debug, Clone)]
+pub struct PortabilitySettings {
+    /// How often an idle worker looks for due jobs (a job made on this instance wakes it at once).
+    pub poll: Duration,
+    /// Rows applied per transaction.
+    pub batch: usize,
+    /// How long a download link works.
+    pub link_ttl: Duration,
+    /// Days an export is kept for download, and a finished import's report.
+    pub keep_days: i32,
+    /// The key download links are signed with.
+    pub link_key: Arc<[u8]>,
+    /// Wakes this instance's workers when a job is queued here.
+    pub wake: Arc<Notify>,
+}
+
+impl PortabilitySettings {
+    /// Defaults, with download links signed by a key derived from `secret` (the token secret).
+    pub fn new(secret: &[u8]) -> Self {
+        let key = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
+            .map(|m| {
+                m.chain_update(b"filmlog export links")
+                    .finalize()
+                    .into_bytes()
+                    .to_vec()
+            })
+            .unwrap_or_default();
+        PortabilitySettings {
+            poll: Duration::from_secs(2),
+            batch: 250,
+            link_ttl: Duration::from_secs(3600),
+            keep_days: 7,
+            link_key: key.into(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The signature of a download link for export `id` valid until `expires` (Unix seconds).
+    pub fn sign(&self, id: i64, expires: i64) -> String {
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key) {
+            Ok(mac) => hex::encode(
+                mac.chain_update(format!("{id}.{expires}").as_bytes())
+                    .finalize()
+                    .into_bytes(),
+            ),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Whether `signature` signs export `id` until `expires` (compared in constant time).
+    pub fn verify(&self, id: i64, expires: i64, signature: &str) -> bool {
+        let Ok(given) = hex::decode(signature) else {
+            return false;
+        };
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key)
+            .map(|mac| {
+                mac.chain_update(format!("{id}.{expires}").as_bytes())
+                    .verify_slice(&given)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// Runs imports and exports for as long as the process runs.
+pub async fn work(pool: DbPool, settings: Arc<PortabilitySettings>) {
+    loop {
+        let mut busy = false;
+        match import::run_next(&pool, &settings, None, &mut |_| {}).await {
+            Ok(ran) => busy |= ran,
+            Err(error) => tracing::warn!(%error, "imports: a job was interrupted"),
+        }
+        match export::run_next(&pool, &settings).await {
+            Ok(ran) => busy |= ran,
+            Err(error) => tracing::warn!(%error, "exports: a job was interrupted"),
+        }
+        if !busy {
+            let _ = tokio::time::timeout(settings.poll, settings.wake.notified()).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_verify_only_their_own_signature() {
+        let s = PortabilitySettings::new(b"a secret of at least thirty-two bytes!!");
+        let sig = s.sign(7, 1_900_000_000);
+        assert!(s.verify(7, 1_900_000_000, &sig));
+        assert!(!s.verify(8, 1_900_000_000, &sig));
+        assert!(!s.verify(7, 1_900_000_001, &sig));
+        assert!(!s.verify(7, 1_900_000_000, "zz"));
+        let other = PortabilitySettings::new(b"another secret of thirty-two bytes!!!!!");
+        assert!(!other.verify(7, 1_900_000_000, &sig));
+    }
+}

@@ -1,0 +1,1056 @@
+//! Imports and exports as durable jobs: the uploaded archive and the export kept in chunks, the
+//! staged rows of an import with the decision taken for each, and what each imported source row
+//! became (so importing again changes only what changed).
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::MemberId;
+use serde_json::Value;
+
+use crate::Result;
+use crate::schema::{
+    export_chunks, export_jobs, import_chunks, import_jobs, import_rows, import_sources,
+};
+
+fn claim_deadline() -> diesel::expression::SqlLiteral<Nullable<diesel::sql_types::Timestamptz>> {
+    diesel::dsl::sql("now() + interval '60 seconds'")
+}
+
+/// How long a worker holds a claimed job before another may take it over (it renews while it works).
+pub const CLAIM_SECS: i32 = 60; // as in `claim_deadline`
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = import_jobs, check_for_backend(diesel::pg::Pg))]
+pub struct ImportJobRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub status: String,
+    pub phase: String,
+    pub dry_run: bool,
+    pub source: Option<String>,
+    pub archive_bytes: i64,
+    pub progress: Value,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Creates a queued import and stores its archive in `chunks`.
+pub async fn create_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    dry_run: bool,
+    chunks: &[&[u8]],
+) -> Result<ImportJobRow> {
+    let total: usize = chunks.iter().map(|c| c.len()).sum();
+    let job: ImportJobRow = diesel::insert_into(import_jobs::table)
+        .values((
+            import_jobs::member_id.eq(member.get()),
+            import_jobs::dry_run.eq(dry_run),
+            import_jobs::archive_bytes.eq(i64::try_from(total).unwrap_or(i64::MAX)),
+        ))
+        .returning(ImportJobRow::as_returning())
+        .get_result(conn)
+        .await?;
+    for (n, bytes) in chunks.iter().enumerate() {
+        diesel::insert_into(import_chunks::table)
+            .values((
+                import_chunks::job_id.eq(job.id),
+                import_chunks::n.eq(i32::try_from(n).unwrap_or(i32::MAX)),
+                import_chunks::bytes.eq(*bytes),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(job)
+}
+
+/// Whether the member has an import that is not finished (queued, running or waiting for review).
+pub async fn open_import(conn: &mut AsyncPgConnection, member: MemberId) -> Result<Option<i64>> {
+    Ok(import_jobs::table
+        .filter(import_jobs::member_id.eq(member.get()))
+        .filter(import_jobs::status.eq_any(["queued", "running", "needs_review"]))
+        .select(import_jobs::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn import_of(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> Result<Option<ImportJobRow>> {
+    Ok(import_jobs::table
+        .filter(import_jobs::id.eq(id))
+        .filter(import_jobs::member_id.eq(member.get()))
+        .select(ImportJobRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn import_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ImportJobRow>> {
+    Ok(import_jobs::table
+        .find(id)
+        .select(ImportJobRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The member's imports, newest first.
+pub async fn imports_of(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    limit: i64,
+) -> Result<Vec<ImportJobRow>> {
+    Ok(import_jobs::table
+        .filter(import_jobs::member_id.eq(member.get()))
+        .order(import_jobs::id.desc())
+        .limit(limit)
+        .select(ImportJobRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Claims the oldest import that is due (queued, or running with its claim lapsed: its worker
+/// stopped) with `FOR UPDATE SKIP LOCKED`, so two workers never take the same job; `only` claims
+/// that job or none.
+pub async fn claim_import(
+    conn: &mut AsyncPgConnection,
+    only: Option<i64>,
+) -> Result<Option<ImportJobRow>> {
+    Ok(diesel::sql_query(
+        "WITH due AS ( \
+             SELECT id FROM import_jobs \
+             WHERE status IN ('queued', 'running') \
+               AND (claimed_until IS NULL OR claimed_until < now()) \
+               AND ($2::bigint IS NULL OR id = $2) \
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         UPDATE import_jobs j SET status = 'running', attempts = j.attempts + 1, \
+             claimed_until = now() + make_interval(secs => $1), updated_at = now() \
+         FROM due WHERE j.id = due.id \
+         RETURNING j.*",
+    )
+    .bind::<Integer, _>(CLAIM_SECS)
+    .bind::<Nullable<BigInt>, _>(only)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Renews the worker's claim and records progress; `false` when the job is no longer this
+/// worker's to run (cancelled).
+pub async fn import_progress(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    progress: &Value,
+) -> Result<bool> {
+    let n = diesel::update(
+        import_jobs::table
+            .find(id)
+            .filter(import_jobs::status.eq("running")),
+    )
+    .set((
+        import_jobs::progress.eq(progress),
+        import_jobs::claimed_until.eq(claim_deadline()),
+        import_jobs::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Moves a running job to its next phase (still claimed by this worker).
+pub async fn import_phase(conn: &mut AsyncPgConnection, id: i64, phase: &str) -> Result<bool> {
+    let n = diesel::update(
+        import_jobs::table
+            .find(id)
+            .filter(import_jobs::status.eq("running")),
+    )
+    .set((
+        import_jobs::phase.eq(phase),
+        import_jobs::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Ends a running job's turn: `status` is `needs_review`, `done` or `failed`.
+pub async fn finish_import(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: &str,
+    phase: &str,
+    error: Option<&str>,
+) -> Result<bool> {
+    let finished = matches!(status, "done" | "failed");
+    let n = diesel::update(
+        import_jobs::table
+            .find(id)
+            .filter(import_jobs::status.eq("running")),
+    )
+    .set((
+        import_jobs::status.eq(status),
+        import_jobs::phase.eq(phase),
+        import_jobs::error.eq(error),
+        import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
+        import_jobs::updated_at.eq(diesel::dsl::now),
+        import_jobs::finished_at.eq(finished.then(Utc::now)),
+    ))
+    .execute(conn)
+    .await?;
+    if finished {
+        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(n == 1)
+}
+
+/// Records why a job's attempt failed (it is tried again when its claim lapses).
+pub async fn note_error(conn: &mut AsyncPgConnection, id: i64, error: &str) -> Result<()> {
+    diesel::update(import_jobs::table.find(id))
+        .set(import_jobs::error.eq(error))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A reviewed dry run goes back to the queue to be applied (call in a transaction); `false` when
+/// it was not waiting.
+pub async fn confirm_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> Result<bool> {
+    let n = diesel::update(
+        import_jobs::table
+            .find(id)
+            .filter(import_jobs::member_id.eq(member.get()))
+            .filter(import_jobs::status.eq("needs_review")),
+    )
+    .set((
+        import_jobs::status.eq("queued"),
+        import_jobs::dry_run.eq(false),
+        import_jobs::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        // The rehearsal's decisions are forgotten: applying decides again.
+        reset_decisions(conn, id).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Cancels an import that has not finished; what a running job applied before stays. `false` when
+/// it had finished.
+pub async fn cancel_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> Result<bool> {
+    let n = diesel::update(
+        import_jobs::table
+            .find(id)
+            .filter(import_jobs::member_id.eq(member.get()))
+            .filter(import_jobs::status.eq_any(["queued", "running", "needs_review"])),
+    )
+    .set((
+        import_jobs::status.eq("cancelled"),
+        import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
+        import_jobs::updated_at.eq(diesel::dsl::now),
+        import_jobs::finished_at.eq(Some(Utc::now())),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(n == 1)
+}
+
+/// Chunk `n` (from 0) of an import's archive; `None` past the last.
+pub async fn import_chunk(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+) -> Result<Option<Vec<u8>>> {
+    Ok(import_chunks::table
+        .filter(import_chunks::job_id.eq(job))
+        .filter(import_chunks::n.eq(n))
+        .select(import_chunks::bytes)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A staged row: one source row (or one problem) of the archive.
+#[derive(Debug, Clone)]
+pub struct NewImportRow {
+    pub file: String,
+    pub line: i32,
+    pub kind: String,
+    pub source_key: Option<String>,
+    /// `{"film": FilmRef, "item": Item}`.
+    pub item: Option<Value>,
+    pub action: Option<&'static str>,
+    pub note: Option<String>,
+}
+
+/// Forgets what an interrupted staging wrote, so staging starts again from the archive's start.
+pub async fn clear_rows(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    diesel::delete(import_rows::table.filter(import_rows::job_id.eq(job)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends `rows` numbered from `first_seq`.
+pub async fn stage_rows(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    first_seq: i32,
+    rows: &[NewImportRow],
+) -> Result<()> {
+    let values: Vec<_> = rows
+        .iter()
+        .zip(first_seq..)
+        .map(|(r, seq)| {
+            (
+                import_rows::job_id.eq(job),
+                import_rows::seq.eq(seq),
+                import_rows::file.eq(&r.file),
+                import_rows::line.eq(r.line),
+                import_rows::kind.eq(&r.kind),
+                import_rows::source_key.eq(r.source_key.as_deref()),
+                import_rows::item.eq(r.item.as_ref()),
+                import_rows::action.eq(r.action),
+                import_rows::note.eq(r.note.as_deref()),
+                import_rows::done.eq(r.action.is_some()),
+            )
+        })
+        .collect();
+    for chunk in values.chunks(1000) {
+        diesel::insert_into(import_rows::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A row repeating an earlier row's key in the same file (the same viewing, film or list entry twice)
+/// is skipped with a note naming the first.
+pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: i64) -> Result<usize> {
+    Ok(diesel::sql_query(
+        "UPDATE import_rows r SET action = 'skip', done = true, kind = 'repeat', \
+             note = 'the same ' || r.kind || ' as line ' || f.line || ' of ' || f.file \
+         FROM (SELECT DISTINCT ON (file, source_key) file, source_key, seq, line FROM import_rows \
+               WHERE job_id = $1 AND source_key IS NOT NULL ORDER BY file, source_key, seq) f \
+         WHERE r.job_id = $1 AND r.file = f.file AND r.source_key = f.source_key AND r.seq > f.seq",
+    )
+    .bind::<BigInt, _>(job)
+    .execute(conn)
+    .await?)
+}
+
+/// Joins each review to the diary row of the same viewing (same key): the review's text, spoiler flag
+/// and tags go into the diary row's item, the review row is kept as a note of where it went. Reviews
+/// without a diary row become entries of their own. Returns how many were joined.
+pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usize> {
+    let joined = diesel::sql_query(
+        "WITH pairs AS ( \
+             SELECT DISTINCT ON (r.seq) r.seq AS review_seq, d.seq AS diary_seq, d.line AS diary_line, \
+                    r.item->'item' AS review \
+             FROM import_rows r JOIN import_rows d \
+               ON d.job_id = r.job_id AND d.source_key = r.source_key AND d.kind = 'entry' \
+             WHERE r.job_id = $1 AND r.kind = 'review' AND NOT r.done AND NOT d.done ORDER BY r.seq, d.seq), \
+         merged AS ( \
+             UPDATE import_rows d SET item = jsonb_set(d.item, '{item}', d.item->'item' \
+                 || jsonb_strip_nulls(jsonb_build_object('review', p.review->'review', \
+                        'spoilers', p.review->'spoilers')) \
+                 || CASE WHEN d.item->'item'->'rating' IS NULL AND p.review ? 'rating' \
+                         THEN jsonb_build_object('rating', p.review->'rating') ELSE '{}' END \
+                 || CASE WHEN jsonb_array_length(COALESCE(d.item->'item'->'tags', '[]')) = 0 \
+                          AND p.review ? 'tags' \
+                         THEN jsonb_build_object('tags', p.review->'tags') ELSE '{}' END) \
+             FROM pairs p WHERE d.job_id = $1 AND d.seq = p.diary_seq RETURNING d.seq) \
+         UPDATE import_rows r SET kind = 'joined_review', done = true, \
+             note = 'joined to the diary row on line ' || p.diary_line \
+         FROM pairs p WHERE r.job_id = $1 AND r.seq = p.review_seq",
+    )
+    .bind::<BigInt, _>(job)
+    .execute(conn)
+    .await?;
+    diesel::update(
+        import_rows::table
+            .filter(import_rows::job_id.eq(job))
+            .filter(import_rows::kind.eq("review")),
+    )
+    .set(import_rows::kind.eq("entry"))
+    .execute(conn)
+    .await?;
+    Ok(joined)
+}
+
+/// Matches rows to films by the external ids and slugs they carry; then rows without those ids take
+/// the film a row of the same name and year matched (a diary row names its film by title only).
+pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    for (column, path, by) in [
+        ("tmdb_id::text", "tmdb_id", "tmdb_id"),
+        ("imdb_id", "imdb_id", "imdb_id"),
+        ("letterboxd_uri", "letterboxd_uri", "letterboxd_uri"),
+        ("slug", "slug", "slug"),
+    ] {
+        diesel::sql_query(format!(
+            "UPDATE import_rows r SET film_id = f.id, matched_by = '{by}' FROM films f \
+             WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? '{path}' \
+               AND f.{column} = r.item->'film'->>'{path}'"
+        ))
+        .bind::<BigInt, _>(job)
+        .execute(conn)
+        .await?;
+    }
+    diesel::sql_query(
+        "UPDATE import_rows r SET film_id = m.film_id, matched_by = m.matched_by \
+         FROM (SELECT DISTINCT ON (item->'film'->>'name', item->'film'->>'year') \
+                      item->'film'->>'name' AS name, item->'film'->>'year' AS year, film_id, matched_by \
+               FROM import_rows WHERE job_id = $1 AND film_id IS NOT NULL ORDER BY 1, 2, seq) m \
+         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? 'name' \
+           AND r.item->'film'->>'name' = m.name \
+           AND r.item->'film'->>'year' IS NOT DISTINCT FROM m.year",
+    )
+    .bind::<BigInt, _>(job)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Unmatched {
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub year: Option<i32>,
+}
+
+/// The distinct (name, year) of the rows still without a film.
+pub async fn unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<Unmatched>> {
+    Ok(diesel::sql_query(
+        "SELECT DISTINCT item->'film'->>'name' AS name, (item->'film'->>'year')::int AS year \
+         FROM import_rows WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? 'name' AND NOT done",
+    )
+    .bind::<BigInt, _>(job)
+    .load(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CatalogTitle {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub original_title: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub year: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub verified: bool,
+}
+
+/// The catalog's films of `year` (or without a year, for `None`), for matching by title.
+pub async fn films_of_year(
+    conn: &mut AsyncPgConnection,
+    year: Option<i32>,
+) -> Result<Vec<CatalogTitle>> {
+    Ok(diesel::sql_query(
+        "SELECT id, title, original_title, year, verified FROM films \
+         WHERE year IS NOT DISTINCT FROM $1",
+    )
+    .bind::<Nullable<Integer>, _>(year)
+    .load(conn)
+    .await?)
+}
+
+/// Gives the rows of each (name, year) still without a film the film found for it.
+pub async fn set_films(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    found: &[(String, Option<i32>, i64, &'static str)],
+) -> Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    let years: Vec<Option<i32>> = found.iter().map(|f| f.1).collect();
+    let films: Vec<i64> = found.iter().map(|f| f.2).collect();
+    let by: Vec<&str> = found.iter().map(|f| f.3).collect();
+    diesel::sql_query(
+        "UPDATE import_rows r SET film_id = u.film, matched_by = u.by \
+         FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) AS u(name, year, film, by) \
+         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? 'name' \
+           AND r.item->'film'->>'name' = u.name \
+           AND (r.item->'film'->>'year')::int IS NOT DISTINCT FROM u.year",
+    )
+    .bind::<BigInt, _>(job)
+    .bind::<Array<Text>, _>(names)
+    .bind::<Array<Nullable<Integer>>, _>(years)
+    .bind::<Array<BigInt>, _>(films)
+    .bind::<Array<Text>, _>(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the rows that matched no film as needing a new catalog entry.
+pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    diesel::sql_query(
+        "UPDATE import_rows SET matched_by = 'created' \
+         WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? 'name' AND NOT done",
+    )
+    .bind::<BigInt, _>(job)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Numbers the rows in the order they apply: by kind (see `Item::order`), then as staged.
+pub async fn order_rows(conn: &mut AsyncPgConnection, job: i64, kinds: &[&str]) -> Result<()> {
+    // Two steps through negative numbers, as `seq` is part of the key.
+    diesel::sql_query(
+        "UPDATE import_rows r SET seq = -o.n FROM ( \
+             SELECT seq, row_number() OVER (ORDER BY \
+                 COALESCE(array_position($2::text[], kind), 0), seq)::int AS n \
+             FROM import_rows WHERE job_id = $1) o \
+         WHERE r.job_id = $1 AND r.seq = o.seq",
+    )
+    .bind::<BigInt, _>(job)
+    .bind::<Array<Text>, _>(kinds)
+    .execute(conn)
+    .await?;
+    diesel::sql_query("UPDATE import_rows SET seq = -seq WHERE job_id = $1")
+        .bind::<BigInt, _>(job)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Before a rehearsal (a dry run) or after one: every row to apply is pending again (not the rows
+/// staging or planning decided: problems, repeats, joined reviews).
+pub async fn reset_decisions(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    diesel::sql_query(
+        "UPDATE import_rows SET done = false, action = NULL, note = NULL, \
+             film_id = CASE WHEN matched_by = 'created' THEN NULL ELSE film_id END \
+         WHERE job_id = $1 AND item IS NOT NULL AND kind NOT IN ('joined_review', 'repeat')",
+    )
+    .bind::<BigInt, _>(job)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = import_rows, check_for_backend(diesel::pg::Pg))]
+pub struct ImportRow {
+    pub seq: i32,
+    pub file: String,
+    pub line: i32,
+    pub kind: String,
+    pub source_key: Option<String>,
+    pub item: Option<Value>,
+    pub film_id: Option<i64>,
+    pub matched_by: Option<String>,
+    pub action: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The next rows to apply, in order.
+pub async fn pending(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<ImportRow>> {
+    Ok(import_rows::table
+        .filter(import_rows::job_id.eq(job))
+        .filter(import_rows::done.eq(false))
+        .filter(import_rows::seq.gt(after))
+        .order(import_rows::seq)
+        .limit(limit)
+        .select(ImportRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Records what applying a row did (or, in a rehearsal, would do).
+pub async fn decided(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    decisions: &[(i32, &'static str, Option<String>, Option<i64>)],
+) -> Result<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i32> = decisions.iter().map(|d| d.0).collect();
+    let actions: Vec<&str> = decisions.iter().map(|d| d.1).collect();
+    let notes: Vec<Option<&str>> = decisions.iter().map(|d| d.2.as_deref()).collect();
+    let films: Vec<Option<i64>> = decisions.iter().map(|d| d.3).collect();
+    diesel::sql_query(
+        "UPDATE import_rows r SET action = u.action, note = u.note, done = true, \
+             film_id = COALESCE(u.film, r.film_id) \
+         FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[]) AS u(seq, action, note, film) \
+         WHERE r.job_id = $1 AND r.seq = u.seq",
+    )
+    .bind::<BigInt, _>(job)
+    .bind::<Array<Integer>, _>(seqs)
+    .bind::<Array<Text>, _>(actions)
+    .bind::<Array<Nullable<Text>>, _>(notes)
+    .bind::<Array<Nullable<BigInt>>, _>(films)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct FileCount {
+    #[diesel(sql_type = Text)]
+    pub file: String,
+    #[diesel(sql_type = BigInt)]
+    pub rows: i64,
+    #[diesel(sql_type = BigInt)]
+    pub created: i64,
+    #[diesel(sql_type = BigInt)]
+    pub updated: i64,
+    #[diesel(sql_type = BigInt)]
+    pub unchanged: i64,
+    #[diesel(sql_type = BigInt)]
+    pub skipped: i64,
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+}
+
+/// Counts per file, in the order files were staged.
+pub async fn counts(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<FileCount>> {
+    Ok(diesel::sql_query(
+        "SELECT file, count(*) AS rows, \
+                count(*) FILTER (WHERE action = 'create') AS created, \
+                count(*) FILTER (WHERE action = 'update') AS updated, \
+                count(*) FILTER (WHERE action = 'unchanged') AS unchanged, \
+                count(*) FILTER (WHERE action = 'skip') AS skipped, \
+                count(*) FILTER (WHERE NOT done) AS pending \
+         FROM import_rows WHERE job_id = $1 GROUP BY file ORDER BY min(seq)",
+    )
+    .bind::<BigInt, _>(job)
+    .load(conn)
+    .await?)
+}
+
+/// A row of a job as its report shows it, with the film it is about.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RowView {
+    #[diesel(sql_type = Integer)]
+    pub seq: i32,
+    #[diesel(sql_type = Text)]
+    pub file: String,
+    #[diesel(sql_type = Integer)]
+    pub line: i32,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub item: Option<Value>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub matched_by: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub action: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub note: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film: Option<String>,
+}
+
+/// Rows of the job in order after `after`; `only`: `problems` (skipped rows), `unmatched` (rows
+/// whose film had to be created), or one action.
+pub async fn rows(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    after: i32,
+    limit: i64,
+    only: Option<&str>,
+) -> Result<Vec<RowView>> {
+    let filter = match only {
+        Some("problems") => "AND r.action = 'skip'",
+        Some("unmatched") => "AND r.matched_by = 'created'",
+        Some("create") => "AND r.action = 'create'",
+        Some("update") => "AND r.action = 'update'",
+        Some("unchanged") => "AND r.action = 'unchanged'",
+        _ => "",
+    };
+    Ok(diesel::sql_query(format!(
+        "SELECT r.seq, r.file, r.line, r.kind, r.item, r.matched_by, r.action, r.note, f.slug AS film \
+         FROM import_rows r LEFT JOIN films f ON f.id = r.film_id \
+         WHERE r.job_id = $1 AND r.seq > $2 {filter} \
+         ORDER BY r.seq LIMIT $3"
+    ))
+    .bind::<BigInt, _>(job)
+    .bind::<Integer, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// How many rows matched no film, and how many were skipped.
+pub async fn row_counts(conn: &mut AsyncPgConnection, job: i64) -> Result<(i64, i64)> {
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        unmatched: i64,
+        #[diesel(sql_type = BigInt)]
+        skipped: i64,
+    }
+    let c: Counts = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE matched_by = 'created') AS unmatched, \
+                count(*) FILTER (WHERE action = 'skip') AS skipped \
+         FROM import_rows WHERE job_id = $1",
+    )
+    .bind::<BigInt, _>(job)
+    .get_result(conn)
+    .await?;
+    Ok((c.unmatched, c.skipped))
+}
+
+/// What a source row became when it was last imported.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = import_sources, check_for_backend(diesel::pg::Pg))]
+pub struct SourceRow {
+    pub source_key: String,
+    pub item: Value,
+    pub film_id: Option<i64>,
+    pub log_entry_id: Option<i64>,
+    pub list_id: Option<i64>,
+    pub imported_at: DateTime<Utc>,
+}
+
+pub async fn source(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    key: &str,
+) -> Result<Option<SourceRow>> {
+    Ok(import_sources::table
+        .filter(import_sources::member_id.eq(member.get()))
+        .filter(import_sources::source_key.eq(key))
+        .select(SourceRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Records (or updates) what a source row became.
+pub async fn remember(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    key: &str,
+    item: &Value,
+    film: Option<i64>,
+    entry: Option<i64>,
+    list: Option<i64>,
+) -> Result<()> {
+    diesel::sql_query(
+        "INSERT INTO import_sources (member_id, source_key, item, film_id, log_entry_id, list_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (member_id, source_key) DO UPDATE SET item = excluded.item, \
+             film_id = excluded.film_id, log_entry_id = COALESCE(excluded.log_entry_id, import_sources.log_entry_id), \
+             list_id = COALESCE(excluded.list_id, import_sources.list_id), imported_at = now()",
+    )
+    .bind::<BigInt, _>(member.get())
+    .bind::<Text, _>(key)
+    .bind::<Jsonb, _>(item)
+    .bind::<Nullable<BigInt>, _>(film)
+    .bind::<Nullable<BigInt>, _>(entry)
+    .bind::<Nullable<BigInt>, _>(list)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = export_jobs, check_for_backend(diesel::pg::Pg))]
+pub struct ExportJobRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub status: String,
+    pub bytes: Option<i64>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn create_export(conn: &mut AsyncPgConnection, member: MemberId) -> Result<ExportJobRow> {
+    Ok(diesel::insert_into(export_jobs::table)
+        .values(export_jobs::member_id.eq(member.get()))
+        .returning(ExportJobRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn export_of(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> Result<Option<ExportJobRow>> {
+    Ok(export_jobs::table
+        .filter(export_jobs::id.eq(id))
+        .filter(export_jobs::member_id.eq(member.get()))
+        .select(ExportJobRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn export_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ExportJobRow>> {
+    Ok(export_jobs::table
+        .find(id)
+        .select(ExportJobRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Whether the member has an export queued or running.
+pub async fn open_export(conn: &mut AsyncPgConnection, member: MemberId) -> Result<Option<i64>> {
+    Ok(export_jobs::table
+        .filter(export_jobs::member_id.eq(member.get()))
+        .filter(export_jobs::status.eq_any(["queued", "running"]))
+        .select(export_jobs::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Claims the oldest due export, as [`claim_import`] does.
+pub async fn claim_export(conn: &mut AsyncPgConnection) -> Result<Option<ExportJobRow>> {
+    Ok(diesel::sql_query(
+        "WITH due AS ( \
+             SELECT id FROM export_jobs \
+             WHERE status IN ('queued', 'running') \
+               AND (claimed_until IS NULL OR claimed_until < now()) \
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         UPDATE export_jobs j SET status = 'running', attempts = j.attempts + 1, \
+             claimed_until = now() + make_interval(secs => $1) \
+         FROM due WHERE j.id = due.id \
+         RETURNING j.*",
+    )
+    .bind::<Integer, _>(CLAIM_SECS)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Forgets the chunks of an interrupted export (it is written again from the start).
+pub async fn clear_export(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    diesel::delete(export_chunks::table.filter(export_chunks::job_id.eq(job)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores chunk `n` of an export and renews the claim.
+pub async fn export_chunk(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+    bytes: &[u8],
+) -> Result<()> {
+    diesel::insert_into(export_chunks::table)
+        .values((
+            export_chunks::job_id.eq(job),
+            export_chunks::n.eq(n),
+            export_chunks::bytes.eq(bytes),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(export_jobs::table.find(job))
+        .set(export_jobs::claimed_until.eq(claim_deadline()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn finish_export(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    bytes: Option<i64>,
+    error: Option<&str>,
+    keep_days: i32,
+) -> Result<()> {
+    let status = if error.is_some() { "failed" } else { "done" };
+    diesel::sql_query(
+        "UPDATE export_jobs SET status = $2, bytes = $3, error = $4, claimed_until = NULL, \
+             finished_at = now(), expires_at = now() + make_interval(days => $5) WHERE id = $1",
+    )
+    .bind::<BigInt, _>(job)
+    .bind::<Text, _>(status)
+    .bind::<Nullable<BigInt>, _>(bytes)
+    .bind::<Nullable<Text>, _>(error)
+    .bind::<Integer, _>(keep_days)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Chunk `n` of a finished export.
+pub async fn export_chunk_at(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+) -> Result<Option<Vec<u8>>> {
+    Ok(export_chunks::table
+        .filter(export_chunks::job_id.eq(job))
+        .filter(export_chunks::n.eq(n))
+        .select(export_chunks::bytes)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Deletes expired exports and imports finished more than `days` ago (their rows and files).
+pub async fn prune(conn: &mut AsyncPgConnection, days: i32) -> Result<usize> {
+    let exports = diesel::sql_query("DELETE FROM export_jobs WHERE expires_at < now()")
+        .execute(conn)
+        .await?;
+    let imports = diesel::sql_query(
+        "DELETE FROM import_jobs WHERE finished_at < now() - make_interval(days => $1)",
+    )
+    .bind::<Integer, _>(days)
+    .execute(conn)
+    .await?;
+    Ok(exports + imports)
+}
+
+/// One element of an export, with the key the next page starts after.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExportItem {
+    #[diesel(sql_type = BigInt)]
+    pub key: i64,
+    #[diesel(sql_type = Jsonb)]
+    pub data: Value,
+}
+
+/// A film as exports name it.
+const FILM_JSON: &str = "jsonb_build_object('slug', f.slug, 'title', f.title, 'year', f.year, \
+     'tmdb_id', f.tmdb_id, 'imdb_id', f.imdb_id, 'letterboxd_uri', f.letterboxd_uri)";
+
+/// What an export holds, each read in pages of `limit` after the key given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportPart {
+    Entries,
+    Films,
+    Lists,
+    Following,
+    Comments,
+}
+
+impl ExportPart {
+    fn sql(self) -> String {
+        match self {
+            ExportPart::Entries => format!(
+                "SELECT e.id AS key, jsonb_build_object('id', e.id, 'film', {FILM_JSON}, \
+                     'watched_on', e.watched_on, 'rewatch', e.rewatch, 'rating', e.rating / 2.0, \
+                     'review', e.review_text, 'contains_spoilers', e.contains_spoilers, \
+                     'tags', to_jsonb(e.tags), 'visibility', e.visibility, 'created_at', e.created_at) AS data \
+                 FROM log_entries e JOIN films f ON f.id = e.film_id \
+                 WHERE e.member_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"
+            ),
+            ExportPart::Films => format!(
+                "SELECT m.film_id AS key, jsonb_build_object('film', {FILM_JSON}, 'watched', m.watched, \
+                     'liked', m.liked, 'in_watchlist', m.in_watchlist, 'rating', m.rating / 2.0) AS data \
+                 FROM member_films m JOIN films f ON f.id = m.film_id \
+                 WHERE m.member_id = $1 AND m.film_id > $2 \
+                   AND (m.watched OR m.liked OR m.in_watchlist OR m.rating IS NOT NULL) \
+                 ORDER BY m.film_id LIMIT $3"
+            ),
+            ExportPart::Lists => format!(
+                "SELECT l.id AS key, jsonb_build_object('id', l.id, 'name', l.name, \
+                     'description', l.description, 'ranked', l.ranked, 'visibility', l.visibility, \
+                     'tags', to_jsonb(l.tags), 'created_at', l.created_at, \
+                     'entries', COALESCE((SELECT jsonb_agg(jsonb_build_object('position', x.position, \
+                          'film', x.film, 'notes', x.notes, 'contains_spoilers', x.contains_spoilers) \
+                          ORDER BY x.position) \
+                        FROM (SELECT row_number() OVER (ORDER BY e.sort_key) AS position, \
+                                     {FILM_JSON} AS film, e.notes, e.contains_spoilers \
+                              FROM list_entries e JOIN films f ON f.id = e.film_id \
+                              WHERE e.list_id = l.id) x), '[]'::jsonb)) AS data \
+                 FROM lists l WHERE l.owner_id = $1 AND l.id > $2 ORDER BY l.id LIMIT $3"
+            ),
+            ExportPart::Following => "SELECT m.id AS key, to_jsonb(m.username) AS data \
+                 FROM follows f JOIN members m ON m.id = f.followee_id \
+                 WHERE f.follower_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3"
+                .to_owned(),
+            ExportPart::Comments => "SELECT c.key, c.data FROM ( \
+                 SELECT c.id * 2 AS key, jsonb_build_object('id', c.id, 'on', 'log_entry', \
+                     'target_id', c.log_entry_id, 'body', c.body, 'created_at', c.created_at) AS data \
+                 FROM comments c WHERE c.author_id = $1 AND c.id * 2 > $2 \
+                 UNION ALL \
+                 SELECT c.id * 2 + 1, jsonb_build_object('id', c.id, 'on', 'list', \
+                     'target_id', c.list_id, 'body', c.body, 'created_at', c.created_at) \
+                 FROM list_comments c WHERE c.author_id = $1 AND c.id * 2 + 1 > $2) c \
+                 ORDER BY c.key LIMIT $3"
+                .to_owned(),
+        }
+    }
+}
+
+/// A page of `part` of the member's data.
+pub async fn export_page(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    part: ExportPart,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ExportItem>> {
+    Ok(diesel::sql_query(part.sql())
+        .bind::<BigInt, _>(member.get())
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
+
+/// The member's profile as exports hold it.
+pub async fn export_member(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+) -> Result<Option<Value>> {
+    #[derive(QueryableByName)]
+    struct Data {
+        #[diesel(sql_type = Jsonb)]
+        data: Value,
+    }
+    let row: Option<Data> = diesel::sql_query(
+        "SELECT jsonb_build_object('username', username, 'display_name', display_name, 'bio', bio, \
+             'location', location, 'website', website, 'pronouns', pronouns, \
+             'private_account', private_account, 'private_watchlist', private_watchlist, \
+             'default_visibility', default_visibility, 'joined_at', created_at) AS data \
+         FROM members WHERE id = $1",
+    )
+    .bind::<BigInt, _>(member.get())
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| r.data))
+}

@@ -1,0 +1,11 @@
+DROP TABLE export_chunks;
+DROP TABLE export_jobs;
+DROP TABLE import_sources;
+DROP TABLE import_rows;
+DROP TABLE import_chunks;
+DROP TABLE import_jobs;
+ALTER TABLE films
+    DROP COLUMN tmdb_id,
+    DROP COLUMN imdb_id,
+    DROP COLUMN letterboxd_uri,
+    DROP COLUMN verified;

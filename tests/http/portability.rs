@@ -1,0 +1,808 @@
+//! Imports of Letterboxd exports built here in the format Letterboxd writes (multi-line HTML
+//! reviews with doubled quotes, rewatches, overlapping files, lists, `deleted/` and `orphaned/`,
+//! hostile archives), every count checked; re-imports; dry runs; a worker stopped mid-import and the
+//! job resumed by another instance; exports downloaded by their signed link and imported back after
+//! the account is deleted and made again; external ids and merging films.
+
+use std::io::{Cursor, Write};
+use std::time::Duration;
+
+use filmlog_test_support::{TestApp, TestMember};
+use serde_json::{Value, json};
+
+/// A ZIP of `files` (name, bytes), deflated.
+pub fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        zip.start_file(*name, options)
+            .unwrap_or_else(|e| panic!("zip {name}: {e}"));
+        zip.write_all(bytes)
+            .unwrap_or_else(|e| panic!("zip {name}: {e}"));
+    }
+    zip.finish()
+        .unwrap_or_else(|e| panic!("zip: {e}"))
+        .into_inner()
+}
+
+/// Uploads `zip` as `POST /me/imports` does from a browser form.
+pub async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    zip: &[u8],
+    dry_run: bool,
+) -> filmlog_test_support::TestResponse {
+    let boundary = "filmlogboundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"letterboxd.zip\"\r\n\
+         Content-Type: application/zip\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(zip);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let path = if dry_run {
+        "/api/v1/me/imports?dry_run=true"
+    } else {
+        "/api/v1/me/imports"
+    };
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    TestApp::read(req).await
+}
+
+/// Polls the job until its status is one of `until`; returns it.
+pub async fn wait(app: &TestApp, token: &str, id: &str, until: &[&str]) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let res = app
+            .get(&format!("/api/v1/me/imports/{id}"), Some(token))
+            .await;
+        res.assert_status(200);
+        last = res.json.clone();
+        if until.iter().any(|s| last["status"] == *s) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the import never reached {until:?}: {last}");
+}
+
+/// Imports `zip` for `member` and waits for the end.
+async fn import(app: &TestApp, member: &TestMember, zip: &[u8]) -> Value {
+    let res = upload(app, Some(&member.access_token), zip, false).await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/me/imports/{id}").as_str())
+    );
+    wait(app, &member.access_token, &id, &["done", "failed"]).await
+}
+
+/// The file named `suffix` (exactly, else the first whose name ends so).
+fn file<'a>(job: &'a Value, suffix: &str) -> &'a Value {
+    let files = job["files"].as_array();
+    files
+        .and_then(|f| f.iter().find(|f| f["file"] == suffix))
+        .or_else(|| {
+            files.and_then(|f| {
+                f.iter()
+                    .find(|f| f["file"].as_str().is_some_and(|n| n.ends_with(suffix)))
+            })
+        })
+        .unwrap_or_else(|| panic!("no file {suffix} in {job}"))
+}
+
+/// `[rows, created, updated, unchanged, skipped]` of one file of the job.
+fn counts(job: &Value, suffix: &str) -> [i64; 5] {
+    let f = file(job, suffix);
+    ["rows", "created", "updated", "unchanged", "skipped"].map(|k| f[k].as_i64().unwrap_or(-1))
+}
+
+const DIARY: &str = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date
+2024-01-05,The Matrix,1999,https://boxd.it/d1,4.5,,\"Sci-Fi, Cannes 2019\",2024-01-04
+2024-02-10,The Matrix,1999,https://boxd.it/d2,5,Yes,,2024-02-09
+2024-03-01,(500) Days of Summer,2009,https://boxd.it/d3,3,,,2024-02-28
+2024-03-02,Amelie,2002,https://boxd.it/d4,,,,2024-03-01
+2024-03-03,Obscure Short,2015,https://boxd.it/d5,2.5,,,2024-03-03
+2024-03-04,Bad Rating,2010,https://boxd.it/d6,7,,,2024-03-04
+2024-03-05,Far Future,2010,https://boxd.it/d7,,,,2099-01-01
+2024-01-05,The Matrix,1999,https://boxd.it/d1,4.5,,,2024-01-04
+";
+
+const REVIEWS: &str = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Review,Tags,Watched Date
+2024-01-05,The Matrix,1999,https://boxd.it/d1,4.5,,\"I said \"\"whoa\"\".<br /><br /><i>Great</i> &amp; <a href=\"\"https://example.org/x\"\">a link</a>
+<blockquote>There is no spoon</blockquote><script>alert(1)</script>\",,2024-01-04
+2024-04-01,\"Red, White & Royal Blue\",2023,https://boxd.it/r9,4,,Fun.,,
+";
+
+const RATINGS: &str = "Date,Name,Year,Letterboxd URI,Rating
+2024-02-10,The Matrix,1999,https://boxd.it/f1,5
+2024-03-02,Amelie,2002,https://boxd.it/f4,4
+2024-04-01,\"Red, White & Royal Blue\",2023,https://boxd.it/f9,0
+";
+
+const WATCHED: &str = "Date,Name,Year,Letterboxd URI
+2024-01-05,The Matrix,1999,https://boxd.it/f1
+2024-03-01,(500) Days of Summer,2009,https://boxd.it/f3
+2024-03-03,Obscure Short,2015,https://boxd.it/f5
+2024-03-09,Heat,1995,https://boxd.it/f6
+";
+
+const WATCHLIST: &str = "Date,Name,Year,Letterboxd URI
+2024-05-01,Alien,1979,https://boxd.it/f7
+";
+
+const LIKED: &str = "Date,Name,Year,Letterboxd URI
+2024-01-05,The Matrix,1999,https://boxd.it/f1
+";
+
+const LIST: &str = "Letterboxd list export v7
+Date,Name,Tags,URL,Description
+2024-04-01,Best of all time,faves,https://letterboxd.com/ana/list/best/,My <b>favourites</b>
+
+Position,Name,Year,URL,Description
+1,The Matrix,1999,https://letterboxd.com/film/the-matrix/,Still great
+2,Alien,1979,https://letterboxd.com/film/alien/,
+";
+
+const PROFILE: &str = "Date Joined,Username,Given Name,Family Name,Email Address,Location,Website,Bio,Pronoun,Favorite Films
+2019-01-01,ana,Ana,Lima,ana@example.com,Lisbon,https://ana.example,I <i>love</i> films,she/her,
+";
+
+/// A Letterboxd export as Letterboxd zips it (a top folder), with `diary` as the diary.
+fn export(diary: &str, ratings: &str) -> Vec<u8> {
+    let top = "letterboxd-ana-2026-11-30-10-00-utc";
+    let f = |n: &str| format!("{top}/{n}");
+    zip_of(&[
+        (&f("diary.csv"), diary.as_bytes().to_vec()),
+        (&f("reviews.csv"), REVIEWS.as_bytes().to_vec()),
+        (&f("ratings.csv"), ratings.as_bytes().to_vec()),
+        (&f("watched.csv"), WATCHED.as_bytes().to_vec()),
+        (&f("watchlist.csv"), WATCHLIST.as_bytes().to_vec()),
+        (&f("likes/films.csv"), LIKED.as_bytes().to_vec()),
+        (
+            &f("likes/reviews.csv"),
+            b"Date,Name\n2024-01-01,x\n".to_vec(),
+        ),
+        (&f("lists/best-of-all-time.csv"), LIST.as_bytes().to_vec()),
+        (&f("profile.csv"), PROFILE.as_bytes().to_vec()),
+        (
+            &f("comments.csv"),
+            b"Date,Content,Comment\n2024-01-01,x,y\n".to_vec(),
+        ),
+        (
+            &f("deleted/diary.csv"),
+            b"Date,Name,Year\n2024-01-01,Gone,2000\n2024-01-02,Gone Too,2001\n".to_vec(),
+        ),
+        (
+            &f("orphaned/reviews.csv"),
+            b"Date,Name,Year,Review\n2024-01-01,Lost,2000,meh\n".to_vec(),
+        ),
+    ])
+}
+
+/// The catalog the export is matched against.
+async fn catalog(app: &TestApp) {
+    app.film("The Matrix", 1999).await;
+    app.film("500 Days of Summer", 2009).await;
+    app.film("Amélie", 2001).await;
+    app.film("Red, White & Royal Blue", 2023).await;
+    app.film("Heat", 1995).await;
+    app.film("Alien", 1979).await;
+}
+
+async fn diary(app: &TestApp, member: &TestMember) -> Vec<Value> {
+    let res = app
+        .get(
+            &format!("/api/v1/members/{}/diary?limit=100", member.username),
+            Some(&member.access_token),
+        )
+        .await;
+    res.assert_status(200);
+    res.json["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn state(app: &TestApp, member: &TestMember, slug: &str) -> Value {
+    let res = app
+        .get(
+            &format!("/api/v1/films/{slug}/me"),
+            Some(&member.access_token),
+        )
+        .await;
+    res.assert_status(200);
+    res.json.clone()
+}
+
+#[actix_web::test]
+async fn a_letterboxd_export_is_imported_with_every_count_and_again_changes_nothing() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    // Something Ana made in Filmlog before importing: never touched.
+    app.log(
+        &ana,
+        json!({"film": "heat-1995", "watched_on": "2023-05-05", "rating": 1.0}),
+    )
+    .await;
+
+    let job = import(&app, &ana, &export(DIARY, RATINGS)).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["source"], "letterboxd");
+    // diary: 8 rows; 5 entries made (d1 with its review, d2 the rewatch, d3 by folded title, d4 a
+    // year apart, d5 a new unverified film); d6 (rating 7), d7 (2099) and the repeat of d1 skipped.
+    assert_eq!(counts(&job, "/diary.csv"), [8, 5, 0, 0, 3]);
+    // reviews: one joined to d1 (not counted again), one standing alone (an entry without a date).
+    assert_eq!(counts(&job, "/reviews.csv"), [2, 1, 0, 0, 0]);
+    // ratings: The Matrix's 5 is already the current rating (the rewatch), Amélie's is new, a 0
+    // is no rating.
+    assert_eq!(counts(&job, "/ratings.csv"), [3, 1, 0, 1, 1]);
+    // watched: three already watched by the diary, Heat by Ana in Filmlog.
+    assert_eq!(counts(&job, "/watched.csv"), [4, 0, 0, 4, 0]);
+    assert_eq!(counts(&job, "/watchlist.csv"), [1, 1, 0, 0, 0]);
+    assert_eq!(counts(&job, "likes/films.csv"), [1, 1, 0, 0, 0]);
+    // The list and its two films.
+    assert_eq!(counts(&job, "best-of-all-time.csv"), [3, 3, 0, 0, 0]);
+    assert_eq!(counts(&job, "/profile.csv"), [1, 1, 0, 0, 0]);
+    // Reported, not imported: one row each.
+    for removed in [
+        "deleted/diary.csv",
+        "orphaned/reviews.csv",
+        "/comments.csv",
+        "likes/reviews.csv",
+    ] {
+        assert_eq!(counts(&job, removed), [1, 0, 0, 0, 1], "{removed}");
+    }
+    assert_eq!(job["counts"]["created"], 13);
+    assert_eq!(job["counts"]["skipped"], 8);
+    assert_eq!(job["problem_count"], 8);
+    assert_eq!(
+        job["unmatched_count"], 2,
+        "Obscure Short in diary and watched"
+    );
+    assert_eq!(job["unmatched"][0]["name"], "Obscure Short");
+    let problems: Vec<String> = job["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {}: {}",
+                p["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(""),
+                p["line"],
+                p["note"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for expected in [
+        "diary.csv 7: rating \"7\"",
+        "diary.csv 8: Watched Date: 2099-01-01 is in the future",
+        "diary.csv 9: the same entry as line 2",
+        "deleted",
+        "orphaned",
+        "comments on Letterboxd",
+        "liked reviews",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{expected} in {problems:#?}"
+        );
+    }
+
+    // What it made, read through the API.
+    let entries = diary(&app, &ana).await;
+    assert_eq!(entries.len(), 6, "5 diary rows and Heat: {entries:#?}");
+    let d1 = entries
+        .iter()
+        .find(|e| e["watched_on"] == "2024-01-04")
+        .unwrap_or_else(|| panic!("d1 in {entries:#?}"));
+    assert_eq!(d1["film"]["slug"], "the-matrix-1999");
+    assert_eq!(d1["rating"], 4.5);
+    assert_eq!(d1["tags"], json!(["sci-fi", "cannes 2019"]));
+    assert_eq!(
+        d1["review"]["text"],
+        "I said \"whoa\".\n\n_Great_ & a link (https://example.org/x)\n\n> There is no spoon"
+    );
+    let d2 = entries.iter().find(|e| e["watched_on"] == "2024-02-09");
+    assert_eq!(d2.map(|e| e["rewatch"].clone()), Some(json!(true)));
+    let folded = entries.iter().find(|e| e["watched_on"] == "2024-02-28");
+    assert_eq!(
+        folded.map(|e| e["film"]["slug"].clone()),
+        Some(json!("500-days-of-summer-2009"))
+    );
+    let near = entries.iter().find(|e| e["watched_on"] == "2024-03-01");
+    assert_eq!(
+        near.map(|e| e["film"]["slug"].clone()),
+        Some(json!("amelie-2001"))
+    );
+    let created = entries.iter().find(|e| e["watched_on"] == "2024-03-03");
+    let created_slug = created
+        .and_then(|e| e["film"]["slug"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(created_slug, "obscure-short-2015");
+    let film = app
+        .get(&format!("/api/v1/films/{created_slug}"), None)
+        .await;
+    assert_eq!(film.json["verified"], false);
+    let reviews = app
+        .get(
+            &format!("/api/v1/members/{}/reviews", ana.username),
+            Some(&ana.access_token),
+        )
+        .await;
+    let undated = reviews.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["film"]["slug"] == "red-white-and-royal-blue-2023")
+        .cloned()
+        .unwrap_or_else(|| panic!("the standalone review in {}", reviews.text));
+    assert_eq!(undated["watched_on"], Value::Null);
+    assert_eq!(undated["review"]["text"], "Fun.");
+    // Ana's own Heat entry is as she made it.
+    let heat = entries.iter().find(|e| e["film"]["slug"] == "heat-1995");
+    assert_eq!(heat.map(|e| e["rating"].clone()), Some(json!(1.0)));
+
+    let matrix = state(&app, &ana, "the-matrix-1999").await;
+    assert_eq!(
+        (matrix["liked"].clone(), matrix["rating"].clone()),
+        (json!(true), json!(5.0))
+    );
+    assert_eq!(state(&app, &ana, "amelie-2001").await["rating"], 4.0);
+    assert_eq!(state(&app, &ana, "alien-1979").await["in_watchlist"], true);
+    let lists = app
+        .get(
+            &format!("/api/v1/members/{}/lists", ana.username),
+            Some(&ana.access_token),
+        )
+        .await;
+    let list = &lists.json["items"][0];
+    assert_eq!(list["name"], "Best of all time");
+    assert_eq!(list["tags"], json!(["faves"]));
+    let list_id = list["id"].as_str().unwrap_or_default().to_owned();
+    let detail = app
+        .get(&format!("/api/v1/lists/{list_id}"), Some(&ana.access_token))
+        .await;
+    assert_eq!(
+        detail.json["description"], "My **favourites**",
+        "{}",
+        detail.text
+    );
+    let list_entries = app
+        .get(
+            &format!("/api/v1/lists/{list_id}/entries"),
+            Some(&ana.access_token),
+        )
+        .await;
+    let films: Vec<Value> = list_entries.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| json!([e["film"]["slug"], e["notes"]]))
+        .collect();
+    // In the export's order (Letterboxd does not say whether a list is ranked: imported unranked).
+    assert_eq!(
+        films,
+        vec![
+            json!(["the-matrix-1999", "Still great"]),
+            json!(["alien-1979", null])
+        ]
+    );
+    let me = app.get("/api/v1/me", Some(&ana.access_token)).await;
+    assert_eq!(me.json["display_name"], "Ana Lima");
+    assert_eq!(me.json["location"], "Lisbon");
+    assert_eq!(me.json["bio"], "I _love_ films");
+    assert_eq!(app.drift().await, Vec::<i64>::new(), "counters exact");
+
+    // The same ZIP again changes nothing.
+    let again = import(&app, &ana, &export(DIARY, RATINGS)).await;
+    assert_eq!(again["counts"]["created"], 0, "{again}");
+    assert_eq!(again["counts"]["updated"], 0, "{again}");
+    assert_eq!(counts(&again, "/diary.csv"), [8, 0, 0, 5, 3]);
+    assert_eq!(counts(&again, "best-of-all-time.csv"), [3, 0, 0, 3, 0]);
+    assert_eq!(diary(&app, &ana).await.len(), 6);
+
+    // A newer export: one viewing re-rated, one new viewing, Amélie re-rated.
+    let newer_diary = DIARY.replace(
+        "2024-03-01,(500) Days of Summer,2009,https://boxd.it/d3,3,",
+        "2024-03-01,(500) Days of Summer,2009,https://boxd.it/d3,3.5,",
+    ) + "2024-06-01,Heat,1995,https://boxd.it/d8,4,,,2024-05-31\n";
+    let newer_ratings = RATINGS.replace(
+        "Amelie,2002,https://boxd.it/f4,4",
+        "Amelie,2002,https://boxd.it/f4,3",
+    );
+    let newer = import(&app, &ana, &export(&newer_diary, &newer_ratings)).await;
+    assert_eq!(counts(&newer, "/diary.csv"), [9, 1, 1, 4, 3], "{newer}");
+    assert_eq!(counts(&newer, "/ratings.csv"), [3, 0, 1, 1, 1], "{newer}");
+    let entries = diary(&app, &ana).await;
+    assert_eq!(entries.len(), 7);
+    let rerated = entries.iter().find(|e| e["watched_on"] == "2024-02-28");
+    assert_eq!(rerated.map(|e| e["rating"].clone()), Some(json!(3.5)));
+    assert_eq!(state(&app, &ana, "amelie-2001").await["rating"], 3.0);
+
+    // Ana deletes an imported entry: importing again does not bring it back.
+    let d2_id = entries
+        .iter()
+        .find(|e| e["watched_on"] == "2024-02-09")
+        .and_then(|e| e["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    app.delete(&format!("/api/v1/log-entries/{d2_id}"), &ana.access_token)
+        .await
+        .assert_status(204);
+    let after_delete = import(&app, &ana, &export(&newer_diary, &newer_ratings)).await;
+    assert_eq!(
+        counts(&after_delete, "/diary.csv"),
+        [9, 0, 0, 5, 4],
+        "{after_delete}"
+    );
+    assert_eq!(diary(&app, &ana).await.len(), 6);
+    assert_eq!(app.drift().await, Vec::<i64>::new());
+
+    // Every decision is listed, page by page.
+    let id = after_delete["id"].as_str().unwrap_or_default();
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/me/imports/{id}/rows?limit=7{cursor}"),
+                Some(&ana.access_token),
+            )
+            .await;
+        page.assert_status(200);
+        seen += page.json["items"].as_array().map_or(0, Vec::len);
+        match page.json["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let total: i64 = after_delete["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["rows"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(seen as i64, total, "every row, the joined review too");
+    let only = app
+        .get(
+            &format!("/api/v1/me/imports/{id}/rows?only=problems"),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert!(
+        only.json["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|r| r["action"] == "skip")
+    );
+    app.get(
+        &format!("/api/v1/me/imports/{id}/rows?only=everything"),
+        Some(&ana.access_token),
+    )
+    .await
+    .assert_problem(400, "invalid_query_parameter");
+}
+
+#[actix_web::test]
+async fn a_dry_run_reports_exactly_what_confirming_then_does_and_changes_nothing_before() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    let bo = app.member("bo").await;
+    let zip = export(DIARY, RATINGS);
+    let res = upload(&app, Some(&ana.access_token), &zip, true).await;
+    res.assert_status(202);
+    assert_eq!(res.json["dry_run"], true);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    // One open import at a time.
+    upload(&app, Some(&ana.access_token), &zip, false)
+        .await
+        .assert_problem(409, "import_in_progress");
+    let review = wait(&app, &ana.access_token, &id, &["needs_review", "failed"]).await;
+    assert_eq!(review["status"], "needs_review", "{review}");
+    assert_eq!(
+        review["counts"]["created"], 14,
+        "as in the first import, and Heat watched"
+    );
+    // Nothing happened: no entry, no new film, nothing on the profile.
+    assert!(diary(&app, &ana).await.is_empty());
+    app.get("/api/v1/films/obscure-short-2015", None)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&ana.access_token)).await.json["display_name"],
+        Value::Null
+    );
+    // Someone else's import is not found, whatever they do with it; no token is 401.
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/v1/me/imports/{id}")),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/me/imports/{id}/rows"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/me/imports/{id}/confirm"),
+        ),
+        (reqwest::Method::DELETE, format!("/api/v1/me/imports/{id}")),
+        (reqwest::Method::GET, "/api/v1/me/imports/999999".to_owned()),
+    ] {
+        app.send(method.clone(), &path, Some(&bo.access_token), None)
+            .await
+            .assert_problem(404, "not_found");
+        app.send(method, &path, None, None)
+            .await
+            .assert_problem(401, "missing_token");
+    }
+    let mine = app.get("/api/v1/me/imports", Some(&bo.access_token)).await;
+    assert_eq!(mine.json["items"], json!([]));
+
+    let confirmed = app
+        .post(
+            &format!("/api/v1/me/imports/{id}/confirm"),
+            Some(&ana.access_token),
+            &json!({}),
+        )
+        .await;
+    confirmed.assert_status(202);
+    let done = wait(&app, &ana.access_token, &id, &["done", "failed"]).await;
+    assert_eq!(done["status"], "done");
+    for f in review["files"].as_array().into_iter().flatten() {
+        let name = f["file"].as_str().unwrap_or_default();
+        let applied = file(&done, name);
+        assert_eq!(f, applied, "{name}: the dry run said what applying did");
+    }
+    assert_eq!(diary(&app, &ana).await.len(), 5);
+    // Finished: neither confirmed nor cancelled again.
+    app.post(
+        &format!("/api/v1/me/imports/{id}/confirm"),
+        Some(&ana.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "not_awaiting_review");
+    app.delete(&format!("/api/v1/me/imports/{id}"), &ana.access_token)
+        .await
+        .assert_problem(409, "import_finished");
+
+    // A dry run cancelled while waiting for review is never applied.
+    let res = upload(
+        &app,
+        Some(&ana.access_token),
+        &export(
+            &(DIARY.to_owned() + "2024-07-01,Alien,1979,https://boxd.it/d9,3,,,2024-06-30\n"),
+            RATINGS,
+        ),
+        true,
+    )
+    .await;
+    let second = res.json["id"].as_str().unwrap_or_default().to_owned();
+    let waiting = wait(&app, &ana.access_token, &second, &["needs_review"]).await;
+    assert_eq!(counts(&waiting, "/diary.csv"), [9, 1, 0, 5, 3]);
+    app.delete(&format!("/api/v1/me/imports/{second}"), &ana.access_token)
+        .await
+        .assert_status(204);
+    let cancelled = app
+        .get(
+            &format!("/api/v1/me/imports/{second}"),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(cancelled.json["status"], "cancelled");
+    app.post(
+        &format!("/api/v1/me/imports/{second}/confirm"),
+        Some(&ana.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "not_awaiting_review");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(diary(&app, &ana).await.len(), 5);
+    let list = app.get("/api/v1/me/imports", Some(&ana.access_token)).await;
+    assert_eq!(list.json["items"].as_array().map(Vec::len), Some(2));
+}
+
+#[actix_web::test]
+async fn hostile_and_broken_uploads_get_a_problem_per_file_and_row_never_a_crash() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    // Refused at the door.
+    upload(&app, Some(&ana.access_token), b"this is not a zip", false)
+        .await
+        .assert_problem(422, "validation_failed");
+    upload(&app, None, &zip_of(&[("diary.csv", b"x".to_vec())]), false)
+        .await
+        .assert_problem(401, "missing_token");
+    app.post(
+        "/api/v1/me/imports",
+        Some(&ana.access_token),
+        &json!({"file": "x"}),
+    )
+    .await
+    .assert_problem(415, "not_multipart");
+    let boundary = "b0undary";
+    let no_file = TestApp::read(
+        app.client
+            .post(app.url("/api/v1/me/imports"))
+            .bearer_auth(&ana.access_token)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--{boundary}--\r\n")),
+    )
+    .await;
+    no_file.assert_problem(400, "missing_file");
+    let mut huge = b"PK\x03\x04".to_vec();
+    huge.resize(50 * 1024 * 1024 + 1, b'x');
+    upload(&app, Some(&ana.access_token), &huge, false)
+        .await
+        .assert_problem(413, "archive_too_large");
+    upload(
+        &app,
+        Some(&ana.access_token),
+        &[0x50, 0x4b, 0x03, 0x04, 1, 2, 3],
+        true,
+    )
+    .await
+    .assert_status(202);
+    let failed = wait(&app, &ana.access_token, "1", &["failed", "done"]).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not a ZIP")),
+        "{failed}"
+    );
+    assert!(
+        app.get("/api/v1/me/imports", Some(&ana.access_token))
+            .await
+            .json["items"][0]["status"]
+            == "failed"
+    );
+
+    // Accepted, then read file by file: every bad part is a problem, the good parts import.
+    let mut latin1 = b"Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n".to_vec();
+    latin1.extend_from_slice(b"2024-01-01,Am\xe9lie,2001,https://boxd.it/x1,4,,,2024-01-01\n");
+    latin1.extend_from_slice(b"2024-01-02,Heat,1995,https://boxd.it/x2,4,,,2024-01-02\n");
+    latin1.extend_from_slice(b"2024-01-03,Alien,1979,https://boxd.it/x3,4,,,31/01/2024\n");
+    latin1.extend_from_slice(b"2024-01-04,Alien,MCMLXXIX,https://boxd.it/x4,4,,,2024-01-04\n");
+    latin1.extend_from_slice(b"2024-01-05,,1979,https://boxd.it/x5,4,,,2024-01-05\n");
+    latin1.extend_from_slice(b"2024-01-06,Alien,1979,https://boxd.it/x6,-1,,,1200-01-06\n");
+    let utf16 = [0xFF, 0xFE, b'D', 0, b'a', 0];
+    let mut bomb = Vec::new();
+    bomb.resize(30 * 1024 * 1024, b'0');
+    let hostile = zip_of(&[
+        ("diary.csv", latin1),
+        ("ratings.csv", utf16.to_vec()),
+        ("watched.csv", b"Date,Title\n2024-01-01,Heat\n".to_vec()),
+        ("watchlist.csv", bomb),
+        ("../../etc/passwd.csv", b"root".to_vec()),
+        ("/abs/diary.csv", b"x".to_vec()),
+        ("lists/not-a-list.csv", b"Name,Year\nHeat,1995\n".to_vec()),
+        ("README.txt", b"not a file of an export".to_vec()),
+    ]);
+    let job = import(&app, &ana, &hostile).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(
+        counts(&job, "diary.csv"),
+        [6, 1, 0, 0, 5],
+        "only Heat is good: {job}"
+    );
+    let notes: Vec<String> = job["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {}: {}",
+                p["file"].as_str().unwrap_or(""),
+                p["line"],
+                p["note"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for expected in [
+        "diary.csv 2: not UTF-8 text",
+        "diary.csv 4: Watched Date: \"31/01/2024\" is not a date",
+        "diary.csv 5: year \"MCMLXXIX\" is not a year",
+        "diary.csv 6: the film has no name",
+        "diary.csv 7: Watched Date: 1200-01-06 is before 1870",
+        "ratings.csv 0: the file is UTF-16",
+        "watched.csv 0: column \"Name\" is missing",
+        "watchlist.csv 0: inflates",
+        "../../etc/passwd.csv 0: an absolute path, a drive letter or `..`",
+        "/abs/diary.csv 0: an absolute path",
+        "lists/not-a-list.csv 0: not a Letterboxd list export",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.contains(expected)),
+            "{expected} in {notes:#?}"
+        );
+    }
+    assert_eq!(diary(&app, &ana).await.len(), 1);
+
+    // A ZIP whose entry claims to be small but inflates past it stops at its claim.
+    let mut lying = zip_of(&[("diary.csv", DIARY.as_bytes().to_vec())]);
+    // The local header and the central directory both say the file inflates to 40 bytes.
+    let size = (DIARY.len() as u32).to_le_bytes();
+    let mut patched = 0;
+    for i in 0..lying.len().saturating_sub(4) {
+        if lying[i..i + 4] == size {
+            lying[i..i + 4].copy_from_slice(&40u32.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert!(patched >= 2, "sizes found in the headers");
+    let job = import(&app, &ana, &lying).await;
+    let notes = job["problems"].to_string();
+    assert!(notes.contains("declared"), "{job}");
+    assert_eq!(
+        diary(&app, &ana).await.len(),
+        1,
+        "nothing of the lying file"
+    );
+}
+
+#[actix_web::test]
+async fn a_hundred_thousand_row_file_is_streamed_and_repeats_are_skipped() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    let mut diary_csv =
+        String::from("Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n");
+    for _ in 0..100_000 {
+        diary_csv.push_str("2024-01-05,Heat,1995,https://boxd.it/same,4,,,2024-01-04\n");
+    }
+    let mut removed = String::from("Date,Name,Year\n");
+    for i in 0..100_000 {
+        removed.push_str(&format!("2024-01-01,Gone {i},2000\n"));
+    }
+    let zip = zip_of(&[
+        ("diary.csv", diary_csv.into_bytes()),
+        ("deleted/diary.csv", removed.into_bytes()),
+    ]);
+    let res = upload(&app, Some(&ana.access_token), &zip, false).await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    // Progress is reported while it runs.
+    let mut seen_progress = false;
+    for _ in 0..600 {
+        let job = app
+            .get(&format!("/api/v1/me/imports/{id}"), Some(&ana.access_token))
+            .await;
+        if job.json["progress"]["rows_total"].as_i64().unwrap_or(0) > 0 {
+            seen_progress = true;
+        }
+        if job.json["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen_progress, "progress while running");
+    let job = wait(&app, &ana.access_token, &id, &["done", "failed"]).await;
+    assert_eq!(
+        counts(&job, "diary.csv"),
+        [100_000, 1, 0, 0, 99_999],
+        "{job}"
+    );
+    assert_eq!(counts(&job, "deleted/diary.csv"), [1, 0, 0, 0, 1]);
+    assert_eq!(diary(&app, &ana).await.len(), 1);
+}
