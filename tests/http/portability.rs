@@ -806,3 +806,411 @@ async fn a_hundred_thousand_row_file_is_streamed_and_repeats_are_skipped() {
     assert_eq!(counts(&job, "deleted/diary.csv"), [1, 0, 0, 0, 1]);
     assert_eq!(diary(&app, &ana).await.len(), 1);
 }
+
+/// Adds `n` films straight to the catalog, `Film 1` … (1950 + i % 70).
+async fn many_films(app: &TestApp, n: usize) {
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(format!(
+        "INSERT INTO films (slug, title, year) \
+         SELECT 'film-' || i || '-' || (1950 + i % 70), 'Film ' || i, 1950 + i % 70 \
+         FROM generate_series(1, {n}) AS i"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("films: {e}"));
+}
+
+fn big_diary(n: usize) -> String {
+    let mut csv = String::from("Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n");
+    for i in 1..=n {
+        csv.push_str(&format!(
+            "2024-01-01,Film {i},{},https://boxd.it/v{i},{},,,2024-01-01\n",
+            1950 + i % 70,
+            1 + i % 5
+        ));
+    }
+    csv
+}
+
+#[actix_web::test]
+async fn an_import_whose_worker_dies_is_resumed_by_another_instance_without_duplicates() {
+    let first = TestApp::spawn_with(|c| {
+        let mut p =
+            filmlog_api::portability::PortabilitySettings::new(b"link key of the first instance!!");
+        p.poll = Duration::from_millis(50);
+        p.batch = 20;
+        c.portability = Some(p);
+    })
+    .await;
+    many_films(&first, 400).await;
+    let ana = first.member("ana").await;
+    let zip = zip_of(&[("diary.csv", big_diary(400).into_bytes())]);
+    let res = upload(&first, Some(&ana.access_token), &zip, false).await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    // Mid-apply, the first instance's worker dies.
+    let mut done_then = 0;
+    for _ in 0..600 {
+        let job = first
+            .get(&format!("/api/v1/me/imports/{id}"), Some(&ana.access_token))
+            .await;
+        let done = job.json["progress"]["rows_done"].as_i64().unwrap_or(0);
+        if job.json["progress"]["phase"] == "apply" && done >= 40 {
+            first.stop_portability_worker();
+            done_then = done;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(done_then >= 40, "caught mid-apply");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stalled = first
+        .get(&format!("/api/v1/me/imports/{id}"), Some(&ana.access_token))
+        .await;
+    assert_eq!(stalled.json["status"], "running");
+    let applied = stalled.json["counts"]["created"].as_i64().unwrap_or(0);
+    assert!(applied > 0 && applied < 400, "part applied: {applied}");
+    assert_eq!(
+        diary_count(&first, &ana).await,
+        applied,
+        "every applied batch committed whole"
+    );
+    // Its claim lapses (a minute, made now here), and another instance takes the job up.
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = first.db.connect().await;
+        diesel::sql_query("UPDATE import_jobs SET claimed_until = now() - interval '1 second'")
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("lapse: {e}"));
+    }
+    let url = first.db.url().to_owned();
+    let jwt = first.jwt_secret.clone();
+    let second = TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+    })
+    .await;
+    let job = wait(&second, &ana.access_token, &id, &["done", "failed"]).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(counts(&job, "diary.csv"), [400, 400, 0, 0, 0], "{job}");
+    // (`first.db` is the database both instances use.)
+    assert_eq!(diary_count(&first, &ana).await, 400, "no row applied twice");
+    assert_eq!(first.drift().await, Vec::<i64>::new());
+}
+
+async fn diary_count(app: &TestApp, member: &TestMember) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.connect().await;
+    diesel::sql_query("SELECT count(*) AS n FROM log_entries WHERE member_id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(member.id)
+        .get_result::<N>(&mut conn)
+        .await
+        .map(|r| r.n)
+        .unwrap_or(-1)
+}
+
+/// Everything the round trip must restore, as the API shows it to its owner.
+async fn snapshot(app: &TestApp, member: &TestMember, films: &[&str]) -> Value {
+    let token = Some(member.access_token.as_str());
+    let u = &member.username;
+    let entries = |v: &Value| -> Vec<Value> {
+        let mut e: Vec<Value> = v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                json!([
+                    e["film"]["slug"],
+                    e["watched_on"],
+                    e["rewatch"],
+                    e["rating"],
+                    e["review"],
+                    e["tags"],
+                    e["visibility"]
+                ])
+            })
+            .collect();
+        e.sort_by_key(|e| e.to_string());
+        e
+    };
+    let diary = app
+        .get(&format!("/api/v1/members/{u}/diary?limit=100"), token)
+        .await;
+    let reviews = app
+        .get(&format!("/api/v1/members/{u}/reviews?limit=100"), token)
+        .await;
+    let mut states = Vec::new();
+    for f in films {
+        states.push(json!([
+            f,
+            app.get(&format!("/api/v1/films/{f}/me"), token).await.json
+        ]));
+    }
+    let mut lists = Vec::new();
+    let mine = app.get(&format!("/api/v1/members/{u}/lists"), token).await;
+    for l in mine.json["items"].as_array().into_iter().flatten() {
+        let id = l["id"].as_str().unwrap_or_default();
+        let detail = app.get(&format!("/api/v1/lists/{id}"), token).await.json;
+        let entries = app
+            .get(&format!("/api/v1/lists/{id}/entries"), token)
+            .await
+            .json;
+        let films: Vec<Value> = entries["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                json!([
+                    e["rank"],
+                    e["film"]["slug"],
+                    e["notes"],
+                    e["contains_spoilers"]
+                ])
+            })
+            .collect();
+        lists.push(json!([
+            detail["name"],
+            detail["description"],
+            detail["ranked"],
+            detail["visibility"],
+            detail["tags"],
+            films
+        ]));
+    }
+    let me = app.get("/api/v1/me", token).await.json;
+    json!({
+        "diary": entries(&diary.json),
+        "reviews": entries(&reviews.json),
+        "films": states,
+        "lists": lists,
+        "profile": [me["display_name"], me["bio"], me["location"], me["website"], me["pronouns"]],
+    })
+}
+
+/// Polls an export until it is done; returns it.
+async fn export_done(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let res = app
+            .get(&format!("/api/v1/me/exports/{id}"), Some(token))
+            .await;
+        res.assert_status(200);
+        if res.json["status"] == "done" || res.json["status"] == "failed" {
+            return res.json.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the export never finished");
+}
+
+#[actix_web::test]
+async fn an_export_imported_into_a_new_account_restores_everything() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let films = [
+        "the-matrix-1999",
+        "alien-1979",
+        "heat-1995",
+        "500-days-of-summer-2009",
+        "amelie-2001",
+    ];
+    let ana = app.member("ana").await;
+    let bo = app.member("bo").await;
+    let t = Some(ana.access_token.as_str());
+    app.log(&ana, json!({"film": "the-matrix-1999", "watched_on": "2024-01-01", "rating": 4.5,
+        "tags": ["sci-fi", "cannes 2019"], "review": {"text": "Whoa.\n\n> no spoon", "contains_spoilers": true},
+        "visibility": "followers"})).await;
+    app.log(&ana, json!({"film": "the-matrix-1999", "watched_on": "2024-02-01", "rewatch": true, "rating": 5.0})).await;
+    app.log(&ana, json!({"film": "alien-1979", "review": {"text": "Undated thoughts, \"quoted\", with, commas"}})).await;
+    app.put("/api/v1/films/heat-1995/like", &ana.access_token)
+        .await
+        .assert_status(204);
+    let rated = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/films/amelie-2001/rating",
+            t,
+            Some(&json!({"rating": 3.5})),
+        )
+        .await;
+    assert!(rated.status == 200 || rated.status == 204, "{}", rated.text);
+    let listed = app
+        .put(
+            "/api/v1/films/500-days-of-summer-2009/watchlist",
+            &ana.access_token,
+        )
+        .await;
+    assert!(
+        listed.status == 200 || listed.status == 204,
+        "{}",
+        listed.text
+    );
+    app.post(
+        "/api/v1/lists",
+        t,
+        &json!({"name": "Faves, ranked", "description": "The **best**", "ranked": true,
+        "tags": ["faves"], "entries": [{"film": "alien-1979", "notes": "first, \"always\""},
+        {"film": "the-matrix-1999", "contains_spoilers": true, "notes": "spoilers"}]}),
+    )
+    .await
+    .assert_status(201);
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        t,
+        Some(&json!({"display_name": "Ana L", "bio": "Films.", "pronouns": "she/her"})),
+    )
+    .await
+    .assert_status(200);
+    app.put(
+        &format!("/api/v1/members/{}/follow", bo.username),
+        &ana.access_token,
+    )
+    .await;
+    let before = snapshot(&app, &ana, &films).await;
+
+    let res = app.post("/api/v1/me/exports", t, &json!({})).await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/me/exports/{id}").as_str())
+    );
+    app.post("/api/v1/me/exports", None, &json!({}))
+        .await
+        .assert_problem(401, "missing_token");
+    app.get(&format!("/api/v1/me/exports/{id}"), Some(&bo.access_token))
+        .await
+        .assert_problem(404, "not_found");
+    let job = export_done(&app, &ana.access_token, &id).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let url = job["download_url"].as_str().unwrap_or_default().to_owned();
+    // The link needs no token; a changed or an expired one is refused.
+    let download = app
+        .client
+        .get(app.url(&url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/zip")
+    );
+    let zip_bytes = download.bytes().await.unwrap_or_default().to_vec();
+    assert_eq!(Some(zip_bytes.len() as i64), job["bytes"].as_i64());
+    let tampered = url.replace("signature=", "signature=00");
+    app.get(&tampered, None)
+        .await
+        .assert_problem(403, "invalid_link");
+    let past = chrono::Utc::now().timestamp() - 10;
+    let sig = app.state.portability.sign(id.parse().unwrap_or(0), past);
+    app.get(
+        &format!("/api/v1/me/exports/{id}/download?expires={past}&signature={sig}"),
+        None,
+    )
+    .await
+    .assert_problem(410, "link_expired");
+    app.get(&format!("/api/v1/me/exports/{id}/download"), None)
+        .await
+        .assert_problem(400, "invalid_query_parameter");
+
+    // What the ZIP holds.
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(zip_bytes.clone())).unwrap_or_else(|e| panic!("zip: {e}"));
+    let mut names: Vec<String> = zip.file_names().flatten().map(|n| n.into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for expected in [
+        "README.txt",
+        "filmlog.json",
+        "letterboxd/diary.csv",
+        "letterboxd/ratings.csv",
+        "letterboxd/watchlist.csv",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("letterboxd/lists/Faves_ ranked-")),
+        "{names:?}"
+    );
+    let read = |zip: &mut zip::ZipArchive<Cursor<Vec<u8>>>, name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}")),
+            &mut text,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        text
+    };
+    let document: Value = serde_json::from_str(&read(&mut zip, "filmlog.json")).unwrap_or_default();
+    assert_eq!(document["format"], "filmlog-export");
+    assert_eq!(document["version"], 1);
+    assert_eq!(document["member"]["username"], "ana");
+    assert_eq!(document["log_entries"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        document["lists"][0]["entries"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(document["following"], json!(["bo"]));
+    let diary_csv = read(&mut zip, "letterboxd/diary.csv");
+    let mut rows = csv::Reader::from_reader(diary_csv.as_bytes());
+    let headers = rows.headers().cloned().unwrap_or_default();
+    assert_eq!(&headers[3], "Title");
+    let records: Vec<csv::StringRecord> = rows.records().flatten().collect();
+    assert_eq!(records.len(), 3);
+    assert!(
+        records
+            .iter()
+            .any(|r| &r[10] == "Undated thoughts, \"quoted\", with, commas" && r[5].is_empty())
+    );
+    let ratings_csv = read(&mut zip, "letterboxd/ratings.csv");
+    assert_eq!(
+        ratings_csv.lines().count(),
+        3,
+        "the header, The Matrix and Amélie: {ratings_csv}"
+    );
+
+    // The account goes; a new one with the same name imports the export and has it all back.
+    app.send(
+        reqwest::Method::DELETE,
+        "/api/v1/me",
+        t,
+        Some(&json!({"password": ana.password})),
+    )
+    .await
+    .assert_status(204);
+    let again = app.member("ana").await;
+    let job = import(&app, &again, &zip_bytes).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["source"], "filmlog");
+    assert_eq!(job["counts"]["skipped"], 0, "{job}");
+    let after = snapshot(&app, &again, &films).await;
+    assert_eq!(after, before);
+    // And importing it once more changes nothing.
+    let twice = import(&app, &again, &zip_bytes).await;
+    assert_eq!(
+        (
+            twice["counts"]["created"].clone(),
+            twice["counts"]["updated"].clone()
+        ),
+        (json!(0), json!(0)),
+        "{twice}"
+    );
+    assert_eq!(snapshot(&app, &again, &films).await, before);
+    assert_eq!(app.drift().await, Vec::<i64>::new());
+}

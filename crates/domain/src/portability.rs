@@ -599,6 +599,8 @@ pub enum Item {
         position: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notes: Option<String>,
+        #[serde(default)]
+        spoilers: bool,
     },
     Profile {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -461,6 +461,7 @@ async fn list_entry(
             list: list_key,
             position,
             notes,
+            spoilers,
         },
     ) = (film, item)
     else {
@@ -527,7 +528,7 @@ async fn list_entry(
         film,
         EntryText {
             notes: Some(notes),
-            contains_spoilers: None,
+            contains_spoilers: Some(*spoilers),
         },
     );
     list_store::apply(conn, list_id, &plan, &text).await?;

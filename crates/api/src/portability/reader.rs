@@ -567,6 +567,7 @@ impl Reader<'_> {
                     list: list.key.clone(),
                     position: position.unwrap_or(usize::MAX),
                     notes,
+                    spoilers: false,
                 };
                 (key, Some(f), item, None)
             }
@@ -766,6 +767,7 @@ impl JsonSink<'_, '_> {
                 list: key.clone(),
                 position: e.position,
                 notes: e.notes,
+                spoilers: e.contains_spoilers,
             };
             self.stage(
                 format!("filmlog:list_entry:{}|{}", l.id, e.film.slug),
