@@ -1214,3 +1214,316 @@ async fn an_export_imported_into_a_new_account_restores_everything() {
     assert_eq!(snapshot(&app, &again, &films).await, before);
     assert_eq!(app.drift().await, Vec::<i64>::new());
 }
+
+#[actix_web::test]
+async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_counters() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let admin = app.member("admin").await;
+    app.make_admin("admin").await;
+    let ana = app.member("ana").await;
+    let bo = app.member("bo").await;
+    let a = Some(admin.access_token.as_str());
+    let ids = json!({"tmdb_id": 603, "imdb_id": "tt0133093", "letterboxd_uri": "https://letterboxd.com/film/the-matrix/"});
+    let res = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/films/the-matrix-1999",
+            a,
+            Some(&ids),
+        )
+        .await;
+    res.assert_status(200);
+    assert_eq!(
+        (res.json["tmdb_id"].clone(), res.json["verified"].clone()),
+        (json!(603), json!(true))
+    );
+    for query in [
+        "tmdb_id=603",
+        "imdb_id=tt0133093",
+        "letterboxd_uri=https%3A%2F%2Fletterboxd.com%2Ffilm%2Fthe-matrix%2F",
+    ] {
+        let found = app.get(&format!("/api/v1/films?{query}"), None).await;
+        found.assert_status(200);
+        assert_eq!(found.json["items"][0]["slug"], "the-matrix-1999", "{query}");
+        assert_eq!(found.json["items"].as_array().map(Vec::len), Some(1));
+    }
+    assert_eq!(
+        app.get("/api/v1/films?tmdb_id=604", None).await.json["items"],
+        json!([])
+    );
+    for bad in [
+        "tmdb_id=0",
+        "tmdb_id=x",
+        "imdb_id=nm0000206",
+        "letterboxd_uri=https://example.com/x",
+        "tmdb_id=603&imdb_id=tt0133093",
+        "tmdb_id=603&year=1999",
+        "tmdb_id=603&q=matrix",
+    ] {
+        app.get(&format!("/api/v1/films?{bad}"), None)
+            .await
+            .assert_problem(400, "invalid_query_parameter");
+    }
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/films/alien-1979",
+        a,
+        Some(&json!({"tmdb_id": 603})),
+    )
+    .await
+    .assert_problem(409, "external_id_taken");
+    let invalid = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/films/alien-1979",
+            a,
+            Some(&json!({"imdb_id": "nm1", "tmdb_id": -4})),
+        )
+        .await;
+    invalid.assert_problem(422, "validation_failed");
+    assert_eq!(
+        invalid.json["errors"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        invalid.text
+    );
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/films/alien-1979",
+        Some(&ana.access_token),
+        Some(&json!({"tmdb_id": 348})),
+    )
+    .await
+    .assert_problem(403, "admin_only");
+
+    // Ana's import names a film the catalog lacks: a new unverified film holds it.
+    let diary_csv = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n\
+                     2024-01-05,Matrix,2005,https://boxd.it/m1,4,,,2024-01-04\n";
+    let watched_csv = "Date,Name,Year,Letterboxd URI\n2024-01-05,Matrix,2005,https://boxd.it/mf\n";
+    let zip = zip_of(&[
+        ("diary.csv", diary_csv.as_bytes().to_vec()),
+        ("watched.csv", watched_csv.as_bytes().to_vec()),
+    ]);
+    let job = import(&app, &ana, &zip).await;
+    assert_eq!(job["unmatched"][0]["film"], "matrix-2005", "{job}");
+    assert_eq!(
+        app.get("/api/v1/films/matrix-2005", None).await.json["letterboxd_uri"],
+        Value::Null
+    );
+    // Bo has both films: a diary entry of each, both in a list, the unverified one liked.
+    app.log(&bo, json!({"film": "the-matrix-1999", "watched_on": "2024-03-01", "rating": 3.0, "review": {"text": "ok"}})).await;
+    app.log(&bo, json!({"film": "matrix-2005", "watched_on": "2024-03-02", "rating": 5.0, "review": {"text": "!"}})).await;
+    app.put("/api/v1/films/matrix-2005/like", &bo.access_token)
+        .await
+        .assert_status(204);
+    let list = app
+        .post(
+            "/api/v1/lists",
+            Some(&bo.access_token),
+            &json!({"name": "Both",
+        "entries": [{"film": "matrix-2005"}, {"film": "the-matrix-1999"}, {"film": "alien-1979"}]}),
+        )
+        .await;
+    list.assert_status(201);
+    let list_id = list.json["id"].as_str().unwrap_or_default().to_owned();
+
+    // Refusals first.
+    let merge = |who: Option<&str>, from: &str, into: &str| {
+        let (who, from, into) = (who.map(str::to_owned), from.to_owned(), into.to_owned());
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/admin/films/{from}/merge"),
+                who.as_deref(),
+                &json!({"into": into}),
+            )
+            .await
+        }
+    };
+    merge(None, "matrix-2005", "the-matrix-1999")
+        .await
+        .assert_problem(401, "missing_token");
+    merge(Some(&ana.access_token), "matrix-2005", "the-matrix-1999")
+        .await
+        .assert_problem(403, "admin_only");
+    merge(a, "matrix-2005", "matrix-2005")
+        .await
+        .assert_problem(409, "same_film");
+    merge(a, "matrix-2005", "no-such-film-1900")
+        .await
+        .assert_problem(404, "not_found");
+    merge(a, "no-such-film-1900", "the-matrix-1999")
+        .await
+        .assert_problem(404, "not_found");
+    merge(a, "matrix-2005", "Not A Slug")
+        .await
+        .assert_problem(422, "validation_failed");
+
+    let merged = merge(a, "matrix-2005", "the-matrix-1999").await;
+    merged.assert_status(200);
+    assert_eq!(
+        (
+            merged.json["members"].clone(),
+            merged.json["log_entries"].clone(),
+            merged.json["list_entries"].clone()
+        ),
+        (json!(2), json!(2), json!(0)),
+        "{}",
+        merged.text
+    );
+    app.get("/api/v1/films/matrix-2005", None)
+        .await
+        .assert_problem(404, "not_found");
+    let stats = &merged.json["film"]["statistics"];
+    assert_eq!(stats["watch_count"], 2, "{}", merged.text);
+    assert_eq!(stats["review_count"], 2);
+    assert_eq!(stats["list_count"], 1, "the list held both: one entry left");
+    assert_eq!(merged.json["film"]["imdb_id"], "tt0133093");
+    assert_eq!(app.drift().await, Vec::<i64>::new(), "every counter exact");
+    let entries = app
+        .get(
+            &format!("/api/v1/lists/{list_id}/entries"),
+            Some(&bo.access_token),
+        )
+        .await;
+    let slugs: Vec<Value> = entries.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["film"]["slug"].clone())
+        .collect();
+    assert_eq!(slugs, vec![json!("the-matrix-1999"), json!("alien-1979")]);
+    let bo_state = state(&app, &bo, "the-matrix-1999").await;
+    assert_eq!(
+        (
+            bo_state["liked"].clone(),
+            bo_state["log_entry_count"].clone()
+        ),
+        (json!(true), json!(2))
+    );
+    let ana_diary = diary(&app, &ana).await;
+    assert_eq!(ana_diary[0]["film"]["slug"], "the-matrix-1999");
+
+    // Importing again finds the merged film through what the first import recorded: no new film.
+    let again = import(&app, &ana, &zip).await;
+    assert_eq!(again["counts"]["created"], 0, "{again}");
+    assert_eq!(
+        again["unmatched_count"], 2,
+        "still unknown to the catalog by title"
+    );
+    app.get("/api/v1/films/matrix-2005", None)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(diary(&app, &ana).await.len(), 1);
+}
+
+/// A row the database refuses (here a constraint added for the test) is rolled back alone and
+/// skipped with the reason; the rest of its batch is applied, in a dry run as for real.
+#[actix_web::test]
+async fn a_row_the_database_refuses_is_skipped_and_the_rest_of_its_batch_applies() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(
+        "ALTER TABLE log_entries ADD CONSTRAINT test_refuses_boom CHECK (review_text IS DISTINCT FROM 'boom')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("constraint: {e}"));
+    let mut diary_csv =
+        String::from("Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n");
+    for i in 1..=30 {
+        diary_csv.push_str(&format!(
+            "2024-01-{i:02},Heat,1995,https://boxd.it/b{i},3,Yes,,2024-01-{i:02}\n"
+        ));
+    }
+    let reviews_csv = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Review,Tags,Watched Date\n\
+                       2024-01-05,Heat,1995,https://boxd.it/b5,3,Yes,boom,,2024-01-05\n\
+                       2024-01-06,Heat,1995,https://boxd.it/b6,3,Yes,fine,,2024-01-06\n";
+    let zip = zip_of(&[
+        ("diary.csv", diary_csv.into_bytes()),
+        ("reviews.csv", reviews_csv.as_bytes().to_vec()),
+    ]);
+    let res = upload(&app, Some(&ana.access_token), &zip, true).await;
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    let review = wait(&app, &ana.access_token, &id, &["needs_review"]).await;
+    assert_eq!(counts(&review, "diary.csv"), [30, 29, 0, 0, 1], "{review}");
+    assert!(
+        review["problems"][0]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("could not be stored") && n.contains("test_refuses_boom")),
+        "{review}"
+    );
+    assert_eq!(diary(&app, &ana).await.len(), 0);
+    app.post(
+        &format!("/api/v1/me/imports/{id}/confirm"),
+        Some(&ana.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_status(202);
+    let done = wait(&app, &ana.access_token, &id, &["done", "failed"]).await;
+    assert_eq!(counts(&done, "diary.csv"), [30, 29, 0, 0, 1], "{done}");
+    assert_eq!(diary(&app, &ana).await.len(), 29);
+    assert_eq!(app.drift().await, Vec::<i64>::new());
+}
+
+/// Real concurrency: uploads racing for one member make one job; two instances' workers racing for
+/// several members' jobs run each exactly once.
+#[actix_web::test]
+async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
+    let first = TestApp::spawn().await;
+    many_films(&first, 120).await;
+    let url = first.db.url().to_owned();
+    let jwt = first.jwt_secret.clone();
+    let second = TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+    })
+    .await;
+    let ana = first.member("ana").await;
+    let zip = zip_of(&[("diary.csv", big_diary(120).into_bytes())]);
+    let answers = futures_util::future::join_all((0..6).map(|i| {
+        upload(
+            if i % 2 == 0 { &first } else { &second },
+            Some(&ana.access_token),
+            &zip,
+            false,
+        )
+    }))
+    .await;
+    let accepted = answers.iter().filter(|a| a.status == 202).count();
+    assert_eq!(
+        accepted,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for refused in answers.iter().filter(|a| a.status != 202) {
+        refused.assert_problem(409, "import_in_progress");
+    }
+    let mut members = Vec::new();
+    for name in ["bo", "cy", "di", "ed"] {
+        members.push(first.member(name).await);
+    }
+    let ids = futures_util::future::join_all(members.iter().enumerate().map(|(i, m)| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let zip = &zip;
+        async move {
+            upload(app, Some(&m.access_token), zip, false).await.json["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    }))
+    .await;
+    for (m, id) in members.iter().zip(&ids) {
+        let job = wait(&first, &m.access_token, id, &["done", "failed"]).await;
+        assert_eq!(counts(&job, "diary.csv"), [120, 120, 0, 0, 0], "{job}");
+        assert_eq!(diary_count(&first, m).await, 120, "applied once");
+    }
+    assert_eq!(first.drift().await, Vec::<i64>::new());
+}

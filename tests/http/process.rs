@@ -44,12 +44,13 @@ fn serve_refuses_a_short_or_missing_key() {
 /// codes a script branches on are documented and kept.
 #[test]
 fn every_command_has_help_and_usage_errors_exit_2() {
-    let commands: [&[&str]; 8] = [
+    let commands: [&[&str]; 9] = [
         &[],
         &["serve"],
         &["migrate"],
         &["seed"],
         &["import-films"],
+        &["import-letterboxd"],
         &["openapi"],
         &["admin", "grant"],
         &["recompute-popularity"],
@@ -72,6 +73,7 @@ fn every_command_has_help_and_usage_errors_exit_2() {
     for args in [
         &["frobnicate"][..],
         &["import-films"],
+        &["import-letterboxd", "ana"],
         &["admin", "grant"],
         &["serve", "--port"],
     ] {
@@ -379,4 +381,83 @@ fn a_port_in_use_exits_69_with_a_hint() {
     );
     assert_eq!(code, 69, "{stderr}");
     assert!(stderr.contains("hint: another process listens"), "{stderr}");
+}
+
+/// `filmlog import-letterboxd`: the API's import job, run in the command with its report; refusals
+/// name what is wrong with the member or the file.
+#[actix_web::test]
+async fn import_letterboxd_runs_the_import_job_and_prints_its_report() {
+    let app = filmlog_test_support::TestApp::spawn_with(|c| c.portability_worker = false).await;
+    app.film("Heat", 1995).await;
+    let ana = app.member("ana").await;
+    let dir = std::env::temp_dir().join(format!("filmlog-lb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let zip = dir.join("export.zip");
+    let diary = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n\
+                 2024-01-02,Heat,1995,https://boxd.it/h1,4,,,2024-01-01\n\
+                 2024-01-03,Heat,1995,https://boxd.it/h2,9,,,2024-01-02\n";
+    std::fs::write(
+        &zip,
+        super::portability::zip_of(&[("diary.csv", diary.as_bytes().to_vec())]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let zip = zip.to_string_lossy().into_owned();
+    let url = app.db.url().to_owned();
+    let env = [("DATABASE_URL", url.as_str())];
+
+    let (code, stdout, stderr) = filmlog(&["import-letterboxd", "ana", &zip], &env);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert!(stdout.contains("status: done"), "{stdout}");
+    assert!(
+        stdout.contains("diary.csv: 2 rows; created 1, updated 0, unchanged 0, skipped 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("diary.csv line 3: rating \"9\""),
+        "{stdout}"
+    );
+    let jobs = app.get("/api/v1/me/imports", Some(&ana.access_token)).await;
+    assert_eq!(
+        jobs.json["items"][0]["status"], "done",
+        "the same job the API shows"
+    );
+    let diary = app
+        .get("/api/v1/members/ana/diary", Some(&ana.access_token))
+        .await;
+    assert_eq!(diary.json["items"].as_array().map(Vec::len), Some(1));
+    // Again: nothing new.
+    let (code, stdout, _) = filmlog(&["import-letterboxd", "ana", &zip], &env);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("created 0, updated 0, unchanged 1, skipped 1"),
+        "{stdout}"
+    );
+
+    let (code, _, stderr) = filmlog(&["import-letterboxd", "nobody", &zip], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no member is called nobody"), "{stderr}");
+    let not_zip = dir.join("not.zip");
+    std::fs::write(&not_zip, "Date,Name").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = filmlog(
+        &["import-letterboxd", "ana", &not_zip.to_string_lossy()],
+        &env,
+    );
+    assert_eq!(code, 65, "{stderr}");
+    assert!(stderr.contains("is not a ZIP archive"), "{stderr}");
+    let (code, _, stderr) = filmlog(&["import-letterboxd", "ana", "/no/such/export.zip"], &env);
+    assert_eq!(code, 65, "{stderr}");
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    // An import waiting in the API is not run over.
+    let pending = super::portability::upload(
+        &app,
+        Some(&ana.access_token),
+        &std::fs::read(&zip).unwrap_or_default(),
+        true,
+    )
+    .await;
+    pending.assert_status(202);
+    let (code, _, stderr) = filmlog(&["import-letterboxd", "ana", &zip], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("unfinished import"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -68,6 +68,16 @@ impl Run {
         }
     }
 
+    /// The films made so far (to put back with [`Run::restore_created_films`] when a batch that
+    /// made more is rolled back).
+    pub fn created_films(&self) -> HashMap<(String, Option<i32>), i64> {
+        self.created.clone()
+    }
+
+    pub fn restore_created_films(&mut self, films: HashMap<(String, Option<i32>), i64>) {
+        self.created = films;
+    }
+
     /// The current row was rolled back: the film it created is gone.
     pub fn forget_last_created(&mut self) {
         if let Some(pair) = self.last_created.take() {
@@ -82,8 +92,8 @@ struct Staged {
     item: Item,
 }
 
-/// Applies `row`. Rule refusals and bad values are `skip` decisions with the reason; only database
-/// failures are errors (the caller retries the batch).
+/// Applies `row`. Bad values are `skip` decisions with the reason; a refusal by a rule or the
+/// database is an error, after which the caller rolls back what the row wrote (see [`refused`]).
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     run: &mut Run,
@@ -100,12 +110,16 @@ pub async fn apply(
     let Some(key) = row.source_key.as_deref() else {
         return Ok(Decision::skip("the row has no key"));
     };
+    let previous = store::source(conn, run.member, key).await?;
+    // A film the catalog lacked that an earlier import of this row already made (or that an
+    // admin merged into a real one since) is that film again, not another new one.
+    let earlier = previous.as_ref().and_then(|p| p.film_id);
     let film = match (&staged.film, staged.item.needs_film()) {
+        (Some(_), true) if row.film_id.is_none() && earlier.is_some() => earlier.map(FilmId::new),
         (Some(f), true) => Some(film_of(conn, run, row, f).await?),
         (None, true) => return Ok(Decision::skip("the row names no film")),
         _ => None,
     };
-    let previous = store::source(conn, run.member, key).await?;
     let result = match &staged.item {
         Item::Entry { .. } => entry(conn, run, key, film, &staged.item, previous.as_ref()).await,
         Item::List { .. } => list(conn, run, key, &staged.item, previous.as_ref()).await,
@@ -115,16 +129,20 @@ pub async fn apply(
         Item::Profile { .. } => profile(conn, run, key, &staged.item, previous.as_ref()).await,
         _ => film_state(conn, run, key, film, &staged.item, previous.as_ref()).await,
     };
-    let mut decision = match result {
-        Ok(d) => d,
-        Err(OpError::Rule(e)) => Decision::skip(e.to_string()),
-        Err(OpError::NotFound(what)) => Decision::skip(format!("{what} was not found")),
-        Err(e) => return Err(e),
-    };
+    let mut decision = result?;
     if decision.film.is_none() {
         decision.film = film.map(FilmId::get);
     }
     Ok(decision)
+}
+
+/// A row whose operation was refused (a rule, something gone): skipped, with the reason.
+pub fn refused(e: &OpError) -> Option<Decision> {
+    match e {
+        OpError::Rule(e) => Some(Decision::skip(e.to_string())),
+        OpError::NotFound(what) => Some(Decision::skip(format!("{what} was not found"))),
+        OpError::Persistence(_) => None,
+    }
 }
 
 /// The row's film: the one matching found, else (the catalog has none) the unverified film made

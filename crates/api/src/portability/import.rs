@@ -48,6 +48,9 @@ pub enum JobError {
     /// The archive cannot be read: the job fails with this message.
     #[error("{0}")]
     Archive(String),
+    /// A row of a batch applied without savepoints was refused: apply the batch again, carefully.
+    #[error("a row was refused")]
+    Careful,
     /// A rehearsal's end: its transaction is rolled back.
     #[error("rehearsed")]
     Rehearsed,
@@ -110,7 +113,7 @@ pub async fn run(
     crate::metrics::job_run("import", result.is_ok(), started.elapsed());
     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
     match result {
-        Ok(()) | Err(JobError::Stopped | JobError::Rehearsed) => Ok(()),
+        Ok(()) | Err(JobError::Stopped | JobError::Rehearsed | JobError::Careful) => Ok(()),
         Err(JobError::Archive(message)) => {
             store::finish_import(&mut conn, job.id, "failed", "finished", Some(&message))
                 .await
@@ -374,8 +377,9 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
     Ok(())
 }
 
-/// Applies one row in a savepoint: a row the database refuses (a value out of a column's range) is a
-/// `skip` with the reason, and the batch goes on; a failure of the database itself stops the batch.
+/// Applies one row in a savepoint: a row refused by a rule or by the database (a value out of a
+/// column's range) is rolled back and `skip`ped with the reason, and the batch goes on; a failure of
+/// the database itself stops the batch.
 async fn apply_one(
     conn: &mut AsyncPgConnection,
     run: &mut Run,
@@ -391,13 +395,42 @@ async fn apply_one(
         )) => Err(JobError::Db(e.to_string())),
         Err(e) => {
             run.forget_last_created();
-            Ok(Decision {
+            Ok(ops::refused(&e).unwrap_or_else(|| Decision {
                 action: filmlog_domain::portability::Action::Skip,
                 note: Some(format!("could not be stored: {e}")),
                 film: None,
-            })
+            }))
         }
     }
+}
+
+/// Applies a batch of rows inside the caller's transaction: all at once, or (when `careful`) each in
+/// a savepoint of its own. Without savepoints a refused row fails the batch with
+/// [`JobError::Careful`], and the caller rolls it back and applies it again carefully: savepoints
+/// cost two round trips a row, and almost every batch needs none.
+async fn apply_batch(
+    conn: &mut AsyncPgConnection,
+    run: &mut Run,
+    rows: &[ImportRow],
+    careful: bool,
+    rehearsal: bool,
+) -> Result<Vec<Decided>, JobError> {
+    let mut decisions = Vec::with_capacity(rows.len());
+    for row in rows {
+        let d = if careful {
+            apply_one(conn, run, row).await?
+        } else {
+            match ops::apply(conn, run, row).await {
+                Ok(d) => d,
+                Err(OpError::Persistence(
+                    e @ (PersistenceError::Unavailable(_) | PersistenceError::SerializationFailure),
+                )) => return Err(JobError::Db(e.to_string())),
+                Err(_) => return Err(JobError::Careful),
+            }
+        };
+        decisions.push(decided(row, d, rehearsal));
+    }
+    Ok(decisions)
 }
 
 type Decided = (i32, &'static str, Option<String>, Option<i64>);
@@ -444,17 +477,24 @@ async fn apply(
         let rows = store::pending(&mut conn, job, 0, limit).await?;
         let Some(last) = rows.last() else { break };
         tracker.file = Some(last.file.clone());
-        let run = &mut run;
-        conn.transaction(async |c| {
-            let mut decisions = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let d = apply_one(c, run, row).await?;
-                decisions.push(decided(row, d, false));
+        let mut careful = false;
+        loop {
+            let saved = run.created_films();
+            let outcome = conn
+                .transaction(async |c| {
+                    let decisions = apply_batch(c, &mut run, &rows, careful, false).await?;
+                    store::decided(c, job, &decisions).await?;
+                    Ok::<_, JobError>(())
+                })
+                .await;
+            match outcome {
+                Err(JobError::Careful) if !careful => {
+                    run.restore_created_films(saved);
+                    careful = true;
+                }
+                other => break other?,
             }
-            store::decided(c, job, &decisions).await?;
-            Ok::<_, JobError>(())
-        })
-        .await?;
+        }
         tracker.rows_done += rows.len() as u64;
         tracker.tick(&mut conn, false).await?;
     }
@@ -490,11 +530,18 @@ async fn rehearse(
                 let Some(last) = rows.last() else { break };
                 after = last.seq;
                 tracker.file = Some(last.file.clone());
-                let mut decisions = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let d = apply_one(c, run, row).await?;
-                    decisions.push(decided(row, d, true));
-                }
+                // Each batch in a savepoint: all at once, else row by row (see `apply_batch`).
+                let saved = run.created_films();
+                let fast = c
+                    .transaction(async |sp| apply_batch(sp, run, &rows, false, true).await)
+                    .await;
+                let decisions = match fast {
+                    Err(JobError::Careful) => {
+                        run.restore_created_films(saved);
+                        apply_batch(c, run, &rows, true, true).await?
+                    }
+                    other => other?,
+                };
                 store::decided(log, job, &decisions).await?;
                 tracker.rows_done += rows.len() as u64;
                 tracker.tick(log, false).await?;

@@ -475,9 +475,7 @@ impl Reader<'_> {
         };
         let lb_film = |uri: &str| -> Result<FilmRef, RowProblem> {
             let mut f = film()?;
-            f.letterboxd_uri = Some(uri.to_owned()).filter(|u| {
-                u.starts_with("https://letterboxd.com/") || u.starts_with("https://boxd.it/")
-            });
+            f.letterboxd_uri = filmlog_domain::letterboxd_uri(uri).ok();
             Ok(f)
         };
         let (key, film, item, note) = match kind {
@@ -547,9 +545,7 @@ impl Reader<'_> {
                 let Some(list) = list else { return Ok(None) };
                 let url = row.get("URL").trim().to_owned();
                 let mut f = film()?;
-                f.letterboxd_uri = Some(url.clone()).filter(|u| {
-                    u.starts_with("https://letterboxd.com/") || u.starts_with("https://boxd.it/")
-                });
+                f.letterboxd_uri = filmlog_domain::letterboxd_uri(&url).ok();
                 let position = row
                     .get("Position")
                     .trim()
@@ -656,14 +652,25 @@ fn problem_row(file: &str, line: i32, kind: &str, problem: String) -> NewImportR
     }
 }
 
+/// A Filmlog export's film, its ids checked as the catalog checks them (a bad one is not used).
 fn film_ref(f: &ExportedFilm) -> FilmRef {
     FilmRef {
         name: f.title.clone(),
-        year: f.year,
-        letterboxd_uri: f.letterboxd_uri.clone(),
-        tmdb_id: f.tmdb_id,
-        imdb_id: f.imdb_id.clone(),
-        slug: Some(f.slug.clone()),
+        year: f.year.filter(|y| filmlog_domain::valid_year(*y)),
+        letterboxd_uri: f
+            .letterboxd_uri
+            .as_deref()
+            .and_then(|u| filmlog_domain::letterboxd_uri(u).ok()),
+        tmdb_id: f
+            .tmdb_id
+            .and_then(|i| filmlog_domain::tmdb_id(i64::from(i)).ok()),
+        imdb_id: f
+            .imdb_id
+            .as_deref()
+            .and_then(|i| filmlog_domain::imdb_id(i).ok()),
+        slug: filmlog_domain::Slug::parse(&f.slug)
+            .ok()
+            .map(filmlog_domain::Slug::into_inner),
     }
 }
 
@@ -719,7 +726,8 @@ impl JsonSink<'_, '_> {
             rating,
             review: e.review,
             spoilers: e.contains_spoilers,
-            tags: e.tags,
+            // As Letterboxd's tags: what is not a Filmlog tag is dropped.
+            tags: rules::parse_tags(&e.tags.join(",")).0,
             visibility: e.visibility,
         };
         self.stage(
