@@ -6,7 +6,7 @@ captured from PostgreSQL's statement log while the API serves one representative
 the member and entry become pgbench variables); the API side is wrk with many members' tokens.
 Scenarios alternate twin/API, `--pairs` times; the report takes medians.
 """
-import argparse, datetime, json, os, platform, random, re, shutil, signal, socket, statistics, subprocess, sys, time
+import argparse, csv, datetime, io, json, os, platform, random, re, shutil, signal, socket, statistics, subprocess, sys, time, zipfile
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -190,6 +190,77 @@ def stop_perf(proc, data):
                 rows.append((" ".join(m.group(2).split()), float(m.group(1))))
         return rows[:limit]
     return {"by_process": table("comm", 12), "by_symbol": table("comm,dso,sym", 40)}
+
+
+IMPORT_ROWS = 10_000
+IMPORT_TARGET_S = 30.0
+IMPORT_RATIO_TARGET = 0.50
+
+
+def import_bench(port, db_url, gen_first, gen_last):
+    """A 10,000-row Letterboxd diary imported by a new member through POST /me/imports, timed from the
+    upload to `done` (every phase: reading the ZIP, matching every film by title and year, applying
+    each row through the same operations as POST /log-entries, in batches). Its baseline: the SQL of
+    logging a film (log_film's twin) run 10,000 times on one connection, as the import applies rows
+    one after another. Both members are deleted afterwards, so the data set stays as it was."""
+    q = lambda sql: psql(db_url, sql)
+    stamp = int(time.time())
+    def register(name):
+        body = json.dumps({"username": name, "email": f"{name}@example.com", "password": "bench password 12345"})
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/auth/register", method="POST", data=body.encode())
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as res:
+            out = json.loads(res.read().decode())
+        return int(out["member"]["id"]), out["tokens"]["access_token"]
+    member, token = register(f"bi{stamp % 10**9}")
+    twin_member, _ = register(f"bt{stamp % 10**9}")
+    films = json.loads(q("SELECT json_agg(json_build_array(title, year)) FROM (SELECT title, year FROM films "
+                         f"WHERE slug LIKE 'gen-%' ORDER BY id LIMIT {IMPORT_ROWS}) f"))
+    rng = random.Random(7)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["Date", "Name", "Year", "Letterboxd URI", "Rating", "Rewatch", "Tags", "Watched Date"])
+    for i in range(IMPORT_ROWS):
+        title, year = films[i % len(films)]
+        day = datetime.date(2020, 1, 1) + datetime.timedelta(days=rng.randrange(2000))
+        w.writerow([day.isoformat(), title, year, f"https://boxd.it/bench{i}", rng.choice(["", "2.5", "3", "4.5", "5"]),
+                    "Yes" if rng.random() < 0.1 else "", rng.choice(["", "cinema", "home, rainy day"]), day.isoformat()])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("letterboxd-bench/diary.csv", out.getvalue())
+    boundary = "benchboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export.zip\"\r\n"
+            "Content-Type: application/zip\r\n\r\n").encode() + archive.getvalue() + f"\r\n--{boundary}--\r\n".encode()
+    started = time.time()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/me/imports", method="POST", data=body)
+    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    with urllib.request.urlopen(req, timeout=60) as res:
+        job = json.loads(res.read().decode())
+    phases = {}
+    while True:
+        _, job = request(port, "GET", f"/api/v1/me/imports/{job['id']}", token)
+        phase = job["progress"]["phase"]
+        if phase:
+            phases.setdefault(phase, time.time() - started)
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    seconds = time.time() - started
+    created = job["counts"]["created"]
+    twin = write(f"{WORK}/import_twin.sql", f"\\set f random({gen_first}, {gen_last})\n" + pgbench_script(
+        [open(f"{HERE}/log_film_twin.sql").read().replace("REVIEW_TEXT", "bench").replace(":m", str(twin_member))], {}))
+    t0 = time.time()
+    sh("pgbench", "-n", "-M", "prepared", "-c", "1", "-t", str(IMPORT_ROWS), "-f", twin, db_url)
+    twin_seconds = time.time() - t0
+    q(f"DELETE FROM members WHERE id IN ({member}, {twin_member})")
+    result = {"rows": IMPORT_ROWS, "status": job["status"], "created": created, "skipped": job["counts"]["skipped"],
+              "unmatched": job["unmatched_count"], "seconds": seconds, "rows_per_s": IMPORT_ROWS / seconds,
+              "phase_started_s": phases, "twin_seconds": twin_seconds, "twin_rows_per_s": IMPORT_ROWS / twin_seconds}
+    result["ratio"] = result["rows_per_s"] / result["twin_rows_per_s"]
+    print(f"import {IMPORT_ROWS} rows: {seconds:.1f}s ({result['rows_per_s']:.0f} rows/s, created {created}) | "
+          f"twin {twin_seconds:.1f}s ({result['twin_rows_per_s']:.0f} rows/s) | ratio {result['ratio']:.2f}", flush=True)
+    return result
 
 
 def write(path, text):
@@ -450,6 +521,9 @@ def main():
             print(f"{profile:6} {name:20} api {entry['api']['rps']:8.0f}/s p50 {entry['api']['p50_ms']:6.2f} p99 {entry['api']['p99_ms']:7.2f} | "
                   f"sql {entry['sql']['rps']:8.0f}/s p50 {entry['sql']['p50_ms']:6.2f} p99 {entry['sql']['p99_ms']:7.2f} | ratio {entry['ratio']:.2f}"
                   f"{' errors ' + str(entry['api_errors']) if entry['api_errors'] else ''}", flush=True)
+        if not comparison and (not args.only or "import" in args.only.split(",")):
+            quiesce(db_url)
+            results["import"] = import_bench(server.port, db_url, gen_first, gen_last)
         server.stop()
         if not comparison:
             results["statements"] = captured
@@ -517,6 +591,18 @@ def report(results, out, day):
             verdict += f", p99 ≤ {limit:.0f} ms {'met' if e['api']['p99_ms'] <= limit else 'MISSED'}"
         lines.append(f"| {n} | {e['api']['rps']:.0f} | {e['api']['p50_ms']:.2f} | {e['api']['p99_ms']:.2f} | {e['sql']['rps']:.0f} | "
                      f"{e['sql']['p50_ms']:.2f} | {e['sql']['p99_ms']:.2f} | {e['ratio']:.2f} | {verdict} |")
+    imp = results.get("import")
+    if imp:
+        met = imp["seconds"] < IMPORT_TARGET_S and imp["ratio"] >= IMPORT_RATIO_TARGET and imp["status"] == "done"
+        lines += ["", "## Import", "",
+                  f"A {imp['rows']:,}-row Letterboxd diary (films named by title and year, as Letterboxd exports "
+                  f"them) imported through `POST /me/imports` by a new member: {imp['seconds']:.1f} s from the upload "
+                  f"to `done`, **{imp['rows_per_s']:.0f} rows/s** ({imp['created']:,} entries made, {imp['skipped']} "
+                  f"skipped, {imp['unmatched']} films the catalog lacked); phases began at "
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in imp["phase_started_s"].items())
+                  + f". Baseline, same run: log_film's SQL twin {imp['rows']:,} times on one connection, "
+                  f"{imp['twin_seconds']:.1f} s ({imp['twin_rows_per_s']:.0f} rows/s); ratio {imp['ratio']:.2f}. "
+                  f"Targets: under {IMPORT_TARGET_S:.0f} s, ratio ≥ {IMPORT_RATIO_TARGET:.2f}: {'met' if met else 'MISSED'}."]
     mixed = sc.get("mixed", {})
     if mixed:
         lines += ["", f"Mixed run: server peak RSS {mixed.get('peak_rss_mib', 0):.0f} MiB, CPU {mixed.get('cpu_ms_per_request', 0):.3f} ms per request."]

@@ -30,8 +30,9 @@ async fn counted_app() -> (TestApp, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let observed = Arc::clone(&counts);
     let app = TestApp::spawn_with(move |c| {
-        // Only the requests' statements are counted: no webhook worker polling beside them.
+        // Only the requests' statements are counted: no webhook or import worker polling beside them.
         c.webhook_worker = false;
+        c.portability_worker = false;
         c.pool.observer = Some(ConnectionObserver(Arc::new(move || {
             let counts = Arc::clone(&observed);
             Box::new(move |event: InstrumentationEvent<'_>| {
