@@ -885,19 +885,24 @@ async fn an_import_whose_worker_dies_is_resumed_by_another_instance_without_dupl
             .await
             .unwrap_or_else(|e| panic!("lapse: {e}"));
     }
-    let url = first.db.url().to_owned();
-    let jwt = first.jwt_secret.clone();
-    let second = TestApp::spawn_with(|c| {
-        c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
-    })
-    .await;
+    let second = another_instance(&first).await;
     let job = wait(&second, &ana.access_token, &id, &["done", "failed"]).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(counts(&job, "diary.csv"), [400, 400, 0, 0, 0], "{job}");
     // (`first.db` is the database both instances use.)
     assert_eq!(diary_count(&first, &ana).await, 400, "no row applied twice");
     assert_eq!(first.drift().await, Vec::<i64>::new());
+}
+
+/// A second instance on `first`'s database, taking its tokens (as instances behind one balancer do).
+async fn another_instance(first: &TestApp) -> TestApp {
+    let url = first.db.url().to_owned();
+    let jwt = first.jwt_secret.clone();
+    TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+    })
+    .await
 }
 
 async fn diary_count(app: &TestApp, member: &TestMember) -> i64 {
@@ -1477,13 +1482,7 @@ async fn a_row_the_database_refuses_is_skipped_and_the_rest_of_its_batch_applies
 async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
     let first = TestApp::spawn().await;
     many_films(&first, 120).await;
-    let url = first.db.url().to_owned();
-    let jwt = first.jwt_secret.clone();
-    let second = TestApp::spawn_with(|c| {
-        c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
-    })
-    .await;
+    let second = another_instance(&first).await;
     let ana = first.member("ana").await;
     let zip = zip_of(&[("diary.csv", big_diary(120).into_bytes())]);
     let answers = futures_util::future::join_all((0..6).map(|i| {

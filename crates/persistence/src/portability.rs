@@ -83,24 +83,19 @@ pub async fn open_import(conn: &mut AsyncPgConnection, member: MemberId) -> Resu
         .optional()?)
 }
 
+/// The import `id`; `owner`: only when it is theirs.
 pub async fn import_of(
     conn: &mut AsyncPgConnection,
-    member: MemberId,
+    owner: Option<MemberId>,
     id: i64,
 ) -> Result<Option<ImportJobRow>> {
-    Ok(import_jobs::table
+    let mut q = import_jobs::table
         .filter(import_jobs::id.eq(id))
-        .filter(import_jobs::member_id.eq(member.get()))
-        .select(ImportJobRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-pub async fn import_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ImportJobRow>> {
-    Ok(import_jobs::table
-        .find(id)
-        .select(ImportJobRow::as_select())
+        .into_boxed();
+    if let Some(owner) = owner {
+        q = q.filter(import_jobs::member_id.eq(owner.get()));
+    }
+    Ok(q.select(ImportJobRow::as_select())
         .first(conn)
         .await
         .optional()?)
@@ -329,6 +324,7 @@ pub async fn stage_rows(
         .iter()
         .zip(first_seq..)
         .map(|(r, seq)| {
+            let film = r.item.as_ref().and_then(|i| i.get("film"));
             (
                 import_rows::job_id.eq(job),
                 import_rows::seq.eq(seq),
@@ -340,6 +336,11 @@ pub async fn stage_rows(
                 import_rows::action.eq(r.action),
                 import_rows::note.eq(r.note.as_deref()),
                 import_rows::done.eq(r.action.is_some()),
+                import_rows::film_name.eq(film.and_then(|f| f.get("name")).and_then(Value::as_str)),
+                import_rows::film_year.eq(film
+                    .and_then(|f| f.get("year"))
+                    .and_then(Value::as_i64)
+                    .and_then(|y| i32::try_from(y).ok())),
             )
         })
         .collect();
@@ -409,16 +410,17 @@ pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
 /// Matches rows to films by the external ids and slugs they carry; then rows without those ids take
 /// the film a row of the same name and year matched (a diary row names its film by title only).
 pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
-    for (column, path, by) in [
-        ("tmdb_id::text", "tmdb_id", "tmdb_id"),
-        ("imdb_id", "imdb_id", "imdb_id"),
-        ("letterboxd_uri", "letterboxd_uri", "letterboxd_uri"),
-        ("slug", "slug", "slug"),
+    // Each compared as the films' unique index holds it, so the index finds the film.
+    for (column, value) in [
+        ("tmdb_id", "(r.item->'film'->>'tmdb_id')::int"),
+        ("imdb_id", "r.item->'film'->>'imdb_id'"),
+        ("letterboxd_uri", "r.item->'film'->>'letterboxd_uri'"),
+        ("slug", "r.item->'film'->>'slug'"),
     ] {
         diesel::sql_query(format!(
-            "UPDATE import_rows r SET film_id = f.id, matched_by = '{by}' FROM films f \
-             WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? '{path}' \
-               AND f.{column} = r.item->'film'->>'{path}'"
+            "UPDATE import_rows r SET film_id = f.id, matched_by = '{column}' FROM films f \
+             WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? '{column}' \
+               AND f.{column} = {value}"
         ))
         .bind::<BigInt, _>(job)
         .execute(conn)
@@ -426,12 +428,11 @@ pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> 
     }
     diesel::sql_query(
         "UPDATE import_rows r SET film_id = m.film_id, matched_by = m.matched_by \
-         FROM (SELECT DISTINCT ON (item->'film'->>'name', item->'film'->>'year') \
-                      item->'film'->>'name' AS name, item->'film'->>'year' AS year, film_id, matched_by \
-               FROM import_rows WHERE job_id = $1 AND film_id IS NOT NULL ORDER BY 1, 2, seq) m \
-         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? 'name' \
-           AND r.item->'film'->>'name' = m.name \
-           AND r.item->'film'->>'year' IS NOT DISTINCT FROM m.year",
+         FROM (SELECT DISTINCT ON (film_name, film_year) film_name, film_year, film_id, matched_by \
+               FROM import_rows WHERE job_id = $1 AND film_id IS NOT NULL \
+               ORDER BY film_name, film_year, seq) m \
+         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.film_name = m.film_name \
+           AND r.film_year IS NOT DISTINCT FROM m.film_year",
     )
     .bind::<BigInt, _>(job)
     .execute(conn)
@@ -450,8 +451,8 @@ pub struct Unmatched {
 /// The distinct (name, year) of the rows still without a film.
 pub async fn unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<Unmatched>> {
     Ok(diesel::sql_query(
-        "SELECT DISTINCT item->'film'->>'name' AS name, (item->'film'->>'year')::int AS year \
-         FROM import_rows WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? 'name' AND NOT done",
+        "SELECT DISTINCT film_name AS name, film_year AS year \
+         FROM import_rows WHERE job_id = $1 AND film_id IS NULL AND film_name IS NOT NULL AND NOT done",
     )
     .bind::<BigInt, _>(job)
     .load(conn)
@@ -502,9 +503,8 @@ pub async fn set_films(
     diesel::sql_query(
         "UPDATE import_rows r SET film_id = u.film, matched_by = u.by \
          FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) AS u(name, year, film, by) \
-         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? 'name' \
-           AND r.item->'film'->>'name' = u.name \
-           AND (r.item->'film'->>'year')::int IS NOT DISTINCT FROM u.year",
+         WHERE r.job_id = $1 AND r.film_id IS NULL AND r.film_name = u.name \
+           AND r.film_year IS NOT DISTINCT FROM u.year",
     )
     .bind::<BigInt, _>(job)
     .bind::<Array<Text>, _>(names)
@@ -520,7 +520,7 @@ pub async fn set_films(
 pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
     diesel::sql_query(
         "UPDATE import_rows SET matched_by = 'created' \
-         WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? 'name' AND NOT done",
+         WHERE job_id = $1 AND film_id IS NULL AND film_name IS NOT NULL AND NOT done",
     )
     .bind::<BigInt, _>(job)
     .execute(conn)
@@ -563,18 +563,28 @@ pub async fn reset_decisions(conn: &mut AsyncPgConnection, job: i64) -> Result<(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = import_rows, check_for_backend(diesel::pg::Pg))]
+/// A row to apply, with the slug of the film it matched.
+#[derive(Debug, Clone, QueryableByName)]
 pub struct ImportRow {
+    #[diesel(sql_type = Integer)]
     pub seq: i32,
+    #[diesel(sql_type = Text)]
     pub file: String,
+    #[diesel(sql_type = Integer)]
     pub line: i32,
+    #[diesel(sql_type = Text)]
     pub kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
     pub source_key: Option<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
     pub item: Option<Value>,
+    #[diesel(sql_type = Nullable<BigInt>)]
     pub film_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub film_slug: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub matched_by: Option<String>,
-    pub action: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub note: Option<String>,
 }
 
@@ -585,15 +595,17 @@ pub async fn pending(
     after: i32,
     limit: i64,
 ) -> Result<Vec<ImportRow>> {
-    Ok(import_rows::table
-        .filter(import_rows::job_id.eq(job))
-        .filter(import_rows::done.eq(false))
-        .filter(import_rows::seq.gt(after))
-        .order(import_rows::seq)
-        .limit(limit)
-        .select(ImportRow::as_select())
-        .load(conn)
-        .await?)
+    Ok(diesel::sql_query(
+        "SELECT r.seq, r.file, r.line, r.kind, r.source_key, r.item, r.film_id, f.slug AS film_slug, \
+                r.matched_by, r.note \
+         FROM import_rows r LEFT JOIN films f ON f.id = r.film_id \
+         WHERE r.job_id = $1 AND NOT r.done AND r.seq > $2 ORDER BY r.seq LIMIT $3",
+    )
+    .bind::<BigInt, _>(job)
+    .bind::<Integer, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
 }
 
 /// Records what applying a row did (or, in a rehearsal, would do).
@@ -758,6 +770,20 @@ pub async fn source(
         .optional()?)
 }
 
+/// What each of `keys` became when it was last imported (the keys imported before).
+pub async fn sources(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    keys: &[&str],
+) -> Result<Vec<SourceRow>> {
+    Ok(import_sources::table
+        .filter(import_sources::member_id.eq(member.get()))
+        .filter(import_sources::source_key.eq_any(keys))
+        .select(SourceRow::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// Records (or updates) what a source row became.
 pub async fn remember(
     conn: &mut AsyncPgConnection,
@@ -808,24 +834,19 @@ pub async fn create_export(conn: &mut AsyncPgConnection, member: MemberId) -> Re
         .await?)
 }
 
+/// The export `id`; `owner`: only when it is theirs.
 pub async fn export_of(
     conn: &mut AsyncPgConnection,
-    member: MemberId,
+    owner: Option<MemberId>,
     id: i64,
 ) -> Result<Option<ExportJobRow>> {
-    Ok(export_jobs::table
+    let mut q = export_jobs::table
         .filter(export_jobs::id.eq(id))
-        .filter(export_jobs::member_id.eq(member.get()))
-        .select(ExportJobRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-pub async fn export_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<ExportJobRow>> {
-    Ok(export_jobs::table
-        .find(id)
-        .select(ExportJobRow::as_select())
+        .into_boxed();
+    if let Some(owner) = owner {
+        q = q.filter(export_jobs::member_id.eq(owner.get()));
+    }
+    Ok(q.select(ExportJobRow::as_select())
         .first(conn)
         .await
         .optional()?)

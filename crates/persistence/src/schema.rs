@@ -194,6 +194,8 @@ diesel::table! {
         action -> Nullable<Text>,
         note -> Nullable<Text>,
         done -> Bool,
+        film_name -> Nullable<Text>,
+        film_year -> Nullable<Int4>,
     }
 }
 

@@ -67,7 +67,7 @@ pub async fn run(
         .get()
         .await
         .map_err(filmlog_persistence::PersistenceError::from)?;
-    let job = store::import_by_id(&mut conn, job.id)
+    let job = store::import_of(&mut conn, None, job.id)
         .await?
         .ok_or("the import job is gone")?;
     println!("status: {}", job.status);

@@ -396,7 +396,7 @@ pub async fn get_import(
     ImportPath(id): ImportPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let job = store::import_of(&mut conn, auth.id(), id)
+    let job = store::import_of(&mut conn, Some(auth.id()), id)
         .await?
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(import_view(&mut conn, job).await?))
@@ -450,7 +450,7 @@ pub async fn list_import_rows(
     };
     let paging = Paging::<i32>::parse(q.limit, q.cursor.as_deref())?;
     let mut conn = state.conn().await?;
-    store::import_of(&mut conn, auth.id(), id)
+    store::import_of(&mut conn, Some(auth.id()), id)
         .await?
         .ok_or_else(not_found)?;
     let rows = store::rows(
@@ -489,7 +489,7 @@ pub async fn confirm_import(
     let mut conn = state.conn().await?;
     let job = conn
         .transaction(async |conn| {
-            let job = store::import_of(conn, me, id)
+            let job = store::import_of(conn, Some(me), id)
                 .await?
                 .ok_or_else(not_found)?;
             if !store::confirm_import(conn, me, id).await? {
@@ -498,7 +498,9 @@ pub async fn confirm_import(
                     format!("the import is {}, not needs_review", job.status),
                 ));
             }
-            store::import_of(conn, me, id).await?.ok_or_else(not_found)
+            store::import_of(conn, Some(me), id)
+                .await?
+                .ok_or_else(not_found)
         })
         .await?;
     state.portability.wake.notify_waiters();
@@ -531,7 +533,7 @@ pub async fn cancel_import(
     let me = auth.id();
     let mut conn = state.conn().await?;
     conn.transaction(async |conn| {
-        let job = store::import_of(conn, me, id)
+        let job = store::import_of(conn, Some(me), id)
             .await?
             .ok_or_else(not_found)?;
         if !store::cancel_import(conn, me, id).await? {
@@ -658,7 +660,7 @@ pub async fn get_export(
     ExportPath(id): ExportPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let job = store::export_of(&mut conn, auth.id(), id)
+    let job = store::export_of(&mut conn, Some(auth.id()), id)
         .await?
         .filter(|j| j.expires_at.is_none_or(|e| e > Utc::now()))
         .ok_or_else(|| ApiError::not_found("that export"))?;
@@ -715,7 +717,7 @@ pub async fn download_export(
         ));
     }
     let mut conn = state.conn().await?;
-    let job = store::export_by_id(&mut conn, id)
+    let job = store::export_of(&mut conn, None, id)
         .await?
         .filter(|j| j.status == "done")
         .ok_or_else(|| ApiError::not_found("that export"))?;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use filmlog_domain::portability::{Candidate, best_match, title_key};
 use filmlog_domain::{MemberId, latest_today};
-use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow};
+use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, SourceRow};
 use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -384,9 +384,10 @@ async fn apply_one(
     conn: &mut AsyncPgConnection,
     run: &mut Run,
     row: &ImportRow,
+    previous: Option<SourceRow>,
 ) -> Result<Decision, JobError> {
     let result = conn
-        .transaction(async |sp| ops::apply(sp, run, row).await)
+        .transaction(async |sp| ops::apply(sp, run, row, previous).await)
         .await;
     match result {
         Ok(d) => Ok(d),
@@ -415,12 +416,23 @@ async fn apply_batch(
     careful: bool,
     rehearsal: bool,
 ) -> Result<Vec<Decided>, JobError> {
+    // What the batch's keys made when imported before, read in one query.
+    let keys: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.source_key.as_deref())
+        .collect();
+    let mut before: HashMap<String, SourceRow> = store::sources(conn, run.member, &keys)
+        .await?
+        .into_iter()
+        .map(|s| (s.source_key.clone(), s))
+        .collect();
     let mut decisions = Vec::with_capacity(rows.len());
     for row in rows {
+        let previous = row.source_key.as_deref().and_then(|k| before.remove(k));
         let d = if careful {
-            apply_one(conn, run, row).await?
+            apply_one(conn, run, row, previous).await?
         } else {
-            match ops::apply(conn, run, row).await {
+            match ops::apply(conn, run, row, previous).await {
                 Ok(d) => d,
                 Err(OpError::Persistence(
                     e @ (PersistenceError::Unavailable(_) | PersistenceError::SerializationFailure),
