@@ -353,6 +353,15 @@ pub async fn stage_rows(
     Ok(())
 }
 
+/// Refreshes the planner's statistics of the staged rows: a job just added (or a finished one
+/// removed) thousands of them, and plans made for the old numbers joined them by nested loops.
+pub async fn analyze_rows(conn: &mut AsyncPgConnection) -> Result<()> {
+    diesel::sql_query("ANALYZE import_rows")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A row repeating an earlier row's key in the same file (the same viewing, film or list entry twice)
 /// is skipped with a note naming the first.
 pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: i64) -> Result<usize> {
@@ -410,17 +419,21 @@ pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
 /// Matches rows to films by the external ids and slugs they carry; then rows without those ids take
 /// the film a row of the same name and year matched (a diary row names its film by title only).
 pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
-    // Each compared as the films' unique index holds it, so the index finds the film.
+    // The ids read out of each row once (a materialized CTE), then found by the films' unique
+    // index: compared inside a join, the JSON was read again for every pair of a nested loop.
     for (column, value) in [
-        ("tmdb_id", "(r.item->'film'->>'tmdb_id')::int"),
-        ("imdb_id", "r.item->'film'->>'imdb_id'"),
-        ("letterboxd_uri", "r.item->'film'->>'letterboxd_uri'"),
-        ("slug", "r.item->'film'->>'slug'"),
+        ("tmdb_id", "(item->'film'->>'tmdb_id')::int"),
+        ("imdb_id", "item->'film'->>'imdb_id'"),
+        ("letterboxd_uri", "item->'film'->>'letterboxd_uri'"),
+        ("slug", "item->'film'->>'slug'"),
     ] {
         diesel::sql_query(format!(
-            "UPDATE import_rows r SET film_id = f.id, matched_by = '{column}' FROM films f \
-             WHERE r.job_id = $1 AND r.film_id IS NULL AND r.item->'film' ? '{column}' \
-               AND f.{column} = {value}"
+            "WITH wanted AS MATERIALIZED ( \
+                 SELECT seq, {value} AS v FROM import_rows \
+                 WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? '{column}') \
+             UPDATE import_rows r SET film_id = f.id, matched_by = '{column}' \
+             FROM wanted w JOIN films f ON f.{column} = w.v \
+             WHERE r.job_id = $1 AND r.seq = w.seq"
         ))
         .bind::<BigInt, _>(job)
         .execute(conn)
@@ -478,13 +491,24 @@ pub async fn films_of_year(
     conn: &mut AsyncPgConnection,
     year: Option<i32>,
 ) -> Result<Vec<CatalogTitle>> {
-    Ok(diesel::sql_query(
-        "SELECT id, title, original_title, year, verified FROM films \
-         WHERE year IS NOT DISTINCT FROM $1",
-    )
-    .bind::<Nullable<Integer>, _>(year)
-    .load(conn)
-    .await?)
+    // Two statements, so that a year is found by the films' year index.
+    let rows =
+        match year {
+            Some(y) => {
+                diesel::sql_query(
+                    "SELECT id, title, original_title, year, verified FROM films WHERE year = $1",
+                )
+                .bind::<Integer, _>(y)
+                .load(conn)
+                .await?
+            }
+            None => diesel::sql_query(
+                "SELECT id, title, original_title, year, verified FROM films WHERE year IS NULL",
+            )
+            .load(conn)
+            .await?,
+        };
+    Ok(rows)
 }
 
 /// Gives the rows of each (name, year) still without a film the film found for it.

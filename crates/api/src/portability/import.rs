@@ -315,15 +315,18 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
     tracker.rows_done = 0;
     tracker.rows_total = 0;
     tracker.tick(&mut conn, true).await?;
+    store::analyze_rows(&mut conn).await?;
     store::skip_repeats(&mut conn, job).await?;
     store::join_reviews(&mut conn, job).await?;
     store::match_by_ids(&mut conn, job).await?;
     let mut wanted = store::unmatched(&mut conn, job).await?;
     wanted.sort_by_key(|w| w.year);
     tracker.rows_total = wanted.len() as u64;
-    // The catalog's films by year, read once per year and folded once; years behind the one being
-    // matched are dropped (the wanted titles come in year order).
-    let mut by_year: HashMap<Option<i32>, Vec<(String, Candidate)>> = HashMap::new();
+    // The catalog's films by year, read once per year, folded once and kept by folded title (a
+    // year of the catalog can hold tens of thousands of films); years behind the one being matched
+    // are dropped (the wanted titles come in year order).
+    type Folded = HashMap<String, Vec<Candidate>>;
+    let mut by_year: HashMap<Option<i32>, Folded> = HashMap::new();
     let mut found = Vec::new();
     for w in &wanted {
         let years: Vec<Option<i32>> = match w.year {
@@ -332,19 +335,21 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
         };
         for y in &years {
             if !by_year.contains_key(y) {
-                let films = store::films_of_year(&mut conn, *y).await?;
-                let folded = films
-                    .into_iter()
-                    .flat_map(|f| {
-                        let c = Candidate {
-                            id: f.id,
-                            year: f.year,
-                            verified: f.verified,
-                        };
-                        let original = f.original_title.map(|o| (title_key(&o), c.clone()));
-                        std::iter::once((title_key(&f.title), c)).chain(original)
-                    })
-                    .collect();
+                let mut folded: Folded = HashMap::new();
+                for f in store::films_of_year(&mut conn, *y).await? {
+                    let c = Candidate {
+                        id: f.id,
+                        year: f.year,
+                        verified: f.verified,
+                    };
+                    if let Some(original) = &f.original_title {
+                        folded
+                            .entry(title_key(original))
+                            .or_default()
+                            .push(c.clone());
+                    }
+                    folded.entry(title_key(&f.title)).or_default().push(c);
+                }
                 by_year.insert(*y, folded);
             }
         }
@@ -354,10 +359,9 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
         let key = title_key(&w.name);
         let mut candidates: Vec<Candidate> = years
             .iter()
-            .filter_map(|y| by_year.get(y))
+            .filter_map(|y| by_year.get(y)?.get(&key))
             .flatten()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, c)| c.clone())
+            .cloned()
             .collect();
         candidates.sort_by_key(|c| c.id);
         candidates.dedup_by_key(|c| c.id);
