@@ -630,25 +630,24 @@ impl Item {
         }
     }
 
-    /// The order kinds apply in: entries first (logging takes a film off the watchlist, so the
-    /// watchlist comes after), lists after the films they hold are settled.
-    pub fn order(&self) -> u8 {
-        match self {
-            Item::Entry { .. } => 0,
-            Item::Watched => 1,
-            Item::Rating { .. } => 2,
-            Item::Like => 3,
-            Item::Watchlist => 4,
-            Item::List { .. } => 5,
-            Item::ListEntry { .. } => 6,
-            Item::Profile { .. } => 7,
-        }
-    }
-
     pub fn needs_film(&self) -> bool {
         !matches!(self, Item::List { .. } | Item::Profile { .. })
     }
 }
+
+/// The order the kinds of [`Item::kind`] apply in: entries first (logging takes a film off the
+/// watchlist, so the watchlist comes after, and a rating given apart from the entries is applied
+/// over the one they derive), a list before its films.
+pub const APPLY_ORDER: [&str; 8] = [
+    "entry",
+    "watched",
+    "rating",
+    "like",
+    "watchlist",
+    "list",
+    "list_entry",
+    "profile",
+];
 
 /// What applying a row does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -816,6 +815,51 @@ mod tests {
         assert_eq!(review_text("<blockquote>unclosed"), "> unclosed");
         assert_eq!(review_text("stray </a> close"), "stray  close");
         assert_eq!(decode_entities("&bogus; &#0; &"), "&bogus; &#0; &");
+    }
+
+    #[test]
+    fn every_kind_has_its_place_in_the_apply_order() {
+        let items = [
+            Item::Entry {
+                watched_on: None,
+                rewatch: false,
+                rating: None,
+                review: None,
+                spoilers: false,
+                tags: Vec::new(),
+                visibility: None,
+            },
+            Item::Rating { rating: 1 },
+            Item::Watched,
+            Item::Watchlist,
+            Item::Like,
+            Item::List {
+                name: String::new(),
+                description: None,
+                ranked: false,
+                tags: Vec::new(),
+                visibility: None,
+            },
+            Item::ListEntry {
+                list: String::new(),
+                position: 1,
+                notes: None,
+                spoilers: false,
+            },
+            Item::Profile {
+                display_name: None,
+                bio: None,
+                location: None,
+                website: None,
+                pronouns: None,
+            },
+        ];
+        let place = |k: &str| APPLY_ORDER.iter().position(|o| *o == k);
+        for item in &items {
+            assert!(place(item.kind()).is_some(), "{}", item.kind());
+        }
+        assert!(place("entry") < place("watchlist"));
+        assert!(place("list") < place("list_entry"));
     }
 
     #[test]

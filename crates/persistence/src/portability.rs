@@ -552,7 +552,8 @@ pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<()
     Ok(())
 }
 
-/// Numbers the rows in the order they apply: by kind (see `Item::order`), then as staged.
+/// Numbers the rows in the order they apply: by kind, in the order of `kinds`
+/// (`filmlog_domain::portability::APPLY_ORDER`), then as staged.
 pub async fn order_rows(conn: &mut AsyncPgConnection, job: i64, kinds: &[&str]) -> Result<()> {
     // Two steps through negative numbers, as `seq` is part of the key.
     diesel::sql_query(

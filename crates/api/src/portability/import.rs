@@ -10,7 +10,7 @@ use std::io::{Seek, Write};
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use filmlog_domain::portability::{Candidate, best_match, title_key};
+use filmlog_domain::portability::{APPLY_ORDER, Candidate, best_match, title_key};
 use filmlog_domain::{MemberId, latest_today};
 use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, SourceRow};
 use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
@@ -26,18 +26,6 @@ use crate::ops::imports::{self as ops, Decision, Run};
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Attempts before a job that keeps failing on the database is given up.
 const MAX_ATTEMPTS: i32 = 5;
-
-/// The order rows apply in, by kind (entries first: logging takes a film off the watchlist).
-const KIND_ORDER: [&str; 8] = [
-    "entry",
-    "watched",
-    "rating",
-    "like",
-    "watchlist",
-    "list",
-    "list_entry",
-    "profile",
-];
 
 /// Why a job's turn ended early.
 #[derive(Debug, thiserror::Error)]
@@ -377,7 +365,7 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
     }
     store::set_films(&mut conn, job, &found).await?;
     store::mark_unmatched(&mut conn, job).await?;
-    store::order_rows(&mut conn, job, &KIND_ORDER).await?;
+    store::order_rows(&mut conn, job, &APPLY_ORDER).await?;
     Ok(())
 }
 
