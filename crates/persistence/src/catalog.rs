@@ -408,16 +408,12 @@ pub async fn browse(
         Some(_) => format!("AND ({key}, f.id) {cmp} ($4, $5)"),
     };
     let sql_text = format!(
-        "SELECT f.*, s.*, s.watch_count::bigint AS key_count, \
-                {weighted} AS key_average, \
-                COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, 0::float8 AS rank, \
-                {VIEWER_FILM_COLUMNS} \
-         FROM films f JOIN film_stats s ON s.film_id = f.id \
-         LEFT JOIN member_films v ON v.member_id = $7 AND v.film_id = f.id \
+        "{} \
          WHERE ($1::int IS NULL OR f.year = $1) \
            AND ($2::int IS NULL OR f.year BETWEEN $2 AND $2 + 9) \
            AND ($3::text IS NULL OR f.genres @> ARRAY[$3::text]) {cursor} \
-         ORDER BY {key} {dir}, f.id {dir} LIMIT $6"
+         ORDER BY {key} {dir}, f.id {dir} LIMIT $6",
+        film_list_rows("$7")
     );
     let query = diesel::sql_query(sql_text)
         .bind::<Nullable<Integer>, _>(filter.year)
@@ -618,25 +614,44 @@ pub async fn by_external_id(
     viewer: Option<MemberId>,
     id: &ExternalId,
 ) -> Result<Vec<FilmListRow>> {
-    let weighted = weighted_rating_sql();
-    let (column, value) = match id {
-        ExternalId::Tmdb(n) => ("tmdb_id::text", n.to_string()),
-        ExternalId::Imdb(s) => ("imdb_id", s.clone()),
-        ExternalId::Letterboxd(s) => ("letterboxd_uri", s.clone()),
+    let rows = film_list_rows("$2");
+    let viewer = viewer_id(viewer);
+    // Each bound as its column's type, so the column's unique index finds the film.
+    let rows = match id {
+        ExternalId::Tmdb(n) => {
+            diesel::sql_query(format!("{rows} WHERE f.tmdb_id = $1"))
+                .bind::<Integer, _>(*n)
+                .bind::<BigInt, _>(viewer)
+                .load(conn)
+                .await?
+        }
+        ExternalId::Imdb(s) | ExternalId::Letterboxd(s) => {
+            let column = if matches!(id, ExternalId::Imdb(_)) {
+                "imdb_id"
+            } else {
+                "letterboxd_uri"
+            };
+            diesel::sql_query(format!("{rows} WHERE f.{column} = $1"))
+                .bind::<Text, _>(s)
+                .bind::<BigInt, _>(viewer)
+                .load(conn)
+                .await?
+        }
     };
-    let sql_text = format!(
+    Ok(rows)
+}
+
+/// The select list and joins of [`FilmListRow`]s (the list keys computed, the viewer's relationship
+/// joined on the member id bound as `viewer_param`), for [`browse`] and [`by_external_id`].
+fn film_list_rows(viewer_param: &str) -> String {
+    let weighted = weighted_rating_sql();
+    format!(
         "SELECT f.*, s.*, s.watch_count::bigint AS key_count, {weighted} AS key_average, \
                 COALESCE(f.release_date, DATE '0001-01-01') AS key_date, lower(f.title) AS key_text, \
                 0::float8 AS rank, {VIEWER_FILM_COLUMNS} \
          FROM films f JOIN film_stats s ON s.film_id = f.id \
-         LEFT JOIN member_films v ON v.member_id = $2 AND v.film_id = f.id \
-         WHERE f.{column} = $1"
-    );
-    Ok(diesel::sql_query(sql_text)
-        .bind::<Text, _>(value)
-        .bind::<BigInt, _>(viewer_id(viewer))
-        .load(conn)
-        .await?)
+         LEFT JOIN member_films v ON v.member_id = {viewer_param} AND v.film_id = f.id"
+    )
 }
 
 /// Adds a film an import found nowhere in the catalog, marked unverified: its slug made from the
