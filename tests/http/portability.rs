@@ -1526,3 +1526,4 @@ async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
     }
     assert_eq!(first.drift().await, Vec::<i64>::new());
 }
+

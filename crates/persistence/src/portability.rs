@@ -212,6 +212,15 @@ pub async fn finish_import(
     Ok(n == 1)
 }
 
+/// Records what kind of export the archive is (`letterboxd`, `filmlog`), once it is known.
+pub async fn set_source(conn: &mut AsyncPgConnection, id: i64, source: &str) -> Result<()> {
+    diesel::update(import_jobs::table.find(id))
+        .set(import_jobs::source.eq(source))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records why a job's attempt failed (it is tried again when its claim lapses).
 pub async fn note_error(conn: &mut AsyncPgConnection, id: i64, error: &str) -> Result<()> {
     diesel::update(import_jobs::table.find(id))
@@ -664,6 +673,8 @@ pub async fn decided(
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct FileCount {
+    #[diesel(sql_type = BigInt)]
+    pub job_id: i64,
     #[diesel(sql_type = Text)]
     pub file: String,
     #[diesel(sql_type = BigInt)]
@@ -678,20 +689,26 @@ pub struct FileCount {
     pub skipped: i64,
     #[diesel(sql_type = BigInt)]
     pub pending: i64,
+    /// Rows whose film the catalog lacked.
+    #[diesel(sql_type = BigInt)]
+    pub unmatched: i64,
 }
 
-/// Counts per file, in the order files were staged.
-pub async fn counts(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<FileCount>> {
+/// Counts per file of each of `jobs` (one query for a list of jobs), in the order files were
+/// staged.
+pub async fn counts(conn: &mut AsyncPgConnection, jobs: &[i64]) -> Result<Vec<FileCount>> {
     Ok(diesel::sql_query(
-        "SELECT file, count(*) AS rows, \
+        "SELECT job_id, file, count(*) AS rows, \
                 count(*) FILTER (WHERE action = 'create') AS created, \
                 count(*) FILTER (WHERE action = 'update') AS updated, \
                 count(*) FILTER (WHERE action = 'unchanged') AS unchanged, \
                 count(*) FILTER (WHERE action = 'skip') AS skipped, \
-                count(*) FILTER (WHERE NOT done) AS pending \
-         FROM import_rows WHERE job_id = $1 GROUP BY file ORDER BY min(seq)",
+                count(*) FILTER (WHERE NOT done) AS pending, \
+                count(*) FILTER (WHERE matched_by = 'created') AS unmatched \
+         FROM import_rows WHERE job_id = ANY($1) GROUP BY job_id, file \
+         ORDER BY job_id, min(seq)",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<Array<BigInt>, _>(jobs)
     .load(conn)
     .await?)
 }
@@ -747,26 +764,6 @@ pub async fn rows(
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?)
-}
-
-/// How many rows matched no film, and how many were skipped.
-pub async fn row_counts(conn: &mut AsyncPgConnection, job: i64) -> Result<(i64, i64)> {
-    #[derive(QueryableByName)]
-    struct Counts {
-        #[diesel(sql_type = BigInt)]
-        unmatched: i64,
-        #[diesel(sql_type = BigInt)]
-        skipped: i64,
-    }
-    let c: Counts = diesel::sql_query(
-        "SELECT count(*) FILTER (WHERE matched_by = 'created') AS unmatched, \
-                count(*) FILTER (WHERE action = 'skip') AS skipped \
-         FROM import_rows WHERE job_id = $1",
-    )
-    .bind::<BigInt, _>(job)
-    .get_result(conn)
-    .await?;
-    Ok((c.unmatched, c.skipped))
 }
 
 /// What a source row became when it was last imported.

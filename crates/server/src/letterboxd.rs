@@ -71,13 +71,15 @@ pub async fn run(
         .await?
         .ok_or("the import job is gone")?;
     println!("status: {}", job.status);
-    for f in store::counts(&mut conn, job.id).await? {
+    let (mut unmatched, mut problems) = (0, 0);
+    for f in store::counts(&mut conn, &[job.id]).await? {
         println!(
             "  {}: {} rows; created {}, updated {}, unchanged {}, skipped {}",
             f.file, f.rows, f.created, f.updated, f.unchanged, f.skipped
         );
+        unmatched += f.unmatched;
+        problems += f.skipped;
     }
-    let (unmatched, problems) = store::row_counts(&mut conn, job.id).await?;
     println!(
         "films the catalog lacked (created unverified): {unmatched} rows; skipped rows: {problems}"
     );

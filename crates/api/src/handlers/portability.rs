@@ -122,11 +122,15 @@ pub struct ImportJob {
     /// Totals over every file (for a dry run: what applying would do).
     pub counts: ImportCounts,
     pub files: Vec<ImportFile>,
-    /// The first 100 rows whose film the catalog lacked (each made a new unverified film).
-    pub unmatched: Vec<ImportRowView>,
+    /// The first 100 rows whose film the catalog lacked (each made a new unverified film); on
+    /// `GET /me/imports/{import_id}` (a list shows the counts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<Vec<ImportRowView>>,
     pub unmatched_count: i64,
-    /// The first 100 rows skipped, with why.
-    pub problems: Vec<ImportRowView>,
+    /// The first 100 rows skipped, with why; on `GET /me/imports/{import_id}`. (`problem_count` is
+    /// `counts.skipped`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<ImportRowView>>,
     pub problem_count: i64,
     /// Why the job failed.
     pub error: Option<String>,
@@ -140,60 +144,92 @@ pub struct ImportJob {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// The jobs as the API shows them: their per-file counts read in one query; the first unmatched
+/// and skipped rows read too when `detail` (one job).
+async fn import_views(
+    conn: &mut filmlog_persistence::AsyncPgConnection,
+    jobs: Vec<ImportJobRow>,
+    detail: bool,
+) -> ApiResult<Vec<ImportJob>> {
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let mut files = store::counts(conn, &ids).await?;
+    let mut views = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mine: Vec<_> = files.extract_if(.., |f| f.job_id == job.id).collect();
+        let mut counts = ImportCounts::default();
+        let mut unmatched_count = 0;
+        let files: Vec<ImportFile> = mine
+            .into_iter()
+            .map(|f| {
+                counts.created += f.created;
+                counts.updated += f.updated;
+                counts.unchanged += f.unchanged;
+                counts.skipped += f.skipped;
+                unmatched_count += f.unmatched;
+                ImportFile {
+                    file: f.file,
+                    rows: f.rows,
+                    counts: ImportCounts {
+                        created: f.created,
+                        updated: f.updated,
+                        unchanged: f.unchanged,
+                        skipped: f.skipped,
+                    },
+                }
+            })
+            .collect();
+        let (unmatched, problems) = if detail {
+            let first = |rows: Vec<RowView>| rows.into_iter().map(Into::into).collect();
+            (
+                Some(first(
+                    store::rows(conn, job.id, 0, SHOWN, Some("unmatched")).await?,
+                )),
+                Some(first(
+                    store::rows(conn, job.id, 0, SHOWN, Some("problems")).await?,
+                )),
+            )
+        } else {
+            (None, None)
+        };
+        let p = &job.progress;
+        let number = |k: &str| p.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let text = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
+        views.push(ImportJob {
+            id: job.id.to_string(),
+            status: job.status,
+            dry_run: job.dry_run,
+            source: job.source,
+            archive_bytes: job.archive_bytes,
+            progress: ImportProgress {
+                phase: text("phase"),
+                file: text("file"),
+                rows_done: number("rows_done"),
+                rows_total: number("rows_total"),
+            },
+            problem_count: counts.skipped,
+            counts,
+            files,
+            unmatched,
+            unmatched_count,
+            problems,
+            error: job.error,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            finished_at: job.finished_at,
+        });
+    }
+    Ok(views)
+}
+
+/// One job, with its first unmatched and skipped rows.
 async fn import_view(
     conn: &mut filmlog_persistence::AsyncPgConnection,
     job: ImportJobRow,
 ) -> ApiResult<ImportJob> {
-    let files = store::counts(conn, job.id).await?;
-    let mut counts = ImportCounts::default();
-    let files: Vec<ImportFile> = files
-        .into_iter()
-        .map(|f| {
-            counts.created += f.created;
-            counts.updated += f.updated;
-            counts.unchanged += f.unchanged;
-            counts.skipped += f.skipped;
-            ImportFile {
-                file: f.file,
-                rows: f.rows,
-                counts: ImportCounts {
-                    created: f.created,
-                    updated: f.updated,
-                    unchanged: f.unchanged,
-                    skipped: f.skipped,
-                },
-            }
-        })
-        .collect();
-    let unmatched = store::rows(conn, job.id, 0, SHOWN, Some("unmatched")).await?;
-    let problems = store::rows(conn, job.id, 0, SHOWN, Some("problems")).await?;
-    let (unmatched_count, problem_count) = store::row_counts(conn, job.id).await?;
-    let p = &job.progress;
-    let number = |k: &str| p.get(k).and_then(Value::as_i64).unwrap_or(0);
-    let text = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
-    Ok(ImportJob {
-        id: job.id.to_string(),
-        status: job.status,
-        dry_run: job.dry_run,
-        source: job.source,
-        archive_bytes: job.archive_bytes,
-        progress: ImportProgress {
-            phase: text("phase"),
-            file: text("file"),
-            rows_done: number("rows_done"),
-            rows_total: number("rows_total"),
-        },
-        counts,
-        files,
-        unmatched: unmatched.into_iter().map(Into::into).collect(),
-        unmatched_count,
-        problems: problems.into_iter().map(Into::into).collect(),
-        problem_count,
-        error: job.error,
-        created_at: job.created_at,
-        updated_at: job.updated_at,
-        finished_at: job.finished_at,
-    })
+    import_views(conn, vec![job], true)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a job without its view"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -350,7 +386,7 @@ pub async fn create_import(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportList {
-    /// Your 20 newest imports, newest first.
+    /// Your 20 newest imports, newest first (counts, without the first unmatched and skipped rows).
     pub items: Vec<ImportJob>,
 }
 
@@ -369,10 +405,7 @@ pub struct ImportList {
 pub async fn list_imports(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let jobs = store::imports_of(&mut conn, auth.id(), 20).await?;
-    let mut items = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        items.push(import_view(&mut conn, job).await?);
-    }
+    let items = import_views(&mut conn, jobs, false).await?;
     Ok(HttpResponse::Ok().json(ImportList { items }))
 }
 

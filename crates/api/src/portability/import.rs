@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{Seek, Write};
 use std::time::{Duration, Instant};
 
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 use filmlog_domain::portability::{APPLY_ORDER, Candidate, best_match, title_key};
 use filmlog_domain::{MemberId, latest_today};
 use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, SourceRow};
@@ -267,13 +267,7 @@ async fn stage(
                     tracker.rows_done = n;
                     tracker.tick(&mut conn, false).await?;
                 }
-                Staged::Source(source) => {
-                    diesel::sql_query("UPDATE import_jobs SET source = $2 WHERE id = $1")
-                        .bind::<diesel::sql_types::BigInt, _>(job.id)
-                        .bind::<diesel::sql_types::Text, _>(source)
-                        .execute(&mut conn)
-                        .await?;
-                }
+                Staged::Source(source) => store::set_source(&mut conn, job.id, source).await?,
             }
             Ok::<_, JobError>(())
         }
@@ -454,7 +448,7 @@ fn decided(row: &ImportRow, d: Decision, rehearsal: bool) -> Decided {
 }
 
 async fn count_pending(conn: &mut AsyncPgConnection, job: i64) -> Result<u64, JobError> {
-    let n: i64 = store::counts(conn, job)
+    let n: i64 = store::counts(conn, &[job])
         .await?
         .iter()
         .map(|c| c.pending)

@@ -413,7 +413,7 @@ impl Reader<'_> {
                 columns: &columns,
                 cells,
             };
-            let staged = match self.letterboxd_row(name, line, kind, &row, list.as_ref()) {
+            let staged = match self.letterboxd_row(kind, &row, list.as_ref()) {
                 Ok(Some((key, film, item, note))) => {
                     let mut staged = item_row(name, line, &key, film.as_ref(), &item);
                     staged.note = note;
@@ -441,15 +441,12 @@ impl Reader<'_> {
 
     /// One row of a Letterboxd CSV: its key, film and item (and a note), `None` for rows that are not
     /// imported one by one (removed files are counted whole).
-    #[allow(clippy::type_complexity)]
     fn letterboxd_row(
         &self,
-        _file: &str,
-        _line: i32,
         kind: &SourceFile,
         row: &Row<'_>,
         list: Option<&ListHead>,
-    ) -> Result<Option<(String, Option<FilmRef>, Item, Option<String>)>, RowProblem> {
+    ) -> Result<Option<Parsed>, RowProblem> {
         let uri = row.get("Letterboxd URI").trim().to_owned();
         let film = || -> Result<FilmRef, RowProblem> {
             let name = row.get("Name").trim();
@@ -615,6 +612,9 @@ impl Reader<'_> {
         Ok(())
     }
 }
+
+/// A parsed row: its key, its film, its item and a note on what was not kept.
+type Parsed = (String, Option<FilmRef>, Item, Option<String>);
 
 struct ListHead {
     key: String,
