@@ -1527,3 +1527,65 @@ async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
     assert_eq!(first.drift().await, Vec::<i64>::new());
 }
 
+/// Without a worker jobs stay queued: a second export is refused while one is open, a queued
+/// export has no download, an expired one is gone, and a queued import is cancelled before it runs.
+#[actix_web::test]
+async fn open_exports_refuse_another_and_unfinished_or_expired_ones_have_no_download() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn_with(|c| c.portability_worker = false).await;
+    let ana = app.member("ana").await;
+    let t = Some(ana.access_token.as_str());
+    let first = app.post("/api/v1/me/exports", t, &json!({})).await;
+    first.assert_status(202);
+    assert_eq!(first.json["status"], "queued");
+    assert_eq!(first.json["download_url"], Value::Null);
+    app.post("/api/v1/me/exports", t, &json!({}))
+        .await
+        .assert_problem(409, "export_in_progress");
+    let id: i64 = first.json["id"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    let until = chrono::Utc::now().timestamp() + 600;
+    let sig = app.state.portability.sign(id, until);
+    let link = format!("/api/v1/me/exports/{id}/download?expires={until}&signature={sig}");
+    app.get(&link, None).await.assert_problem(404, "not_found");
+    // Finished long ago and expired: neither shown nor downloadable.
+    let mut conn = app.db.connect().await;
+    diesel::sql_query("UPDATE export_jobs SET status = 'done', bytes = 0, finished_at = now(), expires_at = now() - interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("expire: {e}"));
+    app.get(&format!("/api/v1/me/exports/{id}"), t)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&link, None).await.assert_problem(404, "not_found");
+
+    let zip = zip_of(&[("diary.csv", DIARY.as_bytes().to_vec())]);
+    let queued = upload(&app, t, &zip, false).await;
+    queued.assert_status(202);
+    let import = queued.json["id"].as_str().unwrap_or_default().to_owned();
+    app.delete(&format!("/api/v1/me/imports/{import}"), &ana.access_token)
+        .await
+        .assert_status(204);
+    let list = app.get("/api/v1/me/imports", t).await;
+    assert_eq!(list.json["items"][0]["status"], "cancelled");
+    assert!(
+        list.json["items"][0].get("problems").is_none(),
+        "a list shows counts only"
+    );
+    assert_eq!(list.json["items"][0]["problem_count"], 0);
+    // A worker that comes later finds nothing to run.
+    let later = another_instance(&app).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let job = later.get(&format!("/api/v1/me/imports/{import}"), t).await;
+    assert_eq!(
+        (
+            job.json["status"].clone(),
+            job.json["counts"]["created"].clone()
+        ),
+        (json!("cancelled"), json!(0))
+    );
+    assert!(diary(&app, &ana).await.is_empty());
+}

@@ -605,6 +605,11 @@ pub struct ExportJob {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// An export not past its keeping time (the daily prune deletes it later).
+fn kept(job: &ExportJobRow) -> bool {
+    job.expires_at.is_none_or(|e| e > Utc::now())
+}
+
 fn export_view(state: &AppState, job: ExportJobRow) -> ExportJob {
     let settings = &state.portability;
     let link = (job.status == "done").then(|| {
@@ -695,7 +700,7 @@ pub async fn get_export(
     let mut conn = state.conn().await?;
     let job = store::export_of(&mut conn, Some(auth.id()), id)
         .await?
-        .filter(|j| j.expires_at.is_none_or(|e| e > Utc::now()))
+        .filter(kept)
         .ok_or_else(|| ApiError::not_found("that export"))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -752,7 +757,7 @@ pub async fn download_export(
     let mut conn = state.conn().await?;
     let job = store::export_of(&mut conn, None, id)
         .await?
-        .filter(|j| j.status == "done")
+        .filter(|j| j.status == "done" && kept(j))
         .ok_or_else(|| ApiError::not_found("that export"))?;
     let username =
         filmlog_persistence::members::find(&mut conn, filmlog_domain::MemberId::new(job.member_id))
