@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod caching;
+mod canonical;
 mod conditional;
 mod demo;
 mod events;

@@ -505,4 +505,6 @@ pub fn build_app(
         .wrap(from_fn(uri_limit))
         .wrap(from_fn(request_context))
         .wrap(from_fn(crate::metrics::middleware))
+        // Outermost: nothing before it has seen the raw path or an unknown method.
+        .wrap(from_fn(crate::canonical::middleware))
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod canonical;
 pub mod conditional;
 pub mod cors;
 pub mod dto;

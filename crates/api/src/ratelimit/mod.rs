@@ -59,15 +59,19 @@ impl Class {
         match (method, path) {
             (&Method::POST, "/auth/register") => &[Class::Auth, Class::Register],
             (&Method::POST, "/auth/login" | "/auth/refresh") => &[Class::Auth],
-            (&Method::GET | &Method::HEAD, "/films")
-                if query.split('&').any(|p| p.starts_with("q=")) =>
-            {
+            (&Method::GET | &Method::HEAD, "/films" | "/lists") if has_search(query) => {
                 &[Class::Search]
             }
             (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => &[Class::Read],
             _ => &[Class::Write],
         }
     }
+}
+
+/// Whether the query string has a `q` parameter, read as the `Query` extractor reads it
+/// (`%71=…` is `q=…`).
+fn has_search(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "q")
 }
 
 /// The budgets, by class and by whom they count.
@@ -377,6 +381,12 @@ mod tests {
             c(Method::GET, "/api/v1/films", "sort=rating"),
             &[Class::Read]
         );
+        assert_eq!(
+            c(Method::GET, "/api/v1/films", "%71=heav"),
+            &[Class::Search]
+        );
+        assert_eq!(c(Method::GET, "/api/v1/films", "a=1&q"), &[Class::Search]);
+        assert_eq!(c(Method::GET, "/api/v1/lists", "q=noir"), &[Class::Search]);
         assert_eq!(c(Method::GET, "/api/v1/me/feed", ""), &[Class::Read]);
         assert_eq!(c(Method::PUT, "/api/v1/films/x/like", ""), &[Class::Write]);
         assert_eq!(c(Method::POST, "/api/v1/auth/logout", ""), &[Class::Write]);
