@@ -480,3 +480,116 @@ async fn every_budget_recovers_after_retry_after() {
         );
     }
 }
+
+/// A client that opens a download and stops reading holds no database connection (security review
+/// H3): with 32 such downloads of an 8 MiB export open against a pool of 4, logins still succeed at
+/// once; and once a stalled client has read nothing for the stall timeout, its connection is closed.
+#[actix_web::test]
+async fn stalled_downloads_hold_no_connection_and_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| {
+        c.pool.max_size = 4;
+        c.pool.timeout = Duration::from_secs(2);
+        c.portability_worker = false;
+        c.http.write_stall_timeout = Duration::from_secs(3);
+    })
+    .await;
+    let ana = app.member("ana").await;
+    let job = app
+        .post(
+            "/api/v1/me/exports",
+            Some(&ana.access_token),
+            &serde_json::json!({}),
+        )
+        .await;
+    job.assert_status(202);
+    let id: i64 = job.json["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    // Eight chunks of 1 MiB, as the export worker would have written them.
+    let size: u64 = 8 << 20;
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(format!(
+        "INSERT INTO export_chunks (job_id, n, bytes) \
+         SELECT {id}, g, convert_to((SELECT string_agg(md5(i::text), '') FROM generate_series(1, 32768) i), 'UTF8') \
+         FROM generate_series(0, 7) g"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("chunks: {e}"));
+    diesel::sql_query(format!(
+        "UPDATE export_jobs SET status = 'done', bytes = {size}, finished_at = now(), \
+         expires_at = now() + interval '1 day' WHERE id = {id}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("done: {e}"));
+    let until = chrono::Utc::now().timestamp() + 600;
+    let sig = app.state.portability.sign(id, until);
+    let request = format!(
+        "GET /api/v1/me/exports/{id}/download?expires={until}&signature={sig} HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+    let addr: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("address: {e}"));
+    let mut stalled = Vec::new();
+    for _ in 0..32 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("socket: {e}"));
+        socket
+            .set_recv_buffer_size(4096)
+            .unwrap_or_else(|e| panic!("buffer: {e}"));
+        let mut stream = socket
+            .connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("send: {e}"));
+        let mut head = [0u8; 512];
+        let n = stream.read(&mut head).await.unwrap_or(0);
+        let text = String::from_utf8_lossy(&head[..n]).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let res = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"username": "ana", "password": ana.password}),
+            )
+            .await;
+        res.assert_status(200);
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            asked.elapsed()
+        );
+    }
+    // Past the stall timeout, each stalled download has been ended short of its length.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for mut stream in stalled {
+        let mut got = 0u64;
+        let mut buf = vec![0u8; 1 << 16];
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n as u64,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "a stalled download was never closed");
+        assert!(
+            got < size,
+            "a stalled download was sent whole ({got} bytes)"
+        );
+    }
+}

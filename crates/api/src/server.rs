@@ -4,6 +4,7 @@
 //! cannot parse, 408 for a head that does not arrive in time, 431 for a head too large), leave as
 //! problem+json like every other error.
 
+use std::future::Future;
 use std::io;
 use std::net::TcpListener;
 use std::pin::Pin;
@@ -46,6 +47,7 @@ pub fn http_server(
     }
     let shutdown = builder.graceful_shutdown_signal();
     let head_timeout = state.limits.head_timeout;
+    let stall = state.limits.write_stall_timeout;
     if let Some(listener) = options.metrics {
         let state = state.clone();
         builder = builder.listen("filmlog-metrics", listener, move || {
@@ -71,30 +73,67 @@ pub fn http_server(
             })
             .client_request_timeout(head_timeout)
             .h1(map_config(app, |_| AppConfig::default()));
-        fn_service(|io: actix_web::rt::net::TcpStream| {
+        fn_service(move |io: actix_web::rt::net::TcpStream| {
             let peer = io.peer_addr().ok();
-            std::future::ready(Ok((ProblemIo::new(io), peer)))
+            std::future::ready(Ok((ProblemIo::new(io, stall), peer)))
         })
         .and_then(http)
     })?;
     Ok(builder.run())
 }
 
-/// A connection whose bare error answers from actix-http are rewritten as problem+json. Everything
-/// else passes through untouched.
+/// A connection whose bare error answers from actix-http are rewritten as problem+json, and whose
+/// writes fail once the client has read nothing for the stall timeout (actix-http has no write
+/// timeout: a client that stops reading would otherwise keep its response, and whatever the
+/// response holds, for ever). Everything else passes through untouched.
 pub struct ProblemIo<T> {
     inner: T,
     /// A rewritten answer still to be written, and how much of it is.
     pending: Vec<u8>,
     written: usize,
+    stall: Duration,
+    /// Armed while a write waits for the client; cleared by any progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<T> ProblemIo<T> {
-    pub fn new(inner: T) -> Self {
+    pub fn new(inner: T, stall: Duration) -> Self {
         Self {
             inner,
             pending: Vec::new(),
             written: 0,
+            stall,
+            stalled: None,
+        }
+    }
+
+    /// `Pending` from a write: fails the write once the client has taken nothing for `stall`.
+    fn waiting<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let stall = self.stall;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing for the stall timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The outcome of a write, with the stall timer kept or cleared.
+    fn timed<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        match polled {
+            Poll::Pending => self.waiting(cx),
+            ready => {
+                self.stalled = None;
+                ready
+            }
         }
     }
 }
@@ -103,8 +142,8 @@ impl<T: AsyncWrite + Unpin> ProblemIo<T> {
     /// Writes what is pending; ready once nothing is.
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.pending.len() {
-            let n =
-                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+            let polled = Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]);
+            let n = ready!(self.timed(cx, polled))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -141,12 +180,14 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
             }
             return Poll::Ready(Ok(buf.len()));
         }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.timed(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.drain(cx))?;
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.timed(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -59,6 +59,11 @@ pub struct HttpLimits {
     pub head_timeout: std::time::Duration,
     /// For the whole body once the head is in; 408 after it.
     pub body_timeout: std::time::Duration,
+    /// For a whole upload (an import's file) once its head is in; 408 after it.
+    pub upload_timeout: std::time::Duration,
+    /// How long a response may wait for a client that reads nothing before the connection is
+    /// closed (a stalled download or event stream).
+    pub write_stall_timeout: std::time::Duration,
 }
 
 impl Default for HttpLimits {
@@ -66,6 +71,8 @@ impl Default for HttpLimits {
         Self {
             head_timeout: std::time::Duration::from_secs(5),
             body_timeout: std::time::Duration::from_secs(10),
+            upload_timeout: std::time::Duration::from_secs(120),
+            write_stall_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -218,6 +218,8 @@ impl Settings {
         let http = HttpLimits {
             head_timeout: millis(&lookup, "FILMLOG_REQUEST_HEAD_TIMEOUT_MS", 5_000)?,
             body_timeout: millis(&lookup, "FILMLOG_REQUEST_BODY_TIMEOUT_MS", 10_000)?,
+            upload_timeout: millis(&lookup, "FILMLOG_REQUEST_UPLOAD_TIMEOUT_MS", 120_000)?,
+            write_stall_timeout: millis(&lookup, "FILMLOG_RESPONSE_STALL_TIMEOUT_MS", 30_000)?,
         };
         let rate = rate_limits(&lookup)?;
         let cors = CorsPolicy::parse(&lookup("FILMLOG_CORS_ORIGINS").unwrap_or_default()).map_err(

@@ -754,26 +754,40 @@ pub async fn download_export(
             "the download link expired: ask for the export again for a new one",
         ));
     }
-    let mut conn = state.conn().await?;
-    let job = store::export_of(&mut conn, None, id)
-        .await?
-        .filter(|j| j.status == "done" && kept(j))
-        .ok_or_else(|| ApiError::not_found("that export"))?;
-    let username =
-        filmlog_persistence::members::find(&mut conn, filmlog_domain::MemberId::new(job.member_id))
+    let (job, username) = {
+        let mut conn = state.conn().await?;
+        let job = store::export_of(&mut conn, None, id)
+            .await?
+            .filter(|j| j.status == "done" && kept(j))
+            .ok_or_else(|| ApiError::not_found("that export"))?;
+        let member = filmlog_domain::MemberId::new(job.member_id);
+        let username = filmlog_persistence::members::find(&mut conn, member)
             .await?
             .map(|m| m.username.as_str().to_owned())
             .unwrap_or_else(|| "member".into());
+        (job, username)
+    };
     let date = job.finished_at.unwrap_or_else(Utc::now).format("%Y-%m-%d");
-    // One chunk at a time from the database: a download never holds the whole ZIP.
-    let body = futures_util::stream::unfold((conn, 0i32), move |(mut conn, n)| async move {
-        match store::export_chunk_at(&mut conn, id, n).await {
-            Ok(Some(bytes)) => Some((
-                Ok::<_, actix_web::Error>(web::Bytes::from(bytes)),
-                (conn, n + 1),
-            )),
-            Ok(None) => None,
-            Err(e) => Some((Err(ApiError::from(e).into()), (conn, i32::MAX))),
+    // One chunk at a time from the database, each on a connection taken for that chunk alone: a
+    // download never holds the whole ZIP, nor a connection while the client reads (a client that
+    // stops reading is cut off by the server's stall timeout).
+    let chunks = state.clone();
+    let body = futures_util::stream::unfold(Some(0i32), move |next| {
+        let state = chunks.clone();
+        async move {
+            let n = next?;
+            let chunk = async {
+                let mut conn = state.conn().await?;
+                Ok::<_, ApiError>(store::export_chunk_at(&mut conn, id, n).await?)
+            };
+            match chunk.await {
+                Ok(Some(bytes)) => Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from(bytes)),
+                    n.checked_add(1),
+                )),
+                Ok(None) => None,
+                Err(e) => Some((Err(e.into()), None)),
+            }
         }
     });
     let mut res = HttpResponse::Ok();
