@@ -1589,3 +1589,192 @@ async fn open_exports_refuse_another_and_unfinished_or_expired_ones_have_no_down
     );
     assert!(diary(&app, &ana).await.is_empty());
 }
+
+/// Security review H2: a review cell of 20 MB (made so that it compresses far less than the ratio
+/// limit allows) is a problem row, read in seconds; the row after it imports.
+#[actix_web::test]
+async fn a_twenty_megabyte_cell_is_a_problem_row_read_in_seconds() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    // `<b>` and four pseudo-random letters, again and again.
+    let mut cell = String::with_capacity(21 << 20);
+    let mut x: u32 = 7;
+    while cell.len() < 20 << 20 {
+        cell.push_str("<b>");
+        for _ in 0..4 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            cell.push(char::from(b'a' + u8::try_from((x >> 16) % 26).unwrap_or(0)));
+        }
+    }
+    let reviews = format!(
+        "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Review,Tags,Watched Date\n\
+         2024-01-05,The Matrix,1999,https://boxd.it/d1,4.5,,\"{cell}\",,2024-01-04\n\
+         2024-04-01,Alien,1979,https://boxd.it/r9,4,,Fun.,,2024-04-01\n"
+    );
+    let zip = zip_of(&[("reviews.csv", reviews.into_bytes())]);
+    let started = std::time::Instant::now();
+    let job = import(&app, &ana, &zip).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert_eq!(job["status"], "done", "{job}");
+    let problems = job["problems"].to_string();
+    assert!(
+        problems.contains("a cell of 2097") && problems.contains("at most 1048576"),
+        "{problems}"
+    );
+    let entries = diary(&app, &ana).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["review"]["text"], "Fun.");
+}
+
+/// Security review H2: a worker's claim is kept alive by a heartbeat while its job makes no
+/// progress; the heartbeat stops as soon as the job is cancelled or another worker holds it, and
+/// every write of the stale worker is refused (the claim's attempt fences it).
+#[actix_web::test]
+async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
+    use diesel_async::RunQueryDsl;
+    use filmlog_persistence::portability as store;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = TestApp::spawn_with(|c| c.portability_worker = false).await;
+    let ana = app.member("ana").await;
+    let res = upload(
+        &app,
+        Some(&ana.access_token),
+        &export(DIARY, RATINGS),
+        false,
+    )
+    .await;
+    res.assert_status(202);
+    let id: i64 = res.json["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut conn = app.db.connect().await;
+    let Some(job) = store::claim_import(&mut conn, Some(id))
+        .await
+        .unwrap_or(None)
+    else {
+        panic!("no job to claim");
+    };
+    let lease = job.lease();
+    // The claim is made to lapse in a second; the heartbeat (every 100 ms) keeps it.
+    diesel::sql_query("UPDATE import_jobs SET claimed_until = now() + interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let beating = tokio::spawn(filmlog_api::portability::import::keep_claim(
+        app.state.pool.clone(),
+        lease,
+        Duration::from_millis(100),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        store::claim_import(&mut conn, Some(id))
+            .await
+            .unwrap_or(None)
+            .is_none(),
+        "the job was claimed again while its worker's heartbeat ran"
+    );
+    assert!(!AtomicBool::load(&stop, Ordering::Relaxed));
+    // Taken over (its claim lapsed, say, while the database was away): the stale worker's
+    // heartbeat stops it, and none of its writes apply.
+    diesel::sql_query("UPDATE import_jobs SET claimed_until = now() - interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(again) = store::claim_import(&mut conn, Some(id))
+        .await
+        .unwrap_or(None)
+    else {
+        panic!("the lapsed job was not claimed again");
+    };
+    assert_eq!(again.attempts, lease.attempt + 1);
+    tokio::time::timeout(Duration::from_secs(2), beating)
+        .await
+        .unwrap_or_else(|_| panic!("the stale heartbeat went on"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(AtomicBool::load(&stop, Ordering::Relaxed));
+    let progress = json!({"phase": "stage"});
+    assert_eq!(
+        store::import_progress(&mut conn, lease, &progress)
+            .await
+            .ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store::import_phase(&mut conn, lease, "apply").await.ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store::finish_import(&mut conn, lease, "done", "finished", None)
+            .await
+            .ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store::renew_import(&mut conn, again.lease()).await.ok(),
+        Some(true)
+    );
+}
+
+/// Security review H2: an attempt that runs past its time budget fails the job with a message
+/// saying so (it does not go back to the queue), and a job whose workers vanished on every attempt
+/// is given up instead of moving from instance to instance.
+#[actix_web::test]
+async fn a_job_over_its_time_budget_fails_and_an_abandoned_one_is_given_up() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn_with(|c| {
+        let mut p =
+            filmlog_api::portability::PortabilitySettings::new(b"a link key of at least 32 bytes!");
+        p.poll = Duration::from_millis(50);
+        p.job_budget = Duration::from_millis(1);
+        c.portability = Some(p);
+    })
+    .await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    let job = import(&app, &ana, &export(DIARY, RATINGS)).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("time budget")),
+        "{job}"
+    );
+    assert_eq!(diary(&app, &ana).await.len(), 0);
+
+    // A job claimed five times whose claim lapsed each time.
+    let other = TestApp::spawn_with(|c| c.portability_worker = false).await;
+    let bo = other.member("bo").await;
+    let res = upload(
+        &other,
+        Some(&bo.access_token),
+        &export(DIARY, RATINGS),
+        false,
+    )
+    .await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    let mut conn = other.db.connect().await;
+    diesel::sql_query(
+        "UPDATE import_jobs SET status = 'running', attempts = 5, claimed_until = now() - interval '1 second'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let settings = other.state.portability.clone();
+    let ran =
+        filmlog_api::portability::import::run_next(&other.state.pool, &settings, None, &mut |_| {})
+            .await;
+    assert_eq!(ran, Ok(false));
+    let job = wait(&other, &bo.access_token, &id, &["failed"]).await;
+    assert_eq!(
+        job["error"],
+        filmlog_persistence::portability::ABANDONED,
+        "{job}"
+    );
+}

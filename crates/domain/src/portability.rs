@@ -23,6 +23,9 @@ pub const MAX_RATIO: u64 = 200;
 pub const MAX_FILES: usize = 5_000;
 /// Rows of one file.
 pub const MAX_ROWS_PER_FILE: u64 = 1_000_000;
+/// The longest cell read from a CSV file: room for the longest review Filmlog takes (100,000
+/// characters) with its markup. A row with a longer cell is a problem row, never converted.
+pub const MAX_CELL_BYTES: usize = 1024 * 1024;
 
 /// What a file of an export holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,9 +336,12 @@ pub fn best_match(candidates: &[Candidate], year: Option<i32>) -> Option<(i64, M
 /// (`&amp;`, `&#8217;`, …) are decoded. Nothing of the result is markup a client would execute.
 pub fn review_text(html: &str) -> String {
     let mut stack: Vec<(Open, String)> = vec![(Open::Root, String::new())];
-    let mut rest = html.replace("\r\n", "\n");
+    let src = html.replace("\r\n", "\n");
+    // Everything before `at` has been read: each search starts there, so the whole pass is linear.
+    let mut at = 0;
     let mut skip_until: Option<&'static str> = None;
     loop {
+        let rest = &src[at..];
         // A tag starts with `<` and a letter, `/` or `!`; any other `<` is text.
         let starts_tag = |i: usize| {
             rest[i + 1..]
@@ -349,21 +355,21 @@ pub fn review_text(html: &str) -> String {
             .find(|i| starts_tag(*i))
         else {
             if skip_until.is_none() {
-                push_text(&mut stack, &rest);
+                push_text(&mut stack, rest);
             }
             break;
         };
         let Some(gt) = rest[lt..].find('>').map(|g| lt + g) else {
             if skip_until.is_none() {
-                push_text(&mut stack, &rest);
+                push_text(&mut stack, rest);
             }
             break;
         };
         if skip_until.is_none() {
             push_text(&mut stack, &rest[..lt]);
         }
-        let tag = rest[lt + 1..gt].trim().to_owned();
-        rest = rest[gt + 1..].to_owned();
+        let tag = rest[lt + 1..gt].trim();
+        at += gt + 1;
         let closing = tag.starts_with('/');
         let name: String = tag
             .trim_start_matches('/')
@@ -377,6 +383,9 @@ pub fn review_text(html: &str) -> String {
             }
             continue;
         }
+        // Quotes and links nest at most MAX_NESTING deep; deeper ones keep their text only (each
+        // level rewrites what it holds when it closes).
+        let room = stack.len() <= MAX_NESTING;
         match (name.as_str(), closing) {
             ("script", false) => skip_until = Some("script"),
             ("style", false) => skip_until = Some("style"),
@@ -384,8 +393,10 @@ pub fn review_text(html: &str) -> String {
             ("p", _) => top(&mut stack).push_str("\n\n"),
             ("i" | "em", _) => top(&mut stack).push('_'),
             ("b" | "strong", _) => top(&mut stack).push_str("**"),
-            ("blockquote", false) => stack.push((Open::Quote, String::new())),
-            ("a", false) => stack.push((Open::Link(attribute(&tag, "href")), String::new())),
+            ("blockquote", false) if room => stack.push((Open::Quote, String::new())),
+            ("a", false) if room => {
+                stack.push((Open::Link(attribute(tag, "href")), String::new()));
+            }
             ("blockquote", true) => close(&mut stack, |o| matches!(o, Open::Quote)),
             ("a", true) => close(&mut stack, |o| matches!(o, Open::Link(_))),
             _ => {}
@@ -397,6 +408,9 @@ pub fn review_text(html: &str) -> String {
     let text = stack.pop().map(|(_, t)| t).unwrap_or_default();
     tidy(&text)
 }
+
+/// How deep quotes and links nest in [`review_text`].
+const MAX_NESTING: usize = 8;
 
 enum Open {
     Root,
@@ -475,7 +489,12 @@ pub fn decode_entities(raw: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let end = rest[1..].find(';').map(|e| e + 1).filter(|e| *e <= 10);
+        // A reference is at most 10 bytes to its `;`: look no further (a search to the next `;`
+        // from every `&` would be quadratic).
+        let end = rest.as_bytes()[1..rest.len().min(11)]
+            .iter()
+            .position(|b| *b == b';')
+            .map(|e| e + 1);
         let decoded = end.and_then(|end| {
             let name = &rest[1..end];
             let c = match name {
@@ -687,6 +706,46 @@ pub fn decide(item: &Item, previous: Option<(&Item, bool)>) -> (Action, Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security review H2: hostile review HTML costs time in proportion to its length (each of
+    /// these took hours before the conversion was made linear).
+    #[test]
+    fn review_text_is_linear_in_hostile_input() {
+        let hostile = [
+            "<b>x".repeat(500_000),
+            "&".repeat(2_000_000),
+            "&#".repeat(1_000_000),
+            "<blockquote>x".repeat(150_000),
+            "<a href=x>y".repeat(150_000),
+            "</blockquote>".repeat(150_000),
+        ];
+        for html in hostile {
+            let started = std::time::Instant::now();
+            let text = review_text(&html);
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{} bytes of {:?}… took {:?}",
+                html.len(),
+                &html[..12],
+                started.elapsed()
+            );
+            assert!(text.len() <= 2 * html.len() + 64);
+        }
+        // Quotes nest as deep as MAX_NESTING; deeper ones keep their text.
+        let deep = format!(
+            "{}x{}",
+            "<blockquote>".repeat(20),
+            "</blockquote>".repeat(20)
+        );
+        let quoted = review_text(&deep);
+        assert_eq!(
+            quoted.trim(),
+            format!(
+                "{} x",
+                ">".repeat(MAX_NESTING).replace('>', "> ").trim_end()
+            )
+        );
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default()

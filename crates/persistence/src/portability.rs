@@ -128,6 +128,7 @@ pub async fn claim_import(
              SELECT id FROM import_jobs \
              WHERE status IN ('queued', 'running') \
                AND (claimed_until IS NULL OR claimed_until < now()) \
+               AND attempts < $3 \
                AND ($2::bigint IS NULL OR id = $2) \
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          UPDATE import_jobs j SET status = 'running', attempts = j.attempts + 1, \
@@ -137,73 +138,136 @@ pub async fn claim_import(
     )
     .bind::<Integer, _>(CLAIM_SECS)
     .bind::<Nullable<BigInt>, _>(only)
+    .bind::<Integer, _>(MAX_ATTEMPTS)
     .get_result(conn)
     .await
     .optional()?)
 }
 
-/// Renews the worker's claim and records progress; `false` when the job is no longer this
-/// worker's to run (cancelled).
-pub async fn import_progress(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-    progress: &Value,
-) -> Result<bool> {
-    let n = diesel::update(
+/// A worker's hold on a claimed job: the job and the attempt it claimed. Every write of a running
+/// job names it, so a worker whose claim lapsed and was taken over by another writes nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub job: i64,
+    pub attempt: i32,
+}
+
+impl ImportJobRow {
+    /// The lease of a job this worker has just claimed.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            job: self.id,
+            attempt: self.attempts,
+        }
+    }
+}
+
+/// The running job `lease` holds.
+#[diesel::dsl::auto_type]
+fn held(job: i64, attempt: i32) -> _ {
+    import_jobs::table
+        .filter(import_jobs::id.eq(job))
+        .filter(import_jobs::status.eq("running"))
+        .filter(import_jobs::attempts.eq(attempt))
+}
+
+/// Keeps the claim alive (the worker's heartbeat, independent of its progress); `false` when the
+/// job is no longer this worker's (cancelled, or taken over after the claim lapsed).
+pub async fn renew_import(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
+    let n = diesel::update(held(lease.job, lease.attempt))
+        .set(import_jobs::claimed_until.eq(claim_deadline()))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Fails the running jobs whose claim lapsed after [`MAX_ATTEMPTS`] claims: their worker stopped,
+/// or ran out of its time budget, every time. Without this a job that kills or pins its worker
+/// would move from instance to instance for ever.
+pub async fn give_up_abandoned_imports(conn: &mut AsyncPgConnection) -> Result<usize> {
+    let ids: Vec<i64> = diesel::update(
         import_jobs::table
-            .find(id)
-            .filter(import_jobs::status.eq("running")),
+            .filter(import_jobs::status.eq("running"))
+            .filter(import_jobs::claimed_until.lt(diesel::dsl::now))
+            .filter(import_jobs::attempts.ge(MAX_ATTEMPTS)),
     )
     .set((
-        import_jobs::progress.eq(progress),
-        import_jobs::claimed_until.eq(claim_deadline()),
+        import_jobs::status.eq("failed"),
+        import_jobs::phase.eq("finished"),
+        import_jobs::error.eq(ABANDONED),
+        import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
         import_jobs::updated_at.eq(diesel::dsl::now),
+        import_jobs::finished_at.eq(Some(Utc::now())),
     ))
-    .execute(conn)
+    .returning(import_jobs::id)
+    .get_results(conn)
     .await?;
+    if !ids.is_empty() {
+        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq_any(&ids)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(ids.len())
+}
+
+/// Claims of a job before it is given up.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// The error of a job given up by [`give_up_abandoned_imports`].
+pub const ABANDONED: &str =
+    "the import was given up: its worker stopped or ran out of time on each of 5 attempts";
+
+/// Renews the worker's claim and records progress; `false` when the job is no longer this
+/// worker's to run (cancelled, or taken over).
+pub async fn import_progress(
+    conn: &mut AsyncPgConnection,
+    lease: Lease,
+    progress: &Value,
+) -> Result<bool> {
+    let n = diesel::update(held(lease.job, lease.attempt))
+        .set((
+            import_jobs::progress.eq(progress),
+            import_jobs::claimed_until.eq(claim_deadline()),
+            import_jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
 /// Moves a running job to its next phase (still claimed by this worker).
-pub async fn import_phase(conn: &mut AsyncPgConnection, id: i64, phase: &str) -> Result<bool> {
-    let n = diesel::update(
-        import_jobs::table
-            .find(id)
-            .filter(import_jobs::status.eq("running")),
-    )
-    .set((
-        import_jobs::phase.eq(phase),
-        import_jobs::updated_at.eq(diesel::dsl::now),
-    ))
-    .execute(conn)
-    .await?;
+pub async fn import_phase(conn: &mut AsyncPgConnection, lease: Lease, phase: &str) -> Result<bool> {
+    let n = diesel::update(held(lease.job, lease.attempt))
+        .set((
+            import_jobs::phase.eq(phase),
+            import_jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
 /// Ends a running job's turn: `status` is `needs_review`, `done` or `failed`.
 pub async fn finish_import(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    lease: Lease,
     status: &str,
     phase: &str,
     error: Option<&str>,
 ) -> Result<bool> {
+    let id = lease.job;
     let finished = matches!(status, "done" | "failed");
-    let n = diesel::update(
-        import_jobs::table
-            .find(id)
-            .filter(import_jobs::status.eq("running")),
-    )
-    .set((
-        import_jobs::status.eq(status),
-        import_jobs::phase.eq(phase),
-        import_jobs::error.eq(error),
-        import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
-        import_jobs::updated_at.eq(diesel::dsl::now),
-        import_jobs::finished_at.eq(finished.then(Utc::now)),
-    ))
-    .execute(conn)
-    .await?;
+    let n = diesel::update(held(lease.job, lease.attempt))
+        .set((
+            import_jobs::status.eq(status),
+            import_jobs::phase.eq(phase),
+            import_jobs::error.eq(error),
+            import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
+            import_jobs::updated_at.eq(diesel::dsl::now),
+            import_jobs::finished_at.eq(finished.then(Utc::now)),
+        ))
+        .execute(conn)
+        .await?;
     if finished {
         diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
             .execute(conn)

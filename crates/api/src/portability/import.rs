@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::io::{Seek, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel_async::AsyncConnection;
 use filmlog_domain::portability::{APPLY_ORDER, Candidate, best_match, title_key};
 use filmlog_domain::{MemberId, latest_today};
-use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, SourceRow};
+use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, Lease, SourceRow};
 use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -25,7 +27,7 @@ use crate::ops::imports::{self as ops, Decision, Run};
 /// How often progress is written while a job runs (the issue asks for at least once a second).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Attempts before a job that keeps failing on the database is given up.
-const MAX_ATTEMPTS: i32 = 5;
+const MAX_ATTEMPTS: i32 = store::MAX_ATTEMPTS;
 
 /// Why a job's turn ended early.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,9 @@ pub async fn run_next(
 ) -> Result<bool, String> {
     let job = {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        store::give_up_abandoned_imports(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
         store::claim_import(&mut conn, only)
             .await
             .map_err(|e| e.to_string())?
@@ -97,20 +102,41 @@ pub async fn run(
     on_progress: OnProgress<'_>,
 ) -> Result<(), String> {
     let started = Instant::now();
-    let result = phases(pool, settings, &job, on_progress).await;
+    let lease = job.lease();
+    // The claim is kept alive by a heartbeat of its own, whatever the job is doing; the heartbeat
+    // tells the job to stop when the job is no longer this worker's.
+    let stop = Arc::new(AtomicBool::new(false));
+    let heartbeat = AbortOnDrop(tokio::spawn(keep_claim(
+        pool.clone(),
+        lease,
+        settings.heartbeat,
+        stop.clone(),
+    )));
+    let result = tokio::time::timeout(
+        settings.job_budget,
+        phases(pool, settings, &job, stop, on_progress),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(JobError::Archive(format!(
+            "the import did not finish within its time budget of {} minutes: split the export into smaller ones",
+            settings.job_budget.as_secs().div_ceil(60)
+        )))
+    });
+    drop(heartbeat);
     crate::metrics::job_run("import", result.is_ok(), started.elapsed());
     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
     match result {
         Ok(()) | Err(JobError::Stopped | JobError::Rehearsed | JobError::Careful) => Ok(()),
         Err(JobError::Archive(message)) => {
-            store::finish_import(&mut conn, job.id, "failed", "finished", Some(&message))
+            store::finish_import(&mut conn, lease, "failed", "finished", Some(&message))
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(())
         }
         Err(JobError::Db(message)) if job.attempts >= MAX_ATTEMPTS => {
             let why = format!("gave up after {MAX_ATTEMPTS} attempts: {message}");
-            store::finish_import(&mut conn, job.id, "failed", "finished", Some(&why))
+            store::finish_import(&mut conn, lease, "failed", "finished", Some(&why))
                 .await
                 .map_err(|e| e.to_string())?;
             Err(message)
@@ -126,22 +152,54 @@ pub async fn run(
     }
 }
 
+/// Aborts its task when dropped (also when the job's future is dropped mid-way).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews `lease` every `every` until aborted; raises `stop` once the job is no longer this
+/// worker's. A failed renewal is tried again at the next beat (if the claim lapses meanwhile,
+/// another worker takes the job over and this one's writes stop applying).
+pub async fn keep_claim(pool: DbPool, lease: Lease, every: Duration, stop: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = match pool.get().await {
+            Ok(mut conn) => store::renew_import(&mut conn, lease).await,
+            Err(e) => Err(PersistenceError::from(e)),
+        };
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(error) => tracing::warn!(job = lease.job, %error, "import claim not renewed"),
+        }
+    }
+}
+
 async fn phases(
     pool: &DbPool,
     settings: &PortabilitySettings,
     job: &ImportJobRow,
+    stop: Arc<AtomicBool>,
     on_progress: OnProgress<'_>,
 ) -> Result<(), JobError> {
-    let mut tracker = Tracker::new(job.id, on_progress);
+    let lease = job.lease();
+    let mut tracker = Tracker::new(lease, stop, on_progress);
     let mut phase = job.phase.clone();
     if phase == "stage" {
         stage(pool, job, &mut tracker).await?;
-        next_phase(pool, job.id, "plan").await?;
+        next_phase(pool, lease, "plan").await?;
         phase = "plan".into();
     }
     if phase == "plan" {
         plan(pool, job.id, &mut tracker).await?;
-        next_phase(pool, job.id, "apply").await?;
+        next_phase(pool, lease, "apply").await?;
         phase = "apply".into();
     }
     if phase == "apply" {
@@ -149,10 +207,10 @@ async fn phases(
         let mut conn = conn(pool).await?;
         if job.dry_run {
             rehearse(pool, settings, job.id, member, &mut tracker).await?;
-            store::finish_import(&mut conn, job.id, "needs_review", "apply", None).await?;
+            store::finish_import(&mut conn, lease, "needs_review", "apply", None).await?;
         } else {
             apply(pool, settings, job.id, member, &mut tracker).await?;
-            store::finish_import(&mut conn, job.id, "done", "finished", None).await?;
+            store::finish_import(&mut conn, lease, "done", "finished", None).await?;
         }
     }
     Ok(())
@@ -164,9 +222,9 @@ async fn conn(pool: &DbPool) -> Result<crate::state::DbConn, JobError> {
         .map_err(|e| JobError::Db(PersistenceError::from(e).to_string()))
 }
 
-async fn next_phase(pool: &DbPool, job: i64, phase: &str) -> Result<(), JobError> {
+async fn next_phase(pool: &DbPool, lease: Lease, phase: &str) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
-    if store::import_phase(&mut conn, job, phase).await? {
+    if store::import_phase(&mut conn, lease, phase).await? {
         Ok(())
     } else {
         Err(JobError::Stopped)
@@ -174,9 +232,10 @@ async fn next_phase(pool: &DbPool, job: i64, phase: &str) -> Result<(), JobError
 }
 
 /// Writes progress at most every [`PROGRESS_EVERY`] (and when forced), renewing the claim; stops
-/// the job when it was cancelled.
+/// the job when it was cancelled or is no longer this worker's.
 struct Tracker<'b> {
-    job: i64,
+    lease: Lease,
+    stop: Arc<AtomicBool>,
     on_progress: OnProgress<'b>,
     phase: &'static str,
     file: Option<String>,
@@ -186,9 +245,10 @@ struct Tracker<'b> {
 }
 
 impl<'b> Tracker<'b> {
-    fn new(job: i64, on_progress: OnProgress<'b>) -> Self {
+    fn new(lease: Lease, stop: Arc<AtomicBool>, on_progress: OnProgress<'b>) -> Self {
         Tracker {
-            job,
+            lease,
+            stop,
             on_progress,
             phase: "stage",
             file: None,
@@ -199,6 +259,9 @@ impl<'b> Tracker<'b> {
     }
 
     async fn tick(&mut self, conn: &mut AsyncPgConnection, force: bool) -> Result<(), JobError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(JobError::Stopped);
+        }
         if !force && self.written.is_some_and(|w| w.elapsed() < PROGRESS_EVERY) {
             return Ok(());
         }
@@ -210,7 +273,7 @@ impl<'b> Tracker<'b> {
         });
         self.written = Some(Instant::now());
         (self.on_progress)(&progress);
-        if store::import_progress(conn, self.job, &progress).await? {
+        if store::import_progress(conn, self.lease, &progress).await? {
             Ok(())
         } else {
             Err(JobError::Stopped)

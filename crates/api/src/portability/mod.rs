@@ -30,6 +30,11 @@ pub struct PortabilitySettings {
     pub link_key: Arc<[u8]>,
     /// Wakes this instance's workers when a job is queued here.
     pub wake: Arc<Notify>,
+    /// How often a worker renews its claim on the job it runs, whatever the job is doing (well
+    /// inside the claim's minute).
+    pub heartbeat: Duration,
+    /// How long one attempt of an import may run before the job fails.
+    pub job_budget: Duration,
 }
 
 impl PortabilitySettings {
@@ -50,6 +55,8 @@ impl PortabilitySettings {
             keep_days: 7,
             link_key: key.into(),
             wake: Arc::new(Notify::new()),
+            heartbeat: Duration::from_secs(15),
+            job_budget: Duration::from_secs(30 * 60),
         }
     }
 

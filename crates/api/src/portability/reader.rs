@@ -7,8 +7,8 @@ use std::io::{self, Read};
 
 use chrono::NaiveDate;
 use filmlog_domain::portability::{
-    self as rules, FilmRef, Item, MAX_FILES, MAX_RATIO, MAX_ROWS_PER_FILE, MAX_UNCOMPRESSED_BYTES,
-    RowProblem, SourceFile,
+    self as rules, FilmRef, Item, MAX_CELL_BYTES, MAX_FILES, MAX_RATIO, MAX_ROWS_PER_FILE,
+    MAX_UNCOMPRESSED_BYTES, RowProblem, SourceFile,
 };
 use filmlog_persistence::portability::NewImportRow;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -326,6 +326,19 @@ impl Reader<'_> {
                 }
             }
             let line = line_of(record.position().map_or(0, |p| p.line()));
+            if let Some(longest) = record.iter().map(<[u8]>::len).max()
+                && longest > MAX_CELL_BYTES
+            {
+                self.row(problem_row(
+                    name,
+                    line,
+                    "row",
+                    format!(
+                        "a cell of {longest} bytes: at most {MAX_CELL_BYTES} are read (a review may have 100,000 characters)"
+                    ),
+                ))?;
+                continue;
+            }
             let cells: Result<Vec<String>, _> = record
                 .iter()
                 .map(|c| {
