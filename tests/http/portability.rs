@@ -1778,3 +1778,94 @@ async fn a_job_over_its_time_budget_fails_and_an_abandoned_one_is_given_up() {
         "{job}"
     );
 }
+
+/// Sends `head` and `body` on a new connection and never sends the rest; the status line and
+/// headers of the answer and how long it took.
+async fn answer_to_partial_upload(app: &TestApp, head: &str, body: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let started = std::time::Instant::now();
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    stream
+        .write_all(body)
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no answer in 10 s"))
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// Security review L7: an upload is refused before its body is read when the member already has an
+/// open import or announces more than an archive may have, and one that does not arrive within the
+/// upload timeout is 408; the file is spooled to disk, not held in memory.
+#[actix_web::test]
+async fn uploads_are_refused_before_their_body_and_bounded_in_time() {
+    let app = TestApp::spawn_with(|c| {
+        c.portability_worker = false;
+        c.http.upload_timeout = Duration::from_millis(700);
+    })
+    .await;
+    let ana = app.member("ana").await;
+    let boundary = "b0undary";
+    let head = |length: u64| {
+        format!(
+            "POST /api/v1/me/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n",
+            ana.access_token
+        )
+    };
+    let part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.zip\"\r\n\r\nPK\x03\x04"
+    );
+    // Announced larger than any archive: 413 at once.
+    let (answer, took) = answer_to_partial_upload(&app, &head(60 << 20), part.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // A body that stops arriving: 408 once the upload timeout passes.
+    let (answer, took) = answer_to_partial_upload(&app, &head(40 << 20), part.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // With an open import, the next upload is 409 before its body is read.
+    let first = upload(
+        &app,
+        Some(&ana.access_token),
+        &export(DIARY, RATINGS),
+        false,
+    )
+    .await;
+    first.assert_status(202);
+    let (answer, took) = answer_to_partial_upload(&app, &head(40 << 20), part.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 409 "), "{answer}");
+    assert!(took < Duration::from_millis(600), "{took:?}");
+    // The spooled archive is stored whole, chunk by chunk.
+    let id = first.json["id"].as_str().unwrap_or_default();
+    let job = app
+        .get(&format!("/api/v1/me/imports/{id}"), Some(&ana.access_token))
+        .await;
+    assert_eq!(
+        job.json["archive_bytes"].as_u64(),
+        Some(export(DIARY, RATINGS).len() as u64)
+    );
+}

@@ -42,34 +42,40 @@ pub struct ImportJobRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Creates a queued import and stores its archive in `chunks`.
+/// Creates a queued import of an archive of `archive_bytes` (stored with [`add_import_chunk`]).
 pub async fn create_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     dry_run: bool,
-    chunks: &[&[u8]],
+    archive_bytes: u64,
 ) -> Result<ImportJobRow> {
-    let total: usize = chunks.iter().map(|c| c.len()).sum();
-    let job: ImportJobRow = diesel::insert_into(import_jobs::table)
+    Ok(diesel::insert_into(import_jobs::table)
         .values((
             import_jobs::member_id.eq(member.get()),
             import_jobs::dry_run.eq(dry_run),
-            import_jobs::archive_bytes.eq(i64::try_from(total).unwrap_or(i64::MAX)),
+            import_jobs::archive_bytes.eq(i64::try_from(archive_bytes).unwrap_or(i64::MAX)),
         ))
         .returning(ImportJobRow::as_returning())
         .get_result(conn)
+        .await?)
+}
+
+/// Stores chunk `n` of a new job's archive.
+pub async fn add_import_chunk(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+    bytes: &[u8],
+) -> Result<()> {
+    diesel::insert_into(import_chunks::table)
+        .values((
+            import_chunks::job_id.eq(job),
+            import_chunks::n.eq(n),
+            import_chunks::bytes.eq(bytes),
+        ))
+        .execute(conn)
         .await?;
-    for (n, bytes) in chunks.iter().enumerate() {
-        diesel::insert_into(import_chunks::table)
-            .values((
-                import_chunks::job_id.eq(job.id),
-                import_chunks::n.eq(i32::try_from(n).unwrap_or(i32::MAX)),
-                import_chunks::bytes.eq(*bytes),
-            ))
-            .execute(conn)
-            .await?;
-    }
-    Ok(job)
+    Ok(())
 }
 
 /// Whether the member has an import that is not finished (queued, running or waiting for review).

@@ -39,10 +39,15 @@ pub async fn run(
             format!("{username} has an unfinished import ({open}); cancel it first").into(),
         );
     }
-    let chunks: Vec<&[u8]> = bytes
-        .chunks(filmlog_api::portability::export::CHUNK)
-        .collect();
-    let job = store::create_import(&mut conn, member.id, dry_run, &chunks).await?;
+    // One transaction: no worker sees the job before its whole archive is stored.
+    let job = diesel_async::AsyncConnection::transaction(&mut conn, async |conn| {
+        let job = store::create_import(conn, member.id, dry_run, bytes.len() as u64).await?;
+        for (n, chunk) in (0..).zip(bytes.chunks(filmlog_api::portability::export::CHUNK)) {
+            store::add_import_chunk(conn, job.id, n, chunk).await?;
+        }
+        Ok::<_, filmlog_persistence::PersistenceError>(job)
+    })
+    .await?;
     drop(conn);
     println!("import {} of {path} for {username}", job.id);
     let bar = crate::progress_bar("reading", 0);

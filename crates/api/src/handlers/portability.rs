@@ -11,6 +11,7 @@ use filmlog_persistence::portability::{self as store, ExportJobRow, ImportJobRow
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::io::AsyncSeekExt;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::API_PREFIX;
@@ -290,9 +291,113 @@ fn not_found() -> ApiError {
 pub async fn create_import(
     state: web::Data<AppState>,
     auth: Caller,
+    req: actix_web::HttpRequest,
     query: web::Query<ImportQuery>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> ApiResult<HttpResponse> {
+    let me = auth.id();
+    // Refused before a byte of the body is read: a second open import, and a body announced
+    // larger than any upload accepted.
+    {
+        let mut conn = state.conn().await?;
+        if let Some(open) = store::open_import(&mut conn, me).await? {
+            return Err(import_in_progress(open));
+        }
+    }
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_ARCHIVE_BYTES + MAX_FORM_EXTRA) {
+        return Err(archive_too_large());
+    }
+    // The upload is spooled to a temporary file (never held in memory) within the upload timeout.
+    let limit = state.limits.upload_timeout;
+    let (mut file, total) = tokio::time::timeout(limit, spool(form))
+        .await
+        .map_err(|_| ApiError::request_timeout(limit))??;
+    let mut head = [0u8; 4];
+    let got = read_full(&mut file, &mut head).await?;
+    if !(head[..got].starts_with(b"PK\x03\x04") || head[..got].starts_with(b"PK\x05\x06")) {
+        return Err(ApiError::invalid_field(
+            "/file",
+            "not_a_zip",
+            "the upload is not a ZIP archive",
+        ));
+    }
+    file.rewind()
+        .await
+        .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
+    let mut conn = state.conn().await?;
+    let dry_run = query.dry_run;
+    let job = conn
+        .transaction(async |conn| {
+            // One open import per member, checked again with the member's row locked.
+            filmlog_persistence::members::lock(conn, me).await?;
+            if let Some(open) = store::open_import(conn, me).await? {
+                return Err(import_in_progress(open));
+            }
+            let job = store::create_import(conn, me, dry_run, total).await?;
+            let mut chunk = vec![0u8; CHUNK];
+            for n in 0.. {
+                let len = read_full(&mut file, &mut chunk).await?;
+                if len == 0 {
+                    break;
+                }
+                store::add_import_chunk(conn, job.id, n, &chunk[..len]).await?;
+            }
+            Ok(job)
+        })
+        .await?;
+    state.portability.wake.notify_waiters();
+    let id = job.id;
+    let view = import_view(&mut conn, job).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("{API_PREFIX}/me/imports/{id}")))
+        .json(view))
+}
+
+/// What a form may carry besides the ZIP (other fields, part headers, boundaries).
+const MAX_FORM_EXTRA: u64 = 64 * 1024;
+
+fn import_in_progress(open: i64) -> ApiError {
+    ApiError::conflict(
+        "import_in_progress",
+        format!("import {open} is not finished: confirm or cancel it first"),
+    )
+}
+
+fn archive_too_large() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "archive_too_large",
+        "Archive too large",
+        "an export ZIP may be at most 50 MiB",
+    )
+}
+
+/// Reads until `buf` is full or the file ends; how much was read.
+async fn read_full(file: &mut tokio::fs::File, buf: &mut [u8]) -> Result<usize, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let mut got = 0;
+    while got < buf.len() {
+        let n = file
+            .read(&mut buf[got..])
+            .await
+            .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+/// The form's field `file` written to a temporary file (at most 50 MiB; other fields at most
+/// [`MAX_FORM_EXTRA`] together, read past); the file, rewound, and its length.
+async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64), ApiError> {
+    use tokio::io::AsyncWriteExt;
     let malformed = |e: actix_multipart::MultipartError| match e {
         actix_multipart::MultipartError::ContentTypeMissing
         | actix_multipart::MultipartError::ContentTypeParse
@@ -305,83 +410,41 @@ pub async fn create_import(
         ),
         other => ApiError::bad_request("malformed_multipart", other.to_string()),
     };
-    let mut chunks: Option<Vec<Vec<u8>>> = None;
+    let temporary = |e: std::io::Error| ApiError::internal(format!("temporary file: {e}"));
+    let mut spooled: Option<(tokio::fs::File, u64)> = None;
+    let mut extra: u64 = 0;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(malformed)?;
-        if field.name() != Some("file") || chunks.is_some() {
-            // Other fields are read past.
+        if field.name() != Some("file") || spooled.is_some() {
+            // Other fields are read past, within their allowance.
             while let Some(part) = field.next().await {
-                part.map_err(malformed)?;
+                extra += part.map_err(malformed)?.len() as u64;
+                if extra > MAX_FORM_EXTRA {
+                    return Err(ApiError::bad_request(
+                        "malformed_multipart",
+                        "fields other than `file` may hold 64 KiB together",
+                    ));
+                }
             }
             continue;
         }
-        let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(temporary)?);
         let mut total: u64 = 0;
         while let Some(part) = field.next().await {
             let part = part.map_err(malformed)?;
             total += part.len() as u64;
             if total > MAX_ARCHIVE_BYTES {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "archive_too_large",
-                    "Archive too large",
-                    "an export ZIP may be at most 50 MiB",
-                ));
+                return Err(archive_too_large());
             }
-            let mut rest: &[u8] = &part;
-            while !rest.is_empty() {
-                let last = parts
-                    .last_mut()
-                    .ok_or_else(|| ApiError::internal("no chunk"))?;
-                let room = CHUNK - last.len();
-                let take = room.min(rest.len());
-                last.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-                if last.len() == CHUNK {
-                    parts.push(Vec::new());
-                }
-            }
+            file.write_all(&part).await.map_err(temporary)?;
         }
-        chunks = Some(parts);
+        file.flush().await.map_err(temporary)?;
+        file.rewind().await.map_err(temporary)?;
+        spooled = Some((file, total));
     }
-    let chunks = chunks.ok_or_else(|| {
+    spooled.ok_or_else(|| {
         ApiError::bad_request("missing_file", "the ZIP goes in the multipart field `file`")
-    })?;
-    let head = chunks.first().map(Vec::as_slice).unwrap_or_default();
-    if !(head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")) {
-        return Err(ApiError::invalid_field(
-            "/file",
-            "not_a_zip",
-            "the upload is not a ZIP archive",
-        ));
-    }
-    let me = auth.id();
-    let mut conn = state.conn().await?;
-    let slices: Vec<&[u8]> = chunks
-        .iter()
-        .map(Vec::as_slice)
-        .filter(|c| !c.is_empty())
-        .collect();
-    let dry_run = query.dry_run;
-    let job = conn
-        .transaction(async |conn| {
-            // One open import per member, checked with the member's row locked.
-            filmlog_persistence::members::lock(conn, me).await?;
-            if let Some(open) = store::open_import(conn, me).await? {
-                return Err(ApiError::conflict(
-                    "import_in_progress",
-                    format!("import {open} is not finished: confirm or cancel it first"),
-                ));
-            }
-            Ok(store::create_import(conn, me, dry_run, &slices).await?)
-        })
-        .await?;
-    state.portability.wake.notify_waiters();
-    let id = job.id;
-    let view = import_view(&mut conn, job).await?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("{API_PREFIX}/me/imports/{id}")))
-        .json(view))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
