@@ -331,9 +331,10 @@ async fn search_and_registration_budgets_are_their_own() {
     assert_limited(&res, "rate_limited", "a third registration");
 }
 
-/// Failed logins lock the account with a growing back-off: during the lock-out even the right
-/// password is refused; after it, the right password works and clears the failures. An account
-/// that does not exist is locked the same way, so the lock tells nothing.
+/// Failed logins lock the account for the network they came from with a growing back-off: during
+/// the lock-out even the right password is refused from that network; after it, the right password
+/// works and clears the failures. An account that does not exist is locked the same way, so the
+/// lock tells nothing.
 #[actix_web::test]
 async fn failed_logins_lock_the_account_with_growing_back_off() {
     let app = TestApp::spawn_with(|c| {
@@ -592,4 +593,106 @@ async fn stalled_downloads_hold_no_connection_and_are_cut_off() {
             "a stalled download was sent whole ({got} bytes)"
         );
     }
+}
+
+/// Security review M6 and M7: an attacker's wrong passwords lock the account only for the
+/// attacker's network; the owner elsewhere logs in (after the account-wide delay, never refused).
+/// The current-password check behind `PUT /me/password` and `DELETE /me` is throttled the same way.
+#[actix_web::test]
+async fn guessing_locks_the_guessers_network_and_only_slows_the_owner() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+        c.rate.login = LoginPolicy {
+            free_failures: 2,
+            max_lock: Duration::from_secs(60),
+        };
+        c.rate.account_delay = LoginPolicy {
+            free_failures: 4,
+            max_lock: Duration::from_millis(1500),
+        };
+    })
+    .await;
+    let ana = app.member("ana").await;
+    let login = |from: &'static str, password: &str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", from)
+            .json(&serde_json::json!({"username": "ana", "password": password}));
+        TestApp::read(req)
+    };
+    let attacker = "203.0.113.66";
+    for _ in 0..3 {
+        login(attacker, "wrong wrong wrong")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    assert_limited(
+        &login(attacker, &ana.password).await,
+        "login_locked",
+        "attacker",
+    );
+    // The owner, elsewhere, is not refused, and not slowed before the account-wide back-off.
+    let asked = Instant::now();
+    login("198.51.100.7", &ana.password)
+        .await
+        .assert_status(200);
+    assert!(
+        asked.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        asked.elapsed()
+    );
+    // Guesses from many networks (two each, under each network's lock): every check of the account
+    // is then slowed, none refused.
+    for n in 1..=3 {
+        let from: &'static str = Box::leak(format!("192.0.2.{n}").into_boxed_str());
+        for _ in 0..2 {
+            login(from, "wrong wrong wrong")
+                .await
+                .assert_problem(401, "invalid_credentials");
+        }
+    }
+    let asked = Instant::now();
+    login("198.51.100.7", &ana.password)
+        .await
+        .assert_status(200);
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // The current password behind sensitive changes, from a thief's network holding a token.
+    let change = |from: &'static str, current: &str| {
+        let req = app
+            .client
+            .put(app.url("/api/v1/me/password"))
+            .bearer_auth(&ana.access_token)
+            .header("x-forwarded-for", from)
+            .json(&serde_json::json!({"current_password": current, "new_password": "another long passphrase"}));
+        TestApp::read(req)
+    };
+    for _ in 0..3 {
+        change(attacker, "wrong wrong wrong")
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    assert_limited(
+        &change(attacker, &ana.password).await,
+        "password_locked",
+        "thief",
+    );
+    let delete = app
+        .client
+        .delete(app.url("/api/v1/me"))
+        .bearer_auth(&ana.access_token)
+        .header("x-forwarded-for", attacker)
+        .json(&serde_json::json!({"password": ana.password}));
+    assert_limited(
+        &TestApp::read(delete).await,
+        "password_locked",
+        "thief deleting",
+    );
+    change("198.51.100.7", &ana.password)
+        .await
+        .assert_status(204);
 }

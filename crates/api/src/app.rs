@@ -36,10 +36,12 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             searches (`GET /films?q=`), writes and authentication (GCRA: a budget of N per period refills \
             evenly and may be spent at once). Defaults: reads 1,200 a minute per IP and per member; searches \
             120; writes 600 per IP and 300 per member; login, refresh and registration 30 a minute per IP; \
-            registrations 10 an hour per IP. Failed logins lock the account after 5 in a row for 1 s, \
-            doubling up to 15 minutes. Every `/api/v1` response carries `RateLimit-Limit`, \
+            registrations 10 an hour per IP. Wrong passwords (at login, or where the current password \
+            is asked) lock the account for the client's network after 5 in a row for 1 s, doubling up \
+            to 15 minutes; other networks are only slowed (after 10 failures from anywhere, each check \
+            of the account waits up to 2 s), so nobody can lock an owner out. Every `/api/v1` response carries `RateLimit-Limit`, \
             `RateLimit-Remaining` and `RateLimit-Reset` (seconds) for its tightest budget; a refused \
-            request is `429` (`rate_limited`, `login_locked`) with `Retry-After`.\n\n\
+            request is `429` (`rate_limited`, `login_locked`, `password_locked`) with `Retry-After`.\n\n\
             **Caching.** Every `GET` is also answered to `HEAD`, carries an `ETag` and answers `304` to a \
             matching `If-None-Match`. Anonymous catalog reads (`/films…`) are `Cache-Control: public, \
             max-age=60`; other anonymous reads `public, no-cache`; reads with a token carry the viewer's own \

@@ -156,6 +156,7 @@ fn rate_limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<RateLimits, C
     Ok(RateLimits {
         budgets,
         login,
+        account_delay: d.account_delay,
         trusted_proxies,
     })
 }

@@ -97,13 +97,7 @@ fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
                 .collect::<String>()
         })
         .filter(|ua| !ua.trim().is_empty());
-    let ip = crate::ratelimit::client_ip(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok()),
-        &state.limiter.limits.trusted_proxies,
-    );
+    let ip = crate::ratelimit::client_of(req, &state.limiter.limits);
     let bits = if ip.is_ipv4() { 24 } else { 48 };
     let network = format!("{}/{bits}", crate::ratelimit::mask(ip, 24, 48));
     SessionClient {
@@ -229,7 +223,7 @@ pub struct LoginRequest {
 fn login_locked(wait: std::time::Duration) -> ApiError {
     too_many_requests(
         "login_locked",
-        "too many failed logins for this account; retry after Retry-After seconds",
+        "too many failed logins for this account from your network; retry after Retry-After seconds",
         wait,
     )
 }
@@ -265,7 +259,7 @@ fn account_suspended(until: chrono::DateTime<chrono::Utc>) -> ApiError {
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_suspended`: a moderator suspended the account; the detail says until when (told only with the right password)", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
-        (status = 429, description = "`login_locked`: too many failed logins for this account (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too until it ends), or `rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`login_locked`: too many failed logins for this account from the client's network (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too from that network until it ends, never from others), or `rate_limited`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     )
@@ -279,14 +273,15 @@ pub async fn login(
     let req = body.0;
     let client = session_client(&http, &state);
     let username = Username::parse(&req.username).ok();
-    // Back-off by account (whether or not it exists, so it tells nothing): while an account is
-    // locked even the right password is refused.
+    // Back-off by account (whether or not it exists, so it tells nothing) and client network: a
+    // network that failed too often is refused for the account, everyone else only slowed down.
     let account = username.as_ref().map(|u| u.as_str().to_lowercase());
-    let logins = &state.limiter.logins;
-    if let Some(account) = &account
-        && let Some(wait) = logins.locked_for(account).await
-    {
-        return Err(login_locked(wait));
+    let ip = crate::ratelimit::client_of(&http, &state.limiter.limits);
+    let check = account
+        .as_ref()
+        .map(|a| state.limiter.credential_check(a, ip));
+    if let Some(check) = &check {
+        check.admit().await.map_err(login_locked)?;
     }
     let mut conn = state.conn().await?;
     // A string that cannot be a username is looked up as no one (and never reaches the database).
@@ -300,8 +295,8 @@ pub async fn login(
         None => (None, None, None),
     };
     if !state.passwords.verify(&req.password, hash).await? {
-        if let Some(account) = &account {
-            logins.failed(account, state.limiter.limits.login).await;
+        if let Some(check) = &check {
+            check.failed().await;
         }
         return Err(bad_credentials());
     }
@@ -310,13 +305,10 @@ pub async fn login(
     if let Some(until) = suspended_until.filter(|u| *u > chrono::Utc::now()) {
         return Err(account_suspended(until));
     }
-    if let Some(account) = &account {
+    if let Some(check) = &check {
         // Guesses sent together all pass the first check; one that hits while the others have
-        // locked the account is refused as well.
-        if let Some(wait) = logins.locked_for(account).await {
-            return Err(login_locked(wait));
-        }
-        logins.succeeded(account).await;
+        // locked this network out is refused as well.
+        check.succeeded().await.map_err(login_locked)?;
     }
     let mut conn = state.conn().await?;
     let st = state.get_ref();

@@ -255,12 +255,14 @@ pub struct ChangePasswordRequest {
         (status = 401, description = "`missing_token`, `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`weak_password`, `wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
 #[put("/me/password")]
 pub async fn change_password(
+    http: HttpRequest,
     state: web::Data<AppState>,
     auth: Caller,
     body: JsonBody<ChangePasswordRequest>,
@@ -269,6 +271,7 @@ pub async fn change_password(
     let new_password = Password::parse(&req.new_password)
         .map_err(|e| ApiError::invalid_field("/new_password", "weak_password", e))?;
     confirm_password(
+        &http,
         &state,
         auth.id(),
         &req.current_password,
@@ -287,20 +290,38 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The 429 of a current-password check, for the spec.
+pub const PASSWORD_LOCKED: &str = "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";
+
 /// 422 `wrong_password` at `pointer` unless `password` is the member's: a stolen access token alone
-/// cannot change the password or delete the account.
-async fn confirm_password(
+/// cannot change the password, delete the account or add a webhook. Guesses are throttled as
+/// logins are (429 `password_locked` for the guessing network, a delay for everyone else).
+pub async fn confirm_password(
+    http: &HttpRequest,
     state: &AppState,
     member: MemberId,
     password: &str,
     pointer: &str,
 ) -> ApiResult<()> {
+    let locked = |wait| {
+        crate::ratelimit::too_many_requests(
+            "password_locked",
+            "too many wrong passwords for this account from your network; retry after Retry-After seconds",
+            wait,
+        )
+    };
+    let ip = crate::ratelimit::client_of(http, &state.limiter.limits);
+    let check = state
+        .limiter
+        .credential_check(&format!("member:{}", member.get()), ip);
+    check.admit().await.map_err(locked)?;
     let mut conn = state.conn().await?;
     let current = members::password_hash(&mut conn, member).await?;
     drop(conn);
     if state.passwords.verify(password, Some(current)).await? {
-        Ok(())
+        check.succeeded().await.map_err(locked)
     } else {
+        check.failed().await;
         Err(ApiError::invalid_field(
             pointer,
             "wrong_password",
@@ -330,17 +351,19 @@ pub struct DeleteMeRequest {
         (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
         (status = 422, description = "`validation_failed` (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
 #[delete("/me")]
 pub async fn delete_me(
+    http: HttpRequest,
     state: web::Data<AppState>,
     auth: Caller,
     body: JsonBody<DeleteMeRequest>,
 ) -> ApiResult<HttpResponse> {
-    confirm_password(&state, auth.id(), &body.0.password, "/password").await?;
+    confirm_password(&http, &state, auth.id(), &body.0.password, "/password").await?;
     let mut conn = state.conn().await?;
     members::delete(&mut conn, auth.id()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -144,7 +144,13 @@ impl Budgets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     pub budgets: Budgets,
+    /// Failed password checks for one account from one client network: after these, that network
+    /// is refused for the account for a while (other networks are not).
     pub login: LoginPolicy,
+    /// Failed password checks for one account from anywhere: after these, every check of the
+    /// account waits out the back-off (at most `max_lock`) instead of being refused, so that an
+    /// attacker cannot lock the owner out.
+    pub account_delay: LoginPolicy,
     /// Proxies (load balancers) whose `X-Forwarded-For` names the client; from anyone else the
     /// header is ignored and the peer address counts.
     pub trusted_proxies: Vec<IpAddr>,
@@ -157,6 +163,10 @@ impl Default for RateLimits {
             login: LoginPolicy {
                 free_failures: 5,
                 max_lock: Duration::from_secs(15 * 60),
+            },
+            account_delay: LoginPolicy {
+                free_failures: 10,
+                max_lock: Duration::from_secs(2),
             },
             trusted_proxies: Vec::new(),
         }
@@ -230,6 +240,75 @@ impl Limiter {
         }
         tightest
     }
+}
+
+/// The back-off around one check of an account's password (a login, or the current password asked
+/// before a sensitive change): keyed by the account and the client's network, which is refused
+/// while locked, and by the account alone, which only delays.
+pub struct CredentialCheck<'a> {
+    limiter: &'a Limiter,
+    /// `account@network`: refused while locked.
+    here: String,
+    /// The account from anywhere: delayed while backed off.
+    anywhere: String,
+}
+
+impl Limiter {
+    /// The back-off of checking `account`'s password for a client at `client`. (`account` never
+    /// holds `@`: usernames cannot, and other accounts are named `member:<id>`.)
+    pub fn credential_check(&self, account: &str, client: IpAddr) -> CredentialCheck<'_> {
+        CredentialCheck {
+            limiter: self,
+            here: format!("{account}@{}", network_of(client)),
+            anywhere: account.to_owned(),
+        }
+    }
+}
+
+impl CredentialCheck<'_> {
+    /// Before the check: `Err(wait)` while this network is locked out of the account; otherwise
+    /// waits out the account's own back-off (at most its cap).
+    pub async fn admit(&self) -> Result<(), Duration> {
+        let logins = &self.limiter.logins;
+        if let Some(wait) = logins.locked_for(&self.here).await {
+            return Err(wait);
+        }
+        if let Some(delay) = logins.locked_for(&self.anywhere).await {
+            tokio::time::sleep(delay.min(self.limiter.limits.account_delay.max_lock)).await;
+        }
+        Ok(())
+    }
+
+    /// A wrong password.
+    pub async fn failed(&self) {
+        let limits = &self.limiter.limits;
+        let logins = &self.limiter.logins;
+        logins.failed(&self.here, limits.login).await;
+        logins.failed(&self.anywhere, limits.account_delay).await;
+    }
+
+    /// The right password: `Err(wait)` when guesses sent together with it locked this network
+    /// meanwhile; otherwise the failures are forgotten.
+    pub async fn succeeded(&self) -> Result<(), Duration> {
+        let logins = &self.limiter.logins;
+        if let Some(wait) = logins.locked_for(&self.here).await {
+            return Err(wait);
+        }
+        logins.succeeded(&self.here).await;
+        logins.succeeded(&self.anywhere).await;
+        Ok(())
+    }
+}
+
+/// The client of `req` (see [`client_ip`]).
+pub fn client_of(req: &actix_web::HttpRequest, limits: &RateLimits) -> IpAddr {
+    client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        &limits.trusted_proxies,
+    )
 }
 
 fn tighter(a: Decision, b: Decision) -> Decision {
