@@ -153,7 +153,7 @@ async fn register(app: &TestApp, who: &TestMember, url: &str, events: Value) -> 
         .post(
             "/api/v1/me/webhooks",
             Some(&who.access_token),
-            &json!({"url": url, "events": events}),
+            &json!({"url": url, "events": events, "current_password": who.password}),
         )
         .await;
     let body = res.assert_status(201);
@@ -273,7 +273,7 @@ async fn events_are_delivered_signed_and_verifiable() {
             reqwest::Method::PATCH,
             &format!("/api/v1/me/webhooks/{id}"),
             Some(&ana.access_token),
-            Some(&json!({"rotate_secret": true, "events": ["profile"]})),
+            Some(&json!({"rotate_secret": true, "events": ["profile"], "current_password": ana.password})),
         )
         .await;
     let new_secret = rotated.assert_status(200)["secret"]
@@ -502,7 +502,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
             reqwest::Method::PATCH,
             &format!("/api/v1/me/webhooks/{id}"),
             Some(&ana.access_token),
-            Some(&json!({"enabled": true})),
+            Some(&json!({"enabled": true, "current_password": ana.password})),
         )
         .await;
     assert_eq!(on.assert_status(200)["consecutive_failures"], 0);
@@ -522,8 +522,10 @@ async fn unsafe_targets_bad_input_and_others_endpoints_are_refused() {
     })
     .await;
     let (ana, ben) = (app.member("ana").await, app.member("ben").await);
-    let create = |token: Option<String>, body: Value| {
+    let password = ana.password.clone();
+    let create = |token: Option<String>, mut body: Value| {
         let app = &app;
+        body["current_password"] = json!(password);
         async move {
             app.post("/api/v1/me/webhooks", token.as_deref(), &body)
                 .await
@@ -670,5 +672,119 @@ async fn unsafe_targets_bad_input_and_others_endpoints_are_refused() {
     )
     .await
     .assert_problem(404, "not_found");
+    receiver.stop();
+}
+
+/// Security review M2: a webhook needs the password to be made, turned on or pointed elsewhere, and a
+/// password change or "log out everywhere" pauses every webhook (a webhook made with a stolen token
+/// stops delivering) until the owner turns it on again with their password.
+#[actix_web::test]
+async fn webhooks_need_the_password_and_pause_when_credentials_change() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let receiver = Receiver::start(0, 200, Duration::ZERO).await;
+    let token = Some(ana.access_token.as_str());
+    let body = |password: Option<&str>| {
+        let mut b = json!({"url": receiver.url(), "events": ["*"]});
+        if let Some(p) = password {
+            b["current_password"] = json!(p);
+        }
+        b
+    };
+    app.post("/api/v1/me/webhooks", token, &body(None))
+        .await
+        .assert_problem(422, "validation_failed");
+    let wrong = app
+        .post(
+            "/api/v1/me/webhooks",
+            token,
+            &body(Some("not my password at all")),
+        )
+        .await;
+    assert_eq!(
+        wrong.assert_problem(422, "validation_failed")["errors"][0]["code"],
+        "wrong_password"
+    );
+    let (id, _) = register(&app, &ana, &receiver.url(), json!(["*"])).await;
+    let path = format!("/api/v1/me/webhooks/{id}");
+    let app_ref = &app;
+    let state = |_: &TestApp| {
+        let path = path.clone();
+        let token = ana.access_token.clone();
+        async move { app_ref.get(&path, Some(&token)).await.json.clone() }
+    };
+    // The password changes: paused, with a notification; nothing is delivered meanwhile.
+    let new_password = "a brand new long passphrase";
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/me/password",
+        token,
+        Some(&json!({"current_password": ana.password, "new_password": new_password})),
+    )
+    .await
+    .assert_status(204);
+    let paused = state(&app).await;
+    assert_eq!(paused["enabled"], false, "{paused}");
+    assert!(
+        paused["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("password changed")),
+        "{paused}"
+    );
+    let notes = app.get("/api/v1/me/notifications", token).await;
+    assert!(notes.text.contains("webhook_disabled"), "{}", notes.text);
+    let film = app.film("Paused", 2020).await;
+    app.log(&ana, json!({"film": film, "watched_on": "2026-11-01"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(receiver.got().is_empty(), "delivered while paused");
+    // Turned on again only with the (new) password; the old one no longer does.
+    for (body, code) in [
+        (json!({"enabled": true}), "password_required"),
+        (
+            json!({"enabled": true, "current_password": ana.password}),
+            "wrong_password",
+        ),
+        (
+            json!({"url": "https://hooks.example.com/x", "current_password": ana.password}),
+            "wrong_password",
+        ),
+        (json!({"rotate_secret": true}), "password_required"),
+    ] {
+        let res = app
+            .send(reqwest::Method::PATCH, &path, token, Some(&body))
+            .await;
+        assert_eq!(
+            res.assert_problem(422, "validation_failed")["errors"][0]["code"],
+            code,
+            "{body}"
+        );
+    }
+    assert_eq!(state(&app).await["enabled"], false);
+    app.send(
+        reqwest::Method::PATCH,
+        &path,
+        token,
+        Some(&json!({"enabled": true, "current_password": new_password})),
+    )
+    .await
+    .assert_status(200);
+    app.log(&ana, json!({"film": film, "watched_on": "2026-11-02"}))
+        .await;
+    receiver
+        .until("delivered once on again", |g| !g.is_empty())
+        .await;
+    // Logging out everywhere pauses it again.
+    app.send(reqwest::Method::DELETE, "/api/v1/me/sessions", token, None)
+        .await
+        .assert_status(204);
+    let paused = state(&app).await;
+    assert_eq!(paused["enabled"], false, "{paused}");
+    assert!(
+        paused["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("logged out everywhere")),
+        "{paused}"
+    );
     receiver.stop();
 }

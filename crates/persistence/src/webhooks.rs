@@ -337,6 +337,31 @@ pub async fn disable(
     Ok(n == 1)
 }
 
+/// Pauses every enabled endpoint of `owner` (after a password change or "log out everywhere": a
+/// webhook made with a stolen token stops delivering until the owner turns it on again with their
+/// password), each with a `webhook_disabled` notification; how many.
+pub async fn pause_all(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    reason: &str,
+) -> Result<usize> {
+    let ids: Vec<i64> = webhook_endpoints::table
+        .filter(webhook_endpoints::owner_id.eq(owner.get()))
+        .filter(webhook_endpoints::enabled.eq(true))
+        .select(webhook_endpoints::id)
+        .order(webhook_endpoints::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    let mut paused = 0;
+    for id in ids {
+        if disable(conn, id, owner.get(), reason).await? {
+            paused += 1;
+        }
+    }
+    Ok(paused)
+}
+
 /// Drops finished deliveries (delivered or given up) made before `before`; how many.
 pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize> {
     Ok(diesel::delete(

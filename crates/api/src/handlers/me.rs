@@ -244,7 +244,8 @@ pub struct ChangePasswordRequest {
 /// Change your password
 ///
 /// Needs the current password. Every other session is ended (their tokens stop working); the session
-/// making the change stays.
+/// making the change stays. Your webhooks are paused (a `webhook_disabled` notification each) until
+/// you turn them on again with your password, in case one was made with a stolen token.
 #[utoipa::path(
     operation_id = "change_password",
     tag = "me",
@@ -284,11 +285,16 @@ pub async fn change_password(
     conn.transaction(async |conn| {
         members::set_password_hash(conn, member, &hash).await?;
         sessions::revoke_others(conn, member, session, RevokeReason::PasswordChanged).await?;
+        filmlog_persistence::webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
         Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Why webhooks were paused by a password change.
+pub const PAUSED_PASSWORD_CHANGED: &str =
+    "paused: your password changed; turn it back on with your password if you made it";
 
 /// The 429 of a current-password check, for the spec.
 pub const PASSWORD_LOCKED: &str = "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";

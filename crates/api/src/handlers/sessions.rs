@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, web};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use filmlog_persistence::sessions::{self, RevokeReason, SessionRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -103,9 +104,14 @@ pub async fn end_session(
     }
 }
 
+/// Why webhooks were paused by ending every other session.
+pub const PAUSED_SESSIONS_ENDED: &str =
+    "paused: you logged out everywhere; turn it back on with your password if you made it";
+
 /// End every other session
 ///
-/// Logs out everywhere but here.
+/// Logs out everywhere but here. Your webhooks are paused (a `webhook_disabled` notification each)
+/// until you turn them on again with your password, in case one was made with a stolen token.
 #[utoipa::path(
     operation_id = "end_other_sessions",
     tag = "me",
@@ -122,12 +128,12 @@ pub async fn end_other_sessions(
     auth: Caller,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    sessions::revoke_others(
-        &mut conn,
-        auth.id(),
-        auth.session,
-        RevokeReason::EndedByMember,
-    )
+    let me = auth.id();
+    conn.transaction(async |conn| {
+        sessions::revoke_others(conn, me, auth.session, RevokeReason::EndedByMember).await?;
+        filmlog_persistence::webhooks::pause_all(conn, me, PAUSED_SESSIONS_ENDED).await?;
+        Ok::<_, ApiError>(())
+    })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,6 @@
 //! A member's webhook endpoints and their deliveries.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::webhook::{self, ENDPOINTS_MAX};
@@ -15,6 +15,7 @@ use crate::error::{
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, WebhookPath};
+use crate::handlers::me::{PASSWORD_LOCKED, confirm_password};
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
 
@@ -66,6 +67,8 @@ pub struct CreateWebhookRequest {
     pub url: String,
     #[schema(example = json!(["notification", "log_entry"]))]
     pub events: Vec<String>,
+    /// Your password: a stolen access token alone cannot send your private things elsewhere.
+    pub current_password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,6 +81,8 @@ pub struct UpdateWebhookRequest {
     /// A new secret, shown in this answer only; the old one stops signing at once.
     #[serde(default)]
     pub rotate_secret: bool,
+    /// Your password: needed to change the URL, turn the endpoint on, or rotate its secret.
+    pub current_password: Option<String>,
 }
 
 /// The URL and events checked, errors by field.
@@ -121,7 +126,9 @@ fn not_found() -> ApiError {
 /// `notification.created`, and `<kind>.changed` / `<kind>.deleted` for your things (as
 /// `GET /me/changes` lists them), plus `webhook.test`. Delivered at least once (deduplicate by
 /// `webhook-id`), retried with exponential back-off and jitter for 24 hours; an endpoint that keeps
-/// failing is disabled and you get a `webhook_disabled` notification. At most 10 endpoints.
+/// failing is disabled and you get a `webhook_disabled` notification. At most 10 endpoints. Needs
+/// your password; a password change or "log out everywhere" pauses every endpoint until you turn it
+/// on again (with your password).
 #[utoipa::path(
     operation_id = "create_webhook",
     tag = "webhooks",
@@ -132,19 +139,29 @@ fn not_found() -> ApiError {
         (status = 401, response = Unauthenticated),
         (status = 409, description = "`webhook_limit`: you have 10 endpoints", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `wrong_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
 #[post("/me/webhooks")]
 pub async fn create_webhook(
+    http: HttpRequest,
     state: web::Data<AppState>,
     auth: Caller,
     body: JsonBody<CreateWebhookRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let (url, events) = checked(&state, Some(&req.url), Some(&req.events))?;
+    confirm_password(
+        &http,
+        &state,
+        auth.id(),
+        &req.current_password,
+        "/current_password",
+    )
+    .await?;
     let (url, events) = (url.unwrap_or_default(), events.unwrap_or_default());
     let me = auth.id();
     let secret = crate::webhooks::new_secret();
@@ -233,13 +250,15 @@ pub async fn get_webhook(
         (status = 401, response = Unauthenticated),
         (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `password_required`, `wrong_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
 )]
 #[patch("/me/webhooks/{webhook_id}")]
 pub async fn update_webhook(
+    http: HttpRequest,
     state: web::Data<AppState>,
     auth: Caller,
     WebhookPath(id): WebhookPath,
@@ -247,6 +266,23 @@ pub async fn update_webhook(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let (url, events) = checked(&state, req.url.as_deref(), req.events.as_deref())?;
+    // Where deliveries go, whether they flow, and who can sign them need the password.
+    if url.is_some() || req.enabled == Some(true) || req.rotate_secret {
+        // Asked only for an endpoint of the caller's (others' ids are 404 as everywhere).
+        let mut conn = state.conn().await?;
+        store::own(&mut conn, auth.id(), id)
+            .await?
+            .ok_or_else(not_found)?;
+        drop(conn);
+        let Some(password) = req.current_password.as_deref() else {
+            return Err(ApiError::invalid_field(
+                "/current_password",
+                "password_required",
+                "changing the URL, turning the endpoint on or rotating its secret needs your password",
+            ));
+        };
+        confirm_password(&http, &state, auth.id(), password, "/current_password").await?;
+    }
     let secret = req.rotate_secret.then(crate::webhooks::new_secret);
     let changes = EndpointChanges {
         url,
