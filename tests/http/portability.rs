@@ -1869,3 +1869,59 @@ async fn uploads_are_refused_before_their_body_and_bounded_in_time() {
         Some(export(DIARY, RATINGS).len() as u64)
     );
 }
+
+/// Security review M4: a list a moderator removed stays private when it is imported again with a
+/// change (the rest of the change applies, as it does to an edit).
+#[actix_web::test]
+async fn a_removed_list_stays_private_when_imported_again() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    let ana = app.member("ana").await;
+    let first = import(
+        &app,
+        &ana,
+        &zip_of(&[("lists/best.csv", LIST.as_bytes().to_vec())]),
+    )
+    .await;
+    assert_eq!(first["status"], "done", "{first}");
+    let lists = app
+        .get("/api/v1/members/ana/lists", Some(&ana.access_token))
+        .await;
+    let id = lists.json["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        lists.json["items"][0]["visibility"], "public",
+        "{}",
+        lists.text
+    );
+    // What a moderator's removal does to a list.
+    let mut conn = app.db.connect().await;
+    diesel::sql_query("UPDATE lists SET removed_at = now(), visibility = 'private'")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let edited = LIST.replace("My <b>favourites</b>", "My favourites and public again?");
+    let again = import(
+        &app,
+        &ana,
+        &zip_of(&[("lists/best.csv", edited.into_bytes())]),
+    )
+    .await;
+    assert_eq!(again["status"], "done", "{again}");
+    let list = app
+        .get(&format!("/api/v1/lists/{id}"), Some(&ana.access_token))
+        .await;
+    assert_eq!(
+        list.assert_status(200)["visibility"],
+        "private",
+        "{}",
+        list.text
+    );
+    assert_eq!(list.json["description"], "My favourites and public again?", "{}", list.text);
+    app.get(&format!("/api/v1/lists/{id}"), None)
+        .await
+        .assert_problem(404, "not_found");
+}

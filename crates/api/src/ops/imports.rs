@@ -448,21 +448,31 @@ async fn list(
                     "imported before and deleted in Filmlog since",
                 ));
             };
-            if list_store::lock_owned(conn, id, run.member)
-                .await?
-                .is_none()
-            {
+            let Some(row) = list_store::lock_owned(conn, id, run.member).await? else {
                 return Ok(Decision::skip("the list is gone"));
-            }
+            };
+            // The rule every edit of a list follows: one a moderator removed keeps its visibility.
+            let removed = filmlog_domain::rules::check_list_visibility_change(
+                row.removed_at.is_some(),
+                audience != Audience::Private,
+            )
+            .is_err();
             let changes = ListChanges {
                 name: Some(name),
                 description: Some(description),
                 ranked: Some(*ranked),
-                visibility: Some(audience.as_str()),
+                visibility: (!removed).then(|| audience.as_str()),
                 tags: Some(tags),
             };
             list_store::update_header(conn, id, &changes).await?;
             store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
+            if removed {
+                return Ok(Decision {
+                    action,
+                    note: Some("a moderator removed this list: it stays private".to_owned()),
+                    film: None,
+                });
+            }
         }
         Action::Unchanged | Action::Skip => {}
     }
