@@ -122,3 +122,49 @@ async fn concurrent_retries_create_once() {
         1
     );
 }
+
+/// Security review L8: keys older than a day are pruned (the daily job's statement), fresher ones
+/// kept and still replayed.
+#[actix_web::test]
+async fn keys_older_than_a_day_are_pruned() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let slug = app.film("Heat", 1995).await;
+    let ana = app.member("ana").await;
+    let body = json!({"film": slug, "watched_on": "2026-01-01"});
+    for key in ["old-1", "old-2", "fresh"] {
+        post_with_key(&app, "/api/v1/log-entries", &ana.access_token, key, &body)
+            .await
+            .assert_status(201);
+    }
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key LIKE 'old-%'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pruned = filmlog_persistence::idempotency::prune(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pruned, 2);
+    #[derive(diesel::QueryableByName)]
+    struct Left {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: Left = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys")
+        .get_result(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(left.n, 1);
+    let again = post_with_key(
+        &app,
+        "/api/v1/log-entries",
+        &ana.access_token,
+        "fresh",
+        &body,
+    )
+    .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}

@@ -1920,8 +1920,74 @@ async fn a_removed_list_stays_private_when_imported_again() {
         "{}",
         list.text
     );
-    assert_eq!(list.json["description"], "My favourites and public again?", "{}", list.text);
+    assert_eq!(
+        list.json["description"], "My favourites and public again?",
+        "{}",
+        list.text
+    );
     app.get(&format!("/api/v1/lists/{id}"), None)
         .await
         .assert_problem(404, "not_found");
+}
+
+/// Security review L6: text that a spreadsheet would run as a formula leaves in the export's CSV
+/// files neutralised (a leading `'`), and the export's JSON document keeps it as written.
+#[actix_web::test]
+async fn exported_csv_cells_never_start_a_formula() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let film = app.film("Heat", 1995).await;
+    let formula = "=HYPERLINK(\"https://evil.example\",\"click\")";
+    app.log(
+        &ana,
+        json!({"film": film, "watched_on": "2024-01-02", "review": {"text": formula}}),
+    )
+    .await;
+    let res = app
+        .post("/api/v1/me/exports", Some(&ana.access_token), &json!({}))
+        .await;
+    res.assert_status(202);
+    let id = res.json["id"].as_str().unwrap_or_default().to_owned();
+    let job = export_done(&app, &ana.access_token, &id).await;
+    let url = job["download_url"].as_str().unwrap_or_default().to_owned();
+    let bytes = app
+        .client
+        .get(app.url(&url))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bytes()
+        .await
+        .unwrap_or_default();
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes.to_vec())).unwrap_or_else(|e| panic!("zip: {e}"));
+    let mut csv_cells = 0;
+    let mut json_kept = false;
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+        let name = file.name().map(|n| n.to_string()).unwrap_or_default();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap_or_default();
+        if name.ends_with(".csv") {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            for record in reader.records().flatten() {
+                for cell in record.iter() {
+                    assert!(
+                        !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                        "{name}: {cell}"
+                    );
+                    if cell == format!("'{formula}") {
+                        csv_cells += 1;
+                    }
+                }
+            }
+        } else if name.ends_with(".json") {
+            json_kept |= text.contains("=HYPERLINK(");
+        }
+    }
+    assert!(csv_cells >= 1, "the review was not exported neutralised");
+    assert!(json_kept, "the JSON document changed the text");
 }

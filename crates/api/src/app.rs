@@ -43,8 +43,9 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             `RateLimit-Remaining` and `RateLimit-Reset` (seconds) for its tightest budget; a refused \
             request is `429` (`rate_limited`, `login_locked`, `password_locked`) with `Retry-After`.\n\n\
             **Caching.** Every `GET` is also answered to `HEAD`, carries an `ETag` and answers `304` to a \
-            matching `If-None-Match`. Anonymous catalog reads (`/films…`) are `Cache-Control: public, \
-            max-age=60`; other anonymous reads `public, no-cache`; reads with a token carry the viewer's own \
+            matching `If-None-Match`. Anonymous catalog reads (`/films`, `/films/{slug}` and its \
+            `statistics`) are `Cache-Control: public, max-age=60`; other anonymous reads (a film's \
+            reviews and lists among them) `public, no-cache`; reads with a token carry the viewer's own \
             state and are `private, no-cache`, their ETag changing when that state does; reads vary by \
             `Authorization`. Writes, errors and tokens are `no-store`.\n\n\
             **Your own state.** With a token, films, log entries and members carry `viewer`: your \

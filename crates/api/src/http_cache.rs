@@ -2,7 +2,8 @@
 //! wherever `GET` is, every successful `GET` carries an `ETag` and answers `304` to a matching
 //! `If-None-Match`, and `Cache-Control` says who may keep a response:
 //!
-//! - anonymous catalog reads (`/films…`): `public, max-age=60`, so shared caches and CDNs serve them;
+//! - anonymous catalog reads (`/films`, `/films/{slug}`, `/films/{slug}/statistics`): `public,
+//!   max-age=60`, so shared caches and CDNs serve them;
 //! - other anonymous reads: `public, no-cache` (kept, but revalidated by ETag each time);
 //! - reads with a token: `private, no-cache` (the viewer's own state is in them, so only the
 //!   viewer's cache keeps them, and revalidates each time; the ETag hashes the body, viewer state
@@ -51,7 +52,7 @@ impl Policy {
         };
         match (authenticated, route) {
             (true, _) => Policy::Private,
-            (false, r) if r == "/films" || r.starts_with("/films/") => Policy::PublicFresh,
+            (false, r) if is_catalog(r) => Policy::PublicFresh,
             (false, _) => Policy::PublicRevalidate,
         }
     }
@@ -71,6 +72,23 @@ impl Policy {
             self,
             Policy::PublicFresh | Policy::PublicRevalidate | Policy::Private
         )
+    }
+}
+
+/// The catalog itself (browse and search, a film's page and its statistics): what members write
+/// about a film (its reviews, the lists holding it) is not, and is revalidated so that something
+/// made private leaves shared caches at once.
+fn is_catalog(route: &str) -> bool {
+    let Some(rest) = route.strip_prefix("/films") else {
+        return false;
+    };
+    match rest.strip_prefix('/') {
+        None => rest.is_empty(),
+        Some(film) => match film.split_once('/') {
+            None => true,
+            Some((_, "statistics")) => true,
+            Some(_) => false,
+        },
     }
 }
 

@@ -328,6 +328,17 @@ pub fn best_match(candidates: &[Candidate], year: Option<i32>) -> Option<(i64, M
         })
 }
 
+/// A cell as an exported CSV file carries it: one that a spreadsheet would run as a formula (it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP's CSV
+/// injection guidance says. Other cells are unchanged.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Letterboxd's review HTML as Filmlog review text, in this documented plain form:
 /// paragraphs (`<p>`, blank lines) are separated by one blank line; `<br>` is a line break;
 /// `<blockquote>` lines start with `> `; `<i>`/`<em>` become `_text_` and `<b>`/`<strong>` `**text**`;
@@ -706,6 +717,17 @@ pub fn decide(item: &Item, previous: Option<(&Item, bool)>) -> (Action, Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security review L6: cells a spreadsheet would run as formulas are neutralised.
+    #[test]
+    fn exported_cells_never_start_a_formula() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(bad), format!("'{bad}"));
+        }
+        for fine in ["Heat", "4.5", "", "2024-01-01", "a = b", "'quoted"] {
+            assert_eq!(spreadsheet_safe(fine), fine);
+        }
+    }
 
     /// Security review H2: hostile review HTML costs time in proportion to its length (each of
     /// these took hours before the conversion was made linear).

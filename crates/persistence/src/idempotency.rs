@@ -62,6 +62,26 @@ pub async fn claim(
         .optional()?)
 }
 
+/// Forgets keys older than [`RETENTION_HOURS`] (a later request with one is new anyway), at most
+/// 10,000 per statement so that no statement holds many locks; how many.
+pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = diesel::sql_query(
+            "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY( \
+                 SELECT ctid FROM idempotency_keys \
+                 WHERE created_at < now() - make_interval(hours => $1) LIMIT 10000))",
+        )
+        .bind::<diesel::sql_types::Integer, _>(i32::try_from(RETENTION_HOURS).unwrap_or(24))
+        .execute(conn)
+        .await?;
+        total += n;
+        if n < 10_000 {
+            return Ok(total);
+        }
+    }
+}
+
 /// Records the response of the request that claimed `key`.
 pub async fn record(
     conn: &mut AsyncPgConnection,

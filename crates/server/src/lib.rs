@@ -212,8 +212,8 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             }
         });
     }
-    // Delta sync keeps tombstones 30 days, webhooks their finished deliveries as long: drop older
-    // ones daily (first an hour after start, so a restart of several instances adds no work to
+    // Delta sync keeps tombstones 30 days, webhooks their finished deliveries as long, idempotency
+    // keys a day: drop older ones daily (first an hour after start, so a restart of several instances adds no work to
     // their warm-up).
     {
         let pool = state.pool.clone();
@@ -234,9 +234,11 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
                         let deliveries =
                             filmlog_persistence::webhooks::prune(&mut conn, keep).await;
                         let jobs = filmlog_persistence::portability::prune(&mut conn, 30).await;
+                        let keys = filmlog_persistence::idempotency::prune(&mut conn).await;
                         tombstones
                             .and_then(|t| deliveries.map(|d| t + d))
                             .and_then(|n| jobs.map(|j| n + j))
+                            .and_then(|n| keys.map(|k| n + k))
                             .map_err(|e| e.to_string())
                     }
                     Err(e) => Err(e.to_string()),

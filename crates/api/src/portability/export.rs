@@ -57,7 +57,12 @@ impl Zip {
 
     async fn csv(&mut self, fields: &[String]) -> Result<(), String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(fields).map_err(|e| e.to_string())?;
+        w.write_record(
+            fields
+                .iter()
+                .map(|f| filmlog_domain::portability::spreadsheet_safe(f).into_owned()),
+        )
+        .map_err(|e| e.to_string())?;
         let line = w.into_inner().map_err(|e| e.to_string())?;
         self.write(&line).await
     }
