@@ -104,10 +104,12 @@ impl reqwest::dns::Resolve for CheckedResolver {
     }
 }
 
-/// The client deliveries go out through: no redirects (a redirect could lead anywhere), the
+/// The client deliveries go out through: no redirects (a redirect could lead anywhere), no proxy
+/// from the environment (`HTTP(S)_PROXY` would connect to the proxy, past the address checks), the
 /// resolver above, the timeout.
 pub fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(CheckedResolver(settings.targets.clone())))
         .timeout(settings.timeout)

@@ -133,19 +133,28 @@ pub fn internal(ip: IpAddr) -> bool {
                 || (a == 192 && b == 0)
                 || (a == 198 && (18..20).contains(&b))
                 || a >= 240
+                // Azure's platform endpoint (its instance metadata and DNS), not a private range.
+                || v4.octets() == [168, 63, 129, 16]
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let [first, second, ..] = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8
-                || first == 0x0064 && v6.segments()[1] == 0xff9b
+                // Documentation.
+                || first == 0x2001 && second == 0x0db8
+                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48): an IPv4 address behind.
+                || first == 0x0064 && second == 0xff9b
+                // 6to4 and Teredo tunnel to IPv4 addresses of any kind.
+                || first == 0x2002
+                || first == 0x2001 && second == 0
+                // IPv4-compatible (`::a.b.c.d`, deprecated) and the rest of ::/96.
+                || v6.segments()[..6].iter().all(|s| *s == 0)
         }
     }
 }
@@ -258,6 +267,13 @@ mod tests {
             "::ffff:10.0.0.1",
             "100.64.0.1",
             "0.0.0.0",
+            "168.63.129.16",
+            "2002:a00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "::10.0.0.1",
+            "::8.8.8.8",
         ] {
             assert_eq!(
                 ok("https", ip, Some(ip)),
@@ -266,6 +282,10 @@ mod tests {
             );
         }
         assert_eq!(ok("https", "8.8.8.8", Some("8.8.8.8")), Ok(()));
+        assert_eq!(
+            ok("https", "2606:4700::1111", Some("2606:4700::1111")),
+            Ok(())
+        );
         assert_eq!(
             ok("https", "localhost", None),
             Err(WebhookError::PrivateTarget)
