@@ -108,6 +108,16 @@ FIGURES["read_your_writes"] = {"trials": trials, "stale": stale, "served_by_stan
 check(stale == 0 and done == trials, f"read-your-writes: {stale} stale reads in {trials} write-then-read trials across instances "
                   f"({from_standby} served by the standby, {trials - from_standby} by the primary)")
 
+# A position the service did not sign (security review L3: one far ahead would send every read to
+# the primary) is ignored: the standby answers.
+forged_at_primary = 0
+for forged in ["FFFFFFFF/FFFFFFFF", f"FFFFFFFF/FFFFFFFF.{int(time.time()) + 60}.{'0' * 32}"]:
+    status, headers, body = call(A1, "GET", f"/api/v1/films/{slug}", None,
+                                 headers={"Filmlog-Consistency": forged})
+    if status != 200 or header(headers, "filmlog-read-from") != "standby":
+        forged_at_primary += 1
+check(forged_at_primary == 0, f"forged read-your-writes positions ignored: {forged_at_primary} of 2 read from the primary")
+
 
 # --- 4. kill -9 of one API instance under load --------------------------------------------------------
 def idempotent_load(stop, results, token):

@@ -115,6 +115,8 @@ pub struct TokenService {
     decoding: DecodingKey,
     validation: Validation,
     rotation_key: Vec<u8>,
+    /// Signs read-your-writes positions ([`crate::replication`]).
+    position_key: Vec<u8>,
     settings: AuthSettings,
     verified: VerifiedTokens,
 }
@@ -183,11 +185,13 @@ impl TokenService {
         // A separate key for deriving refresh-token successors, so the signing key is never used
         // for two purposes.
         let rotation_key = hmac_sha256(key, b"filmlog refresh-token rotation").to_vec();
+        let position_key = hmac_sha256(key, b"filmlog consistency positions").to_vec();
         Ok(Self {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
             rotation_key,
+            position_key,
             settings,
             verified: VerifiedTokens::new(),
         })
@@ -195,6 +199,11 @@ impl TokenService {
 
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// The signature of a read-your-writes position token's text.
+    pub fn sign_position(&self, text: &str) -> String {
+        hex::encode(&hmac_sha256(&self.position_key, text.as_bytes())[..16])
     }
 
     pub fn issue_access(&self, member: MemberId, session: SessionId) -> ApiResult<String> {
@@ -379,7 +388,7 @@ impl Hasher {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -5,7 +5,9 @@
 //!
 //! - every successful write answers with the primary's WAL position after it, in the
 //!   `Filmlog-Consistency` header and a `filmlog_consistency` cookie (five minutes, far above the
-//!   longest a standby may hold back its replay, `max_standby_streaming_delay`);
+//!   longest a standby may hold back its replay, `max_standby_streaming_delay`), as a token
+//!   `position.expiry.signature` that only this service can make: a forged or expired one is
+//!   ignored, so no client can send every read to the primary;
 //! - a read that carries that position (header or cookie) is served by the standby only if the
 //!   standby has replayed up to it, and otherwise by the primary;
 //! - `Filmlog-Read-From: standby|primary` on the response says which node answered.
@@ -62,7 +64,28 @@ pub fn valid_position(raw: &str) -> bool {
     raw.split_once('/').is_some_and(|(hi, lo)| ok(hi) && ok(lo))
 }
 
-fn requested_position(req: &ServiceRequest) -> Option<String> {
+/// The token a write hands out for `position`, valid until `expires` (Unix seconds).
+pub fn position_token(tokens: &crate::auth::TokenService, position: &str, expires: i64) -> String {
+    let text = format!("{position}.{expires}");
+    let signature = tokens.sign_position(&text);
+    format!("{text}.{signature}")
+}
+
+/// The position a token names, when this service made it and it has not expired.
+pub fn position_of(tokens: &crate::auth::TokenService, token: &str, now: i64) -> Option<String> {
+    let (text, signature) = token.rsplit_once('.')?;
+    let (position, expires) = text.split_once('.')?;
+    let expires: i64 = expires.parse().ok()?;
+    let genuine =
+        crate::auth::constant_time_eq(tokens.sign_position(text).as_bytes(), signature.as_bytes());
+    (genuine
+        && valid_position(position)
+        && expires >= now
+        && expires <= now + i64::from(COOKIE_MAX_AGE_SECS))
+    .then(|| position.to_owned())
+}
+
+fn requested_position(req: &ServiceRequest, tokens: &crate::auth::TokenService) -> Option<String> {
     let from_header = req
         .headers()
         .get(HeaderName::from_static(HEADER))
@@ -78,10 +101,12 @@ fn requested_position(req: &ServiceRequest) -> Option<String> {
             .find(|(name, _)| *name == COOKIE)
             .map(|(_, value)| value.trim().to_owned())
     };
-    // A malformed position is ignored: it is a hint for where to read, never a reason to fail.
+    // A malformed, forged or expired position is ignored: it is a hint for where to read, never a
+    // reason to fail.
+    let now = chrono::Utc::now().timestamp();
     from_header
         .or_else(from_cookie)
-        .filter(|p| valid_position(p))
+        .and_then(|t| position_of(tokens, &t, now))
 }
 
 fn mark(node: Node) {
@@ -142,7 +167,7 @@ pub async fn middleware(
     };
     let write = is_write(req.method());
     let context = ReadContext {
-        min_position: requested_position(&req),
+        min_position: requested_position(&req, &state.tokens),
         served_by: Cell::new(None),
     };
     let (res, served_by) = READ
@@ -161,6 +186,8 @@ pub async fn middleware(
     if write && res.status().is_success() {
         match position_after_write(&state).await {
             Ok(position) => {
+                let expires = chrono::Utc::now().timestamp() + i64::from(COOKIE_MAX_AGE_SECS);
+                let position = position_token(&state.tokens, &position, expires);
                 let headers = res.headers_mut();
                 if let Ok(v) = HeaderValue::from_str(&position) {
                     headers.insert(HeaderName::from_static(HEADER), v);
