@@ -119,6 +119,28 @@ for forged in ["FFFFFFFF/FFFFFFFF", f"FFFFFFFF/FFFFFFFF.{int(time.time()) + 60}.
 check(forged_at_primary == 0, f"forged read-your-writes positions ignored: {forged_at_primary} of 2 read from the primary")
 
 
+# A session ended on the primary stops reading within a second on every instance, however far the
+# standby lags (security review L4): the standby's replay is paused, a second session of a member
+# logs out, and its token is refused by both instances at once (their reads with a token go to the
+# primary while the standby lags behind what the primary had written half a second earlier).
+status, _, body = call(A1, "POST", "/api/v1/auth/login", body={"username": "ct_w0", "password": "correct horse battery"})
+second = body.get("access_token") if isinstance(body, dict) else None
+check(status == 200 and bool(second), f"a second session of ct_w0: {status}")
+pause = ["psql", ENV["CLUSTER_READ_URL"], "-qAtX", "-c"]
+subprocess.run(pause + ["SELECT pg_wal_replay_pause()"], check=True, capture_output=True)
+try:
+    status, _, _ = call(A2, "POST", "/api/v1/auth/logout", second)
+    ended = time.time()
+    time.sleep(1.0)
+    answers = [call(base, "GET", "/api/v1/me/feed", second)[0] for base in (A1, A2, A1, A2)]
+    took = time.time() - ended
+finally:
+    subprocess.run(pause + ["SELECT pg_wal_replay_resume()"], check=True, capture_output=True)
+FIGURES["revoked_session_answers"] = answers
+check(status == 204 and answers == [401] * 4,
+      f"a session ended while the standby's replay was paused is refused everywhere within {took:.1f} s: {answers}")
+
+
 # --- 4. kill -9 of one API instance under load --------------------------------------------------------
 def idempotent_load(stop, results, token):
     i = 0

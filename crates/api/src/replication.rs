@@ -10,7 +10,11 @@
 //!   ignored, so no client can send every read to the primary;
 //! - a read that carries that position (header or cookie) is served by the standby only if the
 //!   standby has replayed up to it, and otherwise by the primary;
-//! - `Filmlog-Read-From: standby|primary` on the response says which node answered.
+//! - `Filmlog-Read-From: standby|primary` on the response says which node answered;
+//! - a read with a token is served by the standby only if it has replayed what the primary had
+//!   written half a second before (as this instance last asked it, at most every 500 ms), so a
+//!   session ended on the primary (a logout, a password change) stops reading everywhere within
+//!   about a second however far the standby lags.
 //!
 //! Without a standby none of this runs: one node always shows its own writes.
 
@@ -50,7 +54,53 @@ impl Node {
 struct ReadContext {
     /// The position the client's reads must show, if it sent one.
     min_position: Option<String>,
+    /// Whether the request carries a token (its session is checked on the read connection).
+    authenticated: bool,
     served_by: Cell<Option<Node>>,
+}
+
+/// How old the primary's position may be when a read with a token needs it.
+const PRIMARY_SEEN_FOR: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The primary's WAL position as this instance last saw it, and when.
+#[derive(Debug, Default)]
+pub struct PrimarySeen(std::sync::Mutex<Option<(String, std::time::Instant)>>);
+
+impl PrimarySeen {
+    fn fresh(&self) -> Option<String> {
+        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.as_ref()
+            .filter(|(_, at)| at.elapsed() < PRIMARY_SEEN_FOR)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn set(&self, position: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((position, std::time::Instant::now()));
+    }
+}
+
+/// The primary's position at most [`PRIMARY_SEEN_FOR`] ago (asked now when older); `None` when the
+/// primary does not answer (the read then needs only what the client sent).
+async fn primary_position(state: &AppState) -> Option<String> {
+    if let Some(p) = state.primary_seen.fresh() {
+        return Some(p);
+    }
+    let mut conn = state.pool.get().await.ok()?;
+    let position = replication::current_position(&mut conn).await.ok()?;
+    state.primary_seen.set(position.clone());
+    Some(position)
+}
+
+/// The later of two WAL positions.
+fn later(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let bytes = |p: &str| crate::metrics::lsn_bytes(p).unwrap_or(0);
+            Some(if bytes(&a) >= bytes(&b) { a } else { b })
+        }
+        (a, b) => a.or(b),
+    }
 }
 
 tokio::task_local! {
@@ -118,7 +168,7 @@ fn mark(node: Node) {
 /// primary's (read-only) pool.
 pub async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::PersistenceError> {
     if let Some(standby) = &state.standby {
-        if let Some(conn) = caught_up(standby).await {
+        if let Some(conn) = caught_up(state, standby).await {
             mark(Node::Standby);
             return Ok(conn);
         }
@@ -127,7 +177,7 @@ pub async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::
     Ok(state.reads.get().await?)
 }
 
-async fn caught_up(standby: &DbPool) -> Option<DbConn> {
+async fn caught_up(state: &AppState, standby: &DbPool) -> Option<DbConn> {
     let mut conn = match standby.get().await {
         Ok(conn) => conn,
         Err(error) => {
@@ -135,7 +185,14 @@ async fn caught_up(standby: &DbPool) -> Option<DbConn> {
             return None;
         }
     };
-    let wanted = READ.try_with(|c| c.min_position.clone()).ok().flatten();
+    let (sent, authenticated) = READ
+        .try_with(|c| (c.min_position.clone(), c.authenticated))
+        .unwrap_or((None, false));
+    let wanted = if authenticated {
+        later(sent, primary_position(state).await)
+    } else {
+        sent
+    };
     match wanted {
         None => Some(conn),
         Some(position) => match replication::shows(&mut conn, &position).await {
@@ -168,6 +225,7 @@ pub async fn middleware(
     let write = is_write(req.method());
     let context = ReadContext {
         min_position: requested_position(&req, &state.tokens),
+        authenticated: req.headers().contains_key(header::AUTHORIZATION),
         served_by: Cell::new(None),
     };
     let (res, served_by) = READ

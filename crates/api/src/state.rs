@@ -18,6 +18,9 @@ pub struct AppState {
     /// Connections to a hot standby, when there is one: reads go there unless the client must see
     /// a write the standby has not replayed yet (see [`crate::replication`]).
     pub standby: Option<DbPool>,
+    /// The primary's WAL position as this instance last saw it (for reads with a token on the
+    /// standby, see [`crate::replication`]).
+    pub primary_seen: Arc<crate::replication::PrimarySeen>,
     /// This instance's name, sent as `Filmlog-Instance` on every response when set.
     pub instance: Option<Arc<str>>,
     pub limits: HttpLimits,

@@ -164,6 +164,7 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         pool,
         reads,
         standby,
+        primary_seen: Default::default(),
         instance: settings.instance.as_deref().map(Into::into),
         limits: settings.http,
         limiter: Arc::new(limiter),

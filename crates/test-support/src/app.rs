@@ -233,6 +233,7 @@ impl TestApp {
             pool,
             reads,
             standby,
+            primary_seen: Default::default(),
             instance: config.instance.as_deref().map(Into::into),
             limits: config.http,
             limiter: Arc::new(Limiter::in_memory(config.rate.clone())),
