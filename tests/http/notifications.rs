@@ -469,3 +469,63 @@ async fn concurrent_likes_are_one_item_with_every_liker_counted_once() {
     .unwrap_or(-1);
     assert_eq!(rows, 16);
 }
+
+/// Security review L2: a mention on a list names the list only while the reader may read it: not
+/// once it went private (the notification stays, nameless), and not while its owner blocks the
+/// reader.
+#[actix_web::test]
+async fn a_list_notification_names_the_list_only_while_the_reader_may_read_it() {
+    let app = TestApp::spawn().await;
+    let (ana, ben) = (app.member("ana").await, app.member("ben").await);
+    let list = app
+        .post(
+            "/api/v1/lists",
+            Some(&ana.access_token),
+            &json!({"name": "Secret picks", "visibility": "public"}),
+        )
+        .await;
+    let id = list.assert_status(201)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/lists/{id}/comments"),
+        Some(&ana.access_token),
+        &json!({"body": "What do you think, @ben?"}),
+    )
+    .await
+    .assert_status(201);
+    let title = |got: &[Value]| got[0]["subject"]["title"].clone();
+    let got = items(&app, &ben).await;
+    assert_eq!(kinds(&got), ["mention"]);
+    assert_eq!(title(&got), "Secret picks");
+    let set = |visibility: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/lists/{id}");
+        let token = ana.access_token.clone();
+        async move {
+            app.send(
+                reqwest::Method::PATCH,
+                &path,
+                Some(&token),
+                Some(&json!({"visibility": visibility})),
+            )
+            .await
+            .assert_status(200);
+        }
+    };
+    set("private").await;
+    let got = items(&app, &ben).await;
+    assert_eq!(kinds(&got), ["mention"]);
+    assert_eq!(title(&got), Value::Null, "{got:?}");
+    set("public").await;
+    assert_eq!(title(&items(&app, &ben).await), "Secret picks");
+    app.put("/api/v1/members/ben/block", &ana.access_token)
+        .await
+        .assert_status(204);
+    let got = items(&app, &ben).await;
+    assert!(
+        got.iter().all(|i| i["subject"]["title"] != "Secret picks"),
+        "{got:?}"
+    );
+}

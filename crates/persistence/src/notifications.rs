@@ -125,7 +125,11 @@ pub struct Group {
     pub actors: Vec<String>,
 }
 
-/// A page of `recipient`'s notification groups, newest first, after `(latest_at, latest_id)`.
+/// A page of `recipient`'s notification groups, newest first, after `(latest_at, latest_id)`. A
+/// list's name is shown only while the recipient may read the list (the rule of
+/// `filmlog_domain::visibility::sight` for a list, and no block between them): a list that went
+/// private, was removed (removal makes it private) or whose owner blocked the reader keeps its
+/// notifications, nameless.
 pub async fn groups(
     conn: &mut AsyncPgConnection,
     recipient: MemberId,
@@ -136,7 +140,14 @@ pub async fn groups(
         "SELECT g.kind, g.log_entry_id, g.list_id, g.comment_id, g.list_comment_id, g.webhook_id, \
                 g.read, \
                 g.latest_at, g.latest_id, g.actor_count, \
-                coalesce(f.title, l.name) AS subject_title, f.slug AS film_slug, \
+                coalesce(f.title, CASE WHEN l.owner_id = $1 OR ( \
+                    ((l.visibility = 'public' AND NOT lo.private_account) \
+                     OR (l.visibility <> 'private' AND EXISTS (SELECT 1 FROM follows fo \
+                         WHERE fo.follower_id = $1 AND fo.followee_id = l.owner_id))) \
+                    AND NOT EXISTS (SELECT 1 FROM blocks b \
+                         WHERE (b.blocker_id = l.owner_id AND b.blocked_id = $1) \
+                            OR (b.blocker_id = $1 AND b.blocked_id = l.owner_id))) \
+                  THEN l.name END) AS subject_title, f.slug AS film_slug, \
                 ARRAY(SELECT a.username FROM ( \
                           SELECT DISTINCT ON (u.id) u.id, u.ord \
                           FROM unnest(g.recent_actors) WITH ORDINALITY AS u(id, ord) \
@@ -146,6 +157,7 @@ pub async fn groups(
          LEFT JOIN log_entries e ON e.id = g.log_entry_id \
          LEFT JOIN films f ON f.id = e.film_id \
          LEFT JOIN lists l ON l.id = g.list_id \
+         LEFT JOIN members lo ON lo.id = l.owner_id \
          WHERE $2::timestamptz IS NULL OR (g.latest_at, g.latest_id) < ($2, $3) \
          ORDER BY g.latest_at DESC, g.latest_id DESC LIMIT $4",
     )
