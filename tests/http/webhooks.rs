@@ -788,3 +788,68 @@ async fn webhooks_need_the_password_and_pause_when_credentials_change() {
     );
     receiver.stop();
 }
+
+/// Security review M3: a member whose endpoints are tarpits (they answer after 4.9 s) and who queues
+/// dozens of deliveries to them holds at most a few of the workers' slots: another member's delivery,
+/// queued after all of them, arrives within two seconds. A test event is queued one at a time.
+#[actix_web::test]
+async fn a_tarpit_endpoint_does_not_hold_up_other_members_deliveries() {
+    let app = TestApp::spawn_with(|c| {
+        c.webhooks.hold = Duration::from_secs(10);
+        c.webhooks.timeout = Duration::from_secs(6);
+    })
+    .await;
+    let (ana, ben) = (app.member("ana").await, app.member("ben").await);
+    let tarpit = Receiver::start(0, 200, Duration::from_millis(4900)).await;
+    let mut tarpits = Vec::new();
+    for _ in 0..3 {
+        tarpits.push(register(&app, &ben, &tarpit.url(), json!(["*"])).await.0);
+    }
+    let first = app
+        .post(
+            &format!("/api/v1/me/webhooks/{}/test", tarpits[0]),
+            Some(&ben.access_token),
+            &json!({}),
+        )
+        .await;
+    first.assert_status(202);
+    app.post(
+        &format!("/api/v1/me/webhooks/{}/test", tarpits[0]),
+        Some(&ben.access_token),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "webhook_test_pending");
+    // Thirty log entries of ben's: ninety deliveries to the tarpits, all due before ana's.
+    for n in 0..30 {
+        let film = app.film(&format!("Tarpit {n}"), 2000).await;
+        app.log(&ben, json!({"film": film, "watched_on": "2026-11-01"}))
+            .await;
+    }
+    tarpit.until("the tarpit is busy", |g| !g.is_empty()).await;
+    let fine = Receiver::start(0, 200, Duration::ZERO).await;
+    register(&app, &ana, &fine.url(), json!(["log_entry"])).await;
+    let film = app.film("On Time", 2001).await;
+    let asked = std::time::Instant::now();
+    app.log(&ana, json!({"film": film, "watched_on": "2026-11-02"}))
+        .await;
+    loop {
+        if !fine.got().is_empty() {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "ana's delivery waited behind the tarpits"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Ben's endpoints never had more than four deliveries in flight together.
+    let at_tarpit: Vec<_> = tarpit
+        .got()
+        .iter()
+        .map(|r| (r.id.clone(), r.json()["type"].clone()))
+        .collect();
+    assert!(at_tarpit.len() <= 4, "at the tarpit: {at_tarpit:?}");
+    tarpit.stop();
+    fine.stop();
+}

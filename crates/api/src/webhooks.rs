@@ -195,26 +195,67 @@ async fn attempt(
     }
 }
 
-/// Claims and sends one batch of due deliveries; how many it sent.
-pub async fn deliver_due(
+/// Deliveries one worker sends at once.
+const PARALLEL: usize = 16;
+/// Deliveries in flight to one endpoint, across every worker.
+pub const PER_ENDPOINT: i64 = 2;
+/// Deliveries in flight to one member's endpoints together, across every worker.
+pub const PER_OWNER: i64 = 4;
+
+/// Claims up to `limit` due deliveries and sends each on a task of its own, recording its outcome
+/// as soon as it has one (a slow receiver never holds up the deliveries claimed with it); each task
+/// holds one of `slots` until it is done. How many were claimed.
+async fn dispatch(
     pool: &DbPool,
     client: &reqwest::Client,
-    settings: &WebhookSettings,
+    settings: &Arc<WebhookSettings>,
+    slots: &Arc<tokio::sync::Semaphore>,
 ) -> Result<usize, String> {
+    let free = slots.available_permits();
+    if free == 0 {
+        return Ok(0);
+    }
     let claimed = {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        webhooks::claim(&mut conn, 16, settings.hold)
-            .await
-            .map_err(|e| e.to_string())?
+        webhooks::claim(
+            &mut conn,
+            i64::try_from(free).unwrap_or(1),
+            PER_ENDPOINT,
+            PER_OWNER,
+            settings.hold,
+        )
+        .await
+        .map_err(|e| e.to_string())?
     };
     let n = claimed.len();
-    let outcomes =
-        futures_util::future::join_all(claimed.iter().map(|d| attempt(client, settings, d))).await;
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-    for (d, outcome) in claimed.iter().zip(outcomes) {
-        record(&mut conn, settings, d, outcome)
-            .await
-            .map_err(|e| e.to_string())?;
+    for d in claimed {
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            break;
+        };
+        let (pool, client, settings) = (pool.clone(), client.clone(), settings.clone());
+        actix_web::rt::spawn(async move {
+            let started = std::time::Instant::now();
+            let outcome = attempt(&client, &settings, &d).await;
+            let took = started.elapsed();
+            let recorded = async {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                record(&mut conn, &settings, &d, outcome)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // An endpoint that kept a delivery for more than half the timeout is held back as
+                // long again, so a tarpit gets few of the workers' turns.
+                if took > settings.timeout / 2 {
+                    webhooks::slow_down(&mut conn, d.endpoint_id, took)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<_, String>(())
+            };
+            if let Err(error) = recorded.await {
+                tracing::warn!(%error, delivery = d.id, "webhooks: an outcome was not recorded");
+            }
+            drop(permit);
+        });
     }
     Ok(n)
 }
@@ -250,7 +291,8 @@ async fn record(
     .await
 }
 
-/// Delivers for as long as the process runs: a batch whenever one is due, checked every `poll`.
+/// Delivers for as long as the process runs: due deliveries claimed whenever one of the worker's
+/// [`PARALLEL`] slots is free, checked every `poll`.
 pub async fn work(pool: DbPool, settings: Arc<WebhookSettings>) {
     let client = match client(&settings) {
         Ok(c) => c,
@@ -259,11 +301,13 @@ pub async fn work(pool: DbPool, settings: Arc<WebhookSettings>) {
             return;
         }
     };
+    let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     loop {
-        match deliver_due(&pool, &client, &settings).await {
-            Ok(16) => continue,
+        match dispatch(&pool, &client, &settings, &slots).await {
+            // More may be due: claim again at once (when a slot is free).
+            Ok(n) if n > 0 && slots.available_permits() > 0 => continue,
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "webhooks: a batch was not delivered"),
+            Err(error) => tracing::warn!(%error, "webhooks: deliveries were not claimed"),
         }
         tokio::time::sleep(settings.poll).await;
     }

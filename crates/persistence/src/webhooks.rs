@@ -205,24 +205,48 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries of enabled endpoints for `hold` (rows other workers hold
-/// are skipped, not waited for); each attempt is counted as it is claimed, so a worker that dies
+/// are skipped, not waited for), at most `per_endpoint` in flight for any one endpoint across every
+/// worker (and `per_owner` for one member's endpoints together), oldest due first: an endpoint
+/// that answers slowly (or never) holds its own deliveries back, never the others'. Each attempt is counted as it is claimed, so a worker that dies
 /// mid-delivery leaves a row another takes when the hold ends, with the same `webhook-id`. A
 /// change's payload gets its `data` (the thing as it is now) on the first claim and keeps it, so
 /// every attempt sends the same body.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     limit: i64,
+    per_endpoint: i64,
+    per_owner: i64,
     hold: std::time::Duration,
 ) -> Result<Vec<Claimed>> {
     let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
     Ok(diesel::sql_query(
-        "WITH due AS ( \
+        "WITH held AS ( \
+             SELECT d.endpoint_id, e.owner_id FROM webhook_deliveries d \
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.status = 'pending' AND d.locked_until > now()), \
+         by_endpoint AS (SELECT endpoint_id, count(*) AS n FROM held GROUP BY endpoint_id), \
+         by_owner AS (SELECT owner_id, count(*) AS n FROM held GROUP BY owner_id), \
+         candidates AS ( \
+             SELECT c.id FROM ( \
+                 SELECT d.id, d.endpoint_id, e.owner_id, d.next_attempt_at, \
+                        row_number() OVER (PARTITION BY d.endpoint_id \
+                                           ORDER BY d.next_attempt_at, d.id) AS n_endpoint, \
+                        row_number() OVER (PARTITION BY e.owner_id \
+                                           ORDER BY d.next_attempt_at, d.id) AS n_owner \
+                 FROM webhook_deliveries d \
+                 JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled \
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= now() \
+                   AND (d.locked_until IS NULL OR d.locked_until < now())) c \
+             LEFT JOIN by_endpoint fe ON fe.endpoint_id = c.endpoint_id \
+             LEFT JOIN by_owner fo ON fo.owner_id = c.owner_id \
+             WHERE c.n_endpoint + coalesce(fe.n, 0) <= $3 \
+               AND c.n_owner + coalesce(fo.n, 0) <= $4 \
+             ORDER BY c.next_attempt_at LIMIT $1), \
+         due AS ( \
              SELECT d.id FROM webhook_deliveries d \
-             JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= now() \
+             WHERE d.id IN (SELECT id FROM candidates) AND d.status = 'pending' \
                AND (d.locked_until IS NULL OR d.locked_until < now()) \
-             ORDER BY d.next_attempt_at LIMIT $1 \
-             FOR UPDATE OF d SKIP LOCKED) \
+             FOR UPDATE SKIP LOCKED) \
          UPDATE webhook_deliveries d \
          SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1, \
              payload = CASE WHEN d.object_type IS NULL OR d.payload ? 'data' THEN d.payload \
@@ -237,8 +261,45 @@ pub async fn claim(
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(hold_ms)
+    .bind::<BigInt, _>(per_endpoint)
+    .bind::<BigInt, _>(per_owner)
     .load(conn)
     .await?)
+}
+
+/// Holds back an endpoint that answered slowly: its other pending deliveries wait `by` more.
+pub async fn slow_down(
+    conn: &mut AsyncPgConnection,
+    endpoint: i64,
+    by: std::time::Duration,
+) -> Result<()> {
+    let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+    diesel::sql_query(
+        "UPDATE webhook_deliveries SET next_attempt_at = \
+             greatest(next_attempt_at, now() + make_interval(secs => $2 / 1000.0)) \
+         WHERE endpoint_id = $1 AND status = 'pending' \
+           AND (locked_until IS NULL OR locked_until < now())",
+    )
+    .bind::<BigInt, _>(endpoint)
+    .bind::<BigInt, _>(by_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How many deliveries of `event_type` to endpoint `id` wait to be delivered.
+pub async fn pending_of_type(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    event_type: &str,
+) -> Result<i64> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::endpoint_id.eq(id))
+        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::event_type.eq(event_type))
+        .count()
+        .get_result(conn)
+        .await?)
 }
 
 /// The receiver took it: the delivery is done and its endpoint's failures in a row end.

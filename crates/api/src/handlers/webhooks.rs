@@ -381,7 +381,7 @@ impl From<DeliveryRow> for WebhookDelivery {
 
 /// Send a test event
 ///
-/// Queues a `webhook.test` delivery now.
+/// Queues a `webhook.test` delivery now; one at a time per endpoint.
 #[utoipa::path(
     operation_id = "test_webhook",
     tag = "webhooks",
@@ -390,7 +390,7 @@ impl From<DeliveryRow> for WebhookDelivery {
         (status = 202, description = "Queued; follow it in the deliveries", body = WebhookDelivery),
         (status = 401, response = Unauthenticated),
         (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`webhook_disabled`: turn it back on first", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`webhook_disabled`: turn it back on first; `webhook_test_pending`: the last test has not been delivered yet", body = Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -410,6 +410,13 @@ pub async fn test_webhook(
                 return Err(ApiError::conflict(
                     "webhook_disabled",
                     "the endpoint is disabled; enable it with PATCH first",
+                ));
+            }
+            // One test at a time per endpoint: a loop of tests cannot fill the delivery queue.
+            if store::pending_of_type(conn, id, "webhook.test").await? > 0 {
+                return Err(ApiError::conflict(
+                    "webhook_test_pending",
+                    "a test delivery to this endpoint has not been delivered yet",
                 ));
             }
             let payload = serde_json::json!({
