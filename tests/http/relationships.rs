@@ -1,6 +1,6 @@
 use filmlog_test_support::TestApp;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[actix_web::test]
 async fn watched_like_watchlist_and_rating_toggle_idempotently_and_feed_statistics() {
@@ -35,11 +35,37 @@ async fn watched_like_watchlist_and_rating_toggle_idempotently_and_feed_statisti
     assert_eq!(stats.json["watch_count"], 1);
     assert_eq!(stats.json["like_count"], 1);
     assert_eq!(stats.json["rating_count"], 1);
-    assert_eq!(stats.json["average_rating"], 3.5);
+    // One rating is one member's: neither its average nor its histogram is shown (security review
+    // L10) until five members rate the film.
+    assert_eq!(stats.json["average_rating"], Value::Null);
+    assert_eq!(stats.json["histogram"], json!([]));
+    let mut raters = Vec::new();
+    for n in 0..4 {
+        let other = app.member(&format!("rater{n}")).await;
+        app.send(
+            Method::PUT,
+            &format!("{base}/rating"),
+            Some(&other.access_token),
+            Some(&json!({"rating": 3.5})),
+        )
+        .await
+        .assert_status(204);
+        let stats = app.get(&format!("{base}/statistics"), None).await;
+        let shown = n == 3;
+        assert_eq!(stats.json["average_rating"] == 3.5, shown, "{}", stats.text);
+        raters.push(other);
+    }
+    let stats = app.get(&format!("{base}/statistics"), None).await;
     assert_eq!(
         stats.json["histogram"][6],
-        json!({"rating": 3.5, "count": 1})
+        json!({"rating": 3.5, "count": 5})
     );
+    for other in &raters {
+        let gone = app
+            .delete(&format!("{base}/watched"), &other.access_token)
+            .await;
+        assert_eq!(gone.status, 204, "{}", gone.text);
+    }
 
     // Unwatching clears the rating (a rating implies watched).
     assert_eq!(app.delete(&format!("{base}/watched"), t).await.status, 204);

@@ -53,7 +53,8 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             **Privacy.** Private accounts take follow requests and show non-followers their profile header \
             only; log entries are `public`, `followers` or `private`; a private watchlist is its owner's. \
             What is hidden from you answers 404, as if it did not exist, and stays out of every list; \
-            film statistics still count it.\n\n\
+            film statistics still count it, and show a film's average rating and histogram only from \
+            five ratings, so that no one member's rating can be told from them.\n\n\
             **Browsers.** Pages from the origins in the server's `FILMLOG_CORS_ORIGINS` may call the API: \
             preflights are answered on every route, credentials are off (tokens go in `Authorization`), and \
             `ETag`, `Location`, `Retry-After`, `RateLimit-*`, `X-Request-Id` and `Idempotent-Replayed` are \

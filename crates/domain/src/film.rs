@@ -109,7 +109,6 @@ impl Title {
     }
 }
 
-/// A release year the catalog accepts.
 /// The catalog's rating order: a Bayesian average that pulls a film's mean towards a prior of
 /// [`PRIOR_MEAN_HALVES`] (3.0 stars) with the weight of [`PRIOR_WEIGHT`] ratings, so a film needs about
 /// that many ratings before its own mean dominates: one 5-star vote scores 3.18, not 5.0.
@@ -148,6 +147,16 @@ pub mod weighted_rating {
     }
 }
 
+/// Ratings a film needs before its average and its histogram are shown: with fewer, they would
+/// tell one member's rating (a private account's too) to anyone who watches them change.
+pub const RATINGS_DISCLOSED_FROM: i32 = 5;
+
+/// Whether a film with `rating_count` ratings shows its average and histogram.
+pub fn discloses_ratings(rating_count: i32) -> bool {
+    rating_count >= RATINGS_DISCLOSED_FROM
+}
+
+/// A release year the catalog accepts.
 pub fn valid_year(year: i32) -> bool {
     (1870..=2100).contains(&year)
 }

@@ -81,17 +81,19 @@ pub struct FilmStatsRow {
 }
 
 impl FilmStatsRow {
-    /// Members per rating, 0.5 stars to 5.0 stars.
-    pub fn histogram(&self) -> [i32; 10] {
-        [
+    /// Members per rating, 0.5 stars to 5.0 stars; `None` below
+    /// [`filmlog_domain::film::RATINGS_DISCLOSED_FROM`] ratings.
+    pub fn histogram(&self) -> Option<[i32; 10]> {
+        filmlog_domain::film::discloses_ratings(self.rating_count).then_some([
             self.r1, self.r2, self.r3, self.r4, self.r5, self.r6, self.r7, self.r8, self.r9,
             self.r10,
-        ]
+        ])
     }
 
-    /// Average in stars, `None` when no one rated.
+    /// Average in stars; `None` below [`filmlog_domain::film::RATINGS_DISCLOSED_FROM`] ratings.
     pub fn average_stars(&self) -> Option<f64> {
-        (self.rating_count > 0).then(|| self.rating_sum as f64 / f64::from(self.rating_count) / 2.0)
+        filmlog_domain::film::discloses_ratings(self.rating_count)
+            .then(|| self.rating_sum as f64 / f64::from(self.rating_count) / 2.0)
     }
 }
 
@@ -312,9 +314,11 @@ const CREDIT_COLUMNS: (
 /// The weighted average of `filmlog_domain::weighted_rating` in SQL, in half stars; -1 for unrated
 /// films.
 fn weighted_rating_sql() -> String {
+    use filmlog_domain::film::RATINGS_DISCLOSED_FROM;
     use filmlog_domain::weighted_rating::{PRIOR_MEAN_HALVES, PRIOR_WEIGHT};
+    // Below the ratings a film needs to show its average, it sorts as unrated.
     format!(
-        "(CASE WHEN s.rating_count = 0 THEN -1 \
+        "(CASE WHEN s.rating_count < {RATINGS_DISCLOSED_FROM} THEN -1 \
           ELSE (s.rating_sum + {PRIOR_WEIGHT} * {PRIOR_MEAN_HALVES})::float8 / (s.rating_count + {PRIOR_WEIGHT}) END)"
     )
 }

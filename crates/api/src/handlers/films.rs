@@ -32,10 +32,11 @@ pub struct FilmStatistics {
     pub review_count: i32,
     /// Lists that hold it.
     pub list_count: i32,
-    /// Mean of the members' current ratings, in stars; `null` when no one rated it.
+    /// Mean of the members' current ratings, in stars; `null` below 5 ratings (so that no one
+    /// member's rating can be told from it).
     #[schema(example = 4.25)]
     pub average_rating: Option<f64>,
-    /// Members per rating, from 0.5 to 5.0 stars.
+    /// Members per rating, from 0.5 to 5.0 stars; empty below 5 ratings.
     pub histogram: Vec<RatingBucket>,
 }
 
@@ -57,13 +58,16 @@ impl From<FilmStatsRow> for FilmStatistics {
             average_rating: s.average_stars().map(|a| (a * 100.0).round() / 100.0),
             histogram: s
                 .histogram()
-                .iter()
-                .zip(1u8..)
-                .map(|(count, halves)| RatingBucket {
-                    rating: f64::from(halves) / 2.0,
-                    count: *count,
+                .map(|h| {
+                    h.iter()
+                        .zip(1u8..)
+                        .map(|(count, halves)| RatingBucket {
+                            rating: f64::from(halves) / 2.0,
+                            count: *count,
+                        })
+                        .collect()
                 })
-                .collect(),
+                .unwrap_or_default(),
         }
     }
 }
@@ -172,8 +176,8 @@ pub struct FilmListItem {
     pub watch_count: i32,
     pub average_rating: Option<f64>,
     /// The `sort=rating` key: the average pulled towards a prior of 3.0 stars with the weight of 10
-    /// ratings, `(sum + 10 × 3.0) / (count + 10)`, so a film with one 5-star rating scores 3.18;
-    /// `null` when no one rated it (such films sort last).
+    /// ratings, `(sum + 10 × 3.0) / (count + 10)`; `null` below 5 ratings (such films sort last, as
+    /// unrated ones do).
     pub weighted_rating: Option<f64>,
 }
 
@@ -191,11 +195,15 @@ impl FilmListItem {
             genres: r.film.genres.into_iter().flatten().collect(),
             watch_count: r.stats.watch_count,
             average_rating: r.stats.average_stars().map(|a| (a * 100.0).round() / 100.0),
-            weighted_rating: filmlog_domain::weighted_rating::stars(
-                r.stats.rating_sum,
-                i64::from(r.stats.rating_count),
-            )
-            .map(|a| (a * 100.0).round() / 100.0),
+            weighted_rating: filmlog_domain::film::discloses_ratings(r.stats.rating_count)
+                .then(|| {
+                    filmlog_domain::weighted_rating::stars(
+                        r.stats.rating_sum,
+                        i64::from(r.stats.rating_count),
+                    )
+                })
+                .flatten()
+                .map(|a| (a * 100.0).round() / 100.0),
         }
     }
 }
