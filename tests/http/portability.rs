@@ -336,11 +336,18 @@ async fn a_letterboxd_export_is_imported_with_every_count_and_again_changes_noth
         .and_then(|e| e["film"]["slug"].as_str())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(created_slug, "obscure-short-2015");
+    assert_eq!(created_slug, "obscure-short-2015-imported");
     let film = app
-        .get(&format!("/api/v1/films/{created_slug}"), None)
+        .get(
+            &format!("/api/v1/films/{created_slug}"),
+            Some(&ana.access_token),
+        )
         .await;
     assert_eq!(film.json["verified"], false);
+    // Ana's until an admin verifies or merges it (security review M5).
+    app.get(&format!("/api/v1/films/{created_slug}"), None)
+        .await
+        .assert_problem(404, "not_found");
     let reviews = app
         .get(
             &format!("/api/v1/members/{}/reviews", ana.username),
@@ -1311,23 +1318,35 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
         ("watched.csv", watched_csv.as_bytes().to_vec()),
     ]);
     let job = import(&app, &ana, &zip).await;
-    assert_eq!(job["unmatched"][0]["film"], "matrix-2005", "{job}");
+    assert_eq!(job["unmatched"][0]["film"], "matrix-2005-imported", "{job}");
+    let imported = app
+        .get(
+            "/api/v1/films/matrix-2005-imported",
+            Some(&ana.access_token),
+        )
+        .await;
     assert_eq!(
-        app.get("/api/v1/films/matrix-2005", None).await.json["letterboxd_uri"],
-        Value::Null
+        imported.json["letterboxd_uri"],
+        Value::Null,
+        "{}",
+        imported.text
     );
-    // Bo has both films: a diary entry of each, both in a list, the unverified one liked.
+    // Only Ana sees her imported film (Bo gets 404 for it); Bo has the catalog's. Ana logs and
+    // likes hers and lists both.
+    app.put("/api/v1/films/matrix-2005-imported/like", &bo.access_token)
+        .await
+        .assert_problem(404, "not_found");
     app.log(&bo, json!({"film": "the-matrix-1999", "watched_on": "2024-03-01", "rating": 3.0, "review": {"text": "ok"}})).await;
-    app.log(&bo, json!({"film": "matrix-2005", "watched_on": "2024-03-02", "rating": 5.0, "review": {"text": "!"}})).await;
-    app.put("/api/v1/films/matrix-2005/like", &bo.access_token)
+    app.log(&ana, json!({"film": "matrix-2005-imported", "watched_on": "2024-03-02", "rating": 5.0, "review": {"text": "!"}})).await;
+    app.put("/api/v1/films/matrix-2005-imported/like", &ana.access_token)
         .await
         .assert_status(204);
     let list = app
         .post(
             "/api/v1/lists",
-            Some(&bo.access_token),
+            Some(&ana.access_token),
             &json!({"name": "Both",
-        "entries": [{"film": "matrix-2005"}, {"film": "the-matrix-1999"}, {"film": "alien-1979"}]}),
+        "entries": [{"film": "matrix-2005-imported"}, {"film": "the-matrix-1999"}, {"film": "alien-1979"}]}),
         )
         .await;
     list.assert_status(201);
@@ -1346,26 +1365,30 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
             .await
         }
     };
-    merge(None, "matrix-2005", "the-matrix-1999")
+    merge(None, "matrix-2005-imported", "the-matrix-1999")
         .await
         .assert_problem(401, "missing_token");
-    merge(Some(&ana.access_token), "matrix-2005", "the-matrix-1999")
-        .await
-        .assert_problem(403, "admin_only");
-    merge(a, "matrix-2005", "matrix-2005")
+    merge(
+        Some(&ana.access_token),
+        "matrix-2005-imported",
+        "the-matrix-1999",
+    )
+    .await
+    .assert_problem(403, "admin_only");
+    merge(a, "matrix-2005-imported", "matrix-2005-imported")
         .await
         .assert_problem(409, "same_film");
-    merge(a, "matrix-2005", "no-such-film-1900")
+    merge(a, "matrix-2005-imported", "no-such-film-1900")
         .await
         .assert_problem(404, "not_found");
     merge(a, "no-such-film-1900", "the-matrix-1999")
         .await
         .assert_problem(404, "not_found");
-    merge(a, "matrix-2005", "Not A Slug")
+    merge(a, "matrix-2005-imported", "Not A Slug")
         .await
         .assert_problem(422, "validation_failed");
 
-    let merged = merge(a, "matrix-2005", "the-matrix-1999").await;
+    let merged = merge(a, "matrix-2005-imported", "the-matrix-1999").await;
     merged.assert_status(200);
     assert_eq!(
         (
@@ -1373,11 +1396,11 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
             merged.json["log_entries"].clone(),
             merged.json["list_entries"].clone()
         ),
-        (json!(2), json!(2), json!(0)),
+        (json!(1), json!(2), json!(0)),
         "{}",
         merged.text
     );
-    app.get("/api/v1/films/matrix-2005", None)
+    app.get("/api/v1/films/matrix-2005-imported", None)
         .await
         .assert_problem(404, "not_found");
     let stats = &merged.json["film"]["statistics"];
@@ -1389,7 +1412,7 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     let entries = app
         .get(
             &format!("/api/v1/lists/{list_id}/entries"),
-            Some(&bo.access_token),
+            Some(&ana.access_token),
         )
         .await;
     let slugs: Vec<Value> = entries.json["items"]
@@ -1399,11 +1422,11 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
         .map(|e| e["film"]["slug"].clone())
         .collect();
     assert_eq!(slugs, vec![json!("the-matrix-1999"), json!("alien-1979")]);
-    let bo_state = state(&app, &bo, "the-matrix-1999").await;
+    let ana_state = state(&app, &ana, "the-matrix-1999").await;
     assert_eq!(
         (
-            bo_state["liked"].clone(),
-            bo_state["log_entry_count"].clone()
+            ana_state["liked"].clone(),
+            ana_state["log_entry_count"].clone()
         ),
         (json!(true), json!(2))
     );
@@ -1417,10 +1440,10 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
         again["unmatched_count"], 2,
         "still unknown to the catalog by title"
     );
-    app.get("/api/v1/films/matrix-2005", None)
+    app.get("/api/v1/films/matrix-2005-imported", None)
         .await
         .assert_problem(404, "not_found");
-    assert_eq!(diary(&app, &ana).await.len(), 1);
+    assert_eq!(diary(&app, &ana).await.len(), 2);
 }
 
 /// A row the database refuses (here a constraint added for the test) is rolled back alone and
@@ -1990,4 +2013,88 @@ async fn exported_csv_cells_never_start_a_formula() {
     }
     assert!(csv_cells >= 1, "the review was not exported neutralised");
     assert!(json_kept, "the JSON document changed the text");
+}
+
+/// Security review M5: a film an import makes is its importer's until an admin verifies or merges
+/// it: nobody else finds it (film page, search, browse, by Letterboxd URI) or acts on it, it takes
+/// neither the catalog's slug nor the row's Letterboxd URI, and another member's import naming the
+/// same URI is not matched to it.
+#[actix_web::test]
+async fn an_imported_film_is_its_importers_until_an_admin_verifies_it() {
+    let app = TestApp::spawn().await;
+    let (ana, bo, admin) = (
+        app.member("ana").await,
+        app.member("bo").await,
+        app.member("root").await,
+    );
+    app.make_admin("root").await;
+    let diary_csv = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n\
+                 2024-01-05,=HYPERLINK(\"x\"),2015,https://boxd.it/squat,4,,,2024-01-04\n";
+    let zip = zip_of(&[("diary.csv", diary_csv.as_bytes().to_vec())]);
+    let job = import(&app, &ana, &zip).await;
+    assert_eq!(job["counts"]["created"], 1, "{job}");
+    let entries = diary(&app, &ana).await;
+    let slug = entries[0]["film"]["slug"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(slug.ends_with("-imported"), "{slug}");
+    let path = format!("/api/v1/films/{slug}");
+    let mine = app.get(&path, Some(&ana.access_token)).await;
+    assert_eq!(mine.assert_status(200)["verified"], false);
+    assert_eq!(mine.json["letterboxd_uri"], Value::Null);
+    let found = |res: &filmlog_test_support::TestResponse| {
+        res.json["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["slug"] == slug.as_str()))
+    };
+    assert!(found(
+        &app.get("/api/v1/films?q=hyperlink", Some(&ana.access_token))
+            .await
+    ));
+    // Anyone else: nothing.
+    for token in [None, Some(bo.access_token.as_str())] {
+        app.get(&path, token).await.assert_problem(404, "not_found");
+        app.get(&format!("{path}/statistics"), token)
+            .await
+            .assert_problem(404, "not_found");
+        assert!(!found(&app.get("/api/v1/films?q=hyperlink", token).await));
+        assert!(!found(&app.get("/api/v1/films?year=2015", token).await));
+        let by_uri = app
+            .get("/api/v1/films?letterboxd_uri=https://boxd.it/squat", token)
+            .await;
+        assert!(!found(&by_uri), "{}", by_uri.text);
+    }
+    app.put(&format!("{path}/like"), &bo.access_token)
+        .await
+        .assert_problem(404, "not_found");
+    let logged = app
+        .post(
+            "/api/v1/log-entries",
+            Some(&bo.access_token),
+            &json!({"film": slug, "watched_on": "2024-02-01"}),
+        )
+        .await;
+    // As for a film that does not exist.
+    assert_eq!(
+        logged.assert_problem(422, "validation_failed")["errors"][0]["code"],
+        "unknown_film"
+    );
+    // Bo's import of the same row makes Bo's own film.
+    let theirs = import(&app, &bo, &zip).await;
+    assert_eq!(theirs["counts"]["created"], 1, "{theirs}");
+    let bo_slug = diary(&app, &bo).await[0]["film"]["slug"].clone();
+    assert_ne!(bo_slug, json!(slug));
+    // Verified by an admin: everyone's.
+    app.send(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&admin.access_token),
+        Some(&json!({"verified": true})),
+    )
+    .await
+    .assert_status(200);
+    app.get(&path, Some(&bo.access_token))
+        .await
+        .assert_status(200);
 }

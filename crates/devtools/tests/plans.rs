@@ -269,7 +269,7 @@ async fn hot_queries_use_their_indexes() {
     let search = explain(
         &mut conn,
         &matching,
-        "'the land girls', 'the land girls', 'the land girls', 'the land girlt', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21",
+        "'the land girls', 'the land girls', 'the land girls', 'the land girlt', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21, 0",
     )
     .await;
     assert_uses(&search, "films_title_lower_idx");
@@ -279,7 +279,7 @@ async fn hot_queries_use_their_indexes() {
     let broad = explain(
         &mut conn,
         &matching,
-        "'ers', 'ers', 'ers', 'ert', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21",
+        "'ers', 'ers', 'ers', 'ert', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21, 0",
     )
     .await;
     exec(&mut conn, "RESET plan_cache_mode").await;

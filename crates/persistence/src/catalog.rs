@@ -236,6 +236,7 @@ pub async fn film_page(
     mut conn: &AsyncPgConnection,
     slug: &str,
     viewer: Option<MemberId>,
+    see_all: bool,
 ) -> Result<Option<(FilmRow, FilmStatsRow, ViewerFilmRow, Vec<CreditRow>)>> {
     let film = join_viewer_film!(
         films::table.inner_join(film_stats::table),
@@ -243,6 +244,12 @@ pub async fn film_page(
         viewer_id(viewer)
     )
     .filter(films::slug.eq(slug))
+    .filter({
+        use diesel::BoolExpressionMethods;
+        film_visible!(viewer_id(viewer)).or(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
+            see_all,
+        ))
+    })
     .select((
         FilmRow::as_select(),
         FilmStatsRow::as_select(),
@@ -278,13 +285,18 @@ pub async fn summary_by_slug(
         .optional()?)
 }
 
-pub async fn id_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Result<Option<FilmId>> {
-    let id: Option<i64> = films::table
-        .filter(films::slug.eq(slug))
-        .select(films::id)
-        .first(conn)
-        .await
-        .optional()?;
+/// The film `slug` names, if `viewer` may see it (`None`: an admin's look-up, which sees every
+/// film).
+pub async fn id_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    viewer: Option<Option<MemberId>>,
+) -> Result<Option<FilmId>> {
+    let mut query = films::table.filter(films::slug.eq(slug)).into_boxed();
+    if let Some(viewer) = viewer {
+        query = query.filter(film_visible!(viewer_id(viewer)));
+    }
+    let id: Option<i64> = query.select(films::id).first(conn).await.optional()?;
     Ok(id.map(FilmId::new))
 }
 
@@ -415,9 +427,10 @@ pub async fn browse(
         "{} \
          WHERE ($1::int IS NULL OR f.year = $1) \
            AND ($2::int IS NULL OR f.year BETWEEN $2 AND $2 + 9) \
-           AND ($3::text IS NULL OR f.genres @> ARRAY[$3::text]) {cursor} \
+           AND ($3::text IS NULL OR f.genres @> ARRAY[$3::text]) AND {visible} {cursor} \
          ORDER BY {key} {dir}, f.id {dir} LIMIT $6",
-        film_list_rows("$7")
+        film_list_rows("$7"),
+        visible = crate::film_visible_sql("f", "$7"),
     );
     let query = diesel::sql_query(sql_text)
         .bind::<Nullable<Integer>, _>(filter.year)
@@ -559,10 +572,12 @@ pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
 /// The ids of the films `slugs` name, by slug (those that exist).
 pub async fn ids_by_slug(
     conn: &mut AsyncPgConnection,
+    viewer: MemberId,
     slugs: &[String],
 ) -> Result<HashMap<String, FilmId>> {
     let rows: Vec<(String, i64)> = films::table
         .filter(films::slug.eq_any(slugs))
+        .filter(film_visible!(viewer.get()))
         .select((films::slug, films::id))
         .load(conn)
         .await?;
@@ -580,6 +595,7 @@ pub async fn viewer_states(
 ) -> Result<Vec<(String, ViewerFilmRow)>> {
     Ok(join_viewer_film!(films::table, films::id, viewer.get())
         .filter(films::slug.eq_any(slugs))
+        .filter(film_visible!(viewer.get()))
         .select((films::slug, viewer_film_columns!()))
         .load(conn)
         .await?)
@@ -619,11 +635,12 @@ pub async fn by_external_id(
     id: &ExternalId,
 ) -> Result<Vec<FilmListRow>> {
     let rows = film_list_rows("$2");
+    let visible = crate::film_visible_sql("f", "$2");
     let viewer = viewer_id(viewer);
     // Each bound as its column's type, so the column's unique index finds the film.
     let rows = match id {
         ExternalId::Tmdb(n) => {
-            diesel::sql_query(format!("{rows} WHERE f.tmdb_id = $1"))
+            diesel::sql_query(format!("{rows} WHERE f.tmdb_id = $1 AND {visible}"))
                 .bind::<Integer, _>(*n)
                 .bind::<BigInt, _>(viewer)
                 .load(conn)
@@ -635,7 +652,7 @@ pub async fn by_external_id(
             } else {
                 "letterboxd_uri"
             };
-            diesel::sql_query(format!("{rows} WHERE f.{column} = $1"))
+            diesel::sql_query(format!("{rows} WHERE f.{column} = $1 AND {visible}"))
                 .bind::<Text, _>(s)
                 .bind::<BigInt, _>(viewer)
                 .load(conn)
@@ -658,39 +675,30 @@ fn film_list_rows(viewer_param: &str) -> String {
     )
 }
 
-/// Adds a film an import found nowhere in the catalog, marked unverified: its slug made from the
-/// title and year (numbered when taken), the Letterboxd URI kept when no film has it.
+/// Adds a film an import found nowhere in the catalog, unverified and `member`'s: only they (and
+/// admins) see it until an admin verifies or merges it. Its slug is made from the title and year
+/// with `-imported` (numbered when taken), so it never takes the slug the catalog's own film will
+/// have; it holds no external id (another member's import could otherwise be matched to it).
 pub async fn insert_unverified(
     conn: &mut AsyncPgConnection,
+    member: MemberId,
     title: &str,
     year: Option<i32>,
     base_slug: &str,
-    letterboxd_uri: Option<&str>,
 ) -> Result<FilmRow> {
-    let uri = match letterboxd_uri {
-        Some(uri) => {
-            let taken: bool = diesel::select(diesel::dsl::exists(
-                films::table.filter(films::letterboxd_uri.eq(uri)),
-            ))
-            .get_result(conn)
-            .await?;
-            (!taken).then_some(uri)
-        }
-        None => None,
-    };
     for n in 1.. {
         let slug = if n == 1 {
-            base_slug.to_owned()
+            format!("{base_slug}-imported")
         } else {
-            format!("{base_slug}-{n}")
+            format!("{base_slug}-imported-{n}")
         };
         let row = diesel::insert_into(films::table)
             .values((
                 films::slug.eq(&slug),
                 films::title.eq(title),
                 films::year.eq(year),
-                films::letterboxd_uri.eq(uri),
                 films::verified.eq(false),
+                films::added_by.eq(member.get()),
             ))
             .on_conflict(films::slug)
             .do_nothing()

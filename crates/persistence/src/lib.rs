@@ -164,6 +164,25 @@ macro_rules! join_viewer_film {
     }};
 }
 
+/// The films the viewer (an `i64`, 0 for nobody) may see: the catalog, and the unverified films
+/// their own imports made (security review M5: an import's film is its importer's until an admin
+/// verifies or merges it). [`film_visible_sql`] is the same rule for statements written as SQL.
+macro_rules! film_visible {
+    ($viewer:expr) => {{
+        use crate::schema::films;
+        use diesel::{BoolExpressionMethods, ExpressionMethods};
+        let viewer: i64 = $viewer;
+        films::verified
+            .or(films::added_by.is_null())
+            .or(films::added_by.eq(viewer))
+    }};
+}
+
+/// [`film_visible!`] as SQL, for the films aliased `alias` and the viewer bound as `viewer`.
+pub(crate) fn film_visible_sql(alias: &str, viewer: &str) -> String {
+    format!("({alias}.verified OR {alias}.added_by IS NULL OR {alias}.added_by = {viewer})")
+}
+
 /// The log entries (their authors joined as `members`) that the viewer (an `i64`, 0 for nobody) may
 /// read, as `filmlog_domain::visibility::sight` decides for `Subject::Entry`: their own; public
 /// entries of an account that is not private; and, for a follower of the author, public and

@@ -248,6 +248,8 @@ impl LoggedEntry {
 const LOG_FILM_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
+      -- (the rule of film_visible_sql: another member's imported, unverified film is no film)
+      AND (f.verified OR f.added_by IS NULL OR f.added_by = $2)
 ), old AS (
     SELECT mf.in_watchlist FROM member_films mf JOIN film ON mf.film_id = film.id
     WHERE mf.member_id = $2

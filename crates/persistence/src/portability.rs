@@ -495,9 +495,11 @@ pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
     Ok(joined)
 }
 
-/// Matches rows to films by the external ids and slugs they carry; then rows without those ids take
-/// the film a row of the same name and year matched (a diary row names its film by title only).
-pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+/// Matches rows to films by the external ids and slugs they carry, among the films `member` may
+/// see (never another member's imported film); then rows without those ids take the film a row of
+/// the same name and year matched (a diary row names its film by title only).
+pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64, member: MemberId) -> Result<()> {
+    let visible = crate::film_visible_sql("f", "$2");
     // The ids read out of each row once (a materialized CTE), then found by the films' unique
     // index: compared inside a join, the JSON was read again for every pair of a nested loop.
     for (column, value) in [
@@ -511,10 +513,11 @@ pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64) -> Result<()> 
                  SELECT seq, {value} AS v FROM import_rows \
                  WHERE job_id = $1 AND film_id IS NULL AND item->'film' ? '{column}') \
              UPDATE import_rows r SET film_id = f.id, matched_by = '{column}' \
-             FROM wanted w JOIN films f ON f.{column} = w.v \
+             FROM wanted w JOIN films f ON f.{column} = w.v AND {visible} \
              WHERE r.job_id = $1 AND r.seq = w.seq"
         ))
         .bind::<BigInt, _>(job)
+        .bind::<BigInt, _>(member.get())
         .execute(conn)
         .await?;
     }
@@ -565,28 +568,36 @@ pub struct CatalogTitle {
     pub verified: bool,
 }
 
-/// The catalog's films of `year` (or without a year, for `None`), for matching by title.
+/// The catalog's films of `year` (or without a year, for `None`) that `member` may see, for
+/// matching by title.
 pub async fn films_of_year(
     conn: &mut AsyncPgConnection,
+    member: MemberId,
     year: Option<i32>,
 ) -> Result<Vec<CatalogTitle>> {
+    let visible = crate::film_visible_sql("films", "$1");
     // Two statements, so that a year is found by the films' year index.
-    let rows =
-        match year {
-            Some(y) => {
-                diesel::sql_query(
-                    "SELECT id, title, original_title, year, verified FROM films WHERE year = $1",
-                )
-                .bind::<Integer, _>(y)
-                .load(conn)
-                .await?
-            }
-            None => diesel::sql_query(
-                "SELECT id, title, original_title, year, verified FROM films WHERE year IS NULL",
-            )
+    let rows = match year {
+        Some(y) => {
+            diesel::sql_query(format!(
+                "SELECT id, title, original_title, year, verified FROM films \
+                 WHERE year = $2 AND {visible}"
+            ))
+            .bind::<BigInt, _>(member.get())
+            .bind::<Integer, _>(y)
             .load(conn)
-            .await?,
-        };
+            .await?
+        }
+        None => {
+            diesel::sql_query(format!(
+                "SELECT id, title, original_title, year, verified FROM films \
+                 WHERE year IS NULL AND {visible}"
+            ))
+            .bind::<BigInt, _>(member.get())
+            .load(conn)
+            .await?
+        }
+    };
     Ok(rows)
 }
 

@@ -122,6 +122,7 @@ diesel::table! {
         imdb_id -> Nullable<Text>,
         letterboxd_uri -> Nullable<Text>,
         verified -> Bool,
+        added_by -> Nullable<Int8>,
     }
 }
 
@@ -513,6 +514,7 @@ diesel::joinable!(export_jobs -> members (member_id));
 diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
+diesel::joinable!(films -> members (added_by));
 diesel::joinable!(idempotency_keys -> members (member_id));
 diesel::joinable!(import_chunks -> import_jobs (job_id));
 diesel::joinable!(import_jobs -> members (member_id));

@@ -9,7 +9,7 @@ SELECT f.*, s.*,
        r.rank,
        v.watched AS viewer_watched, v.liked AS viewer_liked,
        v.in_watchlist AS viewer_in_watchlist, v.rating AS viewer_rating
-FROM film_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY AS r(id, rank, n)
+FROM film_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS r(id, rank, n)
 JOIN films f ON f.id = r.id
 JOIN film_stats s ON s.film_id = f.id
 -- The reader's relationship with each film ($11: the reader's id, 0 for nobody).

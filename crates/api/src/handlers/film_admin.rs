@@ -15,7 +15,7 @@ use crate::error::{
     NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, double_option};
-use crate::handlers::films::{Film, film_id, load_film};
+use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::state::AppState;
 
@@ -404,14 +404,14 @@ pub async fn update_film(
     };
     f.finish()?;
     let mut conn = state.conn().await?;
-    let id = film_id(&mut conn, &slug).await?;
+    let id = any_film_id(&mut conn, &slug).await?;
     let admin = Viewer::Member(auth.id());
     let film = conn
         .transaction(async |conn| {
             let row = catalog::update_film(conn, id, &changes)
                 .await
                 .map_err(external_id_conflict)?;
-            load_film(conn, &row.slug, admin).await
+            load_any_film(conn, &row.slug, admin).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(film))
@@ -472,8 +472,8 @@ pub async fn merge_film(
     let into = Slug::parse(&body.0.into)
         .map_err(|e| ApiError::invalid_field("/into", "invalid_slug", e))?;
     let mut conn = state.conn().await?;
-    let source = film_id(&mut conn, &slug).await?;
-    let target = film_id(&mut conn, &into).await?;
+    let source = any_film_id(&mut conn, &slug).await?;
+    let target = any_film_id(&mut conn, &into).await?;
     if source == target {
         return Err(ApiError::conflict(
             "same_film",
@@ -484,7 +484,7 @@ pub async fn merge_film(
     let (merged, film) = conn
         .transaction(async |conn| {
             let merged = catalog::merge(conn, source, target).await?;
-            let film = load_film(conn, into.as_str(), admin).await?;
+            let film = load_any_film(conn, into.as_str(), admin).await?;
             Ok::<_, ApiError>((merged, film))
         })
         .await?;

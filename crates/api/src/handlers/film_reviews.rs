@@ -99,7 +99,7 @@ pub async fn film_reviews(
         _ => None,
     };
     let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug).await?;
+    let film = film_id(&mut conn, &slug, viewer.member()).await?;
     let page = if sort == ReviewSortParam::Popular {
         let period = Period::from(query.period.unwrap_or(PeriodParam::AllTime));
         let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?

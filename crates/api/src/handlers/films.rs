@@ -435,9 +435,21 @@ pub async fn list_films(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// The film a slug names, or 404.
-pub async fn film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<FilmId> {
-    catalog::id_by_slug(conn, slug.as_str())
+/// The film a slug names, or 404 (also for a film `viewer` may not see: another member's imported,
+/// unverified film).
+pub async fn film_id(
+    conn: &mut AsyncPgConnection,
+    slug: &Slug,
+    viewer: Option<filmlog_domain::MemberId>,
+) -> ApiResult<FilmId> {
+    catalog::id_by_slug(conn, slug.as_str(), Some(viewer))
+        .await?
+        .ok_or_else(|| ApiError::not_found("that film"))
+}
+
+/// The film a slug names, whoever added it, or 404: for admins, who verify and merge films.
+pub async fn any_film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<FilmId> {
+    catalog::id_by_slug(conn, slug.as_str(), None)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))
 }
@@ -448,7 +460,20 @@ pub(crate) async fn load_film(
     slug: &str,
     viewer: Viewer,
 ) -> ApiResult<Film> {
-    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member())
+    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("that film"))?;
+    let state = viewer.member().map(|_| FilmState::from(state).into());
+    Ok(Film::build(film, stats, credits, state))
+}
+
+/// [`load_film`] of any film, whoever added it: for admins, who verify and merge films.
+pub(crate) async fn load_any_film(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    viewer: Viewer,
+) -> ApiResult<Film> {
+    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), true)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))?;
     let state = viewer.member().map(|_| FilmState::from(state).into());
@@ -494,11 +519,11 @@ pub async fn get_film(
 #[get("/films/{slug}/statistics")]
 pub async fn get_film_statistics(
     state: web::Data<AppState>,
-    _: Viewing,
+    Viewing(viewer): Viewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let id = film_id(&mut conn, &slug).await?;
+    let id = film_id(&mut conn, &slug, viewer.member()).await?;
     let stats = catalog::stats(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(FilmStatistics::from(stats)))
 }

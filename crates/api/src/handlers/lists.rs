@@ -328,7 +328,7 @@ pub async fn create_list(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let slugs: Vec<String> = req.entries.iter().map(|e| e.film.clone()).collect();
-    let films = catalog::ids_by_slug(&mut conn, &slugs).await?;
+    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
     let mut ops = Vec::with_capacity(req.entries.len());
     let mut entry_text = HashMap::new();
     for (i, (entry, note)) in req.entries.iter().zip(texts).enumerate() {
@@ -684,7 +684,7 @@ pub async fn edit_entries(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let slugs: Vec<String> = operations.iter().map(|o| o.film.clone()).collect();
-    let films = catalog::ids_by_slug(&mut conn, &slugs).await?;
+    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
     let mut ops = Vec::with_capacity(operations.len());
     let mut entry_text: HashMap<FilmId, EntryText> = HashMap::new();
     for (i, (o, note)) in operations.iter().zip(texts).enumerate() {
@@ -1079,7 +1079,7 @@ pub async fn film_lists(
     };
     let after = list_key(query.cursor.as_deref(), order)?;
     let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug).await?;
+    let film = film_id(&mut conn, &slug, viewer.member()).await?;
     let rows = store::of_film(
         &mut conn,
         film,

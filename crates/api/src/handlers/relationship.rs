@@ -51,7 +51,7 @@ pub async fn get_relationship(
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug).await?;
+    let film = film_id(&mut conn, &slug, Some(auth.id())).await?;
     let r = relationships::get(&mut conn, auth.id(), film).await?;
     let log_entry_count = log_entries::count_for(&mut conn, auth.id(), film).await?;
     Ok(HttpResponse::Ok().json(FilmRelationship {
@@ -71,7 +71,7 @@ async fn change(
     command: FilmCommand,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let film = film_id(&mut conn, slug).await?;
+    let film = film_id(&mut conn, slug, Some(member)).await?;
     conn.transaction(async |conn| ops::films::change(conn, member, film, command).await)
         .await?;
     Ok(HttpResponse::NoContent().finish())

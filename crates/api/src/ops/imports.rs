@@ -182,8 +182,7 @@ async fn film_of(
     let slug = Slug::from_title(&title, f.year)
         .map(Slug::into_inner)
         .unwrap_or_else(|| f.year.map_or("film".to_owned(), |y| format!("film-{y}")));
-    let film = catalog::insert_unverified(conn, &title, f.year, &slug, f.letterboxd_uri.as_deref())
-        .await?;
+    let film = catalog::insert_unverified(conn, run.member, &title, f.year, &slug).await?;
     let id = film.id.get();
     run.created.insert(pair.clone(), (id, film.slug.clone()));
     run.last_created = Some(pair.clone());

@@ -198,7 +198,7 @@ async fn phases(
         phase = "plan".into();
     }
     if phase == "plan" {
-        plan(pool, job.id, &mut tracker).await?;
+        plan(pool, job.id, MemberId::new(job.member_id), &mut tracker).await?;
         next_phase(pool, lease, "apply").await?;
         phase = "apply".into();
     }
@@ -353,7 +353,12 @@ async fn stage(
 }
 
 /// Skips repeated rows, joins reviews to their diary rows and matches films.
-async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), JobError> {
+async fn plan(
+    pool: &DbPool,
+    job: i64,
+    member: MemberId,
+    tracker: &mut Tracker<'_>,
+) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
     tracker.phase = "plan";
     tracker.file = None;
@@ -363,7 +368,7 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
     store::analyze_rows(&mut conn).await?;
     store::skip_repeats(&mut conn, job).await?;
     store::join_reviews(&mut conn, job).await?;
-    store::match_by_ids(&mut conn, job).await?;
+    store::match_by_ids(&mut conn, job, member).await?;
     let mut wanted = store::unmatched(&mut conn, job).await?;
     wanted.sort_by_key(|w| w.year);
     tracker.rows_total = wanted.len() as u64;
@@ -381,7 +386,7 @@ async fn plan(pool: &DbPool, job: i64, tracker: &mut Tracker<'_>) -> Result<(), 
         for y in &years {
             if !by_year.contains_key(y) {
                 let mut folded: Folded = HashMap::new();
-                for f in store::films_of_year(&mut conn, *y).await? {
+                for f in store::films_of_year(&mut conn, member, *y).await? {
                     let c = Candidate {
                         id: f.id,
                         year: f.year,
