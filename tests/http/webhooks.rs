@@ -267,7 +267,8 @@ async fn events_are_delivered_signed_and_verifiable() {
     assert_eq!(list[0]["last_status"], 200);
     assert_eq!(list[0]["response_excerpt"], "received");
 
-    // Rotating the secret: later deliveries verify with the new one only.
+    // Rotating the secret: later deliveries verify with the new one, and for a day with the old one
+    // too (security review L5: a receiver switches without losing deliveries); then the new only.
     let rotated = app
         .send(
             reqwest::Method::PATCH,
@@ -296,7 +297,55 @@ async fn events_are_delivered_signed_and_verifiable() {
         })
         .await;
     let profile = of_type(&got, "profile.changed")[0];
-    assert!(profile.verified_by(&new_secret) && !profile.verified_by(&secret));
+    assert!(profile.verified_by(&new_secret) && profile.verified_by(&secret));
+    {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Stored {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            secret: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            previous: String,
+        }
+        let mut conn = app.db.connect().await;
+        // Stored sealed, never in the clear.
+        let stored: Stored = diesel::sql_query(
+            "SELECT secret, coalesce(previous_secret, '') AS previous FROM webhook_endpoints",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(stored.secret.starts_with("sealed1:"), "{}", stored.secret);
+        assert!(
+            stored.previous.starts_with("sealed1:"),
+            "{}",
+            stored.previous
+        );
+        assert!(
+            !stored.secret.contains(&new_secret[6..]) && !stored.previous.contains(&secret[6..])
+        );
+        diesel::sql_query(
+            "UPDATE webhook_endpoints SET previous_secret_until = now() - interval '1 second'",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        Some(&ana.access_token),
+        Some(&json!({"bio": "Rotated for good"})),
+    )
+    .await
+    .assert_status(200);
+    let got = receiver
+        .until("the second profile event", |g| {
+            of_type(g, "profile.changed").len() >= 2
+        })
+        .await;
+    let later = of_type(&got, "profile.changed")[1];
+    assert!(later.verified_by(&new_secret) && !later.verified_by(&secret));
 
     // The daily pruning drops finished deliveries older than it keeps, never pending ones.
     let done = deliveries_until(&app, &ana, &id, "all delivered", |d| {

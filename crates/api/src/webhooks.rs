@@ -30,6 +30,9 @@ pub struct WebhookSettings {
     pub hold: Duration,
     /// The whole request, connection included.
     pub timeout: Duration,
+    /// Seals the endpoints' secrets at rest; `None`: no key (secrets can be neither stored nor
+    /// used, never stored in the clear).
+    pub secrets: Option<Arc<SecretBox>>,
 }
 
 impl Default for WebhookSettings {
@@ -40,7 +43,77 @@ impl Default for WebhookSettings {
             poll: Duration::from_secs(1),
             hold: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
+            secrets: None,
         }
+    }
+}
+
+/// How long a rotated secret keeps signing beside its successor.
+pub const ROTATION_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Seals webhook secrets at rest: AES-256-GCM under a key derived from the server's secret, a
+/// random nonce each time, stored as `sealed1:` and the base64 of nonce and ciphertext. A database
+/// dump alone does not let anyone sign deliveries as Filmlog.
+pub struct SecretBox(aws_lc_rs::aead::LessSafeKey);
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(..)")
+    }
+}
+
+const SEALED: &str = "sealed1:";
+
+impl SecretBox {
+    /// The box whose key is derived from `server_secret` (the token secret).
+    pub fn new(server_secret: &[u8]) -> Self {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(server_secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(b"filmlog webhook secrets");
+        let key = mac.finalize().into_bytes();
+        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &key)
+            .unwrap_or_else(|_| unreachable!("a 32-byte key is an AES-256 key"));
+        SecretBox(aws_lc_rs::aead::LessSafeKey::new(unbound))
+    }
+
+    /// `secret` as stored.
+    pub fn seal(&self, secret: &str) -> Option<String> {
+        let mut nonce = [0u8; aws_lc_rs::aead::NONCE_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+        let mut sealed = secret.as_bytes().to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce),
+                aws_lc_rs::aead::Aad::from(b"webhook secret"),
+                &mut sealed,
+            )
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(format!("{SEALED}{}", STANDARD.encode(out)))
+    }
+
+    /// The secret a stored value holds (one stored before sealing began is taken as it is).
+    pub fn open(&self, stored: &str) -> Option<String> {
+        let Some(sealed) = stored.strip_prefix(SEALED) else {
+            return stored.starts_with("whsec_").then(|| stored.to_owned());
+        };
+        let bytes = STANDARD.decode(sealed).ok()?;
+        if bytes.len() < aws_lc_rs::aead::NONCE_LEN {
+            return None;
+        }
+        let (nonce, rest) = bytes.split_at(aws_lc_rs::aead::NONCE_LEN);
+        let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut rest = rest.to_vec();
+        let plain = self
+            .0
+            .open_in_place(
+                nonce,
+                aws_lc_rs::aead::Aad::from(b"webhook secret"),
+                &mut rest,
+            )
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
     }
 }
 
@@ -140,8 +213,21 @@ async fn attempt(
     }
     let body = serde_json::to_vec(&d.payload).unwrap_or_default();
     let timestamp = Utc::now().timestamp();
-    let Some(signature) = sign(&d.secret, &d.message_id, timestamp, &body) else {
+    // Signed with the secret, and with the one before it while a rotation's grace lasts
+    // (Standard Webhooks: signatures separated by spaces, any one may verify).
+    let opened = settings.secrets.as_ref().and_then(|b| b.open(&d.secret));
+    let Some(signature) = opened.and_then(|secret| sign(&secret, &d.message_id, timestamp, &body))
+    else {
         return Outcome::Failed(None, "the endpoint's secret is unusable".to_owned(), None);
+    };
+    let previous = d
+        .previous_secret
+        .as_deref()
+        .and_then(|s| settings.secrets.as_ref().and_then(|b| b.open(s)))
+        .and_then(|secret| sign(&secret, &d.message_id, timestamp, &body));
+    let signature = match previous {
+        Some(old) => format!("{signature} {old}"),
+        None => signature,
     };
     let sent = client
         .post(&d.url)
@@ -316,6 +402,30 @@ pub async fn work(pool: DbPool, settings: Arc<WebhookSettings>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_sealed_and_open_only_under_their_key() {
+        let sealing = SecretBox::new(b"a server secret of at least 32 bytes");
+        let secret = new_secret();
+        let stored = sealing.seal(&secret).unwrap_or_default();
+        assert!(stored.starts_with(SEALED) && !stored.contains(&secret[6..]));
+        assert_ne!(
+            sealing.seal(&secret),
+            Some(stored.clone()),
+            "a fresh nonce each time"
+        );
+        assert_eq!(sealing.open(&stored), Some(secret.clone()));
+        let other = SecretBox::new(b"another server secret of 32 bytes!!");
+        assert_eq!(other.open(&stored), None);
+        let mut tampered = stored.clone();
+        tampered.pop();
+        tampered.push(if stored.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(sealing.open(&tampered), None);
+        // Stored before sealing began: read as it is; anything else is refused.
+        assert_eq!(sealing.open(&secret), Some(secret.clone()));
+        assert_eq!(sealing.open("sealed1:AAAA"), None);
+        assert_eq!(sealing.open("plain text"), None);
+    }
 
     #[test]
     fn signatures_follow_the_standard_webhooks_example() {

@@ -498,6 +498,8 @@ diesel::table! {
         consecutive_failures -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Jsonb, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
@@ -104,6 +104,27 @@ pub struct EndpointChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// Replaces endpoint `id`'s secret with `secret`; the one it had signs beside it for `grace`.
+pub async fn rotate_secret(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    secret: &str,
+    grace: std::time::Duration,
+) -> Result<()> {
+    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    diesel::sql_query(
+        "UPDATE webhook_endpoints SET previous_secret = secret, secret = $2, \
+             previous_secret_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(secret)
+    .bind::<BigInt, _>(grace_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: i64,
@@ -202,6 +223,9 @@ pub struct Claimed {
     pub url: String,
     #[diesel(sql_type = Text)]
     pub secret: String,
+    /// The secret before the last rotation, while it still signs beside `secret`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous_secret: Option<String>,
 }
 
 /// Claims up to `limit` due deliveries of enabled endpoints for `hold` (rows other workers hold
@@ -257,7 +281,9 @@ pub async fn claim(
          FROM due, webhook_endpoints e \
          WHERE d.id = due.id AND e.id = d.endpoint_id \
          RETURNING d.id, d.endpoint_id, e.owner_id, d.message_id, d.payload, d.attempts, \
-                   d.created_at, e.url, e.secret",
+                   d.created_at, e.url, e.secret, \
+                   CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END \
+                       AS previous_secret",
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(hold_ms)

@@ -172,7 +172,12 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         passwords: Arc::new(passwords),
         cors: Arc::new(settings.cors.clone()),
         events: Arc::default(),
-        webhooks: Arc::new(settings.webhooks.clone()),
+        webhooks: Arc::new(filmlog_api::webhooks::WebhookSettings {
+            secrets: Some(Arc::new(filmlog_api::webhooks::SecretBox::new(
+                secrecy::ExposeSecret::expose_secret(&settings.auth()?.jwt_secret).as_bytes(),
+            ))),
+            ..settings.webhooks.clone()
+        }),
         portability: Arc::new(filmlog_api::portability::PortabilitySettings::new(
             secrecy::ExposeSecret::expose_secret(&settings.auth()?.jwt_secret).as_bytes(),
         )),

@@ -205,6 +205,8 @@ impl TestApp {
                 poll: Duration::from_millis(100),
                 hold: Duration::from_secs(2),
                 timeout: Duration::from_secs(5),
+                // The app's own key is set from its token secret when it is built.
+                secrets: None,
             },
             webhook_worker: true,
             portability: None,
@@ -243,7 +245,12 @@ impl TestApp {
             events: Arc::new(filmlog_api::events::EventHub::with_heartbeat(
                 config.event_heartbeat,
             )),
-            webhooks: Arc::new(config.webhooks.clone()),
+            webhooks: Arc::new(filmlog_api::webhooks::WebhookSettings {
+                secrets: Some(Arc::new(filmlog_api::webhooks::SecretBox::new(
+                    config.auth.jwt_secret.expose_secret().as_bytes(),
+                ))),
+                ..config.webhooks.clone()
+            }),
             portability: Arc::new(config.portability.clone().unwrap_or_else(|| {
                 let mut p = filmlog_api::portability::PortabilitySettings::new(
                     config.auth.jwt_secret.expose_secret().as_bytes(),

@@ -78,7 +78,8 @@ pub struct UpdateWebhookRequest {
     pub events: Option<Vec<String>>,
     /// Turn it back on (its failures in a row start again from 0) or off.
     pub enabled: Option<bool>,
-    /// A new secret, shown in this answer only; the old one stops signing at once.
+    /// A new secret, shown in this answer only; the old one signs beside it for 24 hours (each
+    /// delivery carries both signatures), so a receiver can switch without losing deliveries.
     #[serde(default)]
     pub rotate_secret: bool,
     /// Your password: needed to change the URL, turn the endpoint on, or rotate its secret.
@@ -113,6 +114,16 @@ fn checked(
     } else {
         Err(ApiError::validation(errors))
     }
+}
+
+/// `secret` sealed for storage (see [`crate::webhooks::SecretBox`]).
+fn sealed(state: &AppState, secret: &str) -> ApiResult<String> {
+    state
+        .webhooks
+        .secrets
+        .as_ref()
+        .and_then(|b| b.seal(secret))
+        .ok_or_else(|| ApiError::internal("no key to seal webhook secrets with"))
 }
 
 fn not_found() -> ApiError {
@@ -165,6 +176,7 @@ pub async fn create_webhook(
     let (url, events) = (url.unwrap_or_default(), events.unwrap_or_default());
     let me = auth.id();
     let secret = crate::webhooks::new_secret();
+    let sealed = sealed(&state, &secret)?;
     let mut conn = state.conn().await?;
     let row = conn
         .transaction(async |conn| {
@@ -176,7 +188,7 @@ pub async fn create_webhook(
                     format!("a member may register at most {ENDPOINTS_MAX} webhook endpoints"),
                 ));
             }
-            Ok(store::create(conn, me, &url, &events, &secret).await?)
+            Ok(store::create(conn, me, &url, &events, &sealed).await?)
         })
         .await?;
     let location = format!("/api/v1/me/webhooks/{}", row.id);
@@ -284,10 +296,11 @@ pub async fn update_webhook(
         confirm_password(&http, &state, auth.id(), password, "/current_password").await?;
     }
     let secret = req.rotate_secret.then(crate::webhooks::new_secret);
+    let rotated = secret.as_deref().map(|s| sealed(&state, s)).transpose()?;
     let changes = EndpointChanges {
         url,
         events,
-        secret: secret.clone(),
+        secret: None,
         enabled: req.enabled,
         disabled_reason: req.enabled.filter(|on| *on).map(|_| None),
         consecutive_failures: req.enabled.filter(|on| *on).map(|_| 0),
@@ -298,7 +311,11 @@ pub async fn update_webhook(
     let row = conn
         .transaction(async |conn| {
             store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
-            Ok::<_, ApiError>(store::update(conn, id, &changes).await?)
+            let row = store::update(conn, id, &changes).await?;
+            if let Some(sealed) = &rotated {
+                store::rotate_secret(conn, id, sealed, crate::webhooks::ROTATION_GRACE).await?;
+            }
+            Ok::<_, ApiError>(row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(WebhookEndpoint::of(row, secret)))

@@ -1,0 +1,3 @@
+ALTER TABLE webhook_endpoints
+    DROP COLUMN previous_secret_until,
+    DROP COLUMN previous_secret;
