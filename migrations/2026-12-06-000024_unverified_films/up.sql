@@ -10,7 +10,8 @@ FROM (SELECT film_id, min(member_id) AS member_id FROM import_sources
       WHERE film_id IS NOT NULL GROUP BY film_id HAVING count(DISTINCT member_id) = 1) s
 WHERE f.id = s.film_id AND NOT f.verified;
 
--- Letterboxd URIs an import put on its own unverified films are released.
-UPDATE films SET letterboxd_uri = NULL WHERE NOT verified AND added_by IS NOT NULL;
+-- Letterboxd URIs held by unverified films (an import put them there) are released, those of films
+-- several members' imports used included: that is how a squatted URI looks.
+UPDATE films SET letterboxd_uri = NULL WHERE NOT verified;
 
 CREATE INDEX films_added_by_idx ON films (added_by) WHERE added_by IS NOT NULL;

@@ -557,8 +557,8 @@ async fn stalled_downloads_hold_no_connection_and_are_cut_off() {
         stalled.push(stream);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // (With the downloads holding the pool, these would wait out its 2 s timeout: 503.)
     for _ in 0..3 {
-        let asked = Instant::now();
         let res = app
             .post(
                 "/api/v1/auth/login",
@@ -567,11 +567,6 @@ async fn stalled_downloads_hold_no_connection_and_are_cut_off() {
             )
             .await;
         res.assert_status(200);
-        assert!(
-            asked.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            asked.elapsed()
-        );
     }
     // Past the stall timeout, each stalled download has been ended short of its length.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -608,7 +603,7 @@ async fn guessing_locks_the_guessers_network_and_only_slows_the_owner() {
         };
         c.rate.account_delay = LoginPolicy {
             free_failures: 4,
-            max_lock: Duration::from_millis(1500),
+            max_lock: Duration::from_secs(5),
         };
     })
     .await;
@@ -638,7 +633,7 @@ async fn guessing_locks_the_guessers_network_and_only_slows_the_owner() {
         .await
         .assert_status(200);
     assert!(
-        asked.elapsed() < Duration::from_millis(900),
+        asked.elapsed() < Duration::from_secs(2),
         "{:?}",
         asked.elapsed()
     );
@@ -657,8 +652,9 @@ async fn guessing_locks_the_guessers_network_and_only_slows_the_owner() {
         .await
         .assert_status(200);
     let took = asked.elapsed();
+    // Six failures since the owner's last success: a back-off of 2 s from the last of them.
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
         "{took:?}"
     );
     // The current password behind sensitive changes, from a thief's network holding a token.

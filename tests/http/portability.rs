@@ -1862,7 +1862,8 @@ async fn uploads_are_refused_before_their_body_and_bounded_in_time() {
     // Announced larger than any archive: 413 at once.
     let (answer, took) = answer_to_partial_upload(&app, &head(60 << 20), part.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // (Not read: a 408 would have come after the upload timeout instead.)
+    assert!(took < Duration::from_millis(700), "{took:?}");
     // A body that stops arriving: 408 once the upload timeout passes.
     let (answer, took) = answer_to_partial_upload(&app, &head(40 << 20), part.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
@@ -1881,7 +1882,7 @@ async fn uploads_are_refused_before_their_body_and_bounded_in_time() {
     first.assert_status(202);
     let (answer, took) = answer_to_partial_upload(&app, &head(40 << 20), part.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 409 "), "{answer}");
-    assert!(took < Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_millis(700), "{took:?}");
     // The spooled archive is stored whole, chunk by chunk.
     let id = first.json["id"].as_str().unwrap_or_default();
     let job = app

@@ -33,7 +33,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
             Every error is RFC 9457 `application/problem+json` with a stable `code`. Send `Authorization: Bearer <access token>` \
             where an operation lists the `bearer` security scheme.\n\n\
             **Rate limits.** Requests spend from budgets per client IP and per member, separately for reads, \
-            searches (`GET /films?q=`), writes and authentication (GCRA: a budget of N per period refills \
+            searches (`GET /films?q=`, `GET /lists?q=`), writes and authentication (GCRA: a budget of N per period refills \
             evenly and may be spent at once). Defaults: reads 1,200 a minute per IP and per member; searches \
             120; writes 600 per IP and 300 per member; login, refresh and registration 30 a minute per IP; \
             registrations 10 an hour per IP. Wrong passwords (at login, or where the current password \

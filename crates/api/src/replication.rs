@@ -62,34 +62,70 @@ struct ReadContext {
 /// How old the primary's position may be when a read with a token needs it.
 const PRIMARY_SEEN_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The primary's WAL position as this instance last saw it, and when.
+/// How long a read waits for the primary's position before going on with the last one seen.
+const PRIMARY_ASKED_FOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The primary's WAL position as this instance last saw it, and when; and whether a request is
+/// asking the primary now (one at a time: the others go on with the last position).
 #[derive(Debug, Default)]
-pub struct PrimarySeen(std::sync::Mutex<Option<(String, std::time::Instant)>>);
+pub struct PrimarySeen {
+    seen: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+    asking: std::sync::atomic::AtomicBool,
+}
 
 impl PrimarySeen {
-    fn fresh(&self) -> Option<String> {
-        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+    /// The last position seen, and whether it is fresh.
+    fn last(&self) -> Option<(String, bool)> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.as_ref()
-            .filter(|(_, at)| at.elapsed() < PRIMARY_SEEN_FOR)
-            .map(|(p, _)| p.clone())
+            .map(|(p, at)| (p.clone(), at.elapsed() < PRIMARY_SEEN_FOR))
     }
 
     fn set(&self, position: String) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((position, std::time::Instant::now()));
     }
 }
 
-/// The primary's position at most [`PRIMARY_SEEN_FOR`] ago (asked now when older); `None` when the
-/// primary does not answer (the read then needs only what the client sent).
+/// The primary's position at most [`PRIMARY_SEEN_FOR`] ago: asked by one request at a time, within
+/// [`PRIMARY_ASKED_FOR`], while the others use the last position seen (reads never queue for the
+/// primary's pool); `None` before the primary ever answered.
 async fn primary_position(state: &AppState) -> Option<String> {
-    if let Some(p) = state.primary_seen.fresh() {
-        return Some(p);
+    use std::sync::atomic::Ordering;
+    let last = state.primary_seen.last();
+    if let Some((p, true)) = &last {
+        return Some(p.clone());
     }
-    let mut conn = state.pool.get().await.ok()?;
-    let position = replication::current_position(&mut conn).await.ok()?;
-    state.primary_seen.set(position.clone());
-    Some(position)
+    let seen = &state.primary_seen;
+    if seen
+        .asking
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return last.map(|(p, _)| p);
+    }
+    // Cleared however this ends (a request dropped mid-way included).
+    struct Asking<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Asking<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    let _asking = Asking(&seen.asking);
+    let asked = tokio::time::timeout(PRIMARY_ASKED_FOR, async {
+        let mut conn = state.pool.get().await.ok()?;
+        replication::current_position(&mut conn).await.ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    match asked {
+        Some(position) => {
+            seen.set(position.clone());
+            Some(position)
+        }
+        None => last.map(|(p, _)| p),
+    }
 }
 
 /// The later of two WAL positions.

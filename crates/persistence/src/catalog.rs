@@ -221,11 +221,28 @@ pub async fn update_film(
     id: FilmId,
     changes: &FilmChanges,
 ) -> Result<FilmRow> {
-    Ok(diesel::update(films::table.find(id.get()))
+    let row = diesel::update(films::table.find(id.get()))
         .set(changes)
         .returning(FilmRow::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    belongs_to_catalog(conn, id).await?;
+    Ok(row)
+}
+
+/// A verified film is the catalog's, no longer its importer's (their account's deletion must not
+/// take it, and everyone's entries of it, away).
+async fn belongs_to_catalog(conn: &mut AsyncPgConnection, id: FilmId) -> Result<()> {
+    diesel::update(
+        films::table
+            .find(id.get())
+            .filter(films::verified.eq(true))
+            .filter(films::added_by.is_not_null()),
+    )
+    .set(films::added_by.eq(None::<i64>))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A film with its statistics, in one query.
@@ -807,6 +824,7 @@ pub async fn merge(conn: &mut AsyncPgConnection, source: FilmId, target: FilmId)
     .bind::<BigInt, _>(t)
     .execute(conn)
     .await?;
+    belongs_to_catalog(conn, target).await?;
     Ok(Merged {
         members,
         log_entries,

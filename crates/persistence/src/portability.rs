@@ -177,6 +177,18 @@ fn held(job: i64, attempt: i32) -> _ {
         .filter(import_jobs::attempts.eq(attempt))
 }
 
+/// Whether `lease` still holds its job, the job's row locked (shared) until the caller's transaction
+/// ends, so no other worker takes the job over meanwhile.
+pub async fn holds(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
+    let held: Option<i64> = held(lease.job, lease.attempt)
+        .select(import_jobs::id)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(held.is_some())
+}
+
 /// Keeps the claim alive (the worker's heartbeat, independent of its progress); `false` when the
 /// job is no longer this worker's (cancelled, or taken over after the claim lapsed).
 pub async fn renew_import(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {

@@ -307,8 +307,9 @@ pub async fn login(
     }
     if let Some(check) = &check {
         // Guesses sent together all pass the first check; one that hits while the others have
-        // locked this network out is refused as well.
-        check.succeeded().await.map_err(login_locked)?;
+        // locked this network out is refused as a wrong one (a 429 here would tell the guesser
+        // which of their guesses was right).
+        check.succeeded().await.map_err(|_| bad_credentials())?;
     }
     let mut conn = state.conn().await?;
     let st = state.get_ref();

@@ -324,15 +324,15 @@ pub async fn confirm_password(
     let mut conn = state.conn().await?;
     let current = members::password_hash(&mut conn, member).await?;
     drop(conn);
+    let wrong =
+        || ApiError::invalid_field(pointer, "wrong_password", "the current password is wrong");
     if state.passwords.verify(password, Some(current)).await? {
-        check.succeeded().await.map_err(locked)
+        // Refused as wrong when concurrent guesses locked this network meanwhile (a 429 here would
+        // confirm the guess).
+        check.succeeded().await.map_err(|_| wrong())
     } else {
         check.failed().await;
-        Err(ApiError::invalid_field(
-            pointer,
-            "wrong_password",
-            "the current password is wrong",
-        ))
+        Err(wrong())
     }
 }
 

@@ -77,7 +77,7 @@ pub struct ImportRowView {
     /// The catalog film it is about.
     pub film: Option<String>,
     /// How the film was found: `tmdb_id`, `imdb_id`, `letterboxd_uri`, `slug`, `title_year`,
-    /// `title_near_year`, or `created` (a new unverified catalog entry).
+    /// `title_near_year`, or `created` (a new unverified film, yours until an admin verifies it).
     pub matched_by: Option<String>,
     /// Why it was skipped, or what else is worth knowing.
     pub note: Option<String>,
@@ -265,7 +265,8 @@ fn not_found() -> ApiError {
 /// `likes/films.csv` and `lists/*.csv` (positions and notes kept) follow; `profile.csv` fills profile
 /// fields you left empty. `deleted/` and `orphaned/` are reported, not imported. Films are matched by
 /// external id, then by title and year (±1; case, accents, punctuation and a leading article
-/// ignored); a film the catalog lacks becomes an unverified catalog entry an admin can merge later.
+/// ignored); a film the catalog lacks becomes an unverified film that only you see (it takes no
+/// external id) until an admin verifies it or merges it into the catalog's.
 /// Importing the same export again changes nothing; a newer one adds what is new and updates what
 /// changed; what you made in Filmlog is never touched. Review HTML becomes plain text: paragraphs
 /// separated by a blank line, `> ` before quoted lines, `_emphasis_`, `**bold**`, links as
@@ -279,7 +280,8 @@ fn not_found() -> ApiError {
         (status = 202, description = "Queued; `Location` is the job", body = ImportJob),
         (status = 400, description = "`malformed_multipart`, `missing_file`, `invalid_query_parameter`", body = Problem, content_type = "application/problem+json"),
         (status = 401, response = Unauthenticated),
-        (status = 409, description = "`import_in_progress`: finish, confirm or cancel your open import first", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "`request_timeout`: the upload did not arrive within the upload timeout", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`import_in_progress`: finish, confirm or cancel your open import first (checked before the upload is read)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`archive_too_large`: more than 50 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`not_multipart`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: `not_a_zip`", body = Problem, content_type = "application/problem+json"),

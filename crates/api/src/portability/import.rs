@@ -546,8 +546,14 @@ async fn apply(
         let mut careful = false;
         loop {
             let saved = run.created_films();
+            let lease = tracker.lease;
             let outcome = conn
                 .transaction(async |c| {
+                    // Fenced: a worker whose claim was taken over applies nothing more (the row
+                    // stays locked against the new holder's takeover until this batch commits).
+                    if !store::holds(c, lease).await? {
+                        return Err(JobError::Stopped);
+                    }
                     let decisions = apply_batch(c, &mut run, &rows, careful, false).await?;
                     store::decided(c, job, &decisions).await?;
                     Ok::<_, JobError>(())
