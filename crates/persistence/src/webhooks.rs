@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
 use crate::Result;
@@ -243,8 +243,14 @@ pub async fn claim(
     hold: std::time::Duration,
 ) -> Result<Vec<Claimed>> {
     let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
-    Ok(diesel::sql_query(
-        "WITH held AS ( \
+    // Claims take turns (a transaction-scoped advisory lock): each then counts what the ones
+    // before it hold, so the caps hold across every worker and instance.
+    conn.transaction(async |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('filmlog webhook claims'))")
+            .execute(conn)
+            .await?;
+        diesel::sql_query(
+            "WITH held AS ( \
              SELECT d.endpoint_id, e.owner_id FROM webhook_deliveries d \
              JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.status = 'pending' AND d.locked_until > now()), \
@@ -284,13 +290,16 @@ pub async fn claim(
                    d.created_at, e.url, e.secret, \
                    CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END \
                        AS previous_secret",
-    )
-    .bind::<BigInt, _>(limit)
-    .bind::<BigInt, _>(hold_ms)
-    .bind::<BigInt, _>(per_endpoint)
-    .bind::<BigInt, _>(per_owner)
-    .load(conn)
-    .await?)
+        )
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(hold_ms)
+        .bind::<BigInt, _>(per_endpoint)
+        .bind::<BigInt, _>(per_owner)
+        .load(conn)
+        .await
+    })
+    .await
+    .map_err(Into::into)
 }
 
 /// Holds back an endpoint that answered slowly: its other pending deliveries wait `by` more.

@@ -460,11 +460,7 @@ pub(crate) async fn load_film(
     slug: &str,
     viewer: Viewer,
 ) -> ApiResult<Film> {
-    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that film"))?;
-    let state = viewer.member().map(|_| FilmState::from(state).into());
-    Ok(Film::build(film, stats, credits, state))
+    film_page(conn, slug, viewer, false).await
 }
 
 /// [`load_film`] of any film, whoever added it: for admins, who verify and merge films.
@@ -473,7 +469,16 @@ pub(crate) async fn load_any_film(
     slug: &str,
     viewer: Viewer,
 ) -> ApiResult<Film> {
-    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), true)
+    film_page(conn, slug, viewer, true).await
+}
+
+async fn film_page(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    viewer: Viewer,
+    see_all: bool,
+) -> ApiResult<Film> {
+    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), see_all)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))?;
     let state = viewer.member().map(|_| FilmState::from(state).into());
