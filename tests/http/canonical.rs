@@ -191,17 +191,25 @@ async fn an_encoded_login_is_limited_as_a_login() {
         .assert_problem(429, "rate_limited");
 }
 
-/// Methods HTTP does not define are 501 before anything counts them: the metrics' method label
-/// keeps to the methods HTTP defines however many inventions are sent.
+/// Methods no route has are 405 with `Allow` on the API's paths (404 elsewhere) before anything
+/// counts them: the metrics' method label keeps to the methods HTTP defines however many
+/// inventions are sent.
 #[actix_web::test]
-async fn invented_methods_are_501_and_never_become_metric_labels() {
+async fn invented_methods_are_refused_and_never_become_metric_labels() {
     let app = TestApp::spawn().await;
     for i in 0..40 {
         let method = Method::from_bytes(format!("M{i}").as_bytes()).unwrap_or(Method::GET);
-        for path in ["/api/v1/films", "/nowhere", "/health/live"] {
+        for (path, status, code) in [
+            ("/api/v1/films", 405, "method_not_allowed"),
+            ("/api/v1/films/x%2Dy", 405, "method_not_allowed"),
+            ("/nowhere", 404, "route_not_found"),
+        ] {
             let res = app.send(method.clone(), path, None, None).await;
-            res.assert_problem(501, "method_not_implemented");
+            res.assert_problem(status, code);
             assert!(res.header("x-request-id").is_some());
+            if status == 405 {
+                assert!(res.header("allow").is_some_and(|a| a.contains("GET")));
+            }
         }
     }
     // A known method still answers as before.

@@ -392,13 +392,18 @@ async fn fallback(
                 .finish());
         }
         Some(allow) => ApiError::method_not_allowed(allow),
-        None => ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "route_not_found",
-            "Not found",
-            format!("no route matches {}", req.path()),
-        ),
+        None => route_not_found(req.path()),
     })
+}
+
+/// 404 for a path no route serves.
+pub fn route_not_found(path: &str) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "Not found",
+        format!("no route matches {path}"),
+    )
 }
 
 /// The longest request target (path and query) served; longer ones are 414. (A head longer than

@@ -6,7 +6,7 @@
 //! [`middleware`] rewrites the request target into the canonical form of the path the router will
 //! match — decoded as the router decodes it, re-encoded only where a URI requires it — so limits,
 //! CORS, caching, metrics and replication routing all see what the router sees. It also refuses
-//! methods HTTP does not define (501) before anything counts them.
+//! methods no route has (405 with `Allow`, or 404 off the API's paths) before anything counts them.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -38,7 +38,7 @@ pub fn encode(decoded: &str) -> String {
     out
 }
 
-/// The methods HTTP defines (RFC 9110 and PATCH); anything else is 501 before it is counted.
+/// The methods HTTP defines (RFC 9110 and PATCH); any other is refused before it is counted.
 pub fn is_known_method(method: &Method) -> bool {
     matches!(
         *method,
@@ -83,18 +83,21 @@ async fn refuse(req: ServiceRequest, err: &ApiError) -> ServiceResponse {
     req.into_response(res)
 }
 
-/// Refuses unknown methods (501) and makes `req.path()` the canonical form of the routed path.
+/// Refuses unknown methods (405 or 404) and makes `req.path()` the canonical form of the routed path.
 pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if !is_known_method(req.method()) {
-        let err = ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "method_not_implemented",
-            "Method not implemented",
-            "the request's method is not one HTTP defines".to_owned(),
-        );
+        // 405 with `Allow` on a path the API serves (as for any method a route lacks; `QUERY` and
+        // the like included), 404 elsewhere: nothing of the rest runs, metrics included.
+        let known = req
+            .app_data::<actix_web::web::Data<crate::app::KnownRoutes>>()
+            .and_then(|k| k.allowed(req.match_info().as_str()));
+        let err = match known {
+            Some(allow) => ApiError::method_not_allowed(allow),
+            None => crate::app::route_not_found(req.match_info().as_str()),
+        };
         return Ok(refuse(req, &err).await.map_into_right_body());
     }
     let canonical = encode(req.match_info().as_str());
