@@ -1883,6 +1883,21 @@ async fn uploads_are_refused_before_their_body_and_bounded_in_time() {
     let (answer, took) = answer_to_partial_upload(&app, &head(40 << 20), part.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 409 "), "{answer}");
     assert!(took < Duration::from_millis(700), "{took:?}");
+    // Fields beside the file are read past within 64 KiB together; more is refused (Bo has no open
+    // import).
+    let bo = app.member("bo").await;
+    let bulky = TestApp::read(
+        app.client
+            .post(app.url("/api/v1/me/imports"))
+            .bearer_auth(&bo.access_token)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+                "x".repeat(70 * 1024)
+            )),
+    )
+    .await;
+    bulky.assert_problem(400, "malformed_multipart");
     // The spooled archive is stored whole, chunk by chunk.
     let id = first.json["id"].as_str().unwrap_or_default();
     let job = app

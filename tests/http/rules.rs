@@ -333,7 +333,7 @@ async fn the_fast_logging_path_does_exactly_what_the_rules_do() {
         let rule_member = MemberId::new(app.member(&format!("rule{seed}")).await.id);
         let film_of =
             async |conn: &mut filmlog_persistence::AsyncPgConnection, slug: &str| -> FilmId {
-                catalog::id_by_slug(conn, slug, None)
+                catalog::id_by_slug(conn, slug, None, true)
                     .await
                     .ok()
                     .flatten()

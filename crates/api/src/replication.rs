@@ -214,13 +214,8 @@ pub async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::
 }
 
 async fn caught_up(state: &AppState, standby: &DbPool) -> Option<DbConn> {
-    let mut conn = match standby.get().await {
-        Ok(conn) => conn,
-        Err(error) => {
-            tracing::warn!(%error, "standby unavailable; reading from the primary");
-            return None;
-        }
-    };
+    // What the read must show, known before a standby connection is taken (asking the primary
+    // may take a moment).
     let (sent, authenticated) = READ
         .try_with(|c| (c.min_position.clone(), c.authenticated))
         .unwrap_or((None, false));
@@ -228,6 +223,13 @@ async fn caught_up(state: &AppState, standby: &DbPool) -> Option<DbConn> {
         later(sent, primary_position(state).await)
     } else {
         sent
+    };
+    let mut conn = match standby.get().await {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::warn!(%error, "standby unavailable; reading from the primary");
+            return None;
+        }
     };
     match wanted {
         None => Some(conn),

@@ -215,16 +215,14 @@ async fn attempt(
     let timestamp = Utc::now().timestamp();
     // Signed with the secret, and with the one before it while a rotation's grace lasts
     // (Standard Webhooks: signatures separated by spaces, any one may verify).
-    let opened = settings.secrets.as_ref().and_then(|b| b.open(&d.secret));
-    let Some(signature) = opened.and_then(|secret| sign(&secret, &d.message_id, timestamp, &body))
-    else {
+    let signed_with = |stored: &str| {
+        let secret = settings.secrets.as_ref()?.open(stored)?;
+        sign(&secret, &d.message_id, timestamp, &body)
+    };
+    let Some(signature) = signed_with(&d.secret) else {
         return Outcome::Failed(None, "the endpoint's secret is unusable".to_owned(), None);
     };
-    let previous = d
-        .previous_secret
-        .as_deref()
-        .and_then(|s| settings.secrets.as_ref().and_then(|b| b.open(s)))
-        .and_then(|secret| sign(&secret, &d.message_id, timestamp, &body));
+    let previous = d.previous_secret.as_deref().and_then(signed_with);
     let signature = match previous {
         Some(old) => format!("{signature} {old}"),
         None => signature,

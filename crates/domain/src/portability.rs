@@ -23,6 +23,12 @@ pub const MAX_RATIO: u64 = 200;
 pub const MAX_FILES: usize = 5_000;
 /// Rows of one file.
 pub const MAX_ROWS_PER_FILE: u64 = 1_000_000;
+/// Whether `head` (an upload's first bytes) starts a ZIP archive: a local file header, or the end
+/// record of an empty archive.
+pub fn looks_like_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")
+}
+
 /// The longest cell read from a CSV file: room for the longest review Filmlog takes (100,000
 /// characters) with its markup. A row with a longer cell is a problem row, never converted.
 pub const MAX_CELL_BYTES: usize = 1024 * 1024;

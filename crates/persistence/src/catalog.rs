@@ -261,12 +261,7 @@ pub async fn film_page(
         viewer_id(viewer)
     )
     .filter(films::slug.eq(slug))
-    .filter({
-        use diesel::BoolExpressionMethods;
-        film_visible!(viewer_id(viewer)).or(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
-            see_all,
-        ))
-    })
+    .filter(film_in_scope!(viewer_id(viewer), see_all))
     .select((
         FilmRow::as_select(),
         FilmStatsRow::as_select(),
@@ -302,18 +297,21 @@ pub async fn summary_by_slug(
         .optional()?)
 }
 
-/// The film `slug` names, if `viewer` may see it (`None`: an admin's look-up, which sees every
+/// The film `slug` names, if `viewer` may see it (`see_all`: an admin's look-up, which sees every
 /// film).
 pub async fn id_by_slug(
     conn: &mut AsyncPgConnection,
     slug: &str,
-    viewer: Option<Option<MemberId>>,
+    viewer: Option<MemberId>,
+    see_all: bool,
 ) -> Result<Option<FilmId>> {
-    let mut query = films::table.filter(films::slug.eq(slug)).into_boxed();
-    if let Some(viewer) = viewer {
-        query = query.filter(film_visible!(viewer_id(viewer)));
-    }
-    let id: Option<i64> = query.select(films::id).first(conn).await.optional()?;
+    let id: Option<i64> = films::table
+        .filter(films::slug.eq(slug))
+        .filter(film_in_scope!(viewer_id(viewer), see_all))
+        .select(films::id)
+        .first(conn)
+        .await
+        .optional()?;
     Ok(id.map(FilmId::new))
 }
 

@@ -62,21 +62,25 @@ pub async fn claim(
         .optional()?)
 }
 
-/// Forgets keys older than [`RETENTION_HOURS`] (a later request with one is new anyway), at most
-/// 10,000 per statement so that no statement holds many locks; how many.
+/// Keys [`prune`] deletes per statement, so that no statement holds many locks.
+const PRUNE_BATCH: i32 = 10_000;
+
+/// Forgets keys older than [`RETENTION_HOURS`] (a later request with one is new anyway), in
+/// batches of [`PRUNE_BATCH`]; how many.
 pub async fn prune(conn: &mut AsyncPgConnection) -> Result<usize> {
     let mut total = 0;
     loop {
         let n = diesel::sql_query(
             "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY( \
                  SELECT ctid FROM idempotency_keys \
-                 WHERE created_at < now() - make_interval(hours => $1) LIMIT 10000))",
+                 WHERE created_at < now() - make_interval(hours => $1) LIMIT $2))",
         )
-        .bind::<diesel::sql_types::Integer, _>(i32::try_from(RETENTION_HOURS).unwrap_or(24))
+        .bind::<diesel::sql_types::Integer, _>(i32::try_from(RETENTION_HOURS).unwrap_or(i32::MAX))
+        .bind::<diesel::sql_types::Integer, _>(PRUNE_BATCH)
         .execute(conn)
         .await?;
         total += n;
-        if n < 10_000 {
+        if n < usize::try_from(PRUNE_BATCH).unwrap_or(usize::MAX) {
             return Ok(total);
         }
     }

@@ -178,6 +178,17 @@ macro_rules! film_visible {
     }};
 }
 
+/// [`film_visible!`], or every film when `$see_all` (an admin's look-up); bound, so one cached
+/// statement serves both.
+macro_rules! film_in_scope {
+    ($viewer:expr, $see_all:expr) => {{
+        use diesel::BoolExpressionMethods;
+        film_visible!($viewer).or(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
+            $see_all,
+        ))
+    }};
+}
+
 /// [`film_visible!`] as SQL, for the films aliased `alias` and the viewer bound as `viewer`.
 pub(crate) fn film_visible_sql(alias: &str, viewer: &str) -> String {
     format!("({alias}.verified OR {alias}.added_by IS NULL OR {alias}.added_by = {viewer})")

@@ -233,7 +233,7 @@ pub const MAX_ATTEMPTS: i32 = 5;
 
 /// The error of a job given up by [`give_up_abandoned_imports`].
 pub const ABANDONED: &str =
-    "the import was given up: its worker stopped or ran out of time on each of 5 attempts";
+    "the import was given up: its worker stopped or ran out of time on every attempt it was given";
 
 /// Renews the worker's claim and records progress; `false` when the job is no longer this
 /// worker's to run (cancelled, or taken over).

@@ -97,7 +97,6 @@ pub async fn lock_own(
 pub struct EndpointChanges {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
-    pub secret: Option<String>,
     pub enabled: Option<bool>,
     pub disabled_reason: Option<Option<String>>,
     pub consecutive_failures: Option<i32>,
@@ -408,29 +407,7 @@ pub async fn disable(
     owner: i64,
     reason: &str,
 ) -> Result<bool> {
-    let n = diesel::update(
-        webhook_endpoints::table
-            .find(endpoint)
-            .filter(webhook_endpoints::enabled.eq(true)),
-    )
-    .set((
-        webhook_endpoints::enabled.eq(false),
-        webhook_endpoints::disabled_reason.eq(reason),
-        webhook_endpoints::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .await?;
-    if n == 1 {
-        diesel::sql_query(
-            "INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
-             VALUES ($1, 'webhook_disabled', $2)",
-        )
-        .bind::<BigInt, _>(owner)
-        .bind::<BigInt, _>(endpoint)
-        .execute(conn)
-        .await?;
-    }
-    Ok(n == 1)
+    Ok(disable_where(conn, owner, Some(endpoint), reason).await? == 1)
 }
 
 /// Pauses every enabled endpoint of `owner` (after a password change or "log out everywhere": a
@@ -441,21 +418,30 @@ pub async fn pause_all(
     owner: MemberId,
     reason: &str,
 ) -> Result<usize> {
-    let ids: Vec<i64> = webhook_endpoints::table
-        .filter(webhook_endpoints::owner_id.eq(owner.get()))
-        .filter(webhook_endpoints::enabled.eq(true))
-        .select(webhook_endpoints::id)
-        .order(webhook_endpoints::id)
-        .for_update()
-        .load(conn)
-        .await?;
-    let mut paused = 0;
-    for id in ids {
-        if disable(conn, id, owner.get(), reason).await? {
-            paused += 1;
-        }
-    }
-    Ok(paused)
+    disable_where(conn, owner.get(), None, reason).await
+}
+
+/// Disables `owner`'s enabled endpoints (`endpoint`: that one only) with `reason` and tells the
+/// owner of each, in one statement; how many were disabled.
+async fn disable_where(
+    conn: &mut AsyncPgConnection,
+    owner: i64,
+    endpoint: Option<i64>,
+    reason: &str,
+) -> Result<usize> {
+    Ok(diesel::sql_query(
+        "WITH disabled AS ( \
+             UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, updated_at = now() \
+             WHERE owner_id = $1 AND ($2::bigint IS NULL OR id = $2) AND enabled \
+             RETURNING id) \
+         INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
+         SELECT $1, 'webhook_disabled', id FROM disabled",
+    )
+    .bind::<BigInt, _>(owner)
+    .bind::<Nullable<BigInt>, _>(endpoint)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await?)
 }
 
 /// Drops finished deliveries (delivered or given up) made before `before`; how many.

@@ -23,7 +23,7 @@ pub async fn run(
     if bytes.len() as u64 > MAX_ARCHIVE_BYTES {
         return Err(InputError(format!("{path} is larger than 50 MiB")).into());
     }
-    if !(bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")) {
+    if !filmlog_domain::portability::looks_like_zip(&bytes) {
         return Err(InputError(format!("{path} is not a ZIP archive")).into());
     }
     let pool = build_pool(settings.database_url()?, &settings.pool)?;

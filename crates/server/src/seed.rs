@@ -126,7 +126,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
     let passwords = Arc::new(PasswordService::new(2).map_err(|e| e.to_string())?);
     let password = Password::parse(DEMO_PASSWORD)?;
 
-    let film = match catalog::id_by_slug(&mut conn, SEED_SLUG, None).await? {
+    let film = match catalog::id_by_slug(&mut conn, SEED_SLUG, None, true).await? {
         Some(id) => id,
         None => {
             catalog::insert_film(&mut conn, &seed_film(), &seed_credits())

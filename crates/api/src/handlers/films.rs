@@ -442,14 +442,14 @@ pub async fn film_id(
     slug: &Slug,
     viewer: Option<filmlog_domain::MemberId>,
 ) -> ApiResult<FilmId> {
-    catalog::id_by_slug(conn, slug.as_str(), Some(viewer))
+    catalog::id_by_slug(conn, slug.as_str(), viewer, false)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))
 }
 
 /// The film a slug names, whoever added it, or 404: for admins, who verify and merge films.
 pub async fn any_film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<FilmId> {
-    catalog::id_by_slug(conn, slug.as_str(), None)
+    catalog::id_by_slug(conn, slug.as_str(), None, true)
         .await?
         .ok_or_else(|| ApiError::not_found("that film"))
 }

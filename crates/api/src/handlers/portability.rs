@@ -321,7 +321,7 @@ pub async fn create_import(
         .map_err(|_| ApiError::request_timeout(limit))??;
     let mut head = [0u8; 4];
     let got = read_full(&mut file, &mut head).await?;
-    if !(head[..got].starts_with(b"PK\x03\x04") || head[..got].starts_with(b"PK\x05\x06")) {
+    if !filmlog_domain::portability::looks_like_zip(&head[..got]) {
         return Err(ApiError::invalid_field(
             "/file",
             "not_a_zip",

@@ -300,7 +300,6 @@ pub async fn update_webhook(
     let changes = EndpointChanges {
         url,
         events,
-        secret: None,
         enabled: req.enabled,
         disabled_reason: req.enabled.filter(|on| *on).map(|_| None),
         consecutive_failures: req.enabled.filter(|on| *on).map(|_| 0),

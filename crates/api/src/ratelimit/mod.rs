@@ -402,15 +402,7 @@ pub async fn middleware(
     };
     let limiter = &state.limiter;
     let classes = Class::of(req.method(), req.path(), req.query_string());
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let client = client_ip(
-        req.peer_addr().map(|a| a.ip()),
-        forwarded,
-        &limiter.limits.trusted_proxies,
-    );
+    let client = client_of(req.request(), &limiter.limits);
     // Decoded once here and kept for the extractors; a bad token counts as none (the extractor
     // answers 401).
     let member = decoded_token(req.request(), &state.tokens)
