@@ -1643,7 +1643,7 @@ async fn a_twenty_megabyte_cell_is_a_problem_row_read_in_seconds() {
     assert_eq!(job["status"], "done", "{job}");
     let problems = job["problems"].to_string();
     assert!(
-        problems.contains("a cell of 2097") && problems.contains("at most 1048576"),
+        problems.contains("a cell of more than 1048576 bytes (1048577 read)"),
         "{problems}"
     );
     let entries = diary(&app, &ana).await;
@@ -1741,6 +1741,52 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     assert_eq!(
         store::renew_import(&mut conn, again.lease()).await.ok(),
         Some(true)
+    );
+    // The new holder has staged a row; the stale worker, run again (say, resuming after a pause),
+    // neither clears nor stages, and leaves the job as the new holder has it.
+    let staged = store::NewImportRow {
+        file: "diary.csv".into(),
+        line: 2,
+        kind: "problem".into(),
+        source_key: None,
+        item: None,
+        action: Some("skip"),
+        note: Some("the new holder's".into()),
+    };
+    store::stage_rows(&mut conn, id, 1, &[staged])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settings =
+        filmlog_api::portability::PortabilitySettings::new(b"a link key of at least 32 bytes!");
+    let ran = filmlog_api::portability::import::run(
+        &app.state.pool,
+        &settings,
+        job,
+        &mut |_: &serde_json::Value| {},
+    )
+    .await;
+    assert_eq!(ran, Ok(()));
+    let (rows, phase, attempts): (i64, String, i32) = {
+        use diesel::dsl::count_star;
+        use diesel::{ExpressionMethods, QueryDsl};
+        use filmlog_persistence::schema::{import_jobs, import_rows};
+        let rows = import_rows::table
+            .filter(import_rows::job_id.eq(id))
+            .select(count_star())
+            .get_result(&mut conn)
+            .await
+            .unwrap_or(-1);
+        let (phase, attempts) = import_jobs::table
+            .find(id)
+            .select((import_jobs::phase, import_jobs::attempts))
+            .get_result(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (rows, phase, attempts)
+    };
+    assert_eq!(
+        (rows, phase.as_str(), attempts),
+        (1, "stage", again.attempts)
     );
 }
 

@@ -182,6 +182,22 @@ pub async fn keep_claim(pool: DbPool, lease: Lease, every: Duration, stop: Arc<A
     }
 }
 
+/// Runs `$body` (on the connection `$c`, answering `Result<_, JobError>`) in a transaction on
+/// `$conn` while `$lease` holds its job, whose row stays locked (shared) against a takeover until the
+/// transaction ends: a worker whose claim was taken over writes nothing more.
+macro_rules! fenced {
+    ($conn:expr, $lease:expr, |$c:ident| $body:expr) => {
+        $conn
+            .transaction(async |$c| {
+                if !store::holds($c, $lease).await? {
+                    return Err(JobError::Stopped);
+                }
+                $body
+            })
+            .await
+    };
+}
+
 async fn phases(
     pool: &DbPool,
     settings: &PortabilitySettings,
@@ -288,7 +304,8 @@ async fn stage(
     tracker: &mut Tracker<'_>,
 ) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
-    store::clear_rows(&mut conn, job.id).await?;
+    let lease = tracker.lease;
+    fenced!(conn, lease, |c| Ok(store::clear_rows(c, job.id).await?))?;
     tracker.phase = "stage";
     tracker.tick(&mut conn, true).await?;
     let mut file =
@@ -314,7 +331,10 @@ async fn stage(
                 Staged::Row(row) => {
                     batch.push(row);
                     if batch.len() >= 500 {
-                        store::stage_rows(&mut conn, job.id, seq, &batch).await?;
+                        fenced!(conn, lease, |c| Ok(store::stage_rows(
+                            c, job.id, seq, &batch
+                        )
+                        .await?))?;
                         seq += i32::try_from(batch.len()).unwrap_or(0);
                         batch.clear();
                         tracker.tick(&mut conn, false).await?;
@@ -330,7 +350,11 @@ async fn stage(
                     tracker.rows_done = n;
                     tracker.tick(&mut conn, false).await?;
                 }
-                Staged::Source(source) => store::set_source(&mut conn, job.id, source).await?,
+                Staged::Source(source) => {
+                    fenced!(conn, lease, |c| Ok(
+                        store::set_source(c, job.id, source).await?
+                    ))?;
+                }
             }
             Ok::<_, JobError>(())
         }
@@ -348,7 +372,10 @@ async fn stage(
         return Err(e);
     }
     read.map_err(|e| JobError::Archive(e.to_string()))?;
-    store::stage_rows(&mut conn, job.id, seq, &batch).await?;
+    fenced!(conn, lease, |c| Ok(store::stage_rows(
+        c, job.id, seq, &batch
+    )
+    .await?))?;
     Ok(())
 }
 
@@ -365,10 +392,13 @@ async fn plan(
     tracker.rows_done = 0;
     tracker.rows_total = 0;
     tracker.tick(&mut conn, true).await?;
+    let lease = tracker.lease;
     store::analyze_rows(&mut conn).await?;
-    store::skip_repeats(&mut conn, job).await?;
-    store::join_reviews(&mut conn, job).await?;
-    store::match_by_ids(&mut conn, job, member).await?;
+    fenced!(conn, lease, |c| {
+        store::skip_repeats(c, job).await?;
+        store::join_reviews(c, job).await?;
+        Ok(store::match_by_ids(c, job, member).await?)
+    })?;
     let mut wanted = store::unmatched(&mut conn, job).await?;
     wanted.sort_by_key(|w| w.year);
     tracker.rows_total = wanted.len() as u64;
@@ -420,15 +450,16 @@ async fn plan(
         }
         tracker.rows_done += 1;
         if found.len() >= 1000 {
-            store::set_films(&mut conn, job, &found).await?;
+            fenced!(conn, lease, |c| Ok(store::set_films(c, job, &found).await?))?;
             found.clear();
         }
         tracker.tick(&mut conn, false).await?;
     }
-    store::set_films(&mut conn, job, &found).await?;
-    store::mark_unmatched(&mut conn, job).await?;
-    store::order_rows(&mut conn, job, &APPLY_ORDER).await?;
-    Ok(())
+    fenced!(conn, lease, |c| {
+        store::set_films(c, job, &found).await?;
+        store::mark_unmatched(c, job).await?;
+        Ok(store::order_rows(c, job, &APPLY_ORDER).await?)
+    })
 }
 
 /// Applies one row in a savepoint: a row refused by a rule or by the database (a value out of a
@@ -547,18 +578,10 @@ async fn apply(
         loop {
             let saved = run.created_films();
             let lease = tracker.lease;
-            let outcome = conn
-                .transaction(async |c| {
-                    // Fenced: a worker whose claim was taken over applies nothing more (the row
-                    // stays locked against the new holder's takeover until this batch commits).
-                    if !store::holds(c, lease).await? {
-                        return Err(JobError::Stopped);
-                    }
-                    let decisions = apply_batch(c, &mut run, &rows, careful, false).await?;
-                    store::decided(c, job, &decisions).await?;
-                    Ok::<_, JobError>(())
-                })
-                .await;
+            let outcome = fenced!(conn, lease, |c| {
+                let decisions = apply_batch(c, &mut run, &rows, careful, false).await?;
+                Ok(store::decided(c, job, &decisions).await?)
+            });
             match outcome {
                 Err(JobError::Careful) if !careful => {
                     run.restore_created_films(saved);
@@ -584,7 +607,8 @@ async fn rehearse(
     tracker: &mut Tracker<'_>,
 ) -> Result<(), JobError> {
     let mut log = conn(pool).await?;
-    store::reset_decisions(&mut log, job).await?;
+    let lease = tracker.lease;
+    fenced!(log, lease, |c| Ok(store::reset_decisions(c, job).await?))?;
     tracker.phase = "apply";
     tracker.rows_total = count_pending(&mut log, job).await?;
     tracker.rows_done = 0;
@@ -614,7 +638,11 @@ async fn rehearse(
                     }
                     other => other?,
                 };
-                store::decided(log, job, &decisions).await?;
+                fenced!(
+                    log,
+                    lease,
+                    |l| Ok(store::decided(l, job, &decisions).await?)
+                )?;
                 tracker.rows_done += rows.len() as u64;
                 tracker.tick(log, false).await?;
             }

@@ -19,6 +19,99 @@ use super::document::{
     self, ExportedEntry, ExportedFilm, ExportedFilmState, ExportedList, ExportedMember,
 };
 
+/// The most bytes one CSV row may hand the parser (which holds a whole row in memory): the longest
+/// cells of a full row, and the quotes and line breaks [`CellBound`] never drops.
+const MAX_ROW_BYTES: usize = 8 * MAX_CELL_BYTES;
+
+/// Where [`CellBound`] is in the CSV grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CsvState {
+    /// At the start of a cell.
+    Start,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: its end, or the first of an escaped pair.
+    AfterQuote,
+}
+
+/// Bounds the memory a CSV file costs before the parser sees it: the content of a cell beyond
+/// [`MAX_CELL_BYTES`] + 1 is dropped (the parser sees a cell just over the limit, which makes its row
+/// a problem row), while quotes and line breaks pass (they carry the grammar and the line numbers);
+/// a row that still hands over more than [`MAX_ROW_BYTES`] ends the file with an error. Without it a
+/// 1 GiB cell would be read into memory before its length could be checked.
+struct CellBound<R> {
+    inner: R,
+    state: CsvState,
+    cell: usize,
+    row: usize,
+}
+
+impl<R> CellBound<R> {
+    fn new(inner: R) -> Self {
+        CellBound {
+            inner,
+            state: CsvState::Start,
+            cell: 0,
+            row: 0,
+        }
+    }
+
+    /// Moves the grammar on by `b`; whether `b` is handed to the parser.
+    fn keep(&mut self, b: u8) -> bool {
+        use CsvState::{AfterQuote, Quoted, Start, Unquoted};
+        let structural = matches!(b, b'"' | b'\n' | b'\r');
+        match (self.state, b) {
+            (Quoted, b'"') => self.state = AfterQuote,
+            (Quoted, _) => {}
+            (Start, b'"') | (AfterQuote, b'"') => self.state = Quoted,
+            (_, b',') => {
+                self.state = Start;
+                self.cell = 0;
+                return true;
+            }
+            (_, b'\n' | b'\r') => {
+                self.state = Start;
+                self.cell = 0;
+                self.row = 0;
+                return true;
+            }
+            _ => self.state = Unquoted,
+        }
+        if structural {
+            return true;
+        }
+        self.cell += 1;
+        self.cell <= MAX_CELL_BYTES + 1
+    }
+}
+
+impl<R: Read> Read for CellBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            let mut kept = 0;
+            for i in 0..n {
+                let b = buf[i];
+                if self.keep(b) {
+                    buf[kept] = b;
+                    kept += 1;
+                    self.row += 1;
+                    if self.row > MAX_ROW_BYTES {
+                        return Err(io::Error::other(format!(
+                            "a row of more than {} MiB",
+                            MAX_ROW_BYTES >> 20
+                        )));
+                    }
+                }
+            }
+            // Everything read was dropped: read on (0 would mean the end of the file).
+            if n == 0 || kept > 0 {
+                return Ok(kept);
+            }
+        }
+    }
+}
+
 /// What the reader sends the job.
 #[derive(Debug)]
 pub enum Staged {
@@ -279,7 +372,7 @@ impl Reader<'_> {
     }
 
     fn csv(&mut self, name: &str, kind: &SourceFile, r: impl Read) -> Result<(), FileError> {
-        let mut r = io::BufReader::new(r);
+        let mut r = io::BufReader::new(CellBound::new(r));
         let head = io::BufRead::fill_buf(&mut r).map_err(|e| FileError::Problem(e.to_string()))?;
         if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
             return Err(FileError::Problem(
@@ -334,7 +427,7 @@ impl Reader<'_> {
                     line,
                     "row",
                     format!(
-                        "a cell of {longest} bytes: at most {MAX_CELL_BYTES} are read (a review may have 100,000 characters)"
+                        "a cell of more than {MAX_CELL_BYTES} bytes ({longest} read): longer ones are not read (a review may have 100,000 characters)"
                     ),
                 ))?;
                 continue;
@@ -888,5 +981,53 @@ impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for Elements<'_, '_, '_, T> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        CellBound::new(bytes).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_file_within_the_bounds_passes_unchanged() {
+        let file = b"Name,Review\r\n\"Alien\",\"He said \"\"run\"\",\nthen, ran\"\nHeat,x\"y\n,\n";
+        assert_eq!(through(file).ok().as_deref(), Some(&file[..]));
+    }
+
+    #[test]
+    fn a_long_cell_is_cut_just_over_the_limit_and_the_next_row_is_whole() {
+        let long = "ab".repeat(3 * MAX_CELL_BYTES);
+        let file = format!("Name,Review\nAlien,\"{long}\"\nHeat,\"\"\"ok\"\"\"\n{long},x\n");
+        let out = through(file.as_bytes()).unwrap_or_default();
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&out[..]);
+        let rows: Vec<Vec<String>> = csv
+            .records()
+            .map(|r| {
+                r.map(|r| r.iter().map(str::to_owned).collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[1][1].len(), MAX_CELL_BYTES + 1);
+        assert_eq!(rows[2], ["Heat", "\"ok\""]);
+        assert_eq!(
+            (rows[3][0].len(), rows[3][1].as_str()),
+            (MAX_CELL_BYTES + 1, "x")
+        );
+    }
+
+    #[test]
+    fn a_row_of_quotes_and_line_breaks_ends_the_file() {
+        let file = format!("Name\n\"{}\"\n", "\"\"\n".repeat(MAX_ROW_BYTES / 3 + 1));
+        let err = through(file.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("a row of more than 8 MiB"));
     }
 }
