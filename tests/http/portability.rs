@@ -1352,6 +1352,41 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     list.assert_status(201);
     let list_id = list.json["id"].as_str().unwrap_or_default().to_owned();
 
+    // Admins find it in their queue (the only one; members may not read the queue).
+    let queue = "/api/v1/admin/films/unverified";
+    app.get(queue, None)
+        .await
+        .assert_problem(401, "missing_token");
+    app.get(queue, Some(&ana.access_token))
+        .await
+        .assert_problem(403, "admin_only");
+    app.get(&format!("{queue}?limit=0"), a)
+        .await
+        .assert_problem(400, "invalid_limit");
+    let waiting = app.get(queue, a).await;
+    waiting.assert_status(200);
+    let items = &waiting.json["items"];
+    assert_eq!(
+        (
+            items.as_array().map(Vec::len),
+            items[0]["slug"].clone(),
+            items[0]["title"].clone(),
+            items[0]["year"].clone(),
+            items[0]["added_by"].clone(),
+            items[0]["watchers"].clone(),
+        ),
+        (
+            Some(1),
+            json!("matrix-2005-imported"),
+            json!("Matrix"),
+            json!(2005),
+            json!("ana"),
+            json!(1)
+        ),
+        "{}",
+        waiting.text
+    );
+
     // Refusals first.
     let merge = |who: Option<&str>, from: &str, into: &str| {
         let (who, from, into) = (who.map(str::to_owned), from.to_owned(), into.to_owned());
@@ -1403,6 +1438,8 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     app.get("/api/v1/films/matrix-2005-imported", None)
         .await
         .assert_problem(404, "not_found");
+    let waiting = app.get(queue, a).await;
+    assert_eq!(waiting.json["items"], json!([]), "{}", waiting.text);
     let stats = &merged.json["film"]["statistics"];
     assert_eq!(stats["watch_count"], 2, "{}", merged.text);
     assert_eq!(stats["review_count"], 2);

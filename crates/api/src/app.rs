@@ -313,7 +313,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(portability::create_export)
             .service(portability::get_export)
             .service(portability::download_export)
-            .service(film_admin::merge_film),
+            .service(film_admin::merge_film)
+            .service(film_admin::list_unverified_films),
     );
 }
 

@@ -571,6 +571,42 @@ pub async fn count_films(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// The integrity check: one row per maintained counter that differs from its base table.
 pub const DRIFT_SQL: &str = include_str!("drift.sql");
 
+/// A film an import added, waiting for an admin (see [`unverified`]).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct UnverifiedRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub slug: String,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub year: Option<i32>,
+    /// The importing member's username.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub added_by: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Integer)]
+    pub watchers: i32,
+}
+
+/// The films imports added that no admin has verified or merged yet, oldest first, after the
+/// `(created_at, id)` key `after`: the admins' queue (read by a partial index).
+pub async fn unverified(
+    conn: &mut AsyncPgConnection,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<UnverifiedRow>> {
+    let (at, id) = after.map_or((None, 0), |(at, id)| (Some(at), id));
+    Ok(diesel::sql_query(include_str!("unverified_films.sql"))
+        .bind::<Nullable<diesel::sql_types::Timestamptz>, _>(at)
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
+
 /// Ids of films whose maintained statistics differ from a recomputation from the base tables.
 pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
     #[derive(QueryableByName)]

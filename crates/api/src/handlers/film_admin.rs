@@ -1,6 +1,6 @@
 //! The catalog for admins: create and change films.
 
-use actix_web::{HttpResponse, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel_async::AsyncConnection;
 use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::error::{
-    AdminOnly, ApiError, ApiResult, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey,
-    NotJson, Problem, ServiceUnavailable, Unauthenticated,
+    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson,
+    MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
 use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -494,4 +495,63 @@ pub async fn merge_film(
         log_entries: merged.log_entries,
         list_entries: merged.list_entries,
     }))
+}
+
+/// A film an import added because the catalog lacked it: seen only by its importer until an admin
+/// verifies it (`PATCH /films/{slug}` with `verified: true`) or merges it into the catalog's own.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnverifiedFilm {
+    #[schema(example = "the-matrix-1999-imported")]
+    pub slug: String,
+    pub title: String,
+    pub year: Option<i32>,
+    /// The member whose import added it.
+    pub added_by: Option<String>,
+    #[serde(serialize_with = "crate::dto::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub added_at: chrono::DateTime<chrono::Utc>,
+    /// Members who have it among their watched films.
+    pub watchers: i32,
+}
+
+/// Films waiting for an admin
+///
+/// The films imports added that no admin has verified or merged yet, oldest first. Members see
+/// only the ones they added; this is how admins find the others.
+#[utoipa::path(
+    operation_id = "list_unverified_films",
+    tag = "films",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Oldest first", body = Page<UnverifiedFilm>),
+        (status = 400, response = BadPageQuery),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = AdminOnly),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/admin/films/unverified")]
+pub async fn list_unverified_films(
+    state: web::Data<AppState>,
+    auth: AuthMember,
+    paging: Paging<(chrono::DateTime<chrono::Utc>, i64)>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin("only admins verify films")?;
+    let mut conn = state.conn().await?;
+    let rows = catalog::unverified(&mut conn, paging.after, paging.fetch()).await?;
+    let page = pagination::page(
+        rows,
+        paging.limit,
+        |r| (r.created_at, r.id),
+        |r| UnverifiedFilm {
+            slug: r.slug,
+            title: r.title,
+            year: r.year,
+            added_by: r.added_by,
+            added_at: r.created_at,
+            watchers: r.watchers,
+        },
+    );
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -1,0 +1,1 @@
+DROP INDEX films_unverified_queue;
