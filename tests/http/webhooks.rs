@@ -921,3 +921,74 @@ async fn a_tarpit_endpoint_does_not_hold_up_other_members_deliveries() {
     tarpit.stop();
     fine.stop();
 }
+
+/// Security review L5: secrets an older release stored in plaintext are sealed when a worker starts
+/// (the current and the previous one), and deliveries still verify under the secret the member has.
+#[actix_web::test]
+async fn secrets_stored_in_plaintext_are_sealed_when_a_worker_starts() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        secret: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        previous_secret: Option<String>,
+    }
+    let receiver = Receiver::start(0, 200, Duration::ZERO).await;
+    let first = TestApp::spawn_with(|c| c.webhook_worker = false).await;
+    let ana = first.member("ana").await;
+    let (id, secret) = register(&first, &ana, &receiver.url(), json!(["log_entry"])).await;
+    let old = filmlog_api::webhooks::new_secret();
+    let mut conn = first.db.connect().await;
+    // As a release before sealing stored them.
+    diesel::sql_query(
+        "UPDATE webhook_endpoints SET secret = $1, previous_secret = $2, \
+             previous_secret_until = now() + interval '1 hour'",
+    )
+    .bind::<diesel::sql_types::Text, _>(&secret)
+    .bind::<diesel::sql_types::Text, _>(&old)
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = first.db.url().to_owned();
+    let jwt = first.jwt_secret.clone();
+    let second = TestApp::spawn_with(|c| {
+        c.database_url = Some(url);
+        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+    })
+    .await;
+    let read = async |conn: &mut diesel_async::AsyncPgConnection| {
+        diesel::sql_query("SELECT secret, previous_secret FROM webhook_endpoints")
+            .get_result::<Stored>(conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut stored = read(&mut conn).await;
+    while !stored.secret.starts_with("sealed1:") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stored = read(&mut conn).await;
+    }
+    assert!(stored.secret.starts_with("sealed1:"), "{}", stored.secret);
+    assert!(!stored.secret.contains(&secret[6..]));
+    let previous = stored.previous_secret.unwrap_or_default();
+    assert!(
+        previous.starts_with("sealed1:") && !previous.contains(&old[6..]),
+        "{previous}"
+    );
+    let film = first.film("Sealed", 2004).await;
+    first
+        .log(&ana, json!({"film": film, "watched_on": "2026-11-02"}))
+        .await;
+    let got = receiver.until("the delivery", |g| !g.is_empty()).await;
+    assert!(got[0].verified_by(&secret), "{got:?}");
+    assert!(
+        got[0].verified_by(&old),
+        "the previous secret signs beside it"
+    );
+    deliveries_until(&second, &ana, &id, "delivered", |d| {
+        d.first().is_some_and(|x| x["status"] == "delivered")
+    })
+    .await;
+    receiver.stop();
+}

@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use filmlog_domain::webhook::{RetryPolicy, TargetPolicy, WebhookError};
-use filmlog_persistence::{DbPool, webhooks};
+use filmlog_persistence::{DbPool, PersistenceError, webhooks};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -375,9 +375,51 @@ async fn record(
     .await
 }
 
+/// Seals the secrets stored before sealing began (a release that kept them in plaintext), a batch at
+/// a time; how many endpoints it sealed. A secret that is already sealed, or changed meanwhile, is
+/// left as it is.
+pub async fn seal_stored(pool: &DbPool, sealing: &SecretBox) -> Result<usize, PersistenceError> {
+    let mut conn = pool.get().await?;
+    let mut sealed = 0;
+    loop {
+        let rows = webhooks::unsealed(&mut conn, 100).await?;
+        let mut changed = false;
+        for (id, secret, previous) in &rows {
+            let seal = |plain: &str| {
+                if plain.starts_with("whsec_") {
+                    sealing.seal(plain)
+                } else {
+                    Some(plain.to_owned())
+                }
+            };
+            let Some(new) = seal(secret) else { continue };
+            let new_previous = match previous.as_deref().map(seal) {
+                Some(None) => continue,
+                other => other.flatten(),
+            };
+            let previous = previous.as_deref().zip(new_previous.as_deref());
+            if webhooks::reseal(&mut conn, *id, (secret, &new), previous).await? {
+                sealed += 1;
+                changed = true;
+            }
+        }
+        if rows.len() < 100 || !changed {
+            return Ok(sealed);
+        }
+    }
+}
+
 /// Delivers for as long as the process runs: due deliveries claimed whenever one of the worker's
-/// [`PARALLEL`] slots is free, checked every `poll`.
+/// [`PARALLEL`] slots is free, checked every `poll`. Secrets stored in plaintext by an older release
+/// are sealed first.
 pub async fn work(pool: DbPool, settings: Arc<WebhookSettings>) {
+    if let Some(sealing) = &settings.secrets {
+        match seal_stored(&pool, sealing).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(endpoints = n, "webhooks: stored secrets sealed"),
+            Err(error) => tracing::warn!(%error, "webhooks: stored secrets not sealed"),
+        }
+    }
     let client = match client(&settings) {
         Ok(c) => c,
         Err(error) => {

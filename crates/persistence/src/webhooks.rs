@@ -124,6 +124,52 @@ pub async fn rotate_secret(
     Ok(())
 }
 
+/// Endpoints whose secret, or previous secret, is stored as it was before sealing began (`whsec_…`):
+/// `(id, secret, previous_secret)`, at most `limit`.
+pub async fn unsealed(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<(i64, String, Option<String>)>> {
+    Ok(webhook_endpoints::table
+        .filter(
+            webhook_endpoints::secret
+                .like("whsec\\_%")
+                .or(webhook_endpoints::previous_secret.like("whsec\\_%")),
+        )
+        .order(webhook_endpoints::id)
+        .select((
+            webhook_endpoints::id,
+            webhook_endpoints::secret,
+            webhook_endpoints::previous_secret,
+        ))
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Stores endpoint `id`'s secrets sealed, if they are still the plaintext ones that were read (a
+/// rotation meanwhile wins); whether it did.
+pub async fn reseal(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    (secret, sealed): (&str, &str),
+    previous: Option<(&str, &str)>,
+) -> Result<bool> {
+    let (previous, previous_sealed) = previous.unzip();
+    let n = diesel::sql_query(
+        "UPDATE webhook_endpoints SET secret = $3, previous_secret = coalesce($5, previous_secret) \
+         WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM coalesce($4, previous_secret)",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(secret)
+    .bind::<Text, _>(sealed)
+    .bind::<Nullable<Text>, _>(previous)
+    .bind::<Nullable<Text>, _>(previous_sealed)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: i64,
