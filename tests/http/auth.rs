@@ -242,21 +242,32 @@ async fn a_hundred_concurrent_logins_succeed_with_bounded_memory() {
     assert_eq!(sessions, 101);
 }
 
-fn reset_peak_rss() {
-    // Writing 5 to clear_refs resets the peak RSS (VmHWM) of this process.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// Resets the peak RSS (VmHWM) of this process to its current RSS; fails the test when it cannot,
+/// since a peak that was never reset measures nothing.
+pub(crate) fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5")
+        .unwrap_or_else(|e| panic!("the peak RSS cannot be reset: {e}"));
+    let (peak, now) = (status_kib("VmHWM"), status_kib("VmRSS"));
+    assert!(
+        peak <= now + 4096,
+        "the peak RSS was not reset: {peak} KiB at peak, {now} KiB now"
+    );
 }
 
-fn peak_rss_kib() -> u64 {
+pub(crate) fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM")
+}
+
+/// A `KiB` field of `/proc/self/status`; fails the test when it is missing.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
 }
 
 #[actix_web::test]

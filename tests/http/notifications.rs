@@ -367,17 +367,42 @@ async fn mutes_blocks_and_preferences_keep_notifications_away() {
         .await;
     assert_eq!(res.assert_status(200)["notifications"]["follow"], false);
     assert_eq!(res.json["notifications"]["mention"], true);
-    app.put("/api/v1/members/ana/follow", &ben.access_token)
-        .await
-        .assert_status(204);
     app.delete("/api/v1/members/ben/mute", &ana.access_token)
         .await
         .assert_status(204);
-    // The like made while muted was never written, the follow's kind is off: nothing. Unmuted,
-    // ben's comment is told.
+    // Unmuted, ben follows: the follow's kind is off, so nothing is told (and the like made while
+    // muted was never written). His comment, a kind that is on, is told.
+    app.put("/api/v1/members/ana/follow", &ben.access_token)
+        .await
+        .assert_status(204);
     assert!(items(&app, &ana).await.is_empty());
     comment(&app, &ben, &entry, "Hello").await;
     assert_eq!(kinds(&items(&app, &ana).await), ["review_comment"]);
+    // The kind turned on again, the next follow is told.
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        Some(&ana.access_token),
+        Some(&json!({"notifications": {"follow": true}})),
+    )
+    .await
+    .assert_status(200);
+    let dan = app.member("dan").await;
+    app.put("/api/v1/members/ana/follow", &dan.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(
+        kinds(&items(&app, &ana).await),
+        ["follow", "review_comment"]
+    );
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        Some(&ana.access_token),
+        Some(&json!({"notifications": {"follow": false}})),
+    )
+    .await
+    .assert_status(200);
     // Unknown kinds are refused and change nothing.
     app.send(
         reqwest::Method::PATCH,

@@ -786,6 +786,10 @@ async fn a_hundred_thousand_row_file_is_streamed_and_repeats_are_skipped() {
         ("diary.csv", diary_csv.into_bytes()),
         ("deleted/diary.csv", removed.into_bytes()),
     ]);
+    // Streamed: the 200,000 rows (held as staged rows they would take ~100 MiB) never sit in
+    // memory; the process's peak grows by a few MiB (the batches, the channel, the inflater).
+    crate::auth::reset_peak_rss();
+    let before = crate::auth::peak_rss_kib();
     let res = upload(&app, Some(&ana.access_token), &zip, false).await;
     res.assert_status(202);
     let id = res.json["id"].as_str().unwrap_or_default().to_owned();
@@ -805,6 +809,9 @@ async fn a_hundred_thousand_row_file_is_streamed_and_repeats_are_skipped() {
     }
     assert!(seen_progress, "progress while running");
     let job = wait(&app, &ana.access_token, &id, &["done", "failed"]).await;
+    let growth_mib = crate::auth::peak_rss_kib().saturating_sub(before) / 1024;
+    println!("peak RSS growth importing 200,000 rows: {growth_mib} MiB");
+    assert!(growth_mib < 24, "peak RSS grew by {growth_mib} MiB");
     assert_eq!(
         counts(&job, "diary.csv"),
         [100_000, 1, 0, 0, 99_999],

@@ -62,7 +62,8 @@ async fn explain(conn: &mut AsyncPgConnection, statement: &str, args: &str) -> V
         ""
     };
     exec(conn, &format!("PREPARE q{typed} AS {statement}")).await;
-    let sql = format!("EXPLAIN (FORMAT JSON) EXECUTE q({args})");
+    // Run, so that the plan says what each node read: rows and buffers.
+    let sql = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE q({args})");
     let plan = diesel::sql_query(&sql)
         .get_result::<Plan>(conn)
         .await
@@ -87,8 +88,20 @@ async fn ids(conn: &mut AsyncPgConnection, sql: &str) -> Vec<i64> {
         .collect()
 }
 
-/// (node type, relation, index) of every node of a plan.
-fn nodes(plan: &Value, out: &mut Vec<(String, String, String)>) {
+/// A node of a plan, as run.
+#[derive(Debug)]
+struct Node {
+    kind: String,
+    relation: String,
+    index: String,
+    /// Whether the index is searched by a condition (not read whole for its order).
+    searched: bool,
+    /// Rows the node produced over all its loops.
+    rows: f64,
+}
+
+/// Every node of a plan.
+fn nodes(plan: &Value, out: &mut Vec<Node>) {
     if let Some(obj) = plan.as_object() {
         let s = |k: &str| {
             obj.get(k)
@@ -96,8 +109,15 @@ fn nodes(plan: &Value, out: &mut Vec<(String, String, String)>) {
                 .unwrap_or_default()
                 .to_owned()
         };
+        let n = |k: &str| obj.get(k).and_then(Value::as_f64).unwrap_or(0.0);
         if obj.contains_key("Node Type") {
-            out.push((s("Node Type"), s("Relation Name"), s("Index Name")));
+            out.push(Node {
+                kind: s("Node Type"),
+                relation: s("Relation Name"),
+                index: s("Index Name"),
+                searched: obj.contains_key("Index Cond"),
+                rows: n("Actual Rows") * n("Actual Loops"),
+            });
         }
         for v in obj.values() {
             nodes(v, out);
@@ -109,22 +129,47 @@ fn nodes(plan: &Value, out: &mut Vec<(String, String, String)>) {
     }
 }
 
-fn summary(plan: &Value) -> Vec<(String, String, String)> {
+fn summary(plan: &Value) -> Vec<Node> {
     let mut out = Vec::new();
     nodes(plan, &mut out);
     out
 }
 
+/// Shared buffers the whole statement touched (hit or read), from its top node.
+fn blocks(plan: &Value) -> f64 {
+    let top = &plan[0]["Plan"];
+    let n = |k: &str| top.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    n("Shared Hit Blocks") + n("Shared Read Blocks")
+}
+
+/// The plan searches `index` by a condition, its scans of it produce at most `rows` rows, the
+/// statement touches at most `max_blocks` buffers, and nothing scans log entries or activity whole.
+/// (The bounds are a few times what the `ci` data needs: an index read whole for its order, or a
+/// plan that reads every row of a member or film, breaks them.)
 #[track_caller]
-fn assert_uses(plan: &Value, index: &str) {
+fn assert_uses(plan: &Value, index: &str, rows: f64, max_blocks: f64) {
     let nodes = summary(plan);
+    let scans: Vec<&Node> = nodes.iter().filter(|n| n.index == index).collect();
+    assert!(!scans.is_empty(), "expected {index} in {nodes:?}");
     assert!(
-        nodes.iter().any(|(_, _, i)| i == index),
-        "expected {index} in {nodes:?}"
+        scans.iter().all(|n| n.searched),
+        "{index} is read without an index condition: {nodes:?}"
+    );
+    let produced: f64 = scans.iter().map(|n| n.rows).sum();
+    assert!(
+        produced <= rows,
+        "{index} produced {produced} rows (at most {rows}): {nodes:?}"
+    );
+    let touched = blocks(plan);
+    assert!(
+        touched <= max_blocks,
+        "{touched} buffers touched (at most {max_blocks}) using {index}: {nodes:?}"
     );
     let seq: Vec<_> = nodes
         .iter()
-        .filter(|(t, r, _)| t == "Seq Scan" && (r == "log_entries" || r == "activities"))
+        .filter(|n| {
+            n.kind == "Seq Scan" && (n.relation == "log_entries" || n.relation == "activities")
+        })
         .collect();
     assert!(seq.is_empty(), "sequential scan of {seq:?} in {nodes:?}");
 }
@@ -175,14 +220,14 @@ async fn hot_queries_use_their_indexes() {
             .await;
             assert_eq!(expected.len(), 21, "reader {reader} has a full page");
             let plan = explain(&mut conn, &window, &args).await;
-            assert_uses(&plan, "activities_recent_idx");
+            assert_uses(&plan, "activities_recent_idx", 12_000.0, 300.0);
             let held = ids(&mut conn, &format!("EXECUTE q({args})")).await;
             assert_eq!(held, expected[..held.len()], "window, reader {reader}");
             if reader == filmlog_devtools::datagen::HEAVY_READER {
                 assert_eq!(held.len(), 21, "the window holds the heavy reader's page");
             }
             let plan = explain(&mut conn, &followees, &args).await;
-            assert_uses(&plan, "activities_actor_idx");
+            assert_uses(&plan, "activities_actor_idx", 3_000.0, 20_000.0);
             let page = ids(&mut conn, &format!("EXECUTE q({args})")).await;
             assert_eq!(page, expected, "per followee, reader {reader}");
             let answered = ids(&mut conn, &format!("SELECT id FROM activity_feed({args})")).await;
@@ -196,7 +241,7 @@ async fn hot_queries_use_their_indexes() {
         "1, 'infinity', 9223372036854775807, 21",
     )
     .await;
-    assert_uses(&member, "activities_actor_idx");
+    assert_uses(&member, "activities_actor_idx", 100.0, 100.0);
 
     // A list's entries page, first and later, for the member with the most films (whose every film
     // a plain left join once read): the order index, one primary-key probe of the viewer's films per
@@ -220,11 +265,11 @@ async fn hot_queries_use_their_indexes() {
     ] {
         let args = format!("{list}, {busiest}, {start}, 21");
         let plan = explain(&mut conn, filmlog_persistence::lists::ENTRIES_PAGE, &args).await;
-        assert_uses(&plan, "list_entries_order_idx");
-        assert_uses(&plan, "member_films_pkey");
+        assert_uses(&plan, "list_entries_order_idx", 100.0, 600.0);
+        assert_uses(&plan, "member_films_pkey", 100.0, 600.0);
         let scanned: Vec<_> = summary(&plan)
             .into_iter()
-            .filter(|(t, _, _)| t == "Seq Scan" || t == "Materialize")
+            .filter(|n| n.kind == "Seq Scan" || n.kind == "Materialize")
             .collect();
         assert!(scanned.is_empty(), "{scanned:?} in the entries page");
         // A full page of the 1,000-film list's films.
@@ -257,7 +302,7 @@ async fn hot_queries_use_their_indexes() {
                 .trim_end_matches(']')
                 .replace('"', "'");
             let plan = explain(&mut conn, sql, &args).await;
-            assert_uses(&plan, index);
+            assert_uses(&plan, index, 100.0, 1_000.0);
         }
     }
 
@@ -272,8 +317,8 @@ async fn hot_queries_use_their_indexes() {
         "'the land girls', 'the land girls', 'the land girls', 'the land girlt', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21, 0",
     )
     .await;
-    assert_uses(&search, "films_title_lower_idx");
-    assert_uses(&search, "films_title_trgm_idx");
+    assert_uses(&search, "films_title_lower_idx", 100.0, 1_000.0);
+    assert_uses(&search, "films_title_trgm_idx", 1_000.0, 1_000.0);
     // A broader one ("ers" is in ~190 of the ci data's 5,000 titles): as a plain join, this hashed all of
     // film_stats.
     let broad = explain(
@@ -290,20 +335,24 @@ async fn hot_queries_use_their_indexes() {
         "'ers', 'ers', 'ers', 'ert', NULL, NULL, NULL, 'infinity', 9223372036854775807, 21, 1",
     )
     .await;
-    assert_uses(&page, "films_pkey");
-    assert_uses(&page, "film_stats_pkey");
+    assert_uses(&page, "films_pkey", 100.0, 3_000.0);
+    assert_uses(&page, "film_stats_pkey", 100.0, 3_000.0);
     let nodes = summary(&page);
     assert!(
-        !nodes.iter().any(|(t, r, _)| t == "Seq Scan"
-            && (r == "films" || r == "film_stats" || r == "member_films")),
+        !nodes.iter().any(|n| n.kind == "Seq Scan"
+            && (n.relation == "films"
+                || n.relation == "film_stats"
+                || n.relation == "member_films")),
         "{nodes:?}"
     );
     for plan in [&search, &broad] {
-        assert_uses(plan, "films_title_trgm_idx");
+        assert_uses(plan, "films_title_trgm_idx", 1_500.0, 3_000.0);
         let nodes = summary(plan);
         assert!(
-            !nodes.iter().any(|(t, r, _)| t == "Seq Scan"
-                && (r == "films" || r == "film_stats" || r == "member_films")),
+            !nodes.iter().any(|n| n.kind == "Seq Scan"
+                && (n.relation == "films"
+                    || n.relation == "film_stats"
+                    || n.relation == "member_films")),
             "{nodes:?}"
         );
     }
