@@ -1,1 +1,1 @@
-DROP INDEX films_unverified_queue;
+DROP INDEX films_unverified_queue_idx;

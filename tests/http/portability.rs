@@ -1359,7 +1359,20 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     list.assert_status(201);
     let list_id = list.json["id"].as_str().unwrap_or_default().to_owned();
 
-    // Admins find it in their queue (the only one; members may not read the queue).
+    // Admins find it in their queue, oldest first, with bo's (added later); members may not read
+    // the queue.
+    let nowhere = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n\
+                   2024-02-05,Nowhere Near,2011,https://boxd.it/nw,3,,,2024-02-04\n";
+    let job = import(
+        &app,
+        &bo,
+        &zip_of(&[("diary.csv", nowhere.as_bytes().to_vec())]),
+    )
+    .await;
+    assert_eq!(
+        job["unmatched"][0]["film"], "nowhere-near-2011-imported",
+        "{job}"
+    );
     let queue = "/api/v1/admin/films/unverified";
     app.get(queue, None)
         .await
@@ -1367,20 +1380,23 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     app.get(queue, Some(&ana.access_token))
         .await
         .assert_problem(403, "admin_only");
+    app.get(&format!("{queue}?limit=0"), Some(&ana.access_token))
+        .await
+        .assert_problem(403, "admin_only");
     app.get(&format!("{queue}?limit=0"), a)
         .await
         .assert_problem(400, "invalid_limit");
-    let waiting = app.get(queue, a).await;
-    waiting.assert_status(200);
-    let items = &waiting.json["items"];
+    let first = app.get(&format!("{queue}?limit=1"), a).await;
+    first.assert_status(200);
+    let item = &first.json["items"][0];
     assert_eq!(
         (
-            items.as_array().map(Vec::len),
-            items[0]["slug"].clone(),
-            items[0]["title"].clone(),
-            items[0]["year"].clone(),
-            items[0]["added_by"].clone(),
-            items[0]["watchers"].clone(),
+            first.json["items"].as_array().map(Vec::len),
+            item["slug"].clone(),
+            item["title"].clone(),
+            item["year"].clone(),
+            item["added_by"].clone(),
+            item["watchers"].clone(),
         ),
         (
             Some(1),
@@ -1391,7 +1407,25 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
             json!(1)
         ),
         "{}",
-        waiting.text
+        first.text
+    );
+    let cursor = first.json["next_cursor"].as_str().unwrap_or_default();
+    let second = app
+        .get(&format!("{queue}?limit=1&cursor={cursor}"), a)
+        .await;
+    assert_eq!(
+        (
+            second.assert_status(200)["items"][0]["slug"].clone(),
+            second.json["items"][0]["added_by"].clone(),
+            second.json["next_cursor"].clone()
+        ),
+        (
+            json!("nowhere-near-2011-imported"),
+            json!("bo"),
+            Value::Null
+        ),
+        "{}",
+        second.text
     );
 
     // Refusals first.
@@ -1446,7 +1480,18 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
         .await
         .assert_problem(404, "not_found");
     let waiting = app.get(queue, a).await;
-    assert_eq!(waiting.json["items"], json!([]), "{}", waiting.text);
+    let slugs: Vec<&Value> = waiting.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| &i["slug"])
+        .collect();
+    assert_eq!(
+        slugs,
+        [&json!("nowhere-near-2011-imported")],
+        "{}",
+        waiting.text
+    );
     let stats = &merged.json["film"]["statistics"];
     assert_eq!(stats["watch_count"], 2, "{}", merged.text);
     assert_eq!(stats["review_count"], 2);
@@ -1677,7 +1722,9 @@ async fn a_twenty_megabyte_cell_is_a_problem_row_read_in_seconds() {
     let reviews = format!(
         "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Review,Tags,Watched Date\n\
          2024-01-05,The Matrix,1999,https://boxd.it/d1,4.5,,\"{cell}\",,2024-01-04\n\
-         2024-04-01,Alien,1979,https://boxd.it/r9,4,,Fun.,,2024-04-01\n"
+         2024-04-01,Alien,1979,https://boxd.it/r9,4,,Fun.,,2024-04-01\n\
+         2024-04-02,{},1979,https://boxd.it/r8,4,,Long name.,,2024-04-02\n",
+        "N".repeat(5000)
     );
     let zip = zip_of(&[("reviews.csv", reviews.into_bytes())]);
     let started = std::time::Instant::now();
@@ -1687,7 +1734,8 @@ async fn a_twenty_megabyte_cell_is_a_problem_row_read_in_seconds() {
     assert_eq!(job["status"], "done", "{job}");
     let problems = job["problems"].to_string();
     assert!(
-        problems.contains("a cell of more than 1048576 bytes (1048577 read)"),
+        problems.contains("a cell of more than 1048576 bytes: longer ones are not read")
+            && problems.contains("a Name of 5000 bytes: at most 4096 are read"),
         "{problems}"
     );
     let entries = diary(&app, &ana).await;
@@ -1805,7 +1853,31 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     let ran = filmlog_api::portability::import::run(
         &app.state.pool,
         &settings,
-        job,
+        job.clone(),
+        &mut |_: &serde_json::Value| {},
+    )
+    .await;
+    assert_eq!(ran, Ok(()));
+    // Nor, resumed in its rehearsal, does it undo the new holder's decisions.
+    let decided = store::NewImportRow {
+        file: "diary.csv".into(),
+        line: 3,
+        kind: "entry".into(),
+        source_key: Some("lb:decided".into()),
+        item: Some(json!({"film": null})),
+        action: Some("skip"),
+        note: Some("decided by the new holder".into()),
+    };
+    store::stage_rows(&mut conn, id, 2, &[decided])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut rehearsal = job;
+    rehearsal.phase = "apply".into();
+    rehearsal.dry_run = true;
+    let ran = filmlog_api::portability::import::run(
+        &app.state.pool,
+        &settings,
+        rehearsal,
         &mut |_: &serde_json::Value| {},
     )
     .await;
@@ -1830,8 +1902,20 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     };
     assert_eq!(
         (rows, phase.as_str(), attempts),
-        (1, "stage", again.attempts)
+        (2, "stage", again.attempts)
     );
+    let action: Option<String> = {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use filmlog_persistence::schema::import_rows;
+        import_rows::table
+            .filter(import_rows::job_id.eq(id))
+            .filter(import_rows::seq.eq(2))
+            .select(import_rows::action)
+            .get_result(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(action.as_deref(), Some("skip"));
 }
 
 /// Security review H2: an attempt that runs past its time budget fails the job with a message

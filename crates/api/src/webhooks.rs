@@ -376,35 +376,34 @@ async fn record(
 }
 
 /// Seals the secrets stored before sealing began (a release that kept them in plaintext), a batch at
-/// a time; how many endpoints it sealed. A secret that is already sealed, or changed meanwhile, is
-/// left as it is.
+/// a time; how many endpoints it sealed. A secret that changed meanwhile is left as the change made
+/// it.
 pub async fn seal_stored(pool: &DbPool, sealing: &SecretBox) -> Result<usize, PersistenceError> {
+    let seal = |stored: &str| {
+        if stored.starts_with("whsec_") {
+            sealing.seal(stored)
+        } else {
+            Some(stored.to_owned())
+        }
+    };
     let mut conn = pool.get().await?;
-    let mut sealed = 0;
+    let (mut sealed, mut after) = (0, 0);
     loop {
-        let rows = webhooks::unsealed(&mut conn, 100).await?;
-        let mut changed = false;
+        let rows = webhooks::unsealed(&mut conn, after, 100).await?;
+        let Some(last) = rows.last() else {
+            return Ok(sealed);
+        };
+        after = last.0;
         for (id, secret, previous) in &rows {
-            let seal = |plain: &str| {
-                if plain.starts_with("whsec_") {
-                    sealing.seal(plain)
-                } else {
-                    Some(plain.to_owned())
-                }
-            };
             let Some(new) = seal(secret) else { continue };
             let new_previous = match previous.as_deref().map(seal) {
                 Some(None) => continue,
                 other => other.flatten(),
             };
             let previous = previous.as_deref().zip(new_previous.as_deref());
-            if webhooks::reseal(&mut conn, *id, (secret, &new), previous).await? {
+            if webhooks::store_sealed(&mut conn, *id, (secret, &new), previous).await? {
                 sealed += 1;
-                changed = true;
             }
-        }
-        if rows.len() < 100 || !changed {
-            return Ok(sealed);
         }
     }
 }

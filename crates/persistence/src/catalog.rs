@@ -571,40 +571,51 @@ pub async fn count_films(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// The integrity check: one row per maintained counter that differs from its base table.
 pub const DRIFT_SQL: &str = include_str!("drift.sql");
 
-/// A film an import added, waiting for an admin (see [`unverified`]).
-#[derive(Debug, Clone, QueryableByName)]
+/// A film no admin has verified, waiting in their queue (see [`unverified`]).
+#[derive(Debug, Clone, Queryable)]
 pub struct UnverifiedRow {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Text)]
     pub slug: String,
-    #[diesel(sql_type = Text)]
     pub title: String,
-    #[diesel(sql_type = Nullable<Integer>)]
     pub year: Option<i32>,
-    /// The importing member's username.
-    #[diesel(sql_type = Nullable<Text>)]
+    /// The username of the member whose import added it; `None` for a film that was in the
+    /// catalog before imports recorded who added one.
     pub added_by: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub created_at: DateTime<Utc>,
-    #[diesel(sql_type = Integer)]
-    pub watchers: i32,
+    pub watchers: Option<i32>,
 }
 
-/// The films imports added that no admin has verified or merged yet, oldest first, after the
-/// `(created_at, id)` key `after`: the admins' queue (read by a partial index).
+/// The films no admin has verified or merged yet (imports add them), oldest first, after the
+/// `(created_at, id)` key `after`: the admins' queue, read by its partial index.
 pub async fn unverified(
     conn: &mut AsyncPgConnection,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<UnverifiedRow>> {
-    let (at, id) = after.map_or((None, 0), |(at, id)| (Some(at), id));
-    Ok(diesel::sql_query(include_str!("unverified_films.sql"))
-        .bind::<Nullable<diesel::sql_types::Timestamptz>, _>(at)
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?)
+    use crate::schema::members;
+    use diesel::NullableExpressionMethods;
+    use diesel::sql_types::Timestamptz;
+    let mut query = films::table
+        .left_join(members::table)
+        .left_join(film_stats::table)
+        .filter(films::verified.eq(false))
+        .select((
+            films::id,
+            films::slug,
+            films::title,
+            films::year,
+            members::username.nullable(),
+            films::created_at,
+            film_stats::watch_count.nullable(),
+        ))
+        .order((films::created_at.asc(), films::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query
+            .filter(keyset!("(films.created_at, films.id) >", Timestamptz => at, BigInt => id));
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// Ids of films whose maintained statistics differ from a recomputation from the base tables.

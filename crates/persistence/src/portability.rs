@@ -177,16 +177,11 @@ fn held(job: i64, attempt: i32) -> _ {
         .filter(import_jobs::attempts.eq(attempt))
 }
 
-/// Whether `lease` still holds its job, the job's row locked (shared) until the caller's transaction
-/// ends, so no other worker takes the job over meanwhile.
+/// Whether `lease` still holds its job; if so its claim is renewed and the job's row stays locked
+/// until the caller's transaction ends, so no other worker takes the job over meanwhile (a claim
+/// skips locked jobs) and the claim cannot lapse under a long write.
 pub async fn holds(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
-    let held: Option<i64> = held(lease.job, lease.attempt)
-        .select(import_jobs::id)
-        .for_share()
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(held.is_some())
+    renew_import(conn, lease).await
 }
 
 /// Keeps the claim alive (the worker's heartbeat, independent of its progress); `false` when the
@@ -286,7 +281,9 @@ pub async fn finish_import(
         ))
         .execute(conn)
         .await?;
-    if finished {
+    // The archive goes with the job's end, and only the holder's: a stale worker must not take it
+    // from the one that holds the job now.
+    if finished && n == 1 {
         diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
             .execute(conn)
             .await?;
@@ -304,8 +301,8 @@ pub async fn set_source(conn: &mut AsyncPgConnection, id: i64, source: &str) -> 
 }
 
 /// Records why a job's attempt failed (it is tried again when its claim lapses).
-pub async fn note_error(conn: &mut AsyncPgConnection, id: i64, error: &str) -> Result<()> {
-    diesel::update(import_jobs::table.find(id))
+pub async fn note_error(conn: &mut AsyncPgConnection, lease: Lease, error: &str) -> Result<()> {
+    diesel::update(held(lease.job, lease.attempt))
         .set(import_jobs::error.eq(error))
         .execute(conn)
         .await?;

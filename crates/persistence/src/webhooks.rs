@@ -124,13 +124,15 @@ pub async fn rotate_secret(
     Ok(())
 }
 
-/// Endpoints whose secret, or previous secret, is stored as it was before sealing began (`whsec_…`):
-/// `(id, secret, previous_secret)`, at most `limit`.
+/// Endpoints after `after` (an id) whose secret, or previous secret, is stored as it was before
+/// sealing began (`whsec_…`): `(id, secret, previous_secret)`, at most `limit`, by id.
 pub async fn unsealed(
     conn: &mut AsyncPgConnection,
+    after: i64,
     limit: i64,
 ) -> Result<Vec<(i64, String, Option<String>)>> {
     Ok(webhook_endpoints::table
+        .filter(webhook_endpoints::id.gt(after))
         .filter(
             webhook_endpoints::secret
                 .like("whsec\\_%")
@@ -147,26 +149,35 @@ pub async fn unsealed(
         .await?)
 }
 
-/// Stores endpoint `id`'s secrets sealed, if they are still the plaintext ones that were read (a
-/// rotation meanwhile wins); whether it did.
-pub async fn reseal(
+/// Replaces endpoint `id`'s stored secrets with their sealed forms, if they are still the ones
+/// that were read (`secret.0`, and `previous.0` when given): a rotation meanwhile wins. Whether it
+/// did.
+pub async fn store_sealed(
     conn: &mut AsyncPgConnection,
     id: i64,
-    (secret, sealed): (&str, &str),
+    secret: (&str, &str),
     previous: Option<(&str, &str)>,
 ) -> Result<bool> {
-    let (previous, previous_sealed) = previous.unzip();
-    let n = diesel::sql_query(
-        "UPDATE webhook_endpoints SET secret = $3, previous_secret = coalesce($5, previous_secret) \
-         WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM coalesce($4, previous_secret)",
-    )
-    .bind::<BigInt, _>(id)
-    .bind::<Text, _>(secret)
-    .bind::<Text, _>(sealed)
-    .bind::<Nullable<Text>, _>(previous)
-    .bind::<Nullable<Text>, _>(previous_sealed)
-    .execute(conn)
-    .await?;
+    let unchanged = webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq(id))
+        .filter(webhook_endpoints::secret.eq(secret.0));
+    let n = match previous {
+        Some((read, sealed)) => {
+            diesel::update(unchanged.filter(webhook_endpoints::previous_secret.eq(read)))
+                .set((
+                    webhook_endpoints::secret.eq(secret.1),
+                    webhook_endpoints::previous_secret.eq(sealed),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(unchanged)
+                .set(webhook_endpoints::secret.eq(secret.1))
+                .execute(conn)
+                .await?
+        }
+    };
     Ok(n == 1)
 }
 

@@ -497,15 +497,16 @@ pub async fn merge_film(
     }))
 }
 
-/// A film an import added because the catalog lacked it: seen only by its importer until an admin
-/// verifies it (`PATCH /films/{slug}` with `verified: true`) or merges it into the catalog's own.
+/// A film no admin has verified: one an import added because the catalog lacked it, seen only by
+/// its importer until an admin verifies it (`PATCH /films/{slug}` with `verified: true`) or merges
+/// it into the catalog's own.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnverifiedFilm {
     #[schema(example = "the-matrix-1999-imported")]
     pub slug: String,
     pub title: String,
     pub year: Option<i32>,
-    /// The member whose import added it.
+    /// The member whose import added it; `null` for a film from before imports recorded that.
     pub added_by: Option<String>,
     #[serde(serialize_with = "crate::dto::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -514,10 +515,23 @@ pub struct UnverifiedFilm {
     pub watchers: i32,
 }
 
+impl From<catalog::UnverifiedRow> for UnverifiedFilm {
+    fn from(r: catalog::UnverifiedRow) -> Self {
+        UnverifiedFilm {
+            slug: r.slug,
+            title: r.title,
+            year: r.year,
+            added_by: r.added_by,
+            added_at: r.created_at,
+            watchers: r.watchers.unwrap_or(0),
+        }
+    }
+}
+
 /// Films waiting for an admin
 ///
-/// The films imports added that no admin has verified or merged yet, oldest first. Members see
-/// only the ones they added; this is how admins find the others.
+/// The films no admin has verified or merged yet (imports add them), oldest first. Members see
+/// only the ones their imports added; this is how admins find the others.
 #[utoipa::path(
     operation_id = "list_unverified_films",
     tag = "films",
@@ -535,23 +549,20 @@ pub struct UnverifiedFilm {
 pub async fn list_unverified_films(
     state: web::Data<AppState>,
     auth: AuthMember,
-    paging: Paging<(chrono::DateTime<chrono::Utc>, i64)>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.require_admin("only admins verify films")?;
+    let paging = Paging::<(chrono::DateTime<chrono::Utc>, i64)>::parse(
+        query.limit,
+        query.cursor.as_deref(),
+    )?;
     let mut conn = state.conn().await?;
     let rows = catalog::unverified(&mut conn, paging.after, paging.fetch()).await?;
     let page = pagination::page(
         rows,
         paging.limit,
         |r| (r.created_at, r.id),
-        |r| UnverifiedFilm {
-            slug: r.slug,
-            title: r.title,
-            year: r.year,
-            added_by: r.added_by,
-            added_at: r.created_at,
-            watchers: r.watchers,
-        },
+        UnverifiedFilm::from,
     );
     Ok(HttpResponse::Ok().json(page))
 }

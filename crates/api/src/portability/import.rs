@@ -144,7 +144,7 @@ pub async fn run(
         Err(JobError::Db(message)) => {
             // Shown on the job while it waits for its next attempt.
             let shown = format!("attempt {} failed, will retry: {message}", job.attempts);
-            store::note_error(&mut conn, job.id, &shown)
+            store::note_error(&mut conn, lease, &shown)
                 .await
                 .map_err(|e| e.to_string())?;
             Err(message)
@@ -319,7 +319,10 @@ async fn stage(
     }
     file.rewind()
         .map_err(|e| JobError::Db(format!("temporary file: {e}")))?;
-    let (tx, mut rx) = mpsc::channel(512);
+    // Rows in flight: the channel's 64 and a batch of at most 500 rows or BATCH_BYTES; a row
+    // holds at most a cell of 1 MiB, so an import holds some tens of MiB at worst.
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut batch_bytes = 0;
     let today = latest_today();
     let reading = tokio::task::spawn_blocking(move || reader::read(file, today, &tx));
     let mut batch = Vec::new();
@@ -329,8 +332,10 @@ async fn stage(
         let result = async {
             match message {
                 Staged::Row(row) => {
+                    batch_bytes += weight(&row);
                     batch.push(row);
-                    if batch.len() >= 500 {
+                    if batch.len() >= 500 || batch_bytes >= BATCH_BYTES {
+                        batch_bytes = 0;
                         fenced!(conn, lease, |c| Ok(store::stage_rows(
                             c, job.id, seq, &batch
                         )
@@ -377,6 +382,25 @@ async fn stage(
     )
     .await?))?;
     Ok(())
+}
+
+/// The text a staged batch may hold before it is written (one statement carries it).
+const BATCH_BYTES: usize = 8 << 20;
+
+/// About how many bytes of text a staged row holds.
+fn weight(row: &store::NewImportRow) -> usize {
+    fn text(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(text).sum(),
+            Value::Object(o) => o.iter().map(|(k, v)| k.len() + text(v)).sum(),
+            _ => 8,
+        }
+    }
+    row.file.len()
+        + row.source_key.as_ref().map_or(0, String::len)
+        + row.note.as_ref().map_or(0, String::len)
+        + row.item.as_ref().map_or(0, text)
 }
 
 /// Skips repeated rows, joins reviews to their diary rows and matches films.

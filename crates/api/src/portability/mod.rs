@@ -3,6 +3,7 @@
 //! for a minute at a time and renew the claim as they work, so a job whose worker stopped (a
 //! restart, a crash) is taken up again where it was.
 
+pub mod bounds;
 pub mod document;
 pub mod export;
 pub mod import;

@@ -15,102 +15,16 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::json;
 use tokio::sync::mpsc::Sender;
 
+use super::bounds::{CellBound, JsonBound};
 use super::document::{
     self, ExportedEntry, ExportedFilm, ExportedFilmState, ExportedList, ExportedMember,
 };
 
-/// The most bytes one CSV row may hand the parser (which holds a whole row in memory): the longest
-/// cells of a full row, and the quotes and line breaks [`CellBound`] never drops.
-const MAX_ROW_BYTES: usize = 8 * MAX_CELL_BYTES;
+/// The columns whose cells may be up to [`MAX_CELL_BYTES`] long.
+const LONG_COLUMNS: [&str; 3] = ["Review", "Description", "Bio"];
 
-/// Where [`CellBound`] is in the CSV grammar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CsvState {
-    /// At the start of a cell.
-    Start,
-    Unquoted,
-    Quoted,
-    /// A quote inside a quoted cell: its end, or the first of an escaped pair.
-    AfterQuote,
-}
-
-/// Bounds the memory a CSV file costs before the parser sees it: the content of a cell beyond
-/// [`MAX_CELL_BYTES`] + 1 is dropped (the parser sees a cell just over the limit, which makes its row
-/// a problem row), while quotes and line breaks pass (they carry the grammar and the line numbers);
-/// a row that still hands over more than [`MAX_ROW_BYTES`] ends the file with an error. Without it a
-/// 1 GiB cell would be read into memory before its length could be checked.
-struct CellBound<R> {
-    inner: R,
-    state: CsvState,
-    cell: usize,
-    row: usize,
-}
-
-impl<R> CellBound<R> {
-    fn new(inner: R) -> Self {
-        CellBound {
-            inner,
-            state: CsvState::Start,
-            cell: 0,
-            row: 0,
-        }
-    }
-
-    /// Moves the grammar on by `b`; whether `b` is handed to the parser.
-    fn keep(&mut self, b: u8) -> bool {
-        use CsvState::{AfterQuote, Quoted, Start, Unquoted};
-        let structural = matches!(b, b'"' | b'\n' | b'\r');
-        match (self.state, b) {
-            (Quoted, b'"') => self.state = AfterQuote,
-            (Quoted, _) => {}
-            (Start, b'"') | (AfterQuote, b'"') => self.state = Quoted,
-            (_, b',') => {
-                self.state = Start;
-                self.cell = 0;
-                return true;
-            }
-            (_, b'\n' | b'\r') => {
-                self.state = Start;
-                self.cell = 0;
-                self.row = 0;
-                return true;
-            }
-            _ => self.state = Unquoted,
-        }
-        if structural {
-            return true;
-        }
-        self.cell += 1;
-        self.cell <= MAX_CELL_BYTES + 1
-    }
-}
-
-impl<R: Read> Read for CellBound<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let n = self.inner.read(buf)?;
-            let mut kept = 0;
-            for i in 0..n {
-                let b = buf[i];
-                if self.keep(b) {
-                    buf[kept] = b;
-                    kept += 1;
-                    self.row += 1;
-                    if self.row > MAX_ROW_BYTES {
-                        return Err(io::Error::other(format!(
-                            "a row of more than {} MiB",
-                            MAX_ROW_BYTES >> 20
-                        )));
-                    }
-                }
-            }
-            // Everything read was dropped: read on (0 would mean the end of the file).
-            if n == 0 || kept > 0 {
-                return Ok(kept);
-            }
-        }
-    }
-}
+/// The longest cell read from any other column (a title has at most 300 characters).
+const MAX_SHORT_CELL_BYTES: usize = 4096;
 
 /// What the reader sends the job.
 #[derive(Debug)]
@@ -320,7 +234,7 @@ fn count_rows(r: impl Read) -> Option<u64> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
-        .from_reader(r);
+        .from_reader(CellBound::new(r));
     let mut record = csv::ByteRecord::new();
     let mut n: u64 = 0;
     while csv.read_byte_record(&mut record).ok()? {
@@ -427,7 +341,7 @@ impl Reader<'_> {
                     line,
                     "row",
                     format!(
-                        "a cell of more than {MAX_CELL_BYTES} bytes ({longest} read): longer ones are not read (a review may have 100,000 characters)"
+                        "a cell of more than {MAX_CELL_BYTES} bytes: longer ones are not read (a review may have 100,000 characters)"
                     ),
                 ))?;
                 continue;
@@ -514,6 +428,22 @@ impl Reader<'_> {
             }
             if rows.is_multiple_of(1000) {
                 send(self.tx, Staged::Progress(rows))?;
+            }
+            // Only a review, a description and a bio are long; a longer name, URI or tag list is
+            // not read (it would be copied into the row's key and item).
+            if let Some((column, cell)) = columns.iter().zip(&cells).find(|(c, v)| {
+                v.len() > MAX_SHORT_CELL_BYTES && !LONG_COLUMNS.contains(&c.as_str())
+            }) {
+                self.row(problem_row(
+                    name,
+                    line,
+                    "row",
+                    format!(
+                        "a {column} of {} bytes: at most {MAX_SHORT_CELL_BYTES} are read",
+                        cell.len()
+                    ),
+                ))?;
+                continue;
             }
             let row = Row {
                 columns: &columns,
@@ -695,7 +625,7 @@ impl Reader<'_> {
     /// A Filmlog export's `filmlog.json`, read as a stream: each array element is staged as it is
     /// parsed.
     fn filmlog(&mut self, name: &str, r: impl Read) -> Result<(), ArchiveError> {
-        let mut de = serde_json::Deserializer::from_reader(io::BufReader::new(r));
+        let mut de = serde_json::Deserializer::from_reader(io::BufReader::new(JsonBound::new(r)));
         let mut sink = JsonSink {
             reader: self,
             file: name,
@@ -981,53 +911,5 @@ impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for Elements<'_, '_, '_, T> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn through(bytes: &[u8]) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        CellBound::new(bytes).read_to_end(&mut out)?;
-        Ok(out)
-    }
-
-    #[test]
-    fn a_file_within_the_bounds_passes_unchanged() {
-        let file = b"Name,Review\r\n\"Alien\",\"He said \"\"run\"\",\nthen, ran\"\nHeat,x\"y\n,\n";
-        assert_eq!(through(file).ok().as_deref(), Some(&file[..]));
-    }
-
-    #[test]
-    fn a_long_cell_is_cut_just_over_the_limit_and_the_next_row_is_whole() {
-        let long = "ab".repeat(3 * MAX_CELL_BYTES);
-        let file = format!("Name,Review\nAlien,\"{long}\"\nHeat,\"\"\"ok\"\"\"\n{long},x\n");
-        let out = through(file.as_bytes()).unwrap_or_default();
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(&out[..]);
-        let rows: Vec<Vec<String>> = csv
-            .records()
-            .map(|r| {
-                r.map(|r| r.iter().map(str::to_owned).collect())
-                    .unwrap_or_default()
-            })
-            .collect();
-        assert_eq!(rows.len(), 4);
-        assert_eq!(rows[1][1].len(), MAX_CELL_BYTES + 1);
-        assert_eq!(rows[2], ["Heat", "\"ok\""]);
-        assert_eq!(
-            (rows[3][0].len(), rows[3][1].as_str()),
-            (MAX_CELL_BYTES + 1, "x")
-        );
-    }
-
-    #[test]
-    fn a_row_of_quotes_and_line_breaks_ends_the_file() {
-        let file = format!("Name\n\"{}\"\n", "\"\"\n".repeat(MAX_ROW_BYTES / 3 + 1));
-        let err = through(file.as_bytes()).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("a row of more than 8 MiB"));
     }
 }
