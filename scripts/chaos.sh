@@ -39,5 +39,6 @@ setsid nohup env DATABASE_URL="$url" FILMLOG_JWT_SECRET="$(head -c 48 /dev/urand
   FILMLOG_RATE_REGISTER_PER_IP=1000/60 "$bin" serve >"$dir/api.log" 2>&1 &
 echo $! >"$dir/api.pid"
 for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$api_port/health/ready" >/dev/null 2>&1 && break; sleep 0.25; done
-CHAOS_API="http://127.0.0.1:$api_port" CHAOS_PGDATA="$dir/data" CHAOS_DB_URL="$url" CHAOS_PGLOG="$dir/server.log" \
+CHAOS_API="http://127.0.0.1:$api_port" CHAOS_API_PID="$(cat "$dir/api.pid")" CHAOS_PGDATA="$dir/data" \
+  CHAOS_DB_URL="$url" CHAOS_PGLOG="$dir/server.log" \
   python3 tests/cluster/chaos_test.py

@@ -139,7 +139,8 @@ start_monitor() {
   # networks: 20 s before a node is considered unhealthy).
   local setting
   for setting in health_check_period=1000 health_check_timeout=1000 health_check_max_retries=1 \
-    health_check_retry_delay=500 node_considered_unhealthy_timeout=4000 primary_demote_timeout=10000; do
+    health_check_retry_delay=500 node_considered_unhealthy_timeout=4000 \
+    primary_demote_timeout="${CLUSTER_DEMOTE_TIMEOUT_MS:-10000}"; do
     as_pg "$pgbin/psql" -qAtX -h 127.0.0.1 -p "$monitor_port" -U postgres -d pg_auto_failover \
       -c "ALTER SYSTEM SET pgautofailover.${setting%%=*} = ${setting#*=}" >/dev/null
   done
@@ -251,6 +252,22 @@ stop_one() {
   fi
 }
 
+# Whether a process is gone (a zombie no parent reaped yet counts: it runs nothing).
+gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
+# kill -9 of an API instance, proven: no pidfile, or a process still there 5 s later, is an error
+# (a fault test must not pass because its fault never happened).
+kill_one() {
+  local name=$1 f pid
+  f=$(pidfile "$name")
+  [ -f "$f" ] || { echo "cluster: no pidfile for $name; nothing was killed" >&2; exit 1; }
+  pid=$(cat "$f")
+  kill -9 "$pid" 2>/dev/null || { echo "cluster: $name ($pid) was not running" >&2; exit 1; }
+  for _ in $(seq 50); do gone "$pid" && break; sleep 0.1; done
+  gone "$pid" || { echo "cluster: $name ($pid) survived kill -9" >&2; exit 1; }
+  rm -f "$f"
+}
+
 node_port() { case $1 in node1) echo "$node1_port" ;; node2) echo "$node2_port" ;; *) echo "no node $1" >&2; exit 2 ;; esac; }
 
 descendants() {
@@ -275,8 +292,14 @@ kill_node() {
     pid=$(head -1 "$dir/$name/postmaster.pid")
     victims="$victims $pid $(descendants "$pid")"
   fi
+  [ -n "${victims// /}" ] || { echo "cluster: no process of $name to kill" >&2; exit 1; }
   # shellcheck disable=SC2086
-  [ -n "${victims// /}" ] && kill -9 $victims 2>/dev/null || true
+  kill -9 $victims 2>/dev/null || true
+  local v
+  for v in $victims; do
+    for _ in $(seq 50); do gone "$v" && break; sleep 0.1; done
+    gone "$v" || { echo "cluster: $v of $name survived kill -9" >&2; exit 1; }
+  done
 }
 
 case "$cmd" in
@@ -337,7 +360,7 @@ CLUSTER_REDIS_URL=redis://127.0.0.1:$redis_port/0
 CLUSTER_JWT_SECRET=$(cat "$dir/jwt-secret" 2>/dev/null || true)
 ENV
     ;;
-  kill-api) stop_one "$arg" 9 ;;
+  kill-api) kill_one "$arg" ;;
   start-api) start_api "$arg" ;;
   stop-api) stop_one "$arg" ;;
   kill-node) kill_node "$arg" ;;

@@ -46,41 +46,53 @@ def register(base, name):
 class WriteLoad:
     """Writers logging a film with an Idempotency-Key through `base`, each write retried with its
     key until acknowledged (honouring Retry-After), while a fault happens. Records every
-    acknowledged write, every answer other than 503 + Retry-After (a defect), and when writes were
-    acknowledged again after the fault."""
+    acknowledged write with when it was sent and acknowledged, every request that got no HTTP answer
+    within `timeout` (a dropped socket or a hang: counted, then retried), every answer other than
+    503 + Retry-After (a defect), and when writes were acknowledged again after the fault."""
 
-    def __init__(self, base, tokens, slug, prefix):
+    def __init__(self, base, tokens, slug, prefix, timeout=5):
         import threading
-        self.base, self.tokens, self.slug, self.prefix = base, tokens, slug, prefix
-        self.acked, self.odd_answers = {}, []
-        self.fault_at, self.back_at = None, None
+        self.base, self.tokens, self.slug, self.prefix, self.timeout = base, tokens, slug, prefix, timeout
+        self.acked, self.odd_answers, self.no_answer = {}, [], []
+        self.retried_after_answer = 0
+        self.kill_at, self.fault_at, self.back_at = None, None, None
+        self.quiet_until = 0.0
         self.lock, self.stop_flag = threading.Lock(), threading.Event()
-        self.threads = [threading.Thread(target=self._writer, args=(n,)) for n in range(len(tokens))]
+        # Daemons: a test that fails half-way must still end.
+        self.threads = [threading.Thread(target=self._writer, args=(n,), daemon=True)
+                        for n in range(len(tokens))]
 
     def _writer(self, n):
         import time, uuid
         i = 0
         while not self.stop_flag.is_set():
+            if time.time() < self.quiet_until:
+                time.sleep(self.quiet_until - time.time())
             i += 1
             key, text = str(uuid.uuid4()), f"{self.prefix} w{n} {i}"
-            deadline = time.time() + 120
+            deadline, tries = time.time() + 120, 0
             while time.time() < deadline:
                 sent = time.time()
+                tries += 1
                 status, headers, body = call(self.base, "POST", "/api/v1/log-entries", self.tokens[n],
                                              {"film": self.slug, "review": {"text": text}},
-                                             headers={"Idempotency-Key": key}, timeout=15)
+                                             headers={"Idempotency-Key": key}, timeout=self.timeout)
                 if status == 201:
                     with self.lock:
-                        self.acked[text] = body["id"]
+                        self.acked[text] = (body["id"], sent, time.time())
+                        if tries > 1:
+                            self.retried_after_answer += 1
                         # Writes are back at the first acknowledged write sent after the fault was
                         # complete: only a recovered database can have committed it.
                         if self.fault_at and sent > self.fault_at and self.back_at is None:
                             self.back_at = time.time()
                     break
                 retry = header(headers, "retry-after")
-                # No answer at all is a socket the fault cut; anything else must be 503 + Retry-After.
-                if status != 0 and not (status == 503 and retry):
-                    with self.lock:
+                with self.lock:
+                    if status == 0:
+                        # No HTTP answer at all: a socket the fault cut, or a hang to the timeout.
+                        self.no_answer.append((round(sent, 3), round(time.time() - sent, 3), str(body)[:120]))
+                    elif not (status == 503 and retry):
                         self.odd_answers.append((status, body))
                 time.sleep(float(retry or 0.2) if status == 503 else 0.2)
 
@@ -88,9 +100,19 @@ class WriteLoad:
         for t in self.threads:
             t.start()
 
+    def fault_starts(self):
+        """Call just before the fault: writes acknowledged before it are counted from here."""
+        import time
+        self.kill_at = time.time()
+
     def fault_done(self):
         import time
         self.fault_at = time.time()
+
+    def acked_between(self, start, end):
+        """How many writes were acknowledged in [start, end)."""
+        with self.lock:
+            return sum(1 for _, _, at in self.acked.values() if start <= at < end)
 
     def wait_until_back(self, limit):
         import time
@@ -104,10 +126,22 @@ class WriteLoad:
             t.join()
 
     def missing(self, token):
-        """Acknowledged writes that cannot be read back as written."""
-        lost = 0
-        for text, entry in self.acked.items():
+        """Acknowledged writes that cannot be read back as written: (text, acknowledged at)."""
+        lost = []
+        for text, (entry, _, at) in self.acked.items():
             status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
             if status != 200 or (body.get("review") or {}).get("text") != text:
-                lost += 1
+                lost.append((text, at))
         return lost
+
+
+def proven(before_kill, near_kill, lost, kill_at, n=20):
+    """The durability checks of a kill, none of them vacuous: `n` writes acknowledged before the kill,
+    one within 0.5 s of it, and none of any acknowledged write lost. [(ok, what)]."""
+    lost_before = sum(1 for _, at in lost if at < kill_at)
+    return [
+        (before_kill >= n, f"{before_kill} writes acknowledged before the kill (at least {n})"),
+        (near_kill >= 1, f"{near_kill} of them in the last 0.5 s before it (at least 1)"),
+        (not lost, f"0 acknowledged writes lost: {len(lost)} lost, {lost_before} of them acknowledged "
+                   f"before the kill: {lost[:3]}"),
+    ]

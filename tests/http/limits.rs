@@ -441,6 +441,14 @@ async fn every_budget_recovers_after_retry_after() {
             Some(&login),
             false,
         ),
+        // A new account each round (its body is made in `send`).
+        (
+            "register per address",
+            Method::POST,
+            "/api/v1/auth/register".into(),
+            None,
+            false,
+        ),
     ];
     let send = |i: usize, round: usize| {
         let (_, method, path, body, per_member) = &cases[i];
@@ -457,7 +465,11 @@ async fn every_budget_recovers_after_retry_after() {
             .request(method.clone(), app.url(path))
             .header("x-forwarded-for", ip)
             .bearer_auth(token);
-        if let Some(b) = body {
+        let fresh = path.ends_with("/auth/register").then(|| {
+            serde_json::json!({"username": format!("new{round}"),
+                "email": format!("new{round}@example.com"), "password": "a long passphrase of mine"})
+        });
+        if let Some(b) = fresh.as_ref().or(*body) {
             req = req.json(b);
         }
         TestApp::read(req)

@@ -171,7 +171,16 @@ async fn creating_a_list_refuses_bad_input_and_changes_nothing() {
         assert_eq!(problem["errors"][0]["code"], code, "{body}");
     }
     let bad = create(&app, &ana, json!({"name": "ok", "visibility": "friends"})).await;
-    assert!(bad.status == 400 || bad.status == 422, "{}", bad.text);
+    let problem = bad.assert_problem(422, "validation_failed");
+    assert_eq!(
+        (
+            &problem["errors"][0]["pointer"],
+            &problem["errors"][0]["code"]
+        ),
+        (&json!("/visibility"), &json!("invalid_body")),
+        "{}",
+        bad.text
+    );
     let lists = app.get("/api/v1/members/ana/lists", None).await;
     assert_eq!(lists.assert_status(200)["items"], json!([]));
     assert_eq!(app.drift().await, Vec::<i64>::new());

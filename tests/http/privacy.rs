@@ -69,7 +69,7 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
         .await;
     // A reply and a like on each entry so its likers and thread are not empty.
     let fan = app.member("fan").await;
-    let mut checked = 0;
+    let (mut checked, mut lists_checked) = (0, 0);
     for (i, audience) in ["public", "followers", "private"].into_iter().enumerate() {
         let slug = app.film(&format!("Film {i}"), 1990 + i as i32).await;
         let entry = app
@@ -174,6 +174,30 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
                         res.text
                     );
                 }
+                // Lists of lists keep the list to its audience (the rule of entries).
+                for read in [
+                    format!("/api/v1/films/{slug}/lists"),
+                    format!("/api/v1/lists?q={audience}%20list"),
+                    "/api/v1/members/owner/lists".to_owned(),
+                ] {
+                    let res = app.get(&read, token).await;
+                    let context =
+                        format!("{read} as {who:?}, {audience} list, private {private_account}");
+                    if read.starts_with("/api/v1/members/")
+                        && !expect_visible(&read, private_account, audience, who)
+                    {
+                        // The owner's lists are hidden whole (a private account).
+                        res.assert_problem(404, "not_found");
+                        continue;
+                    }
+                    assert_eq!(
+                        lists_entry(res.assert_status(200), &list),
+                        shows(who),
+                        "{context}: {}",
+                        res.text
+                    );
+                    lists_checked += 1;
+                }
             }
             let feed = app
                 .get("/api/v1/me/feed", Some(&follower.access_token))
@@ -192,7 +216,15 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
             .await;
         assert_eq!(stats.assert_status(200)["review_count"], 1, "{audience}");
     }
-    assert!(checked >= 3 * 2 * 4 * 8, "only {checked} reads checked");
+    // Every read of the owner's things (9 under the member, 3 of the entry, 4 of the list), by 4
+    // readers, for 2 kinds of account and 3 audiences.
+    assert_eq!(checked, 3 * 2 * 4 * 16, "reads checked");
+    // The film's and the search's lists always answer; the owner's only where the account shows.
+    assert_eq!(
+        lists_checked,
+        3 * (2 * 4 * 2 + 4 + 2),
+        "lists of lists checked"
+    );
     assert_eq!(misflagged_activities(&app).await, 0);
 }
 
@@ -294,7 +326,16 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
             Some(&json!({"visibility": "friends"})),
         )
         .await;
-    assert!(bad.status == 400 || bad.status == 422, "{}", bad.text);
+    let problem = bad.assert_problem(422, "validation_failed");
+    assert_eq!(
+        (
+            &problem["errors"][0]["pointer"],
+            &problem["errors"][0]["code"]
+        ),
+        (&json!("/visibility"), &json!("invalid_body")),
+        "{}",
+        bad.text
+    );
     assert_eq!(
         app.get(&path, None).await.assert_status(200)["visibility"],
         "public"
@@ -359,7 +400,16 @@ async fn new_entries_take_the_default_visibility_and_a_private_watchlist_is_the_
             Some(&json!({"default_visibility": "everyone", "private_watchlist": false})),
         )
         .await;
-    assert!(bad.status == 400 || bad.status == 422, "{}", bad.text);
+    let problem = bad.assert_problem(422, "validation_failed");
+    assert_eq!(
+        (
+            &problem["errors"][0]["pointer"],
+            &problem["errors"][0]["code"]
+        ),
+        (&json!("/default_visibility"), &json!("invalid_body")),
+        "{}",
+        bad.text
+    );
     let me = app.get("/api/v1/me", Some(&ana.access_token)).await;
     assert_eq!(
         me.json["private_watchlist"], true,

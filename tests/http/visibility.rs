@@ -9,17 +9,31 @@ use serde_json::json;
 /// `fill` does not name, so that a new kind of read is never skipped.
 pub fn every_get(fill: &[(&str, &str)]) -> Vec<String> {
     gets(fill, false)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
 /// The admins' GET operations.
 pub fn admin_gets() -> Vec<String> {
-    gets(&[], true)
+    gets(&[], true).into_iter().map(|(path, _)| path).collect()
 }
 
-fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
+/// Whether the spec says the operation needs a token: every security requirement it has (or the
+/// document's) names `bearer`; an optional token lists `{}` beside it, and none means none.
+pub fn needs_token(spec: &serde_json::Value, path: &str, verb: &str) -> bool {
+    let op = &spec["paths"][path][verb];
+    op.get("security")
+        .or_else(|| spec.get("security"))
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|r| !r.is_empty() && r.iter().all(|r| r.get("bearer").is_some()))
+}
+
+/// [`every_get`], each with whether the spec says it needs a token.
+fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<(String, bool)> {
     let api = filmlog_api::openapi();
     let spec = serde_json::to_value(&api).unwrap_or_default();
-    let reads: Vec<String> = api
+    let reads: Vec<(String, bool)> = api
         .paths
         .paths
         .iter()
@@ -39,10 +53,13 @@ fn gets(fill: &[(&str, &str)], admin: bool) -> Vec<String> {
             let filled = fill
                 .iter()
                 .fold(path.clone(), |p, (name, value)| p.replace(name, value));
-            filled + &required_query(&spec, path)
+            (
+                filled + &required_query(&spec, path),
+                needs_token(&spec, path, "get"),
+            )
         })
         .collect();
-    for path in &reads {
+    for (path, _) in &reads {
         assert!(
             !path.contains('{'),
             "a parameter this test cannot fill: {path}"
@@ -82,8 +99,9 @@ fn required_query(spec: &serde_json::Value, path: &str) -> String {
     }
 }
 
-/// Every GET operation of the API, its path filled with things that exist.
-pub async fn every_read(app: &TestApp) -> Vec<String> {
+/// Every GET operation of the API, its path filled with things that exist, with whether the spec
+/// says it needs a token.
+pub async fn every_read(app: &TestApp) -> Vec<(String, bool)> {
     let owner = app.member("owner").await;
     let slug = app.film("Close-Up", 1990).await;
     let entry = app
@@ -103,13 +121,19 @@ pub async fn every_read(app: &TestApp) -> Vec<String> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let reads = every_get(&[
-        ("{slug}", &slug),
-        ("{username}", "owner"),
-        ("{id}", &entry),
-        ("{list_id}", &list),
-    ]);
-    assert!(reads.len() >= 15, "only {} reads", reads.len());
+    let reads = gets(
+        &[
+            ("{slug}", &slug),
+            ("{username}", "owner"),
+            ("{id}", &entry),
+            ("{list_id}", &list),
+        ],
+        false,
+    );
+    // The 47 GETs under /api/v1 but the 3 admins', the event stream and the 6 reads of the
+    // caller's own webhooks, imports and exports by id (see `gets`); 15 of them need a token.
+    assert_eq!(reads.len(), 37, "{reads:?}");
+    assert_eq!(reads.iter().filter(|(_, t)| *t).count(), 15, "{reads:?}");
     reads
 }
 
@@ -127,7 +151,17 @@ async fn every_read_refuses_a_bad_or_ended_token_and_answers_a_good_one() {
     )
     .await
     .assert_status(204);
-    for path in &reads {
+    for (path, needs_token) in &reads {
+        let anonymous = app.get(path, None).await;
+        if *needs_token {
+            anonymous.assert_problem(401, "missing_token");
+        } else {
+            assert_eq!(
+                anonymous.status, 200,
+                "GET {path} anonymously: {}",
+                anonymous.text
+            );
+        }
         for bad in ["not-a-token", ended.access_token.as_str()] {
             let res = app.get(path, Some(bad)).await;
             assert_eq!(
@@ -144,7 +178,7 @@ async fn every_read_refuses_a_bad_or_ended_token_and_answers_a_good_one() {
     let admin = app.member("admin").await;
     app.make_admin("admin").await;
     let admin_reads = admin_gets();
-    assert!(admin_reads.len() >= 2, "{admin_reads:?}");
+    assert_eq!(admin_reads.len(), 3, "{admin_reads:?}");
     for path in &admin_reads {
         app.get(path, Some(&viewer.access_token))
             .await
@@ -176,4 +210,60 @@ async fn an_account_field_is_seen_by_its_owner_only() {
         );
         assert_eq!(other.json["username"], "ana");
     }
+}
+
+/// The spec's `security` is the truth about tokens: every operation under /api/v1 that needs one
+/// answers an anonymous caller 401 `missing_token` before anything else, and none of the others
+/// does (the routes come from the spec, so a new one is checked as soon as it is documented).
+#[actix_web::test]
+async fn every_operation_needs_a_token_exactly_when_the_spec_says_so() {
+    let app = TestApp::spawn().await;
+    let spec = serde_json::to_value(filmlog_api::openapi()).unwrap_or_default();
+    let (mut bearer, mut open) = (0, 0);
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        if !path.starts_with("/api/v1") {
+            continue;
+        }
+        for verb in ["get", "post", "put", "patch", "delete"] {
+            // The event stream too: an anonymous caller is refused before it starts.
+            if item.get(verb).is_none() {
+                continue;
+            }
+            let concrete = path
+                .replace("{slug}", "no-such-film-1900")
+                .replace("{username}", "nobody_here")
+                .replace("{id}", "999999")
+                .replace("{list_id}", "999999")
+                .replace("{webhook_id}", "999999")
+                .replace("{import_id}", "999999")
+                .replace("{export_id}", "999999");
+            assert!(!concrete.contains('{'), "a parameter to fill: {path}");
+            let method = reqwest::Method::from_bytes(verb.to_ascii_uppercase().as_bytes())
+                .unwrap_or(reqwest::Method::GET);
+            let body = json!({});
+            let res = app
+                .send(
+                    method.clone(),
+                    &concrete,
+                    None,
+                    matches!(verb, "post" | "put" | "patch").then_some(&body),
+                )
+                .await;
+            let refused = (res.status, res.json["code"].as_str()) == (401, Some("missing_token"));
+            if needs_token(&spec, path, verb) {
+                assert!(refused, "{method} {path} anonymously: {}", res.text);
+                bearer += 1;
+            } else {
+                assert!(!refused, "{method} {path} needs no token: {}", res.text);
+                open += 1;
+            }
+        }
+    }
+    // 107 operations under /api/v1: 81 need a token (the spec's `bearer` alone), 26 do not (an
+    // optional token, or none: registration, login, refresh).
+    assert_eq!(
+        (bearer, open),
+        (81, 26),
+        "operations needing a token, and not"
+    );
 }

@@ -564,7 +564,10 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told() {
     )
     .await
     .assert_problem(409, "webhook_disabled");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A pending delivery would be retried 0.64–0.96 s after the third failure (800 ms ± 20 %), and
+    // again 0.8–1.2 s later (the 1 s cap ± 20 %), each picked up within a 100 ms poll: 2.5 s
+    // outlasts both.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(receiver.got().len(), before);
     let on = app
         .send(

@@ -79,20 +79,43 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8], array: bool) -> Result<T, ApiEr
             "the body must be a JSON object",
         ));
     }
-    serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        let pointer = field_in_message(&message)
-            .map(|f| format!("/{f}"))
-            .unwrap_or_default();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let mut pointer = pointer_of(e.path());
+        // A missing or unknown field is named by the message, inside the object the path reaches.
+        if let Some(field) = named_field(&message)
+            && !pointer.ends_with(&format!("/{}", escape(field)))
+        {
+            pointer = format!("{pointer}/{}", escape(field));
+        }
         ApiError::validation(vec![FieldError::new(pointer, "invalid_body", message)])
     })
 }
 
-/// serde names the field in messages such as "missing field `password`" or "unknown field `x`".
-fn field_in_message(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
+/// The JSON pointer (RFC 6901) of where deserializing failed.
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => format!("/{index}"),
+            Segment::Map { key } => format!("/{}", escape(key)),
+            Segment::Enum { variant } => format!("/{}", escape(variant)),
+            Segment::Unknown => String::new(),
+        })
+        .collect()
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The field serde names in "missing field `password`" or "unknown field `x`" (not the value it
+/// quotes in "unknown variant `friends`").
+fn named_field(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next()
 }
 
 impl<T: DeserializeOwned + 'static, const ARRAY: bool> FromRequest for JsonBody<T, ARRAY> {

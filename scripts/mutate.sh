@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Mutation run (issue 27): each guarantee the strengthened tests claim is broken on purpose, one at
+# a time, and the test that guards it must fail. A mutation whose test still passes is a defect of
+# the suite, and this script exits 1.
+#
+#   scripts/mutate.sh rust      source edits (sed), each followed by the one test that guards it
+#   scripts/mutate.sh chaos     `make chaos` once per CHAOS_MUTATE (tests/cluster/chaos_test.py)
+#   scripts/mutate.sh cluster   `make cluster-test` once per CLUSTER_MUTATE (cluster_test.py)
+#
+# Source edits need the files they touch unchanged (the script refuses otherwise) and are undone
+# with `git checkout` whatever happens. Not part of `.ci/run`: every mutation rebuilds.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-rust}
+survived=()
+log=$(mktemp)
+touched=""
+restore() { [ -n "$touched" ] && git checkout -q -- $touched; touched=""; }
+trap 'restore; rm -f "$log"' EXIT
+
+# mutation <label> <file> <sed expression> <test filter> <text the failure must show>
+mutation() {
+  local label=$1 file=$2 expr=$3 filter=$4 expect=$5
+  if ! git diff --quiet -- "$file"; then
+    echo "mutate: $file has local changes; commit or stash them first" >&2
+    exit 2
+  fi
+  touched=$file
+  sed -i "$expr" "$file"
+  if git diff --quiet -- "$file"; then
+    echo "MISSED  $label: the edit did not apply to $file (update the script)"
+    survived+=("$label (not applied)")
+    restore
+    return
+  fi
+  if scripts/dev.sh test --no-fail-fast -E "$filter" >"$log" 2>&1; then
+    echo "SURVIVED $label: $filter passed"
+    survived+=("$label")
+  elif grep -q -- "$expect" "$log"; then
+    echo "killed  $label: $filter failed ($(grep -m1 -o -- "$expect" "$log"))"
+  else
+    echo "SURVIVED $label: $filter failed without \"$expect\" (a build error?): $(grep -m1 -E 'error|panicked' "$log")"
+    survived+=("$label (other failure)")
+  fi
+  restore
+}
+
+case $what in
+  rust)
+    mutation "the notifier ignores preferences" crates/persistence/src/notifications.rs \
+      's/           AND NOT (r.kind = ANY (m.notifications_off)) \\/           \\/' \
+      'test(mutes_blocks_and_preferences_keep_notifications_away)' 'panicked'
+    mutation "an apostrophe splits a slug" crates/domain/src/film.rs \
+      "s/} else if c != '\\\\'' {/} else {/" \
+      'test(an_ascii_titles_slug_is_its_words_lowercased)' 'panicked'
+    mutation "every entry counts as a review" crates/domain/src/relationship.rs \
+      's/state.entries.iter().filter(|e| e.has_review).count()/state.entries.len()/' \
+      'test(invariants_hold_over_random_sequences)' 'panicked'
+    mutation "a like notifies twice" crates/api/src/ops/social.rs \
+      's/^\(        notify::owner(conn, member, author, NotificationKind::ReviewLike, about).await?;\)$/\1\n\1/' \
+      'test(hot_endpoints_issue_a_constant_number_of_queries)' 'a like:'
+    mutation "popular reviews find their film by a filter, not the index" crates/persistence/src/log_entries.rs \
+      's/            .filter(log_entries::film_id.eq($film.get()))/            .filter((log_entries::film_id + 0i64).eq($film.get()))/' \
+      'test(hot_queries_use_their_indexes)' 'without an index condition'
+    mutation "the import reader runs ahead of staging" crates/api/src/portability/import.rs \
+      's/mpsc::channel(64)/mpsc::channel(1 << 20)/' \
+      'test(a_hundred_thousand_row_file_is_streamed_and_repeats_are_skipped)' 'peak RSS grew'
+    mutation "a stale worker's rehearsal is not fenced" crates/api/src/portability/import.rs \
+      's/    fenced!(log, lease, |c| Ok(store::reset_decisions(c, job).await?))?;/    store::reset_decisions(\&mut log, job).await?;/' \
+      'test(a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing)' 'panicked'
+    mutation "the CSV bound drops the byte after a closing quote" crates/api/src/portability/bounds.rs \
+      's/Ok(self.state != before || line_break || self.cell <= self.max_cell + 1)/Ok(line_break || self.cell <= self.max_cell + 1)/' \
+      'test(the_parser_reads_the_same_rows_with_long_cells_cut)' 'panicked'
+    ;;
+  chaos)
+    for m in late_load quiet lose_wal stall_api slow_start; do
+      if CHAOS_MUTATE=$m make -s chaos >"$log" 2>&1; then
+        echo "SURVIVED chaos $m: make chaos passed"
+        survived+=("chaos $m")
+      else
+        echo "killed  chaos $m: $(grep -m1 '^FAIL' "$log")"
+      fi
+    done
+    ;;
+  cluster)
+    for m in no_standby_reads ignore_position keep_a1 early_kill async_commit slow_demote; do
+      if CLUSTER_MUTATE=$m make -s cluster-test >"$log" 2>&1; then
+        echo "SURVIVED cluster $m: make cluster-test passed"
+        survived+=("cluster $m")
+      else
+        echo "killed  cluster $m: $(grep '^FAIL' "$log" | head -3 | tr '\n' ' ')"
+      fi
+    done
+    ;;
+  *)
+    sed -n '2,12p' "$0" >&2
+    exit 2
+    ;;
+esac
+if [ ${#survived[@]} -gt 0 ]; then
+  printf 'mutations the tests did not catch: %s\n' "${survived[*]}" >&2
+  exit 1
+fi
+echo "every mutation was caught"
