@@ -253,7 +253,12 @@ stop_one() {
 }
 
 # Whether a process is gone (a zombie no parent reaped yet counts: it runs nothing).
-gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+gone() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) }   # the state follows the command's name, which may hold spaces and parentheses
+  [ "${stat%% *}" = Z ]
+}
 
 # kill -9 of an API instance, proven: no pidfile, or a process still there 5 s later, is an error
 # (a fault test must not pass because its fault never happened).
@@ -293,6 +298,8 @@ kill_node() {
     victims="$victims $pid $(descendants "$pid")"
   fi
   [ -n "${victims// /}" ] || { echo "cluster: no process of $name to kill" >&2; exit 1; }
+  # The moment of the kill, for the fault tests (the search for the processes comes before it).
+  date +%s.%N
   # shellcheck disable=SC2086
   kill -9 $victims 2>/dev/null || true
   local v
@@ -300,6 +307,10 @@ kill_node() {
     for _ in $(seq 50); do gone "$v" && break; sleep 0.1; done
     gone "$v" || { echo "cluster: $v of $name survived kill -9" >&2; exit 1; }
   done
+  if as_pg "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$(node_port "$name")"; then
+    echo "cluster: $name still answers after kill -9" >&2
+    exit 1
+  fi
 }
 
 case "$cmd" in

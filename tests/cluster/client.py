@@ -55,6 +55,7 @@ class WriteLoad:
         self.base, self.tokens, self.slug, self.prefix, self.timeout = base, tokens, slug, prefix, timeout
         self.acked, self.odd_answers, self.no_answer = {}, [], []
         self.retried_after_answer = 0
+        self.slowest_refusal = 0.0
         self.kill_at, self.fault_at, self.back_at = None, None, None
         self.quiet_until = 0.0
         self.lock, self.stop_flag = threading.Lock(), threading.Event()
@@ -71,7 +72,7 @@ class WriteLoad:
             i += 1
             key, text = str(uuid.uuid4()), f"{self.prefix} w{n} {i}"
             deadline, tries = time.time() + 120, 0
-            while time.time() < deadline:
+            while time.time() < deadline and not self.stop_flag.is_set():
                 sent = time.time()
                 tries += 1
                 status, headers, body = call(self.base, "POST", "/api/v1/log-entries", self.tokens[n],
@@ -94,6 +95,8 @@ class WriteLoad:
                         self.no_answer.append((round(sent, 3), round(time.time() - sent, 3), str(body)[:120]))
                     elif not (status == 503 and retry):
                         self.odd_answers.append((status, body))
+                    else:
+                        self.slowest_refusal = max(self.slowest_refusal, time.time() - sent)
                 time.sleep(float(retry or 0.2) if status == 503 else 0.2)
 
     def start(self):
@@ -127,9 +130,16 @@ class WriteLoad:
 
     def missing(self, token):
         """Acknowledged writes that cannot be read back as written: (text, acknowledged at)."""
+        import time
         lost = []
         for text, (entry, _, at) in self.acked.items():
-            status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
+            # A refusal or no answer is asked again (a node may still be settling); a 404 or a
+            # different text is a lost write.
+            for _ in range(20):
+                status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
+                if status not in (0, 503):
+                    break
+                time.sleep(0.5)
             if status != 200 or (body.get("review") or {}).get("text") != text:
                 lost.append((text, at))
         return lost

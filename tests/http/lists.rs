@@ -170,6 +170,27 @@ async fn creating_a_list_refuses_bad_input_and_changes_nothing() {
         assert_eq!(problem["errors"][0]["pointer"], pointer, "{body}");
         assert_eq!(problem["errors"][0]["code"], code, "{body}");
     }
+    // A body serde refuses points at the field, however deep.
+    for (body, pointer) in [
+        (json!({"name": "ok", "entries": [{}]}), "/entries/0/film"),
+        (
+            json!({"name": "ok", "entries": [{"film": 7}]}),
+            "/entries/0/film",
+        ),
+        (json!({"name": "ok", "colour": "red"}), "/colour"),
+    ] {
+        let res = create(&app, &ana, body.clone()).await;
+        let problem = res.assert_problem(422, "validation_failed");
+        assert_eq!(
+            (
+                &problem["errors"][0]["pointer"],
+                &problem["errors"][0]["code"]
+            ),
+            (&json!(pointer), &json!("invalid_body")),
+            "{body}: {}",
+            res.text
+        );
+    }
     let bad = create(&app, &ana, json!({"name": "ok", "visibility": "friends"})).await;
     let problem = bad.assert_problem(422, "validation_failed");
     assert_eq!(

@@ -79,8 +79,24 @@ async fn one_and_fifty(
 #[actix_web::test]
 async fn hot_endpoints_issue_a_constant_number_of_queries() {
     let (app, counts) = counted_app().await;
-    let slug = app.film("Heat", 1995).await;
     let ana = app.member("ana").await;
+    // Heat with a director and three of its cast, so that a statement per credit would show.
+    let admin = app.member("admin").await;
+    app.make_admin("admin").await;
+    let slug = app
+        .post(
+            "/api/v1/films",
+            Some(&admin.access_token),
+            &json!({"title": "Heat", "year": 1995, "directors": ["Michael Mann"],
+                    "cast": [{"name": "Al Pacino", "character": "Vincent Hanna"},
+                             {"name": "Robert De Niro", "character": "Neil McCauley"},
+                             {"name": "Val Kilmer", "character": "Chris Shiherlis"}]}),
+        )
+        .await
+        .assert_status(201)["slug"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let bruno = app.member("bruno").await;
     app.put("/api/v1/members/ana/follow", &bruno.access_token)
         .await
@@ -123,9 +139,13 @@ async fn hot_endpoints_issue_a_constant_number_of_queries() {
     }
     counts.take();
 
-    app.get(&format!("/api/v1/films/{slug}"), None)
-        .await
-        .assert_status(200);
+    let page = app.get(&format!("/api/v1/films/{slug}"), None).await;
+    assert_eq!(
+        page.assert_status(200)["cast"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        page.text
+    );
     let (film_page, _, _) = counts.take();
     assert_eq!(
         film_page, 2,

@@ -218,6 +218,15 @@ async fn an_account_field_is_seen_by_its_owner_only() {
 #[actix_web::test]
 async fn every_operation_needs_a_token_exactly_when_the_spec_says_so() {
     let app = TestApp::spawn().await;
+    let ended = app.member("ended").await;
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/auth/logout",
+        Some(&ended.access_token),
+        None,
+    )
+    .await
+    .assert_status(204);
     let spec = serde_json::to_value(filmlog_api::openapi()).unwrap_or_default();
     let (mut bearer, mut open) = (0, 0);
     for (path, item) in spec["paths"].as_object().into_iter().flatten() {
@@ -252,6 +261,21 @@ async fn every_operation_needs_a_token_exactly_when_the_spec_says_so() {
             let refused = (res.status, res.json["code"].as_str()) == (401, Some("missing_token"));
             if needs_token(&spec, path, verb) {
                 assert!(refused, "{method} {path} anonymously: {}", res.text);
+                // A signed token of a session that ended is refused too, before anything else.
+                let res = app
+                    .send(
+                        method.clone(),
+                        &concrete,
+                        Some(&ended.access_token),
+                        matches!(verb, "post" | "put" | "patch").then_some(&body),
+                    )
+                    .await;
+                assert_eq!(
+                    (res.status, res.json["code"].as_str()),
+                    (401, Some("invalid_token")),
+                    "{method} {path} with an ended session: {}",
+                    res.text
+                );
                 bearer += 1;
             } else {
                 assert!(!refused, "{method} {path} needs no token: {}", res.text);

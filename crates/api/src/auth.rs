@@ -585,6 +585,39 @@ fn missing_token() -> ApiError {
     )
 }
 
+/// Settles when the request's session check is done (see [`after_auth`]).
+#[derive(Clone)]
+struct AuthSettled(futures_util::future::Shared<tokio::sync::oneshot::Receiver<()>>);
+
+/// Marks the request as having a session check in flight; the check holds the returned sender and
+/// drops it when it is done (answered or abandoned).
+fn settling(req: &HttpRequest) -> tokio::sync::oneshot::Sender<()> {
+    let (done, settled) = tokio::sync::oneshot::channel();
+    req.extensions_mut()
+        .insert(AuthSettled(futures_util::FutureExt::shared(settled)));
+    done
+}
+
+/// An extractor's `result`, answered only once the request's session check is done when it is an
+/// error. actix polls a handler's extractors together, so without this a caller whose session
+/// ended would be told its body or path is invalid (by an extractor that answers at once) instead
+/// of 401, which an anonymous caller gets first. Extractors after an authenticating one call it.
+pub fn after_auth<T: 'static>(
+    req: &HttpRequest,
+    result: Result<T, ApiError>,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let settled = match &result {
+        Err(_) => req.extensions().get::<AuthSettled>().cloned(),
+        Ok(_) => None,
+    };
+    Box::pin(async move {
+        if let Some(AuthSettled(settled)) = settled {
+            let _ = settled.await;
+        }
+        result
+    })
+}
+
 /// What every authenticating extractor starts from: the request's decoded token (if it sent one)
 /// and the state to check its session with.
 fn request_token(req: &HttpRequest) -> ApiResult<(Option<DecodedToken>, web::Data<AppState>)> {
@@ -604,7 +637,9 @@ impl FromRequest for AuthMember {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
+        let done = settling(req);
         Box::pin(async move {
+            let _done = done;
             match parsed? {
                 (Some(token), state) => authenticate(state, token).await,
                 (None, _) => Err(missing_token()),
@@ -635,7 +670,9 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
         let read = req.method() == actix_web::http::Method::GET;
+        let done = settling(req);
         Box::pin(async move {
+            let _done = done;
             match parsed? {
                 (Some(token), state) => live_caller(state, token, read).await,
                 (None, _) => Err(missing_token()),
@@ -738,7 +775,9 @@ impl FromRequest for Viewing {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
+        let done = settling(req);
         Box::pin(async move {
+            let _done = done;
             match parsed? {
                 (Some(token), state) => Ok(Viewing(Viewer::Member(
                     live_caller(state, token, true).await?.id(),

@@ -129,12 +129,27 @@ impl<T: DeserializeOwned + 'static, const ARRAY: bool> FromRequest for JsonBody<
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let payload = payload.take();
         let body_timeout = req
             .app_data::<web::Data<crate::state::AppState>>()
             .map(|s| s.limits.body_timeout)
             .unwrap_or_default();
+        let req = req.clone();
         Box::pin(async move {
+            let result = Self::read(json, declared, payload, body_timeout).await;
+            crate::auth::after_auth(&req, result).await
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static, const ARRAY: bool> JsonBody<T, ARRAY> {
+    async fn read(
+        json: bool,
+        declared: Option<usize>,
+        mut payload: Payload,
+        body_timeout: std::time::Duration,
+    ) -> Result<Self, ApiError> {
+        {
             if !json {
                 return Err(ApiError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -163,7 +178,7 @@ impl<T: DeserializeOwned + 'static, const ARRAY: bool> FromRequest for JsonBody<
                 .map_err(|_| ApiError::request_timeout(body_timeout))??;
             let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
             parse_json::<T>(&body, ARRAY).map(|v| JsonBody(v, digest))
-        })
+        }
     }
 }
 
@@ -178,11 +193,12 @@ macro_rules! path_parameters {
 
             impl FromRequest for $name {
                 type Error = ApiError;
-                type Future = std::future::Ready<Result<Self, ApiError>>;
+                type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
                 fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
                     let parse: fn(&str) -> Option<$ty> = $parse;
-                    std::future::ready(
+                    crate::auth::after_auth(
+                        req,
                         req.match_info()
                             .get($segment)
                             .and_then(parse)
@@ -226,6 +242,39 @@ pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
 /// Rejections of `web::Query`: unknown parameters, unknown enum values, wrong types.
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_query_parameter", err.to_string()).into()
+}
+
+/// The query string parsed into `T` (400 `invalid_query_parameter`), like `web::Query` but
+/// answered after the request's session check ([`crate::auth::after_auth`]).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        crate::auth::after_auth(
+            req,
+            web::Query::<T>::from_query(req.query_string())
+                .map(|q| Query(q.into_inner()))
+                .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string())),
+        )
+    }
 }
 
 /// For `Option<Option<T>>` fields of PATCH bodies: absent → `None`, `null` → `Some(None)`.

@@ -36,7 +36,7 @@ impl IdempotencyKey {
 
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let mut h = Sha256::new();
@@ -58,7 +58,7 @@ impl FromRequest for IdempotencyKey {
                 )),
             },
         };
-        std::future::ready(key.map(|key| IdempotencyKey { key, request_hash }))
+        crate::auth::after_auth(req, key.map(|key| IdempotencyKey { key, request_hash }))
     }
 }
 

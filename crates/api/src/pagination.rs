@@ -60,10 +60,11 @@ impl<K: DeserializeOwned> Paging<K> {
 
 impl<K: DeserializeOwned + 'static> FromRequest for Paging<K> {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
+        crate::auth::after_auth(
+            req,
             web::Query::<PageQuery>::from_query(req.query_string())
                 .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string()))
                 .and_then(|q| Self::parse(q.limit, q.cursor.as_deref())),

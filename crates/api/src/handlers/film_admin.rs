@@ -14,6 +14,7 @@ use crate::error::{
     AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson,
     MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
+use crate::extract::Query;
 use crate::extract::{FilmSlug, JsonBody, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
 use crate::idempotency::{IdempotencyKey, Outcome};
@@ -549,7 +550,7 @@ impl From<catalog::UnverifiedRow> for UnverifiedFilm {
 pub async fn list_unverified_films(
     state: web::Data<AppState>,
     auth: AuthMember,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.require_admin("only admins verify films")?;
     let paging = Paging::<(chrono::DateTime<chrono::Utc>, i64)>::parse(

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Viewing;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, Problem, ServiceUnavailable};
 use crate::extract::FilmSlug;
+use crate::extract::Query;
 use crate::handlers::films::film_id;
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page};
@@ -78,7 +79,7 @@ pub async fn film_reviews(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     FilmSlug(slug): FilmSlug,
-    query: web::Query<FilmReviewsQuery>,
+    query: Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let sort = query.sort.unwrap_or(ReviewSortParam::Popular);

@@ -16,6 +16,7 @@ use crate::conditional::json_with_etag;
 use crate::dto::{FilmSummary, ViewerFilm};
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::FilmSlug;
+use crate::extract::Query;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 
@@ -340,7 +341,7 @@ fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
 pub async fn list_films(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
-    query: web::Query<FilmListQuery>,
+    query: Query<FilmListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;

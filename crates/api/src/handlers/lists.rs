@@ -22,6 +22,7 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, ListNotFound, MalformedJson,
     MemberNotFound, NotJson, NotYourList, Problem, ServiceUnavailable, Unauthenticated,
 };
+use crate::extract::Query;
 use crate::extract::{FilmSlug, JsonBody, ListCommentPath, ListPath, MemberName, double_option};
 use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, parse_body};
 use crate::handlers::films::film_id;
@@ -425,7 +426,7 @@ pub async fn get_list(
     state: web::Data<AppState>,
     viewing: PipelinedViewing,
     ListPath(id): ListPath,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let conn = state.read_conn().await?;
@@ -776,7 +777,7 @@ pub async fn member_lists(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
-    query: web::Query<MemberListsQuery>,
+    query: Query<MemberListsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let order = match query.sort.unwrap_or(MemberListsSort::Recent) {
@@ -1059,7 +1060,7 @@ pub async fn film_lists(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     FilmSlug(slug): FilmSlug,
-    query: web::Query<FilmListsQuery>,
+    query: Query<FilmListsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let sort = query.sort.unwrap_or(FilmListsSort::Popular);
@@ -1123,7 +1124,7 @@ pub struct ListSearchQuery {
 pub async fn search_lists(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
-    query: web::Query<ListSearchQuery>,
+    query: Query<ListSearchQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     // A name's own rule: what no list name can hold, no search for one holds either.

@@ -12,6 +12,7 @@ use crate::auth::Viewing;
 use crate::dto::{FilmSummary, rfc3339, stars};
 use crate::error::{ApiError, ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable};
 use crate::extract::MemberName;
+use crate::extract::Query;
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
@@ -75,7 +76,7 @@ pub async fn diary(
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
-    query: web::Query<DiaryQuery>,
+    query: Query<DiaryQuery>,
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } =
         Paging::<(NaiveDate, i64)>::parse(query.limit, query.cursor.as_deref())?;

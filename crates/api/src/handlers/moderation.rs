@@ -17,6 +17,7 @@ use crate::error::{
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
+use crate::extract::Query;
 use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
@@ -245,7 +246,7 @@ pub struct QueueQuery {
 pub async fn list_reports(
     state: web::Data<AppState>,
     auth: AuthMember,
-    query: web::Query<QueueQuery>,
+    query: Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.require_admin("only admins moderate")?;
     let Paging { limit, after } =

@@ -13,6 +13,7 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, ListNotFound, MalformedJson, NotJson,
     Problem, ServiceUnavailable, Unauthenticated,
 };
+use crate::extract::Query;
 use crate::extract::{EntryPath, JsonBody, ListPath};
 use crate::ops;
 use crate::pagination::{self, Page, Paging};
@@ -491,7 +492,7 @@ pub struct Changes {
 pub async fn my_changes(
     state: web::Data<AppState>,
     auth: Caller,
-    query: web::Query<ChangesQuery>,
+    query: Query<ChangesQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = match query.limit {
         None => 500,

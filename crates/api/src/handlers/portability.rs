@@ -20,6 +20,7 @@ use crate::dto::rfc3339;
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, Problem, ServiceUnavailable, Unauthenticated,
 };
+use crate::extract::Query;
 use crate::extract::{ExportPath, ImportPath};
 use crate::pagination::{self, Page, Paging};
 use crate::portability::export::CHUNK;
@@ -294,7 +295,7 @@ pub async fn create_import(
     state: web::Data<AppState>,
     auth: Caller,
     req: actix_web::HttpRequest,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
@@ -531,7 +532,7 @@ pub async fn list_import_rows(
     state: web::Data<AppState>,
     auth: Caller,
     ImportPath(id): ImportPath,
-    query: web::Query<ImportRowsQuery>,
+    query: Query<ImportRowsQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let only = match q.only.as_deref() {
@@ -802,7 +803,7 @@ pub struct DownloadQuery {
 pub async fn download_export(
     state: web::Data<AppState>,
     ExportPath(id): ExportPath,
-    query: web::Query<DownloadQuery>,
+    query: Query<DownloadQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     if !state.portability.verify(id, q.expires, &q.signature) {

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::dto::{ViewerFilm, ViewerMember};
 use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::extract::Query;
 use crate::state::AppState;
 
 /// The most names one look-up takes.
@@ -83,7 +84,7 @@ pub struct FilmStates {
 pub async fn my_films(
     state: web::Data<AppState>,
     auth: Caller,
-    query: web::Query<SlugsQuery>,
+    query: Query<SlugsQuery>,
 ) -> ApiResult<HttpResponse> {
     let asked = names(&query.slugs, "slugs")?;
     let valid: Vec<String> = asked
@@ -142,7 +143,7 @@ pub struct MemberStates {
 pub async fn my_relationships(
     state: web::Data<AppState>,
     auth: Caller,
-    query: web::Query<UsernamesQuery>,
+    query: Query<UsernamesQuery>,
 ) -> ApiResult<HttpResponse> {
     let asked = names(&query.usernames, "usernames")?;
     let valid: Vec<String> = asked
