@@ -92,6 +92,9 @@ case $what in
     mutation "the CSV bound drops the byte after a closing quote" crates/api/src/portability/bounds.rs \
       's/Ok(self.state != before || line_break || self.cell <= self.max_cell + 1)/Ok(line_break || self.cell <= self.max_cell + 1)/' \
       'test(the_parser_reads_the_same_rows_with_long_cells_cut)' 'panicked'
+    mutation "extractors answer their errors before the session check" crates/api/src/auth.rs \
+      's/            let _ = settled.await;/            drop(settled);/' \
+      'test(every_operation_needs_a_token_exactly_when_the_spec_says_so)' 'with an ended session'
     ;;
   chaos)
     fault chaos CHAOS_MUTATE late_load "writes acknowledged before the kill"
