@@ -19,7 +19,7 @@ Each promise is shown to fail when broken on purpose: `CHAOS_MUTATE=<name> make 
 """
 import json, os, subprocess, sys, time
 
-from client import WriteLoad, call, proven, register
+from client import WriteLoad, call, meanwhile, proven, register
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 API, PGDATA, DB_URL = os.environ["CHAOS_API"], os.environ["CHAOS_PGDATA"], os.environ["CHAOS_DB_URL"]
@@ -104,10 +104,8 @@ for ok, what in proven(before_kill, near_kill, lost, load.kill_at):
     check(ok, what)
 check(dupes == "0", f"no duplicates from retried writes: {dupes} "
                     f"({load.retried_after_answer} writes acknowledged on a retry)")
-check(not load.no_answer, f"0 requests without an answer within 5 s: {len(load.no_answer)} {load.no_answer[:3]}")
-check(not load.odd_answers, f"meanwhile only 503 with Retry-After: {load.odd_answers[:3]}")
-check(load.slowest_refusal <= 3.0,
-      f"each 503 answered within 3 s (the API waits 1 s for the database): slowest {load.slowest_refusal:.2f} s")
+for ok, what in meanwhile(load, 5):  # the API waits 1 s for the database
+    check(ok, what)
 os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
 with open(os.path.join(ROOT, "target", "chaos.json"), "w") as f:
     json.dump(figures, f, indent=2)

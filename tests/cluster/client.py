@@ -132,12 +132,13 @@ class WriteLoad:
         """Acknowledged writes that cannot be read back as written: (text, acknowledged at)."""
         import time
         lost = []
+        # A refusal or no answer is asked again while a node may still be settling (30 s in all);
+        # a 404 or a different text is a lost write.
+        settling = time.time() + 30
         for text, (entry, _, at) in self.acked.items():
-            # A refusal or no answer is asked again (a node may still be settling); a 404 or a
-            # different text is a lost write.
-            for _ in range(20):
+            while True:
                 status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
-                if status not in (0, 503):
+                if status not in (0, 503) or time.time() > settling:
                     break
                 time.sleep(0.5)
             if status != 200 or (body.get("review") or {}).get("text") != text:
@@ -154,4 +155,16 @@ def proven(before_kill, near_kill, lost, kill_at, n=20):
         (near_kill >= 1, f"{near_kill} of them in the last 0.5 s before it (at least 1)"),
         (not lost, f"0 acknowledged writes lost: {len(lost)} lost, {lost_before} of them acknowledged "
                    f"before the kill: {lost[:3]}"),
+    ]
+
+
+def meanwhile(load, timeout, slowest=3.0):
+    """What clients saw during a fault: only 503 with Retry-After, each within `slowest` seconds,
+    and 0 requests without an answer within `timeout`. [(ok, what)]."""
+    return [
+        (not load.no_answer, f"0 requests without an answer within {timeout} s: {len(load.no_answer)} "
+                             f"{load.no_answer[:3]}"),
+        (not load.odd_answers, f"meanwhile only 503 with Retry-After: {load.odd_answers[:3]}"),
+        (load.slowest_refusal <= slowest,
+         f"each 503 answered within {slowest} s: slowest {load.slowest_refusal:.2f} s"),
     ]

@@ -29,7 +29,7 @@ Each promise is shown to fail when broken on purpose: `CLUSTER_MUTATE=<name> mak
 import json, os, subprocess, sys, threading, time, uuid
 import urllib.request
 
-from client import WriteLoad, call, header, proven, register
+from client import WriteLoad, call, header, meanwhile, proven, register
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -327,10 +327,8 @@ for ok, what in proven(before_kill, near_kill, lost, load.kill_at):
     check(ok, what)
 check(dupes == "0", f"no duplicates from retried writes: {dupes} "
                     f"({load.retried_after_answer} writes acknowledged on a retry)")
-check(not load.no_answer, f"0 requests without an answer within 10 s: {len(load.no_answer)} {load.no_answer[:3]}")
-check(not odd_answers, f"meanwhile only 503 with Retry-After: {odd_answers[:3]}")
-check(load.slowest_refusal <= 3.0,
-      f"each 503 answered within 3 s (the API waits 500 ms for the database): slowest {load.slowest_refusal:.2f} s")
+for ok, what in meanwhile(load, 10):  # the API waits 500 ms for the database
+    check(ok, what)
 
 # --- 6. the old primary rejoins as the standby --------------------------------------------------------
 rejoin_started = time.time()

@@ -179,29 +179,10 @@ async fn creating_a_list_refuses_bad_input_and_changes_nothing() {
         ),
         (json!({"name": "ok", "colour": "red"}), "/colour"),
     ] {
-        let res = create(&app, &ana, body.clone()).await;
-        let problem = res.assert_problem(422, "validation_failed");
-        assert_eq!(
-            (
-                &problem["errors"][0]["pointer"],
-                &problem["errors"][0]["code"]
-            ),
-            (&json!(pointer), &json!("invalid_body")),
-            "{body}: {}",
-            res.text
-        );
+        create(&app, &ana, body).await.assert_invalid_body(pointer);
     }
     let bad = create(&app, &ana, json!({"name": "ok", "visibility": "friends"})).await;
-    let problem = bad.assert_problem(422, "validation_failed");
-    assert_eq!(
-        (
-            &problem["errors"][0]["pointer"],
-            &problem["errors"][0]["code"]
-        ),
-        (&json!("/visibility"), &json!("invalid_body")),
-        "{}",
-        bad.text
-    );
+    bad.assert_invalid_body("/visibility");
     let lists = app.get("/api/v1/members/ana/lists", None).await;
     assert_eq!(lists.assert_status(200)["items"], json!([]));
     assert_eq!(app.drift().await, Vec::<i64>::new());

@@ -326,16 +326,7 @@ async fn a_hidden_entry_takes_no_likes_or_comments_from_those_it_is_hidden_from(
             Some(&json!({"visibility": "friends"})),
         )
         .await;
-    let problem = bad.assert_problem(422, "validation_failed");
-    assert_eq!(
-        (
-            &problem["errors"][0]["pointer"],
-            &problem["errors"][0]["code"]
-        ),
-        (&json!("/visibility"), &json!("invalid_body")),
-        "{}",
-        bad.text
-    );
+    bad.assert_invalid_body("/visibility");
     assert_eq!(
         app.get(&path, None).await.assert_status(200)["visibility"],
         "public"
@@ -400,16 +391,7 @@ async fn new_entries_take_the_default_visibility_and_a_private_watchlist_is_the_
             Some(&json!({"default_visibility": "everyone", "private_watchlist": false})),
         )
         .await;
-    let problem = bad.assert_problem(422, "validation_failed");
-    assert_eq!(
-        (
-            &problem["errors"][0]["pointer"],
-            &problem["errors"][0]["code"]
-        ),
-        (&json!("/default_visibility"), &json!("invalid_body")),
-        "{}",
-        bad.text
-    );
+    bad.assert_invalid_body("/default_visibility");
     let me = app.get("/api/v1/me", Some(&ana.access_token)).await;
     assert_eq!(
         me.json["private_watchlist"], true,

@@ -68,6 +68,21 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// A 422 `validation_failed` whose first error is a body serde refused, at `pointer`.
+    #[track_caller]
+    pub fn assert_invalid_body(&self, pointer: &str) {
+        let problem = self.assert_problem(422, "validation_failed");
+        assert_eq!(
+            (
+                problem["errors"][0]["pointer"].as_str(),
+                problem["errors"][0]["code"].as_str()
+            ),
+            (Some(pointer), Some("invalid_body")),
+            "{}",
+            self.text
+        );
+    }
+
     /// Asserts a problem+json response with this status and code; returns the body.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
