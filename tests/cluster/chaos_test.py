@@ -87,10 +87,10 @@ near_kill = load.acked_between(load.kill_at - 0.5, load.kill_at)
 dupes = subprocess.run(
     ["psql", DB_URL, "-qAtX", "-c",
      "SELECT count(*) FROM (SELECT review_text FROM log_entries WHERE review_text LIKE 'chaos w%' "
-     "GROUP BY review_text HAVING count(*) > 1) d"], check=True, text=True, capture_output=True).stdout.strip()
+     "GROUP BY review_text HAVING count(*) > 1) d"], text=True, capture_output=True).stdout.strip() or "unreadable"
 back_after_restart = None if load.back_at is None else round(load.back_at - restarted, 2)
 figures = {"acknowledged_writes": len(load.acked), "acknowledged_before_kill": before_kill,
-           "acknowledged_in_last_half_second": near_kill, "lost": len(lost), "duplicates": int(dupes),
+           "acknowledged_in_last_half_second": near_kill, "lost": len(lost), "duplicates": dupes,
            "retried_after_an_answer_then_acknowledged": load.retried_after_answer,
            "writes_again_after_restart_seconds": back_after_restart,
            "requests_without_an_answer": len(load.no_answer),

@@ -134,12 +134,15 @@ class WriteLoad:
         lost = []
         # A refusal or no answer is asked again while a node may still be settling (30 s in all);
         # a 404 or a different text is a lost write.
-        settling = time.time() + 30
+        # Still refusing after that, the service is down: nothing it acknowledged can be read.
+        settling, down = time.time() + 30, False
         for text, (entry, _, at) in self.acked.items():
-            while True:
+            status, body = 0, None
+            while not down:
                 status, _, body = call(self.base, "GET", f"/api/v1/log-entries/{entry}", token)
-                if status not in (0, 503) or time.time() > settling:
+                if status not in (0, 503):
                     break
+                down = time.time() > settling
                 time.sleep(0.5)
             if status != 200 or (body.get("review") or {}).get("text") != text:
                 lost.append((text, at))
