@@ -21,8 +21,9 @@ Each promise is shown to fail when broken on purpose: `CLUSTER_MUTATE=<name> mak
   no_standby_reads  the instances read from the primary only  -> "served by the standby"
   ignore_position   positions are not sent with reads          -> "replay paused"
   keep_a1           the kill of a1 is skipped                  -> "a1 is gone"
-  early_kill        the primary is killed as the writers start -> "before the kill"
-  async_commit      the primary stops waiting for the standby  -> "0 acknowledged writes lost"
+  early_kill        the primary is killed before the writers start -> "before the kill"
+  async_commit      the primary stops waiting for the standby, whose receiver stops and dies with
+                    the primary                                -> "0 acknowledged writes lost"
   slow_demote       the monitor waits 40 s to demote           -> "within 25 s"
 (`scripts/mutate.sh cluster` runs them all and expects each to fail.)
 """
@@ -266,7 +267,8 @@ cluster("start-api", "a1")
 old_primary = primary_node()
 check(old_primary is not None, f"a primary before the kill: {old_primary}")
 load = WriteLoad(LB, [members[f"w{n}"] for n in range(4)], slug, "failover", timeout=10)
-load.start()
+if MUTATE != "early_kill":
+    load.start()
 lags = []
 for _ in range(0 if MUTATE == "early_kill" else 6):
     time.sleep(0.5)
@@ -293,7 +295,10 @@ killed = cluster("kill-node", old_primary)
 # The moment of the kill -9 itself, as the script printed it (after it found the processes).
 load.kill_at = float(killed.splitlines()[-1]) if killed else load.kill_at
 if MUTATE == "async_commit":
-    subprocess.run(["kill", "-CONT", receiver], check=False)
+    # What the receiver had not written dies with it (the socket's buffer included).
+    subprocess.run(["kill", "-9", receiver], check=False)
+if MUTATE == "early_kill":
+    load.start()
 load.fault_done()  # the node's processes are gone when the command returns
 failover_s = load.wait_until_back(120)
 time.sleep(3)
