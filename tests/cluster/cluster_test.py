@@ -315,11 +315,11 @@ dupes = subprocess.run(
     ["psql", ENV["CLUSTER_WRITE_URL"], "-qAtX", "-c",
      "SELECT count(*) FROM (SELECT review_text FROM log_entries WHERE review_text LIKE 'failover w%' "
      "GROUP BY review_text HAVING count(*) > 1) d"],
-    check=True, text=True, capture_output=True).stdout.strip()
+    text=True, capture_output=True).stdout.strip() or "unreadable"
 FIGURES["primary_kill"] = {"failover_seconds": round(failover_s, 2), "acknowledged_writes": len(acked),
                            "acknowledged_before_kill": before_kill,
                            "acknowledged_in_last_half_second": near_kill, "lost": len(lost),
-                           "duplicates": int(dupes),
+                           "duplicates": dupes,
                            "retried_after_an_answer_then_acknowledged": load.retried_after_answer,
                            "requests_without_an_answer": len(load.no_answer),
                            "slowest_503_seconds": round(load.slowest_refusal, 2),
