@@ -149,36 +149,34 @@ impl<T: DeserializeOwned + 'static, const ARRAY: bool> JsonBody<T, ARRAY> {
         mut payload: Payload,
         body_timeout: std::time::Duration,
     ) -> Result<Self, ApiError> {
-        {
-            if !json {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Unsupported media type",
-                    "the body must be sent as Content-Type: application/json",
-                ));
-            }
-            if declared.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(too_large());
-            }
-            let read = async {
-                let mut body = web::BytesMut::new();
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
-                    if body.len() + chunk.len() > BODY_LIMIT {
-                        return Err(too_large());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            };
-            let body = tokio::time::timeout(body_timeout, read)
-                .await
-                .map_err(|_| ApiError::request_timeout(body_timeout))??;
-            let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
-            parse_json::<T>(&body, ARRAY).map(|v| JsonBody(v, digest))
+        if !json {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "the body must be sent as Content-Type: application/json",
+            ));
         }
+        if declared.is_some_and(|n| n > BODY_LIMIT) {
+            return Err(too_large());
+        }
+        let read = async {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        let body = tokio::time::timeout(body_timeout, read)
+            .await
+            .map_err(|_| ApiError::request_timeout(body_timeout))??;
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body[..]).into();
+        parse_json::<T>(&body, ARRAY).map(|v| JsonBody(v, digest))
     }
 }
 

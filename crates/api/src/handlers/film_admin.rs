@@ -14,8 +14,7 @@ use crate::error::{
     AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, MalformedJson,
     MalformedJsonOrKey, NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::Query;
-use crate::extract::{FilmSlug, JsonBody, double_option};
+use crate::extract::{FilmSlug, JsonBody, Query, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
 use crate::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page, PageQuery, Paging};

@@ -8,8 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Viewing;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, Problem, ServiceUnavailable};
-use crate::extract::FilmSlug;
-use crate::extract::Query;
+use crate::extract::{FilmSlug, Query};
 use crate::handlers::films::film_id;
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page};

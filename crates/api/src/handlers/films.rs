@@ -15,8 +15,7 @@ use crate::auth::Viewing;
 use crate::conditional::json_with_etag;
 use crate::dto::{FilmSummary, ViewerFilm};
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
-use crate::extract::FilmSlug;
-use crate::extract::Query;
+use crate::extract::{FilmSlug, Query};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 

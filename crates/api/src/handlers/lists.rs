@@ -22,8 +22,9 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, ListNotFound, MalformedJson,
     MemberNotFound, NotJson, NotYourList, Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::Query;
-use crate::extract::{FilmSlug, JsonBody, ListCommentPath, ListPath, MemberName, double_option};
+use crate::extract::{
+    FilmSlug, JsonBody, ListCommentPath, ListPath, MemberName, Query, double_option,
+};
 use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, parse_body};
 use crate::handlers::films::film_id;
 use crate::ops;

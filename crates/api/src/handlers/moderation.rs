@@ -16,8 +16,7 @@ use crate::error::{
     AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
     ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::JsonBody;
-use crate::extract::Query;
+use crate::extract::{JsonBody, Query};
 use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;

@@ -13,8 +13,7 @@ use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, ListNotFound, MalformedJson, NotJson,
     Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::Query;
-use crate::extract::{EntryPath, JsonBody, ListPath};
+use crate::extract::{EntryPath, JsonBody, ListPath, Query};
 use crate::ops;
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;

@@ -20,8 +20,7 @@ use crate::dto::rfc3339;
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, Problem, ServiceUnavailable, Unauthenticated,
 };
-use crate::extract::Query;
-use crate::extract::{ExportPath, ImportPath};
+use crate::extract::{ExportPath, ImportPath, Query};
 use crate::pagination::{self, Page, Paging};
 use crate::portability::export::CHUNK;
 use crate::state::AppState;
