@@ -18,6 +18,22 @@ touched=""
 restore() { [ -n "$touched" ] && git checkout -q -- $touched; touched=""; }
 trap 'restore; rm -f "$log"' EXIT
 
+# judge <label> <what the failure must show (an extended regex)> <command…>: runs the command with
+# the guarantee broken; it must fail, and for the expected reason.
+judge() {
+  local label=$1 expect=$2
+  shift 2
+  if "$@" >"$log" 2>&1; then
+    echo "SURVIVED $label: it passed"
+    survived+=("$label")
+  elif grep -qE -- "$expect" "$log"; then
+    echo "killed  $label: $(grep -m1 -oE -- ".*($expect).*" "$log" | cut -c1-200)"
+  else
+    echo "SURVIVED $label: it failed, but not on \"$expect\": $(grep -m1 -E 'error|panicked|^FAIL|Traceback' "$log")"
+    survived+=("$label (other failure)")
+  fi
+}
+
 # mutation <label> <file> <sed expression> <test filter> <text the failure must show>
 mutation() {
   local label=$1 file=$2 expr=$3 filter=$4 expect=$5
@@ -30,33 +46,15 @@ mutation() {
   if git diff --quiet -- "$file"; then
     echo "MISSED  $label: the edit did not apply to $file (update the script)"
     survived+=("$label (not applied)")
-    restore
-    return
-  fi
-  if scripts/dev.sh test -E "$filter" >"$log" 2>&1; then
-    echo "SURVIVED $label: $filter passed"
-    survived+=("$label")
-  elif grep -qE -- "$expect" "$log"; then
-    echo "killed  $label: $filter failed ($(grep -m1 -oE -- "$expect" "$log"))"
   else
-    echo "SURVIVED $label: $filter failed without \"$expect\" (a build error?): $(grep -m1 -E 'error|panicked' "$log")"
-    survived+=("$label (other failure)")
+    judge "$label" "$expect" scripts/dev.sh test -E "$filter"
   fi
   restore
 }
 
 # fault <make target> <VARIABLE> <mutation> <the FAIL line it must cause (an extended regex)>
 fault() {
-  local target=$1 var=$2 m=$3 expect=$4
-  if env "$var=$m" make -s "$target" >"$log" 2>&1; then
-    echo "SURVIVED $target $m: it passed"
-    survived+=("$target $m")
-  elif grep -qE "^FAIL .*($expect)" "$log"; then
-    echo "killed  $target $m: $(grep -m1 -E "^FAIL .*($expect)" "$log")"
-  else
-    echo "SURVIVED $target $m: it failed, but not on \"$expect\": $(grep -m1 -E '^FAIL|Error|Traceback' "$log")"
-    survived+=("$target $m (other failure)")
-  fi
+  judge "$1 $3" "^FAIL .*($4)" env "$2=$3" make -s "$1"
 }
 
 case $what in

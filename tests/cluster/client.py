@@ -149,25 +149,39 @@ class WriteLoad:
         return lost
 
 
-def proven(before_kill, near_kill, lost, kill_at, n=20):
-    """The durability checks of a kill, none of them vacuous: `n` writes acknowledged before the kill,
-    one within 0.5 s of it, and none of any acknowledged write lost. [(ok, what)]."""
-    lost_before = sum(1 for _, at in lost if at < kill_at)
-    return [
+def verdict(load, db_url, token, timeout, n=20, slowest=3.0):
+    """What a kill under `load` must show, none of it checkable vacuously: `n` writes acknowledged
+    before the kill and one in its last 0.5 s, none of any acknowledged write lost, no duplicate from
+    a retried key (counted in the database at `db_url`), and meanwhile only 503 with Retry-After,
+    each within `slowest` seconds, and no request without an answer within `timeout`.
+    (figures, [(ok, what)])."""
+    import subprocess
+    lost = load.missing(token)
+    before_kill = load.acked_between(0, load.kill_at)
+    near_kill = load.acked_between(load.kill_at - 0.5, load.kill_at)
+    lost_before = sum(1 for _, at in lost if at < load.kill_at)
+    dupes = subprocess.run(
+        ["psql", db_url, "-qAtX", "-c",
+         f"SELECT count(*) FROM (SELECT review_text FROM log_entries WHERE review_text LIKE '{load.prefix} w%' "
+         "GROUP BY review_text HAVING count(*) > 1) d"],
+        text=True, capture_output=True).stdout.strip() or "unreadable"
+    figures = {"acknowledged_writes": len(load.acked), "acknowledged_before_kill": before_kill,
+               "acknowledged_in_last_half_second": near_kill, "lost": len(lost), "duplicates": dupes,
+               "retried_after_an_answer_then_acknowledged": load.retried_after_answer,
+               "requests_without_an_answer": len(load.no_answer),
+               "slowest_503_seconds": round(load.slowest_refusal, 2),
+               "answers_other_than_503_with_retry_after": len(load.odd_answers)}
+    checks = [
         (before_kill >= n, f"{before_kill} writes acknowledged before the kill (at least {n})"),
         (near_kill >= 1, f"{near_kill} of them in the last 0.5 s before it (at least 1)"),
         (not lost, f"0 acknowledged writes lost: {len(lost)} lost, {lost_before} of them acknowledged "
                    f"before the kill: {lost[:3]}"),
-    ]
-
-
-def meanwhile(load, timeout, slowest=3.0):
-    """What clients saw during a fault: only 503 with Retry-After, each within `slowest` seconds,
-    and 0 requests without an answer within `timeout`. [(ok, what)]."""
-    return [
+        (dupes == "0", f"no duplicates from retried writes: {dupes} "
+                       f"({load.retried_after_answer} writes acknowledged on a retry)"),
         (not load.no_answer, f"0 requests without an answer within {timeout} s: {len(load.no_answer)} "
                              f"{load.no_answer[:3]}"),
         (not load.odd_answers, f"meanwhile only 503 with Retry-After: {load.odd_answers[:3]}"),
         (load.slowest_refusal <= slowest,
          f"each 503 answered within {slowest} s: slowest {load.slowest_refusal:.2f} s"),
     ]
+    return figures, checks

@@ -30,7 +30,7 @@ Each promise is shown to fail when broken on purpose: `CLUSTER_MUTATE=<name> mak
 import json, os, subprocess, sys, threading, time, uuid
 import urllib.request
 
-from client import WriteLoad, call, header, meanwhile, proven, register
+from client import WriteLoad, call, header, register, verdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -307,32 +307,13 @@ new_primary = primary_node()
 while new_primary in (None, old_primary) and time.time() - load.fault_at < 120:
     time.sleep(0.5)
     new_primary = primary_node()
-lost = load.missing(members["ryw"])
-before_kill = load.acked_between(0, load.kill_at)
-near_kill = load.acked_between(load.kill_at - 0.5, load.kill_at)
-acked, odd_answers = load.acked, load.odd_answers
-dupes = subprocess.run(
-    ["psql", ENV["CLUSTER_WRITE_URL"], "-qAtX", "-c",
-     "SELECT count(*) FROM (SELECT review_text FROM log_entries WHERE review_text LIKE 'failover w%' "
-     "GROUP BY review_text HAVING count(*) > 1) d"],
-    text=True, capture_output=True).stdout.strip() or "unreadable"
-FIGURES["primary_kill"] = {"failover_seconds": round(failover_s, 2), "acknowledged_writes": len(acked),
-                           "acknowledged_before_kill": before_kill,
-                           "acknowledged_in_last_half_second": near_kill, "lost": len(lost),
-                           "duplicates": dupes,
-                           "retried_after_an_answer_then_acknowledged": load.retried_after_answer,
-                           "requests_without_an_answer": len(load.no_answer),
-                           "slowest_503_seconds": round(load.slowest_refusal, 2),
-                           "answers_other_than_503_with_retry_after": len(odd_answers),
-                           "old_primary": old_primary, "new_primary": new_primary}
+figures, checks = verdict(load, ENV["CLUSTER_WRITE_URL"], members["ryw"], 10)  # the API waits 500 ms
+figures.update({"failover_seconds": round(failover_s, 2), "old_primary": old_primary, "new_primary": new_primary})
+FIGURES["primary_kill"] = figures
 check(load.back_at is not None and new_primary not in (None, old_primary) and failover_s <= FAILOVER_WITHIN_S,
       f"failover: {old_primary} → {new_primary}, writes acknowledged again {failover_s:.1f} s after the kill "
       f"(within {FAILOVER_WITHIN_S} s)")
-for ok, what in proven(before_kill, near_kill, lost, load.kill_at):
-    check(ok, what)
-check(dupes == "0", f"no duplicates from retried writes: {dupes} "
-                    f"({load.retried_after_answer} writes acknowledged on a retry)")
-for ok, what in meanwhile(load, 10):  # the API waits 500 ms for the database
+for ok, what in checks:
     check(ok, what)
 
 # --- 6. the old primary rejoins as the standby --------------------------------------------------------
