@@ -910,24 +910,13 @@ async fn an_import_whose_worker_dies_is_resumed_by_another_instance_without_dupl
             .await
             .unwrap_or_else(|e| panic!("lapse: {e}"));
     }
-    let second = another_instance(&first).await;
+    let second = first.another_instance().await;
     let job = wait(&second, &ana.access_token, &id, &["done", "failed"]).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(counts(&job, "diary.csv"), [400, 400, 0, 0, 0], "{job}");
     // (`first.db` is the database both instances use.)
     assert_eq!(diary_count(&first, &ana).await, 400, "no row applied twice");
     assert_eq!(first.drift().await, Vec::<i64>::new());
-}
-
-/// A second instance on `first`'s database, taking its tokens (as instances behind one balancer do).
-async fn another_instance(first: &TestApp) -> TestApp {
-    let url = first.db.url().to_owned();
-    let jwt = first.jwt_secret.clone();
-    TestApp::spawn_with(|c| {
-        c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
-    })
-    .await
 }
 
 async fn diary_count(app: &TestApp, member: &TestMember) -> i64 {
@@ -1605,7 +1594,7 @@ async fn a_row_the_database_refuses_is_skipped_and_the_rest_of_its_batch_applies
 async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
     let first = TestApp::spawn().await;
     many_films(&first, 120).await;
-    let second = another_instance(&first).await;
+    let second = first.another_instance().await;
     let ana = first.member("ana").await;
     let zip = zip_of(&[("diary.csv", big_diary(120).into_bytes())]);
     let answers = futures_util::future::join_all((0..6).map(|i| {
@@ -1700,7 +1689,7 @@ async fn open_exports_refuse_another_and_unfinished_or_expired_ones_have_no_down
     );
     assert_eq!(list.json["items"][0]["problem_count"], 0);
     // A worker that comes later finds nothing to run.
-    let later = another_instance(&app).await;
+    let later = app.another_instance().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let job = later.get(&format!("/api/v1/me/imports/{import}"), t).await;
     assert_eq!(
@@ -1746,7 +1735,7 @@ async fn a_twenty_megabyte_cell_is_a_problem_row_read_in_seconds() {
     let problems = job["problems"].to_string();
     assert!(
         problems.contains("a cell of more than 1048576 bytes: longer ones are not read")
-            && problems.contains("a Name of 5000 bytes: at most 4096 are read"),
+            && problems.contains("a Name of 5000 bytes: longer than 4096 are not read"),
         "{problems}"
     );
     let entries = diary(&app, &ana).await;
@@ -2298,4 +2287,42 @@ async fn an_imported_film_is_its_importers_until_an_admin_verifies_it() {
     app.get(&path, Some(&bo.access_token))
         .await
         .assert_status(200);
+}
+
+/// Migration 000027: an unverified film that other members used while it was still public stays
+/// in the shared catalog (made its importer's, it would hide their own entries, and deleting the
+/// importer's account would delete them); one only its importer used stays theirs.
+#[actix_web::test]
+async fn an_imported_film_others_used_stays_in_the_shared_catalog() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.member("ana").await;
+    let bo = app.member("bo").await;
+    let shared = app.film("Shared Once", 2001).await;
+    let alone = app.film("Alone Once", 2002).await;
+    app.log(&bo, json!({"film": shared, "watched_on": "2026-11-01"}))
+        .await;
+    let mut conn = app.db.connect().await;
+    // As 000024 left them: unverified and ana's.
+    diesel::sql_query(format!(
+        "UPDATE films SET verified = false, \
+             added_by = (SELECT id FROM members WHERE username = 'ana') \
+         WHERE slug IN ('{shared}', '{alone}')"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bo_sees = async |slug: &str| {
+        app.get(&format!("/api/v1/films/{slug}"), Some(&bo.access_token))
+            .await
+            .status
+    };
+    assert_eq!((bo_sees(&shared).await, bo_sees(&alone).await), (404, 404));
+    diesel::sql_query(include_str!(
+        "../../migrations/2026-12-07-000027_shared_imported_films/up.sql"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((bo_sees(&shared).await, bo_sees(&alone).await), (200, 404));
 }
