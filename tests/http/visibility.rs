@@ -259,21 +259,36 @@ async fn every_operation_needs_a_token_exactly_when_the_spec_says_so() {
             let refused = (res.status, res.json["code"].as_str()) == (401, Some("missing_token"));
             if needs_token(&spec, path, verb) {
                 assert!(refused, "{method} {path} anonymously: {}", res.text);
-                // A signed token of a session that ended is refused too, before anything else.
-                let res = app
-                    .send(
-                        method.clone(),
-                        &concrete,
-                        Some(&ended.access_token),
-                        matches!(verb, "post" | "put" | "patch").then_some(&body),
-                    )
-                    .await;
-                assert_eq!(
-                    (res.status, res.json["code"].as_str()),
-                    (401, Some("invalid_token")),
-                    "{method} {path} with an ended session: {}",
-                    res.text
-                );
+                // A signed token of a session that ended is refused too, before anything else:
+                // before an impossible path parameter and an unknown query parameter as well.
+                let impossible = path
+                    .split('/')
+                    .map(|segment| {
+                        if segment.starts_with('{') {
+                            "Not%20Any"
+                        } else {
+                            segment
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+                    + "?no_such_parameter=1";
+                for target in [concrete.clone(), impossible] {
+                    let res = app
+                        .send(
+                            method.clone(),
+                            &target,
+                            Some(&ended.access_token),
+                            matches!(verb, "post" | "put" | "patch").then_some(&body),
+                        )
+                        .await;
+                    assert_eq!(
+                        (res.status, res.json["code"].as_str()),
+                        (401, Some("invalid_token")),
+                        "{method} {target} with an ended session: {}",
+                        res.text
+                    );
+                }
                 bearer += 1;
             } else {
                 assert!(!refused, "{method} {path} needs no token: {}", res.text);

@@ -13,7 +13,7 @@ use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, FieldError, Problem, RuleCodes};
-use crate::extract::{path_error, query_error};
+use crate::extract::path_error;
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
     me, member_lists, members, moderation, notifications, portability, relationship, review_likes,
@@ -506,7 +506,6 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(known))
         .app_data(web::PathConfig::default().error_handler(path_error))
-        .app_data(web::QueryConfig::default().error_handler(query_error))
         .default_service(web::to(fallback))
         .wrap(from_fn(crate::replication::middleware))
         .wrap(from_fn(crate::ratelimit::middleware))

@@ -585,37 +585,75 @@ fn missing_token() -> ApiError {
     )
 }
 
-/// Settles when the request's session check is done (see [`after_auth`]).
+/// Settles when the request's session check is done (see [`after_auth`]), with whether the
+/// session turned out to have ended where no extractor says so itself (a pipelined check).
 #[derive(Clone)]
-struct AuthSettled(futures_util::future::Shared<tokio::sync::oneshot::Receiver<()>>);
+struct AuthSettled(futures_util::future::Shared<LocalBoxFuture<'static, bool>>);
 
 /// Marks the request as having a session check in flight; the check holds the returned sender and
-/// drops it when it is done (answered or abandoned).
+/// drops it when it is done (answered or abandoned), answering 401 itself.
 fn settling(req: &HttpRequest) -> tokio::sync::oneshot::Sender<()> {
-    let (done, settled) = tokio::sync::oneshot::channel();
+    let (done, settled) = tokio::sync::oneshot::channel::<()>();
+    let settled: LocalBoxFuture<'static, bool> = Box::pin(async move {
+        let _ = settled.await;
+        false
+    });
     req.extensions_mut()
         .insert(AuthSettled(futures_util::FutureExt::shared(settled)));
     done
+}
+
+/// For the pipelined extractors, whose check runs with the handler's reads: should another
+/// extractor refuse the request first, the session is checked then (only then), so that an ended
+/// one is still answered 401.
+fn check_on_refusal(req: &HttpRequest, token: DecodedToken, state: web::Data<AppState>) {
+    let dead: LocalBoxFuture<'static, bool> = Box::pin(async move {
+        match state.read_conn().await {
+            Ok(conn) => !sessions::is_live(&conn, token.member, token.session)
+                .await
+                .unwrap_or(true),
+            Err(_) => false,
+        }
+    });
+    req.extensions_mut()
+        .insert(AuthSettled(futures_util::FutureExt::shared(dead)));
 }
 
 /// An extractor's `result`, answered only once the request's session check is done when it is an
 /// error. actix polls a handler's extractors together, so without this a caller whose session
 /// ended would be told its body or path is invalid (by an extractor that answers at once) instead
 /// of 401, which an anonymous caller gets first. Extractors after an authenticating one call it.
-pub fn after_auth<T: 'static>(
-    req: &HttpRequest,
-    result: Result<T, ApiError>,
-) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+pub fn after_auth<T: 'static>(req: &HttpRequest, result: Result<T, ApiError>) -> AfterAuth<T> {
+    use futures_util::future::{Either, ready};
     let settled = match &result {
         Err(_) => req.extensions().get::<AuthSettled>().cloned(),
         Ok(_) => None,
     };
-    Box::pin(async move {
-        if let Some(AuthSettled(settled)) = settled {
-            let _ = settled.await;
-        }
-        result
-    })
+    match settled {
+        // Nothing to wait for (the common case): answered at once, nothing boxed.
+        None => Either::Left(ready(result)),
+        Some(AuthSettled(settled)) => Either::Right(Box::pin(async move {
+            if settled.await {
+                return Err(session_ended());
+            }
+            result
+        })),
+    }
+}
+
+/// What [`after_auth`] answers.
+pub type AfterAuth<T> = futures_util::future::Either<
+    futures_util::future::Ready<Result<T, ApiError>>,
+    LocalBoxFuture<'static, Result<T, ApiError>>,
+>;
+
+/// [`settling`] for a request that sent a token (without one the check answers at once, before
+/// any extractor after it is polled).
+fn settling_if(
+    req: &HttpRequest,
+    parsed: &ApiResult<(Option<DecodedToken>, web::Data<AppState>)>,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
+    matches!(parsed, Ok((Some(_), _))).then(|| settling(req))
 }
 
 /// What every authenticating extractor starts from: the request's decoded token (if it sent one)
@@ -637,7 +675,7 @@ impl FromRequest for AuthMember {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
-        let done = settling(req);
+        let done = settling_if(req, &parsed);
         Box::pin(async move {
             let _done = done;
             match parsed? {
@@ -670,7 +708,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
         let read = req.method() == actix_web::http::Method::GET;
-        let done = settling(req);
+        let done = settling_if(req, &parsed);
         Box::pin(async move {
             let _done = done;
             match parsed? {
@@ -715,7 +753,10 @@ impl FromRequest for PipelinedCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match request_token(req) {
-            Ok((Some(token), _)) => Ok(PipelinedCaller { token }),
+            Ok((Some(token), state)) => {
+                check_on_refusal(req, token, state);
+                Ok(PipelinedCaller { token })
+            }
             Ok((None, _)) => Err(missing_token()),
             Err(e) => Err(e),
         })
@@ -759,7 +800,12 @@ impl FromRequest for PipelinedViewing {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(request_token(req).map(|(token, _)| PipelinedViewing { token }))
+        std::future::ready(request_token(req).map(|(token, state)| {
+            if let Some(token) = token {
+                check_on_refusal(req, token, state);
+            }
+            PipelinedViewing { token }
+        }))
     }
 }
 
@@ -775,7 +821,7 @@ impl FromRequest for Viewing {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = request_token(req);
-        let done = settling(req);
+        let done = settling_if(req, &parsed);
         Box::pin(async move {
             let _done = done;
             match parsed? {

@@ -2,7 +2,7 @@
 //! JSON object, and the error handlers for actix's own path and query extractors.
 
 use actix_web::dev::Payload;
-use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use filmlog_domain::{CommentId, LogEntryId, SessionId, Slug, Username};
@@ -191,7 +191,7 @@ macro_rules! path_parameters {
 
             impl FromRequest for $name {
                 type Error = ApiError;
-                type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+                type Future = crate::auth::AfterAuth<Self>;
 
                 fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
                     let parse: fn(&str) -> Option<$ty> = $parse;
@@ -237,12 +237,15 @@ pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_path_parameter", err.to_string()).into()
 }
 
-/// Rejections of `web::Query`: unknown parameters, unknown enum values, wrong types.
-pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_query_parameter", err.to_string()).into()
+/// The request's query string as `T`; 400 `invalid_query_parameter` (an unknown parameter, an
+/// unknown enum value, a wrong type) when it is not one.
+pub(crate) fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string()))
 }
 
-/// The query string parsed into `T` (400 `invalid_query_parameter`), like `web::Query` but
+/// The query string parsed into `T` ([`parse_query`]), like `web::Query` but
 /// answered after the request's session check ([`crate::auth::after_auth`]).
 #[derive(Debug)]
 pub struct Query<T>(pub T);
@@ -263,15 +266,10 @@ impl<T> std::ops::Deref for Query<T> {
 
 impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = crate::auth::AfterAuth<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        crate::auth::after_auth(
-            req,
-            web::Query::<T>::from_query(req.query_string())
-                .map(|q| Query(q.into_inner()))
-                .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string())),
-        )
+        crate::auth::after_auth(req, parse_query(req).map(Query))
     }
 }
 

@@ -36,7 +36,7 @@ impl IdempotencyKey {
 
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = crate::auth::AfterAuth<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let mut h = Sha256::new();

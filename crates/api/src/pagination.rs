@@ -2,7 +2,7 @@
 //! page; responses are `{"items": [...], "next_cursor": "…" | null}`.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
@@ -60,13 +60,12 @@ impl<K: DeserializeOwned> Paging<K> {
 
 impl<K: DeserializeOwned + 'static> FromRequest for Paging<K> {
     type Error = ApiError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = crate::auth::AfterAuth<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         crate::auth::after_auth(
             req,
-            web::Query::<PageQuery>::from_query(req.query_string())
-                .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string()))
+            crate::extract::parse_query::<PageQuery>(req)
                 .and_then(|q| Self::parse(q.limit, q.cursor.as_deref())),
         )
     }
