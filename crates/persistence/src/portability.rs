@@ -177,15 +177,10 @@ fn held(job: i64, attempt: i32) -> _ {
         .filter(import_jobs::attempts.eq(attempt))
 }
 
-/// Whether `lease` still holds its job; if so its claim is renewed and the job's row stays locked
-/// until the caller's transaction ends, so no other worker takes the job over meanwhile (a claim
-/// skips locked jobs) and the claim cannot lapse under a long write.
-pub async fn holds(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
-    renew_import(conn, lease).await
-}
-
 /// Keeps the claim alive (the worker's heartbeat, independent of its progress); `false` when the
-/// job is no longer this worker's (cancelled, or taken over after the claim lapsed).
+/// job is no longer this worker's (cancelled, or taken over after the claim lapsed). In a
+/// transaction it also fences the writes after it: the job's row stays locked until the
+/// transaction ends (a claim skips locked jobs).
 pub async fn renew_import(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
     let n = diesel::update(held(lease.job, lease.attempt))
         .set(import_jobs::claimed_until.eq(claim_deadline()))
@@ -292,8 +287,8 @@ pub async fn finish_import(
 }
 
 /// Records what kind of export the archive is (`letterboxd`, `filmlog`), once it is known.
-pub async fn set_source(conn: &mut AsyncPgConnection, id: i64, source: &str) -> Result<()> {
-    diesel::update(import_jobs::table.find(id))
+pub async fn set_source(conn: &mut AsyncPgConnection, lease: Lease, source: &str) -> Result<()> {
+    diesel::update(held(lease.job, lease.attempt))
         .set(import_jobs::source.eq(source))
         .execute(conn)
         .await?;

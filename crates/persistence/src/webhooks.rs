@@ -150,34 +150,27 @@ pub async fn unsealed(
 }
 
 /// Replaces endpoint `id`'s stored secrets with their sealed forms, if they are still the ones
-/// that were read (`secret.0`, and `previous.0` when given): a rotation meanwhile wins. Whether it
-/// did.
+/// that were read (`secret.0`, and `previous.0`, `None` for none): a rotation meanwhile wins.
+/// Whether it did.
 pub async fn store_sealed(
     conn: &mut AsyncPgConnection,
     id: i64,
     secret: (&str, &str),
     previous: Option<(&str, &str)>,
 ) -> Result<bool> {
-    let unchanged = webhook_endpoints::table
-        .filter(webhook_endpoints::id.eq(id))
-        .filter(webhook_endpoints::secret.eq(secret.0));
-    let n = match previous {
-        Some((read, sealed)) => {
-            diesel::update(unchanged.filter(webhook_endpoints::previous_secret.eq(read)))
-                .set((
-                    webhook_endpoints::secret.eq(secret.1),
-                    webhook_endpoints::previous_secret.eq(sealed),
-                ))
-                .execute(conn)
-                .await?
-        }
-        None => {
-            diesel::update(unchanged)
-                .set(webhook_endpoints::secret.eq(secret.1))
-                .execute(conn)
-                .await?
-        }
-    };
+    let (read, sealed) = previous.unzip();
+    let n = diesel::update(
+        webhook_endpoints::table
+            .filter(webhook_endpoints::id.eq(id))
+            .filter(webhook_endpoints::secret.eq(secret.0))
+            .filter(webhook_endpoints::previous_secret.is_not_distinct_from(read)),
+    )
+    .set((
+        webhook_endpoints::secret.eq(secret.1),
+        webhook_endpoints::previous_secret.eq(sealed),
+    ))
+    .execute(conn)
+    .await?;
     Ok(n == 1)
 }
 
@@ -358,7 +351,8 @@ pub async fn claim(
     .map_err(Into::into)
 }
 
-/// Holds back an endpoint that answered slowly: its other pending deliveries wait `by` more.
+/// Holds back an endpoint that answered slowly: none of its other pending deliveries is tried
+/// before `by` from now.
 pub async fn slow_down(
     conn: &mut AsyncPgConnection,
     endpoint: i64,

@@ -181,6 +181,18 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// A second instance on this one's database, taking its tokens (as instances behind one
+    /// balancer do).
+    pub async fn another_instance(&self) -> Self {
+        let url = self.db.url().to_owned();
+        let jwt = self.jwt_secret.clone();
+        Self::spawn_with(|c| {
+            c.database_url = Some(url);
+            c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+        })
+        .await
+    }
+
     pub async fn spawn_with(configure: impl FnOnce(&mut TestConfig)) -> Self {
         let db = TestDatabase::new().await;
         let mut key = [0u8; 32];

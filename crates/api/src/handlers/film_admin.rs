@@ -497,9 +497,9 @@ pub async fn merge_film(
     }))
 }
 
-/// A film no admin has verified: one an import added because the catalog lacked it, seen only by
-/// its importer until an admin verifies it (`PATCH /films/{slug}` with `verified: true`) or merges
-/// it into the catalog's own.
+/// A film no admin has verified: one an import added because the catalog lacked it (seen only by
+/// its importer while `added_by` names them) until an admin verifies it (`PATCH /films/{slug}` with
+/// `verified: true`) or merges it into the catalog's own.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnverifiedFilm {
     #[schema(example = "the-matrix-1999-imported")]
@@ -530,8 +530,9 @@ impl From<catalog::UnverifiedRow> for UnverifiedFilm {
 
 /// Films waiting for an admin
 ///
-/// The films no admin has verified or merged yet (imports add them), oldest first. Members see
-/// only the ones their imports added; this is how admins find the others.
+/// The films no admin has verified or merged yet (imports add them), oldest first. A member sees
+/// another member's only when it was in the catalog before imports recorded who added one (or
+/// other members already used it); this is how admins find them all.
 #[utoipa::path(
     operation_id = "list_unverified_films",
     tag = "films",

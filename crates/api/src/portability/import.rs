@@ -183,13 +183,14 @@ pub async fn keep_claim(pool: DbPool, lease: Lease, every: Duration, stop: Arc<A
 }
 
 /// Runs `$body` (on the connection `$c`, answering `Result<_, JobError>`) in a transaction on
-/// `$conn` while `$lease` holds its job, whose row stays locked (shared) against a takeover until the
-/// transaction ends: a worker whose claim was taken over writes nothing more.
+/// `$conn` while `$lease` holds its job: the claim is renewed first, which locks the job's row
+/// against a takeover until the transaction ends (the heartbeat and a member's cancel wait for it
+/// too), so a worker whose claim was taken over writes nothing more.
 macro_rules! fenced {
     ($conn:expr, $lease:expr, |$c:ident| $body:expr) => {
         $conn
             .transaction(async |$c| {
-                if !store::holds($c, $lease).await? {
+                if !store::renew_import($c, $lease).await? {
                     return Err(JobError::Stopped);
                 }
                 $body
@@ -355,11 +356,7 @@ async fn stage(
                     tracker.rows_done = n;
                     tracker.tick(&mut conn, false).await?;
                 }
-                Staged::Source(source) => {
-                    fenced!(conn, lease, |c| Ok(
-                        store::set_source(c, job.id, source).await?
-                    ))?;
-                }
+                Staged::Source(source) => store::set_source(&mut conn, lease, source).await?,
             }
             Ok::<_, JobError>(())
         }

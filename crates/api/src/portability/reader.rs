@@ -439,7 +439,7 @@ impl Reader<'_> {
                     line,
                     "row",
                     format!(
-                        "a {column} of {} bytes: at most {MAX_SHORT_CELL_BYTES} are read",
+                        "a {column} of {} bytes: longer than {MAX_SHORT_CELL_BYTES} are not read",
                         cell.len()
                     ),
                 ))?;
