@@ -102,12 +102,12 @@ case $what in
     fault chaos CHAOS_MUTATE slow_start "writes acknowledged again within"
     ;;
   cluster)
-    fault cluster-test CLUSTER_MUTATE no_standby_reads "served by the standby"
+    fault cluster-test CLUSTER_MUTATE no_standby_reads "reads served by the standby \\(at least"
     fault cluster-test CLUSTER_MUTATE ignore_position "replay paused, a read with"
     fault cluster-test CLUSTER_MUTATE keep_a1 "a1 is gone"
     fault cluster-test CLUSTER_MUTATE early_kill "acknowledged before the kill"
     fault cluster-test CLUSTER_MUTATE async_commit "acknowledged writes lost"
-    fault cluster-test CLUSTER_MUTATE slow_demote "failover"
+    fault cluster-test CLUSTER_MUTATE slow_demote "failover: .*within 25 s"
     ;;
   *)
     sed -n '2,12p' "$0" >&2

@@ -78,11 +78,11 @@ options = ["-o", "-c post_auth_delay=6"] if MUTATE == "slow_start" else []
 subprocess.run([*as_pg, f"{PGBIN}/pg_ctl", "-D", PGDATA, "-l", os.environ["CHAOS_PGLOG"], *options, "-w", "start"],
                check=True, capture_output=True)
 restarted = time.time()
-back_s = load.wait_until_back(60)
+load.wait_until_back(60)
 time.sleep(2)
 load.stop()
 back_after_restart = None if load.back_at is None else round(load.back_at - restarted, 2)
-figures, checks = verdict(load, DB_URL, tokens[0], 5)  # the API waits 1 s for the database
+figures, checks = verdict(load, DB_URL, tokens[0])  # the API waits 1 s for the database
 figures.update({"writes_again_after_restart_seconds": back_after_restart, "ready_while_down": down})
 check(down == 503, f"/health/ready answers 503 while PostgreSQL is down: {down}")
 check(back_after_restart is not None and back_after_restart <= BACK_WITHIN_S,
@@ -91,7 +91,8 @@ check(back_after_restart is not None and back_after_restart <= BACK_WITHIN_S,
 for ok, what in checks:
     check(ok, what)
 os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
-with open(os.path.join(ROOT, "target", "chaos.json"), "w") as f:
+# A mutation's figures go beside the real run's, never over them.
+with open(os.path.join(ROOT, "target", f"chaos-mutant-{MUTATE}.json" if MUTATE else "chaos.json"), "w") as f:
     json.dump(figures, f, indent=2)
 print(json.dumps(figures, indent=2))
 sys.exit(1 if failures else 0)

@@ -149,11 +149,11 @@ class WriteLoad:
         return lost
 
 
-def verdict(load, db_url, token, timeout, n=20, slowest=3.0):
+def verdict(load, db_url, token, n=20, slowest=3.0):
     """What a kill under `load` must show, none of it checkable vacuously: `n` writes acknowledged
     before the kill and one in its last 0.5 s, none of any acknowledged write lost, no duplicate from
     a retried key (counted in the database at `db_url`), and meanwhile only 503 with Retry-After,
-    each within `slowest` seconds, and no request without an answer within `timeout`.
+    each within `slowest` seconds, and no request without an answer within the load's timeout.
     (figures, [(ok, what)])."""
     import subprocess
     lost = load.missing(token)
@@ -178,7 +178,7 @@ def verdict(load, db_url, token, timeout, n=20, slowest=3.0):
                    f"before the kill: {lost[:3]}"),
         (dupes == "0", f"no duplicates from retried writes: {dupes} "
                        f"({load.retried_after_answer} writes acknowledged on a retry)"),
-        (not load.no_answer, f"0 requests without an answer within {timeout} s: {len(load.no_answer)} "
+        (not load.no_answer, f"0 requests without an answer within {load.timeout} s: {len(load.no_answer)} "
                              f"{load.no_answer[:3]}"),
         (not load.odd_answers, f"meanwhile only 503 with Retry-After: {load.odd_answers[:3]}"),
         (load.slowest_refusal <= slowest,

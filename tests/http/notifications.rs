@@ -51,6 +51,19 @@ async fn comment(app: &TestApp, who: &TestMember, entry: &str, body: &str) -> St
         .to_owned()
 }
 
+/// Turns the notifications of `kind` on or off for `who`.
+async fn notify_of(app: &TestApp, who: &TestMember, kind: &str, on: bool) {
+    let res = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/me",
+            Some(&who.access_token),
+            Some(&json!({"notifications": {kind: on}})),
+        )
+        .await;
+    assert_eq!(res.assert_status(200)["notifications"][kind], on);
+}
+
 async fn mark_read(app: &TestApp, who: &TestMember, up_to: &str) {
     app.post(
         "/api/v1/me/notifications/read",
@@ -379,14 +392,7 @@ async fn mutes_blocks_and_preferences_keep_notifications_away() {
     comment(&app, &ben, &entry, "Hello").await;
     assert_eq!(kinds(&items(&app, &ana).await), ["review_comment"]);
     // The kind turned on again, the next follow is told.
-    app.send(
-        reqwest::Method::PATCH,
-        "/api/v1/me",
-        Some(&ana.access_token),
-        Some(&json!({"notifications": {"follow": true}})),
-    )
-    .await
-    .assert_status(200);
+    notify_of(&app, &ana, "follow", true).await;
     let dan = app.member("dan").await;
     app.put("/api/v1/members/ana/follow", &dan.access_token)
         .await
@@ -395,14 +401,7 @@ async fn mutes_blocks_and_preferences_keep_notifications_away() {
     assert_eq!(kinds(&told), ["follow", "review_comment"]);
     // Only dan's follow was written: ben's, made while the kind was off, is not in the group.
     assert_eq!(told[0]["actor_count"], 1, "{told:?}");
-    app.send(
-        reqwest::Method::PATCH,
-        "/api/v1/me",
-        Some(&ana.access_token),
-        Some(&json!({"notifications": {"follow": false}})),
-    )
-    .await
-    .assert_status(200);
+    notify_of(&app, &ana, "follow", false).await;
     // Unknown kinds are refused and change nothing.
     app.send(
         reqwest::Method::PATCH,

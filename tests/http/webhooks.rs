@@ -185,6 +185,18 @@ async fn register(app: &TestApp, who: &TestMember, url: &str, events: Value) -> 
     (id, body["secret"].as_str().unwrap_or_default().to_owned())
 }
 
+/// The one endpoint's secret and previous secret as stored.
+async fn stored_secrets(conn: &mut diesel_async::AsyncPgConnection) -> (String, Option<String>) {
+    use diesel::QueryDsl;
+    use diesel_async::RunQueryDsl;
+    use filmlog_persistence::schema::webhook_endpoints::dsl;
+    dsl::webhook_endpoints
+        .select((dsl::secret, dsl::previous_secret))
+        .get_result(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 async fn deliveries(app: &TestApp, who: &TestMember, id: &str) -> Vec<Value> {
     app.get(
         &format!("/api/v1/me/webhooks/{id}/deliveries"),
@@ -320,30 +332,13 @@ async fn events_are_delivered_signed_and_verifiable() {
     assert!(profile.verified_by(&new_secret) && profile.verified_by(&secret));
     {
         use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Stored {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            secret: String,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            previous: String,
-        }
         let mut conn = app.db.connect().await;
         // Stored sealed, never in the clear.
-        let stored: Stored = diesel::sql_query(
-            "SELECT secret, coalesce(previous_secret, '') AS previous FROM webhook_endpoints",
-        )
-        .get_result(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(stored.secret.starts_with("sealed1:"), "{}", stored.secret);
-        assert!(
-            stored.previous.starts_with("sealed1:"),
-            "{}",
-            stored.previous
-        );
-        assert!(
-            !stored.secret.contains(&new_secret[6..]) && !stored.previous.contains(&secret[6..])
-        );
+        let (sealed, previous) = stored_secrets(&mut conn).await;
+        let previous = previous.unwrap_or_default();
+        assert!(sealed.starts_with("sealed1:"), "{sealed}");
+        assert!(previous.starts_with("sealed1:"), "{previous}");
+        assert!(!sealed.contains(&new_secret[6..]) && !previous.contains(&secret[6..]));
         diesel::sql_query(
             "UPDATE webhook_endpoints SET previous_secret_until = now() - interval '1 second'",
         )
@@ -930,13 +925,6 @@ async fn a_tarpit_endpoint_does_not_hold_up_other_members_deliveries() {
 #[actix_web::test]
 async fn secrets_stored_in_plaintext_are_sealed_when_a_worker_starts() {
     use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Stored {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        secret: String,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        previous_secret: Option<String>,
-    }
     let receiver = Receiver::start(0, 200, Duration::ZERO).await;
     let first = TestApp::spawn_with(|c| c.webhook_worker = false).await;
     let ana = first.member("ana").await;
@@ -953,31 +941,37 @@ async fn secrets_stored_in_plaintext_are_sealed_when_a_worker_starts() {
     .execute(&mut conn)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let url = first.db.url().to_owned();
-    let jwt = first.jwt_secret.clone();
-    let second = TestApp::spawn_with(|c| {
-        c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
-    })
-    .await;
-    let read = async |conn: &mut diesel_async::AsyncPgConnection| {
-        diesel::sql_query("SELECT secret, previous_secret FROM webhook_endpoints")
-            .get_result::<Stored>(conn)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let second = first.another_instance().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut stored = read(&mut conn).await;
-    while !stored.secret.starts_with("sealed1:") && std::time::Instant::now() < deadline {
+    let mut stored = stored_secrets(&mut conn).await;
+    while !stored.0.starts_with("sealed1:") && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        stored = read(&mut conn).await;
+        stored = stored_secrets(&mut conn).await;
     }
-    assert!(stored.secret.starts_with("sealed1:"), "{}", stored.secret);
-    assert!(!stored.secret.contains(&secret[6..]));
-    let previous = stored.previous_secret.unwrap_or_default();
+    let (sealed, previous) = stored;
+    assert!(sealed.starts_with("sealed1:"), "{sealed}");
+    assert!(!sealed.contains(&secret[6..]));
+    let previous = previous.unwrap_or_default();
     assert!(
         previous.starts_with("sealed1:") && !previous.contains(&old[6..]),
         "{previous}"
+    );
+    // Sealing is a compare-and-set: what was read as plaintext is not written over a secret that
+    // changed since (a rotation wins).
+    let endpoint: i64 = id.parse().unwrap_or_default();
+    for stale_previous in [None, Some((old.as_str(), "sealed1:stale"))] {
+        let written = filmlog_persistence::webhooks::store_sealed(
+            &mut conn,
+            endpoint,
+            (&secret, "sealed1:stale"),
+            stale_previous,
+        )
+        .await;
+        assert_eq!(written.ok(), Some(false));
+    }
+    assert_eq!(
+        stored_secrets(&mut conn).await,
+        (sealed, Some(previous.clone()))
     );
     let film = first.film("Sealed", 2004).await;
     first
