@@ -94,8 +94,9 @@ async fn a_write_on_one_instance_reaches_a_stream_on_another() {
     let url = one.db.url().to_owned();
     let two = TestApp::spawn_with(|c| {
         c.database_url = Some(url);
-        c.auth =
-            filmlog_api::AuthSettings::new(secrecy::SecretString::from(one.jwt_secret.clone()));
+        c.auth = filmlog_app::credentials::AuthSettings::new(secrecy::SecretString::from(
+            one.jwt_secret.clone(),
+        ));
     })
     .await;
     let (ana, ben, cy) = (
@@ -168,14 +169,14 @@ async fn streams_are_bounded_refuse_strangers_and_end_when_the_server_stops() {
         .assert_problem(400, "invalid_last_event_id");
 
     let mut open = Vec::new();
-    for _ in 0..filmlog_api::events::STREAMS_PER_MEMBER {
+    for _ in 0..filmlog_jobs::events::STREAMS_PER_MEMBER {
         let mut s = Stream::open(&app, &ana, None).await;
         s.until("unread_count", 1).await;
         open.push(s);
     }
     assert_eq!(
         app.state.events.open(),
-        filmlog_api::events::STREAMS_PER_MEMBER
+        filmlog_jobs::events::STREAMS_PER_MEMBER
     );
     let res = app
         .client
@@ -197,7 +198,7 @@ async fn streams_are_bounded_refuse_strangers_and_end_when_the_server_stops() {
     }
     drop(open.pop());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while app.state.events.open() == filmlog_api::events::STREAMS_PER_MEMBER {
+    while app.state.events.open() == filmlog_jobs::events::STREAMS_PER_MEMBER {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the place was not freed"

@@ -861,8 +861,9 @@ fn big_diary(n: usize) -> String {
 #[actix_web::test]
 async fn an_import_whose_worker_dies_is_resumed_by_another_instance_without_duplicates() {
     let first = TestApp::spawn_with(|c| {
-        let mut p =
-            filmlog_api::portability::PortabilitySettings::new(b"link key of the first instance!!");
+        let mut p = filmlog_jobs::portability::PortabilitySettings::new(
+            b"link key of the first instance!!",
+        );
         p.poll = Duration::from_millis(50);
         p.batch = 20;
         c.portability = Some(p);
@@ -1780,7 +1781,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let stop = Arc::new(AtomicBool::new(false));
-    let beating = tokio::spawn(filmlog_api::portability::import::keep_claim(
+    let beating = tokio::spawn(filmlog_jobs::portability::import::keep_claim(
         app.state.pool.clone(),
         lease,
         Duration::from_millis(100),
@@ -1849,8 +1850,8 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let settings =
-        filmlog_api::portability::PortabilitySettings::new(b"a link key of at least 32 bytes!");
-    let ran = filmlog_api::portability::import::run(
+        filmlog_jobs::portability::PortabilitySettings::new(b"a link key of at least 32 bytes!");
+    let ran = filmlog_jobs::portability::import::run(
         &app.state.pool,
         &settings,
         job.clone(),
@@ -1874,7 +1875,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     let mut rehearsal = job;
     rehearsal.phase = "apply".into();
     rehearsal.dry_run = true;
-    let ran = filmlog_api::portability::import::run(
+    let ran = filmlog_jobs::portability::import::run(
         &app.state.pool,
         &settings,
         rehearsal,
@@ -1925,8 +1926,9 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
 async fn a_job_over_its_time_budget_fails_and_an_abandoned_one_is_given_up() {
     use diesel_async::RunQueryDsl;
     let app = TestApp::spawn_with(|c| {
-        let mut p =
-            filmlog_api::portability::PortabilitySettings::new(b"a link key of at least 32 bytes!");
+        let mut p = filmlog_jobs::portability::PortabilitySettings::new(
+            b"a link key of at least 32 bytes!",
+        );
         p.poll = Duration::from_millis(50);
         p.job_budget = Duration::from_millis(1);
         c.portability = Some(p);
@@ -1964,9 +1966,13 @@ async fn a_job_over_its_time_budget_fails_and_an_abandoned_one_is_given_up() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let settings = other.state.portability.clone();
-    let ran =
-        filmlog_api::portability::import::run_next(&other.state.pool, &settings, None, &mut |_| {})
-            .await;
+    let ran = filmlog_jobs::portability::import::run_next(
+        &other.state.pool,
+        &settings,
+        None,
+        &mut |_| {},
+    )
+    .await;
     assert_eq!(ran, Ok(false));
     let job = wait(&other, &bo.access_token, &id, &["failed"]).await;
     assert_eq!(

@@ -39,9 +39,10 @@ async fn writes_hand_out_their_position_and_reads_say_which_node_answered() {
         .unwrap_or_else(|| panic!("no position after a write: {:?}", write.headers))
         .to_owned();
     let now = chrono::Utc::now().timestamp();
-    let named = filmlog_api::replication::position_of(&app.state.tokens, &position, now);
+    let named =
+        filmlog_api::middleware::replication::position_of(&app.state.tokens, &position, now);
     assert!(
-        named.is_some_and(|p| filmlog_api::replication::valid_position(&p)),
+        named.is_some_and(|p| filmlog_api::middleware::replication::valid_position(&p)),
         "{position}"
     );
     let cookie = write.header("set-cookie").unwrap_or_default();
@@ -91,13 +92,13 @@ async fn a_malformed_forged_or_expired_position_is_ignored() {
     let now = chrono::Utc::now().timestamp();
     let far = "FFFFFFFF/FFFFFFFF";
     let tokens = &app.state.tokens;
-    let expired = filmlog_api::replication::position_token(tokens, far, now - 1);
-    let too_long = filmlog_api::replication::position_token(tokens, far, now + 86_400);
+    let expired = filmlog_api::middleware::replication::position_token(tokens, far, now - 1);
+    let too_long = filmlog_api::middleware::replication::position_token(tokens, far, now + 86_400);
     let forged = format!("{far}.{}.{}", now + 60, "0".repeat(32));
     // Only a token this service made, unexpired and at most five minutes long, names a position
     // (`make cluster-test` shows a forged one read from a real standby).
-    let genuine = filmlog_api::replication::position_token(tokens, far, now + 60);
-    let named = |t: &str| filmlog_api::replication::position_of(tokens, t, now);
+    let genuine = filmlog_api::middleware::replication::position_token(tokens, far, now + 60);
+    let named = |t: &str| filmlog_api::middleware::replication::position_of(tokens, t, now);
     assert_eq!(named(&genuine).as_deref(), Some(far));
     for refused in [far, forged.as_str(), expired.as_str(), too_long.as_str()] {
         assert_eq!(named(refused), None, "{refused}");

@@ -317,7 +317,7 @@ async fn sort_by_rating_is_a_weighted_average() {
 async fn the_fast_logging_path_does_exactly_what_the_rules_do() {
     use diesel::{ExpressionMethods, QueryDsl};
     use diesel_async::{AsyncConnection, RunQueryDsl};
-    use filmlog_api::ops;
+    use filmlog_app::ops;
     use filmlog_domain::relationship::FilmCommand;
     use filmlog_domain::{FilmId, MemberId, Rating};
     use filmlog_persistence::log_entries::NewLogEntry;

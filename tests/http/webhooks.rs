@@ -451,7 +451,7 @@ async fn an_api_stopped_mid_delivery_loses_nothing_and_resends_under_the_same_id
                 .await,
         );
     }
-    let worker = actix_web::rt::spawn(filmlog_api::webhooks::work(
+    let worker = actix_web::rt::spawn(filmlog_jobs::webhooks::work(
         first.state.pool.clone(),
         first.state.webhooks.clone(),
     ));
@@ -462,7 +462,7 @@ async fn an_api_stopped_mid_delivery_loses_nothing_and_resends_under_the_same_id
     // The first app's database must outlive it: a second app takes over on the same one.
     let second = TestApp::spawn_with(|c| {
         c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+        c.auth = filmlog_app::credentials::AuthSettings::new(secrecy::SecretString::from(jwt));
     })
     .await;
     let got = receiver
@@ -633,13 +633,13 @@ async fn unsafe_targets_bad_input_and_others_endpoints_are_refused() {
     }
     // A target allowed when it was registered (by an instance that allowed loopback) is checked
     // again when delivering, by this instance's policy: refused, nothing sent. (The resolver that
-    // checks every address a name resolves to is tested in filmlog_api::webhooks.)
+    // checks every address a name resolves to is tested in filmlog_jobs::webhooks.)
     let receiver = Receiver::start(0, 200, Duration::ZERO).await;
     let url = app.db.url().to_owned();
     let jwt = app.jwt_secret.clone();
     let lenient = TestApp::spawn_with(|c| {
         c.database_url = Some(url);
-        c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+        c.auth = filmlog_app::credentials::AuthSettings::new(secrecy::SecretString::from(jwt));
         c.webhook_worker = false;
     })
     .await;
@@ -929,7 +929,7 @@ async fn secrets_stored_in_plaintext_are_sealed_when_a_worker_starts() {
     let first = TestApp::spawn_with(|c| c.webhook_worker = false).await;
     let ana = first.member("ana").await;
     let (id, secret) = register(&first, &ana, &receiver.url(), json!(["log_entry"])).await;
-    let old = filmlog_api::webhooks::new_secret();
+    let old = filmlog_jobs::webhooks::new_secret();
     let mut conn = first.db.connect().await;
     // As a release before sealing stored them.
     diesel::sql_query(

@@ -1,29 +1,24 @@
 //! The application: routes, OpenAPI, docs UI, the problem+json fallbacks and the request middleware.
 
-use std::time::Instant;
-
 use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpRequest, web};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self};
+use actix_web::middleware::from_fn;
+use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, FieldError, Problem, RuleCodes};
+use crate::error::{FieldError, Problem, RuleCodes};
 use crate::extract::path_error;
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
     me, member_lists, members, moderation, notifications, portability, relationship, review_likes,
     safety, sessions, viewer_state, webhooks,
 };
-use crate::request_id;
+use crate::routes::{API_PREFIX, KnownRoutes, SPEC_PATH};
 use crate::state::AppState;
-
-pub const API_PREFIX: &str = "/api/v1";
-pub const SPEC_PATH: &str = "/api/v1/openapi.json";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,7 +72,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         (name = "health", description = "Probes for orchestrators"),
     ),
     components(
-        schemas(Problem, FieldError, crate::portability::document::ExportDocument),
+        schemas(Problem, FieldError, filmlog_jobs::portability::document::ExportDocument),
         responses(
             crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
             crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
@@ -133,7 +128,7 @@ impl utoipa::Modify for ReadsKnowTheirViewer {
 }
 
 /// Every read has an ETag and answers 304 to a matching `If-None-Match`, and HEAD
-/// ([`crate::http_cache`]): documented on each, so a new read cannot leave it out.
+/// ([`crate::middleware::http_cache`]): documented on each, so a new read cannot leave it out.
 struct ConditionalReads;
 
 impl utoipa::Modify for ConditionalReads {
@@ -334,146 +329,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// The documented paths with their methods, to tell 405 from 404.
-pub struct KnownRoutes(Vec<(ResourceDef, Vec<String>)>);
-
-impl KnownRoutes {
-    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let routes = api
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let operations = [
-                    ("DELETE", &item.delete),
-                    ("GET", &item.get),
-                    ("HEAD", &item.head),
-                    ("OPTIONS", &item.options),
-                    ("PATCH", &item.patch),
-                    ("POST", &item.post),
-                    ("PUT", &item.put),
-                    ("TRACE", &item.trace),
-                ];
-                let mut methods: Vec<String> = operations
-                    .iter()
-                    .filter(|(_, op)| op.is_some())
-                    .map(|(m, _)| (*m).to_owned())
-                    .collect();
-                // HEAD wherever GET (crate::http_cache), OPTIONS everywhere (fallback).
-                if item.get.is_some() && item.head.is_none() {
-                    methods.push("HEAD".to_owned());
-                }
-                if item.options.is_none() {
-                    methods.push("OPTIONS".to_owned());
-                }
-                methods.sort();
-                (ResourceDef::new(path.as_str()), methods)
-            })
-            .collect();
-        KnownRoutes(routes)
-    }
-
-    /// The methods a path allows, if it is a known path.
-    pub fn allowed(&self, path: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(def, _)| def.is_match(path))
-            .map(|(_, methods)| methods.join(", "))
-    }
-}
-
-async fn fallback(
-    req: HttpRequest,
-    known: web::Data<KnownRoutes>,
-) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(match known.allowed(req.path()) {
-        Some(allow) if req.method() == actix_web::http::Method::OPTIONS => {
-            return Ok(actix_web::HttpResponse::NoContent()
-                .insert_header((header::ALLOW, allow))
-                .finish());
-        }
-        Some(allow) => ApiError::method_not_allowed(allow),
-        None => route_not_found(req.path()),
-    })
-}
-
-/// 404 for a path no route serves.
-pub fn route_not_found(path: &str) -> ApiError {
-    ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "route_not_found",
-        "Not found",
-        format!("no route matches {path}"),
-    )
-}
-
-/// The longest request target (path and query) served; longer ones are 414. (A head longer than
-/// actix-http's buffer, 128 KiB, is 431 before it gets here.)
-pub const MAX_URI: usize = 8 * 1024;
-
-async fn uri_limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if len > MAX_URI {
-        let err = ApiError::new(
-            actix_web::http::StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            "URI too long",
-            format!("the request target is {len} bytes; at most {MAX_URI} are served"),
-        );
-        let res = actix_web::ResponseError::error_response(&err);
-        return Ok(req.into_response(res).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
-}
-
-/// Request id in and out, a `request` span
-/// around the whole request (its id, method, route and status; a child of the caller's trace when
-/// it sent `traceparent`), and one log line per request.
-async fn request_context(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = request_id::accept_or_generate(
-        req.headers()
-            .get(request_id::HEADER)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let instance = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.instance.clone());
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let span = crate::tracing_context::request_span(&req, &id);
-    let started = Instant::now();
-    let handled = request_id::scope(id.clone(), crate::held::scope(next.call(req)));
-    let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
-    crate::tracing_context::record_response(&span, &res);
-    let headers = res.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        headers.insert(HeaderName::from_static(request_id::HEADER), value);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Some(value) = instance.and_then(|i| HeaderValue::from_str(&i).ok()) {
-        headers.insert(HeaderName::from_static("filmlog-instance"), value);
-    }
-    tracing::info!(
-        parent: &span,
-        request_id = %id,
-        %method,
-        %path,
-        status = res.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    Ok(res)
-}
-
 /// The whole application for one worker.
 pub fn build_app(
     state: AppState,
@@ -506,14 +361,14 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(known))
         .app_data(web::PathConfig::default().error_handler(path_error))
-        .default_service(web::to(fallback))
-        .wrap(from_fn(crate::replication::middleware))
-        .wrap(from_fn(crate::ratelimit::middleware))
-        .wrap(from_fn(crate::cors::middleware))
-        .wrap(from_fn(crate::http_cache::middleware))
-        .wrap(from_fn(uri_limit))
-        .wrap(from_fn(request_context))
-        .wrap(from_fn(crate::metrics::middleware))
+        .default_service(web::to(crate::routes::fallback))
+        .wrap(from_fn(crate::middleware::replication::middleware))
+        .wrap(from_fn(crate::middleware::ratelimit::middleware))
+        .wrap(from_fn(crate::middleware::cors::middleware))
+        .wrap(from_fn(crate::middleware::http_cache::middleware))
+        .wrap(from_fn(crate::middleware::limits::uri_limit))
+        .wrap(from_fn(crate::middleware::request_context::request_context))
+        .wrap(from_fn(crate::middleware::metrics::middleware))
         // Outermost: nothing before it has seen the raw path or an unknown method.
-        .wrap(from_fn(crate::canonical::middleware))
+        .wrap(from_fn(crate::middleware::canonical::middleware))
 }

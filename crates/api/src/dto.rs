@@ -1,14 +1,13 @@
 //! Response shapes shared by several endpoints.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use filmlog_domain::visibility::{
-    EntryState, FilmState, MemberState, Relation, Sight, Subject, Viewer, sight,
-};
+use filmlog_domain::rules::EntryState;
+use filmlog_domain::visibility::{FilmState, MemberState, Relation, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Audience, Member, Role};
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
-use crate::auth::TokenPair;
+use filmlog_app::credentials::TokenPair;
 
 /// RFC 3339 in UTC with a `Z` and whole seconds: `2026-11-24T22:32:17Z`.
 pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -13,8 +13,8 @@ use filmlog_persistence::PersistenceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ops::OpError;
 use crate::request_id;
+use filmlog_app::ops::OpError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -388,7 +388,14 @@ impl From<OpError> for ApiError {
             OpError::Rule(rule) => rule.into(),
             OpError::NotFound(what) => ApiError::not_found(what),
             OpError::Persistence(e) => e.into(),
+            OpError::Internal(cause) => ApiError::internal(cause),
         }
+    }
+}
+
+impl From<filmlog_app::credentials::InvalidToken> for ApiError {
+    fn from(e: filmlog_app::credentials::InvalidToken) -> Self {
+        ApiError::unauthorized("invalid_token", e.to_string())
     }
 }
 

@@ -52,7 +52,7 @@ pub fn http_server(
         let state = state.clone();
         builder = builder.listen("filmlog-metrics", listener, move || {
             let app = actix_web::App::new()
-                .configure(crate::metrics::configure(state.clone()))
+                .configure(crate::handlers::metrics::configure(state.clone()))
                 .into_factory()
                 .map_err(|err| err.error_response());
             HttpService::build()

@@ -2,11 +2,10 @@ use std::sync::Arc;
 
 use filmlog_persistence::{DbPool, PersistenceError};
 
-use crate::auth::{PasswordService, TokenService};
 use crate::error::ApiResult;
+use filmlog_app::credentials::{PasswordService, TokenService};
 
-pub type DbConn =
-    diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>;
+pub use filmlog_persistence::DbConn;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]
@@ -16,11 +15,11 @@ pub struct AppState {
     /// Connections for reads, with a shorter statement timeout.
     pub reads: DbPool,
     /// Connections to a hot standby, when there is one: reads go there unless the client must see
-    /// a write the standby has not replayed yet (see [`crate::replication`]).
+    /// a write the standby has not replayed yet (see [`crate::middleware::replication`]).
     pub standby: Option<DbPool>,
     /// The primary's WAL position as this instance last saw it (for reads with a token on the
-    /// standby, see [`crate::replication`]).
-    pub primary_seen: Arc<crate::replication::PrimarySeen>,
+    /// standby, see [`crate::middleware::replication`]).
+    pub primary_seen: Arc<PrimarySeen>,
     /// This instance's name, sent as `Filmlog-Instance` on every response when set.
     pub instance: Option<Arc<str>>,
     pub limits: HttpLimits,
@@ -29,12 +28,12 @@ pub struct AppState {
     pub passwords: Arc<PasswordService>,
     /// The origins whose pages may call the API ([`crate::cors`]).
     pub cors: Arc<crate::cors::CorsPolicy>,
-    /// The live event streams of this instance ([`crate::events`]).
-    pub events: Arc<crate::events::EventHub>,
-    /// Where and how webhooks are delivered ([`crate::webhooks`]).
-    pub webhooks: Arc<crate::webhooks::WebhookSettings>,
-    /// How imports and exports run ([`crate::portability`]).
-    pub portability: Arc<crate::portability::PortabilitySettings>,
+    /// The live event streams of this instance ([`filmlog_jobs::events`]).
+    pub events: Arc<filmlog_jobs::events::EventHub>,
+    /// Where and how webhooks are delivered ([`filmlog_jobs::webhooks`]).
+    pub webhooks: Arc<filmlog_jobs::webhooks::WebhookSettings>,
+    /// How imports and exports run ([`filmlog_jobs::portability`]).
+    pub portability: Arc<filmlog_jobs::portability::PortabilitySettings>,
 }
 
 impl AppState {
@@ -42,15 +41,6 @@ impl AppState {
     /// down.
     pub async fn conn(&self) -> ApiResult<DbConn> {
         Ok(self.pool.get().await.map_err(PersistenceError::from)?)
-    }
-
-    /// A pooled connection for a read (see [`AppState::conn`]): the standby's when there is one
-    /// and it shows the client's own writes, else the primary's.
-    pub async fn read_conn(&self) -> ApiResult<DbConn> {
-        if let Some(conn) = crate::held::take() {
-            return Ok(conn);
-        }
-        Ok(crate::replication::read_conn(self).await?)
     }
 }
 
@@ -77,5 +67,30 @@ impl Default for HttpLimits {
             upload_timeout: std::time::Duration::from_secs(120),
             write_stall_timeout: std::time::Duration::from_secs(30),
         }
+    }
+}
+
+/// How old the primary's position may be when a read with a token needs it.
+const PRIMARY_SEEN_FOR: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The primary's WAL position as this instance last saw it, and when; and whether a request is
+/// asking the primary now (one at a time: the others go on with the last position).
+#[derive(Debug, Default)]
+pub struct PrimarySeen {
+    seen: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+    pub asking: std::sync::atomic::AtomicBool,
+}
+
+impl PrimarySeen {
+    /// The last position seen, and whether it is fresh.
+    pub fn last(&self) -> Option<(String, bool)> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.as_ref()
+            .map(|(p, at)| (p.clone(), at.elapsed() < PRIMARY_SEEN_FOR))
+    }
+
+    pub fn set(&self, position: String) {
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((position, std::time::Instant::now()));
     }
 }

@@ -493,7 +493,8 @@ async fn base(
 
     // Members: one shared argon2 hash of PASSWORD.
     let hash = {
-        let passwords = filmlog_api::PasswordService::new(1).map_err(|e| e.to_string())?;
+        let passwords =
+            filmlog_app::credentials::PasswordService::new(1).map_err(|e| e.to_string())?;
         passwords
             .hash(&filmlog_domain::Password::parse(PASSWORD)?)
             .await
@@ -999,7 +1000,7 @@ pub async fn mint_tokens(settings: &Settings, count: i64) -> Result<(), BoxError
     .await?;
     drop(client);
     let _ = conn_task.await;
-    let tokens = filmlog_api::TokenService::new(settings.auth()?.clone())?;
+    let tokens = filmlog_app::credentials::TokenService::new(settings.auth()?.clone())?;
     let mut conn = diesel_async::AsyncPgConnection::establish(url).await?;
     let mut out = String::new();
     for i in 1..=count {

@@ -16,6 +16,7 @@ pub mod portability;
 pub mod relationship;
 pub mod rules;
 pub mod text;
+pub mod username;
 pub mod visibility;
 pub mod webhook;
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::ids::MemberId;
-use crate::member::Username;
+use crate::username::Username;
 use crate::visibility::{Relation, Sight, Subject, Viewer, sight};
 
 /// What a notification tells its recipient.

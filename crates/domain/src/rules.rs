@@ -233,6 +233,35 @@ pub fn check_interaction(blocks: Blocks) -> Result<(), Barred> {
     }
 }
 
+/// The viewer's own state with a log entry: whether they like its review and what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EntryState {
+    pub liked: bool,
+    pub can_like: bool,
+    pub can_comment: bool,
+}
+
+impl EntryState {
+    /// The state of `viewer` with an entry by `author`, from the same rules the like and comment
+    /// writes apply ([`check_reaction`]); a removed review takes neither. (A block
+    /// never gets here: the entry is hidden.)
+    pub fn of(
+        viewer: MemberId,
+        author: MemberId,
+        has_review: bool,
+        removed: bool,
+        liked: bool,
+    ) -> Self {
+        let may =
+            |reaction| !removed && check_reaction(reaction, viewer, author, has_review).is_ok();
+        EntryState {
+            liked,
+            can_like: may(EntryReaction::Like),
+            can_comment: may(EntryReaction::Comment),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

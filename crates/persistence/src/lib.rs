@@ -351,6 +351,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod pool;
 pub mod portability;
+pub mod queues;
 pub mod relationships;
 pub mod replaceable;
 pub mod replication;
@@ -364,7 +365,7 @@ pub mod webhooks;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::PersistenceError;
-pub use pool::{ConnectionObserver, DbPool, PoolSettings, build_pool, run_migrations};
+pub use pool::{ConnectionObserver, DbConn, DbPool, PoolSettings, build_pool, run_migrations};
 
 pub type Result<T, E = PersistenceError> = std::result::Result<T, E>;
 

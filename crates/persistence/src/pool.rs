@@ -17,6 +17,9 @@ use crate::PersistenceError;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 
+/// A connection taken from a [`DbPool`], given back when dropped.
+pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
 /// The migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 

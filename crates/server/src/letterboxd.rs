@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use filmlog_api::portability::{PortabilitySettings, import};
 use filmlog_domain::portability::MAX_ARCHIVE_BYTES;
+use filmlog_jobs::portability::{PortabilitySettings, import};
 use filmlog_persistence::portability as store;
 use filmlog_persistence::{build_pool, members};
 
@@ -42,7 +42,7 @@ pub async fn run(
     // One transaction: no worker sees the job before its whole archive is stored.
     let job = diesel_async::AsyncConnection::transaction(&mut conn, async |conn| {
         let job = store::create_import(conn, member.id, dry_run, bytes.len() as u64).await?;
-        for (n, chunk) in (0..).zip(bytes.chunks(filmlog_api::portability::export::CHUNK)) {
+        for (n, chunk) in (0..).zip(bytes.chunks(filmlog_jobs::portability::export::CHUNK)) {
             store::add_import_chunk(conn, job.id, n, chunk).await?;
         }
         Ok::<_, filmlog_persistence::PersistenceError>(job)

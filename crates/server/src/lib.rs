@@ -9,10 +9,11 @@ pub mod settings;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use filmlog_api::AppState;
 use filmlog_api::ratelimit::Limiter;
 use filmlog_api::ratelimit::shared::RedisStore;
 use filmlog_api::server::{ServerOptions, http_server};
-use filmlog_api::{AppState, PasswordService, TokenService};
+use filmlog_app::credentials::{PasswordService, TokenService};
 use filmlog_persistence::{build_pool, run_migrations};
 
 pub use settings::{ConfigError, Settings};
@@ -172,113 +173,39 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         passwords: Arc::new(passwords),
         cors: Arc::new(settings.cors.clone()),
         events: Arc::default(),
-        webhooks: Arc::new(filmlog_api::webhooks::WebhookSettings {
-            secrets: Some(Arc::new(filmlog_api::webhooks::SecretBox::new(
+        webhooks: Arc::new(filmlog_jobs::webhooks::WebhookSettings {
+            secrets: Some(Arc::new(filmlog_jobs::webhooks::SecretBox::new(
                 secrecy::ExposeSecret::expose_secret(&settings.auth()?.jwt_secret).as_bytes(),
             ))),
             ..settings.webhooks.clone()
         }),
-        portability: Arc::new(filmlog_api::portability::PortabilitySettings::new(
+        portability: Arc::new(filmlog_jobs::portability::PortabilitySettings::new(
             secrecy::ExposeSecret::expose_secret(&settings.auth()?.jwt_secret).as_bytes(),
         )),
     })
 }
 
 /// Serves the API until SIGINT or SIGTERM, then drains in-flight requests (up to 10 s) and returns.
-/// Meanwhile recomputes review popularity scores every `popularity_every`.
+/// Meanwhile runs the workers ([`filmlog_jobs::spawn`]).
 pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     let state = app_state(&settings).await?;
-    if let Some(every) = settings.popularity_every {
-        let pool = state.pool.clone();
-        actix_web::rt::spawn(async move {
-            // The first run waits a whole interval: a start (or a restart of several instances)
-            // does not add a scan of every log entry to its warm-up.
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let started = std::time::Instant::now();
-                let result = match pool.get().await {
-                    Ok(mut conn) => {
-                        filmlog_persistence::log_entries::recompute_popularity(&mut conn)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                filmlog_api::metrics::job_run(
-                    "review_popularity",
-                    result.is_ok(),
-                    started.elapsed(),
-                );
-                match result {
-                    Ok(changed) => tracing::info!(changed, "review popularity recomputed"),
-                    Err(error) => tracing::warn!(%error, "review popularity not recomputed"),
-                }
-            }
-        });
-    }
-    // Delta sync keeps tombstones 30 days, webhooks their finished deliveries as long, idempotency
-    // keys a day: drop older ones daily (first an hour after start, so a restart of several instances adds no work to
-    // their warm-up).
-    {
-        let pool = state.pool.clone();
-        actix_web::rt::spawn(async move {
-            let every = std::time::Duration::from_secs(24 * 3600);
-            let first = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
-            let mut tick = tokio::time::interval_at(first, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let started = std::time::Instant::now();
-                let keep =
-                    chrono::Utc::now() - filmlog_api::handlers::notifications::TOMBSTONES_KEPT;
-                let result = match pool.get().await {
-                    Ok(mut conn) => {
-                        let tombstones =
-                            filmlog_persistence::changes::prune_tombstones(&mut conn, keep).await;
-                        let deliveries =
-                            filmlog_persistence::webhooks::prune(&mut conn, keep).await;
-                        let jobs = filmlog_persistence::portability::prune(&mut conn, 30).await;
-                        let keys = filmlog_persistence::idempotency::prune(&mut conn).await;
-                        tombstones
-                            .and_then(|t| deliveries.map(|d| t + d))
-                            .and_then(|n| jobs.map(|j| n + j))
-                            .and_then(|n| keys.map(|k| n + k))
-                            .map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                filmlog_api::metrics::job_run("tombstones", result.is_ok(), started.elapsed());
-                match result {
-                    Ok(dropped) => tracing::info!(dropped, "tombstones and old deliveries pruned"),
-                    Err(error) => {
-                        tracing::warn!(%error, "tombstones and old deliveries not pruned")
-                    }
-                }
-            }
-        });
-    }
-    // Webhooks: this instance's workers drain the outbox with the others' (SKIP LOCKED).
-    for _ in 0..settings.webhook_workers {
-        actix_web::rt::spawn(filmlog_api::webhooks::work(
-            state.pool.clone(),
-            state.webhooks.clone(),
-        ));
-    }
-    // Imports and exports: this instance's workers take due jobs with the others' (SKIP LOCKED).
-    for _ in 0..settings.portability_workers {
-        actix_web::rt::spawn(filmlog_api::portability::work(
-            state.pool.clone(),
-            state.portability.clone(),
-        ));
-    }
-    // Live events: this instance listens for every instance's notifications, and its streams
-    // end when a stop signal arrives (so draining requests does not wait on them).
-    actix_web::rt::spawn(filmlog_api::events::listen(
-        settings.database_url()?.to_owned(),
-        state.events.clone(),
-    ));
+    // The workers: webhooks and imports share their queues with other instances' (SKIP LOCKED);
+    // the event hub listens for every instance's notifications. Review popularity is recomputed
+    // every `popularity_every`, and old tombstones, deliveries, jobs and keys are pruned daily.
+    filmlog_jobs::spawn(
+        state.pool.clone(),
+        &filmlog_jobs::Jobs {
+            webhooks: state.webhooks.clone(),
+            portability: state.portability.clone(),
+            events: state.events.clone(),
+            listen_url: settings.database_url()?.to_owned(),
+            webhook_workers: settings.webhook_workers,
+            portability_workers: settings.portability_workers,
+            prune: true,
+            popularity_every: settings.popularity_every,
+        },
+    );
+    // Live event streams end when a stop signal arrives (so draining requests does not wait on them).
     let events = state.events.clone();
     actix_web::rt::spawn(async move {
         stop_signal().await;

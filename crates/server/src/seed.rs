@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use filmlog_api::PasswordService;
-use filmlog_api::ops::{self, OpError};
+use filmlog_app::credentials::PasswordService;
+use filmlog_app::ops::{self, OpError};
 use filmlog_domain::list::ListOp;
 use filmlog_domain::{MemberId, Password};
 use filmlog_persistence::catalog::{self, NewCredit, NewFilm};

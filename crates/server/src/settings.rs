@@ -3,11 +3,11 @@
 
 use secrecy::SecretString;
 
-use filmlog_api::AuthSettings;
-use filmlog_api::auth::check_signing_key;
 use filmlog_api::cors::CorsPolicy;
 use filmlog_api::ratelimit::{Budgets, Quota, RateLimits};
 use filmlog_api::state::HttpLimits;
+use filmlog_app::credentials::AuthSettings;
+use filmlog_app::credentials::check_signing_key;
 use filmlog_persistence::PoolSettings;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct Settings {
     pub popularity_every: Option<std::time::Duration>,
     /// Webhook targets: `FILMLOG_WEBHOOK_HTTP_HOSTS` (hosts plain http may go to, comma-separated)
     /// and `FILMLOG_WEBHOOK_ALLOW_PRIVATE` (private and loopback targets; for local receivers).
-    pub webhooks: filmlog_api::webhooks::WebhookSettings,
+    pub webhooks: filmlog_jobs::webhooks::WebhookSettings,
     /// `FILMLOG_WEBHOOK_WORKERS`: delivery workers in this instance (default 1; 0 for instances
     /// that only serve requests while others deliver).
     pub webhook_workers: usize,
@@ -246,7 +246,7 @@ impl Settings {
             http,
             rate,
             cors,
-            webhooks: filmlog_api::webhooks::WebhookSettings {
+            webhooks: filmlog_jobs::webhooks::WebhookSettings {
                 targets: filmlog_domain::webhook::TargetPolicy {
                     http_hosts: lookup("FILMLOG_WEBHOOK_HTTP_HOSTS")
                         .unwrap_or_default()

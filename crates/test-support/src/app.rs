@@ -2,10 +2,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use filmlog_api::AppState;
 use filmlog_api::ratelimit::{Budgets, Limiter, Quota, RateLimits};
 use filmlog_api::server::{ServerOptions, http_server};
 use filmlog_api::state::HttpLimits;
-use filmlog_api::{AppState, AuthSettings, PasswordService, TokenService};
+use filmlog_app::credentials::{AuthSettings, PasswordService, TokenService};
 use filmlog_persistence::{PoolSettings, build_pool, members, sessions};
 use rand::RngCore;
 use reqwest::Method;
@@ -35,11 +36,11 @@ pub struct TestConfig {
     pub event_heartbeat: Duration,
     /// Webhook delivery: plain http and private targets allowed (the tests' receivers listen on
     /// 127.0.0.1), short waits.
-    pub webhooks: filmlog_api::webhooks::WebhookSettings,
+    pub webhooks: filmlog_jobs::webhooks::WebhookSettings,
     /// Run a webhook delivery worker in this app.
     pub webhook_worker: bool,
     /// How imports and exports run (the link key is the app's token secret unless changed).
-    pub portability: Option<filmlog_api::portability::PortabilitySettings>,
+    pub portability: Option<filmlog_jobs::portability::PortabilitySettings>,
     /// Run an import/export worker in this app.
     pub portability_worker: bool,
 }
@@ -159,19 +160,16 @@ pub struct TestApp {
     pub jwt_secret: String,
     pub db: TestDatabase,
     handle: ServerHandle,
-    /// The webhook worker, stopped with the app (as when its process ends).
-    worker: Option<actix_web::rt::task::JoinHandle<()>>,
-    /// The import/export worker, stopped with the app (or by [`TestApp::stop_portability_worker`]).
-    portability_worker: Option<actix_web::rt::task::JoinHandle<()>>,
+    /// The workers, stopped with the app (as when its process ends); the import/export worker also
+    /// by [`TestApp::stop_portability_worker`].
+    jobs: filmlog_jobs::Running,
 }
 
 impl TestApp {
     /// Stops this app's import/export worker, as when its process dies: a job it was running stays
     /// claimed until its claim lapses.
     pub fn stop_portability_worker(&self) {
-        if let Some(worker) = &self.portability_worker {
-            worker.abort();
-        }
+        self.jobs.stop_portability();
     }
 
     /// The password of every member made by [`TestApp::member`].
@@ -188,7 +186,7 @@ impl TestApp {
         let jwt = self.jwt_secret.clone();
         Self::spawn_with(|c| {
             c.database_url = Some(url);
-            c.auth = filmlog_api::AuthSettings::new(secrecy::SecretString::from(jwt));
+            c.auth = filmlog_app::credentials::AuthSettings::new(secrecy::SecretString::from(jwt));
         })
         .await
     }
@@ -218,8 +216,8 @@ impl TestApp {
             instance: None,
             workers: 2,
             cors: filmlog_api::cors::CorsPolicy::Closed,
-            event_heartbeat: filmlog_api::events::HEARTBEAT,
-            webhooks: filmlog_api::webhooks::WebhookSettings {
+            event_heartbeat: filmlog_jobs::events::HEARTBEAT,
+            webhooks: filmlog_jobs::webhooks::WebhookSettings {
                 targets: filmlog_domain::webhook::TargetPolicy {
                     http_hosts: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
                     allow_private: true,
@@ -269,17 +267,17 @@ impl TestApp {
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
             cors: Arc::new(config.cors.clone()),
-            events: Arc::new(filmlog_api::events::EventHub::with_heartbeat(
+            events: Arc::new(filmlog_jobs::events::EventHub::with_heartbeat(
                 config.event_heartbeat,
             )),
-            webhooks: Arc::new(filmlog_api::webhooks::WebhookSettings {
-                secrets: Some(Arc::new(filmlog_api::webhooks::SecretBox::new(
+            webhooks: Arc::new(filmlog_jobs::webhooks::WebhookSettings {
+                secrets: Some(Arc::new(filmlog_jobs::webhooks::SecretBox::new(
                     config.auth.jwt_secret.expose_secret().as_bytes(),
                 ))),
                 ..config.webhooks.clone()
             }),
             portability: Arc::new(config.portability.clone().unwrap_or_else(|| {
-                let mut p = filmlog_api::portability::PortabilitySettings::new(
+                let mut p = filmlog_jobs::portability::PortabilitySettings::new(
                     config.auth.jwt_secret.expose_secret().as_bytes(),
                 );
                 p.poll = Duration::from_millis(100);
@@ -309,22 +307,19 @@ impl TestApp {
             http_server(state.clone(), listener, options).unwrap_or_else(|e| panic!("server: {e}"));
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        actix_web::rt::spawn(filmlog_api::events::listen(
-            url.clone(),
-            state.events.clone(),
-        ));
-        let worker = config.webhook_worker.then(|| {
-            actix_web::rt::spawn(filmlog_api::webhooks::work(
-                state.pool.clone(),
-                state.webhooks.clone(),
-            ))
-        });
-        let portability_worker = config.portability_worker.then(|| {
-            actix_web::rt::spawn(filmlog_api::portability::work(
-                state.pool.clone(),
-                state.portability.clone(),
-            ))
-        });
+        let jobs = filmlog_jobs::spawn(
+            state.pool.clone(),
+            &filmlog_jobs::Jobs {
+                webhooks: state.webhooks.clone(),
+                portability: state.portability.clone(),
+                events: state.events.clone(),
+                listen_url: url.clone(),
+                webhook_workers: usize::from(config.webhook_worker),
+                portability_workers: usize::from(config.portability_worker),
+                prune: false,
+                popularity_every: None,
+            },
+        );
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
@@ -338,8 +333,7 @@ impl TestApp {
             jwt_secret,
             db,
             handle,
-            worker,
-            portability_worker,
+            jobs,
         }
     }
 
@@ -411,11 +405,11 @@ impl TestApp {
         let session = sessions::create(&mut conn, member.id, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("session: {e}"));
-        let refresh = filmlog_api::auth::new_refresh_token();
+        let refresh = filmlog_app::credentials::new_refresh_token();
         sessions::insert_refresh_token(
             &mut conn,
             session,
-            &filmlog_api::auth::refresh_token_hash(&refresh),
+            &filmlog_app::credentials::refresh_token_hash(&refresh),
             self.state.tokens.refresh_expiry(),
         )
         .await
@@ -548,10 +542,7 @@ impl Drop for TestApp {
         // Stop accepting and let the workers go (and the live streams end); the database is
         // dropped after this.
         self.state.events.close();
-        if let Some(worker) = &self.worker {
-            worker.abort();
-        }
-        self.stop_portability_worker();
+        self.jobs.stop();
         drop(self.handle.stop(false));
     }
 }

@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use filmlog_domain::visibility::{EntryState, Viewer};
+use filmlog_domain::rules::EntryState;
+use filmlog_domain::visibility::Viewer;
 use filmlog_domain::{ActivityKind, MemberId, Rating, ReviewText};
 use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
@@ -15,7 +16,7 @@ use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, 
 use crate::extract::MemberName;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::visibility;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityLogEntry {
@@ -222,7 +223,7 @@ pub async fn member_activity(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
-    let member = visible::content_owner(&mut conn, viewer, &username).await?;
+    let member = visibility::content_owner(&mut conn, viewer, &username).await?;
     let rows = activity::of_member(&mut conn, member, viewer.member(), after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(activity_page(rows, limit, viewer)))
 }

@@ -11,7 +11,7 @@ use filmlog_persistence::{AsyncPgConnection, PersistenceError, sessions};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, TokenPair, new_refresh_token, refresh_token_hash};
+use crate::auth::Caller;
 use crate::dto::{Me, Registered, Tokens};
 use crate::error::{
     ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
@@ -20,6 +20,7 @@ use crate::error::{
 use crate::extract::JsonBody;
 use crate::ratelimit::too_many_requests;
 use crate::state::AppState;
+use filmlog_app::credentials::{TokenPair, new_refresh_token, refresh_token_hash};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +130,7 @@ async fn start_session(
         state.tokens.refresh_expiry(),
     )
     .await?;
-    state.tokens.pair(member, session, refresh_token)
+    Ok(state.tokens.pair(member, session, refresh_token)?)
 }
 
 /// Create an account

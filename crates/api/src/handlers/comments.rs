@@ -18,7 +18,7 @@ use crate::error::{
 };
 use crate::extract::{CommentPath, EntryPath, JsonBody};
 use crate::handlers::log_entries::entry_page_conn;
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::middleware::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 
@@ -195,7 +195,7 @@ pub async fn create_comment(
             if let Some(replay) = idempotency.replay(conn, author).await? {
                 return Ok(replay);
             }
-            let cid = crate::ops::social::add_comment(conn, id, author, text).await?;
+            let cid = filmlog_app::ops::social::add_comment(conn, id, author, text).await?;
             let created = Comment::from(comment(conn, cid).await?);
             let outcome = Outcome::created(format!("/api/v1/comments/{cid}"), &created)?;
             idempotency.record(conn, author, outcome).await

@@ -16,7 +16,7 @@ use crate::error::{
 };
 use crate::extract::{FilmSlug, JsonBody, Query, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
-use crate::idempotency::{IdempotencyKey, Outcome};
+use crate::middleware::idempotency::{IdempotencyKey, Outcome};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 

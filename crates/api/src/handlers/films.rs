@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Viewing;
-use crate::conditional::json_with_etag;
 use crate::dto::{FilmSummary, ViewerFilm};
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::{FilmSlug, Query};
+use crate::middleware::conditional::json_with_etag;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 

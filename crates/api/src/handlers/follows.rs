@@ -16,11 +16,11 @@ use crate::error::{
 };
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
-use crate::ops;
-use crate::ops::social::Followed;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::ops;
+use filmlog_app::ops::social::Followed;
+use filmlog_app::visibility;
 
 /// Follow a member
 #[utoipa::path(
@@ -196,7 +196,7 @@ async fn follow_page(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
-    let member = visible::content_owner(&mut conn, viewer, username).await?;
+    let member = visibility::content_owner(&mut conn, viewer, username).await?;
     let rows = social::follow_list(
         &mut conn,
         member,

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, PipelinedViewing, Viewing};
-use crate::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
 use crate::dto::{FilmSummary, MemberAt, MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, FieldError, FilmNotFound, ListNotFound, MalformedJson,
@@ -27,10 +26,11 @@ use crate::extract::{
 };
 use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, parse_body};
 use crate::handlers::films::film_id;
-use crate::ops;
+use crate::middleware::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::ops;
+use filmlog_app::visibility;
 
 /// An entry of a list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -161,7 +161,7 @@ async fn readable_with_page(
         .await?;
     let view = view.ok_or_else(|| ApiError::not_found("that list"))?;
     let subject = Subject::Entry(view.0.list.owner_id, view.0.list.visibility);
-    visible::require(viewer, subject, standing, "that list")?;
+    visibility::require(viewer, subject, standing, "that list")?;
     Ok((viewer, view, rows))
 }
 
@@ -175,7 +175,7 @@ async fn readable(
         .await?
         .ok_or_else(|| ApiError::not_found("that list"))?;
     let subject = Subject::Entry(view.0.list.owner_id, view.0.list.visibility);
-    visible::check(conn, viewer, subject, "that list").await?;
+    visibility::check(conn, viewer, subject, "that list").await?;
     Ok(view)
 }
 
@@ -788,7 +788,7 @@ pub async fn member_lists(
     };
     let after = list_key(query.cursor.as_deref(), order)?;
     let mut conn = state.read_conn().await?;
-    let owner = visible::content_owner(&mut conn, viewer, &username).await?;
+    let owner = visibility::content_owner(&mut conn, viewer, &username).await?;
     let rows = store::of_member(&mut conn, owner, viewer.member(), order, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(list_page(rows, limit, order)))
 }

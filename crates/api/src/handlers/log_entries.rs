@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
+use filmlog_domain::rules::EntryState;
 use filmlog_domain::rules::check_date_or_review;
-use filmlog_domain::visibility::EntryState;
 use filmlog_domain::{
     Audience, LogEntryId, MemberId, Rating, ReviewText, Slug, Subject, Tag, Viewer, WatchedOn,
     latest_today,
@@ -19,7 +19,6 @@ use utoipa::ToSchema;
 
 use crate::auth::Viewing;
 use crate::auth::{AuthMember, Caller};
-use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{FilmSummary, MemberSummary, ViewerEntry, Visibility, flatten_tags, rfc3339};
 use crate::error::{
     ApiError, ApiResult, EntryNotFound, FieldError, MalformedJson, MalformedJsonOrKey, NotJson,
@@ -27,10 +26,11 @@ use crate::error::{
 };
 use crate::extract::{EntryPath, JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
-use crate::idempotency::{IdempotencyKey, Outcome};
-use crate::ops;
+use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
+use crate::middleware::idempotency::{IdempotencyKey, Outcome};
 use crate::state::{AppState, DbConn};
-use crate::visible;
+use filmlog_app::ops;
+use filmlog_app::visibility;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Review {
@@ -240,7 +240,7 @@ pub async fn entry_page_conn(
     let head = log_entries::owner_and_review(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visible::check(
+    visibility::check(
         &mut conn,
         viewer,
         Subject::Entry(head.author, head.visibility),
@@ -369,7 +369,7 @@ pub async fn get_log_entry(
     let row = log_entries::view(&mut conn, id, viewer.member())
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visible::check(
+    visibility::check(
         &mut conn,
         viewer,
         Subject::Entry(row.0.entry.member_id, row.0.entry.visibility),

@@ -12,15 +12,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{AuthMember, Caller};
-use crate::conditional::{check_if_match, if_match, json_with_etag};
 use crate::dto::{Me, Visibility};
 use crate::error::{
     ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
     Unauthenticated,
 };
 use crate::extract::{JsonBody, double_option};
-use crate::ops;
+use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// Your account
 #[utoipa::path(

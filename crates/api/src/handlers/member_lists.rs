@@ -15,7 +15,7 @@ use crate::extract::{MemberName, Query};
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::visibility;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +81,7 @@ pub async fn diary(
         Paging::<(NaiveDate, i64)>::parse(query.limit, query.cursor.as_deref())?;
     let range = diary_range(query.year, query.month)?;
     let mut conn = state.read_conn().await?;
-    let member = visible::content_owner(&mut conn, viewer, &username).await?;
+    let member = visibility::content_owner(&mut conn, viewer, &username).await?;
     let rows =
         log_entries::diary(&mut conn, member, viewer.member(), range, after, limit + 1).await?;
     let page = pagination::page(
@@ -114,7 +114,7 @@ pub async fn member_reviews(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
-    let member = visible::content_owner(&mut conn, viewer, &username).await?;
+    let member = visibility::content_owner(&mut conn, viewer, &username).await?;
     let rows =
         log_entries::member_reviews(&mut conn, member, viewer.member(), after, limit + 1).await?;
     let page = pagination::page(
@@ -146,9 +146,9 @@ async fn film_list(
     let Paging { limit, after } = paging;
     let mut conn = state.read_conn().await?;
     let member = if want_watchlist {
-        visible::watchlist_owner(&mut conn, viewer, username).await?
+        visibility::watchlist_owner(&mut conn, viewer, username).await?
     } else {
-        visible::content_owner(&mut conn, viewer, username).await?
+        visibility::content_owner(&mut conn, viewer, username).await?
     };
     let rows = relationships::list(
         &mut conn,

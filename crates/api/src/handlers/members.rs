@@ -5,12 +5,12 @@ use filmlog_domain::{MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
 use crate::auth::Viewing;
-use crate::conditional::json_with_etag;
 use crate::dto::MemberProfile;
 use crate::error::{ApiError, ApiResult, MemberNotFound, ServiceUnavailable};
 use crate::extract::MemberName;
+use crate::middleware::conditional::json_with_etag;
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::visibility;
 
 /// A member's public profile
 #[utoipa::path(
@@ -31,7 +31,7 @@ pub async fn get_member(
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let (member, state) = visible::member(&mut conn, viewer, &username).await?;
+    let (member, state) = visibility::member(&mut conn, viewer, &username).await?;
     json_with_etag(&MemberProfile::seen_by(member, viewer, state))
 }
 

@@ -11,6 +11,7 @@ pub mod log_entries;
 pub mod me;
 pub mod member_lists;
 pub mod members;
+pub mod metrics;
 pub mod moderation;
 pub mod notifications;
 pub mod portability;

@@ -17,10 +17,10 @@ use crate::error::{
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, Query};
-use crate::ops;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use crate::visible;
+use filmlog_app::ops;
+use filmlog_app::visibility;
 
 const MAX_MESSAGE: usize = 2000;
 const MAX_REASON: usize = 2000;
@@ -152,11 +152,11 @@ pub async fn create_report(
         SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
     };
     let viewer = filmlog_domain::Viewer::Member(me);
-    visible::check(&mut conn, viewer, seen, "that subject").await?;
+    visibility::check(&mut conn, viewer, seen, "that subject").await?;
     // A comment is seen only in its thread: the review or list it is on must be visible too.
     if let Some((thread_owner, audience)) = store::thread_of(&mut conn, kind, id).await? {
         let thread = Subject::Entry(thread_owner, audience);
-        visible::check(&mut conn, viewer, thread, "that subject").await?;
+        visibility::check(&mut conn, viewer, thread, "that subject").await?;
     }
     conn.transaction(async |conn| {
         ops::moderation::report(conn, me, owner, (kind, id), reason, message).await

@@ -14,9 +14,9 @@ use crate::error::{
     Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{EntryPath, JsonBody, ListPath, Query};
-use crate::ops;
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// A time with all its precision (a client sends it back as `up_to`, so seconds would not do).
 fn exact<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -380,9 +380,6 @@ pub struct LastActivities {
     pub notifications: Option<DateTime<Utc>>,
 }
 
-/// How long delta sync keeps tombstones (the server drops older ones daily).
-pub const TOMBSTONES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
-
 /// A `GET /me/changes` cursor: the number of the newest change the client has.
 #[derive(Debug, Serialize, Deserialize)]
 struct SyncCursor(char, i64);
@@ -654,7 +651,7 @@ async fn stream_events(
     state: std::sync::Arc<AppState>,
     (me, session): (filmlog_domain::MemberId, filmlog_domain::SessionId),
     mut last: i64,
-    mut registration: crate::events::Registration,
+    mut registration: filmlog_jobs::events::Registration,
     tx: tokio::sync::mpsc::Sender<web::Bytes>,
 ) {
     let mut unread: Option<i64> = None;

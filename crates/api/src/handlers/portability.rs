@@ -14,7 +14,6 @@ use serde_json::Value;
 use tokio::io::AsyncSeekExt;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::API_PREFIX;
 use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{
@@ -22,8 +21,9 @@ use crate::error::{
 };
 use crate::extract::{ExportPath, ImportPath, Query};
 use crate::pagination::{self, Page, Paging};
-use crate::portability::export::CHUNK;
+use crate::routes::API_PREFIX;
 use crate::state::AppState;
+use filmlog_jobs::portability::export::CHUNK;
 
 /// Rows shown in a job's `unmatched` and `problems` (all of them: `GET …/rows`).
 const SHOWN: i64 = 100;

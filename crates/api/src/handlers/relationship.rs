@@ -15,8 +15,8 @@ use crate::error::{
 };
 use crate::extract::{FilmSlug, JsonBody};
 use crate::handlers::films::film_id;
-use crate::ops;
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// The caller's current state with a film.
 #[derive(Debug, Serialize, ToSchema)]

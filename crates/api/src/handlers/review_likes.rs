@@ -13,9 +13,9 @@ use crate::error::{
 };
 use crate::extract::EntryPath;
 use crate::handlers::log_entries::entry_page_conn;
-use crate::ops;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// Like a review
 #[utoipa::path(

@@ -20,9 +20,9 @@ use crate::error::{
 };
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
-use crate::ops;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// What the caller does to another member.
 #[derive(Debug, Clone, Copy)]

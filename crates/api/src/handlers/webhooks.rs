@@ -93,15 +93,16 @@ fn checked(
     events: Option<&[String]>,
 ) -> ApiResult<(Option<String>, Option<Vec<String>>)> {
     let mut errors = Vec::new();
-    let url = url.and_then(
-        |u| match crate::webhooks::check_url(u, &state.webhooks.targets) {
-            Ok(url) => Some(url.to_string()),
-            Err(e) => {
-                errors.push(FieldError::new("/url", "invalid_webhook_url", e));
-                None
-            }
-        },
-    );
+    let url =
+        url.and_then(
+            |u| match filmlog_jobs::webhooks::check_url(u, &state.webhooks.targets) {
+                Ok(url) => Some(url.to_string()),
+                Err(e) => {
+                    errors.push(FieldError::new("/url", "invalid_webhook_url", e));
+                    None
+                }
+            },
+        );
     let events = events.and_then(|e| match webhook::parse_events(e) {
         Ok(events) => Some(events),
         Err(e) => {
@@ -116,7 +117,7 @@ fn checked(
     }
 }
 
-/// `secret` sealed for storage (see [`crate::webhooks::SecretBox`]).
+/// `secret` sealed for storage (see [`filmlog_jobs::webhooks::SecretBox`]).
 fn sealed(state: &AppState, secret: &str) -> ApiResult<String> {
     state
         .webhooks
@@ -175,7 +176,7 @@ pub async fn create_webhook(
     .await?;
     let (url, events) = (url.unwrap_or_default(), events.unwrap_or_default());
     let me = auth.id();
-    let secret = crate::webhooks::new_secret();
+    let secret = filmlog_jobs::webhooks::new_secret();
     let sealed = sealed(&state, &secret)?;
     let mut conn = state.conn().await?;
     let row = conn
@@ -295,7 +296,7 @@ pub async fn update_webhook(
         };
         confirm_password(&http, &state, auth.id(), password, "/current_password").await?;
     }
-    let secret = req.rotate_secret.then(crate::webhooks::new_secret);
+    let secret = req.rotate_secret.then(filmlog_jobs::webhooks::new_secret);
     let rotated = secret.as_deref().map(|s| sealed(&state, s)).transpose()?;
     let changes = EndpointChanges {
         url,
@@ -312,7 +313,8 @@ pub async fn update_webhook(
             store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
             let row = store::update(conn, id, &changes).await?;
             if let Some(sealed) = &rotated {
-                store::rotate_secret(conn, id, sealed, crate::webhooks::ROTATION_GRACE).await?;
+                store::rotate_secret(conn, id, sealed, filmlog_jobs::webhooks::ROTATION_GRACE)
+                    .await?;
             }
             Ok::<_, ApiError>(row)
         })

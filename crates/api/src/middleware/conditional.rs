@@ -23,7 +23,7 @@ pub fn etag_for<T: Serialize>(value: &T) -> ApiResult<String> {
     Ok(etag_of(&serialize(value)?))
 }
 
-/// 200 with `ETag` (a `304` to a matching `If-None-Match` is [`crate::http_cache`]'s, for every
+/// 200 with `ETag` (a `304` to a matching `If-None-Match` is [`crate::middleware::http_cache`]'s, for every
 /// read).
 pub fn json_with_etag<T: Serialize>(value: &T) -> ApiResult<HttpResponse> {
     let body = serialize(value)?;

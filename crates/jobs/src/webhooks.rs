@@ -317,7 +317,7 @@ async fn dispatch(
             break;
         };
         let (pool, client, settings) = (pool.clone(), client.clone(), settings.clone());
-        actix_web::rt::spawn(async move {
+        tokio::spawn(async move {
             let started = std::time::Instant::now();
             let outcome = attempt(&client, &settings, &d).await;
             let took = started.elapsed();

@@ -18,8 +18,8 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 
-use crate::app::API_PREFIX;
-use crate::conditional::{etag_of, lists_etag};
+use crate::middleware::conditional::{etag_of, lists_etag};
+use crate::routes::API_PREFIX;
 
 /// What anonymous catalog reads say: shared caches may serve them for a minute without asking again.
 pub const CATALOG_CACHE_CONTROL: &str = "public, max-age=60";

@@ -7,7 +7,7 @@ use filmlog_domain::visibility::{MemberState, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, members};
 
-use crate::error::{ApiError, ApiResult};
+use crate::ops::{OpError, OpResult};
 
 /// `Ok` when the viewer sees the subject; otherwise 404 naming `what`.
 pub fn require(
@@ -15,11 +15,11 @@ pub fn require(
     subject: Subject,
     standing: Option<members::Standing>,
     what: &'static str,
-) -> ApiResult<()> {
-    let standing = standing.ok_or_else(|| ApiError::not_found(what))?;
+) -> OpResult<()> {
+    let standing = standing.ok_or_else(|| OpError::NotFound(what))?;
     match sight(viewer, subject, standing.relation()) {
         Sight::Visible => Ok(()),
-        Sight::Hidden => Err(ApiError::not_found(what)),
+        Sight::Hidden => Err(OpError::NotFound(what)),
     }
 }
 
@@ -30,7 +30,7 @@ pub async fn check(
     viewer: Viewer,
     subject: Subject,
     what: &'static str,
-) -> ApiResult<()> {
+) -> OpResult<()> {
     let standing = members::standing(conn, viewer.member(), subject.owner()).await?;
     require(viewer, subject, standing, what)
 }
@@ -41,10 +41,10 @@ pub async fn member(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
     username: &Username,
-) -> ApiResult<(Member, MemberState)> {
+) -> OpResult<(Member, MemberState)> {
     let member = members::find_by_username(conn, username.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found("that member"))?;
+        .ok_or_else(|| OpError::NotFound("that member"))?;
     let standing = members::standing(conn, viewer.member(), member.id).await?;
     let state = standing.map(|s| s.viewer).unwrap_or_default();
     require(viewer, Subject::Profile(member.id), standing, "that member")?;
@@ -57,7 +57,7 @@ pub async fn content_owner(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
     username: &Username,
-) -> ApiResult<MemberId> {
+) -> OpResult<MemberId> {
     owner_of(conn, viewer, username, Subject::Content).await
 }
 
@@ -66,7 +66,7 @@ pub async fn watchlist_owner(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
     username: &Username,
-) -> ApiResult<MemberId> {
+) -> OpResult<MemberId> {
     owner_of(conn, viewer, username, Subject::Watchlist).await
 }
 
@@ -75,11 +75,11 @@ async fn owner_of(
     viewer: Viewer,
     username: &Username,
     subject: fn(MemberId) -> Subject,
-) -> ApiResult<MemberId> {
+) -> OpResult<MemberId> {
     let standing = members::standing_by_username(conn, viewer.member(), username.as_str()).await?;
     let id = standing.map(|s| MemberId::new(s.id));
     match id {
         Some(id) => require(viewer, subject(id), standing, "that member").map(|()| id),
-        None => Err(ApiError::not_found("that member")),
+        None => Err(OpError::NotFound("that member")),
     }
 }

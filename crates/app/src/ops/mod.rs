@@ -22,6 +22,15 @@ pub enum OpError {
     NotFound(&'static str),
     #[error(transparent)]
     Persistence(#[from] PersistenceError),
+    /// Something inside failed (a hashing thread, a clock); logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl OpError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        OpError::Internal(cause.to_string())
+    }
 }
 
 impl From<diesel::result::Error> for OpError {

@@ -59,33 +59,8 @@ struct ReadContext {
     served_by: Cell<Option<Node>>,
 }
 
-/// How old the primary's position may be when a read with a token needs it.
-const PRIMARY_SEEN_FOR: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// How long a read waits for the primary's position before going on with the last one seen.
 const PRIMARY_ASKED_FOR: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// The primary's WAL position as this instance last saw it, and when; and whether a request is
-/// asking the primary now (one at a time: the others go on with the last position).
-#[derive(Debug, Default)]
-pub struct PrimarySeen {
-    seen: std::sync::Mutex<Option<(String, std::time::Instant)>>,
-    asking: std::sync::atomic::AtomicBool,
-}
-
-impl PrimarySeen {
-    /// The last position seen, and whether it is fresh.
-    fn last(&self) -> Option<(String, bool)> {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.as_ref()
-            .map(|(p, at)| (p.clone(), at.elapsed() < PRIMARY_SEEN_FOR))
-    }
-
-    fn set(&self, position: String) {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((position, std::time::Instant::now()));
-    }
-}
 
 /// The primary's position at most [`PRIMARY_SEEN_FOR`] ago: asked by one request at a time, within
 /// [`PRIMARY_ASKED_FOR`], while the others use the last position seen (reads never queue for the
@@ -151,19 +126,29 @@ pub fn valid_position(raw: &str) -> bool {
 }
 
 /// The token a write hands out for `position`, valid until `expires` (Unix seconds).
-pub fn position_token(tokens: &crate::auth::TokenService, position: &str, expires: i64) -> String {
+pub fn position_token(
+    tokens: &filmlog_app::credentials::TokenService,
+    position: &str,
+    expires: i64,
+) -> String {
     let text = format!("{position}.{expires}");
     let signature = tokens.sign_position(&text);
     format!("{text}.{signature}")
 }
 
 /// The position a token names, when this service made it and it has not expired.
-pub fn position_of(tokens: &crate::auth::TokenService, token: &str, now: i64) -> Option<String> {
+pub fn position_of(
+    tokens: &filmlog_app::credentials::TokenService,
+    token: &str,
+    now: i64,
+) -> Option<String> {
     let (text, signature) = token.rsplit_once('.')?;
     let (position, expires) = text.split_once('.')?;
     let expires: i64 = expires.parse().ok()?;
-    let genuine =
-        crate::auth::constant_time_eq(tokens.sign_position(text).as_bytes(), signature.as_bytes());
+    let genuine = filmlog_app::credentials::constant_time_eq(
+        tokens.sign_position(text).as_bytes(),
+        signature.as_bytes(),
+    );
     (genuine
         && valid_position(position)
         && expires >= now
@@ -171,7 +156,10 @@ pub fn position_of(tokens: &crate::auth::TokenService, token: &str, now: i64) ->
     .then(|| position.to_owned())
 }
 
-fn requested_position(req: &ServiceRequest, tokens: &crate::auth::TokenService) -> Option<String> {
+fn requested_position(
+    req: &ServiceRequest,
+    tokens: &filmlog_app::credentials::TokenService,
+) -> Option<String> {
     let from_header = req
         .headers()
         .get(HeaderName::from_static(HEADER))
@@ -200,9 +188,18 @@ fn mark(node: Node) {
     let _ = READ.try_with(|c| c.served_by.set(Some(node)));
 }
 
-/// A connection for a read: the standby's when it shows what this client must see, else the
-/// primary's (read-only) pool.
-pub async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::PersistenceError> {
+impl AppState {
+    /// A pooled connection for a read (see [`AppState::conn`]): the one the request holds, else
+    /// the standby's when it shows what this client must see, else the primary's (read-only) pool.
+    pub async fn read_conn(&self) -> crate::error::ApiResult<DbConn> {
+        if let Some(conn) = crate::held::take() {
+            return Ok(conn);
+        }
+        Ok(read_conn(self).await?)
+    }
+}
+
+async fn read_conn(state: &AppState) -> Result<DbConn, filmlog_persistence::PersistenceError> {
     if let Some(standby) = &state.standby {
         if let Some(conn) = caught_up(state, standby).await {
             mark(Node::Standby);

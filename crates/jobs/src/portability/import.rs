@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use super::PortabilitySettings;
 use super::reader::{self, Staged};
-use crate::ops::OpError;
-use crate::ops::imports::{self as ops, Decision, Run};
+use filmlog_app::ops::OpError;
+use filmlog_app::ops::imports::{self as ops, Decision, Run};
 
 /// How often progress is written while a job runs (the issue asks for at least once a second).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -233,7 +233,9 @@ async fn phases(
     Ok(())
 }
 
-async fn conn(pool: &DbPool) -> Result<crate::state::DbConn, JobError> {
+async fn conn(
+    pool: &DbPool,
+) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, JobError> {
     pool.get()
         .await
         .map_err(|e| JobError::Db(PersistenceError::from(e).to_string()))

@@ -92,11 +92,11 @@ pub async fn middleware(
         // 405 with `Allow` on a path the API serves (as for any method a route lacks; `QUERY` and
         // the like included), 404 elsewhere: nothing of the rest runs, metrics included.
         let known = req
-            .app_data::<actix_web::web::Data<crate::app::KnownRoutes>>()
+            .app_data::<actix_web::web::Data<crate::routes::KnownRoutes>>()
             .and_then(|k| k.allowed(req.match_info().as_str()));
         let err = match known {
             Some(allow) => ApiError::method_not_allowed(allow),
-            None => crate::app::route_not_found(req.match_info().as_str()),
+            None => crate::routes::route_not_found(req.match_info().as_str()),
         };
         return Ok(refuse(req, &err).await.map_into_right_body());
     }

@@ -1,0 +1,57 @@
+//! The request's context: its id, its span, the headers every response carries, one log line.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::request_id;
+use crate::state::AppState;
+
+/// Request id in and out, a `request` span
+/// around the whole request (its id, method, route and status; a child of the caller's trace when
+/// it sent `traceparent`), and one log line per request.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request_id::accept_or_generate(
+        req.headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let instance = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.instance.clone());
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let span = crate::tracing_context::request_span(&req, &id);
+    let started = Instant::now();
+    let handled = request_id::scope(id.clone(), crate::held::scope(next.call(req)));
+    let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
+    crate::tracing_context::record_response(&span, &res);
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static(request_id::HEADER), value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(value) = instance.and_then(|i| HeaderValue::from_str(&i).ok()) {
+        headers.insert(HeaderName::from_static("filmlog-instance"), value);
+    }
+    tracing::info!(
+        parent: &span,
+        request_id = %id,
+        %method,
+        %path,
+        status = res.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}

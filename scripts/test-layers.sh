@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Proves scripts/check-layers.sh can fail: run on tests/layers/violating (a workspace that breaks each
+# rule once), it must exit non-zero and name every violation; run on the repository, it must pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r tests/layers/violating/. "$work/"
+cp Cargo.lock "$work/Cargo.lock" # resolved offline from the same versions
+if scripts/check-layers.sh "$work" >"$work/out" 2>&1; then
+  cat "$work/out"; echo "test-layers: the violating fixture passed" >&2; exit 1
+fi
+missing=0
+for expected in \
+  "filmlog-app must not depend on actix-web" \
+  "filmlog-jobs must not depend on actix-web" \
+  "the server crate must not reach into the HTTP crate's handlers" \
+  "import circle in crates/domain/src: a, b"; do
+  grep -qF "$expected" "$work/out" || { echo "test-layers: not reported: $expected" >&2; missing=1; }
+done
+if [ "$missing" != 0 ]; then cat "$work/out" >&2; exit 1; fi
+scripts/check-layers.sh >/dev/null
+echo "test-layers: every violation of the fixture reported; the repository passes"

@@ -1,0 +1,3 @@
+//! Violation: an import circle, a -> b -> a.
+pub mod a;
+pub mod b;
