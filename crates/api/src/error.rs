@@ -9,12 +9,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use filmlog_domain::{RuleError, RuleKind};
-use filmlog_persistence::PersistenceError;
+use filmlog_persistence::{PersistenceError, Taken};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::request_id;
-use filmlog_app::ops::OpError;
+use filmlog_app::ops::{Denied, OpError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -360,6 +360,15 @@ impl From<PersistenceError> for ApiError {
             PersistenceError::SerializationFailure => {
                 ApiError::unavailable("serialization failure")
             }
+            PersistenceError::Taken(taken) => {
+                let (code, detail) = match taken {
+                    Taken::Username => ("username_taken", "that username is taken"),
+                    Taken::Email => ("email_taken", "an account with that email exists"),
+                    Taken::FilmSlug => ("slug_taken", "a film with that slug exists"),
+                    Taken::ExternalId => ("external_id_taken", "another film has that external id"),
+                };
+                ApiError::conflict(code, detail)
+            }
             PersistenceError::UniqueViolation { constraint } => {
                 let mut e =
                     ApiError::conflict("conflict", "the request conflicts with existing data");
@@ -389,6 +398,29 @@ impl From<OpError> for ApiError {
             OpError::NotFound(what) => ApiError::not_found(what),
             OpError::Persistence(e) => e.into(),
             OpError::Internal(cause) => ApiError::internal(cause),
+            OpError::PreconditionFailed => ApiError::precondition_failed(),
+            OpError::Invalid(issues) => ApiError::validation(
+                issues
+                    .into_iter()
+                    .map(|i| FieldError::new(i.pointer, i.code, i.message))
+                    .collect(),
+            ),
+            OpError::Denied(denied) => {
+                let detail = denied.to_string();
+                match denied {
+                    Denied::InvalidCredentials => {
+                        ApiError::unauthorized("invalid_credentials", detail)
+                    }
+                    Denied::InvalidRefreshToken => {
+                        ApiError::unauthorized("invalid_refresh_token", detail)
+                    }
+                    Denied::RefreshTokenReused => {
+                        ApiError::unauthorized("refresh_token_reused", detail)
+                    }
+                    Denied::AccountGone => ApiError::unauthorized("invalid_token", detail),
+                    Denied::Suspended(_) => ApiError::forbidden("account_suspended", detail),
+                }
+            }
         }
     }
 }

@@ -97,7 +97,7 @@ pub static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| match build() {
 pub fn database_error(err: &PersistenceError) {
     let kind = match err {
         PersistenceError::NotFound => return,
-        PersistenceError::UniqueViolation { .. } => "unique_violation",
+        PersistenceError::UniqueViolation { .. } | PersistenceError::Taken(_) => "unique_violation",
         PersistenceError::ForeignKeyViolation { .. } => "foreign_key_violation",
         PersistenceError::CheckViolation { .. } => "check_violation",
         PersistenceError::Unavailable(_) => "unavailable",

@@ -127,6 +127,33 @@ pub fn is_forever(until: chrono::DateTime<chrono::Utc>) -> bool {
     until >= forever()
 }
 
+/// A suspension that stops a member signing in, until when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suspended(pub chrono::DateTime<chrono::Utc>);
+
+impl std::fmt::Display for Suspended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if is_forever(self.0) {
+            f.write_str("this account is suspended for good")
+        } else {
+            let until = self.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            write!(f, "this account is suspended until {until}")
+        }
+    }
+}
+
+/// Whether a member suspended until `suspended_until` may sign in at `now`: not while the suspension
+/// runs. (Told only to whoever knows the password.)
+pub fn check_sign_in(
+    suspended_until: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Suspended> {
+    match suspended_until {
+        Some(until) if until > now => Err(Suspended(until)),
+        _ => Ok(()),
+    }
+}
+
 /// A member may report anything they can see but their own content or themselves.
 pub fn check_report(own: bool) -> Result<(), RuleError> {
     if own {

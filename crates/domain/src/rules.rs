@@ -1,8 +1,8 @@
 //! The business rules that refuse an action, as one enum with stable codes. The API maps each to a
 //! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
 
-use crate::MemberId;
 use crate::visibility::Blocks;
+use crate::{FilmId, MemberId};
 
 /// How a rule failure answers: a conflict with the current state (409), or a request that can never
 /// succeed as sent (422).
@@ -53,11 +53,31 @@ pub enum RuleError {
     LikeOwnList,
     #[error("a moderator removed this list: it stays private to you")]
     ListRemoved,
+    #[error("this Idempotency-Key was used for a different request; use a new key")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is in progress")]
+    IdempotencyKeyInUse,
+    #[error("your last import is not finished: confirm or cancel it first")]
+    ImportInProgress,
+    #[error("your last export is not finished")]
+    ExportInProgress,
+    #[error("a film cannot be merged into itself")]
+    SameFilm,
+    #[error("a member may register at most {max} webhook endpoints", max = crate::webhook::ENDPOINTS_MAX)]
+    WebhookLimit,
+    #[error("the endpoint is disabled; enable it with PATCH first")]
+    WebhookDisabled,
+    #[error("a test delivery to this endpoint has not been delivered yet")]
+    WebhookTestPending,
+    #[error("only a dry run at needs_review can be confirmed")]
+    NotAwaitingReview,
+    #[error("the import is done, failed or cancelled")]
+    ImportFinished,
 }
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 19] = [
+    pub const ALL: [RuleError; 29] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -77,6 +97,16 @@ impl RuleError {
         RuleError::NotSuspended,
         RuleError::LikeOwnList,
         RuleError::ListRemoved,
+        RuleError::IdempotencyKeyReused,
+        RuleError::IdempotencyKeyInUse,
+        RuleError::ImportInProgress,
+        RuleError::ExportInProgress,
+        RuleError::SameFilm,
+        RuleError::WebhookLimit,
+        RuleError::WebhookDisabled,
+        RuleError::WebhookTestPending,
+        RuleError::NotAwaitingReview,
+        RuleError::ImportFinished,
     ];
 
     /// The stable machine code clients match on.
@@ -101,6 +131,16 @@ impl RuleError {
             RuleError::NotSuspended => "not_suspended",
             RuleError::LikeOwnList => "like_own_list",
             RuleError::ListRemoved => "list_removed",
+            RuleError::IdempotencyKeyReused => "idempotency_key_reused",
+            RuleError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            RuleError::ImportInProgress => "import_in_progress",
+            RuleError::ExportInProgress => "export_in_progress",
+            RuleError::SameFilm => "same_film",
+            RuleError::WebhookLimit => "webhook_limit",
+            RuleError::WebhookDisabled => "webhook_disabled",
+            RuleError::WebhookTestPending => "webhook_test_pending",
+            RuleError::NotAwaitingReview => "not_awaiting_review",
+            RuleError::ImportFinished => "import_finished",
         }
     }
 
@@ -115,7 +155,16 @@ impl RuleError {
             | RuleError::SuspendAdmin
             | RuleError::AlreadySuspended
             | RuleError::NotSuspended
-            | RuleError::ListRemoved => RuleKind::Conflict,
+            | RuleError::ListRemoved
+            | RuleError::IdempotencyKeyInUse
+            | RuleError::ImportInProgress
+            | RuleError::ExportInProgress
+            | RuleError::SameFilm
+            | RuleError::WebhookLimit
+            | RuleError::WebhookDisabled
+            | RuleError::WebhookTestPending
+            | RuleError::NotAwaitingReview
+            | RuleError::ImportFinished => RuleKind::Conflict,
             RuleError::LikeOwnReview
             | RuleError::LikeOwnList
             | RuleError::NotAReview
@@ -124,7 +173,8 @@ impl RuleError {
             | RuleError::BlockYourself
             | RuleError::MuteYourself
             | RuleError::ReportOwnContent
-            | RuleError::ActionNotApplicable => RuleKind::Unprocessable,
+            | RuleError::ActionNotApplicable
+            | RuleError::IdempotencyKeyReused => RuleKind::Unprocessable,
         }
     }
 }
@@ -259,6 +309,43 @@ impl EntryState {
             can_like: may(EntryReaction::Like),
             can_comment: may(EntryReaction::Comment),
         }
+    }
+}
+
+/// Only its author edits a comment, and not once a moderator removed it (it stays removed).
+pub fn may_edit_comment(me: MemberId, author: MemberId, removed: bool) -> bool {
+    me == author && !removed
+}
+
+/// A comment may be deleted by its author or by the owner of what it is on (the review's author, the
+/// list's owner).
+pub fn may_delete_comment(me: MemberId, author: MemberId, thread_owner: Option<MemberId>) -> bool {
+    me == author || thread_owner == Some(me)
+}
+
+/// One import at a time per member: a new one waits until the open one is confirmed, cancelled or
+/// finished.
+pub fn check_no_open_import(open: Option<i64>) -> Result<(), RuleError> {
+    match open {
+        Some(_) => Err(RuleError::ImportInProgress),
+        None => Ok(()),
+    }
+}
+
+/// One export at a time per member.
+pub fn check_no_open_export(open: Option<i64>) -> Result<(), RuleError> {
+    match open {
+        Some(_) => Err(RuleError::ExportInProgress),
+        None => Ok(()),
+    }
+}
+
+/// A film merges into another film only.
+pub fn check_merge(source: FilmId, target: FilmId) -> Result<(), RuleError> {
+    if source == target {
+        Err(RuleError::SameFilm)
+    } else {
+        Ok(())
     }
 }
 

@@ -48,9 +48,6 @@ impl Default for WebhookSettings {
     }
 }
 
-/// How long a rotated secret keeps signing beside its successor.
-pub const ROTATION_GRACE: Duration = Duration::from_secs(24 * 3600);
-
 /// Seals webhook secrets at rest: AES-256-GCM under a key derived from the server's secret, a
 /// random nonce each time, stored as `sealed1:` and the base64 of nonce and ciphertext. A database
 /// dump alone does not let anyone sign deliveries as Filmlog.

@@ -97,7 +97,7 @@ impl FilmStatsRow {
     }
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = films)]
 pub struct NewFilm {
     pub slug: String,

@@ -2,12 +2,15 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::PoolError as ManagerError;
 use diesel_async::pooled_connection::deadpool::PoolError;
 
-/// What went wrong talking to the database, in terms callers can act on. Constraint violations carry
-/// the constraint's name so the API can name the business rule that failed.
+/// What went wrong talking to the database, in terms callers can act on: a unique value a client can
+/// run into is [`Taken`]; other constraint violations carry the constraint's name for the logs.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistenceError {
     #[error("row not found")]
     NotFound,
+    /// A unique value another row has, named by what it is.
+    #[error("{0} is taken")]
+    Taken(Taken),
     #[error("unique constraint {constraint} violated")]
     UniqueViolation { constraint: String },
     #[error("foreign key constraint {constraint} violated")]
@@ -23,9 +26,29 @@ pub enum PersistenceError {
     Query(DieselError),
 }
 
-impl PersistenceError {
-    pub fn is_unique_violation_of(&self, name: &str) -> bool {
-        matches!(self, PersistenceError::UniqueViolation { constraint } if constraint == name)
+/// What a unique violation says is taken, for the constraints a client can run into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Taken {
+    #[error("the username")]
+    Username,
+    #[error("the email address")]
+    Email,
+    #[error("the film slug")]
+    FilmSlug,
+    #[error("the external id")]
+    ExternalId,
+}
+
+impl Taken {
+    /// The value a unique constraint guards, when a client can run into it.
+    fn of(constraint: &str) -> Option<Taken> {
+        match constraint {
+            crate::members::USERNAME_KEY => Some(Taken::Username),
+            crate::members::EMAIL_KEY => Some(Taken::Email),
+            crate::catalog::SLUG_KEY => Some(Taken::FilmSlug),
+            c if crate::catalog::EXTERNAL_ID_KEYS.contains(&c) => Some(Taken::ExternalId),
+            _ => None,
+        }
     }
 }
 
@@ -36,9 +59,10 @@ impl From<DieselError> for PersistenceError {
             DieselError::DatabaseError(kind, info) => {
                 let constraint = info.constraint_name().unwrap_or_default().to_owned();
                 match kind {
-                    DatabaseErrorKind::UniqueViolation => {
-                        PersistenceError::UniqueViolation { constraint }
-                    }
+                    DatabaseErrorKind::UniqueViolation => match Taken::of(&constraint) {
+                        Some(taken) => PersistenceError::Taken(taken),
+                        None => PersistenceError::UniqueViolation { constraint },
+                    },
                     DatabaseErrorKind::ForeignKeyViolation => {
                         PersistenceError::ForeignKeyViolation { constraint }
                     }

@@ -364,7 +364,7 @@ pub mod viewer;
 pub mod webhooks;
 
 pub use diesel_async::AsyncPgConnection;
-pub use error::PersistenceError;
+pub use error::{PersistenceError, Taken};
 pub use pool::{ConnectionObserver, DbConn, DbPool, PoolSettings, build_pool, run_migrations};
 
 pub type Result<T, E = PersistenceError> = std::result::Result<T, E>;

@@ -2,25 +2,23 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::Utc;
-use diesel_async::AsyncConnection;
-use filmlog_domain::{DisplayName, Email, MemberId, Password, SessionId, Username};
-use filmlog_persistence::members::{self, EMAIL_KEY, NewMember, USERNAME_KEY};
+use filmlog_domain::Username;
+use filmlog_persistence::members::{self};
+use filmlog_persistence::sessions;
 use filmlog_persistence::sessions::SessionClient;
-use filmlog_persistence::{AsyncPgConnection, PersistenceError, sessions};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::dto::{Me, Registered, Tokens};
 use crate::error::{
-    ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
-    Unauthenticated,
+    ApiError, ApiResult, MalformedJson, NotJson, Problem, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
 use crate::ratelimit::too_many_requests;
 use crate::state::AppState;
-use filmlog_app::credentials::{TokenPair, new_refresh_token, refresh_token_hash};
+use filmlog_app::ops::accounts::{self, Registration};
+use filmlog_app::ops::{Denied, OpError};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,46 +39,17 @@ pub struct RegisterRequest {
     pub display_name: Option<String>,
 }
 
-struct Registration {
-    username: Username,
-    email: Email,
-    password: Password,
-    display_name: Option<DisplayName>,
-}
-
 impl TryFrom<RegisterRequest> for Registration {
     type Error = ApiError;
 
     fn try_from(req: RegisterRequest) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let username = Username::parse(&req.username)
-            .map_err(|e| errors.push(FieldError::new("/username", "invalid_username", e)))
-            .ok();
-        let email = Email::parse(&req.email)
-            .map_err(|e| errors.push(FieldError::new("/email", "invalid_email", e)))
-            .ok();
-        let password = Password::parse(&req.password)
-            .map_err(|e| errors.push(FieldError::new("/password", "weak_password", e)))
-            .ok();
-        let display_name = match req.display_name.as_deref().map(DisplayName::parse) {
-            None => None,
-            Some(Ok(v)) => v,
-            Some(Err(e)) => {
-                errors.push(FieldError::new("/display_name", "invalid_display_name", e));
-                None
-            }
-        };
-        match (username, email, password) {
-            (Some(username), Some(email), Some(password)) if errors.is_empty() => {
-                Ok(Registration {
-                    username,
-                    email,
-                    password,
-                    display_name,
-                })
-            }
-            _ => Err(ApiError::validation(errors)),
-        }
+        let name = req.display_name.as_deref();
+        Ok(Registration::parse(
+            &req.username,
+            &req.email,
+            &req.password,
+            name,
+        )?)
     }
 }
 
@@ -114,25 +83,6 @@ fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseB
     res
 }
 
-/// Starts a session for `member` and stores the hash of its first refresh token.
-async fn start_session(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    member: MemberId,
-    client: &SessionClient,
-) -> ApiResult<TokenPair> {
-    let session = sessions::create(conn, member, client).await?;
-    let refresh_token = new_refresh_token();
-    sessions::insert_refresh_token(
-        conn,
-        session,
-        &refresh_token_hash(&refresh_token),
-        state.tokens.refresh_expiry(),
-    )
-    .await?;
-    Ok(state.tokens.pair(member, session, refresh_token)?)
-}
-
 /// Create an account
 ///
 /// Creates a member and logs them in. The password is hashed with argon2id; the response carries the
@@ -162,34 +112,8 @@ pub async fn register(
     let client = session_client(&http, &state);
     let password_hash = state.passwords.hash(&reg.password).await?;
     let mut conn = state.conn().await?;
-    let st = state.get_ref();
-    let result = conn
-        .transaction(async |conn| {
-            let member = members::insert(
-                conn,
-                &NewMember {
-                    username: reg.username.as_str(),
-                    email: &reg.email,
-                    password_hash: &password_hash,
-                },
-            )
-            .await
-            .map_err(registration_conflict)?;
-            let member = match reg.display_name {
-                Some(name) => {
-                    let changes = members::MemberChanges {
-                        display_name: Some(Some(name.into_inner())),
-                        ..Default::default()
-                    };
-                    members::update_profile(conn, member.id, &changes).await?
-                }
-                None => member,
-            };
-            let tokens = start_session(conn, st, member.id, &client).await?;
-            Ok::<_, ApiError>((member, tokens))
-        })
-        .await;
-    let (member, tokens) = result?;
+    let (member, tokens) =
+        accounts::register(&mut conn, &state.tokens, &reg, &password_hash, &client).await?;
     Ok(no_store(HttpResponse::Created())
         .insert_header((
             header::LOCATION,
@@ -199,17 +123,6 @@ pub async fn register(
             member: Me::from(member),
             tokens: tokens.into(),
         }))
-}
-
-/// Maps the unique violations of registration to their business codes.
-pub fn registration_conflict(err: PersistenceError) -> ApiError {
-    if err.is_unique_violation_of(USERNAME_KEY) {
-        ApiError::conflict("username_taken", "that username is taken")
-    } else if err.is_unique_violation_of(EMAIL_KEY) {
-        ApiError::conflict("email_taken", "an account with that email exists")
-    } else {
-        err.into()
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -230,20 +143,7 @@ fn login_locked(wait: std::time::Duration) -> ApiError {
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "the username or password is wrong")
-}
-
-/// 403 `account_suspended`, saying until when.
-fn account_suspended(until: chrono::DateTime<chrono::Utc>) -> ApiError {
-    let detail = if filmlog_domain::moderation::is_forever(until) {
-        "this account is suspended for good".to_owned()
-    } else {
-        format!(
-            "this account is suspended until {}",
-            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        )
-    };
-    ApiError::forbidden("account_suspended", detail)
+    OpError::from(Denied::InvalidCredentials).into()
 }
 
 /// Log in
@@ -291,21 +191,16 @@ pub async fn login(
         None => None,
     };
     drop(conn);
-    let (member, hash, suspended_until) = match credentials {
-        Some((id, hash, until)) => (Some(id), Some(hash), until),
-        None => (None, None, None),
-    };
-    if !state.passwords.verify(&req.password, hash).await? {
-        if let Some(check) = &check {
-            check.failed().await;
-        }
-        return Err(bad_credentials());
-    }
-    let member = member.ok_or_else(bad_credentials)?;
-    // Told only to whoever knows the password.
-    if let Some(until) = suspended_until.filter(|u| *u > chrono::Utc::now()) {
-        return Err(account_suspended(until));
-    }
+    let member =
+        match accounts::check_credentials(&state.passwords, credentials, &req.password).await {
+            Err(OpError::Denied(Denied::InvalidCredentials)) => {
+                if let Some(check) = &check {
+                    check.failed().await;
+                }
+                return Err(bad_credentials());
+            }
+            other => other?,
+        };
     if let Some(check) = &check {
         // Guesses sent together all pass the first check; one that hits while the others have
         // locked this network out is refused as a wrong one (a 429 here would tell the guesser
@@ -313,10 +208,7 @@ pub async fn login(
         check.succeeded().await.map_err(|_| bad_credentials())?;
     }
     let mut conn = state.conn().await?;
-    let st = state.get_ref();
-    let tokens = conn
-        .transaction(async |conn| start_session(conn, st, member, &client).await)
-        .await?;
+    let tokens = accounts::start_session(&mut conn, &state.tokens, member, &client).await?;
     Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 
@@ -324,11 +216,6 @@ pub async fn login(
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
-}
-
-enum Refreshed {
-    Pair(MemberId, SessionId, String),
-    Reused,
 }
 
 /// Refresh tokens
@@ -354,72 +241,9 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let token = body.0.refresh_token;
-    let invalid = || {
-        ApiError::unauthorized(
-            "invalid_refresh_token",
-            "the refresh token is invalid or has expired",
-        )
-    };
-    if token.is_empty() || token.len() > 128 {
-        return Err(invalid());
-    }
-    let hash = refresh_token_hash(&token);
-    let tokens = &state.tokens;
-    let grace = chrono::Duration::from_std(tokens.settings().refresh_grace).unwrap_or_default();
     let mut conn = state.conn().await?;
-    let outcome = conn
-        .transaction(async |conn| {
-            let Some(found) = sessions::lock_refresh_token(conn, &hash).await? else {
-                return Err(invalid());
-            };
-            let now = Utc::now();
-            if found.session_revoked || found.expires_at <= now {
-                return Err(invalid());
-            }
-            let successor = tokens.successor_of(&token);
-            match (found.used_at, found.replaced_by) {
-                (None, _) => {
-                    let next = sessions::insert_refresh_token(
-                        conn,
-                        found.session,
-                        &refresh_token_hash(&successor),
-                        tokens.refresh_expiry(),
-                    )
-                    .await?;
-                    sessions::mark_spent(conn, &found, next, now).await?;
-                    Ok(Refreshed::Pair(found.member, found.session, successor))
-                }
-                (Some(used), Some(next))
-                    if now - used <= grace && !sessions::is_spent(conn, next).await? =>
-                {
-                    Ok(Refreshed::Pair(found.member, found.session, successor))
-                }
-                _ => {
-                    sessions::revoke(
-                        conn,
-                        found.session,
-                        sessions::RevokeReason::RefreshTokenReused,
-                    )
-                    .await?;
-                    Ok(Refreshed::Reused)
-                }
-            }
-        })
-        .await?;
-    match outcome {
-        Refreshed::Pair(member, session, refresh) => {
-            Ok(no_store(HttpResponse::Ok())
-                .json(Tokens::from(tokens.pair(member, session, refresh)?)))
-        }
-        Refreshed::Reused => {
-            tracing::warn!("a spent refresh token was reused; its session has been revoked");
-            Err(ApiError::unauthorized(
-                "refresh_token_reused",
-                "this refresh token was already used; the session has been ended, log in again",
-            ))
-        }
-    }
+    let tokens = accounts::refresh(&mut conn, &state.tokens, &body.0.refresh_token).await?;
+    Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 
 /// Log out

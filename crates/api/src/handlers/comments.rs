@@ -2,10 +2,8 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
-use filmlog_domain::{CommentBody, CommentId};
+use filmlog_domain::CommentBody;
 use filmlog_persistence::social::{self, CommentView};
-use filmlog_persistence::{AsyncPgConnection, log_entries};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,9 +16,10 @@ use crate::error::{
 };
 use crate::extract::{CommentPath, EntryPath, JsonBody};
 use crate::handlers::log_entries::entry_page_conn;
-use crate::middleware::idempotency::{IdempotencyKey, Outcome};
+use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Comment {
@@ -123,12 +122,6 @@ pub(crate) fn parse_body(raw: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::invalid_field("/body", "invalid_comment", e))
 }
 
-async fn comment(conn: &mut AsyncPgConnection, id: CommentId) -> ApiResult<CommentView> {
-    social::comment_view(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that comment"))
-}
-
 /// A log entry's comments
 #[utoipa::path(
     operation_id = "list_comments",
@@ -190,18 +183,13 @@ pub async fn create_comment(
     let text = parse_body(&body.0.body)?;
     let author = auth.id();
     let mut conn = state.conn().await?;
-    let outcome = conn
-        .transaction(async |conn| {
-            if let Some(replay) = idempotency.replay(conn, author).await? {
-                return Ok(replay);
-            }
-            let cid = filmlog_app::ops::social::add_comment(conn, id, author, text).await?;
-            let created = Comment::from(comment(conn, cid).await?);
-            let outcome = Outcome::created(format!("/api/v1/comments/{cid}"), &created)?;
-            idempotency.record(conn, author, outcome).await
-        })
-        .await?;
-    Ok(outcome.into_response())
+    let render = |view: CommentView| {
+        let cid = view.comment.id;
+        created(format!("/api/v1/comments/{cid}"), &Comment::from(view))
+    };
+    let outcome =
+        ops::social::comment_once(&mut conn, &idempotency, id, author, text, render).await?;
+    Ok(into_response(outcome))
 }
 
 /// Edit your comment
@@ -230,13 +218,8 @@ pub async fn update_comment(
 ) -> ApiResult<HttpResponse> {
     let text = parse_body(&body.0.body)?;
     let mut conn = state.conn().await?;
-    let current = comment(&mut conn, id).await?;
-    // A comment a moderator removed stays removed: not even its author edits it back.
-    if current.comment.author_id != auth.id() || current.comment.removed_at.is_some() {
-        return Err(ApiError::not_found("that comment"));
-    }
-    social::update_comment(&mut conn, id, &text).await?;
-    Ok(HttpResponse::Ok().json(Comment::from(comment(&mut conn, id).await?)))
+    let edited = ops::social::edit_comment(&mut conn, auth.id(), id, &text).await?;
+    Ok(HttpResponse::Ok().json(Comment::from(edited)))
 }
 
 /// Delete a comment (its author, or the owner of the log entry)
@@ -258,19 +241,7 @@ pub async fn delete_comment(
     auth: Caller,
     CommentPath(id): CommentPath,
 ) -> ApiResult<HttpResponse> {
-    let me = auth.id();
     let mut conn = state.conn().await?;
-    let current = comment(&mut conn, id).await?;
-    // The review's owner may delete comments on it too; that is looked up only for someone else's comment.
-    if current.comment.author_id != me {
-        let entry = current.comment.log_entry_id;
-        let entry_owner = log_entries::owner_and_review(&mut conn, entry)
-            .await?
-            .map(|head| head.author);
-        if entry_owner != Some(me) {
-            return Err(ApiError::not_found("that comment"));
-        }
-    }
-    social::delete_comment(&mut conn, id).await?;
+    ops::social::delete_comment(&mut conn, auth.id(), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,10 +2,8 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
-use diesel_async::AsyncConnection;
 use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
-use filmlog_persistence::PersistenceError;
-use filmlog_persistence::catalog::{self, FilmChanges, NewCredit, NewFilm, SLUG_KEY};
+use filmlog_persistence::catalog::{self, FilmChanges, NewCredit, NewFilm};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,9 +14,10 @@ use crate::error::{
 };
 use crate::extract::{FilmSlug, JsonBody, Query, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
-use crate::middleware::idempotency::{IdempotencyKey, Outcome};
+use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use filmlog_app::ops::{self, OpError};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -241,28 +240,17 @@ pub async fn create_film(
     f.finish()?;
     let mut conn = state.conn().await?;
     let member = auth.id();
-    let outcome = conn
-        .transaction(async |conn| {
-            if let Some(replay) = idempotency.replay(conn, member).await? {
-                return Ok(replay);
-            }
-            let film = catalog::insert_film(conn, &new, &credits)
+    let render = ops::catalog::render(move |conn, film| {
+        Box::pin(async move {
+            let film = load_film(conn, &film.slug, Viewer::Member(member))
                 .await
-                .map_err(slug_conflict)?;
-            let film = load_film(conn, &film.slug, Viewer::Member(member)).await?;
-            let outcome = Outcome::created(format!("/api/v1/films/{}", film.slug), &film)?;
-            idempotency.record(conn, member, outcome).await
+                .map_err(|e| OpError::internal(e.to_string()))?;
+            created(format!("/api/v1/films/{}", film.slug), &film)
         })
-        .await?;
-    Ok(outcome.into_response())
-}
-
-fn slug_conflict(err: PersistenceError) -> ApiError {
-    if err.is_unique_violation_of(SLUG_KEY) {
-        ApiError::conflict("slug_taken", "a film with that slug exists")
-    } else {
-        err.into()
-    }
+    });
+    let outcome =
+        ops::catalog::add_once(&mut conn, &idempotency, member, &new, &credits, render).await?;
+    Ok(into_response(outcome))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -323,18 +311,6 @@ impl Fields {
                 None
             }
         }
-    }
-}
-
-/// A unique external id another film has.
-fn external_id_conflict(err: PersistenceError) -> ApiError {
-    if catalog::EXTERNAL_ID_KEYS
-        .iter()
-        .any(|k| err.is_unique_violation_of(k))
-    {
-        ApiError::conflict("external_id_taken", "another film has that external id")
-    } else {
-        err.into()
     }
 }
 
@@ -407,14 +383,8 @@ pub async fn update_film(
     let mut conn = state.conn().await?;
     let id = any_film_id(&mut conn, &slug).await?;
     let admin = Viewer::Member(auth.id());
-    let film = conn
-        .transaction(async |conn| {
-            let row = catalog::update_film(conn, id, &changes)
-                .await
-                .map_err(external_id_conflict)?;
-            load_any_film(conn, &row.slug, admin).await
-        })
-        .await?;
+    let row = ops::catalog::correct(&mut conn, id, &changes).await?;
+    let film = load_any_film(&mut conn, &row.slug, admin).await?;
     Ok(HttpResponse::Ok().json(film))
 }
 
@@ -475,20 +445,9 @@ pub async fn merge_film(
     let mut conn = state.conn().await?;
     let source = any_film_id(&mut conn, &slug).await?;
     let target = any_film_id(&mut conn, &into).await?;
-    if source == target {
-        return Err(ApiError::conflict(
-            "same_film",
-            "a film cannot be merged into itself",
-        ));
-    }
     let admin = Viewer::Member(auth.id());
-    let (merged, film) = conn
-        .transaction(async |conn| {
-            let merged = catalog::merge(conn, source, target).await?;
-            let film = load_any_film(conn, into.as_str(), admin).await?;
-            Ok::<_, ApiError>((merged, film))
-        })
-        .await?;
+    let merged = ops::catalog::merge(&mut conn, source, target).await?;
+    let film = load_any_film(&mut conn, into.as_str(), admin).await?;
     Ok(HttpResponse::Ok().json(MergeResult {
         film,
         members: merged.members,

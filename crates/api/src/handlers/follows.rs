@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::social;
 use serde::Serialize;
@@ -47,9 +46,7 @@ pub async fn follow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    let followed = conn
-        .transaction(async |conn| ops::social::follow(conn, me, them).await)
-        .await?;
+    let followed = ops::social::follow(&mut conn, me, them).await?;
     Ok(match followed {
         Followed::Following => HttpResponse::NoContent().finish(),
         Followed::Requested => HttpResponse::Accepted().json(FollowRequested {
@@ -149,14 +146,11 @@ async fn answer_request(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let requester = member_id(&mut conn, username).await?;
-    conn.transaction(async |conn| {
-        if approve {
-            ops::social::approve(conn, me, requester).await
-        } else {
-            ops::social::deny(conn, me, requester).await
-        }
-    })
-    .await?;
+    if approve {
+        ops::social::approve(&mut conn, me, requester).await?;
+    } else {
+        ops::social::deny(&mut conn, me, requester).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -182,8 +176,7 @@ pub async fn unfollow(
     let me = auth.id();
     let mut conn = state.conn().await?;
     let them = member_id(&mut conn, &username).await?;
-    conn.transaction(async |conn| ops::social::unfollow(conn, me, them).await)
-        .await?;
+    ops::social::unfollow(&mut conn, me, them).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, MAX_OPS};
 use filmlog_domain::text::TextError;
 use filmlog_domain::visibility::Viewer;
@@ -29,7 +28,7 @@ use crate::handlers::films::film_id;
 use crate::middleware::conditional::{etag_with_version, if_match, json_with_version, lists_etag};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use filmlog_app::ops;
+use filmlog_app::ops::{self, OpError, Step, step};
 use filmlog_app::visibility;
 
 /// An entry of a list.
@@ -348,25 +347,15 @@ pub async fn create_list(
         );
     }
     let plan = rules::plan(&[], &ops).map_err(|(i, e)| batch_error("/entries", i, e))?;
-    let id = conn
-        .transaction(async |conn| {
-            let id = store::insert(
-                conn,
-                &NewList {
-                    owner: me,
-                    name: list_name.as_deref().unwrap_or_default(),
-                    description: description.as_deref(),
-                    ranked: req.ranked,
-                    visibility: req.visibility.map_or(Audience::Public, Audience::from),
-                    tags: &list_tags,
-                },
-            )
-            .await?;
-            store::apply(conn, id, &plan, &entry_text).await?;
-            ops::lists::created(conn, me, id, plan.added.len()).await?;
-            Ok::<_, ApiError>(id)
-        })
-        .await?;
+    let new = NewList {
+        owner: me,
+        name: list_name.as_deref().unwrap_or_default(),
+        description: description.as_deref(),
+        ranked: req.ranked,
+        visibility: req.visibility.map_or(Audience::Public, Audience::from),
+        tags: &list_tags,
+    };
+    let id = ops::lists::create(&mut conn, &new, &plan, &entry_text).await?;
     let list = owners_view(&mut conn, id, me).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/lists/{id}")))
@@ -385,18 +374,7 @@ fn film_of(films: &HashMap<String, FilmId>, slug: &str, pointer: String) -> ApiR
 
 /// The problem of a refused batch: 422 pointing at the failing operation.
 fn batch_error(base: &str, i: usize, e: BatchError) -> ApiError {
-    let code = match e {
-        BatchError::DuplicateFilm => "duplicate_film",
-        BatchError::NotInList => "not_in_list",
-        BatchError::PositionOutOfRange { .. } => "position_out_of_range",
-        BatchError::TooManyEntries => "too_many_entries",
-    };
-    let pointer = match e {
-        BatchError::PositionOutOfRange { .. } => format!("{base}/{i}/position"),
-        BatchError::TooManyEntries => format!("{base}/{i}"),
-        _ => format!("{base}/{i}/film"),
-    };
-    ApiError::invalid_field(&pointer, code, e)
+    OpError::Invalid(vec![ops::lists::batch_issue(base, i, e)]).into()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -469,19 +447,35 @@ pub async fn list_entries(
 /// 412 unless `if_match` names the list as its owner reads it now: its ETag, or that of its first
 /// page of entries (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its
 /// owner reads it holds that very page). For every edit of a list (the caller holds its lock).
-async fn require_current(
-    conn: &mut AsyncPgConnection,
+/// The check of an `If-Match` against the owner's list, with the list locked: the ETag of the list
+/// or of its first page of entries.
+fn require_current(
     id: i64,
     owner: MemberId,
-    if_match: &str,
-) -> ApiResult<()> {
-    let current = owners_view(conn, id, owner).await?;
-    let first_page = etag_with_version(&current.entries, &current.summary.updated_at)?;
-    if lists_etag(if_match, &list_etag(&current)?) || lists_etag(if_match, &first_page) {
-        Ok(())
-    } else {
-        Err(ApiError::precondition_failed())
-    }
+    if_match: Option<String>,
+) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send {
+    step(move |conn| {
+        Box::pin(async move {
+            let Some(if_match) = if_match else {
+                return Ok(());
+            };
+            let current = owners_view(conn, id, owner)
+                .await
+                .map_err(|e| OpError::internal(e.to_string()))?;
+            let etag = |v: ApiResult<String>| v.map_err(|e| OpError::internal(e.to_string()));
+            let first_page = etag(etag_with_version(
+                &current.entries,
+                &current.summary.updated_at,
+            ))?;
+            if lists_etag(&if_match, &etag(list_etag(&current))?)
+                || lists_etag(&if_match, &first_page)
+            {
+                Ok(())
+            } else {
+                Err(OpError::PreconditionFailed)
+            }
+        })
+    })
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -549,21 +543,10 @@ pub async fn update_list(
         .visibility
         .is_some_and(|v| Audience::from(v) != Audience::Private);
     let me = auth.id();
-    let precondition = if_match(&req);
+    let precondition = require_current(id, me, if_match(&req));
     let mut conn = state.conn().await?;
-    let list = conn
-        .transaction(async |conn| {
-            let row = store::lock_owned(conn, id, me)
-                .await?
-                .ok_or_else(|| ApiError::not_found("that list"))?;
-            if let Some(precondition) = &precondition {
-                require_current(conn, id, me, precondition).await?;
-            }
-            filmlog_domain::rules::check_list_visibility_change(row.removed_at.is_some(), opens)?;
-            store::update_header(conn, id, &changes).await?;
-            owners_view(conn, id, me).await
-        })
-        .await?;
+    ops::lists::update_header(&mut conn, me, id, &changes, opens, precondition).await?;
+    let list = owners_view(&mut conn, id, me).await?;
     list_response(&list)
 }
 
@@ -588,14 +571,7 @@ pub async fn delete_list(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        store::lock_owned(conn, id, me)
-            .await?
-            .ok_or_else(|| ApiError::not_found("that list"))?;
-        store::delete(conn, id).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    ops::lists::delete(&mut conn, me, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -719,19 +695,9 @@ pub async fn edit_entries(
             }
         }
     }
-    let list = conn
-        .transaction(async |conn| {
-            store::lock_owned(conn, id, me)
-                .await?
-                .ok_or_else(|| ApiError::not_found("that list"))?;
-            require_current(conn, id, me, &precondition).await?;
-            let current = store::slots(conn, id).await?;
-            let plan = rules::plan(&current, &ops).map_err(|(i, e)| batch_error("", i, e))?;
-            store::apply(conn, id, &plan, &entry_text).await?;
-            ops::lists::films_added(conn, me, id, plan.added.len()).await?;
-            owners_view(conn, id, me).await
-        })
-        .await?;
+    let precondition = require_current(id, me, Some(precondition));
+    ops::lists::edit_entries(&mut conn, me, id, &ops, &entry_text, precondition).await?;
+    let list = owners_view(&mut conn, id, me).await?;
     list_response(&list)
 }
 
@@ -867,14 +833,11 @@ async fn toggle_like(
     like: bool,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        if like {
-            ops::social::like_list(conn, id, me).await
-        } else {
-            ops::social::unlike_list(conn, id, me).await
-        }
-    })
-    .await?;
+    if like {
+        ops::social::like_list(&mut conn, id, me).await?;
+    } else {
+        ops::social::unlike_list(&mut conn, id, me).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -952,28 +915,18 @@ pub async fn clone_list(
     let viewer = Viewer::Member(me);
     let mut conn = state.conn().await?;
     let (original, _) = readable(&mut conn, viewer, id).await?;
-    // A removed list stays private to its owner: no public copy of it either.
-    filmlog_domain::rules::check_list_visibility_change(original.list.removed_at.is_some(), true)?;
     let tags = flatten_tags(original.list.tags.clone());
-    let copy = conn
-        .transaction(async |conn| {
-            let copy = store::insert(
-                conn,
-                &NewList {
-                    owner: me,
-                    name: &original.list.name,
-                    description: original.list.description.as_deref(),
-                    ranked: original.list.ranked,
-                    visibility: Audience::Public,
-                    tags: &tags,
-                },
-            )
-            .await?;
-            let films = store::copy_entries(conn, id, copy).await?;
-            ops::lists::created(conn, me, copy, films).await?;
-            Ok::<_, ApiError>(copy)
-        })
-        .await?;
+    let new = NewList {
+        owner: me,
+        name: &original.list.name,
+        description: original.list.description.as_deref(),
+        ranked: original.list.ranked,
+        visibility: Audience::Public,
+        tags: &tags,
+    };
+    // A removed list stays private to its owner: no public copy of it either.
+    let removed = original.list.removed_at.is_some();
+    let copy = ops::lists::copy(&mut conn, id, removed, &new).await?;
     let list = owners_view(&mut conn, copy, me).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/lists/{copy}")))
@@ -1250,9 +1203,7 @@ pub async fn comment_on_list(
     let text = parse_body(&body.0.body)?;
     let me = auth.id();
     let mut conn = state.conn().await?;
-    let comment = conn
-        .transaction(async |conn| ops::social::add_list_comment(conn, id, me, &text).await)
-        .await?;
+    let comment = ops::social::add_list_comment(&mut conn, id, me, &text).await?;
     let location = format!("/api/v1/list-comments/{}", comment.comment.id);
     Ok(HttpResponse::Created()
         .insert_header(("Location", location))
@@ -1278,13 +1229,7 @@ pub async fn delete_list_comment(
     auth: Caller,
     ListCommentPath(id): ListCommentPath,
 ) -> ApiResult<HttpResponse> {
-    let me = auth.id();
     let mut conn = state.conn().await?;
-    match store::comment_owners(&mut conn, id).await? {
-        Some((author, owner)) if author == me || owner == me => {
-            store::delete_comment(&mut conn, id).await?;
-            Ok(HttpResponse::NoContent().finish())
-        }
-        _ => Err(ApiError::not_found("that comment")),
-    }
+    ops::social::delete_list_comment(&mut conn, auth.id(), id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

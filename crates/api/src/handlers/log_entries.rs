@@ -2,7 +2,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::rules::EntryState;
 use filmlog_domain::rules::check_date_or_review;
 use filmlog_domain::{
@@ -27,9 +26,9 @@ use crate::error::{
 use crate::extract::{EntryPath, JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
-use crate::middleware::idempotency::{IdempotencyKey, Outcome};
+use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::state::{AppState, DbConn};
-use filmlog_app::ops;
+use filmlog_app::ops::{self, FieldIssue, OpError, Step, step};
 use filmlog_app::visibility;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -226,7 +225,15 @@ async fn view(
 }
 
 fn unknown_film() -> ApiError {
-    ApiError::invalid_field("/film", "unknown_film", "no film has that slug")
+    unknown_film_issue().into()
+}
+
+fn unknown_film_issue() -> OpError {
+    OpError::Invalid(vec![FieldIssue::new(
+        "/film",
+        "unknown_film",
+        "no film has that slug",
+    )])
 }
 
 /// A connection for a page of what hangs off a log entry (its likes, its comments), once the entry
@@ -316,35 +323,30 @@ pub async fn create_log_entry(
         visibility: req.visibility.map(Audience::from),
     };
     // The response is built from what was written; no read-back query.
-    let log = async |conn: &mut AsyncPgConnection| {
-        let logged = ops::films::log_fast(conn, member, slug.as_str(), &new, req.liked)
-            .await?
-            .ok_or_else(unknown_film)?;
+    let render = move |logged: Option<filmlog_persistence::log_entries::LoggedEntry>| {
+        let logged = logged.ok_or_else(unknown_film_issue)?;
         let id = logged.entry.id;
         let film = logged.film();
         let entry = LogEntry::from(LogEntryView {
             entry: logged.entry,
             liked: logged.liked,
-            member: author.clone(),
+            member: author,
             film,
         });
-        Outcome::created(format!("/api/v1/log-entries/{id}"), &entry)
+        created(format!("/api/v1/log-entries/{id}"), &entry)
     };
     let mut conn = state.conn().await?;
-    let outcome = if idempotency.is_keyed() {
-        conn.transaction(async |conn| {
-            if let Some(replay) = idempotency.replay(conn, member).await? {
-                return Ok(replay);
-            }
-            let outcome = log(conn).await?;
-            idempotency.record(conn, member, outcome).await
-        })
-        .await?
-    } else {
-        // One statement (see `ops::films::log_fast`): no transaction around it.
-        log(&mut conn).await?
-    };
-    Ok(outcome.into_response())
+    let outcome = ops::films::log_once(
+        &mut conn,
+        &idempotency,
+        member,
+        slug.as_str(),
+        &new,
+        req.liked,
+        render,
+    )
+    .await?;
+    Ok(into_response(outcome))
 }
 
 /// A log entry
@@ -441,42 +443,57 @@ pub async fn update_log_entry(
     let member = auth.id();
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
-    let entry = conn
-        .transaction(async |conn| {
-            let current = ops::films::lock_own_entry(conn, id, member).await?;
-            // The representation is loaded only when there is an ETag to compare it with.
-            if precondition.is_some() {
-                check_if_match(precondition.as_deref(), &view(conn, id, member).await?)?;
-            }
-            let new_date = match watched_on {
-                Some(d) => d.map(WatchedOn::date),
-                None => current.watched_on,
-            };
-            let new_review_present = match &review {
-                Some(r) => r.is_some(),
-                None => current.review_text.is_some(),
-            };
-            check_date_or_review(new_date.is_some(), new_review_present)?;
-            let spoilers = match &patch.review {
-                Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
-                Some(None) => Some(false),
-                None => None,
-            };
-            let changes = LogEntryChanges {
-                watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
-                rewatch: patch.rewatch,
-                rating,
-                review_text: review.map(|r| r.map(ReviewText::into_inner)),
-                contains_spoilers: spoilers,
-                tags,
-                visibility: patch.visibility.map(Audience::from),
-                updated_at: Some(Utc::now()),
-            };
-            ops::films::edit_entry(conn, member, &current, &changes, patch.liked).await?;
-            view(conn, id, member).await
-        })
-        .await?;
+    let precondition = entry_precondition(id, member, precondition);
+    let changes = move |current: &filmlog_persistence::log_entries::LogEntryRow| {
+        let new_date = match watched_on {
+            Some(d) => d.map(WatchedOn::date),
+            None => current.watched_on,
+        };
+        let new_review_present = match &review {
+            Some(r) => r.is_some(),
+            None => current.review_text.is_some(),
+        };
+        check_date_or_review(new_date.is_some(), new_review_present)?;
+        let spoilers = match &patch.review {
+            Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
+            Some(None) => Some(false),
+            None => None,
+        };
+        let changes = LogEntryChanges {
+            watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
+            rewatch: patch.rewatch,
+            rating,
+            review_text: review.map(|r| r.map(ReviewText::into_inner)),
+            contains_spoilers: spoilers,
+            tags,
+            visibility: patch.visibility.map(Audience::from),
+            updated_at: Some(Utc::now()),
+        };
+        Ok((changes, patch.liked))
+    };
+    ops::films::edit_own_entry(&mut conn, member, id, precondition, changes).await?;
+    let entry = view(&mut conn, id, member).await?;
     json_with_etag(&entry)
+}
+
+/// The check of an `If-Match` against the member's entry, with it locked. The representation is
+/// loaded only when there is an ETag to compare it with.
+fn entry_precondition(
+    id: LogEntryId,
+    member: MemberId,
+    if_match: Option<String>,
+) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send {
+    step(move |conn| {
+        Box::pin(async move {
+            if if_match.is_none() {
+                return Ok(());
+            }
+            let current = view(conn, id, member)
+                .await
+                .map_err(|e| OpError::internal(e.to_string()))?;
+            check_if_match(if_match.as_deref(), &current)
+        })
+    })
 }
 
 /// Delete a log entry (its owner)
@@ -505,15 +522,7 @@ pub async fn delete_log_entry(
     let member = auth.id();
     let precondition = if_match(&req);
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        let current = ops::films::lock_own_entry(conn, id, member).await?;
-        // The representation is loaded only when there is an ETag to compare it with.
-        if precondition.is_some() {
-            check_if_match(precondition.as_deref(), &view(conn, id, member).await?)?;
-        }
-        ops::films::delete_entry(conn, member, &current).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    let precondition = entry_precondition(id, member, precondition);
+    ops::films::delete_own_entry(&mut conn, member, id, precondition).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,13 +1,11 @@
 //! The caller's own account.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
-use diesel_async::AsyncConnection;
 use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::{
     Bio, DisplayName, Location, MemberId, Password, ProfileChange, Pronouns, TextError, Website,
 };
 use filmlog_persistence::members;
-use filmlog_persistence::sessions::{self, RevokeReason};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -208,28 +206,10 @@ pub async fn update_me(
     let mut conn = state.conn().await?;
     // The ETag is compared with the row locked, in the transaction that writes: of several
     // writers holding the same ETag exactly one wins, the others get 412.
-    let member = conn
-        .transaction(async |conn| {
-            let current = members::lock(conn, me)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account is gone"))?;
-            check_if_match(precondition.as_deref(), &Me::from(current.clone()))?;
-            if change.is_empty() {
-                return Ok::<_, ApiError>(current);
-            }
-            let turning_public = current.private_account && change.private_account == Some(false);
-            let notifications = change.notifications_after(&current.notifications);
-            let mut changes = members::MemberChanges::from(change);
-            changes.notifications_off = notifications.map(|p| p.off_names());
-            let updated = members::update_profile(conn, me, &changes).await?;
-            if turning_public {
-                // A public account takes followers without asking: everyone who asked follows now.
-                ops::social::approve_all(conn, me).await?;
-                return Ok(members::find(conn, me).await?.unwrap_or(updated));
-            }
-            Ok(updated)
-        })
-        .await?;
+    let precondition = move |current: &filmlog_domain::Member| {
+        check_if_match(precondition.as_deref(), &Me::from(current.clone()))
+    };
+    let member = ops::accounts::update_profile(&mut conn, me, change, precondition).await?;
     json_with_etag(&Me::from(member))
 }
 
@@ -281,20 +261,9 @@ pub async fn change_password(
     .await?;
     let hash = state.passwords.hash(&new_password).await?;
     let mut conn = state.conn().await?;
-    let (member, session) = (auth.id(), auth.session);
-    conn.transaction(async |conn| {
-        members::set_password_hash(conn, member, &hash).await?;
-        sessions::revoke_others(conn, member, session, RevokeReason::PasswordChanged).await?;
-        filmlog_persistence::webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    ops::accounts::change_password(&mut conn, auth.id(), auth.session, &hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }
-
-/// Why webhooks were paused by a password change.
-pub const PAUSED_PASSWORD_CHANGED: &str =
-    "paused: your password changed; turn it back on with your password if you made it";
 
 /// The 429 of a current-password check, for the spec.
 pub const PASSWORD_LOCKED: &str = "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
 use filmlog_domain::{LogEntryId, Subject};
 use filmlog_persistence::moderation::{self as store, LogRow, QueueRow};
@@ -158,10 +157,7 @@ pub async fn create_report(
         let thread = Subject::Entry(thread_owner, audience);
         visibility::check(&mut conn, viewer, thread, "that subject").await?;
     }
-    conn.transaction(async |conn| {
-        ops::moderation::report(conn, me, owner, (kind, id), reason, message).await
-    })
-    .await?;
+    ops::moderation::report(&mut conn, me, owner, (kind, id), reason, message).await?;
     Ok(HttpResponse::Accepted().json(ReportReceipt {
         subject_type: kind.as_str().to_owned(),
         subject_id: id.to_string(),
@@ -405,11 +401,7 @@ pub async fn moderate(
     };
     let moderator = (auth.id(), auth.member.username.as_str());
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction(async |conn| {
-            ops::moderation::act(conn, moderator, action, subject, reason, until).await
-        })
-        .await?;
+    let row = ops::moderation::act(&mut conn, moderator, action, subject, reason, until).await?;
     Ok(HttpResponse::Ok().json(ModerationEntry::from(row)))
 }
 

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, SecondsFormat, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_persistence::{changes, notifications};
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::{IntoParams, ToSchema};
@@ -215,8 +214,7 @@ pub async fn mark_read(
     let up_to = body.0.up_to.min(Utc::now());
     let me = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| notifications::mark_read(conn, me, up_to).await)
-        .await?;
+    ops::notify::mark_read(&mut conn, me, up_to).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -280,8 +278,7 @@ async fn entry_subscription(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::subscribe_entry(conn, id, me, on).await)
-        .await?;
+    ops::social::subscribe_entry(&mut conn, id, me, on).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -339,8 +336,7 @@ async fn list_subscription(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::subscribe_list(conn, id, me, on).await)
-        .await?;
+    ops::social::subscribe_list(&mut conn, id, me, on).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,7 +5,6 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::portability::MAX_ARCHIVE_BYTES;
 use filmlog_persistence::portability::{self as store, ExportJobRow, ImportJobRow, RowView};
 use futures_util::StreamExt;
@@ -23,6 +22,7 @@ use crate::extract::{ExportPath, ImportPath, Query};
 use crate::pagination::{self, Page, Paging};
 use crate::routes::API_PREFIX;
 use crate::state::AppState;
+use filmlog_app::ops;
 use filmlog_jobs::portability::export::CHUNK;
 
 /// Rows shown in a job's `unmatched` and `problems` (all of them: `GET …/rows`).
@@ -302,9 +302,7 @@ pub async fn create_import(
     // larger than any upload accepted.
     {
         let mut conn = state.conn().await?;
-        if let Some(open) = store::open_import(&mut conn, me).await? {
-            return Err(import_in_progress(open));
-        }
+        ops::portability::check_no_open_import(&mut conn, me).await?;
     }
     let announced = req
         .headers()
@@ -333,25 +331,8 @@ pub async fn create_import(
         .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
     let mut conn = state.conn().await?;
     let dry_run = query.dry_run;
-    let job = conn
-        .transaction(async |conn| {
-            // One open import per member, checked again with the member's row locked.
-            filmlog_persistence::members::lock(conn, me).await?;
-            if let Some(open) = store::open_import(conn, me).await? {
-                return Err(import_in_progress(open));
-            }
-            let job = store::create_import(conn, me, dry_run, total).await?;
-            let mut chunk = vec![0u8; CHUNK];
-            for n in 0.. {
-                let len = read_full(&mut file, &mut chunk).await?;
-                if len == 0 {
-                    break;
-                }
-                store::add_import_chunk(conn, job.id, n, &chunk[..len]).await?;
-            }
-            Ok(job)
-        })
-        .await?;
+    let job =
+        ops::portability::start_import(&mut conn, me, dry_run, total, &mut file, CHUNK).await?;
     state.portability.wake.notify_waiters();
     let id = job.id;
     let view = import_view(&mut conn, job).await?;
@@ -362,13 +343,6 @@ pub async fn create_import(
 
 /// What a form may carry besides the ZIP (other fields, part headers, boundaries).
 const MAX_FORM_EXTRA: u64 = 64 * 1024;
-
-fn import_in_progress(open: i64) -> ApiError {
-    ApiError::conflict(
-        "import_in_progress",
-        format!("import {open} is not finished: confirm or cancel it first"),
-    )
-}
 
 fn archive_too_large() -> ApiError {
     ApiError::new(
@@ -585,22 +559,7 @@ pub async fn confirm_import(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    let job = conn
-        .transaction(async |conn| {
-            let job = store::import_of(conn, Some(me), id)
-                .await?
-                .ok_or_else(not_found)?;
-            if !store::confirm_import(conn, me, id).await? {
-                return Err(ApiError::conflict(
-                    "not_awaiting_review",
-                    format!("the import is {}, not needs_review", job.status),
-                ));
-            }
-            store::import_of(conn, Some(me), id)
-                .await?
-                .ok_or_else(not_found)
-        })
-        .await?;
+    let job = ops::portability::confirm_import(&mut conn, me, id).await?;
     state.portability.wake.notify_waiters();
     Ok(HttpResponse::Accepted().json(import_view(&mut conn, job).await?))
 }
@@ -630,19 +589,7 @@ pub async fn cancel_import(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| {
-        let job = store::import_of(conn, Some(me), id)
-            .await?
-            .ok_or_else(not_found)?;
-        if !store::cancel_import(conn, me, id).await? {
-            return Err(ApiError::conflict(
-                "import_finished",
-                format!("the import is {}", job.status),
-            ));
-        }
-        Ok(())
-    })
-    .await?;
+    ops::portability::cancel_import(&mut conn, me, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -724,18 +671,7 @@ fn export_view(state: &AppState, job: ExportJobRow) -> ExportJob {
 pub async fn create_export(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    let job = conn
-        .transaction(async |conn| {
-            filmlog_persistence::members::lock(conn, me).await?;
-            if let Some(open) = store::open_export(conn, me).await? {
-                return Err(ApiError::conflict(
-                    "export_in_progress",
-                    format!("export {open} is not finished yet"),
-                ));
-            }
-            Ok(store::create_export(conn, me).await?)
-        })
-        .await?;
+    let job = ops::portability::start_export(&mut conn, me).await?;
     state.portability.wake.notify_waiters();
     let id = job.id;
     Ok(HttpResponse::Accepted()

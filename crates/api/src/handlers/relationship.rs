@@ -1,7 +1,6 @@
 //! The caller's relationship with a film: watched, liked, in the watchlist, rated.
 
 use actix_web::{HttpResponse, delete, get, put, web};
-use diesel_async::AsyncConnection;
 use filmlog_domain::relationship::FilmCommand;
 use filmlog_domain::{MemberId, Rating, Slug};
 use filmlog_persistence::{log_entries, relationships};
@@ -72,8 +71,7 @@ async fn change(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let film = film_id(&mut conn, slug, Some(member)).await?;
-    conn.transaction(async |conn| ops::films::change(conn, member, film, command).await)
-        .await?;
+    ops::films::change(&mut conn, member, film, command).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_persistence::social;
 
 use crate::auth::Caller;
@@ -40,8 +39,7 @@ pub async fn like_review(
 ) -> ApiResult<HttpResponse> {
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::like_review(conn, id, member).await)
-        .await?;
+    ops::social::like_review(&mut conn, id, member).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -66,8 +64,7 @@ pub async fn unlike_review(
 ) -> ApiResult<HttpResponse> {
     let member = auth.id();
     let mut conn = state.conn().await?;
-    conn.transaction(async |conn| ops::social::unlike_review(conn, id, member).await)
-        .await?;
+    ops::social::unlike_review(&mut conn, id, member).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

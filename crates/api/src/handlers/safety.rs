@@ -9,7 +9,6 @@
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use filmlog_domain::MemberId;
 use filmlog_persistence::blocks;
 
@@ -44,13 +43,12 @@ async fn between(
     // Any member can be blocked or muted, even one whose page hides itself from the caller (who
     // may block back a member that blocked them).
     let them = member_id(&mut conn, username).await?;
-    conn.transaction(async |conn| match act {
-        Act::Block => ops::social::block(conn, me, them).await,
-        Act::Unblock => ops::social::unblock(conn, me, them).await,
-        Act::Mute => ops::social::mute(conn, me, them).await,
-        Act::Unmute => ops::social::unmute(conn, me, them).await,
-    })
-    .await?;
+    match act {
+        Act::Block => ops::social::block(&mut conn, me, them).await?,
+        Act::Unblock => ops::social::unblock(&mut conn, me, them).await?,
+        Act::Mute => ops::social::mute(&mut conn, me, them).await?,
+        Act::Unmute => ops::social::unmute(&mut conn, me, them).await?,
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,8 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
-use filmlog_persistence::sessions::{self, RevokeReason, SessionRow};
+use filmlog_persistence::sessions::{self, SessionRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -104,10 +103,6 @@ pub async fn end_session(
     }
 }
 
-/// Why webhooks were paused by ending every other session.
-pub const PAUSED_SESSIONS_ENDED: &str =
-    "paused: you logged out everywhere; turn it back on with your password if you made it";
-
 /// End every other session
 ///
 /// Logs out everywhere but here. Your webhooks are paused (a `webhook_disabled` notification each)
@@ -128,12 +123,6 @@ pub async fn end_other_sessions(
     auth: Caller,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let me = auth.id();
-    conn.transaction(async |conn| {
-        sessions::revoke_others(conn, me, auth.session, RevokeReason::EndedByMember).await?;
-        filmlog_persistence::webhooks::pause_all(conn, me, PAUSED_SESSIONS_ENDED).await?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    filmlog_app::ops::accounts::end_other_sessions(&mut conn, auth.id(), auth.session).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,8 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
-use filmlog_domain::webhook::{self, ENDPOINTS_MAX};
+use filmlog_domain::webhook::{self};
 use filmlog_persistence::webhooks::{self as store, DeliveryRow, EndpointChanges, EndpointRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +17,7 @@ use crate::extract::{JsonBody, WebhookPath};
 use crate::handlers::me::{PASSWORD_LOCKED, confirm_password};
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
+use filmlog_app::ops;
 
 /// A webhook endpoint. Its signing secret is shown once, when it is made or rotated.
 #[derive(Debug, Serialize, ToSchema)]
@@ -179,19 +179,7 @@ pub async fn create_webhook(
     let secret = filmlog_jobs::webhooks::new_secret();
     let sealed = sealed(&state, &secret)?;
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction(async |conn| {
-            // The member's row serialises their registrations, so the limit holds under races.
-            filmlog_persistence::members::lock(conn, me).await?;
-            if store::count_of(conn, me).await? >= ENDPOINTS_MAX {
-                return Err(ApiError::conflict(
-                    "webhook_limit",
-                    format!("a member may register at most {ENDPOINTS_MAX} webhook endpoints"),
-                ));
-            }
-            Ok(store::create(conn, me, &url, &events, &sealed).await?)
-        })
-        .await?;
+    let row = ops::webhooks::register(&mut conn, me, &url, &events, &sealed).await?;
     let location = format!("/api/v1/me/webhooks/{}", row.id);
     Ok(HttpResponse::Created()
         .insert_header(("location", location))
@@ -308,17 +296,7 @@ pub async fn update_webhook(
     };
     let me = auth.id();
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction(async |conn| {
-            store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
-            let row = store::update(conn, id, &changes).await?;
-            if let Some(sealed) = &rotated {
-                store::rotate_secret(conn, id, sealed, filmlog_jobs::webhooks::ROTATION_GRACE)
-                    .await?;
-            }
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
+    let row = ops::webhooks::change(&mut conn, me, id, &changes, rotated.as_deref()).await?;
     Ok(HttpResponse::Ok().json(WebhookEndpoint::of(row, secret)))
 }
 
@@ -421,30 +399,7 @@ pub async fn test_webhook(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction(async |conn| {
-            let endpoint = store::lock_own(conn, me, id).await?.ok_or_else(not_found)?;
-            if !endpoint.enabled {
-                return Err(ApiError::conflict(
-                    "webhook_disabled",
-                    "the endpoint is disabled; enable it with PATCH first",
-                ));
-            }
-            // One test at a time per endpoint: a loop of tests cannot fill the delivery queue.
-            if store::pending_of_type(conn, id, "webhook.test").await? > 0 {
-                return Err(ApiError::conflict(
-                    "webhook_test_pending",
-                    "a test delivery to this endpoint has not been delivered yet",
-                ));
-            }
-            let payload = serde_json::json!({
-                "type": "webhook.test",
-                "timestamp": Utc::now(),
-                "data": {"webhook": id.to_string()},
-            });
-            Ok(store::enqueue(conn, id, "webhook.test", &payload).await?)
-        })
-        .await?;
+    let row = ops::webhooks::test(&mut conn, me, id).await?;
     Ok(HttpResponse::Accepted().json(WebhookDelivery::from(row)))
 }
 

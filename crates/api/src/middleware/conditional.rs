@@ -6,6 +6,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use filmlog_app::ops::{OpError, OpResult};
+
 use crate::error::{ApiError, ApiResult};
 
 /// The ETag of a representation: a hash of its JSON bytes.
@@ -78,11 +80,18 @@ pub fn lists_etag(raw: &str, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
-/// 412 when an `If-Match` was sent and it does not name the current representation.
-pub fn check_if_match<T: Serialize>(if_match: Option<&str>, current: &T) -> ApiResult<()> {
+/// 412 when an `If-Match` was sent and it does not name the current representation: the check a
+/// use case runs with the row locked.
+pub fn check_if_match<T: Serialize>(if_match: Option<&str>, current: &T) -> OpResult<()> {
     match if_match {
         None => Ok(()),
-        Some(raw) if lists_etag(raw, &etag_for(current)?) => Ok(()),
-        Some(_) => Err(ApiError::precondition_failed()),
+        Some(raw) => {
+            let etag = etag_of(&serde_json::to_vec(current).map_err(OpError::internal)?);
+            if lists_etag(raw, &etag) {
+                Ok(())
+            } else {
+                Err(OpError::PreconditionFailed)
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A member's state with a film: the relationship commands and the log entries that change it.
 
 use chrono::Utc;
+use diesel_async::AsyncConnection;
 use filmlog_domain::relationship::{Effect, FilmCommand, MemberFilm, Transition};
 use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
@@ -10,7 +11,8 @@ use filmlog_persistence::log_entries::{
 use filmlog_persistence::notifications::About;
 use filmlog_persistence::{AsyncPgConnection, relationships};
 
-use super::{OpResult, notify};
+use super::idempotency::{Idempotency, Outcome};
+use super::{OpResult, Step, notify, step};
 
 /// The member's state with the film, the relationship locked until the transaction ends.
 pub async fn load(
@@ -76,8 +78,11 @@ pub async fn change(
     film: FilmId,
     command: FilmCommand,
 ) -> OpResult<Transition> {
-    let before = load(conn, member, film).await?;
-    commit(conn, member, film, &before, command).await
+    conn.transaction(async |conn| {
+        let before = load(conn, member, film).await?;
+        commit(conn, member, film, &before, command).await
+    })
+    .await
 }
 
 /// Logs the film `slug` names in one statement: the fast path of `LogEntryCreated` (see
@@ -183,4 +188,59 @@ pub async fn lock_own_entry(
     log_entries::lock_owned(conn, id, owner)
         .await?
         .ok_or(super::OpError::NotFound("that log entry"))
+}
+
+/// Logs the film `slug` names once per idempotency key (see [`Idempotency::once`]); `render` turns
+/// the new entry into the response stored under the key. Without a key the entry is written by
+/// [`log_fast`]'s one statement, with no transaction around it.
+pub async fn log_once(
+    conn: &mut AsyncPgConnection,
+    idempotency: &Idempotency,
+    member: MemberId,
+    slug: &str,
+    new: &NewLogEntry,
+    liked: bool,
+    render: impl FnOnce(Option<LoggedEntry>) -> OpResult<Outcome> + Send,
+) -> OpResult<Outcome> {
+    if !idempotency.is_keyed() {
+        return render(log_fast(conn, member, slug, new, liked).await?);
+    }
+    let (slug, new) = (slug.to_owned(), new.clone());
+    let create =
+        step(move |conn| Box::pin(async move { log_fast(conn, member, &slug, &new, liked).await }));
+    idempotency.once(conn, member, create, render).await
+}
+
+/// Edits the member's own entry with it locked, after `precondition` accepted the current entry (an
+/// `If-Match`); `changes` builds the change from the current row.
+pub async fn edit_own_entry(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: LogEntryId,
+    precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
+    changes: impl FnOnce(&LogEntryRow) -> OpResult<(LogEntryChanges, Option<bool>)> + Send,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        let current = lock_own_entry(conn, id, member).await?;
+        precondition(conn).await?;
+        let (changes, liked) = changes(&current)?;
+        edit_entry(conn, member, &current, &changes, liked).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes the member's own entry with it locked, after `precondition` accepted it.
+pub async fn delete_own_entry(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: LogEntryId,
+    precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        let current = lock_own_entry(conn, id, member).await?;
+        precondition(conn).await?;
+        delete_entry(conn, member, &current).await
+    })
+    .await
 }

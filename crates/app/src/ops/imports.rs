@@ -151,7 +151,11 @@ pub fn refused(e: &OpError) -> Option<Decision> {
     match e {
         OpError::Rule(e) => Some(Decision::skip(e.to_string())),
         OpError::NotFound(what) => Some(Decision::skip(format!("{what} was not found"))),
-        OpError::Persistence(_) | OpError::Internal(_) => None,
+        OpError::Persistence(_)
+        | OpError::Internal(_)
+        | OpError::Denied(_)
+        | OpError::PreconditionFailed
+        | OpError::Invalid(_) => None,
     }
 }
 

@@ -1,19 +1,25 @@
-//! What a list's changes write beside the list itself: its activity in feeds, with the collapse rule
-//! of `filmlog_domain::activity::ListAddition`.
+//! Lists: making, copying, editing and deleting them, and what their changes write beside them (their
+//! activity in feeds, with the collapse rule of `filmlog_domain::activity::ListAddition`).
+
+use std::collections::HashMap;
 
 use chrono::Utc;
+use diesel_async::AsyncConnection;
 use filmlog_domain::activity::ListAddition;
-use filmlog_domain::{ActivityKind, MemberId};
+use filmlog_domain::list::{self as list_rules, BatchError, ListOp, Plan};
+use filmlog_domain::{ActivityKind, FilmId, MemberId};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::activity::{self, NewActivity};
+use filmlog_persistence::lists::{self as store, EntryText, ListChanges, NewList};
 
-use super::OpResult;
+use super::{FieldIssue, OpError, OpResult, Step};
 
 fn count(films: usize) -> i32 {
     i32::try_from(films).unwrap_or(i32::MAX)
 }
 
-/// A list made by `owner` with `films` films: one activity.
+/// A list made by `owner` with `films` films: one activity. A step, inside the caller's unit (an
+/// import's batch, the seed, [`create`]).
 pub async fn created(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
@@ -52,4 +58,122 @@ pub async fn films_added(
         }
     }
     Ok(())
+}
+
+/// A refused batch of list operations as a field issue: `base` locates the batch in the request, `i`
+/// the operation.
+pub fn batch_issue(base: &str, i: usize, e: BatchError) -> FieldIssue {
+    let code = match e {
+        BatchError::DuplicateFilm => "duplicate_film",
+        BatchError::NotInList => "not_in_list",
+        BatchError::PositionOutOfRange { .. } => "position_out_of_range",
+        BatchError::TooManyEntries => "too_many_entries",
+    };
+    let pointer = match e {
+        BatchError::PositionOutOfRange { .. } => format!("{base}/{i}/position"),
+        BatchError::TooManyEntries => format!("{base}/{i}"),
+        _ => format!("{base}/{i}/film"),
+    };
+    FieldIssue::new(pointer, code, e)
+}
+
+/// Makes a list with its first films (planned by [`list_rules::plan`]) and its activity.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    new: &NewList<'_>,
+    plan: &Plan,
+    text: &HashMap<FilmId, EntryText>,
+) -> OpResult<i64> {
+    conn.transaction(async |conn| {
+        let id = store::insert(conn, new).await?;
+        store::apply(conn, id, plan, text).await?;
+        created(conn, new.owner, id, plan.added.len()).await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// A copy of a list the member may read, made theirs and public; a list a moderator removed is not
+/// copied (it stays private to its owner).
+pub async fn copy(
+    conn: &mut AsyncPgConnection,
+    original: i64,
+    removed: bool,
+    new: &NewList<'_>,
+) -> OpResult<i64> {
+    filmlog_domain::rules::check_list_visibility_change(removed, true)?;
+    conn.transaction(async |conn| {
+        let copy = store::insert(conn, new).await?;
+        let films = store::copy_entries(conn, original, copy).await?;
+        created(conn, new.owner, copy, films).await?;
+        Ok(copy)
+    })
+    .await
+}
+
+/// The owner's list, locked for a change, after `precondition` accepted it (an `If-Match`).
+async fn lock_own(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+    precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
+) -> OpResult<store::ListRow> {
+    let row = store::lock_owned(conn, id, owner)
+        .await?
+        .ok_or(OpError::NotFound("that list"))?;
+    precondition(conn).await?;
+    Ok(row)
+}
+
+/// Changes a list's header (name, description, ranked, visibility, tags); a list a moderator removed
+/// keeps its visibility.
+pub async fn update_header(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+    changes: &ListChanges,
+    opens: bool,
+    precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        let row = lock_own(conn, owner, id, precondition).await?;
+        filmlog_domain::rules::check_list_visibility_change(row.removed_at.is_some(), opens)?;
+        store::update_header(conn, id, changes).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Applies a batch of entry operations to the owner's list, all or none, with the activity of the
+/// films it added.
+pub async fn edit_entries(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+    ops: &[ListOp],
+    text: &HashMap<FilmId, EntryText>,
+    precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        lock_own(conn, owner, id, precondition).await?;
+        let current = store::slots(conn, id).await?;
+        let plan = list_rules::plan(&current, ops)
+            .map_err(|(i, e)| OpError::Invalid(vec![batch_issue("", i, e)]))?;
+        store::apply(conn, id, &plan, text).await?;
+        films_added(conn, owner, id, plan.added.len()).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes the owner's list.
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        store::lock_owned(conn, id, owner)
+            .await?
+            .ok_or(OpError::NotFound("that list"))?;
+        store::delete(conn, id).await?;
+        Ok(())
+    })
+    .await
 }

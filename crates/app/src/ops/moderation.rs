@@ -1,6 +1,7 @@
 //! Reports and moderation actions, with the rules of `filmlog_domain::moderation`.
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use filmlog_domain::MemberId;
 use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, SubjectType};
 use filmlog_persistence::moderation::{self as store, Action, LogRow};
@@ -18,9 +19,12 @@ pub async fn report(
     reason: ReportReason,
     message: Option<&str>,
 ) -> OpResult<()> {
-    moderation::check_report(owner == reporter)?;
-    store::report(conn, reporter, subject, id, reason, message).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        moderation::check_report(owner == reporter)?;
+        store::report(conn, reporter, subject, id, reason, message).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Takes `action` on a reported subject, writes it to the moderation log and resolves the subject's
@@ -33,53 +37,56 @@ pub async fn act(
     reason: &str,
     suspend_until: Option<DateTime<Utc>>,
 ) -> OpResult<LogRow> {
-    let state = store::subject_state(conn, subject, id)
-        .await?
-        .ok_or(OpError::NotFound("that subject"))?;
-    let (open_reports, moderator_reported) =
-        store::open_reports(conn, subject, id, moderator).await?;
-    moderation::check_action(
-        action,
-        Case {
-            subject,
-            open_reports,
-            moderator_reported,
-            marked_spoilers: state.marked_spoilers,
-            removed: state.removed,
-            admin: state.admin,
-            suspended: state.suspended,
-        },
-    )?;
-    match action {
-        ModerationAction::Dismiss => {}
-        ModerationAction::MarkSpoilers => store::mark_spoilers(conn, id).await?,
-        ModerationAction::Remove => store::remove(conn, subject, id).await?,
-        ModerationAction::Suspend => {
-            let member = MemberId::new(id);
-            members::suspend(conn, member, suspend_until).await?;
-            sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
-        }
-        ModerationAction::LiftSuspension => {
-            members::lift_suspension(conn, MemberId::new(id)).await?;
-        }
-    }
-    let row = store::record(
-        conn,
-        Action {
-            moderator,
-            moderator_username,
+    conn.transaction(async |conn| {
+        let state = store::subject_state(conn, subject, id)
+            .await?
+            .ok_or(OpError::NotFound("that subject"))?;
+        let (open_reports, moderator_reported) =
+            store::open_reports(conn, subject, id, moderator).await?;
+        moderation::check_action(
             action,
-            subject,
-            subject_id: id,
-            reason,
-            suspended_until: match action {
-                ModerationAction::Suspend => {
-                    Some(suspend_until.unwrap_or_else(moderation::forever))
-                }
-                _ => None,
+            Case {
+                subject,
+                open_reports,
+                moderator_reported,
+                marked_spoilers: state.marked_spoilers,
+                removed: state.removed,
+                admin: state.admin,
+                suspended: state.suspended,
             },
-        },
-    )
-    .await?;
-    Ok(row)
+        )?;
+        match action {
+            ModerationAction::Dismiss => {}
+            ModerationAction::MarkSpoilers => store::mark_spoilers(conn, id).await?,
+            ModerationAction::Remove => store::remove(conn, subject, id).await?,
+            ModerationAction::Suspend => {
+                let member = MemberId::new(id);
+                members::suspend(conn, member, suspend_until).await?;
+                sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
+            }
+            ModerationAction::LiftSuspension => {
+                members::lift_suspension(conn, MemberId::new(id)).await?;
+            }
+        }
+        let row = store::record(
+            conn,
+            Action {
+                moderator,
+                moderator_username,
+                action,
+                subject,
+                subject_id: id,
+                reason,
+                suspended_until: match action {
+                    ModerationAction::Suspend => {
+                        Some(suspend_until.unwrap_or_else(moderation::forever))
+                    }
+                    _ => None,
+                },
+            },
+        )
+        .await?;
+        Ok(row)
+    })
+    .await
 }

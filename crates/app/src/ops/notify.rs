@@ -3,6 +3,7 @@
 //! (`filmlog_domain::notification`); each recipient's own settings (kinds turned off, mutes, blocks)
 //! are applied as the row is written.
 
+use diesel_async::AsyncConnection;
 use filmlog_domain::notification::{self, NotificationKind};
 use filmlog_domain::{Audience, MemberId, Subject};
 use filmlog_persistence::AsyncPgConnection;
@@ -130,4 +131,14 @@ async fn readable_by(
                 })
         })
         .collect())
+}
+
+/// Marks the member's notifications read up to `up_to` (never back) and wakes their live streams.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    up_to: chrono::DateTime<chrono::Utc>,
+) -> OpResult<()> {
+    conn.transaction(async |conn| Ok(notifications::mark_read(conn, member, up_to).await?))
+        .await
 }

@@ -1,16 +1,18 @@
 //! Likes of reviews, comments, follows, blocks and mutes, with the rules of `filmlog_domain::rules`.
 
+use diesel_async::AsyncConnection;
 use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::rules::{self, Barred, EntryReaction};
 use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
 use filmlog_domain::{ActivityKind, Audience, CommentId, FilmId, LogEntryId, MemberId};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::notifications::{About, Thread};
-use filmlog_persistence::social::{self, NewComment};
+use filmlog_persistence::social::{self, CommentView, NewComment};
 use filmlog_persistence::{AsyncPgConnection, blocks, lists, log_entries, members};
 
+use super::idempotency::{Idempotency, Outcome};
 use super::notify::{self, Place};
-use super::{OpError, OpResult};
+use super::{OpError, OpResult, step};
 
 /// The entry's author, film and audience, once `actor` may react to it that way (and may read it:
 /// an entry hidden from them by its audience or its author's private account is answered as if it
@@ -76,19 +78,22 @@ pub async fn like_review(
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
-    if social::like_review(conn, entry, member).await? {
-        let what = NewActivity {
-            film: Some(film),
-            log_entry: Some(entry),
-            subject: Some(author),
-            ..Default::default()
-        };
-        activity::record(conn, member, ActivityKind::ReviewLike, what).await?;
-        let about = entry_about(entry);
-        notify::owner(conn, member, author, NotificationKind::ReviewLike, about).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
+        if social::like_review(conn, entry, member).await? {
+            let what = NewActivity {
+                film: Some(film),
+                log_entry: Some(entry),
+                subject: Some(author),
+                ..Default::default()
+            };
+            activity::record(conn, member, ActivityKind::ReviewLike, what).await?;
+            let about = entry_about(entry);
+            notify::owner(conn, member, author, NotificationKind::ReviewLike, about).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 fn entry_about(entry: LogEntryId) -> About {
@@ -104,19 +109,22 @@ pub async fn unlike_review(
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    let head = log_entries::owner_and_review(conn, entry)
-        .await?
-        .ok_or(OpError::NotFound("that log entry"))?;
-    if social::unlike_review(conn, entry, member).await? {
-        let what = NewActivity {
-            log_entry: Some(entry),
-            ..Default::default()
-        };
-        activity::retract(conn, member, ActivityKind::ReviewLike, what).await?;
-        let (kind, about) = (NotificationKind::ReviewLike, entry_about(entry));
-        notify::withdraw(conn, member, head.author, kind, about).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let head = log_entries::owner_and_review(conn, entry)
+            .await?
+            .ok_or(OpError::NotFound("that log entry"))?;
+        if social::unlike_review(conn, entry, member).await? {
+            let what = NewActivity {
+                log_entry: Some(entry),
+                ..Default::default()
+            };
+            activity::retract(conn, member, ActivityKind::ReviewLike, what).await?;
+            let (kind, about) = (NotificationKind::ReviewLike, entry_about(entry));
+            notify::withdraw(conn, member, head.author, kind, about).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Comments on a review, with its activity.
@@ -173,21 +181,24 @@ pub async fn follow(
     me: MemberId,
     them: MemberId,
 ) -> OpResult<Followed> {
-    rules::check_follow(me, them)?;
-    // A follow and a block of the same pair are serialised, so none slips in beside a new block.
-    blocks::lock_pair(conn, me, them).await?;
-    let standing = unbarred(conn, me, Subject::Profile(them), "that member").await?;
-    if standing.private_account && !standing.viewer.following {
-        if social::request_follow(conn, me, them).await? {
-            let kind = NotificationKind::FollowRequest;
-            notify::owner(conn, me, them, kind, About::default()).await?;
+    conn.transaction(async |conn| {
+        rules::check_follow(me, them)?;
+        // A follow and a block of the same pair are serialised, so none slips in beside a new block.
+        blocks::lock_pair(conn, me, them).await?;
+        let standing = unbarred(conn, me, Subject::Profile(them), "that member").await?;
+        if standing.private_account && !standing.viewer.following {
+            if social::request_follow(conn, me, them).await? {
+                let kind = NotificationKind::FollowRequest;
+                notify::owner(conn, me, them, kind, About::default()).await?;
+            }
+            return Ok(Followed::Requested);
         }
-        return Ok(Followed::Requested);
-    }
-    if start_following(conn, me, them).await? {
-        notify::owner(conn, me, them, NotificationKind::Follow, About::default()).await?;
-    }
-    Ok(Followed::Following)
+        if start_following(conn, me, them).await? {
+            notify::owner(conn, me, them, NotificationKind::Follow, About::default()).await?;
+        }
+        Ok(Followed::Following)
+    })
+    .await
 }
 
 /// The follow itself, with its activity (idempotent); `true` when it is new.
@@ -214,24 +225,30 @@ pub async fn approve(
     me: MemberId,
     requester: MemberId,
 ) -> OpResult<()> {
-    blocks::lock_pair(conn, me, requester).await?;
-    if !social::remove_request(conn, requester, me).await? {
-        return Err(OpError::NotFound("that follow request"));
-    }
-    // The requester is told; the approver, who asked for nothing, is not told of a new follower.
-    if start_following(conn, requester, me).await? {
-        let kind = NotificationKind::FollowApproved;
-        notify::owner(conn, me, requester, kind, About::default()).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        blocks::lock_pair(conn, me, requester).await?;
+        if !social::remove_request(conn, requester, me).await? {
+            return Err(OpError::NotFound("that follow request"));
+        }
+        // The requester is told; the approver, who asked for nothing, is not told of a new follower.
+        if start_following(conn, requester, me).await? {
+            let kind = NotificationKind::FollowApproved;
+            notify::owner(conn, me, requester, kind, About::default()).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Denies `requester`'s request to follow `me`; 404 when there is no such request.
 pub async fn deny(conn: &mut AsyncPgConnection, me: MemberId, requester: MemberId) -> OpResult<()> {
-    if !social::remove_request(conn, requester, me).await? {
-        return Err(OpError::NotFound("that follow request"));
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        if !social::remove_request(conn, requester, me).await? {
+            return Err(OpError::NotFound("that follow request"));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// When an account turns public, its pending requests are approved: each requester asked to
@@ -246,51 +263,66 @@ pub async fn approve_all(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult
 
 /// Unfollows, or withdraws a request to follow (idempotent), taking the follow's activity back.
 pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    let none = About::default();
-    if social::remove_request(conn, me, them).await? {
-        notify::withdraw(conn, me, them, NotificationKind::FollowRequest, none).await?;
-    }
-    if social::unfollow(conn, me, them).await? {
-        let what = NewActivity {
-            subject: Some(them),
-            ..Default::default()
-        };
-        activity::retract(conn, me, ActivityKind::Follow, what).await?;
-        notify::withdraw(conn, me, them, NotificationKind::Follow, none).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let none = About::default();
+        if social::remove_request(conn, me, them).await? {
+            notify::withdraw(conn, me, them, NotificationKind::FollowRequest, none).await?;
+        }
+        if social::unfollow(conn, me, them).await? {
+            let what = NewActivity {
+                subject: Some(them),
+                ..Default::default()
+            };
+            activity::retract(conn, me, ActivityKind::Follow, what).await?;
+            notify::withdraw(conn, me, them, NotificationKind::Follow, none).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Blocks (idempotent). A new block ends the follows between the two, both ways (with their
 /// activity; the counters follow), and undoes nothing else.
 pub async fn block(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    rules::check_block(me, them)?;
-    blocks::lock_pair(conn, me, them).await?;
-    if blocks::block(conn, me, them).await? {
-        // (Also withdraws the follow requests between them.)
-        unfollow(conn, me, them).await?;
-        unfollow(conn, them, me).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        rules::check_block(me, them)?;
+        blocks::lock_pair(conn, me, them).await?;
+        if blocks::block(conn, me, them).await? {
+            // (Also withdraws the follow requests between them.)
+            unfollow(conn, me, them).await?;
+            unfollow(conn, them, me).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Lifts a block (idempotent); the follows it ended stay ended.
 pub async fn unblock(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    blocks::unblock(conn, me, them).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        blocks::unblock(conn, me, them).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Mutes (idempotent): their activity leaves my feed; nothing else changes and they are not told.
 pub async fn mute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    rules::check_mute(me, them)?;
-    blocks::mute(conn, me, them).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        rules::check_mute(me, them)?;
+        blocks::mute(conn, me, them).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Lifts a mute (idempotent).
 pub async fn unmute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    blocks::unmute(conn, me, them).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        blocks::unmute(conn, me, them).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The owner of a list `actor` may react to (like, comment on): one they may read, across no block
@@ -318,19 +350,22 @@ fn list_about(list: i64) -> About {
 
 /// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
 pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
-    let (owner, _) = reactable_list(conn, list, member).await?;
-    rules::check_list_like(member, owner)?;
-    if lists::like(conn, list, member).await? {
-        let what = NewActivity {
-            list: Some(list),
-            subject: Some(owner),
-            ..Default::default()
-        };
-        activity::record(conn, member, ActivityKind::ListLike, what).await?;
-        let kind = NotificationKind::ListLike;
-        notify::owner(conn, member, owner, kind, list_about(list)).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let (owner, _) = reactable_list(conn, list, member).await?;
+        rules::check_list_like(member, owner)?;
+        if lists::like(conn, list, member).await? {
+            let what = NewActivity {
+                list: Some(list),
+                subject: Some(owner),
+                ..Default::default()
+            };
+            activity::record(conn, member, ActivityKind::ListLike, what).await?;
+            let kind = NotificationKind::ListLike;
+            notify::owner(conn, member, owner, kind, list_about(list)).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Takes a like of a list back (idempotent).
@@ -339,19 +374,22 @@ pub async fn unlike_list(
     list: i64,
     member: MemberId,
 ) -> OpResult<()> {
-    let (owner, _) = lists::audience(conn, list)
-        .await?
-        .ok_or(OpError::NotFound("that list"))?;
-    if lists::unlike(conn, list, member).await? {
-        let what = NewActivity {
-            list: Some(list),
-            ..Default::default()
-        };
-        activity::retract(conn, member, ActivityKind::ListLike, what).await?;
-        let kind = NotificationKind::ListLike;
-        notify::withdraw(conn, member, owner, kind, list_about(list)).await?;
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let (owner, _) = lists::audience(conn, list)
+            .await?
+            .ok_or(OpError::NotFound("that list"))?;
+        if lists::unlike(conn, list, member).await? {
+            let what = NewActivity {
+                list: Some(list),
+                ..Default::default()
+            };
+            activity::retract(conn, member, ActivityKind::ListLike, what).await?;
+            let kind = NotificationKind::ListLike;
+            notify::withdraw(conn, member, owner, kind, list_about(list)).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Comments on a list: one the commenter may read, across no block.
@@ -361,20 +399,23 @@ pub async fn add_list_comment(
     author: MemberId,
     body: &str,
 ) -> OpResult<lists::ListCommentView> {
-    let (owner, audience) = reactable_list(conn, list, author).await?;
-    let view = lists::insert_comment(conn, list, author, body).await?;
-    let place = Place {
-        owner,
-        audience,
-        about: About {
-            list: Some(list),
-            list_comment: Some(view.comment.id),
-            ..About::default()
-        },
-    };
-    let (thread, kind) = (Thread::List(list), NotificationKind::ListComment);
-    notify::comment(conn, author, thread, kind, body, place).await?;
-    Ok(view)
+    conn.transaction(async |conn| {
+        let (owner, audience) = reactable_list(conn, list, author).await?;
+        let view = lists::insert_comment(conn, list, author, body).await?;
+        let place = Place {
+            owner,
+            audience,
+            about: About {
+                list: Some(list),
+                list_comment: Some(view.comment.id),
+                ..About::default()
+            },
+        };
+        let (thread, kind) = (Thread::List(list), NotificationKind::ListComment);
+        notify::comment(conn, author, thread, kind, body, place).await?;
+        Ok(view)
+    })
+    .await
 }
 
 /// Subscribes to a review's thread (`on`) or unsubscribes for good: only a thread one may read.
@@ -384,10 +425,13 @@ pub async fn subscribe_entry(
     member: MemberId,
     on: bool,
 ) -> OpResult<()> {
-    readable_entry(conn, entry, member).await?;
-    let thread = Thread::Entry(entry.get());
-    filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        readable_entry(conn, entry, member).await?;
+        let thread = Thread::Entry(entry.get());
+        filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Subscribes to a list's thread (`on`) or unsubscribes for good: only a list one may read.
@@ -397,8 +441,101 @@ pub async fn subscribe_list(
     member: MemberId,
     on: bool,
 ) -> OpResult<()> {
-    reactable_list(conn, list, member).await?;
-    let thread = Thread::List(list);
-    filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
-    Ok(())
+    conn.transaction(async |conn| {
+        reactable_list(conn, list, member).await?;
+        let thread = Thread::List(list);
+        filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Comments on a log entry once per idempotency key (see [`Idempotency::once`]); `render` turns the
+/// new comment into the response stored under the key.
+pub async fn comment_once(
+    conn: &mut AsyncPgConnection,
+    idempotency: &Idempotency,
+    entry: LogEntryId,
+    author: MemberId,
+    text: String,
+    render: impl FnOnce(CommentView) -> OpResult<Outcome> + Send,
+) -> OpResult<Outcome> {
+    let create = step(move |conn| {
+        Box::pin(async move {
+            let id = add_comment(conn, entry, author, text).await?;
+            social::comment_view(conn, id)
+                .await?
+                .ok_or(OpError::NotFound("that comment"))
+        })
+    });
+    idempotency.once(conn, author, create, render).await
+}
+
+/// Edits a comment: only its author, and not once a moderator removed it (404 otherwise, as if it
+/// did not exist).
+pub async fn edit_comment(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    id: CommentId,
+    body: &str,
+) -> OpResult<CommentView> {
+    conn.transaction(async |conn| {
+        let current = social::comment_view(conn, id)
+            .await?
+            .ok_or(OpError::NotFound("that comment"))?;
+        let removed = current.comment.removed_at.is_some();
+        if !rules::may_edit_comment(me, current.comment.author_id, removed) {
+            return Err(OpError::NotFound("that comment"));
+        }
+        social::update_comment(conn, id, body).await?;
+        social::comment_view(conn, id)
+            .await?
+            .ok_or(OpError::NotFound("that comment"))
+    })
+    .await
+}
+
+/// Deletes a comment on a log entry: its author, or the entry's owner (404 for anyone else).
+pub async fn delete_comment(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    id: CommentId,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        let current = social::comment_view(conn, id)
+            .await?
+            .ok_or(OpError::NotFound("that comment"))?;
+        let author = current.comment.author_id;
+        // The entry's owner is looked up only for someone else's comment.
+        let owner = if author == me {
+            None
+        } else {
+            let entry = current.comment.log_entry_id;
+            log_entries::owner_and_review(conn, entry)
+                .await?
+                .map(|head| head.author)
+        };
+        if !rules::may_delete_comment(me, author, owner) {
+            return Err(OpError::NotFound("that comment"));
+        }
+        social::delete_comment(conn, id).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes a comment on a list: its author, or the list's owner (404 for anyone else).
+pub async fn delete_list_comment(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    id: i64,
+) -> OpResult<()> {
+    conn.transaction(async |conn| match lists::comment_owners(conn, id).await? {
+        Some((author, owner)) if rules::may_delete_comment(me, author, Some(owner)) => {
+            lists::delete_comment(conn, id).await?;
+            Ok(())
+        }
+        _ => Err(OpError::NotFound("that comment")),
+    })
+    .await
 }

@@ -1,0 +1,260 @@
+//! Accounts and sessions: registration, signing in, token refresh, password changes, profile edits.
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use filmlog_domain::member::ProfileChange;
+use filmlog_domain::{DisplayName, Email, Member, MemberId, Password, SessionId, Username};
+use filmlog_persistence::members::{self, NewMember};
+use filmlog_persistence::sessions::{self, RevokeReason, SessionClient};
+use filmlog_persistence::{AsyncPgConnection, webhooks};
+
+use super::{Denied, FieldIssue, OpError, OpResult};
+use crate::credentials::{
+    PasswordService, TokenPair, TokenService, new_refresh_token, refresh_token_hash,
+};
+
+/// Why webhooks were paused by a password change.
+pub const PAUSED_PASSWORD_CHANGED: &str =
+    "paused: your password changed; turn it back on with your password if you made it";
+/// Why webhooks were paused by ending every other session.
+pub const PAUSED_SESSIONS_ENDED: &str =
+    "paused: you logged out everywhere; turn it back on with your password if you made it";
+
+/// A registration whose every field passed its rule.
+pub struct Registration {
+    pub username: Username,
+    pub email: Email,
+    pub password: Password,
+    pub display_name: Option<DisplayName>,
+}
+
+impl Registration {
+    /// Every field checked; all the broken ones reported together.
+    pub fn parse(
+        username: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> OpResult<Registration> {
+        let mut issues = Vec::new();
+        let username = Username::parse(username)
+            .map_err(|e| issues.push(FieldIssue::new("/username", "invalid_username", e)))
+            .ok();
+        let email = Email::parse(email)
+            .map_err(|e| issues.push(FieldIssue::new("/email", "invalid_email", e)))
+            .ok();
+        let password = Password::parse(password)
+            .map_err(|e| issues.push(FieldIssue::new("/password", "weak_password", e)))
+            .ok();
+        let display_name = match display_name.map(DisplayName::parse) {
+            None => None,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                issues.push(FieldIssue::new("/display_name", "invalid_display_name", e));
+                None
+            }
+        };
+        match (username, email, password) {
+            (Some(username), Some(email), Some(password)) if issues.is_empty() => {
+                Ok(Registration {
+                    username,
+                    email,
+                    password,
+                    display_name,
+                })
+            }
+            _ => Err(OpError::Invalid(issues)),
+        }
+    }
+}
+
+/// Creates the member (its password already hashed, off this task) and its first session.
+pub async fn register(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenService,
+    reg: &Registration,
+    password_hash: &str,
+    client: &SessionClient,
+) -> OpResult<(Member, TokenPair)> {
+    conn.transaction(async |conn| {
+        let new = NewMember {
+            username: reg.username.as_str(),
+            email: &reg.email,
+            password_hash,
+        };
+        let member = members::insert(conn, &new).await?;
+        let member = match &reg.display_name {
+            Some(name) => {
+                let changes = members::MemberChanges {
+                    display_name: Some(Some(name.clone().into_inner())),
+                    ..Default::default()
+                };
+                members::update_profile(conn, member.id, &changes).await?
+            }
+            None => member,
+        };
+        let tokens = session_in(conn, tokens, member.id, client).await?;
+        Ok((member, tokens))
+    })
+    .await
+}
+
+/// The member a username and password name, when the password is theirs and no suspension stops
+/// them: a wrong password and an unknown username answer the same, after the same work. Holds no
+/// connection while the password is checked.
+pub async fn check_credentials(
+    passwords: &PasswordService,
+    credentials: Option<(MemberId, String, Option<chrono::DateTime<Utc>>)>,
+    password: &str,
+) -> OpResult<MemberId> {
+    let (member, hash, suspended_until) = match credentials {
+        Some((id, hash, until)) => (Some(id), Some(hash), until),
+        None => (None, None, None),
+    };
+    if !passwords.verify(password, hash).await? {
+        return Err(Denied::InvalidCredentials.into());
+    }
+    let member = member.ok_or(Denied::InvalidCredentials)?;
+    filmlog_domain::moderation::check_sign_in(suspended_until, Utc::now())
+        .map_err(Denied::Suspended)?;
+    Ok(member)
+}
+
+/// Starts a session for `member`: its row and the hash of its first refresh token.
+pub async fn start_session(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenService,
+    member: MemberId,
+    client: &SessionClient,
+) -> OpResult<TokenPair> {
+    conn.transaction(async |conn| session_in(conn, tokens, member, client).await)
+        .await
+}
+
+async fn session_in(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenService,
+    member: MemberId,
+    client: &SessionClient,
+) -> OpResult<TokenPair> {
+    let session = sessions::create(conn, member, client).await?;
+    let refresh_token = new_refresh_token();
+    let hash = refresh_token_hash(&refresh_token);
+    sessions::insert_refresh_token(conn, session, &hash, tokens.refresh_expiry()).await?;
+    tokens.pair(member, session, refresh_token)
+}
+
+/// Spends a refresh token for a new pair. Each works once: reusing a spent one ends its whole session
+/// ([`Denied::RefreshTokenReused`]), except that a retry within the grace window gets the same
+/// successor again (for a client whose response was lost).
+pub async fn refresh(
+    conn: &mut AsyncPgConnection,
+    tokens: &TokenService,
+    token: &str,
+) -> OpResult<TokenPair> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(Denied::InvalidRefreshToken.into());
+    }
+    let hash = refresh_token_hash(token);
+    let grace = chrono::Duration::from_std(tokens.settings().refresh_grace).unwrap_or_default();
+    let refreshed = conn
+        .transaction(async |conn| {
+            let Some(found) = sessions::lock_refresh_token(conn, &hash).await? else {
+                return Err(Denied::InvalidRefreshToken.into());
+            };
+            let now = Utc::now();
+            if found.session_revoked || found.expires_at <= now {
+                return Err(Denied::InvalidRefreshToken.into());
+            }
+            let successor = tokens.successor_of(token);
+            match (found.used_at, found.replaced_by) {
+                (None, _) => {
+                    let next_hash = refresh_token_hash(&successor);
+                    let expiry = tokens.refresh_expiry();
+                    let next =
+                        sessions::insert_refresh_token(conn, found.session, &next_hash, expiry)
+                            .await?;
+                    sessions::mark_spent(conn, &found, next, now).await?;
+                    Ok(Some((found.member, found.session, successor)))
+                }
+                (Some(used), Some(next))
+                    if now - used <= grace && !sessions::is_spent(conn, next).await? =>
+                {
+                    Ok(Some((found.member, found.session, successor)))
+                }
+                _ => {
+                    sessions::revoke(conn, found.session, RevokeReason::RefreshTokenReused).await?;
+                    Ok::<_, OpError>(None)
+                }
+            }
+        })
+        .await?;
+    match refreshed {
+        Some((member, session, successor)) => tokens.pair(member, session, successor),
+        None => {
+            tracing::warn!("a spent refresh token was reused; its session has been revoked");
+            Err(Denied::RefreshTokenReused.into())
+        }
+    }
+}
+
+/// Ends every session of `member` but `keep`, and pauses their webhooks (one might have been made
+/// with a stolen token).
+pub async fn end_other_sessions(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    keep: SessionId,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        sessions::revoke_others(conn, member, keep, RevokeReason::EndedByMember).await?;
+        webhooks::pause_all(conn, member, PAUSED_SESSIONS_ENDED).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Sets a new password (hashed off this task); every other session ends and the webhooks pause.
+pub async fn change_password(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    keep: SessionId,
+    password_hash: &str,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        members::set_password_hash(conn, member, password_hash).await?;
+        sessions::revoke_others(conn, member, keep, RevokeReason::PasswordChanged).await?;
+        webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Applies a profile change with the member's row locked, after `precondition` accepted the current
+/// row (an `If-Match`): of several writers holding the same version exactly one wins. Turning an
+/// account public lets everyone who asked to follow in.
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    change: ProfileChange,
+    precondition: impl FnOnce(&Member) -> OpResult<()> + Send,
+) -> OpResult<Member> {
+    conn.transaction(async |conn| {
+        let current = members::lock(conn, me).await?.ok_or(Denied::AccountGone)?;
+        precondition(&current)?;
+        if change.is_empty() {
+            return Ok(current);
+        }
+        let turning_public = current.private_account && change.private_account == Some(false);
+        let notifications = change.notifications_after(&current.notifications);
+        let mut changes = members::MemberChanges::from(change);
+        changes.notifications_off = notifications.map(|p| p.off_names());
+        let updated = members::update_profile(conn, me, &changes).await?;
+        if turning_public {
+            // A public account takes followers without asking: everyone who asked follows now.
+            super::social::approve_all(conn, me).await?;
+            return Ok(members::find(conn, me).await?.unwrap_or(updated));
+        }
+        Ok(updated)
+    })
+    .await
+}

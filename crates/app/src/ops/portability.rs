@@ -1,0 +1,118 @@
+//! Imports and exports as jobs a member starts, confirms and cancels (the jobs crate runs them).
+
+use diesel_async::AsyncConnection;
+use filmlog_domain::{MemberId, RuleError, rules};
+use filmlog_persistence::portability::{self as store, ExportJobRow, ImportJobRow};
+use filmlog_persistence::{AsyncPgConnection, members};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{OpError, OpResult};
+
+/// Refuses a new import while one is open: checked before an upload is read (and again, with the
+/// member's row locked, when it is stored).
+pub async fn check_no_open_import(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<()> {
+    Ok(rules::check_no_open_import(
+        store::open_import(conn, member).await?,
+    )?)
+}
+
+/// Queues an import of the archive `archive` holds (`bytes` long), stored in `chunk`-byte rows.
+pub async fn start_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    dry_run: bool,
+    bytes: u64,
+    archive: &mut (impl AsyncRead + Unpin + Send),
+    chunk: usize,
+) -> OpResult<ImportJobRow> {
+    conn.transaction(async |conn| {
+        // One open import per member, checked again with the member's row locked.
+        members::lock(conn, member).await?;
+        rules::check_no_open_import(store::open_import(conn, member).await?)?;
+        let job = store::create_import(conn, member, dry_run, bytes).await?;
+        let mut buf = vec![0u8; chunk];
+        for n in 0.. {
+            let len = read_full(archive, &mut buf).await?;
+            if len == 0 {
+                break;
+            }
+            store::add_import_chunk(conn, job.id, n, &buf[..len]).await?;
+        }
+        Ok(job)
+    })
+    .await
+}
+
+/// Fills `buf` unless the reader ends first; how many bytes were read.
+pub async fn read_full(
+    reader: &mut (impl AsyncRead + Unpin + Send),
+    buf: &mut [u8],
+) -> OpResult<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = reader
+            .read(&mut buf[filled..])
+            .await
+            .map_err(|e| OpError::internal(format!("temporary file: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Confirms a dry run waiting for review: it runs again, for real.
+pub async fn confirm_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> OpResult<ImportJobRow> {
+    conn.transaction(async |conn| {
+        own_import(conn, member, id).await?;
+        if !store::confirm_import(conn, member, id).await? {
+            return Err(RuleError::NotAwaitingReview.into());
+        }
+        own_import(conn, member, id).await
+    })
+    .await
+}
+
+/// Cancels an import that is not finished.
+pub async fn cancel_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> OpResult<()> {
+    conn.transaction(async |conn| {
+        own_import(conn, member, id).await?;
+        if !store::cancel_import(conn, member, id).await? {
+            return Err(RuleError::ImportFinished.into());
+        }
+        Ok(())
+    })
+    .await
+}
+
+async fn own_import(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    id: i64,
+) -> OpResult<ImportJobRow> {
+    store::import_of(conn, Some(member), id)
+        .await?
+        .ok_or(OpError::NotFound("that import"))
+}
+
+/// Queues an export of everything the member owns; one at a time.
+pub async fn start_export(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+) -> OpResult<ExportJobRow> {
+    conn.transaction(async |conn| {
+        members::lock(conn, member).await?;
+        rules::check_no_open_export(store::open_export(conn, member).await?)?;
+        Ok(store::create_export(conn, member).await?)
+    })
+    .await
+}

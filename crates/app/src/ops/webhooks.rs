@@ -1,0 +1,79 @@
+//! A member's webhook endpoints: registering, changing and testing them.
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use filmlog_domain::webhook::ENDPOINTS_MAX;
+use filmlog_domain::{MemberId, RuleError};
+use filmlog_persistence::webhooks::{self as store, DeliveryRow, EndpointChanges, EndpointRow};
+use filmlog_persistence::{AsyncPgConnection, members};
+
+use super::{OpError, OpResult};
+
+/// How long a rotated secret's predecessor still signs deliveries beside it.
+pub const ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Registers an endpoint (its secret already sealed); at most [`ENDPOINTS_MAX`] per member.
+pub async fn register(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    url: &str,
+    events: &[String],
+    sealed_secret: &str,
+) -> OpResult<EndpointRow> {
+    conn.transaction(async |conn| {
+        // The member's row serialises their registrations, so the limit holds under races.
+        members::lock(conn, owner).await?;
+        if store::count_of(conn, owner).await? >= ENDPOINTS_MAX {
+            return Err(RuleError::WebhookLimit.into());
+        }
+        Ok(store::create(conn, owner, url, events, sealed_secret).await?)
+    })
+    .await
+}
+
+/// Changes the owner's endpoint; with a new sealed secret, rotates it (the old one signs beside
+/// it for [`ROTATION_GRACE`]).
+pub async fn change(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: i64,
+    changes: &EndpointChanges,
+    rotated: Option<&str>,
+) -> OpResult<EndpointRow> {
+    conn.transaction(async |conn| {
+        own(conn, owner, id).await?;
+        let row = store::update(conn, id, changes).await?;
+        if let Some(sealed) = rotated {
+            store::rotate_secret(conn, id, sealed, ROTATION_GRACE).await?;
+        }
+        Ok(row)
+    })
+    .await
+}
+
+/// Queues a test delivery to an enabled endpoint; one test at a time per endpoint, so a loop of
+/// tests cannot fill the delivery queue.
+pub async fn test(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<DeliveryRow> {
+    conn.transaction(async |conn| {
+        let endpoint = own(conn, owner, id).await?;
+        if !endpoint.enabled {
+            return Err(RuleError::WebhookDisabled.into());
+        }
+        if store::pending_of_type(conn, id, "webhook.test").await? > 0 {
+            return Err(RuleError::WebhookTestPending.into());
+        }
+        let payload = serde_json::json!({
+            "type": "webhook.test",
+            "timestamp": Utc::now(),
+            "data": {"webhook": id.to_string()},
+        });
+        Ok(store::enqueue(conn, id, "webhook.test", &payload).await?)
+    })
+    .await
+}
+
+async fn own(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<EndpointRow> {
+    store::lock_own(conn, owner, id)
+        .await?
+        .ok_or(OpError::NotFound("that webhook"))
+}
