@@ -282,6 +282,23 @@ where
     serde::Deserialize::deserialize(de).map(Some)
 }
 
+/// A request's `tags`, each checked and normalised ([`filmlog_domain::Tag`]); the first bad one is a
+/// field error at `/tags/{i}`.
+pub fn parse_tags(tags: &[String], errors: &mut Vec<crate::error::FieldError>) -> Vec<String> {
+    use filmlog_domain::Tag;
+    match Tag::parse_all(tags) {
+        Ok(tags) => tags.into_iter().map(Tag::into_inner).collect(),
+        Err((i, e)) => {
+            errors.push(crate::error::FieldError::new(
+                format!("/tags/{i}"),
+                "invalid_tag",
+                e,
+            ));
+            Vec::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,171 +1,17 @@
-//! The catalog: browse and search, a film with credits and statistics, admin create/update.
+//! Browsing and searching the catalog.
 
 use actix_web::{HttpResponse, get, web};
-use chrono::NaiveDate;
-use filmlog_domain::visibility::FilmState;
-use filmlog_domain::{FilmId, Slug, Viewer, label, valid_year};
-use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::catalog::{
-    self, CreditRow, ExternalId, FilmFilter, FilmKey, FilmListRow, FilmRow, FilmSort, FilmStatsRow,
-};
+use filmlog_domain::{Viewer, label, valid_year};
+use filmlog_persistence::catalog::{self, ExternalId, FilmFilter, FilmKey, FilmListRow, FilmSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Viewing;
-use crate::dto::{FilmSummary, ViewerFilm};
-use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
-use crate::extract::{FilmSlug, Query};
-use crate::middleware::conditional::json_with_etag;
+use crate::dto::FilmSummary;
+use crate::error::{ApiError, ApiResult, BadPageQuery, ServiceUnavailable};
+use crate::extract::Query;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
-
-/// A film's counts, kept up to date with every write.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FilmStatistics {
-    /// Members who have watched it.
-    pub watch_count: i32,
-    /// Members who like it.
-    pub like_count: i32,
-    /// Members who rate it.
-    pub rating_count: i32,
-    /// Log entries with review text.
-    pub review_count: i32,
-    /// Lists that hold it.
-    pub list_count: i32,
-    /// Mean of the members' current ratings, in stars; `null` below 5 ratings (so that no one
-    /// member's rating can be told from it).
-    #[schema(example = 4.25)]
-    pub average_rating: Option<f64>,
-    /// Members per rating, from 0.5 to 5.0 stars; empty below 5 ratings.
-    pub histogram: Vec<RatingBucket>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RatingBucket {
-    #[schema(example = 4.5)]
-    pub rating: f64,
-    pub count: i32,
-}
-
-impl From<FilmStatsRow> for FilmStatistics {
-    fn from(s: FilmStatsRow) -> Self {
-        FilmStatistics {
-            watch_count: s.watch_count,
-            like_count: s.like_count,
-            rating_count: s.rating_count,
-            review_count: s.review_count,
-            list_count: s.list_count,
-            average_rating: s.average_stars().map(|a| (a * 100.0).round() / 100.0),
-            histogram: s
-                .histogram()
-                .map(|h| {
-                    h.iter()
-                        .zip(1u8..)
-                        .map(|(count, halves)| RatingBucket {
-                            rating: f64::from(halves) / 2.0,
-                            count: *count,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Person {
-    #[schema(example = "Majid Majidi")]
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CastMember {
-    #[schema(example = "Amir Farrokh Hashemian")]
-    pub name: String,
-    #[schema(example = "Ali")]
-    pub character: Option<String>,
-    pub billing_order: i32,
-}
-
-/// A film with its credits and statistics.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Film {
-    #[schema(example = "children-of-heaven-1997")]
-    pub slug: String,
-    #[schema(example = "Children of Heaven")]
-    pub title: String,
-    #[schema(example = "Bacheha-Ye aseman")]
-    pub original_title: Option<String>,
-    #[schema(example = 1997)]
-    pub year: Option<i32>,
-    #[schema(example = "1997-02-01")]
-    pub release_date: Option<NaiveDate>,
-    #[schema(example = 89)]
-    pub runtime_minutes: Option<i32>,
-    pub synopsis: Option<String>,
-    pub poster_url: Option<String>,
-    pub genres: Vec<String>,
-    pub countries: Vec<String>,
-    pub languages: Vec<String>,
-    pub directors: Vec<Person>,
-    pub cast: Vec<CastMember>,
-    pub statistics: FilmStatistics,
-    #[schema(example = 603)]
-    pub tmdb_id: Option<i32>,
-    #[schema(example = "tt0133093")]
-    pub imdb_id: Option<String>,
-    #[schema(example = "https://letterboxd.com/film/the-matrix/")]
-    pub letterboxd_uri: Option<String>,
-    /// `false` for a film an import added because the catalog lacked it, until an admin checks or
-    /// merges it.
-    pub verified: bool,
-    /// Your own state with the film: present when the request carries a token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub viewer: Option<ViewerFilm>,
-}
-
-impl Film {
-    fn build(
-        film: FilmRow,
-        stats: FilmStatsRow,
-        credits: Vec<CreditRow>,
-        viewer: Option<ViewerFilm>,
-    ) -> Self {
-        let (directors, cast): (Vec<_>, Vec<_>) =
-            credits.into_iter().partition(|c| c.role == "director");
-        Film {
-            slug: film.slug,
-            title: film.title,
-            original_title: film.original_title,
-            year: film.year,
-            release_date: film.release_date,
-            runtime_minutes: film.runtime_minutes,
-            synopsis: film.synopsis,
-            poster_url: film.poster_url,
-            genres: film.genres.into_iter().flatten().collect(),
-            countries: film.countries.into_iter().flatten().collect(),
-            languages: film.languages.into_iter().flatten().collect(),
-            directors: directors
-                .into_iter()
-                .map(|c| Person { name: c.name })
-                .collect(),
-            cast: cast
-                .into_iter()
-                .map(|c| CastMember {
-                    name: c.name,
-                    character: c.character,
-                    billing_order: c.billing_order,
-                })
-                .collect(),
-            statistics: stats.into(),
-            tmdb_id: film.tmdb_id,
-            imdb_id: film.imdb_id,
-            letterboxd_uri: film.letterboxd_uri,
-            verified: film.verified,
-            viewer,
-        }
-    }
-}
 
 /// A film in a list, with its headline numbers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -247,7 +93,7 @@ pub struct FilmListQuery {
 }
 
 /// The external id a query looks a film up by, if it names one (and nothing else).
-fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>> {
+pub(crate) fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>> {
     let bad = |e: filmlog_domain::ExternalIdError| {
         ApiError::bad_request("invalid_query_parameter", e.to_string())
     };
@@ -288,13 +134,13 @@ fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>> {
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-enum KeyValue {
+pub(crate) enum KeyValue {
     Count(i64),
     Average(f64),
     Text(String),
 }
 
-fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
+pub(crate) fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
     if let Some(y) = q.year.filter(|y| !valid_year(*y)) {
         return Err(ApiError::bad_request(
             "invalid_query_parameter",
@@ -433,102 +279,4 @@ pub async fn list_films(
         |r| FilmListItem::seen_by(r, viewer),
     );
     Ok(HttpResponse::Ok().json(page))
-}
-
-/// The film a slug names, or 404 (also for a film `viewer` may not see: another member's imported,
-/// unverified film).
-pub async fn film_id(
-    conn: &mut AsyncPgConnection,
-    slug: &Slug,
-    viewer: Option<filmlog_domain::MemberId>,
-) -> ApiResult<FilmId> {
-    catalog::id_by_slug(conn, slug.as_str(), viewer, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that film"))
-}
-
-/// The film a slug names, whoever added it, or 404: for admins, who verify and merge films.
-pub async fn any_film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult<FilmId> {
-    catalog::id_by_slug(conn, slug.as_str(), None, true)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that film"))
-}
-
-/// The film page as `viewer` reads it.
-pub(crate) async fn load_film(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    viewer: Viewer,
-) -> ApiResult<Film> {
-    film_page(conn, slug, viewer, false).await
-}
-
-/// [`load_film`] of any film, whoever added it: for admins, who verify and merge films.
-pub(crate) async fn load_any_film(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    viewer: Viewer,
-) -> ApiResult<Film> {
-    film_page(conn, slug, viewer, true).await
-}
-
-async fn film_page(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    viewer: Viewer,
-    see_all: bool,
-) -> ApiResult<Film> {
-    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), see_all)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that film"))?;
-    let state = viewer.member().map(|_| FilmState::from(state).into());
-    Ok(Film::build(film, stats, credits, state))
-}
-
-/// A film
-///
-/// The film with its directors, cast and statistics, in one response (two queries, pipelined).
-#[utoipa::path(
-    operation_id = "get_film",
-    tag = "films",
-    params(("slug" = String, Path, example = "children-of-heaven-1997")),
-    responses(
-        (status = 200, description = "The film, with an `ETag`", body = Film),
-        (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 404, response = FilmNotFound),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-#[get("/films/{slug}")]
-pub async fn get_film(
-    state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
-    FilmSlug(slug): FilmSlug,
-) -> ApiResult<HttpResponse> {
-    let mut conn = state.read_conn().await?;
-    let film = load_film(&mut conn, slug.as_str(), viewer).await?;
-    json_with_etag(&film)
-}
-
-/// A film's statistics
-#[utoipa::path(
-    operation_id = "get_film_statistics",
-    tag = "films",
-    params(("slug" = String, Path, example = "children-of-heaven-1997")),
-    responses(
-        (status = 200, description = "Counts, average and histogram", body = FilmStatistics),
-        (status = 404, response = FilmNotFound),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-#[get("/films/{slug}/statistics")]
-pub async fn get_film_statistics(
-    state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
-    FilmSlug(slug): FilmSlug,
-) -> ApiResult<HttpResponse> {
-    let mut conn = state.read_conn().await?;
-    let id = film_id(&mut conn, &slug, viewer.member()).await?;
-    let stats = catalog::stats(&mut conn, id).await?;
-    Ok(HttpResponse::Ok().json(FilmStatistics::from(stats)))
 }

@@ -1,148 +1,32 @@
-//! Log entries: a viewing and/or review of a film. Review likes.
+//! Logging a film, editing and deleting log entries.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDate, Utc};
-use filmlog_domain::rules::EntryState;
+use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
+use chrono::{NaiveDate, Utc};
 use filmlog_domain::rules::check_date_or_review;
 use filmlog_domain::{
-    Audience, LogEntryId, MemberId, Rating, ReviewText, Slug, Subject, Tag, Viewer, WatchedOn,
-    latest_today,
+    Audience, LogEntryId, MemberId, Rating, ReviewText, Slug, WatchedOn, latest_today,
 };
 use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::log_entries::{
-    self, LogEntryChanges, LogEntryView, NewLogEntry, ViewedEntry,
-};
+use filmlog_persistence::log_entries::{LogEntryChanges, LogEntryView, NewLogEntry};
 use filmlog_persistence::members::MemberSummaryRow;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::Viewing;
 use crate::auth::{AuthMember, Caller};
-use crate::dto::{FilmSummary, MemberSummary, ViewerEntry, Visibility, flatten_tags, rfc3339};
+use crate::dto::Visibility;
 use crate::error::{
-    ApiError, ApiResult, EntryNotFound, FieldError, MalformedJson, MalformedJsonOrKey, NotJson,
-    Problem, ServiceUnavailable, Unauthenticated,
+    ApiError, ApiResult, FieldError, MalformedJson, MalformedJsonOrKey, NotJson, Problem,
+    ServiceUnavailable, Unauthenticated,
 };
+use crate::extract::parse_tags;
 use crate::extract::{EntryPath, JsonBody, double_option};
 use crate::handlers::relationship::parse_rating;
 use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
 use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
-use crate::state::{AppState, DbConn};
+use crate::state::AppState;
 use filmlog_app::ops::{self, FieldIssue, OpError, Step, step};
-use filmlog_app::visibility;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Review {
-    pub text: String,
-    pub contains_spoilers: bool,
-}
-
-/// Who removed a review.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RemovedBy {
-    Moderator,
-}
-
-/// A review a moderator removed, in its place: the entry (date, rating, likes) stays.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RemovedReview {
-    pub removed: RemovedBy,
-}
-
-/// A review, or the tombstone of one a moderator removed.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum ReviewOrRemoved {
-    Review(Review),
-    Removed(RemovedReview),
-}
-
-/// One viewing and/or review of a film.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LogEntry {
-    #[schema(example = "17")]
-    pub id: String,
-    pub member: MemberSummary,
-    pub film: FilmSummary,
-    /// The diary date.
-    #[schema(example = "2026-11-20")]
-    pub watched_on: Option<NaiveDate>,
-    pub rewatch: bool,
-    #[schema(example = 4.5)]
-    pub rating: Option<f64>,
-    /// Whether the member likes the film: the member's like of the film, shown on each of their
-    /// entries (not a copy kept per entry). Setting it on an entry likes or unlikes the film.
-    pub liked: bool,
-    /// `{"removed": "moderator"}` when a moderator removed it.
-    pub review: Option<ReviewOrRemoved>,
-    #[schema(example = json!(["cinema", "with family"]))]
-    pub tags: Vec<String>,
-    pub like_count: i32,
-    pub comment_count: i32,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
-    /// Who may read it.
-    pub visibility: Visibility,
-    /// Your own state with the entry: present when the request carries a token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub viewer: Option<ViewerEntry>,
-}
-
-impl LogEntry {
-    /// An entry as `viewer` reads it: with their own state with it and its film when signed in.
-    pub fn seen_by((view, film, liked): ViewedEntry, viewer: Viewer) -> Self {
-        let state = viewer.member().map(|me| {
-            let e = &view.entry;
-            EntryState::of(
-                me,
-                e.member_id,
-                e.review_text.is_some(),
-                e.review_removed_at.is_some(),
-                liked.is_some(),
-            )
-        });
-        let mut entry = LogEntry::from(view);
-        entry.film = entry.film.seen_by(viewer, film);
-        entry.viewer = state.map(ViewerEntry::from);
-        entry
-    }
-}
-
-impl From<LogEntryView> for LogEntry {
-    fn from(v: LogEntryView) -> Self {
-        let e = v.entry;
-        LogEntry {
-            id: e.id.to_string(),
-            member: v.member.into(),
-            film: v.film.into(),
-            watched_on: e.watched_on,
-            rewatch: e.rewatch,
-            rating: e.rating.map(Rating::stars),
-            liked: v.liked,
-            review: e.review_text.map(|text| match e.review_removed_at {
-                Some(_) => ReviewOrRemoved::Removed(RemovedReview {
-                    removed: RemovedBy::Moderator,
-                }),
-                None => ReviewOrRemoved::Review(Review {
-                    text,
-                    contains_spoilers: e.contains_spoilers,
-                }),
-            }),
-            tags: flatten_tags(e.tags),
-            like_count: e.like_count,
-            comment_count: e.comment_count,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-            visibility: e.visibility.into(),
-            viewer: None,
-        }
-    }
-}
+use super::*;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -177,7 +61,10 @@ pub struct CreateLogEntryRequest {
     pub visibility: Option<Visibility>,
 }
 
-fn parse_watched_on(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) -> Option<WatchedOn> {
+pub(crate) fn parse_watched_on(
+    date: Option<NaiveDate>,
+    errors: &mut Vec<FieldError>,
+) -> Option<WatchedOn> {
     date.and_then(|d| {
         WatchedOn::parse(d, latest_today())
             .map_err(|e| errors.push(FieldError::new("/watched_on", "invalid_watched_on", e)))
@@ -185,7 +72,10 @@ fn parse_watched_on(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) -> Op
     })
 }
 
-fn parse_review(review: Option<&ReviewInput>, errors: &mut Vec<FieldError>) -> Option<ReviewText> {
+pub(crate) fn parse_review(
+    review: Option<&ReviewInput>,
+    errors: &mut Vec<FieldError>,
+) -> Option<ReviewText> {
     review.and_then(|r| {
         ReviewText::parse(&r.text)
             .map_err(|e| errors.push(FieldError::new("/review/text", "invalid_review", e)))
@@ -194,17 +84,10 @@ fn parse_review(review: Option<&ReviewInput>, errors: &mut Vec<FieldError>) -> O
     })
 }
 
-fn parse_tags(tags: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
-    match Tag::parse_all(tags) {
-        Ok(tags) => tags.into_iter().map(Tag::into_inner).collect(),
-        Err((i, e)) => {
-            errors.push(FieldError::new(format!("/tags/{i}"), "invalid_tag", e));
-            Vec::new()
-        }
-    }
-}
-
-fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Option<Rating> {
+pub(crate) fn parse_rating_field(
+    rating: Option<f64>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Rating> {
     rating.and_then(|r| {
         parse_rating(r, "/rating")
             .map_err(|e| errors.extend(e.problem().errors))
@@ -212,49 +95,16 @@ fn parse_rating_field(rating: Option<f64>, errors: &mut Vec<FieldError>) -> Opti
     })
 }
 
-/// The entry as its owner reads it (the representation whose ETag `If-Match` names).
-async fn view(
-    conn: &mut AsyncPgConnection,
-    id: LogEntryId,
-    owner: MemberId,
-) -> ApiResult<LogEntry> {
-    let row = log_entries::view(conn, id, Some(owner))
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    Ok(LogEntry::seen_by(row, Viewer::Member(owner)))
-}
-
-fn unknown_film() -> ApiError {
+pub(crate) fn unknown_film() -> ApiError {
     unknown_film_issue().into()
 }
 
-fn unknown_film_issue() -> OpError {
+pub(crate) fn unknown_film_issue() -> OpError {
     OpError::Invalid(vec![FieldIssue::new(
         "/film",
         "unknown_film",
         "no film has that slug",
     )])
-}
-
-/// A connection for a page of what hangs off a log entry (its likes, its comments), once the entry
-/// is known to exist and the viewer may see it (404 otherwise).
-pub async fn entry_page_conn(
-    state: &AppState,
-    viewer: Viewer,
-    id: LogEntryId,
-) -> ApiResult<DbConn> {
-    let mut conn = state.read_conn().await?;
-    let head = log_entries::owner_and_review(&mut conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visibility::check(
-        &mut conn,
-        viewer,
-        Subject::Entry(head.author, head.visibility),
-        "that log entry",
-    )
-    .await?;
-    Ok(conn)
 }
 
 /// Log a film
@@ -347,38 +197,6 @@ pub async fn create_log_entry(
     )
     .await?;
     Ok(into_response(outcome))
-}
-
-/// A log entry
-#[utoipa::path(
-    operation_id = "get_log_entry",
-    tag = "log entries",
-    params(("id" = String, Path, example = "17")),
-    responses(
-        (status = 200, description = "The entry, with an `ETag`", body = LogEntry),
-        (status = 304, description = "Unchanged since the ETag in `If-None-Match`"),
-        (status = 404, response = EntryNotFound),
-        (status = 503, response = ServiceUnavailable),
-    )
-)]
-#[get("/log-entries/{id}")]
-pub async fn get_log_entry(
-    state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
-    EntryPath(id): EntryPath,
-) -> ApiResult<HttpResponse> {
-    let mut conn = state.read_conn().await?;
-    let row = log_entries::view(&mut conn, id, viewer.member())
-        .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
-    visibility::check(
-        &mut conn,
-        viewer,
-        Subject::Entry(row.0.entry.member_id, row.0.entry.visibility),
-        "that log entry",
-    )
-    .await?;
-    json_with_etag(&LogEntry::seen_by(row, viewer))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -478,7 +296,7 @@ pub async fn update_log_entry(
 
 /// The check of an `If-Match` against the member's entry, with it locked. The representation is
 /// loaded only when there is an ETag to compare it with.
-fn entry_precondition(
+pub(crate) fn entry_precondition(
     id: LogEntryId,
     member: MemberId,
     if_match: Option<String>,
