@@ -101,3 +101,33 @@ async fn database_errors_are_counted_by_kind() {
         "{text}"
     );
 }
+
+#[actix_web::test]
+async fn every_queue_reports_its_depth_and_the_age_of_its_oldest_item() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn_with(|c| c.portability_worker = false).await;
+    let text = scrape(&app).await;
+    for queue in ["imports", "exports", "webhook_deliveries"] {
+        let depth = format!("filmlog_queue_depth{{queue=\"{queue}\"}}");
+        let age = format!("filmlog_queue_oldest_age_seconds{{queue=\"{queue}\"}}");
+        assert_eq!(sample(&text, &depth), Some(0.0), "{queue}\n{text}");
+        assert_eq!(sample(&text, &age), Some(0.0), "{queue}");
+    }
+    let ana = app.member("ana").await;
+    let t = Some(ana.access_token.as_str());
+    app.post("/api/v1/me/exports", t, &serde_json::json!({}))
+        .await
+        .assert_status(202);
+    // Queued a minute ago, as a stuck queue's oldest item would be.
+    let mut conn = app.db.connect().await;
+    diesel::sql_query("UPDATE export_jobs SET created_at = now() - interval '60 seconds'")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = scrape(&app).await;
+    let depth = sample(&text, "filmlog_queue_depth{queue=\"exports\"}");
+    assert_eq!(depth, Some(1.0), "{text}");
+    let age = sample(&text, "filmlog_queue_oldest_age_seconds{queue=\"exports\"}");
+    assert!(age.is_some_and(|a| (60.0..120.0).contains(&a)), "{age:?}");
+    assert_eq!(sample(&text, "filmlog_queue_depth{queue=\"imports\"}"), Some(0.0));
+}

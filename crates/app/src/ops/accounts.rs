@@ -258,3 +258,102 @@ pub async fn update_profile(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::AuthSettings;
+    use crate::ops::fixture::Fixture;
+
+    fn tokens(grace_secs: u64) -> TokenService {
+        let key = secrecy::SecretString::from("a-test-signing-key-that-is-long-enough-0123456789");
+        let mut settings = AuthSettings::new(key);
+        settings.refresh_grace = std::time::Duration::from_secs(grace_secs);
+        TokenService::new(settings).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_works_once_and_its_reuse_ends_the_session() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let tokens = tokens(0);
+        let client = SessionClient::default();
+        let first = start_session(&mut f.conn, &tokens, ana, &client)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let second = refresh(&mut f.conn, &tokens, &first.refresh_token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(first.refresh_token, second.refresh_token);
+
+        let reused = refresh(&mut f.conn, &tokens, &first.refresh_token).await;
+        assert!(
+            matches!(reused, Err(OpError::Denied(Denied::RefreshTokenReused))),
+            "{reused:?}"
+        );
+        // The whole session ended: its newest token stops working too.
+        let successor = refresh(&mut f.conn, &tokens, &second.refresh_token).await;
+        assert!(
+            matches!(successor, Err(OpError::Denied(Denied::InvalidRefreshToken))),
+            "{successor:?}"
+        );
+        let unknown = refresh(&mut f.conn, &tokens, "no-such-token").await;
+        assert!(matches!(
+            unknown,
+            Err(OpError::Denied(Denied::InvalidRefreshToken))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_registration_with_a_taken_username_is_refused_and_writes_nothing() {
+        let mut f = Fixture::new().await;
+        f.member("ana").await;
+        let tokens = tokens(10);
+        let reg = Registration::parse("ANA", "other@example.com", "a long passphrase", None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let taken = register(
+            &mut f.conn,
+            &tokens,
+            &reg,
+            "hash",
+            &SessionClient::default(),
+        )
+        .await;
+        assert!(
+            matches!(
+                taken,
+                Err(OpError::Persistence(
+                    filmlog_persistence::PersistenceError::Taken(
+                        filmlog_persistence::Taken::Username
+                    )
+                ))
+            ),
+            "{taken:?}"
+        );
+        assert_eq!(f.count("members").await, 1);
+        assert_eq!(f.count("sessions").await, 0);
+        let bad = Registration::parse("a", "nope", "short", Some(""));
+        let Err(OpError::Invalid(issues)) = bad else {
+            panic!("not refused: {:?}", bad.map(|r| r.username));
+        };
+        let codes: Vec<_> = issues.iter().map(|i| i.code).collect();
+        assert_eq!(
+            codes,
+            ["invalid_username", "invalid_email", "weak_password"]
+        );
+    }
+
+    #[test]
+    fn a_suspension_stops_sign_in_only_while_it_runs() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        let earlier = now - chrono::Duration::hours(1);
+        use filmlog_domain::moderation::check_sign_in;
+        assert!(check_sign_in(None, now).is_ok());
+        assert!(check_sign_in(Some(earlier), now).is_ok());
+        assert_eq!(
+            check_sign_in(Some(later), now),
+            Err(filmlog_domain::moderation::Suspended(later))
+        );
+    }
+}

@@ -177,3 +177,75 @@ pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> O
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::fixture::Fixture;
+    use filmlog_domain::Audience;
+
+    #[tokio::test]
+    async fn an_entries_batch_is_all_or_none_and_waits_for_its_precondition() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let (one, two) = (f.film("one-1990").await, f.film("two-1991").await);
+        let new = NewList {
+            owner: ana,
+            name: "Favourites",
+            description: None,
+            ranked: true,
+            visibility: Audience::Public,
+            tags: &[],
+        };
+        let first = list_rules::plan(
+            &[],
+            &[ListOp::Add {
+                film: one,
+                position: None,
+            }],
+        )
+        .unwrap_or_else(|(_, e)| panic!("{e}"));
+        let list = create(&mut f.conn, &new, &first, &HashMap::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.count("list_entries").await, 1);
+
+        let stale = crate::ops::step(|_conn| Box::pin(async { Err(OpError::PreconditionFailed) }));
+        let add_two = [ListOp::Add {
+            film: two,
+            position: None,
+        }];
+        let refused = edit_entries(&mut f.conn, ana, list, &add_two, &HashMap::new(), stale).await;
+        assert!(
+            matches!(refused, Err(OpError::PreconditionFailed)),
+            "{refused:?}"
+        );
+        assert_eq!(f.count("list_entries").await, 1);
+
+        // The second operation is refused: neither is applied.
+        let batch = [
+            ListOp::Add {
+                film: two,
+                position: None,
+            },
+            ListOp::Add {
+                film: one,
+                position: None,
+            },
+        ];
+        let fine = crate::ops::step(|_conn| Box::pin(async { Ok(()) }));
+        let refused = edit_entries(&mut f.conn, ana, list, &batch, &HashMap::new(), fine).await;
+        let Err(OpError::Invalid(issues)) = refused else {
+            panic!("not refused: {refused:?}");
+        };
+        assert_eq!(issues[0].pointer, "/1/film");
+        assert_eq!(issues[0].code, "duplicate_film");
+        assert_eq!(f.count("list_entries").await, 1);
+
+        let someone = f.member("bo").await;
+        let fine = crate::ops::step(|_conn| Box::pin(async { Ok(()) }));
+        let theirs =
+            edit_entries(&mut f.conn, someone, list, &add_two, &HashMap::new(), fine).await;
+        assert!(matches!(theirs, Err(OpError::NotFound(_))), "{theirs:?}");
+    }
+}

@@ -6,6 +6,8 @@
 
 pub mod accounts;
 pub mod catalog;
+#[cfg(test)]
+mod fixture;
 pub mod idempotency;
 
 pub mod films;

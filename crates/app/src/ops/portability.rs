@@ -116,3 +116,60 @@ pub async fn start_export(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn one_import_at_a_time_and_its_archive_is_stored_in_chunks() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let archive = b"PK\x03\x04 ten bytes and some more";
+        let mut reader: &[u8] = archive;
+        let job = start_import(
+            &mut f.conn,
+            ana,
+            true,
+            archive.len() as u64,
+            &mut reader,
+            10,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.count("import_chunks").await, 3);
+        let open = check_no_open_import(&mut f.conn, ana).await;
+        assert!(
+            matches!(open, Err(OpError::Rule(RuleError::ImportInProgress))),
+            "{open:?}"
+        );
+        let mut reader: &[u8] = archive;
+        let second = start_import(&mut f.conn, ana, false, 1, &mut reader, 10).await;
+        assert!(
+            matches!(second, Err(OpError::Rule(RuleError::ImportInProgress))),
+            "{second:?}"
+        );
+        assert_eq!(f.count("import_jobs").await, 1);
+
+        let not_ready = confirm_import(&mut f.conn, ana, job.id).await;
+        assert!(matches!(
+            not_ready,
+            Err(OpError::Rule(RuleError::NotAwaitingReview))
+        ));
+        let bo = f.member("bo").await;
+        let theirs = cancel_import(&mut f.conn, bo, job.id).await;
+        assert!(matches!(theirs, Err(OpError::NotFound(_))), "{theirs:?}");
+        cancel_import(&mut f.conn, ana, job.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = cancel_import(&mut f.conn, ana, job.id).await;
+        assert!(
+            matches!(again, Err(OpError::Rule(RuleError::ImportFinished))),
+            "{again:?}"
+        );
+        check_no_open_import(&mut f.conn, ana)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}

@@ -539,3 +539,104 @@ pub async fn delete_list_comment(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn only_the_author_edits_a_comment_and_the_author_or_the_reviewer_deletes_it() {
+        let mut f = Fixture::new().await;
+        let (ana, bo, cy) = (
+            f.member("ana").await,
+            f.member("bo").await,
+            f.member("cy").await,
+        );
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(bo, "children-of-heaven-1997").await;
+        let comment = add_comment(&mut f.conn, review, ana, "so good".to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let by_reviewer = edit_comment(&mut f.conn, bo, comment, "mine now").await;
+        assert!(
+            matches!(by_reviewer, Err(OpError::NotFound(_))),
+            "{by_reviewer:?}"
+        );
+        let edited = edit_comment(&mut f.conn, ana, comment, "so, so good")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(edited.comment.body, "so, so good");
+
+        let by_stranger = delete_comment(&mut f.conn, cy, comment).await;
+        assert!(
+            matches!(by_stranger, Err(OpError::NotFound(_))),
+            "{by_stranger:?}"
+        );
+        assert_eq!(f.count("comments").await, 1);
+        delete_comment(&mut f.conn, bo, comment)
+            .await
+            .unwrap_or_else(|e| panic!("the reviewer deletes: {e}"));
+        assert_eq!(f.count("comments").await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_removed_comment_stays_removed_even_for_its_author() {
+        let mut f = Fixture::new().await;
+        let (ana, bo) = (f.member("ana").await, f.member("bo").await);
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(bo, "children-of-heaven-1997").await;
+        let comment = add_comment(&mut f.conn, review, ana, "spam".to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let kind = filmlog_domain::moderation::SubjectType::Comment;
+        filmlog_persistence::moderation::remove(&mut f.conn, kind, comment.get())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let edited = edit_comment(&mut f.conn, ana, comment, "not spam").await;
+        assert!(matches!(edited, Err(OpError::NotFound(_))), "{edited:?}");
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_comment_is_made_once_and_a_reused_key_is_refused() {
+        let mut f = Fixture::new().await;
+        let (ana, bo) = (f.member("ana").await, f.member("bo").await);
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(bo, "children-of-heaven-1997").await;
+        let keyed = |hash: u8| Idempotency {
+            key: Some("k1".to_owned()),
+            request_hash: [hash; 32],
+        };
+        let render = |view: CommentView| {
+            Ok(Outcome {
+                status: 201,
+                location: Some(format!("/comments/{}", view.comment.id)),
+                body: view.comment.body.into_bytes(),
+                replayed: false,
+            })
+        };
+        let text = || "first".to_owned();
+        let first = comment_once(&mut f.conn, &keyed(1), review, ana, text(), render)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = comment_once(&mut f.conn, &keyed(1), review, ana, text(), render)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!first.replayed && again.replayed);
+        assert_eq!((first.location, first.body), (again.location, again.body));
+        assert_eq!(f.count("comments").await, 1);
+
+        let other = comment_once(&mut f.conn, &keyed(2), review, ana, text(), render).await;
+        assert!(
+            matches!(
+                other,
+                Err(OpError::Rule(
+                    filmlog_domain::RuleError::IdempotencyKeyReused
+                ))
+            ),
+            "{other:?}"
+        );
+        assert_eq!(f.count("comments").await, 1);
+    }
+}

@@ -77,3 +77,42 @@ async fn own(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult
         .await?
         .ok_or(OpError::NotFound("that webhook"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn registrations_stop_at_the_limit_and_tests_wait_for_the_last_one() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let events = ["log_entry.created".to_owned()];
+        let mut first = None;
+        for i in 0..ENDPOINTS_MAX {
+            let url = format!("https://example.com/hook/{i}");
+            let row = register(&mut f.conn, ana, &url, &events, "sealed")
+                .await
+                .unwrap_or_else(|e| panic!("{i}: {e}"));
+            first.get_or_insert(row.id);
+        }
+        let over = register(&mut f.conn, ana, "https://example.com/x", &events, "sealed").await;
+        assert!(
+            matches!(over, Err(OpError::Rule(RuleError::WebhookLimit))),
+            "{over:?}"
+        );
+
+        let id = first.unwrap_or_else(|| panic!("none registered"));
+        test(&mut f.conn, ana, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = test(&mut f.conn, ana, id).await;
+        assert!(
+            matches!(again, Err(OpError::Rule(RuleError::WebhookTestPending))),
+            "{again:?}"
+        );
+        let bo = f.member("bo").await;
+        let theirs = test(&mut f.conn, bo, id).await;
+        assert!(matches!(theirs, Err(OpError::NotFound(_))), "{theirs:?}");
+    }
+}
