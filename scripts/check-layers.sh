@@ -22,9 +22,12 @@ member() { printf '%s\n' "$members" | grep -qx "$1"; }
 check() {
   local crate=$1 dep=$2
   member "$crate" || { echo "layering: no crate $crate" >&2; fail=1; return; }
-  if cargo tree -p "$crate" -e normal -i "$dep" --offline >/dev/null 2>&1; then
+  # Prints the path to `dep` over normal (not dev or build) edges; nothing when there is none.
+  local path
+  path=$(cargo tree -p "$crate" -e normal -i "$dep" --offline 2>/dev/null || true)
+  if [ -n "$path" ]; then
     echo "layering: $crate must not depend on $dep" >&2
-    cargo tree -p "$crate" -e normal -i "$dep" --offline 2>/dev/null | head -5 >&2
+    printf '%s\n' "$path" | head -5 >&2
     fail=1
   fi
 }

@@ -129,5 +129,8 @@ async fn every_queue_reports_its_depth_and_the_age_of_its_oldest_item() {
     assert_eq!(depth, Some(1.0), "{text}");
     let age = sample(&text, "filmlog_queue_oldest_age_seconds{queue=\"exports\"}");
     assert!(age.is_some_and(|a| (60.0..120.0).contains(&a)), "{age:?}");
-    assert_eq!(sample(&text, "filmlog_queue_depth{queue=\"imports\"}"), Some(0.0));
+    assert_eq!(
+        sample(&text, "filmlog_queue_depth{queue=\"imports\"}"),
+        Some(0.0)
+    );
 }

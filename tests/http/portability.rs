@@ -1768,7 +1768,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut conn = app.db.connect().await;
-    let Some(job) = store::claim_import(&mut conn, Some(id))
+    let Some(job) = filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, Some(id))
         .await
         .unwrap_or(None)
     else {
@@ -1789,7 +1789,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     ));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
-        store::claim_import(&mut conn, Some(id))
+        filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, Some(id))
             .await
             .unwrap_or(None)
             .is_none(),
@@ -1802,7 +1802,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         .execute(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let Some(again) = store::claim_import(&mut conn, Some(id))
+    let Some(again) = filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, Some(id))
         .await
         .unwrap_or(None)
     else {

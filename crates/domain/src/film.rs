@@ -147,6 +147,38 @@ pub mod weighted_rating {
     }
 }
 
+/// What a person did on a film.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreditRole {
+    Director,
+    Cast,
+}
+
+impl CreditRole {
+    /// The role as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditRole::Director => "director",
+            CreditRole::Cast => "cast",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<CreditRole> {
+        match raw {
+            "director" => Some(CreditRole::Director),
+            "cast" => Some(CreditRole::Cast),
+            _ => None,
+        }
+    }
+}
+
+/// The longest title, original title or credited name a film may have, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// The longest synopsis, in characters.
+pub const MAX_SYNOPSIS_CHARS: usize = 5000;
+/// The longest person's name or character name in a credit, in characters.
+pub const MAX_CREDIT_CHARS: usize = 200;
+
 /// Ratings a film needs before its average and its histogram are shown: with fewer, they would
 /// tell one member's rating (a private account's too) to anyone who watches them change.
 pub const RATINGS_DISCLOSED_FROM: i32 = 5;

@@ -9,7 +9,7 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{FilmId, MemberId};
+use filmlog_domain::{CreditRole, FilmId, MemberId};
 use futures_util::FutureExt;
 
 use crate::Result;
@@ -134,11 +134,11 @@ pub struct FilmChanges {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// A credit to add: `role` is `director` or `cast`.
+/// A credit to add.
 #[derive(Debug, Clone)]
 pub struct NewCredit {
     pub name: String,
-    pub role: &'static str,
+    pub role: CreditRole,
     pub character: Option<String>,
     pub billing_order: i32,
 }
@@ -150,6 +150,13 @@ pub struct CreditRow {
     pub role: String,
     pub character: Option<String>,
     pub billing_order: i32,
+}
+
+impl CreditRow {
+    /// The credit's role (`None` for a role this release does not know).
+    pub fn role(&self) -> Option<CreditRole> {
+        CreditRole::parse(&self.role)
+    }
 }
 
 /// Inserts a film (its statistics row is created by a trigger) and its credits. Fails with a unique
@@ -205,7 +212,7 @@ pub async fn replace_credits(
             .values((
                 film_credits::film_id.eq(film.get()),
                 film_credits::person_id.eq(person),
-                film_credits::role.eq(credit.role),
+                film_credits::role.eq(credit.role.as_str()),
                 film_credits::character.eq(&credit.character),
                 film_credits::billing_order.eq(credit.billing_order),
             ))

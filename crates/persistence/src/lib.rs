@@ -344,6 +344,7 @@ pub mod catalog;
 pub mod changes;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod lists;
 pub mod log_entries;
 pub mod members;

@@ -17,12 +17,10 @@ use crate::schema::{
     export_chunks, export_jobs, import_chunks, import_jobs, import_rows, import_sources,
 };
 
+/// A claim's end: [`crate::jobs::CLAIM_SECS`] from now.
 fn claim_deadline() -> diesel::expression::SqlLiteral<Nullable<diesel::sql_types::Timestamptz>> {
     diesel::dsl::sql("now() + interval '60 seconds'")
 }
-
-/// How long a worker holds a claimed job before another may take it over (it renews while it works).
-pub const CLAIM_SECS: i32 = 60; // as in `claim_deadline`
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = import_jobs, check_for_backend(diesel::pg::Pg))]
@@ -78,35 +76,6 @@ pub async fn add_import_chunk(
     Ok(())
 }
 
-/// Whether the member has an import that is not finished (queued, running or waiting for review).
-pub async fn open_import(conn: &mut AsyncPgConnection, member: MemberId) -> Result<Option<i64>> {
-    Ok(import_jobs::table
-        .filter(import_jobs::member_id.eq(member.get()))
-        .filter(import_jobs::status.eq_any(["queued", "running", "needs_review"]))
-        .select(import_jobs::id)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// The import `id`; `owner`: only when it is theirs.
-pub async fn import_of(
-    conn: &mut AsyncPgConnection,
-    owner: Option<MemberId>,
-    id: i64,
-) -> Result<Option<ImportJobRow>> {
-    let mut q = import_jobs::table
-        .filter(import_jobs::id.eq(id))
-        .into_boxed();
-    if let Some(owner) = owner {
-        q = q.filter(import_jobs::member_id.eq(owner.get()));
-    }
-    Ok(q.select(ImportJobRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
 /// The member's imports, newest first.
 pub async fn imports_of(
     conn: &mut AsyncPgConnection,
@@ -120,34 +89,6 @@ pub async fn imports_of(
         .select(ImportJobRow::as_select())
         .load(conn)
         .await?)
-}
-
-/// Claims the oldest import that is due (queued, or running with its claim lapsed: its worker
-/// stopped) with `FOR UPDATE SKIP LOCKED`, so two workers never take the same job; `only` claims
-/// that job or none.
-pub async fn claim_import(
-    conn: &mut AsyncPgConnection,
-    only: Option<i64>,
-) -> Result<Option<ImportJobRow>> {
-    Ok(diesel::sql_query(
-        "WITH due AS ( \
-             SELECT id FROM import_jobs \
-             WHERE status IN ('queued', 'running') \
-               AND (claimed_until IS NULL OR claimed_until < now()) \
-               AND attempts < $3 \
-               AND ($2::bigint IS NULL OR id = $2) \
-             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         UPDATE import_jobs j SET status = 'running', attempts = j.attempts + 1, \
-             claimed_until = now() + make_interval(secs => $1), updated_at = now() \
-         FROM due WHERE j.id = due.id \
-         RETURNING j.*",
-    )
-    .bind::<Integer, _>(CLAIM_SECS)
-    .bind::<Nullable<BigInt>, _>(only)
-    .bind::<Integer, _>(MAX_ATTEMPTS)
-    .get_result(conn)
-    .await
-    .optional()?)
 }
 
 /// A worker's hold on a claimed job: the job and the attempt it claimed. Every write of a running
@@ -939,54 +880,6 @@ pub async fn create_export(conn: &mut AsyncPgConnection, member: MemberId) -> Re
         .returning(ExportJobRow::as_returning())
         .get_result(conn)
         .await?)
-}
-
-/// The export `id`; `owner`: only when it is theirs.
-pub async fn export_of(
-    conn: &mut AsyncPgConnection,
-    owner: Option<MemberId>,
-    id: i64,
-) -> Result<Option<ExportJobRow>> {
-    let mut q = export_jobs::table
-        .filter(export_jobs::id.eq(id))
-        .into_boxed();
-    if let Some(owner) = owner {
-        q = q.filter(export_jobs::member_id.eq(owner.get()));
-    }
-    Ok(q.select(ExportJobRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// Whether the member has an export queued or running.
-pub async fn open_export(conn: &mut AsyncPgConnection, member: MemberId) -> Result<Option<i64>> {
-    Ok(export_jobs::table
-        .filter(export_jobs::member_id.eq(member.get()))
-        .filter(export_jobs::status.eq_any(["queued", "running"]))
-        .select(export_jobs::id)
-        .first(conn)
-        .await
-        .optional()?)
-}
-
-/// Claims the oldest due export, as [`claim_import`] does.
-pub async fn claim_export(conn: &mut AsyncPgConnection) -> Result<Option<ExportJobRow>> {
-    Ok(diesel::sql_query(
-        "WITH due AS ( \
-             SELECT id FROM export_jobs \
-             WHERE status IN ('queued', 'running') \
-               AND (claimed_until IS NULL OR claimed_until < now()) \
-             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         UPDATE export_jobs j SET status = 'running', attempts = j.attempts + 1, \
-             claimed_until = now() + make_interval(secs => $1) \
-         FROM due WHERE j.id = due.id \
-         RETURNING j.*",
-    )
-    .bind::<Integer, _>(CLAIM_SECS)
-    .get_result(conn)
-    .await
-    .optional()?)
 }
 
 /// Forgets the chunks of an interrupted export (it is written again from the start).

@@ -183,7 +183,7 @@ pub async fn import(
                         if let Some(name) = &c.director {
                             let credit = NewCredit {
                                 name: name.clone(),
-                                role: "director",
+                                role: filmlog_domain::CreditRole::Director,
                                 character: None,
                                 billing_order: 0,
                             };

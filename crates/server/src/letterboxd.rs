@@ -34,7 +34,9 @@ pub async fn run(
     let member = members::find_by_username(&mut conn, username)
         .await?
         .ok_or_else(|| format!("no member is called {username}"))?;
-    if let Some(open) = store::open_import(&mut conn, member.id).await? {
+    if let Some(open) =
+        filmlog_persistence::jobs::open::<store::ImportJobRow>(&mut conn, member.id).await?
+    {
         return Err(
             format!("{username} has an unfinished import ({open}); cancel it first").into(),
         );
@@ -72,7 +74,7 @@ pub async fn run(
         .get()
         .await
         .map_err(filmlog_persistence::PersistenceError::from)?;
-    let job = store::import_of(&mut conn, None, job.id)
+    let job = filmlog_persistence::jobs::of::<store::ImportJobRow>(&mut conn, None, job.id)
         .await?
         .ok_or("the import job is gone")?;
     println!("status: {}", job.status);

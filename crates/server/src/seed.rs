@@ -74,14 +74,14 @@ fn seed_film() -> NewFilm {
 fn seed_credits() -> Vec<NewCredit> {
     let cast = |name: &str, character: Option<&str>, order: i32| NewCredit {
         name: name.to_owned(),
-        role: "cast",
+        role: filmlog_domain::CreditRole::Cast,
         character: character.map(str::to_owned),
         billing_order: order,
     };
     vec![
         NewCredit {
             name: "Majid Majidi".to_owned(),
-            role: "director",
+            role: filmlog_domain::CreditRole::Director,
             character: None,
             billing_order: 0,
         },

@@ -12,7 +12,7 @@ use super::{OpError, OpResult};
 /// member's row locked, when it is stored).
 pub async fn check_no_open_import(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<()> {
     Ok(rules::check_no_open_import(
-        store::open_import(conn, member).await?,
+        filmlog_persistence::jobs::open::<store::ImportJobRow>(conn, member).await?,
     )?)
 }
 
@@ -28,7 +28,9 @@ pub async fn start_import(
     conn.transaction(async |conn| {
         // One open import per member, checked again with the member's row locked.
         members::lock(conn, member).await?;
-        rules::check_no_open_import(store::open_import(conn, member).await?)?;
+        rules::check_no_open_import(
+            filmlog_persistence::jobs::open::<store::ImportJobRow>(conn, member).await?,
+        )?;
         let job = store::create_import(conn, member, dry_run, bytes).await?;
         let mut buf = vec![0u8; chunk];
         for n in 0.. {
@@ -99,7 +101,7 @@ async fn own_import(
     member: MemberId,
     id: i64,
 ) -> OpResult<ImportJobRow> {
-    store::import_of(conn, Some(member), id)
+    filmlog_persistence::jobs::of::<store::ImportJobRow>(conn, Some(member), id)
         .await?
         .ok_or(OpError::NotFound("that import"))
 }
@@ -111,7 +113,9 @@ pub async fn start_export(
 ) -> OpResult<ExportJobRow> {
     conn.transaction(async |conn| {
         members::lock(conn, member).await?;
-        rules::check_no_open_export(store::open_export(conn, member).await?)?;
+        rules::check_no_open_export(
+            filmlog_persistence::jobs::open::<store::ExportJobRow>(conn, member).await?,
+        )?;
         Ok(store::create_export(conn, member).await?)
     })
     .await

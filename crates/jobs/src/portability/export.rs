@@ -87,7 +87,7 @@ impl Zip {
 pub async fn run_next(pool: &DbPool, settings: &PortabilitySettings) -> Result<bool, String> {
     let job = {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        store::claim_export(&mut conn)
+        filmlog_persistence::jobs::claim::<store::ExportJobRow>(&mut conn, None)
             .await
             .map_err(|e| e.to_string())?
     };

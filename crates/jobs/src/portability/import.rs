@@ -82,7 +82,7 @@ pub async fn run_next(
         store::give_up_abandoned_imports(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
-        store::claim_import(&mut conn, only)
+        filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, only)
             .await
             .map_err(|e| e.to_string())?
     };

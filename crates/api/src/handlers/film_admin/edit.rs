@@ -2,6 +2,8 @@
 
 use actix_web::{HttpResponse, patch, post, web};
 use chrono::NaiveDate;
+use filmlog_domain::CreditRole;
+use filmlog_domain::film::{MAX_CREDIT_CHARS, MAX_SYNOPSIS_CHARS, MAX_TITLE_CHARS};
 use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
 use filmlog_persistence::catalog::{FilmChanges, NewCredit, NewFilm};
 use serde::Deserialize;
@@ -201,11 +203,16 @@ pub async fn create_film(
     let new = NewFilm {
         slug: slug.map(Slug::into_inner).unwrap_or_default(),
         title: title.map(Title::into_inner).unwrap_or_default(),
-        original_title: f.text("/original_title", req.original_title, 300, false),
+        original_title: f.text(
+            "/original_title",
+            req.original_title,
+            MAX_TITLE_CHARS,
+            false,
+        ),
         year,
         release_date: f.release(req.release_date),
         runtime_minutes: f.runtime(req.runtime_minutes),
-        synopsis: f.text("/synopsis", req.synopsis, 5000, true),
+        synopsis: f.text("/synopsis", req.synopsis, MAX_SYNOPSIS_CHARS, true),
         poster_url: f.poster(req.poster_url),
         genres: f.labels("/genres", req.genres),
         countries: f.labels("/countries", req.countries),
@@ -213,21 +220,36 @@ pub async fn create_film(
     };
     let mut credits = Vec::new();
     for (i, name) in req.directors.into_iter().enumerate() {
-        if let Some(name) = f.text(&format!("/directors/{i}"), Some(name), 200, false) {
+        if let Some(name) = f.text(
+            &format!("/directors/{i}"),
+            Some(name),
+            MAX_CREDIT_CHARS,
+            false,
+        ) {
             credits.push(NewCredit {
                 name,
-                role: "director",
+                role: CreditRole::Director,
                 character: None,
                 billing_order: i32::try_from(i).unwrap_or(0),
             });
         }
     }
     for (i, c) in req.cast.into_iter().enumerate() {
-        let character = f.text(&format!("/cast/{i}/character"), c.character, 200, false);
-        if let Some(name) = f.text(&format!("/cast/{i}/name"), Some(c.name), 200, false) {
+        let character = f.text(
+            &format!("/cast/{i}/character"),
+            c.character,
+            MAX_CREDIT_CHARS,
+            false,
+        );
+        if let Some(name) = f.text(
+            &format!("/cast/{i}/name"),
+            Some(c.name),
+            MAX_CREDIT_CHARS,
+            false,
+        ) {
             credits.push(NewCredit {
                 name,
-                role: "cast",
+                role: CreditRole::Cast,
                 character,
                 billing_order: i32::try_from(i).unwrap_or(0),
             });
@@ -355,11 +377,13 @@ pub async fn update_film(
         title,
         original_title: req
             .original_title
-            .map(|v| f.text("/original_title", v, 300, false)),
+            .map(|v| f.text("/original_title", v, MAX_TITLE_CHARS, false)),
         year: req.year.map(|v| f.year(v)),
         release_date: req.release_date.map(|v| f.release(v)),
         runtime_minutes: req.runtime_minutes.map(|v| f.runtime(v)),
-        synopsis: req.synopsis.map(|v| f.text("/synopsis", v, 5000, true)),
+        synopsis: req
+            .synopsis
+            .map(|v| f.text("/synopsis", v, MAX_SYNOPSIS_CHARS, true)),
         poster_url: req.poster_url.map(|v| f.poster(v)),
         genres: req.genres.map(|v| f.labels("/genres", v)),
         countries: req.countries.map(|v| f.labels("/countries", v)),

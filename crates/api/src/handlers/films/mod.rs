@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
+use filmlog_domain::CreditRole;
 use filmlog_domain::visibility::FilmState;
 use filmlog_domain::{FilmId, Slug, Viewer};
 use filmlog_persistence::AsyncPgConnection;
@@ -132,8 +133,9 @@ impl Film {
         credits: Vec<CreditRow>,
         viewer: Option<ViewerFilm>,
     ) -> Self {
-        let (directors, cast): (Vec<_>, Vec<_>) =
-            credits.into_iter().partition(|c| c.role == "director");
+        let (directors, cast): (Vec<_>, Vec<_>) = credits
+            .into_iter()
+            .partition(|c| c.role() == Some(CreditRole::Director));
         Film {
             slug: film.slug,
             title: film.title,

@@ -121,7 +121,7 @@ pub async fn get_export(
     ExportPath(id): ExportPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let job = store::export_of(&mut conn, Some(auth.id()), id)
+    let job = filmlog_persistence::jobs::of::<store::ExportJobRow>(&mut conn, Some(auth.id()), id)
         .await?
         .filter(kept)
         .ok_or_else(|| ApiError::not_found("that export"))?;
@@ -179,7 +179,7 @@ pub async fn download_export(
     }
     let (job, username) = {
         let mut conn = state.conn().await?;
-        let job = store::export_of(&mut conn, None, id)
+        let job = filmlog_persistence::jobs::of::<store::ExportJobRow>(&mut conn, None, id)
             .await?
             .filter(|j| j.status == "done" && kept(j))
             .ok_or_else(|| ApiError::not_found("that export"))?;

@@ -272,7 +272,7 @@ pub async fn get_import(
     ImportPath(id): ImportPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let job = store::import_of(&mut conn, Some(auth.id()), id)
+    let job = filmlog_persistence::jobs::of::<store::ImportJobRow>(&mut conn, Some(auth.id()), id)
         .await?
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(import_view(&mut conn, job).await?))
@@ -326,7 +326,7 @@ pub async fn list_import_rows(
     };
     let paging = Paging::<i32>::parse(q.limit, q.cursor.as_deref())?;
     let mut conn = state.conn().await?;
-    store::import_of(&mut conn, Some(auth.id()), id)
+    filmlog_persistence::jobs::of::<store::ImportJobRow>(&mut conn, Some(auth.id()), id)
         .await?
         .ok_or_else(not_found)?;
     let rows = store::rows(
