@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{FieldError, Problem, RuleCodes};
+use crate::error::{FieldError, Problem, ProblemResponses, RuleCodes};
 use crate::extract::path_error;
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
@@ -73,14 +73,8 @@ use crate::state::AppState;
     ),
     components(
         schemas(Problem, FieldError, filmlog_jobs::portability::document::ExportDocument),
-        responses(
-            crate::error::ServiceUnavailable, crate::error::Unauthenticated, crate::error::BadPageQuery, crate::error::MalformedJson,
-            crate::error::MalformedJsonOrKey, crate::error::NotJson, crate::error::FilmNotFound, crate::error::MemberNotFound,
-            crate::error::EntryNotFound, crate::error::BadToken, crate::error::TooManyRequests, crate::error::AdminOnly,
-            crate::error::ListNotFound, crate::error::NotYourList,
-        )
     ),
-    modifiers(&BearerAuth, &RuleCodes)
+    modifiers(&BearerAuth, &RuleCodes, &ProblemResponses)
 )]
 struct ApiDoc;
 

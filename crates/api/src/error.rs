@@ -483,6 +483,19 @@ macro_rules! problem_responses {
                 }
             }
         )*
+
+        /// Adds every shared problem response to the document's components, so operations refer to
+        /// them (`(status = 409, response = …)`) and none repeats one inline.
+        pub struct ProblemResponses;
+
+        impl utoipa::Modify for ProblemResponses {
+            fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+                let responses = &mut openapi.components.get_or_insert_with(Default::default).responses;
+                $(
+                    responses.insert(stringify!($name).to_owned(), problem_response($description).into());
+                )*
+            }
+        }
     };
 }
 
@@ -512,4 +525,79 @@ problem_responses! {
     AdminOnly => "Not an admin (`admin_only`)";
     ListNotFound => "No such list, or not one you may read (`not_found`)";
     NotYourList => "No such list of yours (`not_found`)";
+    UsernameTakenEmailTaken => "`username_taken` or `email_taken`";
+    BodyTooLargePayloadToo => "Body too large (`payload_too_large`)";
+    ValidationFailedInvalidUsernameInvalid => "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`";
+    InvalidCredentials => "`invalid_credentials`";
+    AccountSuspendedModeratorSuspendedAccount => "`account_suspended`: a moderator suspended the account; the detail says until when (told only with the right password)";
+    LoginLockedTooManyFailed => "`login_locked`: too many failed logins for this account from the client's network (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too from that network until it ends, never from others), or `rate_limited`";
+    BodyWrongShapeValidationFailed => "Body of the wrong shape (`validation_failed`)";
+    InvalidRefreshTokenUnknownExpired => "`invalid_refresh_token` (unknown, expired or its session ended) or `refresh_token_reused` (the session is now ended)";
+    BlockedYouBlockedItsAuthorUnblock => "`blocked`: you blocked its author; unblock them first (a member who blocked you is answered 404, as if they did not exist)";
+    ValidationFailedInvalidCommentNot => "`validation_failed` (`invalid_comment`), `not_a_review` (the entry has no review text: likes and comments are for reviews) or `idempotency_key_reused`";
+    NoSuchCommentYoursNot => "No such comment of yours (`not_found`)";
+    ValidationFailedInvalidComment => "`validation_failed` (`invalid_comment`)";
+    NoSuchCommentYouMay => "No such comment you may delete (`not_found`)";
+    SameFilmFilmCannotBe => "`same_film`: a film cannot be merged into itself";
+    ValidationFailedIntoNotSlug => "`validation_failed`: `into` is not a slug";
+    SlugTakenSlugTaken => "The slug is taken (`slug_taken`)";
+    ValidationFailed => "`validation_failed`";
+    SortFollowingWithoutTokenMissing => "`sort=following` without a token (`missing_token`), or a bad token";
+    BlockedYouBlockedThisMember => "`blocked`: you blocked this member; unblock them first (a member who blocked you is answered 404, as if they did not exist)";
+    FollowYourself => "`follow_yourself`";
+    NotFoundNoSuchMember => "`not_found`: no such member, or no request from them";
+    DatabaseUnreachableServiceUnavailableWith => "The database is unreachable (`service_unavailable`), with Retry-After";
+    BlockedYouBlockedItsOwnerUnblock => "`blocked`: you blocked its owner; unblock them first";
+    PreconditionFailedListChangedSince => "`precondition_failed`: the list changed since that ETag";
+    ValidationFailedPointingAtOperation => "`validation_failed` pointing at the operation: `unknown_film`, `duplicate_film`, `not_in_list`, `position_out_of_range`, `too_many_entries`, `invalid_notes`, `too_many_operations`";
+    PreconditionRequiredSendIfMatch => "`precondition_required`: send `If-Match`";
+    LikeOwnList => "`like_own_list`";
+    ValidationFailedInvalidListName => "`validation_failed`: `invalid_list_name`, `invalid_description`, `invalid_tag`, `invalid_notes`, `unknown_film`, `duplicate_film`, `too_many_entries`";
+    PreconditionFailed => "`precondition_failed`";
+    ValidationFailedUnknownFilmInvalid => "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`), `log_entry_needs_date_or_review` or `idempotency_key_reused`";
+    NoSuchEntryYoursNot => "No such entry of yours (`not_found`)";
+    ValidationFailedLogEntryNeeds => "`validation_failed` or `log_entry_needs_date_or_review`";
+    PreconditionFailedIfMatchStale => "`precondition_failed`: `If-Match` is stale";
+    ValidationFailedInvalidDisplayName => "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`";
+    MissingTokenInvalidToken => "`missing_token`, `invalid_token`";
+    ValidationFailedWeakPasswordWrong => "`validation_failed` (`weak_password`, `wrong_password`)";
+    PasswordLocked => "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";
+    ValidationFailedWrongPassword => "`validation_failed` (`wrong_password`)";
+    NoSuchSubjectNotFound => "No such subject (`not_found`)";
+    NoOpenReportsOwnReport => "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers`, `already_removed`, `suspend_admin`, `already_suspended` or `not_suspended`";
+    ValidationFailedInvalidActionInvalid => "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_until`) or `action_not_applicable`";
+    NoSuchSubjectYouCan => "No such subject you can see (`not_found`)";
+    ValidationFailedInvalidSubjectType => "`validation_failed` (`invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_message`) or `report_own_content`";
+    InvalidLastEventId => "`invalid_last_event_id`";
+    TooManyStreamsYouHold => "`too_many_streams`: you hold 5 streams already";
+    BlockedYouBlockedItsAuthor => "`blocked`: you blocked its author";
+    BlockedYouBlockedItsOwner => "`blocked`: you blocked its owner";
+    InvalidCursorInvalidLimitInvalid => "`invalid_cursor`, `invalid_limit`, `invalid_query_parameter`";
+    ResyncRequiredCursorOlderThan => "`resync_required`: the cursor is older than the tombstones kept";
+    ExportInProgress => "`export_in_progress`";
+    NotFoundNotOneYoursExpired => "`not_found`: not one of yours, or expired";
+    InvalidQueryParameter => "`invalid_query_parameter`";
+    InvalidLinkSignatureDoesNot => "`invalid_link`: the signature does not match";
+    NotFoundNoSuchExport => "`not_found`: no such export, or not finished";
+    LinkExpiredAskGETMe => "`link_expired`: ask `GET /me/exports/{export_id}` for a new link";
+    NotFoundNotOneYours => "`not_found`: not one of yours";
+    MalformedMultipartMissingFileInvalid => "`malformed_multipart`, `missing_file`, `invalid_query_parameter`";
+    RequestTimeoutUploadDidNot => "`request_timeout`: the upload did not arrive within the upload timeout";
+    ImportInProgressFinishConfirm => "`import_in_progress`: finish, confirm or cancel your open import first (checked before the upload is read)";
+    ArchiveTooLargeMoreThan => "`archive_too_large`: more than 50 MiB";
+    NotMultipart => "`not_multipart`";
+    ValidationFailedNotZip => "`validation_failed`: `not_a_zip`";
+    NotAwaitingReviewOnlyDry => "`not_awaiting_review`: only a dry run at `needs_review` can be confirmed";
+    ImportFinishedDoneFailedCancelled => "`import_finished`: it is done, failed or cancelled";
+    YouHaveLogEntriesFor => "You have log entries for it (`unable_to_remove_watch`, see `RuleCode`)";
+    ValidationFailedWithInvalidRating => "`validation_failed` with `invalid_rating`";
+    LikeOwnReviewNotReview => "`like_own_review`, or `not_a_review` (no review text)";
+    BlockYourself => "`block_yourself`";
+    MuteYourself => "`mute_yourself`";
+    InvalidQueryParameterNoSlugs => "`invalid_query_parameter`: no slugs, or more than 100";
+    InvalidQueryParameterNoUsernames => "`invalid_query_parameter`: no usernames, or more than 100";
+    WebhookDisabledTurnBackOn => "`webhook_disabled`: turn it back on first; `webhook_test_pending`: the last test has not been delivered yet";
+    WebhookLimitYouHave10 => "`webhook_limit`: you have 10 endpoints";
+    ValidationFailedInvalidWebhookUrl => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `wrong_password`";
+    ValidationFailedInvalidWebhookUrlInvalid => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `password_required`, `wrong_password`";
 }

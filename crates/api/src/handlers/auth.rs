@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::dto::{Me, Registered, Tokens};
 use crate::error::{
-    ApiError, ApiResult, MalformedJson, NotJson, Problem, ServiceUnavailable, Unauthenticated,
+    ApiError, ApiResult, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
 use crate::ratelimit::too_many_requests;
@@ -95,10 +95,10 @@ fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseB
         (status = 201, description = "Registered; `Location` names the public profile", body = Registered,
             headers(("Location" = String, description = "/api/v1/members/{username}"))),
         (status = 400, response = MalformedJson),
-        (status = 409, description = "`username_taken` or `email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::UsernameTakenEmailTaken),
+        (status = 413, response = crate::error::BodyTooLargePayloadToo),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidUsernameInvalid),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -157,11 +157,11 @@ fn bad_credentials() -> ApiError {
     responses(
         (status = 200, description = "Logged in", body = Tokens),
         (status = 400, response = MalformedJson),
-        (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_suspended`: a moderator suspended the account; the detail says until when (told only with the right password)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::InvalidCredentials),
+        (status = 403, response = crate::error::AccountSuspendedModeratorSuspendedAccount),
         (status = 415, response = NotJson),
-        (status = 429, description = "`login_locked`: too many failed logins for this account from the client's network (after 5 in a row, 1 s, doubling up to 15 min; the right password is refused too from that network until it ends, never from others), or `rate_limited`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::error::LoginLockedTooManyFailed),
+        (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -230,9 +230,9 @@ pub struct RefreshRequest {
     responses(
         (status = 200, description = "A new token pair", body = Tokens),
         (status = 400, response = MalformedJson),
-        (status = 401, description = "`invalid_refresh_token` (unknown, expired or its session ended) or `refresh_token_reused` (the session is now ended)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::InvalidRefreshTokenUnknownExpired),
         (status = 415, response = NotJson),
-        (status = 422, description = "Body of the wrong shape (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
         (status = 503, response = ServiceUnavailable),
     )
 )]

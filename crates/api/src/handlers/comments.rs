@@ -12,7 +12,7 @@ use crate::auth::Viewing;
 use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{
     ApiError, ApiResult, BadPageQuery, EntryNotFound, MalformedJson, MalformedJsonOrKey, NotJson,
-    Problem, ServiceUnavailable, Unauthenticated,
+    ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{CommentPath, EntryPath, JsonBody};
 use crate::handlers::log_entries::entry_page_conn;
@@ -164,9 +164,9 @@ pub async fn list_comments(
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, description = "`blocked`: you blocked its author; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthorUnblock),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_comment`), `not_a_review` (the entry has no review text: likes and comments are for reviews) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidCommentNot),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -202,9 +202,9 @@ pub async fn create_comment(
         (status = 200, description = "The edited comment", body = Comment),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such comment of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchCommentYoursNot),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidComment),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -230,7 +230,7 @@ pub async fn update_comment(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such comment you may delete (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchCommentYouMay),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

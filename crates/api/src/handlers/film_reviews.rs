@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Viewing;
-use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, Problem, ServiceUnavailable};
+use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::{FilmSlug, Query};
 use crate::handlers::films::film_id;
 use crate::handlers::log_entries::LogEntry;
@@ -67,7 +67,7 @@ pub struct FilmReviewsQuery {
     responses(
         (status = 200, description = "A page of reviews", body = Page<LogEntry>),
         (status = 400, response = BadPageQuery),
-        (status = 401, description = "`sort=following` without a token (`missing_token`), or a bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::SortFollowingWithoutTokenMissing),
         (status = 404, response = FilmNotFound),
         (status = 503, response = ServiceUnavailable),
     ),

@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::MemberAt;
-use crate::error::{
-    ApiResult, BadPageQuery, MemberNotFound, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
 use crate::pagination::{Page, PageQuery, Paging};
@@ -31,8 +29,8 @@ use filmlog_app::visibility;
         (status = 202, description = "Their account is private: your request waits for their answer (also when it already did)", body = FollowRequested),
         (status = 401, response = Unauthenticated),
         (status = 404, response = MemberNotFound),
-        (status = 409, description = "`blocked`: you blocked this member; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`follow_yourself`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedThisMember),
+        (status = 422, response = crate::error::FollowYourself),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -99,7 +97,7 @@ pub async fn follow_requests(
     responses(
         (status = 204, description = "They follow you now"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such member, or no request from them", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNoSuchMember),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -123,7 +121,7 @@ pub async fn approve_follow_request(
     responses(
         (status = 204, description = "The request is gone"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: no such member, or no request from them", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNoSuchMember),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,7 +33,7 @@ pub async fn live() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database is unreachable (`service_unavailable`), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = crate::error::DatabaseUnreachableServiceUnavailableWith),
     )
 )]
 #[get("/health/ready")]

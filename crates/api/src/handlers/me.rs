@@ -12,8 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::{AuthMember, Caller};
 use crate::dto::{Me, Visibility};
 use crate::error::{
-    ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
-    Unauthenticated,
+    ApiError, ApiResult, FieldError, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, double_option};
 use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
@@ -186,9 +185,9 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
         (status = 200, description = "The updated account", body = Me),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 412, description = "`precondition_failed`: `If-Match` is stale", body = Problem, content_type = "application/problem+json"),
+        (status = 412, response = crate::error::PreconditionFailedIfMatchStale),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidDisplayName),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -233,10 +232,10 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 400, response = MalformedJson),
-        (status = 401, description = "`missing_token`, `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::MissingTokenInvalidToken),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`weak_password`, `wrong_password`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedWeakPasswordWrong),
+        (status = 429, response = crate::error::PasswordLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -264,9 +263,6 @@ pub async fn change_password(
     ops::accounts::change_password(&mut conn, auth.id(), auth.session, &hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }
-
-/// The 429 of a current-password check, for the spec.
-pub const PASSWORD_LOCKED: &str = "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";
 
 /// 422 `wrong_password` at `pointer` unless `password` is the member's: a stolen access token alone
 /// cannot change the password, delete the account or add a webhook. Guesses are throttled as
@@ -325,8 +321,8 @@ pub struct DeleteMeRequest {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`wrong_password`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedWrongPassword),
+        (status = 429, response = crate::error::PasswordLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -9,8 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{
-    ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
-    Unauthenticated,
+    ApiError, ApiResult, FilmNotFound, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody};
 use crate::handlers::films::film_id;
@@ -110,7 +109,7 @@ pub async fn put_watched(
         (status = 204, description = "Not watched (also when it already was not)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = FilmNotFound),
-        (status = 409, description = "You have log entries for it (`unable_to_remove_watch`, see `RuleCode`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::YouHaveLogEntriesFor),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -242,7 +241,7 @@ pub fn parse_rating(stars: f64, pointer: &str) -> ApiResult<Rating> {
         (status = 401, response = Unauthenticated),
         (status = 404, response = FilmNotFound),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` with `invalid_rating`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedWithInvalidRating),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

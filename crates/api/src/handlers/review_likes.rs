@@ -7,9 +7,7 @@ use filmlog_persistence::social;
 use crate::auth::Caller;
 use crate::auth::Viewing;
 use crate::dto::MemberAt;
-use crate::error::{
-    ApiResult, BadPageQuery, EntryNotFound, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiResult, BadPageQuery, EntryNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::EntryPath;
 use crate::handlers::log_entries::entry_page_conn;
 use crate::pagination::{Page, PageQuery, Paging};
@@ -25,8 +23,8 @@ use filmlog_app::ops;
         (status = 204, description = "Liked (also when it already was)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, description = "`blocked`: you blocked its author; unblock them first (a member who blocked you is answered 404, as if they did not exist)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`like_own_review`, or `not_a_review` (no review text)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthorUnblock),
+        (status = 422, response = crate::error::LikeOwnReviewNotReview),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -14,9 +14,7 @@ use filmlog_persistence::blocks;
 
 use crate::auth::Caller;
 use crate::dto::MemberAt;
-use crate::error::{
-    ApiResult, BadPageQuery, MemberNotFound, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::MemberName;
 use crate::handlers::members::member_id;
 use crate::pagination::{Page, PageQuery, Paging};
@@ -64,7 +62,7 @@ async fn between(
         (status = 204, description = "Blocked (also when you already had)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = MemberNotFound),
-        (status = 422, description = "`block_yourself`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::BlockYourself),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -113,7 +111,7 @@ pub async fn unblock(
         (status = 204, description = "Muted (also when you already had)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = MemberNotFound),
-        (status = 422, description = "`mute_yourself`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::MuteYourself),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

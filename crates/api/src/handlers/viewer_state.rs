@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::dto::{ViewerFilm, ViewerMember};
-use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::Query;
 use crate::state::AppState;
 
@@ -74,7 +74,7 @@ pub struct FilmStates {
     params(SlugsQuery),
     responses(
         (status = 200, description = "In the order asked", body = FilmStates),
-        (status = 400, description = "`invalid_query_parameter`: no slugs, or more than 100", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::InvalidQueryParameterNoSlugs),
         (status = 401, response = Unauthenticated),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -133,7 +133,7 @@ pub struct MemberStates {
     params(UsernamesQuery),
     responses(
         (status = 200, description = "In the order asked", body = MemberStates),
-        (status = 400, description = "`invalid_query_parameter`: no usernames, or more than 100", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::InvalidQueryParameterNoUsernames),
         (status = 401, response = Unauthenticated),
         (status = 503, response = ServiceUnavailable),
     ),

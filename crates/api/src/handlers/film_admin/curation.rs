@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::error::{
-    AdminOnly, ApiError, ApiResult, BadPageQuery, FilmNotFound, MalformedJson, NotJson, Problem,
+    AdminOnly, ApiError, ApiResult, BadPageQuery, FilmNotFound, MalformedJson, NotJson,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, Query};
@@ -54,9 +54,9 @@ pub struct MergeResult {
         (status = 401, response = Unauthenticated),
         (status = 403, response = AdminOnly),
         (status = 404, response = FilmNotFound),
-        (status = 409, description = "`same_film`: a film cannot be merged into itself", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::SameFilmFilmCannotBe),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `into` is not a slug", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedIntoNotSlug),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

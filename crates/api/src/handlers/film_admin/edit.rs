@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthMember;
 use crate::error::{
     AdminOnly, ApiError, ApiResult, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey,
-    NotJson, Problem, ServiceUnavailable, Unauthenticated,
+    NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{FilmSlug, JsonBody, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
@@ -163,9 +163,9 @@ impl Fields {
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
         (status = 403, response = AdminOnly),
-        (status = 409, description = "The slug is taken (`slug_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::SlugTakenSlugTaken),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailed),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -350,7 +350,7 @@ impl Fields {
         (status = 403, response = AdminOnly),
         (status = 404, response = FilmNotFound),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailed),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Viewing};
 use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{
-    ApiResult, BadPageQuery, ListNotFound, MalformedJson, NotJson, Problem, ServiceUnavailable,
+    ApiResult, BadPageQuery, ListNotFound, MalformedJson, NotJson, ServiceUnavailable,
     Unauthenticated,
 };
 use crate::extract::{JsonBody, ListCommentPath, ListPath};
@@ -112,9 +112,9 @@ pub async fn list_comments(
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, description = "`blocked`: you blocked its owner; unblock them first", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwnerUnblock),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_comment`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidComment),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -144,7 +144,7 @@ pub async fn comment_on_list(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such comment you may delete (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchCommentYouMay),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -12,8 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{
-    ApiError, ApiResult, MalformedJson, NotJson, NotYourList, Problem, ServiceUnavailable,
-    Unauthenticated,
+    ApiError, ApiResult, MalformedJson, NotJson, NotYourList, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, ListPath, double_option};
 use crate::middleware::conditional::if_match;
@@ -68,10 +67,10 @@ pub struct EntryOperation {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 404, response = NotYourList),
-        (status = 412, description = "`precondition_failed`: the list changed since that ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 412, response = crate::error::PreconditionFailedListChangedSince),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` pointing at the operation: `unknown_film`, `duplicate_film`, `not_in_list`, `position_out_of_range`, `too_many_entries`, `invalid_notes`, `too_many_operations`", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`precondition_required`: send `If-Match`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedPointingAtOperation),
+        (status = 428, response = crate::error::PreconditionRequiredSendIfMatch),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

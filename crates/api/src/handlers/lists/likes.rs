@@ -7,9 +7,7 @@ use filmlog_persistence::lists::{self as store};
 
 use crate::auth::{Caller, Viewing};
 use crate::dto::MemberAt;
-use crate::error::{
-    ApiResult, BadPageQuery, ListNotFound, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiResult, BadPageQuery, ListNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::ListPath;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
@@ -28,8 +26,8 @@ use super::*;
         (status = 204, description = "Liked (also when it already was)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, description = "`blocked`: you blocked its owner; unblock them first", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`like_own_list`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwnerUnblock),
+        (status = 422, response = crate::error::LikeOwnList),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{PipelinedViewing, Viewing};
 use crate::dto::{MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
-    ApiError, ApiResult, BadPageQuery, FilmNotFound, ListNotFound, MemberNotFound, Problem,
+    ApiError, ApiResult, BadPageQuery, FilmNotFound, ListNotFound, MemberNotFound,
     ServiceUnavailable,
 };
 use crate::extract::{FilmSlug, ListPath, MemberName, Query};
@@ -263,7 +263,7 @@ pub(crate) fn list_page(
     responses(
         (status = 200, description = "Lists you may read", body = Page<ListSummary>),
         (status = 400, response = BadPageQuery),
-        (status = 401, description = "`sort=following` without a token (`missing_token`), or a bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::error::SortFollowingWithoutTokenMissing),
         (status = 404, response = FilmNotFound),
         (status = 503, response = ServiceUnavailable),
     ),

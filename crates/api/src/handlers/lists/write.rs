@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::dto::{Visibility, flatten_tags};
 use crate::error::{
-    ApiError, ApiResult, FieldError, ListNotFound, MalformedJson, NotJson, NotYourList, Problem,
+    ApiError, ApiResult, FieldError, ListNotFound, MalformedJson, NotJson, NotYourList,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::parse_tags;
@@ -102,7 +102,7 @@ pub struct CreateListRequest {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_list_name`, `invalid_description`, `invalid_tag`, `invalid_notes`, `unknown_film`, `duplicate_film`, `too_many_entries`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidListName),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -266,9 +266,9 @@ pub struct UpdateListRequest {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 404, response = NotYourList),
-        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, response = crate::error::PreconditionFailed),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailed),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::auth::{AuthMember, Caller};
 use crate::dto::Visibility;
 use crate::error::{
-    ApiError, ApiResult, FieldError, MalformedJson, MalformedJsonOrKey, NotJson, Problem,
+    ApiError, ApiResult, FieldError, MalformedJson, MalformedJsonOrKey, NotJson,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::parse_tags;
@@ -121,9 +121,9 @@ pub(crate) fn unknown_film_issue() -> OpError {
         (status = 201, description = "Logged; `Location` names the entry", body = LogEntry),
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::error::BodyTooLargePayloadToo),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`), `log_entry_needs_date_or_review` or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedUnknownFilmInvalid),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -230,10 +230,10 @@ pub struct UpdateLogEntryRequest {
         (status = 200, description = "The updated entry", body = LogEntry),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchEntryYoursNot),
+        (status = 412, response = crate::error::PreconditionFailed),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` or `log_entry_needs_date_or_review`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedLogEntryNeeds),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -324,8 +324,8 @@ pub(crate) fn entry_precondition(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such entry of yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchEntryYoursNot),
+        (status = 412, response = crate::error::PreconditionFailed),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthMember;
 use crate::dto::rfc3339;
 use crate::error::{
-    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
+    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
@@ -106,10 +106,10 @@ impl From<LogRow> for ModerationEntry {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 403, response = AdminOnly),
-        (status = 404, description = "No such subject (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`no_open_reports`, `own_report` (you reported it), `already_marked_spoilers`, `already_removed`, `suspend_admin`, `already_suspended` or `not_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchSubjectNotFound),
+        (status = 409, response = crate::error::NoOpenReportsOwnReport),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_action`, `invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_until`) or `action_not_applicable`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidActionInvalid),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{AuthMember, Caller};
 use crate::dto::rfc3339;
 use crate::error::{
-    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson, Problem,
+    AdminOnly, ApiError, ApiResult, BadPageQuery, FieldError, MalformedJson, NotJson,
     ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, Query};
@@ -88,9 +88,9 @@ pub(crate) fn subject_fields(
         (status = 202, description = "Received (also when you had already reported it)", body = ReportReceipt),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No such subject you can see (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoSuchSubjectYouCan),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed` (`invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_message`) or `report_own_content`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidSubjectType),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::state::AppState;
 
 use super::*;
@@ -56,9 +56,9 @@ impl From<notifications::Single> for LiveNotification {
     params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event you received")),
     responses(
         (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
-        (status = 400, description = "`invalid_last_event_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::InvalidLastEventId),
         (status = 401, response = Unauthenticated),
-        (status = 429, description = "`too_many_streams`: you hold 5 streams already", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::error::TooManyStreamsYouHold),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -3,9 +3,7 @@
 use actix_web::{HttpResponse, delete, put, web};
 
 use crate::auth::Caller;
-use crate::error::{
-    ApiResult, EntryNotFound, ListNotFound, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiResult, EntryNotFound, ListNotFound, ServiceUnavailable, Unauthenticated};
 use crate::extract::{EntryPath, ListPath};
 use crate::state::AppState;
 use filmlog_app::ops;
@@ -22,7 +20,7 @@ use filmlog_app::ops;
         (status = 204, description = "Subscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, description = "`blocked`: you blocked its author", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthor),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -48,7 +46,7 @@ pub async fn subscribe_entry(
         (status = 204, description = "Unsubscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, description = "`blocked`: you blocked its author", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthor),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -83,7 +81,7 @@ pub(crate) async fn entry_subscription(
         (status = 204, description = "Subscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, description = "`blocked`: you blocked its owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwner),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -106,7 +104,7 @@ pub async fn subscribe_list(
         (status = 204, description = "Unsubscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, description = "`blocked`: you blocked its owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwner),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::Query;
 use crate::pagination::{self};
 use crate::state::AppState;
@@ -147,9 +147,9 @@ pub struct Changes {
     params(ChangesQuery),
     responses(
         (status = 200, description = "Changes and the next cursor", body = Changes),
-        (status = 400, description = "`invalid_cursor`, `invalid_limit`, `invalid_query_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::InvalidCursorInvalidLimitInvalid),
         (status = 401, response = Unauthenticated),
-        (status = 410, description = "`resync_required`: the cursor is older than the tombstones kept", body = Problem, content_type = "application/problem+json"),
+        (status = 410, response = crate::error::ResyncRequiredCursorOlderThan),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::dto::rfc3339;
-use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::{ExportPath, Query};
 use crate::routes::API_PREFIX;
 use crate::state::AppState;
@@ -84,7 +84,7 @@ pub(crate) fn export_view(state: &AppState, job: ExportJobRow) -> ExportJob {
     responses(
         (status = 202, description = "Queued; `Location` is the job", body = ExportJob),
         (status = 401, response = Unauthenticated),
-        (status = 409, description = "`export_in_progress`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::ExportInProgress),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -109,7 +109,7 @@ pub async fn create_export(state: web::Data<AppState>, auth: Caller) -> ApiResul
     responses(
         (status = 200, description = "The job, with a fresh download link when done", body = ExportJob),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours, or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYoursExpired),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -149,10 +149,10 @@ pub struct DownloadQuery {
     params(("export_id" = String, Path, example = "5"), DownloadQuery),
     responses(
         (status = 200, description = "The ZIP", content_type = "application/zip", body = Vec<u8>),
-        (status = 400, description = "`invalid_query_parameter`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`invalid_link`: the signature does not match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such export, or not finished", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`link_expired`: ask `GET /me/exports/{export_id}` for a new link", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::InvalidQueryParameter),
+        (status = 403, response = crate::error::InvalidLinkSignatureDoesNot),
+        (status = 404, response = crate::error::NotFoundNoSuchExport),
+        (status = 410, response = crate::error::LinkExpiredAskGETMe),
         (status = 503, response = ServiceUnavailable),
     )
 )]

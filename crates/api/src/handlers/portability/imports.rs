@@ -9,9 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::dto::rfc3339;
-use crate::error::{
-    ApiError, ApiResult, BadPageQuery, Problem, ServiceUnavailable, Unauthenticated,
-};
+use crate::error::{ApiError, ApiResult, BadPageQuery, ServiceUnavailable, Unauthenticated};
 use crate::extract::{ImportPath, Query};
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
@@ -260,7 +258,7 @@ pub async fn list_imports(state: web::Data<AppState>, auth: Caller) -> ApiResult
     responses(
         (status = 200, description = "The job", body = ImportJob),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -299,7 +297,7 @@ pub struct ImportRowsQuery {
         (status = 200, description = "In the order they apply", body = Page<ImportRowView>),
         (status = 400, response = BadPageQuery),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

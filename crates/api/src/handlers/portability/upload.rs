@@ -11,7 +11,7 @@ use tokio::io::AsyncSeekExt;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::{ImportPath, Query};
 use crate::routes::API_PREFIX;
 use crate::state::AppState;
@@ -61,13 +61,13 @@ pub struct ImportUpload {
     request_body(content = ImportUpload, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Queued; `Location` is the job", body = ImportJob),
-        (status = 400, description = "`malformed_multipart`, `missing_file`, `invalid_query_parameter`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::MalformedMultipartMissingFileInvalid),
         (status = 401, response = Unauthenticated),
-        (status = 408, description = "`request_timeout`: the upload did not arrive within the upload timeout", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`import_in_progress`: finish, confirm or cancel your open import first (checked before the upload is read)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`archive_too_large`: more than 50 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`not_multipart`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `not_a_zip`", body = Problem, content_type = "application/problem+json"),
+        (status = 408, response = crate::error::RequestTimeoutUploadDidNot),
+        (status = 409, response = crate::error::ImportInProgressFinishConfirm),
+        (status = 413, response = crate::error::ArchiveTooLargeMoreThan),
+        (status = 415, response = crate::error::NotMultipart),
+        (status = 422, response = crate::error::ValidationFailedNotZip),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -217,8 +217,8 @@ pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64),
     responses(
         (status = 202, description = "Queued to apply", body = ImportJob),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`not_awaiting_review`: only a dry run at `needs_review` can be confirmed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
+        (status = 409, response = crate::error::NotAwaitingReviewOnlyDry),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -247,8 +247,8 @@ pub async fn confirm_import(
     responses(
         (status = 204, description = "Cancelled"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`import_finished`: it is done, failed or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
+        (status = 409, response = crate::error::ImportFinishedDoneFailedCancelled),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::dto::rfc3339;
-use crate::error::{ApiResult, BadPageQuery, Problem, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiResult, BadPageQuery, ServiceUnavailable, Unauthenticated};
 use crate::extract::WebhookPath;
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
@@ -73,8 +73,8 @@ impl From<DeliveryRow> for WebhookDelivery {
     responses(
         (status = 202, description = "Queued; follow it in the deliveries", body = WebhookDelivery),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`webhook_disabled`: turn it back on first; `webhook_test_pending`: the last test has not been delivered yet", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
+        (status = 409, response = crate::error::WebhookDisabledTurnBackOn),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -100,7 +100,7 @@ pub async fn test_webhook(
         (status = 200, description = "Newest first", body = Page<WebhookDelivery>),
         (status = 400, response = BadPageQuery),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -10,11 +10,10 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{
-    ApiError, ApiResult, FieldError, MalformedJson, NotJson, Problem, ServiceUnavailable,
-    Unauthenticated,
+    ApiError, ApiResult, FieldError, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, WebhookPath};
-use crate::handlers::me::{PASSWORD_LOCKED, confirm_password};
+use crate::handlers::me::confirm_password;
 use crate::state::AppState;
 use filmlog_app::ops;
 
@@ -152,10 +151,10 @@ fn not_found() -> ApiError {
         (status = 201, description = "Registered; the secret is in this answer only", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 409, description = "`webhook_limit`: you have 10 endpoints", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::error::WebhookLimitYouHave10),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `wrong_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrl),
+        (status = 429, response = crate::error::PasswordLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -224,7 +223,7 @@ pub async fn list_webhooks(state: web::Data<AppState>, auth: Caller) -> ApiResul
     responses(
         (status = 200, description = "The endpoint (without its secret)", body = WebhookEndpoint),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -252,10 +251,10 @@ pub async fn get_webhook(
         (status = 200, description = "Changed (with the new secret when rotated)", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 415, response = NotJson),
-        (status = 422, description = "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `password_required`, `wrong_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = PASSWORD_LOCKED, body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrlInvalid),
+        (status = 429, response = crate::error::PasswordLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -313,7 +312,7 @@ pub async fn update_webhook(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "`not_found`: not one of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
