@@ -14,6 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
+use filmlog_app::credentials::hmac_sha256;
 use filmlog_domain::webhook::{RetryPolicy, TargetPolicy, WebhookError};
 use filmlog_persistence::{DbPool, PersistenceError, webhooks};
 use hmac::{Hmac, KeyInit, Mac};
@@ -64,10 +65,7 @@ const SEALED: &str = "sealed1:";
 impl SecretBox {
     /// The box whose key is derived from `server_secret` (the token secret).
     pub fn new(server_secret: &[u8]) -> Self {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(server_secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"filmlog webhook secrets");
-        let key = mac.finalize().into_bytes();
+        let key = hmac_sha256(server_secret, b"filmlog webhook secrets");
         let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &key)
             .unwrap_or_else(|_| unreachable!("a 32-byte key is an AES-256 key"));
         SecretBox(aws_lc_rs::aead::LessSafeKey::new(unbound))
@@ -291,13 +289,13 @@ async fn dispatch(
     client: &reqwest::Client,
     settings: &Arc<WebhookSettings>,
     slots: &Arc<tokio::sync::Semaphore>,
-) -> Result<usize, String> {
+) -> Result<usize, PersistenceError> {
     let free = slots.available_permits();
     if free == 0 {
         return Ok(0);
     }
     let claimed = {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = pool.get().await.map_err(PersistenceError::from)?;
         webhooks::claim(
             &mut conn,
             i64::try_from(free).unwrap_or(1),
@@ -305,8 +303,7 @@ async fn dispatch(
             PER_OWNER,
             settings.hold,
         )
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
     };
     let n = claimed.len();
     for d in claimed {
@@ -319,18 +316,14 @@ async fn dispatch(
             let outcome = attempt(&client, &settings, &d).await;
             let took = started.elapsed();
             let recorded = async {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                record(&mut conn, &settings, &d, outcome)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mut conn = pool.get().await.map_err(PersistenceError::from)?;
+                record(&mut conn, &settings, &d, outcome).await?;
                 // An endpoint that kept a delivery for more than half the timeout is held back as
                 // long again, so a tarpit gets few of the workers' turns.
                 if took > settings.timeout / 2 {
-                    webhooks::slow_down(&mut conn, d.endpoint_id, took)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    webhooks::slow_down(&mut conn, d.endpoint_id, took).await?;
                 }
-                Ok::<_, String>(())
+                Ok::<_, PersistenceError>(())
             };
             if let Err(error) = recorded.await {
                 tracing::warn!(%error, delivery = d.id, "webhooks: an outcome was not recorded");

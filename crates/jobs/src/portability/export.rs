@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use chrono::Utc;
 use filmlog_domain::MemberId;
-use filmlog_persistence::DbPool;
 use filmlog_persistence::portability::{self as store, ExportJobRow, ExportPart};
+use filmlog_persistence::{DbPool, PersistenceError};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -30,6 +30,41 @@ letterboxd/: your diary, ratings, watchlist and lists in Letterboxd's import for
 (letterboxd.com/import): films are named by Letterboxd URI, TMDB and IMDb ids where Filmlog has them,\n\
 else by title and year.\n";
 
+/// Why an export's attempt failed: the database (the job is tried again after its claim lapses),
+/// or writing the archive.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database: {0}")]
+    Db(#[from] PersistenceError),
+    #[error("{0}")]
+    Archive(String),
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ExportError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        ExportError::Db(e.into())
+    }
+}
+
+macro_rules! archive_errors {
+    ($($t:ty),*) => {
+        $(impl From<$t> for ExportError {
+            fn from(e: $t) -> Self {
+                ExportError::Archive(e.to_string())
+            }
+        })*
+    };
+}
+
+archive_errors!(
+    std::io::Error,
+    zip::result::ZipError,
+    csv::Error,
+    csv::IntoInnerError<csv::Writer<Vec<u8>>>,
+    tokio::task::JoinError,
+    serde_json::Error
+);
+
 enum Piece {
     File(String),
     Bytes(Vec<u8>),
@@ -42,12 +77,12 @@ struct Zip {
 }
 
 impl Zip {
-    async fn file(&mut self, name: &str) -> Result<(), String> {
+    async fn file(&mut self, name: &str) -> Result<(), ExportError> {
         self.flush().await?;
         self.send(Piece::File(name.to_owned())).await
     }
 
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= 64 * 1024 {
             self.flush().await?;
@@ -55,19 +90,19 @@ impl Zip {
         Ok(())
     }
 
-    async fn csv(&mut self, fields: &[String]) -> Result<(), String> {
+    async fn csv(&mut self, fields: &[String]) -> Result<(), ExportError> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(
             fields
                 .iter()
                 .map(|f| filmlog_domain::portability::spreadsheet_safe(f).into_owned()),
         )
-        .map_err(|e| e.to_string())?;
-        let line = w.into_inner().map_err(|e| e.to_string())?;
+        .map_err(ExportError::from)?;
+        let line = w.into_inner().map_err(ExportError::from)?;
         self.write(&line).await
     }
 
-    async fn flush(&mut self) -> Result<(), String> {
+    async fn flush(&mut self) -> Result<(), ExportError> {
         if !self.buf.is_empty() {
             let bytes = std::mem::take(&mut self.buf);
             self.send(Piece::Bytes(bytes)).await?;
@@ -75,21 +110,21 @@ impl Zip {
         Ok(())
     }
 
-    async fn send(&mut self, piece: Piece) -> Result<(), String> {
+    async fn send(&mut self, piece: Piece) -> Result<(), ExportError> {
         self.tx
             .send(piece)
             .await
-            .map_err(|_| "the ZIP writer stopped".to_owned())
+            .map_err(|_| ExportError::Archive("the ZIP writer stopped".to_owned()))
     }
 }
 
 /// Claims and runs the next due export; whether there was one.
-pub async fn run_next(pool: &DbPool, settings: &PortabilitySettings) -> Result<bool, String> {
+pub async fn run_next(pool: &DbPool, settings: &PortabilitySettings) -> Result<bool, ExportError> {
     let job = {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = pool.get().await.map_err(ExportError::from)?;
         filmlog_persistence::jobs::claim::<store::ExportJobRow>(&mut conn, None)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(ExportError::from)?
     };
     let Some(job) = job else {
         return Ok(false);
@@ -99,10 +134,11 @@ pub async fn run_next(pool: &DbPool, settings: &PortabilitySettings) -> Result<b
     crate::metrics::job_run("export", result.is_ok(), started.elapsed());
     if let Err(message) = result {
         if job.attempts >= 3 {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = pool.get().await.map_err(ExportError::from)?;
+            let message = message.to_string();
             store::finish_export(&mut conn, job.id, None, Some(&message), settings.keep_days)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(ExportError::from)?;
         }
         return Err(message);
     }
@@ -113,25 +149,26 @@ async fn run(
     pool: &DbPool,
     settings: &PortabilitySettings,
     job: &ExportJobRow,
-) -> Result<(), String> {
+) -> Result<(), ExportError> {
     let member = MemberId::new(job.member_id);
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let mut conn = pool.get().await.map_err(ExportError::from)?;
     store::clear_export(&mut conn, job.id)
         .await
-        .map_err(|e| e.to_string())?;
-    let file = tempfile::tempfile().map_err(|e| format!("no temporary file: {e}"))?;
+        .map_err(ExportError::from)?;
+    let file = tempfile::tempfile()
+        .map_err(|e| ExportError::Archive(format!("no temporary file: {e}")))?;
     let (tx, mut rx) = mpsc::channel::<Piece>(16);
-    let writer = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
+    let writer = tokio::task::spawn_blocking(move || -> Result<std::fs::File, ExportError> {
         let mut zip = zip::ZipWriter::new(file);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         while let Some(piece) = rx.blocking_recv() {
             match piece {
-                Piece::File(name) => zip.start_file(name, options).map_err(|e| e.to_string())?,
-                Piece::Bytes(b) => zip.write_all(&b).map_err(|e| e.to_string())?,
+                Piece::File(name) => zip.start_file(name, options).map_err(ExportError::from)?,
+                Piece::Bytes(b) => zip.write_all(&b).map_err(ExportError::from)?,
             }
         }
-        zip.finish().map_err(|e| e.to_string())
+        zip.finish().map_err(ExportError::from)
     });
     let mut out = Zip {
         tx,
@@ -139,17 +176,17 @@ async fn run(
     };
     let written = write_all(&mut conn, member, &mut out).await;
     drop(out);
-    let file = writer.await.map_err(|e| e.to_string())?;
+    let file = writer.await.map_err(ExportError::from)?;
     written?;
     let mut file = file?;
     // Stored in chunks, each renewing the claim.
-    let total = file.stream_position().map_err(|e| e.to_string())?;
-    file.rewind().map_err(|e| e.to_string())?;
+    let total = file.stream_position().map_err(ExportError::from)?;
+    file.rewind().map_err(ExportError::from)?;
     let mut chunk = vec![0u8; CHUNK];
     for n in 0.. {
         let mut filled = 0;
         while filled < CHUNK {
-            let read = file.read(&mut chunk[filled..]).map_err(|e| e.to_string())?;
+            let read = file.read(&mut chunk[filled..]).map_err(ExportError::from)?;
             if read == 0 {
                 break;
             }
@@ -160,12 +197,12 @@ async fn run(
         }
         store::export_chunk(&mut conn, job.id, n, &chunk[..filled])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(ExportError::from)?;
     }
     let bytes = i64::try_from(total).unwrap_or(i64::MAX);
     store::finish_export(&mut conn, job.id, Some(bytes), None, settings.keep_days)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ExportError::from)
 }
 
 /// Every page of `part`, each element handed to `each`.
@@ -174,15 +211,15 @@ async fn pages<F>(
     member: MemberId,
     part: ExportPart,
     mut each: F,
-) -> Result<(), String>
+) -> Result<(), ExportError>
 where
-    F: AsyncFnMut(Value) -> Result<(), String>,
+    F: AsyncFnMut(Value) -> Result<(), ExportError>,
 {
     let mut after = 0;
     loop {
         let page = store::export_page(conn, member, part, after, PAGE)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(ExportError::from)?;
         let Some(last) = page.last() else { break };
         after = last.key;
         let full = page.len() as i64 == PAGE;
@@ -196,8 +233,9 @@ where
     Ok(())
 }
 
-fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
-    serde_json::from_value(v).map_err(|e| format!("an exported row does not fit the schema: {e}"))
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ExportError> {
+    serde_json::from_value(v)
+        .map_err(|e| ExportError::Archive(format!("an exported row does not fit the schema: {e}")))
 }
 
 /// Letterboxd's columns naming a film.
@@ -222,15 +260,15 @@ async fn write_all(
     conn: &mut filmlog_persistence::AsyncPgConnection,
     member: MemberId,
     out: &mut Zip,
-) -> Result<(), String> {
+) -> Result<(), ExportError> {
     out.file("README.txt").await?;
     out.write(README.as_bytes()).await?;
     // filmlog.json, written as it is read.
     out.file("filmlog.json").await?;
     let profile = store::export_member(conn, member)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the member is gone")?;
+        .map_err(ExportError::from)?
+        .ok_or_else(|| ExportError::Archive("the member is gone".to_owned()))?;
     let head = serde_json::json!({
         "format": document::FORMAT,
         "version": document::VERSION,
@@ -261,7 +299,7 @@ async fn write_all(
                     serde_json::to_value(typed::<document::ExportedComment>(v)?)
                 }
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(ExportError::from)?;
             if !first {
                 out.write(b",").await?;
             }
@@ -366,7 +404,7 @@ async fn write_all(
     out.flush().await
 }
 
-async fn list_csv(out: &mut Zip, l: ExportedList) -> Result<(), String> {
+async fn list_csv(out: &mut Zip, l: ExportedList) -> Result<(), ExportError> {
     let safe: String = l
         .name
         .chars()

@@ -30,7 +30,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: i32 = store::MAX_ATTEMPTS;
 
 /// Why a job's turn ended early.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
     /// The job was cancelled (or is no longer this worker's).
     #[error("the job was stopped")]
@@ -76,15 +76,11 @@ pub async fn run_next(
     settings: &PortabilitySettings,
     only: Option<i64>,
     on_progress: OnProgress<'_>,
-) -> Result<bool, String> {
+) -> Result<bool, JobError> {
     let job = {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        store::give_up_abandoned_imports(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, only)
-            .await
-            .map_err(|e| e.to_string())?
+        let mut conn = pool.get().await.map_err(PersistenceError::from)?;
+        store::give_up_abandoned_imports(&mut conn).await?;
+        filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, only).await?
     };
     let Some(job) = job else {
         return Ok(false);
@@ -100,7 +96,7 @@ pub async fn run(
     settings: &PortabilitySettings,
     job: ImportJobRow,
     on_progress: OnProgress<'_>,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let started = Instant::now();
     let lease = job.lease();
     // The claim is kept alive by a heartbeat of its own, whatever the job is doing; the heartbeat
@@ -125,29 +121,23 @@ pub async fn run(
     });
     drop(heartbeat);
     crate::metrics::job_run("import", result.is_ok(), started.elapsed());
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let mut conn = pool.get().await.map_err(PersistenceError::from)?;
     match result {
         Ok(()) | Err(JobError::Stopped | JobError::Rehearsed | JobError::Careful) => Ok(()),
         Err(JobError::Archive(message)) => {
-            store::finish_import(&mut conn, lease, "failed", "finished", Some(&message))
-                .await
-                .map_err(|e| e.to_string())?;
+            store::finish_import(&mut conn, lease, "failed", "finished", Some(&message)).await?;
             Ok(())
         }
         Err(JobError::Db(message)) if job.attempts >= MAX_ATTEMPTS => {
             let why = format!("gave up after {MAX_ATTEMPTS} attempts: {message}");
-            store::finish_import(&mut conn, lease, "failed", "finished", Some(&why))
-                .await
-                .map_err(|e| e.to_string())?;
-            Err(message)
+            store::finish_import(&mut conn, lease, "failed", "finished", Some(&why)).await?;
+            Err(JobError::Db(message))
         }
         Err(JobError::Db(message)) => {
             // Shown on the job while it waits for its next attempt.
             let shown = format!("attempt {} failed, will retry: {message}", job.attempts);
-            store::note_error(&mut conn, lease, &shown)
-                .await
-                .map_err(|e| e.to_string())?;
-            Err(message)
+            store::note_error(&mut conn, lease, &shown).await?;
+            Err(JobError::Db(message))
         }
     }
 }

@@ -12,8 +12,8 @@ pub mod reader;
 use std::sync::Arc;
 use std::time::Duration;
 
+use filmlog_app::credentials::{constant_time_eq, hmac_sha256};
 use filmlog_persistence::DbPool;
-use hmac::{KeyInit, Mac};
 use tokio::sync::Notify;
 
 /// How the jobs run.
@@ -41,20 +41,13 @@ pub struct PortabilitySettings {
 impl PortabilitySettings {
     /// Defaults, with download links signed by a key derived from `secret` (the token secret).
     pub fn new(secret: &[u8]) -> Self {
-        let key = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
-            .map(|m| {
-                m.chain_update(b"filmlog export links")
-                    .finalize()
-                    .into_bytes()
-                    .to_vec()
-            })
-            .unwrap_or_default();
+        let key = hmac_sha256(secret, b"filmlog export links");
         PortabilitySettings {
             poll: Duration::from_secs(2),
             batch: 250,
             link_ttl: Duration::from_secs(3600),
             keep_days: 7,
-            link_key: key.into(),
+            link_key: key.to_vec().into(),
             wake: Arc::new(Notify::new()),
             heartbeat: Duration::from_secs(15),
             job_budget: Duration::from_secs(30 * 60),
@@ -63,28 +56,15 @@ impl PortabilitySettings {
 
     /// The signature of a download link for export `id` valid until `expires` (Unix seconds).
     pub fn sign(&self, id: i64, expires: i64) -> String {
-        match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key) {
-            Ok(mac) => hex::encode(
-                mac.chain_update(format!("{id}.{expires}").as_bytes())
-                    .finalize()
-                    .into_bytes(),
-            ),
-            Err(_) => String::new(),
-        }
+        hex::encode(hmac_sha256(
+            &self.link_key,
+            format!("{id}.{expires}").as_bytes(),
+        ))
     }
 
     /// Whether `signature` signs export `id` until `expires` (compared in constant time).
     pub fn verify(&self, id: i64, expires: i64, signature: &str) -> bool {
-        let Ok(given) = hex::decode(signature) else {
-            return false;
-        };
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key)
-            .map(|mac| {
-                mac.chain_update(format!("{id}.{expires}").as_bytes())
-                    .verify_slice(&given)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        constant_time_eq(self.sign(id, expires).as_bytes(), signature.as_bytes())
     }
 }
 
