@@ -10,7 +10,6 @@ test:           ## the whole test suite against real PostgreSQL
 lint:           ## formatting, clippy, and the crate layering
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	@scripts/check-layers.sh
 	@scripts/test-layers.sh
 
 deny:           ## cargo-deny: advisories (offline RustSec snapshot), licences, duplicate versions, sources

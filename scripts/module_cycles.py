@@ -30,9 +30,20 @@ def module_files(src):
 
 
 def strip(text):
+    """The text without comments and without its `#[cfg(test)]` modules (matched brace to brace)."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
-    cut = re.search(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text)
-    return text[: cut.start()] if cut else text
+    while True:
+        cut = re.search(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text)
+        if not cut:
+            return text
+        depth, i = 0, cut.end() - 1
+        while i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        text = text[: cut.start()] + text[i + 1 :]
 
 
 def expand(prefix, body):
@@ -59,9 +70,10 @@ def expand(prefix, body):
 
 def paths(text):
     found = []
-    for m in re.finditer(r"\buse\s+(crate|super(?:::super)*)::\{(.*?)\};", text, re.S):
-        found += [[m.group(1)] + p for p in expand([], m.group(2))]
-    text = re.sub(r"\buse\s+(crate|super(?:::super)*)::\{.*?\};", "", text, flags=re.S)
+    grouped = r"\buse\s+((?:crate|super)(?:::\w+)*)::\{(.*?)\};"
+    for m in re.finditer(grouped, text, re.S):
+        found += [m.group(1).split("::") + p for p in expand([], m.group(2))]
+    text = re.sub(grouped, "", text, flags=re.S)
     for m in re.finditer(r"\b((?:crate|super)(?:::\w+)+)", text):
         found.append(m.group(1).split("::"))
     return found

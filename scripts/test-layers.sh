@@ -12,12 +12,13 @@ if scripts/check-layers.sh "$work" >"$work/out" 2>&1; then
 fi
 missing=0
 for expected in \
-  "filmlog-app must not depend on actix-web" \
-  "filmlog-jobs must not depend on actix-web" \
+  "filmlog-app must not depend on .*actix-web" \
+  "filmlog-jobs must not depend on .*actix-web" \
   "the server crate must not reach into the HTTP crate's handlers" \
-  "import circle in crates/domain/src: a, b"; do
-  grep -qF "$expected" "$work/out" || { echo "test-layers: not reported: $expected" >&2; missing=1; }
+  "import circle in crates/domain/src: a, b" \
+  "import circle in crates/domain/src: c, d::e"; do
+  grep -qE "$expected" "$work/out" || { echo "test-layers: not reported: $expected" >&2; missing=1; }
 done
 if [ "$missing" != 0 ]; then cat "$work/out" >&2; exit 1; fi
-scripts/check-layers.sh >/dev/null
+scripts/check-layers.sh
 echo "test-layers: every violation of the fixture reported; the repository passes"

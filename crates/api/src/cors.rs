@@ -1,4 +1,5 @@
-//! CORS for web clients served from other origins (the Fetch standard's CORS protocol).
+//! The CORS policy: which origins' pages may call the API (the protocol itself is
+//! [`crate::middleware::cors`]).
 //!
 //! Allowed origins come from configuration (`FILMLOG_CORS_ORIGINS`); none by default. A preflight
 //! (`OPTIONS` with `Access-Control-Request-Method`) from an allowed origin is answered `204` on every

@@ -425,6 +425,22 @@ impl From<OpError> for ApiError {
     }
 }
 
+/// An error of a read that runs inside a use case's unit (the representation an `If-Match` is
+/// compared with): what the database said keeps its meaning (503 stays 503, with `Retry-After`; a
+/// row gone stays 404), anything else is internal.
+impl From<ApiError> for OpError {
+    fn from(e: ApiError) -> Self {
+        let cause = e.cause.clone().unwrap_or_else(|| e.detail.clone());
+        match e.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                OpError::Persistence(PersistenceError::Unavailable(cause))
+            }
+            StatusCode::NOT_FOUND => OpError::NotFound("the resource"),
+            _ => OpError::Internal(cause),
+        }
+    }
+}
+
 impl From<filmlog_app::credentials::InvalidToken> for ApiError {
     fn from(e: filmlog_app::credentials::InvalidToken) -> Self {
         ApiError::unauthorized("invalid_token", e.to_string())
@@ -600,4 +616,5 @@ problem_responses! {
     WebhookLimitYouHave10 => "`webhook_limit`: you have 10 endpoints";
     ValidationFailedInvalidWebhookUrl => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `wrong_password`";
     ValidationFailedInvalidWebhookUrlInvalid => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `password_required`, `wrong_password`";
+    NoLiveSessionYoursHasThatId => "No live session of yours has that id (`not_found`)";
 }

@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use crate::state::DbConn;
+use filmlog_persistence::DbConn;
 
 tokio::task_local! {
     static HELD: RefCell<Option<DbConn>>;

@@ -5,7 +5,7 @@ use filmlog_persistence::{DbPool, PersistenceError};
 use crate::error::ApiResult;
 use filmlog_app::credentials::{PasswordService, TokenService};
 
-pub use filmlog_persistence::DbConn;
+use filmlog_persistence::DbConn;
 
 /// Everything a handler needs, shared by all workers.
 #[derive(Clone)]

@@ -172,12 +172,12 @@ impl CreditRole {
     }
 }
 
-/// The longest title, original title or credited name a film may have, in characters.
-pub const MAX_TITLE_CHARS: usize = 300;
 /// The longest synopsis, in characters.
 pub const MAX_SYNOPSIS_CHARS: usize = 5000;
 /// The longest person's name or character name in a credit, in characters.
 pub const MAX_CREDIT_CHARS: usize = 200;
+/// The most credits a film may be given at once.
+pub const MAX_CREDITS: usize = 200;
 
 /// Ratings a film needs before its average and its histogram are shown: with fewer, they would
 /// tell one member's rating (a private account's too) to anyone who watches them change.

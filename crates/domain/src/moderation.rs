@@ -214,6 +214,16 @@ pub fn check_action(action: ModerationAction, case: Case) -> Result<(), RuleErro
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_suspension_stops_sign_in_only_while_it_runs() {
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        let earlier = now - chrono::Duration::hours(1);
+        assert!(check_sign_in(None, now).is_ok());
+        assert!(check_sign_in(Some(earlier), now).is_ok());
+        assert_eq!(check_sign_in(Some(later), now), Err(Suspended(later)));
+    }
+
     fn case(subject: SubjectType) -> Case {
         Case {
             subject,

@@ -1,5 +1,6 @@
-//! Live events (`GET /me/events`, Server-Sent Events): a member's new notifications and unread
-//! count as they happen, on whichever API instance the client is connected to.
+//! The hub behind live events (the HTTP layer serves them as Server-Sent Events): a member's new
+//! notifications and unread count as they happen, on whichever API instance the client is
+//! connected to.
 //!
 //! Every instance keeps one connection that `LISTEN`s on `filmlog_events`; a new notification (a
 //! trigger, `sql/notifications.sql`) or a read mark (`notifications::mark_read`) sends the member's

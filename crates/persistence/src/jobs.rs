@@ -3,9 +3,9 @@
 //! workers never take the same job), renews the claim while it works, and finishes it. A job whose
 //! worker stopped is due again once its claim lapses.
 
-use diesel::QueryableByName;
 use diesel::pg::Pg;
 use diesel::sql_types::{BigInt, Integer, Nullable};
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
@@ -61,8 +61,7 @@ pub async fn open<J: JobTable>(
         .bind::<BigInt, _>(member.get())
         .get_result(conn)
         .await
-        .map(Some)
-        .or_else(none_when_not_found)?;
+        .optional()?;
     Ok(found.map(|r| r.id))
 }
 
@@ -81,8 +80,8 @@ pub async fn of<J: JobTable>(
         .bind::<Nullable<BigInt>, _>(owner.map(MemberId::get))
         .get_result(conn)
         .await
-        .map(Some)
-        .or_else(none_when_not_found)
+        .optional()
+        .map_err(Into::into)
 }
 
 /// Claims the oldest due job (queued, or running with its claim lapsed), fewer than
@@ -112,13 +111,6 @@ pub async fn claim<J: JobTable>(
         .bind::<Integer, _>(J::MAX_ATTEMPTS)
         .get_result(conn)
         .await
-        .map(Some)
-        .or_else(none_when_not_found)
-}
-
-fn none_when_not_found<T>(e: diesel::result::Error) -> Result<Option<T>> {
-    match e {
-        diesel::result::Error::NotFound => Ok(None),
-        other => Err(other.into()),
-    }
+        .optional()
+        .map_err(Into::into)
 }

@@ -17,7 +17,8 @@ use crate::schema::{
     export_chunks, export_jobs, import_chunks, import_jobs, import_rows, import_sources,
 };
 
-/// A claim's end: [`crate::jobs::CLAIM_SECS`] from now.
+/// A claim's end: [`crate::jobs::CLAIM_SECS`] (60) from now; the interval is written out so the
+/// expression stays a literal diesel can use in a `SET`.
 fn claim_deadline() -> diesel::expression::SqlLiteral<Nullable<diesel::sql_types::Timestamptz>> {
     diesel::dsl::sql("now() + interval '60 seconds'")
 }

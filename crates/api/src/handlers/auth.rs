@@ -4,7 +4,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use filmlog_domain::Username;
 use filmlog_persistence::members::{self};
-use filmlog_persistence::sessions;
 use filmlog_persistence::sessions::SessionClient;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -262,6 +261,6 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, auth: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    sessions::revoke(&mut conn, auth.session, sessions::RevokeReason::Logout).await?;
+    accounts::log_out(&mut conn, auth.session).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -336,6 +336,6 @@ pub async fn delete_me(
 ) -> ApiResult<HttpResponse> {
     confirm_password(&http, &state, auth.id(), &body.0.password, "/password").await?;
     let mut conn = state.conn().await?;
-    members::delete(&mut conn, auth.id()).await?;
+    ops::accounts::delete_account(&mut conn, auth.id()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

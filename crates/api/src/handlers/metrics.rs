@@ -38,8 +38,15 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
             None => m.replication_lag.with_label_values(&["standby"]).set(-1),
         }
     }
-    if let Ok(mut conn) = state.pool.get().await {
-        filmlog_jobs::metrics::measure_queues(&mut conn).await;
+    // The queues are measured on the read pool (never the writers'), for a second at most: a slow
+    // or failing measure leaves the gauges at their last values (and is logged).
+    let measured = tokio::time::timeout(Duration::from_secs(1), async {
+        if let Ok(mut conn) = state.reads.get().await {
+            filmlog_jobs::metrics::measure_queues(&mut conn).await;
+        }
+    });
+    if measured.await.is_err() {
+        tracing::warn!("queue depths not measured within a second");
     }
     let mut families = m.registry.gather();
     families.extend(filmlog_jobs::metrics::gather());

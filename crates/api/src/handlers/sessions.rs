@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::dto::rfc3339;
-use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
+use crate::error::{ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::SessionPath;
 use crate::state::AppState;
 
@@ -84,7 +84,7 @@ pub async fn list_sessions(state: web::Data<AppState>, auth: Caller) -> ApiResul
     responses(
         (status = 204, description = "Ended"),
         (status = 401, response = Unauthenticated),
-        (status = 404, description = "No live session of yours has that id (`not_found`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::error::NoLiveSessionYoursHasThatId),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -96,11 +96,8 @@ pub async fn end_session(
     SessionPath(id): SessionPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    if sessions::revoke_own(&mut conn, auth.id(), id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::not_found("that session"))
-    }
+    filmlog_app::ops::accounts::end_session(&mut conn, auth.id(), id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// End every other session

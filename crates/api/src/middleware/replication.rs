@@ -28,7 +28,8 @@ use actix_web::web;
 
 use filmlog_persistence::{DbPool, replication};
 
-use crate::state::{AppState, DbConn};
+use crate::state::AppState;
+use filmlog_persistence::DbConn;
 
 pub const HEADER: &str = "filmlog-consistency";
 pub const COOKIE: &str = "filmlog_consistency";

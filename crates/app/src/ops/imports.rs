@@ -180,7 +180,7 @@ async fn film_of(
             f.name
                 .chars()
                 .filter(|c| !c.is_control())
-                .take(300)
+                .take(filmlog_domain::Title::MAX)
                 .collect()
         });
     let slug = Slug::from_title(&title, f.year)

@@ -225,19 +225,25 @@ pub async fn approve(
     me: MemberId,
     requester: MemberId,
 ) -> OpResult<()> {
-    conn.transaction(async |conn| {
-        blocks::lock_pair(conn, me, requester).await?;
-        if !social::remove_request(conn, requester, me).await? {
-            return Err(OpError::NotFound("that follow request"));
-        }
-        // The requester is told; the approver, who asked for nothing, is not told of a new follower.
-        if start_following(conn, requester, me).await? {
-            let kind = NotificationKind::FollowApproved;
-            notify::owner(conn, me, requester, kind, About::default()).await?;
-        }
-        Ok(())
-    })
-    .await
+    conn.transaction(async |conn| approve_in(conn, me, requester).await)
+        .await
+}
+
+async fn approve_in(
+    conn: &mut AsyncPgConnection,
+    me: MemberId,
+    requester: MemberId,
+) -> OpResult<()> {
+    blocks::lock_pair(conn, me, requester).await?;
+    if !social::remove_request(conn, requester, me).await? {
+        return Err(OpError::NotFound("that follow request"));
+    }
+    // The requester is told; the approver, who asked for nothing, is not told of a new follower.
+    if start_following(conn, requester, me).await? {
+        let kind = NotificationKind::FollowApproved;
+        notify::owner(conn, me, requester, kind, About::default()).await?;
+    }
+    Ok(())
 }
 
 /// Denies `requester`'s request to follow `me`; 404 when there is no such request.
@@ -252,11 +258,13 @@ pub async fn deny(conn: &mut AsyncPgConnection, me: MemberId, requester: MemberI
 }
 
 /// When an account turns public, its pending requests are approved: each requester asked to
-/// follow, and a public account takes followers without asking.
+/// follow, and a public account takes followers without asking. A step, inside the caller's unit
+/// ([`super::accounts::update_profile`]).
 pub async fn approve_all(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult<usize> {
     let requesters = social::requesters(conn, me).await?;
     for requester in &requesters {
-        approve(conn, me, *requester).await?;
+        // Inside the caller's unit: no savepoint per request (an account may have thousands).
+        approve_in(conn, me, *requester).await?;
     }
     Ok(requesters.len())
 }

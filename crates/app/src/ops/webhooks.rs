@@ -72,6 +72,15 @@ pub async fn test(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpR
     .await
 }
 
+/// Deletes the owner's endpoint with its pending deliveries; 404 when none of theirs has that id.
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<()> {
+    if store::delete(conn, owner, id).await? {
+        Ok(())
+    } else {
+        Err(OpError::NotFound("that webhook"))
+    }
+}
+
 async fn own(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<EndpointRow> {
     store::lock_own(conn, owner, id)
         .await?

@@ -1,21 +1,21 @@
-//! Adding and correcting films (admins).
+//! Adding films (admins), and the field checks a correction shares.
 
-use actix_web::{HttpResponse, patch, post, web};
+use actix_web::{HttpResponse, post, web};
 use chrono::NaiveDate;
 use filmlog_domain::CreditRole;
-use filmlog_domain::film::{MAX_CREDIT_CHARS, MAX_SYNOPSIS_CHARS, MAX_TITLE_CHARS};
+use filmlog_domain::film::{MAX_CREDIT_CHARS, MAX_CREDITS, MAX_SYNOPSIS_CHARS};
 use filmlog_domain::{Slug, Title, Viewer, label, plausible_release, valid_year};
-use filmlog_persistence::catalog::{FilmChanges, NewCredit, NewFilm};
+use filmlog_persistence::catalog::{NewCredit, NewFilm};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthMember;
 use crate::error::{
-    AdminOnly, ApiError, ApiResult, FieldError, FilmNotFound, MalformedJson, MalformedJsonOrKey,
-    NotJson, ServiceUnavailable, Unauthenticated,
+    AdminOnly, ApiError, ApiResult, FieldError, MalformedJsonOrKey, NotJson, ServiceUnavailable,
+    Unauthenticated,
 };
-use crate::extract::{FilmSlug, JsonBody, double_option};
-use crate::handlers::films::{Film, any_film_id, load_any_film, load_film};
+use crate::extract::JsonBody;
+use crate::handlers::films::{Film, load_film};
 use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::state::AppState;
 use filmlog_app::ops::{self, OpError};
@@ -55,10 +55,10 @@ pub struct CreateFilmRequest {
 }
 
 /// Collects field errors while parsing a film's fields.
-pub(crate) struct Fields(Vec<FieldError>);
+pub(crate) struct Fields(pub(crate) Vec<FieldError>);
 
 impl Fields {
-    fn text(
+    pub(crate) fn text(
         &mut self,
         pointer: &str,
         raw: Option<String>,
@@ -78,7 +78,7 @@ impl Fields {
         }
     }
 
-    fn labels(&mut self, pointer: &str, raw: Vec<String>) -> Vec<String> {
+    pub(crate) fn labels(&mut self, pointer: &str, raw: Vec<String>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (i, r) in raw.iter().enumerate() {
             match label(r) {
@@ -98,7 +98,7 @@ impl Fields {
         out
     }
 
-    fn year(&mut self, year: Option<i32>) -> Option<i32> {
+    pub(crate) fn year(&mut self, year: Option<i32>) -> Option<i32> {
         if let Some(y) = year.filter(|y| !valid_year(*y)) {
             self.0.push(FieldError::new(
                 "/year",
@@ -109,7 +109,7 @@ impl Fields {
         year
     }
 
-    fn release(&mut self, date: Option<NaiveDate>) -> Option<NaiveDate> {
+    pub(crate) fn release(&mut self, date: Option<NaiveDate>) -> Option<NaiveDate> {
         if let Some(d) = date.filter(|d| !plausible_release(*d, filmlog_domain::latest_today())) {
             self.0.push(FieldError::new(
                 "/release_date",
@@ -120,7 +120,7 @@ impl Fields {
         date
     }
 
-    fn runtime(&mut self, runtime: Option<i32>) -> Option<i32> {
+    pub(crate) fn runtime(&mut self, runtime: Option<i32>) -> Option<i32> {
         if let Some(r) = runtime.filter(|r| !(1..=1500).contains(r)) {
             self.0.push(FieldError::new(
                 "/runtime_minutes",
@@ -131,7 +131,7 @@ impl Fields {
         runtime
     }
 
-    fn poster(&mut self, raw: Option<String>) -> Option<String> {
+    pub(crate) fn poster(&mut self, raw: Option<String>) -> Option<String> {
         match raw.as_deref().map(filmlog_domain::Website::parse) {
             None | Some(Ok(None)) => None,
             Some(Ok(Some(url))) => Some(url.into_inner()),
@@ -143,7 +143,7 @@ impl Fields {
         }
     }
 
-    fn finish(self) -> ApiResult<()> {
+    pub(crate) fn finish(self) -> ApiResult<()> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -203,12 +203,7 @@ pub async fn create_film(
     let new = NewFilm {
         slug: slug.map(Slug::into_inner).unwrap_or_default(),
         title: title.map(Title::into_inner).unwrap_or_default(),
-        original_title: f.text(
-            "/original_title",
-            req.original_title,
-            MAX_TITLE_CHARS,
-            false,
-        ),
+        original_title: f.text("/original_title", req.original_title, Title::MAX, false),
         year,
         release_date: f.release(req.release_date),
         runtime_minutes: f.runtime(req.runtime_minutes),
@@ -255,8 +250,9 @@ pub async fn create_film(
             });
         }
     }
-    if credits.len() > 200 {
-        f.0.push(FieldError::new("/cast", "too_many", "at most 200 credits"));
+    if credits.len() > MAX_CREDITS {
+        let message = format!("at most {MAX_CREDITS} credits");
+        f.0.push(FieldError::new("/cast", "too_many", message));
     }
     f.finish()?;
     let mut conn = state.conn().await?;
@@ -265,148 +261,11 @@ pub async fn create_film(
         Box::pin(async move {
             let film = load_film(conn, &film.slug, Viewer::Member(member))
                 .await
-                .map_err(|e| OpError::internal(e.to_string()))?;
+                .map_err(OpError::from)?;
             created(format!("/api/v1/films/{}", film.slug), &film)
         })
     });
     let outcome =
         ops::catalog::add_once(&mut conn, &idempotency, member, &new, &credits, render).await?;
     Ok(into_response(outcome))
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateFilmRequest {
-    pub title: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub original_title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
-    pub year: Option<Option<i32>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub release_date: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
-    pub runtime_minutes: Option<Option<i32>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub synopsis: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub poster_url: Option<Option<String>>,
-    pub genres: Option<Vec<String>>,
-    pub countries: Option<Vec<String>>,
-    pub languages: Option<Vec<String>>,
-    /// TMDB's id of the film; unique (`null` clears it).
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>, example = 603)]
-    pub tmdb_id: Option<Option<i64>>,
-    /// IMDb's title id (`tt0133093`); unique.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "tt0133093")]
-    pub imdb_id: Option<Option<String>>,
-    /// The film's Letterboxd address; unique.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "https://letterboxd.com/film/the-matrix/")]
-    pub letterboxd_uri: Option<Option<String>>,
-    /// Mark a film an import created (`false`) as checked.
-    pub verified: Option<bool>,
-}
-
-impl Fields {
-    /// An external id: `None` clears it; a bad one is a field error.
-    fn external<T, R>(
-        &mut self,
-        pointer: &str,
-        value: Option<R>,
-        parse: impl Fn(R) -> Result<T, filmlog_domain::ExternalIdError>,
-    ) -> Option<T> {
-        match value.map(parse) {
-            None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err(e)) => {
-                self.0
-                    .push(FieldError::new(pointer, "invalid_external_id", e));
-                None
-            }
-        }
-    }
-}
-
-/// Change a film (admins)
-///
-/// The slug never changes (it is the film's address).
-#[utoipa::path(
-    operation_id = "update_film",
-    tag = "films",
-    params(("slug" = String, Path, example = "children-of-heaven-1997")),
-    request_body = UpdateFilmRequest,
-    responses(
-        (status = 200, description = "The updated film", body = Film),
-        (status = 400, response = MalformedJson),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = AdminOnly),
-        (status = 404, response = FilmNotFound),
-        (status = 415, response = NotJson),
-        (status = 422, response = crate::error::ValidationFailed),
-        (status = 503, response = ServiceUnavailable),
-    ),
-    security(("bearer" = []))
-)]
-#[patch("/films/{slug}")]
-pub async fn update_film(
-    state: web::Data<AppState>,
-    auth: AuthMember,
-    FilmSlug(slug): FilmSlug,
-    body: JsonBody<UpdateFilmRequest>,
-) -> ApiResult<HttpResponse> {
-    auth.require_admin("only admins may change the catalog")?;
-    let req = body.0;
-    let mut f = Fields(Vec::new());
-    let title = match req.title.as_deref().map(Title::parse) {
-        None => None,
-        Some(Ok(t)) => Some(t.into_inner()),
-        Some(Err(e)) => {
-            f.0.push(FieldError::new("/title", "invalid_title", e));
-            None
-        }
-    };
-    let changes = FilmChanges {
-        title,
-        original_title: req
-            .original_title
-            .map(|v| f.text("/original_title", v, MAX_TITLE_CHARS, false)),
-        year: req.year.map(|v| f.year(v)),
-        release_date: req.release_date.map(|v| f.release(v)),
-        runtime_minutes: req.runtime_minutes.map(|v| f.runtime(v)),
-        synopsis: req
-            .synopsis
-            .map(|v| f.text("/synopsis", v, MAX_SYNOPSIS_CHARS, true)),
-        poster_url: req.poster_url.map(|v| f.poster(v)),
-        genres: req.genres.map(|v| f.labels("/genres", v)),
-        countries: req.countries.map(|v| f.labels("/countries", v)),
-        languages: req.languages.map(|v| f.labels("/languages", v)),
-        tmdb_id: req
-            .tmdb_id
-            .map(|v| f.external("/tmdb_id", v, filmlog_domain::tmdb_id)),
-        imdb_id: req
-            .imdb_id
-            .map(|v| f.external("/imdb_id", v, |s: String| filmlog_domain::imdb_id(&s))),
-        letterboxd_uri: req.letterboxd_uri.map(|v| {
-            f.external("/letterboxd_uri", v, |s: String| {
-                filmlog_domain::letterboxd_uri(&s)
-            })
-        }),
-        verified: req.verified,
-        updated_at: Some(chrono::Utc::now()),
-    };
-    f.finish()?;
-    let mut conn = state.conn().await?;
-    let id = any_film_id(&mut conn, &slug).await?;
-    let admin = Viewer::Member(auth.id());
-    let row = ops::catalog::correct(&mut conn, id, &changes).await?;
-    let film = load_any_film(&mut conn, &row.slug, admin).await?;
-    Ok(HttpResponse::Ok().json(film))
 }

@@ -6,6 +6,7 @@ use filmlog_persistence::lists::{self as store};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::readable;
 use crate::auth::{Caller, Viewing};
 use crate::dto::{MemberSummary, rfc3339};
 use crate::error::{
@@ -17,8 +18,6 @@ use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, par
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 use filmlog_app::ops::{self};
-
-use super::*;
 
 /// A comment on a list.
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,6 +10,7 @@ use filmlog_persistence::lists::EntryText;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::{List, film_of, list_response, notes, owners_view, require_current};
 use crate::auth::Caller;
 use crate::error::{
     ApiError, ApiResult, MalformedJson, NotJson, NotYourList, ServiceUnavailable, Unauthenticated,
@@ -18,8 +19,6 @@ use crate::extract::{JsonBody, ListPath, double_option};
 use crate::middleware::conditional::if_match;
 use crate::state::AppState;
 use filmlog_app::ops::{self};
-
-use super::*;
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use filmlog_domain::MemberId;
 use filmlog_persistence::lists::{self as store};
 
+use super::readable;
 use crate::auth::{Caller, Viewing};
 use crate::dto::MemberAt;
 use crate::error::{ApiResult, BadPageQuery, ListNotFound, ServiceUnavailable, Unauthenticated};
@@ -12,8 +13,6 @@ use crate::extract::ListPath;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
 use filmlog_app::ops::{self};
-
-use super::*;
 
 /// Like a list
 ///

@@ -7,6 +7,7 @@ use filmlog_persistence::lists::{self as store, ListView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{List, ListEntry, assemble, entry_page, list_response, readable_with_page};
 use crate::auth::{PipelinedViewing, Viewing};
 use crate::dto::{MemberSummary, Visibility, flatten_tags, rfc3339};
 use crate::error::{
@@ -19,8 +20,6 @@ use crate::middleware::conditional::json_with_version;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
 use filmlog_app::visibility;
-
-use super::*;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

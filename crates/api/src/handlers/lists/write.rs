@@ -12,6 +12,7 @@ use filmlog_persistence::{AsyncPgConnection, catalog};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::{List, list_etag, list_response, owners_view, readable};
 use crate::auth::Caller;
 use crate::dto::{Visibility, flatten_tags};
 use crate::error::{
@@ -23,8 +24,6 @@ use crate::extract::{JsonBody, ListPath, double_option};
 use crate::middleware::conditional::{etag_with_version, if_match, lists_etag};
 use crate::state::AppState;
 use filmlog_app::ops::{self, OpError, Step, step};
-
-use super::*;
 
 /// A checked text field, or `None` with its problem (at `pointer`, as `code`) added to `errors`.
 pub(crate) fn checked<T>(
@@ -218,10 +217,8 @@ pub(crate) fn require_current(
             let Some(if_match) = if_match else {
                 return Ok(());
             };
-            let current = owners_view(conn, id, owner)
-                .await
-                .map_err(|e| OpError::internal(e.to_string()))?;
-            let etag = |v: ApiResult<String>| v.map_err(|e| OpError::internal(e.to_string()));
+            let current = owners_view(conn, id, owner).await.map_err(OpError::from)?;
+            let etag = |v: ApiResult<String>| v.map_err(OpError::from);
             let first_page = etag(etag_with_version(
                 &current.entries,
                 &current.summary.updated_at,

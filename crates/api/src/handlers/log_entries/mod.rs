@@ -14,8 +14,9 @@ use crate::dto::{FilmSummary, MemberSummary, ViewerEntry, Visibility, flatten_ta
 use crate::error::{ApiError, ApiResult, EntryNotFound, ServiceUnavailable};
 use crate::extract::EntryPath;
 use crate::middleware::conditional::json_with_etag;
-use crate::state::{AppState, DbConn};
+use crate::state::AppState;
 use filmlog_app::visibility;
+use filmlog_persistence::DbConn;
 
 mod write;
 

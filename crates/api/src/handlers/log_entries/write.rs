@@ -12,6 +12,7 @@ use filmlog_persistence::members::MemberSummaryRow;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::{LogEntry, view};
 use crate::auth::{AuthMember, Caller};
 use crate::dto::Visibility;
 use crate::error::{
@@ -25,8 +26,6 @@ use crate::middleware::conditional::{check_if_match, if_match, json_with_etag};
 use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::state::AppState;
 use filmlog_app::ops::{self, FieldIssue, OpError, Step, step};
-
-use super::*;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -306,9 +305,7 @@ pub(crate) fn entry_precondition(
             if if_match.is_none() {
                 return Ok(());
             }
-            let current = view(conn, id, member)
-                .await
-                .map_err(|e| OpError::internal(e.to_string()))?;
+            let current = view(conn, id, member).await.map_err(OpError::from)?;
             check_if_match(if_match.as_deref(), &current)
         })
     })

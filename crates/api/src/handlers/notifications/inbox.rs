@@ -6,6 +6,7 @@ use filmlog_persistence::notifications;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::exact;
 use crate::auth::Caller;
 use crate::error::{
     ApiResult, BadPageQuery, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
@@ -14,8 +15,6 @@ use crate::extract::JsonBody;
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
 use filmlog_app::ops;
-
-use super::*;
 
 /// What a notification is about.
 #[derive(Debug, Serialize, ToSchema)]

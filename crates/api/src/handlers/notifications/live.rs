@@ -6,11 +6,10 @@ use filmlog_persistence::notifications;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::{NotificationSubject, exact};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::state::AppState;
-
-use super::*;
 
 /// One notification as the live stream sends it (`event: notification`, `id:` its id).
 #[derive(Debug, Serialize, ToSchema)]

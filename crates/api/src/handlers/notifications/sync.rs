@@ -6,13 +6,12 @@ use filmlog_persistence::changes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::exact_opt;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::Query;
 use crate::pagination::{self};
 use crate::state::AppState;
-
-use super::*;
 
 /// When each kind of your things last changed (`null`: never since change tracking began).
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,14 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::SHOWN;
 use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{ApiError, ApiResult, BadPageQuery, ServiceUnavailable, Unauthenticated};
 use crate::extract::{ImportPath, Query};
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
-
-use super::*;
 
 /// Counts of what an import did (or, in a dry run, would do).
 #[derive(Debug, Default, Serialize, ToSchema)]

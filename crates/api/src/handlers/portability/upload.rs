@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tokio::io::AsyncSeekExt;
 use utoipa::{IntoParams, ToSchema};
 
+use super::{ImportJob, import_view};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::{ImportPath, Query};
@@ -17,8 +18,6 @@ use crate::routes::API_PREFIX;
 use crate::state::AppState;
 use filmlog_app::ops;
 use filmlog_jobs::portability::export::CHUNK;
-
-use super::*;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

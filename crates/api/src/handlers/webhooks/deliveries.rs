@@ -6,6 +6,7 @@ use filmlog_persistence::webhooks::{self as store, DeliveryRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::not_found;
 use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{ApiResult, BadPageQuery, ServiceUnavailable, Unauthenticated};
@@ -13,8 +14,6 @@ use crate::extract::WebhookPath;
 use crate::pagination::{self, Page, Paging};
 use crate::state::AppState;
 use filmlog_app::ops;
-
-use super::*;
 
 /// A queued delivery.
 #[derive(Debug, Serialize, ToSchema)]

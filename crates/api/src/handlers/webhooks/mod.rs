@@ -324,8 +324,6 @@ pub async fn delete_webhook(
     WebhookPath(id): WebhookPath,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    if !store::delete(&mut conn, auth.id(), id).await? {
-        return Err(not_found());
-    }
+    ops::webhooks::delete(&mut conn, auth.id(), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,3 +1,5 @@
-//! Violation: an import circle, a -> b -> a.
+//! Violation: two import circles, a -> b -> a, and c -> d::e -> c through grouped paths.
 pub mod a;
 pub mod b;
+pub mod c;
+pub mod d;

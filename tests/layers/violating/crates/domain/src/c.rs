@@ -1,0 +1,3 @@
+use crate::d::{e::E};
+
+pub struct C(pub Option<Box<E>>);
