@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
+use filmlog_app::ErrorCode;
 use filmlog_domain::{Member, MemberId, SessionId, Viewer};
 use filmlog_persistence::sessions;
 
@@ -32,7 +33,7 @@ impl AuthMember {
         if self.member.role == filmlog_domain::Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::forbidden("admin_only", what))
+            Err(ApiError::forbidden(ErrorCode::AdminOnly, what))
         }
     }
 }
@@ -42,7 +43,10 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| {
-        ApiError::unauthorized("invalid_token", "the Authorization header is not readable")
+        ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "the Authorization header is not readable",
+        )
     })?;
     match value.split_once(' ') {
         Some((scheme, token))
@@ -51,7 +55,7 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
             Ok(Some(token.trim().to_owned()))
         }
         _ => Err(ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "use Authorization: Bearer <access token>",
         )),
     }
@@ -96,7 +100,10 @@ async fn authenticate(state: web::Data<AppState>, token: DecodedToken) -> ApiRes
 }
 
 fn session_ended() -> ApiError {
-    ApiError::unauthorized("invalid_token", "the session has ended; log in again")
+    ApiError::unauthorized(
+        ErrorCode::InvalidToken,
+        "the session has ended; log in again",
+    )
 }
 
 /// The caller's live session, checked without loading the member (see [`Caller`]). A read checks
@@ -128,7 +135,7 @@ async fn live_caller(
 
 fn missing_token() -> ApiError {
     ApiError::unauthorized(
-        "missing_token",
+        ErrorCode::MissingToken,
         "this endpoint needs Authorization: Bearer <access token>",
     )
 }

@@ -8,6 +8,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use filmlog_app::ErrorCode;
 use filmlog_domain::{RuleError, RuleKind};
 use filmlog_persistence::{PersistenceError, Taken};
 use serde::Serialize;
@@ -93,13 +94,13 @@ pub struct ApiErrorDetails {
 impl ApiError {
     pub fn new(
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
         Self(Box::new(ApiErrorDetails {
             status,
-            code,
+            code: code.as_str(),
             title,
             detail: detail.into(),
             errors: Vec::new(),
@@ -128,7 +129,7 @@ impl ApiError {
             .join("; ");
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "Request body is invalid",
             detail,
         );
@@ -142,7 +143,7 @@ impl ApiError {
     }
 
     /// 422 for a business rule that is not about one field.
-    pub fn rule(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn rule(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             code,
@@ -151,7 +152,7 @@ impl ApiError {
         )
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             code,
@@ -163,13 +164,13 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "Not found",
             format!("{what} was not found"),
         )
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::CONFLICT,
             code,
@@ -179,14 +180,14 @@ impl ApiError {
     }
 
     /// 401 with `WWW-Authenticate: Bearer`.
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         let mut err = Self::new(
             StatusCode::UNAUTHORIZED,
             code,
             "Authentication required",
             detail,
         );
-        err.bearer_challenge = Some(if code == "missing_token" {
+        err.bearer_challenge = Some(if code == ErrorCode::MissingToken {
             ""
         } else {
             "invalid_token"
@@ -194,14 +195,14 @@ impl ApiError {
         err
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, "Forbidden", detail)
     }
 
     pub fn precondition_failed() -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
+            ErrorCode::PreconditionFailed,
             "Precondition failed",
             "the resource has changed since the ETag given in If-Match",
         )
@@ -211,7 +212,7 @@ impl ApiError {
     pub fn precondition_required() -> Self {
         Self::new(
             StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
+            ErrorCode::PreconditionRequired,
             "Precondition required",
             "send If-Match with the ETag of the resource as you last read it",
         )
@@ -220,7 +221,7 @@ impl ApiError {
     pub fn method_not_allowed(allow: String) -> Self {
         let mut err = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "Method not allowed",
             format!("this resource allows {allow}"),
         );
@@ -238,7 +239,7 @@ impl ApiError {
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         let mut err = Self::new(
             StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "Request timeout",
             format!(
                 "the request body did not arrive within {} ms",
@@ -253,7 +254,7 @@ impl ApiError {
     pub fn unavailable(cause: impl fmt::Display) -> Self {
         let mut err = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            ErrorCode::ServiceUnavailable,
             "Service unavailable",
             "the service is temporarily unable to answer; retry shortly",
         );
@@ -266,7 +267,7 @@ impl ApiError {
     pub fn internal(cause: impl fmt::Display) -> Self {
         let mut err = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "Internal server error",
             "something went wrong on our side; it has been logged",
         );
@@ -362,16 +363,21 @@ impl From<PersistenceError> for ApiError {
             }
             PersistenceError::Taken(taken) => {
                 let (code, detail) = match taken {
-                    Taken::Username => ("username_taken", "that username is taken"),
-                    Taken::Email => ("email_taken", "an account with that email exists"),
-                    Taken::FilmSlug => ("slug_taken", "a film with that slug exists"),
-                    Taken::ExternalId => ("external_id_taken", "another film has that external id"),
+                    Taken::Username => (ErrorCode::UsernameTaken, "that username is taken"),
+                    Taken::Email => (ErrorCode::EmailTaken, "an account with that email exists"),
+                    Taken::FilmSlug => (ErrorCode::SlugTaken, "a film with that slug exists"),
+                    Taken::ExternalId => (
+                        ErrorCode::ExternalIdTaken,
+                        "another film has that external id",
+                    ),
                 };
                 ApiError::conflict(code, detail)
             }
             PersistenceError::UniqueViolation { constraint } => {
-                let mut e =
-                    ApiError::conflict("conflict", "the request conflicts with existing data");
+                let mut e = ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "the request conflicts with existing data",
+                );
                 e.cause = Some(constraint);
                 e
             }
@@ -385,8 +391,8 @@ impl From<RuleError> for ApiError {
     /// state, 422 otherwise; the code is the rule's.
     fn from(rule: RuleError) -> Self {
         match rule.kind() {
-            RuleKind::Conflict => ApiError::conflict(rule.code(), rule.to_string()),
-            RuleKind::Unprocessable => ApiError::rule(rule.code(), rule.to_string()),
+            RuleKind::Conflict => ApiError::conflict(ErrorCode::Rule(rule), rule.to_string()),
+            RuleKind::Unprocessable => ApiError::rule(ErrorCode::Rule(rule), rule.to_string()),
         }
     }
 }
@@ -409,16 +415,18 @@ impl From<OpError> for ApiError {
                 let detail = denied.to_string();
                 match denied {
                     Denied::InvalidCredentials => {
-                        ApiError::unauthorized("invalid_credentials", detail)
+                        ApiError::unauthorized(ErrorCode::InvalidCredentials, detail)
                     }
                     Denied::InvalidRefreshToken => {
-                        ApiError::unauthorized("invalid_refresh_token", detail)
+                        ApiError::unauthorized(ErrorCode::InvalidRefreshToken, detail)
                     }
                     Denied::RefreshTokenReused => {
-                        ApiError::unauthorized("refresh_token_reused", detail)
+                        ApiError::unauthorized(ErrorCode::RefreshTokenReused, detail)
                     }
-                    Denied::AccountGone => ApiError::unauthorized("invalid_token", detail),
-                    Denied::Suspended(_) => ApiError::forbidden("account_suspended", detail),
+                    Denied::AccountGone => ApiError::unauthorized(ErrorCode::InvalidToken, detail),
+                    Denied::Suspended(_) => {
+                        ApiError::forbidden(ErrorCode::AccountSuspended, detail)
+                    }
                 }
             }
         }
@@ -443,7 +451,7 @@ impl From<ApiError> for OpError {
 
 impl From<filmlog_app::credentials::InvalidToken> for ApiError {
     fn from(e: filmlog_app::credentials::InvalidToken) -> Self {
-        ApiError::unauthorized("invalid_token", e.to_string())
+        ApiError::unauthorized(ErrorCode::InvalidToken, e.to_string())
     }
 }
 
@@ -455,8 +463,9 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-/// Adds the `RuleCode` schema: every business-rule code, generated from the domain's `RuleError`, with
-/// its status and meaning, so the document lists the codes from the enum rather than from prose.
+/// Adds the `RuleCode` schema (every business-rule code, generated from the domain's `RuleError`, with
+/// its status and meaning) and the `ErrorCode` schema (every code the API sends, from
+/// [`ErrorCode::all`]), so the document lists the codes from the enums rather than from prose.
 pub struct RuleCodes;
 
 impl utoipa::Modify for RuleCodes {
@@ -474,11 +483,21 @@ impl utoipa::Modify for RuleCodes {
             .enum_values(Some(RuleError::ALL.iter().map(|r| r.code())))
             .description(Some(description))
             .build();
-        openapi
+        let all = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(ErrorCode::all().map(ErrorCode::as_str)))
+            .description(Some(
+                "Every `code` a problem can carry: the API's own, then every business rule's \
+                 (`RuleCode`, with their statuses and meanings). New codes may be added; a client \
+                 treats an unknown one by the problem's status.",
+            ))
+            .build();
+        let schemas = &mut openapi
             .components
             .get_or_insert_with(Default::default)
-            .schemas
-            .insert("RuleCode".to_owned(), schema.into());
+            .schemas;
+        schemas.insert("RuleCode".to_owned(), schema.into());
+        schemas.insert("ErrorCode".to_owned(), all.into());
     }
 }
 

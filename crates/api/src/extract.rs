@@ -5,6 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::error::PathError;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::{CommentId, LogEntryId, SessionId, Slug, Username};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -49,7 +50,7 @@ fn is_json(req: &HttpRequest) -> bool {
 fn too_large() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         "Request body too large",
         format!("request bodies may be at most {BODY_LIMIT} bytes"),
     )
@@ -63,7 +64,10 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 /// Parses a body that must be a JSON object, or an array when `array`.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8], array: bool) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     if array && !value.is_array() {
         return Err(ApiError::invalid_field(
@@ -152,7 +156,7 @@ impl<T: DeserializeOwned + 'static, const ARRAY: bool> JsonBody<T, ARRAY> {
         if !json {
             return Err(ApiError::new(
                 actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "Unsupported media type",
                 "the body must be sent as Content-Type: application/json",
             ));
@@ -163,8 +167,8 @@ impl<T: DeserializeOwned + 'static, const ARRAY: bool> JsonBody<T, ARRAY> {
         let read = async {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request(ErrorCode::MalformedBody, e.to_string()))?;
                 if body.len() + chunk.len() > BODY_LIMIT {
                     return Err(too_large());
                 }
@@ -234,7 +238,7 @@ path_parameters! {
 
 /// Rejections of `web::Path`: a path parameter of the wrong form.
 pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_path_parameter", err.to_string()).into()
+    ApiError::bad_request(ErrorCode::InvalidPathParameter, err.to_string()).into()
 }
 
 /// The request's query string as `T`; 400 `invalid_query_parameter` (an unknown parameter, an
@@ -242,7 +246,7 @@ pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
 pub(crate) fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|e| ApiError::bad_request("invalid_query_parameter", e.to_string()))
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQueryParameter, e.to_string()))
 }
 
 /// The query string parsed into `T` ([`parse_query`]), like `web::Query` but

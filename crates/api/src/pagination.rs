@@ -5,6 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use filmlog_app::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -77,7 +78,7 @@ pub fn limit(raw: Option<i64>) -> ApiResult<i64> {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::bad_request(
-            "invalid_limit",
+            ErrorCode::InvalidLimit,
             format!("limit must be between 1 and {MAX_LIMIT}"),
         )),
     }
@@ -92,8 +93,12 @@ pub fn decode<K: DeserializeOwned>(cursor: Option<&str>) -> ApiResult<Option<K>>
     let Some(cursor) = cursor else {
         return Ok(None);
     };
-    let invalid =
-        || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
+    let invalid = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this list issued",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if !times_in_range(&value) {

@@ -4,6 +4,7 @@
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use filmlog_app::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -78,7 +79,7 @@ pub async fn fallback(
 pub fn route_not_found(path: &str) -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::NOT_FOUND,
-        "route_not_found",
+        ErrorCode::RouteNotFound,
         "Not found",
         format!("no route matches {path}"),
     )

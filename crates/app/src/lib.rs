@@ -3,8 +3,10 @@
 //! the visibility decision every read passes through, and the codes of every error the API sends.
 //! No HTTP here: the HTTP layer parses requests, calls these and renders what they answer.
 
+pub mod codes;
 pub mod credentials;
 pub mod ops;
 pub mod visibility;
 
+pub use codes::ErrorCode;
 pub use ops::{OpError, OpResult};

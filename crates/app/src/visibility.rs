@@ -3,9 +3,10 @@
 //! The rule is given the blocks between the viewer and the subject's owner and whether the owner is
 //! suspended, looked up together in one statement.
 
+use filmlog_domain::moderation::SubjectType;
 use filmlog_domain::visibility::{MemberState, Sight, Subject, Viewer, sight};
-use filmlog_domain::{Member, MemberId, Username};
-use filmlog_persistence::{AsyncPgConnection, members};
+use filmlog_domain::{LogEntryId, Member, MemberId, Username};
+use filmlog_persistence::{AsyncPgConnection, lists, log_entries, members, moderation};
 
 use crate::ops::{OpError, OpResult};
 
@@ -82,4 +83,44 @@ async fn owner_of(
         Some(id) => require(viewer, subject(id), standing, "that member").map(|()| id),
         None => Err(OpError::NotFound("that member")),
     }
+}
+
+/// The owner of a subject a member reports, when the member may see it: its owner's content,
+/// entry or profile by the usual rule, and a comment only when the thread it is on is visible too
+/// (404, as for a subject that does not exist, otherwise).
+pub async fn reportable(
+    conn: &mut AsyncPgConnection,
+    viewer: Viewer,
+    kind: SubjectType,
+    id: i64,
+) -> OpResult<MemberId> {
+    let gone = || OpError::NotFound("that subject");
+    let owner = moderation::subject_owner(conn, kind, id)
+        .await?
+        .ok_or_else(gone)?;
+    let seen = match kind {
+        SubjectType::Member => Subject::Profile(owner),
+        SubjectType::Review => {
+            let head = log_entries::owner_and_review(conn, LogEntryId::new(id))
+                .await?
+                .ok_or_else(gone)?;
+            Subject::Entry(owner, head.visibility)
+        }
+        SubjectType::List => {
+            let (_, audience) = lists::audience(conn, id).await?.ok_or_else(gone)?;
+            Subject::Entry(owner, audience)
+        }
+        SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
+    };
+    check(conn, viewer, seen, "that subject").await?;
+    if let Some((thread_owner, audience)) = moderation::thread_of(conn, kind, id).await? {
+        check(
+            conn,
+            viewer,
+            Subject::Entry(thread_owner, audience),
+            "that subject",
+        )
+        .await?;
+    }
+    Ok(owner)
 }

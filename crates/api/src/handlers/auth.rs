@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::Username;
 use filmlog_persistence::members::{self};
 use filmlog_persistence::sessions::SessionClient;
@@ -135,7 +136,7 @@ pub struct LoginRequest {
 
 fn login_locked(wait: std::time::Duration) -> ApiError {
     too_many_requests(
-        "login_locked",
+        ErrorCode::LoginLocked,
         "too many failed logins for this account from your network; retry after Retry-After seconds",
         wait,
     )

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -84,7 +85,7 @@ pub async fn film_reviews(
     let sort = query.sort.unwrap_or(ReviewSortParam::Popular);
     if query.period.is_some() && sort != ReviewSortParam::Popular {
         return Err(ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             "period applies to sort=popular only",
         ));
     }
@@ -92,7 +93,7 @@ pub async fn film_reviews(
         (ReviewSortParam::Following, Some(me)) => Some(me),
         (ReviewSortParam::Following, None) => {
             return Err(ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "sort=following needs Authorization: Bearer <access token>",
             ));
         }

@@ -1,6 +1,7 @@
 //! The caller's own account.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::{
     Bio, DisplayName, Location, MemberId, Password, ProfileChange, Pronouns, TextError, Website,
@@ -276,7 +277,7 @@ pub async fn confirm_password(
 ) -> ApiResult<()> {
     let locked = |wait| {
         crate::ratelimit::too_many_requests(
-            "password_locked",
+            ErrorCode::PasswordLocked,
             "too many wrong passwords for this account from your network; retry after Retry-After seconds",
             wait,
         )

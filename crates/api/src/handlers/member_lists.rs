@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_domain::{Username, Viewer};
 use filmlog_persistence::log_entries::{self};
 use filmlog_persistence::relationships;
@@ -31,7 +32,7 @@ pub struct DiaryQuery {
 }
 
 fn diary_range(year: Option<i32>, month: Option<u32>) -> ApiResult<Option<(NaiveDate, NaiveDate)>> {
-    let bad = |m: &str| ApiError::bad_request("invalid_query_parameter", m.to_owned());
+    let bad = |m: &str| ApiError::bad_request(ErrorCode::InvalidQueryParameter, m.to_owned());
     match (year, month) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(bad("month needs year")),

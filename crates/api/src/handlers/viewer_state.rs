@@ -2,6 +2,7 @@
 //! need only what changed for the viewer: one request for up to 100 at a time.
 
 use actix_web::{HttpResponse, get, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::visibility::{FilmState, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Slug, Username};
 use filmlog_persistence::{catalog, members};
@@ -44,7 +45,7 @@ fn names(raw: &str, parameter: &str) -> ApiResult<Vec<String>> {
     }
     if names.is_empty() || names.len() > MAX_BATCH {
         return Err(ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             format!("{parameter} takes 1 to {MAX_BATCH} comma-separated names"),
         ));
     }

@@ -14,6 +14,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::uri::PathAndQuery;
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::middleware::Next;
+use filmlog_app::ErrorCode;
 
 use crate::error::ApiError;
 use crate::request_id;
@@ -105,7 +106,7 @@ pub async fn middleware(
         let Some(uri) = with_path(req.uri(), &canonical) else {
             let err = ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_request",
+                ErrorCode::MalformedRequest,
                 "Malformed request",
                 "the request path cannot be read".to_owned(),
             );

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError, web};
+use filmlog_app::ErrorCode;
 
 use crate::cors::{CorsPolicy, EXPOSED_HEADERS, METHODS, PREFLIGHT_MAX_AGE_SECS, REQUEST_HEADERS};
 use crate::error::ApiError;
@@ -24,7 +25,7 @@ fn same_origin(req: &ServiceRequest, origin: &str) -> bool {
 fn refused(origin: &str) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "cors_origin_not_allowed",
+        ErrorCode::CorsOriginNotAllowed,
         "Origin not allowed",
         format!("this API does not take requests from pages of {origin}"),
     )
@@ -40,7 +41,7 @@ fn preflight(req: &ServiceRequest, allow_origin: HeaderValue) -> Result<HttpResp
     if !METHODS.split(", ").any(|m| m == asked) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "cors_method_not_allowed",
+            ErrorCode::CorsMethodNotAllowed,
             "Method not allowed across origins",
             format!("{asked:?} is not one of {METHODS}"),
         ));
@@ -57,7 +58,7 @@ fn preflight(req: &ServiceRequest, allow_origin: HeaderValue) -> Result<HttpResp
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "cors_header_not_allowed",
+            ErrorCode::CorsHeaderNotAllowed,
             "Header not allowed across origins",
             format!(
                 "{unknown:?} is not a header this API takes; it takes {}",

@@ -6,6 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use filmlog_app::ErrorCode;
 use filmlog_app::ops::idempotency::{Idempotency, Outcome};
 use filmlog_app::ops::{OpError, OpResult};
 use serde::Serialize;
@@ -53,7 +54,7 @@ impl FromRequest for IdempotencyKey {
                     Ok(Some(k.to_owned()))
                 }
                 _ => Err(ApiError::bad_request(
-                    "invalid_idempotency_key",
+                    ErrorCode::InvalidIdempotencyKey,
                     "Idempotency-Key must be 1–255 visible ASCII characters",
                 )),
             },

@@ -3,6 +3,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use filmlog_app::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -18,7 +19,7 @@ pub async fn uri_limit(
     if len > MAX_URI {
         let err = ApiError::new(
             actix_web::http::StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             "URI too long",
             format!("the request target is {len} bytes; at most {MAX_URI} are served"),
         );

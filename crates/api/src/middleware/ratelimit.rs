@@ -4,6 +4,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
+use filmlog_app::ErrorCode;
 
 use crate::auth::decoded_token;
 use crate::ratelimit::*;
@@ -33,7 +34,7 @@ pub async fn middleware(
         Some(d) if !d.allowed => {
             crate::metrics::rate_limited(classes.last().map_or("none", |c| c.name()));
             let err = too_many_requests(
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many requests; retry after the number of seconds in Retry-After",
                 d.retry_after,
             );

@@ -21,6 +21,8 @@ use filmlog_domain::MemberId;
 pub use gcra::{Decision, Quota};
 pub use store::{BudgetKey, BudgetStore, Holder, LoginPolicy, LoginStore, MemoryStore};
 
+use filmlog_app::ErrorCode;
+
 use crate::error::ApiError;
 use crate::routes::API_PREFIX;
 
@@ -372,7 +374,7 @@ pub fn set_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &
 }
 
 /// 429 problem+json with `Retry-After` (whole seconds, at least 1).
-pub fn too_many_requests(code: &'static str, detail: &str, retry_after: Duration) -> ApiError {
+pub fn too_many_requests(code: ErrorCode, detail: &str, retry_after: Duration) -> ApiError {
     let secs = u32::try_from(seconds(retry_after))
         .unwrap_or(u32::MAX)
         .max(1);

@@ -180,6 +180,25 @@ pub async fn create_film(
     auth.require_admin("only admins may change the catalog")?;
     let idempotency = key.for_body(body.digest());
     let req = body.0;
+    let (new, credits) = new_film(req)?;
+    let mut conn = state.conn().await?;
+    let member = auth.id();
+    let render = ops::catalog::render(move |conn, film| {
+        Box::pin(async move {
+            let film = load_film(conn, &film.slug, Viewer::Member(member))
+                .await
+                .map_err(OpError::from)?;
+            created(format!("/api/v1/films/{}", film.slug), &film)
+        })
+    });
+    let outcome =
+        ops::catalog::add_once(&mut conn, &idempotency, member, &new, &credits, render).await?;
+    Ok(into_response(outcome))
+}
+
+/// The film and credits a request describes, every field checked (all the broken ones reported
+/// together).
+fn new_film(req: CreateFilmRequest) -> ApiResult<(NewFilm, Vec<NewCredit>)> {
     let mut f = Fields(Vec::new());
     let title = Title::parse(&req.title)
         .map_err(|e| f.0.push(FieldError::new("/title", "invalid_title", e)))
@@ -213,8 +232,19 @@ pub async fn create_film(
         countries: f.labels("/countries", req.countries),
         languages: f.labels("/languages", req.languages),
     };
+    let credits = credits_of(&mut f, req.directors, req.cast);
+    if credits.len() > MAX_CREDITS {
+        let message = format!("at most {MAX_CREDITS} credits");
+        f.0.push(FieldError::new("/cast", "too_many", message));
+    }
+    f.finish()?;
+    Ok((new, credits))
+}
+
+/// The credits of `directors` and `cast`, in their billing order.
+fn credits_of(f: &mut Fields, directors: Vec<String>, cast: Vec<CastInput>) -> Vec<NewCredit> {
     let mut credits = Vec::new();
-    for (i, name) in req.directors.into_iter().enumerate() {
+    for (i, name) in directors.into_iter().enumerate() {
         if let Some(name) = f.text(
             &format!("/directors/{i}"),
             Some(name),
@@ -229,7 +259,7 @@ pub async fn create_film(
             });
         }
     }
-    for (i, c) in req.cast.into_iter().enumerate() {
+    for (i, c) in cast.into_iter().enumerate() {
         let character = f.text(
             &format!("/cast/{i}/character"),
             c.character,
@@ -250,22 +280,5 @@ pub async fn create_film(
             });
         }
     }
-    if credits.len() > MAX_CREDITS {
-        let message = format!("at most {MAX_CREDITS} credits");
-        f.0.push(FieldError::new("/cast", "too_many", message));
-    }
-    f.finish()?;
-    let mut conn = state.conn().await?;
-    let member = auth.id();
-    let render = ops::catalog::render(move |conn, film| {
-        Box::pin(async move {
-            let film = load_film(conn, &film.slug, Viewer::Member(member))
-                .await
-                .map_err(OpError::from)?;
-            created(format!("/api/v1/films/{}", film.slug), &film)
-        })
-    });
-    let outcome =
-        ops::catalog::add_once(&mut conn, &idempotency, member, &new, &credits, render).await?;
-    Ok(into_response(outcome))
+    credits
 }

@@ -1,6 +1,7 @@
 //! Browsing and searching the catalog.
 
 use actix_web::{HttpResponse, get, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::{Viewer, label, valid_year};
 use filmlog_persistence::catalog::{self, ExternalId, FilmFilter, FilmKey, FilmListRow, FilmSort};
 use serde::{Deserialize, Serialize};
@@ -95,7 +96,7 @@ pub struct FilmListQuery {
 /// The external id a query looks a film up by, if it names one (and nothing else).
 pub(crate) fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>> {
     let bad = |e: filmlog_domain::ExternalIdError| {
-        ApiError::bad_request("invalid_query_parameter", e.to_string())
+        ApiError::bad_request(ErrorCode::InvalidQueryParameter, e.to_string())
     };
     let ids = [
         q.tmdb_id
@@ -119,14 +120,14 @@ pub(crate) fn external_id_of(q: &FilmListQuery) -> ApiResult<Option<ExternalId>>
                 || q.cursor.is_some();
             if others {
                 return Err(ApiError::bad_request(
-                    "invalid_query_parameter",
+                    ErrorCode::InvalidQueryParameter,
                     "an external id look-up takes no other parameter but limit",
                 ));
             }
             given.into_iter().next().transpose().map_err(bad)
         }
         _ => Err(ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             "look up by one external id at a time",
         )),
     }
@@ -143,23 +144,22 @@ pub(crate) enum KeyValue {
 pub(crate) fn filter_of(q: &FilmListQuery) -> ApiResult<FilmFilter> {
     if let Some(y) = q.year.filter(|y| !valid_year(*y)) {
         return Err(ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             format!("year {y} is out of range"),
         ));
     }
     if let Some(d) = q.decade.filter(|d| d % 10 != 0 || !valid_year(*d)) {
         return Err(ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             format!("decade {d} must be a year ending in 0"),
         ));
     }
-    let genre =
-        match q.genre.as_deref() {
-            Some(g) => Some(label(g).map_err(|e| {
-                ApiError::bad_request("invalid_query_parameter", format!("genre {e}"))
-            })?),
-            None => None,
-        };
+    let genre = match q.genre.as_deref() {
+        Some(g) => Some(label(g).map_err(|e| {
+            ApiError::bad_request(ErrorCode::InvalidQueryParameter, format!("genre {e}"))
+        })?),
+        None => None,
+    };
     Ok(FilmFilter {
         year: q.year,
         decade: q.decade,
@@ -202,24 +202,9 @@ pub async fn list_films(
         return Ok(HttpResponse::Ok().json(page));
     }
     let filter = filter_of(&q)?;
+    let search = search_text(&q)?;
     let mut conn = state.read_conn().await?;
-    let search = match q.q.as_deref().map(str::trim) {
-        Some(text) if text.chars().any(char::is_control) || text.chars().count() > 200 => {
-            return Err(ApiError::bad_request(
-                "invalid_query_parameter",
-                "q must be one line of at most 200 characters",
-            ));
-        }
-        Some(text) if !text.is_empty() => Some(text.to_owned()),
-        _ => None,
-    };
     if let Some(text) = search {
-        if q.sort.is_some() {
-            return Err(ApiError::bad_request(
-                "invalid_query_parameter",
-                "sort cannot be combined with q (results are ranked by relevance)",
-            ));
-        }
         let after = pagination::decode::<(f64, i64)>(q.cursor.as_deref())?;
         let rows =
             catalog::search(&mut conn, viewer.member(), &text, &filter, after, limit + 1).await?;
@@ -237,46 +222,61 @@ pub async fn list_films(
         FilmSortParam::Release => FilmSort::Release,
         FilmSortParam::Title => FilmSort::Title,
     };
-    let after = match pagination::decode::<(KeyValue, i64)>(q.cursor.as_deref())? {
-        None => None,
-        Some((value, id)) => {
-            let key = match (sort, value) {
-                (FilmSort::Popular, KeyValue::Count(c)) => FilmKey::Count(c),
-                (FilmSort::Rating, KeyValue::Average(a)) => FilmKey::Average(a),
-                (FilmSort::Rating, KeyValue::Count(c)) => FilmKey::Average(c as f64),
-                (FilmSort::Release, KeyValue::Text(t)) => {
-                    FilmKey::Date(t.parse().map_err(|_| {
-                        ApiError::bad_request(
-                            "invalid_cursor",
-                            "the cursor is not one this list issued",
-                        )
-                    })?)
-                }
-                (FilmSort::Title, KeyValue::Text(t)) => FilmKey::Text(t),
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "invalid_cursor",
-                        "the cursor is not one this list issued",
-                    ));
-                }
-            };
-            Some((key, id))
-        }
-    };
+    let after = browse_after(sort, q.cursor.as_deref())?;
     let rows = catalog::browse(&mut conn, viewer.member(), &filter, sort, after, limit + 1).await?;
     let page = pagination::page(
         rows,
         limit,
-        |r| {
-            let key = match r.key(sort) {
-                FilmKey::Count(c) => KeyValue::Count(c),
-                FilmKey::Average(a) => KeyValue::Average(a),
-                FilmKey::Date(d) => KeyValue::Text(d.to_string()),
-                FilmKey::Text(t) => KeyValue::Text(t),
-            };
-            (key, r.film.id)
-        },
+        |r| (key_value(r.key(sort)), r.film.id),
         |r| FilmListItem::seen_by(r, viewer),
     );
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The search text of `q`, trimmed (`None` when there is none); one line of at most 200 characters,
+/// never with `sort` (results are ranked by relevance).
+fn search_text(q: &FilmListQuery) -> ApiResult<Option<String>> {
+    let bad = |detail| ApiError::bad_request(ErrorCode::InvalidQueryParameter, detail);
+    match q.q.as_deref().map(str::trim) {
+        Some(text) if text.chars().any(char::is_control) || text.chars().count() > 200 => {
+            Err(bad("q must be one line of at most 200 characters"))
+        }
+        Some(text) if !text.is_empty() && q.sort.is_some() => Err(bad(
+            "sort cannot be combined with q (results are ranked by relevance)",
+        )),
+        Some(text) if !text.is_empty() => Ok(Some(text.to_owned())),
+        _ => Ok(None),
+    }
+}
+
+/// Where a browse page starts: the cursor's key, which must be of the kind `sort` orders by.
+fn browse_after(sort: FilmSort, cursor: Option<&str>) -> ApiResult<Option<(FilmKey, i64)>> {
+    let foreign = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this list issued",
+        )
+    };
+    let Some((value, id)) = pagination::decode::<(KeyValue, i64)>(cursor)? else {
+        return Ok(None);
+    };
+    let key = match (sort, value) {
+        (FilmSort::Popular, KeyValue::Count(c)) => FilmKey::Count(c),
+        (FilmSort::Rating, KeyValue::Average(a)) => FilmKey::Average(a),
+        (FilmSort::Rating, KeyValue::Count(c)) => FilmKey::Average(c as f64),
+        (FilmSort::Release, KeyValue::Text(t)) => FilmKey::Date(t.parse().map_err(|_| foreign())?),
+        (FilmSort::Title, KeyValue::Text(t)) => FilmKey::Text(t),
+        _ => return Err(foreign()),
+    };
+    Ok(Some((key, id)))
+}
+
+/// A browse key as a cursor carries it.
+fn key_value(key: FilmKey) -> KeyValue {
+    match key {
+        FilmKey::Count(c) => KeyValue::Count(c),
+        FilmKey::Average(a) => KeyValue::Average(a),
+        FilmKey::Date(d) => KeyValue::Text(d.to_string()),
+        FilmKey::Text(t) => KeyValue::Text(t),
+    }
 }

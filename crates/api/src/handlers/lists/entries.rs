@@ -91,6 +91,20 @@ pub async fn edit_entries(
             format!("a batch takes 1 to {MAX_OPS} operations"),
         ));
     }
+    let texts = notes_of(&operations)?;
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let slugs: Vec<String> = operations.iter().map(|o| o.film.clone()).collect();
+    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
+    let (ops, entry_text) = operations_of(&operations, texts, &films)?;
+    let precondition = require_current(id, me, Some(precondition));
+    ops::lists::edit_entries(&mut conn, me, id, &ops, &entry_text, precondition).await?;
+    let list = owners_view(&mut conn, id, me).await?;
+    list_response(&list)
+}
+
+/// Each operation's notes, checked (`None`: the operation leaves them).
+fn notes_of(operations: &[EntryOperation]) -> ApiResult<Vec<Option<Option<String>>>> {
     let mut errors = Vec::new();
     let texts: Vec<Option<Option<String>>> = operations
         .iter()
@@ -101,17 +115,24 @@ pub async fn edit_entries(
                 .map(|n| notes(n.as_deref(), &format!("/{i}/notes"), &mut errors))
         })
         .collect();
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    if errors.is_empty() {
+        Ok(texts)
+    } else {
+        Err(ApiError::validation(errors))
     }
-    let me = auth.id();
-    let mut conn = state.conn().await?;
-    let slugs: Vec<String> = operations.iter().map(|o| o.film.clone()).collect();
-    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
+}
+
+/// The batch as the list rules take it, with the text each added or updated film gets; the films
+/// are those the operations' slugs name (`films`, looked up together).
+fn operations_of(
+    operations: &[EntryOperation],
+    texts: Vec<Option<Option<String>>>,
+    films: &HashMap<String, FilmId>,
+) -> ApiResult<(Vec<ListOp>, HashMap<FilmId, EntryText>)> {
     let mut ops = Vec::with_capacity(operations.len());
     let mut entry_text: HashMap<FilmId, EntryText> = HashMap::new();
     for (i, (o, note)) in operations.iter().zip(texts).enumerate() {
-        let film = film_of(&films, &o.film, format!("/{i}/film"))?;
+        let film = film_of(films, &o.film, format!("/{i}/film"))?;
         ops.push(match o.op {
             EntryOpKind::Add => ListOp::Add {
                 film,
@@ -140,8 +161,5 @@ pub async fn edit_entries(
             }
         }
     }
-    let precondition = require_current(id, me, Some(precondition));
-    ops::lists::edit_entries(&mut conn, me, id, &ops, &entry_text, precondition).await?;
-    let list = owners_view(&mut conn, id, me).await?;
-    list_response(&list)
+    Ok((ops, entry_text))
 }

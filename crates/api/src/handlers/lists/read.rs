@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_domain::list::{self as rules};
 use filmlog_persistence::lists::{self as store, ListView};
 use serde::{Deserialize, Serialize};
@@ -230,7 +231,7 @@ pub(crate) fn list_key(
     });
     match key {
         Some(k) if !k.orders(sort) => Err(ApiError::bad_request(
-            "invalid_cursor",
+            ErrorCode::InvalidCursor,
             "the cursor is not one this list issued (it belongs to another sort order)",
         )),
         key => Ok(key),
@@ -281,7 +282,7 @@ pub async fn film_lists(
         (FilmListsSort::Following, Some(me)) => Some(me),
         (FilmListsSort::Following, None) => {
             return Err(ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "sort=following needs Authorization: Bearer <access token>",
             ));
         }
@@ -343,7 +344,7 @@ pub async fn search_lists(
     // A name's own rule: what no list name can hold, no search for one holds either.
     let q = rules::name(&query.q).map_err(|_| {
         ApiError::bad_request(
-            "invalid_query_parameter",
+            ErrorCode::InvalidQueryParameter,
             "q must be one line of 1 to 200 characters",
         )
     })?;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
-use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES};
+use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, Plan};
 use filmlog_domain::text::TextError;
 use filmlog_domain::visibility::Viewer;
 use filmlog_domain::{Audience, FilmId, MemberId};
@@ -113,6 +113,39 @@ pub async fn create_list(
     body: JsonBody<CreateListRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let (list_name, description, list_tags, texts) = header_of(&req)?;
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let slugs: Vec<String> = req.entries.iter().map(|e| e.film.clone()).collect();
+    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
+    let (plan, entry_text) = first_entries(&req.entries, texts, &films)?;
+    let new = NewList {
+        owner: me,
+        name: list_name.as_deref().unwrap_or_default(),
+        description: description.as_deref(),
+        ranked: req.ranked,
+        visibility: req.visibility.map_or(Audience::Public, Audience::from),
+        tags: &list_tags,
+    };
+    let id = ops::lists::create(&mut conn, &new, &plan, &entry_text).await?;
+    let list = owners_view(&mut conn, id, me).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/lists/{id}")))
+        .insert_header(("ETag", list_etag(&list)?))
+        .json(list))
+}
+
+/// A new list's checked name, description, tags and entries' notes (all the broken fields reported
+/// together).
+#[allow(clippy::type_complexity)]
+fn header_of(
+    req: &CreateListRequest,
+) -> ApiResult<(
+    Option<String>,
+    Option<String>,
+    Vec<String>,
+    Vec<Option<String>>,
+)> {
     let mut errors = Vec::new();
     let list_name = checked(
         rules::name(&req.name),
@@ -144,17 +177,24 @@ pub async fn create_list(
             )
         })
         .collect();
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    if errors.is_empty() {
+        Ok((list_name, description, list_tags, texts))
+    } else {
+        Err(ApiError::validation(errors))
     }
-    let me = auth.id();
-    let mut conn = state.conn().await?;
-    let slugs: Vec<String> = req.entries.iter().map(|e| e.film.clone()).collect();
-    let films = catalog::ids_by_slug(&mut conn, me, &slugs).await?;
-    let mut ops = Vec::with_capacity(req.entries.len());
+}
+
+/// The plan that adds a new list's first entries (the films their slugs name, `films`), with their
+/// texts.
+fn first_entries(
+    entries: &[NewListEntry],
+    texts: Vec<Option<String>>,
+    films: &HashMap<String, FilmId>,
+) -> ApiResult<(Plan, HashMap<FilmId, EntryText>)> {
+    let mut ops = Vec::with_capacity(entries.len());
     let mut entry_text = HashMap::new();
-    for (i, (entry, note)) in req.entries.iter().zip(texts).enumerate() {
-        let film = film_of(&films, &entry.film, format!("/entries/{i}/film"))?;
+    for (i, (entry, note)) in entries.iter().zip(texts).enumerate() {
+        let film = film_of(films, &entry.film, format!("/entries/{i}/film"))?;
         ops.push(ListOp::Add {
             film,
             position: None,
@@ -168,20 +208,7 @@ pub async fn create_list(
         );
     }
     let plan = rules::plan(&[], &ops).map_err(|(i, e)| batch_error("/entries", i, e))?;
-    let new = NewList {
-        owner: me,
-        name: list_name.as_deref().unwrap_or_default(),
-        description: description.as_deref(),
-        ranked: req.ranked,
-        visibility: req.visibility.map_or(Audience::Public, Audience::from),
-        tags: &list_tags,
-    };
-    let id = ops::lists::create(&mut conn, &new, &plan, &entry_text).await?;
-    let list = owners_view(&mut conn, id, me).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/lists/{id}")))
-        .insert_header(("ETag", list_etag(&list)?))
-        .json(list))
+    Ok((plan, entry_text))
 }
 
 /// The film a slug of the request names (`pointer` locates the slug), from the films its slugs were

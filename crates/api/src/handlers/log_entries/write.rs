@@ -136,40 +136,13 @@ pub async fn create_log_entry(
 ) -> ApiResult<HttpResponse> {
     let idempotency = key.for_body(body.digest());
     let req = body.0;
-    let mut errors = Vec::new();
-    let slug = Slug::parse(&req.film)
-        .map_err(|_| {
-            errors.push(FieldError::new(
-                "/film",
-                "unknown_film",
-                "no film has that slug",
-            ))
-        })
-        .ok();
-    let watched_on = parse_watched_on(req.watched_on, &mut errors);
-    let rating = parse_rating_field(req.rating, &mut errors);
-    let review = parse_review(req.review.as_ref(), &mut errors);
-    let tags = parse_tags(&req.tags, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    check_date_or_review(watched_on.is_some(), review.is_some())?;
-    let slug = slug.ok_or_else(unknown_film)?;
+    let liked = req.liked;
+    let (slug, new) = new_entry(req)?;
     let member = auth.id();
     let author = MemberSummaryRow {
         id: member,
         username: auth.member.username.clone(),
         display_name: auth.member.display_name.clone(),
-    };
-    let has_review = review.is_some();
-    let new = NewLogEntry {
-        watched_on: watched_on.map(WatchedOn::date),
-        rewatch: req.rewatch,
-        rating,
-        review_text: review.map(ReviewText::into_inner),
-        contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
-        tags,
-        visibility: req.visibility.map(Audience::from),
     };
     // The response is built from what was written; no read-back query.
     let render = move |logged: Option<filmlog_persistence::log_entries::LoggedEntry>| {
@@ -191,11 +164,46 @@ pub async fn create_log_entry(
         member,
         slug.as_str(),
         &new,
-        req.liked,
+        liked,
         render,
     )
     .await?;
     Ok(into_response(outcome))
+}
+
+/// The film and the entry a request describes, every field checked (all the broken ones reported
+/// together), then the rule that an entry needs a date or a review.
+fn new_entry(req: CreateLogEntryRequest) -> ApiResult<(Slug, NewLogEntry)> {
+    let mut errors = Vec::new();
+    let slug = Slug::parse(&req.film)
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "/film",
+                "unknown_film",
+                "no film has that slug",
+            ))
+        })
+        .ok();
+    let watched_on = parse_watched_on(req.watched_on, &mut errors);
+    let rating = parse_rating_field(req.rating, &mut errors);
+    let review = parse_review(req.review.as_ref(), &mut errors);
+    let tags = parse_tags(&req.tags, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    check_date_or_review(watched_on.is_some(), review.is_some())?;
+    let slug = slug.ok_or_else(unknown_film)?;
+    let has_review = review.is_some();
+    let new = NewLogEntry {
+        watched_on: watched_on.map(WatchedOn::date),
+        rewatch: req.rewatch,
+        rating,
+        review_text: review.map(ReviewText::into_inner),
+        contains_spoilers: req.review.as_ref().is_some_and(|r| r.contains_spoilers) && has_review,
+        tags,
+        visibility: req.visibility.map(Audience::from),
+    };
+    Ok((slug, new))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -3,9 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use filmlog_domain::moderation::{ReportReason, SubjectType};
-use filmlog_domain::{LogEntryId, Subject};
 use filmlog_persistence::moderation::{self as store, QueueRow};
-use filmlog_persistence::{lists, log_entries};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -102,6 +100,22 @@ pub async fn create_report(
     body: JsonBody<ReportRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let (kind, id, reason, message) = report_of(&req)?;
+    let me = auth.id();
+    let mut conn = state.conn().await?;
+    let viewer = filmlog_domain::Viewer::Member(me);
+    let owner = visibility::reportable(&mut conn, viewer, kind, id).await?;
+    ops::moderation::report(&mut conn, me, owner, (kind, id), reason, message).await?;
+    Ok(HttpResponse::Accepted().json(ReportReceipt {
+        subject_type: kind.as_str().to_owned(),
+        subject_id: id.to_string(),
+        status: "open",
+    }))
+}
+
+/// What a report names, why, and the reporter's message, every field checked (all the broken ones
+/// reported together).
+fn report_of(req: &ReportRequest) -> ApiResult<(SubjectType, i64, ReportReason, Option<&str>)> {
     let mut errors = Vec::new();
     let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
     let reason = ReportReason::parse(&req.reason);
@@ -126,43 +140,10 @@ pub async fn create_report(
             "up to 2,000 characters, no control characters but line breaks",
         ));
     }
-    let (Some((kind, id)), Some(reason), true) = (subject, reason, errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
-    };
-    let me = auth.id();
-    let mut conn = state.conn().await?;
-    let owner = store::subject_owner(&mut conn, kind, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("that subject"))?;
-    let seen = match kind {
-        SubjectType::Member => Subject::Profile(owner),
-        SubjectType::Review => {
-            let head = log_entries::owner_and_review(&mut conn, LogEntryId::new(id))
-                .await?
-                .ok_or_else(|| ApiError::not_found("that subject"))?;
-            Subject::Entry(owner, head.visibility)
-        }
-        SubjectType::List => {
-            let (_, audience) = lists::audience(&mut conn, id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("that subject"))?;
-            Subject::Entry(owner, audience)
-        }
-        SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
-    };
-    let viewer = filmlog_domain::Viewer::Member(me);
-    visibility::check(&mut conn, viewer, seen, "that subject").await?;
-    // A comment is seen only in its thread: the review or list it is on must be visible too.
-    if let Some((thread_owner, audience)) = store::thread_of(&mut conn, kind, id).await? {
-        let thread = Subject::Entry(thread_owner, audience);
-        visibility::check(&mut conn, viewer, thread, "that subject").await?;
+    match (subject, reason, errors.is_empty()) {
+        (Some((kind, id)), Some(reason), true) => Ok((kind, id, reason, message)),
+        _ => Err(ApiError::validation(errors)),
     }
-    ops::moderation::report(&mut conn, me, owner, (kind, id), reason, message).await?;
-    Ok(HttpResponse::Accepted().json(ReportReceipt {
-        subject_type: kind.as_str().to_owned(),
-        subject_id: id.to_string(),
-        status: "open",
-    }))
 }
 
 /// A reported subject in the moderation queue.

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_persistence::notifications;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -78,7 +79,7 @@ pub async fn live_events(
                 .filter(|id| *id >= 0)
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "invalid_last_event_id",
+                        ErrorCode::InvalidLastEventId,
                         "Last-Event-ID must be the id of an event this stream sent",
                     )
                 })?,
@@ -87,7 +88,7 @@ pub async fn live_events(
     let registration = state.events.register(me.get()).ok_or_else(|| {
         ApiError::new(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "too_many_streams",
+            ErrorCode::TooManyStreams,
             "Too many streams",
             "you hold the most live streams one member may; close one first",
         )

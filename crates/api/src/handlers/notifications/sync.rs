@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_persistence::changes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -164,13 +165,17 @@ pub async fn my_changes(
         Some(n) if (1..=1000).contains(&n) => n,
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_limit",
+                ErrorCode::InvalidLimit,
                 "limit must be between 1 and 1000",
             ));
         }
     };
-    let invalid =
-        || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+    let invalid = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this API issued",
+        )
+    };
     let since = match pagination::decode::<SyncCursor>(Some(&query.since))? {
         Some(SyncCursor('s', seq)) if seq >= 0 => seq,
         _ => return Err(invalid()),
@@ -184,7 +189,7 @@ pub async fn my_changes(
     if since < now.pruned_through {
         return Err(ApiError::new(
             actix_web::http::StatusCode::GONE,
-            "resync_required",
+            ErrorCode::ResyncRequired,
             "Resync required",
             "changes this old are no longer kept: download everything again and start from GET /me/last-activities",
         ));

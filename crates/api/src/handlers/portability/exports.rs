@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_persistence::portability::{self as store, ExportJobRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -162,57 +163,10 @@ pub async fn download_export(
     ExportPath(id): ExportPath,
     query: Query<DownloadQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = query.into_inner();
-    if !state.portability.verify(id, q.expires, &q.signature) {
-        return Err(ApiError::forbidden(
-            "invalid_link",
-            "the link's signature does not match",
-        ));
-    }
-    if q.expires < Utc::now().timestamp() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::GONE,
-            "link_expired",
-            "Link expired",
-            "the download link expired: ask for the export again for a new one",
-        ));
-    }
-    let (job, username) = {
-        let mut conn = state.conn().await?;
-        let job = filmlog_persistence::jobs::of::<store::ExportJobRow>(&mut conn, None, id)
-            .await?
-            .filter(|j| j.status == "done" && kept(j))
-            .ok_or_else(|| ApiError::not_found("that export"))?;
-        let member = filmlog_domain::MemberId::new(job.member_id);
-        let username = filmlog_persistence::members::find(&mut conn, member)
-            .await?
-            .map(|m| m.username.as_str().to_owned())
-            .unwrap_or_else(|| "member".into());
-        (job, username)
-    };
+    check_link(&state, id, &query.into_inner())?;
+    let (job, username) = downloadable(&state, id).await?;
     let date = job.finished_at.unwrap_or_else(Utc::now).format("%Y-%m-%d");
-    // One chunk at a time from the database, each on a connection taken for that chunk alone: a
-    // download never holds the whole ZIP, nor a connection while the client reads (a client that
-    // stops reading is cut off by the server's stall timeout).
-    let chunks = state.clone();
-    let body = futures_util::stream::unfold(Some(0i32), move |next| {
-        let state = chunks.clone();
-        async move {
-            let n = next?;
-            let chunk = async {
-                let mut conn = state.conn().await?;
-                Ok::<_, ApiError>(store::export_chunk_at(&mut conn, id, n).await?)
-            };
-            match chunk.await {
-                Ok(Some(bytes)) => Some((
-                    Ok::<_, actix_web::Error>(web::Bytes::from(bytes)),
-                    n.checked_add(1),
-                )),
-                Ok(None) => None,
-                Err(e) => Some((Err(e.into()), None)),
-            }
-        }
-    });
+    let body = chunks(state.clone(), id);
     let mut res = HttpResponse::Ok();
     res.content_type("application/zip")
         .insert_header((
@@ -228,4 +182,65 @@ pub async fn download_export(
         res.no_chunking(u64::try_from(len).unwrap_or(0));
     }
     Ok(res.streaming(body))
+}
+
+/// 403 unless the link's signature is this export's, 410 once the link expired.
+fn check_link(state: &AppState, id: i64, q: &DownloadQuery) -> ApiResult<()> {
+    if !state.portability.verify(id, q.expires, &q.signature) {
+        return Err(ApiError::forbidden(
+            ErrorCode::InvalidLink,
+            "the link's signature does not match",
+        ));
+    }
+    if q.expires < Utc::now().timestamp() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::GONE,
+            ErrorCode::LinkExpired,
+            "Link expired",
+            "the download link expired: ask for the export again for a new one",
+        ));
+    }
+    Ok(())
+}
+
+/// A finished export still kept, with its owner's username (for the file's name).
+async fn downloadable(state: &AppState, id: i64) -> ApiResult<(store::ExportJobRow, String)> {
+    let mut conn = state.conn().await?;
+    let job = filmlog_persistence::jobs::of::<store::ExportJobRow>(&mut conn, None, id)
+        .await?
+        .filter(|j| j.status == "done" && kept(j))
+        .ok_or_else(|| ApiError::not_found("that export"))?;
+    let member = filmlog_domain::MemberId::new(job.member_id);
+    let username = filmlog_persistence::members::find(&mut conn, member)
+        .await?
+        .map(|m| m.username.as_str().to_owned())
+        .unwrap_or_else(|| "member".into());
+    Ok((job, username))
+}
+
+/// The export's chunks as a response body: one chunk at a time from the database, each on a
+/// connection taken for that chunk alone, so a download never holds the whole ZIP, nor a connection
+/// while the client reads (a client that stops reading is cut off by the server's stall timeout).
+fn chunks(
+    state: web::Data<AppState>,
+    id: i64,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some(0i32), move |next| {
+        let state = state.clone();
+        async move {
+            let n = next?;
+            let chunk = async {
+                let mut conn = state.conn().await?;
+                Ok::<_, ApiError>(store::export_chunk_at(&mut conn, id, n).await?)
+            };
+            match chunk.await {
+                Ok(Some(bytes)) => Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from(bytes)),
+                    n.checked_add(1),
+                )),
+                Ok(None) => None,
+                Err(e) => Some((Err(e.into()), None)),
+            }
+        }
+    })
 }

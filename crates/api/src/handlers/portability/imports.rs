@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use filmlog_app::ErrorCode;
 use filmlog_persistence::portability::{self as store, ImportJobRow, RowView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -314,7 +315,7 @@ pub async fn list_import_rows(
         Some(o @ ("problems" | "unmatched" | "create" | "update" | "unchanged")) => Some(o),
         Some(other) => {
             return Err(ApiError::bad_request(
-                "invalid_query_parameter",
+                ErrorCode::InvalidQueryParameter,
                 format!(
                     "only {other:?} is not one of problems, unmatched, create, update, unchanged"
                 ),

@@ -4,6 +4,7 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpResponse, delete, post, web};
+use filmlog_app::ErrorCode;
 use filmlog_domain::portability::MAX_ARCHIVE_BYTES;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -80,37 +81,12 @@ pub async fn create_import(
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
-    // Refused before a byte of the body is read: a second open import, and a body announced
-    // larger than any upload accepted.
+    // Refused before a byte of the body is read: a second open import.
     {
         let mut conn = state.conn().await?;
         ops::portability::check_no_open_import(&mut conn, me).await?;
     }
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_ARCHIVE_BYTES + MAX_FORM_EXTRA) {
-        return Err(archive_too_large());
-    }
-    // The upload is spooled to a temporary file (never held in memory) within the upload timeout.
-    let limit = state.limits.upload_timeout;
-    let (mut file, total) = tokio::time::timeout(limit, spool(form))
-        .await
-        .map_err(|_| ApiError::request_timeout(limit))??;
-    let mut head = [0u8; 4];
-    let got = read_full(&mut file, &mut head).await?;
-    if !filmlog_domain::portability::looks_like_zip(&head[..got]) {
-        return Err(ApiError::invalid_field(
-            "/file",
-            "not_a_zip",
-            "the upload is not a ZIP archive",
-        ));
-    }
-    file.rewind()
-        .await
-        .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
+    let (mut file, total) = receive_zip(&state, &req, form).await?;
     let mut conn = state.conn().await?;
     let dry_run = query.dry_run;
     let job =
@@ -123,36 +99,51 @@ pub async fn create_import(
         .json(view))
 }
 
+/// The uploaded archive, spooled to a temporary file (never held in memory) within the upload
+/// timeout, checked to be a ZIP and rewound; a body announced larger than any upload accepted is
+/// refused before a byte of it is read.
+async fn receive_zip(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    form: Multipart,
+) -> ApiResult<(tokio::fs::File, u64)> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_ARCHIVE_BYTES + MAX_FORM_EXTRA) {
+        return Err(archive_too_large());
+    }
+    let limit = state.limits.upload_timeout;
+    let (mut file, total) = tokio::time::timeout(limit, spool(form))
+        .await
+        .map_err(|_| ApiError::request_timeout(limit))??;
+    let mut head = [0u8; 4];
+    let got = ops::portability::read_full(&mut file, &mut head).await?;
+    if !filmlog_domain::portability::looks_like_zip(&head[..got]) {
+        return Err(ApiError::invalid_field(
+            "/file",
+            "not_a_zip",
+            "the upload is not a ZIP archive",
+        ));
+    }
+    file.rewind()
+        .await
+        .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
+    Ok((file, total))
+}
+
 /// What a form may carry besides the ZIP (other fields, part headers, boundaries).
 pub(crate) const MAX_FORM_EXTRA: u64 = 64 * 1024;
 
 pub(crate) fn archive_too_large() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "archive_too_large",
+        ErrorCode::ArchiveTooLarge,
         "Archive too large",
         "an export ZIP may be at most 50 MiB",
     )
-}
-
-/// Reads until `buf` is full or the file ends; how much was read.
-pub(crate) async fn read_full(
-    file: &mut tokio::fs::File,
-    buf: &mut [u8],
-) -> Result<usize, ApiError> {
-    use tokio::io::AsyncReadExt;
-    let mut got = 0;
-    while got < buf.len() {
-        let n = file
-            .read(&mut buf[got..])
-            .await
-            .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        got += n;
-    }
-    Ok(got)
 }
 
 /// The form's field `file` written to a temporary file (at most 50 MiB; other fields at most
@@ -165,11 +156,11 @@ pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64),
         | actix_multipart::MultipartError::ContentTypeIncompatible
         | actix_multipart::MultipartError::BoundaryMissing => ApiError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_multipart",
+            ErrorCode::NotMultipart,
             "Unsupported media type",
             "send the ZIP as multipart/form-data, in the field `file`",
         ),
-        other => ApiError::bad_request("malformed_multipart", other.to_string()),
+        other => ApiError::bad_request(ErrorCode::MalformedMultipart, other.to_string()),
     };
     let temporary = |e: std::io::Error| ApiError::internal(format!("temporary file: {e}"));
     let mut spooled: Option<(tokio::fs::File, u64)> = None;
@@ -182,7 +173,7 @@ pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64),
                 extra += part.map_err(malformed)?.len() as u64;
                 if extra > MAX_FORM_EXTRA {
                     return Err(ApiError::bad_request(
-                        "malformed_multipart",
+                        ErrorCode::MalformedMultipart,
                         "fields other than `file` may hold 64 KiB together",
                     ));
                 }
@@ -204,7 +195,10 @@ pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64),
         spooled = Some((file, total));
     }
     spooled.ok_or_else(|| {
-        ApiError::bad_request("missing_file", "the ZIP goes in the multipart field `file`")
+        ApiError::bad_request(
+            ErrorCode::MissingFile,
+            "the ZIP goes in the multipart field `file`",
+        )
     })
 }
 
