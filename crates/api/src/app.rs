@@ -2,7 +2,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self};
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use utoipa::OpenApi;

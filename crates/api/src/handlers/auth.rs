@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use filmlog_app::ErrorCode;
 use filmlog_domain::Username;
-use filmlog_persistence::members::{self};
+use filmlog_persistence::members;
 use filmlog_persistence::sessions::SessionClient;
 use serde::Deserialize;
 use utoipa::ToSchema;

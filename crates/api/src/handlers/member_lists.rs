@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use filmlog_app::ErrorCode;
 use filmlog_domain::{Username, Viewer};
-use filmlog_persistence::log_entries::{self};
+use filmlog_persistence::log_entries;
 use filmlog_persistence::relationships;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -16,7 +16,7 @@ use crate::error::{
 use crate::extract::{FilmSlug, JsonBody, double_option};
 use crate::handlers::films::{Film, any_film_id, load_any_film};
 use crate::state::AppState;
-use filmlog_app::ops::{self};
+use filmlog_app::ops;
 
 use super::edit::Fields;
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use filmlog_domain::{Slug, Viewer};
-use filmlog_persistence::catalog::{self};
+use filmlog_persistence::catalog;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,7 +15,7 @@ use crate::extract::{FilmSlug, JsonBody, Query};
 use crate::handlers::films::{Film, any_film_id, load_any_film};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use filmlog_app::ops::{self};
+use filmlog_app::ops;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

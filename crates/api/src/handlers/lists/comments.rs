@@ -17,7 +17,7 @@ use crate::extract::{JsonBody, ListCommentPath, ListPath};
 use crate::handlers::comments::{CommentRequest, HiddenComment, HiddenReason, parse_body};
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
-use filmlog_app::ops::{self};
+use filmlog_app::ops;
 
 /// A comment on a list.
 #[derive(Debug, Serialize, ToSchema)]

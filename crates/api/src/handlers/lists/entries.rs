@@ -18,7 +18,7 @@ use crate::error::{
 use crate::extract::{JsonBody, ListPath, double_option};
 use crate::middleware::conditional::if_match;
 use crate::state::AppState;
-use filmlog_app::ops::{self};
+use filmlog_app::ops;
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]

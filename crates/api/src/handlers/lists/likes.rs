@@ -12,7 +12,7 @@ use crate::error::{ApiResult, BadPageQuery, ListNotFound, ServiceUnavailable, Un
 use crate::extract::ListPath;
 use crate::pagination::{Page, PageQuery, Paging};
 use crate::state::AppState;
-use filmlog_app::ops::{self};
+use filmlog_app::ops;
 
 /// Like a list
 ///

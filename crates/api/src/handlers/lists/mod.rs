@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use crate::auth::PipelinedViewing;
 use crate::dto::{FilmSummary, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::middleware::conditional::{etag_with_version, json_with_version};
+use crate::middleware::conditional::{etag_with_version, json_with_version, lists_etag};
 use crate::pagination::{self, Page};
+use filmlog_app::ops::{OpError, Step, step};
 use filmlog_app::visibility;
 
 mod comments;
@@ -194,4 +195,36 @@ async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> 
         .await?
         .ok_or_else(|| ApiError::not_found("that list"))?;
     load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
+}
+
+/// 412 unless `if_match` names the list as its owner reads it now: its ETag, or that of its first
+/// page of entries (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its
+/// owner reads it holds that very page). For every edit of a list (the caller holds its lock).
+/// The check of an `If-Match` against the owner's list, with the list locked: the ETag of the list
+/// or of its first page of entries.
+pub(crate) fn require_current(
+    id: i64,
+    owner: MemberId,
+    if_match: Option<String>,
+) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send {
+    step(move |conn| {
+        Box::pin(async move {
+            let Some(if_match) = if_match else {
+                return Ok(());
+            };
+            let current = owners_view(conn, id, owner).await.map_err(OpError::from)?;
+            let etag = |v: ApiResult<String>| v.map_err(OpError::from);
+            let first_page = etag(etag_with_version(
+                &current.entries,
+                &current.summary.updated_at,
+            ))?;
+            if lists_etag(&if_match, &etag(list_etag(&current))?)
+                || lists_etag(&if_match, &first_page)
+            {
+                Ok(())
+            } else {
+                Err(OpError::PreconditionFailed)
+            }
+        })
+    })
 }

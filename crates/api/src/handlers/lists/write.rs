@@ -6,13 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
 use filmlog_domain::list::{self as rules, BatchError, ListOp, MAX_ENTRIES, Plan};
 use filmlog_domain::text::TextError;
 use filmlog_domain::visibility::Viewer;
-use filmlog_domain::{Audience, FilmId, MemberId};
+use filmlog_domain::{Audience, FilmId};
+use filmlog_persistence::catalog;
 use filmlog_persistence::lists::{EntryText, ListChanges, NewList};
-use filmlog_persistence::{AsyncPgConnection, catalog};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{List, list_etag, list_response, owners_view, readable};
+use super::{List, list_etag, list_response, owners_view, readable, require_current};
 use crate::auth::Caller;
 use crate::dto::{Visibility, flatten_tags};
 use crate::error::{
@@ -21,9 +21,9 @@ use crate::error::{
 };
 use crate::extract::parse_tags;
 use crate::extract::{JsonBody, ListPath, double_option};
-use crate::middleware::conditional::{etag_with_version, if_match, lists_etag};
+use crate::middleware::conditional::if_match;
 use crate::state::AppState;
-use filmlog_app::ops::{self, OpError, Step, step};
+use filmlog_app::ops::{self, OpError};
 
 /// A checked text field, or `None` with its problem (at `pointer`, as `code`) added to `errors`.
 pub(crate) fn checked<T>(
@@ -227,38 +227,6 @@ pub(crate) fn film_of(
 /// The problem of a refused batch: 422 pointing at the failing operation.
 pub(crate) fn batch_error(base: &str, i: usize, e: BatchError) -> ApiError {
     OpError::Invalid(vec![ops::lists::batch_issue(base, i, e)]).into()
-}
-
-/// 412 unless `if_match` names the list as its owner reads it now: its ETag, or that of its first
-/// page of entries (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its
-/// owner reads it holds that very page). For every edit of a list (the caller holds its lock).
-/// The check of an `If-Match` against the owner's list, with the list locked: the ETag of the list
-/// or of its first page of entries.
-pub(crate) fn require_current(
-    id: i64,
-    owner: MemberId,
-    if_match: Option<String>,
-) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send {
-    step(move |conn| {
-        Box::pin(async move {
-            let Some(if_match) = if_match else {
-                return Ok(());
-            };
-            let current = owners_view(conn, id, owner).await.map_err(OpError::from)?;
-            let etag = |v: ApiResult<String>| v.map_err(OpError::from);
-            let first_page = etag(etag_with_version(
-                &current.entries,
-                &current.summary.updated_at,
-            ))?;
-            if lists_etag(&if_match, &etag(list_etag(&current))?)
-                || lists_etag(&if_match, &first_page)
-            {
-                Ok(())
-            } else {
-                Err(OpError::PreconditionFailed)
-            }
-        })
-    })
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

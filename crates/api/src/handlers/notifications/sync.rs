@@ -11,7 +11,7 @@ use super::exact_opt;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ServiceUnavailable, Unauthenticated};
 use crate::extract::Query;
-use crate::pagination::{self};
+use crate::pagination;
 use crate::state::AppState;
 
 /// When each kind of your things last changed (`null`: never since change tracking began).

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use filmlog_domain::webhook::{self};
+use filmlog_domain::webhook;
 use filmlog_persistence::webhooks::{self as store, EndpointChanges, EndpointRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
