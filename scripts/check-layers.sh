@@ -4,7 +4,8 @@
 #   server → api (HTTP) → app (use cases) → persistence → domain
 #                 ↘ jobs ↗
 #
-# - the domain knows no database, HTTP or OpenAPI crate; persistence no HTTP or OpenAPI crate;
+# - the domain knows no database, runtime, HTTP or OpenAPI crate (no diesel, tokio, actix, utoipa);
+#   persistence no HTTP or OpenAPI crate;
 # - the application and jobs crates never depend on actix (not even indirectly);
 # - the server crate never reaches into the HTTP crate's handlers;
 # - no import circles between the files of any crate (scripts/module_cycles.py).
@@ -19,22 +20,22 @@ fail=0
 members=$(cargo metadata --offline --no-deps --format-version 1 |
   python3 -c 'import json,sys; print("\n".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
 member() { printf '%s\n' "$members" | grep -qx "$1"; }
-# The crates `crate` depends on over normal (not dev or build) edges, one name per line.
+# The crates `crate` depends on over normal (not dev or build) edges, with every feature on (so an
+# optional dependency counts), one name per line; exits non-zero when cargo tree fails.
 deps() {
-  local out
-  if ! out=$(cargo tree -p "$1" -e normal --prefix none --format '{p}' --offline 2>&1); then
-    echo "layering: cargo tree failed for $1:" >&2
-    printf '%s\n' "$out" | head -5 >&2
-    fail=1
-    return
-  fi
-  printf '%s\n' "$out" | awk '{print $1}' | sort -u
+  cargo tree -p "$1" -e normal --all-features --prefix none --format '{p}' --offline |
+    awk '{print $1}' | sort -u
 }
 # Fails when `crate` depends (directly or not) on a crate whose name matches `pattern`.
 forbid() {
-  local crate=$1 pattern=$2 found
+  local crate=$1 pattern=$2 all found
   member "$crate" || { echo "layering: no crate $crate" >&2; fail=1; return; }
-  found=$(deps "$crate" | grep -E "^($pattern)\$" || true)
+  if ! all=$(deps "$crate"); then
+    echo "layering: cargo tree failed for $crate" >&2
+    fail=1
+    return
+  fi
+  found=$(printf '%s\n' "$all" | grep -E "^($pattern)\$" || true)
   if [ -n "$found" ]; then
     echo "layering: $crate must not depend on $(echo $found | tr ' ' ',')" >&2
     fail=1

@@ -12,7 +12,10 @@ if scripts/check-layers.sh "$work" >"$work/out" 2>&1; then
 fi
 missing=0
 for expected in \
+  "filmlog-domain must not depend on .*diesel" \
+  "filmlog-persistence must not depend on .*actix-web" \
   "filmlog-app must not depend on .*actix-web" \
+  "filmlog-app must not depend on .*utoipa" \
   "filmlog-jobs must not depend on .*actix-web" \
   "the server crate must not reach into the HTTP crate's handlers" \
   "import circle in crates/domain/src: a, b" \

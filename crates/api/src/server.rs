@@ -17,6 +17,8 @@ use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_confi
 use actix_web::dev::AppConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use filmlog_app::ErrorCode;
+
 use crate::app::build_app;
 use crate::error::PROBLEM_JSON;
 use crate::state::AppState;
@@ -215,17 +217,17 @@ pub fn problem_for_bare_error(buf: &[u8]) -> Option<Vec<u8>> {
         .ok()?;
     let (code, title, detail) = match status {
         400 => (
-            "malformed_request",
+            ErrorCode::MalformedRequest,
             "Bad request",
             "the request is not valid HTTP/1.1",
         ),
         408 => (
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "Request timeout",
             "the request head did not arrive in time",
         ),
         431 => (
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             "Request header fields too large",
             "the request line and headers are too large (a URI this long included)",
         ),
@@ -239,10 +241,10 @@ pub fn problem_for_bare_error(buf: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let body = serde_json::json!({
-        "type": format!("/problems/{}", code.replace('_', "-")),
+        "type": format!("/problems/{}", code.as_str().replace('_', "-")),
         "title": title,
         "status": status,
-        "code": code,
+        "code": code.as_str(),
         "detail": detail,
     })
     .to_string();

@@ -40,6 +40,7 @@ error_codes! {
     EmailTaken => "email_taken",
     ExternalIdTaken => "external_id_taken",
     InternalError => "internal_error",
+    HeadersTooLarge => "headers_too_large",
     InvalidCredentials => "invalid_credentials",
     InvalidCursor => "invalid_cursor",
     InvalidIdempotencyKey => "invalid_idempotency_key",

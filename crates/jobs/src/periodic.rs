@@ -59,9 +59,18 @@ impl Periodic for Prune {
             portability::prune(conn, JOBS_KEPT_DAYS).await,
             idempotency::prune(conn).await,
         ];
-        parts
-            .into_iter()
-            .try_fold(0, |total, part| Ok(total + part?))
+        let mut first_error = None;
+        let mut total = 0;
+        for part in parts {
+            match part {
+                Ok(n) => total += n,
+                Err(error) => {
+                    tracing::warn!(job = Self::NAME, %error, "a part of the prune failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(total), Err)
     }
 }
 

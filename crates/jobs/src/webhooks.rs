@@ -17,8 +17,6 @@ use chrono::Utc;
 use filmlog_app::credentials::hmac_sha256;
 use filmlog_domain::webhook::{RetryPolicy, TargetPolicy, WebhookError};
 use filmlog_persistence::{DbPool, PersistenceError, webhooks};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 /// How webhooks are delivered.
 #[derive(Debug, Clone)]
@@ -123,15 +121,17 @@ pub fn new_secret() -> String {
 /// `{id}.{timestamp}.{body}` under the secret's key. `None` for a secret that is not `whsec_…`.
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
     let key = STANDARD.decode(secret.strip_prefix("whsec_")?).ok()?;
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok()?;
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
+    let signed = [
+        id.as_bytes(),
+        b".",
+        timestamp.to_string().as_bytes(),
+        b".",
+        body,
+    ]
+    .concat();
     Some(format!(
         "v1,{}",
-        STANDARD.encode(mac.finalize().into_bytes())
+        STANDARD.encode(hmac_sha256(&key, &signed))
     ))
 }
 

@@ -268,7 +268,7 @@ pub async fn film_page(
         viewer_id(viewer)
     )
     .filter(films::slug.eq(slug))
-    .filter(film_in_scope!(viewer_id(viewer), see_all))
+    .filter(crate::film_in_scope(viewer_id(viewer), see_all))
     .select((
         FilmRow::as_select(),
         FilmStatsRow::as_select(),
@@ -314,7 +314,7 @@ pub async fn id_by_slug(
 ) -> Result<Option<FilmId>> {
     let id: Option<i64> = films::table
         .filter(films::slug.eq(slug))
-        .filter(film_in_scope!(viewer_id(viewer), see_all))
+        .filter(crate::film_in_scope(viewer_id(viewer), see_all))
         .select(films::id)
         .first(conn)
         .await
@@ -646,7 +646,7 @@ pub async fn ids_by_slug(
 ) -> Result<HashMap<String, FilmId>> {
     let rows: Vec<(String, i64)> = films::table
         .filter(films::slug.eq_any(slugs))
-        .filter(film_visible!(viewer.get()))
+        .filter(crate::film_visible(viewer.get()))
         .select((films::slug, films::id))
         .load(conn)
         .await?;
@@ -664,7 +664,7 @@ pub async fn viewer_states(
 ) -> Result<Vec<(String, ViewerFilmRow)>> {
     Ok(join_viewer_film!(films::table, films::id, viewer.get())
         .filter(films::slug.eq_any(slugs))
-        .filter(film_visible!(viewer.get()))
+        .filter(crate::film_visible(viewer.get()))
         .select((films::slug, viewer_film_columns!()))
         .load(conn)
         .await?)

@@ -58,13 +58,12 @@ macro_rules! unblocked {
 
 /// Whether the member joined as `members` is not suspended now: the filter of every list of members'
 /// things (a suspended member's content is hidden while it lasts).
-macro_rules! active_member {
-    () => {{
-        use diesel::{BoolExpressionMethods, ExpressionMethods};
-        crate::schema::members::suspended_until
-            .is_null()
-            .or(crate::schema::members::suspended_until.le(diesel::dsl::now))
-    }};
+#[diesel::dsl::auto_type]
+pub(crate) fn active_member() -> _ {
+    use diesel::{BoolExpressionMethods, ExpressionMethods};
+    schema::members::suspended_until
+        .is_null()
+        .or(schema::members::suspended_until.le(diesel::dsl::now))
 }
 
 /// Writes `sql`, a fixed statement with `$1`, `$2`, … placeholders, binding each placeholder through
@@ -167,29 +166,26 @@ macro_rules! join_viewer_film {
 /// The films the viewer (an `i64`, 0 for nobody) may see: the catalog, and the unverified films
 /// their own imports made (security review M5: an import's film is its importer's until an admin
 /// verifies or merges it). [`film_visible_sql`] is the same rule for statements written as SQL.
-macro_rules! film_visible {
-    ($viewer:expr) => {{
-        use crate::schema::films;
-        use diesel::{BoolExpressionMethods, ExpressionMethods};
-        let viewer: i64 = $viewer;
-        films::verified
-            .or(films::added_by.is_null())
-            .or(films::added_by.eq(viewer))
-    }};
+#[diesel::dsl::auto_type]
+pub(crate) fn film_visible(viewer: i64) -> _ {
+    use diesel::{BoolExpressionMethods, ExpressionMethods};
+    schema::films::verified
+        .or(schema::films::added_by.is_null())
+        .or(schema::films::added_by.eq(viewer))
 }
 
-/// [`film_visible!`], or every film when `$see_all` (an admin's look-up); bound, so one cached
+/// [`film_visible`], or every film when `see_all` (an admin's look-up); bound, so one cached
 /// statement serves both.
-macro_rules! film_in_scope {
-    ($viewer:expr, $see_all:expr) => {{
-        use diesel::BoolExpressionMethods;
-        film_visible!($viewer).or(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
-            $see_all,
-        ))
-    }};
+#[diesel::dsl::auto_type]
+pub(crate) fn film_in_scope(viewer: i64, see_all: bool) -> _ {
+    use diesel::BoolExpressionMethods;
+    let all: diesel::dsl::AsExprOf<bool, diesel::sql_types::Bool> =
+        diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(see_all);
+    let visible: film_visible = film_visible(viewer);
+    visible.or(all)
 }
 
-/// [`film_visible!`] as SQL, for the films aliased `alias` and the viewer bound as `viewer`.
+/// [`film_visible`] as SQL, for the films aliased `alias` and the viewer bound as `viewer`.
 pub(crate) fn film_visible_sql(alias: &str, viewer: &str) -> String {
     format!("({alias}.verified OR {alias}.added_by IS NULL OR {alias}.added_by = {viewer})")
 }
@@ -275,7 +271,7 @@ macro_rules! likers {
         let mut query = $table::table
             .inner_join(members::table)
             .filter($table::$subject.eq($id))
-            .filter(active_member!())
+            .filter(crate::active_member())
             .select((
                 MemberSummaryRow::as_select(),
                 $table::created_at,

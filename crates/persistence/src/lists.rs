@@ -500,7 +500,7 @@ macro_rules! lists_page {
         let viewer: Option<MemberId> = $viewer;
         let mut query = $query
             .filter(visible_to!(viewer_id(viewer), lists::owner_id, lists::visibility))
-            .filter(active_member!())
+            .filter(crate::active_member())
             .select(ListView::as_select())
             .limit($limit)
             .into_boxed();

@@ -615,7 +615,7 @@ macro_rules! film_reviews_query {
                 query.order((log_entries::created_at.desc(), log_entries::id.desc()))
             }
         };
-        query = query.filter(active_member!());
+        query = query.filter(crate::active_member());
         if let Some(viewer) = $viewer {
             let viewer: MemberId = viewer;
             query = query.filter(unblocked!(viewer.get(), log_entries::member_id));

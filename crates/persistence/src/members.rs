@@ -11,7 +11,7 @@ use filmlog_domain::{
 };
 
 use crate::schema::{blocks, members};
-use crate::types::DbAudience;
+use crate::types::{DbAudience, DbRole};
 use crate::viewer::{ViewerMemberRow, member_state, viewer_id};
 use crate::{PersistenceError, Result, lower};
 
@@ -32,7 +32,8 @@ pub struct MemberRow {
     pub location: Option<String>,
     pub website: Option<String>,
     pub pronouns: Option<String>,
-    pub role: String,
+    #[diesel(deserialize_as = DbRole)]
+    pub role: Role,
     pub follower_count: i32,
     pub following_count: i32,
     pub created_at: DateTime<Utc>,
@@ -67,9 +68,7 @@ impl From<MemberRow> for Member {
             location: row.location,
             website: row.website,
             pronouns: row.pronouns,
-            // The CHECK constraint admits only the known roles; anything else is treated as the
-            // least privileged one.
-            role: Role::parse(&row.role).unwrap_or(Role::Member),
+            role: row.role,
             follower_count: row.follower_count,
             following_count: row.following_count,
             created_at: row.created_at,

@@ -229,7 +229,7 @@ pub async fn follow_list(
         ))
         .limit(limit)
         .into_boxed();
-    query = query.filter(active_member!());
+    query = query.filter(crate::active_member());
     if let Some(viewer) = viewer {
         query = query.filter(unblocked!(viewer.get(), members::id));
     }
@@ -301,7 +301,7 @@ pub async fn follow_requests(
         ))
         .limit(limit)
         .into_boxed();
-    query = query.filter(active_member!());
+    query = query.filter(crate::active_member());
     if let Some((at, id)) = after {
         query = query.filter(keyset!(
             "(follow_requests.created_at, follow_requests.requester_id) <",

@@ -4,7 +4,7 @@
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::sql_types::{Bool, Nullable, SmallInt, Text};
-use filmlog_domain::{ActivityKind, Audience, Rating};
+use filmlog_domain::{ActivityKind, Audience, Rating, Role};
 
 /// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
 /// CHECK constraints forbid) is a deserialization error, never a silent `None`.
@@ -62,6 +62,24 @@ impl FromSql<Text, Pg> for DbAudience {
 impl From<DbAudience> for Audience {
     fn from(a: DbAudience) -> Self {
         a.0
+    }
+}
+
+/// A member's role as the `members.role` column stores it. The CHECK constraint admits only the
+/// known roles; anything else is read as the least privileged one.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct DbRole(pub Role);
+
+impl FromSql<Text, Pg> for DbRole {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        Ok(Self(Role::parse(&name).unwrap_or(Role::Member)))
+    }
+}
+
+impl From<DbRole> for Role {
+    fn from(r: DbRole) -> Self {
+        r.0
     }
 }
 

@@ -41,8 +41,9 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
     // The queues are measured on the read pool (never the writers'), for a second at most: a slow
     // or failing measure leaves the gauges at their last values (and is logged).
     let measured = tokio::time::timeout(Duration::from_secs(1), async {
-        if let Ok(mut conn) = state.reads.get().await {
-            filmlog_jobs::metrics::measure_queues(&mut conn).await;
+        match state.reads.get().await {
+            Ok(mut conn) => filmlog_jobs::metrics::measure_queues(&mut conn).await,
+            Err(error) => tracing::warn!(%error, "queue depths not measured: no connection"),
         }
     });
     if measured.await.is_err() {

@@ -109,7 +109,7 @@ pub async fn put_watched(
         (status = 204, description = "Not watched (also when it already was not)"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = FilmNotFound),
-        (status = 409, response = crate::error::YouHaveLogEntriesFor),
+        (status = 409, response = crate::error::UnableToRemoveWatch),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -24,7 +24,7 @@ use filmlog_app::ops;
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
         (status = 409, response = crate::error::BlockedYouBlockedItsAuthorUnblock),
-        (status = 422, response = crate::error::LikeOwnReviewNotReview),
+        (status = 422, response = crate::error::LikeOwnReviewOrNotAReview),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -34,7 +34,7 @@ else by title and year.\n";
 /// or writing the archive.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("database: {0}")]
+    #[error(transparent)]
     Db(#[from] PersistenceError),
     #[error("{0}")]
     Archive(String),

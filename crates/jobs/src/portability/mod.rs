@@ -62,9 +62,11 @@ impl PortabilitySettings {
         ))
     }
 
-    /// Whether `signature` signs export `id` until `expires` (compared in constant time).
+    /// Whether `signature` (hex, either case) signs export `id` until `expires` (compared in
+    /// constant time).
     pub fn verify(&self, id: i64, expires: i64, signature: &str) -> bool {
-        constant_time_eq(self.sign(id, expires).as_bytes(), signature.as_bytes())
+        let given = signature.to_ascii_lowercase();
+        constant_time_eq(self.sign(id, expires).as_bytes(), given.as_bytes())
     }
 }
 

@@ -54,7 +54,7 @@ pub struct MergeResult {
         (status = 401, response = Unauthenticated),
         (status = 403, response = AdminOnly),
         (status = 404, response = FilmNotFound),
-        (status = 409, response = crate::error::SameFilmFilmCannotBe),
+        (status = 409, response = crate::error::SameFilm),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedIntoNotSlug),
         (status = 503, response = ServiceUnavailable),

@@ -163,7 +163,7 @@ impl Fields {
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
         (status = 403, response = AdminOnly),
-        (status = 409, response = crate::error::SlugTakenSlugTaken),
+        (status = 409, response = crate::error::SlugTaken),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailed),
         (status = 503, response = ServiceUnavailable),

@@ -202,8 +202,8 @@ pub async fn list_films(
         return Ok(HttpResponse::Ok().json(page));
     }
     let filter = filter_of(&q)?;
-    let search = search_text(&q)?;
     let mut conn = state.read_conn().await?;
+    let search = search_text(&q)?;
     if let Some(text) = search {
         let after = pagination::decode::<(f64, i64)>(q.cursor.as_deref())?;
         let rows =

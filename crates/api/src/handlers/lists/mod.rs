@@ -197,11 +197,10 @@ async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> 
     load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
 }
 
-/// 412 unless `if_match` names the list as its owner reads it now: its ETag, or that of its first
-/// page of entries (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its
-/// owner reads it holds that very page). For every edit of a list (the caller holds its lock).
-/// The check of an `If-Match` against the owner's list, with the list locked: the ETag of the list
-/// or of its first page of entries.
+/// The check of an `If-Match` an edit of a list runs with the list locked: 412 unless `if_match`
+/// names the list as its owner reads it now, by its ETag or that of its first page of entries
+/// (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its owner reads it
+/// holds that very page). No `If-Match`, no check.
 pub(crate) fn require_current(
     id: i64,
     owner: MemberId,

@@ -120,7 +120,7 @@ pub(crate) fn unknown_film_issue() -> OpError {
         (status = 201, description = "Logged; `Location` names the entry", body = LogEntry),
         (status = 400, response = MalformedJsonOrKey),
         (status = 401, response = Unauthenticated),
-        (status = 413, response = crate::error::BodyTooLargePayloadToo),
+        (status = 413, response = crate::error::PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedUnknownFilmInvalid),
         (status = 503, response = ServiceUnavailable),

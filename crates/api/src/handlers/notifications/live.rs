@@ -58,7 +58,7 @@ impl From<notifications::Single> for LiveNotification {
         (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
         (status = 400, response = crate::error::InvalidLastEventId),
         (status = 401, response = Unauthenticated),
-        (status = 429, response = crate::error::TooManyStreamsYouHold),
+        (status = 429, response = crate::error::TooManyStreams),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -149,7 +149,7 @@ pub struct Changes {
         (status = 200, description = "Changes and the next cursor", body = Changes),
         (status = 400, response = crate::error::InvalidCursorInvalidLimitInvalid),
         (status = 401, response = Unauthenticated),
-        (status = 410, response = crate::error::ResyncRequiredCursorOlderThan),
+        (status = 410, response = crate::error::ResyncRequired),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -151,9 +151,9 @@ pub struct DownloadQuery {
     responses(
         (status = 200, description = "The ZIP", content_type = "application/zip", body = Vec<u8>),
         (status = 400, response = crate::error::InvalidQueryParameter),
-        (status = 403, response = crate::error::InvalidLinkSignatureDoesNot),
+        (status = 403, response = crate::error::InvalidLink),
         (status = 404, response = crate::error::NotFoundNoSuchExport),
-        (status = 410, response = crate::error::LinkExpiredAskGETMe),
+        (status = 410, response = crate::error::LinkExpired),
         (status = 503, response = ServiceUnavailable),
     )
 )]

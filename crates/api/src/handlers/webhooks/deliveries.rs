@@ -73,7 +73,7 @@ impl From<DeliveryRow> for WebhookDelivery {
         (status = 202, description = "Queued; follow it in the deliveries", body = WebhookDelivery),
         (status = 401, response = Unauthenticated),
         (status = 404, response = crate::error::NotFoundNotOneYours),
-        (status = 409, response = crate::error::WebhookDisabledTurnBackOn),
+        (status = 409, response = crate::error::WebhookDisabled),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -151,7 +151,7 @@ fn not_found() -> ApiError {
         (status = 201, description = "Registered; the secret is in this answer only", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 409, response = crate::error::WebhookLimitYouHave10),
+        (status = 409, response = crate::error::WebhookLimit),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrl),
         (status = 429, response = crate::error::PasswordLocked),
