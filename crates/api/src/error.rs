@@ -14,7 +14,7 @@ use filmlog_persistence::{PersistenceError, Taken};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::request_id;
+use crate::middleware::request_id;
 use filmlog_app::ops::{Denied, OpError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

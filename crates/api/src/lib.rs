@@ -12,11 +12,9 @@ pub mod metrics;
 pub mod middleware;
 pub mod pagination;
 pub mod ratelimit;
-pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod state;
-pub mod tracing_context;
 
 pub use app::{build_app, openapi};
 pub use state::AppState;

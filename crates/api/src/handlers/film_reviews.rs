@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
+use filmlog_domain::{MemberId, Viewer};
 use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -82,23 +83,7 @@ pub async fn film_reviews(
     query: Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
-    let sort = query.sort.unwrap_or(ReviewSortParam::Popular);
-    if query.period.is_some() && sort != ReviewSortParam::Popular {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQueryParameter,
-            "period applies to sort=popular only",
-        ));
-    }
-    let followed_by = match (sort, viewer.member()) {
-        (ReviewSortParam::Following, Some(me)) => Some(me),
-        (ReviewSortParam::Following, None) => {
-            return Err(ApiError::unauthorized(
-                ErrorCode::MissingToken,
-                "sort=following needs Authorization: Bearer <access token>",
-            ));
-        }
-        _ => None,
-    };
+    let (sort, followed_by) = review_order(&query, viewer)?;
     let mut conn = state.read_conn().await?;
     let film = film_id(&mut conn, &slug, viewer.member()).await?;
     let page = if sort == ReviewSortParam::Popular {
@@ -143,4 +128,30 @@ pub async fn film_reviews(
         )
     };
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The order asked for and, for `sort=following`, the member whose follows it keeps (which needs
+/// a token); `period` goes with `sort=popular` only.
+fn review_order(
+    query: &FilmReviewsQuery,
+    viewer: Viewer,
+) -> ApiResult<(ReviewSortParam, Option<MemberId>)> {
+    let sort = query.sort.unwrap_or(ReviewSortParam::Popular);
+    if query.period.is_some() && sort != ReviewSortParam::Popular {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQueryParameter,
+            "period applies to sort=popular only",
+        ));
+    }
+    let followed_by = match (sort, viewer.member()) {
+        (ReviewSortParam::Following, Some(me)) => Some(me),
+        (ReviewSortParam::Following, None) => {
+            return Err(ApiError::unauthorized(
+                ErrorCode::MissingToken,
+                "sort=following needs Authorization: Bearer <access token>",
+            ));
+        }
+        _ => None,
+    };
+    Ok((sort, followed_by))
 }

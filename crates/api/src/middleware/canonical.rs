@@ -17,7 +17,7 @@ use actix_web::middleware::Next;
 use filmlog_app::ErrorCode;
 
 use crate::error::ApiError;
-use crate::request_id;
+use crate::middleware::request_id;
 
 /// Bytes a path may carry unencoded (RFC 3986 `pchar` and `/`), besides `%` escapes.
 fn keeps(b: u8) -> bool {

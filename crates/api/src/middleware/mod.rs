@@ -1,6 +1,7 @@
 //! What runs around every handler, outermost first: path canonicalisation, metrics, the request's
 //! context, limits on the request target, HTTP caching and conditional requests, CORS, rate limits,
-//! and read routing between primary and standby; and the idempotency of creates.
+//! and read routing between primary and standby; and the idempotency of creates, the request id and
+//! the request's tracing span they share.
 
 pub mod canonical;
 pub mod conditional;
@@ -12,3 +13,5 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod replication;
 pub mod request_context;
+pub mod request_id;
+pub mod tracing_context;

@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::request_id;
+use crate::middleware::request_id;
 use crate::state::AppState;
 
 /// Request id in and out, a `request` span
@@ -28,11 +28,11 @@ pub async fn request_context(
         .and_then(|s| s.instance.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let span = crate::tracing_context::request_span(&req, &id);
+    let span = crate::middleware::tracing_context::request_span(&req, &id);
     let started = Instant::now();
     let handled = request_id::scope(id.clone(), crate::held::scope(next.call(req)));
     let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
-    crate::tracing_context::record_response(&span, &res);
+    crate::middleware::tracing_context::record_response(&span, &res);
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(request_id::HEADER), value);

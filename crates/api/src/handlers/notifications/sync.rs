@@ -160,26 +160,8 @@ pub async fn my_changes(
     auth: Caller,
     query: Query<ChangesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = match query.limit {
-        None => 500,
-        Some(n) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidLimit,
-                "limit must be between 1 and 1000",
-            ));
-        }
-    };
-    let invalid = || {
-        ApiError::bad_request(
-            ErrorCode::InvalidCursor,
-            "the cursor is not one this API issued",
-        )
-    };
-    let since = match pagination::decode::<SyncCursor>(Some(&query.since))? {
-        Some(SyncCursor('s', seq)) if seq >= 0 => seq,
-        _ => return Err(invalid()),
-    };
+    let (limit, since) = changes_query(&query)?;
+    let invalid = foreign_cursor;
     let me = auth.id();
     let mut conn = state.conn().await?;
     let now = changes::last_activities(&mut conn, me).await?;
@@ -213,4 +195,32 @@ pub async fn my_changes(
         cursor,
         has_more,
     }))
+}
+
+/// How many changes a page may hold (1–1000, 500 by default) and the sequence number the cursor
+/// starts after.
+fn changes_query(query: &ChangesQuery) -> ApiResult<(i64, i64)> {
+    let limit = match query.limit {
+        None => 500,
+        Some(n) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidLimit,
+                "limit must be between 1 and 1000",
+            ));
+        }
+    };
+    let invalid = foreign_cursor;
+    let since = match pagination::decode::<SyncCursor>(Some(&query.since))? {
+        Some(SyncCursor('s', seq)) if seq >= 0 => seq,
+        _ => return Err(invalid()),
+    };
+    Ok((limit, since))
+}
+
+fn foreign_cursor() -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::InvalidCursor,
+        "the cursor is not one this API issued",
+    )
 }
