@@ -64,10 +64,11 @@ impl Periodic for Prune {
         for part in parts {
             match part {
                 Ok(n) => total += n,
-                Err(error) => {
-                    tracing::warn!(job = Self::NAME, %error, "a part of the prune failed");
-                    first_error.get_or_insert(error);
+                // The first failure is the run's (logged by `run_every`); later ones are logged here.
+                Err(error) if first_error.is_some() => {
+                    tracing::warn!(job = Self::NAME, %error, "another part of the prune failed");
                 }
+                Err(error) => first_error = Some(error),
             }
         }
         first_error.map_or(Ok(total), Err)

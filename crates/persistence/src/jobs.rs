@@ -4,18 +4,18 @@
 //! worker stopped is due again once its claim lapses.
 
 use diesel::pg::Pg;
-use diesel::sql_types::{BigInt, Integer, Nullable};
+use diesel::sql_types::{BigInt, Bytea, Integer, Nullable};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
 use crate::Result;
-use crate::portability::{ExportJobRow, ImportJobRow};
 
 /// How long a worker holds a claimed job before another may take it over (it renews while it works).
 pub const CLAIM_SECS: i32 = 60;
 
-/// A table of jobs and how its rows differ.
+/// A table of jobs and how its rows differ (implemented beside each row type, in
+/// [`crate::portability`]).
 pub trait JobTable: QueryableByName<Pg> + Send + 'static {
     /// The table's name (a constant, never from input).
     const TABLE: &'static str;
@@ -25,20 +25,8 @@ pub trait JobTable: QueryableByName<Pg> + Send + 'static {
     const MAX_ATTEMPTS: i32;
     /// What else a claim sets (a constant SQL fragment).
     const ON_CLAIM: &'static str;
-}
-
-impl JobTable for ImportJobRow {
-    const TABLE: &'static str = "import_jobs";
-    const OPEN: &'static str = "('queued', 'running', 'needs_review')";
-    const MAX_ATTEMPTS: i32 = crate::portability::MAX_ATTEMPTS;
-    const ON_CLAIM: &'static str = ", updated_at = now()";
-}
-
-impl JobTable for ExportJobRow {
-    const TABLE: &'static str = "export_jobs";
-    const OPEN: &'static str = "('queued', 'running')";
-    const MAX_ATTEMPTS: i32 = i32::MAX;
-    const ON_CLAIM: &'static str = "";
+    /// The table of the job's archive, in chunks numbered from 0 (a constant, never from input).
+    const CHUNKS: &'static str;
 }
 
 #[derive(QueryableByName)]
@@ -113,4 +101,60 @@ pub async fn claim<J: JobTable>(
         .await
         .optional()
         .map_err(Into::into)
+}
+
+/// Stores chunk `n` of job `job`'s archive (an uploaded import, a written export).
+pub async fn add_chunk<J: JobTable>(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+    bytes: &[u8],
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {} (job_id, n, bytes) VALUES ($1, $2, $3)",
+        J::CHUNKS
+    );
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(job)
+        .bind::<Integer, _>(n)
+        .bind::<Bytea, _>(bytes)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Chunk {
+    #[diesel(sql_type = Bytea)]
+    bytes: Vec<u8>,
+}
+
+/// Chunk `n` (from 0) of job `job`'s archive; `None` past the last.
+pub async fn chunk<J: JobTable>(
+    conn: &mut AsyncPgConnection,
+    job: i64,
+    n: i32,
+) -> Result<Option<Vec<u8>>> {
+    let sql = format!(
+        "SELECT bytes FROM {} WHERE job_id = $1 AND n = $2",
+        J::CHUNKS
+    );
+    let found: Option<Chunk> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(job)
+        .bind::<Integer, _>(n)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|c| c.bytes))
+}
+
+/// Forgets job `job`'s archive (a finished import's upload; an interrupted export, written again
+/// from the start).
+pub async fn clear_chunks<J: JobTable>(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+    let sql = format!("DELETE FROM {} WHERE job_id = $1", J::CHUNKS);
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(job)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -194,7 +194,7 @@ pub(crate) fn film_visible_sql(alias: &str, viewer: &str) -> String {
 /// read, as `filmlog_domain::visibility::sight` decides for `Subject::Entry`: their own; public
 /// entries of an account that is not private; and, for a follower of the author, public and
 /// followers entries. (Blocks and suspensions are filtered beside it: `unblocked!`,
-/// `active_member!`.)
+/// `active_member`.)
 macro_rules! entry_visible {
     ($viewer:expr) => {{
         use crate::schema::log_entries;

@@ -13,9 +13,7 @@ use filmlog_domain::MemberId;
 use serde_json::Value;
 
 use crate::Result;
-use crate::schema::{
-    export_chunks, export_jobs, import_chunks, import_jobs, import_rows, import_sources,
-};
+use crate::schema::{export_jobs, import_chunks, import_jobs, import_rows, import_sources};
 
 /// A claim's end: [`crate::jobs::CLAIM_SECS`] (60) from now; the interval is written out so the
 /// expression stays a literal diesel can use in a `SET`.
@@ -41,7 +39,8 @@ pub struct ImportJobRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Creates a queued import of an archive of `archive_bytes` (stored with [`add_import_chunk`]).
+/// Creates a queued import of an archive of `archive_bytes` (stored with
+/// [`crate::jobs::add_chunk`]).
 pub async fn create_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
@@ -57,24 +56,6 @@ pub async fn create_import(
         .returning(ImportJobRow::as_returning())
         .get_result(conn)
         .await?)
-}
-
-/// Stores chunk `n` of a new job's archive.
-pub async fn add_import_chunk(
-    conn: &mut AsyncPgConnection,
-    job: i64,
-    n: i32,
-    bytes: &[u8],
-) -> Result<()> {
-    diesel::insert_into(import_chunks::table)
-        .values((
-            import_chunks::job_id.eq(job),
-            import_chunks::n.eq(n),
-            import_chunks::bytes.eq(bytes),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// The member's imports, newest first.
@@ -221,9 +202,7 @@ pub async fn finish_import(
     // The archive goes with the job's end, and only the holder's: a stale worker must not take it
     // from the one that holds the job now.
     if finished && n == 1 {
-        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
-            .execute(conn)
-            .await?;
+        crate::jobs::clear_chunks::<ImportJobRow>(conn, id).await?;
     }
     Ok(n == 1)
 }
@@ -300,21 +279,6 @@ pub async fn cancel_import(
             .await?;
     }
     Ok(n == 1)
-}
-
-/// Chunk `n` (from 0) of an import's archive; `None` past the last.
-pub async fn import_chunk(
-    conn: &mut AsyncPgConnection,
-    job: i64,
-    n: i32,
-) -> Result<Option<Vec<u8>>> {
-    Ok(import_chunks::table
-        .filter(import_chunks::job_id.eq(job))
-        .filter(import_chunks::n.eq(n))
-        .select(import_chunks::bytes)
-        .first(conn)
-        .await
-        .optional()?)
 }
 
 /// A staged row: one source row (or one problem) of the archive.
@@ -883,14 +847,6 @@ pub async fn create_export(conn: &mut AsyncPgConnection, member: MemberId) -> Re
         .await?)
 }
 
-/// Forgets the chunks of an interrupted export (it is written again from the start).
-pub async fn clear_export(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
-    diesel::delete(export_chunks::table.filter(export_chunks::job_id.eq(job)))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Stores chunk `n` of an export and renews the claim.
 pub async fn export_chunk(
     conn: &mut AsyncPgConnection,
@@ -898,14 +854,7 @@ pub async fn export_chunk(
     n: i32,
     bytes: &[u8],
 ) -> Result<()> {
-    diesel::insert_into(export_chunks::table)
-        .values((
-            export_chunks::job_id.eq(job),
-            export_chunks::n.eq(n),
-            export_chunks::bytes.eq(bytes),
-        ))
-        .execute(conn)
-        .await?;
+    crate::jobs::add_chunk::<ExportJobRow>(conn, job, n, bytes).await?;
     diesel::update(export_jobs::table.find(job))
         .set(export_jobs::claimed_until.eq(claim_deadline()))
         .execute(conn)
@@ -933,21 +882,6 @@ pub async fn finish_export(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Chunk `n` of a finished export.
-pub async fn export_chunk_at(
-    conn: &mut AsyncPgConnection,
-    job: i64,
-    n: i32,
-) -> Result<Option<Vec<u8>>> {
-    Ok(export_chunks::table
-        .filter(export_chunks::job_id.eq(job))
-        .filter(export_chunks::n.eq(n))
-        .select(export_chunks::bytes)
-        .first(conn)
-        .await
-        .optional()?)
 }
 
 /// Deletes expired exports and imports finished more than `days` ago (their rows and files).
@@ -1075,4 +1009,20 @@ pub async fn export_member(
     .await
     .optional()?;
     Ok(row.map(|r| r.data))
+}
+
+impl crate::jobs::JobTable for ImportJobRow {
+    const TABLE: &'static str = "import_jobs";
+    const OPEN: &'static str = "('queued', 'running', 'needs_review')";
+    const MAX_ATTEMPTS: i32 = MAX_ATTEMPTS;
+    const ON_CLAIM: &'static str = ", updated_at = now()";
+    const CHUNKS: &'static str = "import_chunks";
+}
+
+impl crate::jobs::JobTable for ExportJobRow {
+    const TABLE: &'static str = "export_jobs";
+    const OPEN: &'static str = "('queued', 'running')";
+    const MAX_ATTEMPTS: i32 = i32::MAX;
+    const ON_CLAIM: &'static str = "";
+    const CHUNKS: &'static str = "export_chunks";
 }

@@ -45,7 +45,8 @@ pub async fn run(
     let job = diesel_async::AsyncConnection::transaction(&mut conn, async |conn| {
         let job = store::create_import(conn, member.id, dry_run, bytes.len() as u64).await?;
         for (n, chunk) in (0..).zip(bytes.chunks(filmlog_jobs::portability::export::CHUNK)) {
-            store::add_import_chunk(conn, job.id, n, chunk).await?;
+            filmlog_persistence::jobs::add_chunk::<store::ImportJobRow>(conn, job.id, n, chunk)
+                .await?;
         }
         Ok::<_, filmlog_persistence::PersistenceError>(job)
     })

@@ -38,7 +38,8 @@ pub async fn start_import(
             if len == 0 {
                 break;
             }
-            store::add_import_chunk(conn, job.id, n, &buf[..len]).await?;
+            filmlog_persistence::jobs::add_chunk::<ImportJobRow>(conn, job.id, n, &buf[..len])
+                .await?;
         }
         Ok(job)
     })

@@ -152,7 +152,7 @@ async fn run(
 ) -> Result<(), ExportError> {
     let member = MemberId::new(job.member_id);
     let mut conn = pool.get().await.map_err(ExportError::from)?;
-    store::clear_export(&mut conn, job.id)
+    filmlog_persistence::jobs::clear_chunks::<ExportJobRow>(&mut conn, job.id)
         .await
         .map_err(ExportError::from)?;
     let file = tempfile::tempfile()

@@ -304,7 +304,9 @@ async fn stage(
     let mut file =
         tempfile::tempfile().map_err(|e| JobError::Db(format!("no temporary file: {e}")))?;
     for n in 0.. {
-        let Some(bytes) = store::import_chunk(&mut conn, job.id, n).await? else {
+        let Some(bytes) =
+            filmlog_persistence::jobs::chunk::<ImportJobRow>(&mut conn, job.id, n).await?
+        else {
             break;
         };
         file.write_all(&bytes)

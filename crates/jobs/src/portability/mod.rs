@@ -97,6 +97,8 @@ mod tests {
         let s = PortabilitySettings::new(b"a secret of at least thirty-two bytes!!");
         let sig = s.sign(7, 1_900_000_000);
         assert!(s.verify(7, 1_900_000_000, &sig));
+        // Hex is hex in either case (a client or proxy may upper-case it).
+        assert!(s.verify(7, 1_900_000_000, &sig.to_ascii_uppercase()));
         assert!(!s.verify(8, 1_900_000_000, &sig));
         assert!(!s.verify(7, 1_900_000_001, &sig));
         assert!(!s.verify(7, 1_900_000_000, "zz"));

@@ -161,12 +161,11 @@ pub async fn my_changes(
     query: Query<ChangesQuery>,
 ) -> ApiResult<HttpResponse> {
     let (limit, since) = changes_query(&query)?;
-    let invalid = foreign_cursor;
     let me = auth.id();
     let mut conn = state.conn().await?;
     let now = changes::last_activities(&mut conn, me).await?;
     if since > now.seq {
-        return Err(invalid());
+        return Err(foreign_cursor());
     }
     if since < now.pruned_through {
         return Err(ApiError::new(
@@ -210,10 +209,9 @@ fn changes_query(query: &ChangesQuery) -> ApiResult<(i64, i64)> {
             ));
         }
     };
-    let invalid = foreign_cursor;
     let since = match pagination::decode::<SyncCursor>(Some(&query.since))? {
         Some(SyncCursor('s', seq)) if seq >= 0 => seq,
-        _ => return Err(invalid()),
+        _ => return Err(foreign_cursor()),
     };
     Ok((limit, since))
 }

@@ -231,7 +231,10 @@ fn chunks(
             let n = next?;
             let chunk = async {
                 let mut conn = state.conn().await?;
-                Ok::<_, ApiError>(store::export_chunk_at(&mut conn, id, n).await?)
+                Ok::<_, ApiError>(
+                    filmlog_persistence::jobs::chunk::<store::ExportJobRow>(&mut conn, id, n)
+                        .await?,
+                )
             };
             match chunk.await {
                 Ok(Some(bytes)) => Some((
