@@ -433,22 +433,6 @@ impl From<OpError> for ApiError {
     }
 }
 
-/// An error of a read that runs inside a use case's unit (the representation an `If-Match` is
-/// compared with): what the database said keeps its meaning (503 stays 503, with `Retry-After`; a
-/// row gone stays 404), anything else is internal.
-impl From<ApiError> for OpError {
-    fn from(e: ApiError) -> Self {
-        let cause = e.cause.clone().unwrap_or_else(|| e.detail.clone());
-        match e.status {
-            StatusCode::SERVICE_UNAVAILABLE => {
-                OpError::Persistence(PersistenceError::Unavailable(cause))
-            }
-            StatusCode::NOT_FOUND => OpError::NotFound("the resource"),
-            _ => OpError::Internal(cause),
-        }
-    }
-}
-
 impl From<filmlog_app::credentials::InvalidToken> for ApiError {
     fn from(e: filmlog_app::credentials::InvalidToken) -> Self {
         ApiError::unauthorized(ErrorCode::InvalidToken, e.to_string())
@@ -594,7 +578,6 @@ problem_responses! {
     ValidationFailedLogEntryNeeds => "`validation_failed` or `log_entry_needs_date_or_review`";
     PreconditionFailedIfMatchStale => "`precondition_failed`: `If-Match` is stale";
     ValidationFailedInvalidDisplayName => "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`";
-    MissingTokenInvalidToken => "`missing_token`, `invalid_token`";
     ValidationFailedWeakPasswordWrong => "`validation_failed` (`weak_password`, `wrong_password`)";
     PasswordLocked => "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";
     ValidationFailedWrongPassword => "`validation_failed` (`wrong_password`)";

@@ -253,6 +253,10 @@ async fn belongs_to_catalog(conn: &mut AsyncPgConnection, id: FilmId) -> Result<
 }
 
 /// A film with its statistics, in one query.
+/// What a film page shows: the film, its statistics, the viewer's relationship with it and its
+/// credits.
+pub type FilmPage = (FilmRow, FilmStatsRow, ViewerFilmRow, Vec<CreditRow>);
+
 /// A film page: the film with its statistics, and its credits (directors first, then cast in billing
 /// order). The two statements are pipelined (sent together, answered in one round trip), so the
 /// credits are selected by slug rather than by the id the first one returns.
@@ -261,7 +265,7 @@ pub async fn film_page(
     slug: &str,
     viewer: Option<MemberId>,
     see_all: bool,
-) -> Result<Option<(FilmRow, FilmStatsRow, ViewerFilmRow, Vec<CreditRow>)>> {
+) -> Result<Option<FilmPage>> {
     let film = join_viewer_film!(
         films::table.inner_join(film_stats::table),
         films::id,

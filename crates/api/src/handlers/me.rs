@@ -233,7 +233,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 400, response = MalformedJson),
-        (status = 401, response = crate::error::MissingTokenInvalidToken),
+        (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWeakPasswordWrong),
         (status = 429, response = crate::error::PasswordLocked),

@@ -3,31 +3,33 @@
 use diesel_async::AsyncConnection;
 use filmlog_domain::{FilmId, MemberId, rules};
 use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::catalog::{self, FilmChanges, FilmRow, Merged, NewCredit, NewFilm};
+use filmlog_persistence::catalog::{
+    self, FilmChanges, FilmPage, FilmRow, Merged, NewCredit, NewFilm,
+};
 
 use super::idempotency::{Idempotency, Outcome};
-use super::{OpResult, step};
+use super::{OpError, OpResult, step};
 
-/// Adds a film with its credits once per idempotency key; `render` reads the new film (on the
-/// unit's connection) into the response stored under the key.
+/// Adds a film with its credits once per idempotency key; `render` turns the new film's page (read
+/// in the same unit, as `admin` sees it) into the response stored under the key.
 pub async fn add_once(
     conn: &mut AsyncPgConnection,
     idempotency: &Idempotency,
     admin: MemberId,
     film: &NewFilm,
     credits: &[NewCredit],
-    render: impl for<'c> FnOnce(&'c mut AsyncPgConnection, FilmRow) -> super::Step<'c, Outcome>
-    + Send
-    + 'static,
+    render: impl FnOnce(FilmPage) -> OpResult<Outcome> + Send,
 ) -> OpResult<Outcome> {
     let (film, credits) = (film.clone(), credits.to_vec());
     let create = step(move |conn| {
         Box::pin(async move {
             let row = catalog::insert_film(conn, &film, &credits).await?;
-            render(conn, row).await
+            catalog::film_page(conn, &row.slug, Some(admin), false)
+                .await?
+                .ok_or(OpError::NotFound("that film"))
         })
     });
-    idempotency.once(conn, admin, create, Ok).await
+    idempotency.once(conn, admin, create, render).await
 }
 
 /// Corrects a film (the slug never changes).
@@ -49,13 +51,4 @@ pub async fn merge(
     rules::check_merge(source, target)?;
     conn.transaction(async |conn| Ok(catalog::merge(conn, source, target).await?))
         .await
-}
-
-/// Pins a closure to the signature [`add_once`] takes for its `render` (closures do not infer it
-/// alone).
-pub fn render<F>(render: F) -> F
-where
-    F: for<'c> FnOnce(&'c mut AsyncPgConnection, FilmRow) -> super::Step<'c, Outcome>,
-{
-    render
 }

@@ -6,11 +6,10 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod films;
 #[cfg(test)]
 mod fixture;
 pub mod idempotency;
-
-pub mod films;
 pub mod imports;
 pub mod lists;
 pub mod moderation;

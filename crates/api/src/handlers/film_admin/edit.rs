@@ -15,10 +15,10 @@ use crate::error::{
     Unauthenticated,
 };
 use crate::extract::JsonBody;
-use crate::handlers::films::{Film, load_film};
+use crate::handlers::films::Film;
 use crate::middleware::idempotency::{IdempotencyKey, created, into_response};
 use crate::state::AppState;
-use filmlog_app::ops::{self, OpError};
+use filmlog_app::ops;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -183,14 +183,10 @@ pub async fn create_film(
     let (new, credits) = new_film(req)?;
     let mut conn = state.conn().await?;
     let member = auth.id();
-    let render = ops::catalog::render(move |conn, film| {
-        Box::pin(async move {
-            let film = load_film(conn, &film.slug, Viewer::Member(member))
-                .await
-                .map_err(OpError::from)?;
-            created(format!("/api/v1/films/{}", film.slug), &film)
-        })
-    });
+    let render = move |page| {
+        let film = Film::seen_by(page, Viewer::Member(member));
+        created(format!("/api/v1/films/{}", film.slug), &film)
+    };
     let outcome =
         ops::catalog::add_once(&mut conn, &idempotency, member, &new, &credits, render).await?;
     Ok(into_response(outcome))

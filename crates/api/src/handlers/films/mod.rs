@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, FilmNotFound, ServiceUnavailable};
 use crate::extract::FilmSlug;
 use crate::middleware::conditional::json_with_etag;
 use crate::state::AppState;
+use filmlog_app::ops::{OpError, OpResult};
 
 mod browse;
 
@@ -127,6 +128,13 @@ pub struct Film {
 }
 
 impl Film {
+    /// The film page as `viewer` reads it (their state with the film when they are signed in).
+    pub(crate) fn seen_by(page: catalog::FilmPage, viewer: Viewer) -> Self {
+        let (film, stats, state, credits) = page;
+        let state = viewer.member().map(|_| FilmState::from(state).into());
+        Film::build(film, stats, credits, state)
+    }
+
     fn build(
         film: FilmRow,
         stats: FilmStatsRow,
@@ -194,7 +202,7 @@ pub(crate) async fn load_film(
     conn: &mut AsyncPgConnection,
     slug: &str,
     viewer: Viewer,
-) -> ApiResult<Film> {
+) -> OpResult<Film> {
     film_page(conn, slug, viewer, false).await
 }
 
@@ -203,7 +211,7 @@ pub(crate) async fn load_any_film(
     conn: &mut AsyncPgConnection,
     slug: &str,
     viewer: Viewer,
-) -> ApiResult<Film> {
+) -> OpResult<Film> {
     film_page(conn, slug, viewer, true).await
 }
 
@@ -212,12 +220,11 @@ async fn film_page(
     slug: &str,
     viewer: Viewer,
     see_all: bool,
-) -> ApiResult<Film> {
-    let (film, stats, state, credits) = catalog::film_page(conn, slug, viewer.member(), see_all)
+) -> OpResult<Film> {
+    let page = catalog::film_page(conn, slug, viewer.member(), see_all)
         .await?
-        .ok_or_else(|| ApiError::not_found("that film"))?;
-    let state = viewer.member().map(|_| FilmState::from(state).into());
-    Ok(Film::build(film, stats, credits, state))
+        .ok_or(OpError::NotFound("that film"))?;
+    Ok(Film::seen_by(page, viewer))
 }
 
 /// A film

@@ -15,7 +15,7 @@ use crate::dto::{FilmSummary, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::conditional::{etag_with_version, json_with_version, lists_etag};
 use crate::pagination::{self, Page};
-use filmlog_app::ops::{OpError, Step, step};
+use filmlog_app::ops::{OpError, OpResult, Step, step};
 use filmlog_app::visibility;
 
 mod comments;
@@ -105,7 +105,7 @@ async fn load(
     view: (ListView, bool),
     viewer: Viewer,
     limit: i64,
-) -> ApiResult<List> {
+) -> OpResult<List> {
     let rows = store::entries(conn, view.0.list.id, viewer.member(), None, limit + 1).await?;
     Ok(assemble(view, rows, viewer, limit))
 }
@@ -190,10 +190,10 @@ fn list_response(list: &List) -> ApiResult<HttpResponse> {
 
 /// The representation `If-Match` names: the list as its owner reads it, first page at the
 /// default size.
-async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> ApiResult<List> {
+async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> OpResult<List> {
     let view = store::view(conn, id, Some(owner))
         .await?
-        .ok_or_else(|| ApiError::not_found("that list"))?;
+        .ok_or(OpError::NotFound("that list"))?;
     load(conn, view, Viewer::Member(owner), pagination::DEFAULT_LIMIT).await
 }
 
@@ -211,8 +211,9 @@ pub(crate) fn require_current(
             let Some(if_match) = if_match else {
                 return Ok(());
             };
-            let current = owners_view(conn, id, owner).await.map_err(OpError::from)?;
-            let etag = |v: ApiResult<String>| v.map_err(OpError::from);
+            let current = owners_view(conn, id, owner).await?;
+            // (An ETag fails only if the representation does not serialise: internal.)
+            let etag = |v: ApiResult<String>| v.map_err(OpError::internal);
             let first_page = etag(etag_with_version(
                 &current.entries,
                 &current.summary.updated_at,

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult, EntryNotFound, ServiceUnavailable};
 use crate::extract::EntryPath;
 use crate::middleware::conditional::json_with_etag;
 use crate::state::AppState;
+use filmlog_app::ops::{OpError, OpResult};
 use filmlog_app::visibility;
 use filmlog_persistence::DbConn;
 
@@ -136,14 +137,10 @@ impl From<LogEntryView> for LogEntry {
 }
 
 /// The entry as its owner reads it (the representation whose ETag `If-Match` names).
-async fn view(
-    conn: &mut AsyncPgConnection,
-    id: LogEntryId,
-    owner: MemberId,
-) -> ApiResult<LogEntry> {
+async fn view(conn: &mut AsyncPgConnection, id: LogEntryId, owner: MemberId) -> OpResult<LogEntry> {
     let row = log_entries::view(conn, id, Some(owner))
         .await?
-        .ok_or_else(|| ApiError::not_found("that log entry"))?;
+        .ok_or(OpError::NotFound("that log entry"))?;
     Ok(LogEntry::seen_by(row, Viewer::Member(owner)))
 }
 

@@ -313,7 +313,7 @@ pub(crate) fn entry_precondition(
             if if_match.is_none() {
                 return Ok(());
             }
-            let current = view(conn, id, member).await.map_err(OpError::from)?;
+            let current = view(conn, id, member).await?;
             check_if_match(if_match.as_deref(), &current)
         })
     })
