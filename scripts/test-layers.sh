@@ -23,5 +23,13 @@ for expected in \
   grep -qE "$expected" "$work/out" || { echo "test-layers: not reported: $expected" >&2; missing=1; }
 done
 if [ "$missing" != 0 ]; then cat "$work/out" >&2; exit 1; fi
+# A dependency graph cargo cannot resolve is a failure, never a pass: the same fixture with a crate
+# no lock file has.
+printf '\nno-such-crate-for-filmlog-layers = "1"\n' >>"$work/crates/domain/Cargo.toml"
+if scripts/check-layers.sh "$work" >"$work/out" 2>&1; then
+  cat "$work/out"; echo "test-layers: an unresolvable workspace passed" >&2; exit 1
+fi
+grep -q "cargo tree failed for filmlog-domain" "$work/out" ||
+  { cat "$work/out" >&2; echo "test-layers: a cargo tree failure was not reported" >&2; exit 1; }
 scripts/check-layers.sh
-echo "test-layers: every violation of the fixture reported; the repository passes"
+echo "test-layers: every violation of the fixture reported, an unresolvable one too; the repository passes"
