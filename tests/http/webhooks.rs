@@ -455,8 +455,15 @@ async fn an_api_stopped_mid_delivery_loses_nothing_and_resends_under_the_same_id
         first.state.pool.clone(),
         first.state.webhooks.clone(),
     ));
-    // Every delivery is in flight (the receiver holds its answer): stop the worker now.
-    receiver.until("three in flight", |g| g.len() >= 3).await;
+    // Every delivery has been sent (the receiver holds its answers): stop the worker now. Counted
+    // by message id: the claims last `hold` (2 s), less than the receiver's 3 s, so a worker may
+    // send a message again before it sends the next one, and three arrivals can be two messages.
+    receiver
+        .until("all three sent", |g| {
+            let ids: std::collections::HashSet<&str> = g.iter().map(|r| r.id.as_str()).collect();
+            ids.len() >= 3
+        })
+        .await;
     worker.abort();
     let jwt = first.jwt_secret.clone();
     // The first app's database must outlive it: a second app takes over on the same one.
