@@ -16,7 +16,8 @@
 //!   but their author.
 //!
 //! Reads of many members' things (a film's reviews, a diary, a thread, likers, the feed, activity)
-//! apply the same rule in their query (`unblocked!`, `entry_visible!`, `activity_visible()`), and the
+//! apply the same rule in their query (its one SQL form, `visible_to` in the persistence crate's
+//! `sql/visibility.sql`, with blocks and suspensions filtered beside it), and the
 //! visibility matrix test checks every read endpoint against this function. The catalog belongs to
 //! nobody and is not a subject; its statistics count every entry, hidden or not, as anonymous totals.
 

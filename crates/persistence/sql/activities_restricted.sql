@@ -12,14 +12,14 @@ DROP FUNCTION IF EXISTS activities_restricted_list() CASCADE;
 
 CREATE FUNCTION entry_restricted(entry bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT coalesce((
-        SELECT le.visibility <> 'public' OR m.private_account
+        SELECT restricted(le.member_id, le.visibility, m.private_account)
         FROM log_entries le JOIN members m ON m.id = le.member_id
         WHERE le.id = entry), false)
 $$;
 
 CREATE FUNCTION list_restricted(list bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT coalesce((
-        SELECT li.visibility <> 'public' OR m.private_account
+        SELECT restricted(li.owner_id, li.visibility, m.private_account)
         FROM lists li JOIN members m ON m.id = li.owner_id
         WHERE li.id = list), false)
 $$;
@@ -52,14 +52,14 @@ CREATE TRIGGER activities_restricted_entry AFTER UPDATE OF visibility ON log_ent
 
 CREATE FUNCTION activities_restricted_member() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE activities a SET restricted = (le.visibility <> 'public' OR NEW.private_account)
+    UPDATE activities a SET restricted = restricted(le.member_id, le.visibility, NEW.private_account)
     FROM log_entries le
     WHERE le.member_id = NEW.id AND a.log_entry_id = le.id
-      AND a.restricted IS DISTINCT FROM (le.visibility <> 'public' OR NEW.private_account);
-    UPDATE activities a SET restricted = (li.visibility <> 'public' OR NEW.private_account)
+      AND a.restricted IS DISTINCT FROM restricted(le.member_id, le.visibility, NEW.private_account);
+    UPDATE activities a SET restricted = restricted(li.owner_id, li.visibility, NEW.private_account)
     FROM lists li
     WHERE li.owner_id = NEW.id AND a.list_id = li.id
-      AND a.restricted IS DISTINCT FROM (li.visibility <> 'public' OR NEW.private_account);
+      AND a.restricted IS DISTINCT FROM restricted(li.owner_id, li.visibility, NEW.private_account);
     RETURN NULL;
 END $$;
 

@@ -58,9 +58,8 @@ $fn$;
 -- The activities of `ids` (in that order) that `viewer` (0: nobody) may see: neither by nor about
 -- one of the members `hidden` (a like of their review, a comment on it, a follow of them), and, when
 -- about a log entry (logging it, reviewing it, liking its review, commenting on it) or a list
--- (creating it, adding to it, liking it), only when the viewer may read that entry or list (the rule of filmlog_domain::visibility::sight for an entry, as the
--- entry_visible! filter of the entry lists states it: their own; public entries of an account that
--- is not private; public and followers entries for a follower of the author).
+-- (creating it, adding to it, liking it), only when the viewer may read that entry or list
+-- (visible_to, visibility.sql).
 DROP FUNCTION IF EXISTS activity_not_about(bigint[], bigint[]);
 DROP FUNCTION IF EXISTS activity_visible(bigint[], bigint, bigint[]);
 
@@ -83,16 +82,11 @@ BEGIN
     WHERE a.actor_id <> ALL (hidden)
       AND (a.subject_member_id IS NULL OR a.subject_member_id <> ALL (hidden))
       AND (le.id IS NULL
-           OR le.member_id = viewer
-           OR (le.visibility = 'public' AND NOT author.private_account)
-           OR (le.visibility <> 'private'
-               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = le.member_id)))
-      -- The same rule for a list (its owner, its visibility).
+           OR visible_to(viewer, le.member_id, le.visibility, author.private_account,
+                         EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = le.member_id)))
       AND (li.id IS NULL
-           OR li.owner_id = viewer
-           OR (li.visibility = 'public' AND NOT owner.private_account)
-           OR (li.visibility <> 'private'
-               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = li.owner_id))));
+           OR visible_to(viewer, li.owner_id, li.visibility, owner.private_account,
+                         EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = viewer AND f.followee_id = li.owner_id))));
 END
 $fn$;
 

@@ -1,8 +1,8 @@
 //! Blocks and mutes between members. Lists of other members' things leave out, for a signed-in
-//! viewer, whatever comes from a member on the other side of a block (`unblocked!`).
+//! viewer, whatever comes from a member on the other side of a block ([`crate::unblocked`]).
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::BigInt;
 use diesel::{ExpressionMethods, JoinOnDsl, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
@@ -90,10 +90,9 @@ macro_rules! members_of {
             .limit($limit)
             .into_boxed();
         if let Some((at, id)) = $after {
-            query = query.filter(keyset!(
-                concat!("(", stringify!($table), ".created_at, ", stringify!($table), ".", stringify!($other), ") <"),
-                Timestamptz => at,
-                BigInt => id
+            query = query.filter(crate::before(
+                ($table::created_at, $table::$other),
+                (at, id),
             ));
         }
         Ok(query.load($conn).await?)

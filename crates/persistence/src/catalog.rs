@@ -266,19 +266,17 @@ pub async fn film_page(
     viewer: Option<MemberId>,
     see_all: bool,
 ) -> Result<Option<FilmPage>> {
-    let film = join_viewer_film!(
-        films::table.inner_join(film_stats::table),
-        films::id,
-        viewer_id(viewer)
-    )
-    .filter(films::slug.eq(slug))
-    .filter(crate::film_in_scope(viewer_id(viewer), see_all))
-    .select((
-        FilmRow::as_select(),
-        FilmStatsRow::as_select(),
-        viewer_film_columns!(),
-    ))
-    .first::<(FilmRow, FilmStatsRow, ViewerFilmRow)>(&mut conn);
+    let film = films::table
+        .inner_join(film_stats::table)
+        .left_join(crate::viewer_film_on(films::id, viewer_id(viewer)))
+        .filter(films::slug.eq(slug))
+        .filter(crate::film_in_scope(viewer_id(viewer), see_all))
+        .select((
+            FilmRow::as_select(),
+            FilmStatsRow::as_select(),
+            crate::viewer_film_columns(),
+        ))
+        .first::<(FilmRow, FilmStatsRow, ViewerFilmRow)>(&mut conn);
     let credits = film_credits::table
         .inner_join(people::table)
         .inner_join(films::table)
@@ -459,6 +457,7 @@ pub async fn browse(
         visible = crate::film_visible_sql("f", "$7"),
     );
     let query = diesel::sql_query(sql_text)
+        .into_boxed::<diesel::pg::Pg>()
         .bind::<Nullable<Integer>, _>(filter.year)
         .bind::<Nullable<Integer>, _>(filter.decade)
         .bind::<Nullable<Text>, _>(filter.genre.clone());
@@ -467,25 +466,19 @@ pub async fn browse(
         Some((k, id)) => (id, Some(k)),
     };
     // The key's SQL type depends on the sort; the id and the limit follow it.
-    macro_rules! after_key {
-        ($ty:ty, $value:expr) => {
-            query
-                .bind::<$ty, _>($value)
-                .bind::<BigInt, _>(id)
-                .bind::<BigInt, _>(limit)
-                .bind::<BigInt, _>(viewer_id(viewer))
-                .load(conn)
-                .await?
-        };
-    }
-    let rows = match key_value {
-        None => after_key!(Nullable<Integer>, None::<i32>),
-        Some(FilmKey::Count(c)) => after_key!(BigInt, c),
-        Some(FilmKey::Average(a)) => after_key!(Double, a),
-        Some(FilmKey::Date(d)) => after_key!(Date, d),
-        Some(FilmKey::Text(t)) => after_key!(Text, t),
+    let query = match key_value {
+        None => query.bind::<Nullable<Integer>, _>(None::<i32>),
+        Some(FilmKey::Count(c)) => query.bind::<BigInt, _>(c),
+        Some(FilmKey::Average(a)) => query.bind::<Double, _>(a),
+        Some(FilmKey::Date(d)) => query.bind::<Date, _>(d),
+        Some(FilmKey::Text(t)) => query.bind::<Text, _>(t),
     };
-    Ok(rows)
+    Ok(query
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(viewer_id(viewer))
+        .load(conn)
+        .await?)
 }
 
 /// The search statement; see the comment at its top for its parameters.
@@ -605,7 +598,7 @@ pub async fn unverified(
 ) -> Result<Vec<UnverifiedRow>> {
     use crate::schema::members;
     use diesel::NullableExpressionMethods;
-    use diesel::sql_types::Timestamptz;
+
     let mut query = films::table
         .left_join(members::table)
         .left_join(film_stats::table)
@@ -623,8 +616,7 @@ pub async fn unverified(
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query
-            .filter(keyset!("(films.created_at, films.id) >", Timestamptz => at, BigInt => id));
+        query = query.filter(crate::after((films::created_at, films::id), (at, id)));
     }
     Ok(query.load(conn).await?)
 }
@@ -666,10 +658,11 @@ pub async fn viewer_states(
     viewer: MemberId,
     slugs: &[String],
 ) -> Result<Vec<(String, ViewerFilmRow)>> {
-    Ok(join_viewer_film!(films::table, films::id, viewer.get())
+    Ok(films::table
+        .left_join(crate::viewer_film_on(films::id, viewer.get()))
         .filter(films::slug.eq_any(slugs))
         .filter(crate::film_visible(viewer.get()))
-        .select((films::slug, viewer_film_columns!()))
+        .select((films::slug, crate::viewer_film_columns()))
         .load(conn)
         .await?)
 }

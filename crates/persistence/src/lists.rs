@@ -3,6 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, IntoBoxed};
+use diesel::pg::Pg;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::{
     AsChangeset, ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName,
@@ -493,51 +495,51 @@ impl ListKey {
     }
 }
 
-/// Lists of many members that `viewer` may read, filtered by `filter`, in `sort` order. One query:
-/// visibility, blocks and suspensions are filtered in it.
-macro_rules! lists_page {
-    ($query:expr, $viewer:expr, $sort:expr, $after:expr, $limit:expr) => {{
-        let viewer: Option<MemberId> = $viewer;
-        let mut query = $query
-            .filter(visible_to!(viewer_id(viewer), lists::owner_id, lists::visibility))
-            .filter(crate::active_member())
-            .select(ListView::as_select())
-            .limit($limit)
-            .into_boxed();
-        if let Some(viewer) = viewer {
-            query = query.filter(unblocked!(viewer.get(), lists::owner_id));
+/// The lists (their owners joined as `members`) that the viewer (an `i64`, 0 for nobody) may read,
+/// as [`ListView`]s: the visibility rule ([`crate::visible`]), and no suspended owner.
+#[diesel::dsl::auto_type]
+fn visible_lists(viewer: i64) -> _ {
+    let visible: crate::visible<lists::owner_id, lists::visibility> =
+        crate::visible(viewer, lists::owner_id, lists::visibility);
+    let active: crate::active_member = crate::active_member();
+    let select: AsSelect<ListView, Pg> = ListView::as_select();
+    lists::table
+        .inner_join(members::table)
+        .filter(visible)
+        .filter(active)
+        .select(select)
+}
+
+/// A page of lists of many members that `viewer` may read, in `sort` order, for the caller to
+/// narrow (a member's, a film's, a search's). One query: visibility, blocks and suspensions are
+/// filtered in it.
+fn lists_page(
+    viewer: Option<MemberId>,
+    sort: ListSort,
+    after: Option<ListKey>,
+    limit: i64,
+) -> IntoBoxed<'static, visible_lists, Pg> {
+    let mut query = visible_lists(viewer_id(viewer)).limit(limit).into_boxed();
+    if let Some(viewer) = viewer {
+        query = query.filter(crate::unblocked(viewer.get(), lists::owner_id));
+    }
+    query = match sort {
+        ListSort::Popular => query.order((lists::like_count.desc(), lists::id.desc())),
+        ListSort::Recent => query.order((lists::created_at.desc(), lists::id.desc())),
+        ListSort::Updated => query.order((lists::updated_at.desc(), lists::id.desc())),
+    };
+    match after {
+        None => query,
+        Some(ListKey::Likes(likes, id)) => {
+            query.filter(crate::before((lists::like_count, lists::id), (likes, id)))
         }
-        query = match $sort {
-            ListSort::Popular => query.order((lists::like_count.desc(), lists::id.desc())),
-            ListSort::Recent => query.order((lists::created_at.desc(), lists::id.desc())),
-            ListSort::Updated => query.order((lists::updated_at.desc(), lists::id.desc())),
-        };
-        match $after {
-            None => {}
-            Some(ListKey::Likes(likes, id)) => {
-                query = query.filter(keyset!(
-                    "(lists.like_count, lists.id) <",
-                    diesel::sql_types::Integer => likes,
-                    BigInt => id
-                ))
-            }
-            Some(ListKey::Created(at, id)) => {
-                query = query.filter(keyset!(
-                    "(lists.created_at, lists.id) <",
-                    diesel::sql_types::Timestamptz => at,
-                    BigInt => id
-                ))
-            }
-            Some(ListKey::Updated(at, id)) => {
-                query = query.filter(keyset!(
-                    "(lists.updated_at, lists.id) <",
-                    diesel::sql_types::Timestamptz => at,
-                    BigInt => id
-                ))
-            }
+        Some(ListKey::Created(at, id)) => {
+            query.filter(crate::before((lists::created_at, lists::id), (at, id)))
         }
-        query
-    }};
+        Some(ListKey::Updated(at, id)) => {
+            query.filter(crate::before((lists::updated_at, lists::id), (at, id)))
+        }
+    }
 }
 
 /// A member's lists that `viewer` may read, in `sort` order.
@@ -549,10 +551,8 @@ pub async fn of_member(
     after: Option<ListKey>,
     limit: i64,
 ) -> Result<Vec<ListView>> {
-    let base = lists::table
-        .inner_join(members::table)
-        .filter(lists::owner_id.eq(owner.get()));
-    Ok(lists_page!(base, viewer, sort, after, limit)
+    Ok(lists_page(viewer, sort, after, limit)
+        .filter(lists::owner_id.eq(owner.get()))
         .load(conn)
         .await?)
 }
@@ -570,10 +570,7 @@ pub async fn of_film(
     let holding = list_entries::table
         .filter(list_entries::film_id.eq(film.get()))
         .select(list_entries::list_id);
-    let base = lists::table
-        .inner_join(members::table)
-        .filter(lists::id.eq_any(holding));
-    let mut query = lists_page!(base, viewer, sort, after, limit);
+    let mut query = lists_page(viewer, sort, after, limit).filter(lists::id.eq_any(holding));
     if let Some(me) = following {
         let followees = follows::table
             .filter(follows::follower_id.eq(me.get()))
@@ -592,10 +589,8 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<ListView>> {
     let pattern = format!("%{}%", crate::catalog::like_escape(&q.to_lowercase()));
-    let base = lists::table
-        .inner_join(members::table)
-        .filter(crate::lower(lists::name).like(pattern));
-    Ok(lists_page!(base, viewer, ListSort::Popular, after, limit)
+    Ok(lists_page(viewer, ListSort::Popular, after, limit)
+        .filter(crate::lower(lists::name).like(pattern))
         .load(conn)
         .await?)
 }

@@ -1,9 +1,10 @@
 //! Log entries (diary entries and reviews) with their read models.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::sql_types::{
-    Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text, Timestamptz,
-};
+use diesel::dsl::{AsSelect, IntoBoxed};
+use diesel::pg::Pg;
+use diesel::query_source::Alias;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, SmallInt, Text};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
     OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable, SelectableHelper,
@@ -14,10 +15,11 @@ use filmlog_domain::{ActivityKind, Audience, FilmId, LogEntryId, MemberId, Ratin
 
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
+use crate::filters::Before;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, member_films, members, review_likes};
 use crate::types::{DbAudience, DbRating, NullAsFalse};
-use crate::viewer::{ViewerFilmRow, viewer_id, viewer_likes};
+use crate::viewer::{ViewerFilmRow, ViewerLikes, viewer_id, viewer_likes};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = log_entries, check_for_backend(diesel::pg::Pg))]
@@ -70,41 +72,53 @@ impl LogEntryRow {
     }
 }
 
-/// Log entries with their author, their film, and the author's relationship with the film (for
-/// [`LogEntryView::liked`]): the FROM clause of every entry read model. All DSL, so diesel caches the
-/// prepared statements (a `sql()` literal would make each one parsed and planned on every call).
-///
-/// With the viewer's own state (`$viewer`, an `i64`, 0 for nobody): their relationship with each
-/// entry's film and their like of its review, each a left join on a primary key.
-macro_rules! entry_views {
-    ($viewer:expr) => {{
-        let viewer: i64 = $viewer;
-        let joined = join_viewer_film!(
-            log_entries::table
-                .inner_join(members::table)
-                .inner_join(films::table),
-            log_entries::film_id,
-            viewer
-        );
-        joined.left_join(
-            viewer_likes.on(viewer_likes
+/// Log entries with their author and their film, and the viewer's own state (`viewer`, an `i64`, 0
+/// for nobody): their relationship with each entry's film and their like of its review, each a left
+/// join on a primary key. The FROM clause of every entry read model; all DSL, so diesel caches the
+/// prepared statements.
+#[diesel::dsl::auto_type]
+fn entry_views(viewer: i64) -> _ {
+    let likes: Alias<ViewerLikes> = viewer_likes;
+    let film_state: crate::viewer_film_on<log_entries::film_id> =
+        crate::viewer_film_on(log_entries::film_id, viewer);
+    log_entries::table
+        .inner_join(members::table)
+        .inner_join(films::table)
+        .left_join(film_state)
+        .left_join(
+            likes.on(likes
                 .field(review_likes::log_entry_id)
                 .eq(log_entries::id)
-                .and(viewer_likes.field(review_likes::member_id).eq(viewer))),
+                .and(likes.field(review_likes::member_id).eq(viewer))),
         )
-    }};
 }
 
 /// The select list of [`ViewedEntry`].
-macro_rules! viewed_entry {
-    () => {
-        (
-            LogEntryView::as_select(),
-            viewer_film_columns!(),
-            viewer_likes.field(review_likes::member_id).nullable(),
-        )
-    };
+#[diesel::dsl::auto_type]
+fn viewed_entry() -> _ {
+    let likes: Alias<ViewerLikes> = viewer_likes;
+    let entry: AsSelect<LogEntryView, Pg> = LogEntryView::as_select();
+    let film_state: crate::viewer_film_columns = crate::viewer_film_columns();
+    (
+        entry,
+        film_state,
+        likes.field(review_likes::member_id).nullable(),
+    )
 }
+
+/// The entries the viewer (an `i64`, 0 for nobody) may read, as [`ViewedEntry`]: the visibility
+/// rule ([`crate::visible`]) over [`entry_views`]. (Blocks and suspensions are filtered beside it.)
+#[diesel::dsl::auto_type]
+fn visible_entries(viewer: i64) -> _ {
+    let from: entry_views = entry_views(viewer);
+    let visible: crate::visible<log_entries::member_id, log_entries::visibility> =
+        crate::visible(viewer, log_entries::member_id, log_entries::visibility);
+    let select: viewed_entry = viewed_entry();
+    from.filter(visible).select(select)
+}
+
+/// A page of [`visible_entries`], boxed so that its filters and order can be chosen at run time.
+type EntriesPage = IntoBoxed<'static, visible_entries, Pg>;
 
 /// An entry as a viewer reads it: the entry, the viewer's relationship with its film, and (when
 /// they like its review) the viewer's id.
@@ -275,7 +289,7 @@ WITH film AS (
 ), activity AS (
     INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating, restricted)
     SELECT entry.member_id, $10, entry.film_id, entry.id, entry.rating,
-           entry.visibility <> 'public' OR (SELECT m.private_account FROM members m WHERE m.id = $2)
+           restricted(entry.member_id, entry.visibility, (SELECT m.private_account FROM members m WHERE m.id = $2))
     FROM entry
 )
 SELECT entry.*, relationship.liked, film.slug AS film_slug, film.title AS film_title,
@@ -375,9 +389,9 @@ pub async fn view(
     id: LogEntryId,
     viewer: Option<MemberId>,
 ) -> Result<Option<ViewedEntry>> {
-    Ok(entry_views!(viewer_id(viewer))
+    Ok(entry_views(viewer_id(viewer))
         .filter(log_entries::id.eq(id.get()))
-        .select(viewed_entry!())
+        .select(viewed_entry())
         .first(conn)
         .await
         .optional()?)
@@ -482,11 +496,9 @@ pub async fn diary(
     after: Option<(NaiveDate, i64)>,
     limit: i64,
 ) -> Result<Vec<ViewedEntry>> {
-    let mut query = entry_views!(viewer_id(viewer))
+    let mut query = visible_entries(viewer_id(viewer))
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::watched_on.is_not_null())
-        .filter(entry_visible!(viewer_id(viewer)))
-        .select(viewed_entry!())
         .order((log_entries::watched_on.desc(), log_entries::id.desc()))
         .limit(limit)
         .into_boxed();
@@ -496,9 +508,10 @@ pub async fn diary(
             .filter(log_entries::watched_on.lt(to));
     }
     if let Some((on, id)) = after {
-        query = query.filter(
-            keyset!("(log_entries.watched_on, log_entries.id) <", Date => on, BigInt => id),
-        );
+        query = query.filter(crate::before(
+            (log_entries::watched_on, log_entries::id),
+            (on, id),
+        ));
     }
     Ok(query.load(conn).await?)
 }
@@ -511,11 +524,9 @@ pub async fn member_reviews(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<ViewedEntry>> {
-    let mut query = entry_views!(viewer_id(viewer))
+    let mut query = visible_entries(viewer_id(viewer))
         .filter(log_entries::member_id.eq(member.get()))
         .filter(log_entries::review_text.is_not_null())
-        .filter(entry_visible!(viewer_id(viewer)))
-        .select(viewed_entry!())
         .order((log_entries::created_at.desc(), log_entries::id.desc()))
         .limit(limit)
         .into_boxed();
@@ -525,11 +536,11 @@ pub async fn member_reviews(
     Ok(query.load(conn).await?)
 }
 
+/// Entries created before `(at, id)`: the next page of a newest-first sort.
 fn created_before(
-    (at, id): (DateTime<Utc>, i64),
-) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg>>
-{
-    keyset!("(log_entries.created_at, log_entries.id) <", Timestamptz => at, BigInt => id)
+    key: (DateTime<Utc>, i64),
+) -> Before<log_entries::created_at, log_entries::id, DateTime<Utc>, i64> {
+    crate::before((log_entries::created_at, log_entries::id), key)
 }
 
 /// The period a popularity score counts likes over.
@@ -538,17 +549,6 @@ pub enum Period {
     Week,
     Month,
     AllTime,
-}
-
-impl Period {
-    /// The column holding the period's score.
-    fn column(self) -> &'static str {
-        match self {
-            Period::Week => "log_entries.popularity_week",
-            Period::Month => "log_entries.popularity_month",
-            Period::AllTime => "log_entries.popularity_all",
-        }
-    }
 }
 
 /// How a film's reviews are ordered.
@@ -590,57 +590,61 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
     .await
 }
 
-/// Builds the query of [`film_reviews`] (a macro so that [`film_reviews_sql`] shows exactly the same
+/// The query of [`film_reviews`] (one function, so that [`film_reviews_sql`] shows exactly the same
 /// statement for plan checks).
-macro_rules! film_reviews_query {
-    ($film:expr, $sort:expr, $viewer:expr, $following:expr, $after:expr, $limit:expr) => {{
-        let mut query = entry_views!(viewer_id($viewer))
-            .filter(log_entries::film_id.eq($film.get()))
-            .filter(log_entries::review_text.is_not_null())
-            .filter(entry_visible!(viewer_id($viewer)))
-            .select(viewed_entry!())
-            .limit($limit)
-            .into_boxed();
-        query = match $sort {
-            ReviewSort::Popular(Period::Week) => {
-                query.order((log_entries::popularity_week.desc(), log_entries::id.desc()))
-            }
-            ReviewSort::Popular(Period::Month) => {
-                query.order((log_entries::popularity_month.desc(), log_entries::id.desc()))
-            }
-            ReviewSort::Popular(Period::AllTime) => {
-                query.order((log_entries::popularity_all.desc(), log_entries::id.desc()))
-            }
-            ReviewSort::Recent => {
-                query.order((log_entries::created_at.desc(), log_entries::id.desc()))
-            }
-        };
-        query = query.filter(crate::active_member());
-        if let Some(viewer) = $viewer {
-            let viewer: MemberId = viewer;
-            query = query.filter(unblocked!(viewer.get(), log_entries::member_id));
+fn film_reviews_query(
+    film: FilmId,
+    sort: ReviewSort,
+    viewer: Option<MemberId>,
+    following: Option<MemberId>,
+    after: Option<ReviewKey>,
+    limit: i64,
+) -> EntriesPage {
+    let mut query: EntriesPage = visible_entries(viewer_id(viewer))
+        .filter(log_entries::film_id.eq(film.get()))
+        .filter(log_entries::review_text.is_not_null())
+        .limit(limit)
+        .into_boxed();
+    query = match sort {
+        ReviewSort::Popular(Period::Week) => {
+            query.order((log_entries::popularity_week.desc(), log_entries::id.desc()))
         }
-        if let Some(viewer) = $following {
-            let followees = follows::table
-                .filter(follows::follower_id.eq(viewer.get()))
-                .select(follows::followee_id);
-            query = query.filter(log_entries::member_id.eq_any(followees));
+        ReviewSort::Popular(Period::Month) => {
+            query.order((log_entries::popularity_month.desc(), log_entries::id.desc()))
         }
-        match $after {
-            None => {}
-            Some(ReviewKey::Score(score, id)) => {
-                // A score key belongs to a popular sort; any other sort has no score column.
-                if let ReviewSort::Popular(period) = $sort {
-                    let column = period.column();
-                    query = query.filter(
-                        keyset!(&format!("({column}, log_entries.id) <"), Integer => score, BigInt => id),
-                    );
-                }
-            }
-            Some(ReviewKey::Created(at, id)) => query = query.filter(created_before((at, id))),
+        ReviewSort::Popular(Period::AllTime) => {
+            query.order((log_entries::popularity_all.desc(), log_entries::id.desc()))
         }
-        query
-    }};
+        ReviewSort::Recent => query.order((log_entries::created_at.desc(), log_entries::id.desc())),
+    };
+    query = query.filter(crate::active_member());
+    if let Some(viewer) = viewer {
+        query = query.filter(crate::unblocked(viewer.get(), log_entries::member_id));
+    }
+    if let Some(viewer) = following {
+        let followees = follows::table
+            .filter(follows::follower_id.eq(viewer.get()))
+            .select(follows::followee_id);
+        query = query.filter(log_entries::member_id.eq_any(followees));
+    }
+    match (after, sort) {
+        (None, _) => query,
+        // A score key belongs to a popular sort; any other sort has no score column.
+        (Some(ReviewKey::Score(..)), ReviewSort::Recent) => query,
+        (Some(ReviewKey::Score(score, id)), ReviewSort::Popular(Period::Week)) => query.filter(
+            crate::before((log_entries::popularity_week, log_entries::id), (score, id)),
+        ),
+        (Some(ReviewKey::Score(score, id)), ReviewSort::Popular(Period::Month)) => {
+            query.filter(crate::before(
+                (log_entries::popularity_month, log_entries::id),
+                (score, id),
+            ))
+        }
+        (Some(ReviewKey::Score(score, id)), ReviewSort::Popular(Period::AllTime)) => query.filter(
+            crate::before((log_entries::popularity_all, log_entries::id), (score, id)),
+        ),
+        (Some(ReviewKey::Created(at, id)), _) => query.filter(created_before((at, id))),
+    }
 }
 
 /// A film's reviews, popular (indexes `(film_id, popularity_<period> DESC, id DESC)`) or recent; with
@@ -656,7 +660,7 @@ pub async fn film_reviews(
     limit: i64,
 ) -> Result<Vec<ViewedEntry>> {
     Ok(
-        film_reviews_query!(film, sort, viewer, following, after, limit)
+        film_reviews_query(film, sort, viewer, following, after, limit)
             .load(conn)
             .await?,
     )
@@ -670,6 +674,6 @@ pub fn film_reviews_sql(
     after: Option<ReviewKey>,
     limit: i64,
 ) -> String {
-    let query = film_reviews_query!(film, sort, viewer, None::<MemberId>, after, limit);
+    let query = film_reviews_query(film, sort, viewer, None, after, limit);
     diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string()
 }

@@ -262,7 +262,7 @@ async fn standing_of(
             blocks_viewer,
             members::private_account,
             members::private_watchlist,
-            viewer_member_columns!(viewer_id(viewer)),
+            crate::viewer_member_columns(viewer_id(viewer)),
             members::username,
         ))
         .into_boxed();

@@ -331,9 +331,10 @@ pub async fn log_page(
         .limit(limit)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(
-            keyset!("(moderation_log.created_at, moderation_log.id) <", Timestamptz => at, BigInt => id),
-        );
+        query = query.filter(crate::before(
+            (moderation_log::created_at, moderation_log::id),
+            (at, id),
+        ));
     }
     Ok(query.load(conn).await?)
 }

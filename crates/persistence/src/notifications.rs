@@ -141,9 +141,9 @@ pub async fn groups(
                 g.read, \
                 g.latest_at, g.latest_id, g.actor_count, \
                 coalesce(f.title, CASE WHEN l.owner_id = $1 OR ( \
-                    ((l.visibility = 'public' AND NOT lo.private_account) \
-                     OR (l.visibility <> 'private' AND EXISTS (SELECT 1 FROM follows fo \
-                         WHERE fo.follower_id = $1 AND fo.followee_id = l.owner_id))) \
+                    visible_to($1, l.owner_id, l.visibility, lo.private_account, \
+                        EXISTS (SELECT 1 FROM follows fo \
+                                WHERE fo.follower_id = $1 AND fo.followee_id = l.owner_id)) \
                     AND NOT EXISTS (SELECT 1 FROM blocks b \
                          WHERE (b.blocker_id = l.owner_id AND b.blocked_id = $1) \
                             OR (b.blocker_id = $1 AND b.blocked_id = l.owner_id))) \

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Bool, Timestamptz};
+use diesel::sql_types::{Bool, Timestamptz};
 use diesel::upsert::excluded;
 use diesel::{
     ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
@@ -163,29 +163,35 @@ pub async fn list(
     } else {
         ("member_films.liked_at", "member_films.liked")
     };
-    let mut query = join_viewer_film!(
-        member_films::table.inner_join(films::table),
-        films::id,
-        viewer_id(viewer)
-    )
-    .filter(member_films::member_id.eq(member.get()))
-    .filter(sql::<Bool>(flag))
-    .select((
-        FilmSummaryRow::as_select(),
-        sql::<Timestamptz>(at_col),
-        member_films::rating,
-        viewer_film_columns!(),
-    ))
-    .order((
-        sql::<Timestamptz>(&format!("{at_col} DESC")),
-        member_films::film_id.desc(),
-    ))
-    .limit(limit)
-    .into_boxed();
+    let mut query = member_films::table
+        .inner_join(films::table)
+        .left_join(crate::viewer_film_on(films::id, viewer_id(viewer)))
+        .filter(member_films::member_id.eq(member.get()))
+        .filter(sql::<Bool>(flag))
+        .select((
+            FilmSummaryRow::as_select(),
+            sql::<Timestamptz>(at_col),
+            member_films::rating,
+            crate::viewer_film_columns(),
+        ))
+        .order((
+            sql::<Timestamptz>(&format!("{at_col} DESC")),
+            member_films::film_id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(
-            keyset!(&format!("({at_col}, member_films.film_id) <"), Timestamptz => at, BigInt => id),
-        );
+        query = if watchlist {
+            query.filter(crate::before(
+                (member_films::watchlisted_at, member_films::film_id),
+                (at, id),
+            ))
+        } else {
+            query.filter(crate::before(
+                (member_films::liked_at, member_films::film_id),
+                (at, id),
+            ))
+        };
     }
     Ok(query.load(conn).await?)
 }

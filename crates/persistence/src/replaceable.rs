@@ -16,9 +16,11 @@ macro_rules! sql_files {
     };
 }
 
-/// The files in the order they are applied (`activity_details` drops and creates the type that
+/// The files in the order they are applied (`visibility` first: the others call its functions;
+/// `activity_details` drops and creates the type that
 /// `activity_feed` and `member_activity` return, so it comes before them).
 pub const FILES: &[(&str, &str)] = sql_files![
+    "visibility",
     "film_stats_create",
     "member_films_stats",
     "log_entries_review_count",

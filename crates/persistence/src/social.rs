@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Bool, Timestamptz};
+use diesel::sql_types::{BigInt, Bool};
 use diesel::{
     ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
@@ -221,7 +221,7 @@ pub async fn follow_list(
         .select((
             MemberSummaryRow::as_select(),
             follows::created_at,
-            viewer_member_columns!(viewer_id(viewer)),
+            crate::viewer_member_columns(viewer_id(viewer)),
         ))
         .order((
             follows::created_at.desc(),
@@ -231,12 +231,20 @@ pub async fn follow_list(
         .into_boxed();
     query = query.filter(crate::active_member());
     if let Some(viewer) = viewer {
-        query = query.filter(unblocked!(viewer.get(), members::id));
+        query = query.filter(crate::unblocked(viewer.get(), members::id));
     }
     if let Some((at, id)) = after {
-        query = query.filter(
-            keyset!(&format!("(follows.created_at, {other_col}) <"), Timestamptz => at, BigInt => id),
-        );
+        query = if followers {
+            query.filter(crate::before(
+                (follows::created_at, follows::follower_id),
+                (at, id),
+            ))
+        } else {
+            query.filter(crate::before(
+                (follows::created_at, follows::followee_id),
+                (at, id),
+            ))
+        };
     }
     Ok(query.load(conn).await?)
 }
@@ -303,10 +311,9 @@ pub async fn follow_requests(
         .into_boxed();
     query = query.filter(crate::active_member());
     if let Some((at, id)) = after {
-        query = query.filter(keyset!(
-            "(follow_requests.created_at, follow_requests.requester_id) <",
-            Timestamptz => at,
-            BigInt => id
+        query = query.filter(crate::before(
+            (follow_requests::created_at, follow_requests::requester_id),
+            (at, id),
         ));
     }
     Ok(query.load(conn).await?)

@@ -1,0 +1,33 @@
+-- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
+-- The visibility rule in SQL, once: filmlog_domain::visibility::sight for a log entry or a list
+-- (`Subject::Entry`, `Subject::List`). Every statement that filters what a viewer may read calls
+-- these, the diesel queries through `crate::visible` and the SQL files below this one directly.
+--
+-- Plain SQL, IMMUTABLE, not STRICT, each argument used once except the cheap column references:
+-- PostgreSQL inlines the body into the calling statement, so a call plans exactly as the expression
+-- written out would (an EXISTS passed as `follows_owner` stays a lazily evaluated sub-plan).
+-- Blocks and suspensions are filtered beside it (the block test differs between the reads: an
+-- anti-join in the lists, a hidden set in the feeds).
+DROP FUNCTION IF EXISTS visible_to(bigint, bigint, text, boolean, boolean) CASCADE;
+DROP FUNCTION IF EXISTS restricted(bigint, text, boolean) CASCADE;
+
+-- Whether `viewer` (0: nobody) may read a thing of `owner` whose audience is `visibility`
+-- ('public', 'followers' or 'private'), the owner's account being private when `owner_private`, and
+-- the viewer following the owner when `follows_owner`: their own; public things of an account that
+-- is not private; for a follower, public and followers things.
+CREATE FUNCTION visible_to(viewer bigint, owner bigint, visibility text, owner_private boolean,
+                           follows_owner boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+    SELECT owner = viewer
+        OR (visibility = 'public' AND NOT owner_private)
+        OR (visibility <> 'private' AND follows_owner)
+$fn$;
+
+-- Whether not everyone may read it: not visible to an anonymous viewer (0 is nobody's id). The
+-- `activities.restricted` flag (activities_restricted.sql) stores it.
+CREATE FUNCTION restricted(owner bigint, visibility text, owner_private boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+    SELECT NOT visible_to(0, owner, visibility, owner_private, false)
+$fn$;
