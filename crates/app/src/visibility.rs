@@ -78,7 +78,7 @@ async fn owner_of(
     subject: fn(MemberId) -> Subject,
 ) -> OpResult<MemberId> {
     let standing = members::standing_by_username(conn, viewer.member(), username.as_str()).await?;
-    let id = standing.map(|s| MemberId::new(s.id));
+    let id = standing.map(|s| s.id);
     match id {
         Some(id) => require(viewer, subject(id), standing, "that member").map(|()| id),
         None => Err(OpError::NotFound("that member")),

@@ -4,11 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Bool, Date, Int2, Integer, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId, Rating};
+use filmlog_domain::{ActivityId, ActivityKind, CommentId, FilmId, LogEntryId, MemberId, Rating};
 
 use crate::Result;
 use crate::schema::activities;
-use crate::types::{DbActivityKind, DbRating};
+use crate::types::{DbActivityKind, DbRating, NullableId};
 use crate::viewer::ViewerFilmRow;
 
 /// One thing a member did and what it was about.
@@ -133,8 +133,8 @@ pub async fn restate(
 /// An activity with everything a client needs to render it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ActivityView {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub id: ActivityId,
     /// An unknown kind in the table (its CHECK constraint lists the same names) is an error, never a
     /// silent fallback.
     #[diesel(sql_type = Text, deserialize_as = DbActivityKind)]
@@ -155,8 +155,8 @@ pub struct ActivityView {
     pub film_year: Option<i32>,
     #[diesel(sql_type = Nullable<Text>)]
     pub film_poster_url: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
+    pub log_entry_id: Option<LogEntryId>,
     #[diesel(sql_type = Nullable<Date>)]
     pub watched_on: Option<NaiveDate>,
     #[diesel(sql_type = Nullable<Bool>)]
@@ -167,8 +167,8 @@ pub struct ActivityView {
     pub contains_spoilers: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
     pub subject_username: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
+    pub comment_id: Option<CommentId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub comment_head: Option<String>,
     /// The reader's relationship with the film (see [`crate::viewer`]).
@@ -179,8 +179,8 @@ pub struct ActivityView {
     pub viewer_liked_entry: bool,
     /// The log entry's author, whether it has review text and whether a moderator removed it (for
     /// what the reader may do with it).
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub entry_author_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<MemberId>)]
+    pub entry_author_id: Option<MemberId>,
     #[diesel(sql_type = Nullable<Bool>)]
     pub entry_has_review: Option<bool>,
     #[diesel(sql_type = Nullable<Bool>)]

@@ -9,11 +9,12 @@ use diesel::{
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{CreditRole, FilmId, MemberId};
+use filmlog_domain::{CreditRole, FilmId, MemberId, PersonId};
 use futures_util::FutureExt;
 
 use crate::Result;
 use crate::schema::{film_credits, film_stats, films, member_films, people};
+use crate::types::DbCreditRole;
 use crate::viewer::{ViewerFilmRow, viewer_id};
 
 /// Name of the unique constraint on `films.slug`.
@@ -145,18 +146,13 @@ pub struct NewCredit {
 
 #[derive(Debug, Clone, Queryable)]
 pub struct CreditRow {
-    pub person_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub person_id: PersonId,
     pub name: String,
-    pub role: String,
+    #[diesel(deserialize_as = DbCreditRole)]
+    pub role: CreditRole,
     pub character: Option<String>,
     pub billing_order: i32,
-}
-
-impl CreditRow {
-    /// The credit's role (`None` for a role this release does not know).
-    pub fn role(&self) -> Option<CreditRole> {
-        CreditRole::parse(&self.role)
-    }
 }
 
 /// Inserts a film (its statistics row is created by a trigger) and its credits. Fails with a unique

@@ -203,7 +203,7 @@ pub async fn find_credentials(
 /// privacy settings, whether they block the viewer, and the viewer's follow, request, block and mute.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
-    pub id: i64,
+    pub id: MemberId,
     pub suspended: bool,
     /// The member blocked the viewer.
     pub blocks_viewer: bool,
@@ -297,7 +297,7 @@ async fn standing_of(
         .map(
             |(id, until, blocks_viewer, private_account, private_watchlist, state, username)| {
                 let standing = Standing {
-                    id,
+                    id: MemberId::new(id),
                     suspended: until.is_some_and(|u| u > Utc::now()),
                     blocks_viewer,
                     private_account,

@@ -240,7 +240,8 @@ pub async fn mark_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<(
 #[derive(Debug, Clone, Queryable)]
 pub struct LogRow {
     pub id: i64,
-    pub moderator_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub moderator_id: MemberId,
     pub moderator_username: String,
     pub action: String,
     pub subject_type: String,
@@ -294,7 +295,7 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
     .await?;
     Ok(LogRow {
         id,
-        moderator_id: action.moderator.get(),
+        moderator_id: action.moderator,
         moderator_username: action.moderator_username.to_owned(),
         action: action.action.as_str().to_owned(),
         subject_type: action.subject.as_str().to_owned(),

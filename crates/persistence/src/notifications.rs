@@ -5,10 +5,11 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, QueryDsl, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::notification::NotificationKind;
-use filmlog_domain::{MemberId, Relation};
+use filmlog_domain::{CommentId, LogEntryId, MemberId, Relation};
 
 use crate::Result;
 use crate::schema::{entry_subscriptions, list_subscriptions, members};
+use crate::types::NullableId;
 
 /// What a notification is about: a log entry (its review) or a list, and the comment in question.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,12 +97,12 @@ pub async fn withdraw(
 pub struct Group {
     #[diesel(sql_type = Text)]
     pub kind: String,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
+    pub log_entry_id: Option<LogEntryId>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub list_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
+    pub comment_id: Option<CommentId>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub list_comment_id: Option<i64>,
     /// The webhook endpoint a `webhook_disabled` notification is about.
@@ -222,12 +223,12 @@ pub struct Single {
     /// `None` for what the system tells (an endpoint disabled).
     #[diesel(sql_type = Nullable<Text>)]
     pub actor: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub log_entry_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
+    pub log_entry_id: Option<LogEntryId>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub list_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
+    pub comment_id: Option<CommentId>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub list_comment_id: Option<i64>,
     #[diesel(sql_type = Timestamptz)]

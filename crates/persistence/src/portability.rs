@@ -9,7 +9,9 @@ use diesel::{
     SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::MemberId;
+use filmlog_domain::{FilmId, LogEntryId, MemberId};
+
+use crate::types::NullableId;
 use serde_json::Value;
 
 use crate::Result;
@@ -25,7 +27,8 @@ fn claim_deadline() -> diesel::expression::SqlLiteral<Nullable<diesel::sql_types
 #[diesel(table_name = import_jobs, check_for_backend(diesel::pg::Pg))]
 pub struct ImportJobRow {
     pub id: i64,
-    pub member_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub member_id: MemberId,
     pub status: String,
     pub phase: String,
     pub dry_run: bool,
@@ -603,8 +606,8 @@ pub struct ImportRow {
     pub source_key: Option<String>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     pub item: Option<Value>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub film_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<FilmId>)]
+    pub film_id: Option<FilmId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub film_slug: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -763,8 +766,10 @@ pub async fn rows(
 pub struct SourceRow {
     pub source_key: String,
     pub item: Value,
-    pub film_id: Option<i64>,
-    pub log_entry_id: Option<i64>,
+    #[diesel(deserialize_as = NullableId<FilmId>)]
+    pub film_id: Option<FilmId>,
+    #[diesel(deserialize_as = NullableId<LogEntryId>)]
+    pub log_entry_id: Option<LogEntryId>,
     pub list_id: Option<i64>,
     pub imported_at: DateTime<Utc>,
 }
@@ -829,7 +834,8 @@ pub async fn remember(
 #[diesel(table_name = export_jobs, check_for_backend(diesel::pg::Pg))]
 pub struct ExportJobRow {
     pub id: i64,
-    pub member_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub member_id: MemberId,
     pub status: String,
     pub bytes: Option<i64>,
     pub error: Option<String>,

@@ -3,8 +3,8 @@
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
-use diesel::sql_types::{Bool, Nullable, SmallInt, Text};
-use filmlog_domain::{ActivityKind, Audience, Rating, Role};
+use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text};
+use filmlog_domain::{ActivityKind, Audience, CreditRole, Rating, Role};
 
 /// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
 /// CHECK constraints forbid) is a deserialization error, never a silent `None`.
@@ -100,5 +100,50 @@ impl FromSql<Nullable<Bool>, Pg> for NullAsFalse {
 impl From<NullAsFalse> for bool {
     fn from(f: NullAsFalse) -> Self {
         f.0
+    }
+}
+
+/// A nullable id column read as an optional typed id (`MemberId`, `LogEntryId`, …): rows carry the
+/// id's type, never a bare `i64` (a non-null id column reads through `deserialize_as = i64`).
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct NullableId<T>(pub Option<T>);
+
+impl<T: From<i64>> FromSql<Nullable<BigInt>, Pg> for NullableId<T> {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let raw = <i64 as FromSql<BigInt, Pg>>::from_sql(value)?;
+        Ok(Self(Some(T::from(raw))))
+    }
+
+    fn from_nullable_sql(value: Option<PgValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            Some(v) => Self::from_sql(v),
+            None => Ok(Self(None)),
+        }
+    }
+}
+
+impl<T> From<NullableId<T>> for Option<T> {
+    fn from(id: NullableId<T>) -> Self {
+        id.0
+    }
+}
+
+/// A credit's role as `film_credits.role` stores it; an unknown name (its CHECK constraint lists the
+/// known ones) is a deserialization error.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct DbCreditRole(pub CreditRole);
+
+impl FromSql<Text, Pg> for DbCreditRole {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
+        CreditRole::parse(&name)
+            .map(Self)
+            .ok_or_else(|| format!("unknown credit role {name:?}").into())
+    }
+}
+
+impl From<DbCreditRole> for CreditRole {
+    fn from(r: DbCreditRole) -> Self {
+        r.0
     }
 }

@@ -258,8 +258,8 @@ pub struct Claimed {
     pub id: i64,
     #[diesel(sql_type = BigInt)]
     pub endpoint_id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub owner_id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub owner_id: MemberId,
     #[diesel(sql_type = Text)]
     pub message_id: String,
     #[diesel(sql_type = Jsonb)]
@@ -455,10 +455,10 @@ pub async fn failed(
 pub async fn disable(
     conn: &mut AsyncPgConnection,
     endpoint: i64,
-    owner: i64,
+    owner: MemberId,
     reason: &str,
 ) -> Result<bool> {
-    Ok(disable_where(conn, owner, Some(endpoint), reason).await? == 1)
+    Ok(disable_where(conn, owner.get(), Some(endpoint), reason).await? == 1)
 }
 
 /// Pauses every enabled endpoint of `owner` (after a password change or "log out everywhere": a

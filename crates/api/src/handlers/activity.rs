@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use filmlog_domain::rules::EntryState;
 use filmlog_domain::visibility::Viewer;
-use filmlog_domain::{ActivityKind, MemberId, Rating, ReviewText};
+use filmlog_domain::{ActivityKind, Rating, ReviewText};
 use filmlog_persistence::activity::{self, ActivityView};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -116,7 +116,7 @@ fn activity_item(a: ActivityView, viewer: Viewer) -> ActivityItem {
     let entry_state = match (viewer.member(), a.entry_author_id) {
         (Some(me), Some(author)) => Some(ViewerEntry::from(EntryState::of(
             me,
-            MemberId::new(author),
+            author,
             a.entry_has_review.unwrap_or(false),
             a.entry_removed.unwrap_or(false),
             a.viewer_liked_entry,

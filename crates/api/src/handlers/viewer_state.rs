@@ -160,11 +160,8 @@ pub async fn my_relationships(
     for name in asked {
         let seen = found.iter().find(|(standing, username)| {
             username.eq_ignore_ascii_case(&name)
-                && sight(
-                    viewer,
-                    Subject::Profile(filmlog_domain::MemberId::new(standing.id)),
-                    standing.relation(),
-                ) == Sight::Visible
+                && sight(viewer, Subject::Profile(standing.id), standing.relation())
+                    == Sight::Visible
         });
         match seen {
             Some((standing, username)) => items.push(MemberStateItem {

@@ -9,7 +9,7 @@ use filmlog_domain::list::{self as list_rules, ListOp};
 use filmlog_domain::member::{Bio, DisplayName, Location, Pronouns, Website};
 use filmlog_domain::portability::{Action, FilmRef, Item, decide};
 use filmlog_domain::relationship::FilmCommand;
-use filmlog_domain::{Audience, FilmId, LogEntryId, MemberId, Rating, ReviewText, Slug, Title};
+use filmlog_domain::{Audience, FilmId, MemberId, Rating, ReviewText, Slug, Title};
 use filmlog_persistence::lists::{self as list_store, EntryText, ListChanges, NewList};
 use filmlog_persistence::log_entries::{LogEntryChanges, NewLogEntry};
 use filmlog_persistence::portability::{self as store, ImportRow, SourceRow};
@@ -117,9 +117,7 @@ pub async fn apply(
     // admin merged into a real one since) is that film again, not another new one.
     let earlier = previous.as_ref().and_then(|p| p.film_id);
     let (film, slug) = match (&staged.film, staged.item.needs_film()) {
-        (Some(_), true) if row.film_id.is_none() && earlier.is_some() => {
-            (earlier.map(FilmId::new), None)
-        }
+        (Some(_), true) if row.film_id.is_none() && earlier.is_some() => (earlier, None),
         (Some(f), true) => {
             let (id, slug) = film_of(conn, run, row, f).await?;
             (Some(id), slug)
@@ -168,7 +166,7 @@ async fn film_of(
     f: &FilmRef,
 ) -> OpResult<(FilmId, Option<String>)> {
     if let Some(id) = row.film_id {
-        return Ok((FilmId::new(id), row.film_slug.clone()));
+        return Ok((id, row.film_slug.clone()));
     }
     let pair = (f.name.clone(), f.year);
     if let Some((id, slug)) = run.created.get(&pair) {
@@ -298,7 +296,7 @@ async fn entry(
                     "imported before and deleted in Filmlog since",
                 ));
             };
-            let current = films::lock_own_entry(conn, LogEntryId::new(id), run.member).await?;
+            let current = films::lock_own_entry(conn, id, run.member).await?;
             let changes = LogEntryChanges {
                 watched_on: Some(*watched_on),
                 rewatch: Some(*rewatch),
@@ -316,7 +314,7 @@ async fn entry(
                 key,
                 &value,
                 Some(film.get()),
-                Some(id),
+                Some(id.get()),
                 None,
             )
             .await?;

@@ -150,7 +150,7 @@ async fn run(
     settings: &PortabilitySettings,
     job: &ExportJobRow,
 ) -> Result<(), ExportError> {
-    let member = MemberId::new(job.member_id);
+    let member = job.member_id;
     let mut conn = pool.get().await.map_err(ExportError::from)?;
     filmlog_persistence::jobs::clear_chunks::<ExportJobRow>(&mut conn, job.id)
         .await

@@ -205,12 +205,12 @@ async fn phases(
         phase = "plan".into();
     }
     if phase == "plan" {
-        plan(pool, job.id, MemberId::new(job.member_id), &mut tracker).await?;
+        plan(pool, job.id, job.member_id, &mut tracker).await?;
         next_phase(pool, lease, "apply").await?;
         phase = "apply".into();
     }
     if phase == "apply" {
-        let member = MemberId::new(job.member_id);
+        let member = job.member_id;
         let mut conn = conn(pool).await?;
         if job.dry_run {
             rehearse(pool, settings, job.id, member, &mut tracker).await?;

@@ -143,7 +143,7 @@ impl Film {
     ) -> Self {
         let (directors, cast): (Vec<_>, Vec<_>) = credits
             .into_iter()
-            .partition(|c| c.role() == Some(CreditRole::Director));
+            .partition(|c| c.role == CreditRole::Director);
         Film {
             slug: film.slug,
             title: film.title,

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use filmlog_domain::{CommentId, LogEntryId};
 use filmlog_persistence::notifications;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,13 +47,13 @@ impl NotificationSubject {
 
     /// A log entry's or a list's (`None` for notifications about you: follows, requests).
     pub(crate) fn of(
-        entry: Option<i64>,
+        entry: Option<LogEntryId>,
         list: Option<i64>,
         title: Option<String>,
         film: Option<String>,
     ) -> Option<Self> {
         let (kind, id) = match (entry, list) {
-            (Some(id), _) => ("log_entry", id),
+            (Some(id), _) => ("log_entry", id.get()),
             (None, Some(id)) => ("list", id),
             (None, None) => return None,
         };
@@ -102,7 +103,11 @@ impl From<notifications::Group> for NotificationItem {
                 g.film_slug,
             )
             .or_else(|| NotificationSubject::webhook(g.webhook_id)),
-            comment_id: g.comment_id.or(g.list_comment_id).map(|c| c.to_string()),
+            comment_id: g
+                .comment_id
+                .map(CommentId::get)
+                .or(g.list_comment_id)
+                .map(|c| c.to_string()),
             actors: g.actors,
             actor_count: g.actor_count,
             latest_at: g.latest_at,

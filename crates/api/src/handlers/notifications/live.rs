@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
+use filmlog_domain::CommentId;
 use filmlog_persistence::notifications;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -36,7 +37,11 @@ impl From<notifications::Single> for LiveNotification {
             kind: n.kind,
             actor: n.actor,
             subject: NotificationSubject::of(n.log_entry_id, n.list_id, None, None),
-            comment_id: n.comment_id.or(n.list_comment_id).map(|c| c.to_string()),
+            comment_id: n
+                .comment_id
+                .map(CommentId::get)
+                .or(n.list_comment_id)
+                .map(|c| c.to_string()),
             created_at: n.created_at,
         }
     }

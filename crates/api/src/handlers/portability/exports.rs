@@ -210,7 +210,7 @@ async fn downloadable(state: &AppState, id: i64) -> ApiResult<(store::ExportJobR
         .await?
         .filter(|j| j.status == "done" && kept(j))
         .ok_or_else(|| ApiError::not_found("that export"))?;
-    let member = filmlog_domain::MemberId::new(job.member_id);
+    let member = job.member_id;
     let username = filmlog_persistence::members::find(&mut conn, member)
         .await?
         .map(|m| m.username.as_str().to_owned())
