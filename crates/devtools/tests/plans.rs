@@ -332,6 +332,21 @@ async fn hot_queries_use_their_indexes() {
                 .replace('"', "'");
             let plan = explain(&mut conn, sql, &args).await;
             assert_uses(&plan, index, 100.0, 1_000.0);
+            // The visibility rule's SQL function (sql/visibility.sql) is inlined: the plan holds its
+            // expression, never a call (a call would run the follower EXISTS for every row).
+            let text = plan.to_string();
+            assert!(
+                sql.contains("visible_to("),
+                "the statement applies the rule: {sql}"
+            );
+            assert!(
+                !text.contains("visible_to("),
+                "visible_to is not inlined: {text}"
+            );
+            assert!(
+                text.contains("'private'::text"),
+                "no visibility rule in the plan: {text}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 -- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
--- activities.restricted: the activity is about a log entry or a list that not everyone may read (its
--- visibility is not public, or its author's account is private). Set when the activity is written, and again for
+-- activities.restricted: the activity is about a log entry or a list that not everyone may read
+-- (`restricted()` of visibility.sql). Set when the activity is written, and again for
 -- an entry's activities when its visibility changes, and for all activities about a member's entries
 -- when their account turns private or public: in the same transaction as the change.
 DROP FUNCTION IF EXISTS entry_restricted(bigint) CASCADE;
@@ -12,14 +12,14 @@ DROP FUNCTION IF EXISTS activities_restricted_list() CASCADE;
 
 CREATE FUNCTION entry_restricted(entry bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT coalesce((
-        SELECT restricted(le.member_id, le.visibility, m.private_account)
+        SELECT restricted(le.visibility, m.private_account)
         FROM log_entries le JOIN members m ON m.id = le.member_id
         WHERE le.id = entry), false)
 $$;
 
 CREATE FUNCTION list_restricted(list bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT coalesce((
-        SELECT restricted(li.owner_id, li.visibility, m.private_account)
+        SELECT restricted(li.visibility, m.private_account)
         FROM lists li JOIN members m ON m.id = li.owner_id
         WHERE li.id = list), false)
 $$;
@@ -52,14 +52,14 @@ CREATE TRIGGER activities_restricted_entry AFTER UPDATE OF visibility ON log_ent
 
 CREATE FUNCTION activities_restricted_member() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE activities a SET restricted = restricted(le.member_id, le.visibility, NEW.private_account)
+    UPDATE activities a SET restricted = restricted(le.visibility, NEW.private_account)
     FROM log_entries le
     WHERE le.member_id = NEW.id AND a.log_entry_id = le.id
-      AND a.restricted IS DISTINCT FROM restricted(le.member_id, le.visibility, NEW.private_account);
-    UPDATE activities a SET restricted = restricted(li.owner_id, li.visibility, NEW.private_account)
+      AND a.restricted IS DISTINCT FROM restricted(le.visibility, NEW.private_account);
+    UPDATE activities a SET restricted = restricted(li.visibility, NEW.private_account)
     FROM lists li
     WHERE li.owner_id = NEW.id AND a.list_id = li.id
-      AND a.restricted IS DISTINCT FROM restricted(li.owner_id, li.visibility, NEW.private_account);
+      AND a.restricted IS DISTINCT FROM restricted(li.visibility, NEW.private_account);
     RETURN NULL;
 END $$;
 

@@ -8,8 +8,11 @@
 -- written out would (an EXISTS passed as `follows_owner` stays a lazily evaluated sub-plan).
 -- Blocks and suspensions are filtered beside it (the block test differs between the reads: an
 -- anti-join in the lists, a hidden set in the feeds).
-DROP FUNCTION IF EXISTS visible_to(bigint, bigint, text, boolean, boolean) CASCADE;
-DROP FUNCTION IF EXISTS restricted(bigint, text, boolean) CASCADE;
+-- (Plain DROPs: nothing may depend on these functions — an index or a view built on one would
+-- make this file fail loudly rather than be dropped with it.)
+DROP FUNCTION IF EXISTS visible_to(bigint, bigint, text, boolean, boolean);
+DROP FUNCTION IF EXISTS restricted(bigint, text, boolean);
+DROP FUNCTION IF EXISTS restricted(text, boolean);
 
 -- Whether `viewer` (0: nobody) may read a thing of `owner` whose audience is `visibility`
 -- ('public', 'followers' or 'private'), the owner's account being private when `owner_private`, and
@@ -24,10 +27,11 @@ AS $fn$
         OR (visibility <> 'private' AND follows_owner)
 $fn$;
 
--- Whether not everyone may read it: not visible to an anonymous viewer (0 is nobody's id). The
--- `activities.restricted` flag (activities_restricted.sql) stores it.
-CREATE FUNCTION restricted(owner bigint, visibility text, owner_private boolean) RETURNS boolean
+-- Whether not everyone may read it: not visible to a viewer who is nobody (0) following nobody, of
+-- a thing whose owner is not them (-1: ids are positive). The `activities.restricted` flag
+-- (activities_restricted.sql) stores it.
+CREATE FUNCTION restricted(visibility text, owner_private boolean) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-    SELECT NOT visible_to(0, owner, visibility, owner_private, false)
+    SELECT NOT visible_to(0, -1, visibility, owner_private, false)
 $fn$;

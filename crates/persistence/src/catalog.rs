@@ -264,7 +264,7 @@ pub async fn film_page(
 ) -> Result<Option<FilmPage>> {
     let film = films::table
         .inner_join(film_stats::table)
-        .left_join(crate::viewer_film_on(films::id, viewer_id(viewer)))
+        .left_join(crate::viewer_film_on(viewer_id(viewer), films::id))
         .filter(films::slug.eq(slug))
         .filter(crate::film_in_scope(viewer_id(viewer), see_all))
         .select((
@@ -574,7 +574,8 @@ pub const DRIFT_SQL: &str = include_str!("drift.sql");
 /// A film no admin has verified, waiting in their queue (see [`unverified`]).
 #[derive(Debug, Clone, Queryable)]
 pub struct UnverifiedRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: FilmId,
     pub slug: String,
     pub title: String,
     pub year: Option<i32>,
@@ -655,7 +656,7 @@ pub async fn viewer_states(
     slugs: &[String],
 ) -> Result<Vec<(String, ViewerFilmRow)>> {
     Ok(films::table
-        .left_join(crate::viewer_film_on(films::id, viewer.get()))
+        .left_join(crate::viewer_film_on(viewer.get(), films::id))
         .filter(films::slug.eq_any(slugs))
         .filter(crate::film_visible(viewer.get()))
         .select((films::slug, crate::viewer_film_columns()))

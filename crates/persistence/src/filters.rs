@@ -1,12 +1,13 @@
 //! The query fragments the reads share, as typed functions (`#[diesel::dsl::auto_type]` names each
 //! one's type, as Lemmy's `filters.rs` and crates.io's `by_name` do): the visibility rule, blocks,
 //! suspensions, the films a viewer may see, the viewer's relationship with a film or a member, and
-//! keyset comparisons. All of it DSL, never SQL literals, so that diesel keeps the statements
+//! keyset comparisons. All of it DSL, not SQL literals, so that diesel keeps the statements
 //! prepared (a literal made every call parse and plan again: popular reviews fell to 15 % of their
 //! twin in a bench run).
 //!
-//! A fragment about "a member" takes the column that holds the member's id ([`MemberColumn`]), so
-//! one function serves a list's owner, an entry's author and a joined member alike.
+//! A fragment about "a member" takes the column that holds the member's id ([`IdColumn`]), so one
+//! function serves a list's owner, an entry's author and a joined member alike. One rule is also
+//! needed as text, by the statements written as SQL: [`film_visible_sql`].
 
 use diesel::dsl::{AsExprOf, exists, not};
 use diesel::expression::{
@@ -25,13 +26,13 @@ use diesel::{
 use crate::schema::{blocks, films, follow_requests, follows, member_films, members, mutes};
 use crate::viewer::{ViewerFilms, ViewerFollows, viewer_films, viewer_follows};
 
-/// A non-aggregate expression holding a member's id: a column such as `lists::owner_id`.
-pub(crate) trait MemberColumn:
+/// A non-aggregate expression holding an id: a column such as `lists::owner_id` or `films::id`.
+pub(crate) trait IdColumn:
     Expression<SqlType = BigInt> + ValidGrouping<(), IsAggregate = is_aggregate::No> + Copy
 {
 }
 
-impl<T> MemberColumn for T where
+impl<T> IdColumn for T where
     T: Expression<SqlType = BigInt> + ValidGrouping<(), IsAggregate = is_aggregate::No> + Copy
 {
 }
@@ -60,7 +61,7 @@ diesel::define_sql_function! {
 
 /// Whether the viewer (an `i64`, 0 for nobody) follows the member in `member`.
 #[diesel::dsl::auto_type]
-pub(crate) fn follows_member<M: MemberColumn>(viewer: i64, member: M) -> _ {
+pub(crate) fn follows_member<M: IdColumn>(viewer: i64, member: M) -> _ {
     exists(
         follows::table
             .filter(follows::follower_id.eq(viewer))
@@ -73,7 +74,7 @@ pub(crate) fn follows_member<M: MemberColumn>(viewer: i64, member: M) -> _ {
 /// entry or a list: [`visible_to`]. Blocks and suspensions are filtered beside it ([`unblocked`],
 /// [`active_member`]).
 #[diesel::dsl::auto_type]
-pub(crate) fn visible<O: MemberColumn, V: TextColumn>(viewer: i64, owner: O, visibility: V) -> _ {
+pub(crate) fn visible<O: IdColumn, V: TextColumn>(viewer: i64, owner: O, visibility: V) -> _ {
     let follows_owner: follows_member<O> = follows_member(viewer, owner);
     visible_to(
         viewer,
@@ -86,7 +87,7 @@ pub(crate) fn visible<O: MemberColumn, V: TextColumn>(viewer: i64, owner: O, vis
 
 /// Whether the viewer (an `i64`) blocks the member in `member`.
 #[diesel::dsl::auto_type]
-pub(crate) fn viewer_blocks<M: MemberColumn>(viewer: i64, member: M) -> _ {
+pub(crate) fn viewer_blocks<M: IdColumn>(viewer: i64, member: M) -> _ {
     exists(
         blocks::table
             .filter(blocks::blocker_id.eq(viewer))
@@ -96,7 +97,7 @@ pub(crate) fn viewer_blocks<M: MemberColumn>(viewer: i64, member: M) -> _ {
 
 /// Whether the member in `member` blocks the viewer (an `i64`).
 #[diesel::dsl::auto_type]
-pub(crate) fn blocks_viewer<M: MemberColumn>(viewer: i64, member: M) -> _ {
+pub(crate) fn blocks_viewer<M: IdColumn>(viewer: i64, member: M) -> _ {
     exists(
         blocks::table
             .filter(blocks::blocked_id.eq(viewer))
@@ -107,7 +108,7 @@ pub(crate) fn blocks_viewer<M: MemberColumn>(viewer: i64, member: M) -> _ {
 /// Whether there is a block, in either direction, between the viewer and the member in `member`, as
 /// a value (a comment's tombstone).
 #[diesel::dsl::auto_type]
-pub(crate) fn blocked<M: MemberColumn>(viewer: i64, member: M) -> _ {
+pub(crate) fn blocked<M: IdColumn>(viewer: i64, member: M) -> _ {
     let by_viewer: viewer_blocks<M> = viewer_blocks(viewer, member);
     let of_viewer: blocks_viewer<M> = blocks_viewer(viewer, member);
     by_viewer.or(of_viewer)
@@ -117,7 +118,7 @@ pub(crate) fn blocked<M: MemberColumn>(viewer: i64, member: M) -> _ {
 /// signed-in viewer (two NOT EXISTS, which PostgreSQL runs as anti-joins on the blocks' two
 /// indexes).
 #[diesel::dsl::auto_type]
-pub(crate) fn unblocked<M: MemberColumn>(viewer: i64, member: M) -> _ {
+pub(crate) fn unblocked<M: IdColumn>(viewer: i64, member: M) -> _ {
     let by_viewer: viewer_blocks<M> = viewer_blocks(viewer, member);
     let of_viewer: blocks_viewer<M> = blocks_viewer(viewer, member);
     not(by_viewer).and(not(of_viewer))
@@ -164,12 +165,9 @@ pub(crate) fn viewer_member_columns(viewer: i64) -> _ {
 }
 
 /// The join condition of the viewer's relationship (the [`viewer_films`] alias) with the film in
-/// `film`: `query.left_join(viewer_film_on(films::id, viewer))`.
+/// `film`: `query.left_join(viewer_film_on(viewer, films::id))`.
 #[diesel::dsl::auto_type]
-pub(crate) fn viewer_film_on<F>(film: F, viewer: i64) -> _
-where
-    F: Expression<SqlType = BigInt> + ValidGrouping<(), IsAggregate = is_aggregate::No>,
-{
+pub(crate) fn viewer_film_on<F: IdColumn>(viewer: i64, film: F) -> _ {
     let vf: Alias<ViewerFilms> = viewer_films;
     vf.on(vf
         .field(member_films::film_id)
@@ -230,6 +228,9 @@ type BoundTo<T, C> = AsExprOf<T, <C as Expression>::SqlType>;
 pub(crate) type Before<C1, C2, T1, T2> =
     RowCompare<C1, C2, BoundTo<T1, C1>, BoundTo<T2, C2>, false>;
 
+/// What [`after`] returns: rows after `(T1, T2)` values in `(C1, C2)` order.
+pub(crate) type After<C1, C2, T1, T2> = RowCompare<C1, C2, BoundTo<T1, C1>, BoundTo<T2, C2>, true>;
+
 /// Rows before `(a, b)` in `(first, second)` order: the next page of a descending sort.
 pub(crate) fn before<C1, C2, T1, T2>(columns: (C1, C2), (a, b): (T1, T2)) -> Before<C1, C2, T1, T2>
 where
@@ -247,10 +248,7 @@ where
 }
 
 /// Rows after `(a, b)` in `(first, second)` order: the next page of an ascending sort.
-pub(crate) fn after<C1, C2, T1, T2>(
-    columns: (C1, C2),
-    (a, b): (T1, T2),
-) -> RowCompare<C1, C2, BoundTo<T1, C1>, BoundTo<T2, C2>, true>
+pub(crate) fn after<C1, C2, T1, T2>(columns: (C1, C2), (a, b): (T1, T2)) -> After<C1, C2, T1, T2>
 where
     C1: Expression,
     C2: Expression,

@@ -80,7 +80,7 @@ impl LogEntryRow {
 fn entry_views(viewer: i64) -> _ {
     let likes: Alias<ViewerLikes> = viewer_likes;
     let film_state: crate::viewer_film_on<log_entries::film_id> =
-        crate::viewer_film_on(log_entries::film_id, viewer);
+        crate::viewer_film_on(viewer, log_entries::film_id);
     log_entries::table
         .inner_join(members::table)
         .inner_join(films::table)
@@ -289,7 +289,7 @@ WITH film AS (
 ), activity AS (
     INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating, restricted)
     SELECT entry.member_id, $10, entry.film_id, entry.id, entry.rating,
-           restricted(entry.member_id, entry.visibility, (SELECT m.private_account FROM members m WHERE m.id = $2))
+           restricted(entry.visibility, (SELECT m.private_account FROM members m WHERE m.id = $2))
     FROM entry
 )
 SELECT entry.*, relationship.liked, film.slug AS film_slug, film.title AS film_title,

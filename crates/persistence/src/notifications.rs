@@ -14,16 +14,16 @@ use crate::types::NullableId;
 /// What a notification is about: a log entry (its review) or a list, and the comment in question.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct About {
-    pub log_entry: Option<i64>,
+    pub log_entry: Option<LogEntryId>,
     pub list: Option<i64>,
-    pub comment: Option<i64>,
+    pub comment: Option<CommentId>,
     pub list_comment: Option<i64>,
 }
 
 /// A thread one can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Thread {
-    Entry(i64),
+    Entry(LogEntryId),
     List(i64),
 }
 
@@ -60,9 +60,9 @@ pub async fn notify(
     .bind::<BigInt, _>(actor.get())
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<Text>, _>(kinds)
-    .bind::<Nullable<BigInt>, _>(about.log_entry)
+    .bind::<Nullable<BigInt>, _>(about.log_entry.map(LogEntryId::get))
     .bind::<Nullable<BigInt>, _>(about.list)
-    .bind::<Nullable<BigInt>, _>(about.comment)
+    .bind::<Nullable<BigInt>, _>(about.comment.map(CommentId::get))
     .bind::<Nullable<BigInt>, _>(about.list_comment)
     .execute(conn)
     .await?)
@@ -86,7 +86,7 @@ pub async fn withdraw(
     .bind::<BigInt, _>(actor.get())
     .bind::<BigInt, _>(recipient.get())
     .bind::<Text, _>(kind.as_str())
-    .bind::<Nullable<BigInt>, _>(about.log_entry)
+    .bind::<Nullable<BigInt>, _>(about.log_entry.map(LogEntryId::get))
     .bind::<Nullable<BigInt>, _>(about.list)
     .execute(conn)
     .await?)
@@ -270,28 +270,6 @@ pub async fn newest_id(conn: &mut AsyncPgConnection, recipient: MemberId) -> Res
     Ok(row.n)
 }
 
-/// Writes `member`'s subscription row of a thread in `$table` (keyed by `$thread_col`): set to
-/// `on` when `overwrite`, else only when there is none.
-macro_rules! subscription_row {
-    ($conn:expr, $table:ident, $thread_col:ident, $id:expr, $member:expr, $on:expr, $overwrite:expr) => {{
-        let insert = diesel::insert_into($table::table).values((
-            $table::$thread_col.eq($id),
-            $table::member_id.eq($member.get()),
-            $table::subscribed.eq($on),
-        ));
-        if $overwrite {
-            insert
-                .on_conflict(($table::$thread_col, $table::member_id))
-                .do_update()
-                .set($table::subscribed.eq($on))
-                .execute($conn)
-                .await?
-        } else {
-            insert.on_conflict_do_nothing().execute($conn).await?
-        }
-    }};
-}
-
 /// Subscribes `member` to a thread (`on`), or unsubscribes them for good (`!on`).
 pub async fn set_subscription(
     conn: &mut AsyncPgConnection,
@@ -318,20 +296,44 @@ async fn subscribe(
     on: bool,
     overwrite: bool,
 ) -> Result<()> {
+    // Set to `on` when `overwrite`, else only when the member has no row for the thread.
     match thread {
         Thread::Entry(id) => {
-            subscription_row!(
-                conn,
-                entry_subscriptions,
-                log_entry_id,
-                id,
-                member,
-                on,
-                overwrite
-            )
+            let insert = diesel::insert_into(entry_subscriptions::table).values((
+                entry_subscriptions::log_entry_id.eq(id.get()),
+                entry_subscriptions::member_id.eq(member.get()),
+                entry_subscriptions::subscribed.eq(on),
+            ));
+            if overwrite {
+                insert
+                    .on_conflict((
+                        entry_subscriptions::log_entry_id,
+                        entry_subscriptions::member_id,
+                    ))
+                    .do_update()
+                    .set(entry_subscriptions::subscribed.eq(on))
+                    .execute(conn)
+                    .await?
+            } else {
+                insert.on_conflict_do_nothing().execute(conn).await?
+            }
         }
         Thread::List(id) => {
-            subscription_row!(conn, list_subscriptions, list_id, id, member, on, overwrite)
+            let insert = diesel::insert_into(list_subscriptions::table).values((
+                list_subscriptions::list_id.eq(id),
+                list_subscriptions::member_id.eq(member.get()),
+                list_subscriptions::subscribed.eq(on),
+            ));
+            if overwrite {
+                insert
+                    .on_conflict((list_subscriptions::list_id, list_subscriptions::member_id))
+                    .do_update()
+                    .set(list_subscriptions::subscribed.eq(on))
+                    .execute(conn)
+                    .await?
+            } else {
+                insert.on_conflict_do_nothing().execute(conn).await?
+            }
         }
     };
     Ok(())
@@ -345,7 +347,7 @@ pub async fn subscriptions(
     let rows: Vec<(i64, bool)> = match thread {
         Thread::Entry(id) => {
             entry_subscriptions::table
-                .filter(entry_subscriptions::log_entry_id.eq(id))
+                .filter(entry_subscriptions::log_entry_id.eq(id.get()))
                 .select((
                     entry_subscriptions::member_id,
                     entry_subscriptions::subscribed,

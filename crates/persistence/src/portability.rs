@@ -469,8 +469,8 @@ pub async fn unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<Unm
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct CatalogTitle {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub id: FilmId,
     #[diesel(sql_type = Text)]
     pub title: String,
     #[diesel(sql_type = Nullable<Text>)]

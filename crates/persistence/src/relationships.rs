@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
-use diesel::sql_types::{Bool, Timestamptz};
+use diesel::sql_types::Timestamptz;
 use diesel::upsert::excluded;
 use diesel::{
-    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable, SelectableHelper,
+    ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::relationship::{ExplicitRating, Relationship};
@@ -158,38 +159,46 @@ pub async fn list(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(FilmSummaryRow, DateTime<Utc>, Option<i16>, ViewerFilmRow)>> {
-    let (at_col, flag) = if watchlist {
-        ("member_films.watchlisted_at", "member_films.in_watchlist")
-    } else {
-        ("member_films.liked_at", "member_films.liked")
-    };
-    let mut query = member_films::table
+    let base = member_films::table
         .inner_join(films::table)
-        .left_join(crate::viewer_film_on(films::id, viewer_id(viewer)))
+        .left_join(crate::viewer_film_on(viewer_id(viewer), films::id))
         .filter(member_films::member_id.eq(member.get()))
-        .filter(sql::<Bool>(flag))
-        .select((
-            FilmSummaryRow::as_select(),
-            sql::<Timestamptz>(at_col),
-            member_films::rating,
-            crate::viewer_film_columns(),
-        ))
-        .order((
-            sql::<Timestamptz>(&format!("{at_col} DESC")),
-            member_films::film_id.desc(),
-        ))
-        .limit(limit)
-        .into_boxed();
-    if let Some((at, id)) = after {
+        .limit(limit);
+    // The same page over either flag and its timestamp (set whenever the flag is).
+    let mut query = if watchlist {
+        base.filter(member_films::in_watchlist)
+            .select((
+                FilmSummaryRow::as_select(),
+                member_films::watchlisted_at.assume_not_null(),
+                member_films::rating,
+                crate::viewer_film_columns(),
+            ))
+            .order((
+                member_films::watchlisted_at.desc(),
+                member_films::film_id.desc(),
+            ))
+            .into_boxed()
+    } else {
+        base.filter(member_films::liked)
+            .select((
+                FilmSummaryRow::as_select(),
+                member_films::liked_at.assume_not_null(),
+                member_films::rating,
+                crate::viewer_film_columns(),
+            ))
+            .order((member_films::liked_at.desc(), member_films::film_id.desc()))
+            .into_boxed()
+    };
+    if let Some(key) = after {
         query = if watchlist {
             query.filter(crate::before(
                 (member_films::watchlisted_at, member_films::film_id),
-                (at, id),
+                key,
             ))
         } else {
             query.filter(crate::before(
                 (member_films::liked_at, member_films::film_id),
-                (at, id),
+                key,
             ))
         };
     }

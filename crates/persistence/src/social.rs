@@ -1,8 +1,6 @@
 //! Review likes, comments and follows. Their counters are kept by triggers.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Bool};
 use diesel::{
     ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
@@ -210,43 +208,67 @@ pub async fn follow_list(
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
-    let (filter_col, other_col) = if followers {
-        ("follows.followee_id", "follows.follower_id")
-    } else {
-        ("follows.follower_id", "follows.followee_id")
-    };
-    let mut query = follows::table
-        .inner_join(members::table.on(sql::<Bool>(&format!("members.id = {other_col}"))))
-        .filter(sql::<Bool>(&format!("{filter_col} = ")).bind::<BigInt, _>(member.get()))
-        .select((
-            MemberSummaryRow::as_select(),
-            follows::created_at,
-            crate::viewer_member_columns(viewer_id(viewer)),
-        ))
-        .order((
-            follows::created_at.desc(),
-            sql::<BigInt>(&format!("{other_col} DESC")),
-        ))
-        .limit(limit)
-        .into_boxed();
-    query = query.filter(crate::active_member());
-    if let Some(viewer) = viewer {
-        query = query.filter(crate::unblocked(viewer.get(), members::id));
-    }
-    if let Some((at, id)) = after {
-        query = if followers {
-            query.filter(crate::before(
+    let viewing = viewer_id(viewer);
+    // The same page from either side of the follow (its FROM clause differs, so two statements).
+    let rows = if followers {
+        let query = follows::table
+            .inner_join(members::table.on(members::id.eq(follows::follower_id)))
+            .filter(follows::followee_id.eq(member.get()))
+            .select((
+                MemberSummaryRow::as_select(),
+                follows::created_at,
+                crate::viewer_member_columns(viewing),
+            ))
+            .order((follows::created_at.desc(), follows::follower_id.desc()))
+            .limit(limit)
+            .into_boxed();
+        let query = match after {
+            Some(key) => query.filter(crate::before(
                 (follows::created_at, follows::follower_id),
-                (at, id),
-            ))
-        } else {
-            query.filter(crate::before(
-                (follows::created_at, follows::followee_id),
-                (at, id),
-            ))
+                key,
+            )),
+            None => query,
         };
+        others_page(query, viewer).load(conn).await?
+    } else {
+        let query = follows::table
+            .inner_join(members::table.on(members::id.eq(follows::followee_id)))
+            .filter(follows::follower_id.eq(member.get()))
+            .select((
+                MemberSummaryRow::as_select(),
+                follows::created_at,
+                crate::viewer_member_columns(viewing),
+            ))
+            .order((follows::created_at.desc(), follows::followee_id.desc()))
+            .limit(limit)
+            .into_boxed();
+        let query = match after {
+            Some(key) => query.filter(crate::before(
+                (follows::created_at, follows::followee_id),
+                key,
+            )),
+            None => query,
+        };
+        others_page(query, viewer).load(conn).await?
+    };
+    Ok(rows)
+}
+
+/// A page of other members (joined as `members`) as `viewer` may see it: never suspended members,
+/// and for a signed-in viewer none on the other side of a block.
+fn others_page<Q>(query: Q, viewer: Option<MemberId>) -> Q
+where
+    Q: diesel::query_dsl::methods::FilterDsl<crate::active_member, Output = Q>
+        + diesel::query_dsl::methods::FilterDsl<crate::unblocked<members::id>, Output = Q>,
+{
+    let query = diesel::query_dsl::methods::FilterDsl::filter(query, crate::active_member());
+    match viewer {
+        Some(viewer) => diesel::query_dsl::methods::FilterDsl::filter(
+            query,
+            crate::unblocked(viewer.get(), members::id),
+        ),
+        None => query,
     }
-    Ok(query.load(conn).await?)
 }
 
 /// Asks to follow a private account (idempotent); `true` when the request is new.

@@ -52,3 +52,39 @@ pub async fn merge(
     conn.transaction(async |conn| Ok(catalog::merge(conn, source, target).await?))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use filmlog_domain::RuleError;
+
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn a_film_merges_into_another_with_its_entries_and_never_into_itself() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let duplicate = f.film("children-of-heaven").await;
+        let kept = f.film("children-of-heaven-1997").await;
+        f.review(ana, "children-of-heaven").await;
+
+        let into_itself = merge(&mut f.conn, kept, kept).await;
+        assert!(
+            matches!(into_itself, Err(OpError::Rule(RuleError::SameFilm))),
+            "{into_itself:?}"
+        );
+        assert_eq!(f.count("films").await, 2);
+
+        let merged = merge(&mut f.conn, duplicate, kept)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((merged.members, merged.log_entries), (1, 1));
+        assert_eq!(f.count("films").await, 1);
+        assert_eq!(
+            f.count(&format!("log_entries WHERE film_id = {kept}"))
+                .await,
+            1,
+            "the entry moved to the film that stays"
+        );
+    }
+}

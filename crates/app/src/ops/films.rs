@@ -109,7 +109,7 @@ async fn mentions(conn: &mut AsyncPgConnection, entry: &LogEntryRow) -> OpResult
         owner: entry.member_id,
         audience: entry.visibility,
         about: About {
-            log_entry: Some(entry.id.get()),
+            log_entry: Some(entry.id),
             ..About::default()
         },
     };
@@ -243,4 +243,92 @@ pub async fn delete_own_entry(
         delete_entry(conn, member, &current).await
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use filmlog_persistence::log_entries::{self, LogEntryChanges};
+
+    use super::*;
+    use crate::ops::fixture::Fixture;
+    use crate::ops::{OpError, step};
+
+    fn rewrite(_: &LogEntryRow) -> OpResult<(LogEntryChanges, Option<bool>)> {
+        let changes = LogEntryChanges {
+            review_text: Some(Some("rewritten".to_owned())),
+            ..LogEntryChanges::default()
+        };
+        Ok((changes, None))
+    }
+
+    async fn review_text(f: &mut Fixture, entry: LogEntryId) -> Option<String> {
+        log_entries::view(&mut f.conn, entry, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no entry {entry}"))
+            .0
+            .entry
+            .review_text
+    }
+
+    #[tokio::test]
+    async fn only_the_author_edits_an_entry_and_a_refused_precondition_changes_nothing() {
+        let mut f = Fixture::new().await;
+        let (ana, bo) = (f.member("ana").await, f.member("bo").await);
+        f.film("children-of-heaven-1997").await;
+        let entry = f.review(ana, "children-of-heaven-1997").await;
+        let accept = || step(|_| Box::pin(async { Ok(()) }));
+
+        let by_other = edit_own_entry(&mut f.conn, bo, entry, accept(), rewrite).await;
+        assert!(
+            matches!(by_other, Err(OpError::NotFound(_))),
+            "{by_other:?}"
+        );
+        let refused = step(|_| Box::pin(async { Err(OpError::PreconditionFailed) }));
+        let stale = edit_own_entry(&mut f.conn, ana, entry, refused, rewrite).await;
+        assert!(
+            matches!(stale, Err(OpError::PreconditionFailed)),
+            "{stale:?}"
+        );
+        assert_eq!(
+            review_text(&mut f, entry).await.as_deref(),
+            Some("a review")
+        );
+
+        edit_own_entry(&mut f.conn, ana, entry, accept(), rewrite)
+            .await
+            .unwrap_or_else(|e| panic!("the author edits: {e}"));
+        assert_eq!(
+            review_text(&mut f, entry).await.as_deref(),
+            Some("rewritten")
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_an_entry_takes_its_activity_and_keeps_the_film_watched() {
+        let mut f = Fixture::new().await;
+        let (ana, bo) = (f.member("ana").await, f.member("bo").await);
+        f.film("children-of-heaven-1997").await;
+        let entry = f.review(ana, "children-of-heaven-1997").await;
+        let accept = || step(|_| Box::pin(async { Ok(()) }));
+        assert_eq!(f.count("activities").await, 1);
+
+        let by_other = delete_own_entry(&mut f.conn, bo, entry, accept()).await;
+        assert!(
+            matches!(by_other, Err(OpError::NotFound(_))),
+            "{by_other:?}"
+        );
+        assert_eq!(f.count("log_entries").await, 1);
+
+        delete_own_entry(&mut f.conn, ana, entry, accept())
+            .await
+            .unwrap_or_else(|e| panic!("the author deletes: {e}"));
+        assert_eq!(f.count("log_entries").await, 0);
+        assert_eq!(f.count("activities").await, 0);
+        assert_eq!(
+            f.count("member_films WHERE watched").await,
+            1,
+            "the film stays watched"
+        );
+    }
 }

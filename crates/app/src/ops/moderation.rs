@@ -90,3 +90,70 @@ pub async fn act(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use filmlog_domain::RuleError;
+
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn nobody_reports_their_own_review_and_a_removal_resolves_the_open_reports() {
+        let mut f = Fixture::new().await;
+        let (ana, bo, mod_) = (
+            f.member("ana").await,
+            f.member("bo").await,
+            f.member("mo").await,
+        );
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(ana, "children-of-heaven-1997").await;
+        let subject = (SubjectType::Review, review.get());
+
+        let own = report(&mut f.conn, ana, ana, subject, ReportReason::Spam, None).await;
+        assert!(
+            matches!(own, Err(OpError::Rule(RuleError::ReportOwnContent))),
+            "{own:?}"
+        );
+        for _ in 0..2 {
+            report(
+                &mut f.conn,
+                bo,
+                ana,
+                subject,
+                ReportReason::Spam,
+                Some("ads"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(f.count("reports").await, 1, "one open report per reporter");
+
+        let gone = act(
+            &mut f.conn,
+            (mod_, "mo"),
+            ModerationAction::Remove,
+            (SubjectType::Review, i64::MAX),
+            "spam",
+            None,
+        )
+        .await;
+        assert!(matches!(gone, Err(OpError::NotFound(_))), "{gone:?}");
+        let line = act(
+            &mut f.conn,
+            (mod_, "mo"),
+            ModerationAction::Remove,
+            subject,
+            "spam",
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((line.moderator_id, line.reports_resolved), (mod_, 1));
+        assert_eq!(
+            f.count("log_entries WHERE review_removed_at IS NOT NULL")
+                .await,
+            1
+        );
+    }
+}

@@ -98,7 +98,7 @@ pub async fn like_review(
 
 fn entry_about(entry: LogEntryId) -> About {
     About {
-        log_entry: Some(entry.get()),
+        log_entry: Some(entry),
         ..About::default()
     }
 }
@@ -147,12 +147,12 @@ pub async fn add_comment(
         owner: entry_author,
         audience,
         about: About {
-            log_entry: Some(entry.get()),
-            comment: Some(id.get()),
+            log_entry: Some(entry),
+            comment: Some(id),
             ..About::default()
         },
     };
-    let (thread, kind) = (Thread::Entry(entry.get()), NotificationKind::ReviewComment);
+    let (thread, kind) = (Thread::Entry(entry), NotificationKind::ReviewComment);
     notify::comment(conn, author, thread, kind, &new.body, place).await?;
     let what = NewActivity {
         film: Some(film),
@@ -435,7 +435,7 @@ pub async fn subscribe_entry(
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
         readable_entry(conn, entry, member).await?;
-        let thread = Thread::Entry(entry.get());
+        let thread = Thread::Entry(entry);
         filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
         Ok(())
     })

@@ -433,7 +433,7 @@ async fn plan(
                 let mut folded: Folded = HashMap::new();
                 for f in store::films_of_year(&mut conn, member, *y).await? {
                     let c = Candidate {
-                        id: f.id,
+                        id: f.id.get(),
                         year: f.year,
                         verified: f.verified,
                     };
