@@ -4,7 +4,8 @@
 Reads every `.rs` file under a crate's `src/`, finds the modules each one names through `crate::`
 and `super::` paths (in `use` declarations, grouped or not, and inline), outside `#[cfg(test)]`
 modules, and prints every strongly connected group of more than one file. A parent module naming
-its own children (`mod x; x::f()`) is declaration, not an import, and is not counted.
+its own children by a bare path (`mod x; x::f()`) is not counted (only `crate::` and `super::` paths
+are read); naming them through `crate::` is, like any other import.
 
 Usage: module_cycles.py CRATE_SRC_DIR   (exit 1 when a circle exists)
 """

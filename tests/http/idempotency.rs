@@ -78,6 +78,27 @@ async fn a_retry_with_the_same_key_replays_the_original_response() {
     post_with_key(&app, "/api/v1/log-entries", &ana.access_token, "k-3", &body)
         .await
         .assert_status(201);
+    // Also when it fails inside the unit that claimed the key (no film has the slug, found out by
+    // the write): the claim goes with the failed transaction, so the key takes another body.
+    let unknown = json!({"film": "no-such-film-1999", "watched_on": "2024-05-01"});
+    post_with_key(
+        &app,
+        "/api/v1/log-entries",
+        &bruno.access_token,
+        "k-4",
+        &unknown,
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    post_with_key(
+        &app,
+        "/api/v1/log-entries",
+        &bruno.access_token,
+        "k-4",
+        &body,
+    )
+    .await
+    .assert_status(201);
     for key in ["", "with space", &"x".repeat(256)] {
         post_with_key(&app, "/api/v1/log-entries", &ana.access_token, key, &body)
             .await

@@ -565,9 +565,7 @@ problem_responses! {
     BlockedYouBlockedThisMember => "`blocked`: you blocked this member; unblock them first (a member who blocked you is answered 404, as if they did not exist)";
     FollowYourself => "`follow_yourself`";
     NotFoundNoSuchMember => "`not_found`: no such member, or no request from them";
-    DatabaseUnreachable => "The database is unreachable (`service_unavailable`), with Retry-After";
     BlockedYouBlockedItsOwnerUnblock => "`blocked`: you blocked its owner; unblock them first";
-    PreconditionFailedListChangedSince => "`precondition_failed`: the list changed since that ETag";
     ValidationFailedPointingAtOperation => "`validation_failed` pointing at the operation: `unknown_film`, `duplicate_film`, `not_in_list`, `position_out_of_range`, `too_many_entries`, `invalid_notes`, `too_many_operations`";
     PreconditionRequiredSendIfMatch => "`precondition_required`: send `If-Match`";
     LikeOwnList => "`like_own_list`";
@@ -576,7 +574,6 @@ problem_responses! {
     ValidationFailedUnknownFilmInvalid => "`validation_failed` (`unknown_film`, `invalid_rating`, `invalid_watched_on`, `invalid_review`, `invalid_tag`), `log_entry_needs_date_or_review` or `idempotency_key_reused`";
     NoSuchEntryYoursNot => "No such entry of yours (`not_found`)";
     ValidationFailedLogEntryNeeds => "`validation_failed` or `log_entry_needs_date_or_review`";
-    PreconditionFailedIfMatchStale => "`precondition_failed`: `If-Match` is stale";
     ValidationFailedInvalidDisplayName => "`validation_failed`: `invalid_display_name`, `invalid_bio`, `invalid_location`, `invalid_website`, `invalid_pronouns`";
     ValidationFailedWeakPasswordWrong => "`validation_failed` (`weak_password`, `wrong_password`)";
     PasswordLocked => "`password_locked`: too many wrong passwords for this account from your network (after 5 in a row, 1 s, doubling up to 15 min), or `rate_limited`";
@@ -588,9 +585,6 @@ problem_responses! {
     ValidationFailedInvalidSubjectType => "`validation_failed` (`invalid_subject_type`, `invalid_subject_id`, `invalid_reason`, `invalid_message`) or `report_own_content`";
     InvalidLastEventId => "`invalid_last_event_id`";
     TooManyStreams => "`too_many_streams`: you hold 5 streams already";
-    BlockedYouBlockedItsAuthor => "`blocked`: you blocked its author";
-    BlockedYouBlockedItsOwner => "`blocked`: you blocked its owner";
-    InvalidCursorInvalidLimitInvalid => "`invalid_cursor`, `invalid_limit`, `invalid_query_parameter`";
     ResyncRequired => "`resync_required`: the cursor is older than the tombstones kept";
     ExportInProgress => "`export_in_progress`";
     NotFoundNotOneYoursExpired => "`not_found`: not one of yours, or expired";

@@ -59,20 +59,28 @@ impl Periodic for Prune {
             portability::prune(conn, JOBS_KEPT_DAYS).await,
             idempotency::prune(conn).await,
         ];
-        let mut first_error = None;
-        let mut total = 0;
-        for part in parts {
-            match part {
-                Ok(n) => total += n,
-                // The first failure is the run's (logged by `run_every`); later ones are logged here.
-                Err(error) if first_error.is_some() => {
-                    tracing::warn!(job = Self::NAME, %error, "another part of the prune failed");
-                }
-                Err(error) => first_error = Some(error),
-            }
-        }
-        first_error.map_or(Ok(total), Err)
+        all_parts(Self::NAME, parts)
     }
+}
+
+/// The outcome of a run made of independent parts that all ran: the rows they changed, or the first
+/// failure (the run's, logged by [`run_every`]); a later failure is logged here.
+fn all_parts<E: std::fmt::Display>(
+    job: &str,
+    parts: impl IntoIterator<Item = Result<usize, E>>,
+) -> Result<usize, E> {
+    let mut first_error = None;
+    let mut total = 0;
+    for part in parts {
+        match part {
+            Ok(n) => total += n,
+            Err(error) if first_error.is_some() => {
+                tracing::warn!(job, %error, "another part of the run failed");
+            }
+            Err(error) => first_error = Some(error),
+        }
+    }
+    first_error.map_or(Ok(total), Err)
 }
 
 /// Recomputes review popularity scores.
@@ -108,5 +116,28 @@ pub async fn run_every<J: Periodic>(pool: DbPool, job: J) {
             Ok(changed) => tracing::info!(job = J::NAME, changed, "periodic job ran"),
             Err(error) => tracing::warn!(job = J::NAME, %error, "periodic job failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_parts;
+
+    #[test]
+    fn a_run_counts_every_part_and_answers_its_first_failure() {
+        assert_eq!(all_parts::<String>("t", [Ok(2), Ok(0), Ok(3)]), Ok(5));
+        assert_eq!(
+            all_parts(
+                "t",
+                [
+                    Ok(2),
+                    Err("first".to_owned()),
+                    Ok(3),
+                    Err("second".to_owned())
+                ]
+            ),
+            Err("first".to_owned())
+        );
+        assert_eq!(all_parts::<String>("t", []), Ok(0));
     }
 }

@@ -16,12 +16,15 @@ use diesel::expression::{
 };
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_dsl::methods;
 use diesel::query_source::Alias;
 use diesel::sql_types::{BigInt, Bool, SqlType, Text};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, QueryDsl,
     QueryResult,
 };
+
+use filmlog_domain::MemberId;
 
 use crate::schema::{blocks, films, follow_requests, follows, member_films, members, mutes};
 use crate::viewer::{ViewerFilms, ViewerFollows, viewer_films, viewer_follows};
@@ -131,6 +134,20 @@ pub(crate) fn active_member() -> _ {
     members::suspended_until
         .is_null()
         .or(members::suspended_until.le(diesel::dsl::now))
+}
+
+/// A page of other members (joined as `members`) as `viewer` may see it: never suspended members,
+/// and for a signed-in viewer none on the other side of a block.
+pub(crate) fn others_page<Q>(query: Q, viewer: Option<MemberId>) -> Q
+where
+    Q: methods::FilterDsl<active_member, Output = Q>
+        + methods::FilterDsl<unblocked<members::id>, Output = Q>,
+{
+    let query = methods::FilterDsl::filter(query, active_member());
+    match viewer {
+        Some(viewer) => methods::FilterDsl::filter(query, unblocked(viewer.get(), members::id)),
+        None => query,
+    }
 }
 
 /// The viewer's relationship (an `i64` viewer, 0 for nobody) with the member of each row

@@ -113,7 +113,6 @@ macro_rules! likers {
         let mut query = $table::table
             .inner_join(members::table)
             .filter($table::$subject.eq($id))
-            .filter(crate::active_member())
             .select((
                 MemberSummaryRow::as_select(),
                 $table::created_at,
@@ -122,9 +121,7 @@ macro_rules! likers {
             .order(($table::created_at.desc(), $table::member_id.desc()))
             .limit($limit)
             .into_boxed();
-        if let Some(viewer) = viewer {
-            query = query.filter(crate::unblocked(viewer.get(), members::id));
-        }
+        query = crate::others_page(query, viewer);
         if let Some((at, id)) = $after {
             query = query.filter(crate::before(
                 ($table::created_at, $table::member_id),
@@ -171,7 +168,7 @@ pub use diesel_async::AsyncPgConnection;
 pub use error::{PersistenceError, Taken};
 pub(crate) use filters::{
     active_member, after, before, blocked, film_in_scope, film_visible, film_visible_sql,
-    unblocked, viewer_film_columns, viewer_film_on, viewer_member_columns, visible,
+    others_page, unblocked, viewer_film_columns, viewer_film_on, viewer_member_columns, visible,
 };
 pub use pool::{ConnectionObserver, DbConn, DbPool, PoolSettings, build_pool, run_migrations};
 

@@ -10,7 +10,7 @@ use filmlog_domain::{
     Website,
 };
 
-use crate::schema::{blocks, members};
+use crate::schema::members;
 use crate::types::{DbAudience, DbRole};
 use crate::viewer::{ViewerMemberRow, member_state, viewer_id};
 use crate::{PersistenceError, Result, lower};
@@ -250,11 +250,7 @@ async fn standing_of(
     viewer: Option<MemberId>,
     whom: Whom<'_>,
 ) -> Result<Vec<(Standing, String)>> {
-    let blocks_viewer = diesel::dsl::exists(
-        blocks::table
-            .filter(blocks::blocker_id.eq(members::id))
-            .filter(blocks::blocked_id.eq(viewer_id(viewer))),
-    );
+    let blocks_viewer = crate::filters::blocks_viewer(viewer_id(viewer), members::id);
     let mut query = members::table
         .select((
             members::id,

@@ -808,8 +808,8 @@ pub async fn remember(
     member: MemberId,
     key: &str,
     item: &Value,
-    film: Option<i64>,
-    entry: Option<i64>,
+    film: Option<FilmId>,
+    entry: Option<LogEntryId>,
     list: Option<i64>,
 ) -> Result<()> {
     diesel::sql_query(
@@ -822,8 +822,8 @@ pub async fn remember(
     .bind::<BigInt, _>(member.get())
     .bind::<Text, _>(key)
     .bind::<Jsonb, _>(item)
-    .bind::<Nullable<BigInt>, _>(film)
-    .bind::<Nullable<BigInt>, _>(entry)
+    .bind::<Nullable<BigInt>, _>(film.map(FilmId::get))
+    .bind::<Nullable<BigInt>, _>(entry.map(LogEntryId::get))
     .bind::<Nullable<BigInt>, _>(list)
     .execute(conn)
     .await?;

@@ -229,7 +229,7 @@ pub async fn follow_list(
             )),
             None => query,
         };
-        others_page(query, viewer).load(conn).await?
+        crate::others_page(query, viewer).load(conn).await?
     } else {
         let query = follows::table
             .inner_join(members::table.on(members::id.eq(follows::followee_id)))
@@ -249,26 +249,9 @@ pub async fn follow_list(
             )),
             None => query,
         };
-        others_page(query, viewer).load(conn).await?
+        crate::others_page(query, viewer).load(conn).await?
     };
     Ok(rows)
-}
-
-/// A page of other members (joined as `members`) as `viewer` may see it: never suspended members,
-/// and for a signed-in viewer none on the other side of a block.
-fn others_page<Q>(query: Q, viewer: Option<MemberId>) -> Q
-where
-    Q: diesel::query_dsl::methods::FilterDsl<crate::active_member, Output = Q>
-        + diesel::query_dsl::methods::FilterDsl<crate::unblocked<members::id>, Output = Q>,
-{
-    let query = diesel::query_dsl::methods::FilterDsl::filter(query, crate::active_member());
-    match viewer {
-        Some(viewer) => diesel::query_dsl::methods::FilterDsl::filter(
-            query,
-            crate::unblocked(viewer.get(), members::id),
-        ),
-        None => query,
-    }
 }
 
 /// Asks to follow a private account (idempotent); `true` when the request is new.

@@ -33,7 +33,7 @@ pub async fn live() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, response = crate::error::DatabaseUnreachable),
+        (status = 503, response = crate::error::ServiceUnavailable),
     )
 )]
 #[get("/health/ready")]

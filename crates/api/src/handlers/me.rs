@@ -186,7 +186,7 @@ impl TryFrom<UpdateMeRequest> for ProfileChange {
         (status = 200, description = "The updated account", body = Me),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 412, response = crate::error::PreconditionFailedIfMatchStale),
+        (status = 412, response = crate::error::PreconditionFailed),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidDisplayName),
         (status = 503, response = ServiceUnavailable),

@@ -20,11 +20,6 @@ fn serialize<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {
     serde_json::to_vec(value).map_err(ApiError::internal)
 }
 
-/// The ETag `value` would be served with.
-pub fn etag_for<T: Serialize>(value: &T) -> ApiResult<String> {
-    Ok(etag_of(&serialize(value)?))
-}
-
 /// 200 with `ETag` (a `304` to a matching `If-None-Match` is [`crate::middleware::http_cache`]'s, for every
 /// read).
 pub fn json_with_etag<T: Serialize>(value: &T) -> ApiResult<HttpResponse> {

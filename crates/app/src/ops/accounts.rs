@@ -330,7 +330,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_registration_with_a_taken_username_is_refused_and_writes_nothing() {
+    async fn a_registration_is_refused_for_a_taken_username_and_writes_all_or_nothing() {
         let mut f = Fixture::new().await;
         f.member("ana").await;
         let tokens = tokens(10);
@@ -357,6 +357,33 @@ mod tests {
         );
         assert_eq!(f.count("members").await, 1);
         assert_eq!(f.count("sessions").await, 0);
+
+        // All or nothing: when the session cannot be written after the member was, neither stays.
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(
+                "ALTER TABLE sessions ADD CONSTRAINT no_new_sessions CHECK (false) NOT VALID",
+            ),
+            &mut f.conn,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let reg = Registration::parse("bo", "bo@example.com", "a long passphrase", Some("Bo"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let failed = register(
+            &mut f.conn,
+            &tokens,
+            &reg,
+            "hash",
+            &SessionClient::default(),
+        )
+        .await;
+        assert!(matches!(failed, Err(OpError::Persistence(_))), "{failed:?}");
+        assert_eq!(
+            f.count("members").await,
+            1,
+            "the member went with the session"
+        );
+
         let bad = Registration::parse("a", "nope", "short", Some(""));
         let Err(OpError::Invalid(issues)) = bad else {
             panic!("not refused: {:?}", bad.map(|r| r.username));

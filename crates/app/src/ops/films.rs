@@ -1,9 +1,12 @@
 //! A member's state with a film: the relationship commands and the log entries that change it.
 
+use chrono::NaiveDate;
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use filmlog_domain::relationship::{Effect, FilmCommand, MemberFilm, Transition};
-use filmlog_domain::{ActivityKind, FilmId, LogEntryId, MemberId};
+use filmlog_domain::{
+    ActivityKind, Audience, FilmId, LogEntryId, MemberId, Rating, ReviewText, rules,
+};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::log_entries::{
     self, LogEntryChanges, LogEntryRow, LoggedEntry, NewLogEntry,
@@ -70,8 +73,7 @@ pub async fn commit(
     Ok(t)
 }
 
-/// A relationship command (watch, like, watchlist, rate and their undoing), inside the caller's
-/// transaction.
+/// A relationship command (watch, like, watchlist, rate and their undoing), in its own transaction.
 pub async fn change(
     conn: &mut AsyncPgConnection,
     member: MemberId,
@@ -211,19 +213,61 @@ pub async fn log_once(
     idempotency.once(conn, member, create, render).await
 }
 
+/// An author's edit of their entry: `None` leaves a field, `Some(None)` clears a nullable one; a
+/// review comes with whether it contains spoilers, and `liked` changes their like of the film.
+#[derive(Debug, Clone, Default)]
+pub struct EntryPatch {
+    pub watched_on: Option<Option<NaiveDate>>,
+    pub rewatch: Option<bool>,
+    pub rating: Option<Option<Rating>>,
+    pub review: Option<Option<(ReviewText, bool)>>,
+    pub tags: Option<Vec<String>>,
+    pub visibility: Option<Audience>,
+    pub liked: Option<bool>,
+}
+
+impl EntryPatch {
+    /// The change to `current`; an entry keeps a date or a review (`log_entry_needs_date_or_review`),
+    /// and a cleared review takes its spoiler mark with it.
+    pub fn changes(self, current: &LogEntryRow) -> OpResult<LogEntryChanges> {
+        let date = self.watched_on.unwrap_or(current.watched_on);
+        let review = match &self.review {
+            Some(r) => r.is_some(),
+            None => current.review_text.is_some(),
+        };
+        rules::check_date_or_review(date.is_some(), review)?;
+        let (review_text, contains_spoilers) = match self.review {
+            Some(Some((text, spoilers))) => (Some(Some(text.into_inner())), Some(spoilers)),
+            Some(None) => (Some(None), Some(false)),
+            None => (None, None),
+        };
+        Ok(LogEntryChanges {
+            watched_on: self.watched_on,
+            rewatch: self.rewatch,
+            rating: self.rating,
+            review_text,
+            contains_spoilers,
+            tags: self.tags,
+            visibility: self.visibility,
+            updated_at: Some(Utc::now()),
+        })
+    }
+}
+
 /// Edits the member's own entry with it locked, after `precondition` accepted the current entry (an
-/// `If-Match`); `changes` builds the change from the current row.
+/// `If-Match`).
 pub async fn edit_own_entry(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     id: LogEntryId,
     precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
-    changes: impl FnOnce(&LogEntryRow) -> OpResult<(LogEntryChanges, Option<bool>)> + Send,
+    patch: EntryPatch,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
         let current = lock_own_entry(conn, id, member).await?;
         precondition(conn).await?;
-        let (changes, liked) = changes(&current)?;
+        let liked = patch.liked;
+        let changes = patch.changes(&current)?;
         edit_entry(conn, member, &current, &changes, liked).await?;
         Ok(())
     })
@@ -247,18 +291,22 @@ pub async fn delete_own_entry(
 
 #[cfg(test)]
 mod tests {
-    use filmlog_persistence::log_entries::{self, LogEntryChanges};
+    use filmlog_domain::RuleError;
+    use filmlog_persistence::log_entries;
 
     use super::*;
     use crate::ops::fixture::Fixture;
     use crate::ops::{OpError, step};
 
-    fn rewrite(_: &LogEntryRow) -> OpResult<(LogEntryChanges, Option<bool>)> {
-        let changes = LogEntryChanges {
-            review_text: Some(Some("rewritten".to_owned())),
-            ..LogEntryChanges::default()
-        };
-        Ok((changes, None))
+    fn rewrite() -> EntryPatch {
+        let text = ReviewText::parse("rewritten")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a review"));
+        EntryPatch {
+            review: Some(Some((text, false))),
+            ..EntryPatch::default()
+        }
     }
 
     async fn review_text(f: &mut Fixture, entry: LogEntryId) -> Option<String> {
@@ -279,13 +327,13 @@ mod tests {
         let entry = f.review(ana, "children-of-heaven-1997").await;
         let accept = || step(|_| Box::pin(async { Ok(()) }));
 
-        let by_other = edit_own_entry(&mut f.conn, bo, entry, accept(), rewrite).await;
+        let by_other = edit_own_entry(&mut f.conn, bo, entry, accept(), rewrite()).await;
         assert!(
             matches!(by_other, Err(OpError::NotFound(_))),
             "{by_other:?}"
         );
         let refused = step(|_| Box::pin(async { Err(OpError::PreconditionFailed) }));
-        let stale = edit_own_entry(&mut f.conn, ana, entry, refused, rewrite).await;
+        let stale = edit_own_entry(&mut f.conn, ana, entry, refused, rewrite()).await;
         assert!(
             matches!(stale, Err(OpError::PreconditionFailed)),
             "{stale:?}"
@@ -295,7 +343,25 @@ mod tests {
             Some("a review")
         );
 
-        edit_own_entry(&mut f.conn, ana, entry, accept(), rewrite)
+        // An entry keeps a date or a review: this one has no date, so its review stays.
+        let clear = EntryPatch {
+            review: Some(None),
+            ..EntryPatch::default()
+        };
+        let emptied = edit_own_entry(&mut f.conn, ana, entry, accept(), clear).await;
+        assert!(
+            matches!(
+                emptied,
+                Err(OpError::Rule(RuleError::LogEntryNeedsDateOrReview))
+            ),
+            "{emptied:?}"
+        );
+        assert_eq!(
+            review_text(&mut f, entry).await.as_deref(),
+            Some("a review")
+        );
+
+        edit_own_entry(&mut f.conn, ana, entry, accept(), rewrite())
             .await
             .unwrap_or_else(|e| panic!("the author edits: {e}"));
         assert_eq!(

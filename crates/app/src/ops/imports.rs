@@ -252,7 +252,7 @@ async fn entry(
         .and_then(|v| v.parse::<Audience>().ok());
     let (action, note) = again(item, previous, |p| p.log_entry_id.is_some());
     let value = serde_json::to_value(item).unwrap_or(Value::Null);
-    match action {
+    let written = match action {
         Action::Create => {
             let new = NewLogEntry {
                 watched_on: *watched_on,
@@ -279,16 +279,7 @@ async fn entry(
                         .id
                 }
             };
-            store::remember(
-                conn,
-                run.member,
-                key,
-                &value,
-                Some(film.get()),
-                Some(id.get()),
-                None,
-            )
-            .await?;
+            Some(id)
         }
         Action::Update => {
             let Some(id) = previous.and_then(|p| p.log_entry_id) else {
@@ -308,18 +299,12 @@ async fn entry(
                 updated_at: Some(chrono::Utc::now()),
             };
             films::edit_entry(conn, run.member, &current, &changes, None).await?;
-            store::remember(
-                conn,
-                run.member,
-                key,
-                &value,
-                Some(film.get()),
-                Some(id.get()),
-                None,
-            )
-            .await?;
+            Some(id)
         }
-        Action::Unchanged | Action::Skip => {}
+        Action::Unchanged | Action::Skip => None,
+    };
+    if let Some(entry) = written {
+        store::remember(conn, run.member, key, &value, Some(film), Some(entry), None).await?;
     }
     Ok(Decision {
         action,
@@ -348,6 +333,7 @@ async fn film_state(
         Ok(Item::Rating { rating }) => Some(rating),
         _ => None,
     });
+    let value = serde_json::to_value(item).unwrap_or(Value::Null);
     let (already, command) = match item {
         Item::Watched => (r.watched, FilmCommand::Watch),
         Item::Like => (r.liked, FilmCommand::Like),
@@ -361,9 +347,7 @@ async fn film_state(
             if r.rating == Some(wanted) {
                 (true, FilmCommand::Rate(wanted))
             } else if explicit.is_some() && !set_by_import {
-                let value = serde_json::to_value(item).unwrap_or(Value::Null);
-                store::remember(conn, run.member, key, &value, Some(film.get()), None, None)
-                    .await?;
+                store::remember(conn, run.member, key, &value, Some(film), None, None).await?;
                 return Ok(Decision::skip(
                     "rated differently in Filmlog; that rating is kept",
                 ));
@@ -373,7 +357,6 @@ async fn film_state(
         }
         _ => return Ok(Decision::skip("not a film state")),
     };
-    let value = serde_json::to_value(item).unwrap_or(Value::Null);
     let action = if already {
         Action::Unchanged
     } else if previous.is_some() && !matches!(item, Item::Rating { .. }) {
@@ -389,7 +372,7 @@ async fn film_state(
             Action::Create
         }
     };
-    store::remember(conn, run.member, key, &value, Some(film.get()), None, None).await?;
+    store::remember(conn, run.member, key, &value, Some(film), None, None).await?;
     Ok(Decision::of(action))
 }
 
@@ -429,7 +412,8 @@ async fn list(
         .unwrap_or(Audience::Public);
     let (action, note) = again(item, previous, |p| p.list_id.is_some());
     let value = serde_json::to_value(item).unwrap_or(Value::Null);
-    match action {
+    // The list written, and what to say of it.
+    let written = match action {
         Action::Create => {
             let new = NewList {
                 owner: run.member,
@@ -441,7 +425,7 @@ async fn list(
             };
             let id = list_store::insert(conn, &new).await?;
             super::lists::created(conn, run.member, id, 0).await?;
-            store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
+            Some((id, note))
         }
         Action::Update => {
             let Some(id) = previous.and_then(|p| p.list_id) else {
@@ -466,17 +450,18 @@ async fn list(
                 tags: Some(tags),
             };
             list_store::update_header(conn, id, &changes).await?;
-            store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
-            if removed {
-                return Ok(Decision {
-                    action,
-                    note: Some("a moderator removed this list: it stays private".to_owned()),
-                    film: None,
-                });
-            }
+            let kept = "a moderator removed this list: it stays private";
+            Some((id, if removed { Some(kept) } else { note }))
         }
-        Action::Unchanged | Action::Skip => {}
-    }
+        Action::Unchanged | Action::Skip => None,
+    };
+    let note = match written {
+        Some((id, said)) => {
+            store::remember(conn, run.member, key, &value, None, None, Some(id)).await?;
+            said
+        }
+        None => note,
+    };
     Ok(Decision {
         action,
         note: note.map(str::to_owned),
@@ -537,7 +522,7 @@ async fn list_entry(
                 run.member,
                 key,
                 &value,
-                Some(film.get()),
+                Some(film),
                 None,
                 Some(list_id),
             )
@@ -577,7 +562,7 @@ async fn list_entry(
         run.member,
         key,
         &value,
-        Some(film.get()),
+        Some(film),
         None,
         Some(list_id),
     )

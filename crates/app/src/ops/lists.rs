@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use filmlog_domain::activity::ListAddition;
 use filmlog_domain::list::{self as list_rules, BatchError, ListOp, Plan};
-use filmlog_domain::{ActivityKind, FilmId, MemberId};
+use filmlog_domain::{ActivityKind, Audience, FilmId, MemberId};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::lists::{self as store, EntryText, ListChanges, NewList};
@@ -132,9 +132,12 @@ pub async fn update_header(
     owner: MemberId,
     id: i64,
     changes: &ListChanges,
-    opens: bool,
     precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
 ) -> OpResult<()> {
+    // Whether the change opens the list to anyone but its owner.
+    let opens = changes
+        .visibility
+        .is_some_and(|v| v != Audience::Private.as_str());
     conn.transaction(async |conn| {
         let row = lock_own(conn, owner, id, precondition).await?;
         filmlog_domain::rules::check_list_visibility_change(row.removed_at.is_some(), opens)?;

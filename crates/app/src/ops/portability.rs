@@ -72,8 +72,9 @@ pub async fn confirm_import(
     id: i64,
 ) -> OpResult<ImportJobRow> {
     conn.transaction(async |conn| {
-        own_import(conn, member, id).await?;
+        // (Only a refusal reads the job first: 404 when it is not theirs, else 409.)
         if !store::confirm_import(conn, member, id).await? {
+            own_import(conn, member, id).await?;
             return Err(RuleError::NotAwaitingReview.into());
         }
         own_import(conn, member, id).await
@@ -88,8 +89,8 @@ pub async fn cancel_import(
     id: i64,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
-        own_import(conn, member, id).await?;
         if !store::cancel_import(conn, member, id).await? {
+            own_import(conn, member, id).await?;
             return Err(RuleError::ImportFinished.into());
         }
         Ok(())

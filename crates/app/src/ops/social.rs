@@ -127,7 +127,8 @@ pub async fn unlike_review(
     .await
 }
 
-/// Comments on a review, with its activity.
+/// Comments on a review, with its activity. A step, inside the caller's unit ([`comment_once`],
+/// the seed's).
 pub async fn add_comment(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
@@ -271,22 +272,25 @@ pub async fn approve_all(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult
 
 /// Unfollows, or withdraws a request to follow (idempotent), taking the follow's activity back.
 pub async fn unfollow(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
-    conn.transaction(async |conn| {
-        let none = About::default();
-        if social::remove_request(conn, me, them).await? {
-            notify::withdraw(conn, me, them, NotificationKind::FollowRequest, none).await?;
-        }
-        if social::unfollow(conn, me, them).await? {
-            let what = NewActivity {
-                subject: Some(them),
-                ..Default::default()
-            };
-            activity::retract(conn, me, ActivityKind::Follow, what).await?;
-            notify::withdraw(conn, me, them, NotificationKind::Follow, none).await?;
-        }
-        Ok(())
-    })
-    .await
+    conn.transaction(async |conn| unfollow_in(conn, me, them).await)
+        .await
+}
+
+/// [`unfollow`] inside the caller's unit (a block ends both follows in its own transaction).
+async fn unfollow_in(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -> OpResult<()> {
+    let none = About::default();
+    if social::remove_request(conn, me, them).await? {
+        notify::withdraw(conn, me, them, NotificationKind::FollowRequest, none).await?;
+    }
+    if social::unfollow(conn, me, them).await? {
+        let what = NewActivity {
+            subject: Some(them),
+            ..Default::default()
+        };
+        activity::retract(conn, me, ActivityKind::Follow, what).await?;
+        notify::withdraw(conn, me, them, NotificationKind::Follow, none).await?;
+    }
+    Ok(())
 }
 
 /// Blocks (idempotent). A new block ends the follows between the two, both ways (with their
@@ -297,8 +301,8 @@ pub async fn block(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) -
         blocks::lock_pair(conn, me, them).await?;
         if blocks::block(conn, me, them).await? {
             // (Also withdraws the follow requests between them.)
-            unfollow(conn, me, them).await?;
-            unfollow(conn, them, me).await?;
+            unfollow_in(conn, me, them).await?;
+            unfollow_in(conn, them, me).await?;
         }
         Ok(())
     })

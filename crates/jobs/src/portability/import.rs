@@ -223,9 +223,7 @@ async fn phases(
     Ok(())
 }
 
-async fn conn(
-    pool: &DbPool,
-) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, JobError> {
+async fn conn(pool: &DbPool) -> Result<filmlog_persistence::DbConn, JobError> {
     pool.get()
         .await
         .map_err(|e| JobError::Db(PersistenceError::from(e).to_string()))

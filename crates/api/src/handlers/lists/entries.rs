@@ -66,7 +66,7 @@ pub struct EntryOperation {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 404, response = NotYourList),
-        (status = 412, response = crate::error::PreconditionFailedListChangedSince),
+        (status = 412, response = crate::error::PreconditionFailed),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedPointingAtOperation),
         (status = 428, response = crate::error::PreconditionRequiredSendIfMatch),

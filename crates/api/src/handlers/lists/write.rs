@@ -290,13 +290,10 @@ pub async fn update_list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let opens = patch
-        .visibility
-        .is_some_and(|v| Audience::from(v) != Audience::Private);
     let me = auth.id();
     let precondition = require_current(id, me, if_match(&req));
     let mut conn = state.conn().await?;
-    ops::lists::update_header(&mut conn, me, id, &changes, opens, precondition).await?;
+    ops::lists::update_header(&mut conn, me, id, &changes, precondition).await?;
     let list = owners_view(&mut conn, id, me).await?;
     list_response(&list)
 }

@@ -1,13 +1,13 @@
 //! Logging a film, editing and deleting log entries.
 
 use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use filmlog_domain::rules::check_date_or_review;
 use filmlog_domain::{
     Audience, LogEntryId, MemberId, Rating, ReviewText, Slug, WatchedOn, latest_today,
 };
 use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::log_entries::{LogEntryChanges, LogEntryView, NewLogEntry};
+use filmlog_persistence::log_entries::{LogEntryView, NewLogEntry};
 use filmlog_persistence::members::MemberSummaryRow;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -92,10 +92,6 @@ pub(crate) fn parse_rating_field(
             .map_err(|e| errors.extend(e.problem().errors))
             .ok()
     })
-}
-
-pub(crate) fn unknown_film() -> ApiError {
-    unknown_film_issue().into()
 }
 
 pub(crate) fn unknown_film_issue() -> OpError {
@@ -188,11 +184,11 @@ fn new_entry(req: CreateLogEntryRequest) -> ApiResult<(Slug, NewLogEntry)> {
     let rating = parse_rating_field(req.rating, &mut errors);
     let review = parse_review(req.review.as_ref(), &mut errors);
     let tags = parse_tags(&req.tags, &mut errors);
-    if !errors.is_empty() {
+    // (A slug that is no slug is one of the errors.)
+    let Some(slug) = slug.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
-    }
+    };
     check_date_or_review(watched_on.is_some(), review.is_some())?;
-    let slug = slug.ok_or_else(unknown_film)?;
     let has_review = review.is_some();
     let new = NewLogEntry {
         watched_on: watched_on.map(WatchedOn::date),
@@ -257,46 +253,29 @@ pub async fn update_log_entry(
     let mut errors = Vec::new();
     let watched_on = patch.watched_on.map(|d| parse_watched_on(d, &mut errors));
     let rating = patch.rating.map(|r| parse_rating_field(r, &mut errors));
-    let review = patch
-        .review
-        .as_ref()
-        .map(|r| parse_review(r.as_ref(), &mut errors));
+    // A review with its spoiler mark; a blank one clears it.
+    let review = patch.review.as_ref().map(|r| {
+        r.as_ref().and_then(|input| {
+            parse_review(Some(input), &mut errors).map(|text| (text, input.contains_spoilers))
+        })
+    });
     let tags = patch.tags.as_ref().map(|t| parse_tags(t, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let member = auth.id();
-    let precondition = if_match(&req);
-    let mut conn = state.conn().await?;
-    let precondition = entry_precondition(id, member, precondition);
-    let changes = move |current: &filmlog_persistence::log_entries::LogEntryRow| {
-        let new_date = match watched_on {
-            Some(d) => d.map(WatchedOn::date),
-            None => current.watched_on,
-        };
-        let new_review_present = match &review {
-            Some(r) => r.is_some(),
-            None => current.review_text.is_some(),
-        };
-        check_date_or_review(new_date.is_some(), new_review_present)?;
-        let spoilers = match &patch.review {
-            Some(Some(r)) => Some(r.contains_spoilers && new_review_present),
-            Some(None) => Some(false),
-            None => None,
-        };
-        let changes = LogEntryChanges {
-            watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
-            rewatch: patch.rewatch,
-            rating,
-            review_text: review.map(|r| r.map(ReviewText::into_inner)),
-            contains_spoilers: spoilers,
-            tags,
-            visibility: patch.visibility.map(Audience::from),
-            updated_at: Some(Utc::now()),
-        };
-        Ok((changes, patch.liked))
+    let precondition = entry_precondition(id, member, if_match(&req));
+    let patch = ops::films::EntryPatch {
+        watched_on: watched_on.map(|d| d.map(WatchedOn::date)),
+        rewatch: patch.rewatch,
+        rating,
+        review,
+        tags,
+        visibility: patch.visibility.map(Audience::from),
+        liked: patch.liked,
     };
-    ops::films::edit_own_entry(&mut conn, member, id, precondition, changes).await?;
+    let mut conn = state.conn().await?;
+    ops::films::edit_own_entry(&mut conn, member, id, precondition, patch).await?;
     let entry = view(&mut conn, id, member).await?;
     json_with_etag(&entry)
 }

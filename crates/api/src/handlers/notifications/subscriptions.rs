@@ -20,7 +20,7 @@ use filmlog_app::ops;
         (status = 204, description = "Subscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, response = crate::error::BlockedYouBlockedItsAuthor),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthorUnblock),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -46,7 +46,7 @@ pub async fn subscribe_entry(
         (status = 204, description = "Unsubscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = EntryNotFound),
-        (status = 409, response = crate::error::BlockedYouBlockedItsAuthor),
+        (status = 409, response = crate::error::BlockedYouBlockedItsAuthorUnblock),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -81,7 +81,7 @@ pub(crate) async fn entry_subscription(
         (status = 204, description = "Subscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, response = crate::error::BlockedYouBlockedItsOwner),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwnerUnblock),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -104,7 +104,7 @@ pub async fn subscribe_list(
         (status = 204, description = "Unsubscribed"),
         (status = 401, response = Unauthenticated),
         (status = 404, response = ListNotFound),
-        (status = 409, response = crate::error::BlockedYouBlockedItsOwner),
+        (status = 409, response = crate::error::BlockedYouBlockedItsOwnerUnblock),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))

@@ -147,7 +147,7 @@ pub struct Changes {
     params(ChangesQuery),
     responses(
         (status = 200, description = "Changes and the next cursor", body = Changes),
-        (status = 400, response = crate::error::InvalidCursorInvalidLimitInvalid),
+        (status = 400, response = crate::error::BadPageQuery),
         (status = 401, response = Unauthenticated),
         (status = 410, response = crate::error::ResyncRequired),
         (status = 503, response = ServiceUnavailable),
