@@ -13,10 +13,13 @@ fi
 missing=0
 for expected in \
   "filmlog-domain must not depend on .*diesel" \
+  "filmlog-domain must not depend on .*tokio" \
   "filmlog-persistence must not depend on .*actix-web" \
+  "filmlog-persistence must not depend on .*utoipa" \
   "filmlog-app must not depend on .*actix-web" \
   "filmlog-app must not depend on .*utoipa" \
   "filmlog-jobs must not depend on .*actix-web" \
+  "filmlog-jobs must not depend on .*utoipa-swagger-ui" \
   "the server crate must not reach into the HTTP crate's handlers" \
   "import circle in crates/domain/src: a, b" \
   "import circle in crates/domain/src: c, d::e"; do

@@ -539,7 +539,10 @@ async fn stalled_downloads_hold_no_connection_and_are_cut_off() {
     .await
     .unwrap_or_else(|e| panic!("done: {e}"));
     let until = chrono::Utc::now().timestamp() + 600;
-    let sig = app.state.portability.sign(id, until);
+    let sig = app
+        .state
+        .portability
+        .sign(filmlog_domain::ExportJobId::new(id), until);
     let request = format!(
         "GET /api/v1/me/exports/{id}/download?expires={until}&signature={sig} HTTP/1.1\r\nHost: x\r\n\r\n"
     );

@@ -1133,7 +1133,10 @@ async fn an_export_imported_into_a_new_account_restores_everything() {
         .await
         .assert_problem(403, "invalid_link");
     let past = chrono::Utc::now().timestamp() - 10;
-    let sig = app.state.portability.sign(id.parse().unwrap_or(0), past);
+    let sig = app.state.portability.sign(
+        filmlog_domain::ExportJobId::new(id.parse().unwrap_or(0)),
+        past,
+    );
     app.get(
         &format!("/api/v1/me/exports/{id}/download?expires={past}&signature={sig}"),
         None,
@@ -1661,7 +1664,10 @@ async fn open_exports_refuse_another_and_unfinished_or_expired_ones_have_no_down
         .parse()
         .unwrap_or(0);
     let until = chrono::Utc::now().timestamp() + 600;
-    let sig = app.state.portability.sign(id, until);
+    let sig = app
+        .state
+        .portability
+        .sign(filmlog_domain::ExportJobId::new(id), until);
     let link = format!("/api/v1/me/exports/{id}/download?expires={until}&signature={sig}");
     app.get(&link, None).await.assert_problem(404, "not_found");
     // Finished long ago and expired: neither shown nor downloadable.
@@ -1763,10 +1769,12 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
     )
     .await;
     res.assert_status(202);
-    let id: i64 = res.json["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let id = filmlog_domain::ImportJobId::new(
+        res.json["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+    );
     let mut conn = app.db.connect().await;
     let Some(job) = filmlog_persistence::jobs::claim::<store::ImportJobRow>(&mut conn, Some(id))
         .await
@@ -1822,13 +1830,25 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         Some(false)
     );
     assert_eq!(
-        store::import_phase(&mut conn, lease, "apply").await.ok(),
+        store::import_phase(
+            &mut conn,
+            lease,
+            filmlog_domain::portability::ImportPhase::Apply
+        )
+        .await
+        .ok(),
         Some(false)
     );
     assert_eq!(
-        store::finish_import(&mut conn, lease, "done", "finished", None)
-            .await
-            .ok(),
+        store::finish_import(
+            &mut conn,
+            lease,
+            filmlog_domain::portability::JobStatus::Done,
+            filmlog_domain::portability::ImportPhase::Finished,
+            None,
+        )
+        .await
+        .ok(),
         Some(false)
     );
     assert_eq!(
@@ -1843,7 +1863,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         kind: "problem".into(),
         source_key: None,
         item: None,
-        action: Some("skip"),
+        action: Some(filmlog_domain::portability::Action::Skip),
         note: Some("the new holder's".into()),
     };
     store::stage_rows(&mut conn, id, 1, &[staged])
@@ -1866,14 +1886,14 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         kind: "entry".into(),
         source_key: Some("lb:decided".into()),
         item: Some(json!({"film": null})),
-        action: Some("skip"),
+        action: Some(filmlog_domain::portability::Action::Skip),
         note: Some("decided by the new holder".into()),
     };
     store::stage_rows(&mut conn, id, 2, &[decided])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut rehearsal = job;
-    rehearsal.phase = "apply".into();
+    rehearsal.phase = filmlog_domain::portability::ImportPhase::Apply;
     rehearsal.dry_run = true;
     let ran = filmlog_jobs::portability::import::run(
         &app.state.pool,
@@ -1888,13 +1908,13 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         use diesel::{ExpressionMethods, QueryDsl};
         use filmlog_persistence::schema::{import_jobs, import_rows};
         let rows = import_rows::table
-            .filter(import_rows::job_id.eq(id))
+            .filter(import_rows::job_id.eq(id.get()))
             .select(count_star())
             .get_result(&mut conn)
             .await
             .unwrap_or(-1);
         let (phase, attempts) = import_jobs::table
-            .find(id)
+            .find(id.get())
             .select((import_jobs::phase, import_jobs::attempts))
             .get_result(&mut conn)
             .await
@@ -1909,7 +1929,7 @@ async fn a_claim_lives_by_its_heartbeat_and_a_stale_worker_writes_nothing() {
         use diesel::{ExpressionMethods, QueryDsl};
         use filmlog_persistence::schema::import_rows;
         import_rows::table
-            .filter(import_rows::job_id.eq(id))
+            .filter(import_rows::job_id.eq(id.get()))
             .filter(import_rows::seq.eq(2))
             .select(import_rows::action)
             .get_result(&mut conn)

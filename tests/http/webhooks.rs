@@ -969,7 +969,7 @@ async fn secrets_stored_in_plaintext_are_sealed_when_a_worker_starts() {
     for stale_previous in [None, Some((old.as_str(), "sealed1:stale"))] {
         let written = filmlog_persistence::webhooks::store_sealed(
             &mut conn,
-            endpoint,
+            filmlog_domain::WebhookId::new(endpoint),
             (&secret, "sealed1:stale"),
             stale_previous,
         )

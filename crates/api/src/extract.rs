@@ -6,7 +6,10 @@ use actix_web::error::PathError;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use filmlog_app::ErrorCode;
-use filmlog_domain::{CommentId, LogEntryId, SessionId, Slug, Username};
+use filmlog_domain::{
+    CommentId, ExportJobId, ImportJobId, ListCommentId, ListId, LogEntryId, SessionId, Slug,
+    Username, WebhookId,
+};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -213,6 +216,12 @@ macro_rules! path_parameters {
     };
 }
 
+/// A positive id as these paths have always read it (a sign or leading zeros allowed, unlike the
+/// typed ids' own `FromStr`: kept so that no URL that worked stops working).
+fn lenient(s: &str) -> Option<i64> {
+    s.parse().ok().filter(|id: &i64| *id > 0)
+}
+
 path_parameters! {
     /// `{slug}`: a film's slug.
     FilmSlug(Slug) = "slug", "that film", |s| Slug::parse(s).ok();
@@ -221,17 +230,17 @@ path_parameters! {
     /// `{id}` of `/log-entries/{id}…`.
     EntryPath(LogEntryId) = "id", "that log entry", |s| s.parse().ok();
     /// `{list_id}` of `/lists/{list_id}…`.
-    ListPath(i64) = "list_id", "that list", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    ListPath(ListId) = "list_id", "that list", |s| lenient(s).map(ListId::new);
     /// `{id}` of `/list-comments/{id}`.
-    ListCommentPath(i64) = "id", "that comment", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    ListCommentPath(ListCommentId) = "id", "that comment", |s| lenient(s).map(ListCommentId::new);
     /// `{id}` of `/comments/{id}`.
     CommentPath(CommentId) = "id", "that comment", |s| s.parse().ok();
     /// `{webhook_id}` of `/me/webhooks/{webhook_id}…`.
-    WebhookPath(i64) = "webhook_id", "that webhook", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    WebhookPath(WebhookId) = "webhook_id", "that webhook", |s| lenient(s).map(WebhookId::new);
     /// `{import_id}` of `/me/imports/{import_id}…`.
-    ImportPath(i64) = "import_id", "that import", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    ImportPath(ImportJobId) = "import_id", "that import", |s| lenient(s).map(ImportJobId::new);
     /// `{export_id}` of `/me/exports/{export_id}…`.
-    ExportPath(i64) = "export_id", "that export", |s| s.parse().ok().filter(|id: &i64| *id > 0);
+    ExportPath(ExportJobId) = "export_id", "that export", |s| lenient(s).map(ExportJobId::new);
     /// `{id}` of `/me/sessions/{id}`.
     SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
 }

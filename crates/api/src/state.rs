@@ -78,7 +78,17 @@ const PRIMARY_SEEN_FOR: std::time::Duration = std::time::Duration::from_millis(5
 #[derive(Debug, Default)]
 pub struct PrimarySeen {
     seen: std::sync::Mutex<Option<(String, std::time::Instant)>>,
-    pub asking: std::sync::atomic::AtomicBool,
+    asking: std::sync::atomic::AtomicBool,
+}
+
+/// The right to ask the primary, held by one request at a time; given back when dropped (a request
+/// dropped mid-way included).
+pub struct Asking<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl PrimarySeen {
@@ -87,6 +97,15 @@ impl PrimarySeen {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.as_ref()
             .map(|(p, at)| (p.clone(), at.elapsed() < PRIMARY_SEEN_FOR))
+    }
+
+    /// The right to ask the primary for its position, unless another request holds it.
+    pub fn try_ask(&self) -> Option<Asking<'_>> {
+        use std::sync::atomic::Ordering;
+        self.asking
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Asking(&self.asking))
     }
 
     pub fn set(&self, position: String) {

@@ -3,9 +3,9 @@
 //! The rule is given the blocks between the viewer and the subject's owner and whether the owner is
 //! suspended, looked up together in one statement.
 
-use filmlog_domain::moderation::SubjectType;
+use filmlog_domain::moderation::Reported;
 use filmlog_domain::visibility::{MemberState, Sight, Subject, Viewer, sight};
-use filmlog_domain::{LogEntryId, Member, MemberId, Username};
+use filmlog_domain::{Member, MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, lists, log_entries, members, moderation};
 
 use crate::ops::{OpError, OpResult};
@@ -91,29 +91,28 @@ async fn owner_of(
 pub async fn reportable(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
-    kind: SubjectType,
-    id: i64,
+    subject: Reported,
 ) -> OpResult<MemberId> {
     let gone = || OpError::NotFound("that subject");
-    let owner = moderation::subject_owner(conn, kind, id)
+    let owner = moderation::subject_owner(conn, subject)
         .await?
         .ok_or_else(gone)?;
-    let seen = match kind {
-        SubjectType::Member => Subject::Profile(owner),
-        SubjectType::Review => {
-            let head = log_entries::owner_and_review(conn, LogEntryId::new(id))
+    let seen = match subject {
+        Reported::Member(_) => Subject::Profile(owner),
+        Reported::Review(id) => {
+            let head = log_entries::owner_and_review(conn, id)
                 .await?
                 .ok_or_else(gone)?;
             Subject::Entry(owner, head.visibility)
         }
-        SubjectType::List => {
+        Reported::List(id) => {
             let (_, audience) = lists::audience(conn, id).await?.ok_or_else(gone)?;
             Subject::Entry(owner, audience)
         }
-        SubjectType::Comment | SubjectType::ListComment => Subject::Content(owner),
+        Reported::Comment(_) | Reported::ListComment(_) => Subject::Content(owner),
     };
     check(conn, viewer, seen, "that subject").await?;
-    if let Some((thread_owner, audience)) = moderation::thread_of(conn, kind, id).await? {
+    if let Some((thread_owner, audience)) = moderation::thread_of(conn, subject).await? {
         check(
             conn,
             viewer,

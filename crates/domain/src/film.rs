@@ -154,23 +154,10 @@ pub enum CreditRole {
     Cast,
 }
 
-impl CreditRole {
-    /// The role as stored and sent.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CreditRole::Director => "director",
-            CreditRole::Cast => "cast",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<CreditRole> {
-        match raw {
-            "director" => Some(CreditRole::Director),
-            "cast" => Some(CreditRole::Cast),
-            _ => None,
-        }
-    }
-}
+crate::names::named!("credit role", CreditRole {
+    Director => "director",
+    Cast => "cast",
+});
 
 /// The longest synopsis, in characters.
 pub const MAX_SYNOPSIS_CHARS: usize = 5000;

@@ -26,6 +26,12 @@ macro_rules! typed_id {
             }
         }
 
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}", self.0)
@@ -83,6 +89,42 @@ typed_id!(
 typed_id!(
     /// One row of the activity stream.
     ActivityId
+);
+typed_id!(
+    /// A member's list of films.
+    ListId
+);
+typed_id!(
+    /// A comment on a list.
+    ListCommentId
+);
+typed_id!(
+    /// One notification row (a group is named by its newest).
+    NotificationId
+);
+typed_id!(
+    /// A member's webhook endpoint.
+    WebhookId
+);
+typed_id!(
+    /// One event queued for a webhook endpoint.
+    DeliveryId
+);
+typed_id!(
+    /// An import of a Letterboxd archive.
+    ImportJobId
+);
+typed_id!(
+    /// An export of a member's data.
+    ExportJobId
+);
+typed_id!(
+    /// One line of the moderation log.
+    ModerationEventId
+);
+typed_id!(
+    /// One refresh token of a session's family.
+    RefreshTokenId
 );
 
 #[cfg(test)]

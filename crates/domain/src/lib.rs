@@ -4,6 +4,8 @@
 //! ("parse, don't validate"); each constructor returns a typed error that the API turns into a 422 with
 //! a stable code.
 
+#[macro_use]
+pub mod names;
 pub mod activity;
 pub mod film;
 pub mod ids;

@@ -1,5 +1,6 @@
 //! Reports and what moderators may do about them, as pure rules.
 
+use crate::ids::{CommentId, ListCommentId, ListId, LogEntryId, MemberId};
 use crate::rules::RuleError;
 
 /// What a report is about.
@@ -12,27 +13,55 @@ pub enum SubjectType {
     ListComment,
 }
 
-impl SubjectType {
-    pub const ALL: [SubjectType; 5] = [
-        SubjectType::Review,
-        SubjectType::Comment,
-        SubjectType::Member,
-        SubjectType::List,
-        SubjectType::ListComment,
-    ];
+crate::names::named!("subject type", SubjectType {
+    Review => "review",
+    Comment => "comment",
+    Member => "member",
+    List => "list",
+    ListComment => "list_comment",
+});
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubjectType::Review => "review",
-            SubjectType::Comment => "comment",
-            SubjectType::Member => "member",
-            SubjectType::List => "list",
-            SubjectType::ListComment => "list_comment",
+/// One reportable thing, by its kind and typed id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reported {
+    Review(LogEntryId),
+    Comment(CommentId),
+    Member(MemberId),
+    List(ListId),
+    ListComment(ListCommentId),
+}
+
+impl Reported {
+    /// The subject a stored `(subject_type, subject_id)` pair names.
+    pub fn new(kind: SubjectType, id: i64) -> Self {
+        match kind {
+            SubjectType::Review => Reported::Review(LogEntryId::new(id)),
+            SubjectType::Comment => Reported::Comment(CommentId::new(id)),
+            SubjectType::Member => Reported::Member(MemberId::new(id)),
+            SubjectType::List => Reported::List(ListId::new(id)),
+            SubjectType::ListComment => Reported::ListComment(ListCommentId::new(id)),
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    pub fn kind(self) -> SubjectType {
+        match self {
+            Reported::Review(_) => SubjectType::Review,
+            Reported::Comment(_) => SubjectType::Comment,
+            Reported::Member(_) => SubjectType::Member,
+            Reported::List(_) => SubjectType::List,
+            Reported::ListComment(_) => SubjectType::ListComment,
+        }
+    }
+
+    /// The id as stored beside the kind.
+    pub fn raw_id(self) -> i64 {
+        match self {
+            Reported::Review(id) => id.get(),
+            Reported::Comment(id) => id.get(),
+            Reported::Member(id) => id.get(),
+            Reported::List(id) => id.get(),
+            Reported::ListComment(id) => id.get(),
+        }
     }
 }
 
@@ -47,31 +76,14 @@ pub enum ReportReason {
     Other,
 }
 
-impl ReportReason {
-    pub const ALL: [ReportReason; 6] = [
-        ReportReason::Spam,
-        ReportReason::Abuse,
-        ReportReason::Harassment,
-        ReportReason::Spoilers,
-        ReportReason::Plagiarism,
-        ReportReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportReason::Spam => "spam",
-            ReportReason::Abuse => "abuse",
-            ReportReason::Harassment => "harassment",
-            ReportReason::Spoilers => "spoilers",
-            ReportReason::Plagiarism => "plagiarism",
-            ReportReason::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+crate::names::named!("report reason", ReportReason {
+    Spam => "spam",
+    Abuse => "abuse",
+    Harassment => "harassment",
+    Spoilers => "spoilers",
+    Plagiarism => "plagiarism",
+    Other => "other",
+});
 
 /// What a moderator does about a reported subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,29 +103,13 @@ pub enum ModerationAction {
     LiftSuspension,
 }
 
-impl ModerationAction {
-    pub const ALL: [ModerationAction; 5] = [
-        ModerationAction::Dismiss,
-        ModerationAction::MarkSpoilers,
-        ModerationAction::Remove,
-        ModerationAction::Suspend,
-        ModerationAction::LiftSuspension,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModerationAction::Dismiss => "dismiss",
-            ModerationAction::MarkSpoilers => "mark_spoilers",
-            ModerationAction::Remove => "remove",
-            ModerationAction::Suspend => "suspend",
-            ModerationAction::LiftSuspension => "lift_suspension",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
+crate::names::named!("moderation action", ModerationAction {
+    Dismiss => "dismiss",
+    MarkSpoilers => "mark_spoilers",
+    Remove => "remove",
+    Suspend => "suspend",
+    LiftSuspension => "lift_suspension",
+});
 
 /// The end of a suspension "for good": the last second of year 9999 (every client and PostgreSQL
 /// can hold it; `infinity` is not a time chrono reads).

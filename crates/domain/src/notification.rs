@@ -29,39 +29,25 @@ pub enum NotificationKind {
     Reply,
     /// Someone mentioned you (`@username`) in a comment or a review.
     Mention,
+    /// One of your webhook endpoints was disabled (it kept failing, or your webhooks were paused
+    /// when your password changed). Always sent: not a preference.
+    WebhookDisabled,
 }
 
+crate::names::named!("notification kind", NotificationKind {
+    Follow => "follow",
+    FollowRequest => "follow_request",
+    FollowApproved => "follow_approved",
+    ReviewLike => "review_like",
+    ListLike => "list_like",
+    ReviewComment => "review_comment",
+    ListComment => "list_comment",
+    Reply => "reply",
+    Mention => "mention",
+    WebhookDisabled => "webhook_disabled",
+});
+
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 9] = [
-        NotificationKind::Follow,
-        NotificationKind::FollowRequest,
-        NotificationKind::FollowApproved,
-        NotificationKind::ReviewLike,
-        NotificationKind::ListLike,
-        NotificationKind::ReviewComment,
-        NotificationKind::ListComment,
-        NotificationKind::Reply,
-        NotificationKind::Mention,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Follow => "follow",
-            NotificationKind::FollowRequest => "follow_request",
-            NotificationKind::FollowApproved => "follow_approved",
-            NotificationKind::ReviewLike => "review_like",
-            NotificationKind::ListLike => "list_like",
-            NotificationKind::ReviewComment => "review_comment",
-            NotificationKind::ListComment => "list_comment",
-            NotificationKind::Reply => "reply",
-            NotificationKind::Mention => "mention",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw)
-    }
-
     /// Kinds that group all their causes on one subject into one item ("amara and 12 others liked
     /// your review"); a mention is about its own words and stands alone.
     pub fn groups(self) -> bool {

@@ -275,7 +275,7 @@ pub fn title_key(title: &str) -> String {
 /// A catalog film that may be the one an export names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub id: i64,
+    pub id: crate::FilmId,
     pub year: Option<i32>,
     pub verified: bool,
 }
@@ -296,24 +296,23 @@ pub enum MatchedBy {
     Created,
 }
 
-impl MatchedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchedBy::TmdbId => "tmdb_id",
-            MatchedBy::ImdbId => "imdb_id",
-            MatchedBy::LetterboxdUri => "letterboxd_uri",
-            MatchedBy::Slug => "slug",
-            MatchedBy::TitleYear => "title_year",
-            MatchedBy::TitleNearYear => "title_near_year",
-            MatchedBy::Created => "created",
-        }
-    }
-}
+crate::names::named!("match", MatchedBy {
+    TmdbId => "tmdb_id",
+    ImdbId => "imdb_id",
+    LetterboxdUri => "letterboxd_uri",
+    Slug => "slug",
+    TitleYear => "title_year",
+    TitleNearYear => "title_near_year",
+    Created => "created",
+});
 
 /// The best of `candidates` (films whose [`title_key`] equals the export's) for a film of `year`: the
 /// same year before a year apart (further is not the same film), verified before unverified, then the
 /// oldest entry. A title without a year matches only films without one, or exactly one film.
-pub fn best_match(candidates: &[Candidate], year: Option<i32>) -> Option<(i64, MatchedBy)> {
+pub fn best_match(
+    candidates: &[Candidate],
+    year: Option<i32>,
+) -> Option<(crate::FilmId, MatchedBy)> {
     let distance = |c: &Candidate| match (year, c.year) {
         (Some(a), Some(b)) => (a - b).abs(),
         (None, None) => 0,
@@ -695,16 +694,63 @@ pub enum Action {
     Skip,
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Unchanged => "unchanged",
-            Action::Skip => "skip",
-        }
+crate::names::named!("import action", Action {
+    Create => "create",
+    Update => "update",
+    Unchanged => "unchanged",
+    Skip => "skip",
+});
+
+/// Where an import or an export job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds it.
+    Running,
+    /// An import planned and waits for its member to confirm or cancel (imports only).
+    NeedsReview,
+    Done,
+    Failed,
+    /// Its member cancelled it (imports only).
+    Cancelled,
+}
+
+crate::names::named!("job status", JobStatus {
+    Queued => "queued",
+    Running => "running",
+    NeedsReview => "needs_review",
+    Done => "done",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
+impl JobStatus {
+    /// Whether it will change no more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Done | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 }
+
+/// The step an import is at: staging the archive's rows, planning (matching films, deciding each
+/// row), applying, or finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImportPhase {
+    Stage,
+    Plan,
+    Apply,
+    Finished,
+}
+
+crate::names::named!("import phase", ImportPhase {
+    Stage => "stage",
+    Plan => "plan",
+    Apply => "apply",
+    Finished => "finished",
+});
 
 /// What to do with a row given what its key did last time (`previous`: the item then, and whether
 /// what it made still exists) — the idempotence rule of re-imports.
@@ -858,29 +904,29 @@ mod tests {
     #[test]
     fn the_same_year_beats_a_year_apart_and_verified_beats_unverified() {
         let c = |id, year, verified| Candidate {
-            id,
+            id: crate::FilmId::new(id),
             year: Some(year),
             verified,
         };
         let films = [c(1, 2000, true), c(2, 2001, true), c(3, 2001, false)];
         assert_eq!(
             best_match(&films, Some(2001)),
-            Some((2, MatchedBy::TitleYear))
+            Some((crate::FilmId::new(2), MatchedBy::TitleYear))
         );
         assert_eq!(
             best_match(&films, Some(1999)),
-            Some((1, MatchedBy::TitleNearYear))
+            Some((crate::FilmId::new(1), MatchedBy::TitleNearYear))
         );
         assert_eq!(best_match(&films, Some(2005)), None);
         let unverified_first = [c(3, 2001, false), c(4, 2001, true)];
         assert_eq!(
             best_match(&unverified_first, Some(2001)),
-            Some((4, MatchedBy::TitleYear))
+            Some((crate::FilmId::new(4), MatchedBy::TitleYear))
         );
         assert_eq!(best_match(&films, None), None);
         assert_eq!(
             best_match(&[c(9, 1990, true)], None),
-            Some((9, MatchedBy::TitleNearYear))
+            Some((crate::FilmId::new(9), MatchedBy::TitleNearYear))
         );
     }
 

@@ -325,7 +325,7 @@ pub fn may_delete_comment(me: MemberId, author: MemberId, thread_owner: Option<M
 
 /// One import at a time per member: a new one waits until the open one is confirmed, cancelled or
 /// finished.
-pub fn check_no_open_import(open: Option<i64>) -> Result<(), RuleError> {
+pub fn check_no_open_import(open: Option<crate::ImportJobId>) -> Result<(), RuleError> {
     match open {
         Some(_) => Err(RuleError::ImportInProgress),
         None => Ok(()),
@@ -333,7 +333,7 @@ pub fn check_no_open_import(open: Option<i64>) -> Result<(), RuleError> {
 }
 
 /// One export at a time per member.
-pub fn check_no_open_export(open: Option<i64>) -> Result<(), RuleError> {
+pub fn check_no_open_export(open: Option<crate::ExportJobId>) -> Result<(), RuleError> {
     match open {
         Some(_) => Err(RuleError::ExportInProgress),
         None => Ok(()),

@@ -21,6 +21,22 @@ pub const EVENTS: [&str; 11] = [
     "profile",
 ];
 
+/// Where one queued event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Not yet delivered; tried again at its next attempt.
+    Pending,
+    Delivered,
+    /// Given up on after its last attempt.
+    Failed,
+}
+
+crate::names::named!("delivery status", DeliveryStatus {
+    Pending => "pending",
+    Delivered => "delivered",
+    Failed => "failed",
+});
+
 /// At most this many endpoints per member.
 pub const ENDPOINTS_MAX: i64 = 10;
 /// A URL longer than this is refused.

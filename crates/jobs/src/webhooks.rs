@@ -326,7 +326,7 @@ async fn dispatch(
                 Ok::<_, PersistenceError>(())
             };
             if let Err(error) = recorded.await {
-                tracing::warn!(%error, delivery = d.id, "webhooks: an outcome was not recorded");
+                tracing::warn!(%error, delivery = d.id.get(), "webhooks: an outcome was not recorded");
             }
             drop(permit);
         });
@@ -377,13 +377,13 @@ pub async fn seal_stored(pool: &DbPool, sealing: &SecretBox) -> Result<usize, Pe
         }
     };
     let mut conn = pool.get().await?;
-    let (mut sealed, mut after) = (0, 0);
+    let (mut sealed, mut after) = (0, None);
     loop {
         let rows = webhooks::unsealed(&mut conn, after, 100).await?;
         let Some(last) = rows.last() else {
             return Ok(sealed);
         };
-        after = last.0;
+        after = Some(last.0);
         for (id, secret, previous) in &rows {
             let Some(new) = seal(secret) else { continue };
             let new_previous = match previous.as_deref().map(seal) {

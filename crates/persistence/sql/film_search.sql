@@ -44,7 +44,7 @@ BEGIN
           AND ($5::int IS NULL OR f.year = $5)
           AND ($6::int IS NULL OR f.year BETWEEN $6 AND $6 + 9)
           AND ($7::text IS NULL OR f.genres @> ARRAY[$7::text])
-          AND (f.verified OR f.added_by IS NULL OR f.added_by = $11)
+          AND film_visible_to($11, f.verified, f.added_by)
     ) ranked
     WHERE (ranked.film_rank, ranked.film_id) < ($8, $9)
     ORDER BY ranked.film_rank DESC, ranked.film_id DESC

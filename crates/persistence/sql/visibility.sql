@@ -13,6 +13,7 @@
 DROP FUNCTION IF EXISTS visible_to(bigint, bigint, text, boolean, boolean);
 DROP FUNCTION IF EXISTS restricted(bigint, text, boolean);
 DROP FUNCTION IF EXISTS restricted(text, boolean);
+DROP FUNCTION IF EXISTS film_visible_to(bigint, boolean, bigint);
 
 -- Whether `viewer` (0: nobody) may read a thing of `owner` whose audience is `visibility`
 -- ('public', 'followers' or 'private'), the owner's account being private when `owner_private`, and
@@ -34,4 +35,13 @@ CREATE FUNCTION restricted(visibility text, owner_private boolean) RETURNS boole
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
     SELECT NOT visible_to(0, -1, visibility, owner_private, false)
+$fn$;
+
+-- Whether `viewer` (0: nobody) may see a catalog film: a verified one, one nobody added, or one
+-- they added themselves (another member's imported, unverified film is no film to them until an
+-- admin verifies or merges it). The diesel queries call it through `crate::film_visible`.
+CREATE FUNCTION film_visible_to(viewer bigint, verified boolean, added_by bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+    SELECT verified OR added_by IS NULL OR added_by = viewer
 $fn$;

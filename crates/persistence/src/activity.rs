@@ -4,11 +4,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Bool, Date, Int2, Integer, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{ActivityId, ActivityKind, CommentId, FilmId, LogEntryId, MemberId, Rating};
+use filmlog_domain::{
+    ActivityId, ActivityKind, CommentId, FilmId, ListId, LogEntryId, MemberId, Rating,
+};
 
 use crate::Result;
 use crate::schema::activities;
-use crate::types::{DbActivityKind, DbRating, NullableId};
+use crate::types::{DbName, DbRating, NullableId};
 use crate::viewer::ViewerFilmRow;
 
 /// One thing a member did and what it was about.
@@ -19,7 +21,7 @@ pub struct NewActivity {
     pub comment: Option<CommentId>,
     pub subject: Option<MemberId>,
     pub rating: Option<Rating>,
-    pub list: Option<i64>,
+    pub list: Option<ListId>,
     /// For a list's activity: the films it counts.
     pub film_count: Option<i32>,
 }
@@ -39,7 +41,7 @@ pub async fn record(
             activities::comment_id.eq(what.comment.map(CommentId::get)),
             activities::subject_member_id.eq(what.subject.map(MemberId::get)),
             activities::rating.eq(what.rating.map(Rating::halves)),
-            activities::list_id.eq(what.list),
+            activities::list_id.eq(what.list.map(ListId::get)),
             activities::film_count.eq(what.film_count),
         ))
         .execute(conn)
@@ -69,7 +71,7 @@ pub async fn retract(
         query = query.filter(activities::subject_member_id.eq(s.get()));
     }
     if let Some(l) = what.list {
-        query = query.filter(activities::list_id.eq(l));
+        query = query.filter(activities::list_id.eq(l.get()));
     }
     query.execute(conn).await?;
     Ok(())
@@ -80,11 +82,11 @@ pub async fn retract(
 pub async fn newest_list_addition(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
-    list: i64,
+    list: ListId,
 ) -> Result<Option<(i64, DateTime<Utc>)>> {
     use diesel::{OptionalExtension, QueryDsl};
     Ok(activities::table
-        .filter(activities::list_id.eq(list))
+        .filter(activities::list_id.eq(list.get()))
         .filter(activities::actor_id.eq(actor.get()))
         .filter(activities::kind.eq_any([
             ActivityKind::ListCreated.as_str(),
@@ -137,7 +139,7 @@ pub struct ActivityView {
     pub id: ActivityId,
     /// An unknown kind in the table (its CHECK constraint lists the same names) is an error, never a
     /// silent fallback.
-    #[diesel(sql_type = Text, deserialize_as = DbActivityKind)]
+    #[diesel(sql_type = Text, deserialize_as = DbName<ActivityKind>)]
     pub kind: ActivityKind,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
@@ -186,8 +188,8 @@ pub struct ActivityView {
     #[diesel(sql_type = Nullable<Bool>)]
     pub entry_removed: Option<bool>,
     /// For activity about a list: the list, and the films the activity counts.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListId>)]
+    pub list_id: Option<ListId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub list_name: Option<String>,
     #[diesel(sql_type = Nullable<Integer>)]

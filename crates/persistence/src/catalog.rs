@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 
 use crate::Result;
 use crate::schema::{film_credits, film_stats, films, member_films, people};
-use crate::types::DbCreditRole;
+use crate::types::DbName;
 use crate::viewer::{ViewerFilmRow, viewer_id};
 
 /// Name of the unique constraint on `films.slug`.
@@ -149,7 +149,7 @@ pub struct CreditRow {
     #[diesel(deserialize_as = i64)]
     pub person_id: PersonId,
     pub name: String,
-    #[diesel(deserialize_as = DbCreditRole)]
+    #[diesel(deserialize_as = DbName<CreditRole>)]
     pub role: CreditRole,
     pub character: Option<String>,
     pub billing_order: i32,

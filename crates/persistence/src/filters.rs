@@ -7,7 +7,8 @@
 //!
 //! A fragment about "a member" takes the column that holds the member's id ([`IdColumn`]), so one
 //! function serves a list's owner, an entry's author and a joined member alike. One rule is also
-//! needed as text, by the statements written as SQL: [`film_visible_sql`].
+//! named as text, by the statements written as SQL: [`film_visible_sql`] (the rule itself is one SQL
+//! function, `film_visible_to` in `sql/visibility.sql`).
 
 use diesel::dsl::{AsExprOf, exists, not};
 use diesel::expression::{
@@ -18,7 +19,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::methods;
 use diesel::query_source::Alias;
-use diesel::sql_types::{BigInt, Bool, SqlType, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, SqlType, Text};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, QueryDsl,
     QueryResult,
@@ -204,14 +205,18 @@ pub(crate) fn viewer_film_columns() -> _ {
     )
 }
 
+diesel::define_sql_function! {
+    /// `sql/visibility.sql`: whether the viewer may see a film (inlined by PostgreSQL).
+    fn film_visible_to(viewer: BigInt, verified: Bool, added_by: Nullable<BigInt>) -> Bool;
+}
+
 /// The films the viewer (an `i64`, 0 for nobody) may see: the catalog, and the unverified films
 /// their own imports made (security review M5: an import's film is its importer's until an admin
-/// verifies or merges it). [`film_visible_sql`] is the same rule for statements written as SQL.
+/// verifies or merges it): [`film_visible_to`], which the statements written as SQL call through
+/// [`film_visible_sql`].
 #[diesel::dsl::auto_type]
 pub(crate) fn film_visible(viewer: i64) -> _ {
-    films::verified
-        .or(films::added_by.is_null())
-        .or(films::added_by.eq(viewer))
+    film_visible_to(viewer, films::verified, films::added_by)
 }
 
 /// [`film_visible`], or every film when `see_all` (an admin's look-up); bound, so one cached
@@ -223,9 +228,10 @@ pub(crate) fn film_in_scope(viewer: i64, see_all: bool) -> _ {
     visible.or(all)
 }
 
-/// [`film_visible`] as SQL, for the films aliased `alias` and the viewer bound as `viewer`.
+/// The call of [`film_visible_to`] for the films aliased `alias` and the viewer bound as `viewer`,
+/// for statements written as SQL.
 pub(crate) fn film_visible_sql(alias: &str, viewer: &str) -> String {
-    format!("({alias}.verified OR {alias}.added_by IS NULL OR {alias}.added_by = {viewer})")
+    format!("film_visible_to({viewer}, {alias}.verified, {alias}.added_by)")
 }
 
 /// A row comparison for keyset pagination, `(first, second) < (a, b)` (or `>` when `AFTER`): what

@@ -20,6 +20,8 @@ pub const CLAIM_SECS: i32 = 60;
 /// A table of jobs and how its rows differ (implemented beside each row type, in
 /// [`crate::portability`]).
 pub trait JobTable: QueryableByName<Pg> + Send + 'static {
+    /// The typed id of its rows.
+    type Id: Copy + From<i64> + Into<i64> + Send;
     /// The table's name (a constant, never from input).
     const TABLE: &'static str;
     /// The statuses of a job that is not finished (a constant SQL list).
@@ -173,21 +175,21 @@ impl Statement for ClearChunks {
 pub async fn open<J: JobTable>(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-) -> Result<Option<i64>> {
+) -> Result<Option<J::Id>> {
     let found: Option<Id> = query::<J, OpenJob>(vec![Bind::Id(member.get())])
         .get_result(conn)
         .await
         .optional()?;
-    Ok(found.map(|r| r.id))
+    Ok(found.map(|r| J::Id::from(r.id)))
 }
 
 /// The job `id`; `owner`: only when it is theirs.
 pub async fn of<J: JobTable>(
     conn: &mut AsyncPgConnection,
     owner: Option<MemberId>,
-    id: i64,
+    id: J::Id,
 ) -> Result<Option<J>> {
-    let binds = vec![Bind::Id(id), Bind::MaybeId(owner.map(MemberId::get))];
+    let binds = vec![Bind::Id(id.into()), Bind::MaybeId(owner.map(MemberId::get))];
     Ok(query::<J, JobOf>(binds).get_result(conn).await.optional()?)
 }
 
@@ -195,11 +197,11 @@ pub async fn of<J: JobTable>(
 /// [`JobTable::MAX_ATTEMPTS`] times claimed; `only` claims that job or none.
 pub async fn claim<J: JobTable>(
     conn: &mut AsyncPgConnection,
-    only: Option<i64>,
+    only: Option<J::Id>,
 ) -> Result<Option<J>> {
     let binds = vec![
         Bind::Int(CLAIM_SECS),
-        Bind::MaybeId(only),
+        Bind::MaybeId(only.map(Into::into)),
         Bind::Int(J::MAX_ATTEMPTS),
     ];
     Ok(query::<J, ClaimJob>(binds)
@@ -211,11 +213,11 @@ pub async fn claim<J: JobTable>(
 /// Stores chunk `n` of job `job`'s archive (an uploaded import, a written export).
 pub async fn add_chunk<J: JobTable>(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: J::Id,
     n: i32,
     bytes: &[u8],
 ) -> Result<()> {
-    query::<J, AddChunk>(vec![Bind::Id(job), Bind::Int(n), Bind::Bytes(bytes)])
+    query::<J, AddChunk>(vec![Bind::Id(job.into()), Bind::Int(n), Bind::Bytes(bytes)])
         .execute(conn)
         .await?;
     Ok(())
@@ -224,10 +226,10 @@ pub async fn add_chunk<J: JobTable>(
 /// Chunk `n` (from 0) of job `job`'s archive; `None` past the last.
 pub async fn chunk<J: JobTable>(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: J::Id,
     n: i32,
 ) -> Result<Option<Vec<u8>>> {
-    let found: Option<Chunk> = query::<J, ChunkAt>(vec![Bind::Id(job), Bind::Int(n)])
+    let found: Option<Chunk> = query::<J, ChunkAt>(vec![Bind::Id(job.into()), Bind::Int(n)])
         .get_result(conn)
         .await
         .optional()?;
@@ -236,8 +238,8 @@ pub async fn chunk<J: JobTable>(
 
 /// Forgets job `job`'s archive (a finished import's upload; an interrupted export, written again
 /// from the start).
-pub async fn clear_chunks<J: JobTable>(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
-    query::<J, ClearChunks>(vec![Bind::Id(job)])
+pub async fn clear_chunks<J: JobTable>(conn: &mut AsyncPgConnection, job: J::Id) -> Result<()> {
+    query::<J, ClearChunks>(vec![Bind::Id(job.into())])
         .execute(conn)
         .await?;
     Ok(())

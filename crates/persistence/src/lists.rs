@@ -12,31 +12,33 @@ use diesel::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::list::{Plan, Slot};
-use filmlog_domain::{Audience, FilmId, MemberId};
+use filmlog_domain::{Audience, FilmId, ListCommentId, ListId, MemberId};
 
 use crate::Result;
 use crate::catalog::FilmSummaryRow;
 use crate::members::MemberSummaryRow;
 use crate::schema::{follows, list_comments, list_entries, list_likes, lists, members};
-use crate::types::DbAudience;
+use crate::types::{DbName, NullableId};
 use crate::viewer::{ViewerFilmRow, ViewerMemberRow, viewer_id};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = lists, check_for_backend(diesel::pg::Pg))]
 pub struct ListRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: ListId,
     #[diesel(deserialize_as = i64)]
     pub owner_id: MemberId,
     pub name: String,
     pub description: Option<String>,
     pub ranked: bool,
-    #[diesel(deserialize_as = DbAudience)]
+    #[diesel(deserialize_as = DbName<Audience>)]
     pub visibility: Audience,
     pub tags: Vec<Option<String>>,
     pub entry_count: i32,
     pub like_count: i32,
     pub comment_count: i32,
-    pub cloned_from_id: Option<i64>,
+    #[diesel(deserialize_as = NullableId<ListId>)]
+    pub cloned_from_id: Option<ListId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When a moderator removed it (it is then private to its owner for good).
@@ -96,8 +98,8 @@ pub struct EntryText {
     pub contains_spoilers: Option<bool>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<i64> {
-    Ok(diesel::insert_into(lists::table)
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<ListId> {
+    let id: i64 = diesel::insert_into(lists::table)
         .values((
             lists::owner_id.eq(new.owner.get()),
             lists::name.eq(new.name),
@@ -108,13 +110,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewList<'_>) -> Result<i
         ))
         .returning(lists::id)
         .get_result(conn)
-        .await?)
+        .await?;
+    Ok(ListId::new(id))
 }
 
 /// The list with its owner, and whether `viewer` likes it.
 pub async fn view(
     mut conn: &AsyncPgConnection,
-    id: i64,
+    id: ListId,
     viewer: Option<MemberId>,
 ) -> Result<Option<(ListView, bool)>> {
     let liked = diesel::dsl::exists(
@@ -124,7 +127,7 @@ pub async fn view(
     );
     Ok(lists::table
         .inner_join(members::table)
-        .filter(lists::id.eq(id))
+        .filter(lists::id.eq(id.get()))
         .select((ListView::as_select(), liked))
         .first(&mut conn)
         .await
@@ -134,10 +137,10 @@ pub async fn view(
 /// The list's owner and audience, what the visibility rule needs of it.
 pub async fn audience(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: ListId,
 ) -> Result<Option<(MemberId, Audience)>> {
-    let row: Option<(i64, DbAudience)> = lists::table
-        .find(id)
+    let row: Option<(i64, DbName<Audience>)> = lists::table
+        .find(id.get())
         .select((lists::owner_id, lists::visibility))
         .first(conn)
         .await
@@ -148,11 +151,11 @@ pub async fn audience(
 /// The list, locked for a change by its owner; `None` when it does not exist or is not theirs.
 pub async fn lock_owned(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: ListId,
     owner: MemberId,
 ) -> Result<Option<ListRow>> {
     Ok(lists::table
-        .filter(lists::id.eq(id))
+        .filter(lists::id.eq(id.get()))
         .filter(lists::owner_id.eq(owner.get()))
         .select(ListRow::as_select())
         .for_update()
@@ -163,11 +166,11 @@ pub async fn lock_owned(
 
 pub async fn update_header(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: ListId,
     changes: &ListChanges,
 ) -> Result<()> {
     // A new version whatever changed (by the database's clock, as every edit of entries does).
-    diesel::update(lists::table.find(id))
+    diesel::update(lists::table.find(id.get()))
         .set((changes, lists::updated_at.eq(diesel::dsl::now)))
         .execute(conn)
         .await?;
@@ -176,8 +179,8 @@ pub async fn update_header(
 
 /// A moderator's removal: the list becomes private to its owner (every read's visibility rule then
 /// hides it, and its activity, from everyone else), and a new version.
-pub async fn remove(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
-    diesel::update(lists::table.find(id))
+pub async fn remove(conn: &mut AsyncPgConnection, id: ListId) -> Result<()> {
+    diesel::update(lists::table.find(id.get()))
         .set((
             lists::removed_at.eq(diesel::dsl::now),
             lists::visibility.eq(Audience::Private.as_str()),
@@ -189,23 +192,25 @@ pub async fn remove(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
 }
 
 /// A moderator's removal of a list comment: a tombstone in its thread.
-pub async fn remove_comment(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
-    diesel::update(list_comments::table.find(id))
+pub async fn remove_comment(conn: &mut AsyncPgConnection, id: ListCommentId) -> Result<()> {
+    diesel::update(list_comments::table.find(id.get()))
         .set(list_comments::removed_at.eq(diesel::dsl::now))
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
-    diesel::delete(lists::table.find(id)).execute(conn).await?;
+pub async fn delete(conn: &mut AsyncPgConnection, id: ListId) -> Result<()> {
+    diesel::delete(lists::table.find(id.get()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// The list's entries as the order rules take them: film and sort key, in order.
-pub async fn slots(conn: &mut AsyncPgConnection, list: i64) -> Result<Vec<Slot>> {
+pub async fn slots(conn: &mut AsyncPgConnection, list: ListId) -> Result<Vec<Slot>> {
     let rows: Vec<(i64, i64)> = list_entries::table
-        .filter(list_entries::list_id.eq(list))
+        .filter(list_entries::list_id.eq(list.get()))
         .order((list_entries::sort_key.asc(), list_entries::film_id.asc()))
         .select((list_entries::film_id, list_entries::sort_key))
         .load(conn)
@@ -223,7 +228,7 @@ pub async fn slots(conn: &mut AsyncPgConnection, list: i64) -> Result<Vec<Slot>>
 /// entry rows it wrote (inserted, updated or deleted).
 pub async fn apply(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     plan: &Plan,
     text: &HashMap<FilmId, EntryText>,
 ) -> Result<usize> {
@@ -232,7 +237,7 @@ pub async fn apply(
         let removed: Vec<i64> = plan.removed.iter().map(|f| f.get()).collect();
         written += diesel::delete(
             list_entries::table
-                .filter(list_entries::list_id.eq(list))
+                .filter(list_entries::list_id.eq(list.get()))
                 .filter(list_entries::film_id.eq_any(removed)),
         )
         .execute(conn)
@@ -246,7 +251,7 @@ pub async fn apply(
              FROM unnest($2::bigint[], $3::bigint[]) AS u(f, k) \
              WHERE e.list_id = $1 AND e.film_id = u.f",
         )
-        .bind::<BigInt, _>(list)
+        .bind::<BigInt, _>(list.get())
         .bind::<Array<BigInt>, _>(films)
         .bind::<Array<BigInt>, _>(keys)
         .execute(conn)
@@ -259,7 +264,7 @@ pub async fn apply(
             .map(|s| {
                 let t = text.get(&s.film).cloned().unwrap_or_default();
                 (
-                    list_entries::list_id.eq(list),
+                    list_entries::list_id.eq(list.get()),
                     list_entries::film_id.eq(s.film.get()),
                     list_entries::sort_key.eq(s.key),
                     list_entries::notes.eq(t.notes.flatten()),
@@ -305,7 +310,7 @@ pub async fn apply(
                   AS u(f, set_notes, notes, set_spoilers, spoilers) \
              WHERE e.list_id = $1 AND e.film_id = u.f",
         )
-        .bind::<BigInt, _>(list)
+        .bind::<BigInt, _>(list.get())
         .bind::<Array<BigInt>, _>(films)
         .bind::<Array<Bool>, _>(set_notes)
         .bind::<Array<Nullable<Text>>, _>(notes)
@@ -314,7 +319,7 @@ pub async fn apply(
         .execute(conn)
         .await?;
     }
-    diesel::update(lists::table.find(list))
+    diesel::update(lists::table.find(list.get()))
         .set(lists::updated_at.eq(diesel::dsl::now))
         .execute(conn)
         .await?;
@@ -394,14 +399,14 @@ struct EntriesPageRow {
 /// A page of the list's entries in order, with their films and `viewer`'s relationship with each.
 pub async fn entries(
     mut conn: &AsyncPgConnection,
-    list: i64,
+    list: ListId,
     viewer: Option<MemberId>,
     after: Option<EntryKey>,
     limit: i64,
 ) -> Result<Vec<ViewedListEntry>> {
     let (key, film) = after.map_or((i64::MIN, i64::MIN), |(key, film, _)| (key, film));
     let page = EntriesPage {
-        list,
+        list: list.get(),
         viewer: viewer_id(viewer),
         key,
         film,
@@ -415,10 +420,10 @@ pub async fn entries(
 }
 
 /// Likes a list (idempotent); `true` when the like is new.
-pub async fn like(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> Result<bool> {
+pub async fn like(conn: &mut AsyncPgConnection, list: ListId, member: MemberId) -> Result<bool> {
     let n = diesel::insert_into(list_likes::table)
         .values((
-            list_likes::list_id.eq(list),
+            list_likes::list_id.eq(list.get()),
             list_likes::member_id.eq(member.get()),
         ))
         .on_conflict_do_nothing()
@@ -428,8 +433,8 @@ pub async fn like(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> 
 }
 
 /// Takes a like back (idempotent); `true` when there was one.
-pub async fn unlike(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> Result<bool> {
-    let n = diesel::delete(list_likes::table.find((list, member.get())))
+pub async fn unlike(conn: &mut AsyncPgConnection, list: ListId, member: MemberId) -> Result<bool> {
+    let n = diesel::delete(list_likes::table.find((list.get(), member.get())))
         .execute(conn)
         .await?;
     Ok(n == 1)
@@ -439,26 +444,30 @@ pub async fn unlike(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -
 /// of a block, with the viewer's relationship with each.
 pub async fn likers(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> Result<Vec<(MemberSummaryRow, DateTime<Utc>, ViewerMemberRow)>> {
-    likers!(conn, list_likes, list_id, list, viewer, after, limit)
+    likers!(conn, list_likes, list_id, list.get(), viewer, after, limit)
 }
 
 /// Copies `source`'s entries (order, notes, spoiler flags) into the empty list `target`; how many.
-pub async fn copy_entries(conn: &mut AsyncPgConnection, source: i64, target: i64) -> Result<usize> {
+pub async fn copy_entries(
+    conn: &mut AsyncPgConnection,
+    source: ListId,
+    target: ListId,
+) -> Result<usize> {
     let copied = diesel::sql_query(
         "INSERT INTO list_entries (list_id, film_id, sort_key, notes, contains_spoilers) \
          SELECT $2, film_id, sort_key, notes, contains_spoilers FROM list_entries WHERE list_id = $1",
     )
-    .bind::<BigInt, _>(source)
-    .bind::<BigInt, _>(target)
+    .bind::<BigInt, _>(source.get())
+    .bind::<BigInt, _>(target.get())
     .execute(conn)
     .await?;
-    diesel::update(lists::table.find(target))
-        .set(lists::cloned_from_id.eq(source))
+    diesel::update(lists::table.find(target.get()))
+        .set(lists::cloned_from_id.eq(source.get()))
         .execute(conn)
         .await?;
     Ok(copied)
@@ -598,8 +607,10 @@ pub async fn search(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = list_comments, check_for_backend(diesel::pg::Pg))]
 pub struct ListCommentRow {
-    pub id: i64,
-    pub list_id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: ListCommentId,
+    #[diesel(deserialize_as = i64)]
+    pub list_id: ListId,
     #[diesel(deserialize_as = i64)]
     pub author_id: MemberId,
     pub body: String,
@@ -619,13 +630,13 @@ pub struct ListCommentView {
 
 pub async fn insert_comment(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     author: MemberId,
     body: &str,
 ) -> Result<ListCommentView> {
     let id: i64 = diesel::insert_into(list_comments::table)
         .values((
-            list_comments::list_id.eq(list),
+            list_comments::list_id.eq(list.get()),
             list_comments::author_id.eq(author.get()),
             list_comments::body.eq(body),
         ))
@@ -643,11 +654,11 @@ pub async fn insert_comment(
 /// A comment's author and the owner of its list.
 pub async fn comment_owners(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: ListCommentId,
 ) -> Result<Option<(MemberId, MemberId)>> {
     let row: Option<(i64, i64)> = list_comments::table
         .inner_join(lists::table)
-        .filter(list_comments::id.eq(id))
+        .filter(list_comments::id.eq(id.get()))
         .select((list_comments::author_id, lists::owner_id))
         .first(conn)
         .await
@@ -655,8 +666,8 @@ pub async fn comment_owners(
     Ok(row.map(|(a, o)| (MemberId::new(a), MemberId::new(o))))
 }
 
-pub async fn delete_comment(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
-    diesel::delete(list_comments::table.find(id))
+pub async fn delete_comment(conn: &mut AsyncPgConnection, id: ListCommentId) -> Result<()> {
+    diesel::delete(list_comments::table.find(id.get()))
         .execute(conn)
         .await?;
     Ok(())
@@ -666,7 +677,7 @@ pub async fn delete_comment(conn: &mut AsyncPgConnection, id: i64) -> Result<()>
 /// a block and whether the author is suspended (the thread shows those as tombstones).
 pub async fn comments(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     viewer: Option<MemberId>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
@@ -676,7 +687,7 @@ pub async fn comments(
         list_comments,
         ListCommentView,
         list_id,
-        list,
+        list.get(),
         viewer,
         after,
         limit

@@ -18,7 +18,7 @@ use crate::catalog::FilmSummaryRow;
 use crate::filters::Before;
 use crate::members::MemberSummaryRow;
 use crate::schema::{films, follows, log_entries, member_films, members, review_likes};
-use crate::types::{DbAudience, DbRating, NullAsFalse};
+use crate::types::{DbName, DbRating, NullAsFalse};
 use crate::viewer::{ViewerFilmRow, ViewerLikes, viewer_id, viewer_likes};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -47,7 +47,7 @@ pub struct LogEntryRow {
     /// When a moderator removed the review (its text stays stored, shown as a tombstone).
     pub review_removed_at: Option<DateTime<Utc>>,
     /// Who may read it.
-    #[diesel(deserialize_as = DbAudience)]
+    #[diesel(deserialize_as = DbName<Audience>)]
     pub visibility: Audience,
 }
 
@@ -262,8 +262,7 @@ impl LoggedEntry {
 const LOG_FILM_SQL: &str = "\
 WITH film AS (
     SELECT f.id, f.slug, f.title, f.year, f.poster_url FROM films f WHERE f.slug = $1
-      -- (the rule of film_visible_sql: another member's imported, unverified film is no film)
-      AND (f.verified OR f.added_by IS NULL OR f.added_by = $2)
+      AND film_visible_to($2, f.verified, f.added_by)
 ), old AS (
     SELECT mf.in_watchlist FROM member_films mf JOIN film ON mf.film_id = film.id
     WHERE mf.member_id = $2
@@ -438,7 +437,7 @@ pub struct EntryHead {
     #[diesel(select_expression = log_entries::review_text.is_not_null().and(log_entries::review_removed_at.is_null()))]
     #[diesel(select_expression_type = diesel::dsl::And<diesel::dsl::IsNotNull<log_entries::review_text>, diesel::dsl::IsNull<log_entries::review_removed_at>>)]
     pub has_review: bool,
-    #[diesel(deserialize_as = DbAudience)]
+    #[diesel(deserialize_as = DbName<Audience>)]
     pub visibility: Audience,
 }
 

@@ -11,7 +11,7 @@ use filmlog_domain::{
 };
 
 use crate::schema::members;
-use crate::types::{DbAudience, DbRole};
+use crate::types::{DbName, DbRole};
 use crate::viewer::{ViewerMemberRow, member_state, viewer_id};
 use crate::{PersistenceError, Result, lower};
 
@@ -41,7 +41,7 @@ pub struct MemberRow {
     pub suspended_until: Option<DateTime<Utc>>,
     pub private_account: bool,
     pub private_watchlist: bool,
-    #[diesel(deserialize_as = DbAudience)]
+    #[diesel(deserialize_as = DbName<Audience>)]
     pub default_visibility: Audience,
     pub list_count: i32,
     pub notifications_off: Vec<Option<String>>,
@@ -323,9 +323,9 @@ pub async fn standing(
 pub async fn standing_of_list_owner(
     conn: &AsyncPgConnection,
     viewer: Option<MemberId>,
-    list: i64,
+    list: filmlog_domain::ListId,
 ) -> Result<Option<Standing>> {
-    Ok(standing_of(conn, viewer, Whom::ListOwner(list))
+    Ok(standing_of(conn, viewer, Whom::ListOwner(list.get()))
         .await?
         .pop()
         .map(|(s, _)| s))

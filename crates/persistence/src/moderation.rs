@@ -4,50 +4,49 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::moderation::{ModerationAction, ReportReason, SubjectType};
-use filmlog_domain::{Audience, MemberId, Role};
+use filmlog_domain::moderation::{ModerationAction, ReportReason, Reported, SubjectType};
+use filmlog_domain::{Audience, LogEntryId, MemberId, ModerationEventId, Role};
 
 use crate::Result;
 use crate::schema::{
     comments, list_comments, lists, log_entries, members, moderation_log, reports,
 };
-use crate::types::DbAudience;
+use crate::types::{DbName, DbNames};
 
 /// Whose a subject is (the review's or comment's author, the member themselves), if it exists. A
 /// log entry without review text is not a review.
 pub async fn subject_owner(
     conn: &mut AsyncPgConnection,
-    subject: SubjectType,
-    id: i64,
+    subject: Reported,
 ) -> Result<Option<MemberId>> {
     let owner: Option<i64> = match subject {
-        SubjectType::Review => log_entries::table
-            .filter(log_entries::id.eq(id))
+        Reported::Review(id) => log_entries::table
+            .filter(log_entries::id.eq(id.get()))
             .filter(log_entries::review_text.is_not_null())
             .select(log_entries::member_id)
             .first(conn)
             .await
             .optional()?,
-        SubjectType::Comment => comments::table
-            .find(id)
+        Reported::Comment(id) => comments::table
+            .find(id.get())
             .select(comments::author_id)
             .first(conn)
             .await
             .optional()?,
-        SubjectType::Member => members::table
-            .find(id)
+        Reported::Member(id) => members::table
+            .find(id.get())
             .select(members::id)
             .first(conn)
             .await
             .optional()?,
-        SubjectType::List => lists::table
-            .find(id)
+        Reported::List(id) => lists::table
+            .find(id.get())
             .select(lists::owner_id)
             .first(conn)
             .await
             .optional()?,
-        SubjectType::ListComment => list_comments::table
-            .find(id)
+        Reported::ListComment(id) => list_comments::table
+            .find(id.get())
             .select(list_comments::author_id)
             .first(conn)
             .await
@@ -60,25 +59,24 @@ pub async fn subject_owner(
 /// list a list comment is on (none for other subjects).
 pub async fn thread_of(
     conn: &mut AsyncPgConnection,
-    subject: SubjectType,
-    id: i64,
+    subject: Reported,
 ) -> Result<Option<(MemberId, Audience)>> {
-    let owner: Option<(i64, DbAudience)> = match subject {
-        SubjectType::Comment => comments::table
+    let owner: Option<(i64, DbName<Audience>)> = match subject {
+        Reported::Comment(id) => comments::table
             .inner_join(log_entries::table)
-            .filter(comments::id.eq(id))
+            .filter(comments::id.eq(id.get()))
             .select((log_entries::member_id, log_entries::visibility))
             .first(conn)
             .await
             .optional()?,
-        SubjectType::ListComment => list_comments::table
+        Reported::ListComment(id) => list_comments::table
             .inner_join(lists::table)
-            .filter(list_comments::id.eq(id))
+            .filter(list_comments::id.eq(id.get()))
             .select((lists::owner_id, lists::visibility))
             .first(conn)
             .await
             .optional()?,
-        SubjectType::Review | SubjectType::Member | SubjectType::List => None,
+        Reported::Review(_) | Reported::Member(_) | Reported::List(_) => None,
     };
     Ok(owner.map(|(m, a)| (MemberId::new(m), a.0)))
 }
@@ -87,16 +85,15 @@ pub async fn thread_of(
 pub async fn report(
     conn: &mut AsyncPgConnection,
     reporter: MemberId,
-    subject: SubjectType,
-    id: i64,
+    subject: Reported,
     reason: ReportReason,
     message: Option<&str>,
 ) -> Result<bool> {
     let n = diesel::insert_into(reports::table)
         .values((
             reports::reporter_id.eq(reporter.get()),
-            reports::subject_type.eq(subject.as_str()),
-            reports::subject_id.eq(id),
+            reports::subject_type.eq(subject.kind().as_str()),
+            reports::subject_id.eq(subject.raw_id()),
             reports::reason.eq(reason.as_str()),
             reports::message.eq(message),
         ))
@@ -109,13 +106,12 @@ pub async fn report(
 /// A subject's open reports, and whether `moderator` filed one of them.
 pub async fn open_reports(
     conn: &mut AsyncPgConnection,
-    subject: SubjectType,
-    id: i64,
+    subject: Reported,
     moderator: MemberId,
 ) -> Result<(i64, bool)> {
     let reporters: Vec<i64> = reports::table
-        .filter(reports::subject_type.eq(subject.as_str()))
-        .filter(reports::subject_id.eq(id))
+        .filter(reports::subject_type.eq(subject.kind().as_str()))
+        .filter(reports::subject_id.eq(subject.raw_id()))
         .filter(reports::status.eq("open"))
         .select(reports::reporter_id)
         .for_update()
@@ -140,8 +136,7 @@ pub struct SubjectState {
 
 pub async fn subject_state(
     conn: &mut AsyncPgConnection,
-    subject: SubjectType,
-    id: i64,
+    subject: Reported,
 ) -> Result<Option<SubjectState>> {
     // The state of content that can only be removed, when it exists.
     let removed = |found: Option<bool>| {
@@ -151,8 +146,8 @@ pub async fn subject_state(
         })
     };
     Ok(match subject {
-        SubjectType::Review => log_entries::table
-            .find(id)
+        Reported::Review(id) => log_entries::table
+            .find(id.get())
             .filter(log_entries::review_text.is_not_null())
             .select((
                 log_entries::contains_spoilers,
@@ -166,32 +161,32 @@ pub async fn subject_state(
                 removed,
                 ..SubjectState::default()
             }),
-        SubjectType::Comment => removed(
+        Reported::Comment(id) => removed(
             comments::table
-                .find(id)
+                .find(id.get())
                 .select(comments::removed_at.is_not_null())
                 .first(conn)
                 .await
                 .optional()?,
         ),
-        SubjectType::List => removed(
+        Reported::List(id) => removed(
             lists::table
-                .find(id)
+                .find(id.get())
                 .select(lists::removed_at.is_not_null())
                 .first(conn)
                 .await
                 .optional()?,
         ),
-        SubjectType::ListComment => removed(
+        Reported::ListComment(id) => removed(
             list_comments::table
-                .find(id)
+                .find(id.get())
                 .select(list_comments::removed_at.is_not_null())
                 .first(conn)
                 .await
                 .optional()?,
         ),
-        SubjectType::Member => members::table
-            .find(id)
+        Reported::Member(id) => members::table
+            .find(id.get())
             .select((members::role, members::suspended_until))
             .first::<(String, Option<DateTime<Utc>>)>(conn)
             .await
@@ -206,30 +201,30 @@ pub async fn subject_state(
 
 /// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone; a
 /// list becomes private to its owner for good.
-pub async fn remove(conn: &mut AsyncPgConnection, subject: SubjectType, id: i64) -> Result<()> {
+pub async fn remove(conn: &mut AsyncPgConnection, subject: Reported) -> Result<()> {
     match subject {
-        SubjectType::Review => {
-            diesel::update(log_entries::table.find(id))
+        Reported::Review(id) => {
+            diesel::update(log_entries::table.find(id.get()))
                 .set(log_entries::review_removed_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
         }
-        SubjectType::Comment => {
-            diesel::update(comments::table.find(id))
+        Reported::Comment(id) => {
+            diesel::update(comments::table.find(id.get()))
                 .set(comments::removed_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
         }
-        SubjectType::List => crate::lists::remove(conn, id).await?,
-        SubjectType::ListComment => crate::lists::remove_comment(conn, id).await?,
-        SubjectType::Member => {}
+        Reported::List(id) => crate::lists::remove(conn, id).await?,
+        Reported::ListComment(id) => crate::lists::remove_comment(conn, id).await?,
+        Reported::Member(_) => {}
     }
     Ok(())
 }
 
 /// Marks a review as containing spoilers.
-pub async fn mark_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<()> {
-    diesel::update(log_entries::table.find(entry))
+pub async fn mark_spoilers(conn: &mut AsyncPgConnection, entry: LogEntryId) -> Result<()> {
+    diesel::update(log_entries::table.find(entry.get()))
         .set(log_entries::contains_spoilers.eq(true))
         .execute(conn)
         .await?;
@@ -237,19 +232,61 @@ pub async fn mark_spoilers(conn: &mut AsyncPgConnection, entry: i64) -> Result<(
 }
 
 /// One line of the moderation log, with how many reports the action resolved.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct LogRow {
-    pub id: i64,
-    #[diesel(deserialize_as = i64)]
+    pub id: ModerationEventId,
     pub moderator_id: MemberId,
     pub moderator_username: String,
-    pub action: String,
-    pub subject_type: String,
-    pub subject_id: i64,
+    pub action: ModerationAction,
+    pub subject: Reported,
     pub reason: String,
     pub created_at: DateTime<Utc>,
     pub suspended_until: Option<DateTime<Utc>>,
     pub reports_resolved: i64,
+}
+
+/// [`LogRow`] as [`log_page`] selects it.
+type LogColumns = (
+    BigInt,
+    BigInt,
+    Text,
+    Text,
+    Text,
+    BigInt,
+    Text,
+    Timestamptz,
+    Nullable<Timestamptz>,
+    BigInt,
+);
+
+impl Queryable<LogColumns, diesel::pg::Pg> for LogRow {
+    type Row = (
+        i64,
+        i64,
+        String,
+        DbName<ModerationAction>,
+        DbName<SubjectType>,
+        i64,
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        i64,
+    );
+
+    fn build(row: Self::Row) -> diesel::deserialize::Result<Self> {
+        let (id, moderator, username, action, kind, subject, reason, at, until, resolved) = row;
+        Ok(LogRow {
+            id: ModerationEventId::new(id),
+            moderator_id: MemberId::new(moderator),
+            moderator_username: username,
+            action: action.0,
+            subject: Reported::new(kind.0, subject),
+            reason,
+            created_at: at,
+            suspended_until: until,
+            reports_resolved: resolved,
+        })
+    }
 }
 
 /// What a moderator did, for the log.
@@ -258,8 +295,7 @@ pub struct Action<'a> {
     pub moderator: MemberId,
     pub moderator_username: &'a str,
     pub action: ModerationAction,
-    pub subject: SubjectType,
-    pub subject_id: i64,
+    pub subject: Reported,
     pub reason: &'a str,
     /// For a suspension: until when.
     pub suspended_until: Option<DateTime<Utc>>,
@@ -272,8 +308,8 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
             moderation_log::moderator_id.eq(action.moderator.get()),
             moderation_log::moderator_username.eq(action.moderator_username),
             moderation_log::action.eq(action.action.as_str()),
-            moderation_log::subject_type.eq(action.subject.as_str()),
-            moderation_log::subject_id.eq(action.subject_id),
+            moderation_log::subject_type.eq(action.subject.kind().as_str()),
+            moderation_log::subject_id.eq(action.subject.raw_id()),
             moderation_log::reason.eq(action.reason),
             moderation_log::suspended_until.eq(action.suspended_until),
         ))
@@ -282,8 +318,8 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
         .await?;
     let resolved = diesel::update(
         reports::table
-            .filter(reports::subject_type.eq(action.subject.as_str()))
-            .filter(reports::subject_id.eq(action.subject_id))
+            .filter(reports::subject_type.eq(action.subject.kind().as_str()))
+            .filter(reports::subject_id.eq(action.subject.raw_id()))
             .filter(reports::status.eq("open")),
     )
     .set((
@@ -294,12 +330,11 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
     .execute(conn)
     .await?;
     Ok(LogRow {
-        id,
+        id: ModerationEventId::new(id),
         moderator_id: action.moderator,
         moderator_username: action.moderator_username.to_owned(),
-        action: action.action.as_str().to_owned(),
-        subject_type: action.subject.as_str().to_owned(),
-        subject_id: action.subject_id,
+        action: action.action,
+        subject: action.subject,
         reason: action.reason.to_owned(),
         created_at,
         suspended_until: action.suspended_until,
@@ -310,7 +345,7 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
 /// The log, newest first.
 pub async fn log_page(
     conn: &mut AsyncPgConnection,
-    after: Option<(DateTime<Utc>, i64)>,
+    after: Option<(DateTime<Utc>, ModerationEventId)>,
     limit: i64,
 ) -> Result<Vec<LogRow>> {
     let mut query = moderation_log::table
@@ -334,53 +369,77 @@ pub async fn log_page(
     if let Some((at, id)) = after {
         query = query.filter(crate::before(
             (moderation_log::created_at, moderation_log::id),
-            (at, id),
+            (at, id.get()),
         ));
     }
     Ok(query.load(conn).await?)
 }
 
 /// A reported subject in the queue: how many members reported it, why, and what it is.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone)]
 pub struct QueueRow {
-    #[diesel(sql_type = Text)]
-    pub subject_type: String,
-    #[diesel(sql_type = BigInt)]
-    pub subject_id: i64,
-    #[diesel(sql_type = BigInt)]
+    pub subject: Reported,
     pub reporters: i64,
-    #[diesel(sql_type = Array<Text>)]
-    pub reasons: Vec<String>,
-    #[diesel(sql_type = Timestamptz)]
+    pub reasons: Vec<ReportReason>,
     pub first_reported_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
     pub last_reported_at: DateTime<Utc>,
     /// The subject's owner (the member, or the author of the review, comment or list); none once it
     /// is gone.
-    #[diesel(sql_type = Nullable<Text>)]
     pub owner_username: Option<String>,
     /// The first 280 characters of the review or comment, or the list's name and description.
-    #[diesel(sql_type = Nullable<Text>)]
     pub excerpt: Option<String>,
+}
+
+/// [`QueueRow`] as `moderation_queue.sql` returns it.
+#[derive(QueryableByName)]
+struct QueueLine {
+    #[diesel(sql_type = Text, deserialize_as = DbName<SubjectType>)]
+    subject_type: SubjectType,
+    #[diesel(sql_type = BigInt)]
+    subject_id: i64,
+    #[diesel(sql_type = BigInt)]
+    reporters: i64,
+    #[diesel(sql_type = Array<Text>, deserialize_as = DbNames<ReportReason>)]
+    reasons: Vec<ReportReason>,
+    #[diesel(sql_type = Timestamptz)]
+    first_reported_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    last_reported_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    owner_username: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    excerpt: Option<String>,
 }
 
 /// Reported subjects with reports in `status` (`open` or `resolved`), the longest waiting first.
 pub async fn queue(
     conn: &mut AsyncPgConnection,
     status: &str,
-    after: Option<(DateTime<Utc>, String, i64)>,
+    after: Option<(DateTime<Utc>, Reported)>,
     limit: i64,
 ) -> Result<Vec<QueueRow>> {
     let (at, after_type, after_id) = match after {
-        Some((at, kind, id)) => (Some(at), kind, id),
-        None => (None, String::new(), 0),
+        Some((at, subject)) => (Some(at), subject.kind().as_str(), subject.raw_id()),
+        None => (None, "", 0),
     };
-    Ok(diesel::sql_query(include_str!("moderation_queue.sql"))
+    let lines: Vec<QueueLine> = diesel::sql_query(include_str!("moderation_queue.sql"))
         .bind::<Text, _>(status)
         .bind::<Nullable<Timestamptz>, _>(at)
         .bind::<Text, _>(after_type)
         .bind::<BigInt, _>(after_id)
         .bind::<BigInt, _>(limit)
         .load(conn)
-        .await?)
+        .await?;
+    Ok(lines
+        .into_iter()
+        .map(|l| QueueRow {
+            subject: Reported::new(l.subject_type, l.subject_id),
+            reporters: l.reporters,
+            reasons: l.reasons,
+            first_reported_at: l.first_reported_at,
+            last_reported_at: l.last_reported_at,
+            owner_username: l.owner_username,
+            excerpt: l.excerpt,
+        })
+        .collect())
 }

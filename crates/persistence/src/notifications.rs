@@ -5,26 +5,28 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, QueryDsl, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::notification::NotificationKind;
-use filmlog_domain::{CommentId, LogEntryId, MemberId, Relation};
+use filmlog_domain::{
+    CommentId, ListCommentId, ListId, LogEntryId, MemberId, NotificationId, Relation, WebhookId,
+};
 
 use crate::Result;
 use crate::schema::{entry_subscriptions, list_subscriptions, members};
-use crate::types::NullableId;
+use crate::types::{DbName, NullableId};
 
 /// What a notification is about: a log entry (its review) or a list, and the comment in question.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct About {
     pub log_entry: Option<LogEntryId>,
-    pub list: Option<i64>,
+    pub list: Option<ListId>,
     pub comment: Option<CommentId>,
-    pub list_comment: Option<i64>,
+    pub list_comment: Option<ListCommentId>,
 }
 
 /// A thread one can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Thread {
     Entry(LogEntryId),
-    List(i64),
+    List(ListId),
 }
 
 /// Writes what `actor` did to each `(recipient, kind)`, in the caller's transaction. The
@@ -61,9 +63,9 @@ pub async fn notify(
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<Text>, _>(kinds)
     .bind::<Nullable<BigInt>, _>(about.log_entry.map(LogEntryId::get))
-    .bind::<Nullable<BigInt>, _>(about.list)
+    .bind::<Nullable<BigInt>, _>(about.list.map(ListId::get))
     .bind::<Nullable<BigInt>, _>(about.comment.map(CommentId::get))
-    .bind::<Nullable<BigInt>, _>(about.list_comment)
+    .bind::<Nullable<BigInt>, _>(about.list_comment.map(ListCommentId::get))
     .execute(conn)
     .await?)
 }
@@ -87,7 +89,7 @@ pub async fn withdraw(
     .bind::<BigInt, _>(recipient.get())
     .bind::<Text, _>(kind.as_str())
     .bind::<Nullable<BigInt>, _>(about.log_entry.map(LogEntryId::get))
-    .bind::<Nullable<BigInt>, _>(about.list)
+    .bind::<Nullable<BigInt>, _>(about.list.map(ListId::get))
     .execute(conn)
     .await?)
 }
@@ -95,19 +97,19 @@ pub async fn withdraw(
 /// One item of `GET /me/notifications`: the notifications of one kind on one subject.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Group {
-    #[diesel(sql_type = Text)]
-    pub kind: String,
+    #[diesel(sql_type = Text, deserialize_as = DbName<NotificationKind>)]
+    pub kind: NotificationKind,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
     pub log_entry_id: Option<LogEntryId>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListId>)]
+    pub list_id: Option<ListId>,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
     pub comment_id: Option<CommentId>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub list_comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListCommentId>)]
+    pub list_comment_id: Option<ListCommentId>,
     /// The webhook endpoint a `webhook_disabled` notification is about.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub webhook_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<WebhookId>)]
+    pub webhook_id: Option<WebhookId>,
     /// The film's title (for an entry) or the list's name.
     #[diesel(sql_type = Nullable<Text>)]
     pub subject_title: Option<String>,
@@ -117,8 +119,8 @@ pub struct Group {
     pub read: bool,
     #[diesel(sql_type = Timestamptz)]
     pub latest_at: DateTime<Utc>,
-    #[diesel(sql_type = BigInt)]
-    pub latest_id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub latest_id: NotificationId,
     #[diesel(sql_type = BigInt)]
     pub actor_count: i64,
     /// The newest actors' usernames, newest first, each once (at most three).
@@ -134,7 +136,7 @@ pub struct Group {
 pub async fn groups(
     conn: &mut AsyncPgConnection,
     recipient: MemberId,
-    after: Option<(DateTime<Utc>, i64)>,
+    after: Option<(DateTime<Utc>, NotificationId)>,
     limit: i64,
 ) -> Result<Vec<Group>> {
     Ok(diesel::sql_query(
@@ -164,7 +166,7 @@ pub async fn groups(
     )
     .bind::<BigInt, _>(recipient.get())
     .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
-    .bind::<BigInt, _>(after.map_or(0, |a| a.1))
+    .bind::<BigInt, _>(after.map_or(0, |a| a.1.get()))
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?)
@@ -216,21 +218,21 @@ pub async fn wake(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> 
 /// One notification as the live stream sends it (not grouped).
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Single {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = Text)]
-    pub kind: String,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub id: NotificationId,
+    #[diesel(sql_type = Text, deserialize_as = DbName<NotificationKind>)]
+    pub kind: NotificationKind,
     /// `None` for what the system tells (an endpoint disabled).
     #[diesel(sql_type = Nullable<Text>)]
     pub actor: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
     pub log_entry_id: Option<LogEntryId>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub list_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListId>)]
+    pub list_id: Option<ListId>,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
     pub comment_id: Option<CommentId>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub list_comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListCommentId>)]
+    pub list_comment_id: Option<ListCommentId>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }
@@ -320,7 +322,7 @@ async fn subscribe(
         }
         Thread::List(id) => {
             let insert = diesel::insert_into(list_subscriptions::table).values((
-                list_subscriptions::list_id.eq(id),
+                list_subscriptions::list_id.eq(id.get()),
                 list_subscriptions::member_id.eq(member.get()),
                 list_subscriptions::subscribed.eq(on),
             ));
@@ -357,7 +359,7 @@ pub async fn subscriptions(
         }
         Thread::List(id) => {
             list_subscriptions::table
-                .filter(list_subscriptions::list_id.eq(id))
+                .filter(list_subscriptions::list_id.eq(id.get()))
                 .select((
                     list_subscriptions::member_id,
                     list_subscriptions::subscribed,

@@ -9,9 +9,10 @@ use diesel::{
     SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{FilmId, LogEntryId, MemberId};
+use filmlog_domain::portability::{Action, ImportPhase, JobStatus, MatchedBy};
+use filmlog_domain::{ExportJobId, FilmId, ImportJobId, ListId, LogEntryId, MemberId};
 
-use crate::types::NullableId;
+use crate::types::{DbName, NullableId, NullableName};
 use serde_json::Value;
 
 use crate::Result;
@@ -26,11 +27,14 @@ fn claim_deadline() -> diesel::expression::SqlLiteral<Nullable<diesel::sql_types
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = import_jobs, check_for_backend(diesel::pg::Pg))]
 pub struct ImportJobRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: ImportJobId,
     #[diesel(deserialize_as = i64)]
     pub member_id: MemberId,
-    pub status: String,
-    pub phase: String,
+    #[diesel(deserialize_as = DbName<JobStatus>)]
+    pub status: JobStatus,
+    #[diesel(deserialize_as = DbName<ImportPhase>)]
+    pub phase: ImportPhase,
     pub dry_run: bool,
     pub source: Option<String>,
     pub archive_bytes: i64,
@@ -80,7 +84,7 @@ pub async fn imports_of(
 /// job names it, so a worker whose claim lapsed and was taken over by another writes nothing more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
-    pub job: i64,
+    pub job: ImportJobId,
     pub attempt: i32,
 }
 
@@ -99,6 +103,7 @@ impl ImportJobRow {
 fn held(job: i64, attempt: i32) -> _ {
     import_jobs::table
         .filter(import_jobs::id.eq(job))
+        // `JobStatus::Running` (auto_type takes a literal).
         .filter(import_jobs::status.eq("running"))
         .filter(import_jobs::attempts.eq(attempt))
 }
@@ -108,7 +113,7 @@ fn held(job: i64, attempt: i32) -> _ {
 /// transaction it also fences the writes after it: the job's row stays locked until the
 /// transaction ends (a claim skips locked jobs).
 pub async fn renew_import(conn: &mut AsyncPgConnection, lease: Lease) -> Result<bool> {
-    let n = diesel::update(held(lease.job, lease.attempt))
+    let n = diesel::update(held(lease.job.get(), lease.attempt))
         .set(import_jobs::claimed_until.eq(claim_deadline()))
         .execute(conn)
         .await?;
@@ -121,13 +126,13 @@ pub async fn renew_import(conn: &mut AsyncPgConnection, lease: Lease) -> Result<
 pub async fn give_up_abandoned_imports(conn: &mut AsyncPgConnection) -> Result<usize> {
     let ids: Vec<i64> = diesel::update(
         import_jobs::table
-            .filter(import_jobs::status.eq("running"))
+            .filter(import_jobs::status.eq(JobStatus::Running.as_str()))
             .filter(import_jobs::claimed_until.lt(diesel::dsl::now))
             .filter(import_jobs::attempts.ge(MAX_ATTEMPTS)),
     )
     .set((
-        import_jobs::status.eq("failed"),
-        import_jobs::phase.eq("finished"),
+        import_jobs::status.eq(JobStatus::Failed.as_str()),
+        import_jobs::phase.eq(ImportPhase::Finished.as_str()),
         import_jobs::error.eq(ABANDONED),
         import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
         import_jobs::updated_at.eq(diesel::dsl::now),
@@ -158,7 +163,7 @@ pub async fn import_progress(
     lease: Lease,
     progress: &Value,
 ) -> Result<bool> {
-    let n = diesel::update(held(lease.job, lease.attempt))
+    let n = diesel::update(held(lease.job.get(), lease.attempt))
         .set((
             import_jobs::progress.eq(progress),
             import_jobs::claimed_until.eq(claim_deadline()),
@@ -170,10 +175,14 @@ pub async fn import_progress(
 }
 
 /// Moves a running job to its next phase (still claimed by this worker).
-pub async fn import_phase(conn: &mut AsyncPgConnection, lease: Lease, phase: &str) -> Result<bool> {
-    let n = diesel::update(held(lease.job, lease.attempt))
+pub async fn import_phase(
+    conn: &mut AsyncPgConnection,
+    lease: Lease,
+    phase: ImportPhase,
+) -> Result<bool> {
+    let n = diesel::update(held(lease.job.get(), lease.attempt))
         .set((
-            import_jobs::phase.eq(phase),
+            import_jobs::phase.eq(phase.as_str()),
             import_jobs::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -185,16 +194,16 @@ pub async fn import_phase(conn: &mut AsyncPgConnection, lease: Lease, phase: &st
 pub async fn finish_import(
     conn: &mut AsyncPgConnection,
     lease: Lease,
-    status: &str,
-    phase: &str,
+    status: JobStatus,
+    phase: ImportPhase,
     error: Option<&str>,
 ) -> Result<bool> {
     let id = lease.job;
-    let finished = matches!(status, "done" | "failed");
-    let n = diesel::update(held(lease.job, lease.attempt))
+    let finished = status.is_final();
+    let n = diesel::update(held(lease.job.get(), lease.attempt))
         .set((
-            import_jobs::status.eq(status),
-            import_jobs::phase.eq(phase),
+            import_jobs::status.eq(status.as_str()),
+            import_jobs::phase.eq(phase.as_str()),
             import_jobs::error.eq(error),
             import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
             import_jobs::updated_at.eq(diesel::dsl::now),
@@ -212,7 +221,7 @@ pub async fn finish_import(
 
 /// Records what kind of export the archive is (`letterboxd`, `filmlog`), once it is known.
 pub async fn set_source(conn: &mut AsyncPgConnection, lease: Lease, source: &str) -> Result<()> {
-    diesel::update(held(lease.job, lease.attempt))
+    diesel::update(held(lease.job.get(), lease.attempt))
         .set(import_jobs::source.eq(source))
         .execute(conn)
         .await?;
@@ -221,7 +230,7 @@ pub async fn set_source(conn: &mut AsyncPgConnection, lease: Lease, source: &str
 
 /// Records why a job's attempt failed (it is tried again when its claim lapses).
 pub async fn note_error(conn: &mut AsyncPgConnection, lease: Lease, error: &str) -> Result<()> {
-    diesel::update(held(lease.job, lease.attempt))
+    diesel::update(held(lease.job.get(), lease.attempt))
         .set(import_jobs::error.eq(error))
         .execute(conn)
         .await?;
@@ -233,16 +242,16 @@ pub async fn note_error(conn: &mut AsyncPgConnection, lease: Lease, error: &str)
 pub async fn confirm_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-    id: i64,
+    id: ImportJobId,
 ) -> Result<bool> {
     let n = diesel::update(
         import_jobs::table
-            .find(id)
+            .find(id.get())
             .filter(import_jobs::member_id.eq(member.get()))
-            .filter(import_jobs::status.eq("needs_review")),
+            .filter(import_jobs::status.eq(JobStatus::NeedsReview.as_str())),
     )
     .set((
-        import_jobs::status.eq("queued"),
+        import_jobs::status.eq(JobStatus::Queued.as_str()),
         import_jobs::dry_run.eq(false),
         import_jobs::updated_at.eq(diesel::dsl::now),
     ))
@@ -260,16 +269,22 @@ pub async fn confirm_import(
 pub async fn cancel_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-    id: i64,
+    id: ImportJobId,
 ) -> Result<bool> {
+    let open = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::NeedsReview,
+    ]
+    .map(JobStatus::as_str);
     let n = diesel::update(
         import_jobs::table
-            .find(id)
+            .find(id.get())
             .filter(import_jobs::member_id.eq(member.get()))
-            .filter(import_jobs::status.eq_any(["queued", "running", "needs_review"])),
+            .filter(import_jobs::status.eq_any(open)),
     )
     .set((
-        import_jobs::status.eq("cancelled"),
+        import_jobs::status.eq(JobStatus::Cancelled.as_str()),
         import_jobs::claimed_until.eq(None::<DateTime<Utc>>),
         import_jobs::updated_at.eq(diesel::dsl::now),
         import_jobs::finished_at.eq(Some(Utc::now())),
@@ -277,7 +292,7 @@ pub async fn cancel_import(
     .execute(conn)
     .await?;
     if n == 1 {
-        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id)))
+        diesel::delete(import_chunks::table.filter(import_chunks::job_id.eq(id.get())))
             .execute(conn)
             .await?;
     }
@@ -293,13 +308,13 @@ pub struct NewImportRow {
     pub source_key: Option<String>,
     /// `{"film": FilmRef, "item": Item}`.
     pub item: Option<Value>,
-    pub action: Option<&'static str>,
+    pub action: Option<Action>,
     pub note: Option<String>,
 }
 
 /// Forgets what an interrupted staging wrote, so staging starts again from the archive's start.
-pub async fn clear_rows(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
-    diesel::delete(import_rows::table.filter(import_rows::job_id.eq(job)))
+pub async fn clear_rows(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<()> {
+    diesel::delete(import_rows::table.filter(import_rows::job_id.eq(job.get())))
         .execute(conn)
         .await?;
     Ok(())
@@ -308,7 +323,7 @@ pub async fn clear_rows(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
 /// Appends `rows` numbered from `first_seq`.
 pub async fn stage_rows(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: ImportJobId,
     first_seq: i32,
     rows: &[NewImportRow],
 ) -> Result<()> {
@@ -318,14 +333,14 @@ pub async fn stage_rows(
         .map(|(r, seq)| {
             let film = r.item.as_ref().and_then(|i| i.get("film"));
             (
-                import_rows::job_id.eq(job),
+                import_rows::job_id.eq(job.get()),
                 import_rows::seq.eq(seq),
                 import_rows::file.eq(&r.file),
                 import_rows::line.eq(r.line),
                 import_rows::kind.eq(&r.kind),
                 import_rows::source_key.eq(r.source_key.as_deref()),
                 import_rows::item.eq(r.item.as_ref()),
-                import_rows::action.eq(r.action),
+                import_rows::action.eq(r.action.map(Action::as_str)),
                 import_rows::note.eq(r.note.as_deref()),
                 import_rows::done.eq(r.action.is_some()),
                 import_rows::film_name.eq(film.and_then(|f| f.get("name")).and_then(Value::as_str)),
@@ -356,7 +371,7 @@ pub async fn analyze_rows(conn: &mut AsyncPgConnection) -> Result<()> {
 
 /// A row repeating an earlier row's key in the same file (the same viewing, film or list entry twice)
 /// is skipped with a note naming the first.
-pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: i64) -> Result<usize> {
+pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<usize> {
     Ok(diesel::sql_query(
         "UPDATE import_rows r SET action = 'skip', done = true, kind = 'repeat', \
              note = 'the same ' || r.kind || ' as line ' || f.line || ' of ' || f.file \
@@ -364,7 +379,7 @@ pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
                WHERE job_id = $1 AND source_key IS NOT NULL ORDER BY file, source_key, seq) f \
          WHERE r.job_id = $1 AND r.file = f.file AND r.source_key = f.source_key AND r.seq > f.seq",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .execute(conn)
     .await?)
 }
@@ -372,7 +387,7 @@ pub async fn skip_repeats(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
 /// Joins each review to the diary row of the same viewing (same key): the review's text, spoiler flag
 /// and tags go into the diary row's item, the review row is kept as a note of where it went. Reviews
 /// without a diary row become entries of their own. Returns how many were joined.
-pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usize> {
+pub async fn join_reviews(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<usize> {
     let joined = diesel::sql_query(
         "WITH pairs AS ( \
              SELECT DISTINCT ON (r.seq) r.seq AS review_seq, d.seq AS diary_seq, d.line AS diary_line, \
@@ -394,12 +409,12 @@ pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
              note = 'joined to the diary row on line ' || p.diary_line \
          FROM pairs p WHERE r.job_id = $1 AND r.seq = p.review_seq",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .execute(conn)
     .await?;
     diesel::update(
         import_rows::table
-            .filter(import_rows::job_id.eq(job))
+            .filter(import_rows::job_id.eq(job.get()))
             .filter(import_rows::kind.eq("review")),
     )
     .set(import_rows::kind.eq("entry"))
@@ -411,7 +426,11 @@ pub async fn join_reviews(conn: &mut AsyncPgConnection, job: i64) -> Result<usiz
 /// Matches rows to films by the external ids and slugs they carry, among the films `member` may
 /// see (never another member's imported film); then rows without those ids take the film a row of
 /// the same name and year matched (a diary row names its film by title only).
-pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64, member: MemberId) -> Result<()> {
+pub async fn match_by_ids(
+    conn: &mut AsyncPgConnection,
+    job: ImportJobId,
+    member: MemberId,
+) -> Result<()> {
     let visible = crate::film_visible_sql("f", "$2");
     // The ids read out of each row once (a materialized CTE), then found by the films' unique
     // index: compared inside a join, the JSON was read again for every pair of a nested loop.
@@ -429,7 +448,7 @@ pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64, member: Member
              FROM wanted w JOIN films f ON f.{column} = w.v AND {visible} \
              WHERE r.job_id = $1 AND r.seq = w.seq"
         ))
-        .bind::<BigInt, _>(job)
+        .bind::<BigInt, _>(job.get())
         .bind::<BigInt, _>(member.get())
         .execute(conn)
         .await?;
@@ -442,7 +461,7 @@ pub async fn match_by_ids(conn: &mut AsyncPgConnection, job: i64, member: Member
          WHERE r.job_id = $1 AND r.film_id IS NULL AND r.film_name = m.film_name \
            AND r.film_year IS NOT DISTINCT FROM m.film_year",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .execute(conn)
     .await?;
     Ok(())
@@ -457,12 +476,12 @@ pub struct Unmatched {
 }
 
 /// The distinct (name, year) of the rows still without a film.
-pub async fn unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<Vec<Unmatched>> {
+pub async fn unmatched(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<Vec<Unmatched>> {
     Ok(diesel::sql_query(
         "SELECT DISTINCT film_name AS name, film_year AS year \
          FROM import_rows WHERE job_id = $1 AND film_id IS NULL AND film_name IS NOT NULL AND NOT done",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .load(conn)
     .await?)
 }
@@ -517,23 +536,23 @@ pub async fn films_of_year(
 /// Gives the rows of each (name, year) still without a film the film found for it.
 pub async fn set_films(
     conn: &mut AsyncPgConnection,
-    job: i64,
-    found: &[(String, Option<i32>, i64, &'static str)],
+    job: ImportJobId,
+    found: &[(String, Option<i32>, FilmId, MatchedBy)],
 ) -> Result<()> {
     if found.is_empty() {
         return Ok(());
     }
     let names: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
     let years: Vec<Option<i32>> = found.iter().map(|f| f.1).collect();
-    let films: Vec<i64> = found.iter().map(|f| f.2).collect();
-    let by: Vec<&str> = found.iter().map(|f| f.3).collect();
+    let films: Vec<i64> = found.iter().map(|f| f.2.get()).collect();
+    let by: Vec<&str> = found.iter().map(|f| f.3.as_str()).collect();
     diesel::sql_query(
         "UPDATE import_rows r SET film_id = u.film, matched_by = u.by \
          FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) AS u(name, year, film, by) \
          WHERE r.job_id = $1 AND r.film_id IS NULL AND r.film_name = u.name \
            AND r.film_year IS NOT DISTINCT FROM u.year",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .bind::<Array<Text>, _>(names)
     .bind::<Array<Nullable<Integer>>, _>(years)
     .bind::<Array<BigInt>, _>(films)
@@ -544,12 +563,12 @@ pub async fn set_films(
 }
 
 /// Marks the rows that matched no film as needing a new catalog entry.
-pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<()> {
     diesel::sql_query(
         "UPDATE import_rows SET matched_by = 'created' \
          WHERE job_id = $1 AND film_id IS NULL AND film_name IS NOT NULL AND NOT done",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .execute(conn)
     .await?;
     Ok(())
@@ -557,7 +576,11 @@ pub async fn mark_unmatched(conn: &mut AsyncPgConnection, job: i64) -> Result<()
 
 /// Numbers the rows in the order they apply: by kind, in the order of `kinds`
 /// (`filmlog_domain::portability::APPLY_ORDER`), then as staged.
-pub async fn order_rows(conn: &mut AsyncPgConnection, job: i64, kinds: &[&str]) -> Result<()> {
+pub async fn order_rows(
+    conn: &mut AsyncPgConnection,
+    job: ImportJobId,
+    kinds: &[&str],
+) -> Result<()> {
     // Two steps through negative numbers, as `seq` is part of the key.
     diesel::sql_query(
         "UPDATE import_rows r SET seq = -o.n FROM ( \
@@ -566,12 +589,12 @@ pub async fn order_rows(conn: &mut AsyncPgConnection, job: i64, kinds: &[&str]) 
              FROM import_rows WHERE job_id = $1) o \
          WHERE r.job_id = $1 AND r.seq = o.seq",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .bind::<Array<Text>, _>(kinds)
     .execute(conn)
     .await?;
     diesel::sql_query("UPDATE import_rows SET seq = -seq WHERE job_id = $1")
-        .bind::<BigInt, _>(job)
+        .bind::<BigInt, _>(job.get())
         .execute(conn)
         .await?;
     Ok(())
@@ -579,13 +602,13 @@ pub async fn order_rows(conn: &mut AsyncPgConnection, job: i64, kinds: &[&str]) 
 
 /// Before a rehearsal (a dry run) or after one: every row to apply is pending again (not the rows
 /// staging or planning decided: problems, repeats, joined reviews).
-pub async fn reset_decisions(conn: &mut AsyncPgConnection, job: i64) -> Result<()> {
+pub async fn reset_decisions(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<()> {
     diesel::sql_query(
         "UPDATE import_rows SET done = false, action = NULL, note = NULL, \
              film_id = CASE WHEN matched_by = 'created' THEN NULL ELSE film_id END \
          WHERE job_id = $1 AND item IS NOT NULL AND kind NOT IN ('joined_review', 'repeat')",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .execute(conn)
     .await?;
     Ok(())
@@ -610,8 +633,8 @@ pub struct ImportRow {
     pub film_id: Option<FilmId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub film_slug: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub matched_by: Option<String>,
+    #[diesel(sql_type = Nullable<Text>, deserialize_as = NullableName<MatchedBy>)]
+    pub matched_by: Option<MatchedBy>,
     #[diesel(sql_type = Nullable<Text>)]
     pub note: Option<String>,
 }
@@ -619,7 +642,7 @@ pub struct ImportRow {
 /// The next rows to apply, in order.
 pub async fn pending(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: ImportJobId,
     after: i32,
     limit: i64,
 ) -> Result<Vec<ImportRow>> {
@@ -629,7 +652,7 @@ pub async fn pending(
          FROM import_rows r LEFT JOIN films f ON f.id = r.film_id \
          WHERE r.job_id = $1 AND NOT r.done AND r.seq > $2 ORDER BY r.seq LIMIT $3",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .bind::<Integer, _>(after)
     .bind::<BigInt, _>(limit)
     .load(conn)
@@ -639,23 +662,23 @@ pub async fn pending(
 /// Records what applying a row did (or, in a rehearsal, would do).
 pub async fn decided(
     conn: &mut AsyncPgConnection,
-    job: i64,
-    decisions: &[(i32, &'static str, Option<String>, Option<i64>)],
+    job: ImportJobId,
+    decisions: &[(i32, Action, Option<String>, Option<FilmId>)],
 ) -> Result<()> {
     if decisions.is_empty() {
         return Ok(());
     }
     let seqs: Vec<i32> = decisions.iter().map(|d| d.0).collect();
-    let actions: Vec<&str> = decisions.iter().map(|d| d.1).collect();
+    let actions: Vec<&str> = decisions.iter().map(|d| d.1.as_str()).collect();
     let notes: Vec<Option<&str>> = decisions.iter().map(|d| d.2.as_deref()).collect();
-    let films: Vec<Option<i64>> = decisions.iter().map(|d| d.3).collect();
+    let films: Vec<Option<i64>> = decisions.iter().map(|d| d.3.map(FilmId::get)).collect();
     diesel::sql_query(
         "UPDATE import_rows r SET action = u.action, note = u.note, done = true, \
              film_id = COALESCE(u.film, r.film_id) \
          FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[]) AS u(seq, action, note, film) \
          WHERE r.job_id = $1 AND r.seq = u.seq",
     )
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .bind::<Array<Integer>, _>(seqs)
     .bind::<Array<Text>, _>(actions)
     .bind::<Array<Nullable<Text>>, _>(notes)
@@ -667,8 +690,8 @@ pub async fn decided(
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct FileCount {
-    #[diesel(sql_type = BigInt)]
-    pub job_id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub job_id: ImportJobId,
     #[diesel(sql_type = Text)]
     pub file: String,
     #[diesel(sql_type = BigInt)]
@@ -690,7 +713,8 @@ pub struct FileCount {
 
 /// Counts per file of each of `jobs` (one query for a list of jobs), in the order files were
 /// staged.
-pub async fn counts(conn: &mut AsyncPgConnection, jobs: &[i64]) -> Result<Vec<FileCount>> {
+pub async fn counts(conn: &mut AsyncPgConnection, jobs: &[ImportJobId]) -> Result<Vec<FileCount>> {
+    let jobs: Vec<i64> = jobs.iter().map(|j| j.get()).collect();
     Ok(diesel::sql_query(
         "SELECT job_id, file, count(*) AS rows, \
                 count(*) FILTER (WHERE action = 'create') AS created, \
@@ -720,10 +744,10 @@ pub struct RowView {
     pub kind: String,
     #[diesel(sql_type = Nullable<Jsonb>)]
     pub item: Option<Value>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub matched_by: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub action: Option<String>,
+    #[diesel(sql_type = Nullable<Text>, deserialize_as = NullableName<MatchedBy>)]
+    pub matched_by: Option<MatchedBy>,
+    #[diesel(sql_type = Nullable<Text>, deserialize_as = NullableName<Action>)]
+    pub action: Option<Action>,
     #[diesel(sql_type = Nullable<Text>)]
     pub note: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -734,7 +758,7 @@ pub struct RowView {
 /// whose film had to be created), or one action.
 pub async fn rows(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: ImportJobId,
     after: i32,
     limit: i64,
     only: Option<&str>,
@@ -753,7 +777,7 @@ pub async fn rows(
          WHERE r.job_id = $1 AND r.seq > $2 {filter} \
          ORDER BY r.seq LIMIT $3"
     ))
-    .bind::<BigInt, _>(job)
+    .bind::<BigInt, _>(job.get())
     .bind::<Integer, _>(after)
     .bind::<BigInt, _>(limit)
     .load(conn)
@@ -770,7 +794,8 @@ pub struct SourceRow {
     pub film_id: Option<FilmId>,
     #[diesel(deserialize_as = NullableId<LogEntryId>)]
     pub log_entry_id: Option<LogEntryId>,
-    pub list_id: Option<i64>,
+    #[diesel(deserialize_as = NullableId<ListId>)]
+    pub list_id: Option<ListId>,
     pub imported_at: DateTime<Utc>,
 }
 
@@ -810,7 +835,7 @@ pub async fn remember(
     item: &Value,
     film: Option<FilmId>,
     entry: Option<LogEntryId>,
-    list: Option<i64>,
+    list: Option<ListId>,
 ) -> Result<()> {
     diesel::sql_query(
         "INSERT INTO import_sources (member_id, source_key, item, film_id, log_entry_id, list_id) \
@@ -824,7 +849,7 @@ pub async fn remember(
     .bind::<Jsonb, _>(item)
     .bind::<Nullable<BigInt>, _>(film.map(FilmId::get))
     .bind::<Nullable<BigInt>, _>(entry.map(LogEntryId::get))
-    .bind::<Nullable<BigInt>, _>(list)
+    .bind::<Nullable<BigInt>, _>(list.map(ListId::get))
     .execute(conn)
     .await?;
     Ok(())
@@ -833,10 +858,12 @@ pub async fn remember(
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = export_jobs, check_for_backend(diesel::pg::Pg))]
 pub struct ExportJobRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: ExportJobId,
     #[diesel(deserialize_as = i64)]
     pub member_id: MemberId,
-    pub status: String,
+    #[diesel(deserialize_as = DbName<JobStatus>)]
+    pub status: JobStatus,
     pub bytes: Option<i64>,
     pub error: Option<String>,
     pub attempts: i32,
@@ -856,12 +883,12 @@ pub async fn create_export(conn: &mut AsyncPgConnection, member: MemberId) -> Re
 /// Stores chunk `n` of an export and renews the claim.
 pub async fn export_chunk(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: ExportJobId,
     n: i32,
     bytes: &[u8],
 ) -> Result<()> {
     crate::jobs::add_chunk::<ExportJobRow>(conn, job, n, bytes).await?;
-    diesel::update(export_jobs::table.find(job))
+    diesel::update(export_jobs::table.find(job.get()))
         .set(export_jobs::claimed_until.eq(claim_deadline()))
         .execute(conn)
         .await?;
@@ -870,18 +897,22 @@ pub async fn export_chunk(
 
 pub async fn finish_export(
     conn: &mut AsyncPgConnection,
-    job: i64,
+    job: ExportJobId,
     bytes: Option<i64>,
     error: Option<&str>,
     keep_days: i32,
 ) -> Result<()> {
-    let status = if error.is_some() { "failed" } else { "done" };
+    let status = if error.is_some() {
+        JobStatus::Failed
+    } else {
+        JobStatus::Done
+    };
     diesel::sql_query(
         "UPDATE export_jobs SET status = $2, bytes = $3, error = $4, claimed_until = NULL, \
              finished_at = now(), expires_at = now() + make_interval(days => $5) WHERE id = $1",
     )
-    .bind::<BigInt, _>(job)
-    .bind::<Text, _>(status)
+    .bind::<BigInt, _>(job.get())
+    .bind::<Text, _>(status.as_str())
     .bind::<Nullable<BigInt>, _>(bytes)
     .bind::<Nullable<Text>, _>(error)
     .bind::<Integer, _>(keep_days)
@@ -1018,6 +1049,7 @@ pub async fn export_member(
 }
 
 impl crate::jobs::JobTable for ImportJobRow {
+    type Id = ImportJobId;
     const TABLE: &'static str = "import_jobs";
     const OPEN: &'static str = "('queued', 'running', 'needs_review')";
     const MAX_ATTEMPTS: i32 = MAX_ATTEMPTS;
@@ -1026,6 +1058,7 @@ impl crate::jobs::JobTable for ImportJobRow {
 }
 
 impl crate::jobs::JobTable for ExportJobRow {
+    type Id = ExportJobId;
     const TABLE: &'static str = "export_jobs";
     const OPEN: &'static str = "('queued', 'running')";
     const MAX_ATTEMPTS: i32 = i32::MAX;

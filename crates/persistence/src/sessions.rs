@@ -6,7 +6,7 @@ use diesel::{
     SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{Member, MemberId, SessionId};
+use filmlog_domain::{Member, MemberId, RefreshTokenId, SessionId};
 
 use crate::Result;
 use crate::members::MemberRow;
@@ -80,8 +80,8 @@ pub async fn insert_refresh_token(
     session: SessionId,
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
-) -> Result<i64> {
-    Ok(diesel::insert_into(refresh_tokens::table)
+) -> Result<RefreshTokenId> {
+    let id: i64 = diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::session_id.eq(session.get()),
             refresh_tokens::token_hash.eq(token_hash),
@@ -89,18 +89,19 @@ pub async fn insert_refresh_token(
         ))
         .returning(refresh_tokens::id)
         .get_result(conn)
-        .await?)
+        .await?;
+    Ok(RefreshTokenId::new(id))
 }
 
 /// A refresh token with its session, as found (and locked) for a refresh.
 #[derive(Debug, Clone)]
 pub struct RefreshTokenState {
-    pub token_id: i64,
+    pub token_id: RefreshTokenId,
     pub session: SessionId,
     pub member: MemberId,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
-    pub replaced_by: Option<i64>,
+    pub replaced_by: Option<RefreshTokenId>,
     pub session_revoked: bool,
 }
 
@@ -138,12 +139,12 @@ pub async fn lock_refresh_token(
     Ok(row.map(
         |(token_id, session, member, expires_at, used_at, replaced_by, revoked_at)| {
             RefreshTokenState {
-                token_id,
+                token_id: RefreshTokenId::new(token_id),
                 session: SessionId::new(session),
                 member: MemberId::new(member),
                 expires_at,
                 used_at,
-                replaced_by,
+                replaced_by: replaced_by.map(RefreshTokenId::new),
                 session_revoked: revoked_at.is_some(),
             }
         },
@@ -151,9 +152,9 @@ pub async fn lock_refresh_token(
 }
 
 /// Whether a token (by row id) has been spent.
-pub async fn is_spent(conn: &mut AsyncPgConnection, token_id: i64) -> Result<bool> {
+pub async fn is_spent(conn: &mut AsyncPgConnection, token_id: RefreshTokenId) -> Result<bool> {
     let used: Option<DateTime<Utc>> = refresh_tokens::table
-        .find(token_id)
+        .find(token_id.get())
         .select(refresh_tokens::used_at)
         .first(conn)
         .await?;
@@ -163,13 +164,13 @@ pub async fn is_spent(conn: &mut AsyncPgConnection, token_id: i64) -> Result<boo
 pub async fn mark_spent(
     conn: &mut AsyncPgConnection,
     state: &RefreshTokenState,
-    successor: i64,
+    successor: RefreshTokenId,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    diesel::update(refresh_tokens::table.find(state.token_id))
+    diesel::update(refresh_tokens::table.find(state.token_id.get()))
         .set((
             refresh_tokens::used_at.eq(at),
-            refresh_tokens::replaced_by.eq(successor),
+            refresh_tokens::replaced_by.eq(successor.get()),
         ))
         .execute(conn)
         .await?;

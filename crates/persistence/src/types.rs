@@ -3,8 +3,10 @@
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
-use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text};
-use filmlog_domain::{ActivityKind, Audience, CreditRole, Rating, Role};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text};
+use std::str::FromStr;
+
+use filmlog_domain::{Rating, Role};
 
 /// A nullable half-star count read as an optional [`Rating`]; a stored value outside 1–10 (which the
 /// CHECK constraints forbid) is a deserialization error, never a silent `None`.
@@ -28,40 +30,6 @@ impl FromSql<Nullable<SmallInt>, Pg> for DbRating {
 impl From<DbRating> for Option<Rating> {
     fn from(r: DbRating) -> Self {
         r.0
-    }
-}
-
-/// An activity kind read by its stored name; an unknown name is a deserialization error.
-#[derive(Debug, Clone, Copy, FromSqlRow)]
-pub struct DbActivityKind(pub ActivityKind);
-
-impl FromSql<Text, Pg> for DbActivityKind {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
-        Ok(Self(name.parse()?))
-    }
-}
-
-impl From<DbActivityKind> for ActivityKind {
-    fn from(k: DbActivityKind) -> Self {
-        k.0
-    }
-}
-
-/// A log entry's audience read by its stored name; an unknown name is a deserialization error.
-#[derive(Debug, Clone, Copy, FromSqlRow)]
-pub struct DbAudience(pub Audience);
-
-impl FromSql<Text, Pg> for DbAudience {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
-        Ok(Self(name.parse()?))
-    }
-}
-
-impl From<DbAudience> for Audience {
-    fn from(a: DbAudience) -> Self {
-        a.0
     }
 }
 
@@ -128,22 +96,98 @@ impl<T> From<NullableId<T>> for Option<T> {
     }
 }
 
-/// A credit's role as `film_credits.role` stores it; an unknown name (its CHECK constraint lists the
-/// known ones) is a deserialization error.
+/// A value of a closed set (an activity kind, an audience, a credit role, a job status, …) read by
+/// its stored name through the domain's `FromStr`; an unknown name (the columns' CHECK constraints
+/// list the known ones) is a deserialization error, never a default.
 #[derive(Debug, Clone, Copy, FromSqlRow)]
-pub struct DbCreditRole(pub CreditRole);
+pub struct DbName<T>(pub T);
 
-impl FromSql<Text, Pg> for DbCreditRole {
+impl<T> FromSql<Text, Pg> for DbName<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
     fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
         let name = <String as FromSql<Text, Pg>>::from_sql(value)?;
-        CreditRole::parse(&name)
-            .map(Self)
-            .ok_or_else(|| format!("unknown credit role {name:?}").into())
+        Ok(Self(name.parse()?))
     }
 }
 
-impl From<DbCreditRole> for CreditRole {
-    fn from(r: DbCreditRole) -> Self {
-        r.0
+impl<T> DbName<T> {
+    pub fn into_inner(self) -> T {
+        self.0
     }
 }
+
+/// [`DbName`] of a nullable column.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct NullableName<T>(pub Option<T>);
+
+impl<T> FromSql<Nullable<Text>, Pg> for NullableName<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(Self(Some(DbName::<T>::from_sql(value)?.0)))
+    }
+
+    fn from_nullable_sql(value: Option<PgValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(Ok(Self(None)), Self::from_sql)
+    }
+}
+
+impl<T> From<NullableName<T>> for Option<T> {
+    fn from(n: NullableName<T>) -> Self {
+        n.0
+    }
+}
+
+/// A text array of names read as the values they name (each as [`DbName`] reads one).
+#[derive(Debug, Clone, FromSqlRow)]
+pub struct DbNames<T>(pub Vec<T>);
+
+impl<T> FromSql<Array<Text>, Pg> for DbNames<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let names = <Vec<String> as FromSql<Array<Text>, Pg>>::from_sql(value)?;
+        let values: Result<Vec<T>, T::Err> = names.iter().map(|n| n.parse()).collect();
+        Ok(Self(values?))
+    }
+}
+
+impl<T> From<DbNames<T>> for Vec<T> {
+    fn from(n: DbNames<T>) -> Self {
+        n.0
+    }
+}
+
+/// Lets `deserialize_as = DbName<T>` end as `T` for each named type (coherence forbids one blanket
+/// `From<DbName<T>> for T`).
+macro_rules! from_name {
+    ($($ty:ty),+) => {
+        $(impl From<DbName<$ty>> for $ty {
+            fn from(n: DbName<$ty>) -> Self {
+                n.0
+            }
+        })+
+    };
+}
+
+from_name!(
+    filmlog_domain::ActivityKind,
+    filmlog_domain::Audience,
+    filmlog_domain::CreditRole,
+    filmlog_domain::notification::NotificationKind,
+    filmlog_domain::moderation::SubjectType,
+    filmlog_domain::moderation::ModerationAction,
+    filmlog_domain::moderation::ReportReason,
+    filmlog_domain::portability::JobStatus,
+    filmlog_domain::portability::ImportPhase,
+    filmlog_domain::portability::MatchedBy,
+    filmlog_domain::portability::Action,
+    filmlog_domain::webhook::DeliveryStatus
+);

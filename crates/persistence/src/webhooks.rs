@@ -5,16 +5,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::MemberId;
+use filmlog_domain::webhook::DeliveryStatus;
+use filmlog_domain::{DeliveryId, MemberId, WebhookId};
 
 use crate::Result;
 use crate::schema::{webhook_deliveries, webhook_endpoints};
+use crate::types::DbName;
 
 /// An endpoint as its owner sees it (never its secret, but when it is made or rotated).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_endpoints, check_for_backend(diesel::pg::Pg))]
 pub struct EndpointRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: WebhookId,
     pub url: String,
     pub events: Vec<Option<String>>,
     pub enabled: bool,
@@ -64,10 +67,10 @@ pub async fn of_owner(conn: &mut AsyncPgConnection, owner: MemberId) -> Result<V
 pub async fn own(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: WebhookId,
 ) -> Result<Option<EndpointRow>> {
     Ok(webhook_endpoints::table
-        .filter(webhook_endpoints::id.eq(id))
+        .filter(webhook_endpoints::id.eq(id.get()))
         .filter(webhook_endpoints::owner_id.eq(owner.get()))
         .select(EndpointRow::as_select())
         .first(conn)
@@ -79,10 +82,10 @@ pub async fn own(
 pub async fn lock_own(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: WebhookId,
 ) -> Result<Option<EndpointRow>> {
     Ok(webhook_endpoints::table
-        .filter(webhook_endpoints::id.eq(id))
+        .filter(webhook_endpoints::id.eq(id.get()))
         .filter(webhook_endpoints::owner_id.eq(owner.get()))
         .select(EndpointRow::as_select())
         .for_update()
@@ -106,7 +109,7 @@ pub struct EndpointChanges {
 /// Replaces endpoint `id`'s secret with `secret`; the one it had signs beside it for `grace`.
 pub async fn rotate_secret(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: WebhookId,
     secret: &str,
     grace: std::time::Duration,
 ) -> Result<()> {
@@ -116,7 +119,7 @@ pub async fn rotate_secret(
              previous_secret_until = now() + make_interval(secs => $3 / 1000.0), updated_at = now() \
          WHERE id = $1",
     )
-    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(id.get())
     .bind::<Text, _>(secret)
     .bind::<BigInt, _>(grace_ms)
     .execute(conn)
@@ -128,11 +131,11 @@ pub async fn rotate_secret(
 /// sealing began (`whsec_…`): `(id, secret, previous_secret)`, at most `limit`, by id.
 pub async fn unsealed(
     conn: &mut AsyncPgConnection,
-    after: i64,
+    after: Option<WebhookId>,
     limit: i64,
-) -> Result<Vec<(i64, String, Option<String>)>> {
-    Ok(webhook_endpoints::table
-        .filter(webhook_endpoints::id.gt(after))
+) -> Result<Vec<(WebhookId, String, Option<String>)>> {
+    let rows: Vec<(i64, String, Option<String>)> = webhook_endpoints::table
+        .filter(webhook_endpoints::id.gt(after.map_or(0, WebhookId::get)))
         .filter(
             webhook_endpoints::secret
                 .like("whsec\\_%")
@@ -146,7 +149,11 @@ pub async fn unsealed(
         ))
         .limit(limit)
         .load(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, secret, previous)| (WebhookId::new(id), secret, previous))
+        .collect())
 }
 
 /// Replaces endpoint `id`'s stored secrets with their sealed forms, if they are still the ones
@@ -154,14 +161,14 @@ pub async fn unsealed(
 /// Whether it did.
 pub async fn store_sealed(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: WebhookId,
     secret: (&str, &str),
     previous: Option<(&str, &str)>,
 ) -> Result<bool> {
     let (read, sealed) = previous.unzip();
     let n = diesel::update(
         webhook_endpoints::table
-            .filter(webhook_endpoints::id.eq(id))
+            .filter(webhook_endpoints::id.eq(id.get()))
             .filter(webhook_endpoints::secret.eq(secret.0))
             .filter(webhook_endpoints::previous_secret.is_not_distinct_from(read)),
     )
@@ -176,20 +183,20 @@ pub async fn store_sealed(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: WebhookId,
     changes: &EndpointChanges,
 ) -> Result<EndpointRow> {
-    Ok(diesel::update(webhook_endpoints::table.find(id))
+    Ok(diesel::update(webhook_endpoints::table.find(id.get()))
         .set(changes)
         .returning(EndpointRow::as_returning())
         .get_result(conn)
         .await?)
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> Result<bool> {
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: WebhookId) -> Result<bool> {
     let n = diesel::delete(
         webhook_endpoints::table
-            .filter(webhook_endpoints::id.eq(id))
+            .filter(webhook_endpoints::id.eq(id.get()))
             .filter(webhook_endpoints::owner_id.eq(owner.get())),
     )
     .execute(conn)
@@ -200,13 +207,13 @@ pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> R
 /// Queues one delivery of `event_type` with `payload` to endpoint `id` (the test event).
 pub async fn enqueue(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: WebhookId,
     event_type: &str,
     payload: &serde_json::Value,
 ) -> Result<DeliveryRow> {
     Ok(diesel::insert_into(webhook_deliveries::table)
         .values((
-            webhook_deliveries::endpoint_id.eq(id),
+            webhook_deliveries::endpoint_id.eq(id.get()),
             webhook_deliveries::event_type.eq(event_type),
             webhook_deliveries::payload.eq(payload),
         ))
@@ -219,10 +226,12 @@ pub async fn enqueue(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries, check_for_backend(diesel::pg::Pg))]
 pub struct DeliveryRow {
-    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub id: DeliveryId,
     pub message_id: String,
     pub event_type: String,
-    pub status: String,
+    #[diesel(deserialize_as = DbName<DeliveryStatus>)]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_status: Option<i32>,
@@ -235,18 +244,18 @@ pub struct DeliveryRow {
 /// A page of endpoint `id`'s deliveries, newest first, after delivery id `after`.
 pub async fn deliveries(
     conn: &mut AsyncPgConnection,
-    id: i64,
-    after: Option<i64>,
+    id: WebhookId,
+    after: Option<DeliveryId>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>> {
     let mut query = webhook_deliveries::table
-        .filter(webhook_deliveries::endpoint_id.eq(id))
+        .filter(webhook_deliveries::endpoint_id.eq(id.get()))
         .order(webhook_deliveries::id.desc())
         .limit(limit)
         .select(DeliveryRow::as_select())
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(webhook_deliveries::id.lt(after));
+        query = query.filter(webhook_deliveries::id.lt(after.get()));
     }
     Ok(query.load(conn).await?)
 }
@@ -254,10 +263,10 @@ pub async fn deliveries(
 /// A delivery claimed by a worker, with what sending it needs.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Claimed {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub endpoint_id: i64,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub id: DeliveryId,
+    #[diesel(sql_type = BigInt, deserialize_as = i64)]
+    pub endpoint_id: WebhookId,
     #[diesel(sql_type = BigInt, deserialize_as = i64)]
     pub owner_id: MemberId,
     #[diesel(sql_type = Text)]
@@ -355,7 +364,7 @@ pub async fn claim(
 /// before `by` from now.
 pub async fn slow_down(
     conn: &mut AsyncPgConnection,
-    endpoint: i64,
+    endpoint: WebhookId,
     by: std::time::Duration,
 ) -> Result<()> {
     let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
@@ -365,7 +374,7 @@ pub async fn slow_down(
          WHERE endpoint_id = $1 AND status = 'pending' \
            AND (locked_until IS NULL OR locked_until < now())",
     )
-    .bind::<BigInt, _>(endpoint)
+    .bind::<BigInt, _>(endpoint.get())
     .bind::<BigInt, _>(by_ms)
     .execute(conn)
     .await?;
@@ -375,12 +384,12 @@ pub async fn slow_down(
 /// How many deliveries of `event_type` to endpoint `id` wait to be delivered.
 pub async fn pending_of_type(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: WebhookId,
     event_type: &str,
 ) -> Result<i64> {
     Ok(webhook_deliveries::table
-        .filter(webhook_deliveries::endpoint_id.eq(id))
-        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::endpoint_id.eq(id.get()))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_deliveries::event_type.eq(event_type))
         .count()
         .get_result(conn)
@@ -394,9 +403,9 @@ pub async fn delivered(
     status: i32,
     excerpt: &str,
 ) -> Result<()> {
-    diesel::update(webhook_deliveries::table.find(delivery.id))
+    diesel::update(webhook_deliveries::table.find(delivery.id.get()))
         .set((
-            webhook_deliveries::status.eq("delivered"),
+            webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
             webhook_deliveries::delivered_at.eq(Utc::now()),
             webhook_deliveries::last_status.eq(status),
             webhook_deliveries::last_error.eq(None::<String>),
@@ -405,7 +414,7 @@ pub async fn delivered(
         ))
         .execute(conn)
         .await?;
-    diesel::update(webhook_endpoints::table.find(delivery.endpoint_id))
+    diesel::update(webhook_endpoints::table.find(delivery.endpoint_id.get()))
         .set(webhook_endpoints::consecutive_failures.eq(0))
         .execute(conn)
         .await?;
@@ -413,32 +422,36 @@ pub async fn delivered(
 }
 
 /// Counts a failure against the delivery's endpoint; its failures in a row now.
-pub async fn count_failure(conn: &mut AsyncPgConnection, endpoint: i64) -> Result<i32> {
-    Ok(diesel::update(webhook_endpoints::table.find(endpoint))
-        .set(
-            webhook_endpoints::consecutive_failures.eq(webhook_endpoints::consecutive_failures + 1),
-        )
-        .returning(webhook_endpoints::consecutive_failures)
-        .get_result(conn)
-        .await?)
+pub async fn count_failure(conn: &mut AsyncPgConnection, endpoint: WebhookId) -> Result<i32> {
+    Ok(
+        diesel::update(webhook_endpoints::table.find(endpoint.get()))
+            .set(
+                webhook_endpoints::consecutive_failures
+                    .eq(webhook_endpoints::consecutive_failures + 1),
+            )
+            .returning(webhook_endpoints::consecutive_failures)
+            .get_result(conn)
+            .await?,
+    )
 }
 
 /// Records a failed attempt: retried at `retry_at`, or (`None`) given up.
 pub async fn failed(
     conn: &mut AsyncPgConnection,
-    delivery: i64,
+    delivery: DeliveryId,
     status: Option<i32>,
     error: &str,
     excerpt: Option<&str>,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    diesel::update(webhook_deliveries::table.find(delivery))
+    diesel::update(webhook_deliveries::table.find(delivery.get()))
         .set((
             webhook_deliveries::status.eq(if retry_at.is_some() {
-                "pending"
+                DeliveryStatus::Pending
             } else {
-                "failed"
-            }),
+                DeliveryStatus::Failed
+            }
+            .as_str()),
             webhook_deliveries::next_attempt_at.eq(retry_at.unwrap_or_else(Utc::now)),
             webhook_deliveries::last_status.eq(status),
             webhook_deliveries::last_error.eq(error),
@@ -454,11 +467,11 @@ pub async fn failed(
 /// notification); `false` when it was disabled already.
 pub async fn disable(
     conn: &mut AsyncPgConnection,
-    endpoint: i64,
+    endpoint: WebhookId,
     owner: MemberId,
     reason: &str,
 ) -> Result<bool> {
-    Ok(disable_where(conn, owner.get(), Some(endpoint), reason).await? == 1)
+    Ok(disable_where(conn, owner.get(), Some(endpoint.get()), reason).await? == 1)
 }
 
 /// Pauses every enabled endpoint of `owner` (after a password change or "log out everywhere": a
@@ -499,7 +512,7 @@ async fn disable_where(
 pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize> {
     Ok(diesel::delete(
         webhook_deliveries::table
-            .filter(webhook_deliveries::status.ne("pending"))
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str()))
             .filter(webhook_deliveries::created_at.lt(before)),
     )
     .execute(conn)

@@ -67,27 +67,14 @@ const PRIMARY_ASKED_FOR: std::time::Duration = std::time::Duration::from_millis(
 /// [`PRIMARY_ASKED_FOR`], while the others use the last position seen (reads never queue for the
 /// primary's pool); `None` before the primary ever answered.
 async fn primary_position(state: &AppState) -> Option<String> {
-    use std::sync::atomic::Ordering;
     let last = state.primary_seen.last();
     if let Some((p, true)) = &last {
         return Some(p.clone());
     }
     let seen = &state.primary_seen;
-    if seen
-        .asking
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    let Some(_asking) = seen.try_ask() else {
         return last.map(|(p, _)| p);
-    }
-    // Cleared however this ends (a request dropped mid-way included).
-    struct Asking<'a>(&'a std::sync::atomic::AtomicBool);
-    impl Drop for Asking<'_> {
-        fn drop(&mut self) {
-            self.0.store(false, std::sync::atomic::Ordering::Release);
-        }
-    }
-    let _asking = Asking(&seen.asking);
+    };
     let asked = tokio::time::timeout(PRIMARY_ASKED_FOR, async {
         let mut conn = state.pool.get().await.ok()?;
         replication::current_position(&mut conn).await.ok()

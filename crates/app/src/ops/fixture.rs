@@ -76,6 +76,23 @@ impl Fixture {
             .id
     }
 
+    /// The kinds of `member`'s notifications, sorted.
+    pub async fn notified(&mut self, member: MemberId) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Kind {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            kind: String,
+        }
+        diesel::sql_query("SELECT kind FROM notifications WHERE recipient_id = $1 ORDER BY kind")
+            .bind::<BigInt, _>(member.get())
+            .load::<Kind>(&mut self.conn)
+            .await
+            .unwrap_or_else(|e| panic!("notifications: {e}"))
+            .into_iter()
+            .map(|k| k.kind)
+            .collect()
+    }
+
     /// Rows of `table` (one of the tables the tests count).
     pub async fn count(&mut self, table: &str) -> i64 {
         #[derive(diesel::QueryableByName)]

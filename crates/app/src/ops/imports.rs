@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use filmlog_domain::list::{self as list_rules, ListOp};
 use filmlog_domain::member::{Bio, DisplayName, Location, Pronouns, Website};
-use filmlog_domain::portability::{Action, FilmRef, Item, decide};
+use filmlog_domain::portability::{Action, FilmRef, Item, MatchedBy, decide};
 use filmlog_domain::relationship::FilmCommand;
-use filmlog_domain::{Audience, FilmId, MemberId, Rating, ReviewText, Slug, Title};
+use filmlog_domain::{Audience, FilmId, ImportJobId, MemberId, Rating, ReviewText, Slug, Title};
 use filmlog_persistence::lists::{self as list_store, EntryText, ListChanges, NewList};
 use filmlog_persistence::log_entries::{LogEntryChanges, NewLogEntry};
 use filmlog_persistence::portability::{self as store, ImportRow, SourceRow};
@@ -25,7 +25,7 @@ pub struct Decision {
     pub action: Action,
     pub note: Option<String>,
     /// The film the row turned out to be about (a new unverified one, for a row that matched none).
-    pub film: Option<i64>,
+    pub film: Option<FilmId>,
 }
 
 impl Decision {
@@ -49,16 +49,16 @@ impl Decision {
 /// One job's run: the member, and the films it created for titles the catalog lacked (so each is
 /// created once; `persist` also writes them to the job's other rows, which a rehearsal must not).
 pub struct Run {
-    pub job: i64,
+    pub job: ImportJobId,
     pub member: MemberId,
     pub persist: bool,
-    created: HashMap<(String, Option<i32>), (i64, String)>,
+    created: HashMap<(String, Option<i32>), (FilmId, String)>,
     /// The film the current row created, forgotten when the row's savepoint is rolled back.
     last_created: Option<(String, Option<i32>)>,
 }
 
 impl Run {
-    pub fn new(job: i64, member: MemberId, persist: bool) -> Self {
+    pub fn new(job: ImportJobId, member: MemberId, persist: bool) -> Self {
         Run {
             job,
             member,
@@ -70,11 +70,14 @@ impl Run {
 
     /// The films made so far (to put back with [`Run::restore_created_films`] when a batch that
     /// made more is rolled back).
-    pub fn created_films(&self) -> HashMap<(String, Option<i32>), (i64, String)> {
+    pub fn created_films(&self) -> HashMap<(String, Option<i32>), (FilmId, String)> {
         self.created.clone()
     }
 
-    pub fn restore_created_films(&mut self, films: HashMap<(String, Option<i32>), (i64, String)>) {
+    pub fn restore_created_films(
+        &mut self,
+        films: HashMap<(String, Option<i32>), (FilmId, String)>,
+    ) {
         self.created = films;
     }
 
@@ -139,7 +142,7 @@ pub async fn apply(
     };
     let mut decision = result?;
     if decision.film.is_none() {
-        decision.film = film.map(FilmId::get);
+        decision.film = film;
     }
     Ok(decision)
 }
@@ -170,7 +173,7 @@ async fn film_of(
     }
     let pair = (f.name.clone(), f.year);
     if let Some((id, slug)) = run.created.get(&pair) {
-        return Ok((FilmId::new(*id), Some(slug.clone())));
+        return Ok((*id, Some(slug.clone())));
     }
     let title = Title::parse(&f.name)
         .map(Title::into_inner)
@@ -185,11 +188,16 @@ async fn film_of(
         .map(Slug::into_inner)
         .unwrap_or_else(|| f.year.map_or("film".to_owned(), |y| format!("film-{y}")));
     let film = catalog::insert_unverified(conn, run.member, &title, f.year, &slug).await?;
-    let id = film.id.get();
-    run.created.insert(pair.clone(), (id, film.slug.clone()));
+    run.created
+        .insert(pair.clone(), (film.id, film.slug.clone()));
     run.last_created = Some(pair.clone());
     if run.persist {
-        store::set_films(conn, run.job, &[(pair.0, pair.1, id, "created")]).await?;
+        store::set_films(
+            conn,
+            run.job,
+            &[(pair.0, pair.1, film.id, MatchedBy::Created)],
+        )
+        .await?;
     }
     Ok((film.id, Some(film.slug)))
 }
@@ -641,4 +649,97 @@ async fn profile(
         note,
         film: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    const KEY: &str = "lb:diary:children-of-heaven:2026-11-01";
+
+    fn row(film: FilmId, rating: i16) -> ImportRow {
+        let item = Item::Entry {
+            watched_on: NaiveDate::from_ymd_opt(2026, 11, 1),
+            rewatch: false,
+            rating: Some(rating),
+            review: Some("A quiet marvel.".to_owned()),
+            spoilers: false,
+            tags: vec!["tearjerker".to_owned()],
+            visibility: None,
+        };
+        let staged = serde_json::json!({
+            "film": {"name": "Children of Heaven", "year": 1997},
+            "item": item,
+        });
+        ImportRow {
+            seq: 1,
+            file: "diary.csv".to_owned(),
+            line: 2,
+            kind: "entry".to_owned(),
+            source_key: Some(KEY.to_owned()),
+            item: Some(staged),
+            film_id: Some(film),
+            film_slug: Some("children-of-heaven-1997".to_owned()),
+            matched_by: Some(MatchedBy::TitleYear),
+            note: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn importing_again_changes_nothing_an_edit_updates_and_a_deletion_is_not_undone() {
+        let mut f = Fixture::new().await;
+        let ana = f.member("ana").await;
+        let film = f.film("children-of-heaven-1997").await;
+        let mut run = Run::new(ImportJobId::new(1), ana, false);
+        let mut apply_row = async |f: &mut Fixture, rating| {
+            let previous = store::source(&mut f.conn, ana, KEY)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            apply(&mut f.conn, &mut run, &row(film, rating), previous)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+
+        let first = apply_row(&mut f, 9).await;
+        assert_eq!((first.action, first.film), (Action::Create, Some(film)));
+        assert_eq!(f.count("log_entries").await, 1);
+        let again = apply_row(&mut f, 9).await;
+        assert_eq!(again.action, Action::Unchanged);
+        assert_eq!(f.count("log_entries").await, 1, "nothing logged twice");
+
+        let edited = apply_row(&mut f, 10).await;
+        assert_eq!(edited.action, Action::Update);
+        let (entry, rating): (i64, Option<i16>) = {
+            use diesel::{ExpressionMethods, QueryDsl};
+            use diesel_async::RunQueryDsl;
+            use filmlog_persistence::schema::log_entries;
+            log_entries::table
+                .filter(log_entries::member_id.eq(ana.get()))
+                .select((log_entries::id, log_entries::rating))
+                .first(&mut f.conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(rating, Some(10), "the entry took the new rating");
+
+        let entry = filmlog_domain::LogEntryId::new(entry);
+        let accept = || super::super::step(|_| Box::pin(async { Ok(()) }));
+        films::delete_own_entry(&mut f.conn, ana, entry, accept())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let deleted = apply_row(&mut f, 8).await;
+        assert_eq!(deleted.action, Action::Skip);
+        assert!(
+            deleted.note.is_some_and(|n| n.contains("deleted")),
+            "says why"
+        );
+        assert_eq!(
+            f.count("log_entries").await,
+            0,
+            "a deletion in Filmlog stands"
+        );
+    }
 }

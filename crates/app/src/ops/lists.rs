@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use filmlog_domain::activity::ListAddition;
 use filmlog_domain::list::{self as list_rules, BatchError, ListOp, Plan};
-use filmlog_domain::{ActivityKind, Audience, FilmId, MemberId};
+use filmlog_domain::{ActivityKind, Audience, FilmId, ListId, MemberId};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::lists::{self as store, EntryText, ListChanges, NewList};
@@ -23,7 +23,7 @@ fn count(films: usize) -> i32 {
 pub async fn created(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    list: i64,
+    list: ListId,
     films: usize,
 ) -> OpResult<()> {
     let what = NewActivity {
@@ -41,7 +41,7 @@ pub async fn created(
 pub async fn films_added(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    list: i64,
+    list: ListId,
     added: usize,
 ) -> OpResult<()> {
     let newest = activity::newest_list_addition(conn, owner, list).await?;
@@ -83,7 +83,7 @@ pub async fn create(
     new: &NewList<'_>,
     plan: &Plan,
     text: &HashMap<FilmId, EntryText>,
-) -> OpResult<i64> {
+) -> OpResult<ListId> {
     conn.transaction(async |conn| {
         let id = store::insert(conn, new).await?;
         store::apply(conn, id, plan, text).await?;
@@ -97,10 +97,10 @@ pub async fn create(
 /// copied (it stays private to its owner).
 pub async fn copy(
     conn: &mut AsyncPgConnection,
-    original: i64,
+    original: ListId,
     removed: bool,
     new: &NewList<'_>,
-) -> OpResult<i64> {
+) -> OpResult<ListId> {
     filmlog_domain::rules::check_list_visibility_change(removed, true)?;
     conn.transaction(async |conn| {
         let copy = store::insert(conn, new).await?;
@@ -115,7 +115,7 @@ pub async fn copy(
 async fn lock_own(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: ListId,
     precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
 ) -> OpResult<store::ListRow> {
     let row = store::lock_owned(conn, id, owner)
@@ -130,7 +130,7 @@ async fn lock_own(
 pub async fn update_header(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: ListId,
     changes: &ListChanges,
     precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
 ) -> OpResult<()> {
@@ -152,7 +152,7 @@ pub async fn update_header(
 pub async fn edit_entries(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: ListId,
     ops: &[ListOp],
     text: &HashMap<FilmId, EntryText>,
     precondition: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send,
@@ -170,7 +170,7 @@ pub async fn edit_entries(
 }
 
 /// Deletes the owner's list.
-pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<()> {
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: ListId) -> OpResult<()> {
     conn.transaction(async |conn| {
         store::lock_owned(conn, id, owner)
             .await?

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::MemberId;
-use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, SubjectType};
+use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, Reported};
 use filmlog_persistence::moderation::{self as store, Action, LogRow};
 use filmlog_persistence::sessions::{self, RevokeReason};
 use filmlog_persistence::{AsyncPgConnection, members};
@@ -15,13 +15,13 @@ pub async fn report(
     conn: &mut AsyncPgConnection,
     reporter: MemberId,
     owner: MemberId,
-    (subject, id): (SubjectType, i64),
+    subject: Reported,
     reason: ReportReason,
     message: Option<&str>,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
         moderation::check_report(owner == reporter)?;
-        store::report(conn, reporter, subject, id, reason, message).await?;
+        store::report(conn, reporter, subject, reason, message).await?;
         Ok(())
     })
     .await
@@ -33,20 +33,20 @@ pub async fn act(
     conn: &mut AsyncPgConnection,
     (moderator, moderator_username): (MemberId, &str),
     action: ModerationAction,
-    (subject, id): (SubjectType, i64),
+    subject: Reported,
     reason: &str,
     suspend_until: Option<DateTime<Utc>>,
 ) -> OpResult<LogRow> {
     conn.transaction(async |conn| {
-        let state = store::subject_state(conn, subject, id)
+        let state = store::subject_state(conn, subject)
             .await?
             .ok_or(OpError::NotFound("that subject"))?;
         let (open_reports, moderator_reported) =
-            store::open_reports(conn, subject, id, moderator).await?;
+            store::open_reports(conn, subject, moderator).await?;
         moderation::check_action(
             action,
             Case {
-                subject,
+                subject: subject.kind(),
                 open_reports,
                 moderator_reported,
                 marked_spoilers: state.marked_spoilers,
@@ -55,18 +55,20 @@ pub async fn act(
                 suspended: state.suspended,
             },
         )?;
-        match action {
-            ModerationAction::Dismiss => {}
-            ModerationAction::MarkSpoilers => store::mark_spoilers(conn, id).await?,
-            ModerationAction::Remove => store::remove(conn, subject, id).await?,
-            ModerationAction::Suspend => {
-                let member = MemberId::new(id);
+        // `check_action` admits each action only for the subjects it applies to.
+        match (action, subject) {
+            (ModerationAction::MarkSpoilers, Reported::Review(entry)) => {
+                store::mark_spoilers(conn, entry).await?
+            }
+            (ModerationAction::Remove, _) => store::remove(conn, subject).await?,
+            (ModerationAction::Suspend, Reported::Member(member)) => {
                 members::suspend(conn, member, suspend_until).await?;
                 sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
             }
-            ModerationAction::LiftSuspension => {
-                members::lift_suspension(conn, MemberId::new(id)).await?;
+            (ModerationAction::LiftSuspension, Reported::Member(member)) => {
+                members::lift_suspension(conn, member).await?;
             }
+            _ => {}
         }
         let row = store::record(
             conn,
@@ -75,7 +77,6 @@ pub async fn act(
                 moderator_username,
                 action,
                 subject,
-                subject_id: id,
                 reason,
                 suspended_until: match action {
                     ModerationAction::Suspend => {
@@ -108,7 +109,7 @@ mod tests {
         );
         f.film("children-of-heaven-1997").await;
         let review = f.review(ana, "children-of-heaven-1997").await;
-        let subject = (SubjectType::Review, review.get());
+        let subject = Reported::Review(review);
 
         let own = report(&mut f.conn, ana, ana, subject, ReportReason::Spam, None).await;
         assert!(
@@ -133,7 +134,7 @@ mod tests {
             &mut f.conn,
             (mod_, "mo"),
             ModerationAction::Remove,
-            (SubjectType::Review, i64::MAX),
+            Reported::Review(filmlog_domain::LogEntryId::new(i64::MAX)),
             "spam",
             None,
         )

@@ -142,3 +142,96 @@ pub async fn mark_read(
     conn.transaction(async |conn| Ok(notifications::mark_read(conn, member, up_to).await?))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use filmlog_persistence::blocks;
+
+    use super::*;
+    use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn a_comment_tells_the_owner_and_the_mentioned_except_across_a_mute_or_a_block() {
+        let mut f = Fixture::new().await;
+        let [ana, bo, cy, dee, eve] = [
+            f.member("ana").await,
+            f.member("bo").await,
+            f.member("cy").await,
+            f.member("dee").await,
+            f.member("eve").await,
+        ];
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(ana, "children-of-heaven-1997").await;
+        let place = Place {
+            owner: ana,
+            audience: Audience::Public,
+            about: About {
+                log_entry: Some(review),
+                ..About::default()
+            },
+        };
+        blocks::mute(&mut f.conn, dee, bo)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        blocks::block(&mut f.conn, eve, bo)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = "@cy @dee @eve @bo @nobody see this";
+        let thread = Thread::Entry(review);
+        let kind = NotificationKind::ReviewComment;
+        comment(&mut f.conn, bo, thread, kind, body, place)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.notified(ana).await, ["review_comment"]);
+        assert_eq!(f.notified(cy).await, ["mention"]);
+        assert!(f.notified(dee).await.is_empty(), "dee mutes bo");
+        assert!(f.notified(eve).await.is_empty(), "eve blocks bo");
+        assert!(
+            f.notified(bo).await.is_empty(),
+            "nobody is told of their own words"
+        );
+
+        // The commenter now takes part: ana's reply tells bo (a reply), and ana is not told.
+        let reply = NotificationKind::ReviewComment;
+        comment(&mut f.conn, ana, thread, reply, "thanks", place)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.notified(bo).await, ["reply"]);
+        assert_eq!(f.notified(ana).await, ["review_comment"]);
+    }
+
+    #[tokio::test]
+    async fn a_private_reviews_mentions_reach_only_who_may_read_it_and_are_told_once() {
+        let mut f = Fixture::new().await;
+        let [ana, bo] = [f.member("ana").await, f.member("bo").await];
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(ana, "children-of-heaven-1997").await;
+        let about = About {
+            log_entry: Some(review),
+            ..About::default()
+        };
+        let private = Place {
+            owner: ana,
+            audience: Audience::Private,
+            about,
+        };
+        mentions_in_review(&mut f.conn, ana, Some("for @bo"), private)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(f.notified(bo).await.is_empty(), "bo may not read it");
+        let public = Place {
+            audience: Audience::Public,
+            ..private
+        };
+        for _ in 0..2 {
+            mentions_in_review(&mut f.conn, ana, Some("for @bo"), public)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            f.notified(bo).await,
+            ["mention"],
+            "told once, however often edited"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Imports and exports as jobs a member starts, confirms and cancels (the jobs crate runs them).
 
 use diesel_async::AsyncConnection;
-use filmlog_domain::{MemberId, RuleError, rules};
+use filmlog_domain::{ImportJobId, MemberId, RuleError, rules};
 use filmlog_persistence::portability::{self as store, ExportJobRow, ImportJobRow};
 use filmlog_persistence::{AsyncPgConnection, members};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -69,7 +69,7 @@ pub async fn read_full(
 pub async fn confirm_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-    id: i64,
+    id: ImportJobId,
 ) -> OpResult<ImportJobRow> {
     conn.transaction(async |conn| {
         // (Only a refusal reads the job first: 404 when it is not theirs, else 409.)
@@ -86,7 +86,7 @@ pub async fn confirm_import(
 pub async fn cancel_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-    id: i64,
+    id: ImportJobId,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
         if !store::cancel_import(conn, member, id).await? {
@@ -101,7 +101,7 @@ pub async fn cancel_import(
 async fn own_import(
     conn: &mut AsyncPgConnection,
     member: MemberId,
-    id: i64,
+    id: ImportJobId,
 ) -> OpResult<ImportJobRow> {
     filmlog_persistence::jobs::of::<store::ImportJobRow>(conn, Some(member), id)
         .await?

@@ -4,7 +4,9 @@ use diesel_async::AsyncConnection;
 use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::rules::{self, Barred, EntryReaction};
 use filmlog_domain::visibility::{Sight, Subject, Viewer, sight};
-use filmlog_domain::{ActivityKind, Audience, CommentId, FilmId, LogEntryId, MemberId};
+use filmlog_domain::{
+    ActivityKind, Audience, CommentId, FilmId, ListCommentId, ListId, LogEntryId, MemberId,
+};
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::notifications::{About, Thread};
 use filmlog_persistence::social::{self, CommentView, NewComment};
@@ -341,7 +343,7 @@ pub async fn unmute(conn: &mut AsyncPgConnection, me: MemberId, them: MemberId) 
 /// (the rule [`unbarred`] applies to entries).
 async fn reactable_list(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     actor: MemberId,
 ) -> OpResult<(MemberId, Audience)> {
     let (owner, audience) = lists::audience(conn, list)
@@ -353,7 +355,7 @@ async fn reactable_list(
     Ok((owner, audience))
 }
 
-fn list_about(list: i64) -> About {
+fn list_about(list: ListId) -> About {
     About {
         list: Some(list),
         ..About::default()
@@ -361,7 +363,11 @@ fn list_about(list: i64) -> About {
 }
 
 /// Likes a list (idempotent): not one's own, and only a list one may read, across no block.
-pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId) -> OpResult<()> {
+pub async fn like_list(
+    conn: &mut AsyncPgConnection,
+    list: ListId,
+    member: MemberId,
+) -> OpResult<()> {
     conn.transaction(async |conn| {
         let (owner, _) = reactable_list(conn, list, member).await?;
         rules::check_list_like(member, owner)?;
@@ -383,7 +389,7 @@ pub async fn like_list(conn: &mut AsyncPgConnection, list: i64, member: MemberId
 /// Takes a like of a list back (idempotent).
 pub async fn unlike_list(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     member: MemberId,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
@@ -407,7 +413,7 @@ pub async fn unlike_list(
 /// Comments on a list: one the commenter may read, across no block.
 pub async fn add_list_comment(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     author: MemberId,
     body: &str,
 ) -> OpResult<lists::ListCommentView> {
@@ -449,7 +455,7 @@ pub async fn subscribe_entry(
 /// Subscribes to a list's thread (`on`) or unsubscribes for good: only a list one may read.
 pub async fn subscribe_list(
     conn: &mut AsyncPgConnection,
-    list: i64,
+    list: ListId,
     member: MemberId,
     on: bool,
 ) -> OpResult<()> {
@@ -540,7 +546,7 @@ pub async fn delete_comment(
 pub async fn delete_list_comment(
     conn: &mut AsyncPgConnection,
     me: MemberId,
-    id: i64,
+    id: ListCommentId,
 ) -> OpResult<()> {
     conn.transaction(async |conn| match lists::comment_owners(conn, id).await? {
         Some((author, owner)) if rules::may_delete_comment(me, author, Some(owner)) => {
@@ -602,8 +608,8 @@ mod tests {
         let comment = add_comment(&mut f.conn, review, ana, "spam".to_owned())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let kind = filmlog_domain::moderation::SubjectType::Comment;
-        filmlog_persistence::moderation::remove(&mut f.conn, kind, comment.get())
+        let removed = filmlog_domain::moderation::Reported::Comment(comment);
+        filmlog_persistence::moderation::remove(&mut f.conn, removed)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let edited = edit_comment(&mut f.conn, ana, comment, "not spam").await;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use filmlog_domain::webhook::ENDPOINTS_MAX;
-use filmlog_domain::{MemberId, RuleError};
+use filmlog_domain::{MemberId, RuleError, WebhookId};
 use filmlog_persistence::webhooks::{self as store, DeliveryRow, EndpointChanges, EndpointRow};
 use filmlog_persistence::{AsyncPgConnection, members};
 
@@ -36,7 +36,7 @@ pub async fn register(
 pub async fn change(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
-    id: i64,
+    id: WebhookId,
     changes: &EndpointChanges,
     rotated: Option<&str>,
 ) -> OpResult<EndpointRow> {
@@ -53,7 +53,11 @@ pub async fn change(
 
 /// Queues a test delivery to an enabled endpoint; one test at a time per endpoint, so a loop of
 /// tests cannot fill the delivery queue.
-pub async fn test(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<DeliveryRow> {
+pub async fn test(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: WebhookId,
+) -> OpResult<DeliveryRow> {
     conn.transaction(async |conn| {
         let endpoint = own(conn, owner, id).await?;
         if !endpoint.enabled {
@@ -73,7 +77,7 @@ pub async fn test(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpR
 }
 
 /// Deletes the owner's endpoint with its pending deliveries; 404 when none of theirs has that id.
-pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<()> {
+pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: WebhookId) -> OpResult<()> {
     if store::delete(conn, owner, id).await? {
         Ok(())
     } else {
@@ -81,7 +85,11 @@ pub async fn delete(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> O
     }
 }
 
-async fn own(conn: &mut AsyncPgConnection, owner: MemberId, id: i64) -> OpResult<EndpointRow> {
+async fn own(
+    conn: &mut AsyncPgConnection,
+    owner: MemberId,
+    id: WebhookId,
+) -> OpResult<EndpointRow> {
     store::lock_own(conn, owner, id)
         .await?
         .ok_or(OpError::NotFound("that webhook"))

@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel_async::AsyncConnection;
-use filmlog_domain::portability::{APPLY_ORDER, Candidate, best_match, title_key};
-use filmlog_domain::{MemberId, latest_today};
+use filmlog_domain::portability::ImportPhase::{self, Apply, Finished, Plan, Stage};
+use filmlog_domain::portability::JobStatus::{Done, Failed, NeedsReview};
+use filmlog_domain::portability::{APPLY_ORDER, Action, Candidate, best_match, title_key};
+use filmlog_domain::{FilmId, ImportJobId, MemberId, latest_today};
 use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, Lease, SourceRow};
 use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
 use serde_json::{Value, json};
@@ -74,7 +76,7 @@ pub type OnProgress<'a> = &'a mut (dyn FnMut(&Value) + Send);
 pub async fn run_next(
     pool: &DbPool,
     settings: &PortabilitySettings,
-    only: Option<i64>,
+    only: Option<ImportJobId>,
     on_progress: OnProgress<'_>,
 ) -> Result<bool, JobError> {
     let job = {
@@ -125,12 +127,12 @@ pub async fn run(
     match result {
         Ok(()) | Err(JobError::Stopped | JobError::Rehearsed | JobError::Careful) => Ok(()),
         Err(JobError::Archive(message)) => {
-            store::finish_import(&mut conn, lease, "failed", "finished", Some(&message)).await?;
+            store::finish_import(&mut conn, lease, Failed, Finished, Some(&message)).await?;
             Ok(())
         }
         Err(JobError::Db(message)) if job.attempts >= MAX_ATTEMPTS => {
             let why = format!("gave up after {MAX_ATTEMPTS} attempts: {message}");
-            store::finish_import(&mut conn, lease, "failed", "finished", Some(&why)).await?;
+            store::finish_import(&mut conn, lease, Failed, Finished, Some(&why)).await?;
             Err(JobError::Db(message))
         }
         Err(JobError::Db(message)) => {
@@ -167,7 +169,7 @@ pub async fn keep_claim(pool: DbPool, lease: Lease, every: Duration, stop: Arc<A
                 stop.store(true, Ordering::Relaxed);
                 return;
             }
-            Err(error) => tracing::warn!(job = lease.job, %error, "import claim not renewed"),
+            Err(error) => tracing::warn!(job = lease.job.get(), %error, "import claim not renewed"),
         }
     }
 }
@@ -198,26 +200,26 @@ async fn phases(
 ) -> Result<(), JobError> {
     let lease = job.lease();
     let mut tracker = Tracker::new(lease, stop, on_progress);
-    let mut phase = job.phase.clone();
-    if phase == "stage" {
+    let mut phase = job.phase;
+    if phase == Stage {
         stage(pool, job, &mut tracker).await?;
-        next_phase(pool, lease, "plan").await?;
-        phase = "plan".into();
+        next_phase(pool, lease, Plan).await?;
+        phase = Plan;
     }
-    if phase == "plan" {
+    if phase == Plan {
         plan(pool, job.id, job.member_id, &mut tracker).await?;
-        next_phase(pool, lease, "apply").await?;
-        phase = "apply".into();
+        next_phase(pool, lease, Apply).await?;
+        phase = Apply;
     }
-    if phase == "apply" {
+    if phase == Apply {
         let member = job.member_id;
         let mut conn = conn(pool).await?;
         if job.dry_run {
             rehearse(pool, settings, job.id, member, &mut tracker).await?;
-            store::finish_import(&mut conn, lease, "needs_review", "apply", None).await?;
+            store::finish_import(&mut conn, lease, NeedsReview, Apply, None).await?;
         } else {
             apply(pool, settings, job.id, member, &mut tracker).await?;
-            store::finish_import(&mut conn, lease, "done", "finished", None).await?;
+            store::finish_import(&mut conn, lease, Done, Finished, None).await?;
         }
     }
     Ok(())
@@ -229,7 +231,7 @@ async fn conn(pool: &DbPool) -> Result<filmlog_persistence::DbConn, JobError> {
         .map_err(|e| JobError::Db(PersistenceError::from(e).to_string()))
 }
 
-async fn next_phase(pool: &DbPool, lease: Lease, phase: &str) -> Result<(), JobError> {
+async fn next_phase(pool: &DbPool, lease: Lease, phase: ImportPhase) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
     if store::import_phase(&mut conn, lease, phase).await? {
         Ok(())
@@ -244,7 +246,7 @@ struct Tracker<'b> {
     lease: Lease,
     stop: Arc<AtomicBool>,
     on_progress: OnProgress<'b>,
-    phase: &'static str,
+    phase: ImportPhase,
     file: Option<String>,
     rows_done: u64,
     rows_total: u64,
@@ -257,7 +259,7 @@ impl<'b> Tracker<'b> {
             lease,
             stop,
             on_progress,
-            phase: "stage",
+            phase: Stage,
             file: None,
             rows_done: 0,
             rows_total: 0,
@@ -273,7 +275,7 @@ impl<'b> Tracker<'b> {
             return Ok(());
         }
         let progress = json!({
-            "phase": self.phase,
+            "phase": self.phase.as_str(),
             "file": self.file,
             "rows_done": self.rows_done,
             "rows_total": self.rows_total.max(self.rows_done),
@@ -297,7 +299,7 @@ async fn stage(
     let mut conn = conn(pool).await?;
     let lease = tracker.lease;
     fenced!(conn, lease, |c| Ok(store::clear_rows(c, job.id).await?))?;
-    tracker.phase = "stage";
+    tracker.phase = Stage;
     tracker.tick(&mut conn, true).await?;
     let mut file =
         tempfile::tempfile().map_err(|e| JobError::Db(format!("no temporary file: {e}")))?;
@@ -395,12 +397,12 @@ fn weight(row: &store::NewImportRow) -> usize {
 /// Skips repeated rows, joins reviews to their diary rows and matches films.
 async fn plan(
     pool: &DbPool,
-    job: i64,
+    job: ImportJobId,
     member: MemberId,
     tracker: &mut Tracker<'_>,
 ) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
-    tracker.phase = "plan";
+    tracker.phase = Plan;
     tracker.file = None;
     tracker.rows_done = 0;
     tracker.rows_total = 0;
@@ -431,7 +433,7 @@ async fn plan(
                 let mut folded: Folded = HashMap::new();
                 for f in store::films_of_year(&mut conn, member, *y).await? {
                     let c = Candidate {
-                        id: f.id.get(),
+                        id: f.id,
                         year: f.year,
                         verified: f.verified,
                     };
@@ -459,7 +461,7 @@ async fn plan(
         candidates.sort_by_key(|c| c.id);
         candidates.dedup_by_key(|c| c.id);
         if let Some((id, by)) = best_match(&candidates, w.year) {
-            found.push((w.name.clone(), w.year, id, by.as_str()));
+            found.push((w.name.clone(), w.year, id, by));
         }
         tracker.rows_done += 1;
         if found.len() >= 1000 {
@@ -543,7 +545,7 @@ async fn apply_batch(
     Ok(decisions)
 }
 
-type Decided = (i32, &'static str, Option<String>, Option<i64>);
+type Decided = (i32, Action, Option<String>, Option<FilmId>);
 
 fn decided(row: &ImportRow, d: Decision, rehearsal: bool) -> Decided {
     let note = match (&row.note, d.note) {
@@ -556,10 +558,10 @@ fn decided(row: &ImportRow, d: Decision, rehearsal: bool) -> Decided {
     } else {
         d.film
     };
-    (row.seq, d.action.as_str(), note, film)
+    (row.seq, d.action, note, film)
 }
 
-async fn count_pending(conn: &mut AsyncPgConnection, job: i64) -> Result<u64, JobError> {
+async fn count_pending(conn: &mut AsyncPgConnection, job: ImportJobId) -> Result<u64, JobError> {
     let n: i64 = store::counts(conn, &[job])
         .await?
         .iter()
@@ -572,12 +574,12 @@ async fn count_pending(conn: &mut AsyncPgConnection, job: i64) -> Result<u64, Jo
 async fn apply(
     pool: &DbPool,
     settings: &PortabilitySettings,
-    job: i64,
+    job: ImportJobId,
     member: MemberId,
     tracker: &mut Tracker<'_>,
 ) -> Result<(), JobError> {
     let mut conn = conn(pool).await?;
-    tracker.phase = "apply";
+    tracker.phase = Apply;
     tracker.rows_total = count_pending(&mut conn, job).await?;
     tracker.rows_done = 0;
     tracker.tick(&mut conn, true).await?;
@@ -615,14 +617,14 @@ async fn apply(
 async fn rehearse(
     pool: &DbPool,
     settings: &PortabilitySettings,
-    job: i64,
+    job: ImportJobId,
     member: MemberId,
     tracker: &mut Tracker<'_>,
 ) -> Result<(), JobError> {
     let mut log = conn(pool).await?;
     let lease = tracker.lease;
     fenced!(log, lease, |c| Ok(store::reset_decisions(c, job).await?))?;
-    tracker.phase = "apply";
+    tracker.phase = Apply;
     tracker.rows_total = count_pending(&mut log, job).await?;
     tracker.rows_done = 0;
     tracker.tick(&mut log, true).await?;

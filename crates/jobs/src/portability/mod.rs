@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use filmlog_app::credentials::{constant_time_eq, hmac_sha256};
+use filmlog_domain::ExportJobId;
 use filmlog_persistence::DbPool;
 use tokio::sync::Notify;
 
@@ -55,7 +56,7 @@ impl PortabilitySettings {
     }
 
     /// The signature of a download link for export `id` valid until `expires` (Unix seconds).
-    pub fn sign(&self, id: i64, expires: i64) -> String {
+    pub fn sign(&self, id: ExportJobId, expires: i64) -> String {
         hex::encode(hmac_sha256(
             &self.link_key,
             format!("{id}.{expires}").as_bytes(),
@@ -64,7 +65,7 @@ impl PortabilitySettings {
 
     /// Whether `signature` (hex, either case) signs export `id` until `expires` (compared in
     /// constant time).
-    pub fn verify(&self, id: i64, expires: i64, signature: &str) -> bool {
+    pub fn verify(&self, id: ExportJobId, expires: i64, signature: &str) -> bool {
         let given = signature.to_ascii_lowercase();
         constant_time_eq(self.sign(id, expires).as_bytes(), given.as_bytes())
     }
@@ -95,14 +96,18 @@ mod tests {
     #[test]
     fn links_verify_only_their_own_signature() {
         let s = PortabilitySettings::new(b"a secret of at least thirty-two bytes!!");
-        let sig = s.sign(7, 1_900_000_000);
-        assert!(s.verify(7, 1_900_000_000, &sig));
+        let sig = s.sign(ExportJobId::new(7), 1_900_000_000);
+        assert!(s.verify(ExportJobId::new(7), 1_900_000_000, &sig));
         // Hex is hex in either case (a client or proxy may upper-case it).
-        assert!(s.verify(7, 1_900_000_000, &sig.to_ascii_uppercase()));
-        assert!(!s.verify(8, 1_900_000_000, &sig));
-        assert!(!s.verify(7, 1_900_000_001, &sig));
-        assert!(!s.verify(7, 1_900_000_000, "zz"));
+        assert!(s.verify(
+            ExportJobId::new(7),
+            1_900_000_000,
+            &sig.to_ascii_uppercase()
+        ));
+        assert!(!s.verify(ExportJobId::new(8), 1_900_000_000, &sig));
+        assert!(!s.verify(ExportJobId::new(7), 1_900_000_001, &sig));
+        assert!(!s.verify(ExportJobId::new(7), 1_900_000_000, "zz"));
         let other = PortabilitySettings::new(b"another secret of thirty-two bytes!!!!!");
-        assert!(!other.verify(7, 1_900_000_000, &sig));
+        assert!(!other.verify(ExportJobId::new(7), 1_900_000_000, &sig));
     }
 }

@@ -683,7 +683,7 @@ fn problem_row(file: &str, line: i32, kind: &str, problem: String) -> NewImportR
         kind: kind.to_owned(),
         source_key: None,
         item: None,
-        action: Some("skip"),
+        action: Some(filmlog_domain::portability::Action::Skip),
         note: Some(problem),
     }
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use chrono::{DateTime, Utc};
-use filmlog_domain::MemberId;
+use filmlog_domain::{ListId, MemberId};
 use filmlog_persistence::lists::{self as store};
 
 use super::readable;
@@ -44,7 +44,7 @@ pub async fn like_list(
 pub(crate) async fn toggle_like(
     state: &AppState,
     me: MemberId,
-    id: i64,
+    id: ListId,
     like: bool,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use filmlog_domain::visibility::Viewer;
-use filmlog_domain::{MemberId, Subject};
+use filmlog_domain::{ListId, MemberId, Subject};
 use filmlog_persistence::lists::{self as store, ListView};
 use filmlog_persistence::{AsyncPgConnection, members};
 use serde::Serialize;
@@ -142,7 +142,7 @@ fn assemble(
 async fn readable_with_page(
     conn: &AsyncPgConnection,
     viewing: PipelinedViewing,
-    id: i64,
+    id: ListId,
     after: Option<store::EntryKey>,
     limit: i64,
 ) -> ApiResult<(Viewer, (ListView, bool), Vec<store::ViewedListEntry>)> {
@@ -167,7 +167,7 @@ async fn readable_with_page(
 async fn readable(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
-    id: i64,
+    id: ListId,
 ) -> ApiResult<(ListView, bool)> {
     let view = store::view(conn, id, viewer.member())
         .await?
@@ -190,7 +190,7 @@ fn list_response(list: &List) -> ApiResult<HttpResponse> {
 
 /// The representation `If-Match` names: the list as its owner reads it, first page at the
 /// default size.
-async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> OpResult<List> {
+async fn owners_view(conn: &mut AsyncPgConnection, id: ListId, owner: MemberId) -> OpResult<List> {
     let view = store::view(conn, id, Some(owner))
         .await?
         .ok_or(OpError::NotFound("that list"))?;
@@ -202,7 +202,7 @@ async fn owners_view(conn: &mut AsyncPgConnection, id: i64, owner: MemberId) -> 
 /// (`GET /lists/{list_id}/entries` gives the owner that ETag, and the list as its owner reads it
 /// holds that very page). No `If-Match`, no check.
 pub(crate) fn require_current(
-    id: i64,
+    id: ListId,
     owner: MemberId,
     if_match: Option<String>,
 ) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, ()> + Send {

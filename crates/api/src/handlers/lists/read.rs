@@ -247,9 +247,9 @@ pub(crate) fn list_page(
         rows,
         limit,
         |v| match sort {
-            store::ListSort::Popular => ListCursor::Likes(v.list.like_count, v.list.id),
-            store::ListSort::Recent => ListCursor::Created(v.list.created_at, v.list.id),
-            store::ListSort::Updated => ListCursor::Updated(v.list.updated_at, v.list.id),
+            store::ListSort::Popular => ListCursor::Likes(v.list.like_count, v.list.id.get()),
+            store::ListSort::Recent => ListCursor::Created(v.list.created_at, v.list.id.get()),
+            store::ListSort::Updated => ListCursor::Updated(v.list.updated_at, v.list.id.get()),
         },
         ListSummary::from,
     )

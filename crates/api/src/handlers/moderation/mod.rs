@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use filmlog_domain::ModerationEventId;
 use filmlog_domain::moderation::ModerationAction;
 use filmlog_persistence::moderation::{self as store, LogRow};
 use serde::{Deserialize, Serialize};
@@ -76,9 +77,9 @@ impl From<LogRow> for ModerationEntry {
         ModerationEntry {
             id: r.id.to_string(),
             moderator: r.moderator_username,
-            action: r.action,
-            subject_type: r.subject_type,
-            subject_id: r.subject_id.to_string(),
+            action: r.action.as_str().to_owned(),
+            subject_type: r.subject.kind().as_str().to_owned(),
+            subject_id: r.subject.raw_id().to_string(),
             reason: r.reason,
             reports_resolved: r.reports_resolved,
             suspended_until: r
@@ -190,11 +191,14 @@ pub async fn moderation_log(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin("only admins moderate")?;
     let mut conn = state.conn().await?;
-    let rows = store::log_page(&mut conn, paging.after, paging.fetch()).await?;
+    let after = paging
+        .after
+        .map(|(at, id)| (at, ModerationEventId::new(id)));
+    let rows = store::log_page(&mut conn, after, paging.fetch()).await?;
     let page = pagination::page(
         rows,
         paging.limit,
-        |r| (r.created_at, r.id),
+        |r| (r.created_at, r.id.get()),
         ModerationEntry::from,
     );
     Ok(HttpResponse::Ok().json(page))

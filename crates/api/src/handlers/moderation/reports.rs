@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use filmlog_domain::moderation::{ReportReason, SubjectType};
+use filmlog_app::ErrorCode;
+use filmlog_domain::moderation::{ReportReason, Reported, SubjectType};
 use filmlog_persistence::moderation::{self as store, QueueRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -54,7 +55,7 @@ pub(crate) fn subject_fields(
     errors: &mut Vec<FieldError>,
     subject_type: &str,
     subject_id: &str,
-) -> Option<(SubjectType, i64)> {
+) -> Option<Reported> {
     let kind = SubjectType::parse(subject_type);
     if kind.is_none() {
         errors.push(FieldError::new(
@@ -71,7 +72,7 @@ pub(crate) fn subject_fields(
             "a positive integer id, as a string",
         ));
     }
-    kind.zip(id)
+    kind.zip(id).map(|(kind, id)| Reported::new(kind, id))
 }
 
 /// Report a review, comment, member, list or list comment
@@ -100,22 +101,22 @@ pub async fn create_report(
     body: JsonBody<ReportRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
-    let (kind, id, reason, message) = report_of(&req)?;
+    let (subject, reason, message) = report_of(&req)?;
     let me = auth.id();
     let mut conn = state.conn().await?;
     let viewer = filmlog_domain::Viewer::Member(me);
-    let owner = visibility::reportable(&mut conn, viewer, kind, id).await?;
-    ops::moderation::report(&mut conn, me, owner, (kind, id), reason, message).await?;
+    let owner = visibility::reportable(&mut conn, viewer, subject).await?;
+    ops::moderation::report(&mut conn, me, owner, subject, reason, message).await?;
     Ok(HttpResponse::Accepted().json(ReportReceipt {
-        subject_type: kind.as_str().to_owned(),
-        subject_id: id.to_string(),
+        subject_type: subject.kind().as_str().to_owned(),
+        subject_id: subject.raw_id().to_string(),
         status: "open",
     }))
 }
 
 /// What a report names, why, and the reporter's message, every field checked (all the broken ones
 /// reported together).
-fn report_of(req: &ReportRequest) -> ApiResult<(SubjectType, i64, ReportReason, Option<&str>)> {
+fn report_of(req: &ReportRequest) -> ApiResult<(Reported, ReportReason, Option<&str>)> {
     let mut errors = Vec::new();
     let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
     let reason = ReportReason::parse(&req.reason);
@@ -141,7 +142,7 @@ fn report_of(req: &ReportRequest) -> ApiResult<(SubjectType, i64, ReportReason, 
         ));
     }
     match (subject, reason, errors.is_empty()) {
-        (Some((kind, id)), Some(reason), true) => Ok((kind, id, reason, message)),
+        (Some(subject), Some(reason), true) => Ok((subject, reason, message)),
         _ => Err(ApiError::validation(errors)),
     }
 }
@@ -171,12 +172,12 @@ pub struct ReportedSubject {
 impl From<QueueRow> for ReportedSubject {
     fn from(r: QueueRow) -> Self {
         ReportedSubject {
-            subject_type: r.subject_type,
-            subject_id: r.subject_id.to_string(),
+            subject_type: r.subject.kind().as_str().to_owned(),
+            subject_id: r.subject.raw_id().to_string(),
             owner: r.owner_username,
             excerpt: r.excerpt,
             reporters: r.reporters,
-            reasons: r.reasons,
+            reasons: r.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
             first_reported_at: r.first_reported_at,
             last_reported_at: r.last_reported_at,
         }
@@ -231,12 +232,28 @@ pub async fn list_reports(
         ReportStatus::Open => "open",
         ReportStatus::Resolved => "resolved",
     };
+    // The cursor names the last subject by its stored kind; one naming no kind was not issued here.
+    let after = match after {
+        Some((at, kind, id)) => {
+            let kind = SubjectType::parse(&kind).ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidCursor,
+                    "the cursor is not one this list issued",
+                )
+            })?;
+            Some((at, Reported::new(kind, id)))
+        }
+        None => None,
+    };
     let mut conn = state.conn().await?;
     let rows = store::queue(&mut conn, status, after, limit + 1).await?;
     let page = pagination::page(
         rows,
         limit,
-        |r| (r.first_reported_at, r.subject_type.clone(), r.subject_id),
+        |r| {
+            let kind = r.subject.kind().as_str().to_owned();
+            (r.first_reported_at, kind, r.subject.raw_id())
+        },
         ReportedSubject::from,
     );
     Ok(HttpResponse::Ok().json(page))

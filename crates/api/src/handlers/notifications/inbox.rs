@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use filmlog_domain::{CommentId, LogEntryId};
+use filmlog_domain::{CommentId, ListCommentId, ListId, LogEntryId, NotificationId, WebhookId};
 use filmlog_persistence::notifications;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,7 +36,7 @@ pub struct NotificationSubject {
 
 impl NotificationSubject {
     /// The endpoint a `webhook_disabled` notification is about.
-    fn webhook(id: Option<i64>) -> Option<Self> {
+    fn webhook(id: Option<WebhookId>) -> Option<Self> {
         id.map(|id| NotificationSubject {
             kind: "webhook",
             id: id.to_string(),
@@ -48,13 +48,13 @@ impl NotificationSubject {
     /// A log entry's or a list's (`None` for notifications about you: follows, requests).
     pub(crate) fn of(
         entry: Option<LogEntryId>,
-        list: Option<i64>,
+        list: Option<ListId>,
         title: Option<String>,
         film: Option<String>,
     ) -> Option<Self> {
         let (kind, id) = match (entry, list) {
             (Some(id), _) => ("log_entry", id.get()),
-            (None, Some(id)) => ("list", id),
+            (None, Some(id)) => ("list", id.get()),
             (None, None) => return None,
         };
         Some(NotificationSubject {
@@ -95,7 +95,7 @@ pub struct NotificationItem {
 impl From<notifications::Group> for NotificationItem {
     fn from(g: notifications::Group) -> Self {
         NotificationItem {
-            kind: g.kind,
+            kind: g.kind.as_str().to_owned(),
             subject: NotificationSubject::of(
                 g.log_entry_id,
                 g.list_id,
@@ -106,7 +106,7 @@ impl From<notifications::Group> for NotificationItem {
             comment_id: g
                 .comment_id
                 .map(CommentId::get)
-                .or(g.list_comment_id)
+                .or(g.list_comment_id.map(ListCommentId::get))
                 .map(|c| c.to_string()),
             actors: g.actors,
             actor_count: g.actor_count,
@@ -138,12 +138,13 @@ pub async fn list_notifications(
     auth: Caller,
     paging: Paging<(DateTime<Utc>, i64)>,
 ) -> ApiResult<HttpResponse> {
+    let after = paging.after.map(|(at, id)| (at, NotificationId::new(id)));
     let mut conn = state.conn().await?;
-    let rows = notifications::groups(&mut conn, auth.id(), paging.after, paging.fetch()).await?;
+    let rows = notifications::groups(&mut conn, auth.id(), after, paging.fetch()).await?;
     let page = pagination::page(
         rows,
         paging.limit,
-        |g| (g.latest_at, g.latest_id),
+        |g| (g.latest_at, g.latest_id.get()),
         NotificationItem::from,
     );
     Ok(HttpResponse::Ok().json(page))

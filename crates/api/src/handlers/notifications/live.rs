@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
-use filmlog_domain::CommentId;
+use filmlog_domain::{CommentId, ListCommentId};
 use filmlog_persistence::notifications;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,13 +34,13 @@ impl From<notifications::Single> for LiveNotification {
     fn from(n: notifications::Single) -> Self {
         LiveNotification {
             id: n.id.to_string(),
-            kind: n.kind,
+            kind: n.kind.as_str().to_owned(),
             actor: n.actor,
             subject: NotificationSubject::of(n.log_entry_id, n.list_id, None, None),
             comment_id: n
                 .comment_id
                 .map(CommentId::get)
-                .or(n.list_comment_id)
+                .or(n.list_comment_id.map(ListCommentId::get))
                 .map(|c| c.to_string()),
             created_at: n.created_at,
         }
@@ -191,7 +191,7 @@ pub(crate) async fn next_events(
         let batch = notifications::newer_than(&mut conn, me, *last, 100).await?;
         let more = batch.len() == 100;
         for n in batch {
-            *last = n.id;
+            *last = n.id.get();
             let id = n.id;
             let data = serde_json::to_string(&LiveNotification::from(n)).unwrap_or_default();
             frames.push(web::Bytes::from(format!(

@@ -1,6 +1,7 @@
 //! Subscribing to a review's or a list's comments.
 
 use actix_web::{HttpResponse, delete, put, web};
+use filmlog_domain::ListId;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, EntryNotFound, ListNotFound, ServiceUnavailable, Unauthenticated};
@@ -121,7 +122,7 @@ pub async fn unsubscribe_list(
 pub(crate) async fn list_subscription(
     state: &AppState,
     auth: Caller,
-    id: i64,
+    id: ListId,
     on: bool,
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();

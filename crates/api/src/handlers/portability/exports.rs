@@ -4,6 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
+use filmlog_domain::ExportJobId;
+use filmlog_domain::portability::JobStatus;
 use filmlog_persistence::portability::{self as store, ExportJobRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +49,7 @@ pub(crate) fn kept(job: &ExportJobRow) -> bool {
 
 pub(crate) fn export_view(state: &AppState, job: ExportJobRow) -> ExportJob {
     let settings = &state.portability;
-    let link = (job.status == "done").then(|| {
+    let link = (job.status == JobStatus::Done).then(|| {
         let ttl = chrono::Duration::from_std(settings.link_ttl).unwrap_or_default();
         let until = (Utc::now() + ttl).min(job.expires_at.unwrap_or_else(Utc::now));
         let expires = until.timestamp();
@@ -62,7 +64,7 @@ pub(crate) fn export_view(state: &AppState, job: ExportJobRow) -> ExportJob {
     });
     ExportJob {
         id: job.id.to_string(),
-        status: job.status,
+        status: job.status.as_str().to_owned(),
         bytes: job.bytes,
         download_url: link.as_ref().map(|l| l.0.clone()),
         download_url_expires_at: link.map(|l| l.1),
@@ -185,7 +187,7 @@ pub async fn download_export(
 }
 
 /// 403 unless the link's signature is this export's, 410 once the link expired.
-fn check_link(state: &AppState, id: i64, q: &DownloadQuery) -> ApiResult<()> {
+fn check_link(state: &AppState, id: ExportJobId, q: &DownloadQuery) -> ApiResult<()> {
     if !state.portability.verify(id, q.expires, &q.signature) {
         return Err(ApiError::forbidden(
             ErrorCode::InvalidLink,
@@ -204,11 +206,14 @@ fn check_link(state: &AppState, id: i64, q: &DownloadQuery) -> ApiResult<()> {
 }
 
 /// A finished export still kept, with its owner's username (for the file's name).
-async fn downloadable(state: &AppState, id: i64) -> ApiResult<(store::ExportJobRow, String)> {
+async fn downloadable(
+    state: &AppState,
+    id: ExportJobId,
+) -> ApiResult<(store::ExportJobRow, String)> {
     let mut conn = state.conn().await?;
     let job = filmlog_persistence::jobs::of::<store::ExportJobRow>(&mut conn, None, id)
         .await?
-        .filter(|j| j.status == "done" && kept(j))
+        .filter(|j| j.status == JobStatus::Done && kept(j))
         .ok_or_else(|| ApiError::not_found("that export"))?;
     let member = job.member_id;
     let username = filmlog_persistence::members::find(&mut conn, member)
@@ -223,7 +228,7 @@ async fn downloadable(state: &AppState, id: i64) -> ApiResult<(store::ExportJobR
 /// while the client reads (a client that stops reading is cut off by the server's stall timeout).
 fn chunks(
     state: web::Data<AppState>,
-    id: i64,
+    id: ExportJobId,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
     futures_util::stream::unfold(Some(0i32), move |next| {
         let state = state.clone();

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
+use filmlog_domain::ImportJobId;
 use filmlog_persistence::portability::{self as store, ImportJobRow, RowView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,7 +80,7 @@ impl From<RowView> for ImportRowView {
             file: r.file,
             line: r.line,
             kind: r.kind,
-            action: r.action,
+            action: r.action.map(|a| a.as_str().to_owned()),
             name: film
                 .and_then(|f| f.get("name"))
                 .and_then(Value::as_str)
@@ -89,7 +90,7 @@ impl From<RowView> for ImportRowView {
                 .and_then(Value::as_i64)
                 .and_then(|y| i32::try_from(y).ok()),
             film: r.film,
-            matched_by: r.matched_by,
+            matched_by: r.matched_by.map(|m| m.as_str().to_owned()),
             note: r.note,
         }
     }
@@ -140,7 +141,7 @@ pub(crate) async fn import_views(
     jobs: Vec<ImportJobRow>,
     detail: bool,
 ) -> ApiResult<Vec<ImportJob>> {
-    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let ids: Vec<ImportJobId> = jobs.iter().map(|j| j.id).collect();
     let mut files = store::counts(conn, &ids).await?;
     let mut views = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -185,7 +186,7 @@ pub(crate) async fn import_views(
         let text = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
         views.push(ImportJob {
             id: job.id.to_string(),
-            status: job.status,
+            status: job.status.as_str().to_owned(),
             dry_run: job.dry_run,
             source: job.source,
             archive_bytes: job.archive_bytes,

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use filmlog_domain::DeliveryId;
 use filmlog_persistence::webhooks::{self as store, DeliveryRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -50,7 +51,7 @@ impl From<DeliveryRow> for WebhookDelivery {
             id: d.id.to_string(),
             message_id: d.message_id,
             event_type: d.event_type,
-            status: d.status,
+            status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status: d.last_status,
@@ -115,7 +116,8 @@ pub async fn list_deliveries(
     store::own(&mut conn, auth.id(), id)
         .await?
         .ok_or_else(not_found)?;
-    let rows = store::deliveries(&mut conn, id, paging.after, paging.fetch()).await?;
-    let page = pagination::page(rows, paging.limit, |d| d.id, WebhookDelivery::from);
+    let after = paging.after.map(DeliveryId::new);
+    let rows = store::deliveries(&mut conn, id, after, paging.fetch()).await?;
+    let page = pagination::page(rows, paging.limit, |d| d.id.get(), WebhookDelivery::from);
     Ok(HttpResponse::Ok().json(page))
 }
