@@ -252,7 +252,7 @@ async fn a_random_storm_leaves_no_drift() {
     );
     assert_eq!(
         app.drift().await,
-        Vec::<i64>::new(),
+        Vec::new(),
         "maintained counters drifted from the base tables"
     );
 
@@ -271,7 +271,7 @@ async fn a_random_storm_leaves_no_drift() {
     }
     assert_eq!(
         app.drift().await,
-        Vec::<i64>::new(),
+        Vec::new(),
         "drift after deleting members"
     );
 }

@@ -131,7 +131,7 @@ async fn a_list_is_created_read_in_order_and_paged_with_ranks_without_gaps() {
     // The counters: the member's lists, each film's lists.
     let me = app.get("/api/v1/members/ana/lists", None).await;
     assert_eq!(me.assert_status(200)["items"][0]["id"], id.as_str());
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -185,7 +185,7 @@ async fn creating_a_list_refuses_bad_input_and_changes_nothing() {
     bad.assert_invalid_body("/visibility");
     let lists = app.get("/api/v1/members/ana/lists", None).await;
     assert_eq!(lists.assert_status(200)["items"], json!([]));
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -308,7 +308,7 @@ async fn a_batch_applies_all_or_nothing_under_if_match() {
     assert_eq!(state(1), (json!("new"), json!(true)));
     assert_eq!(state(2), (Value::Null, json!(true)));
     assert_eq!(state(3), (json!("third"), json!(false)));
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -493,7 +493,7 @@ async fn only_the_owner_edits_and_the_audience_reads() {
     app.get(&path, Some(&ana.access_token))
         .await
         .assert_problem(404, "not_found");
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -714,7 +714,7 @@ async fn lists_are_liked_by_others_cloned_found_by_film_and_by_name() {
     app.get("/api/v1/lists?q=", None)
         .await
         .assert_problem(400, "invalid_query_parameter");
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -808,7 +808,7 @@ async fn lists_take_comments_as_reviews_do() {
         app.get(&format!("/api/v1/lists/{id}"), None).await.json["comment_count"],
         0
     );
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]

@@ -416,7 +416,7 @@ async fn a_letterboxd_export_is_imported_with_every_count_and_again_changes_noth
     assert_eq!(me.json["display_name"], "Ana Lima");
     assert_eq!(me.json["location"], "Lisbon");
     assert_eq!(me.json["bio"], "I _love_ films");
-    assert_eq!(app.drift().await, Vec::<i64>::new(), "counters exact");
+    assert_eq!(app.drift().await, Vec::new(), "counters exact");
 
     // The same ZIP again changes nothing.
     let again = import(&app, &ana, &export(DIARY, RATINGS)).await;
@@ -461,7 +461,7 @@ async fn a_letterboxd_export_is_imported_with_every_count_and_again_changes_noth
         "{after_delete}"
     );
     assert_eq!(diary(&app, &ana).await.len(), 6);
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 
     // Every decision is listed, page by page.
     let id = after_delete["id"].as_str().unwrap_or_default();
@@ -917,7 +917,7 @@ async fn an_import_whose_worker_dies_is_resumed_by_another_instance_without_dupl
     assert_eq!(counts(&job, "diary.csv"), [400, 400, 0, 0, 0], "{job}");
     // (`first.db` is the database both instances use.)
     assert_eq!(diary_count(&first, &ana).await, 400, "no row applied twice");
-    assert_eq!(first.drift().await, Vec::<i64>::new());
+    assert_eq!(first.drift().await, Vec::new());
 }
 
 async fn diary_count(app: &TestApp, member: &TestMember) -> i64 {
@@ -1235,7 +1235,7 @@ async fn an_export_imported_into_a_new_account_restores_everything() {
         "{twice}"
     );
     assert_eq!(snapshot(&app, &again, &films).await, before);
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]
@@ -1501,7 +1501,7 @@ async fn external_ids_look_films_up_and_a_merge_moves_everything_with_exact_coun
     assert_eq!(stats["review_count"], 2);
     assert_eq!(stats["list_count"], 1, "the list held both: one entry left");
     assert_eq!(merged.json["film"]["imdb_id"], "tt0133093");
-    assert_eq!(app.drift().await, Vec::<i64>::new(), "every counter exact");
+    assert_eq!(app.drift().await, Vec::new(), "every counter exact");
     let entries = app
         .get(
             &format!("/api/v1/lists/{list_id}/entries"),
@@ -1589,7 +1589,7 @@ async fn a_row_the_database_refuses_is_skipped_and_the_rest_of_its_batch_applies
     let done = wait(&app, &ana.access_token, &id, &["done", "failed"]).await;
     assert_eq!(counts(&done, "diary.csv"), [30, 29, 0, 0, 1], "{done}");
     assert_eq!(diary(&app, &ana).await.len(), 29);
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 /// Real concurrency: uploads racing for one member make one job; two instances' workers racing for
@@ -1640,7 +1640,7 @@ async fn racing_uploads_make_one_job_and_racing_workers_run_each_job_once() {
         assert_eq!(counts(&job, "diary.csv"), [120, 120, 0, 0, 0], "{job}");
         assert_eq!(diary_count(&first, m).await, 120, "applied once");
     }
-    assert_eq!(first.drift().await, Vec::<i64>::new());
+    assert_eq!(first.drift().await, Vec::new());
 }
 
 /// Without a worker jobs stay queued: a second export is refused while one is open, a queued

@@ -506,7 +506,7 @@ async fn following_a_private_account_is_a_request_its_owner_answers() {
         .get("/api/v1/me/follow-requests", Some(&ana.access_token))
         .await;
     assert_eq!(requests.json["items"], json!([]));
-    assert_eq!(app.drift().await, Vec::<i64>::new());
+    assert_eq!(app.drift().await, Vec::new());
 }
 
 #[actix_web::test]

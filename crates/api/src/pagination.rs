@@ -109,11 +109,13 @@ pub fn decode<K: DeserializeOwned>(cursor: Option<&str>) -> ApiResult<Option<K>>
         .map_err(|_| invalid())
 }
 
-/// Whether every date or time in a cursor lies in years 1–9999: a list never issues others, and
-/// PostgreSQL cannot hold some that chrono reads (a forged cursor once reached it as a 500).
+/// Whether every date or time in a cursor lies in years 1–9999 and no text holds a NUL: a list never
+/// issues others, and PostgreSQL cannot hold some times that chrono reads nor a NUL in text (a forged
+/// cursor once reached it as a 500).
 fn times_in_range(value: &serde_json::Value) -> bool {
     use chrono::Datelike;
     match value {
+        serde_json::Value::String(s) if s.contains('\0') => false,
         serde_json::Value::String(s) => {
             let year = s
                 .parse::<chrono::DateTime<chrono::Utc>>()

@@ -100,6 +100,7 @@ impl PrimarySeen {
     }
 
     /// The right to ask the primary for its position, unless another request holds it.
+    #[must_use = "the right is given back when the guard is dropped"]
     pub fn try_ask(&self) -> Option<Asking<'_>> {
         use std::sync::atomic::Ordering;
         self.asking

@@ -3,7 +3,7 @@
 //! The rule is given the blocks between the viewer and the subject's owner and whether the owner is
 //! suspended, looked up together in one statement.
 
-use filmlog_domain::moderation::Reported;
+use filmlog_domain::moderation::ModerationSubject;
 use filmlog_domain::visibility::{MemberState, Sight, Subject, Viewer, sight};
 use filmlog_domain::{Member, MemberId, Username};
 use filmlog_persistence::{AsyncPgConnection, lists, log_entries, members, moderation};
@@ -91,25 +91,27 @@ async fn owner_of(
 pub async fn reportable(
     conn: &mut AsyncPgConnection,
     viewer: Viewer,
-    subject: Reported,
+    subject: ModerationSubject,
 ) -> OpResult<MemberId> {
     let gone = || OpError::NotFound("that subject");
     let owner = moderation::subject_owner(conn, subject)
         .await?
         .ok_or_else(gone)?;
     let seen = match subject {
-        Reported::Member(_) => Subject::Profile(owner),
-        Reported::Review(id) => {
+        ModerationSubject::Member(_) => Subject::Profile(owner),
+        ModerationSubject::Review(id) => {
             let head = log_entries::owner_and_review(conn, id)
                 .await?
                 .ok_or_else(gone)?;
             Subject::Entry(owner, head.visibility)
         }
-        Reported::List(id) => {
+        ModerationSubject::List(id) => {
             let (_, audience) = lists::audience(conn, id).await?.ok_or_else(gone)?;
             Subject::Entry(owner, audience)
         }
-        Reported::Comment(_) | Reported::ListComment(_) => Subject::Content(owner),
+        ModerationSubject::Comment(_) | ModerationSubject::ListComment(_) => {
+            Subject::Content(owner)
+        }
     };
     check(conn, viewer, seen, "that subject").await?;
     if let Some((thread_owner, audience)) = moderation::thread_of(conn, subject).await? {

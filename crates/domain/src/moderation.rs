@@ -23,7 +23,7 @@ crate::names::named!("subject type", SubjectType {
 
 /// One reportable thing, by its kind and typed id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reported {
+pub enum ModerationSubject {
     Review(LogEntryId),
     Comment(CommentId),
     Member(MemberId),
@@ -31,39 +31,51 @@ pub enum Reported {
     ListComment(ListCommentId),
 }
 
-impl Reported {
+impl ModerationSubject {
     /// The subject a stored `(subject_type, subject_id)` pair names.
     pub fn new(kind: SubjectType, id: i64) -> Self {
         match kind {
-            SubjectType::Review => Reported::Review(LogEntryId::new(id)),
-            SubjectType::Comment => Reported::Comment(CommentId::new(id)),
-            SubjectType::Member => Reported::Member(MemberId::new(id)),
-            SubjectType::List => Reported::List(ListId::new(id)),
-            SubjectType::ListComment => Reported::ListComment(ListCommentId::new(id)),
+            SubjectType::Review => ModerationSubject::Review(LogEntryId::new(id)),
+            SubjectType::Comment => ModerationSubject::Comment(CommentId::new(id)),
+            SubjectType::Member => ModerationSubject::Member(MemberId::new(id)),
+            SubjectType::List => ModerationSubject::List(ListId::new(id)),
+            SubjectType::ListComment => ModerationSubject::ListComment(ListCommentId::new(id)),
         }
     }
 
     pub fn kind(self) -> SubjectType {
         match self {
-            Reported::Review(_) => SubjectType::Review,
-            Reported::Comment(_) => SubjectType::Comment,
-            Reported::Member(_) => SubjectType::Member,
-            Reported::List(_) => SubjectType::List,
-            Reported::ListComment(_) => SubjectType::ListComment,
+            ModerationSubject::Review(_) => SubjectType::Review,
+            ModerationSubject::Comment(_) => SubjectType::Comment,
+            ModerationSubject::Member(_) => SubjectType::Member,
+            ModerationSubject::List(_) => SubjectType::List,
+            ModerationSubject::ListComment(_) => SubjectType::ListComment,
         }
     }
 
     /// The id as stored beside the kind.
     pub fn raw_id(self) -> i64 {
         match self {
-            Reported::Review(id) => id.get(),
-            Reported::Comment(id) => id.get(),
-            Reported::Member(id) => id.get(),
-            Reported::List(id) => id.get(),
-            Reported::ListComment(id) => id.get(),
+            ModerationSubject::Review(id) => id.get(),
+            ModerationSubject::Comment(id) => id.get(),
+            ModerationSubject::Member(id) => id.get(),
+            ModerationSubject::List(id) => id.get(),
+            ModerationSubject::ListComment(id) => id.get(),
         }
     }
 }
+
+/// Where a report stands: open until a moderator's action on its subject resolves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportStatus {
+    Open,
+    Resolved,
+}
+
+crate::names::named!("report status", ReportStatus {
+    Open => "open",
+    Resolved => "resolved",
+});
 
 /// Why a member reports something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,5 +1,6 @@
-//! Closed sets of values stored and sent by name: one macro gives each its list, its names and its
-//! parsers, so a name is written once.
+//! Closed sets of values stored and sent by name: one macro gives each set declared with it its list,
+//! its names and its parsers from one table. (`ActivityKind`, `Audience` and `Role` predate it and
+//! keep their own tables and errors, which the API's messages use.)
 
 /// A name that is none of a set's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +53,7 @@ pub(crate) use named;
 
 #[cfg(test)]
 mod tests {
-    use crate::moderation::{ModerationAction, ReportReason, SubjectType};
+    use crate::moderation::{ModerationAction, ReportReason, ReportStatus, SubjectType};
     use crate::notification::NotificationKind;
     use crate::portability::{Action, ImportPhase, JobStatus, MatchedBy};
     use crate::webhook::DeliveryStatus;
@@ -76,6 +77,7 @@ mod tests {
     fn every_name_round_trips_and_nothing_else_parses() {
         round_trips(&SubjectType::ALL);
         round_trips(&ReportReason::ALL);
+        round_trips(&ReportStatus::ALL);
         round_trips(&ModerationAction::ALL);
         round_trips(&NotificationKind::ALL);
         round_trips(&JobStatus::ALL);

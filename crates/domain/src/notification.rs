@@ -49,9 +49,13 @@ crate::names::named!("notification kind", NotificationKind {
 
 impl NotificationKind {
     /// Kinds that group all their causes on one subject into one item ("amara and 12 others liked
-    /// your review"); a mention is about its own words and stands alone.
+    /// your review"); a mention is about its own words and stands alone, as does each disabled
+    /// endpoint (`notification_groups` in notifications.sql applies the same rule).
     pub fn groups(self) -> bool {
-        self != NotificationKind::Mention
+        !matches!(
+            self,
+            NotificationKind::Mention | NotificationKind::WebhookDisabled
+        )
     }
 }
 
@@ -245,7 +249,8 @@ mod tests {
     fn kinds_round_trip_and_only_mentions_stand_alone() {
         for k in NotificationKind::ALL {
             assert_eq!(NotificationKind::parse(k.as_str()), Some(k));
-            assert_eq!(k.groups(), k != NotificationKind::Mention);
+            let alone = [NotificationKind::Mention, NotificationKind::WebhookDisabled];
+            assert_eq!(k.groups(), !alone.contains(&k));
         }
     }
 }

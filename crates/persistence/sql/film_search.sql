@@ -3,7 +3,7 @@
 -- and their statistics). $1 lowered query, $2 the same LIKE-escaped, [$3, $4) its prefix range,
 -- $5 year, $6 decade, $7 genre, ($8, $9) the (rank, id) the page starts after, $10 limit, $11 the
 -- reader (0 for nobody: another member's imported, unverified films are not found, as
--- film_visible_sql says in catalog.rs).
+-- film_visible_to in visibility.sql says).
 --
 -- A function so that its plan is cached generically: as a prepared statement PostgreSQL kept choosing
 -- custom plans, planning it again on every call (0.8 to 1.2 ms of a 5 ms search on the medium data);

@@ -1,7 +1,8 @@
 -- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
--- The visibility rule in SQL, once: filmlog_domain::visibility::sight for a log entry or a list
--- (`Subject::Entry`, `Subject::List`). Every statement that filters what a viewer may read calls
--- these, the diesel queries through `crate::visible` and the SQL files below this one directly.
+-- The visibility rules in SQL, once: filmlog_domain::visibility::sight for a log entry or a list
+-- (`Subject::Entry`, `Subject::List`), and which catalog films a member may see (film_visible_to,
+-- at the end). Every statement that filters what a viewer may read calls these, the diesel queries
+-- through `crate::visible` and `crate::film_visible`, the SQL files below this one directly.
 --
 -- Plain SQL, IMMUTABLE, not STRICT, each argument used once except the cheap column references:
 -- PostgreSQL inlines the body into the calling statement, so a call plans exactly as the expression

@@ -83,9 +83,9 @@ pub async fn newest_list_addition(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
     list: ListId,
-) -> Result<Option<(i64, DateTime<Utc>)>> {
+) -> Result<Option<(ActivityId, DateTime<Utc>)>> {
     use diesel::{OptionalExtension, QueryDsl};
-    Ok(activities::table
+    let newest: Option<(i64, DateTime<Utc>)> = activities::table
         .filter(activities::list_id.eq(list.get()))
         .filter(activities::actor_id.eq(actor.get()))
         .filter(activities::kind.eq_any([
@@ -96,13 +96,18 @@ pub async fn newest_list_addition(
         .select((activities::id, activities::created_at))
         .first(conn)
         .await
-        .optional()?)
+        .optional()?;
+    Ok(newest.map(|(id, at)| (ActivityId::new(id), at)))
 }
 
 /// Counts `films` more into a list activity (edits collapsed into it).
-pub async fn count_films_into(conn: &mut AsyncPgConnection, id: i64, films: i32) -> Result<()> {
+pub async fn count_films_into(
+    conn: &mut AsyncPgConnection,
+    id: ActivityId,
+    films: i32,
+) -> Result<()> {
     use diesel::QueryDsl;
-    diesel::update(activities::table.find(id))
+    diesel::update(activities::table.find(id.get()))
         .set(activities::film_count.eq(activities::film_count + films))
         .execute(conn)
         .await?;

@@ -619,11 +619,11 @@ pub async fn unverified(
 }
 
 /// Ids of films whose maintained statistics differ from a recomputation from the base tables.
-pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<i64>> {
+pub async fn drifted_films(conn: &mut AsyncPgConnection) -> Result<Vec<FilmId>> {
     #[derive(QueryableByName)]
     struct Id {
-        #[diesel(sql_type = BigInt)]
-        film_id: i64,
+        #[diesel(sql_type = BigInt, deserialize_as = i64)]
+        film_id: FilmId,
     }
     let rows: Vec<Id> = diesel::sql_query(include_str!("drift.sql"))
         .load(conn)

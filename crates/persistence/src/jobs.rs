@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Bytea, Integer, Nullable, Untyped};
 use diesel::{OptionalExtension, QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
+use filmlog_domain::portability::JobStatus;
 
 use crate::Result;
 
@@ -24,8 +25,8 @@ pub trait JobTable: QueryableByName<Pg> + Send + 'static {
     type Id: Copy + From<i64> + Into<i64> + Send;
     /// The table's name (a constant, never from input).
     const TABLE: &'static str;
-    /// The statuses of a job that is not finished (a constant SQL list).
-    const OPEN: &'static str;
+    /// The statuses of a job that is not finished.
+    const OPEN: &'static [JobStatus];
     /// The claims after which a job is no longer claimed (it is given up).
     const MAX_ATTEMPTS: i32;
     /// What else a claim sets (a constant SQL fragment).
@@ -35,9 +36,15 @@ pub trait JobTable: QueryableByName<Pg> + Send + 'static {
 }
 
 #[derive(QueryableByName)]
-struct Id {
+struct IdRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
+}
+
+/// `statuses` as an SQL list of literals (the names are the domain's constants, never input).
+fn sql_list(statuses: &[JobStatus]) -> String {
+    let names: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+    format!("({})", names.join(", "))
 }
 
 #[derive(QueryableByName)]
@@ -108,7 +115,7 @@ impl Statement for OpenJob {
         format!(
             "SELECT id FROM {} WHERE member_id = $1 AND status IN {} LIMIT 1",
             J::TABLE,
-            J::OPEN
+            sql_list(J::OPEN)
         )
     }
 }
@@ -129,16 +136,19 @@ impl Statement for ClaimJob {
         format!(
             "WITH due AS ( \
                  SELECT id FROM {table} \
-                 WHERE status IN ('queued', 'running') \
+                 WHERE status IN {due} \
                    AND (claimed_until IS NULL OR claimed_until < now()) \
                    AND attempts < $3 \
                    AND ($2::bigint IS NULL OR id = $2) \
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             UPDATE {table} j SET status = 'running', attempts = j.attempts + 1, \
+             UPDATE {table} j SET status = '{running}', attempts = j.attempts + 1, \
                  claimed_until = now() + make_interval(secs => $1){on_claim} \
              FROM due WHERE j.id = due.id \
              RETURNING j.*",
             table = J::TABLE,
+            // (the partial indexes' predicate: the due jobs' index serves this)
+            due = sql_list(&[JobStatus::Queued, JobStatus::Running]),
+            running = JobStatus::Running,
             on_claim = J::ON_CLAIM,
         )
     }
@@ -176,7 +186,7 @@ pub async fn open<J: JobTable>(
     conn: &mut AsyncPgConnection,
     member: MemberId,
 ) -> Result<Option<J::Id>> {
-    let found: Option<Id> = query::<J, OpenJob>(vec![Bind::Id(member.get())])
+    let found: Option<IdRow> = query::<J, OpenJob>(vec![Bind::Id(member.get())])
         .get_result(conn)
         .await
         .optional()?;

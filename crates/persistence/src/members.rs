@@ -241,7 +241,7 @@ enum Whom<'a> {
     /// Lower-cased usernames.
     Usernames(&'a [String]),
     /// The owner of a list.
-    ListOwner(i64),
+    ListOwner(filmlog_domain::ListId),
 }
 
 /// In the DSL so that diesel keeps it prepared: every read of one member's things sends it.
@@ -272,7 +272,7 @@ async fn standing_of(
             .filter(
                 members::id.eq_any(
                     crate::schema::lists::table
-                        .filter(crate::schema::lists::id.eq(list))
+                        .filter(crate::schema::lists::id.eq(list.get()))
                         .select(crate::schema::lists::owner_id),
                 ),
             )
@@ -325,7 +325,7 @@ pub async fn standing_of_list_owner(
     viewer: Option<MemberId>,
     list: filmlog_domain::ListId,
 ) -> Result<Option<Standing>> {
-    Ok(standing_of(conn, viewer, Whom::ListOwner(list.get()))
+    Ok(standing_of(conn, viewer, Whom::ListOwner(list))
         .await?
         .pop()
         .map(|(s, _)| s))

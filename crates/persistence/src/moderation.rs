@@ -4,48 +4,50 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::moderation::{ModerationAction, ReportReason, Reported, SubjectType};
+use filmlog_domain::moderation::{
+    ModerationAction, ModerationSubject, ReportReason, ReportStatus, SubjectType,
+};
 use filmlog_domain::{Audience, LogEntryId, MemberId, ModerationEventId, Role};
 
 use crate::Result;
 use crate::schema::{
     comments, list_comments, lists, log_entries, members, moderation_log, reports,
 };
-use crate::types::{DbName, DbNames};
+use crate::types::{DbName, DbNames, DbRole};
 
 /// Whose a subject is (the review's or comment's author, the member themselves), if it exists. A
 /// log entry without review text is not a review.
 pub async fn subject_owner(
     conn: &mut AsyncPgConnection,
-    subject: Reported,
+    subject: ModerationSubject,
 ) -> Result<Option<MemberId>> {
     let owner: Option<i64> = match subject {
-        Reported::Review(id) => log_entries::table
+        ModerationSubject::Review(id) => log_entries::table
             .filter(log_entries::id.eq(id.get()))
             .filter(log_entries::review_text.is_not_null())
             .select(log_entries::member_id)
             .first(conn)
             .await
             .optional()?,
-        Reported::Comment(id) => comments::table
+        ModerationSubject::Comment(id) => comments::table
             .find(id.get())
             .select(comments::author_id)
             .first(conn)
             .await
             .optional()?,
-        Reported::Member(id) => members::table
+        ModerationSubject::Member(id) => members::table
             .find(id.get())
             .select(members::id)
             .first(conn)
             .await
             .optional()?,
-        Reported::List(id) => lists::table
+        ModerationSubject::List(id) => lists::table
             .find(id.get())
             .select(lists::owner_id)
             .first(conn)
             .await
             .optional()?,
-        Reported::ListComment(id) => list_comments::table
+        ModerationSubject::ListComment(id) => list_comments::table
             .find(id.get())
             .select(list_comments::author_id)
             .first(conn)
@@ -59,24 +61,26 @@ pub async fn subject_owner(
 /// list a list comment is on (none for other subjects).
 pub async fn thread_of(
     conn: &mut AsyncPgConnection,
-    subject: Reported,
+    subject: ModerationSubject,
 ) -> Result<Option<(MemberId, Audience)>> {
     let owner: Option<(i64, DbName<Audience>)> = match subject {
-        Reported::Comment(id) => comments::table
+        ModerationSubject::Comment(id) => comments::table
             .inner_join(log_entries::table)
             .filter(comments::id.eq(id.get()))
             .select((log_entries::member_id, log_entries::visibility))
             .first(conn)
             .await
             .optional()?,
-        Reported::ListComment(id) => list_comments::table
+        ModerationSubject::ListComment(id) => list_comments::table
             .inner_join(lists::table)
             .filter(list_comments::id.eq(id.get()))
             .select((lists::owner_id, lists::visibility))
             .first(conn)
             .await
             .optional()?,
-        Reported::Review(_) | Reported::Member(_) | Reported::List(_) => None,
+        ModerationSubject::Review(_)
+        | ModerationSubject::Member(_)
+        | ModerationSubject::List(_) => None,
     };
     Ok(owner.map(|(m, a)| (MemberId::new(m), a.0)))
 }
@@ -85,7 +89,7 @@ pub async fn thread_of(
 pub async fn report(
     conn: &mut AsyncPgConnection,
     reporter: MemberId,
-    subject: Reported,
+    subject: ModerationSubject,
     reason: ReportReason,
     message: Option<&str>,
 ) -> Result<bool> {
@@ -106,13 +110,13 @@ pub async fn report(
 /// A subject's open reports, and whether `moderator` filed one of them.
 pub async fn open_reports(
     conn: &mut AsyncPgConnection,
-    subject: Reported,
+    subject: ModerationSubject,
     moderator: MemberId,
 ) -> Result<(i64, bool)> {
     let reporters: Vec<i64> = reports::table
         .filter(reports::subject_type.eq(subject.kind().as_str()))
         .filter(reports::subject_id.eq(subject.raw_id()))
-        .filter(reports::status.eq("open"))
+        .filter(reports::status.eq(ReportStatus::Open.as_str()))
         .select(reports::reporter_id)
         .for_update()
         .load(conn)
@@ -136,7 +140,7 @@ pub struct SubjectState {
 
 pub async fn subject_state(
     conn: &mut AsyncPgConnection,
-    subject: Reported,
+    subject: ModerationSubject,
 ) -> Result<Option<SubjectState>> {
     // The state of content that can only be removed, when it exists.
     let removed = |found: Option<bool>| {
@@ -146,7 +150,7 @@ pub async fn subject_state(
         })
     };
     Ok(match subject {
-        Reported::Review(id) => log_entries::table
+        ModerationSubject::Review(id) => log_entries::table
             .find(id.get())
             .filter(log_entries::review_text.is_not_null())
             .select((
@@ -161,7 +165,7 @@ pub async fn subject_state(
                 removed,
                 ..SubjectState::default()
             }),
-        Reported::Comment(id) => removed(
+        ModerationSubject::Comment(id) => removed(
             comments::table
                 .find(id.get())
                 .select(comments::removed_at.is_not_null())
@@ -169,7 +173,7 @@ pub async fn subject_state(
                 .await
                 .optional()?,
         ),
-        Reported::List(id) => removed(
+        ModerationSubject::List(id) => removed(
             lists::table
                 .find(id.get())
                 .select(lists::removed_at.is_not_null())
@@ -177,7 +181,7 @@ pub async fn subject_state(
                 .await
                 .optional()?,
         ),
-        Reported::ListComment(id) => removed(
+        ModerationSubject::ListComment(id) => removed(
             list_comments::table
                 .find(id.get())
                 .select(list_comments::removed_at.is_not_null())
@@ -185,14 +189,14 @@ pub async fn subject_state(
                 .await
                 .optional()?,
         ),
-        Reported::Member(id) => members::table
+        ModerationSubject::Member(id) => members::table
             .find(id.get())
             .select((members::role, members::suspended_until))
-            .first::<(String, Option<DateTime<Utc>>)>(conn)
+            .first::<(DbRole, Option<DateTime<Utc>>)>(conn)
             .await
             .optional()?
             .map(|(role, until)| SubjectState {
-                admin: Role::parse(&role) == Some(Role::Admin),
+                admin: role.0 == Role::Admin,
                 suspended: until.is_some_and(|u| u > Utc::now()),
                 ..SubjectState::default()
             }),
@@ -201,23 +205,23 @@ pub async fn subject_state(
 
 /// Removes a review's text or a comment from view: it stays stored and in place, as a tombstone; a
 /// list becomes private to its owner for good.
-pub async fn remove(conn: &mut AsyncPgConnection, subject: Reported) -> Result<()> {
+pub async fn remove(conn: &mut AsyncPgConnection, subject: ModerationSubject) -> Result<()> {
     match subject {
-        Reported::Review(id) => {
+        ModerationSubject::Review(id) => {
             diesel::update(log_entries::table.find(id.get()))
                 .set(log_entries::review_removed_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
         }
-        Reported::Comment(id) => {
+        ModerationSubject::Comment(id) => {
             diesel::update(comments::table.find(id.get()))
                 .set(comments::removed_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
         }
-        Reported::List(id) => crate::lists::remove(conn, id).await?,
-        Reported::ListComment(id) => crate::lists::remove_comment(conn, id).await?,
-        Reported::Member(_) => {}
+        ModerationSubject::List(id) => crate::lists::remove(conn, id).await?,
+        ModerationSubject::ListComment(id) => crate::lists::remove_comment(conn, id).await?,
+        ModerationSubject::Member(_) => {}
     }
     Ok(())
 }
@@ -238,7 +242,7 @@ pub struct LogRow {
     pub moderator_id: MemberId,
     pub moderator_username: String,
     pub action: ModerationAction,
-    pub subject: Reported,
+    pub subject: ModerationSubject,
     pub reason: String,
     pub created_at: DateTime<Utc>,
     pub suspended_until: Option<DateTime<Utc>>,
@@ -280,7 +284,7 @@ impl Queryable<LogColumns, diesel::pg::Pg> for LogRow {
             moderator_id: MemberId::new(moderator),
             moderator_username: username,
             action: action.0,
-            subject: Reported::new(kind.0, subject),
+            subject: ModerationSubject::new(kind.0, subject),
             reason,
             created_at: at,
             suspended_until: until,
@@ -295,7 +299,7 @@ pub struct Action<'a> {
     pub moderator: MemberId,
     pub moderator_username: &'a str,
     pub action: ModerationAction,
-    pub subject: Reported,
+    pub subject: ModerationSubject,
     pub reason: &'a str,
     /// For a suspension: until when.
     pub suspended_until: Option<DateTime<Utc>>,
@@ -320,10 +324,10 @@ pub async fn record(conn: &mut AsyncPgConnection, action: Action<'_>) -> Result<
         reports::table
             .filter(reports::subject_type.eq(action.subject.kind().as_str()))
             .filter(reports::subject_id.eq(action.subject.raw_id()))
-            .filter(reports::status.eq("open")),
+            .filter(reports::status.eq(ReportStatus::Open.as_str())),
     )
     .set((
-        reports::status.eq("resolved"),
+        reports::status.eq(ReportStatus::Resolved.as_str()),
         reports::resolved_at.eq(diesel::dsl::now),
         reports::resolved_by_action.eq(id),
     ))
@@ -378,7 +382,7 @@ pub async fn log_page(
 /// A reported subject in the queue: how many members reported it, why, and what it is.
 #[derive(Debug, Clone)]
 pub struct QueueRow {
-    pub subject: Reported,
+    pub subject: ModerationSubject,
     pub reporters: i64,
     pub reasons: Vec<ReportReason>,
     pub first_reported_at: DateTime<Utc>,
@@ -414,8 +418,8 @@ struct QueueLine {
 /// Reported subjects with reports in `status` (`open` or `resolved`), the longest waiting first.
 pub async fn queue(
     conn: &mut AsyncPgConnection,
-    status: &str,
-    after: Option<(DateTime<Utc>, Reported)>,
+    status: ReportStatus,
+    after: Option<(DateTime<Utc>, ModerationSubject)>,
     limit: i64,
 ) -> Result<Vec<QueueRow>> {
     let (at, after_type, after_id) = match after {
@@ -423,7 +427,7 @@ pub async fn queue(
         None => (None, "", 0),
     };
     let lines: Vec<QueueLine> = diesel::sql_query(include_str!("moderation_queue.sql"))
-        .bind::<Text, _>(status)
+        .bind::<Text, _>(status.as_str())
         .bind::<Nullable<Timestamptz>, _>(at)
         .bind::<Text, _>(after_type)
         .bind::<BigInt, _>(after_id)
@@ -433,7 +437,7 @@ pub async fn queue(
     Ok(lines
         .into_iter()
         .map(|l| QueueRow {
-            subject: Reported::new(l.subject_type, l.subject_id),
+            subject: ModerationSubject::new(l.subject_type, l.subject_id),
             reporters: l.reporters,
             reasons: l.reasons,
             first_reported_at: l.first_reported_at,

@@ -434,12 +434,14 @@ pub async fn match_by_ids(
     let visible = crate::film_visible_sql("f", "$2");
     // The ids read out of each row once (a materialized CTE), then found by the films' unique
     // index: compared inside a join, the JSON was read again for every pair of a nested loop.
-    for (column, value) in [
-        ("tmdb_id", "(item->'film'->>'tmdb_id')::int"),
-        ("imdb_id", "item->'film'->>'imdb_id'"),
-        ("letterboxd_uri", "item->'film'->>'letterboxd_uri'"),
-        ("slug", "item->'film'->>'slug'"),
+    // (Each match is named by its column: `MatchedBy`'s names are the films' column names.)
+    for (by, value) in [
+        (MatchedBy::TmdbId, "(item->'film'->>'tmdb_id')::int"),
+        (MatchedBy::ImdbId, "item->'film'->>'imdb_id'"),
+        (MatchedBy::LetterboxdUri, "item->'film'->>'letterboxd_uri'"),
+        (MatchedBy::Slug, "item->'film'->>'slug'"),
     ] {
+        let column = by.as_str();
         diesel::sql_query(format!(
             "WITH wanted AS MATERIALIZED ( \
                  SELECT seq, {value} AS v FROM import_rows \
@@ -1051,7 +1053,11 @@ pub async fn export_member(
 impl crate::jobs::JobTable for ImportJobRow {
     type Id = ImportJobId;
     const TABLE: &'static str = "import_jobs";
-    const OPEN: &'static str = "('queued', 'running', 'needs_review')";
+    const OPEN: &'static [JobStatus] = &[
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::NeedsReview,
+    ];
     const MAX_ATTEMPTS: i32 = MAX_ATTEMPTS;
     const ON_CLAIM: &'static str = ", updated_at = now()";
     const CHUNKS: &'static str = "import_chunks";
@@ -1060,7 +1066,7 @@ impl crate::jobs::JobTable for ImportJobRow {
 impl crate::jobs::JobTable for ExportJobRow {
     type Id = ExportJobId;
     const TABLE: &'static str = "export_jobs";
-    const OPEN: &'static str = "('queued', 'running')";
+    const OPEN: &'static [JobStatus] = &[JobStatus::Queued, JobStatus::Running];
     const MAX_ATTEMPTS: i32 = i32::MAX;
     const ON_CLAIM: &'static str = "";
     const CHUNKS: &'static str = "export_chunks";

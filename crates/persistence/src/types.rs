@@ -113,12 +113,6 @@ where
     }
 }
 
-impl<T> DbName<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
 /// [`DbName`] of a nullable column.
 #[derive(Debug, Clone, Copy, FromSqlRow)]
 pub struct NullableName<T>(pub Option<T>);

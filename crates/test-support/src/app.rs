@@ -513,7 +513,7 @@ impl TestApp {
 
     /// Every maintained counter that differs from a recomputation from its base tables (empty when
     /// consistent).
-    pub async fn drift(&self) -> Vec<i64> {
+    pub async fn drift(&self) -> Vec<filmlog_domain::FilmId> {
         let mut conn = self.db.connect().await;
         filmlog_persistence::catalog::drifted_films(&mut conn)
             .await

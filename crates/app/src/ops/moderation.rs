@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use filmlog_domain::MemberId;
-use filmlog_domain::moderation::{self, Case, ModerationAction, ReportReason, Reported};
+use filmlog_domain::moderation::{self, Case, ModerationAction, ModerationSubject, ReportReason};
 use filmlog_persistence::moderation::{self as store, Action, LogRow};
 use filmlog_persistence::sessions::{self, RevokeReason};
 use filmlog_persistence::{AsyncPgConnection, members};
@@ -15,7 +15,7 @@ pub async fn report(
     conn: &mut AsyncPgConnection,
     reporter: MemberId,
     owner: MemberId,
-    subject: Reported,
+    subject: ModerationSubject,
     reason: ReportReason,
     message: Option<&str>,
 ) -> OpResult<()> {
@@ -33,7 +33,7 @@ pub async fn act(
     conn: &mut AsyncPgConnection,
     (moderator, moderator_username): (MemberId, &str),
     action: ModerationAction,
-    subject: Reported,
+    subject: ModerationSubject,
     reason: &str,
     suspend_until: Option<DateTime<Utc>>,
 ) -> OpResult<LogRow> {
@@ -57,18 +57,26 @@ pub async fn act(
         )?;
         // `check_action` admits each action only for the subjects it applies to.
         match (action, subject) {
-            (ModerationAction::MarkSpoilers, Reported::Review(entry)) => {
+            (ModerationAction::MarkSpoilers, ModerationSubject::Review(entry)) => {
                 store::mark_spoilers(conn, entry).await?
             }
             (ModerationAction::Remove, _) => store::remove(conn, subject).await?,
-            (ModerationAction::Suspend, Reported::Member(member)) => {
+            (ModerationAction::Suspend, ModerationSubject::Member(member)) => {
                 members::suspend(conn, member, suspend_until).await?;
                 sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
             }
-            (ModerationAction::LiftSuspension, Reported::Member(member)) => {
+            (ModerationAction::LiftSuspension, ModerationSubject::Member(member)) => {
                 members::lift_suspension(conn, member).await?;
             }
-            _ => {}
+            (ModerationAction::Dismiss, _) => {}
+            // `check_action` refused every other pair above; never log an action not taken.
+            (ModerationAction::MarkSpoilers | ModerationAction::Suspend, _)
+            | (ModerationAction::LiftSuspension, _) => {
+                return Err(OpError::Internal(format!(
+                    "{action} does not apply to a {}",
+                    subject.kind()
+                )));
+            }
         }
         let row = store::record(
             conn,
@@ -109,7 +117,7 @@ mod tests {
         );
         f.film("children-of-heaven-1997").await;
         let review = f.review(ana, "children-of-heaven-1997").await;
-        let subject = Reported::Review(review);
+        let subject = ModerationSubject::Review(review);
 
         let own = report(&mut f.conn, ana, ana, subject, ReportReason::Spam, None).await;
         assert!(
@@ -134,7 +142,7 @@ mod tests {
             &mut f.conn,
             (mod_, "mo"),
             ModerationAction::Remove,
-            Reported::Review(filmlog_domain::LogEntryId::new(i64::MAX)),
+            ModerationSubject::Review(filmlog_domain::LogEntryId::new(i64::MAX)),
             "spam",
             None,
         )

@@ -608,7 +608,7 @@ mod tests {
         let comment = add_comment(&mut f.conn, review, ana, "spam".to_owned())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let removed = filmlog_domain::moderation::Reported::Comment(comment);
+        let removed = filmlog_domain::moderation::ModerationSubject::Comment(comment);
         filmlog_persistence::moderation::remove(&mut f.conn, removed)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
-use filmlog_domain::moderation::{ReportReason, Reported, SubjectType};
+use filmlog_domain::moderation::{self, ModerationSubject, ReportReason, SubjectType};
 use filmlog_persistence::moderation::{self as store, QueueRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,7 +55,7 @@ pub(crate) fn subject_fields(
     errors: &mut Vec<FieldError>,
     subject_type: &str,
     subject_id: &str,
-) -> Option<Reported> {
+) -> Option<ModerationSubject> {
     let kind = SubjectType::parse(subject_type);
     if kind.is_none() {
         errors.push(FieldError::new(
@@ -72,7 +72,8 @@ pub(crate) fn subject_fields(
             "a positive integer id, as a string",
         ));
     }
-    kind.zip(id).map(|(kind, id)| Reported::new(kind, id))
+    kind.zip(id)
+        .map(|(kind, id)| ModerationSubject::new(kind, id))
 }
 
 /// Report a review, comment, member, list or list comment
@@ -116,7 +117,7 @@ pub async fn create_report(
 
 /// What a report names, why, and the reporter's message, every field checked (all the broken ones
 /// reported together).
-fn report_of(req: &ReportRequest) -> ApiResult<(Reported, ReportReason, Option<&str>)> {
+fn report_of(req: &ReportRequest) -> ApiResult<(ModerationSubject, ReportReason, Option<&str>)> {
     let mut errors = Vec::new();
     let subject = subject_fields(&mut errors, &req.subject_type, &req.subject_id);
     let reason = ReportReason::parse(&req.reason);
@@ -229,8 +230,8 @@ pub async fn list_reports(
     let Paging { limit, after } =
         Paging::<(DateTime<Utc>, String, i64)>::parse(query.limit, query.cursor.as_deref())?;
     let status = match query.status.unwrap_or_default() {
-        ReportStatus::Open => "open",
-        ReportStatus::Resolved => "resolved",
+        ReportStatus::Open => moderation::ReportStatus::Open,
+        ReportStatus::Resolved => moderation::ReportStatus::Resolved,
     };
     // The cursor names the last subject by its stored kind; one naming no kind was not issued here.
     let after = match after {
@@ -241,7 +242,7 @@ pub async fn list_reports(
                     "the cursor is not one this list issued",
                 )
             })?;
-            Some((at, Reported::new(kind, id)))
+            Some((at, ModerationSubject::new(kind, id)))
         }
         None => None,
     };

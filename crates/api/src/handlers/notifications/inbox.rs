@@ -34,6 +34,17 @@ pub struct NotificationSubject {
     pub film: Option<String>,
 }
 
+/// The comment a notification is about, a review's or a list's, as the API names it.
+pub(crate) fn comment_id(
+    comment: Option<CommentId>,
+    list_comment: Option<ListCommentId>,
+) -> Option<String> {
+    comment
+        .map(CommentId::get)
+        .or(list_comment.map(ListCommentId::get))
+        .map(|c| c.to_string())
+}
+
 impl NotificationSubject {
     /// The endpoint a `webhook_disabled` notification is about.
     fn webhook(id: Option<WebhookId>) -> Option<Self> {
@@ -103,11 +114,7 @@ impl From<notifications::Group> for NotificationItem {
                 g.film_slug,
             )
             .or_else(|| NotificationSubject::webhook(g.webhook_id)),
-            comment_id: g
-                .comment_id
-                .map(CommentId::get)
-                .or(g.list_comment_id.map(ListCommentId::get))
-                .map(|c| c.to_string()),
+            comment_id: comment_id(g.comment_id, g.list_comment_id),
             actors: g.actors,
             actor_count: g.actor_count,
             latest_at: g.latest_at,

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
-use filmlog_domain::{CommentId, ListCommentId};
 use filmlog_persistence::notifications;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -37,11 +36,7 @@ impl From<notifications::Single> for LiveNotification {
             kind: n.kind.as_str().to_owned(),
             actor: n.actor,
             subject: NotificationSubject::of(n.log_entry_id, n.list_id, None, None),
-            comment_id: n
-                .comment_id
-                .map(CommentId::get)
-                .or(n.list_comment_id.map(ListCommentId::get))
-                .map(|c| c.to_string()),
+            comment_id: super::inbox::comment_id(n.comment_id, n.list_comment_id),
             created_at: n.created_at,
         }
     }

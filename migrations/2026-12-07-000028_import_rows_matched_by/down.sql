@@ -1,0 +1,1 @@
+ALTER TABLE import_rows DROP CONSTRAINT import_rows_matched_by_check;
