@@ -1,5 +1,5 @@
 # Thin wrappers: CI calls the same targets a person types. See README.md.
-.PHONY: deny chaos cluster-bench cluster cluster-stop cluster-test bench fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
+.PHONY: deny chaos cluster-bench cluster cluster-stop cluster-test bench bench-ab fuzz run test lint fmt openapi openapi-check schema schema-check stop db-status ci
 
 run:            ## serve the API with demo data (private PostgreSQL unless DATABASE_URL is set)
 	@scripts/dev.sh run
@@ -51,6 +51,9 @@ chaos:          ## one node: PostgreSQL killed and restarted under a write load 
 
 bench:          ## API against SQL twins on the medium data set; writes bench/results/<date>.*
 	@scripts/bench.sh $(BENCH_ARGS)
+
+bench-ab:       ## this build against a release (BASE=b8f67ee): every scenario on both, interleaved; bench/results/<date>-ab.*
+	@BASE=$(BASE) scripts/bench-ab.sh $(BENCH_ARGS)
 
 fuzz:           ## schemathesis against a running `make run` server: no 5xx, responses match the spec
 	@scripts/fuzz.sh

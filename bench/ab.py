@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""`make bench-ab BASE=<rev>`: every scenario on this build (HEAD) and on a pinned release (BASE), in
+one run, interleaved pair by pair, so that a cost the schema itself added (which an SQL twin carries
+too, and so cannot see) shows as a ratio HEAD/BASE.
+
+Each side serves its own database, made by its own migrations and its own generator (same profile,
+same seed: the same members, films, follows, entries and likes; HEAD's has the lists BASE lacks).
+The requests are built the same way from each side's data. Both servers run through the whole
+bench with the same settings; each run of a scenario measures one of them while the other idles,
+BASE first in odd pairs and HEAD first in even ones, and the report takes medians. No webhook
+endpoints on either side (BASE has none to configure): the write path measured is the members'.
+"""
+import argparse, datetime, json, os, platform, random, statistics, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import WORK, ROOT, Server, free_port, psql, quiesce, request, run_wrk, sh, write  # noqa: E402
+
+# Item 2 of issue 29: HEAD/BASE throughput in one A/B run on `medium`.
+RATIO_TARGETS = {"log_film": 0.80, "like_review": 0.90, "popular_reviews": 0.90, "mixed": 0.85}
+READS = ("film_page", "popular_reviews", "feed_100_page1", "feed_100_later", "feed_1000_page1",
+         "feed_1000_later", "search_contains", "search_prefix", "feed_random_member")
+READ_TARGET = 0.90
+# Item 3: the feeds at half a film page's throughput or better, p99 within 10 ms (HEAD, same run).
+FEEDS = ("feed_100_page1", "feed_100_later", "feed_1000_page1", "feed_1000_later")
+FEED_SHARE_TARGET = 0.50
+FEED_P99_MS = 10.0
+ORDER = ["film_page", "popular_reviews", "feed_100_page1", "feed_100_later", "feed_1000_page1", "feed_1000_later",
+         "search_contains", "search_prefix", "feed_random_member", "like_review", "log_film", "mixed"]
+
+
+class Side:
+    """One version: its binaries, its database, its server and the requests built from its data."""
+
+    def __init__(self, name, bin_path, gen_cmd, tokens_cmd, db_url):
+        self.name, self.bin, self.gen_cmd, self.tokens_cmd, self.db_url = name, bin_path, gen_cmd, tokens_cmd, db_url
+        self.server, self.requests = None, {}
+
+    def q(self, sql):
+        return psql(self.db_url, sql)
+
+
+def prepare_database(server_url, side, profile, marker_prefix):
+    """The side's database, generated once by its own generator (a database whose comment is not a
+    complete data set of `profile` is made again), then migrated by its own binary."""
+    name = side.db_url.rsplit("/", 1)[1]
+    marker = psql(f"{server_url}/postgres",
+                  f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{name}'")
+    env = dict(os.environ, DATABASE_URL=side.db_url)
+    if not (marker.startswith(marker_prefix) and marker.endswith("complete")):
+        print(f"{side.name}: generating the {profile} data set (one time)...", flush=True)
+        psql(f"{server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(f"{server_url}/postgres", f"CREATE DATABASE {name}")
+        started = time.time()
+        subprocess.run(side.gen_cmd + ["--profile", profile], check=True, env=env)
+        print(f"{side.name}: generated in {time.time() - started:.0f}s", flush=True)
+    subprocess.run([side.bin, "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
+    # What an earlier (twin) bench may have added on HEAD's data set: no side writes to an outbox.
+    side.q("DO $$ BEGIN IF to_regclass('webhook_endpoints') IS NOT NULL THEN "
+           "DELETE FROM webhook_endpoints WHERE url = 'https://hooks.invalid/bench'; END IF; END $$")
+
+
+def server_env(side, workers, pool):
+    return dict(os.environ, DATABASE_URL=side.db_url, FILMLOG_JWT_SECRET=os.urandom(48).hex(),
+                FILMLOG_ACCESS_TTL_SECS="86400", PORT=str(free_port()), RUST_LOG="warn",
+                FILMLOG_WORKERS=str(workers), FILMLOG_DB_POOL_SIZE=str(pool),
+                # Settings only HEAD knows (BASE ignores them): no popularity recomputation and no
+                # webhook delivery inside the measured runs, rate budgets nobody exhausts.
+                FILMLOG_POPULARITY_INTERVAL_SECS="0", FILMLOG_WEBHOOK_WORKERS="0",
+                **{f"FILMLOG_RATE_{c}_PER_{s}": "1000000000/60"
+                   for c in ("READ", "SEARCH", "WRITE") for s in ("IP", "MEMBER")},
+                FILMLOG_RATE_AUTH_PER_IP="1000000000/60", FILMLOG_RATE_REGISTER_PER_IP="1000000000/60")
+
+
+def build_requests(side, seed):
+    """The scenarios' request files, from the side's own data, drawn with the same seed on both."""
+    rng = random.Random(seed)
+    tokens = sh(*side.tokens_cmd, "2000", env=side.env).split()
+    tok = lambda m: tokens[m - 1]
+    all_tokens = write(f"{WORK}/ab-{side.name}-tokens-all", "\n".join(tokens) + "\n")
+    one = lambda m: write(f"{WORK}/ab-{side.name}-tokens-{m}", tok(m) + "\n")
+    q = side.q
+    popular = q("SELECT f.slug FROM films f JOIN film_stats s ON s.film_id = f.id ORDER BY s.watch_count DESC, f.id LIMIT 1")
+    reviewed = q("SELECT f.slug FROM films f JOIN film_stats s ON s.film_id = f.id ORDER BY s.review_count DESC, f.id LIMIT 1")
+    gen_first, gen_last = map(int, q("SELECT min(id), max(id) FROM films WHERE slug LIKE 'gen-%'").split("|"))
+    # Reviews by members without a bench token (ids above 2000): nobody likes their own review.
+    review_ids = q("SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM log_entries "
+                   "WHERE review_text IS NOT NULL AND member_id > 2000 ORDER BY id LIMIT 1000) t").split(",")
+
+    def cursor_for(member, pages):
+        c = None
+        for _ in range(pages):
+            _, body = request(side.server.port, "GET", "/api/v1/me/feed" + (f"?cursor={c}" if c else ""), tok(member))
+            c = body["next_cursor"]
+        return c
+
+    later = {m: cursor_for(m, 5) for m in (1, 2)}
+    review_text = "A long and patient film; " * 16
+    body = json.dumps({"film": "FILM", "watched_on": "2026-11-01", "rating": 4.0, "review": {"text": review_text}})
+    offsets = [rng.randint(0, gen_last - gen_first) for _ in range(300)]
+    slugs = q("SELECT string_agg(slug, ',' ORDER BY o.n) FROM unnest(ARRAY[%s]::bigint[]) WITH ORDINALITY AS o(id, n) "
+              "JOIN films f ON f.id = o.id" % ",".join(str(gen_first + o) for o in offsets)).split(",")
+    scenarios = {
+        "film_page": ([f"GET\t/api/v1/films/{popular}\t"], None),
+        "popular_reviews": ([f"GET\t/api/v1/films/{reviewed}/reviews\t"], None),
+        "feed_1000_page1": (["GET\t/api/v1/me/feed\t"], 1),
+        "feed_1000_later": ([f"GET\t/api/v1/me/feed?cursor={later[1]}\t"], 1),
+        "feed_100_page1": (["GET\t/api/v1/me/feed\t"], 2),
+        "feed_100_later": ([f"GET\t/api/v1/me/feed?cursor={later[2]}\t"], 2),
+        "search_contains": (["GET\t/api/v1/films?q=arbo\t"], None),
+        "search_prefix": (["GET\t/api/v1/films?q=heav\t"], None),
+        "feed_random_member": (["GET\t/api/v1/me/feed\t"], None),
+        "like_review": ([f"PUT\t/api/v1/log-entries/{e}/like\t" for e in review_ids], None),
+        "log_film": ([f"POST\t/api/v1/log-entries\t{body.replace('FILM', s)}" for s in slugs], None),
+    }
+    for name, (lines, member) in scenarios.items():
+        side.requests[name] = (write(f"{WORK}/ab-{side.name}-{name}.req", "\n".join(lines) + "\n"),
+                               one(member) if member else all_tokens)
+    mix = {"film_page": 30, "popular_reviews": 15, "feed_random_member": 25, "search_prefix": 15, "like_review": 10,
+           "log_film": 5}
+    mixed = []
+    for name, weight in mix.items():
+        lines = open(side.requests[name][0]).read().splitlines()
+        mixed += [rng.choice(lines) for _ in range(weight * 20)]
+    side.requests["mixed"] = (write(f"{WORK}/ab-{side.name}-mixed.req", "\n".join(mixed) + "\n"), all_tokens)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server-url", required=True, help="postgres://… of the cluster, no database")
+    ap.add_argument("--base-rev", required=True)
+    ap.add_argument("--base-bin", required=True, help="BASE's release `filmlog`")
+    ap.add_argument("--base-dev-bin", default="", help="BASE's `filmlog-dev`, when gen-data lives there")
+    target = os.environ.get("CARGO_TARGET_DIR", f"{ROOT}/target")
+    ap.add_argument("--head-bin", default=f"{target}/release/filmlog")
+    ap.add_argument("--profile", default="medium")
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--pool", type=int, default=0)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    pool = args.pool or 2 * (os.cpu_count() or 1)
+    head_dev = os.path.join(os.path.dirname(args.head_bin), "filmlog-dev")
+    base_dev = args.base_dev_bin
+    base_gen = [base_dev, "gen-data"] if base_dev else [args.base_bin, "gen-data"]
+    base_tokens = [base_dev, "bench-tokens"] if base_dev else [args.base_bin, "bench-tokens"]
+    rev = sh("git", "-C", ROOT, "rev-parse", "--short=7", args.base_rev).strip()
+    sides = [
+        Side("base", args.base_bin, base_gen, base_tokens, f"{args.server_url}/filmlog_ab_{rev}_{args.profile}"),
+        # HEAD's data set is `make bench`'s own (generated once, reused).
+        Side("head", args.head_bin, [head_dev, "gen-data"], [head_dev, "bench-tokens"],
+             f"{args.server_url}/filmlog_bench_{args.profile}"),
+    ]
+    for side in sides:
+        prepare_database(args.server_url, side, args.profile, f"filmlog gen-data {args.profile} v")
+        side.env = server_env(side, args.workers, pool)
+        side.server = Server(side.bin, side.env)
+        side.server.start()
+    try:
+        for side in sides:
+            build_requests(side, seed=29)
+        names = [n for n in ORDER if not args.only or n in args.only.split(",")]
+        results = {}
+        for name in names:
+            runs = {"base": [], "head": []}
+            for side in sides:
+                quiesce(side.db_url)
+                # Warm-up, not recorded: the pool's connections open and prepare this scenario's statements.
+                run_wrk(side.server.port, *side.requests[name], args.concurrency, 2)
+            for i in range(args.pairs):
+                for side in (sides if i % 2 == 0 else sides[::-1]):
+                    quiesce(side.db_url)
+                    file, tokens = side.requests[name]
+                    runs[side.name].append(run_wrk(side.server.port, file, tokens, args.concurrency, args.duration))
+            med = lambda s, k: statistics.median(r[k] for r in runs[s])
+            entry = {s: {k: med(s, k) for k in ("rps", "p50_ms", "p99_ms")} for s in runs}
+            entry["errors"] = {s: sum(r["errors"] for r in runs[s]) for s in runs}
+            entry["ratio"] = entry["head"]["rps"] / entry["base"]["rps"] if entry["base"]["rps"] else 0.0
+            entry["runs"] = runs
+            results[name] = entry
+            print(f"{name:20} head {entry['head']['rps']:8.0f}/s p99 {entry['head']['p99_ms']:6.2f} | "
+                  f"base {entry['base']['rps']:8.0f}/s p99 {entry['base']['p99_ms']:6.2f} | "
+                  f"HEAD/BASE {entry['ratio']:.2f}"
+                  + (f" errors {entry['errors']}" if any(entry["errors"].values()) else ""), flush=True)
+    finally:
+        for side in sides:
+            side.server.stop()
+    stamp = datetime.datetime.now(datetime.timezone.utc)
+    out = {"scenarios": results, "meta": {
+        "date": stamp.isoformat(timespec="seconds"),
+        "head": sh("git", "-C", ROOT, "rev-parse", "HEAD").strip(), "base": args.base_rev,
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
+        "postgres": psql(f"{args.server_url}/postgres", "SHOW server_version"),
+        "profile": args.profile, "pairs": args.pairs, "duration_s": args.duration,
+        "concurrency": args.concurrency, "server_workers": args.workers, "server_pool": pool}}
+    day = stamp.strftime("%Y-%m-%d")
+    path = os.path.join(ROOT, "bench", "results", f"{day}-ab")
+    write(path + ".json", json.dumps(out, indent=2) + "\n")
+    write(path + ".md", report(out, day))
+    print(f"wrote bench/results/{day}-ab.json, .md")
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def report(out, day):
+    sc, meta = out["scenarios"], out["meta"]
+    lines = [f"# A/B benchmark {day}: HEAD against {meta['base']}", "",
+             f"HEAD {meta['head'][:12]} against BASE {meta['base']}, {meta['machine']['cpus']} cores, PostgreSQL "
+             f"{meta['postgres']}, data `{meta['profile']}` (each side's own migrations and generator, same seed), "
+             f"concurrency {meta['concurrency']}, {meta['duration_s']} s per run, median of {meta['pairs']} "
+             f"interleaved HEAD/BASE pairs, server workers {meta['server_workers']}, pool {meta['server_pool']}; "
+             "no webhook endpoints on either side.", "",
+             "| scenario | HEAD req/s | HEAD p50 ms | HEAD p99 ms | BASE req/s | BASE p50 ms | BASE p99 ms | HEAD/BASE | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    film = sc.get("film_page", {}).get("head", {}).get("rps")
+    for n, e in sc.items():
+        targets = []
+        t = RATIO_TARGETS.get(n, READ_TARGET if n in READS else None)
+        if t is not None:
+            targets.append(f"≥ {t:.2f} {verdict(e['ratio'] >= t)}")
+        if n in FEEDS and film:
+            share = e["head"]["rps"] / film
+            targets.append(f"{share:.0%} of film_page (≥ {FEED_SHARE_TARGET:.0%}) {verdict(share >= FEED_SHARE_TARGET)}")
+            targets.append(f"p99 ≤ {FEED_P99_MS:.0f} ms {verdict(e['head']['p99_ms'] <= FEED_P99_MS)}")
+        h, b = e["head"], e["base"]
+        lines.append(f"| {n} | {h['rps']:.0f} | {h['p50_ms']:.2f} | {h['p99_ms']:.2f} | {b['rps']:.0f} | "
+                     f"{b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {e['ratio']:.2f} | {'; '.join(targets)} |")
+    errors = {n: e["errors"] for n, e in sc.items() if any(e["errors"].values())}
+    if errors:
+        lines += ["", "Errors (non-2xx or failed requests): " + ", ".join(f"{n} {v}" for n, v in errors.items())]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
