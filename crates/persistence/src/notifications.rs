@@ -94,11 +94,10 @@ pub async fn withdraw(
     .await?)
 }
 
-/// One item of `GET /me/notifications`: the notifications of one kind on one subject.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Group {
-    #[diesel(sql_type = Text, deserialize_as = DbName<NotificationKind>)]
-    pub kind: NotificationKind,
+/// What a notification row is about, as it is read: the entry (its review) or the list, and the
+/// comment in question.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Refs {
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
     pub log_entry_id: Option<LogEntryId>,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListId>)]
@@ -107,6 +106,15 @@ pub struct Group {
     pub comment_id: Option<CommentId>,
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListCommentId>)]
     pub list_comment_id: Option<ListCommentId>,
+}
+
+/// One item of `GET /me/notifications`: the notifications of one kind on one subject.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Group {
+    #[diesel(sql_type = Text, deserialize_as = DbName<NotificationKind>)]
+    pub kind: NotificationKind,
+    #[diesel(embed)]
+    pub about: Refs,
     /// The webhook endpoint a `webhook_disabled` notification is about.
     #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<WebhookId>)]
     pub webhook_id: Option<WebhookId>,
@@ -225,14 +233,8 @@ pub struct Single {
     /// `None` for what the system tells (an endpoint disabled).
     #[diesel(sql_type = Nullable<Text>)]
     pub actor: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<LogEntryId>)]
-    pub log_entry_id: Option<LogEntryId>,
-    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListId>)]
-    pub list_id: Option<ListId>,
-    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<CommentId>)]
-    pub comment_id: Option<CommentId>,
-    #[diesel(sql_type = Nullable<BigInt>, deserialize_as = NullableId<ListCommentId>)]
-    pub list_comment_id: Option<ListCommentId>,
+    #[diesel(embed)]
+    pub about: Refs,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }

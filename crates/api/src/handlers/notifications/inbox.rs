@@ -35,13 +35,11 @@ pub struct NotificationSubject {
 }
 
 /// The comment a notification is about, a review's or a list's, as the API names it.
-pub(crate) fn comment_id(
-    comment: Option<CommentId>,
-    list_comment: Option<ListCommentId>,
-) -> Option<String> {
-    comment
+pub(crate) fn comment_id(about: &notifications::Refs) -> Option<String> {
+    about
+        .comment_id
         .map(CommentId::get)
-        .or(list_comment.map(ListCommentId::get))
+        .or(about.list_comment_id.map(ListCommentId::get))
         .map(|c| c.to_string())
 }
 
@@ -108,13 +106,13 @@ impl From<notifications::Group> for NotificationItem {
         NotificationItem {
             kind: g.kind.as_str().to_owned(),
             subject: NotificationSubject::of(
-                g.log_entry_id,
-                g.list_id,
+                g.about.log_entry_id,
+                g.about.list_id,
                 g.subject_title,
                 g.film_slug,
             )
             .or_else(|| NotificationSubject::webhook(g.webhook_id)),
-            comment_id: comment_id(g.comment_id, g.list_comment_id),
+            comment_id: comment_id(&g.about),
             actors: g.actors,
             actor_count: g.actor_count,
             latest_at: g.latest_at,

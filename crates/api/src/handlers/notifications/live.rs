@@ -35,8 +35,8 @@ impl From<notifications::Single> for LiveNotification {
             id: n.id.to_string(),
             kind: n.kind.as_str().to_owned(),
             actor: n.actor,
-            subject: NotificationSubject::of(n.log_entry_id, n.list_id, None, None),
-            comment_id: super::inbox::comment_id(n.comment_id, n.list_comment_id),
+            subject: NotificationSubject::of(n.about.log_entry_id, n.about.list_id, None, None),
+            comment_id: super::inbox::comment_id(&n.about),
             created_at: n.created_at,
         }
     }
