@@ -3,7 +3,7 @@
 one run, interleaved pair by pair, so that a cost the schema itself added (which an SQL twin carries
 too, and so cannot see) shows as a ratio HEAD/BASE.
 
-Each side serves its own database, made by its own migrations and its own generator (same profile,
+Each side serves a fresh copy of its own data set, made once by its own migrations and its own generator (same profile,
 same seed: the same members, films, follows, entries and likes; HEAD's has the lists BASE lacks).
 The requests are built the same way from each side's data. Both servers run through the whole
 bench with the same settings; each run of a scenario measures one of them while the other idles,
@@ -13,7 +13,8 @@ endpoints on either side (BASE has none to configure): the write path measured i
 import argparse, datetime, json, os, platform, random, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import WORK, ROOT, Server, free_port, psql, quiesce, request, run_wrk, sh, write  # noqa: E402
+from run import (WORK, ROOT, Server, free_port, psql, quiesce, request, run_wrk, sh, start_perf,  # noqa: E402
+                 stop_perf, write)
 
 # Item 2 of issue 29: HEAD/BASE throughput in one A/B run on `medium`.
 RATIO_TARGETS = {"log_film": 0.80, "like_review": 0.90, "popular_reviews": 0.90, "mixed": 0.85}
@@ -40,23 +41,29 @@ class Side:
 
 
 def prepare_database(server_url, side, profile, marker_prefix):
-    """The side's database, generated once by its own generator (a database whose comment is not a
-    complete data set of `profile` is made again), then migrated by its own binary."""
+    """The side's database for this run: a copy of its pristine data set (a template generated once by
+    the side's own generator and migrations), so that every run starts from the same data, never
+    from what earlier runs wrote or left for vacuum."""
+    admin = f"{server_url}/postgres"
     name = side.db_url.rsplit("/", 1)[1]
-    marker = psql(f"{server_url}/postgres",
-                  f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{name}'")
-    env = dict(os.environ, DATABASE_URL=side.db_url)
+    template = f"{name}_tpl"
+    tpl_url = f"{server_url}/{template}"
+    marker = psql(admin, f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{template}'")
+    env = dict(os.environ, DATABASE_URL=tpl_url)
     if not (marker.startswith(marker_prefix) and marker.endswith("complete")):
         print(f"{side.name}: generating the {profile} data set (one time)...", flush=True)
-        psql(f"{server_url}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        psql(f"{server_url}/postgres", f"CREATE DATABASE {name}")
+        psql(admin, f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+        psql(admin, f"CREATE DATABASE {template}")
         started = time.time()
         subprocess.run(side.gen_cmd + ["--profile", profile], check=True, env=env)
         print(f"{side.name}: generated in {time.time() - started:.0f}s", flush=True)
+    # Migrations the side has that the template lacks (a template made before them), then a copy.
     subprocess.run([side.bin, "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
-    # What an earlier (twin) bench may have added on HEAD's data set: no side writes to an outbox.
-    side.q("DO $$ BEGIN IF to_regclass('webhook_endpoints') IS NOT NULL THEN "
-           "DELETE FROM webhook_endpoints WHERE url = 'https://hooks.invalid/bench'; END IF; END $$")
+    psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(admin, f"CREATE DATABASE {name} TEMPLATE {template}")
+    # The data set's marker goes with it (a database's comment is not copied; bench-tokens reads it).
+    marker = psql(admin, f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{template}'")
+    psql(admin, f"COMMENT ON DATABASE {name} IS '{marker}'")
 
 
 def server_env(side, workers, pool):
@@ -139,6 +146,11 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pool", type=int, default=0)
     ap.add_argument("--only", default="")
+    ap.add_argument("--statements", action="store_true",
+                    help="per-request statement profile of each side from pg_stat_statements (the cluster must "
+                         "preload it, with track = all and track_planning = on), over one extra, uncounted run")
+    ap.add_argument("--perf", action="store_true",
+                    help="profile the machine (perf record -a) during one extra, uncounted run of each side")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     pool = args.pool or 2 * (os.cpu_count() or 1)
@@ -149,9 +161,8 @@ def main():
     rev = sh("git", "-C", ROOT, "rev-parse", "--short=7", args.base_rev).strip()
     sides = [
         Side("base", args.base_bin, base_gen, base_tokens, f"{args.server_url}/filmlog_ab_{rev}_{args.profile}"),
-        # HEAD's data set is `make bench`'s own (generated once, reused).
         Side("head", args.head_bin, [head_dev, "gen-data"], [head_dev, "bench-tokens"],
-             f"{args.server_url}/filmlog_bench_{args.profile}"),
+             f"{args.server_url}/filmlog_ab_head_{args.profile}"),
     ]
     for side in sides:
         prepare_database(args.server_url, side, args.profile, f"filmlog gen-data {args.profile} v")
@@ -174,11 +185,24 @@ def main():
                     quiesce(side.db_url)
                     file, tokens = side.requests[name]
                     runs[side.name].append(run_wrk(side.server.port, file, tokens, args.concurrency, args.duration))
+            profiles = {}
+            if args.statements:
+                for side in sides:
+                    entry_stats = statement_profile(side, name, args)
+                    profiles.setdefault("statements", {})[side.name] = entry_stats
+            if args.perf:
+                for side in sides:
+                    data = f"{WORK}/ab-perf-{side.name}-{name}.data"
+                    profiler = start_perf(data)
+                    run_wrk(side.server.port, *side.requests[name], args.concurrency, args.duration)
+                    profiles.setdefault("perf", {})[side.name] = stop_perf(profiler, data)
             med = lambda s, k: statistics.median(r[k] for r in runs[s])
             entry = {s: {k: med(s, k) for k in ("rps", "p50_ms", "p99_ms")} for s in runs}
             entry["errors"] = {s: sum(r["errors"] for r in runs[s]) for s in runs}
             entry["ratio"] = entry["head"]["rps"] / entry["base"]["rps"] if entry["base"]["rps"] else 0.0
             entry["runs"] = runs
+            if profiles:
+                entry["profiles"] = profiles
             results[name] = entry
             print(f"{name:20} head {entry['head']['rps']:8.0f}/s p99 {entry['head']['p99_ms']:6.2f} | "
                   f"base {entry['base']['rps']:8.0f}/s p99 {entry['base']['p99_ms']:6.2f} | "
@@ -200,6 +224,42 @@ def main():
     write(path + ".json", json.dumps(out, indent=2) + "\n")
     write(path + ".md", report(out, day))
     print(f"wrote bench/results/{day}-ab.json, .md")
+
+
+def statement_profile(side, name, args):
+    """What one run of `name` costs the side's database per request: statements executed (nested ones,
+    in triggers and functions, included), plans made, execution and planning time, rows written to
+    the WAL, and the statements that cost most."""
+    side.q("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    side.q("SELECT pg_stat_statements_reset()")
+    wal0 = int(side.q("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    r = run_wrk(side.server.port, *side.requests[name], args.concurrency, args.duration)
+    wal = int(side.q("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) - wal0
+    n = max(1, r["requests"])
+    db = side.db_url.rsplit("/", 1)[1]
+    rows = side.q(
+        "SELECT coalesce(json_agg(t ORDER BY t.total DESC), '[]') FROM ("
+        "SELECT left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) AS query, s.toplevel, s.calls, s.plans, "
+        "round((s.total_exec_time + s.total_plan_time)::numeric, 1) AS total, "
+        "round(s.total_plan_time::numeric, 1) AS plan_ms FROM pg_stat_statements s "
+        f"JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{db}') t")
+    stats = json.loads(rows)
+    top = [s for s in stats if s["toplevel"]]
+    out = {
+        "requests": n,
+        "statements_per_request": sum(s["calls"] for s in top) / n,
+        "nested_per_request": sum(s["calls"] for s in stats if not s["toplevel"]) / n,
+        "plans_per_request": sum(s["plans"] for s in stats) / n,
+        "exec_plan_ms_per_request": sum(s["total"] for s in top) / n,
+        "plan_ms_per_request": sum(s["plan_ms"] for s in stats) / n,
+        "wal_bytes_per_request": wal / n,
+        "costliest": stats[:8],
+    }
+    print(f"  {side.name}: {out['statements_per_request']:.1f} statements (+{out['nested_per_request']:.1f} nested), "
+          f"{out['plans_per_request']:.2f} plans, {out['exec_plan_ms_per_request']:.3f} ms in the database "
+          f"({out['plan_ms_per_request']:.3f} planning), {out['wal_bytes_per_request']:.0f} WAL bytes per request",
+          flush=True)
+    return out
 
 
 def verdict(ok):
@@ -229,6 +289,27 @@ def report(out, day):
         h, b = e["head"], e["base"]
         lines.append(f"| {n} | {h['rps']:.0f} | {h['p50_ms']:.2f} | {h['p99_ms']:.2f} | {b['rps']:.0f} | "
                      f"{b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {e['ratio']:.2f} | {'; '.join(targets)} |")
+    stmts = {n: e["profiles"]["statements"] for n, e in sc.items() if e.get("profiles", {}).get("statements")}
+    if stmts:
+        lines += ["", "## Statements per request", "",
+                  "From pg_stat_statements (track = all, track_planning = on) over one extra, uncounted run of each side.",
+                  "", "| scenario | side | statements | nested | plans | DB ms | planning ms | WAL bytes |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for n, by_side in stmts.items():
+            for side, st in by_side.items():
+                lines.append(f"| {n} | {side.upper()} | {st['statements_per_request']:.1f} | {st['nested_per_request']:.1f} | "
+                             f"{st['plans_per_request']:.2f} | {st['exec_plan_ms_per_request']:.3f} | "
+                             f"{st['plan_ms_per_request']:.3f} | {st['wal_bytes_per_request']:.0f} |")
+    profiled = {n: e["profiles"]["perf"] for n, e in sc.items() if e.get("profiles", {}).get("perf")}
+    if profiled:
+        lines += ["", "## Profiles", "",
+                  "`perf record -a -g -e cpu-clock` over one extra, uncounted run of each side: the share of all "
+                  "samples per process, then the hottest symbols (self time).", ""]
+        for n, sides in profiled.items():
+            for side, prof in sides.items():
+                procs = ", ".join(f"{k} {v:.0f} %" for k, v in prof["by_process"][:4])
+                syms = ", ".join(f"`{k.split(' ', 2)[-1]}` {v:.1f} %" for k, v in prof["by_symbol"][:8])
+                lines.append(f"- **{n}**, {side.upper()}: {procs}. Hottest: {syms}.")
     errors = {n: e["errors"] for n, e in sc.items() if any(e["errors"].values())}
     if errors:
         lines += ["", "Errors (non-2xx or failed requests): " + ", ".join(f"{n} {v}" for n, v in errors.items())]

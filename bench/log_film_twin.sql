@@ -20,7 +20,9 @@ WITH old AS (
 ), entry AS (
     INSERT INTO log_entries (member_id, film_id, watched_on, rating, review_text)
     VALUES (:m, :f, DATE '2026-11-01', 8, 'REVIEW_TEXT')
-    RETURNING id
+    RETURNING id, visibility
 )
-INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating)
-SELECT :m, 'review', :f, entry.id, 8 FROM entry, rel;
+INSERT INTO activities (actor_id, kind, film_id, log_entry_id, rating, restricted)
+SELECT :m, 'review', :f, entry.id, 8,
+       restricted(entry.visibility, (SELECT m.private_account FROM members m WHERE m.id = :m))
+FROM entry, rel;

@@ -677,13 +677,16 @@ async fn base(
     let mut copy = Copy::new(
         client,
         "activities",
-        "actor_id, kind, film_id, log_entry_id, comment_id, subject_member_id, rating, created_at",
+        "actor_id, kind, film_id, log_entry_id, comment_id, subject_member_id, rating, restricted, \
+         created_at",
     );
+    // (None restricted: every generated entry is public and no generated account is private; the
+    // flag the trigger would set, written here as the triggers are off.)
     for (i, (m, f, rating, review, at)) in entries.iter().enumerate() {
         let kind = if *review { "review" } else { "diary_entry" };
         let rating = rating.map_or("\\N".to_owned(), |r| r.to_string());
         copy.row(format_args!(
-            "{m}\t{kind}\t{f}\t{}\t\\N\t\\N\t{rating}\t{}",
+            "{m}\t{kind}\t{f}\t{}\t\\N\t\\N\t{rating}\tf\t{}",
             first_entry + i as i64,
             ts(*at)
         ))
@@ -691,14 +694,14 @@ async fn base(
     }
     for (liker, film, entry, owner, at) in &like_acts {
         copy.row(format_args!(
-            "{liker}\treview_like\t{film}\t{entry}\t\\N\t{owner}\t\\N\t{}",
+            "{liker}\treview_like\t{film}\t{entry}\t\\N\t{owner}\t\\N\tf\t{}",
             ts(*at)
         ))
         .await?;
     }
     for (i, (author, film, entry, owner, at)) in comment_acts.iter().enumerate() {
         copy.row(format_args!(
-            "{author}\tcomment\t{film}\t{entry}\t{}\t{owner}\t\\N\t{}",
+            "{author}\tcomment\t{film}\t{entry}\t{}\t{owner}\t\\N\tf\t{}",
             first_comment + i as i64,
             ts(*at)
         ))
@@ -706,7 +709,7 @@ async fn base(
     }
     for (follower, followee, at) in &follow_acts {
         copy.row(format_args!(
-            "{follower}\tfollow\t\\N\t\\N\t\\N\t{followee}\t\\N\t{}",
+            "{follower}\tfollow\t\\N\t\\N\t\\N\t{followee}\t\\N\tf\t{}",
             ts(*at)
         ))
         .await?;

@@ -1,0 +1,1 @@
+ALTER TABLE activities ALTER COLUMN restricted SET DEFAULT false;
