@@ -66,6 +66,10 @@ async fn changes_list_what_changed_in_commit_order_with_tombstones() {
         app.log(&ben, json!({"film": f, "review": {"text": "Mine"}}))
             .await
     };
+    let ben_cursor = last(&app, &ben).await["cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     app.put(
         &format!("/api/v1/log-entries/{theirs}/like"),
         &ana.access_token,
@@ -89,6 +93,9 @@ async fn changes_list_what_changed_in_commit_order_with_tombstones() {
     assert_eq!(got[0]["data"]["rating"], 4.5);
     assert_eq!(got[1]["data"]["watched"], true);
     assert_eq!(got[3]["data"]["username"], "ben");
+    // A like of ben's review (its counter) and a follow of ben are not ben's changes.
+    let (bens, _) = changes(&app, &ben, &ben_cursor).await;
+    assert_eq!(keys(&bens), Vec::new(), "{bens:?}");
     // Others' writes are not ana's changes.
     assert!(
         !got.iter()

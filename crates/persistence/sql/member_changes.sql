@@ -108,7 +108,12 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER log_entries_changes AFTER INSERT OR UPDATE OR DELETE ON log_entries
+-- An entry's counters and scores change when others like or comment on it, or when popularity is
+-- recomputed: not a change of the author's (each like wrote one, and took the author's member_sync
+-- row lock inside the liker's transaction).
+CREATE TRIGGER log_entries_changes AFTER INSERT OR DELETE OR UPDATE OF member_id, film_id,
+    watched_on, rewatch, rating, review_text, contains_spoilers, tags, visibility, updated_at,
+    review_removed_at ON log_entries
     FOR EACH ROW EXECUTE FUNCTION changes_of_row();
 CREATE TRIGGER review_likes_changes AFTER INSERT OR DELETE ON review_likes
     FOR EACH ROW EXECUTE FUNCTION changes_of_row();
