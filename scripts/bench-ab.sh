@@ -35,5 +35,19 @@ else
   scripts/pg.sh stop >/dev/null
   server=$(scripts/pg.sh start)
 fi
+# --statements reads pg_stat_statements: preloaded (a restart of the private cluster, once), tracking
+# nested statements and planning.
+if [[ " $* " == *" --statements "* ]]; then
+  psql_() { psql "$server/postgres" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+  if ! psql_ "SHOW shared_preload_libraries" | grep -q pg_stat_statements; then
+    [ -z "${DATABASE_URL:-}" ] || { echo "--statements: preload pg_stat_statements on $server first" >&2; exit 1; }
+    psql_ "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    scripts/pg.sh stop >/dev/null
+    server=$(scripts/pg.sh start)
+  fi
+  psql_ "ALTER SYSTEM SET pg_stat_statements.track = 'all'" >/dev/null
+  psql_ "ALTER SYSTEM SET pg_stat_statements.track_planning = on" >/dev/null
+  psql_ "SELECT pg_reload_conf()" >/dev/null
+fi
 exec python3 bench/ab.py --server-url "$server" --base-rev "$rev" --base-bin "$dir/target/release/filmlog" \
   "${dev[@]}" "$@"
