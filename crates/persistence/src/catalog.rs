@@ -305,7 +305,7 @@ pub async fn summary_by_slug(
 /// The film `slug` names, if `viewer` may see it (`see_all`: an admin's look-up, which sees every
 /// film).
 pub async fn id_by_slug(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     slug: &str,
     viewer: Option<MemberId>,
     see_all: bool,
@@ -314,7 +314,7 @@ pub async fn id_by_slug(
         .filter(films::slug.eq(slug))
         .filter(crate::film_in_scope(viewer_id(viewer), see_all))
         .select(films::id)
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     Ok(id.map(FilmId::new))

@@ -219,6 +219,24 @@ pub(crate) fn film_visible(viewer: i64) -> _ {
     film_visible_to(viewer, films::verified, films::added_by)
 }
 
+/// [`film_visible`] of the films aliased [`NamedFilm`], which a statement that joins `films`
+/// already looks a film up by slug in.
+pub(crate) fn named_film_visible(
+    viewer: i64,
+) -> film_visible_to<
+    i64,
+    diesel::query_source::AliasedField<NamedFilm, films::verified>,
+    diesel::query_source::AliasedField<NamedFilm, films::added_by>,
+> {
+    film_visible_to(
+        viewer,
+        NAMED_FILM.field(films::verified),
+        NAMED_FILM.field(films::added_by),
+    )
+}
+
+diesel::alias!(crate::schema::films as NAMED_FILM: NamedFilm);
+
 /// [`film_visible`], or every film when `see_all` (an admin's look-up); bound, so one cached
 /// statement serves both.
 #[diesel::dsl::auto_type]

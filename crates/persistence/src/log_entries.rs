@@ -592,7 +592,7 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// The query of [`film_reviews`] (one function, so that [`film_reviews_sql`] shows exactly the same
 /// statement for plan checks).
 fn film_reviews_query(
-    film: FilmId,
+    film: FilmRef,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     following: Option<MemberId>,
@@ -600,10 +600,23 @@ fn film_reviews_query(
     limit: i64,
 ) -> EntriesPage {
     let mut query: EntriesPage = visible_entries(viewer_id(viewer))
-        .filter(log_entries::film_id.eq(film.get()))
         .filter(log_entries::review_text.is_not_null())
         .limit(limit)
         .into_boxed();
+    query = match film {
+        FilmRef::Id(film) => query.filter(log_entries::film_id.eq(film.get())),
+        // A scalar subquery, run once before the scan (an InitPlan), so that `film_id = $0` still
+        // seeks the ordered `(film_id, popularity…)` index; a join would sort every review instead.
+        FilmRef::Slug(slug) => {
+            let film = crate::filters::NAMED_FILM;
+            let id = film
+                .filter(film.field(films::slug).eq(slug))
+                .filter(crate::filters::named_film_visible(viewer_id(viewer)))
+                .select(film.field(films::id))
+                .single_value();
+            query.filter(log_entries::film_id.nullable().eq(id))
+        }
+    };
     query = match sort {
         ReviewSort::Popular(Period::Week) => {
             query.order((log_entries::popularity_week.desc(), log_entries::id.desc()))
@@ -646,12 +659,21 @@ fn film_reviews_query(
     }
 }
 
+/// The film whose reviews are read: by id, or by the slug of a film the viewer may see (looked up
+/// in the reviews' own statement, so that it can be pipelined beside the film's look-up; a slug
+/// that names no such film reads no reviews).
+#[derive(Debug, Clone)]
+pub enum FilmRef {
+    Id(FilmId),
+    Slug(String),
+}
+
 /// A film's reviews, popular (indexes `(film_id, popularity_<period> DESC, id DESC)`) or recent; with
 /// `following`, only those by members the viewer follows. For a signed-in `viewer`, without the
 /// reviews of members on the other side of a block.
 pub async fn film_reviews(
-    conn: &mut AsyncPgConnection,
-    film: FilmId,
+    mut conn: &AsyncPgConnection,
+    film: FilmRef,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     following: Option<MemberId>,
@@ -660,14 +682,14 @@ pub async fn film_reviews(
 ) -> Result<Vec<ViewedEntry>> {
     Ok(
         film_reviews_query(film, sort, viewer, following, after, limit)
-            .load(conn)
+            .load(&mut conn)
             .await?,
     )
 }
 
 /// The SQL [`film_reviews`] sends (with `$n` placeholders) and its bind values, for plan checks.
 pub fn film_reviews_sql(
-    film: FilmId,
+    film: FilmRef,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     after: Option<ReviewKey>,

@@ -126,7 +126,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
     let passwords = Arc::new(PasswordService::new(2).map_err(|e| e.to_string())?);
     let password = Password::parse(DEMO_PASSWORD)?;
 
-    let film = match catalog::id_by_slug(&mut conn, SEED_SLUG, None, true).await? {
+    let film = match catalog::id_by_slug(&conn, SEED_SLUG, None, true).await? {
         Some(id) => id,
         None => {
             catalog::insert_film(&mut conn, &seed_film(), &seed_credits())
@@ -146,8 +146,8 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
     };
 
     let existing = filmlog_persistence::log_entries::film_reviews(
-        &mut conn,
-        film,
+        &conn,
+        filmlog_persistence::log_entries::FilmRef::Id(film),
         ReviewSort::Recent,
         None,
         None,

@@ -4,14 +4,15 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
 use filmlog_domain::{MemberId, Viewer};
-use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort};
+use filmlog_persistence::AsyncPgConnection;
+use filmlog_persistence::catalog;
+use filmlog_persistence::log_entries::{self, FilmRef, Period, ReviewKey, ReviewSort};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Viewing;
+use crate::auth::PipelinedViewing;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::{FilmSlug, Query};
-use crate::handlers::films::film_id;
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
@@ -78,64 +79,52 @@ pub struct FilmReviewsQuery {
 #[get("/films/{slug}/reviews")]
 pub async fn film_reviews(
     state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
+    viewing: PipelinedViewing,
     FilmSlug(slug): FilmSlug,
     query: Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
-    let (sort, followed_by) = review_order(&query, viewer)?;
-    let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug, viewer.member()).await?;
-    let page = if sort == ReviewSortParam::Popular {
-        let period = Period::from(query.period.unwrap_or(PeriodParam::AllTime));
-        let after = pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
-            .map(|(score, id)| ReviewKey::Score(score, id));
-        let sort = ReviewSort::Popular(period);
-        let rows = log_entries::film_reviews(
-            &mut conn,
-            film,
-            sort,
-            viewer.member(),
-            None,
-            after,
-            limit + 1,
-        )
+    let sort = review_sort(&query)?;
+    let after = match sort {
+        ReviewSort::Popular(_) => pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
+            .map(|(score, id)| ReviewKey::Score(score, id)),
+        ReviewSort::Recent => pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?
+            .map(|(at, id)| ReviewKey::Created(at, id)),
+    };
+    let following = query.sort == Some(ReviewSortParam::Following);
+    let conn = state.read_conn().await?;
+    let conn: &AsyncPgConnection = &conn;
+    // The session check, the film's look-up and its reviews go together: one round trip.
+    let (viewer, (film, rows)) = viewing
+        .read(conn, |viewer| async move {
+            let followed_by = followed_by(following, viewer)?;
+            let me = viewer.member();
+            let film = catalog::id_by_slug(conn, slug.as_str(), me, false);
+            let of = FilmRef::Slug(slug.as_str().to_owned());
+            let rows = log_entries::film_reviews(conn, of, sort, me, followed_by, after, limit + 1);
+            Ok(futures_util::future::try_join(film, rows).await?)
+        })
         .await?;
-        pagination::page(
+    film.ok_or_else(|| ApiError::not_found("that film"))?;
+    let page = match sort {
+        ReviewSort::Popular(period) => pagination::page(
             rows,
             limit,
             |(v, _, _)| (v.entry.popularity(period), v.entry.id),
             |row| LogEntry::seen_by(row, viewer),
-        )
-    } else {
-        let after = pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?
-            .map(|(at, id)| ReviewKey::Created(at, id));
-        let rows = log_entries::film_reviews(
-            &mut conn,
-            film,
-            ReviewSort::Recent,
-            viewer.member(),
-            followed_by,
-            after,
-            limit + 1,
-        )
-        .await?;
-        pagination::page(
+        ),
+        ReviewSort::Recent => pagination::page(
             rows,
             limit,
             |(v, _, _)| (v.entry.created_at, v.entry.id),
             |row| LogEntry::seen_by(row, viewer),
-        )
+        ),
     };
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// The order asked for and, for `sort=following`, the member whose follows it keeps (which needs
-/// a token); `period` goes with `sort=popular` only.
-fn review_order(
-    query: &FilmReviewsQuery,
-    viewer: Viewer,
-) -> ApiResult<(ReviewSortParam, Option<MemberId>)> {
+/// The order asked for; `period` goes with `sort=popular` only.
+fn review_sort(query: &FilmReviewsQuery) -> ApiResult<ReviewSort> {
     let sort = query.sort.unwrap_or(ReviewSortParam::Popular);
     if query.period.is_some() && sort != ReviewSortParam::Popular {
         return Err(ApiError::bad_request(
@@ -143,15 +132,22 @@ fn review_order(
             "period applies to sort=popular only",
         ));
     }
-    let followed_by = match (sort, viewer.member()) {
-        (ReviewSortParam::Following, Some(me)) => Some(me),
-        (ReviewSortParam::Following, None) => {
-            return Err(ApiError::unauthorized(
-                ErrorCode::MissingToken,
-                "sort=following needs Authorization: Bearer <access token>",
-            ));
+    Ok(match sort {
+        ReviewSortParam::Popular => {
+            ReviewSort::Popular(Period::from(query.period.unwrap_or(PeriodParam::AllTime)))
         }
-        _ => None,
-    };
-    Ok((sort, followed_by))
+        ReviewSortParam::Recent | ReviewSortParam::Following => ReviewSort::Recent,
+    })
+}
+
+/// For `sort=following`, the member whose follows it keeps, which needs a token.
+fn followed_by(following: bool, viewer: Viewer) -> ApiResult<Option<MemberId>> {
+    match (following, viewer.member()) {
+        (false, _) => Ok(None),
+        (true, Some(me)) => Ok(Some(me)),
+        (true, None) => Err(ApiError::unauthorized(
+            ErrorCode::MissingToken,
+            "sort=following needs Authorization: Bearer <access token>",
+        )),
+    }
 }

@@ -10,7 +10,7 @@ use filmlog_persistence::catalog::{self, CreditRow, FilmRow, FilmStatsRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Viewing;
+use crate::auth::{PipelinedViewing, Viewing};
 use crate::dto::ViewerFilm;
 use crate::error::{ApiError, ApiResult, FilmNotFound, ServiceUnavailable};
 use crate::extract::FilmSlug;
@@ -197,16 +197,7 @@ pub async fn any_film_id(conn: &mut AsyncPgConnection, slug: &Slug) -> ApiResult
         .ok_or_else(|| ApiError::not_found("that film"))
 }
 
-/// The film page as `viewer` reads it.
-pub(crate) async fn load_film(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    viewer: Viewer,
-) -> OpResult<Film> {
-    film_page(conn, slug, viewer, false).await
-}
-
-/// [`load_film`] of any film, whoever added it: for admins, who verify and merge films.
+/// The film page of any film, whoever added it, as an admin reads it (admins verify and merge films).
 pub(crate) async fn load_any_film(
     conn: &mut AsyncPgConnection,
     slug: &str,
@@ -229,7 +220,8 @@ async fn film_page(
 
 /// A film
 ///
-/// The film with its directors, cast and statistics, in one response (two queries, pipelined).
+/// The film with its directors, cast and statistics, in one response (its two queries and the
+/// session check pipelined: one round trip).
 #[utoipa::path(
     operation_id = "get_film",
     tag = "films",
@@ -244,12 +236,19 @@ async fn film_page(
 #[get("/films/{slug}")]
 pub async fn get_film(
     state: web::Data<AppState>,
-    Viewing(viewer): Viewing,
+    viewing: PipelinedViewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.read_conn().await?;
-    let film = load_film(&mut conn, slug.as_str(), viewer).await?;
-    json_with_etag(&film)
+    let conn = state.read_conn().await?;
+    let conn: &AsyncPgConnection = &conn;
+    // The session check travels with the film's two queries: one round trip for the page.
+    let (viewer, page) = viewing
+        .read(conn, |viewer| async move {
+            Ok(catalog::film_page(conn, slug.as_str(), viewer.member(), false).await?)
+        })
+        .await?;
+    let page = page.ok_or_else(|| ApiError::not_found("that film"))?;
+    json_with_etag(&Film::seen_by(page, viewer))
 }
 
 /// A film's statistics
