@@ -2268,12 +2268,31 @@ async fn an_imported_film_is_its_importers_until_an_admin_verifies_it() {
         &app.get("/api/v1/films?q=hyperlink", Some(&ana.access_token))
             .await
     ));
+    // Ana's review of it is hers to read; a film's reviews are read by its slug in one statement,
+    // which applies the same rule.
+    app.log(
+        &ana,
+        json!({"film": slug, "watched_on": "2024-02-02", "review": {"text": "Mine alone."}}),
+    )
+    .await;
+    let reviews = app
+        .get(&format!("{path}/reviews"), Some(&ana.access_token))
+        .await;
+    assert_eq!(
+        reviews.assert_status(200)["items"].as_array().map(Vec::len),
+        Some(1)
+    );
     // Anyone else: nothing.
     for token in [None, Some(bo.access_token.as_str())] {
         app.get(&path, token).await.assert_problem(404, "not_found");
         app.get(&format!("{path}/statistics"), token)
             .await
             .assert_problem(404, "not_found");
+        for sort in ["popular", "recent"] {
+            app.get(&format!("{path}/reviews?sort={sort}"), token)
+                .await
+                .assert_problem(404, "not_found");
+        }
         assert!(!found(&app.get("/api/v1/films?q=hyperlink", token).await));
         assert!(!found(&app.get("/api/v1/films?year=2015", token).await));
         let by_uri = app

@@ -539,4 +539,12 @@ async fn film_reviews_popular_recent_and_following() {
     app.get("/api/v1/films/nope-2000/reviews", None)
         .await
         .assert_problem(404, "not_found");
+    // A film nobody reviewed: an empty page, not 404.
+    let quiet = app.film("Nobody Reviewed", 1999).await;
+    for sort in ["popular", "recent"] {
+        let res = app
+            .get(&format!("/api/v1/films/{quiet}/reviews?sort={sort}"), None)
+            .await;
+        assert_eq!(res.assert_status(200)["items"], json!([]), "{sort}");
+    }
 }

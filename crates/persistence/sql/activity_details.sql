@@ -95,14 +95,20 @@ $fn$;
 DROP FUNCTION IF EXISTS blocked_with(bigint);
 DROP FUNCTION IF EXISTS hidden_from(bigint);
 
+-- (PL/pgSQL so that its plan is cached per session: a SQL function with a sub-select is never
+-- inlined, and its body was planned again on every call, 0.14 ms of each feed page, found by
+-- `make bench-ab --statements`: one plan per request.)
 CREATE FUNCTION hidden_from(viewer bigint) RETURNS bigint[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
 AS $fn$
-    SELECT ARRAY(
+BEGIN
+    RETURN ARRAY(
         SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = viewer
         UNION
         SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = viewer
         UNION
         SELECT m.id FROM members m WHERE m.suspended_until > now()
-    )
+    );
+END
 $fn$;

@@ -660,8 +660,8 @@ fn film_reviews_query(
 }
 
 /// The film whose reviews are read: by id, or by the slug of a film the viewer may see (looked up
-/// in the reviews' own statement, so that it can be pipelined beside the film's look-up; a slug
-/// that names no such film reads no reviews).
+/// in the reviews' own statement, so that a page needs no look-up of its own; a slug that names no
+/// such film reads no reviews).
 #[derive(Debug, Clone)]
 pub enum FilmRef {
     Id(FilmId),

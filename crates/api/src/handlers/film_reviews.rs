@@ -94,18 +94,24 @@ pub async fn film_reviews(
     let following = query.sort == Some(ReviewSortParam::Following);
     let conn = state.read_conn().await?;
     let conn: &AsyncPgConnection = &conn;
-    // The session check, the film's look-up and its reviews go together: one round trip.
-    let (viewer, (film, rows)) = viewing
+    // The session check and the reviews go together, in one round trip. A review proves the film
+    // is there for the viewer (the statement names it by slug, as the viewer may see it); only an
+    // empty page asks whether the film exists.
+    let (viewer, rows) = viewing
         .read(conn, |viewer| async move {
             let followed_by = followed_by(following, viewer)?;
             let me = viewer.member();
-            let film = catalog::id_by_slug(conn, slug.as_str(), me, false);
             let of = FilmRef::Slug(slug.as_str().to_owned());
-            let rows = log_entries::film_reviews(conn, of, sort, me, followed_by, after, limit + 1);
-            Ok(futures_util::future::try_join(film, rows).await?)
+            let rows = log_entries::film_reviews(conn, of, sort, me, followed_by, after, limit + 1)
+                .await?;
+            if rows.is_empty() {
+                catalog::id_by_slug(conn, slug.as_str(), me, false)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("that film"))?;
+            }
+            Ok(rows)
         })
         .await?;
-    film.ok_or_else(|| ApiError::not_found("that film"))?;
     let page = match sort {
         ReviewSort::Popular(period) => pagination::page(
             rows,
