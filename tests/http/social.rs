@@ -539,12 +539,53 @@ async fn film_reviews_popular_recent_and_following() {
     app.get("/api/v1/films/nope-2000/reviews", None)
         .await
         .assert_problem(404, "not_found");
-    // A film nobody reviewed: an empty page, not 404.
+    // A film nobody reviewed: an empty page, not 404, for anyone.
     let quiet = app.film("Nobody Reviewed", 1999).await;
-    for sort in ["popular", "recent"] {
+    for (sort, token) in [
+        ("popular", None),
+        ("recent", None),
+        ("popular", Some(members[0].access_token.as_str())),
+        ("following", Some(members[0].access_token.as_str())),
+    ] {
         let res = app
-            .get(&format!("/api/v1/films/{quiet}/reviews?sort={sort}"), None)
+            .get(&format!("/api/v1/films/{quiet}/reviews?sort={sort}"), token)
             .await;
         assert_eq!(res.assert_status(200)["items"], json!([]), "{sort}");
+    }
+    // Refusals in order: a missing film before a bad cursor; the query before the film.
+    app.get("/api/v1/films/nope-2000/reviews?cursor=x", None)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&format!("/api/v1/films/{quiet}/reviews?cursor=x"), None)
+        .await
+        .assert_problem(400, "invalid_cursor");
+    app.get("/api/v1/films/nope-2000/reviews?limit=0", None)
+        .await
+        .assert_status(400);
+    app.get(
+        "/api/v1/films/nope-2000/reviews?sort=following&cursor=x",
+        None,
+    )
+    .await
+    .assert_problem(401, "missing_token");
+    // An ended session is told so first, whatever else is wrong.
+    let ended = app.member("gone").await;
+    let out = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout",
+            Some(&ended.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, 204);
+    for path in [
+        "/api/v1/films/nope-2000/reviews?cursor=x".to_owned(),
+        format!("/api/v1/films/{quiet}/reviews?limit=0"),
+        format!("/api/v1/films/{quiet}/reviews?sort=recent&period=week"),
+    ] {
+        app.get(&path, Some(&ended.access_token))
+            .await
+            .assert_problem(401, "invalid_token");
     }
 }

@@ -320,8 +320,10 @@ impl FromRequest for PipelinedCaller {
 
 /// [`Viewing`] whose session check travels with the handler's first reads, in one round trip:
 /// [`PipelinedViewing::read`] runs them as the token's member and answers 401 (dropping their rows)
-/// when the session is not live. The viewer is only reachable through it, after the check. For hot
-/// reads open to everyone (a list's pages).
+/// when the session is not live. The reads are given the viewer while the check is in flight, and
+/// nothing they return leaves before it is done; a refusal they answer (a bad query, a missing
+/// film) also waits for it, so an ended session is told 401 first. For hot reads open to everyone
+/// (a list's pages, a film's page and its reviews).
 #[derive(Debug, Clone, Copy)]
 pub struct PipelinedViewing {
     token: Option<DecodedToken>,

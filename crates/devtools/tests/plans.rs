@@ -5,7 +5,9 @@ use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
-use filmlog_persistence::log_entries::{FilmRef, Period, ReviewKey, ReviewSort, film_reviews_sql};
+use filmlog_persistence::log_entries::{
+    Period, ReviewKey, ReviewSort, ReviewedFilm, film_reviews_sql,
+};
 use filmlog_test_support::TestDatabase;
 use serde_json::Value;
 
@@ -330,7 +332,7 @@ async fn hot_queries_use_their_indexes() {
         for after in [None, Some(ReviewKey::Score(3, 90000))] {
             let sort = ReviewSort::Popular(period);
             let debug = film_reviews_sql(
-                FilmRef::Slug(most_reviewed_slug.clone()),
+                ReviewedFilm::Slug(most_reviewed_slug.clone()),
                 sort,
                 Some(MemberId::new(filmlog_devtools::datagen::HEAVY_READER)),
                 after,
@@ -360,6 +362,15 @@ async fn hot_queries_use_their_indexes() {
                 text.contains("'private'::text"),
                 "no visibility rule in the plan: {text}"
             );
+            // The slug is looked up once, before the ordered scan, and names the film: a first
+            // page is full (a look-up answering NULL would read nothing and pass the checks above).
+            assert!(
+                text.contains("InitPlan"),
+                "the film is not an InitPlan: {text}"
+            );
+            if after.is_none() {
+                assert_eq!(plan[0]["Plan"]["Actual Rows"], 21, "{text}");
+            }
         }
     }
 

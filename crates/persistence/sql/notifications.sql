@@ -18,7 +18,8 @@ AS $fn$
         FROM notifications n
         JOIN members m ON m.id = n.recipient_id
         WHERE n.recipient_id = recipient
-          AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY (hidden_from(recipient))))
+          -- (A sub-select: hidden_from runs once for the statement, not once per row.)
+          AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY ((SELECT hidden_from(recipient))::bigint[])))
           AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = recipient AND u.muted_id = n.actor_id)
           AND NOT EXISTS (SELECT 1 FROM comments c
                           WHERE c.id = n.comment_id AND c.removed_at IS NOT NULL)

@@ -219,8 +219,8 @@ pub(crate) fn film_visible(viewer: i64) -> _ {
     film_visible_to(viewer, films::verified, films::added_by)
 }
 
-/// [`film_visible`] of the films aliased [`NamedFilm`], which a statement that joins `films`
-/// already looks a film up by slug in.
+/// [`film_visible`] for the films aliased [`NamedFilm`]: for a statement that already joins
+/// `films` and also looks a film up by slug (a film's reviews).
 pub(crate) fn named_film_visible(
     viewer: i64,
 ) -> film_visible_to<

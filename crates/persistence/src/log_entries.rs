@@ -592,7 +592,7 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// The query of [`film_reviews`] (one function, so that [`film_reviews_sql`] shows exactly the same
 /// statement for plan checks).
 fn film_reviews_query(
-    film: FilmRef,
+    film: ReviewedFilm,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     following: Option<MemberId>,
@@ -604,10 +604,10 @@ fn film_reviews_query(
         .limit(limit)
         .into_boxed();
     query = match film {
-        FilmRef::Id(film) => query.filter(log_entries::film_id.eq(film.get())),
+        ReviewedFilm::Id(film) => query.filter(log_entries::film_id.eq(film.get())),
         // A scalar subquery, run once before the scan (an InitPlan), so that `film_id = $0` still
         // seeks the ordered `(film_id, popularity…)` index; a join would sort every review instead.
-        FilmRef::Slug(slug) => {
+        ReviewedFilm::Slug(slug) => {
             let film = crate::filters::NAMED_FILM;
             let id = film
                 .filter(film.field(films::slug).eq(slug))
@@ -663,7 +663,7 @@ fn film_reviews_query(
 /// in the reviews' own statement, so that a page needs no look-up of its own; a slug that names no
 /// such film reads no reviews).
 #[derive(Debug, Clone)]
-pub enum FilmRef {
+pub enum ReviewedFilm {
     Id(FilmId),
     Slug(String),
 }
@@ -673,7 +673,7 @@ pub enum FilmRef {
 /// reviews of members on the other side of a block.
 pub async fn film_reviews(
     mut conn: &AsyncPgConnection,
-    film: FilmRef,
+    film: ReviewedFilm,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     following: Option<MemberId>,
@@ -689,7 +689,7 @@ pub async fn film_reviews(
 
 /// The SQL [`film_reviews`] sends (with `$n` placeholders) and its bind values, for plan checks.
 pub fn film_reviews_sql(
-    film: FilmRef,
+    film: ReviewedFilm,
     sort: ReviewSort,
     viewer: Option<MemberId>,
     after: Option<ReviewKey>,

@@ -281,12 +281,13 @@ pub async fn newer_than(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Single>> {
+    // `(SELECT hidden_from($1))`: once for the statement (an InitPlan), not once per row.
     Ok(diesel::sql_query(
         "SELECT n.id, n.kind, a.username AS actor, n.log_entry_id, n.list_id, n.comment_id, \
                 n.list_comment_id, n.created_at \
          FROM notifications n LEFT JOIN members a ON a.id = n.actor_id \
          WHERE n.recipient_id = $1 AND n.id > $2 \
-           AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY (hidden_from($1)))) \
+           AND (n.actor_id IS NULL OR NOT (n.actor_id = ANY ((SELECT hidden_from($1))::bigint[]))) \
            AND NOT EXISTS (SELECT 1 FROM mutes u WHERE u.muter_id = $1 AND u.muted_id = n.actor_id) \
          ORDER BY n.id LIMIT $3",
     )

@@ -147,7 +147,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
 
     let existing = filmlog_persistence::log_entries::film_reviews(
         &conn,
-        filmlog_persistence::log_entries::FilmRef::Id(film),
+        filmlog_persistence::log_entries::ReviewedFilm::Id(film),
         ReviewSort::Recent,
         None,
         None,

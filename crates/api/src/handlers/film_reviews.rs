@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
 use filmlog_domain::{MemberId, Viewer};
 use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::catalog;
-use filmlog_persistence::log_entries::{self, FilmRef, Period, ReviewKey, ReviewSort};
+use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort, ReviewedFilm};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::PipelinedViewing;
 use crate::error::{ApiError, ApiResult, BadPageQuery, FilmNotFound, ServiceUnavailable};
 use crate::extract::{FilmSlug, Query};
+use crate::handlers::films::film_id;
 use crate::handlers::log_entries::LogEntry;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
@@ -83,33 +83,32 @@ pub async fn film_reviews(
     FilmSlug(slug): FilmSlug,
     query: Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = pagination::limit(query.limit)?;
-    let sort = review_sort(&query)?;
-    let after = match sort {
-        ReviewSort::Popular(_) => pagination::decode::<(i32, i64)>(query.cursor.as_deref())?
-            .map(|(score, id)| ReviewKey::Score(score, id)),
-        ReviewSort::Recent => pagination::decode::<(DateTime<Utc>, i64)>(query.cursor.as_deref())?
-            .map(|(at, id)| ReviewKey::Created(at, id)),
-    };
-    let following = query.sort == Some(ReviewSortParam::Following);
     let conn = state.read_conn().await?;
     let conn: &AsyncPgConnection = &conn;
     // The session check and the reviews go together, in one round trip. A review proves the film
     // is there for the viewer (the statement names it by slug, as the viewer may see it); only an
-    // empty page asks whether the film exists.
-    let (viewer, rows) = viewing
+    // empty page asks whether the film exists. Every refusal is answered inside, so that an ended
+    // session is told 401 first whatever else is wrong, then the query, the film, the cursor.
+    let (viewer, (rows, limit, sort)) = viewing
         .read(conn, |viewer| async move {
-            let followed_by = followed_by(following, viewer)?;
+            let limit = pagination::limit(query.limit)?;
+            let sort = review_sort(&query)?;
+            let followed_by = followed_by(query.sort == Some(ReviewSortParam::Following), viewer)?;
             let me = viewer.member();
-            let of = FilmRef::Slug(slug.as_str().to_owned());
+            let after = match review_cursor(sort, query.cursor.as_deref()) {
+                Ok(after) => after,
+                Err(bad) => {
+                    film_id(conn, &slug, me).await?;
+                    return Err(bad);
+                }
+            };
+            let of = ReviewedFilm::Slug(slug.as_str().to_owned());
             let rows = log_entries::film_reviews(conn, of, sort, me, followed_by, after, limit + 1)
                 .await?;
             if rows.is_empty() {
-                catalog::id_by_slug(conn, slug.as_str(), me, false)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("that film"))?;
+                film_id(conn, &slug, me).await?;
             }
-            Ok(rows)
+            Ok((rows, limit, sort))
         })
         .await?;
     let page = match sort {
@@ -143,6 +142,17 @@ fn review_sort(query: &FilmReviewsQuery) -> ApiResult<ReviewSort> {
             ReviewSort::Popular(Period::from(query.period.unwrap_or(PeriodParam::AllTime)))
         }
         ReviewSortParam::Recent | ReviewSortParam::Following => ReviewSort::Recent,
+    })
+}
+
+/// Where the page starts, read as the order's key.
+fn review_cursor(sort: ReviewSort, cursor: Option<&str>) -> ApiResult<Option<ReviewKey>> {
+    Ok(match sort {
+        ReviewSort::Popular(_) => {
+            pagination::decode::<(i32, i64)>(cursor)?.map(|(score, id)| ReviewKey::Score(score, id))
+        }
+        ReviewSort::Recent => pagination::decode::<(DateTime<Utc>, i64)>(cursor)?
+            .map(|(at, id)| ReviewKey::Created(at, id)),
     })
 }
 

@@ -49,7 +49,7 @@ pub async fn get_relationship(
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug, Some(auth.id())).await?;
+    let film = film_id(&conn, &slug, Some(auth.id())).await?;
     let r = relationships::get(&mut conn, auth.id(), film).await?;
     let log_entry_count = log_entries::count_for(&mut conn, auth.id(), film).await?;
     Ok(HttpResponse::Ok().json(FilmRelationship {
@@ -69,7 +69,7 @@ async fn change(
     command: FilmCommand,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let film = film_id(&mut conn, slug, Some(member)).await?;
+    let film = film_id(&conn, slug, Some(member)).await?;
     ops::films::change(&mut conn, member, film, command).await?;
     Ok(HttpResponse::NoContent().finish())
 }

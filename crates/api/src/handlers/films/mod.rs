@@ -181,7 +181,7 @@ impl Film {
 /// The film a slug names, or 404 (also for a film `viewer` may not see: another member's imported,
 /// unverified film).
 pub async fn film_id(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     slug: &Slug,
     viewer: Option<filmlog_domain::MemberId>,
 ) -> ApiResult<FilmId> {
@@ -269,7 +269,7 @@ pub async fn get_film_statistics(
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.read_conn().await?;
-    let id = film_id(&mut conn, &slug, viewer.member()).await?;
+    let id = film_id(&conn, &slug, viewer.member()).await?;
     let stats = catalog::stats(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(FilmStatistics::from(stats)))
 }

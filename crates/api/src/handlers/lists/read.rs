@@ -294,7 +294,7 @@ pub async fn film_lists(
     };
     let after = list_key(query.cursor.as_deref(), order)?;
     let mut conn = state.read_conn().await?;
-    let film = film_id(&mut conn, &slug, viewer.member()).await?;
+    let film = film_id(&conn, &slug, viewer.member()).await?;
     let rows = store::of_film(
         &mut conn,
         film,
