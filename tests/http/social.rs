@@ -569,16 +569,7 @@ async fn film_reviews_popular_recent_and_following() {
     .await
     .assert_problem(401, "missing_token");
     // An ended session is told so first, whatever else is wrong.
-    let ended = app.member("gone").await;
-    let out = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/auth/logout",
-            Some(&ended.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(out.status, 204);
+    let ended = crate::visibility::ended_member(&app).await;
     for path in [
         "/api/v1/films/nope-2000/reviews?cursor=x".to_owned(),
         format!("/api/v1/films/{quiet}/reviews?limit=0"),

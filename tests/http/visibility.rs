@@ -138,7 +138,7 @@ pub async fn every_read(app: &TestApp) -> Vec<(String, bool)> {
 }
 
 /// A member whose session has ended (logged out): their access token is still signed and unexpired.
-async fn ended_member(app: &TestApp) -> filmlog_test_support::TestMember {
+pub async fn ended_member(app: &TestApp) -> filmlog_test_support::TestMember {
     let ended = app.member("ended").await;
     app.send(
         reqwest::Method::POST,
