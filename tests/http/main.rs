@@ -9,6 +9,7 @@ mod conditional;
 mod demo;
 mod events;
 mod films;
+mod home_feed;
 mod idempotency;
 mod integrity;
 mod limits;

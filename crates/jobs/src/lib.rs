@@ -3,6 +3,7 @@
 //! one place, for the server and the test harness alike.
 
 pub mod events;
+pub mod feed;
 pub mod metrics;
 pub mod periodic;
 pub mod portability;
@@ -33,6 +34,8 @@ pub struct Jobs {
     pub prune: bool,
     /// How often review popularity is recomputed, when it is.
     pub popularity_every: Option<Duration>,
+    /// The home feed's worker and housekeeping, when this instance runs them.
+    pub feed: Option<feed::FeedSettings>,
 }
 
 /// What [`spawn`] started, so a test can stop it as a process's end would.
@@ -60,7 +63,7 @@ impl Running {
 }
 
 /// Starts every worker on the current thread's local task set (an actix system has one): the event hub's listener, webhook delivery, imports
-/// and exports, and the periodic jobs.
+/// and exports, the home feed's fan-out, and the periodic jobs.
 pub fn spawn(pool: DbPool, jobs: &Jobs) -> Running {
     let mut others = vec![tokio::task::spawn_local(events::listen(
         jobs.listen_url.clone(),
@@ -81,6 +84,13 @@ pub fn spawn(pool: DbPool, jobs: &Jobs) -> Running {
         others.push(tokio::task::spawn_local(periodic::run_every(
             pool.clone(),
             periodic::Prune,
+        )));
+    }
+    if let Some(settings) = jobs.feed {
+        others.push(tokio::task::spawn_local(feed::work(pool.clone(), settings)));
+        others.push(tokio::task::spawn_local(periodic::run_every(
+            pool.clone(),
+            feed::Maintain(settings.maintain_every),
         )));
     }
     if let Some(every) = jobs.popularity_every {

@@ -17,6 +17,7 @@ struct Metrics {
     last_success: IntGaugeVec,
     depth: IntGaugeVec,
     oldest: GaugeVec,
+    fanout_lag: prometheus::Histogram,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -55,6 +56,16 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["queue"],
     )?;
+    let fanout_lag = prometheus::Histogram::with_opts(
+        HistogramOpts::new(
+            "feed_fanout_lag_seconds",
+            "From an activity's commit (its queueing) to its fan-out's commit into the home timelines",
+        )
+        .buckets(vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ]),
+    )?;
+    registry.register(Box::new(fanout_lag.clone()))?;
     registry.register(Box::new(runs.clone()))?;
     registry.register(Box::new(duration.clone()))?;
     registry.register(Box::new(last_success.clone()))?;
@@ -67,6 +78,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         last_success,
         depth,
         oldest,
+        fanout_lag,
     })
 }
 
@@ -90,6 +102,15 @@ pub fn job_run(job: &str, ok: bool, took: Duration) {
             m.last_success
                 .with_label_values(&[job])
                 .set(chrono::Utc::now().timestamp());
+        }
+    }
+}
+
+/// A batch of the feed's queue was done: each item's time in the queue, in seconds.
+pub fn fanned_out(ages: &[f64]) {
+    if let Some(m) = METRICS.as_ref() {
+        for age in ages {
+            m.fanout_lag.observe(*age);
         }
     }
 }

@@ -45,6 +45,9 @@ BEGIN
                    END, false)
         INTO NEW.restricted;
     END IF;
+    -- The home feed's fan-out, queued in this transaction and done after it commits (home_feed.sql;
+    -- here rather than in a trigger of its own: one trigger call per activity, not two).
+    INSERT INTO feed_work (activity_id, actor_id, created_at) VALUES (NEW.id, NEW.actor_id, NEW.created_at);
     RETURN NEW;
 END $$;
 

@@ -16,6 +16,11 @@ BEGIN
         following_count = following_count + CASE WHEN id = f THEN d ELSE 0 END,
         follower_count  = follower_count  + CASE WHEN id = e THEN d ELSE 0 END
     WHERE id IN (f, e);
+    -- A new follow: the followee's activity is backfilled into the follower's home timeline after
+    -- commit (home_feed.sql); until then a page of it reads the followee's activity directly.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO feed_work (member_id, author_id) VALUES (f, e);
+    END IF;
     RETURN NULL;
 END $$;
 

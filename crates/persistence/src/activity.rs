@@ -223,7 +223,7 @@ pub struct MemberActivityStatement;
 
 impl PageStatement for FeedStatement {
     fn sql() -> &'static str {
-        "SELECT * FROM activity_feed($1, $2, $3, $4)"
+        "SELECT * FROM home_feed($1, $2, $3, $4)"
     }
 }
 
@@ -293,11 +293,13 @@ fn page<S>(subject: MemberId, after: Option<ActivityKey>, limit: i64) -> Activit
 }
 
 /// The feed: activity of the members `viewer` follows, newest first, with details. One query (the
-/// `activity_feed` function: for a member following many, the newest activity of everyone filtered
-/// by a hash of the followees; otherwise, or when that does not hold a page, a bound pass and a
-/// LATERAL top-N per followee on `(actor_id, created_at DESC, id DESC)`; details joined for the final
-/// page only; muted followees left out, and activity about a member on the other side of a block
-/// with the viewer). SQL rather than the DSL because diesel has no LATERAL join.
+/// `home_feed` function of sql/home_feed.sql): from the member's materialised timeline when it is
+/// built, merged with what is still queued and with heavy authors' activity; otherwise, and below
+/// the timeline's floor, from the followees themselves (`activity_feed`: for a member following
+/// many, the newest activity of everyone filtered by a hash of the followees; otherwise a bound
+/// pass and a LATERAL top-N per followee). Either way details are joined for the final page only,
+/// muted followees left out, and activity about a member on the other side of a block with the
+/// viewer.
 pub async fn feed(
     mut conn: &AsyncPgConnection,
     viewer: MemberId,

@@ -160,6 +160,7 @@ pub mod schema;
 pub mod sessions;
 pub mod social;
 pub mod spans;
+pub mod timelines;
 pub mod types;
 pub mod viewer;
 pub mod webhooks;

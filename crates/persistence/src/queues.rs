@@ -20,7 +20,7 @@ pub struct Depth {
 }
 
 /// Every queue's depth, in one statement: imports and exports not finished, webhook deliveries
-/// pending.
+/// pending, the home feed's fan-out work.
 pub async fn depths(conn: &mut AsyncPgConnection) -> Result<Vec<Depth>> {
     Ok(diesel::sql_query(
         "SELECT 'imports' AS queue, count(*) AS items, \
@@ -32,7 +32,11 @@ pub async fn depths(conn: &mut AsyncPgConnection) -> Result<Vec<Depth>> {
          UNION ALL \
          SELECT 'webhook_deliveries', count(*), \
                 COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 \
-           FROM webhook_deliveries WHERE status = 'pending'",
+           FROM webhook_deliveries WHERE status = 'pending' \
+         UNION ALL \
+         SELECT 'home_feed', count(*), \
+                COALESCE(EXTRACT(EPOCH FROM now() - min(queued_at)), 0)::float8 \
+           FROM feed_work",
     )
     .load(conn)
     .await?)

@@ -18,7 +18,7 @@ macro_rules! sql_files {
 
 /// The files in the order they are applied (`visibility` first: the others call its functions;
 /// `activity_details` drops and creates the type that
-/// `activity_feed` and `member_activity` return, so it comes before them).
+/// `activity_feed`, `member_activity` and `home_feed` return, so it comes before them).
 pub const FILES: &[(&str, &str)] = sql_files![
     "visibility",
     "film_stats_create",
@@ -32,6 +32,7 @@ pub const FILES: &[(&str, &str)] = sql_files![
     "activity_details",
     "activity_feed",
     "member_activity",
+    "home_feed",
     "recompute_review_popularity",
     "film_search",
     "moderation_log_append_only",

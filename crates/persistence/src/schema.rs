@@ -70,6 +70,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_settings (id) {
+        id -> Bool,
+        heavy_followers -> Int4,
+        timeline_entries -> Int4,
+    }
+}
+
+diesel::table! {
+    feed_work (id) {
+        id -> Int8,
+        activity_id -> Nullable<Int8>,
+        actor_id -> Nullable<Int8>,
+        created_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Int8>,
+        author_id -> Nullable<Int8>,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     film_credits (id) {
         id -> Int8,
         film_id -> Int8,
@@ -139,6 +159,33 @@ diesel::table! {
         follower_id -> Int8,
         followee_id -> Int8,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    heavy_authors (member_id) {
+        member_id -> Int8,
+        since -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    home_timeline_entries (member_id, created_at, activity_id) {
+        member_id -> Int8,
+        created_at -> Timestamptz,
+        activity_id -> Int8,
+        actor_id -> Int8,
+    }
+}
+
+diesel::table! {
+    home_timelines (member_id) {
+        member_id -> Int8,
+        requested_at -> Timestamptz,
+        built_at -> Nullable<Timestamptz>,
+        read_at -> Timestamptz,
+        floor_at -> Timestamptz,
+        floor_id -> Int8,
     }
 }
 
@@ -517,6 +564,8 @@ diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
 diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(films -> members (added_by));
+diesel::joinable!(heavy_authors -> members (member_id));
+diesel::joinable!(home_timelines -> members (member_id));
 diesel::joinable!(idempotency_keys -> members (member_id));
 diesel::joinable!(import_chunks -> import_jobs (job_id));
 diesel::joinable!(import_jobs -> members (member_id));
@@ -561,11 +610,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     entry_subscriptions,
     export_chunks,
     export_jobs,
+    feed_settings,
+    feed_work,
     film_credits,
     film_stats,
     films,
     follow_requests,
     follows,
+    heavy_authors,
+    home_timeline_entries,
+    home_timelines,
     idempotency_keys,
     import_chunks,
     import_jobs,

@@ -191,7 +191,8 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
     let state = app_state(&settings).await?;
     // The workers: webhooks and imports share their queues with other instances' (SKIP LOCKED);
     // the event hub listens for every instance's notifications. Review popularity is recomputed
-    // every `popularity_every`, and old tombstones, deliveries, jobs and keys are pruned daily.
+    // every `popularity_every`, and old tombstones, deliveries, jobs and keys are pruned daily. The
+    // home feed's worker shares its queue with other instances' too.
     filmlog_jobs::spawn(
         state.pool.clone(),
         &filmlog_jobs::Jobs {
@@ -203,6 +204,9 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             portability_workers: settings.portability_workers,
             prune: true,
             popularity_every: settings.popularity_every,
+            feed: settings
+                .feed_worker
+                .then(filmlog_jobs::feed::FeedSettings::default),
         },
     );
     // Live event streams end when a stop signal arrives (so draining requests does not wait on them).

@@ -54,6 +54,9 @@ pub struct Settings {
     pub webhook_workers: usize,
     /// Import and export workers of this instance (FILMLOG_PORTABILITY_WORKERS, default 1; 0: none).
     pub portability_workers: usize,
+    /// Whether this instance runs the home feed's worker (`FILMLOG_FEED_WORKER`, default 1; 0: not
+    /// here, another instance does).
+    pub feed_worker: bool,
 }
 
 fn parse<T: std::str::FromStr>(
@@ -264,6 +267,7 @@ impl Settings {
             portability_workers: parse(&lookup, "FILMLOG_PORTABILITY_WORKERS", 1, |n: &usize| {
                 *n <= 16
             })?,
+            feed_worker: parse(&lookup, "FILMLOG_FEED_WORKER", 1, |n: &u8| *n <= 1)? == 1,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",

@@ -43,6 +43,8 @@ pub struct TestConfig {
     pub portability: Option<filmlog_jobs::portability::PortabilitySettings>,
     /// Run an import/export worker in this app.
     pub portability_worker: bool,
+    /// Run the home feed's worker (fan-out, timeline builds) in this app.
+    pub feed_worker: bool,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -236,6 +238,7 @@ impl TestApp {
             webhook_worker: true,
             portability: None,
             portability_worker: true,
+            feed_worker: true,
         };
         configure(&mut config);
         let url = config
@@ -318,6 +321,9 @@ impl TestApp {
                 portability_workers: usize::from(config.portability_worker),
                 prune: false,
                 popularity_every: None,
+                feed: config
+                    .feed_worker
+                    .then(filmlog_jobs::feed::FeedSettings::default),
             },
         );
         let client = reqwest::Client::builder()

@@ -6,6 +6,7 @@ use filmlog_domain::rules::EntryState;
 use filmlog_domain::visibility::Viewer;
 use filmlog_domain::{ActivityKind, Rating, ReviewText};
 use filmlog_persistence::activity::{self, ActivityView};
+use filmlog_persistence::timelines::{self, TimelineState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -193,13 +194,41 @@ pub async fn feed(
 ) -> ApiResult<HttpResponse> {
     let Paging { limit, after } = paging;
     let conn = state.read_conn().await?;
-    let (me, rows) = caller
+    let (me, rows, timeline) = caller
         .read(&conn, |me| {
             let conn = &conn;
-            async move { Ok((me, activity::feed(conn, me, after, limit + 1).await?)) }
+            async move {
+                // The timeline's state travels with the page, in the same round trip.
+                let (rows, timeline) = futures_util::future::try_join(
+                    activity::feed(conn, me, after, limit + 1),
+                    timelines::state(conn, me),
+                )
+                .await?;
+                Ok((me, rows, timeline))
+            }
         })
         .await?;
+    drop(conn);
+    if TimelineState::needs_touch(timeline, Utc::now()) {
+        touch_timeline(state.pool.clone(), me);
+    }
     Ok(HttpResponse::Ok().json(activity_page(rows, limit, Viewer::Member(me))))
+}
+
+/// Tells the primary, after the response, that `member` reads their feed: the first read requests
+/// their timeline (the jobs' feed worker builds it; until then pages come from the followees), later
+/// ones keep it from being dropped as inactive (at most daily). Best effort: a failure is logged and
+/// the next read tries again.
+fn touch_timeline(pool: filmlog_persistence::DbPool, member: filmlog_domain::MemberId) {
+    actix_web::rt::spawn(async move {
+        let touched = match pool.get().await {
+            Ok(mut conn) => timelines::touch(&mut conn, member).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(error) = touched {
+            tracing::warn!(%error, member = member.get(), "home timeline not requested");
+        }
+    });
 }
 
 /// A member's activity

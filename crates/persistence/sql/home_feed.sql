@@ -1,0 +1,342 @@
+-- Replaceable: applied after migrations (see replaceable.rs); edit here, never in a migration.
+-- The materialised home feed (tables: migration home_timelines). Writes queue work in their own
+-- transaction (feed_work: one row per activity, by activities_restricted_insert; one per new
+-- follow, by follows_count); the `feed` worker of the jobs crate claims it in batches and copies
+-- each activity into the timelines of its author's followers (feed_fanout), in the same transaction
+-- as the claim, so a killed worker leaves the work queued. A page (home_feed) reads the timeline,
+-- merges what is still queued and the activity of heavy authors (never copied), and applies every
+-- visibility rule as it stands when the page is read.
+DROP FUNCTION IF EXISTS home_timelines_drop_entries() CASCADE;
+DROP FUNCTION IF EXISTS feed_fanout(integer);
+DROP FUNCTION IF EXISTS home_timelines_build(integer);
+DROP FUNCTION IF EXISTS home_feed_maintain();
+DROP FUNCTION IF EXISTS home_feed(bigint, timestamptz, bigint, bigint);
+
+-- A timeline dropped (its member deleted, or inactive) takes its entries with it.
+CREATE FUNCTION home_timelines_drop_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM home_timeline_entries e WHERE e.member_id = OLD.member_id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER home_timelines_drop_entries AFTER DELETE ON home_timelines
+    FOR EACH ROW EXECUTE FUNCTION home_timelines_drop_entries();
+
+-- One batch of queued work, in the caller's transaction: up to `batch` items claimed (others'
+-- claims skipped), activities copied to the timelines (built or being built) of their actor's
+-- followers, new follows backfilled with the followee's activity. Answers each item's time in the
+-- queue, in seconds (the lag the bench reports). Heavy authors are left out under a shared lock
+-- that home_feed_maintain takes exclusively when it changes who is heavy.
+CREATE FUNCTION feed_fanout(batch integer) RETURNS float8[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    acts bigint[];
+    followers bigint[];
+    authors bigint[];
+    queued timestamptz[];
+    keep integer := (SELECT s.timeline_entries FROM feed_settings s);
+    lo_at timestamptz;
+    lo_id bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(7461727);
+    WITH claimed AS (
+        DELETE FROM feed_work w
+        WHERE w.id IN (SELECT q.id FROM feed_work q ORDER BY q.id LIMIT batch FOR UPDATE SKIP LOCKED)
+        RETURNING w.activity_id, w.member_id, w.author_id, w.queued_at
+    )
+    SELECT array_agg(c.activity_id) FILTER (WHERE c.activity_id IS NOT NULL),
+           array_agg(c.member_id) FILTER (WHERE c.member_id IS NOT NULL),
+           array_agg(c.author_id) FILTER (WHERE c.member_id IS NOT NULL),
+           array_agg(c.queued_at)
+    INTO acts, followers, authors, queued
+    FROM claimed c;
+    IF queued IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF acts IS NOT NULL THEN
+        INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+        SELECT f.follower_id, a.created_at, a.id, a.actor_id
+        FROM activities a
+        JOIN follows f ON f.followee_id = a.actor_id
+        JOIN home_timelines h ON h.member_id = f.follower_id
+        WHERE a.id = ANY (acts)
+          AND NOT EXISTS (SELECT 1 FROM heavy_authors x WHERE x.member_id = a.actor_id)
+          AND (a.created_at, a.id) >= (h.floor_at, h.floor_id)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    -- A new follow: the followee's activity from the timeline's floor up, `keep` at most. When the
+    -- followee has more than that, the timeline holds everything only from the oldest copied up:
+    -- its floor rises there (below it, pages read the followees).
+    FOR i IN 1 .. coalesce(cardinality(followers), 0) LOOP
+        SELECT h.floor_at, h.floor_id INTO lo_at, lo_id
+        FROM home_timelines h WHERE h.member_id = followers[i];
+        CONTINUE WHEN NOT FOUND
+            OR NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = followers[i] AND f.followee_id = authors[i])
+            OR EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = authors[i]);
+        INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+        SELECT followers[i], x.created_at, x.id, x.actor_id
+        FROM activities x
+        WHERE x.actor_id = authors[i]
+          AND (x.created_at, x.id) >= (lo_at, lo_id)
+        ORDER BY x.created_at DESC, x.id DESC
+        LIMIT keep
+        ON CONFLICT DO NOTHING;
+        SELECT x.created_at, x.id INTO lo_at, lo_id
+        FROM activities x
+        WHERE x.actor_id = authors[i]
+          AND (x.created_at, x.id) >= (lo_at, lo_id)
+        ORDER BY x.created_at DESC, x.id DESC
+        OFFSET keep - 1 LIMIT 1;
+        IF FOUND THEN
+            UPDATE home_timelines h SET floor_at = lo_at, floor_id = lo_id
+            WHERE h.member_id = followers[i] AND (h.floor_at, h.floor_id) < (lo_at, lo_id);
+        END IF;
+    END LOOP;
+    RETURN ARRAY(SELECT extract(epoch FROM clock_timestamp() - q)::float8 FROM unnest(queued) q);
+END
+$fn$;
+
+-- Builds up to `batch` requested timelines: the newest `timeline_entries` activities of the
+-- member's followees, found in two index passes (as activity_feed's followee pass): a few newest of
+-- each followee give a lower bound, then each followee's activity down to it. Answers how many it
+-- built.
+CREATE FUNCTION home_timelines_build(batch integer) RETURNS integer
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    keep integer := (SELECT s.timeline_entries FROM feed_settings s);
+    m bigint;
+    each_ integer;
+    lo_at timestamptz;
+    lo_id bigint;
+    kept integer;
+    built integer := 0;
+BEGIN
+    FOR m IN
+        SELECT t.member_id FROM home_timelines t
+        WHERE t.built_at IS NULL
+        ORDER BY t.requested_at
+        LIMIT batch
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        -- Any `keep` of the followees' activity bound the newest `keep` from below.
+        each_ := keep / greatest((SELECT mm.following_count FROM members mm WHERE mm.id = m), 1) + 1;
+        SELECT c.created_at, c.id INTO lo_at, lo_id
+        FROM (
+            SELECT x.created_at, x.id
+            FROM follows f
+            CROSS JOIN LATERAL (
+                SELECT x.created_at, x.id FROM activities x
+                WHERE x.actor_id = f.followee_id
+                ORDER BY x.created_at DESC, x.id DESC
+                LIMIT each_
+            ) x
+            WHERE f.follower_id = m
+        ) c
+        ORDER BY c.created_at DESC, c.id DESC
+        OFFSET keep - 1 LIMIT 1;
+        IF NOT FOUND THEN
+            lo_at := '-infinity';
+            lo_id := 0;
+        END IF;
+        INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+        SELECT m, x.created_at, x.id, x.actor_id
+        FROM follows f
+        CROSS JOIN LATERAL (
+            SELECT x.created_at, x.id, x.actor_id FROM activities x
+            WHERE x.actor_id = f.followee_id
+              AND (x.created_at, x.id) >= (lo_at, lo_id)
+            ORDER BY x.created_at DESC, x.id DESC
+            LIMIT keep
+        ) x
+        WHERE f.follower_id = m
+        ORDER BY x.created_at DESC, x.id DESC
+        LIMIT keep
+        ON CONFLICT DO NOTHING;
+        -- Complete from the oldest of a full timeline up; a short one holds everything.
+        SELECT count(*) INTO kept FROM home_timeline_entries e WHERE e.member_id = m;
+        IF kept >= keep THEN
+            SELECT e.created_at, e.activity_id INTO lo_at, lo_id
+            FROM home_timeline_entries e WHERE e.member_id = m
+            ORDER BY e.created_at DESC, e.activity_id DESC
+            OFFSET keep - 1 LIMIT 1;
+            DELETE FROM home_timeline_entries e
+            WHERE e.member_id = m AND (e.created_at, e.activity_id) < (lo_at, lo_id);
+        ELSE
+            lo_at := '-infinity';
+            lo_id := 0;
+        END IF;
+        UPDATE home_timelines t SET built_at = now(), floor_at = lo_at, floor_id = lo_id
+        WHERE t.member_id = m;
+        built := built + 1;
+    END LOOP;
+    RETURN built;
+END
+$fn$;
+
+-- The feed's housekeeping, periodic: who is heavy (more followers than the threshold; one who no
+-- longer is gets their activity since then copied to their followers' timelines, under the lock
+-- that keeps the fan-out out meanwhile), timelines trimmed to `timeline_entries` (raising their
+-- floor), and timelines not read for 14 days dropped (rebuilt on the next read). Answers the rows
+-- it changed.
+CREATE FUNCTION home_feed_maintain() RETURNS bigint
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+    s feed_settings;
+    t record;
+    c_at timestamptz;
+    c_id bigint;
+    n bigint;
+    changed bigint := 0;
+BEGIN
+    SELECT * INTO s FROM feed_settings;
+    PERFORM pg_advisory_xact_lock(7461727);
+    WITH gone AS (
+        DELETE FROM heavy_authors h USING members m
+        WHERE m.id = h.member_id AND m.follower_count < s.heavy_followers
+        RETURNING h.member_id, h.since
+    )
+    INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+    SELECT f.follower_id, x.created_at, x.id, x.actor_id
+    FROM gone g
+    JOIN follows f ON f.followee_id = g.member_id
+    JOIN home_timelines h ON h.member_id = f.follower_id
+    -- (An activity is stamped when its transaction began: an hour's margin for one that committed
+    -- after the author turned heavy.)
+    JOIN activities x ON x.actor_id = g.member_id
+        AND x.created_at >= g.since - interval '1 hour'
+        AND (x.created_at, x.id) >= (h.floor_at, h.floor_id)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    INSERT INTO heavy_authors (member_id)
+    SELECT m.id FROM members m WHERE m.follower_count >= s.heavy_followers
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    DELETE FROM home_timelines t WHERE t.read_at < now() - interval '14 days';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    FOR t IN SELECT h.member_id FROM home_timelines h WHERE h.built_at IS NOT NULL LOOP
+        SELECT e.created_at, e.activity_id INTO c_at, c_id
+        FROM home_timeline_entries e WHERE e.member_id = t.member_id
+        ORDER BY e.created_at DESC, e.activity_id DESC
+        OFFSET s.timeline_entries - 1 LIMIT 1;
+        CONTINUE WHEN NOT FOUND;
+        DELETE FROM home_timeline_entries e
+        WHERE e.member_id = t.member_id AND (e.created_at, e.activity_id) < (c_at, c_id);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            UPDATE home_timelines h SET floor_at = c_at, floor_id = c_id WHERE h.member_id = t.member_id;
+            changed := changed + n;
+        END IF;
+    END LOOP;
+    RETURN changed;
+END
+$fn$;
+
+-- A page of `viewer`'s home feed: ($2, $3) the page starts after this (created_at, id), $4 the
+-- limit. Read from the timeline when it is built and the page starts above its floor; otherwise,
+-- and for what lies below the floor, from the followees (activity_feed). Every rule is applied
+-- now: only followees the viewer still follows and has not muted (an unfollow, block or mute takes
+-- effect on the next page), nothing by or about a member hidden from them, restricted activity
+-- only when they may read it.
+CREATE FUNCTION home_feed(bigint, timestamptz, bigint, bigint) RETURNS SETOF activity_view
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    lo_at timestamptz;
+    lo_id bigint;
+    muted bigint[];
+    -- Followees whose activity is read from `activities` rather than the timeline: heavy authors,
+    -- and those whose follow's backfill is still queued.
+    extra bigint[];
+    blocked bigint[];
+    -- A pass: up to $4 ids, newest first, and their times.
+    ids bigint[];
+    ats timestamptz[];
+    page bigint[] := '{}';
+    page_at ALIAS FOR $2;
+    page_after ALIAS FOR $3;
+BEGIN
+    SELECT t.floor_at, t.floor_id INTO lo_at, lo_id
+    FROM home_timelines t WHERE t.member_id = $1 AND t.built_at IS NOT NULL;
+    IF NOT FOUND OR ($2, $3) <= (lo_at, lo_id) THEN
+        RETURN QUERY SELECT * FROM activity_feed($1, $2, $3, $4);
+        RETURN;
+    END IF;
+    blocked := hidden_from($1);
+    muted := ARRAY(SELECT m.muted_id FROM mutes m WHERE m.muter_id = $1);
+    extra := ARRAY(
+        SELECT h.member_id FROM heavy_authors h
+        WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = h.member_id)
+        UNION
+        SELECT w.author_id FROM feed_work w WHERE w.member_id = $1
+    );
+    LOOP
+    SELECT coalesce(array_agg(u.id ORDER BY u.created_at DESC, u.id DESC), '{}'),
+           coalesce(array_agg(u.created_at ORDER BY u.created_at DESC, u.id DESC), '{}')
+    INTO ids, ats
+    FROM (
+        SELECT u.id, u.created_at FROM (
+            (SELECT e.created_at, e.activity_id AS id
+             FROM home_timeline_entries e
+             WHERE e.member_id = $1
+               AND (e.created_at, e.activity_id) < ($2, $3)
+               AND (e.created_at, e.activity_id) >= (lo_at, lo_id)
+               AND e.actor_id <> ALL (muted)
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = e.actor_id)
+             ORDER BY e.created_at DESC, e.activity_id DESC
+             LIMIT $4)
+            UNION
+            (SELECT x.created_at, x.id
+             FROM unnest(extra) AS ex(author)
+             CROSS JOIN LATERAL (
+                 SELECT x.created_at, x.id FROM activities x
+                 WHERE x.actor_id = ex.author
+                   AND (x.created_at, x.id) < ($2, $3)
+                   AND (x.created_at, x.id) >= (lo_at, lo_id)
+                 ORDER BY x.created_at DESC, x.id DESC
+                 LIMIT $4
+             ) x
+             WHERE ex.author <> ALL (muted)
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = ex.author))
+            UNION
+            (SELECT w.created_at, w.activity_id
+             FROM feed_work w
+             WHERE w.activity_id IS NOT NULL
+               AND (w.created_at, w.activity_id) < ($2, $3)
+               AND (w.created_at, w.activity_id) >= (lo_at, lo_id)
+               AND w.actor_id <> ALL (muted)
+               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = w.actor_id))
+        ) u
+        ORDER BY u.created_at DESC, u.id DESC
+        LIMIT $4
+    ) u;
+    -- As activity_feed: usually nothing in a pass is hidden from anyone.
+    IF cardinality(blocked) = 0
+       AND NOT EXISTS (SELECT 1 FROM activities r WHERE r.id = ANY (ids) AND r.restricted) THEN
+        page := page || ids;
+    ELSE
+        page := page || activity_visible(ids, $1, blocked);
+    END IF;
+    EXIT WHEN cardinality(page) >= $4 OR cardinality(ids) < $4;
+    page_at := ats[cardinality(ats)];
+    page_after := ids[cardinality(ids)];
+    END LOOP;
+    RETURN QUERY SELECT * FROM activity_details(page[1:$4], $1);
+    -- The timeline ran out: it holds everything from its floor up, so the rest of the page is older
+    -- than the floor, read from the followees.
+    IF cardinality(page) < $4 AND lo_at > '-infinity' THEN
+        RETURN QUERY SELECT * FROM activity_feed($1, lo_at, lo_id, $4 - cardinality(page));
+    END IF;
+END
+$fn$;

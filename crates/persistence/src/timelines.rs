@@ -1,0 +1,114 @@
+//! The materialised home feed (sql/home_feed.sql): each member's home timeline, the queue of work
+//! that fills it after a write commits, and the housekeeping that bounds it.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::MemberId;
+
+use crate::Result;
+
+/// How far a member's timeline is: not requested (`None`), requested and waiting for the worker,
+/// or built; and when its member last read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct TimelineState {
+    #[diesel(sql_type = Bool)]
+    pub built: bool,
+    #[diesel(sql_type = Timestamptz)]
+    pub read_at: DateTime<Utc>,
+}
+
+/// How old a timeline's `read_at` may be before a read refreshes it (a timeline not read for 14
+/// days is dropped; refreshing daily keeps reads from writing).
+pub const READ_REFRESH: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+impl TimelineState {
+    /// Whether a read should tell the primary the member is reading (requesting the timeline, or
+    /// keeping it).
+    pub fn needs_touch(state: Option<Self>, now: DateTime<Utc>) -> bool {
+        state.is_none_or(|s| now - s.read_at > READ_REFRESH)
+    }
+}
+
+const STATE_SQL: &str =
+    "SELECT built_at IS NOT NULL AS built, read_at FROM home_timelines WHERE member_id = $1";
+
+struct State<'a> {
+    member: i64,
+    _borrow: std::marker::PhantomData<&'a ()>,
+}
+
+cached_statement!(State, STATE_SQL, |s| { "1" => BigInt: &s.member });
+
+/// The state of `member`'s timeline, one index probe (pipelined with the page it goes with).
+pub async fn state(
+    mut conn: &AsyncPgConnection,
+    member: MemberId,
+) -> Result<Option<TimelineState>> {
+    use diesel::OptionalExtension;
+    Ok(State {
+        member: member.get(),
+        _borrow: std::marker::PhantomData,
+    }
+    .get_result(&mut conn)
+    .await
+    .optional()?)
+}
+
+/// The member is reading their feed: requests their timeline (the worker builds it) or marks it
+/// read now. On the primary.
+pub async fn touch(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
+    diesel::sql_query(
+        "INSERT INTO home_timelines (member_id) VALUES ($1) \
+         ON CONFLICT (member_id) DO UPDATE SET read_at = now()",
+    )
+    .bind::<BigInt, _>(member.get())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Ages {
+    #[diesel(sql_type = Array<Double>)]
+    ages: Vec<f64>,
+}
+
+/// One batch of queued work, up to `batch` items, in the caller's transaction (commit it to make
+/// the batch done; a rollback or a dropped connection leaves it queued). Answers each item's time
+/// in the queue, in seconds.
+pub async fn fan_out(conn: &mut AsyncPgConnection, batch: i32) -> Result<Vec<f64>> {
+    Ok(diesel::sql_query("SELECT feed_fanout($1) AS ages")
+        .bind::<Integer, _>(batch)
+        .get_result::<Ages>(conn)
+        .await?
+        .ages)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    n: Option<i64>,
+}
+
+/// Builds up to `batch` requested timelines; answers how many.
+pub async fn build(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
+    Ok(
+        diesel::sql_query("SELECT home_timelines_build($1)::bigint AS n")
+            .bind::<Integer, _>(batch)
+            .get_result::<Count>(conn)
+            .await?
+            .n
+            .unwrap_or(0),
+    )
+}
+
+/// The feed's housekeeping (who is heavy, trims, inactive timelines); answers the rows it changed.
+pub async fn maintain(conn: &mut AsyncPgConnection) -> Result<i64> {
+    Ok(diesel::sql_query("SELECT home_feed_maintain() AS n")
+        .get_result::<Count>(conn)
+        .await?
+        .n
+        .unwrap_or(0))
+}

@@ -1,0 +1,5 @@
+DROP TABLE feed_settings;
+DROP TABLE heavy_authors;
+DROP TABLE feed_work;
+DROP TABLE home_timeline_entries;
+DROP TABLE home_timelines;

@@ -1,0 +1,465 @@
+//! The materialised home feed (sql/home_feed.sql, the jobs' feed worker): a timeline built on the
+//! first read answers exactly what the query over followees answers, page after page; a new follow
+//! backfills; an unfollow, block, mute or privacy change takes effect on the next page; a heavy
+//! author's activity shows without being copied; a worker killed mid-batch loses nothing.
+//!
+//! These apps run no feed worker: each test drains the queue itself ([`settle`]) where the worker
+//! would have run, so what a page shows before and after is deterministic.
+
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_test_support::{TestApp, TestMember};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|c| c.feed_worker = false).await
+}
+
+async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> usize {
+    diesel::sql_query(sql)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[derive(QueryableByName)]
+struct N {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<N>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// What the worker does, done now: every queued item and requested timeline.
+async fn settle(app: &TestApp) -> usize {
+    let mut conn = app.db.connect().await;
+    filmlog_jobs::feed::drain(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("drain: {e}"))
+}
+
+/// Every item of `member`'s feed, paging `limit` at a time: (actor, activity id) newest first.
+async fn whole_feed(app: &TestApp, member: &TestMember, limit: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut path = format!("/api/v1/me/feed?limit={limit}");
+    loop {
+        let page = app.get(&path, Some(&member.access_token)).await;
+        page.assert_status(200);
+        let items = page.json["items"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() <= limit, "{}", page.text);
+        out.extend(items.iter().map(|i| {
+            (
+                i["actor"]["username"].as_str().unwrap_or("?").to_owned(),
+                i["id"].as_str().unwrap_or("?").to_owned(),
+            )
+        }));
+        match page.json["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(items.len(), limit, "a page before the last is full");
+                path = format!("/api/v1/me/feed?limit={limit}&cursor={c}");
+            }
+            None => return out,
+        }
+    }
+}
+
+/// The newest item of `member`'s feed.
+async fn top(app: &TestApp, member: &TestMember) -> Value {
+    let page = app.get("/api/v1/me/feed", Some(&member.access_token)).await;
+    page.assert_status(200);
+    page.json["items"][0].clone()
+}
+
+/// `member` reads their feed, and the request for their timeline (sent after the response) has
+/// reached the database.
+async fn first_read(app: &TestApp, member: &TestMember) -> Vec<(String, String)> {
+    let feed = whole_feed(app, member, 20).await;
+    let mut conn = app.db.connect().await;
+    let started = std::time::Instant::now();
+    let sql = format!(
+        "SELECT count(*) AS n FROM home_timelines WHERE member_id = {}",
+        member.id
+    );
+    while count(&mut conn, &sql).await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the read requested the timeline"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    feed
+}
+
+fn actors(feed: &[(String, String)]) -> Vec<&str> {
+    let mut a: Vec<&str> = feed.iter().map(|(actor, _)| actor.as_str()).collect();
+    a.dedup();
+    a
+}
+
+async fn timeline_entries(conn: &mut AsyncPgConnection, member: &TestMember) -> i64 {
+    count(
+        conn,
+        &format!(
+            "SELECT count(*) AS n FROM home_timeline_entries WHERE member_id = {}",
+            member.id
+        ),
+    )
+    .await
+}
+
+/// `count` activities by `actor`, one second apart, the newest `newest_secs_ago` seconds ago.
+async fn activities(
+    conn: &mut AsyncPgConnection,
+    actor: &TestMember,
+    about: &TestMember,
+    n: usize,
+    newest_secs_ago: i64,
+) {
+    let inserted = exec(
+        conn,
+        &format!(
+            "INSERT INTO activities (actor_id, kind, subject_member_id, created_at)
+             SELECT {}, 'follow', {}, now() - make_interval(secs => {newest_secs_ago} + g)
+             FROM generate_series(0, {}) g",
+            actor.id,
+            about.id,
+            n - 1
+        ),
+    )
+    .await;
+    assert_eq!(inserted, n);
+}
+
+#[actix_web::test]
+async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
+    let app = app().await;
+    let reader = app.member("reader").await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    let cy = app.member("cy").await;
+    for who in ["ana", "ben"] {
+        app.put(
+            &format!("/api/v1/members/{who}/follow"),
+            &reader.access_token,
+        )
+        .await
+        .assert_status(204);
+    }
+    let mut conn = app.db.connect().await;
+    // Interleaved in time: ana's every even second, ben's every odd one; cy is not followed.
+    activities(&mut conn, &ana, &cy, 30, 100).await;
+    activities(&mut conn, &ben, &cy, 30, 1100).await;
+    activities(&mut conn, &cy, &ana, 40, 50).await;
+    // A timeline of 25: the rest lies below its floor, read from the followees.
+    exec(&mut conn, "UPDATE feed_settings SET timeline_entries = 25").await;
+
+    // Not built: the first read answers from the followees and requests the timeline.
+    let before = first_read(&app, &reader).await;
+    assert_eq!(before.len(), 60, "{before:?}");
+    assert_eq!(whole_feed(&app, &reader, 7).await, before);
+    assert_eq!(actors(&before), ["ana", "ben"]);
+    let requested = count(
+        &mut conn,
+        &format!(
+            "SELECT count(*) AS n FROM home_timelines WHERE member_id = {} AND built_at IS NULL",
+            reader.id
+        ),
+    )
+    .await;
+    assert_eq!(requested, 1, "the first read requested the timeline");
+    assert!(settle(&app).await > 0);
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 25);
+
+    // Built: the same pages, whatever their size, across the floor too.
+    for limit in [1, 7, 25, 26, 100] {
+        assert_eq!(
+            whole_feed(&app, &reader, limit).await,
+            before,
+            "limit {limit}"
+        );
+    }
+
+    // New activity reaches the page at once (merged from the queue), and the timeline once the
+    // worker ran; the trim then keeps 25 and raises the floor, and paging still sees everything.
+    let entry = app
+        .log(
+            &ana,
+            json!({"film": app.film("Close-Up", 1990).await, "watched_on": "2026-11-20"}),
+        )
+        .await;
+    let now = whole_feed(&app, &reader, 10).await;
+    assert_eq!(now.len(), 61);
+    assert_eq!(now[0].0, "ana");
+    let first = app.get("/api/v1/me/feed", Some(&reader.access_token)).await;
+    assert_eq!(first.json["items"][0]["log_entry"]["id"], json!(entry));
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 26);
+    assert_eq!(whole_feed(&app, &reader, 10).await, now);
+    let changed = count(&mut conn, "SELECT home_feed_maintain() AS n").await;
+    assert!(changed >= 1);
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 25);
+    assert_eq!(whole_feed(&app, &reader, 9).await, now);
+
+    // Following cy, who did more than a timeline holds: every page is whole before the backfill
+    // and after it (the floor rises to the oldest copied).
+    app.put("/api/v1/members/cy/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    let all = whole_feed(&app, &reader, 8).await;
+    assert_eq!(all.len(), 101);
+    assert_eq!(
+        actors(&all[..41]),
+        ["ana", "cy"],
+        "ana's entry, then cy's forty"
+    );
+    settle(&app).await;
+    for limit in [3, 8, 50] {
+        assert_eq!(whole_feed(&app, &reader, limit).await, all, "limit {limit}");
+    }
+}
+
+#[actix_web::test]
+async fn a_new_follow_backfills_and_what_ends_a_follow_or_hides_takes_effect_on_the_next_page() {
+    let app = app().await;
+    let reader = app.member("reader").await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    app.put("/api/v1/members/ana/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    let mut conn = app.db.connect().await;
+    activities(&mut conn, &ana, &ben, 5, 10).await;
+    activities(&mut conn, &ben, &ana, 5, 20).await;
+    first_read(&app, &reader).await;
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 5);
+
+    // Following ben: his activity shows on the next page, before the worker backfills and after.
+    app.put("/api/v1/members/ben/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    let both = whole_feed(&app, &reader, 20).await;
+    assert_eq!(actors(&both), ["ana", "ben"]);
+    assert_eq!(both.len(), 10);
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 10, "backfilled");
+    assert_eq!(whole_feed(&app, &reader, 3).await, both);
+
+    // An unfollow: gone from the next page (the entries stay until trimmed; the page checks).
+    app.delete("/api/v1/members/ben/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(actors(&whole_feed(&app, &reader, 20).await), ["ana"]);
+    app.put("/api/v1/members/ben/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(whole_feed(&app, &reader, 20).await, both);
+
+    // A mute: gone while it lasts.
+    app.put("/api/v1/members/ben/mute", &reader.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(actors(&whole_feed(&app, &reader, 20).await), ["ana"]);
+    app.delete("/api/v1/members/ben/mute", &reader.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(whole_feed(&app, &reader, 20).await, both);
+
+    // A block by ben: the follow ends, and ana's activity about ben goes too.
+    app.put("/api/v1/members/reader/block", &ben.access_token)
+        .await
+        .assert_status(204);
+    assert!(whole_feed(&app, &reader, 20).await.is_empty());
+    app.delete("/api/v1/members/reader/block", &ben.access_token)
+        .await
+        .assert_status(204);
+    assert_eq!(whole_feed(&app, &reader, 20).await.len(), 5);
+
+    // A suspension hides ana's activity from everyone.
+    exec(
+        &mut conn,
+        &format!(
+            "UPDATE members SET suspended_until = now() + interval '1 day' WHERE id = {}",
+            ana.id
+        ),
+    )
+    .await;
+    assert!(whole_feed(&app, &reader, 20).await.is_empty());
+    exec(
+        &mut conn,
+        &format!(
+            "UPDATE members SET suspended_until = NULL WHERE id = {}",
+            ana.id
+        ),
+    )
+    .await;
+
+    // Privacy: an entry made followers-only stays for a follower; made private it leaves the next
+    // page; and a moderator's removal of its review shows the entry without its text.
+    let slug = app.film("Taste of Cherry", 1997).await;
+    let entry = app
+        .log(
+            &ana,
+            json!({"film": slug, "watched_on": "2026-11-21", "review": {"text": "Quietly enormous."}}),
+        )
+        .await;
+    settle(&app).await;
+    assert_eq!(top(&app, &reader).await["log_entry"]["id"], json!(entry));
+    for (visibility, shown) in [("followers", true), ("private", false), ("public", true)] {
+        app.send(
+            Method::PATCH,
+            &format!("/api/v1/log-entries/{entry}"),
+            Some(&ana.access_token),
+            Some(&json!({"visibility": visibility})),
+        )
+        .await
+        .assert_status(200);
+        let top = top(&app, &reader).await;
+        assert_eq!(
+            top["log_entry"]["id"] == json!(entry),
+            shown,
+            "{visibility}: {top}"
+        );
+    }
+    exec(
+        &mut conn,
+        &format!("UPDATE log_entries SET review_removed_at = now() WHERE id = {entry}"),
+    )
+    .await;
+    let top = top(&app, &reader).await;
+    assert_eq!(top["log_entry"]["id"], json!(entry));
+    assert_eq!(top["log_entry"]["review_excerpt"], Value::Null, "{top}");
+}
+
+#[actix_web::test]
+async fn a_heavy_authors_activity_shows_without_being_copied() {
+    let app = app().await;
+    let reader = app.member("reader").await;
+    let other = app.member("other").await;
+    let star = app.member("star").await;
+    for who in [&reader, &other] {
+        app.put("/api/v1/members/star/follow", &who.access_token)
+            .await
+            .assert_status(204);
+    }
+    let mut conn = app.db.connect().await;
+    first_read(&app, &reader).await;
+    settle(&app).await;
+    // Two followers make star heavy here.
+    exec(&mut conn, "UPDATE feed_settings SET heavy_followers = 2").await;
+    count(&mut conn, "SELECT home_feed_maintain() AS n").await;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM heavy_authors").await,
+        1
+    );
+    let slug = app.film("The Wind Will Carry Us", 1999).await;
+    let entry = app
+        .log(&star, json!({"film": slug, "watched_on": "2026-11-22"}))
+        .await;
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 0, "not copied");
+    let feed = app.get("/api/v1/me/feed", Some(&reader.access_token)).await;
+    assert_eq!(feed.json["items"][0]["log_entry"]["id"], json!(entry));
+    assert_eq!(feed.json["items"][0]["actor"]["username"], "star");
+
+    // No longer heavy: what was not copied meanwhile is, and the page is the same.
+    exec(
+        &mut conn,
+        "UPDATE feed_settings SET heavy_followers = 10000",
+    )
+    .await;
+    count(&mut conn, "SELECT home_feed_maintain() AS n").await;
+    assert_eq!(
+        timeline_entries(&mut conn, &reader).await,
+        1,
+        "star's entry"
+    );
+    let again = app.get("/api/v1/me/feed", Some(&reader.access_token)).await;
+    assert_eq!(again.json["items"], feed.json["items"]);
+}
+
+#[actix_web::test]
+async fn a_worker_killed_mid_batch_loses_nothing() {
+    let app = app().await;
+    let reader = app.member("reader").await;
+    let ana = app.member("ana").await;
+    app.put("/api/v1/members/ana/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    first_read(&app, &reader).await;
+    settle(&app).await;
+    let mut conn = app.db.connect().await;
+    activities(&mut conn, &ana, &reader, 50, 0).await;
+    let queued = count(&mut conn, "SELECT count(*) AS n FROM feed_work").await;
+    assert_eq!(queued, 50);
+
+    // A worker claims and copies the batch, then its process dies before the commit.
+    let mut worker = app.db.connect().await;
+    let pid = count(&mut worker, "SELECT pg_backend_pid()::bigint AS n").await;
+    exec(&mut worker, "BEGIN").await;
+    let ages = filmlog_persistence::timelines::fan_out(&mut worker, 200)
+        .await
+        .unwrap_or_else(|e| panic!("fan-out: {e}"));
+    assert_eq!(ages.len(), 50);
+    exec(
+        &mut conn,
+        &format!("SELECT pg_terminate_backend({pid}) IS NOT NULL"),
+    )
+    .await;
+    assert!(
+        exec_checked(&mut worker, "COMMIT").await.is_err(),
+        "the killed worker's connection is gone"
+    );
+    drop(worker);
+
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM feed_work").await,
+        50,
+        "still queued"
+    );
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 0);
+    // The next worker does it, once.
+    assert_eq!(settle(&app).await, 50);
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 50);
+    assert_eq!(settle(&app).await, 0);
+    assert_eq!(whole_feed(&app, &reader, 100).await.len(), 50);
+}
+
+async fn exec_checked(conn: &mut AsyncPgConnection, sql: &str) -> diesel::QueryResult<usize> {
+    diesel::sql_query(sql).execute(conn).await
+}
+
+#[actix_web::test]
+async fn the_running_worker_fans_out_within_a_second() {
+    let app = TestApp::spawn().await;
+    let reader = app.member("reader").await;
+    let ana = app.member("ana").await;
+    app.put("/api/v1/members/ana/follow", &reader.access_token)
+        .await
+        .assert_status(204);
+    first_read(&app, &reader).await;
+    let mut conn = app.db.connect().await;
+    let slug = app.film("Where Is the Friend's House?", 1987).await;
+    app.log(&ana, json!({"film": slug, "watched_on": "2026-11-23"}))
+        .await;
+    // (The build may copy the entry before its own queued item is done: both settle.)
+    let started = std::time::Instant::now();
+    while timeline_entries(&mut conn, &reader).await < 1
+        || count(&mut conn, "SELECT count(*) AS n FROM feed_work").await > 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the worker built and filled the timeline, and emptied the queue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 1);
+}
