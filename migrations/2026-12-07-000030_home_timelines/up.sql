@@ -3,7 +3,7 @@
 -- (sql/home_feed.sql, jobs' `feed` worker); a page reads the timeline and applies every visibility
 -- rule as it is at that moment. PostgreSQL rather than Redis: one machine needs nothing more, a
 -- standby has the timelines, and the worker's claim and writes are one transaction, so a killed
--- worker loses nothing. 800 entries a timeline, as Mastodon keeps.
+-- worker loses nothing. 800 entries a timeline by default (40 pages of 20).
 
 -- One row per materialised timeline: requested by the member's first read of their feed, built by
 -- the worker (built_at), dropped when its member has not read it for a while. Entries are complete
@@ -14,7 +14,8 @@ CREATE TABLE home_timelines (
     built_at timestamptz,
     read_at timestamptz NOT NULL DEFAULT now(),
     floor_at timestamptz NOT NULL DEFAULT '-infinity',
-    floor_id bigint NOT NULL DEFAULT 0
+    floor_id bigint NOT NULL DEFAULT 0,
+    trimmed_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX home_timelines_unbuilt_idx ON home_timelines (requested_at) WHERE built_at IS NULL;
 
@@ -50,18 +51,18 @@ CREATE INDEX feed_work_member_idx ON feed_work (member_id) WHERE member_id IS NO
 -- A queue: rows live for milliseconds; vacuum it as soon as there is something to reclaim.
 ALTER TABLE feed_work SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 
--- Authors with more followers than the fan-out threshold: their activity is not copied into every
+-- Authors with at least the heavy threshold of followers: their activity is not copied into every
 -- follower's timeline but merged in when a page is read. Kept by the feed's periodic job.
--- `since`: from when its activity was not fanned out (backfilled when it stops being heavy).
 CREATE TABLE heavy_authors (
-    member_id bigint PRIMARY KEY REFERENCES members (id) ON DELETE CASCADE,
-    since timestamptz NOT NULL DEFAULT now()
+    member_id bigint PRIMARY KEY REFERENCES members (id) ON DELETE CASCADE
 );
 
--- The fan-out threshold (followers), one row; a test or an operator may change it.
+-- The home feed's settings, one row; an operator (or a test) may change them: the followers that
+-- make an author heavy, the entries a timeline keeps, the days unread after which it is dropped.
 CREATE TABLE feed_settings (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
     heavy_followers integer NOT NULL DEFAULT 10000 CHECK (heavy_followers > 0),
-    timeline_entries integer NOT NULL DEFAULT 800 CHECK (timeline_entries > 0)
+    timeline_entries integer NOT NULL DEFAULT 800 CHECK (timeline_entries > 0),
+    idle_days integer NOT NULL DEFAULT 14 CHECK (idle_days > 0)
 );
 INSERT INTO feed_settings DEFAULT VALUES;

@@ -91,7 +91,11 @@ async fn feed(app: &TestApp, who: &TestMember) -> Vec<(String, String, Option<i6
 async fn age_activity(app: &TestApp, list: &str, minutes: i64) {
     let mut conn = app.db.connect().await;
     diesel::sql_query(format!(
-        "UPDATE activities SET created_at = created_at - interval '{minutes} minutes' WHERE list_id = {list}"
+        "WITH aged AS (UPDATE activities SET created_at = created_at - interval '{minutes} minutes' \
+         WHERE list_id = {list} RETURNING id, created_at), \
+         timelines AS (UPDATE home_timeline_entries e SET created_at = a.created_at FROM aged a \
+         WHERE e.activity_id = a.id) \
+         UPDATE feed_work w SET created_at = a.created_at FROM aged a WHERE w.activity_id = a.id"
     ))
     .execute(&mut conn)
     .await

@@ -16,6 +16,10 @@ pub const BATCH: i32 = 200;
 /// Timelines built per transaction (one build reads up to a few thousand index entries).
 const BUILDS: i32 = 1;
 
+/// The pause after a failed round (the database down, a deadlock with another instance's worker):
+/// the work stays queued and is tried again.
+const AFTER_FAILURE: Duration = Duration::from_secs(1);
+
 /// How the feed worker runs.
 #[derive(Debug, Clone, Copy)]
 pub struct FeedSettings {
@@ -73,31 +77,39 @@ pub async fn work(pool: DbPool, settings: FeedSettings) {
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "feed: queued work not done");
-                tokio::time::sleep(settings.idle * 20).await;
+                tokio::time::sleep(AFTER_FAILURE).await;
             }
         }
     }
 }
 
-/// The feed's housekeeping as a periodic job.
+/// Timelines trimmed per run of the housekeeping (the fan-out trims most as it goes).
+const TRIMS: i32 = 500;
+
+/// The feed's housekeeping as a periodic job: who is heavy, then the inactive timelines dropped
+/// and the least recently trimmed ones trimmed, each in a transaction of its own.
 pub struct Maintain(pub Duration);
 
 impl Periodic for Maintain {
-    const NAME: &'static str = "home_feed";
+    const NAME: &'static str = "home_feed_maintain";
 
     fn every(&self) -> Duration {
         self.0
     }
 
-    /// Soon after the start: who is heavy must be known before the fan-out copies their activity.
+    /// Soon after the start: a new database knows no heavy author until the first run, and until
+    /// then their activity is copied to every follower's timeline.
     fn first(&self) -> Duration {
-        Duration::from_secs(1)
+        Duration::from_secs(5)
     }
 
     async fn run(&self, conn: &mut AsyncPgConnection) -> Result<usize, PersistenceError> {
-        let changed = conn
-            .transaction(async |conn| timelines::maintain(conn).await)
+        let heavy = conn
+            .transaction(async |conn| timelines::refresh_heavy(conn).await)
             .await?;
-        Ok(usize::try_from(changed).unwrap_or(0))
+        let trimmed = conn
+            .transaction(async |conn| timelines::trim(conn, TRIMS).await)
+            .await?;
+        Ok(usize::try_from(heavy + trimmed).unwrap_or(0))
     }
 }

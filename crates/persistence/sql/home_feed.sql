@@ -7,9 +7,12 @@
 -- merges what is still queued and the activity of heavy authors (never copied), and applies every
 -- visibility rule as it stands when the page is read.
 DROP FUNCTION IF EXISTS home_timelines_drop_entries() CASCADE;
+DROP FUNCTION IF EXISTS home_timeline_trim(bigint, integer);
 DROP FUNCTION IF EXISTS feed_fanout(integer);
 DROP FUNCTION IF EXISTS home_timelines_build(integer);
 DROP FUNCTION IF EXISTS home_feed_maintain();
+DROP FUNCTION IF EXISTS home_feed_heavy();
+DROP FUNCTION IF EXISTS home_feed_trim(integer);
 DROP FUNCTION IF EXISTS home_feed(bigint, timestamptz, bigint, bigint);
 
 -- A timeline dropped (its member deleted, or inactive) takes its entries with it.
@@ -22,11 +25,45 @@ END $$;
 CREATE TRIGGER home_timelines_drop_entries AFTER DELETE ON home_timelines
     FOR EACH ROW EXECUTE FUNCTION home_timelines_drop_entries();
 
+-- Keeps the newest `keep` entries of `member`'s timeline, raising its floor to the oldest kept: it
+-- holds everything from there up. Skipped (false) while another transaction holds the timeline's
+-- row (a build or a backfill), so that the fan-out never waits on a row lock.
+CREATE FUNCTION home_timeline_trim(member bigint, keep integer) RETURNS boolean
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    c_at timestamptz;
+    c_id bigint;
+BEGIN
+    PERFORM 1 FROM home_timelines t WHERE t.member_id = member FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT e.created_at, e.activity_id INTO c_at, c_id
+    FROM home_timeline_entries e WHERE e.member_id = member
+    ORDER BY e.created_at DESC, e.activity_id DESC
+    OFFSET keep - 1 LIMIT 1;
+    IF FOUND THEN
+        DELETE FROM home_timeline_entries e
+        WHERE e.member_id = member AND (e.created_at, e.activity_id) < (c_at, c_id);
+        UPDATE home_timelines t SET floor_at = c_at, floor_id = c_id, trimmed_at = now()
+        WHERE t.member_id = member AND (t.floor_at, t.floor_id) < (c_at, c_id);
+    END IF;
+    UPDATE home_timelines t SET trimmed_at = now() WHERE t.member_id = member;
+    RETURN true;
+END
+$fn$;
+
 -- One batch of queued work, in the caller's transaction: up to `batch` items claimed (others'
--- claims skipped), activities copied to the timelines (built or being built) of their actor's
--- followers, new follows backfilled with the followee's activity. Answers each item's time in the
--- queue, in seconds (the lag the bench reports). Heavy authors are left out under a shared lock
--- that home_feed_maintain takes exclusively when it changes who is heavy.
+-- claims skipped). First the new follows, in member order: the followee's activity (its newest
+-- `timeline_entries` from the timeline's floor up) copied into the follower's timeline, whose row
+-- is locked meanwhile; when the followee did more than that, the floor rises to the oldest copied
+-- (below it, pages read the followees). Then the activities, copied into the timelines (built or
+-- being built) of their actor's followers, in member order, unless the actor is heavy; about one
+-- insert in 32 trims its timeline. Answers each item's age in seconds, from its queueing (in the
+-- writing transaction, just before its commit) to now, just before this batch commits.
 CREATE FUNCTION feed_fanout(batch integer) RETURNS float8[]
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -40,39 +77,27 @@ DECLARE
     keep integer := (SELECT s.timeline_entries FROM feed_settings s);
     lo_at timestamptz;
     lo_id bigint;
+    to_trim bigint[];
+    m bigint;
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(7461727);
     WITH claimed AS (
         DELETE FROM feed_work w
         WHERE w.id IN (SELECT q.id FROM feed_work q ORDER BY q.id LIMIT batch FOR UPDATE SKIP LOCKED)
         RETURNING w.activity_id, w.member_id, w.author_id, w.queued_at
     )
     SELECT array_agg(c.activity_id) FILTER (WHERE c.activity_id IS NOT NULL),
-           array_agg(c.member_id) FILTER (WHERE c.member_id IS NOT NULL),
-           array_agg(c.author_id) FILTER (WHERE c.member_id IS NOT NULL),
+           array_agg(c.member_id ORDER BY c.member_id, c.author_id) FILTER (WHERE c.member_id IS NOT NULL),
+           array_agg(c.author_id ORDER BY c.member_id, c.author_id) FILTER (WHERE c.member_id IS NOT NULL),
            array_agg(c.queued_at)
     INTO acts, followers, authors, queued
     FROM claimed c;
     IF queued IS NULL THEN
         RETURN '{}';
     END IF;
-    IF acts IS NOT NULL THEN
-        INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
-        SELECT f.follower_id, a.created_at, a.id, a.actor_id
-        FROM activities a
-        JOIN follows f ON f.followee_id = a.actor_id
-        JOIN home_timelines h ON h.member_id = f.follower_id
-        WHERE a.id = ANY (acts)
-          AND NOT EXISTS (SELECT 1 FROM heavy_authors x WHERE x.member_id = a.actor_id)
-          AND (a.created_at, a.id) >= (h.floor_at, h.floor_id)
-        ON CONFLICT DO NOTHING;
-    END IF;
-    -- A new follow: the followee's activity from the timeline's floor up, `keep` at most. When the
-    -- followee has more than that, the timeline holds everything only from the oldest copied up:
-    -- its floor rises there (below it, pages read the followees).
     FOR i IN 1 .. coalesce(cardinality(followers), 0) LOOP
         SELECT h.floor_at, h.floor_id INTO lo_at, lo_id
-        FROM home_timelines h WHERE h.member_id = followers[i];
+        FROM home_timelines h WHERE h.member_id = followers[i]
+        FOR UPDATE;
         CONTINUE WHEN NOT FOUND
             OR NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = followers[i] AND f.followee_id = authors[i])
             OR EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = authors[i]);
@@ -94,13 +119,35 @@ BEGIN
             UPDATE home_timelines h SET floor_at = lo_at, floor_id = lo_id
             WHERE h.member_id = followers[i] AND (h.floor_at, h.floor_id) < (lo_at, lo_id);
         END IF;
+        PERFORM home_timeline_trim(followers[i], keep);
     END LOOP;
+    IF acts IS NOT NULL THEN
+        WITH copied AS (
+            INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+            SELECT f.follower_id, a.created_at, a.id, a.actor_id
+            FROM activities a
+            JOIN follows f ON f.followee_id = a.actor_id
+            JOIN home_timelines h ON h.member_id = f.follower_id
+            WHERE a.id = ANY (acts)
+              AND NOT EXISTS (SELECT 1 FROM heavy_authors x WHERE x.member_id = a.actor_id)
+              AND (a.created_at, a.id) >= (h.floor_at, h.floor_id)
+            ORDER BY f.follower_id, a.created_at, a.id
+            ON CONFLICT DO NOTHING
+            RETURNING member_id, activity_id
+        )
+        SELECT array_agg(DISTINCT c.member_id) FILTER (WHERE (c.member_id + c.activity_id) % 32 = 0)
+        INTO to_trim
+        FROM copied c;
+        FOREACH m IN ARRAY coalesce(to_trim, '{}') LOOP
+            PERFORM home_timeline_trim(m, keep);
+        END LOOP;
+    END IF;
     RETURN ARRAY(SELECT extract(epoch FROM clock_timestamp() - q)::float8 FROM unnest(queued) q);
 END
 $fn$;
 
 -- Builds up to `batch` requested timelines: the newest `timeline_entries` activities of the
--- member's followees, found in two index passes (as activity_feed's followee pass): a few newest of
+-- member's followees (heavy authors left out, as the fan-out leaves them), found in two index passes (as activity_feed's followee pass): a few newest of
 -- each followee give a lower bound, then each followee's activity down to it. Answers how many it
 -- built.
 CREATE FUNCTION home_timelines_build(batch integer) RETURNS integer
@@ -114,7 +161,6 @@ DECLARE
     each_ integer;
     lo_at timestamptz;
     lo_id bigint;
-    kept integer;
     built integer := 0;
 BEGIN
     FOR m IN
@@ -137,6 +183,7 @@ BEGIN
                 LIMIT each_
             ) x
             WHERE f.follower_id = m
+              AND NOT EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = f.followee_id)
         ) c
         ORDER BY c.created_at DESC, c.id DESC
         OFFSET keep - 1 LIMIT 1;
@@ -155,86 +202,77 @@ BEGIN
             LIMIT keep
         ) x
         WHERE f.follower_id = m
+          AND NOT EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = f.followee_id)
         ORDER BY x.created_at DESC, x.id DESC
         LIMIT keep
         ON CONFLICT DO NOTHING;
-        -- Complete from the oldest of a full timeline up; a short one holds everything.
-        SELECT count(*) INTO kept FROM home_timeline_entries e WHERE e.member_id = m;
-        IF kept >= keep THEN
-            SELECT e.created_at, e.activity_id INTO lo_at, lo_id
-            FROM home_timeline_entries e WHERE e.member_id = m
-            ORDER BY e.created_at DESC, e.activity_id DESC
-            OFFSET keep - 1 LIMIT 1;
-            DELETE FROM home_timeline_entries e
-            WHERE e.member_id = m AND (e.created_at, e.activity_id) < (lo_at, lo_id);
-        ELSE
-            lo_at := '-infinity';
-            lo_id := 0;
-        END IF;
-        UPDATE home_timelines t SET built_at = now(), floor_at = lo_at, floor_id = lo_id
+        -- Fewer than `keep` (all there is): complete from the beginning; else from the oldest kept.
+        UPDATE home_timelines t SET built_at = now(), floor_at = '-infinity', floor_id = 0
         WHERE t.member_id = m;
+        PERFORM home_timeline_trim(m, keep);
         built := built + 1;
     END LOOP;
     RETURN built;
 END
 $fn$;
 
--- The feed's housekeeping, periodic: who is heavy (more followers than the threshold; one who no
--- longer is gets their activity since then copied to their followers' timelines, under the lock
--- that keeps the fan-out out meanwhile), timelines trimmed to `timeline_entries` (raising their
--- floor), and timelines not read for 14 days dropped (rebuilt on the next read). Answers the rows
--- it changed.
-CREATE FUNCTION home_feed_maintain() RETURNS bigint
+-- Who is heavy, periodic: members with at least `heavy_followers` followers become heavy (their
+-- activity is no longer copied; pages read it from `activities`); those under 80 % of it stop
+-- being heavy (a margin against flapping), and a backfill is queued for each of their followers'
+-- timelines, as for a new follow (until it is done, pages read the author directly). Answers the
+-- rows it changed.
+CREATE FUNCTION home_feed_heavy() RETURNS bigint
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+    threshold integer := (SELECT s.heavy_followers FROM feed_settings s);
+    n bigint;
+    changed bigint := 0;
+BEGIN
+    WITH gone AS (
+        DELETE FROM heavy_authors h USING members m
+        WHERE m.id = h.member_id AND m.follower_count < 0.8 * threshold
+        RETURNING h.member_id
+    )
+    INSERT INTO feed_work (member_id, author_id)
+    SELECT f.follower_id, g.member_id
+    FROM gone g
+    JOIN follows f ON f.followee_id = g.member_id
+    JOIN home_timelines h ON h.member_id = f.follower_id
+    ORDER BY f.follower_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    INSERT INTO heavy_authors (member_id)
+    SELECT m.id FROM members m WHERE m.follower_count >= threshold
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN changed + n;
+END
+$fn$;
+
+-- Housekeeping, periodic and bounded: timelines not read for `idle_days` dropped (rebuilt on the
+-- next read), then up to `batch` built timelines trimmed, least recently trimmed first (the
+-- fan-out trims most as it goes). Answers the timelines it dropped or trimmed.
+CREATE FUNCTION home_feed_trim(batch integer) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
     s feed_settings;
-    t record;
-    c_at timestamptz;
-    c_id bigint;
+    m bigint;
     n bigint;
     changed bigint := 0;
 BEGIN
     SELECT * INTO s FROM feed_settings;
-    PERFORM pg_advisory_xact_lock(7461727);
-    WITH gone AS (
-        DELETE FROM heavy_authors h USING members m
-        WHERE m.id = h.member_id AND m.follower_count < s.heavy_followers
-        RETURNING h.member_id, h.since
-    )
-    INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
-    SELECT f.follower_id, x.created_at, x.id, x.actor_id
-    FROM gone g
-    JOIN follows f ON f.followee_id = g.member_id
-    JOIN home_timelines h ON h.member_id = f.follower_id
-    -- (An activity is stamped when its transaction began: an hour's margin for one that committed
-    -- after the author turned heavy.)
-    JOIN activities x ON x.actor_id = g.member_id
-        AND x.created_at >= g.since - interval '1 hour'
-        AND (x.created_at, x.id) >= (h.floor_at, h.floor_id)
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
-    INSERT INTO heavy_authors (member_id)
-    SELECT m.id FROM members m WHERE m.follower_count >= s.heavy_followers
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
-    DELETE FROM home_timelines t WHERE t.read_at < now() - interval '14 days';
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
-    FOR t IN SELECT h.member_id FROM home_timelines h WHERE h.built_at IS NOT NULL LOOP
-        SELECT e.created_at, e.activity_id INTO c_at, c_id
-        FROM home_timeline_entries e WHERE e.member_id = t.member_id
-        ORDER BY e.created_at DESC, e.activity_id DESC
-        OFFSET s.timeline_entries - 1 LIMIT 1;
-        CONTINUE WHEN NOT FOUND;
-        DELETE FROM home_timeline_entries e
-        WHERE e.member_id = t.member_id AND (e.created_at, e.activity_id) < (c_at, c_id);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF n > 0 THEN
-            UPDATE home_timelines h SET floor_at = c_at, floor_id = c_id WHERE h.member_id = t.member_id;
-            changed := changed + n;
+    DELETE FROM home_timelines t WHERE t.read_at < now() - make_interval(days => s.idle_days);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    FOR m IN
+        SELECT t.member_id FROM home_timelines t
+        WHERE t.built_at IS NOT NULL
+        ORDER BY t.trimmed_at
+        LIMIT batch
+    LOOP
+        IF home_timeline_trim(m, s.timeline_entries) THEN
+            changed := changed + 1;
         END IF;
     END LOOP;
     RETURN changed;
@@ -257,8 +295,13 @@ DECLARE
     lo_id bigint;
     muted bigint[];
     -- Followees whose activity is read from `activities` rather than the timeline: heavy authors,
-    -- and those whose follow's backfill is still queued.
+    -- and those whose follow's backfill is still queued (more than 100: the page is read from the
+    -- followees instead).
     extra bigint[];
+    -- A pass's ids that still exist (an activity undone since it was copied is left out), and
+    -- whether one of them is restricted.
+    live bigint[];
+    restricted boolean;
     blocked bigint[];
     -- A pass: up to $4 ids, newest first, and their times.
     ids bigint[];
@@ -280,7 +323,12 @@ BEGIN
         WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = h.member_id)
         UNION
         SELECT w.author_id FROM feed_work w WHERE w.member_id = $1
+        LIMIT 101
     );
+    IF cardinality(extra) > 100 THEN
+        RETURN QUERY SELECT * FROM activity_feed($1, $2, $3, $4);
+        RETURN;
+    END IF;
     LOOP
     SELECT coalesce(array_agg(u.id ORDER BY u.created_at DESC, u.id DESC), '{}'),
            coalesce(array_agg(u.created_at ORDER BY u.created_at DESC, u.id DESC), '{}')
@@ -310,8 +358,10 @@ BEGIN
              WHERE ex.author <> ALL (muted)
                AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = ex.author))
             UNION
+            -- (The newest 256 items of the queue at most: a backlog delays activity, it does not
+            -- slow every page down.)
             (SELECT w.created_at, w.activity_id
-             FROM feed_work w
+             FROM (SELECT q.* FROM feed_work q ORDER BY q.id DESC LIMIT 256) w
              WHERE w.activity_id IS NOT NULL
                AND (w.created_at, w.activity_id) < ($2, $3)
                AND (w.created_at, w.activity_id) >= (lo_at, lo_id)
@@ -321,12 +371,15 @@ BEGIN
         ORDER BY u.created_at DESC, u.id DESC
         LIMIT $4
     ) u;
+    SELECT coalesce(array_agg(r.id ORDER BY u.n), '{}'), coalesce(bool_or(r.restricted), false)
+    INTO live, restricted
+    FROM unnest(ids) WITH ORDINALITY AS u(id, n)
+    JOIN activities r ON r.id = u.id;
     -- As activity_feed: usually nothing in a pass is hidden from anyone.
-    IF cardinality(blocked) = 0
-       AND NOT EXISTS (SELECT 1 FROM activities r WHERE r.id = ANY (ids) AND r.restricted) THEN
-        page := page || ids;
+    IF cardinality(blocked) = 0 AND NOT restricted THEN
+        page := page || live;
     ELSE
-        page := page || activity_visible(ids, $1, blocked);
+        page := page || activity_visible(live, $1, blocked);
     END IF;
     EXIT WHEN cardinality(page) >= $4 OR cardinality(ids) < $4;
     page_at := ats[cardinality(ats)];

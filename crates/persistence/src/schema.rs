@@ -74,6 +74,7 @@ diesel::table! {
         id -> Bool,
         heavy_followers -> Int4,
         timeline_entries -> Int4,
+        idle_days -> Int4,
     }
 }
 
@@ -165,7 +166,6 @@ diesel::table! {
 diesel::table! {
     heavy_authors (member_id) {
         member_id -> Int8,
-        since -> Timestamptz,
     }
 }
 
@@ -186,6 +186,7 @@ diesel::table! {
         read_at -> Timestamptz,
         floor_at -> Timestamptz,
         floor_id -> Int8,
+        trimmed_at -> Timestamptz,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
@@ -19,8 +19,8 @@ pub struct TimelineState {
     pub read_at: DateTime<Utc>,
 }
 
-/// How old a timeline's `read_at` may be before a read refreshes it (a timeline not read for 14
-/// days is dropped; refreshing daily keeps reads from writing).
+/// How old a timeline's `read_at` may be before a read refreshes it (a timeline not read for
+/// `feed_settings.idle_days` is dropped; refreshing at most daily keeps reads from writing).
 pub const READ_REFRESH: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 impl TimelineState {
@@ -88,8 +88,8 @@ pub async fn fan_out(conn: &mut AsyncPgConnection, batch: i32) -> Result<Vec<f64
 
 #[derive(QueryableByName)]
 struct Count {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    n: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// Builds up to `batch` requested timelines; answers how many.
@@ -99,16 +99,24 @@ pub async fn build(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
             .bind::<Integer, _>(batch)
             .get_result::<Count>(conn)
             .await?
-            .n
-            .unwrap_or(0),
+            .n,
     )
 }
 
-/// The feed's housekeeping (who is heavy, trims, inactive timelines); answers the rows it changed.
-pub async fn maintain(conn: &mut AsyncPgConnection) -> Result<i64> {
-    Ok(diesel::sql_query("SELECT home_feed_maintain() AS n")
+/// Who is heavy (`home_feed_heavy`); answers the rows it changed.
+pub async fn refresh_heavy(conn: &mut AsyncPgConnection) -> Result<i64> {
+    Ok(diesel::sql_query("SELECT home_feed_heavy() AS n")
         .get_result::<Count>(conn)
         .await?
-        .n
-        .unwrap_or(0))
+        .n)
+}
+
+/// Drops timelines not read for a while and trims up to `batch` others (`home_feed_trim`); answers
+/// how many timelines it dropped or trimmed.
+pub async fn trim(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
+    Ok(diesel::sql_query("SELECT home_feed_trim($1) AS n")
+        .bind::<Integer, _>(batch)
+        .get_result::<Count>(conn)
+        .await?
+        .n)
 }

@@ -54,8 +54,9 @@ pub struct Settings {
     pub webhook_workers: usize,
     /// Import and export workers of this instance (FILMLOG_PORTABILITY_WORKERS, default 1; 0: none).
     pub portability_workers: usize,
-    /// Whether this instance runs the home feed's worker (`FILMLOG_FEED_WORKER`, default 1; 0: not
-    /// here, another instance does).
+    /// Whether this instance runs the home feed's worker and housekeeping (`FILMLOG_FEED_WORKER`,
+    /// default `true`; `false` on instances that only serve while another one works: with none,
+    /// the queue grows and pages merge only its newest items).
     pub feed_worker: bool,
 }
 
@@ -267,7 +268,7 @@ impl Settings {
             portability_workers: parse(&lookup, "FILMLOG_PORTABILITY_WORKERS", 1, |n: &usize| {
                 *n <= 16
             })?,
-            feed_worker: parse(&lookup, "FILMLOG_FEED_WORKER", 1, |n: &u8| *n <= 1)? == 1,
+            feed_worker: parse(&lookup, "FILMLOG_FEED_WORKER", true, |_| true)?,
             popularity_every: Some(parse(
                 &lookup,
                 "FILMLOG_POPULARITY_INTERVAL_SECS",
@@ -384,6 +385,9 @@ mod tests {
         let s = settings(&[]);
         let s = s.as_ref().ok();
         assert_eq!(s.map(|s| s.webhook_workers), Some(1));
+        assert_eq!(s.map(|s| s.feed_worker), Some(true));
+        let off = settings(&[("FILMLOG_FEED_WORKER", "false")]);
+        assert_eq!(off.as_ref().ok().map(|s| s.feed_worker), Some(false));
         assert_eq!(s.map(|s| s.webhooks.targets.allow_private), Some(false));
         let s = settings(&[
             ("FILMLOG_WEBHOOK_WORKERS", "0"),
@@ -400,6 +404,7 @@ mod tests {
         for (name, bad) in [
             ("FILMLOG_WEBHOOK_WORKERS", "17"),
             ("FILMLOG_WEBHOOK_ALLOW_PRIVATE", "sometimes"),
+            ("FILMLOG_FEED_WORKER", "1"),
         ] {
             assert!(
                 matches!(settings(&[(name, bad)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),

@@ -517,6 +517,32 @@ impl TestApp {
         res.json["id"].as_str().unwrap_or_default().to_owned()
     }
 
+    /// Waits (5 s at most, else panics saying `what`) until `sql` returns a row: for what the app
+    /// does in the background, after a response.
+    pub async fn until(&self, sql: &str, what: &str) {
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.db.connect().await;
+        let started = std::time::Instant::now();
+        loop {
+            match diesel::sql_query(sql).execute(&mut conn).await {
+                Ok(0) => {}
+                Ok(_) => return,
+                Err(e) => panic!("{sql}: {e}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "{what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// What the home feed's worker does, done now: every queued item and requested timeline (for
+    /// tests whose app runs no feed worker). Answers how many things it did.
+    pub async fn settle_feeds(&self) -> usize {
+        let mut conn = self.db.connect().await;
+        filmlog_jobs::feed::drain(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("feed: {e}"))
+    }
+
     /// Every maintained counter that differs from a recomputation from its base tables (empty when
     /// consistent).
     pub async fn drift(&self) -> Vec<filmlog_domain::FilmId> {
