@@ -10,7 +10,7 @@ bench with the same settings; each run of a scenario measures one of them while 
 BASE first in odd pairs and HEAD first in even ones, and the report takes medians. No webhook
 endpoints on either side (BASE has none to configure): the write path measured is the members'.
 """
-import argparse, datetime, json, os, platform, random, statistics, subprocess, sys, time
+import argparse, datetime, json, os, platform, random, statistics, subprocess, sys, time, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import (WORK, ROOT, Server, free_port, psql, quiesce, request, run_wrk, sh, start_perf,  # noqa: E402
@@ -67,7 +67,9 @@ def prepare_database(server_url, side, profile, marker_prefix):
 
 
 def server_env(side, workers, pool):
+    side.metrics_port = free_port()
     return dict(os.environ, DATABASE_URL=side.db_url, FILMLOG_JWT_SECRET=os.urandom(48).hex(),
+                FILMLOG_METRICS_ADDR=f"127.0.0.1:{side.metrics_port}",
                 FILMLOG_ACCESS_TTL_SECS="86400", PORT=str(free_port()), RUST_LOG="warn",
                 FILMLOG_WORKERS=str(workers), FILMLOG_DB_POOL_SIZE=str(pool),
                 # Settings only HEAD knows (BASE ignores them): no popularity recomputation and no
@@ -180,11 +182,18 @@ def main():
                 quiesce(side.db_url)
                 # Warm-up, not recorded: the pool's connections open and prepare this scenario's statements.
                 run_wrk(side.server.port, *side.requests[name], args.concurrency, 2)
+            lag = {}
             for i in range(args.pairs):
                 for side in (sides if i % 2 == 0 else sides[::-1]):
                     quiesce(side.db_url)
                     file, tokens = side.requests[name]
+                    before = lag_buckets(side)
                     runs[side.name].append(run_wrk(side.server.port, file, tokens, args.concurrency, args.duration))
+                    after = lag_buckets(side)
+                    if before and after:
+                        for le, n in after.items():
+                            lag.setdefault(side.name, {}).setdefault(le, 0)
+                            lag[side.name][le] += n - before.get(le, 0)
             profiles = {}
             if args.statements:
                 for side in sides:
@@ -201,6 +210,9 @@ def main():
             entry["errors"] = {s: sum(r["errors"] for r in runs[s]) for s in runs}
             entry["ratio"] = entry["head"]["rps"] / entry["base"]["rps"] if entry["base"]["rps"] else 0.0
             entry["runs"] = runs
+            if "head" in lag and lag_p99({}, lag["head"]):
+                bound, items = lag_p99({}, lag["head"])
+                entry["fanout_lag"] = {"p99_le_s": bound, "items": items}
             if profiles:
                 entry["profiles"] = profiles
             results[name] = entry
@@ -262,6 +274,36 @@ def statement_profile(side, name, args):
     return out
 
 
+LAG_METRIC = "filmlog_feed_fanout_lag_seconds_bucket"
+LAG_P99_TARGET_S = 1.0
+
+
+def lag_buckets(side):
+    """The home feed's fan-out lag histogram as the side's server counts it: {upper bound: count}, or None
+    when the side has no such metric (a release before the materialised feed)."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{side.metrics_port}/metrics", timeout=5).read().decode()
+    except Exception:
+        return None
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(LAG_METRIC + "{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return out or None
+
+
+def lag_p99(before, after):
+    """The bucket bound holding the 99th percentile of what was counted between two scrapes, and the count."""
+    if before is None or not after:
+        return None
+    delta = sorted((le, after[le] - before.get(le, 0)) for le in after)
+    total = delta[-1][1]
+    if total <= 0:
+        return None
+    return next(le for le, n in delta if n >= 0.99 * total), int(total)
+
+
 def verdict(ok):
     return "met" if ok else "MISSED"
 
@@ -310,6 +352,16 @@ def report(out, day):
                 procs = ", ".join(f"{k} {v:.0f} %" for k, v in prof["by_process"][:4])
                 syms = ", ".join(f"`{k.split(' ', 2)[-1]}` {v:.1f} %" for k, v in prof["by_symbol"][:8])
                 lines.append(f"- **{n}**, {side.upper()}: {procs}. Hottest: {syms}.")
+    lags = {n: e["fanout_lag"] for n, e in sc.items() if e.get("fanout_lag")}
+    if lags:
+        lines += ["", "## Home feed fan-out lag", "",
+                  "From an activity's queueing (in its writing transaction) to the commit of its fan-out into the "
+                  "home timelines, as HEAD's `filmlog_feed_fanout_lag_seconds` histogram counted it during the "
+                  "measured runs (p99 as the bound of its bucket).", "",
+                  "| scenario | items fanned out | p99 | target |", "|---|---:|---:|---|"]
+        for n, l in lags.items():
+            target = f"≤ {LAG_P99_TARGET_S:.0f} s {verdict(l['p99_le_s'] <= LAG_P99_TARGET_S)}" if n == "mixed" else ""
+            lines.append(f"| {n} | {l['items']} | ≤ {l['p99_le_s']:g} s | {target} |")
     errors = {n: e["errors"] for n, e in sc.items() if any(e["errors"].values())}
     if errors:
         lines += ["", "Errors (non-2xx or failed requests): " + ", ".join(f"{n} {v}" for n, v in errors.items())]

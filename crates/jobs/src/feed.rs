@@ -32,23 +32,50 @@ pub struct FeedSettings {
 impl Default for FeedSettings {
     fn default() -> Self {
         Self {
-            idle: Duration::from_millis(50),
+            idle: Duration::from_millis(100),
             maintain_every: Duration::from_secs(60),
         }
     }
 }
 
-/// One round of the worker: a batch of the queue, then a requested timeline. Answers how many
-/// things it did (0: nothing was waiting).
-pub async fn round(conn: &mut AsyncPgConnection) -> Result<usize, PersistenceError> {
+/// What one round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Queued items done.
+    pub items: usize,
+    /// Timelines built.
+    pub built: usize,
+}
+
+impl Round {
+    /// Whether more may be waiting: the batch was full, or a timeline was built (others may be
+    /// requested).
+    fn busy(self) -> bool {
+        self.items >= BATCH as usize || self.built > 0
+    }
+}
+
+/// One round of the worker: a batch of the queue, then a requested timeline, each in a transaction
+/// that commits without waiting for its WAL flush (`synchronous_commit = off`): a crash that loses
+/// the commit loses the claim with it, so the work is queued again, never lost.
+pub async fn round(conn: &mut AsyncPgConnection) -> Result<Round, PersistenceError> {
     let ages = conn
-        .transaction(async |conn| timelines::fan_out(conn, BATCH).await)
+        .transaction(async |conn| {
+            timelines::commit_lazily(conn).await?;
+            timelines::fan_out(conn, BATCH).await
+        })
         .await?;
     metrics::fanned_out(&ages);
     let built = conn
-        .transaction(async |conn| timelines::build(conn, BUILDS).await)
+        .transaction(async |conn| {
+            timelines::commit_lazily(conn).await?;
+            timelines::build(conn, BUILDS).await
+        })
         .await?;
-    Ok(ages.len() + usize::try_from(built).unwrap_or(0))
+    Ok(Round {
+        items: ages.len(),
+        built: usize::try_from(built).unwrap_or(0),
+    })
 }
 
 /// Everything queued and requested, done now (for tests and tools that must see the timelines
@@ -56,16 +83,17 @@ pub async fn round(conn: &mut AsyncPgConnection) -> Result<usize, PersistenceErr
 pub async fn drain(conn: &mut AsyncPgConnection) -> Result<usize, PersistenceError> {
     let mut total = 0;
     loop {
-        let n = round(conn).await?;
-        if n == 0 {
+        let r = round(conn).await?;
+        if r.items + r.built == 0 {
             return Ok(total);
         }
-        total += n;
+        total += r.items + r.built;
     }
 }
 
-/// The worker, for as long as the process runs: rounds back to back while there is work, a pause of
-/// `settings.idle` when there is none, a longer one after a failure.
+/// The worker, for as long as the process runs: rounds back to back while batches come full, else a
+/// pause of `settings.idle` (what arrives meanwhile goes in the next batch: a few rounds a second
+/// under a steady load, not one per activity), a longer one after a failure.
 pub async fn work(pool: DbPool, settings: FeedSettings) {
     loop {
         let done = match pool.get().await {
@@ -73,8 +101,8 @@ pub async fn work(pool: DbPool, settings: FeedSettings) {
             Err(e) => Err(PersistenceError::from(e)),
         };
         match done {
-            Ok(0) => tokio::time::sleep(settings.idle).await,
-            Ok(_) => {}
+            Ok(r) if r.busy() => {}
+            Ok(_) => tokio::time::sleep(settings.idle).await,
             Err(error) => {
                 tracing::warn!(%error, "feed: queued work not done");
                 tokio::time::sleep(AFTER_FAILURE).await;

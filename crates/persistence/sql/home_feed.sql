@@ -319,8 +319,9 @@ BEGIN
     blocked := hidden_from($1);
     muted := ARRAY(SELECT m.muted_id FROM mutes m WHERE m.muter_id = $1);
     extra := ARRAY(
+        -- (One probe of follows per heavy author, a handful: not a pass over all the followees.)
         SELECT h.member_id FROM heavy_authors h
-        WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = h.member_id)
+        WHERE (SELECT true FROM follows f WHERE f.follower_id = $1 AND f.followee_id = h.member_id)
         UNION
         SELECT w.author_id FROM feed_work w WHERE w.member_id = $1
         LIMIT 101

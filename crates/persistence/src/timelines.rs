@@ -69,6 +69,15 @@ pub async fn touch(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()>
     Ok(())
 }
 
+/// The rest of the caller's transaction commits without waiting for its WAL to reach the disk (for
+/// the feed worker's transactions: a crash that loses such a commit loses its claim too).
+pub async fn commit_lazily(conn: &mut AsyncPgConnection) -> Result<()> {
+    diesel::sql_query("SET LOCAL synchronous_commit = off")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct Ages {
     #[diesel(sql_type = Array<Double>)]
