@@ -30,6 +30,16 @@ CREATE TABLE home_timeline_entries (
     PRIMARY KEY (member_id, created_at, activity_id)
 );
 
+-- The followees of each materialised timeline, by followee: whom the fan-out copies an author's
+-- activity to, without reading all of the author's followers to find the few who read their feed.
+-- Filled when a timeline is requested, kept by the follows trigger, emptied with the timeline.
+CREATE TABLE home_timeline_followees (
+    followee_id bigint NOT NULL,
+    member_id bigint NOT NULL,
+    PRIMARY KEY (followee_id, member_id)
+);
+CREATE INDEX home_timeline_followees_member_idx ON home_timeline_followees (member_id);
+
 -- What the worker has to do, queued in the writing transaction (one small insert): an activity to
 -- fan out (with its actor and time, so a page can merge what is still queued without reading the
 -- activity), or a timeline to backfill with one author's activity (a new follow).

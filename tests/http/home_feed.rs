@@ -194,7 +194,7 @@ async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
     let first = app.get("/api/v1/me/feed", Some(&reader.access_token)).await;
     assert_eq!(first.json["items"][0]["log_entry"]["id"], json!(entry));
     settle(&app).await;
-    // (The fan-out itself trims about one timeline in 32 it copies to.)
+    // (The fan-out itself trims about one timeline in 128 it copies to.)
     assert!(timeline_entries(&mut conn, &reader).await >= 25);
     assert_eq!(whole_feed(&app, &reader, 10).await, now);
     let changed = count(&mut conn, "SELECT home_feed_trim(1000) AS n").await;
@@ -267,6 +267,13 @@ async fn a_new_follow_backfills_and_what_ends_a_follow_or_hides_takes_effect_on_
     settle(&app).await;
     assert_eq!(timeline_entries(&mut conn, &reader).await, 10, "backfilled");
     assert_eq!(whole_feed(&app, &reader, 3).await, both);
+    // ben's next activity is copied too: the follow made him one of the timeline's followees.
+    activities(&mut conn, &ben, &ana, 1, 0).await;
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 11);
+    let both = whole_feed(&app, &reader, 20).await;
+    assert_eq!(both.len(), 11);
+    assert_eq!(both[0].0, "ben");
 
     // An unfollow: gone from the next page (the entries stay until trimmed; the page checks).
     app.delete("/api/v1/members/ben/follow", &reader.access_token)

@@ -16,10 +16,16 @@ BEGIN
         following_count = following_count + CASE WHEN id = f THEN d ELSE 0 END,
         follower_count  = follower_count  + CASE WHEN id = e THEN d ELSE 0 END
     WHERE id IN (f, e);
-    -- A new follow: the followee's activity is backfilled into the follower's home timeline after
-    -- commit (home_feed.sql); until then a page of it reads the followee's activity directly.
+    -- The home feed (home_feed.sql): a new follow's followee is one the follower's timeline (if they
+    -- have one) receives activity from, and whose activity is backfilled into it after commit (until
+    -- then a page reads the followee's activity directly); an unfollow ends both.
     IF TG_OP = 'INSERT' THEN
+        INSERT INTO home_timeline_followees (followee_id, member_id)
+        SELECT e, f WHERE EXISTS (SELECT 1 FROM home_timelines t WHERE t.member_id = f)
+        ON CONFLICT DO NOTHING;
         INSERT INTO feed_work (member_id, author_id) VALUES (f, e);
+    ELSE
+        DELETE FROM home_timeline_followees x WHERE x.followee_id = e AND x.member_id = f;
     END IF;
     RETURN NULL;
 END $$;

@@ -8,6 +8,7 @@
 -- visibility rule as it stands when the page is read.
 DROP FUNCTION IF EXISTS home_timelines_drop_entries() CASCADE;
 DROP FUNCTION IF EXISTS home_timeline_trim(bigint, integer);
+DROP FUNCTION IF EXISTS home_timeline_touch(bigint);
 DROP FUNCTION IF EXISTS feed_fanout(integer);
 DROP FUNCTION IF EXISTS home_timelines_build(integer);
 DROP FUNCTION IF EXISTS home_feed_maintain();
@@ -15,12 +16,31 @@ DROP FUNCTION IF EXISTS home_feed_heavy();
 DROP FUNCTION IF EXISTS home_feed_trim(integer);
 DROP FUNCTION IF EXISTS home_feed(bigint, timestamptz, bigint, bigint);
 
--- A timeline dropped (its member deleted, or inactive) takes its entries with it.
+-- A timeline dropped (its member deleted, or inactive) takes its entries and followees with it.
 CREATE FUNCTION home_timelines_drop_entries() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM home_timeline_entries e WHERE e.member_id = OLD.member_id;
+    DELETE FROM home_timeline_followees x WHERE x.member_id = OLD.member_id;
     RETURN NULL;
 END $$;
+
+-- `member` reads their feed: their timeline is requested (with its followees, in the same
+-- transaction, so that every activity committed after it is copied; the worker builds the rest),
+-- or, when it exists, marked read now.
+CREATE FUNCTION home_timeline_touch(member bigint) RETURNS void
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+    INSERT INTO home_timelines (member_id) VALUES (member) ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        INSERT INTO home_timeline_followees (followee_id, member_id)
+        SELECT f.followee_id, member FROM follows f WHERE f.follower_id = member
+        ON CONFLICT DO NOTHING;
+    ELSE
+        UPDATE home_timelines t SET read_at = now() WHERE t.member_id = member;
+    END IF;
+END
+$fn$;
 
 CREATE TRIGGER home_timelines_drop_entries AFTER DELETE ON home_timelines
     FOR EACH ROW EXECUTE FUNCTION home_timelines_drop_entries();
@@ -61,9 +81,11 @@ $fn$;
 -- `timeline_entries` from the timeline's floor up) copied into the follower's timeline, whose row
 -- is locked meanwhile; when the followee did more than that, the floor rises to the oldest copied
 -- (below it, pages read the followees). Then the activities, copied into the timelines (built or
--- being built) of their actor's followers, in member order, unless the actor is heavy; about one
--- insert in 32 trims its timeline. Answers each item's age in seconds, from its queueing (in the
--- writing transaction, just before its commit) to now, just before this batch commits.
+-- being built) of the actor's followers (home_timeline_followees), in member order, unless the actor
+-- is heavy; about one copy in 128 trims its timeline (a trim reads the newest `timeline_entries`:
+-- read once per 128 copies, not once per copy). Answers each item's age in seconds, from its
+-- queueing (in the writing transaction, just before its commit) to now, just before this batch
+-- commits.
 CREATE FUNCTION feed_fanout(batch integer) RETURNS float8[]
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -99,8 +121,11 @@ BEGIN
         FROM home_timelines h WHERE h.member_id = followers[i]
         FOR UPDATE;
         CONTINUE WHEN NOT FOUND
-            OR NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = followers[i] AND f.followee_id = authors[i])
-            OR EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = authors[i]);
+            OR NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = followers[i] AND f.followee_id = authors[i]);
+        -- (A follow that raced the timeline's request may have missed it.)
+        INSERT INTO home_timeline_followees (followee_id, member_id) VALUES (authors[i], followers[i])
+        ON CONFLICT DO NOTHING;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = authors[i]);
         INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
         SELECT followers[i], x.created_at, x.id, x.actor_id
         FROM activities x
@@ -124,18 +149,18 @@ BEGIN
     IF acts IS NOT NULL THEN
         WITH copied AS (
             INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
-            SELECT f.follower_id, a.created_at, a.id, a.actor_id
+            SELECT f.member_id, a.created_at, a.id, a.actor_id
             FROM activities a
-            JOIN follows f ON f.followee_id = a.actor_id
-            JOIN home_timelines h ON h.member_id = f.follower_id
+            JOIN home_timeline_followees f ON f.followee_id = a.actor_id
+            JOIN home_timelines h ON h.member_id = f.member_id
             WHERE a.id = ANY (acts)
               AND NOT EXISTS (SELECT 1 FROM heavy_authors x WHERE x.member_id = a.actor_id)
               AND (a.created_at, a.id) >= (h.floor_at, h.floor_id)
-            ORDER BY f.follower_id, a.created_at, a.id
+            ORDER BY f.member_id, a.created_at, a.id
             ON CONFLICT DO NOTHING
             RETURNING member_id, activity_id
         )
-        SELECT array_agg(DISTINCT c.member_id) FILTER (WHERE (c.member_id + c.activity_id) % 32 = 0)
+        SELECT array_agg(DISTINCT c.member_id) FILTER (WHERE (c.member_id + c.activity_id) % 128 = 0)
         INTO to_trim
         FROM copied c;
         FOREACH m IN ARRAY coalesce(to_trim, '{}') LOOP
@@ -235,11 +260,10 @@ BEGIN
         RETURNING h.member_id
     )
     INSERT INTO feed_work (member_id, author_id)
-    SELECT f.follower_id, g.member_id
+    SELECT f.member_id, g.member_id
     FROM gone g
-    JOIN follows f ON f.followee_id = g.member_id
-    JOIN home_timelines h ON h.member_id = f.follower_id
-    ORDER BY f.follower_id;
+    JOIN home_timeline_followees f ON f.followee_id = g.member_id
+    ORDER BY f.member_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;
     INSERT INTO heavy_authors (member_id)

@@ -179,6 +179,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    home_timeline_followees (followee_id, member_id) {
+        followee_id -> Int8,
+        member_id -> Int8,
+    }
+}
+
+diesel::table! {
     home_timelines (member_id) {
         member_id -> Int8,
         requested_at -> Timestamptz,
@@ -620,6 +627,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follows,
     heavy_authors,
     home_timeline_entries,
+    home_timeline_followees,
     home_timelines,
     idempotency_keys,
     import_chunks,

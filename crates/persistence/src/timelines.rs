@@ -59,13 +59,10 @@ pub async fn state(
 /// The member is reading their feed: requests their timeline (the worker builds it) or marks it
 /// read now. On the primary.
 pub async fn touch(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
-    diesel::sql_query(
-        "INSERT INTO home_timelines (member_id) VALUES ($1) \
-         ON CONFLICT (member_id) DO UPDATE SET read_at = now()",
-    )
-    .bind::<BigInt, _>(member.get())
-    .execute(conn)
-    .await?;
+    diesel::sql_query("SELECT home_timeline_touch($1)")
+        .bind::<BigInt, _>(member.get())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -128,4 +125,29 @@ pub async fn trim(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
         .get_result::<Count>(conn)
         .await?
         .n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_touches_a_missing_or_day_old_timeline_only() {
+        let now = Utc::now();
+        let read = |ago: chrono::TimeDelta| {
+            Some(TimelineState {
+                built: true,
+                read_at: now - ago,
+            })
+        };
+        assert!(TimelineState::needs_touch(None, now));
+        assert!(!TimelineState::needs_touch(
+            read(chrono::TimeDelta::hours(23)),
+            now
+        ));
+        assert!(TimelineState::needs_touch(
+            read(READ_REFRESH + chrono::TimeDelta::seconds(1)),
+            now
+        ));
+    }
 }
