@@ -189,6 +189,8 @@ def main():
                     file, tokens = side.requests[name]
                     before = lag_buckets(side)
                     runs[side.name].append(run_wrk(side.server.port, file, tokens, args.concurrency, args.duration))
+                    if before:
+                        drain_feed(side)
                     after = lag_buckets(side)
                     if before and after:
                         for le, n in after.items():
@@ -291,6 +293,13 @@ def lag_buckets(side):
             le = line.split('le="', 1)[1].split('"', 1)[0]
             out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
     return out or None
+
+
+def drain_feed(side, limit_s=30):
+    """Waits until the side's fan-out queue is empty (its slowest items counted too), `limit_s` at most."""
+    deadline = time.time() + limit_s
+    while time.time() < deadline and side.q("SELECT count(*) FROM feed_work") not in ("0", ""):
+        time.sleep(0.05)
 
 
 def lag_p99(before, after):

@@ -111,8 +111,11 @@ pub async fn work(pool: DbPool, settings: FeedSettings) {
     }
 }
 
-/// Timelines trimmed per run of the housekeeping (the fan-out trims most as it goes).
-const TRIMS: i32 = 500;
+/// Timelines trimmed per transaction of the housekeeping, and its transactions per run (500
+/// timelines a run; the fan-out trims most as it goes). Small transactions: a trim locks its
+/// timeline until commit, and a backfill waits for it.
+const TRIMS: i32 = 50;
+const TRIM_ROUNDS: usize = 10;
 
 /// The feed's housekeeping as a periodic job: who is heavy, then the inactive timelines dropped
 /// and the least recently trimmed ones trimmed, each in a transaction of its own.
@@ -135,9 +138,12 @@ impl Periodic for Maintain {
         let heavy = conn
             .transaction(async |conn| timelines::refresh_heavy(conn).await)
             .await?;
-        let trimmed = conn
-            .transaction(async |conn| timelines::trim(conn, TRIMS).await)
-            .await?;
-        Ok(usize::try_from(heavy + trimmed).unwrap_or(0))
+        let mut changed = heavy;
+        for _ in 0..TRIM_ROUNDS {
+            changed += conn
+                .transaction(async |conn| timelines::trim(conn, TRIMS).await)
+                .await?;
+        }
+        Ok(usize::try_from(changed).unwrap_or(0))
     }
 }

@@ -4,7 +4,7 @@
 -- follow, by follows_count); the `feed` worker of the jobs crate claims it in batches and copies
 -- each activity into the timelines of its author's followers (feed_fanout), in the same transaction
 -- as the claim, so a killed worker leaves the work queued. A page (home_feed) reads the timeline,
--- merges what is still queued and the activity of heavy authors (never copied), and applies every
+-- merges what is still queued and the activity of heavy authors (not fanned out), and applies every
 -- visibility rule as it stands when the page is read.
 DROP FUNCTION IF EXISTS home_timelines_drop_entries() CASCADE;
 DROP FUNCTION IF EXISTS home_timeline_trim(bigint, integer);
@@ -33,6 +33,9 @@ LANGUAGE plpgsql AS $fn$
 BEGIN
     INSERT INTO home_timelines (member_id) VALUES (member) ON CONFLICT DO NOTHING;
     IF FOUND THEN
+        -- A follow being written locks the member's row (follows_count); waiting for it here means
+        -- either this reads the follow or its trigger sees this timeline.
+        PERFORM 1 FROM members m WHERE m.id = member FOR SHARE;
         INSERT INTO home_timeline_followees (followee_id, member_id)
         SELECT f.followee_id, member FROM follows f WHERE f.follower_id = member
         ON CONFLICT DO NOTHING;
@@ -79,7 +82,8 @@ $fn$;
 -- One batch of queued work, in the caller's transaction: up to `batch` items claimed (others'
 -- claims skipped). First the new follows, in member order: the followee's activity (its newest
 -- `timeline_entries` from the timeline's floor up) copied into the follower's timeline, whose row
--- is locked meanwhile; when the followee did more than that, the floor rises to the oldest copied
+-- is locked meanwhile, and the followee made one of its followees (a follow that raced the
+-- timeline's request may have missed it); when the followee did more than that, the floor rises to the oldest copied
 -- (below it, pages read the followees). Then the activities, copied into the timelines (built or
 -- being built) of the actor's followers (home_timeline_followees), in member order, unless the actor
 -- is heavy; about one copy in 128 trims its timeline (a trim reads the newest `timeline_entries`:
@@ -122,17 +126,22 @@ BEGIN
         FOR UPDATE;
         CONTINUE WHEN NOT FOUND
             OR NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = followers[i] AND f.followee_id = authors[i]);
-        -- (A follow that raced the timeline's request may have missed it.)
         INSERT INTO home_timeline_followees (followee_id, member_id) VALUES (authors[i], followers[i])
         ON CONFLICT DO NOTHING;
-        CONTINUE WHEN EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = authors[i]);
+        -- (A heavy author too: bounded like any other, and it keeps the timeline whole should they stop
+        -- being heavy before home_feed_heavy saw this follow. Inserted oldest first, as the fan-out
+        -- inserts: two workers writing one timeline take its keys in the same order.)
         INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
         SELECT followers[i], x.created_at, x.id, x.actor_id
-        FROM activities x
-        WHERE x.actor_id = authors[i]
-          AND (x.created_at, x.id) >= (lo_at, lo_id)
-        ORDER BY x.created_at DESC, x.id DESC
-        LIMIT keep
+        FROM (
+            SELECT x.created_at, x.id, x.actor_id
+            FROM activities x
+            WHERE x.actor_id = authors[i]
+              AND (x.created_at, x.id) >= (lo_at, lo_id)
+            ORDER BY x.created_at DESC, x.id DESC
+            LIMIT keep
+        ) x
+        ORDER BY x.created_at, x.id
         ON CONFLICT DO NOTHING;
         SELECT x.created_at, x.id INTO lo_at, lo_id
         FROM activities x
@@ -172,7 +181,8 @@ END
 $fn$;
 
 -- Builds up to `batch` requested timelines: the newest `timeline_entries` activities of the
--- member's followees (heavy authors left out, as the fan-out leaves them), found in two index passes (as activity_feed's followee pass): a few newest of
+-- member's followees (heavy authors' too: should one stop being heavy before home_feed_heavy sees
+-- this timeline, nothing is missing), found in two index passes (as activity_feed's followee pass): a few newest of
 -- each followee give a lower bound, then each followee's activity down to it. Answers how many it
 -- built.
 CREATE FUNCTION home_timelines_build(batch integer) RETURNS integer
@@ -208,7 +218,6 @@ BEGIN
                 LIMIT each_
             ) x
             WHERE f.follower_id = m
-              AND NOT EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = f.followee_id)
         ) c
         ORDER BY c.created_at DESC, c.id DESC
         OFFSET keep - 1 LIMIT 1;
@@ -217,19 +226,27 @@ BEGIN
             lo_id := 0;
         END IF;
         INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
-        SELECT m, x.created_at, x.id, x.actor_id
-        FROM follows f
-        CROSS JOIN LATERAL (
-            SELECT x.created_at, x.id, x.actor_id FROM activities x
-            WHERE x.actor_id = f.followee_id
-              AND (x.created_at, x.id) >= (lo_at, lo_id)
+        SELECT m, t.created_at, t.id, t.actor_id
+        FROM (
+            SELECT x.created_at, x.id, x.actor_id
+            FROM follows f
+            CROSS JOIN LATERAL (
+                SELECT x.created_at, x.id, x.actor_id FROM activities x
+                WHERE x.actor_id = f.followee_id
+                  AND (x.created_at, x.id) >= (lo_at, lo_id)
+                ORDER BY x.created_at DESC, x.id DESC
+                LIMIT keep
+            ) x
+            WHERE f.follower_id = m
             ORDER BY x.created_at DESC, x.id DESC
             LIMIT keep
-        ) x
-        WHERE f.follower_id = m
-          AND NOT EXISTS (SELECT 1 FROM heavy_authors y WHERE y.member_id = f.followee_id)
-        ORDER BY x.created_at DESC, x.id DESC
-        LIMIT keep
+        ) t
+        ORDER BY t.created_at, t.id
+        ON CONFLICT DO NOTHING;
+        -- The timeline's followees as the follows are now (a safety net: the request and the follows
+        -- trigger keep them).
+        INSERT INTO home_timeline_followees (followee_id, member_id)
+        SELECT f.followee_id, m FROM follows f WHERE f.follower_id = m
         ON CONFLICT DO NOTHING;
         -- Fewer than `keep` (all there is): complete from the beginning; else from the oldest kept.
         UPDATE home_timelines t SET built_at = now(), floor_at = '-infinity', floor_id = 0
@@ -287,7 +304,12 @@ DECLARE
     changed bigint := 0;
 BEGIN
     SELECT * INTO s FROM feed_settings;
-    DELETE FROM home_timelines t WHERE t.read_at < now() - make_interval(days => s.idle_days);
+    DELETE FROM home_timelines t
+    WHERE t.member_id IN (
+        SELECT i.member_id FROM home_timelines i
+        WHERE i.read_at < now() - make_interval(days => s.idle_days)
+        ORDER BY i.member_id
+        FOR UPDATE SKIP LOCKED);
     GET DIAGNOSTICS changed = ROW_COUNT;
     FOR m IN
         SELECT t.member_id FROM home_timelines t
