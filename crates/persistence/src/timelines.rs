@@ -98,15 +98,18 @@ struct Count {
     n: i64,
 }
 
+/// Runs a maintenance function that takes a batch size and answers a count (`$1`: the batch).
+async fn batched(conn: &mut AsyncPgConnection, sql: &str, batch: i32) -> Result<i64> {
+    Ok(diesel::sql_query(sql)
+        .bind::<Integer, _>(batch)
+        .get_result::<Count>(conn)
+        .await?
+        .n)
+}
+
 /// Builds up to `batch` requested timelines; answers how many.
 pub async fn build(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
-    Ok(
-        diesel::sql_query("SELECT home_timelines_build($1)::bigint AS n")
-            .bind::<Integer, _>(batch)
-            .get_result::<Count>(conn)
-            .await?
-            .n,
-    )
+    batched(conn, "SELECT home_timelines_build($1)::bigint AS n", batch).await
 }
 
 /// Who is heavy (`home_feed_heavy`); answers the rows it changed.
@@ -120,11 +123,7 @@ pub async fn refresh_heavy(conn: &mut AsyncPgConnection) -> Result<i64> {
 /// Drops timelines not read for a while and trims up to `batch` others (`home_feed_trim`); answers
 /// how many timelines it dropped or trimmed.
 pub async fn trim(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64> {
-    Ok(diesel::sql_query("SELECT home_feed_trim($1) AS n")
-        .bind::<Integer, _>(batch)
-        .get_result::<Count>(conn)
-        .await?
-        .n)
+    batched(conn, "SELECT home_feed_trim($1) AS n", batch).await
 }
 
 #[cfg(test)]

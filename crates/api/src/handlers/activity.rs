@@ -17,6 +17,7 @@ use crate::error::{ApiResult, BadPageQuery, MemberNotFound, ServiceUnavailable, 
 use crate::extract::MemberName;
 use crate::pagination::{self, Page, PageQuery, Paging};
 use crate::state::AppState;
+use filmlog_app::ops::social;
 use filmlog_app::visibility;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,21 +210,27 @@ pub async fn feed(
         })
         .await?;
     drop(conn);
-    if TimelineState::needs_touch(timeline, Utc::now()) {
-        touch_timeline(state.pool.clone(), me);
-    }
+    read_feed(state.pool.clone(), me, timeline);
     Ok(HttpResponse::Ok().json(activity_page(rows, limit, Viewer::Member(me))))
 }
 
-/// Tells the primary, after the response, that `member` reads their feed: the first read requests
-/// their timeline (the jobs' feed worker builds it; until then pages come from the followees), later
-/// ones keep it from being dropped as inactive (at most daily). Best effort: a failure is logged and
-/// the next read tries again.
-fn touch_timeline(pool: filmlog_persistence::DbPool, member: filmlog_domain::MemberId) {
+/// [`social::read_feed`] in the background, beside the response (it writes on the primary only on
+/// a member's first read and then at most daily). Best effort: a failure is logged and the next
+/// read tries again.
+fn read_feed(
+    pool: filmlog_persistence::DbPool,
+    member: filmlog_domain::MemberId,
+    timeline: Option<TimelineState>,
+) {
+    if !TimelineState::needs_touch(timeline, Utc::now()) {
+        return;
+    }
     actix_web::rt::spawn(async move {
         let touched = match pool.get().await {
-            Ok(mut conn) => timelines::touch(&mut conn, member).await,
-            Err(e) => Err(e.into()),
+            Ok(mut conn) => social::read_feed(&mut conn, member, timeline)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
         if let Err(error) = touched {
             tracing::warn!(%error, member = member.get(), "home timeline not requested");
