@@ -3,18 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Double, Integer, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::MemberId;
 
 use crate::Result;
 
-/// How far a member's timeline is: not requested (`None`), requested and waiting for the worker,
-/// or built; and when its member last read it.
+/// A requested timeline (a missing one is `None`): when its member last read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct TimelineState {
-    #[diesel(sql_type = Bool)]
-    pub built: bool,
     #[diesel(sql_type = Timestamptz)]
     pub read_at: DateTime<Utc>,
 }
@@ -31,8 +28,7 @@ impl TimelineState {
     }
 }
 
-const STATE_SQL: &str =
-    "SELECT built_at IS NOT NULL AS built, read_at FROM home_timelines WHERE member_id = $1";
+const STATE_SQL: &str = "SELECT read_at FROM home_timelines WHERE member_id = $1";
 
 struct State<'a> {
     member: i64,
@@ -133,12 +129,7 @@ mod tests {
     #[test]
     fn a_read_touches_a_missing_or_day_old_timeline_only() {
         let now = Utc::now();
-        let read = |ago: chrono::TimeDelta| {
-            Some(TimelineState {
-                built: true,
-                read_at: now - ago,
-            })
-        };
+        let read = |ago: chrono::TimeDelta| Some(TimelineState { read_at: now - ago });
         assert!(TimelineState::needs_touch(None, now));
         assert!(!TimelineState::needs_touch(
             read(chrono::TimeDelta::hours(23)),

@@ -227,7 +227,7 @@ fn read_feed(
     }
     actix_web::rt::spawn(async move {
         let touched = match pool.get().await {
-            Ok(mut conn) => social::read_feed(&mut conn, member, timeline)
+            Ok(mut conn) => social::read_feed(&mut conn, member)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

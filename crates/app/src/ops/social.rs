@@ -558,21 +558,13 @@ pub async fn delete_list_comment(
     .await
 }
 
-/// `me` read their feed, whose timeline was in `state` (see
-/// [`filmlog_persistence::timelines::TimelineState`]): the first read requests the timeline (the
-/// jobs' feed worker builds it; until then pages come from the followees), later ones keep it from
-/// being dropped as inactive, at most daily. `false` when nothing needed writing.
-pub async fn read_feed(
-    conn: &mut AsyncPgConnection,
-    me: MemberId,
-    state: Option<filmlog_persistence::timelines::TimelineState>,
-) -> OpResult<bool> {
-    use filmlog_persistence::timelines::{self, TimelineState};
-    if !TimelineState::needs_touch(state, chrono::Utc::now()) {
-        return Ok(false);
-    }
-    timelines::touch(conn, me).await?;
-    Ok(true)
+/// `me` read their feed and [`TimelineState::needs_touch`](filmlog_persistence::timelines::TimelineState::needs_touch)
+/// said so (the caller decides, before spending a connection): the first read requests the
+/// timeline (the jobs' feed worker builds it; until then pages come from the followees), later ones
+/// keep it from being dropped as inactive.
+pub async fn read_feed(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult<()> {
+    filmlog_persistence::timelines::touch(conn, me).await?;
+    Ok(())
 }
 
 #[cfg(test)]
