@@ -230,3 +230,87 @@ async fn streams_are_bounded_refuse_strangers_and_end_when_the_server_stops() {
         assert!(s.ends().await);
     }
 }
+
+/// What arrives on `filmlog_events` within `wait`, on a connection of its own.
+async fn heard(url: &str, wait: Duration, during: impl Future<Output = ()>) -> Vec<String> {
+    use futures_util::StreamExt;
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("listen: {e}"));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let pump = tokio::spawn(async move {
+        let mut messages = std::pin::pin!(futures_util::stream::poll_fn(
+            move |cx| connection.poll_message(cx)
+        ));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                let _ = tx.send(n.payload().to_owned());
+            }
+        }
+    });
+    client
+        .batch_execute("LISTEN filmlog_events")
+        .await
+        .unwrap_or_else(|e| panic!("LISTEN: {e}"));
+    during.await;
+    tokio::time::sleep(wait).await;
+    pump.abort();
+    let mut got = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        got.push(p);
+    }
+    got
+}
+
+#[actix_web::test]
+async fn a_notifying_transaction_sends_no_notify_the_request_wakes_after_it() {
+    // A NOTIFY inside a writing transaction holds the cluster's notification-queue lock through its
+    // commit's WAL flush (every notifying commit waited for the one before it): the notification's
+    // row is written without one, and the request that wrote it wakes the streams once it is done.
+    let app = TestApp::spawn().await;
+    let (ana, ben) = (app.member("ana").await, app.member("ben").await);
+    let entry = review(&app, &ana).await;
+    let url = app.db.url().to_owned();
+    let (ana_id, ben_id) = (ana.id.to_string(), ben.id.to_string());
+    let direct = heard(&url, Duration::from_millis(300), async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        tokio::spawn(connection);
+        let written = client
+            .query_one(
+                &format!(
+                    "SELECT notify_members({ben_id}, ARRAY[{ana_id}]::bigint[], \
+                     ARRAY['review_like'], {entry}, NULL, NULL, NULL)"
+                ),
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("notify_members: {e}"));
+        assert_eq!(
+            written.get::<_, i32>(0),
+            1,
+            "the notification row is written"
+        );
+    })
+    .await;
+    assert!(
+        direct.is_empty(),
+        "the writing statement notified: {direct:?}"
+    );
+
+    let film = app.film("Woken", 2004).await;
+    let entry2 = app
+        .log(&ana, json!({"film": film, "review": {"text": "Later"}}))
+        .await;
+    let woken = heard(&url, Duration::from_millis(500), async {
+        app.put(
+            &format!("/api/v1/log-entries/{entry2}/like"),
+            &ben.access_token,
+        )
+        .await
+        .assert_status(204);
+    })
+    .await;
+    assert_eq!(woken, [ana_id], "the like's request wakes its author once");
+}

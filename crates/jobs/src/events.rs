@@ -28,6 +28,10 @@ type Streams = HashMap<i64, Vec<(u64, Arc<Notify>)>>;
 /// The streams of this instance, by member.
 pub struct EventHub {
     streams: Mutex<Streams>,
+    /// Members whose streams (on every instance) requests made news for, waiting for [`listen`] to
+    /// send their wakes.
+    pending: Mutex<Pending>,
+    pending_added: Notify,
     next: AtomicU64,
     closing: watch::Sender<bool>,
     pub heartbeat: Duration,
@@ -64,6 +68,8 @@ impl EventHub {
     pub fn with_heartbeat(heartbeat: Duration) -> Self {
         Self {
             streams: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending::default()),
+            pending_added: Notify::new(),
             next: AtomicU64::new(0),
             closing: watch::channel(false).0,
             heartbeat,
@@ -108,6 +114,40 @@ impl EventHub {
         }
     }
 
+    /// Wakes `members`' streams on every instance, soon: this instance's at once, the others' by a
+    /// `NOTIFY` that [`listen`] sends on its connection (batched, outside the requests' transactions).
+    pub fn wake_everywhere(&self, members: &[i64]) {
+        if members.is_empty() {
+            return;
+        }
+        for m in members {
+            self.wake(*m);
+        }
+        {
+            let mut pending = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for m in members {
+                if pending.members.len() >= MAX_PENDING {
+                    pending.everyone = true;
+                    break;
+                }
+                pending.members.insert(*m);
+            }
+        }
+        self.pending_added.notify_one();
+    }
+
+    fn take_pending(&self) -> Pending {
+        std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// Wakes every stream (after the listening connection was lost: something may have been
     /// missed).
     pub fn wake_all(&self) {
@@ -129,8 +169,42 @@ impl EventHub {
     }
 }
 
+/// Wakes waiting to be sent; past [`MAX_PENDING`] members, everyone's streams are woken.
+#[derive(Default)]
+struct Pending {
+    members: std::collections::HashSet<i64>,
+    everyone: bool,
+}
+
+/// How many members' wakes may wait at once before one wake of everyone replaces them.
+const MAX_PENDING: usize = 10_000;
+
+/// The payload of a wake of every stream.
+const EVERYONE: &str = "*";
+
+/// Sends the wakes requests left ([`EventHub::wake_everywhere`]) as `NOTIFY`s on `filmlog_events`,
+/// all that are waiting in one transaction on the listening connection (so they never wait for, or
+/// hold, a connection of the pool), committed without waiting for the WAL flush: a lost wake only
+/// delays a live event until the next one.
+async fn send_wakes(client: &tokio_postgres::Client, pending: Pending) -> Result<(), String> {
+    let members: Vec<i64> = pending.members.into_iter().collect();
+    let sql_members = "SELECT set_config('synchronous_commit', 'off', true), \
+                       count(pg_notify('filmlog_events', m::text)) FROM unnest($1::bigint[]) m";
+    let sql_everyone =
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify('filmlog_events', $1)";
+    let sent = if pending.everyone {
+        client.execute(sql_everyone, &[&EVERYONE]).await
+    } else if members.is_empty() {
+        return Ok(());
+    } else {
+        client.execute(sql_members, &[&members]).await
+    };
+    sent.map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// Listens on `filmlog_events` for as long as the process runs, reconnecting after a lost
-/// connection (and then waking every stream, which reads what it may have missed).
+/// connection (and then waking every stream, which reads what it may have missed); sends this
+/// instance's requests' wakes on the same connection.
 pub async fn listen(url: String, hub: Arc<EventHub>) {
     let mut delay = Duration::from_millis(200);
     loop {
@@ -155,9 +229,23 @@ pub async fn listen(url: String, hub: Arc<EventHub>) {
                 if client.batch_execute("LISTEN filmlog_events").await.is_ok() {
                     delay = Duration::from_millis(200);
                     hub.wake_all();
-                    while let Some(payload) = rx.recv().await {
-                        if let Ok(member) = payload.parse::<i64>() {
-                            hub.wake(member);
+                    loop {
+                        tokio::select! {
+                            payload = rx.recv() => match payload {
+                                Some(p) if p == EVERYONE => hub.wake_all(),
+                                Some(p) => {
+                                    if let Ok(member) = p.parse::<i64>() {
+                                        hub.wake(member);
+                                    }
+                                }
+                                None => break,
+                            },
+                            () = hub.pending_added.notified() => {
+                                if let Err(error) = send_wakes(&client, hub.take_pending()).await {
+                                    tracing::warn!(%error, "live events: wakes not sent");
+                                    break;
+                                }
+                            }
                         }
                     }
                 }

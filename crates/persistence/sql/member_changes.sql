@@ -10,55 +10,51 @@ DROP FUNCTION IF EXISTS record_change(bigint, text, bigint, boolean, text[]) CAS
 CREATE FUNCTION record_change(member bigint, object_type text, object_id bigint, deleted boolean,
                               categories text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    n bigint;
     at timestamptz := clock_timestamp();
 BEGIN
-    -- A member being deleted takes their changes with them.
-    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM members WHERE id = member) THEN
-        RETURN;
-    END IF;
-    INSERT INTO member_sync AS s (member_id, seq) VALUES (member, 1)
-    ON CONFLICT (member_id) DO UPDATE SET
-        seq = s.seq + 1,
-        log_entries_at = CASE WHEN 'log_entries' = ANY (categories) THEN at ELSE s.log_entries_at END,
-        ratings_at = CASE WHEN 'ratings' = ANY (categories) THEN at ELSE s.ratings_at END,
-        likes_at = CASE WHEN 'likes' = ANY (categories) THEN at ELSE s.likes_at END,
-        watchlist_at = CASE WHEN 'watchlist' = ANY (categories) THEN at ELSE s.watchlist_at END,
-        follows_at = CASE WHEN 'follows' = ANY (categories) THEN at ELSE s.follows_at END,
-        comments_at = CASE WHEN 'comments' = ANY (categories) THEN at ELSE s.comments_at END,
-        lists_at = CASE WHEN 'lists' = ANY (categories) THEN at ELSE s.lists_at END,
-        profile_at = CASE WHEN 'profile' = ANY (categories) THEN at ELSE s.profile_at END
-    RETURNING seq INTO n;
-    IF n = 1 THEN
-        -- The member's first change: its categories' times too.
-        UPDATE member_sync SET
-            log_entries_at = CASE WHEN 'log_entries' = ANY (categories) THEN at END,
-            ratings_at = CASE WHEN 'ratings' = ANY (categories) THEN at END,
-            likes_at = CASE WHEN 'likes' = ANY (categories) THEN at END,
-            watchlist_at = CASE WHEN 'watchlist' = ANY (categories) THEN at END,
-            follows_at = CASE WHEN 'follows' = ANY (categories) THEN at END,
-            comments_at = CASE WHEN 'comments' = ANY (categories) THEN at END,
-            lists_at = CASE WHEN 'lists' = ANY (categories) THEN at END,
-            profile_at = CASE WHEN 'profile' = ANY (categories) THEN at END
-        WHERE member_id = member;
-    END IF;
-    INSERT INTO member_changes AS c (member_id, object_type, object_id, seq, deleted, changed_at)
-    VALUES (member, object_type, object_id, n, deleted, at)
-    ON CONFLICT ON CONSTRAINT member_changes_pkey DO UPDATE
-        SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at;
-    -- The webhook outbox, in the same transaction (one index probe when the member has none). The
-    -- row names the thing; the worker that first claims it adds its `data` (webhook_claim).
-    IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = member AND e.enabled) THEN
-        INSERT INTO webhook_deliveries (endpoint_id, event_type, payload, member_id, object_type,
-                                        object_id, deleted)
-        SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', at),
-               member, object_type, object_id, deleted
-        FROM webhook_endpoints e,
-             LATERAL (SELECT object_type || CASE WHEN deleted THEN '.deleted' ELSE '.changed' END
-                      AS type) ev
-        WHERE e.owner_id = member AND e.enabled
-          AND (object_type = ANY (e.events) OR '*' = ANY (e.events));
-    END IF;
+    -- One statement (each statement of a trigger costs its own executor start): the number, the
+    -- change, and the webhook outbox's rows (one index probe when the member has no endpoint; the
+    -- row names the thing, and the worker that first claims it adds its `data`, webhook_claim). A
+    -- member being deleted takes their changes with them: no member row, nothing recorded.
+    WITH numbered AS (
+        INSERT INTO member_sync AS s (member_id, seq, log_entries_at, ratings_at, likes_at,
+                                      watchlist_at, follows_at, comments_at, lists_at, profile_at)
+        SELECT m.id, 1,
+               CASE WHEN 'log_entries' = ANY (categories) THEN at END,
+               CASE WHEN 'ratings' = ANY (categories) THEN at END,
+               CASE WHEN 'likes' = ANY (categories) THEN at END,
+               CASE WHEN 'watchlist' = ANY (categories) THEN at END,
+               CASE WHEN 'follows' = ANY (categories) THEN at END,
+               CASE WHEN 'comments' = ANY (categories) THEN at END,
+               CASE WHEN 'lists' = ANY (categories) THEN at END,
+               CASE WHEN 'profile' = ANY (categories) THEN at END
+        FROM members m WHERE m.id = member
+        ON CONFLICT (member_id) DO UPDATE SET
+            seq = s.seq + 1,
+            log_entries_at = CASE WHEN 'log_entries' = ANY (categories) THEN at ELSE s.log_entries_at END,
+            ratings_at = CASE WHEN 'ratings' = ANY (categories) THEN at ELSE s.ratings_at END,
+            likes_at = CASE WHEN 'likes' = ANY (categories) THEN at ELSE s.likes_at END,
+            watchlist_at = CASE WHEN 'watchlist' = ANY (categories) THEN at ELSE s.watchlist_at END,
+            follows_at = CASE WHEN 'follows' = ANY (categories) THEN at ELSE s.follows_at END,
+            comments_at = CASE WHEN 'comments' = ANY (categories) THEN at ELSE s.comments_at END,
+            lists_at = CASE WHEN 'lists' = ANY (categories) THEN at ELSE s.lists_at END,
+            profile_at = CASE WHEN 'profile' = ANY (categories) THEN at ELSE s.profile_at END
+        RETURNING s.seq
+    ), changed AS (
+        INSERT INTO member_changes AS c (member_id, object_type, object_id, seq, deleted, changed_at)
+        SELECT member, object_type, object_id, n.seq, deleted, at FROM numbered n
+        ON CONFLICT ON CONSTRAINT member_changes_pkey DO UPDATE
+            SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at
+    )
+    INSERT INTO webhook_deliveries (endpoint_id, event_type, payload, member_id, object_type,
+                                    object_id, deleted)
+    SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', at),
+           member, object_type, object_id, deleted
+    FROM numbered n, webhook_endpoints e,
+         LATERAL (SELECT object_type || CASE WHEN deleted THEN '.deleted' ELSE '.changed' END
+                  AS type) ev
+    WHERE e.owner_id = member AND e.enabled
+      AND (object_type = ANY (e.events) OR '*' = ANY (e.events));
 END $$;
 
 -- How the API names an object of a change: a film by its slug, a followed member by username,

@@ -42,14 +42,16 @@ AS $fn$
     ) s
 $fn$;
 
--- Live events (GET /me/events): each new notification wakes the streams of its recipient on every
--- API instance; the payload is only the recipient's id, the streams read what is new themselves.
+-- Live events (GET /me/events): a new notification wakes the streams of its recipient on every API
+-- instance by a NOTIFY on `filmlog_events` whose payload is only the recipient's id (the streams
+-- read what is new themselves). It is sent by the code that wrote it, after the request
+-- (notifications::collect_wakes), never from here: a NOTIFY in the writing transaction holds the
+-- cluster's one notification-queue lock through its commit's WAL flush.
+-- This trigger writes the webhook outbox, in the same transaction.
 DROP FUNCTION IF EXISTS notifications_wake() CASCADE;
 
 CREATE FUNCTION notifications_wake() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('filmlog_events', NEW.recipient_id::text);
-    -- The webhook outbox, in the same transaction.
     IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = NEW.recipient_id AND e.enabled) THEN
         INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
         SELECT e.id, 'notification.created', jsonb_build_object(

@@ -414,13 +414,13 @@ pub async fn lock_owned(
 
 /// The owner and whether it has review text to react to (a review a moderator removed has none).
 pub async fn owner_and_review(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: LogEntryId,
 ) -> Result<Option<EntryHead>> {
     Ok(log_entries::table
         .find(id.get())
         .select(EntryHead::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?)
 }

@@ -242,6 +242,8 @@ enum Whom<'a> {
     Usernames(&'a [String]),
     /// The owner of a list.
     ListOwner(filmlog_domain::ListId),
+    /// The author of a log entry.
+    EntryAuthor(filmlog_domain::LogEntryId),
 }
 
 /// In the DSL so that diesel keeps it prepared: every read of one member's things sends it.
@@ -274,6 +276,15 @@ async fn standing_of(
                     crate::schema::lists::table
                         .filter(crate::schema::lists::id.eq(list.get()))
                         .select(crate::schema::lists::owner_id),
+                ),
+            )
+            .limit(1),
+        Whom::EntryAuthor(entry) => query
+            .filter(
+                members::id.eq_any(
+                    crate::schema::log_entries::table
+                        .filter(crate::schema::log_entries::id.eq(entry.get()))
+                        .select(crate::schema::log_entries::member_id),
                 ),
             )
             .limit(1),
@@ -326,6 +337,19 @@ pub async fn standing_of_list_owner(
     list: filmlog_domain::ListId,
 ) -> Result<Option<Standing>> {
     Ok(standing_of(conn, viewer, Whom::ListOwner(list))
+        .await?
+        .pop()
+        .map(|(s, _)| s))
+}
+
+/// [`Standing`] of the author of the log entry `entry` for `viewer` (none when there is no such
+/// entry): like [`standing_of_list_owner`], it can travel with the entry's own read.
+pub async fn standing_of_entry_author(
+    conn: &AsyncPgConnection,
+    viewer: Option<MemberId>,
+    entry: filmlog_domain::LogEntryId,
+) -> Result<Option<Standing>> {
+    Ok(standing_of(conn, viewer, Whom::EntryAuthor(entry))
         .await?
         .pop()
         .map(|(s, _)| s))

@@ -43,13 +43,17 @@ pub async fn notify(
     if recipients.is_empty() {
         return Ok(0);
     }
+    let ids: Vec<i64> = recipients.iter().map(|(m, _)| m.get()).collect();
     let statement = Notify {
         actor: actor.get(),
-        recipients: recipients.iter().map(|(m, _)| m.get()).collect(),
+        recipients: ids.clone(),
         kinds: recipients.iter().map(|(_, k)| k.as_str()).collect(),
         about: About::binds(about),
     };
     let written: Count = statement.get_result(conn).await?;
+    if written.n > 0 {
+        wake_all_of(conn, &ids).await?;
+    }
     Ok(usize::try_from(written.n).unwrap_or(0))
 }
 
@@ -248,13 +252,51 @@ pub async fn mark_read(
     wake(conn, recipient).await
 }
 
-/// Wakes `member`'s live streams on every API instance (at commit).
+/// Wakes `member`'s live streams on every API instance: after the request (see [`collect_wakes`]),
+/// or at commit outside one.
 pub async fn wake(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
-    diesel::sql_query("SELECT pg_notify('filmlog_events', $1::text)")
-        .bind::<BigInt, _>(member.get())
-        .execute(conn)
-        .await?;
+    wake_all_of(conn, &[member.get()]).await
+}
+
+/// [`wake`] for each of `members` (ids).
+pub async fn wake_all_of(conn: &mut AsyncPgConnection, members: &[i64]) -> Result<()> {
+    if members.is_empty() || defer_wakes(members) {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "SELECT count(pg_notify('filmlog_events', m::text)) FROM unnest($1::bigint[]) m",
+    )
+    .bind::<Array<BigInt>, _>(members)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+tokio::task_local! {
+    static WAKES: std::cell::RefCell<Vec<i64>>;
+}
+
+/// Runs a request collecting the members whose live streams its writes are to wake, and answers
+/// them beside its output, for the caller to wake once the request is done (its transactions
+/// committed, outside any of them: the live-event hub sends them). A `NOTIFY` inside a writing transaction takes
+/// PostgreSQL's one notification-queue lock from its commit until its WAL is flushed, so every
+/// notifying commit of the cluster waited for the one before it (a review like's p99 doubled).
+/// A wake for a transaction that then rolled back finds nothing new: harmless.
+pub async fn collect_wakes<F: Future>(request: F) -> (F::Output, Vec<i64>) {
+    WAKES
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let out = request.await;
+            let woken = WAKES.with(|w| std::mem::take(&mut *w.borrow_mut()));
+            (out, woken)
+        })
+        .await
+}
+
+/// Keeps `members` for the request's end; `false` outside a request (the caller wakes at commit).
+fn defer_wakes(members: &[i64]) -> bool {
+    WAKES
+        .try_with(|w| w.borrow_mut().extend_from_slice(members))
+        .is_ok()
 }
 
 /// One notification as the live stream sends it (not grouped).

@@ -1,33 +1,89 @@
 //! Review likes, comments and follows. Their counters are kept by triggers.
 
 use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Text};
 use diesel::{
-    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper,
+    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, QueryableByName,
+    Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{CommentId, LogEntryId, MemberId};
+use filmlog_domain::notification::NotificationKind;
+use filmlog_domain::{ActivityKind, CommentId, FilmId, LogEntryId, MemberId};
 
 use crate::Result;
 use crate::members::MemberSummaryRow;
 use crate::schema::{comments, follow_requests, follows, members, review_likes};
 use crate::viewer::{ViewerMemberRow, viewer_id};
 
-/// Likes a review; `true` when the like is new.
+/// Likes a review and, when the like is new, records its activity and tells the review's author:
+/// one statement (so one transaction and one round trip); `true` when the like is new. The
+/// notification is written by `notify_members` (the author's settings, mutes and blocks applied
+/// there, as for every notification).
 pub async fn like_review(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     member: MemberId,
+    like: ReviewLike,
 ) -> Result<bool> {
-    let n = diesel::insert_into(review_likes::table)
-        .values((
-            review_likes::log_entry_id.eq(entry.get()),
-            review_likes::member_id.eq(member.get()),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(n == 1)
+    let liked: Count = LikeReview {
+        entry: entry.get(),
+        member: member.get(),
+        film: like.film.get(),
+        author: like.author.get(),
+        activity: like.activity.as_str(),
+        notification: like.notification.as_str(),
+    }
+    .get_result(conn)
+    .await?;
+    Ok(liked.n == 1)
+}
+
+/// What a new like of a review records beside the like: its activity (with the film and the
+/// review's author) and the author's notification.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewLike {
+    pub film: FilmId,
+    pub author: MemberId,
+    pub activity: ActivityKind,
+    pub notification: NotificationKind,
+}
+
+/// [`like_review`]'s statement, prepared once per connection. Data-modifying sub-statements all run
+/// to completion; the activity and the notification only for a like that is new.
+const LIKE_REVIEW_SQL: &str = "\
+WITH liked AS (
+    INSERT INTO review_likes (log_entry_id, member_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING log_entry_id
+), activity AS (
+    INSERT INTO activities (actor_id, kind, film_id, log_entry_id, subject_member_id)
+    SELECT $2, $5, $3, l.log_entry_id, $4 FROM liked l
+)
+SELECT count(notify_members($2, ARRAY[$4::bigint], ARRAY[$6::text], l.log_entry_id, NULL, NULL,
+                            NULL))::bigint AS n
+FROM liked l";
+
+struct LikeReview<'a> {
+    entry: i64,
+    member: i64,
+    film: i64,
+    author: i64,
+    activity: &'a str,
+    notification: &'a str,
+}
+
+cached_statement!(LikeReview, LIKE_REVIEW_SQL, |s| {
+    "1" => BigInt: &s.entry,
+    "2" => BigInt: &s.member,
+    "3" => BigInt: &s.film,
+    "4" => BigInt: &s.author,
+    "5" => Text: s.activity,
+    "6" => Text: s.notification,
+});
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// Removes a like; `true` when there was one.

@@ -498,8 +498,10 @@ async fn disable_where(
              UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, updated_at = now() \
              WHERE owner_id = $1 AND ($2::bigint IS NULL OR id = $2) AND enabled \
              RETURNING id) \
-         INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
-         SELECT $1, 'webhook_disabled', id FROM disabled",
+         , told AS ( \
+             INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
+             SELECT $1, 'webhook_disabled', id FROM disabled RETURNING recipient_id) \
+         SELECT pg_notify('filmlog_events', recipient_id::text) FROM told",
     )
     .bind::<BigInt, _>(owner)
     .bind::<Nullable<BigInt>, _>(endpoint)

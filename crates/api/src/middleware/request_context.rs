@@ -11,7 +11,7 @@ use actix_web::web;
 use crate::middleware::request_id;
 use crate::state::AppState;
 
-/// Request id in and out, a `request` span
+/// Request id in and out, a `request` span, the live streams its writes woke,
 /// around the whole request (its id, method, route and status; a child of the caller's trace when
 /// it sent `traceparent`), and one log line per request.
 pub async fn request_context(
@@ -23,15 +23,21 @@ pub async fn request_context(
             .get(request_id::HEADER)
             .and_then(|v| v.to_str().ok()),
     );
-    let instance = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.instance.clone());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let instance = state.as_ref().and_then(|s| s.instance.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
     let span = crate::middleware::tracing_context::request_span(&req, &id);
     let started = Instant::now();
-    let handled = request_id::scope(id.clone(), crate::held::scope(next.call(req)));
-    let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
+    // The live streams this request made news for are woken once it is done (its transactions
+    // committed), not from inside them (see `notifications::collect_wakes`).
+    let handled = filmlog_persistence::notifications::collect_wakes(next.call(req));
+    let handled = request_id::scope(id.clone(), crate::held::scope(handled));
+    let (res, woken) = tracing::Instrument::instrument(handled, span.clone()).await;
+    if let Some(state) = &state {
+        state.events.wake_everywhere(&woken);
+    }
+    let mut res = res?;
     crate::middleware::tracing_context::record_response(&span, &res);
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {

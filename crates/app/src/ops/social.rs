@@ -8,7 +8,7 @@ use filmlog_domain::{
     ActivityKind, Audience, CommentId, FilmId, ListCommentId, ListId, LogEntryId, MemberId,
 };
 use filmlog_persistence::activity::{self, NewActivity};
-use filmlog_persistence::notifications::{About, Thread};
+use filmlog_persistence::notifications::{self, About, Thread};
 use filmlog_persistence::social::{self, CommentView, NewComment};
 use filmlog_persistence::{AsyncPgConnection, blocks, lists, log_entries, members};
 
@@ -25,26 +25,9 @@ async fn reactable(
     actor: MemberId,
     reaction: EntryReaction,
 ) -> OpResult<(MemberId, FilmId, Audience)> {
-    let head = readable_entry(conn, entry, actor).await?;
+    let head = entry_with_standing(conn, entry, actor).await?;
     rules::check_reaction(reaction, actor, head.author, head.has_review)?;
     Ok((head.author, head.film, head.visibility))
-}
-
-/// The entry's head once `actor` may read it, across no block (else as if it did not exist, or
-/// `blocked` for the blocking side).
-async fn readable_entry(
-    conn: &mut AsyncPgConnection,
-    entry: LogEntryId,
-    actor: MemberId,
-) -> OpResult<log_entries::EntryHead> {
-    let head = log_entries::owner_and_review(conn, entry)
-        .await?
-        .ok_or(OpError::NotFound("that log entry"))?;
-    if actor != head.author {
-        let subject = Subject::Entry(head.author, head.visibility);
-        unbarred(conn, actor, subject, "that log entry").await?;
-    }
-    Ok(head)
 }
 
 /// `Ok` unless a block stands between `actor` and the subject's owner or the owner is suspended, or
@@ -60,6 +43,16 @@ async fn unbarred(
     let standing = members::standing(conn, Some(actor), subject.owner())
         .await?
         .ok_or(OpError::NotFound(what))?;
+    admit(actor, subject, standing, what)
+}
+
+/// [`unbarred`]'s rule over a standing already read.
+fn admit(
+    actor: MemberId,
+    subject: Subject,
+    standing: members::Standing,
+    what: &'static str,
+) -> OpResult<members::Standing> {
     if standing.suspended {
         return Err(OpError::NotFound(what));
     }
@@ -74,28 +67,50 @@ async fn unbarred(
     }
 }
 
-/// Likes a review (idempotent), with its activity.
+/// Likes a review (idempotent), with its activity and its author's notification. Two round trips
+/// and no explicit transaction: the entry and its author's standing are read together, then the
+/// like, its activity and the notification are one statement (atomic on its own). A block or a
+/// change of the entry's audience committed between the two is as if it came just after the like,
+/// as it could inside a transaction at read committed.
 pub async fn like_review(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    conn.transaction(async |conn| {
-        let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
-        if social::like_review(conn, entry, member).await? {
-            let what = NewActivity {
-                film: Some(film),
-                log_entry: Some(entry),
-                subject: Some(author),
-                ..Default::default()
-            };
-            activity::record(conn, member, ActivityKind::ReviewLike, what).await?;
-            let about = entry_about(entry);
-            notify::owner(conn, member, author, NotificationKind::ReviewLike, about).await?;
-        }
-        Ok(())
-    })
-    .await
+    let head = entry_with_standing(conn, entry, member).await?;
+    rules::check_reaction(EntryReaction::Like, member, head.author, head.has_review)?;
+    let like = social::ReviewLike {
+        film: head.film,
+        author: head.author,
+        activity: ActivityKind::ReviewLike,
+        notification: NotificationKind::ReviewLike,
+    };
+    if social::like_review(conn, entry, member, like).await? {
+        notifications::wake(conn, head.author).await?;
+    }
+    Ok(())
+}
+
+/// The entry's head once `actor` may read it, across no block (else as if it did not exist, or
+/// `blocked` for the blocking side). The entry and its author's standing for `actor` are sent
+/// together (the standing found by the entry, not by an author read first): one round trip.
+async fn entry_with_standing(
+    conn: &AsyncPgConnection,
+    entry: LogEntryId,
+    actor: MemberId,
+) -> OpResult<log_entries::EntryHead> {
+    let (head, standing) = futures_util::future::try_join(
+        log_entries::owner_and_review(conn, entry),
+        members::standing_of_entry_author(conn, Some(actor), entry),
+    )
+    .await?;
+    let head = head.ok_or(OpError::NotFound("that log entry"))?;
+    if actor != head.author {
+        let standing = standing.ok_or(OpError::NotFound("that log entry"))?;
+        let subject = Subject::Entry(head.author, head.visibility);
+        admit(actor, subject, standing, "that log entry")?;
+    }
+    Ok(head)
 }
 
 fn entry_about(entry: LogEntryId) -> About {
@@ -444,7 +459,7 @@ pub async fn subscribe_entry(
     on: bool,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
-        readable_entry(conn, entry, member).await?;
+        entry_with_standing(conn, entry, member).await?;
         let thread = Thread::Entry(entry);
         filmlog_persistence::notifications::set_subscription(conn, member, thread, on).await?;
         Ok(())

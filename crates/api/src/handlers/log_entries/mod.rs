@@ -152,7 +152,7 @@ pub async fn entry_page_conn(
     id: LogEntryId,
 ) -> ApiResult<DbConn> {
     let mut conn = state.read_conn().await?;
-    let head = log_entries::owner_and_review(&mut conn, id)
+    let head = log_entries::owner_and_review(&conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("that log entry"))?;
     visibility::check(
