@@ -231,8 +231,10 @@ async fn streams_are_bounded_refuse_strangers_and_end_when_the_server_stops() {
     }
 }
 
-/// What arrives on `filmlog_events` within `wait`, on a connection of its own.
-async fn heard(url: &str, wait: Duration, during: impl Future<Output = ()>) -> Vec<String> {
+/// What arrives on `filmlog_events`, on a connection of its own, while and after `during` runs: until
+/// `awaited` arrives (then a moment more, for anything sent twice; at most 10 s), or for 300 ms when
+/// nothing is awaited.
+async fn heard(url: &str, awaited: Option<&str>, during: impl Future<Output = ()>) -> Vec<String> {
     use futures_util::StreamExt;
     let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
@@ -253,9 +255,18 @@ async fn heard(url: &str, wait: Duration, during: impl Future<Output = ()>) -> V
         .await
         .unwrap_or_else(|e| panic!("LISTEN: {e}"));
     during.await;
-    tokio::time::sleep(wait).await;
-    pump.abort();
     let mut got = Vec::new();
+    if let Some(awaited) = awaited {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !got.iter().any(|p| p == awaited) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(p)) => got.push(p),
+                _ => break,
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pump.abort();
     while let Ok(p) = rx.try_recv() {
         got.push(p);
     }
@@ -272,7 +283,7 @@ async fn a_notifying_transaction_sends_no_notify_the_request_wakes_after_it() {
     let entry = review(&app, &ana).await;
     let url = app.db.url().to_owned();
     let (ana_id, ben_id) = (ana.id.to_string(), ben.id.to_string());
-    let direct = heard(&url, Duration::from_millis(300), async {
+    let direct = heard(&url, None, async {
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -303,7 +314,7 @@ async fn a_notifying_transaction_sends_no_notify_the_request_wakes_after_it() {
     let entry2 = app
         .log(&ana, json!({"film": film, "review": {"text": "Later"}}))
         .await;
-    let woken = heard(&url, Duration::from_millis(500), async {
+    let woken = heard(&url, Some(&ana_id), async {
         app.put(
             &format!("/api/v1/log-entries/{entry2}/like"),
             &ben.access_token,

@@ -568,9 +568,13 @@ async fn film_reviews_popular_recent_and_following() {
     )
     .await
     .assert_problem(401, "missing_token");
-    // An ended session is told so first, whatever else is wrong.
+    // An ended session is told so first, whatever else is wrong; and a page that has reviews, whose
+    // statement checks the session itself, refuses it too (it reads none for an ended session).
     let ended = crate::visibility::ended_member(&app).await;
     for path in [
+        format!("/api/v1/films/{slug}/reviews"),
+        format!("/api/v1/films/{slug}/reviews?sort=recent"),
+        format!("/api/v1/films/{slug}/reviews?sort=popular&limit=2&cursor={c}"),
         "/api/v1/films/nope-2000/reviews?cursor=x".to_owned(),
         format!("/api/v1/films/{quiet}/reviews?limit=0"),
         format!("/api/v1/films/{quiet}/reviews?sort=recent&period=week"),

@@ -323,7 +323,8 @@ impl FromRequest for PipelinedCaller {
 /// when the session is not live. The reads are given the viewer while the check is in flight, and
 /// nothing they return leaves before it is done; a refusal they answer (a bad query, a missing
 /// film) also waits for it, so an ended session is told 401 first. For hot reads open to everyone
-/// (a list's pages, a film's page and its reviews).
+/// (a list's pages; a film's page and its reviews check the session inside their own statement,
+/// [`PipelinedViewing::read_probed`]).
 #[derive(Debug, Clone, Copy)]
 pub struct PipelinedViewing {
     token: Option<DecodedToken>,
@@ -349,6 +350,36 @@ impl PipelinedViewing {
             return Err(session_ended());
         }
         Ok((viewer, rows?))
+    }
+
+    /// [`PipelinedViewing::read`] for a read that checks the session in its own statement (a
+    /// [`sessions::Probe`], none for an anonymous reader): `read` answers whether the session is
+    /// live when its statement could tell (a row came back), and only when it could not is the
+    /// session checked on its own.
+    pub async fn read_probed<'c, T, F>(
+        self,
+        conn: &'c filmlog_persistence::AsyncPgConnection,
+        read: impl FnOnce(Viewer, Option<sessions::Probe>) -> F,
+    ) -> ApiResult<(Viewer, T)>
+    where
+        F: Future<Output = ApiResult<(T, Option<bool>)>> + 'c,
+    {
+        let Some(token) = self.token else {
+            let (rows, _) = read(Viewer::Anonymous, None).await?;
+            return Ok((Viewer::Anonymous, rows));
+        };
+        let viewer = Viewer::Member(token.member);
+        let probe = sessions::Probe::of(token.member, token.session);
+        let answered = read(viewer, Some(probe)).await;
+        let live = match &answered {
+            Ok((_, Some(live))) => *live,
+            // No row to tell (a refusal, a missing film): the session on its own, 401 first.
+            _ => sessions::is_live(conn, token.member, token.session).await?,
+        };
+        if !live {
+            return Err(session_ended());
+        }
+        Ok((viewer, answered?.0))
     }
 }
 

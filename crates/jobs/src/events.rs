@@ -2,11 +2,14 @@
 //! notifications and unread count as they happen, on whichever API instance the client is
 //! connected to.
 //!
-//! Every instance keeps one connection that `LISTEN`s on `filmlog_events`; a new notification (a
-//! trigger, `sql/notifications.sql`) or a read mark (`notifications::mark_read`) sends the member's
-//! id there at commit. The [`EventHub`] wakes that member's streams on this instance, and each
-//! stream reads what is new itself, after the last id it sent: a notification is never lost
-//! between wake-ups, and a client resuming with `Last-Event-ID` gets what it missed.
+//! Every instance keeps one connection that `LISTEN`s on `filmlog_events`. A request that writes a
+//! notification or a read mark (`filmlog_persistence::notifications`) names the member, and once
+//! the request is done [`EventHub::wake_everywhere`] wakes that member's streams on this instance
+//! and sends the member's id there on the listening connection, for the other instances (outside
+//! the writing transaction: a `NOTIFY` in it would hold the cluster's notification-queue lock
+//! through its commit). Outside a request (a job) the id is sent at commit. Each stream reads what
+//! is new itself, after the last id it sent: a notification is never lost between wake-ups, and a
+//! client resuming with `Last-Event-ID` gets what it missed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -139,6 +142,15 @@ impl EventHub {
         self.pending_added.notify_one();
     }
 
+    /// Every stream on every instance is to be woken (wakes that could not be sent).
+    fn pending_everyone(&self) {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .everyone = true;
+        self.pending_added.notify_one();
+    }
+
     fn take_pending(&self) -> Pending {
         std::mem::take(
             &mut *self
@@ -217,7 +229,7 @@ pub async fn listen(url: String, hub: Arc<EventHub>) {
                     while let Some(message) = messages.next().await {
                         match message {
                             Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                                if tx.send(n.payload().to_owned()).is_err() {
+                                if tx.send((n.process_id(), n.payload().to_owned())).is_err() {
                                     break;
                                 }
                             }
@@ -226,14 +238,19 @@ pub async fn listen(url: String, hub: Arc<EventHub>) {
                         }
                     }
                 });
-                if client.batch_execute("LISTEN filmlog_events").await.is_ok() {
+                // This connection's own wakes come back to it: the streams they name are woken
+                // already (EventHub::wake_everywhere).
+                let own = client.query_one("SELECT pg_backend_pid()", &[]).await;
+                let own: Option<i32> = own.ok().map(|row| row.get(0));
+                if own.is_some() && client.batch_execute("LISTEN filmlog_events").await.is_ok() {
                     delay = Duration::from_millis(200);
                     hub.wake_all();
                     loop {
                         tokio::select! {
                             payload = rx.recv() => match payload {
-                                Some(p) if p == EVERYONE => hub.wake_all(),
-                                Some(p) => {
+                                Some((from, _)) if Some(from) == own => {}
+                                Some((_, p)) if p == EVERYONE => hub.wake_all(),
+                                Some((_, p)) => {
                                     if let Ok(member) = p.parse::<i64>() {
                                         hub.wake(member);
                                     }
@@ -242,6 +259,8 @@ pub async fn listen(url: String, hub: Arc<EventHub>) {
                             },
                             () = hub.pending_added.notified() => {
                                 if let Err(error) = send_wakes(&client, hub.take_pending()).await {
+                                    // Sent again, to everyone, once the connection is back.
+                                    hub.pending_everyone();
                                     tracing::warn!(%error, "live events: wakes not sent");
                                     break;
                                 }

@@ -47,10 +47,13 @@ $fn$;
 -- read what is new themselves). It is sent by the code that wrote it, after the request
 -- (notifications::collect_wakes), never from here: a NOTIFY in the writing transaction holds the
 -- cluster's one notification-queue lock through its commit's WAL flush.
--- This trigger writes the webhook outbox, in the same transaction.
+-- (notifications_wake was this trigger's name when it sent that NOTIFY.)
 DROP FUNCTION IF EXISTS notifications_wake() CASCADE;
 
-CREATE FUNCTION notifications_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The webhook outbox of a new notification, in the same transaction.
+DROP FUNCTION IF EXISTS notifications_outbox() CASCADE;
+
+CREATE FUNCTION notifications_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.owner_id = NEW.recipient_id AND e.enabled) THEN
         INSERT INTO webhook_deliveries (endpoint_id, event_type, payload)
@@ -67,8 +70,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER notifications_wake AFTER INSERT ON notifications
-    FOR EACH ROW EXECUTE FUNCTION notifications_wake();
+CREATE TRIGGER notifications_outbox AFTER INSERT ON notifications
+    FOR EACH ROW EXECUTE FUNCTION notifications_outbox();
 
 -- Writes what `actor` did to each recipient (`recipients[i]` told of `kinds[i]`) about the entry,
 -- list, comment or list comment given, applying each recipient's own settings (a kind turned off,

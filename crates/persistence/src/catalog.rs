@@ -3,17 +3,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text};
 use diesel::{
-    AsChangeset, ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable,
+    AsChangeset, ExpressionMethods, Insertable, IntoSql, OptionalExtension, QueryDsl, Queryable,
     QueryableByName, Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use filmlog_domain::{CreditRole, FilmId, MemberId, PersonId};
-use futures_util::FutureExt;
 
 use crate::Result;
 use crate::schema::{film_credits, film_stats, films, member_films, people};
+use crate::sessions::Probe;
 use crate::types::DbName;
 use crate::viewer::{ViewerFilmRow, viewer_id};
 
@@ -257,36 +257,78 @@ pub type FilmPage = (FilmRow, FilmStatsRow, ViewerFilmRow, Vec<CreditRow>);
 /// order). The two statements are pipelined (sent together, answered in one round trip), so the
 /// credits are selected by slug rather than by the id the first one returns.
 pub async fn film_page(
-    mut conn: &AsyncPgConnection,
+    conn: &AsyncPgConnection,
     slug: &str,
     viewer: Option<MemberId>,
     see_all: bool,
 ) -> Result<Option<FilmPage>> {
-    let film = films::table
-        .inner_join(film_stats::table)
-        .left_join(crate::viewer_film_on(viewer_id(viewer), films::id))
-        .filter(films::slug.eq(slug))
-        .filter(crate::film_in_scope(viewer_id(viewer), see_all))
-        .select((
-            FilmRow::as_select(),
-            FilmStatsRow::as_select(),
-            crate::viewer_film_columns(),
-        ))
-        .first::<(FilmRow, FilmStatsRow, ViewerFilmRow)>(&mut conn);
-    let credits = film_credits::table
-        .inner_join(people::table)
-        .inner_join(films::table)
-        .filter(films::slug.eq(slug))
-        .order((
-            film_credits::role.desc(),
-            film_credits::billing_order.asc(),
-            film_credits::id.asc(),
-        ))
-        .select(CREDIT_COLUMNS)
-        .load::<CreditRow>(&mut conn);
-    let (film, credits) =
-        futures_util::future::try_join(film.map(|r| r.optional()), credits).await?;
-    Ok(film.map(|(film, stats, viewer)| (film, stats, viewer, credits)))
+    let (page, _) = film_page_probed(conn, slug, viewer, see_all, None).await?;
+    Ok(page)
+}
+
+/// The film page's first statement, with `$live` as its last column.
+macro_rules! film_with_stats {
+    ($slug:expr, $viewer:expr, $see_all:expr, $live:expr) => {
+        films::table
+            .inner_join(film_stats::table)
+            .left_join(crate::viewer_film_on(viewer_id($viewer), films::id))
+            .filter(films::slug.eq($slug))
+            .filter(crate::film_in_scope(viewer_id($viewer), $see_all))
+            .select((
+                FilmRow::as_select(),
+                FilmStatsRow::as_select(),
+                crate::viewer_film_columns(),
+                $live,
+            ))
+    };
+}
+
+/// [`film_page`] with a session checked in the film's own statement ([`Probe`]): whether it is live
+/// when the film was found (`None` when it was not, or without a probe: the caller checks the
+/// session on its own). Without a probe the statement does not read `sessions` at all.
+pub async fn film_page_probed(
+    conn: &AsyncPgConnection,
+    slug: &str,
+    viewer: Option<MemberId>,
+    see_all: bool,
+    probe: Option<Probe>,
+) -> Result<(Option<FilmPage>, Option<bool>)> {
+    type Row = (FilmRow, FilmStatsRow, ViewerFilmRow, bool);
+    let film = async {
+        let mut conn = conn;
+        match probe {
+            Some(probe) => film_with_stats!(slug, viewer, see_all, probe.live())
+                .first::<Row>(&mut conn)
+                .await
+                .optional(),
+            None => film_with_stats!(slug, viewer, see_all, false.into_sql::<Bool>())
+                .first::<Row>(&mut conn)
+                .await
+                .optional(),
+        }
+    };
+    let credits = async {
+        let mut conn = conn;
+        film_credits::table
+            .inner_join(people::table)
+            .inner_join(films::table)
+            .filter(films::slug.eq(slug))
+            .order((
+                film_credits::role.desc(),
+                film_credits::billing_order.asc(),
+                film_credits::id.asc(),
+            ))
+            .select(CREDIT_COLUMNS)
+            .load::<CreditRow>(&mut conn)
+            .await
+    };
+    let (film, credits) = futures_util::future::try_join(film, credits).await?;
+    Ok(match film {
+        Some((film, stats, viewer, live)) => {
+            (Some((film, stats, viewer, credits)), probe.map(|_| live))
+        }
+        None => (None, None),
+    })
 }
 
 /// What lists show of a film, by slug.

@@ -594,11 +594,12 @@ pub async fn recompute_popularity(conn: &mut AsyncPgConnection) -> Result<i64> {
 fn film_reviews_query(
     film: ReviewedFilm,
     sort: ReviewSort,
-    viewer: Option<MemberId>,
+    reader: ReviewReader,
     following: Option<MemberId>,
     after: Option<ReviewKey>,
     limit: i64,
 ) -> EntriesPage {
+    let viewer = reader.member;
     let mut query: EntriesPage = visible_entries(viewer_id(viewer))
         .filter(log_entries::review_text.is_not_null())
         .limit(limit)
@@ -633,6 +634,10 @@ fn film_reviews_query(
     if let Some(viewer) = viewer {
         query = query.filter(crate::unblocked(viewer.get(), log_entries::member_id));
     }
+    if let Some(probe) = reader.probe {
+        // Uncorrelated: checked once for the statement (an InitPlan), not per row.
+        query = query.filter(probe.live());
+    }
     if let Some(viewer) = following {
         let followees = follows::table
             .filter(follows::follower_id.eq(viewer.get()))
@@ -659,6 +664,32 @@ fn film_reviews_query(
     }
 }
 
+/// Who reads a film's reviews: the member, and the session to check inside the statement (a page
+/// with a review proves it live; an ended one reads no reviews).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReviewReader {
+    pub member: Option<MemberId>,
+    pub probe: Option<crate::sessions::Probe>,
+}
+
+impl ReviewReader {
+    /// Whether a page of reviews proves the probed session live: a page with a review does (its
+    /// statement reads none for an ended session); `None` when it cannot tell (no probe, or an
+    /// empty page: the session is checked on its own).
+    pub fn proven_live(&self, page: &[ViewedEntry]) -> Option<bool> {
+        (self.probe.is_some() && !page.is_empty()).then_some(true)
+    }
+}
+
+impl From<Option<MemberId>> for ReviewReader {
+    fn from(member: Option<MemberId>) -> Self {
+        ReviewReader {
+            member,
+            probe: None,
+        }
+    }
+}
+
 /// The film whose reviews are read: by id, or by the slug of a film the viewer may see (looked up
 /// in the reviews' own statement, so that a page needs no look-up of its own; a slug that names no
 /// such film reads no reviews).
@@ -675,13 +706,13 @@ pub async fn film_reviews(
     mut conn: &AsyncPgConnection,
     film: ReviewedFilm,
     sort: ReviewSort,
-    viewer: Option<MemberId>,
+    reader: ReviewReader,
     following: Option<MemberId>,
     after: Option<ReviewKey>,
     limit: i64,
 ) -> Result<Vec<ViewedEntry>> {
     Ok(
-        film_reviews_query(film, sort, viewer, following, after, limit)
+        film_reviews_query(film, sort, reader, following, after, limit)
             .load(&mut conn)
             .await?,
     )
@@ -695,6 +726,6 @@ pub fn film_reviews_sql(
     after: Option<ReviewKey>,
     limit: i64,
 ) -> String {
-    let query = film_reviews_query(film, sort, viewer, None, after, limit);
+    let query = film_reviews_query(film, sort, viewer.into(), None, after, limit);
     diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string()
 }

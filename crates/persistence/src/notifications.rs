@@ -32,8 +32,9 @@ pub enum Thread {
 /// Writes what `actor` did to each `(recipient, kind)`, in the caller's transaction. The
 /// recipient's own settings are applied here, as the row is written: nothing is written for a
 /// recipient who turned the kind off, who mutes the actor, or across a block; a cause already
-/// notified (liked, unliked, liked again after it was read) is not written twice. Returns the
-/// number written.
+/// notified (liked, unliked, liked again after it was read) is not written twice. When any was
+/// written, the recipients' live streams are woken (after the request: [`collect_wakes`]; a wake
+/// that finds nothing new costs a stream one read). Returns the number written.
 pub async fn notify(
     conn: &mut AsyncPgConnection,
     actor: MemberId,
@@ -273,23 +274,34 @@ pub async fn wake_all_of(conn: &mut AsyncPgConnection, members: &[i64]) -> Resul
 }
 
 tokio::task_local! {
-    static WAKES: std::cell::RefCell<Vec<i64>>;
+    static WAKES: std::rc::Rc<std::cell::RefCell<Vec<i64>>>;
 }
 
-/// Runs a request collecting the members whose live streams its writes are to wake, and answers
-/// them beside its output, for the caller to wake once the request is done (its transactions
-/// committed, outside any of them: the live-event hub sends them). A `NOTIFY` inside a writing transaction takes
+/// Runs a request collecting the members whose live streams its writes are to wake, and gives them
+/// to `woken` once the request is done (its transactions committed, outside any of them: the
+/// live-event hub sends them), or dropped mid-way. A `NOTIFY` inside a writing transaction takes
 /// PostgreSQL's one notification-queue lock from its commit until its WAL is flushed, so every
-/// notifying commit of the cluster waited for the one before it (a review like's p99 doubled).
-/// A wake for a transaction that then rolled back finds nothing new: harmless.
-pub async fn collect_wakes<F: Future>(request: F) -> (F::Output, Vec<i64>) {
-    WAKES
-        .scope(std::cell::RefCell::new(Vec::new()), async {
-            let out = request.await;
-            let woken = WAKES.with(|w| std::mem::take(&mut *w.borrow_mut()));
-            (out, woken)
-        })
-        .await
+/// notifying commit of the cluster waited for the one before it. A wake for a transaction that then
+/// rolled back finds nothing new: harmless.
+pub async fn collect_wakes<F: Future>(request: F, woken: impl FnOnce(Vec<i64>)) -> F::Output {
+    struct Flush<W: FnOnce(Vec<i64>)> {
+        ids: std::rc::Rc<std::cell::RefCell<Vec<i64>>>,
+        woken: Option<W>,
+    }
+    impl<W: FnOnce(Vec<i64>)> Drop for Flush<W> {
+        fn drop(&mut self) {
+            let ids = std::mem::take(&mut *self.ids.borrow_mut());
+            if let Some(woken) = self.woken.take().filter(|_| !ids.is_empty()) {
+                woken(ids);
+            }
+        }
+    }
+    let ids = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let _flush = Flush {
+        ids: ids.clone(),
+        woken: Some(woken),
+    };
+    WAKES.scope(ids, request).await
 }
 
 /// Keeps `members` for the request's end; `false` outside a request (the caller wakes at commit).

@@ -298,6 +298,51 @@ pub async fn authenticated_member(
     Ok(row.map(Into::into))
 }
 
+/// A session to check inside a read's own statement (a column or a filter of it, [`live`]), for
+/// the hottest reads: no statement of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    member: i64,
+    session: i64,
+}
+
+impl Probe {
+    pub fn of(member: MemberId, session: SessionId) -> Probe {
+        Probe {
+            member: member.get(),
+            session: session.get(),
+        }
+    }
+}
+
+/// [`is_live`] as an expression: whether the probed session is live and the member's.
+#[diesel::dsl::auto_type]
+pub fn live(member: i64, session: i64) -> _ {
+    diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::id.eq(session))
+            .filter(sessions::member_id.eq(member))
+            .filter(sessions::revoked_at.is_null()),
+    )
+}
+
+impl Probe {
+    /// The probe as a column of the read that carries it.
+    pub fn live(self) -> live {
+        live(self.member, self.session)
+    }
+}
+
+/// [`is_live`] of a probe's session (`None` without a probe), for a read that could not tell.
+pub async fn probe_is_live(conn: &AsyncPgConnection, probe: Option<Probe>) -> Result<Option<bool>> {
+    match probe {
+        Some(p) => Ok(Some(
+            is_live(conn, MemberId::new(p.member), SessionId::new(p.session)).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// Whether the session an access token names is still live and belongs to the member it names: the
 /// check of every authenticated request that needs no more than the member's id (one index probe on
 /// the session's primary key, no member row). It takes a shared connection so it can be pipelined with

@@ -16,16 +16,16 @@ use crate::schema::{comments, follow_requests, follows, members, review_likes};
 use crate::viewer::{ViewerMemberRow, viewer_id};
 
 /// Likes a review and, when the like is new, records its activity and tells the review's author:
-/// one statement (so one transaction and one round trip); `true` when the like is new. The
-/// notification is written by `notify_members` (the author's settings, mutes and blocks applied
-/// there, as for every notification).
+/// one statement (so one transaction and one round trip). The notification is written by
+/// `notify_members` (the author's settings, mutes and blocks applied there, as for every
+/// notification); the caller wakes the author's live streams when it was.
 pub async fn like_review(
     conn: &mut AsyncPgConnection,
     entry: LogEntryId,
     member: MemberId,
     like: ReviewLike,
-) -> Result<bool> {
-    let liked: Count = LikeReview {
+) -> Result<Liked> {
+    let outcome: LikeOutcome = LikeReview {
         entry: entry.get(),
         member: member.get(),
         film: like.film.get(),
@@ -35,7 +35,22 @@ pub async fn like_review(
     }
     .get_result(conn)
     .await?;
-    Ok(liked.n == 1)
+    Ok(match (outcome.liked, outcome.told) {
+        (0, _) => Liked::Already,
+        (_, 0) => Liked::Quietly,
+        _ => Liked::AndTold,
+    })
+}
+
+/// What [`like_review`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liked {
+    /// The member liked it already: nothing written.
+    Already,
+    /// A new like, whose author was not told (their settings, a mute or a block).
+    Quietly,
+    /// A new like, and its author's notification.
+    AndTold,
 }
 
 /// What a new like of a review records beside the like: its activity (with the film and the
@@ -58,8 +73,9 @@ WITH liked AS (
     INSERT INTO activities (actor_id, kind, film_id, log_entry_id, subject_member_id)
     SELECT $2, $5, $3, l.log_entry_id, $4 FROM liked l
 )
-SELECT count(notify_members($2, ARRAY[$4::bigint], ARRAY[$6::text], l.log_entry_id, NULL, NULL,
-                            NULL))::bigint AS n
+SELECT count(*) AS liked,
+       coalesce(sum(notify_members($2, ARRAY[$4::bigint], ARRAY[$6::text], l.log_entry_id, NULL,
+                                   NULL, NULL)), 0) AS told
 FROM liked l";
 
 struct LikeReview<'a> {
@@ -81,9 +97,11 @@ cached_statement!(LikeReview, LIKE_REVIEW_SQL, |s| {
 });
 
 #[derive(QueryableByName)]
-struct Count {
+struct LikeOutcome {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    liked: i64,
+    #[diesel(sql_type = BigInt)]
+    told: i64,
 }
 
 /// Removes a like; `true` when there was one.

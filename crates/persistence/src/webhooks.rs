@@ -486,28 +486,31 @@ pub async fn pause_all(
 }
 
 /// Disables `owner`'s enabled endpoints (`endpoint`: that one only) with `reason` and tells the
-/// owner of each, in one statement; how many were disabled.
+/// owner of each, in one statement (their live streams woken as every notification's are); how many
+/// were disabled.
 async fn disable_where(
     conn: &mut AsyncPgConnection,
     owner: i64,
     endpoint: Option<i64>,
     reason: &str,
 ) -> Result<usize> {
-    Ok(diesel::sql_query(
+    let told = diesel::sql_query(
         "WITH disabled AS ( \
              UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, updated_at = now() \
              WHERE owner_id = $1 AND ($2::bigint IS NULL OR id = $2) AND enabled \
              RETURNING id) \
-         , told AS ( \
-             INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
-             SELECT $1, 'webhook_disabled', id FROM disabled RETURNING recipient_id) \
-         SELECT pg_notify('filmlog_events', recipient_id::text) FROM told",
+         INSERT INTO notifications (recipient_id, kind, webhook_endpoint_id) \
+         SELECT $1, 'webhook_disabled', id FROM disabled",
     )
     .bind::<BigInt, _>(owner)
     .bind::<Nullable<BigInt>, _>(endpoint)
     .bind::<Text, _>(reason)
     .execute(conn)
-    .await?)
+    .await?;
+    if told > 0 {
+        crate::notifications::wake_all_of(conn, &[owner]).await?;
+    }
+    Ok(told)
 }
 
 /// Drops finished deliveries (delivered or given up) made before `before`; how many.

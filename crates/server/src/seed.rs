@@ -149,7 +149,7 @@ pub async fn run(settings: &Settings) -> Result<(), BoxError> {
         &conn,
         filmlog_persistence::log_entries::ReviewedFilm::Id(film),
         ReviewSort::Recent,
-        None,
+        filmlog_persistence::log_entries::ReviewReader::default(),
         None,
         None,
         100,

@@ -4,8 +4,10 @@ use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use filmlog_app::ErrorCode;
 use filmlog_domain::{MemberId, Viewer};
-use filmlog_persistence::AsyncPgConnection;
-use filmlog_persistence::log_entries::{self, Period, ReviewKey, ReviewSort, ReviewedFilm};
+use filmlog_persistence::log_entries::{
+    self, Period, ReviewKey, ReviewReader, ReviewSort, ReviewedFilm,
+};
+use filmlog_persistence::{AsyncPgConnection, sessions};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,12 +87,13 @@ pub async fn film_reviews(
 ) -> ApiResult<HttpResponse> {
     let conn = state.read_conn().await?;
     let conn: &AsyncPgConnection = &conn;
-    // The session check and the reviews go together, in one round trip. A review proves the film
-    // is there for the viewer (the statement names it by slug, as the viewer may see it); only an
-    // empty page asks whether the film exists. Every refusal is answered inside, so that an ended
-    // session is told 401 first whatever else is wrong, then the query, the film, the cursor.
+    // The session is checked inside the reviews' statement (an ended one reads none). A review
+    // proves the session live and the film there for the viewer (the statement names it by slug,
+    // as the viewer may see it); only an empty page asks whether the film exists, and the session
+    // on its own. Every refusal is answered inside, so that an ended session is told 401 first
+    // whatever else is wrong, then the query, the film, the cursor.
     let (viewer, (rows, limit, sort)) = viewing
-        .read(conn, |viewer| async move {
+        .read_probed(conn, |viewer, probe| async move {
             let limit = pagination::limit(query.limit)?;
             let sort = review_sort(&query)?;
             let followed_by = followed_by(query.sort == Some(ReviewSortParam::Following), viewer)?;
@@ -103,12 +106,25 @@ pub async fn film_reviews(
                 }
             };
             let of = ReviewedFilm::Slug(slug.as_str().to_owned());
-            let rows = log_entries::film_reviews(conn, of, sort, me, followed_by, after, limit + 1)
-                .await?;
+            let reader = ReviewReader { member: me, probe };
+            let rows =
+                log_entries::film_reviews(conn, of, sort, reader, followed_by, after, limit + 1)
+                    .await?;
+            let mut live = reader.proven_live(&rows);
             if rows.is_empty() {
-                film_id(conn, &slug, me).await?;
+                // The film's look-up and the session check together: one round trip.
+                let (film, checked) = futures_util::future::join(
+                    film_id(conn, &slug, me),
+                    sessions::probe_is_live(conn, reader.probe),
+                )
+                .await;
+                live = checked?;
+                if live == Some(false) {
+                    return Ok(((rows, limit, sort), live));
+                }
+                film?;
             }
-            Ok((rows, limit, sort))
+            Ok(((rows, limit, sort), live))
         })
         .await?;
     let page = match sort {

@@ -11,7 +11,7 @@ use actix_web::web;
 use crate::middleware::request_id;
 use crate::state::AppState;
 
-/// Request id in and out, a `request` span, the live streams its writes woke,
+/// Request id in and out, the live streams its writes woke, a `request` span
 /// around the whole request (its id, method, route and status; a child of the caller's trace when
 /// it sent `traceparent`), and one log line per request.
 pub async fn request_context(
@@ -31,13 +31,14 @@ pub async fn request_context(
     let started = Instant::now();
     // The live streams this request made news for are woken once it is done (its transactions
     // committed), not from inside them (see `notifications::collect_wakes`).
-    let handled = filmlog_persistence::notifications::collect_wakes(next.call(req));
+    let events = state.as_ref().map(|s| s.events.clone());
+    let handled = filmlog_persistence::notifications::collect_wakes(next.call(req), move |ids| {
+        if let Some(events) = events {
+            events.wake_everywhere(&ids);
+        }
+    });
     let handled = request_id::scope(id.clone(), crate::held::scope(handled));
-    let (res, woken) = tracing::Instrument::instrument(handled, span.clone()).await;
-    if let Some(state) = &state {
-        state.events.wake_everywhere(&woken);
-    }
-    let mut res = res?;
+    let mut res = tracing::Instrument::instrument(handled, span.clone()).await?;
     crate::middleware::tracing_context::record_response(&span, &res);
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -10,7 +10,9 @@ use filmlog_domain::{
 use filmlog_persistence::activity::{self, NewActivity};
 use filmlog_persistence::notifications::{self, About, Thread};
 use filmlog_persistence::social::{self, CommentView, NewComment};
-use filmlog_persistence::{AsyncPgConnection, blocks, lists, log_entries, members};
+use filmlog_persistence::{
+    AsyncPgConnection, PersistenceError, blocks, lists, log_entries, members,
+};
 
 use super::idempotency::{Idempotency, Outcome};
 use super::notify::{self, Place};
@@ -77,16 +79,22 @@ pub async fn like_review(
     entry: LogEntryId,
     member: MemberId,
 ) -> OpResult<()> {
-    let head = entry_with_standing(conn, entry, member).await?;
-    rules::check_reaction(EntryReaction::Like, member, head.author, head.has_review)?;
+    let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
     let like = social::ReviewLike {
-        film: head.film,
-        author: head.author,
+        film,
+        author,
         activity: ActivityKind::ReviewLike,
         notification: NotificationKind::ReviewLike,
     };
-    if social::like_review(conn, entry, member, like).await? {
-        notifications::wake(conn, head.author).await?;
+    let liked = match social::like_review(conn, entry, member, like).await {
+        // The entry was deleted since it was read (no transaction holds it).
+        Err(PersistenceError::ForeignKeyViolation { .. }) => {
+            return Err(OpError::NotFound("that log entry"));
+        }
+        liked => liked?,
+    };
+    if liked == social::Liked::AndTold {
+        notifications::wake(conn, author).await?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use filmlog_domain::visibility::FilmState;
 use filmlog_domain::{FilmId, Slug, Viewer};
 use filmlog_persistence::AsyncPgConnection;
 use filmlog_persistence::catalog::{self, CreditRow, FilmRow, FilmStatsRow};
+use filmlog_persistence::sessions::Probe;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -203,26 +204,29 @@ pub(crate) async fn load_any_film(
     slug: &str,
     viewer: Viewer,
 ) -> OpResult<Film> {
-    film_page(conn, slug, viewer, true).await
+    let (film, _) = film_page(conn, slug, viewer, true, None).await?;
+    Ok(film)
 }
 
-/// The film page as `viewer` reads it, or 404 (`see_all`: an admin's look-up).
+/// The film page as `viewer` reads it, or 404 (`see_all`: an admin's look-up), with whether the
+/// probed session is live when the film was found.
 async fn film_page(
     conn: &AsyncPgConnection,
     slug: &str,
     viewer: Viewer,
     see_all: bool,
-) -> OpResult<Film> {
-    let page = catalog::film_page(conn, slug, viewer.member(), see_all)
-        .await?
-        .ok_or(OpError::NotFound("that film"))?;
-    Ok(Film::seen_by(page, viewer))
+    probe: Option<Probe>,
+) -> OpResult<(Film, Option<bool>)> {
+    let (page, live) =
+        catalog::film_page_probed(conn, slug, viewer.member(), see_all, probe).await?;
+    let page = page.ok_or(OpError::NotFound("that film"))?;
+    Ok((Film::seen_by(page, viewer), live))
 }
 
 /// A film
 ///
-/// The film with its directors, cast and statistics, in one response (its two queries and the
-/// session check pipelined: one round trip).
+/// The film with its directors, cast and statistics, in one response (its two queries pipelined,
+/// the session checked inside the film's: one round trip).
 #[utoipa::path(
     operation_id = "get_film",
     tag = "films",
@@ -242,10 +246,10 @@ pub async fn get_film(
 ) -> ApiResult<HttpResponse> {
     let conn = state.read_conn().await?;
     let conn: &AsyncPgConnection = &conn;
-    // The session check travels with the film's two queries: one round trip for the page.
+    // The session is checked inside the film's statement: two statements, one round trip.
     let (_, film) = viewing
-        .read(conn, |viewer| async move {
-            Ok(film_page(conn, slug.as_str(), viewer, false).await?)
+        .read_probed(conn, |viewer, probe| async move {
+            Ok(film_page(conn, slug.as_str(), viewer, false, probe).await?)
         })
         .await?;
     json_with_etag(&film)
