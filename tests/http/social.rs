@@ -575,6 +575,8 @@ async fn film_reviews_popular_recent_and_following() {
         format!("/api/v1/films/{slug}/reviews"),
         format!("/api/v1/films/{slug}/reviews?sort=recent"),
         format!("/api/v1/films/{slug}/reviews?sort=popular&limit=2&cursor={c}"),
+        // An empty page: the film's look-up and the session check go together.
+        format!("/api/v1/films/{quiet}/reviews"),
         "/api/v1/films/nope-2000/reviews?cursor=x".to_owned(),
         format!("/api/v1/films/{quiet}/reviews?limit=0"),
         format!("/api/v1/films/{quiet}/reviews?sort=recent&period=week"),

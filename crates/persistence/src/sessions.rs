@@ -302,16 +302,18 @@ pub async fn authenticated_member(
 /// the hottest reads: no statement of its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
-    member: i64,
-    session: i64,
+    member: MemberId,
+    session: SessionId,
 }
 
 impl Probe {
     pub fn of(member: MemberId, session: SessionId) -> Probe {
-        Probe {
-            member: member.get(),
-            session: session.get(),
-        }
+        Probe { member, session }
+    }
+
+    /// The probe as a column (or a filter) of the read that carries it.
+    pub fn live(self) -> live {
+        live(self.member.get(), self.session.get())
     }
 }
 
@@ -326,19 +328,10 @@ pub fn live(member: i64, session: i64) -> _ {
     )
 }
 
-impl Probe {
-    /// The probe as a column of the read that carries it.
-    pub fn live(self) -> live {
-        live(self.member, self.session)
-    }
-}
-
 /// [`is_live`] of a probe's session (`None` without a probe), for a read that could not tell.
 pub async fn probe_is_live(conn: &AsyncPgConnection, probe: Option<Probe>) -> Result<Option<bool>> {
     match probe {
-        Some(p) => Ok(Some(
-            is_live(conn, MemberId::new(p.member), SessionId::new(p.session)).await?,
-        )),
+        Some(p) => Ok(Some(is_live(conn, p.member, p.session).await?)),
         None => Ok(None),
     }
 }

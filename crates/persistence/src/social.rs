@@ -30,8 +30,8 @@ pub async fn like_review(
         member: member.get(),
         film: like.film.get(),
         author: like.author.get(),
-        activity: like.activity.as_str(),
-        notification: like.notification.as_str(),
+        activity: ActivityKind::ReviewLike.as_str(),
+        notification: NotificationKind::ReviewLike.as_str(),
     }
     .get_result(conn)
     .await?;
@@ -53,14 +53,12 @@ pub enum Liked {
     AndTold,
 }
 
-/// What a new like of a review records beside the like: its activity (with the film and the
-/// review's author) and the author's notification.
+/// The review a like is of, as its activity (a `review_like`) and its author's notification (a
+/// `review_like`) name it beside the like.
 #[derive(Debug, Clone, Copy)]
 pub struct ReviewLike {
     pub film: FilmId,
     pub author: MemberId,
-    pub activity: ActivityKind,
-    pub notification: NotificationKind,
 }
 
 /// [`like_review`]'s statement, prepared once per connection. Data-modifying sub-statements all run

@@ -13,14 +13,19 @@ use filmlog_test_support::TestDatabase;
 pub struct Fixture {
     pub conn: AsyncPgConnection,
     /// Dropped (the database with it) after the connection.
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl Fixture {
     pub async fn new() -> Fixture {
         let db = TestDatabase::new().await;
         let conn = db.connect().await;
-        Fixture { conn, _db: db }
+        Fixture { conn, db }
+    }
+
+    /// Another connection to the same database (a concurrent session).
+    pub async fn connect(&self) -> AsyncPgConnection {
+        self.db.connect().await
     }
 
     pub async fn member(&mut self, username: &str) -> MemberId {

@@ -80,12 +80,7 @@ pub async fn like_review(
     member: MemberId,
 ) -> OpResult<()> {
     let (author, film, _) = reactable(conn, entry, member, EntryReaction::Like).await?;
-    let like = social::ReviewLike {
-        film,
-        author,
-        activity: ActivityKind::ReviewLike,
-        notification: NotificationKind::ReviewLike,
-    };
+    let like = social::ReviewLike { film, author };
     let liked = match social::like_review(conn, entry, member, like).await {
         // The entry was deleted since it was read (no transaction holds it).
         Err(PersistenceError::ForeignKeyViolation { .. }) => {
@@ -592,8 +587,54 @@ pub async fn read_feed(conn: &mut AsyncPgConnection, me: MemberId) -> OpResult<(
 
 #[cfg(test)]
 mod tests {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+
     use super::*;
     use crate::ops::fixture::Fixture;
+
+    #[tokio::test]
+    async fn a_review_deleted_while_it_is_liked_is_not_found_and_nothing_is_written() {
+        // A like reads the entry, then writes without a transaction: a deletion committed between
+        // the two is a 404, not the foreign key's error.
+        let mut f = Fixture::new().await;
+        let (ana, bo) = (f.member("ana").await, f.member("bo").await);
+        f.film("children-of-heaven-1997").await;
+        let review = f.review(bo, "children-of-heaven-1997").await;
+        let (mut deleter, mut watcher) = (f.connect().await, f.connect().await);
+        let delete = format!("BEGIN; DELETE FROM log_entries WHERE id = {}", review.get());
+        deleter
+            .batch_execute(&delete)
+            .await
+            .unwrap_or_else(|e| panic!("delete: {e}"));
+        // The like reads the entry (the deletion is not committed yet) and its insert waits on the
+        // deleted row; then the deletion commits.
+        let commit = async {
+            let mut waited = false;
+            let waiting = "SELECT 1 FROM pg_stat_activity \
+                           WHERE datname = current_database() AND wait_event_type = 'Lock'";
+            for _ in 0..500 {
+                let n = diesel::sql_query(waiting)
+                    .execute(&mut watcher)
+                    .await
+                    .unwrap_or_else(|e| panic!("watch: {e}"));
+                if n > 0 {
+                    waited = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            deleter
+                .batch_execute("COMMIT")
+                .await
+                .unwrap_or_else(|e| panic!("commit: {e}"));
+            waited
+        };
+        let (liked, waited) = tokio::join!(like_review(&mut f.conn, review, ana), commit);
+        assert!(waited, "the like's write never waited on the deleted row");
+        assert!(matches!(liked, Err(OpError::NotFound(_))), "{liked:?}");
+        assert_eq!(f.count("review_likes").await, 0);
+        assert_eq!(f.count("notifications").await, 0);
+    }
 
     #[tokio::test]
     async fn only_the_author_edits_a_comment_and_the_author_or_the_reviewer_deletes_it() {
