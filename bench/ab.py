@@ -175,6 +175,9 @@ def main():
         for side in sides:
             build_requests(side, seed=29)
         names = [n for n in ORDER if not args.only or n in args.only.split(",")]
+        primed = {}
+        if {"feed_random_member", "mixed"} & set(names):
+            primed = {side.name: first_reads(side) for side in sides}
         results = {}
         for name in names:
             runs = {"base": [], "head": []}
@@ -232,7 +235,8 @@ def main():
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
         "postgres": psql(f"{args.server_url}/postgres", "SHOW server_version"),
         "profile": args.profile, "pairs": args.pairs, "duration_s": args.duration,
-        "concurrency": args.concurrency, "server_workers": args.workers, "server_pool": pool}}
+        "concurrency": args.concurrency, "server_workers": args.workers, "server_pool": pool,
+        "first_reads": primed}}
     day = stamp.strftime("%Y-%m-%d")
     path = os.path.join(ROOT, "bench", "results", f"{day}-ab")
     write(path + ".json", json.dumps(out, indent=2) + "\n")
@@ -293,6 +297,34 @@ def lag_buckets(side):
             le = line.split('le="', 1)[1].split('"', 1)[0]
             out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
     return out or None
+
+
+def first_reads(side, limit_s=300):
+    """Every bench member reads their feed once (8 at a time), then the timelines those reads requested are
+    built: the steady state of members who open their feed daily, which `feed_random_member` and `mixed`
+    measure. (From a fresh database each of 2,000 members' first read requests a timeline, and a 10 s run
+    would measure the worker building them; the first reads are timed here instead and reported.) Answers
+    the seconds the reads took and, on a side with home timelines, the seconds until they were built."""
+    from concurrent.futures import ThreadPoolExecutor
+    tokens = open(side.requests["feed_random_member"][1]).read().split()
+    t0 = time.time()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda t: request(side.server.port, "GET", "/api/v1/me/feed", t), tokens))
+    reads = time.time() - t0
+    out = {"members": len(tokens), "reads_s": round(reads, 2)}
+    if side.q("SELECT to_regclass('home_timelines') IS NOT NULL") == "t":
+        time.sleep(0.5)  # (a read requests its timeline just after its response)
+        deadline = time.time() + limit_s
+        unbuilt = lambda: int(side.q("SELECT count(*) FROM home_timelines WHERE built_at IS NULL") or 0)
+        while unbuilt() and time.time() < deadline:
+            time.sleep(0.1)
+        out["built_s"] = round(time.time() - t0, 2)
+        out["unbuilt"] = unbuilt()
+        out["timelines"] = int(side.q("SELECT count(*) FROM home_timelines WHERE built_at IS NOT NULL"))
+    print(f"  {side.name}: first reads of {out['members']} members {out['reads_s']} s"
+          + (f", their timelines built {out['built_s']} s after the first ({out['unbuilt']} unbuilt)"
+             if "built_s" in out else ""), flush=True)
+    return out
 
 
 def drain_feed(side, limit_s=30):
@@ -361,6 +393,17 @@ def report(out, day):
                 procs = ", ".join(f"{k} {v:.0f} %" for k, v in prof["by_process"][:4])
                 syms = ", ".join(f"`{k.split(' ', 2)[-1]}` {v:.1f} %" for k, v in prof["by_symbol"][:8])
                 lines.append(f"- **{n}**, {side.upper()}: {procs}. Hottest: {syms}.")
+    primed = meta.get("first_reads") or {}
+    if primed:
+        lines += ["", "## First reads", "",
+                  "Before `feed_random_member` and `mixed`, every bench member read their feed once and the side waited "
+                  "for the home timelines those reads requested to be built (the steady state of members who open "
+                  "their feed daily; a first read answers from the followees as BASE does and requests the timeline, "
+                  "which the feed worker builds in the background).", "",
+                  "| side | members | their reads (8 at a time) | timelines built after |", "|---|---:|---:|---:|"]
+        for side, p in primed.items():
+            built = f"{p['built_s']:.1f} s ({p['timelines']} timelines, {p['unbuilt']} unbuilt)" if "built_s" in p else "—"
+            lines.append(f"| {side.upper()} | {p['members']} | {p['reads_s']:.1f} s | {built} |")
     lags = {n: e["fanout_lag"] for n, e in sc.items() if e.get("fanout_lag")}
     if lags:
         lines += ["", "## Home feed fan-out lag", "",

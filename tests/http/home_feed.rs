@@ -242,6 +242,74 @@ async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
 }
 
 #[actix_web::test]
+async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() {
+    let app = app().await;
+    let reader = app.member("reader").await;
+    let ana = app.member("ana").await;
+    let ben = app.member("ben").await;
+    for who in ["ana", "ben"] {
+        app.put(
+            &format!("/api/v1/members/{who}/follow"),
+            &reader.access_token,
+        )
+        .await
+        .assert_status(204);
+    }
+    let mut conn = app.db.connect().await;
+    activities(&mut conn, &ana, &ben, 20, 100).await;
+    activities(&mut conn, &ben, &ana, 20, 1100).await;
+    // Built with the newest 8 of 40; kept up to 12.
+    exec(
+        &mut conn,
+        "UPDATE feed_settings SET build_entries = 8, timeline_entries = 12",
+    )
+    .await;
+    let before = first_read(&app, &reader).await;
+    assert_eq!(before.len(), 40, "{before:?}");
+    assert!(settle(&app).await > 0);
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 8);
+    let floor = count(
+        &mut conn,
+        &format!(
+            "SELECT count(*) AS n FROM home_timelines t JOIN home_timeline_entries e \
+             ON e.member_id = t.member_id AND (e.created_at, e.activity_id) = (t.floor_at, t.floor_id) \
+             WHERE t.member_id = {}",
+            reader.id
+        ),
+    )
+    .await;
+    assert_eq!(floor, 1, "the floor is the oldest entry built");
+    // Pages across the floor are whole, whatever their size.
+    for limit in [3, 8, 9, 50] {
+        assert_eq!(
+            whole_feed(&app, &reader, limit).await,
+            before,
+            "limit {limit}"
+        );
+    }
+    // The fan-out adds above it, up to `timeline_entries` once trimmed.
+    let film = app.film("Close-Up", 1990).await;
+    for day in 1..=6 {
+        app.log(
+            &ana,
+            json!({"film": film, "watched_on": format!("2026-11-0{day}")}),
+        )
+        .await;
+    }
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 14);
+    let now = whole_feed(&app, &reader, 5).await;
+    assert_eq!(now.len(), 46);
+    assert_eq!(&now[6..], &before[..]);
+    assert_eq!(
+        count(&mut conn, "SELECT home_feed_trim(1000) AS n").await,
+        1
+    );
+    assert_eq!(timeline_entries(&mut conn, &reader).await, 12);
+    assert_eq!(whole_feed(&app, &reader, 7).await, now);
+}
+
+#[actix_web::test]
 async fn a_new_follow_backfills_and_what_ends_a_follow_or_hides_takes_effect_on_the_next_page() {
     let app = app().await;
     let reader = app.member("reader").await;

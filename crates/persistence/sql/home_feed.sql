@@ -180,22 +180,24 @@ BEGIN
 END
 $fn$;
 
--- Builds up to `batch` requested timelines: the newest `timeline_entries` activities of the
--- member's followees (heavy authors' too: should one stop being heavy before home_feed_heavy sees
--- this timeline, nothing is missing), found in two index passes (as activity_feed's followee pass): a few newest of
--- each followee give a lower bound, then each followee's activity down to it. Answers how many it
--- built.
+-- Builds up to `batch` requested timelines: the newest `build_entries` activities of the member's
+-- followees (heavy authors' too: should one stop being heavy before home_feed_heavy sees this
+-- timeline, nothing is missing), found in two index passes (as activity_feed's followee pass): a few
+-- newest of each followee give a lower bound, then each followee's activity down to it. The floor is
+-- the oldest of them when there are that many (the fan-out then grows the timeline up to
+-- `timeline_entries`). Answers how many it built.
 CREATE FUNCTION home_timelines_build(batch integer) RETURNS integer
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
 DECLARE
-    keep integer := (SELECT s.timeline_entries FROM feed_settings s);
+    keep integer := (SELECT least(s.build_entries, s.timeline_entries) FROM feed_settings s);
     m bigint;
     each_ integer;
     lo_at timestamptz;
     lo_id bigint;
+    candidates bigint;
     built integer := 0;
 BEGIN
     FOR m IN
@@ -225,9 +227,11 @@ BEGIN
             lo_at := '-infinity';
             lo_id := 0;
         END IF;
-        INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
-        SELECT m, t.created_at, t.id, t.actor_id
-        FROM (
+        -- The newest `keep`, copied (the fan-out may have copied some already); the floor is the
+        -- oldest of them when there are that many, else everything is there (read from the
+        -- candidates, not the timeline: its new rows are not yet all-visible, a re-read costs heap
+        -- fetches).
+        WITH newest AS (
             SELECT x.created_at, x.id, x.actor_id
             FROM follows f
             CROSS JOIN LATERAL (
@@ -240,18 +244,31 @@ BEGIN
             WHERE f.follower_id = m
             ORDER BY x.created_at DESC, x.id DESC
             LIMIT keep
-        ) t
-        ORDER BY t.created_at, t.id
-        ON CONFLICT DO NOTHING;
+        ), copied AS (
+            INSERT INTO home_timeline_entries (member_id, created_at, activity_id, actor_id)
+            SELECT m, n.created_at, n.id, n.actor_id FROM newest n
+            ORDER BY n.created_at, n.id
+            ON CONFLICT DO NOTHING
+        )
+        SELECT n.created_at, n.id, count(*) OVER () INTO lo_at, lo_id, candidates
+        FROM newest n
+        ORDER BY n.created_at, n.id
+        LIMIT 1;
+        IF coalesce(candidates, 0) < keep THEN
+            lo_at := '-infinity';
+            lo_id := 0;
+        END IF;
         -- The timeline's followees as the follows are now (a safety net: the request and the follows
-        -- trigger keep them).
+        -- trigger keep them; probed first, as they are usually all there).
         INSERT INTO home_timeline_followees (followee_id, member_id)
-        SELECT f.followee_id, m FROM follows f WHERE f.follower_id = m
+        SELECT f.followee_id, m FROM follows f
+        WHERE f.follower_id = m
+          AND NOT EXISTS (SELECT 1 FROM home_timeline_followees x
+                          WHERE x.followee_id = f.followee_id AND x.member_id = m)
         ON CONFLICT DO NOTHING;
-        -- Fewer than `keep` (all there is): complete from the beginning; else from the oldest kept.
-        UPDATE home_timelines t SET built_at = now(), floor_at = '-infinity', floor_id = 0
+        UPDATE home_timelines t
+        SET built_at = now(), floor_at = lo_at, floor_id = lo_id, trimmed_at = now()
         WHERE t.member_id = m;
-        PERFORM home_timeline_trim(m, keep);
         built := built + 1;
     END LOOP;
     RETURN built;

@@ -75,6 +75,7 @@ diesel::table! {
         heavy_followers -> Int4,
         timeline_entries -> Int4,
         idle_days -> Int4,
+        build_entries -> Int4,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE feed_settings DROP COLUMN build_entries;
