@@ -241,6 +241,22 @@ async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
     }
 }
 
+/// The `(created_at, activity_id)` of `member`'s timeline floor, as the id of the activity there
+/// (`None`: complete from the beginning).
+async fn floor(conn: &mut AsyncPgConnection, member: &TestMember) -> Option<String> {
+    let id = count(
+        conn,
+        &format!(
+            "SELECT CASE WHEN t.floor_at = '-infinity' THEN -1 ELSE a.id END AS n \
+             FROM home_timelines t LEFT JOIN activities a \
+             ON (a.created_at, a.id) = (t.floor_at, t.floor_id) WHERE t.member_id = {}",
+            member.id
+        ),
+    )
+    .await;
+    (id >= 0).then(|| id.to_string())
+}
+
 #[actix_web::test]
 async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() {
     let app = app().await;
@@ -256,8 +272,11 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
         .assert_status(204);
     }
     let mut conn = app.db.connect().await;
+    // Interleaved in time: ana's 100 to 119 seconds ago, ben's 110 to 129.
     activities(&mut conn, &ana, &ben, 20, 100).await;
-    activities(&mut conn, &ben, &ana, 20, 1100).await;
+    activities(&mut conn, &ben, &ana, 20, 110).await;
+    // (Queued before any timeline exists: the build alone fills the timeline.)
+    settle(&app).await;
     // Built with the newest 8 of 40; kept up to 12.
     exec(
         &mut conn,
@@ -266,19 +285,14 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
     .await;
     let before = first_read(&app, &reader).await;
     assert_eq!(before.len(), 40, "{before:?}");
+    assert!(actors(&before).len() > 2, "interleaved: {before:?}");
     assert!(settle(&app).await > 0);
     assert_eq!(timeline_entries(&mut conn, &reader).await, 8);
-    let floor = count(
-        &mut conn,
-        &format!(
-            "SELECT count(*) AS n FROM home_timelines t JOIN home_timeline_entries e \
-             ON e.member_id = t.member_id AND (e.created_at, e.activity_id) = (t.floor_at, t.floor_id) \
-             WHERE t.member_id = {}",
-            reader.id
-        ),
-    )
-    .await;
-    assert_eq!(floor, 1, "the floor is the oldest entry built");
+    assert_eq!(
+        floor(&mut conn, &reader).await.as_ref(),
+        Some(&before[7].1),
+        "the floor is the oldest of the 8 built"
+    );
     // Pages across the floor are whole, whatever their size.
     for limit in [3, 8, 9, 50] {
         assert_eq!(
@@ -287,7 +301,8 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
             "limit {limit}"
         );
     }
-    // The fan-out adds above it, up to `timeline_entries` once trimmed.
+    // The fan-out adds above it (and samples a trim: 12 or more), up to `timeline_entries` once
+    // trimmed, which raises the floor.
     let film = app.film("Close-Up", 1990).await;
     for day in 1..=6 {
         app.log(
@@ -297,16 +312,32 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
         .await;
     }
     settle(&app).await;
-    assert_eq!(timeline_entries(&mut conn, &reader).await, 14);
+    assert!(timeline_entries(&mut conn, &reader).await >= 12);
     let now = whole_feed(&app, &reader, 5).await;
     assert_eq!(now.len(), 46);
     assert_eq!(&now[6..], &before[..]);
-    assert_eq!(
-        count(&mut conn, "SELECT home_feed_trim(1000) AS n").await,
-        1
-    );
+    count(&mut conn, "SELECT home_feed_trim(1000) AS n").await;
     assert_eq!(timeline_entries(&mut conn, &reader).await, 12);
+    assert_eq!(floor(&mut conn, &reader).await.as_ref(), Some(&now[11].1));
     assert_eq!(whole_feed(&app, &reader, 7).await, now);
+
+    // Followees who did fewer than `build_entries`: everything is there, no floor.
+    exec(
+        &mut conn,
+        "UPDATE feed_settings SET build_entries = 30, timeline_entries = 100",
+    )
+    .await;
+    let other = app.member("other").await;
+    app.put("/api/v1/members/ben/follow", &other.access_token)
+        .await
+        .assert_status(204);
+    settle(&app).await;
+    let theirs = first_read(&app, &other).await;
+    assert_eq!(theirs.len(), 20);
+    settle(&app).await;
+    assert_eq!(timeline_entries(&mut conn, &other).await, 20);
+    assert_eq!(floor(&mut conn, &other).await, None);
+    assert_eq!(whole_feed(&app, &other, 6).await, theirs);
 }
 
 #[actix_web::test]

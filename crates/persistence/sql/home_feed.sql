@@ -197,6 +197,9 @@ DECLARE
     each_ integer;
     lo_at timestamptz;
     lo_id bigint;
+    -- A lower bound of the newest `keep` (or -infinity when the followees did fewer).
+    b_at timestamptz;
+    b_id bigint;
     candidates bigint;
     built integer := 0;
 BEGIN
@@ -209,7 +212,7 @@ BEGIN
     LOOP
         -- Any `keep` of the followees' activity bound the newest `keep` from below.
         each_ := keep / greatest((SELECT mm.following_count FROM members mm WHERE mm.id = m), 1) + 1;
-        SELECT c.created_at, c.id INTO lo_at, lo_id
+        SELECT c.created_at, c.id INTO b_at, b_id
         FROM (
             SELECT x.created_at, x.id
             FROM follows f
@@ -224,20 +227,21 @@ BEGIN
         ORDER BY c.created_at DESC, c.id DESC
         OFFSET keep - 1 LIMIT 1;
         IF NOT FOUND THEN
-            lo_at := '-infinity';
-            lo_id := 0;
+            b_at := '-infinity';
+            b_id := 0;
         END IF;
-        -- The newest `keep`, copied (the fan-out may have copied some already); the floor is the
-        -- oldest of them when there are that many, else everything is there (read from the
-        -- candidates, not the timeline: its new rows are not yet all-visible, a re-read costs heap
-        -- fetches).
+        -- The newest `keep` from the bound up, copied (the fan-out may have copied some already).
+        -- The floor is the oldest of them when there are that many; with fewer (the followees did
+        -- less, or some activity was undone or a follow ended since the bound was read), nothing
+        -- from the bound up was left out, so the bound. (Read from the candidates, not the
+        -- timeline: its new rows are not yet all-visible, a re-read costs heap fetches.)
         WITH newest AS (
             SELECT x.created_at, x.id, x.actor_id
             FROM follows f
             CROSS JOIN LATERAL (
                 SELECT x.created_at, x.id, x.actor_id FROM activities x
                 WHERE x.actor_id = f.followee_id
-                  AND (x.created_at, x.id) >= (lo_at, lo_id)
+                  AND (x.created_at, x.id) >= (b_at, b_id)
                 ORDER BY x.created_at DESC, x.id DESC
                 LIMIT keep
             ) x
@@ -255,8 +259,8 @@ BEGIN
         ORDER BY n.created_at, n.id
         LIMIT 1;
         IF coalesce(candidates, 0) < keep THEN
-            lo_at := '-infinity';
-            lo_id := 0;
+            lo_at := b_at;
+            lo_id := b_id;
         END IF;
         -- The timeline's followees as the follows are now (a safety net: the request and the follows
         -- trigger keep them; probed first, as they are usually all there).
@@ -266,6 +270,7 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM home_timeline_followees x
                           WHERE x.followee_id = f.followee_id AND x.member_id = m)
         ON CONFLICT DO NOTHING;
+        -- (Trimmed as of now: it holds no more than `keep` of its own.)
         UPDATE home_timelines t
         SET built_at = now(), floor_at = lo_at, floor_id = lo_id, trimmed_at = now()
         WHERE t.member_id = m;

@@ -85,8 +85,8 @@ pub async fn film_reviews(
     FilmSlug(slug): FilmSlug,
     query: Query<FilmReviewsQuery>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.read_conn().await?;
-    let conn: &AsyncPgConnection = &conn;
+    let pooled = state.read_conn().await?;
+    let conn: &AsyncPgConnection = &pooled;
     // The session is checked inside the reviews' statement (an ended one reads none). A review
     // proves the session live and the film there for the viewer (the statement names it by slug,
     // as the viewer may see it); only an empty page asks whether the film exists, and the session
@@ -127,6 +127,8 @@ pub async fn film_reviews(
             Ok(((rows, limit, sort), live))
         })
         .await?;
+    // Back to the pool before the page is built and serialised.
+    drop(pooled);
     let page = match sort {
         ReviewSort::Popular(period) => pagination::page(
             rows,

@@ -193,6 +193,7 @@ pub async fn list_films(
     if let Some(id) = external_id_of(&q)? {
         let mut conn = state.read_conn().await?;
         let rows = catalog::by_external_id(&mut conn, viewer.member(), &id).await?;
+        drop(conn);
         let page = pagination::page(
             rows,
             limit,
@@ -202,12 +203,13 @@ pub async fn list_films(
         return Ok(HttpResponse::Ok().json(page));
     }
     let filter = filter_of(&q)?;
-    let mut conn = state.read_conn().await?;
-    let search = search_text(&q)?;
-    if let Some(text) = search {
+    // (Everything parsed before a connection is taken: a 400 never waits for one.)
+    if let Some(text) = search_text(&q)? {
         let after = pagination::decode::<(f64, i64)>(q.cursor.as_deref())?;
+        let mut conn = state.read_conn().await?;
         let rows =
             catalog::search(&mut conn, viewer.member(), &text, &filter, after, limit + 1).await?;
+        drop(conn);
         let page = pagination::page(
             rows,
             limit,
@@ -223,7 +225,9 @@ pub async fn list_films(
         FilmSortParam::Title => FilmSort::Title,
     };
     let after = browse_after(sort, q.cursor.as_deref())?;
+    let mut conn = state.read_conn().await?;
     let rows = catalog::browse(&mut conn, viewer.member(), &filter, sort, after, limit + 1).await?;
+    drop(conn);
     let page = pagination::page(
         rows,
         limit,

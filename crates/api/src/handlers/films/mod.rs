@@ -244,14 +244,16 @@ pub async fn get_film(
     viewing: PipelinedViewing,
     FilmSlug(slug): FilmSlug,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.read_conn().await?;
-    let conn: &AsyncPgConnection = &conn;
+    let pooled = state.read_conn().await?;
+    let conn: &AsyncPgConnection = &pooled;
     // The session is checked inside the film's statement: two statements, one round trip.
     let (_, film) = viewing
         .read_probed(conn, |viewer, probe| async move {
             Ok(film_page(conn, slug.as_str(), viewer, false, probe).await?)
         })
         .await?;
+    // Back to the pool before the body is serialised and hashed.
+    drop(pooled);
     json_with_etag(&film)
 }
 
