@@ -131,6 +131,18 @@ async fn activities(
     assert_eq!(inserted, n);
 }
 
+/// `member` follows each of `whom`.
+async fn follow(app: &TestApp, member: &TestMember, whom: &[&str]) {
+    for who in whom {
+        app.put(
+            &format!("/api/v1/members/{who}/follow"),
+            &member.access_token,
+        )
+        .await
+        .assert_status(204);
+    }
+}
+
 #[actix_web::test]
 async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
     let app = app().await;
@@ -138,14 +150,7 @@ async fn a_timeline_built_on_first_read_pages_as_the_followee_query_does() {
     let ana = app.member("ana").await;
     let ben = app.member("ben").await;
     let cy = app.member("cy").await;
-    for who in ["ana", "ben"] {
-        app.put(
-            &format!("/api/v1/members/{who}/follow"),
-            &reader.access_token,
-        )
-        .await
-        .assert_status(204);
-    }
+    follow(&app, &reader, &["ana", "ben"]).await;
     let mut conn = app.db.connect().await;
     // Interleaved in time: ana's every even second, ben's every odd one; cy is not followed.
     activities(&mut conn, &ana, &cy, 30, 100).await;
@@ -263,14 +268,7 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
     let reader = app.member("reader").await;
     let ana = app.member("ana").await;
     let ben = app.member("ben").await;
-    for who in ["ana", "ben"] {
-        app.put(
-            &format!("/api/v1/members/{who}/follow"),
-            &reader.access_token,
-        )
-        .await
-        .assert_status(204);
-    }
+    follow(&app, &reader, &["ana", "ben"]).await;
     let mut conn = app.db.connect().await;
     // Interleaved in time: ana's 100 to 119 seconds ago, ben's 110 to 129.
     activities(&mut conn, &ana, &ben, 20, 100).await;
@@ -328,9 +326,7 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
     )
     .await;
     let other = app.member("other").await;
-    app.put("/api/v1/members/ben/follow", &other.access_token)
-        .await
-        .assert_status(204);
+    follow(&app, &other, &["ben"]).await;
     settle(&app).await;
     let theirs = first_read(&app, &other).await;
     assert_eq!(theirs.len(), 20);
