@@ -334,6 +334,28 @@ async fn a_timeline_is_first_built_short_and_grows_to_its_size_by_the_fan_out() 
     assert_eq!(timeline_entries(&mut conn, &other).await, 20);
     assert_eq!(floor(&mut conn, &other).await, None);
     assert_eq!(whole_feed(&app, &other, 6).await, theirs);
+
+    // A floor raised while the timeline waited for its build (as a backfill or a sampled trim
+    // raises it) stays: the fan-out copied only from there up meanwhile.
+    exec(
+        &mut conn,
+        &format!("DELETE FROM home_timelines WHERE member_id = {}", other.id),
+    )
+    .await;
+    assert_eq!(first_read(&app, &other).await, theirs);
+    let raised = exec(
+        &mut conn,
+        &format!(
+            "UPDATE home_timelines t SET floor_at = a.created_at, floor_id = a.id \
+             FROM activities a WHERE a.id = {} AND t.member_id = {} AND t.built_at IS NULL",
+            theirs[4].1, other.id
+        ),
+    )
+    .await;
+    assert_eq!(raised, 1);
+    settle(&app).await;
+    assert_eq!(floor(&mut conn, &other).await.as_ref(), Some(&theirs[4].1));
+    assert_eq!(whole_feed(&app, &other, 6).await, theirs);
 }
 
 #[actix_web::test]

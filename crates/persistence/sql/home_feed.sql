@@ -270,9 +270,15 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM home_timeline_followees x
                           WHERE x.followee_id = f.followee_id AND x.member_id = m)
         ON CONFLICT DO NOTHING;
-        -- (Trimmed as of now: it holds no more than `keep` of its own.)
+        -- (Trimmed as of now: it holds no more than `keep` of its own.) The floor never goes down: a
+        -- backfill or a sampled trim may have raised it while the timeline waited, and the fan-out
+        -- has been copying only from there up (an activity committed after this build's snapshot,
+        -- dated below that, would be missing above a lower floor).
         UPDATE home_timelines t
-        SET built_at = now(), floor_at = lo_at, floor_id = lo_id, trimmed_at = now()
+        SET built_at = now(),
+            floor_at = CASE WHEN (t.floor_at, t.floor_id) > (lo_at, lo_id) THEN t.floor_at ELSE lo_at END,
+            floor_id = CASE WHEN (t.floor_at, t.floor_id) > (lo_at, lo_id) THEN t.floor_id ELSE lo_id END,
+            trimmed_at = now()
         WHERE t.member_id = m;
         built := built + 1;
     END LOOP;
