@@ -315,12 +315,10 @@ def first_reads(side, limit_s=300):
     reads = time.time() - t0
     out = {"members": len(tokens), "reads_s": round(reads, 2)}
     if side.q("SELECT to_regclass('home_timelines') IS NOT NULL") == "t":
-        deadline = time.time() + limit_s
         # (A read requests its timeline just after its response: all requested, then all built.)
         requested = lambda: int(side.q("SELECT count(*) FROM home_timelines") or 0)
         unbuilt = lambda: int(side.q("SELECT count(*) FROM home_timelines WHERE built_at IS NULL") or 0)
-        while (requested() < len(tokens) or unbuilt()) and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: requested() >= len(tokens) and not unbuilt(), limit_s, 0.1)
         out["built_s"] = round(time.time() - t0, 2)
         out["unbuilt"] = unbuilt()
         out["timelines"] = int(side.q("SELECT count(*) FROM home_timelines WHERE built_at IS NOT NULL"))
@@ -330,11 +328,16 @@ def first_reads(side, limit_s=300):
     return out
 
 
+def wait_until(done, limit_s, step):
+    """Polls `done()` every `step` seconds until it holds, `limit_s` at most."""
+    deadline = time.time() + limit_s
+    while not done() and time.time() < deadline:
+        time.sleep(step)
+
+
 def drain_feed(side, limit_s=30):
     """Waits until the side's fan-out queue is empty (its slowest items counted too), `limit_s` at most."""
-    deadline = time.time() + limit_s
-    while time.time() < deadline and side.q("SELECT count(*) FROM feed_work") not in ("0", ""):
-        time.sleep(0.05)
+    wait_until(lambda: side.q("SELECT count(*) FROM feed_work") in ("0", ""), limit_s, 0.05)
 
 
 def lag_p99(before, after):
@@ -399,7 +402,7 @@ def report(out, day):
     primed = meta.get("first_reads") or {}
     if primed:
         lines += ["", "## First reads", "",
-                  "Once, before the first scenario (as `feed_random_member` or `mixed` was run), every bench member "
+                  "Once, before the first scenario (because `feed_random_member` or `mixed` is in the run), every bench member "
                   "read their feed once and the side waited for the home timelines those reads requested to be built: "
                   "`feed_random_member` and `mixed` measure the steady state of members who open their feed daily, and "
                   "every scenario after it, writes included, runs with 2,000 built timelines (and fans out to them). "

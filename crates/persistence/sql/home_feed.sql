@@ -184,8 +184,8 @@ $fn$;
 -- followees (heavy authors' too: should one stop being heavy before home_feed_heavy sees this
 -- timeline, nothing is missing), found in two index passes (as activity_feed's followee pass): a few
 -- newest of each followee give a lower bound, then each followee's activity down to it. The floor is
--- the oldest of them when there are that many (the fan-out then grows the timeline up to
--- `timeline_entries`). Answers how many it built.
+-- the oldest of them when there are that many, else the bound, and never lower than it was (the
+-- fan-out then grows the timeline up to `timeline_entries`). Answers how many it built.
 CREATE FUNCTION home_timelines_build(batch integer) RETURNS integer
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
