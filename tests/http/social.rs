@@ -580,9 +580,17 @@ async fn film_reviews_popular_recent_and_following() {
         "/api/v1/films/nope-2000/reviews?cursor=x".to_owned(),
         format!("/api/v1/films/{quiet}/reviews?limit=0"),
         format!("/api/v1/films/{quiet}/reviews?sort=recent&period=week"),
+        // A film page whose statement found no film cannot tell: the session on its own, 401 first.
+        format!("/api/v1/films/{slug}"),
+        "/api/v1/films/nope-2000".to_owned(),
     ] {
         app.get(&path, Some(&ended.access_token))
             .await
             .assert_problem(401, "invalid_token");
     }
+    // With a live session the missing film is a 404.
+    let live = app.member("live_reader").await;
+    app.get("/api/v1/films/nope-2000", Some(&live.access_token))
+        .await
+        .assert_status(404);
 }
