@@ -66,6 +66,9 @@ case "${1:-}" in
     echo "  API:  http://127.0.0.1:$port/api/v1"
     echo "  Docs: http://127.0.0.1:$port/docs/"
     echo "  Demo members: shirin, tomas, amara, kenji (password: filmlog-demo-password)"
+    if [ -z "${FILMLOG_SMTP_URL:-}" ]; then
+      echo "  Mail: no FILMLOG_SMTP_URL, so mail is written to ${FILMLOG_MAILBOX_DIR:-$root/.data/mailbox}/*.eml"
+    fi
     echo
     PORT=$port exec "$filmlog" serve
     ;;
@@ -83,6 +86,17 @@ case "${1:-}" in
     # (Debian's package starts a system Redis on install: stopped, the tests start their own.)
     need_package redis-server redis-server && pkill -x redis-server 2>/dev/null || true
     need_package chromium chromium || true
+    # Mail goes through a real SMTP server (tests/smtp/sink.py, aiosmtpd) run by Debian's Python.
+    /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || {
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing python3-aiosmtpd (needed by the tests)" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-aiosmtpd >&2 \
+          || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-aiosmtpd >&2; }
+      else
+        echo "make test needs python3-aiosmtpd: sudo apt-get install python3-aiosmtpd" >&2
+        exit 1
+      fi
+    }
     shift
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"

@@ -21,6 +21,7 @@ fn distinct_budgets() -> Budgets {
         write_per_member: Quota::new(3000, HOUR),
         auth_per_ip: Quota::new(2000, HOUR),
         register_per_ip: Quota::new(1000, HOUR),
+        mail_per_ip: Quota::new(500, HOUR),
     }
 }
 
@@ -124,8 +125,8 @@ async fn encoded_paths_spend_the_budget_of_their_route() {
         }
     }
     assert!(checked >= 400, "only {checked} variants");
-    // Every class was met: read, write, auth, register (search below).
-    assert_eq!(classes.len(), 4, "{classes:?}");
+    // Every class was met: read, write, auth, register, mail (search below).
+    assert_eq!(classes.len(), 5, "{classes:?}");
 
     // Registration is its own budget however it is spelled: five accounts, each counted there.
     for (i, path) in [

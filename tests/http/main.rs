@@ -16,6 +16,7 @@ mod limits;
 mod list_social;
 mod lists;
 mod log_entries;
+mod mail;
 mod me;
 mod members;
 mod metrics;

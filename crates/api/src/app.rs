@@ -14,8 +14,8 @@ use crate::error::{FieldError, Problem, ProblemResponses, RuleCodes};
 use crate::extract::path_error;
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
-    me, member_lists, members, moderation, notifications, portability, relationship, review_likes,
-    safety, sessions, viewer_state, webhooks,
+    me, member_lists, members, moderation, notifications, portability, recovery, relationship,
+    review_likes, safety, sessions, viewer_state, webhooks,
 };
 use crate::routes::{API_PREFIX, KnownRoutes, SPEC_PATH};
 use crate::state::AppState;
@@ -208,6 +208,10 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(auth::login)
             .service(auth::refresh)
             .service(auth::logout)
+            .service(recovery::resend_email_verification)
+            .service(recovery::confirm_email_verification)
+            .service(recovery::request_password_reset)
+            .service(recovery::confirm_password_reset)
             .service(me::get_me)
             .service(me::update_me)
             .service(me::change_password)
@@ -348,6 +352,18 @@ pub fn build_app(
                     .insert_header((header::LOCATION, "/docs/"))
                     .finish()
             }),
+        )
+        .service(
+            web::resource(crate::pages::VERIFY_PATH)
+                .app_data(web::PayloadConfig::new(crate::pages::FORM_MAX))
+                .route(web::get().to(crate::pages::verify_form))
+                .route(web::post().to(crate::pages::verify)),
+        )
+        .service(
+            web::resource(crate::pages::RESET_PATH)
+                .app_data(web::PayloadConfig::new(crate::pages::FORM_MAX))
+                .route(web::get().to(crate::pages::reset_form))
+                .route(web::post().to(crate::pages::reset)),
         )
         .into_utoipa_app()
         .configure(routes)

@@ -39,6 +39,9 @@ pub struct Me {
     pub username: String,
     #[schema(example = "ana@example.com")]
     pub email: String,
+    /// Whether you opened a link mailed to `email` (`POST /me/email-verification` sends a new one).
+    /// Webhooks wait for a verified address.
+    pub email_verified: bool,
     #[schema(example = "Ana Lima")]
     pub display_name: Option<String>,
     pub bio: Option<String>,
@@ -139,6 +142,7 @@ impl From<Member> for Me {
             id: m.id.to_string(),
             username: m.username,
             email: m.email,
+            email_verified: m.email_verified_at.is_some(),
             display_name: m.display_name,
             bio: m.bio,
             location: m.location,

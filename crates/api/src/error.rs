@@ -364,7 +364,10 @@ impl From<PersistenceError> for ApiError {
             PersistenceError::Taken(taken) => {
                 let (code, detail) = match taken {
                     Taken::Username => (ErrorCode::UsernameTaken, "that username is taken"),
-                    Taken::Email => (ErrorCode::EmailTaken, "an account with that email exists"),
+                    Taken::Email => (
+                        ErrorCode::EmailTaken,
+                        "another account verified that address first",
+                    ),
                     Taken::FilmSlug => (ErrorCode::SlugTaken, "a film with that slug exists"),
                     Taken::ExternalId => (
                         ErrorCode::ExternalIdTaken,
@@ -427,6 +430,15 @@ impl From<OpError> for ApiError {
                     Denied::Suspended(_) => {
                         ApiError::forbidden(ErrorCode::AccountSuspended, detail)
                     }
+                    Denied::EmailUnverified => {
+                        ApiError::forbidden(ErrorCode::EmailUnverified, detail)
+                    }
+                    Denied::InvalidMailToken => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::InvalidMailToken,
+                        "Invalid link",
+                        detail,
+                    ),
                 }
             }
         }
@@ -544,7 +556,15 @@ problem_responses! {
     AdminOnly => "Not an admin (`admin_only`)";
     ListNotFound => "No such list, or not one you may read (`not_found`)";
     NotYourList => "No such list of yours (`not_found`)";
-    UsernameOrEmailTaken => "`username_taken` or `email_taken`";
+    UsernameTaken => "`username_taken` (an address that has an account is answered as any other: its owner is told by mail)";
+    EmailAlreadyVerified => "`email_already_verified`";
+    EmailUnverified => "`email_unverified`: verify your email address first (`POST /me/email-verification` sends a link)";
+    EmailUnverifiedLargeImport => "`email_unverified`: until your address is verified, an archive may be at most 1 MiB";
+    MailLimited => "`rate_limited`: three links were sent in the last hour (`Retry-After` says when the next may go), or a budget is spent";
+    MalformedJsonOrMailToken => "Malformed JSON (`malformed_json`) or `invalid_mail_token`: the link is unknown, used or expired (ask for a new one)";
+    EmailTakenByVerification => "`email_taken`: another account verified this address first";
+    ValidationFailedInvalidEmail => "`validation_failed` (`invalid_email`)";
+    ValidationFailedWeakPassword => "`validation_failed` (`weak_password`)";
     PayloadTooLarge => "Body too large (`payload_too_large`)";
     ValidationFailedInvalidUsernameInvalid => "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`";
     InvalidCredentials => "`invalid_credentials`";

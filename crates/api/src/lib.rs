@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod held;
 pub mod metrics;
 pub mod middleware;
+pub mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod routes;

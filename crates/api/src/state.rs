@@ -28,6 +28,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordService>,
     /// The origins whose pages may call the API ([`crate::cors`]).
     pub cors: Arc<crate::cors::CorsPolicy>,
+    /// What mail links to, and its limits ([`filmlog_app::mail`]).
+    pub mail: Arc<filmlog_app::mail::MailSettings>,
     /// The live event streams of this instance ([`filmlog_jobs::events`]).
     pub events: Arc<filmlog_jobs::events::EventHub>,
     /// Where and how webhooks are delivered ([`filmlog_jobs::webhooks`]).

@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod credentials;
+pub mod mail;
 pub mod ops;
 pub mod visibility;
 

@@ -212,6 +212,8 @@ pub struct Member {
     pub id: MemberId,
     pub username: String,
     pub email: String,
+    /// When the member proved the address theirs (a link sent to it); `None` until then.
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub display_name: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,

@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod feed;
+pub mod mail;
 pub mod metrics;
 pub mod periodic;
 pub mod portability;
@@ -36,6 +37,8 @@ pub struct Jobs {
     pub popularity_every: Option<Duration>,
     /// The home feed's worker and housekeeping, when this instance runs them.
     pub feed: Option<feed::FeedSettings>,
+    /// The mail worker, when this instance runs one (it shares the outbox with other instances').
+    pub mail: Option<Arc<mail::MailerSettings>>,
 }
 
 /// What [`spawn`] started, so a test can stop it as a process's end would.
@@ -63,7 +66,7 @@ impl Running {
 }
 
 /// Starts every worker on the current thread's local task set (an actix system has one): the event hub's listener, webhook delivery, imports
-/// and exports, the home feed's fan-out, and the periodic jobs.
+/// and exports, the home feed's fan-out, mail, and the periodic jobs.
 pub fn spawn(pool: DbPool, jobs: &Jobs) -> Running {
     let mut others = vec![tokio::task::spawn_local(events::listen(
         jobs.listen_url.clone(),
@@ -91,6 +94,12 @@ pub fn spawn(pool: DbPool, jobs: &Jobs) -> Running {
         others.push(tokio::task::spawn_local(periodic::run_every(
             pool.clone(),
             feed::Maintain(settings.maintain_every),
+        )));
+    }
+    if let Some(settings) = &jobs.mail {
+        others.push(tokio::task::spawn_local(mail::work(
+            pool.clone(),
+            settings.clone(),
         )));
     }
     if let Some(every) = jobs.popularity_every {

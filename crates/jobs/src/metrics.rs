@@ -18,6 +18,7 @@ struct Metrics {
     depth: IntGaugeVec,
     oldest: GaugeVec,
     fanout_lag: prometheus::Histogram,
+    mail: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -65,6 +66,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
             0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
         ]),
     )?;
+    let mail = IntCounterVec::new(
+        Opts::new(
+            "mail_total",
+            "Mail the mail worker handled, by kind and outcome (sent, retry, failed)",
+        ),
+        &["kind", "outcome"],
+    )?;
+    registry.register(Box::new(mail.clone()))?;
     registry.register(Box::new(fanout_lag.clone()))?;
     registry.register(Box::new(runs.clone()))?;
     registry.register(Box::new(duration.clone()))?;
@@ -79,6 +88,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         depth,
         oldest,
         fanout_lag,
+        mail,
     })
 }
 
@@ -112,6 +122,13 @@ pub fn fanned_out(ages: &[f64]) {
         for age in ages {
             m.fanout_lag.observe(*age);
         }
+    }
+}
+
+/// The mail worker sent a mail of `kind`, or failed to (`outcome` `retry` or `failed`).
+pub fn mail(kind: &str, outcome: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.mail.with_label_values(&[kind, outcome]).inc();
     }
 }
 

@@ -50,7 +50,9 @@ impl Periodic for Prune {
     }
 
     async fn run(&self, conn: &mut AsyncPgConnection) -> Result<usize, PersistenceError> {
-        use filmlog_persistence::{changes, idempotency, portability, webhooks};
+        use filmlog_persistence::{
+            account_tokens, changes, idempotency, mail, portability, webhooks,
+        };
         let keep = chrono::Utc::now() - TOMBSTONES_KEPT;
         // Every part runs, whichever fails: the first failure is answered after the others ran.
         let parts = [
@@ -58,6 +60,8 @@ impl Periodic for Prune {
             webhooks::prune(conn, keep).await,
             portability::prune(conn, JOBS_KEPT_DAYS).await,
             idempotency::prune(conn).await,
+            mail::prune(conn, keep).await,
+            account_tokens::prune(conn, chrono::Utc::now() - chrono::Duration::days(1)).await,
         ];
         all_parts(Self::NAME, parts)
     }

@@ -173,7 +173,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER members_changes AFTER UPDATE OF username, email, display_name, bio, location,
+CREATE TRIGGER members_changes AFTER UPDATE OF username, email, email_verified_at, display_name, bio, location,
     website, pronouns, private_account, private_watchlist, default_visibility, notifications_off
     ON members
     FOR EACH ROW EXECUTE FUNCTION members_changes();

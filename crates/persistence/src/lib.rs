@@ -137,6 +137,7 @@ macro_rules! likers {
     }};
 }
 
+pub mod account_tokens;
 pub mod activity;
 pub mod blocks;
 pub mod catalog;
@@ -147,6 +148,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lists;
 pub mod log_entries;
+pub mod mail;
 pub mod members;
 pub mod moderation;
 pub mod notifications;

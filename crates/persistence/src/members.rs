@@ -27,6 +27,7 @@ pub struct MemberRow {
     pub id: MemberId,
     pub username: String,
     pub email: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub display_name: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
@@ -63,6 +64,7 @@ impl From<MemberRow> for Member {
             id: row.id,
             username: row.username,
             email: row.email,
+            email_verified_at: row.email_verified_at,
             display_name: row.display_name,
             bio: row.bio,
             location: row.location,
@@ -129,7 +131,8 @@ impl From<ProfileChange> for MemberChanges {
     }
 }
 
-/// Inserts a member. Fails with a unique violation of [`USERNAME_KEY`] or [`EMAIL_KEY`].
+/// Inserts a member, their address unverified. Fails with a unique violation of [`USERNAME_KEY`]
+/// (several members may claim an address until one verifies it).
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMember<'_>) -> Result<Member> {
     let row = diesel::insert_into(members::table)
         .values((
@@ -450,6 +453,64 @@ pub async fn set_password_hash(
     } else {
         Ok(())
     }
+}
+
+/// A member who has (or claims) an address, as a mail to it names them.
+#[derive(Debug, Clone, Queryable)]
+pub struct Claimant {
+    #[diesel(deserialize_as = i64)]
+    pub id: MemberId,
+    pub username: String,
+    pub email: String,
+    pub verified: bool,
+}
+
+/// The members who have the address with this key: the one who verified it, if one did, else (at
+/// most `limit` of) those who claim it unverified, oldest first.
+pub async fn holders_of_address(
+    conn: &mut AsyncPgConnection,
+    email_key: &str,
+    limit: i64,
+) -> Result<Vec<Claimant>> {
+    let rows: Vec<Claimant> = members::table
+        .filter(members::email_key.eq(email_key))
+        .select((
+            members::id,
+            members::username,
+            members::email,
+            members::email_verified_at.is_not_null(),
+        ))
+        .order((members::email_verified_at.is_null(), members::id))
+        .limit(limit)
+        .load(conn)
+        .await?;
+    let verified = <[Claimant]>::first(&rows).is_some_and(|first| first.verified);
+    Ok(if verified {
+        rows.into_iter().take(1).collect()
+    } else {
+        rows
+    })
+}
+
+/// Marks `id`'s address verified, when its key is still `email_key` and it is not verified yet;
+/// `false` when it was not (the address changed since the link was sent, or it was verified
+/// already). Fails with a unique violation of [`EMAIL_KEY`] when another member verified the address
+/// first.
+pub async fn verify_email(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    email_key: &str,
+) -> Result<bool> {
+    let n = diesel::update(
+        members::table
+            .find(id.get())
+            .filter(members::email_key.eq(email_key))
+            .filter(members::email_verified_at.is_null()),
+    )
+    .set(members::email_verified_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }
 
 pub async fn set_role(conn: &mut AsyncPgConnection, username: &str, role: Role) -> Result<Member> {

@@ -20,7 +20,7 @@ pub struct Depth {
 }
 
 /// Every queue's depth, in one statement: imports and exports not finished, webhook deliveries
-/// pending, the home feed's fan-out work.
+/// pending, the home feed's fan-out work, mail not yet sent.
 pub async fn depths(conn: &mut AsyncPgConnection) -> Result<Vec<Depth>> {
     Ok(diesel::sql_query(
         "SELECT 'imports' AS queue, count(*) AS items, \
@@ -36,7 +36,10 @@ pub async fn depths(conn: &mut AsyncPgConnection) -> Result<Vec<Depth>> {
          UNION ALL \
          SELECT 'home_feed', count(*), \
                 COALESCE(EXTRACT(EPOCH FROM now() - min(queued_at)), 0)::float8 \
-           FROM feed_work",
+           FROM feed_work \
+         UNION ALL \
+         SELECT 'mail', count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 \
+           FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
     )
     .load(conn)
     .await?)

@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    account_tokens (token_hash) {
+        token_hash -> Bytea,
+        member_id -> Int8,
+        purpose -> Text,
+        email_key -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     activities (id) {
         id -> Int8,
         actor_id -> Int8,
@@ -350,6 +362,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_outbox (id) {
+        id -> Int8,
+        member_id -> Nullable<Int8>,
+        recipient -> Text,
+        recipient_key -> Text,
+        kind -> Text,
+        subject -> Text,
+        body_text -> Nullable<Text>,
+        body_html -> Nullable<Text>,
+        unsubscribe -> Nullable<Text>,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     member_changes (member_id, object_type, object_id) {
         member_id -> Int8,
         object_type -> Text,
@@ -416,6 +449,7 @@ diesel::table! {
         list_count -> Int4,
         notifications_read_at -> Timestamptz,
         notifications_off -> Array<Nullable<Text>>,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -559,6 +593,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_tokens -> members (member_id));
 diesel::joinable!(activities -> comments (comment_id));
 diesel::joinable!(activities -> films (film_id));
 diesel::joinable!(activities -> lists (list_id));
@@ -595,6 +630,7 @@ diesel::joinable!(list_subscriptions -> members (member_id));
 diesel::joinable!(lists -> members (owner_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
+diesel::joinable!(mail_outbox -> members (member_id));
 diesel::joinable!(member_changes -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
 diesel::joinable!(member_films -> members (member_id));
@@ -613,6 +649,7 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> members (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_tokens,
     activities,
     blocks,
     comments,
@@ -641,6 +678,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_subscriptions,
     lists,
     log_entries,
+    mail_outbox,
     member_changes,
     member_films,
     member_sync,

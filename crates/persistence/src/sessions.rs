@@ -22,6 +22,8 @@ pub enum RevokeReason {
     EndedByMember,
     /// A moderator suspended the member.
     Suspended,
+    /// The member set a new password with a link sent by mail.
+    PasswordReset,
 }
 
 impl RevokeReason {
@@ -32,6 +34,7 @@ impl RevokeReason {
             RevokeReason::RefreshTokenReused => "refresh_token_reused",
             RevokeReason::EndedByMember => "ended_by_member",
             RevokeReason::Suspended => "suspended",
+            RevokeReason::PasswordReset => "password_reset",
         }
     }
 }

@@ -172,6 +172,7 @@ pub async fn app_state(settings: &Settings) -> Result<AppState, BoxError> {
         tokens: Arc::new(tokens),
         passwords: Arc::new(passwords),
         cors: Arc::new(settings.cors.clone()),
+        mail: Arc::new(settings.mail.clone()),
         events: Arc::default(),
         webhooks: Arc::new(filmlog_jobs::webhooks::WebhookSettings {
             secrets: Some(Arc::new(filmlog_jobs::webhooks::SecretBox::new(
@@ -207,6 +208,7 @@ pub async fn serve(settings: Settings) -> Result<(), BoxError> {
             feed: settings
                 .feed_worker
                 .then(filmlog_jobs::feed::FeedSettings::default),
+            mail: settings.mail_worker.then(|| settings.mailer.clone()),
         },
     );
     // Live event streams end when a stop signal arrives (so draining requests does not wait on them).

@@ -58,6 +58,46 @@ pub struct Settings {
     /// default `true`; `false` on instances that only serve while another one works: with none,
     /// the queue grows and pages merge only its newest items).
     pub feed_worker: bool,
+    /// How mail is sent: `FILMLOG_SMTP_URL` (`smtps://user:pass@host:465`, or
+    /// `smtp://user:pass@host:587?tls=required` for STARTTLS; plain `smtp://` only for a relay on
+    /// the same machine), else into `FILMLOG_MAILBOX_DIR` (default `.data/mailbox`) as `.eml` files;
+    /// sent as `FILMLOG_MAIL_FROM` (default `Filmlog <no-reply@localhost>`).
+    pub mailer: std::sync::Arc<filmlog_jobs::mail::MailerSettings>,
+    /// Whether this instance runs a mail worker (`FILMLOG_MAIL_WORKER`, default `true`).
+    pub mail_worker: bool,
+    /// What mail links to: `FILMLOG_PUBLIC_URL`, the address members reach this server at (default
+    /// `http://HOST:PORT`).
+    pub mail: filmlog_app::mail::MailSettings,
+}
+
+/// The mail settings from the environment.
+fn mailer(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<filmlog_jobs::mail::MailerSettings, ConfigError> {
+    use filmlog_jobs::mail::{MailerSettings, Transport};
+    let from = lookup("FILMLOG_MAIL_FROM")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "Filmlog <no-reply@localhost>".to_owned());
+    let from = from.trim().parse().map_err(|e| ConfigError::Invalid {
+        name: "FILMLOG_MAIL_FROM",
+        reason: format!("not an address such as `Filmlog <no-reply@example.com>`: {e}"),
+    })?;
+    let transport =
+        match lookup("FILMLOG_SMTP_URL").filter(|v| !v.trim().is_empty()) {
+            Some(url) => Transport::smtp(url.trim(), std::time::Duration::from_secs(30)).map_err(
+                |reason| ConfigError::Invalid {
+                    name: "FILMLOG_SMTP_URL",
+                    reason,
+                },
+            )?,
+            None => Transport::Mailbox(
+                lookup("FILMLOG_MAILBOX_DIR")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| ".data/mailbox".to_owned())
+                    .into(),
+            ),
+        };
+    Ok(MailerSettings::new(transport, from))
 }
 
 fn parse<T: std::str::FromStr>(
@@ -129,6 +169,7 @@ fn rate_limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<RateLimits, C
         write_per_member: quota(lookup, "FILMLOG_RATE_WRITE_PER_MEMBER", b.write_per_member)?,
         auth_per_ip: quota(lookup, "FILMLOG_RATE_AUTH_PER_IP", b.auth_per_ip)?,
         register_per_ip: quota(lookup, "FILMLOG_RATE_REGISTER_PER_IP", b.register_per_ip)?,
+        mail_per_ip: quota(lookup, "FILMLOG_RATE_MAIL_PER_IP", b.mail_per_ip)?,
     };
     let mut login = d.login;
     login.free_failures = parse(
@@ -233,15 +274,30 @@ impl Settings {
                 reason,
             },
         )?;
+        let host = lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = parse(&lookup, "PORT", 8080, |_| true)?;
+        let public_url = match lookup("FILMLOG_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => url,
+            Some(url) => {
+                return Err(ConfigError::Invalid {
+                    name: "FILMLOG_PUBLIC_URL",
+                    reason: format!("{url:?} is not an http(s) URL"),
+                });
+            }
+            None => format!("http://{host}:{port}"),
+        };
         Ok(Settings {
+            mailer: std::sync::Arc::new(mailer(&lookup)?),
+            mail_worker: parse(&lookup, "FILMLOG_MAIL_WORKER", true, |_| true)?,
+            mail: filmlog_app::mail::MailSettings::new(public_url),
             database_url: lookup("DATABASE_URL").filter(|u| !u.trim().is_empty()),
             read_database_url: lookup("FILMLOG_READ_DATABASE_URL").filter(|u| !u.trim().is_empty()),
             redis_url: lookup("FILMLOG_REDIS_URL").filter(|u| !u.trim().is_empty()),
             instance: lookup("FILMLOG_INSTANCE").filter(|u| !u.trim().is_empty()),
             metrics_addr: lookup("FILMLOG_METRICS_ADDR").filter(|u| !u.trim().is_empty()),
             auth,
-            host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: parse(&lookup, "PORT", 8080, |_| true)?,
+            host,
+            port,
             workers: parse(&lookup, "FILMLOG_WORKERS", cpus, |n: &usize| {
                 (1..=256).contains(n)
             })?,

@@ -45,6 +45,11 @@ pub struct TestConfig {
     pub portability_worker: bool,
     /// Run the home feed's worker (fan-out, timeline builds) in this app.
     pub feed_worker: bool,
+    /// Run a mail worker sending to this SMTP URL (a [`crate::SmtpSink`]'s); without one, mail
+    /// stays queued in the outbox.
+    pub smtp: Option<String>,
+    /// Mail's links and limits (`web_base` is set to the app's own address when left empty).
+    pub mail: filmlog_app::mail::MailSettings,
 }
 
 /// A member created directly in the database (no argon2 on the way), with a live session.
@@ -239,8 +244,18 @@ impl TestApp {
             portability: None,
             portability_worker: true,
             feed_worker: true,
+            smtp: None,
+            mail: filmlog_app::mail::MailSettings::new(""),
         };
         configure(&mut config);
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("address: {e}"));
+        if config.mail.web_base.is_empty() {
+            config.mail.web_base = format!("http://{addr}");
+        }
         let url = config
             .database_url
             .clone()
@@ -270,6 +285,7 @@ impl TestApp {
             tokens: Arc::new(tokens),
             passwords: Arc::new(passwords),
             cors: Arc::new(config.cors.clone()),
+            mail: Arc::new(config.mail.clone()),
             events: Arc::new(filmlog_jobs::events::EventHub::with_heartbeat(
                 config.event_heartbeat,
             )),
@@ -287,11 +303,6 @@ impl TestApp {
                 p
             })),
         };
-        let listener =
-            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("address: {e}"));
         let metrics_listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap_or_else(|e| panic!("bind: {e}"));
         let metrics_base = format!(
@@ -324,6 +335,19 @@ impl TestApp {
                 feed: config
                     .feed_worker
                     .then(filmlog_jobs::feed::FeedSettings::default),
+                mail: config.smtp.as_deref().map(|url| {
+                    let transport =
+                        filmlog_jobs::mail::Transport::smtp(url, Duration::from_secs(5))
+                            .unwrap_or_else(|e| panic!("smtp: {e}"));
+                    let from = "Filmlog <no-reply@filmlog.test>"
+                        .parse()
+                        .unwrap_or_else(|e| panic!("from: {e}"));
+                    let mut settings = filmlog_jobs::mail::MailerSettings::new(transport, from);
+                    settings.poll = Duration::from_millis(50);
+                    settings.retry.first = Duration::from_millis(200);
+                    settings.retry.cap = Duration::from_secs(1);
+                    Arc::new(settings)
+                }),
             },
         );
         let client = reqwest::Client::builder()
@@ -408,6 +432,14 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("member {username}: {e}"));
+        // Made with a verified address, as a member who opened their link.
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE members SET email_verified_at = now() WHERE id = $1")
+                .bind::<diesel::sql_types::BigInt, _>(member.id.get()),
+            &mut conn,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("verify {username}: {e}"));
         let session = sessions::create(&mut conn, member.id, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("session: {e}"));

@@ -11,9 +11,11 @@
 
 mod app;
 mod db;
+pub mod smtp;
 
 pub use app::{TestApp, TestConfig, TestMember, TestResponse, assert_raw_problem};
 pub use db::{TestDatabase, with_database};
+pub use smtp::{ReceivedMail, SmtpSink};
 
 /// Runs the binary `bin` with `args`, configured by `env` only (the test's own `DATABASE_URL` and
 /// `FILMLOG_JWT_SECRET` are not passed on): its exit code, stdout and stderr.

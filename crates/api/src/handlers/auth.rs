@@ -86,7 +86,9 @@ fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseB
 /// Create an account
 ///
 /// Creates a member and logs them in. The password is hashed with argon2id; the response carries the
-/// member (with their email, which only they see) and a token pair.
+/// member (with their email, which only they see) and a token pair. A link to verify the address is
+/// mailed to it; when another member verified that address already, they are told by mail instead,
+/// and the answer here is the same (so it tells no one whether an address has an account).
 #[utoipa::path(
     operation_id = "register",
     tag = "auth",
@@ -95,7 +97,7 @@ fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseB
         (status = 201, description = "Registered; `Location` names the public profile", body = Registered,
             headers(("Location" = String, description = "/api/v1/members/{username}"))),
         (status = 400, response = MalformedJson),
-        (status = 409, response = crate::error::UsernameOrEmailTaken),
+        (status = 409, response = crate::error::UsernameTaken),
         (status = 413, response = crate::error::PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidUsernameInvalid),
@@ -112,8 +114,15 @@ pub async fn register(
     let client = session_client(&http, &state);
     let password_hash = state.passwords.hash(&reg.password).await?;
     let mut conn = state.conn().await?;
-    let (member, tokens) =
-        accounts::register(&mut conn, &state.tokens, &reg, &password_hash, &client).await?;
+    let (member, tokens) = accounts::register(
+        &mut conn,
+        &state.tokens,
+        &state.mail,
+        &reg,
+        &password_hash,
+        &client,
+    )
+    .await?;
     Ok(no_store(HttpResponse::Created())
         .insert_header((
             header::LOCATION,

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod notifications;
 pub mod portability;
+pub mod recovery;
 pub mod relationship;
 pub mod review_likes;
 pub mod safety;

@@ -36,6 +36,9 @@ pub enum Class {
     Auth,
     /// Creating an account (also spends `Auth`).
     Register,
+    /// A request that sends mail to an address (a password reset, a new verification link); also
+    /// spends `Auth` or `Write`.
+    Mail,
 }
 
 impl Class {
@@ -46,6 +49,7 @@ impl Class {
             Class::Write => "write",
             Class::Auth => "auth",
             Class::Register => "register",
+            Class::Mail => "mail",
         }
     }
 
@@ -54,7 +58,15 @@ impl Class {
         let path = path.strip_prefix(API_PREFIX).unwrap_or(path);
         match (method, path) {
             (&Method::POST, "/auth/register") => &[Class::Auth, Class::Register],
-            (&Method::POST, "/auth/login" | "/auth/refresh") => &[Class::Auth],
+            (&Method::POST, "/auth/password-reset") => &[Class::Auth, Class::Mail],
+            (&Method::POST, "/me/email-verification") => &[Class::Write, Class::Mail],
+            (
+                &Method::POST,
+                "/auth/login"
+                | "/auth/refresh"
+                | "/auth/password-reset/confirm"
+                | "/auth/email-verification/confirm",
+            ) => &[Class::Auth],
             (&Method::GET | &Method::HEAD, "/films" | "/lists") if has_search(query) => {
                 &[Class::Search]
             }
@@ -81,6 +93,7 @@ pub struct Budgets {
     pub write_per_member: Quota,
     pub auth_per_ip: Quota,
     pub register_per_ip: Quota,
+    pub mail_per_ip: Quota,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -97,6 +110,7 @@ impl Default for Budgets {
             write_per_member: Quota::new(300, MINUTE),
             auth_per_ip: Quota::new(30, MINUTE),
             register_per_ip: Quota::new(10, Duration::from_secs(3600)),
+            mail_per_ip: Quota::new(20, Duration::from_secs(3600)),
         }
     }
 }
@@ -113,6 +127,7 @@ impl Budgets {
             write_per_member: quota,
             auth_per_ip: quota,
             register_per_ip: quota,
+            mail_per_ip: quota,
         }
     }
 
@@ -123,6 +138,7 @@ impl Budgets {
             Class::Write => self.write_per_ip,
             Class::Auth => self.auth_per_ip,
             Class::Register => self.register_per_ip,
+            Class::Mail => self.mail_per_ip,
         }
     }
 
@@ -131,7 +147,7 @@ impl Budgets {
             Class::Read => Some(self.read_per_member),
             Class::Search => Some(self.search_per_member),
             Class::Write => Some(self.write_per_member),
-            Class::Auth | Class::Register => None,
+            Class::Auth | Class::Register | Class::Mail => None,
         }
     }
 }
@@ -399,6 +415,18 @@ mod tests {
             &[Class::Auth, Class::Register]
         );
         assert_eq!(c(Method::POST, "/api/v1/auth/login", ""), &[Class::Auth]);
+        assert_eq!(
+            c(Method::POST, "/api/v1/auth/password-reset", ""),
+            &[Class::Auth, Class::Mail]
+        );
+        assert_eq!(
+            c(Method::POST, "/api/v1/me/email-verification", ""),
+            &[Class::Write, Class::Mail]
+        );
+        assert_eq!(
+            c(Method::POST, "/api/v1/auth/password-reset/confirm", ""),
+            &[Class::Auth]
+        );
         assert_eq!(
             c(Method::GET, "/api/v1/films", "q=heav&limit=5"),
             &[Class::Search]

@@ -68,10 +68,14 @@ impl Registration {
     }
 }
 
-/// Creates the member (its password already hashed, off this task) and its first session.
+/// Creates the member (its password already hashed, off this task) and its first session, and
+/// queues the mail for its address: a verification link, or a notice to the member who verified that
+/// address already. The answer is the same either way, so it tells no one whether an address has an
+/// account.
 pub async fn register(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
+    mail: &crate::mail::MailSettings,
     reg: &Registration,
     password_hash: &str,
     client: &SessionClient,
@@ -93,6 +97,7 @@ pub async fn register(
             }
             None => member,
         };
+        super::recovery::greet_address(conn, mail, &member).await?;
         let tokens = session_in(conn, tokens, member.id, client).await?;
         Ok((member, tokens))
     })
@@ -213,7 +218,8 @@ pub async fn end_other_sessions(
     .await
 }
 
-/// Sets a new password (hashed off this task); every other session ends and the webhooks pause.
+/// Sets a new password (hashed off this task); every other session ends, the webhooks pause, and the
+/// member is told by mail.
 pub async fn change_password(
     conn: &mut AsyncPgConnection,
     member: MemberId,
@@ -221,7 +227,11 @@ pub async fn change_password(
     password_hash: &str,
 ) -> OpResult<()> {
     conn.transaction(async |conn| {
+        let me = members::lock(conn, member)
+            .await?
+            .ok_or(Denied::AccountGone)?;
         members::set_password_hash(conn, member, password_hash).await?;
+        super::recovery::tell_password_changed(conn, &me, "from a signed-in session").await?;
         sessions::revoke_others(conn, member, keep, RevokeReason::PasswordChanged).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
         Ok(())
@@ -339,6 +349,7 @@ mod tests {
         let taken = register(
             &mut f.conn,
             &tokens,
+            &crate::mail::MailSettings::new("https://filmlog.example"),
             &reg,
             "hash",
             &SessionClient::default(),
@@ -372,6 +383,7 @@ mod tests {
         let failed = register(
             &mut f.conn,
             &tokens,
+            &crate::mail::MailSettings::new("https://filmlog.example"),
             &reg,
             "hash",
             &SessionClient::default(),

@@ -36,10 +36,15 @@ impl Fixture {
             email: &email,
             password_hash: "not a hash",
         };
-        members::insert(&mut self.conn, &new)
+        let id = members::insert(&mut self.conn, &new)
             .await
             .unwrap_or_else(|e| panic!("member: {e}"))
-            .id
+            .id;
+        // With a verified address, as a member who opened their link.
+        members::verify_email(&mut self.conn, id, &email.key())
+            .await
+            .unwrap_or_else(|e| panic!("verify: {e}"));
+        id
     }
 
     pub async fn film(&mut self, slug: &str) -> FilmId {

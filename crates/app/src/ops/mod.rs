@@ -15,6 +15,7 @@ pub mod lists;
 pub mod moderation;
 pub mod notify;
 pub mod portability;
+pub mod recovery;
 pub mod social;
 pub mod webhooks;
 
@@ -85,6 +86,10 @@ pub enum Denied {
     AccountGone,
     #[error("{0}")]
     Suspended(filmlog_domain::moderation::Suspended),
+    #[error("the link is unknown, was used already or has expired; ask for a new one")]
+    InvalidMailToken,
+    #[error("verify your email address first: POST /me/email-verification sends a new link")]
+    EmailUnverified,
 }
 
 /// One invalid field of a request: where (a JSON pointer, or a parameter's name), the rule's code,

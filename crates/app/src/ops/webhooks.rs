@@ -12,7 +12,8 @@ use super::{OpError, OpResult};
 /// How long a rotated secret's predecessor still signs deliveries beside it.
 pub const ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// Registers an endpoint (its secret already sealed); at most [`ENDPOINTS_MAX`] per member.
+/// Registers an endpoint (its secret already sealed); at most [`ENDPOINTS_MAX`] per member, once
+/// their address is verified.
 pub async fn register(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
@@ -22,7 +23,10 @@ pub async fn register(
 ) -> OpResult<EndpointRow> {
     conn.transaction(async |conn| {
         // The member's row serialises their registrations, so the limit holds under races.
-        members::lock(conn, owner).await?;
+        let me = members::lock(conn, owner)
+            .await?
+            .ok_or(super::Denied::AccountGone)?;
+        super::recovery::require_verified(&me)?;
         if store::count_of(conn, owner).await? >= ENDPOINTS_MAX {
             return Err(RuleError::WebhookLimit.into());
         }

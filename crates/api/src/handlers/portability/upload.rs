@@ -63,6 +63,7 @@ pub struct ImportUpload {
         (status = 202, description = "Queued; `Location` is the job", body = ImportJob),
         (status = 400, response = crate::error::MalformedMultipartMissingFileInvalid),
         (status = 401, response = Unauthenticated),
+        (status = 403, response = crate::error::EmailUnverifiedLargeImport),
         (status = 408, response = crate::error::UploadTimeout),
         (status = 409, response = crate::error::ImportInProgress),
         (status = 413, response = crate::error::ArchiveTooLarge),
@@ -82,11 +83,24 @@ pub async fn create_import(
 ) -> ApiResult<HttpResponse> {
     let me = auth.id();
     // Refused before a byte of the body is read: a second open import.
-    {
+    let verified = {
         let mut conn = state.conn().await?;
         ops::portability::check_no_open_import(&mut conn, me).await?;
-    }
-    let (mut file, total) = receive_zip(&state, &req, form).await?;
+        ops::recovery::is_verified(&mut conn, me).await?
+    };
+    // Until the address is verified, only a small archive.
+    let max = if verified {
+        MAX_ARCHIVE_BYTES
+    } else {
+        UNVERIFIED_ARCHIVE_BYTES
+    };
+    let (mut file, total) = receive_zip(&state, &req, form, max).await.map_err(|e| {
+        if !verified && e.code() == ErrorCode::ArchiveTooLarge.as_str() {
+            ApiError::from(ops::OpError::from(ops::Denied::EmailUnverified))
+        } else {
+            e
+        }
+    })?;
     let mut conn = state.conn().await?;
     let dry_run = query.dry_run;
     let job =
@@ -100,23 +114,24 @@ pub async fn create_import(
 }
 
 /// The uploaded archive, spooled to a temporary file (never held in memory) within the upload
-/// timeout, checked to be a ZIP and rewound; a body announced larger than any upload accepted is
+/// timeout, checked to be a ZIP and rewound; a body announced larger than `max` (and its form) is
 /// refused before a byte of it is read.
 async fn receive_zip(
     state: &AppState,
     req: &actix_web::HttpRequest,
     form: Multipart,
+    max: u64,
 ) -> ApiResult<(tokio::fs::File, u64)> {
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_ARCHIVE_BYTES + MAX_FORM_EXTRA) {
+    if announced.is_some_and(|n| n > max + MAX_FORM_EXTRA) {
         return Err(archive_too_large());
     }
     let limit = state.limits.upload_timeout;
-    let (mut file, total) = tokio::time::timeout(limit, spool(form))
+    let (mut file, total) = tokio::time::timeout(limit, spool(form, max))
         .await
         .map_err(|_| ApiError::request_timeout(limit))??;
     let mut head = [0u8; 4];
@@ -134,6 +149,9 @@ async fn receive_zip(
     Ok((file, total))
 }
 
+/// The largest archive a member whose address is not verified may import.
+pub(crate) const UNVERIFIED_ARCHIVE_BYTES: u64 = 1024 * 1024;
+
 /// What a form may carry besides the ZIP (other fields, part headers, boundaries).
 pub(crate) const MAX_FORM_EXTRA: u64 = 64 * 1024;
 
@@ -146,9 +164,12 @@ pub(crate) fn archive_too_large() -> ApiError {
     )
 }
 
-/// The form's field `file` written to a temporary file (at most 50 MiB; other fields at most
+/// The form's field `file` written to a temporary file (at most `max` bytes; other fields at most
 /// [`MAX_FORM_EXTRA`] together, read past); the file, rewound, and its length.
-pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64), ApiError> {
+pub(crate) async fn spool(
+    mut form: Multipart,
+    max: u64,
+) -> Result<(tokio::fs::File, u64), ApiError> {
     use tokio::io::AsyncWriteExt;
     let malformed = |e: actix_multipart::MultipartError| match e {
         actix_multipart::MultipartError::ContentTypeMissing
@@ -185,7 +206,7 @@ pub(crate) async fn spool(mut form: Multipart) -> Result<(tokio::fs::File, u64),
         while let Some(part) = field.next().await {
             let part = part.map_err(malformed)?;
             total += part.len() as u64;
-            if total > MAX_ARCHIVE_BYTES {
+            if total > max {
                 return Err(archive_too_large());
             }
             file.write_all(&part).await.map_err(temporary)?;

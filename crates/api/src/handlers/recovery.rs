@@ -1,0 +1,188 @@
+//! Verified addresses and password resets: the links sent by mail, and what they confirm.
+
+use actix_web::{HttpResponse, post, web};
+use filmlog_app::ErrorCode;
+use filmlog_app::ops::recovery::{self, Resend};
+use filmlog_domain::Email;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{
+    ApiError, ApiResult, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
+};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailTokenRequest {
+    /// The `token` of the link the mail carried.
+    #[schema(
+        example = "oV5u0PZ3yM2r8w4cQmB1T6kLxH9sJdNfE7aGiYpRqZc",
+        max_length = 128
+    )]
+    pub token: String,
+}
+
+/// Ask for a new verification link
+///
+/// Sends a new link to your address (earlier ones keep working until they expire, 24 hours after
+/// they were sent); at most three an hour. Until your address is verified you cannot add webhooks.
+/// The answer is the same whether or not a mail could go: an address another member verified first
+/// gets nothing.
+#[utoipa::path(
+    operation_id = "resend_email_verification",
+    tag = "auth",
+    responses(
+        (status = 202, description = "A link is on its way"),
+        (status = 401, response = Unauthenticated),
+        (status = 409, response = crate::error::EmailAlreadyVerified),
+        (status = 429, response = crate::error::MailLimited),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/email-verification")]
+pub async fn resend_email_verification(
+    state: web::Data<AppState>,
+    auth: Caller,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    match recovery::resend_verification(&mut conn, &state.mail, auth.id()).await? {
+        Resend::Queued => Ok(HttpResponse::Accepted().finish()),
+        Resend::AlreadyVerified => Err(ApiError::conflict(
+            ErrorCode::EmailAlreadyVerified,
+            "your email address is verified already",
+        )),
+        Resend::TooSoon(wait) => Err(crate::ratelimit::too_many_requests(
+            ErrorCode::RateLimited,
+            "three verification links were sent in the last hour; retry after Retry-After seconds",
+            wait,
+        )),
+    }
+}
+
+/// Verify an email address
+///
+/// Takes the token of a verification link: the address it was sent to becomes verified. Each link
+/// works once, for 24 hours, and only while the account still has that address.
+#[utoipa::path(
+    operation_id = "confirm_email_verification",
+    tag = "auth",
+    request_body = MailTokenRequest,
+    responses(
+        (status = 204, description = "The address is verified"),
+        (status = 400, response = crate::error::MalformedJsonOrMailToken),
+        (status = 409, response = crate::error::EmailTakenByVerification),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/auth/email-verification/confirm")]
+pub async fn confirm_email_verification(
+    state: web::Data<AppState>,
+    body: JsonBody<MailTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    recovery::confirm_verification(&mut conn, &body.0.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+}
+
+/// Ask for a password reset
+///
+/// Mails a link that sets a new password (it works once, for an hour) to the account with this
+/// address. Always `202`, whether or not an account has the address: nothing here tells anyone
+/// which addresses have accounts. At most three reset mails go to one address an hour.
+#[utoipa::path(
+    operation_id = "request_password_reset",
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If an account has this address, a link is on its way"),
+        (status = 400, response = MalformedJson),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::ValidationFailedInvalidEmail),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/auth/password-reset")]
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    body: JsonBody<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    let email = Email::parse(&body.0.email)
+        .map_err(|e| ApiError::invalid_field("/email", "invalid_email", e))?;
+    // The answer goes before the work, so its timing cannot tell whether an account has the
+    // address. (A reset lost with the process is asked for again.)
+    let pool = state.pool.clone();
+    let settings = state.mail.clone();
+    actix_web::rt::spawn(async move {
+        let outcome = match pool.get().await {
+            Ok(mut conn) => recovery::request_password_reset(&mut conn, &settings, &email)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "password reset: no mail queued");
+        }
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmRequest {
+    /// The `token` of the link the mail carried.
+    #[schema(
+        example = "oV5u0PZ3yM2r8w4cQmB1T6kLxH9sJdNfE7aGiYpRqZc",
+        max_length = 128
+    )]
+    pub token: String,
+    /// The new password: at least 12 characters.
+    #[schema(example = "a new long passphrase", min_length = 12, max_length = 1024)]
+    pub password: String,
+}
+
+/// Set a new password with a reset link
+///
+/// Takes the token of a reset link and the new password. Every session of the account ends (sign in
+/// again), its webhooks pause, every other reset link stops working, and the member is told by mail.
+#[utoipa::path(
+    operation_id = "confirm_password_reset",
+    tag = "auth",
+    request_body = PasswordResetConfirmRequest,
+    responses(
+        (status = 204, description = "The password is set; sign in with it"),
+        (status = 400, response = crate::error::MalformedJsonOrMailToken),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::ValidationFailedWeakPassword),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    body: JsonBody<PasswordResetConfirmRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let password = recovery::parse_new_password(&req.password)?;
+    {
+        // A bad link costs no hashing.
+        let mut conn = state.conn().await?;
+        recovery::check_reset_token(&mut conn, &req.token).await?;
+    }
+    let hash = state.passwords.hash(&password).await?;
+    let mut conn = state.conn().await?;
+    recovery::confirm_password_reset(&mut conn, &req.token, &hash).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,182 @@
+//! The two pages links in mail open (`FILMLOG_PUBLIC_URL` points here unless a web client serves
+//! them): `/account/verify-email` and `/account/reset-password`. Each shows a form that posts the
+//! link's token back, so opening a link (a mail scanner fetching it, a preview) changes nothing;
+//! the post does what `POST /api/v1/auth/email-verification/confirm` and
+//! `POST /api/v1/auth/password-reset/confirm` do. Plain server-rendered HTML, no script; never framed,
+//! never cached, and the token in the address is never sent on as a `Referer`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use filmlog_app::mail::escape_html;
+use filmlog_app::ops::{Denied, OpError, recovery};
+
+use crate::state::AppState;
+
+pub const VERIFY_PATH: &str = "/account/verify-email";
+pub const RESET_PATH: &str = "/account/reset-password";
+
+/// The largest form these pages accept.
+pub const FORM_MAX: usize = 4096;
+
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .body(format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{t} · Filmlog</title></head>\
+             <body style=\"font-family: sans-serif; max-width: 30em; margin: 3em auto; line-height: 1.5\">\
+             <h1>{t}</h1>\n{body}\n</body></html>\n",
+            t = escape_html(title)
+        ))
+}
+
+/// The `token` of a query string or form body (at most one, at most 128 characters).
+fn token_of(encoded: &[u8]) -> Option<String> {
+    form_urlencoded::parse(encoded)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+fn field(encoded: &[u8], name: &str) -> String {
+    form_urlencoded::parse(encoded)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn bad_link() -> HttpResponse {
+    page(
+        StatusCode::BAD_REQUEST,
+        "This link does not work",
+        "<p>It was used already, has expired, or was copied incompletely. Ask for a new one from \
+         the app.</p>",
+    )
+}
+
+fn trouble(error: &OpError) -> HttpResponse {
+    match error {
+        OpError::Denied(Denied::InvalidMailToken) => bad_link(),
+        OpError::Persistence(filmlog_persistence::PersistenceError::Taken(_)) => page(
+            StatusCode::CONFLICT,
+            "Address in use",
+            "<p>Another account verified this address first.</p>",
+        ),
+        OpError::Invalid(issues) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose another password",
+            &format!(
+                "<p>{}</p><p>Go back and try again.</p>",
+                escape_html(
+                    &issues
+                        .first()
+                        .map(|i| i.message.clone())
+                        .unwrap_or_default()
+                )
+            ),
+        ),
+        other => {
+            tracing::warn!(error = %other, "account page failed");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "<p>Something went wrong on our side; nothing was changed. Try again in a minute.</p>",
+            )
+        }
+    }
+}
+
+fn form(action: &str, token: &str, fields: &str, button: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\">{fields}\
+         <p><button type=\"submit\">{button}</button></p></form>",
+        escape_html(token)
+    )
+}
+
+/// `GET /account/verify-email?token=…`: a button that confirms.
+pub async fn verify_form(req: HttpRequest) -> HttpResponse {
+    match token_of(req.query_string().as_bytes()) {
+        None => bad_link(),
+        Some(token) => page(
+            StatusCode::OK,
+            "Confirm your email address",
+            &form(VERIFY_PATH, &token, "", "Confirm my address"),
+        ),
+    }
+}
+
+/// `POST /account/verify-email`.
+pub async fn verify(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Some(token) = token_of(&body) else {
+        return bad_link();
+    };
+    let outcome = match state.pool.get().await {
+        Ok(mut conn) => recovery::confirm_verification(&mut conn, &token).await,
+        Err(e) => Err(OpError::internal(e)),
+    };
+    match outcome {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Address confirmed",
+            "<p>Thank you: your email address is verified. You can close this page.</p>",
+        ),
+        Err(e) => trouble(&e),
+    }
+}
+
+const PASSWORD_FIELDS: &str = "<p><label>New password (at least 12 characters)<br>\
+    <input type=\"password\" name=\"password\" minlength=\"12\" maxlength=\"1024\" \
+    autocomplete=\"new-password\" required></label></p>";
+
+/// `GET /account/reset-password?token=…`: the new password's form.
+pub async fn reset_form(req: HttpRequest) -> HttpResponse {
+    match token_of(req.query_string().as_bytes()) {
+        None => bad_link(),
+        Some(token) => page(
+            StatusCode::OK,
+            "Choose a new password",
+            &format!(
+                "<p>Setting it signs you out everywhere.</p>{}",
+                form(RESET_PATH, &token, PASSWORD_FIELDS, "Set my password")
+            ),
+        ),
+    }
+}
+
+/// `POST /account/reset-password`.
+pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Some(token) = token_of(&body) else {
+        return bad_link();
+    };
+    let outcome = async {
+        let password = recovery::parse_new_password(&field(&body, "password"))?;
+        {
+            let mut conn = state.pool.get().await.map_err(OpError::internal)?;
+            recovery::check_reset_token(&mut conn, &token).await?;
+        }
+        let hash = state.passwords.hash(&password).await?;
+        let mut conn = state.pool.get().await.map_err(OpError::internal)?;
+        recovery::confirm_password_reset(&mut conn, &token, &hash).await
+    }
+    .await;
+    match outcome {
+        Ok(_) => page(
+            StatusCode::OK,
+            "Password changed",
+            "<p>Your new password is set, and you are signed out everywhere. Sign in with it in \
+             the app.</p>",
+        ),
+        Err(e) => trouble(&e),
+    }
+}

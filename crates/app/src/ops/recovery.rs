@@ -1,0 +1,341 @@
+//! Verified addresses and password resets: single-use tokens sent by mail (stored hashed, expiring)
+//! and the notices that tell a member what happened to their account. Every mail is queued in the
+//! transaction of what caused it and sent by the mail worker after commit.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use filmlog_domain::{Email, Member, MemberId, Password};
+use filmlog_persistence::account_tokens::{self, Purpose};
+use filmlog_persistence::mail::{self, NewMail};
+use filmlog_persistence::sessions::{self, RevokeReason};
+use filmlog_persistence::{AsyncPgConnection, members, webhooks};
+
+use super::{FieldIssue, OpError, OpResult};
+use crate::credentials::{new_refresh_token, refresh_token_hash};
+use crate::mail::{self as templates, MailKind, MailSettings, Rendered};
+
+/// Why webhooks were paused by a password reset.
+pub const PAUSED_PASSWORD_RESET: &str =
+    "paused: your password was reset; turn it back on with your password if you made it";
+
+/// How many accounts claiming one unverified address a reset mails, at most.
+const RESET_CLAIMANTS: i64 = 3;
+
+/// Queues `mail` to `to` (an address whose key is `key`), about `member`.
+async fn queue(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    to: &str,
+    key: &str,
+    mail: &Rendered,
+) -> OpResult<()> {
+    mail::enqueue(
+        conn,
+        &NewMail {
+            member: Some(member),
+            recipient: to,
+            recipient_key: key,
+            kind: mail.kind.as_str(),
+            subject: &mail.subject,
+            text: &mail.text,
+            html: &mail.html,
+            unsubscribe: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A new token for `member`, stored hashed: the plain value goes into the mail only.
+async fn issue(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    purpose: Purpose,
+    key: &str,
+    lifetime: std::time::Duration,
+) -> OpResult<String> {
+    let token = new_refresh_token();
+    let expires = Utc::now() + chrono::Duration::from_std(lifetime).map_err(OpError::internal)?;
+    account_tokens::insert(
+        conn,
+        &refresh_token_hash(&token),
+        member,
+        purpose,
+        key,
+        expires,
+    )
+    .await?;
+    Ok(token)
+}
+
+/// When the window of mails of `kind` to the address `key` is full, how long until it has room.
+/// Holds the address's lock until the transaction ends (concurrent requests count in turn).
+async fn address_full(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    key: &str,
+    kind: MailKind,
+) -> OpResult<Option<std::time::Duration>> {
+    mail::lock_address(conn, key).await?;
+    let hour = chrono::Duration::hours(1);
+    let (n, oldest) = mail::queued_to_address(conn, key, kind.as_str(), Utc::now() - hour).await?;
+    Ok(full(settings, n, oldest))
+}
+
+fn full(
+    settings: &MailSettings,
+    n: i64,
+    oldest: Option<DateTime<Utc>>,
+) -> Option<std::time::Duration> {
+    (n >= settings.per_address_per_hour).then(|| {
+        let frees = oldest.unwrap_or_else(Utc::now) + chrono::Duration::hours(1);
+        (frees - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(1))
+    })
+}
+
+/// What a new address gets, inside the transaction that set it: a verification link, or, when
+/// another member verified the address already, a notice to them that someone tried it (the answer
+/// to the person registering is the same either way). Mail beyond the address's hourly limit is
+/// dropped; the member can ask again later.
+pub async fn greet_address(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    member: &Member,
+) -> OpResult<()> {
+    let email = Email::parse(&member.email).map_err(OpError::internal)?;
+    let key = email.key();
+    let holders = members::holders_of_address(conn, &key, 1).await?;
+    match holders.first() {
+        Some(holder) if holder.verified && holder.id != member.id => {
+            if address_full(conn, settings, &key, MailKind::RegistrationAttempt)
+                .await?
+                .is_none()
+            {
+                let notice = templates::registration_attempt(&holder.username);
+                queue(conn, holder.id, &holder.email, &key, &notice).await?;
+            }
+        }
+        _ => {
+            if address_full(conn, settings, &key, MailKind::VerifyEmail)
+                .await?
+                .is_none()
+            {
+                send_verification(conn, settings, member, &key).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn send_verification(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    member: &Member,
+    key: &str,
+) -> OpResult<()> {
+    let token = issue(
+        conn,
+        member.id,
+        Purpose::VerifyEmail,
+        key,
+        settings.verify_for,
+    )
+    .await?;
+    let mail = templates::verify_email(settings, &member.username, &token);
+    queue(conn, member.id, &member.email, key, &mail).await
+}
+
+/// What [`resend_verification`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Queued (or, for an address another member verified, quietly not: the answer is the same).
+    Queued,
+    AlreadyVerified,
+    /// The member asked too often; retry after this long.
+    TooSoon(std::time::Duration),
+}
+
+/// Sends the member a new verification link (older ones keep working until they expire), at most
+/// `per_address_per_hour` an hour.
+pub async fn resend_verification(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    me: MemberId,
+) -> OpResult<Resend> {
+    conn.transaction(async |conn| {
+        let member = members::lock(conn, me)
+            .await?
+            .ok_or(super::Denied::AccountGone)?;
+        if member.email_verified_at.is_some() {
+            return Ok(Resend::AlreadyVerified);
+        }
+        let hour = chrono::Duration::hours(1);
+        let kind = MailKind::VerifyEmail.as_str();
+        let (n, oldest) = mail::queued_for_member(conn, me, kind, Utc::now() - hour).await?;
+        if let Some(wait) = full(settings, n, oldest) {
+            return Ok(Resend::TooSoon(wait));
+        }
+        let email = Email::parse(&member.email).map_err(OpError::internal)?;
+        let key = email.key();
+        let holders = members::holders_of_address(conn, &key, 1).await?;
+        if holders.first().is_some_and(|h| h.verified && h.id != me) {
+            tracing::info!(
+                member = me.get(),
+                "verification not sent: the address is verified by another member"
+            );
+            return Ok(Resend::Queued);
+        }
+        if address_full(conn, settings, &key, MailKind::VerifyEmail)
+            .await?
+            .is_none()
+        {
+            send_verification(conn, settings, &member, &key).await?;
+        }
+        Ok(Resend::Queued)
+    })
+    .await
+}
+
+/// Whether `member` verified their address (gone: not).
+pub async fn is_verified(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<bool> {
+    Ok(members::find(conn, member)
+        .await?
+        .is_some_and(|m| m.email_verified_at.is_some()))
+}
+
+/// `email_unverified` unless `member` (already read) verified their address: what reaches the outside
+/// world (webhooks, large imports) waits for it.
+pub fn require_verified(member: &Member) -> OpResult<()> {
+    if member.email_verified_at.is_some() {
+        Ok(())
+    } else {
+        Err(super::Denied::EmailUnverified.into())
+    }
+}
+
+/// A token that is unknown, spent or expired.
+fn bad_token() -> OpError {
+    super::Denied::InvalidMailToken.into()
+}
+
+/// A token from a mail: a string no longer than a token can be, hashed.
+fn token_hash(token: &str) -> OpResult<[u8; 32]> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(bad_token());
+    }
+    Ok(refresh_token_hash(token))
+}
+
+/// Verifies the address a verification link was sent to, once. Fails with `email_taken` when
+/// another member verified the address first.
+pub async fn confirm_verification(conn: &mut AsyncPgConnection, token: &str) -> OpResult<()> {
+    let hash = token_hash(token)?;
+    conn.transaction(async |conn| {
+        let found = account_tokens::lock(conn, &hash, Purpose::VerifyEmail)
+            .await?
+            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
+            .ok_or_else(bad_token)?;
+        if !members::verify_email(conn, found.member_id, &found.email_key).await? {
+            // The address changed since the link was sent, or was verified already.
+            return Err(bad_token());
+        }
+        account_tokens::spend_all(conn, found.member_id, Purpose::VerifyEmail).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Mails a reset link to the account that has `email`: the member who verified it, else each member
+/// claiming it (at most three). Nothing tells the caller whether an account has the address:
+/// the HTTP layer answers before this runs. At most `per_address_per_hour` reset mails go to one
+/// address an hour.
+pub async fn request_password_reset(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    email: &Email,
+) -> OpResult<usize> {
+    let key = email.key();
+    conn.transaction(async |conn| {
+        let holders = members::holders_of_address(conn, &key, RESET_CLAIMANTS).await?;
+        if holders.is_empty()
+            || address_full(conn, settings, &key, MailKind::PasswordReset)
+                .await?
+                .is_some()
+        {
+            return Ok(0);
+        }
+        for holder in &holders {
+            let token = issue(
+                conn,
+                holder.id,
+                Purpose::ResetPassword,
+                &key,
+                settings.reset_for,
+            )
+            .await?;
+            let mail = templates::password_reset(settings, &holder.username, &token);
+            queue(conn, holder.id, &holder.email, &key, &mail).await?;
+        }
+        Ok(holders.len())
+    })
+    .await
+}
+
+/// A reset token, checked before its new password is hashed (so a bad link costs no hashing); the
+/// confirmation checks it again, locked.
+pub async fn check_reset_token(conn: &mut AsyncPgConnection, token: &str) -> OpResult<()> {
+    let hash = token_hash(token)?;
+    conn.transaction(async |conn| {
+        account_tokens::lock(conn, &hash, Purpose::ResetPassword)
+            .await?
+            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
+            .map(|_| ())
+            .ok_or_else(bad_token)
+    })
+    .await
+}
+
+/// Parses a new password for a reset.
+pub fn parse_new_password(password: &str) -> OpResult<Password> {
+    Password::parse(password)
+        .map_err(|e| OpError::Invalid(vec![FieldIssue::new("/password", "weak_password", e)]))
+}
+
+/// Sets the password a reset link was for, once: every session ends, the webhooks pause (a thief
+/// may have made one), every other reset link stops working, and the member is told by mail.
+pub async fn confirm_password_reset(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    password_hash: &str,
+) -> OpResult<MemberId> {
+    let hash = token_hash(token)?;
+    conn.transaction(async |conn| {
+        let found = account_tokens::lock(conn, &hash, Purpose::ResetPassword)
+            .await?
+            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
+            .ok_or_else(bad_token)?;
+        let member = found.member_id;
+        let me = members::lock(conn, member).await?.ok_or_else(bad_token)?;
+        members::set_password_hash(conn, member, password_hash).await?;
+        sessions::revoke_all(conn, member, RevokeReason::PasswordReset).await?;
+        webhooks::pause_all(conn, member, PAUSED_PASSWORD_RESET).await?;
+        account_tokens::spend_all(conn, member, Purpose::ResetPassword).await?;
+        tell_password_changed(conn, &me, "with a link sent to your email address").await?;
+        Ok(member)
+    })
+    .await
+}
+
+/// Tells `member` by mail that their password changed (`how`).
+pub async fn tell_password_changed(
+    conn: &mut AsyncPgConnection,
+    member: &Member,
+    how: &str,
+) -> OpResult<()> {
+    let email = Email::parse(&member.email).map_err(OpError::internal)?;
+    let notice = templates::password_changed(&member.username, how);
+    queue(conn, member.id, &member.email, &email.key(), &notice).await
+}

@@ -1,0 +1,104 @@
+//! Single-use tokens sent by mail (address verification, password reset): only their SHA-256 is
+//! stored, each works once, until it expires.
+
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, Queryable, Selectable};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use filmlog_domain::MemberId;
+
+use crate::Result;
+use crate::schema::account_tokens;
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// Stores a new token's hash, for `member` and the address (key) it is sent to.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8; 32],
+    member: MemberId,
+    purpose: Purpose,
+    email_key: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    diesel::insert_into(account_tokens::table)
+        .values((
+            account_tokens::token_hash.eq(hash.as_slice()),
+            account_tokens::member_id.eq(member.get()),
+            account_tokens::purpose.eq(purpose.as_str()),
+            account_tokens::email_key.eq(email_key),
+            account_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A stored token, as [`take`] found it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = account_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct Found {
+    #[diesel(deserialize_as = i64)]
+    pub member_id: MemberId,
+    pub email_key: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// The token with this hash and purpose, locked until the transaction ends (two confirmations of one
+/// token take turns, and the second finds it used).
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8; 32],
+    purpose: Purpose,
+) -> Result<Option<Found>> {
+    Ok(account_tokens::table
+        .find(hash.as_slice())
+        .filter(account_tokens::purpose.eq(purpose.as_str()))
+        .select(<Found as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Spends every unspent token of `member` for `purpose` (the one being used, and any older link
+/// still in a mailbox).
+pub async fn spend_all(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    purpose: Purpose,
+) -> Result<()> {
+    diesel::update(
+        account_tokens::table
+            .filter(account_tokens::member_id.eq(member.get()))
+            .filter(account_tokens::purpose.eq(purpose.as_str()))
+            .filter(account_tokens::used_at.is_null()),
+    )
+    .set(account_tokens::used_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes tokens that expired before `before` (the daily prune).
+pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize> {
+    Ok(
+        diesel::delete(account_tokens::table.filter(account_tokens::expires_at.lt(before)))
+            .execute(conn)
+            .await?,
+    )
+}
