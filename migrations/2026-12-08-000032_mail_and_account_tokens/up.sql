@@ -2,8 +2,10 @@
 -- outbox the mail worker sends from.
 
 -- An address is verified when its owner opened a link sent to it. Members who registered before
--- verification existed keep their address unverified until they ask for a link.
+-- verification existed hold their address as if verified (since they registered): it was theirs
+-- alone under the unique index, and leaving it open to claims would let anyone squat it.
 ALTER TABLE members ADD COLUMN email_verified_at timestamptz;
+UPDATE members SET email_verified_at = created_at;
 
 -- Registration answers the same whether or not an address has an account, so several accounts may
 -- claim an address; only one may have it verified.

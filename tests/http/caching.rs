@@ -118,8 +118,8 @@ async fn every_read_answers_head_and_if_none_match_and_says_who_may_keep_it() {
             checked += 1;
         }
     }
-    // 22 reads anyone may make, as the owner and anonymously; 15 that need a token, as the owner.
-    assert_eq!(checked, 2 * 22 + 15, "reads checked");
+    // 22 reads anyone may make, as the owner and anonymously; 16 that need a token, as the owner.
+    assert_eq!(checked, 2 * 22 + 16, "reads checked");
 }
 
 #[actix_web::test]

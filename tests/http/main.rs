@@ -36,6 +36,7 @@ mod social;
 mod sync;
 mod tokens;
 mod tracing_export;
+mod two_factor;
 mod viewer_state;
 mod visibility;
 mod webhooks;

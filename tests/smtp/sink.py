@@ -4,9 +4,9 @@
 to OUT_DIR as NNNNNN.json, atomically: the envelope sender and recipients, the raw message as
 received, and what a mail client would show of it (headers, the decoded plain and HTML bodies).
 With FAIL_FIRST > 0 it answers the first FAIL_FIRST messages with a temporary failure (451), as a
-server under load does. It exits when its stdin closes (its test process ended).
+server under load does; with `refuse`, every message with a permanent one (550). It exits when its stdin closes (its test process ended).
 
-usage: sink.py OUT_DIR [FAIL_FIRST]
+usage: sink.py OUT_DIR [FAIL_FIRST | refuse]
 """
 import asyncio
 import email
@@ -26,6 +26,8 @@ class Handler:
         self.accepted = 0
 
     async def handle_DATA(self, server, session, envelope):
+        if self.fail_first < 0:
+            return "550 5.7.1 refused for good"
         self.seen += 1
         if self.seen <= self.fail_first:
             return "451 4.3.0 try again later"
@@ -53,7 +55,8 @@ class Handler:
 
 async def main():
     out = sys.argv[1]
-    fail_first = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    mode = sys.argv[2] if len(sys.argv) > 2 else "0"
+    fail_first = -1 if mode == "refuse" else int(mode)
     os.makedirs(out, exist_ok=True)
     loop = asyncio.get_running_loop()
     handler = Handler(out, fail_first)

@@ -15,7 +15,7 @@ use crate::extract::path_error;
 use crate::handlers::{
     activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
     me, member_lists, members, moderation, notifications, portability, recovery, relationship,
-    review_likes, safety, sessions, viewer_state, webhooks,
+    review_likes, safety, sessions, two_factor, viewer_state, webhooks,
 };
 use crate::routes::{API_PREFIX, KnownRoutes, SPEC_PATH};
 use crate::state::AppState;
@@ -212,6 +212,13 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recovery::confirm_email_verification)
             .service(recovery::request_password_reset)
             .service(recovery::confirm_password_reset)
+            .service(two_factor::get_two_factor)
+            .service(two_factor::begin_two_factor)
+            .service(two_factor::confirm_two_factor)
+            .service(two_factor::disable_two_factor)
+            .service(two_factor::regenerate_recovery_codes)
+            .service(two_factor::reauthenticate)
+            .service(two_factor::login_two_factor)
             .service(me::get_me)
             .service(me::update_me)
             .service(me::change_password)

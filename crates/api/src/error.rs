@@ -120,6 +120,10 @@ impl ApiError {
         self.status
     }
 
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 422: the request was well-formed but its values break a rule.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = errors
@@ -430,11 +434,18 @@ impl From<OpError> for ApiError {
                     Denied::Suspended(_) => {
                         ApiError::forbidden(ErrorCode::AccountSuspended, detail)
                     }
+                    Denied::ReauthenticationRequired => {
+                        ApiError::forbidden(ErrorCode::ReauthenticationRequired, detail)
+                    }
+                    Denied::TwoFactorOn => ApiError::conflict(ErrorCode::TwoFactorEnabled, detail),
+                    Denied::TwoFactorOff => {
+                        ApiError::conflict(ErrorCode::TwoFactorDisabled, detail)
+                    }
                     Denied::EmailUnverified => {
                         ApiError::forbidden(ErrorCode::EmailUnverified, detail)
                     }
                     Denied::InvalidMailToken => ApiError::new(
-                        StatusCode::BAD_REQUEST,
+                        StatusCode::UNPROCESSABLE_ENTITY,
                         ErrorCode::InvalidMailToken,
                         "Invalid link",
                         detail,
@@ -558,13 +569,20 @@ problem_responses! {
     NotYourList => "No such list of yours (`not_found`)";
     UsernameTaken => "`username_taken` (an address that has an account is answered as any other: its owner is told by mail)";
     EmailAlreadyVerified => "`email_already_verified`";
-    EmailUnverified => "`email_unverified`: verify your email address first (`POST /me/email-verification` sends a link)";
+    EmailUnverified => "`email_unverified`: pointing an endpoint elsewhere or turning it on needs a verified email address (`POST /me/email-verification` sends a link)";
+    ReauthenticationRequired => "`reauthentication_required`: the session signed in more than 10 minutes ago; `POST /auth/reauthenticate`, then retry";
+    EmailUnverifiedOrReauthenticationRequired => "`email_unverified`: verify your email address first (`POST /me/email-verification` sends a link); or `reauthentication_required`: the session signed in more than 10 minutes ago (`POST /auth/reauthenticate`, then retry)";
+    TwoFactorEnabled => "`two_factor_enabled`: two-factor sign-in is on already";
+    TwoFactorDisabled => "`two_factor_disabled`: two-factor sign-in is off";
+    ValidationFailedWrongCode => "`validation_failed` (`wrong_code`)";
+    ValidationFailedWrongPasswordOrCode => "`validation_failed` (`wrong_password`, `code_required`, `wrong_code`)";
+    InvalidChallengeOrCode => "`invalid_challenge` (unknown, expired, or five wrong codes: log in again) or `invalid_two_factor_code`";
     EmailUnverifiedLargeImport => "`email_unverified`: until your address is verified, an archive may be at most 1 MiB";
     MailLimited => "`rate_limited`: three links were sent in the last hour (`Retry-After` says when the next may go), or a budget is spent";
-    MalformedJsonOrMailToken => "Malformed JSON (`malformed_json`) or `invalid_mail_token`: the link is unknown, used or expired (ask for a new one)";
+    InvalidMailTokenOrBodyShape => "`invalid_mail_token`: the link is unknown, used or expired (ask for a new one); or a body of the wrong shape (`validation_failed`)";
+    InvalidMailTokenOrWeakPassword => "`invalid_mail_token`: the link is unknown, used or expired (ask for a new one); or `validation_failed` (`weak_password`, or a body of the wrong shape)";
     EmailTakenByVerification => "`email_taken`: another account verified this address first";
-    ValidationFailedInvalidEmail => "`validation_failed` (`invalid_email`)";
-    ValidationFailedWeakPassword => "`validation_failed` (`weak_password`)";
+    ValidationFailedInvalidEmail => "`validation_failed` (`invalid_email`, or a body of the wrong shape)";
     PayloadTooLarge => "Body too large (`payload_too_large`)";
     ValidationFailedInvalidUsernameInvalid => "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`";
     InvalidCredentials => "`invalid_credentials`";

@@ -2,16 +2,19 @@
 //! them): `/account/verify-email` and `/account/reset-password`. Each shows a form that posts the
 //! link's token back, so opening a link (a mail scanner fetching it, a preview) changes nothing;
 //! the post does what `POST /api/v1/auth/email-verification/confirm` and
-//! `POST /api/v1/auth/password-reset/confirm` do. Plain server-rendered HTML, no script; never framed,
+//! `POST /api/v1/auth/password-reset/confirm` do (the same functions), within the `auth` budget. Plain server-rendered HTML, no script; never framed,
 //! never cached, and the token in the address is never sent on as a `Referer`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use filmlog_app::mail::escape_html;
-use filmlog_app::ops::{Denied, OpError, recovery};
+use filmlog_app::ops::recovery::TOKEN_MAX;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Where the pages live (their posts spend the `auth` budget).
+pub const PREFIX: &str = "/account/";
 pub const VERIFY_PATH: &str = "/account/verify-email";
 pub const RESET_PATH: &str = "/account/reset-password";
 
@@ -44,7 +47,7 @@ fn token_of(encoded: &[u8]) -> Option<String> {
     form_urlencoded::parse(encoded)
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
-        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .filter(|t| !t.is_empty() && t.len() <= TOKEN_MAX)
 }
 
 fn field(encoded: &[u8], name: &str) -> String {
@@ -63,35 +66,34 @@ fn bad_link() -> HttpResponse {
     )
 }
 
-fn trouble(error: &OpError) -> HttpResponse {
-    match error {
-        OpError::Denied(Denied::InvalidMailToken) => bad_link(),
-        OpError::Persistence(filmlog_persistence::PersistenceError::Taken(_)) => page(
-            StatusCode::CONFLICT,
+/// The page for what the confirmation answered instead of success.
+fn trouble(error: &ApiError) -> HttpResponse {
+    let status = error.status();
+    match error.code() {
+        "invalid_mail_token" => bad_link(),
+        "email_taken" => page(
+            status,
             "Address in use",
             "<p>Another account verified this address first.</p>",
         ),
-        OpError::Invalid(issues) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed" => page(
+            status,
             "Choose another password",
             &format!(
                 "<p>{}</p><p>Go back and try again.</p>",
-                escape_html(
-                    &issues
-                        .first()
-                        .map(|i| i.message.clone())
-                        .unwrap_or_default()
-                )
+                escape_html(error.detail())
             ),
         ),
-        other => {
-            tracing::warn!(error = %other, "account page failed");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "<p>Something went wrong on our side; nothing was changed. Try again in a minute.</p>",
-            )
-        }
+        _ if status.is_server_error() => page(
+            status,
+            "Please try again",
+            "<p>Something went wrong on our side; nothing was changed. Try again in a minute.</p>",
+        ),
+        _ => page(
+            status,
+            "Please try again",
+            &format!("<p>{}</p>", escape_html(error.detail())),
+        ),
     }
 }
 
@@ -121,11 +123,7 @@ pub async fn verify(state: web::Data<AppState>, body: web::Bytes) -> HttpRespons
     let Some(token) = token_of(&body) else {
         return bad_link();
     };
-    let outcome = match state.pool.get().await {
-        Ok(mut conn) => recovery::confirm_verification(&mut conn, &token).await,
-        Err(e) => Err(OpError::internal(e)),
-    };
-    match outcome {
+    match crate::handlers::recovery::verify_address(&state, &token).await {
         Ok(()) => page(
             StatusCode::OK,
             "Address confirmed",
@@ -159,19 +157,9 @@ pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse
     let Some(token) = token_of(&body) else {
         return bad_link();
     };
-    let outcome = async {
-        let password = recovery::parse_new_password(&field(&body, "password"))?;
-        {
-            let mut conn = state.pool.get().await.map_err(OpError::internal)?;
-            recovery::check_reset_token(&mut conn, &token).await?;
-        }
-        let hash = state.passwords.hash(&password).await?;
-        let mut conn = state.pool.get().await.map_err(OpError::internal)?;
-        recovery::confirm_password_reset(&mut conn, &token, &hash).await
-    }
-    .await;
-    match outcome {
-        Ok(_) => page(
+    match crate::handlers::recovery::reset_password(&state, &token, &field(&body, "password")).await
+    {
+        Ok(()) => page(
             StatusCode::OK,
             "Password changed",
             "<p>Your new password is set, and you are signed out everywhere. Sign in with it in \

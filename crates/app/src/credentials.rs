@@ -282,6 +282,76 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Seals secrets the server must read back (webhook signing secrets, two-factor keys) at rest:
+/// AES-256-GCM under a key derived from the server's secret and a purpose, a random nonce each time,
+/// stored as `sealed1:` and the base64 of nonce and ciphertext; the purpose is the associated data,
+/// so a value sealed for one purpose does not open for another. A database dump alone reveals none.
+pub struct Sealer {
+    key: aws_lc_rs::aead::LessSafeKey,
+    purpose: &'static [u8],
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+/// The prefix of a sealed value.
+pub const SEALED: &str = "sealed1:";
+
+impl Sealer {
+    /// The sealer whose key is HMAC-SHA256(`server_secret`, `key_label`).
+    pub fn new(server_secret: &[u8], key_label: &[u8], purpose: &'static [u8]) -> Self {
+        let key = hmac_sha256(server_secret, key_label);
+        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &key)
+            .unwrap_or_else(|_| unreachable!("a 32-byte key is an AES-256 key"));
+        Sealer {
+            key: aws_lc_rs::aead::LessSafeKey::new(unbound),
+            purpose,
+        }
+    }
+
+    /// `secret` as stored.
+    pub fn seal(&self, secret: &str) -> Option<String> {
+        let mut nonce = [0u8; aws_lc_rs::aead::NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let mut sealed = secret.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce),
+                aws_lc_rs::aead::Aad::from(self.purpose),
+                &mut sealed,
+            )
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::STANDARD.encode(out)
+        ))
+    }
+
+    /// The secret a sealed value holds; `None` for anything else, or a value tampered with.
+    pub fn open(&self, stored: &str) -> Option<String> {
+        let sealed = stored.strip_prefix(SEALED)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if bytes.len() < aws_lc_rs::aead::NONCE_LEN {
+            return None;
+        }
+        let (nonce, rest) = bytes.split_at(aws_lc_rs::aead::NONCE_LEN);
+        let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut rest = rest.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, aws_lc_rs::aead::Aad::from(self.purpose), &mut rest)
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+}
+
 /// `bytes` random bytes from the OS generator, URL-safe base64.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod credentials;
 pub mod mail;
 pub mod ops;
+pub mod totp;
 pub mod visibility;
 
 pub use codes::ErrorCode;

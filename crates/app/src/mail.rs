@@ -37,6 +37,8 @@ pub enum MailKind {
     RegistrationAttempt,
     PasswordReset,
     PasswordChanged,
+    TwoFactorChanged,
+    NewSignIn,
 }
 
 impl MailKind {
@@ -46,6 +48,8 @@ impl MailKind {
             MailKind::RegistrationAttempt => "registration_attempt",
             MailKind::PasswordReset => "password_reset",
             MailKind::PasswordChanged => "password_changed",
+            MailKind::TwoFactorChanged => "two_factor_changed",
+            MailKind::NewSignIn => "new_sign_in",
         }
     }
 }
@@ -136,10 +140,10 @@ pub fn verify_email(settings: &MailSettings, username: &str, token: &str) -> Ren
         "Confirm your email address for Filmlog".to_owned(),
         &format!("Hello {username},"),
         &[
-            "Please confirm that this is your email address for your Filmlog account.".to_owned(),
+            format!("Please confirm that this address belongs to the Filmlog account {username}."),
             format!(
-                "The link works once, for {}. If you did not create a Filmlog account, ignore \
-                 this message: nothing happens without the link.",
+                "The link works once, for {}. If you did not create the account {username}, do \
+                 not open it: ignore this message, and nothing happens.",
                 lifetime(settings.verify_for)
             ),
         ],
@@ -156,7 +160,7 @@ pub fn registration_attempt(username: &str) -> Rendered {
         &format!("Hello {username},"),
         &[
             "Someone just tried to create a new Filmlog account with this email address, which \
-             already belongs to your account. No account was given your address."
+             already belongs to your account. It stays yours: no other account can verify it."
                 .to_owned(),
             "If it was you, sign in with your username instead; if you forgot your password, \
              ask for a reset from the sign-in screen. If it was not you, you need not do anything."
@@ -195,6 +199,51 @@ pub fn password_changed(username: &str, how: &str) -> Rendered {
             format!("The password of your Filmlog account {username} was just changed ({how})."),
             "If you did this, you need not do anything. If you did not, reset your password now \
              from the sign-in screen: someone may know it."
+                .to_owned(),
+        ],
+        None,
+    )
+}
+
+/// A notice that two-factor sign-in was turned on or off.
+pub fn two_factor_changed(username: &str, on: bool) -> Rendered {
+    let (subject, what) = if on {
+        (
+            "Two-factor sign-in is on for your Filmlog account",
+            "Two-factor sign-in was turned on: signing in now takes your password and a code from \
+             your authenticator app (or one of your recovery codes).",
+        )
+    } else {
+        (
+            "Two-factor sign-in is off for your Filmlog account",
+            "Two-factor sign-in was turned off: your password alone signs in now.",
+        )
+    };
+    compose(
+        MailKind::TwoFactorChanged,
+        subject.to_owned(),
+        &format!("Hello {username},"),
+        &[
+            what.to_owned(),
+            "If you did not do this, reset your password now from the sign-in screen.".to_owned(),
+        ],
+        None,
+    )
+}
+
+/// A notice of a sign-in from a network and user agent the member never signed in from before.
+pub fn new_sign_in(username: &str, user_agent: &str, network: &str, at: &str) -> Rendered {
+    compose(
+        MailKind::NewSignIn,
+        "New sign-in to your Filmlog account".to_owned(),
+        &format!("Hello {username},"),
+        &[
+            format!(
+                "Your Filmlog account {username} was signed in to at {at} from a device we had not \
+                 seen: {user_agent}, on the network {network}."
+            ),
+            "If this was you, you need not do anything. If not, reset your password and end your \
+             other sessions from your account settings."
                 .to_owned(),
         ],
         None,

@@ -6,9 +6,11 @@ use crate::ids::MemberId;
 use crate::text::{self, TextError};
 pub use crate::username::{Username, UsernameError};
 
-/// An email address: one `@`, a non-empty local part, a domain with a dot; at most 254 characters.
-/// Stored as given, unique by its [`Email::key`]. (Deliverability is proven only by sending mail, which
-/// Filmlog does not do yet.)
+/// An email address: one `@`, a non-empty local part, a domain with a dot; at most 254 characters;
+/// none of the characters that make a mail header's address more than an address (`<>()[],;:"\`),
+/// so mail goes exactly where the stored address says. Stored in Unicode NFKC (so a look-alike is
+/// delivered to the address it looks like, and verifies that one), unique by its [`Email::key`] once
+/// verified by a link sent to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -29,7 +31,14 @@ impl Email {
             return Err(EmailError::TooLong);
         }
         let (local, domain) = raw.split_once('@').ok_or(EmailError::Invalid)?;
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '@';
+        let bad_char = |c: char| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '@' | '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';' | ':' | '"' | '\\'
+                )
+        };
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -41,7 +50,13 @@ impl Email {
         {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(raw.to_owned()))
+        use unicode_normalization::UnicodeNormalization;
+        let normal: String = raw.nfkc().collect();
+        if normal != raw {
+            // The look-alike's normal form must itself be an address.
+            return Self::parse(&normal);
+        }
+        Ok(Self(normal))
     }
 
     pub fn as_str(&self) -> &str {
@@ -55,8 +70,13 @@ impl Email {
     /// What makes two addresses the same account: Unicode NFKC normalization, then lower case, so
     /// `ＳHIRIN@example.com` (full-width letters) and `shirin@example.com` are one address.
     pub fn key(&self) -> String {
+        Self::key_of(&self.0)
+    }
+
+    /// [`Email::key`] of an address as stored (checked when it was stored, under the rules of then).
+    pub fn key_of(stored: &str) -> String {
         use unicode_normalization::UnicodeNormalization;
-        self.0.nfkc().collect::<String>().to_lowercase()
+        stored.nfkc().collect::<String>().to_lowercase()
     }
 }
 
@@ -287,6 +307,33 @@ impl ProfileChange {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_address_is_only_an_address_and_stored_in_its_normal_form() {
+        for header_syntax in [
+            "a<victim@example.com>",
+            "\"x\"@example.com",
+            "a,b@example.com",
+            "a;b@example.com",
+            "(c)a@example.com",
+            "a@[127.0.0.1]",
+            "a\\b@example.com",
+        ] {
+            assert_eq!(
+                Email::parse(header_syntax),
+                Err(EmailError::Invalid),
+                "{header_syntax}"
+            );
+        }
+        assert_eq!(
+            Email::parse("\u{ff41}na@example.com").map(Email::into_inner),
+            Ok("ana@example.com".to_owned())
+        );
+        assert_eq!(
+            Email::parse("Ana.Lima+films@Example.com").map(Email::into_inner),
+            Ok("Ana.Lima+films@Example.com".to_owned())
+        );
+    }
 
     proptest! {
         #[test]

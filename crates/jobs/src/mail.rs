@@ -22,11 +22,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// An SMTP transport with its connection pool. The pool closes its connections on a task it spawns
-/// when dropped, which panics outside a Tokio runtime (as when a process's settings are dropped
-/// after its runtime stopped): there it is left to the process's end instead.
-#[derive(Clone)]
-pub struct Smtp(Option<AsyncSmtpTransport<Tokio1Executor>>);
+/// An SMTP transport with its connection pool, built by the worker that uses it (building one
+/// spawns the pool's task, which needs a Tokio runtime). The pool closes its connections on a task it
+/// spawns when dropped, which panics outside a runtime: there it is left to the process's end.
+struct Smtp(Option<AsyncSmtpTransport<Tokio1Executor>>);
 
 impl Drop for Smtp {
     fn drop(&mut self) {
@@ -41,7 +40,8 @@ impl Drop for Smtp {
 /// Where mail goes.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(Smtp),
+    /// An SMTP server, by a URL checked when the settings were read.
+    Smtp { url: String, timeout: Duration },
     /// A directory of `.eml` files (`make run` without SMTP).
     Mailbox(PathBuf),
 }
@@ -49,7 +49,8 @@ pub enum Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Transport::Smtp(_) => f.write_str("Smtp(..)"),
+            // The URL may hold credentials.
+            Transport::Smtp { .. } => f.write_str("Smtp(..)"),
             Transport::Mailbox(dir) => write!(f, "Mailbox({})", dir.display()),
         }
     }
@@ -58,14 +59,33 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     /// SMTP from a URL: `smtp://host:port` (plain: only for a relay on the same machine),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465` (TLS).
-    /// The URL's credentials are never logged.
+    /// Checked now; the URL's credentials are never logged.
     pub fn smtp(url: &str, timeout: Duration) -> Result<Self, String> {
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("FILMLOG_SMTP_URL: {e}"))?;
-        Ok(Transport::Smtp(Smtp(Some(
-            builder.timeout(Some(timeout)).build(),
-        ))))
+        Ok(Transport::Smtp {
+            url: url.to_owned(),
+            timeout,
+        })
     }
+
+    /// What a worker sends with (inside its runtime).
+    fn sender(&self) -> Result<Sender, String> {
+        Ok(match self {
+            Transport::Smtp { url, timeout } => {
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("FILMLOG_SMTP_URL: {e}"))?;
+                Sender::Smtp(Smtp(Some(builder.timeout(Some(*timeout)).build())))
+            }
+            Transport::Mailbox(dir) => Sender::Mailbox(dir.clone()),
+        })
+    }
+}
+
+/// A worker's way of sending.
+enum Sender {
+    Smtp(Smtp),
+    Mailbox(PathBuf),
 }
 
 /// How mail is sent.
@@ -89,8 +109,10 @@ impl MailerSettings {
             transport,
             from,
             poll: Duration::from_secs(1),
-            hold: Duration::from_secs(120),
-            batch: 20,
+            // Longer than a batch can take (each send is bounded by the transport's 30 s timeout):
+            // a claim never lapses while its worker still sends.
+            hold: Duration::from_secs(5 * 30 + 60),
+            batch: 5,
             retry: RetryPolicy {
                 first: Duration::from_secs(10),
                 cap: Duration::from_secs(1800),
@@ -155,20 +177,20 @@ fn message(settings: &MailerSettings, mail: &Claimed) -> Result<Message, SendErr
         .map_err(|e| SendError::permanent(format!("message: {e}")))
 }
 
-async fn send(settings: &MailerSettings, mail: &Claimed) -> Result<(), SendError> {
+async fn send(settings: &MailerSettings, sender: &Sender, mail: &Claimed) -> Result<(), SendError> {
     let message = message(settings, mail)?;
-    match &settings.transport {
-        Transport::Smtp(Smtp(Some(smtp))) => {
+    match sender {
+        Sender::Smtp(Smtp(Some(smtp))) => {
             smtp.send(message).await.map(drop).map_err(|e| SendError {
                 permanent: e.is_permanent(),
                 message: e.to_string(),
             })
         }
-        Transport::Smtp(Smtp(None)) => Err(SendError {
+        Sender::Smtp(Smtp(None)) => Err(SendError {
             message: "the SMTP transport was dropped".to_owned(),
             permanent: false,
         }),
-        Transport::Mailbox(dir) => {
+        Sender::Mailbox(dir) => {
             tokio::fs::create_dir_all(dir)
                 .await
                 .map_err(|e| SendError {
@@ -193,8 +215,17 @@ async fn send(settings: &MailerSettings, mail: &Claimed) -> Result<(), SendError
     }
 }
 
+/// How long the link a mail of `kind` carries works (as `filmlog_app::mail::MailSettings` has it).
+fn link_lifetime(kind: &str) -> Option<chrono::Duration> {
+    match kind {
+        "password_reset" => Some(chrono::Duration::hours(1)),
+        "verify_email" => Some(chrono::Duration::hours(24)),
+        _ => None,
+    }
+}
+
 /// Claims due mail and sends it, one after another; returns how many were claimed.
-async fn drain(pool: &DbPool, settings: &MailerSettings) -> Result<usize, String> {
+async fn drain(pool: &DbPool, settings: &MailerSettings, sender: &Sender) -> Result<usize, String> {
     let claimed = {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         mail::claim(&mut conn, settings.batch, settings.hold)
@@ -203,12 +234,18 @@ async fn drain(pool: &DbPool, settings: &MailerSettings) -> Result<usize, String
     };
     let n = claimed.len();
     for item in claimed {
-        let outcome = send(settings, &item).await;
+        let outcome = match link_lifetime(&item.kind) {
+            // A link that no longer works is not worth sending.
+            Some(life) if Utc::now() - item.created_at > life => Err(SendError::permanent(
+                "its link expired before it could be sent",
+            )),
+            _ => send(settings, sender, &item).await,
+        };
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         let recorded = match outcome {
             Ok(()) => {
                 crate::metrics::mail(&item.kind, "sent");
-                mail::mark_sent(&mut conn, item.id).await
+                mail::mark_sent(&mut conn, &item).await
             }
             Err(failure) => {
                 let age = (Utc::now() - item.created_at).to_std().unwrap_or_default();
@@ -231,7 +268,7 @@ async fn drain(pool: &DbPool, settings: &MailerSettings) -> Result<usize, String
                 crate::metrics::mail(&item.kind, outcome);
                 tracing::warn!(mail = item.id, kind = %item.kind, attempt = item.attempts,
                     error = %failure.message, outcome, "mail: not sent");
-                mail::mark_failed(&mut conn, item.id, &failure.message, retry_at).await
+                mail::mark_failed(&mut conn, &item, &failure.message, retry_at).await
             }
         };
         recorded.map_err(|e| e.to_string())?;
@@ -241,8 +278,15 @@ async fn drain(pool: &DbPool, settings: &MailerSettings) -> Result<usize, String
 
 /// Drains the outbox for as long as the process runs.
 pub async fn work(pool: DbPool, settings: Arc<MailerSettings>) {
+    let sender = match settings.transport.sender() {
+        Ok(sender) => sender,
+        Err(error) => {
+            tracing::error!(%error, "mail: no transport; nothing will be sent");
+            return;
+        }
+    };
     loop {
-        match drain(&pool, &settings).await {
+        match drain(&pool, &settings, &sender).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "mail: the outbox was not drained"),
@@ -266,6 +310,7 @@ mod tests {
             unsubscribe: unsubscribe.map(str::to_owned),
             created_at: Utc::now(),
             attempts: 1,
+            claimed_until: None,
         }
     }
 

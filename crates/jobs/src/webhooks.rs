@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
-use filmlog_app::credentials::hmac_sha256;
+use filmlog_app::credentials::{SEALED, Sealer, hmac_sha256};
 use filmlog_domain::webhook::{RetryPolicy, TargetPolicy, WebhookError};
 use filmlog_persistence::{DbPool, PersistenceError, webhooks};
 
@@ -47,10 +47,9 @@ impl Default for WebhookSettings {
     }
 }
 
-/// Seals webhook secrets at rest: AES-256-GCM under a key derived from the server's secret, a
-/// random nonce each time, stored as `sealed1:` and the base64 of nonce and ciphertext. A database
-/// dump alone does not let anyone sign deliveries as Filmlog.
-pub struct SecretBox(aws_lc_rs::aead::LessSafeKey);
+/// Seals webhook secrets at rest ([`Sealer`] with the webhook purpose). A database dump alone does
+/// not let anyone sign deliveries as Filmlog.
+pub struct SecretBox(Sealer);
 
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,55 +57,28 @@ impl std::fmt::Debug for SecretBox {
     }
 }
 
-const SEALED: &str = "sealed1:";
-
 impl SecretBox {
     /// The box whose key is derived from `server_secret` (the token secret).
     pub fn new(server_secret: &[u8]) -> Self {
-        let key = hmac_sha256(server_secret, b"filmlog webhook secrets");
-        let unbound = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &key)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key is an AES-256 key"));
-        SecretBox(aws_lc_rs::aead::LessSafeKey::new(unbound))
+        SecretBox(Sealer::new(
+            server_secret,
+            b"filmlog webhook secrets",
+            b"webhook secret",
+        ))
     }
 
     /// `secret` as stored.
     pub fn seal(&self, secret: &str) -> Option<String> {
-        let mut nonce = [0u8; aws_lc_rs::aead::NONCE_LEN];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
-        let mut sealed = secret.as_bytes().to_vec();
-        self.0
-            .seal_in_place_append_tag(
-                aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce),
-                aws_lc_rs::aead::Aad::from(b"webhook secret"),
-                &mut sealed,
-            )
-            .ok()?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Some(format!("{SEALED}{}", STANDARD.encode(out)))
+        self.0.seal(secret)
     }
 
     /// The secret a stored value holds (one stored before sealing began is taken as it is).
     pub fn open(&self, stored: &str) -> Option<String> {
-        let Some(sealed) = stored.strip_prefix(SEALED) else {
-            return stored.starts_with("whsec_").then(|| stored.to_owned());
-        };
-        let bytes = STANDARD.decode(sealed).ok()?;
-        if bytes.len() < aws_lc_rs::aead::NONCE_LEN {
-            return None;
+        if stored.starts_with(SEALED) {
+            self.0.open(stored)
+        } else {
+            stored.starts_with("whsec_").then(|| stored.to_owned())
         }
-        let (nonce, rest) = bytes.split_at(aws_lc_rs::aead::NONCE_LEN);
-        let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut rest = rest.to_vec();
-        let plain = self
-            .0
-            .open_in_place(
-                nonce,
-                aws_lc_rs::aead::Aad::from(b"webhook secret"),
-                &mut rest,
-            )
-            .ok()?;
-        String::from_utf8(plain.to_vec()).ok()
     }
 }
 

@@ -47,19 +47,38 @@ pub async fn insert(
     Ok(())
 }
 
-/// A stored token, as [`take`] found it.
+/// How many tokens for `purpose` were made for `member` since `since`, and when the oldest of them
+/// was (each request for a link makes one, mailed or not: a limit on them tells nothing about where
+/// mail went).
+pub async fn issued_since(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    purpose: Purpose,
+    since: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>)> {
+    Ok(account_tokens::table
+        .filter(account_tokens::member_id.eq(member.get()))
+        .filter(account_tokens::purpose.eq(purpose.as_str()))
+        .filter(account_tokens::created_at.gt(since))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(account_tokens::created_at),
+        ))
+        .get_result(conn)
+        .await?)
+}
+
+/// A live token (unspent, unexpired), as [`lock`] found it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = account_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct Found {
     #[diesel(deserialize_as = i64)]
     pub member_id: MemberId,
     pub email_key: String,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
 }
 
-/// The token with this hash and purpose, locked until the transaction ends (two confirmations of one
-/// token take turns, and the second finds it used).
+/// The live token with this hash and purpose, locked until the transaction ends (two confirmations
+/// of one token take turns, and the second finds it spent).
 pub async fn lock(
     conn: &mut AsyncPgConnection,
     hash: &[u8; 32],
@@ -68,6 +87,8 @@ pub async fn lock(
     Ok(account_tokens::table
         .find(hash.as_slice())
         .filter(account_tokens::purpose.eq(purpose.as_str()))
+        .filter(account_tokens::used_at.is_null())
+        .filter(account_tokens::expires_at.gt(diesel::dsl::now))
         .select(<Found as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
         .for_update()
         .first(conn)

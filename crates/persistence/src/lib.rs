@@ -163,6 +163,7 @@ pub mod sessions;
 pub mod social;
 pub mod spans;
 pub mod timelines;
+pub mod two_factor;
 pub mod types;
 pub mod viewer;
 pub mod webhooks;

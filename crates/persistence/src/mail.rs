@@ -78,25 +78,6 @@ pub async fn queued_to_address(
         .await?)
 }
 
-/// The same count for the mails of `kind` about `member`.
-pub async fn queued_for_member(
-    conn: &mut AsyncPgConnection,
-    member: MemberId,
-    kind: &str,
-    since: DateTime<Utc>,
-) -> Result<(i64, Option<DateTime<Utc>>)> {
-    Ok(mail_outbox::table
-        .filter(mail_outbox::member_id.eq(member.get()))
-        .filter(mail_outbox::kind.eq(kind))
-        .filter(mail_outbox::created_at.gt(since))
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::min(mail_outbox::created_at),
-        ))
-        .get_result(conn)
-        .await?)
-}
-
 /// A mail a worker claimed to send.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
@@ -111,6 +92,9 @@ pub struct Claimed {
     pub created_at: DateTime<Utc>,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// The claim's end: the outcome is recorded only under this claim (one that lapsed and was
+    /// taken by another worker records nothing).
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// Claims up to `limit` due mails for `hold`, oldest first, counting the attempt: a worker that dies
@@ -132,7 +116,7 @@ pub async fn claim(
          SET claimed_until = now() + make_interval(secs => $2 / 1000.0), attempts = m.attempts + 1 \
          FROM due WHERE m.id = due.id \
          RETURNING m.id, m.recipient, m.kind, m.subject, m.body_text, m.body_html, m.unsubscribe, \
-                   m.created_at, m.attempts",
+                   m.created_at, m.attempts, m.claimed_until",
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(hold_ms)
@@ -141,50 +125,62 @@ pub async fn claim(
 }
 
 /// The mail went: its bodies (which may hold a one-time link) are cleared.
-pub async fn mark_sent(conn: &mut AsyncPgConnection, id: i64) -> Result<()> {
-    diesel::update(mail_outbox::table.find(id))
-        .set((
-            mail_outbox::sent_at.eq(diesel::dsl::now),
-            mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
-            mail_outbox::body_text.eq(None::<String>),
-            mail_outbox::body_html.eq(None::<String>),
-            mail_outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
-        .await?;
+pub async fn mark_sent(conn: &mut AsyncPgConnection, mail: &Claimed) -> Result<()> {
+    diesel::update(
+        mail_outbox::table
+            .find(mail.id)
+            .filter(mail_outbox::claimed_until.eq(mail.claimed_until)),
+    )
+    .set((
+        mail_outbox::sent_at.eq(diesel::dsl::now),
+        mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
+        mail_outbox::body_text.eq(None::<String>),
+        mail_outbox::body_html.eq(None::<String>),
+        mail_outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// The attempt failed: tried again at `retry_at`, or given up on (and scrubbed) when `None`.
 pub async fn mark_failed(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    mail: &Claimed,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let error: String = error.chars().take(500).collect();
     match retry_at {
         Some(at) => {
-            diesel::update(mail_outbox::table.find(id))
-                .set((
-                    mail_outbox::next_attempt_at.eq(at),
-                    mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
-                    mail_outbox::last_error.eq(error),
-                ))
-                .execute(conn)
-                .await?
+            diesel::update(
+                mail_outbox::table
+                    .find(mail.id)
+                    .filter(mail_outbox::claimed_until.eq(mail.claimed_until)),
+            )
+            .set((
+                mail_outbox::next_attempt_at.eq(at),
+                mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
+                mail_outbox::last_error.eq(error),
+            ))
+            .execute(conn)
+            .await?
         }
         None => {
-            diesel::update(mail_outbox::table.find(id))
-                .set((
-                    mail_outbox::failed_at.eq(diesel::dsl::now),
-                    mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
-                    mail_outbox::body_text.eq(None::<String>),
-                    mail_outbox::body_html.eq(None::<String>),
-                    mail_outbox::last_error.eq(error),
-                ))
-                .execute(conn)
-                .await?
+            diesel::update(
+                mail_outbox::table
+                    .find(mail.id)
+                    .filter(mail_outbox::claimed_until.eq(mail.claimed_until)),
+            )
+            .set((
+                mail_outbox::failed_at.eq(diesel::dsl::now),
+                mail_outbox::claimed_until.eq(None::<DateTime<Utc>>),
+                mail_outbox::body_text.eq(None::<String>),
+                mail_outbox::body_html.eq(None::<String>),
+                mail_outbox::last_error.eq(error),
+            ))
+            .execute(conn)
+            .await?
         }
     };
     Ok(())

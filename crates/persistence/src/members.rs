@@ -17,7 +17,8 @@ use crate::{PersistenceError, Result, lower};
 
 /// Name of the unique index on `lower(username)`.
 pub const USERNAME_KEY: &str = "members_username_key";
-/// Name of the unique index on `email_key` (see `Email::key`).
+/// Name of the unique index on `email_key` (see `Email::key`) of verified addresses (several members
+/// may claim an address until one verifies it).
 pub const EMAIL_KEY: &str = "members_email_key";
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -362,6 +362,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_challenges (challenge_hash) {
+        challenge_hash -> Bytea,
+        member_id -> Int8,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
+        user_agent -> Nullable<Text>,
+        network -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     mail_outbox (id) {
         id -> Int8,
         member_id -> Nullable<Int8>,
@@ -498,6 +509,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    recovery_codes (member_id, code_hash) {
+        member_id -> Int8,
+        code_hash -> Bytea,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Int8,
         session_id -> Int8,
@@ -550,6 +569,17 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         network -> Nullable<Text>,
+        authenticated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    two_factor (member_id) {
+        member_id -> Int8,
+        secret -> Text,
+        enabled_at -> Nullable<Timestamptz>,
+        last_step -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -630,6 +660,7 @@ diesel::joinable!(list_subscriptions -> members (member_id));
 diesel::joinable!(lists -> members (owner_id));
 diesel::joinable!(log_entries -> films (film_id));
 diesel::joinable!(log_entries -> members (member_id));
+diesel::joinable!(login_challenges -> members (member_id));
 diesel::joinable!(mail_outbox -> members (member_id));
 diesel::joinable!(member_changes -> members (member_id));
 diesel::joinable!(member_films -> films (film_id));
@@ -640,11 +671,13 @@ diesel::joinable!(notifications -> list_comments (list_comment_id));
 diesel::joinable!(notifications -> lists (list_id));
 diesel::joinable!(notifications -> log_entries (log_entry_id));
 diesel::joinable!(notifications -> webhook_endpoints (webhook_endpoint_id));
+diesel::joinable!(recovery_codes -> members (member_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(reports -> members (reporter_id));
 diesel::joinable!(review_likes -> log_entries (log_entry_id));
 diesel::joinable!(review_likes -> members (member_id));
 diesel::joinable!(sessions -> members (member_id));
+diesel::joinable!(two_factor -> members (member_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> members (owner_id));
 
@@ -678,6 +711,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_subscriptions,
     lists,
     log_entries,
+    login_challenges,
     mail_outbox,
     member_changes,
     member_films,
@@ -687,11 +721,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     mutes,
     notifications,
     people,
+    recovery_codes,
     refresh_tokens,
     replaceable_schema,
     reports,
     review_likes,
     sessions,
+    two_factor,
     webhook_deliveries,
     webhook_endpoints,
 );

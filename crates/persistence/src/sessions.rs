@@ -77,6 +77,52 @@ pub async fn create(
     Ok(SessionId::new(id))
 }
 
+/// When the session last proved its member (its sign-in, or a re-authentication); `None` for a
+/// session that is not live.
+pub async fn authenticated_at(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(sessions::table
+        .find(session.get())
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::authenticated_at)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The session's member proved themselves again just now.
+pub async fn reauthenticated(conn: &mut AsyncPgConnection, session: SessionId) -> Result<()> {
+    diesel::update(sessions::table.find(session.get()))
+        .set(sessions::authenticated_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the member signed in before from this network with this user agent.
+pub async fn seen_client(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    client: &SessionClient,
+) -> Result<bool> {
+    let mut q = sessions::table
+        .filter(sessions::member_id.eq(member.get()))
+        .into_boxed();
+    q = match &client.network {
+        Some(n) => q.filter(sessions::network.eq(n.clone())),
+        None => q.filter(sessions::network.is_null()),
+    };
+    q = match &client.user_agent {
+        Some(ua) => q.filter(sessions::user_agent.eq(ua.clone())),
+        None => q.filter(sessions::user_agent.is_null()),
+    };
+    Ok(diesel::select(diesel::dsl::exists(q.select(sessions::id)))
+        .get_result(conn)
+        .await?)
+}
+
 /// Stores a refresh token's hash; returns the token row's id.
 pub async fn insert_refresh_token(
     conn: &mut AsyncPgConnection,

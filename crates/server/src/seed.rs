@@ -118,7 +118,8 @@ async fn demo_member(
         ..Default::default()
     };
     members::update_profile(conn, member.id, &changes).await?;
-    // Demo addresses (`.invalid`) receive no mail: taken as verified, so the demo can add webhooks.
+    // Demo addresses (`.invalid`) cannot open a link: taken as verified, so the demo can add
+    // webhooks (their mail lands in the local mailbox of `make run`).
     members::verify_email(conn, member.id, &email.key()).await?;
     Ok((member.id, true))
 }

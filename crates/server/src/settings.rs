@@ -61,12 +61,13 @@ pub struct Settings {
     /// How mail is sent: `FILMLOG_SMTP_URL` (`smtps://user:pass@host:465`, or
     /// `smtp://user:pass@host:587?tls=required` for STARTTLS; plain `smtp://` only for a relay on
     /// the same machine), else into `FILMLOG_MAILBOX_DIR` (default `.data/mailbox`) as `.eml` files;
-    /// sent as `FILMLOG_MAIL_FROM` (default `Filmlog <no-reply@localhost>`).
+    /// sent as `FILMLOG_MAIL_FROM` (required with SMTP; `Filmlog <no-reply@localhost>` into the
+    /// mailbox).
     pub mailer: std::sync::Arc<filmlog_jobs::mail::MailerSettings>,
     /// Whether this instance runs a mail worker (`FILMLOG_MAIL_WORKER`, default `true`).
     pub mail_worker: bool,
-    /// What mail links to: `FILMLOG_PUBLIC_URL`, the address members reach this server at (default
-    /// `http://HOST:PORT`).
+    /// What mail links to: `FILMLOG_PUBLIC_URL`, the address members reach this server at (required
+    /// with SMTP; `http://HOST:PORT` into the mailbox).
     pub mail: filmlog_app::mail::MailSettings,
 }
 
@@ -75,15 +76,19 @@ fn mailer(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<filmlog_jobs::mail::MailerSettings, ConfigError> {
     use filmlog_jobs::mail::{MailerSettings, Transport};
-    let from = lookup("FILMLOG_MAIL_FROM")
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| "Filmlog <no-reply@localhost>".to_owned());
+    let smtp = lookup("FILMLOG_SMTP_URL").filter(|v| !v.trim().is_empty());
+    let from = match lookup("FILMLOG_MAIL_FROM").filter(|v| !v.trim().is_empty()) {
+        Some(from) => from,
+        // Real mail needs a real sender; the local mailbox does not.
+        None if smtp.is_some() => return Err(ConfigError::Missing("FILMLOG_MAIL_FROM")),
+        None => "Filmlog <no-reply@localhost>".to_owned(),
+    };
     let from = from.trim().parse().map_err(|e| ConfigError::Invalid {
         name: "FILMLOG_MAIL_FROM",
         reason: format!("not an address such as `Filmlog <no-reply@example.com>`: {e}"),
     })?;
     let transport =
-        match lookup("FILMLOG_SMTP_URL").filter(|v| !v.trim().is_empty()) {
+        match smtp {
             Some(url) => Transport::smtp(url.trim(), std::time::Duration::from_secs(30)).map_err(
                 |reason| ConfigError::Invalid {
                     name: "FILMLOG_SMTP_URL",
@@ -284,6 +289,10 @@ impl Settings {
                     reason: format!("{url:?} is not an http(s) URL"),
                 });
             }
+            // Links in real mail must reach this server from where members read it.
+            None if lookup("FILMLOG_SMTP_URL").is_some_and(|v| !v.trim().is_empty()) => {
+                return Err(ConfigError::Missing("FILMLOG_PUBLIC_URL"));
+            }
             None => format!("http://{host}:{port}"),
         };
         Ok(Settings {
@@ -434,6 +443,61 @@ mod tests {
                 "{name}={bad}"
             );
         }
+    }
+
+    #[test]
+    fn real_mail_needs_a_sender_and_a_public_address() {
+        let base = [(
+            "FILMLOG_JWT_SECRET",
+            "0123456789abcdef0123456789abcdef0123456789",
+        )];
+        let web = |vars: &[(&str, &str)]| settings(vars).map(|s| s.mail.web_base.clone());
+        assert_eq!(web(&base), Ok("http://127.0.0.1:8080".to_owned()));
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v: Vec<(&str, &str)> = base.to_vec();
+            v.push(("FILMLOG_SMTP_URL", "smtps://u:p@smtp.example.com:465"));
+            v.extend_from_slice(extra);
+            web(&v)
+        };
+        let from = ("FILMLOG_MAIL_FROM", "Filmlog <no-reply@filmlog.example>");
+        let public = ("FILMLOG_PUBLIC_URL", "https://filmlog.example/");
+        assert_eq!(
+            with(&[public]),
+            Err(ConfigError::Missing("FILMLOG_MAIL_FROM"))
+        );
+        assert_eq!(
+            with(&[from]),
+            Err(ConfigError::Missing("FILMLOG_PUBLIC_URL"))
+        );
+        assert_eq!(
+            with(&[from, public]),
+            Ok("https://filmlog.example".to_owned())
+        );
+        assert!(matches!(
+            with(&[("FILMLOG_MAIL_FROM", "not an address"), public]),
+            Err(ConfigError::Invalid {
+                name: "FILMLOG_MAIL_FROM",
+                ..
+            })
+        ));
+        let mut bad: Vec<(&str, &str)> = base.to_vec();
+        bad.extend([("FILMLOG_SMTP_URL", "gopher://x"), from, public]);
+        assert!(matches!(
+            web(&bad),
+            Err(ConfigError::Invalid {
+                name: "FILMLOG_SMTP_URL",
+                ..
+            })
+        ));
+        let mut ftp: Vec<(&str, &str)> = base.to_vec();
+        ftp.push(("FILMLOG_PUBLIC_URL", "ftp://filmlog.example"));
+        assert!(matches!(
+            web(&ftp),
+            Err(ConfigError::Invalid {
+                name: "FILMLOG_PUBLIC_URL",
+                ..
+            })
+        ));
     }
 
     #[test]

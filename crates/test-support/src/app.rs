@@ -433,13 +433,9 @@ impl TestApp {
         .await
         .unwrap_or_else(|e| panic!("member {username}: {e}"));
         // Made with a verified address, as a member who opened their link.
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query("UPDATE members SET email_verified_at = now() WHERE id = $1")
-                .bind::<diesel::sql_types::BigInt, _>(member.id.get()),
-            &mut conn,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("verify {username}: {e}"));
+        members::verify_email(&mut conn, member.id, &email.key())
+            .await
+            .unwrap_or_else(|e| panic!("verify {username}: {e}"));
         let session = sessions::create(&mut conn, member.id, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("session: {e}"));

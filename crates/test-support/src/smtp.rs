@@ -57,11 +57,20 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a server that accepts every message.
     pub fn start() -> Self {
-        Self::failing_first(0)
+        Self::spawn("0")
+    }
+
+    /// Starts a server that refuses every message for good (550).
+    pub fn refusing() -> Self {
+        Self::spawn("refuse")
     }
 
     /// Starts a server that answers the first `n` messages with a temporary failure (451).
     pub fn failing_first(n: u32) -> Self {
+        Self::spawn(&n.to_string())
+    }
+
+    fn spawn(mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("mail directory: {e}"));
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/sink.py");
         // Debian's interpreter, which has the package (a `python3` first on PATH may not).
@@ -72,7 +81,7 @@ impl SmtpSink {
         let mut child = Command::new(python)
             .arg(&script)
             .arg(dir.path())
-            .arg(n.to_string())
+            .arg(mode)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -132,6 +141,29 @@ impl SmtpSink {
                 html: v["html"].as_str().unwrap_or_default().to_owned(),
             })
             .collect()
+    }
+
+    /// The messages to `to` whose subject holds `subject`, once at least `n` have arrived (panics
+    /// after 10 s).
+    pub async fn wait_for_subject(&self, to: &str, subject: &str, n: usize) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mine: Vec<ReceivedMail> = self
+                .received()
+                .into_iter()
+                .filter(|m| m.rcpt_tos.iter().any(|r| r.eq_ignore_ascii_case(to)))
+                .filter(|m| m.subject().contains(subject))
+                .collect();
+            if mine.len() >= n {
+                return mine;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} mails to {to} about {subject:?} arrived",
+                mine.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The messages to `to`, once at least `n` have arrived (panics after 10 s).

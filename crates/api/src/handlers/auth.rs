@@ -77,7 +77,7 @@ fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
 }
 
 /// A response that carries tokens: never stored by any cache (RFC 6749 §5.1).
-fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(crate) fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
     res.insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
     res
@@ -143,7 +143,7 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-fn login_locked(wait: std::time::Duration) -> ApiError {
+pub(crate) fn login_locked(wait: std::time::Duration) -> ApiError {
     too_many_requests(
         ErrorCode::LoginLocked,
         "too many failed logins for this account from your network; retry after Retry-After seconds",
@@ -158,13 +158,16 @@ fn bad_credentials() -> ApiError {
 /// Log in
 ///
 /// Exchanges a username and password for a token pair. An unknown username and a wrong password
-/// answer the same, after the same work.
+/// answer the same, after the same work. An account with two-factor sign-in answers `202` with a
+/// challenge instead: send it with a code to `POST /auth/login/two-factor`. A sign-in from a network
+/// and user agent the member never signed in from is told to them by mail.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = Tokens),
+        (status = 202, description = "The password was right; the account needs a second factor", body = crate::handlers::two_factor::TwoFactorChallenge),
         (status = 400, response = MalformedJson),
         (status = 401, response = crate::error::InvalidCredentials),
         (status = 403, response = crate::error::AccountSuspended),
@@ -217,6 +220,12 @@ pub async fn login(
         check.succeeded().await.map_err(|_| bad_credentials())?;
     }
     let mut conn = state.conn().await?;
+    if filmlog_app::ops::two_factor::needed(&mut conn, member).await? {
+        let challenge = filmlog_app::ops::two_factor::challenge(&mut conn, member, &client).await?;
+        return Ok(no_store(HttpResponse::Accepted()).json(
+            crate::handlers::two_factor::TwoFactorChallenge::new(challenge),
+        ));
+    }
     let tokens = accounts::start_session(&mut conn, &state.tokens, member, &client).await?;
     Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }

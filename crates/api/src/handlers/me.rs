@@ -235,6 +235,7 @@ pub struct ChangePasswordRequest {
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
+        (status = 403, response = crate::error::ReauthenticationRequired),
         (status = 422, response = crate::error::ValidationFailedWeakPasswordWrong),
         (status = 429, response = crate::error::PasswordLocked),
         (status = 503, response = ServiceUnavailable),
@@ -251,6 +252,7 @@ pub async fn change_password(
     let req = body.0;
     let new_password = Password::parse(&req.new_password)
         .map_err(|e| ApiError::invalid_field("/new_password", "weak_password", e))?;
+    crate::handlers::two_factor::require_recent(&state, &auth).await?;
     confirm_password(
         &http,
         &state,
@@ -311,7 +313,7 @@ pub struct DeleteMeRequest {
 
 /// Delete your account
 ///
-/// Needs the current password. Deletes the account at once, with its sessions (every token stops
+/// Needs a recent sign-in and the current password. Deletes the account at once, with its sessions (every token stops
 /// working) and everything it created; the username becomes free. This cannot be undone.
 #[utoipa::path(
     operation_id = "delete_me",
@@ -321,6 +323,7 @@ pub struct DeleteMeRequest {
         (status = 204, description = "Deleted"),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
+        (status = 403, response = crate::error::ReauthenticationRequired),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWrongPassword),
         (status = 429, response = crate::error::PasswordLocked),
@@ -335,6 +338,7 @@ pub async fn delete_me(
     auth: Caller,
     body: JsonBody<DeleteMeRequest>,
 ) -> ApiResult<HttpResponse> {
+    crate::handlers::two_factor::require_recent(&state, &auth).await?;
     confirm_password(&http, &state, auth.id(), &body.0.password, "/password").await?;
     let mut conn = state.conn().await?;
     ops::accounts::delete_account(&mut conn, auth.id()).await?;

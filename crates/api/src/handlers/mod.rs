@@ -20,5 +20,6 @@ pub mod relationship;
 pub mod review_likes;
 pub mod safety;
 pub mod sessions;
+pub mod two_factor;
 pub mod viewer_state;
 pub mod webhooks;

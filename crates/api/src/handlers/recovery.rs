@@ -20,7 +20,8 @@ pub struct MailTokenRequest {
     /// The `token` of the link the mail carried.
     #[schema(
         example = "oV5u0PZ3yM2r8w4cQmB1T6kLxH9sJdNfE7aGiYpRqZc",
-        max_length = 128
+        max_length = 128,
+        min_length = 1
     )]
     pub token: String,
 }
@@ -28,7 +29,7 @@ pub struct MailTokenRequest {
 /// Ask for a new verification link
 ///
 /// Sends a new link to your address (earlier ones keep working until they expire, 24 hours after
-/// they were sent); at most three an hour. Until your address is verified you cannot add webhooks.
+/// they were sent); at most three an hour, registration's included. Until your address is verified you cannot add webhooks.
 /// The answer is the same whether or not a mail could go: an address another member verified first
 /// gets nothing.
 #[utoipa::path(
@@ -57,7 +58,7 @@ pub async fn resend_email_verification(
         )),
         Resend::TooSoon(wait) => Err(crate::ratelimit::too_many_requests(
             ErrorCode::RateLimited,
-            "three verification links were sent in the last hour; retry after Retry-After seconds",
+            "you asked for the most verification links an hour allows; retry after Retry-After seconds",
             wait,
         )),
     }
@@ -73,10 +74,11 @@ pub async fn resend_email_verification(
     request_body = MailTokenRequest,
     responses(
         (status = 204, description = "The address is verified"),
-        (status = 400, response = crate::error::MalformedJsonOrMailToken),
+        (status = 400, response = MalformedJson),
         (status = 409, response = crate::error::EmailTakenByVerification),
+        (status = 413, response = crate::error::PayloadTooLarge),
         (status = 415, response = NotJson),
-        (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
+        (status = 422, response = crate::error::InvalidMailTokenOrBodyShape),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -85,9 +87,14 @@ pub async fn confirm_email_verification(
     state: web::Data<AppState>,
     body: JsonBody<MailTokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    recovery::confirm_verification(&mut conn, &body.0.token).await?;
+    verify_address(&state, &body.0.token).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+thread_local! {
+    /// Password resets being worked on in this worker thread, at most.
+    static RESET_WORK: std::sync::Arc<tokio::sync::Semaphore> =
+        std::sync::Arc::new(tokio::sync::Semaphore::new(8));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -109,9 +116,9 @@ pub struct PasswordResetRequest {
     responses(
         (status = 202, description = "If an account has this address, a link is on its way"),
         (status = 400, response = MalformedJson),
+        (status = 413, response = crate::error::PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidEmail),
-        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[post("/auth/password-reset")]
@@ -122,10 +129,16 @@ pub async fn request_password_reset(
     let email = Email::parse(&body.0.email)
         .map_err(|e| ApiError::invalid_field("/email", "invalid_email", e))?;
     // The answer goes before the work, so its timing cannot tell whether an account has the
-    // address. (A reset lost with the process is asked for again.)
+    // address. (A reset lost with the process is asked for again.) At most a few run at once in a
+    // worker; beyond them a request is dropped, as one over its address's hourly limit is.
+    let Ok(slot) = RESET_WORK.with(|s| s.clone()).try_acquire_owned() else {
+        tracing::warn!("password reset: too many at once; this one was dropped");
+        return Ok(HttpResponse::Accepted().finish());
+    };
     let pool = state.pool.clone();
     let settings = state.mail.clone();
     actix_web::rt::spawn(async move {
+        let _slot = slot;
         let outcome = match pool.get().await {
             Ok(mut conn) => recovery::request_password_reset(&mut conn, &settings, &email)
                 .await
@@ -145,7 +158,8 @@ pub struct PasswordResetConfirmRequest {
     /// The `token` of the link the mail carried.
     #[schema(
         example = "oV5u0PZ3yM2r8w4cQmB1T6kLxH9sJdNfE7aGiYpRqZc",
-        max_length = 128
+        max_length = 128,
+        min_length = 1
     )]
     pub token: String,
     /// The new password: at least 12 characters.
@@ -163,9 +177,10 @@ pub struct PasswordResetConfirmRequest {
     request_body = PasswordResetConfirmRequest,
     responses(
         (status = 204, description = "The password is set; sign in with it"),
-        (status = 400, response = crate::error::MalformedJsonOrMailToken),
+        (status = 400, response = MalformedJson),
+        (status = 413, response = crate::error::PayloadTooLarge),
         (status = 415, response = NotJson),
-        (status = 422, response = crate::error::ValidationFailedWeakPassword),
+        (status = 422, response = crate::error::InvalidMailTokenOrWeakPassword),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -175,14 +190,27 @@ pub async fn confirm_password_reset(
     body: JsonBody<PasswordResetConfirmRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
-    let password = recovery::parse_new_password(&req.password)?;
-    {
-        // A bad link costs no hashing.
+    reset_password(&state, &req.token, &req.password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A reset link's new password set (this operation and the link's page): a weak password is refused
+/// before the link is spent, and the link is spent before the password is hashed.
+pub async fn reset_password(state: &AppState, token: &str, password: &str) -> ApiResult<()> {
+    let password = recovery::parse_new_password(password)?;
+    let member = {
         let mut conn = state.conn().await?;
-        recovery::check_reset_token(&mut conn, &req.token).await?;
-    }
+        recovery::claim_reset_token(&mut conn, token).await?
+    };
     let hash = state.passwords.hash(&password).await?;
     let mut conn = state.conn().await?;
-    recovery::confirm_password_reset(&mut conn, &req.token, &hash).await?;
-    Ok(HttpResponse::NoContent().finish())
+    recovery::confirm_password_reset(&mut conn, member, &hash).await?;
+    Ok(())
+}
+
+/// An address verified with a link's token (this operation and the link's page).
+pub async fn verify_address(state: &AppState, token: &str) -> ApiResult<()> {
+    let mut conn = state.conn().await?;
+    recovery::confirm_verification(&mut conn, token).await?;
+    Ok(())
 }

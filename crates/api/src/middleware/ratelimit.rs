@@ -11,13 +11,17 @@ use crate::ratelimit::*;
 use crate::routes::API_PREFIX;
 use crate::state::AppState;
 
-/// The middleware: every `/api/v1` request spends from its budgets before it runs.
+/// The middleware: every `/api/v1` request, and every post of a mailed link's page, spends from its
+/// budgets before it runs.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let (Some(state), true) = (state, req.path().starts_with(API_PREFIX)) else {
+    let limited = req.path().starts_with(API_PREFIX)
+        || (req.method() == actix_web::http::Method::POST
+            && req.path().starts_with(crate::pages::PREFIX));
+    let (Some(state), true) = (state, limited) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let limiter = &state.limiter;

@@ -59,10 +59,14 @@ impl Class {
         match (method, path) {
             (&Method::POST, "/auth/register") => &[Class::Auth, Class::Register],
             (&Method::POST, "/auth/password-reset") => &[Class::Auth, Class::Mail],
+            // The pages of mailed links do what the confirmations do.
+            (&Method::POST, p) if p.starts_with(crate::pages::PREFIX) => &[Class::Auth],
             (&Method::POST, "/me/email-verification") => &[Class::Write, Class::Mail],
             (
                 &Method::POST,
                 "/auth/login"
+                | "/auth/login/two-factor"
+                | "/auth/reauthenticate"
                 | "/auth/refresh"
                 | "/auth/password-reset/confirm"
                 | "/auth/email-verification/confirm",

@@ -125,18 +125,22 @@ pub async fn check_credentials(
     Ok(member)
 }
 
-/// Starts a session for `member`: its row and the hash of its first refresh token.
+/// Starts a session for `member` (their password was right and they need no second factor): its row
+/// and the hash of its first refresh token; a client the member never signed in from is told by mail.
 pub async fn start_session(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
     member: MemberId,
     client: &SessionClient,
 ) -> OpResult<TokenPair> {
-    conn.transaction(async |conn| session_in(conn, tokens, member, client).await)
-        .await
+    conn.transaction(async |conn| {
+        super::two_factor::tell_if_new_client(conn, member, client).await?;
+        session_in(conn, tokens, member, client).await
+    })
+    .await
 }
 
-async fn session_in(
+pub(crate) async fn session_in(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
     member: MemberId,
@@ -213,6 +217,7 @@ pub async fn end_other_sessions(
     conn.transaction(async |conn| {
         sessions::revoke_others(conn, member, keep, RevokeReason::EndedByMember).await?;
         webhooks::pause_all(conn, member, PAUSED_SESSIONS_ENDED).await?;
+        super::recovery::spend_reset_links(conn, member).await?;
         Ok(())
     })
     .await
@@ -232,6 +237,7 @@ pub async fn change_password(
             .ok_or(Denied::AccountGone)?;
         members::set_password_hash(conn, member, password_hash).await?;
         super::recovery::tell_password_changed(conn, &me, "from a signed-in session").await?;
+        super::recovery::spend_reset_links(conn, member).await?;
         sessions::revoke_others(conn, member, keep, RevokeReason::PasswordChanged).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
         Ok(())

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod portability;
 pub mod recovery;
 pub mod social;
+pub mod two_factor;
 pub mod webhooks;
 
 use filmlog_domain::RuleError;
@@ -90,6 +91,14 @@ pub enum Denied {
     InvalidMailToken,
     #[error("verify your email address first: POST /me/email-verification sends a new link")]
     EmailUnverified,
+    #[error(
+        "sign in again first: POST /auth/reauthenticate with your password (and a code, with two-factor sign-in), then retry within 10 minutes"
+    )]
+    ReauthenticationRequired,
+    #[error("two-factor sign-in is on already")]
+    TwoFactorOn,
+    #[error("two-factor sign-in is off")]
+    TwoFactorOff,
 }
 
 /// One invalid field of a request: where (a JSON pointer, or a parameter's name), the rule's code,

@@ -105,14 +105,34 @@ pub async fn greet_address(
     settings: &MailSettings,
     member: &Member,
 ) -> OpResult<()> {
-    let email = Email::parse(&member.email).map_err(OpError::internal)?;
-    let key = email.key();
+    verification(conn, settings, member, true).await
+}
+
+/// A verification link for `member`'s address: a token is made whatever follows (so a limit on them
+/// counts requests, not mail), then mailed, unless another member verified the address (who is told
+/// that someone tried it, when `tell_holder`) or the address had its hour's mail.
+async fn verification(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    member: &Member,
+    tell_holder: bool,
+) -> OpResult<()> {
+    let key = Email::key_of(&member.email);
+    let token = issue(
+        conn,
+        member.id,
+        Purpose::VerifyEmail,
+        &key,
+        settings.verify_for,
+    )
+    .await?;
     let holders = members::holders_of_address(conn, &key, 1).await?;
     match holders.first() {
         Some(holder) if holder.verified && holder.id != member.id => {
-            if address_full(conn, settings, &key, MailKind::RegistrationAttempt)
-                .await?
-                .is_none()
+            if tell_holder
+                && address_full(conn, settings, &key, MailKind::RegistrationAttempt)
+                    .await?
+                    .is_none()
             {
                 let notice = templates::registration_attempt(&holder.username);
                 queue(conn, holder.id, &holder.email, &key, &notice).await?;
@@ -123,35 +143,19 @@ pub async fn greet_address(
                 .await?
                 .is_none()
             {
-                send_verification(conn, settings, member, &key).await?;
+                let mail = templates::verify_email(settings, &member.username, &token);
+                queue(conn, member.id, &member.email, &key, &mail).await?;
             }
         }
     }
     Ok(())
 }
 
-async fn send_verification(
-    conn: &mut AsyncPgConnection,
-    settings: &MailSettings,
-    member: &Member,
-    key: &str,
-) -> OpResult<()> {
-    let token = issue(
-        conn,
-        member.id,
-        Purpose::VerifyEmail,
-        key,
-        settings.verify_for,
-    )
-    .await?;
-    let mail = templates::verify_email(settings, &member.username, &token);
-    queue(conn, member.id, &member.email, key, &mail).await
-}
-
-/// What [`resend_verification`] refuses.
+/// What [`resend_verification`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
-    /// Queued (or, for an address another member verified, quietly not: the answer is the same).
+    /// Asked for: a link queued (or, for an address another member verified or one that had its
+    /// hour's mail, quietly not: the answer is the same).
     Queued,
     AlreadyVerified,
     /// The member asked too often; retry after this long.
@@ -159,41 +163,30 @@ pub enum Resend {
 }
 
 /// Sends the member a new verification link (older ones keep working until they expire), at most
-/// `per_address_per_hour` an hour.
+/// `per_address_per_hour` an hour, counting registration's: the same whether or not the link can go
+/// (an address another member verified gets nothing, and nothing says so).
 pub async fn resend_verification(
     conn: &mut AsyncPgConnection,
     settings: &MailSettings,
     me: MemberId,
 ) -> OpResult<Resend> {
     conn.transaction(async |conn| {
-        let member = members::lock(conn, me)
+        let member = members::find(conn, me)
             .await?
             .ok_or(super::Denied::AccountGone)?;
         if member.email_verified_at.is_some() {
             return Ok(Resend::AlreadyVerified);
         }
+        // The address's lock first, as a reset takes it (requests for one address take turns, and
+        // no member row is locked before it).
+        mail::lock_address(conn, &Email::key_of(&member.email)).await?;
         let hour = chrono::Duration::hours(1);
-        let kind = MailKind::VerifyEmail.as_str();
-        let (n, oldest) = mail::queued_for_member(conn, me, kind, Utc::now() - hour).await?;
+        let (n, oldest) =
+            account_tokens::issued_since(conn, me, Purpose::VerifyEmail, Utc::now() - hour).await?;
         if let Some(wait) = full(settings, n, oldest) {
             return Ok(Resend::TooSoon(wait));
         }
-        let email = Email::parse(&member.email).map_err(OpError::internal)?;
-        let key = email.key();
-        let holders = members::holders_of_address(conn, &key, 1).await?;
-        if holders.first().is_some_and(|h| h.verified && h.id != me) {
-            tracing::info!(
-                member = me.get(),
-                "verification not sent: the address is verified by another member"
-            );
-            return Ok(Resend::Queued);
-        }
-        if address_full(conn, settings, &key, MailKind::VerifyEmail)
-            .await?
-            .is_none()
-        {
-            send_verification(conn, settings, &member, &key).await?;
-        }
+        verification(conn, settings, &member, false).await?;
         Ok(Resend::Queued)
     })
     .await
@@ -221,9 +214,12 @@ fn bad_token() -> OpError {
     super::Denied::InvalidMailToken.into()
 }
 
+/// The longest token a link may carry (ours are 43 characters).
+pub const TOKEN_MAX: usize = 128;
+
 /// A token from a mail: a string no longer than a token can be, hashed.
 fn token_hash(token: &str) -> OpResult<[u8; 32]> {
-    if token.is_empty() || token.len() > 128 {
+    if token.is_empty() || token.len() > TOKEN_MAX {
         return Err(bad_token());
     }
     Ok(refresh_token_hash(token))
@@ -236,7 +232,6 @@ pub async fn confirm_verification(conn: &mut AsyncPgConnection, token: &str) -> 
     conn.transaction(async |conn| {
         let found = account_tokens::lock(conn, &hash, Purpose::VerifyEmail)
             .await?
-            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
             .ok_or_else(bad_token)?;
         if !members::verify_email(conn, found.member_id, &found.email_key).await? {
             // The address changed since the link was sent, or was verified already.
@@ -284,16 +279,17 @@ pub async fn request_password_reset(
     .await
 }
 
-/// A reset token, checked before its new password is hashed (so a bad link costs no hashing); the
-/// confirmation checks it again, locked.
-pub async fn check_reset_token(conn: &mut AsyncPgConnection, token: &str) -> OpResult<()> {
+/// Spends a live reset token before its new password is hashed, so a bad link costs no hashing and
+/// one link buys one hash however often it is sent at once; the member it was for. (A hash that then
+/// fails leaves the link spent: ask for another.)
+pub async fn claim_reset_token(conn: &mut AsyncPgConnection, token: &str) -> OpResult<MemberId> {
     let hash = token_hash(token)?;
     conn.transaction(async |conn| {
-        account_tokens::lock(conn, &hash, Purpose::ResetPassword)
+        let found = account_tokens::lock(conn, &hash, Purpose::ResetPassword)
             .await?
-            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
-            .map(|_| ())
-            .ok_or_else(bad_token)
+            .ok_or_else(bad_token)?;
+        account_tokens::spend_all(conn, found.member_id, Purpose::ResetPassword).await?;
+        Ok(found.member_id)
     })
     .await
 }
@@ -304,29 +300,28 @@ pub fn parse_new_password(password: &str) -> OpResult<Password> {
         .map_err(|e| OpError::Invalid(vec![FieldIssue::new("/password", "weak_password", e)]))
 }
 
-/// Sets the password a reset link was for, once: every session ends, the webhooks pause (a thief
-/// may have made one), every other reset link stops working, and the member is told by mail.
+/// Sets the password of the member whose reset link [`claim_reset_token`] spent: every session ends,
+/// the webhooks pause (a thief may have made one), and the member is told by mail.
 pub async fn confirm_password_reset(
     conn: &mut AsyncPgConnection,
-    token: &str,
+    member: MemberId,
     password_hash: &str,
-) -> OpResult<MemberId> {
-    let hash = token_hash(token)?;
+) -> OpResult<()> {
     conn.transaction(async |conn| {
-        let found = account_tokens::lock(conn, &hash, Purpose::ResetPassword)
-            .await?
-            .filter(|t| t.used_at.is_none() && t.expires_at > Utc::now())
-            .ok_or_else(bad_token)?;
-        let member = found.member_id;
         let me = members::lock(conn, member).await?.ok_or_else(bad_token)?;
         members::set_password_hash(conn, member, password_hash).await?;
         sessions::revoke_all(conn, member, RevokeReason::PasswordReset).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_RESET).await?;
-        account_tokens::spend_all(conn, member, Purpose::ResetPassword).await?;
         tell_password_changed(conn, &me, "with a link sent to your email address").await?;
-        Ok(member)
+        Ok(())
     })
     .await
+}
+
+/// Spends every reset link `member` has out (their password changed, or they ended their other
+/// sessions: a link in a stolen mailbox should not outlive that).
+pub async fn spend_reset_links(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<()> {
+    Ok(account_tokens::spend_all(conn, member, Purpose::ResetPassword).await?)
 }
 
 /// Tells `member` by mail that their password changed (`how`).
@@ -335,7 +330,24 @@ pub async fn tell_password_changed(
     member: &Member,
     how: &str,
 ) -> OpResult<()> {
-    let email = Email::parse(&member.email).map_err(OpError::internal)?;
-    let notice = templates::password_changed(&member.username, how);
-    queue(conn, member.id, &member.email, &email.key(), &notice).await
+    tell(
+        conn,
+        member,
+        &templates::password_changed(&member.username, how),
+    )
+    .await
+}
+
+/// Mails `notice` to `member`'s address, once verified: an address anyone may claim is never sent
+/// notices its claimant's actions would repeat at will.
+pub async fn tell(
+    conn: &mut AsyncPgConnection,
+    member: &Member,
+    notice: &Rendered,
+) -> OpResult<()> {
+    if member.email_verified_at.is_none() {
+        return Ok(());
+    }
+    let key = Email::key_of(&member.email);
+    queue(conn, member.id, &member.email, &key, notice).await
 }

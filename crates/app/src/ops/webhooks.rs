@@ -36,7 +36,8 @@ pub async fn register(
 }
 
 /// Changes the owner's endpoint; with a new sealed secret, rotates it (the old one signs beside
-/// it for [`ROTATION_GRACE`]).
+/// it for [`ROTATION_GRACE`]). Pointing it elsewhere or turning it on needs a verified address, as
+/// registering one does.
 pub async fn change(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
@@ -46,6 +47,12 @@ pub async fn change(
 ) -> OpResult<EndpointRow> {
     conn.transaction(async |conn| {
         own(conn, owner, id).await?;
+        if changes.url.is_some() || changes.enabled == Some(true) {
+            let me = members::find(conn, owner)
+                .await?
+                .ok_or(super::Denied::AccountGone)?;
+            super::recovery::require_verified(&me)?;
+        }
         let row = store::update(conn, id, changes).await?;
         if let Some(sealed) = rotated {
             store::rotate_secret(conn, id, sealed, ROTATION_GRACE).await?;

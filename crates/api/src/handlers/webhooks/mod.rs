@@ -141,7 +141,7 @@ fn not_found() -> ApiError {
 /// `GET /me/changes` lists them), plus `webhook.test`. Delivered at least once (deduplicate by
 /// `webhook-id`), retried with exponential back-off and jitter for 24 hours; an endpoint that keeps
 /// failing is disabled and you get a `webhook_disabled` notification. At most 10 endpoints. Needs
-/// a verified email address and your password; a password change or "log out everywhere" pauses every endpoint until you turn it
+/// a verified email address, a recent sign-in and your password; a password change or "log out everywhere" pauses every endpoint until you turn it
 /// on again (with your password).
 #[utoipa::path(
     operation_id = "create_webhook",
@@ -151,7 +151,7 @@ fn not_found() -> ApiError {
         (status = 201, description = "Registered; the secret is in this answer only", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 403, response = crate::error::EmailUnverified),
+        (status = 403, response = crate::error::EmailUnverifiedOrReauthenticationRequired),
         (status = 409, response = crate::error::WebhookLimit),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrl),
@@ -169,6 +169,7 @@ pub async fn create_webhook(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let (url, events) = checked(&state, Some(&req.url), Some(&req.events))?;
+    crate::handlers::two_factor::require_recent(&state, &auth).await?;
     confirm_password(
         &http,
         &state,
@@ -252,6 +253,7 @@ pub async fn get_webhook(
         (status = 200, description = "Changed (with the new secret when rotated)", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
+        (status = 403, response = crate::error::EmailUnverified),
         (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrlInvalid),
