@@ -771,7 +771,12 @@ async fn a_reset_pauses_webhooks_and_spends_every_other_link() {
         .await
         .assert_status(202);
     }
-    let links = sink.wait_for("ana@example.com", 2).await;
+    // (After the notice that a webhook was added.)
+    let links = sink
+        .wait_for_subject("ana@example.com", "Reset your Filmlog password", 2)
+        .await;
+    sink.wait_for_subject("ana@example.com", "A webhook was added", 1)
+        .await;
     let tokens: Vec<String> = links
         .iter()
         .map(|m| token_of(m, "/account/reset-password"))
@@ -950,4 +955,151 @@ async fn a_webhook_cannot_be_pointed_elsewhere_or_turned_on_without_a_verified_a
     )
     .await
     .assert_status(200);
+}
+
+#[actix_web::test]
+async fn an_address_change_is_confirmed_by_the_new_address_and_undone_by_the_old() {
+    let sink = SmtpSink::start();
+    let app = app_with_mail(&sink).await;
+    let ana = app.member("ana").await;
+    let change = |email: &str| {
+        let body = json!({ "email": email });
+        let token = ana.access_token.clone();
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::PUT,
+                "/api/v1/me/email",
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let same = change("ANA@example.com").await;
+    assert_eq!(
+        same.assert_problem(422, "validation_failed")["errors"][0]["code"],
+        "same_email"
+    );
+    change("not an address")
+        .await
+        .assert_problem(422, "validation_failed");
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/me/email",
+        None,
+        Some(&json!({"email": "x@example.org"})),
+    )
+    .await
+    .assert_problem(401, "missing_token");
+    change("ana.new@example.org").await.assert_status(202);
+
+    // Nothing changes until the new address opens its link.
+    let link = &sink
+        .wait_for_subject("ana.new@example.org", "Confirm your new email address", 1)
+        .await[0];
+    let token = token_of(link, "/account/confirm-email-change");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&ana.access_token)).await.json["email"],
+        "ana@example.com"
+    );
+    let confirm = json!({ "token": token });
+    app.post("/api/v1/auth/email-change/confirm", None, &confirm)
+        .await
+        .assert_status(204);
+    let me = app.get("/api/v1/me", Some(&ana.access_token)).await;
+    assert_eq!(
+        (me.json["email"].clone(), me.json["email_verified"].clone()),
+        (json!("ana.new@example.org"), json!(true))
+    );
+    app.post("/api/v1/auth/email-change/confirm", None, &confirm)
+        .await
+        .assert_problem(422, "invalid_mail_token");
+
+    // The old address is told, with a way back for 7 days.
+    let told = &sink
+        .wait_for_subject(
+            "ana@example.com",
+            "email address of your Filmlog account was changed",
+            1,
+        )
+        .await[0];
+    assert!(
+        told.text.contains("ana.new@example.org") && told.text.contains("7 days"),
+        "{}",
+        told.text
+    );
+    let undo = token_of(told, "/account/undo-email-change");
+    // The confirmation's token does not undo, nor the undo's confirm.
+    app.post("/api/v1/auth/email-change/undo", None, &confirm)
+        .await
+        .assert_problem(422, "invalid_mail_token");
+    app.post(
+        "/api/v1/auth/email-change/undo",
+        None,
+        &json!({ "token": undo }),
+    )
+    .await
+    .assert_status(204);
+    // Whoever changed it is signed out; the owner signs in and has the old address back.
+    app.get("/api/v1/me", Some(&ana.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "ana", "password": TestApp::PASSWORD}),
+        )
+        .await;
+    let access = login.assert_status(200)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let me = app.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(
+        (me.json["email"].clone(), me.json["email_verified"].clone()),
+        (json!("ana@example.com"), json!(true))
+    );
+    sink.wait_for_subject("ana@example.com", "Your Filmlog email address is back", 1)
+        .await;
+    app.post(
+        "/api/v1/auth/email-change/undo",
+        None,
+        &json!({ "token": undo }),
+    )
+    .await
+    .assert_problem(422, "invalid_mail_token");
+}
+
+#[actix_web::test]
+async fn an_address_another_account_verified_cannot_be_taken_and_says_nothing() {
+    let sink = SmtpSink::start();
+    let app = app_with_mail(&sink).await;
+    app.member("ana").await;
+    let bo = app.member("bo").await;
+    let res = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/me/email",
+            Some(&bo.access_token),
+            Some(&json!({"email": "ana@example.com"})),
+        )
+        .await;
+    res.assert_status(202);
+    // Mail goes out in order: once a later one arrived, none went to ana's address.
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/me/email",
+        Some(&bo.access_token),
+        Some(&json!({"email": "bo.new@example.org"})),
+    )
+    .await
+    .assert_status(202);
+    sink.wait_for("bo.new@example.org", 1).await;
+    assert!(
+        sink.received()
+            .iter()
+            .all(|m| !m.rcpt_tos.iter().any(|r| r == "ana@example.com"))
+    );
 }

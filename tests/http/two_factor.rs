@@ -291,6 +291,7 @@ fn body_for(api: &Value, op: &Value) -> Option<Value> {
             "url" => json!("http://127.0.0.1:9/hook"),
             "events" => json!(["log_entry"]),
             "code" => json!("000000"),
+            "email" => json!("somewhere.new@example.org"),
             _ => continue,
         };
         body.insert(name.clone(), value);
@@ -336,15 +337,31 @@ async fn what_matters_needs_a_recent_sign_in() {
         "POST /api/v1/me/two-factor",
         "POST /api/v1/me/two-factor/disable",
         "POST /api/v1/me/two-factor/recovery-codes",
+        "PUT /api/v1/me/email",
+        "POST /api/v1/me/two-factor/confirm",
+        "PATCH /api/v1/me/webhooks/{webhook_id}",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} not guarded: {names:?}"
         );
     }
+    // An endpoint to change, made while the sign-in is recent.
+    let hook = app
+        .post(
+            "/api/v1/me/webhooks",
+            Some(&ana.access_token),
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["log_entry"], "current_password": TestApp::PASSWORD}),
+        )
+        .await;
+    let hook_id = hook.assert_status(201)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let send = |method: &str, path: &str, body: &Option<Value>| {
+        let path = path.replace("{webhook_id}", &hook_id);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let (path, body, token) = (path.to_owned(), body.clone(), ana.access_token.clone());
+        let (body, token) = (body.clone(), ana.access_token.clone());
         let app = &app;
         async move { app.send(method, &path, Some(&token), body.as_ref()).await }
     };
@@ -509,4 +526,83 @@ async fn wrong_codes_are_throttled_as_passwords() {
 
 async fn challenge_for(app: &TestApp) -> String {
     challenge(app, "ana").await
+}
+
+#[actix_web::test]
+async fn wrong_codes_anywhere_refuse_codes_for_a_while() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    // A session from before the second factor: it ends when the factor turns on.
+    let earlier = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "ana", "password": TestApp::PASSWORD}),
+        )
+        .await;
+    let earlier = earlier.assert_status(200)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (key, _) = enrol(&app, &ana).await;
+    app.get("/api/v1/me", Some(&earlier))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", Some(&ana.access_token))
+        .await
+        .assert_status(200);
+
+    // Ten wrong codes through re-authentication, then even the right one is refused, everywhere.
+    let reauth = |code: String| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            app.post(
+                "/api/v1/auth/reauthenticate",
+                Some(&token),
+                &json!({"password": TestApp::PASSWORD, "code": code}),
+            )
+            .await
+        }
+    };
+    for _ in 0..10 {
+        reauth("000000".to_owned())
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    reauth("000000".to_owned())
+        .await
+        .assert_problem(429, "two_factor_locked");
+    let step = steady_step().await;
+    let locked = reauth(code(&key, step + 1)).await;
+    locked.assert_problem(429, "two_factor_locked");
+    let wait: u64 = locked
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&wait), "{wait}");
+    let challenge = challenge(&app, "ana").await;
+    answer(&app, &challenge, &code(&key, step + 1))
+        .await
+        .assert_problem(429, "two_factor_locked");
+}
+
+#[actix_web::test]
+async fn a_password_change_ends_the_challenges_a_thief_may_hold() {
+    let app = TestApp::spawn().await;
+    let ana = app.member("ana").await;
+    let (key, _) = enrol(&app, &ana).await;
+    let stolen = challenge(&app, "ana").await;
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/me/password",
+        Some(&ana.access_token),
+        Some(&json!({"current_password": TestApp::PASSWORD, "new_password": "a brand new passphrase"})),
+    )
+    .await
+    .assert_status(204);
+    let step = steady_step().await;
+    answer(&app, &stolen, &code(&key, step + 1))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }

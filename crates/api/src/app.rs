@@ -212,6 +212,9 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(recovery::confirm_email_verification)
             .service(recovery::request_password_reset)
             .service(recovery::confirm_password_reset)
+            .service(recovery::change_email)
+            .service(recovery::confirm_email_change)
+            .service(recovery::undo_email_change)
             .service(two_factor::get_two_factor)
             .service(two_factor::begin_two_factor)
             .service(two_factor::confirm_two_factor)
@@ -365,6 +368,18 @@ pub fn build_app(
                 .app_data(web::PayloadConfig::new(crate::pages::FORM_MAX))
                 .route(web::get().to(crate::pages::verify_form))
                 .route(web::post().to(crate::pages::verify)),
+        )
+        .service(
+            web::resource(crate::pages::CHANGE_PATH)
+                .app_data(web::PayloadConfig::new(crate::pages::FORM_MAX))
+                .route(web::get().to(crate::pages::change_form))
+                .route(web::post().to(crate::pages::change)),
+        )
+        .service(
+            web::resource(crate::pages::UNDO_PATH)
+                .app_data(web::PayloadConfig::new(crate::pages::FORM_MAX))
+                .route(web::get().to(crate::pages::undo_form))
+                .route(web::post().to(crate::pages::undo)),
         )
         .service(
             web::resource(crate::pages::RESET_PATH)

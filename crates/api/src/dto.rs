@@ -461,3 +461,25 @@ impl MemberAt {
         )
     }
 }
+
+/// What a login whose password was right answers when the account signs in with a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorChallenge {
+    /// Always `true`.
+    pub two_factor_required: bool,
+    /// Send it with a code to `POST /auth/login/two-factor`.
+    pub challenge: String,
+    /// Seconds the challenge waits (five wrong codes end it sooner).
+    #[schema(example = 300)]
+    pub expires_in: u64,
+}
+
+impl TwoFactorChallenge {
+    pub fn new(challenge: String) -> Self {
+        TwoFactorChallenge {
+            two_factor_required: true,
+            challenge,
+            expires_in: filmlog_app::ops::two_factor::CHALLENGE_FOR.as_secs(),
+        }
+    }
+}

@@ -437,6 +437,13 @@ impl From<OpError> for ApiError {
                     Denied::ReauthenticationRequired => {
                         ApiError::forbidden(ErrorCode::ReauthenticationRequired, detail)
                     }
+                    Denied::CodesLocked(wait) => ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        ErrorCode::TwoFactorLocked,
+                        "Too many requests",
+                        detail,
+                    )
+                    .with_retry_after(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
                     Denied::TwoFactorOn => ApiError::conflict(ErrorCode::TwoFactorEnabled, detail),
                     Denied::TwoFactorOff => {
                         ApiError::conflict(ErrorCode::TwoFactorDisabled, detail)
@@ -569,10 +576,12 @@ problem_responses! {
     NotYourList => "No such list of yours (`not_found`)";
     UsernameTaken => "`username_taken` (an address that has an account is answered as any other: its owner is told by mail)";
     EmailAlreadyVerified => "`email_already_verified`";
-    EmailUnverified => "`email_unverified`: pointing an endpoint elsewhere or turning it on needs a verified email address (`POST /me/email-verification` sends a link)";
     ReauthenticationRequired => "`reauthentication_required`: the session signed in more than 10 minutes ago; `POST /auth/reauthenticate`, then retry";
     EmailUnverifiedOrReauthenticationRequired => "`email_unverified`: verify your email address first (`POST /me/email-verification` sends a link); or `reauthentication_required`: the session signed in more than 10 minutes ago (`POST /auth/reauthenticate`, then retry)";
     TwoFactorEnabled => "`two_factor_enabled`: two-factor sign-in is on already";
+    TwoFactorLocked => "`two_factor_locked`: ten wrong codes in a row (anywhere) refuse codes for a minute, doubling up to an hour; `Retry-After` says when, or a budget is spent (`rate_limited`)";
+    LoginOrTwoFactorLocked => "`login_locked` (wrong codes from this network, throttled as passwords) or `two_factor_locked` (ten wrong codes in a row from anywhere); `Retry-After` says when";
+    TwoFactorLockedOrPassword => "`two_factor_locked` (ten wrong codes in a row refuse codes for a while) or `password_locked`, or a budget is spent (`rate_limited`); `Retry-After` says when";
     TwoFactorDisabled => "`two_factor_disabled`: two-factor sign-in is off";
     ValidationFailedWrongCode => "`validation_failed` (`wrong_code`)";
     ValidationFailedWrongPasswordOrCode => "`validation_failed` (`wrong_password`, `code_required`, `wrong_code`)";
@@ -582,6 +591,7 @@ problem_responses! {
     InvalidMailTokenOrBodyShape => "`invalid_mail_token`: the link is unknown, used or expired (ask for a new one); or a body of the wrong shape (`validation_failed`)";
     InvalidMailTokenOrWeakPassword => "`invalid_mail_token`: the link is unknown, used or expired (ask for a new one); or `validation_failed` (`weak_password`, or a body of the wrong shape)";
     EmailTakenByVerification => "`email_taken`: another account verified this address first";
+    ValidationFailedInvalidEmailSame => "`validation_failed` (`invalid_email`, `same_email`, or a body of the wrong shape)";
     ValidationFailedInvalidEmail => "`validation_failed` (`invalid_email`, or a body of the wrong shape)";
     PayloadTooLarge => "Body too large (`payload_too_large`)";
     ValidationFailedInvalidUsernameInvalid => "`validation_failed`: `invalid_username`, `invalid_email`, `weak_password`, `invalid_display_name`";

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod guards;
 pub mod handlers;
 pub mod held;
 pub mod metrics;

@@ -1,5 +1,6 @@
-//! The two pages links in mail open (`FILMLOG_PUBLIC_URL` points here unless a web client serves
-//! them): `/account/verify-email` and `/account/reset-password`. Each shows a form that posts the
+//! The pages links in mail open (`FILMLOG_PUBLIC_URL` points here unless a web client serves
+//! them): `/account/verify-email`, `/account/reset-password`, `/account/confirm-email-change` and
+//! `/account/undo-email-change`. Each shows a form that posts the
 //! link's token back, so opening a link (a mail scanner fetching it, a preview) changes nothing;
 //! the post does what `POST /api/v1/auth/email-verification/confirm` and
 //! `POST /api/v1/auth/password-reset/confirm` do (the same functions), within the `auth` budget. Plain server-rendered HTML, no script; never framed,
@@ -13,10 +14,10 @@ use filmlog_app::ops::recovery::TOKEN_MAX;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Where the pages live (their posts spend the `auth` budget).
-pub const PREFIX: &str = "/account/";
 pub const VERIFY_PATH: &str = "/account/verify-email";
 pub const RESET_PATH: &str = "/account/reset-password";
+pub const CHANGE_PATH: &str = "/account/confirm-email-change";
+pub const UNDO_PATH: &str = "/account/undo-email-change";
 
 /// The largest form these pages accept.
 pub const FORM_MAX: usize = 4096;
@@ -164,6 +165,64 @@ pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse
             "Password changed",
             "<p>Your new password is set, and you are signed out everywhere. Sign in with it in \
              the app.</p>",
+        ),
+        Err(e) => trouble(&e),
+    }
+}
+
+/// `GET /account/confirm-email-change?token=…`: a button that confirms.
+pub async fn change_form(req: HttpRequest) -> HttpResponse {
+    match token_of(req.query_string().as_bytes()) {
+        None => bad_link(),
+        Some(token) => page(
+            StatusCode::OK,
+            "Use this email address",
+            &form(CHANGE_PATH, &token, "", "Use this address"),
+        ),
+    }
+}
+
+/// `POST /account/confirm-email-change`.
+pub async fn change(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Some(token) = token_of(&body) else {
+        return bad_link();
+    };
+    match crate::handlers::recovery::confirm_change(&state, &token).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Address changed",
+            "<p>Your account uses this address from now on. You can close this page.</p>",
+        ),
+        Err(e) => trouble(&e),
+    }
+}
+
+/// `GET /account/undo-email-change?token=…`: a button that undoes.
+pub async fn undo_form(req: HttpRequest) -> HttpResponse {
+    match token_of(req.query_string().as_bytes()) {
+        None => bad_link(),
+        Some(token) => page(
+            StatusCode::OK,
+            "Undo the change of your email address",
+            &format!(
+                "<p>Your old address comes back, and every session ends.</p>{}",
+                form(UNDO_PATH, &token, "", "Undo the change")
+            ),
+        ),
+    }
+}
+
+/// `POST /account/undo-email-change`.
+pub async fn undo(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Some(token) = token_of(&body) else {
+        return bad_link();
+    };
+    match crate::handlers::recovery::undo_change(&state, &token).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Change undone",
+            "<p>This address is your account's again and every session has ended. Now reset your \
+             password from the sign-in screen: whoever changed the address may know it.</p>",
         ),
         Err(e) => trouble(&e),
     }

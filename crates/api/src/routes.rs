@@ -8,6 +8,9 @@ use filmlog_app::ErrorCode;
 
 use crate::error::ApiError;
 
+/// Where the pages that links in mail open live (their posts spend the `auth` budget).
+pub const PAGES_PREFIX: &str = "/account/";
+
 pub const API_PREFIX: &str = "/api/v1";
 
 pub const SPEC_PATH: &str = "/api/v1/openapi.json";

@@ -82,6 +82,7 @@ error_codes! {
     TooManyStreams => "too_many_streams",
     TwoFactorDisabled => "two_factor_disabled",
     TwoFactorEnabled => "two_factor_enabled",
+    TwoFactorLocked => "two_factor_locked",
     UnsupportedMediaType => "unsupported_media_type",
     UriTooLong => "uri_too_long",
     UsernameTaken => "username_taken",

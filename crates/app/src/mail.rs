@@ -39,6 +39,10 @@ pub enum MailKind {
     PasswordChanged,
     TwoFactorChanged,
     NewSignIn,
+    ConfirmEmailChange,
+    EmailChanged,
+    EmailChangeUndone,
+    WebhookAdded,
 }
 
 impl MailKind {
@@ -50,6 +54,10 @@ impl MailKind {
             MailKind::PasswordChanged => "password_changed",
             MailKind::TwoFactorChanged => "two_factor_changed",
             MailKind::NewSignIn => "new_sign_in",
+            MailKind::ConfirmEmailChange => "confirm_email_change",
+            MailKind::EmailChanged => "email_changed",
+            MailKind::EmailChangeUndone => "email_change_undone",
+            MailKind::WebhookAdded => "webhook_added",
         }
     }
 }
@@ -199,6 +207,78 @@ pub fn password_changed(username: &str, how: &str) -> Rendered {
             format!("The password of your Filmlog account {username} was just changed ({how})."),
             "If you did this, you need not do anything. If you did not, reset your password now \
              from the sign-in screen: someone may know it."
+                .to_owned(),
+        ],
+        None,
+    )
+}
+
+/// The link that confirms a new address (sent to it).
+pub fn confirm_email_change(settings: &MailSettings, username: &str, token: &str) -> Rendered {
+    let url = format!(
+        "{}/account/confirm-email-change?token={token}",
+        settings.web_base
+    );
+    compose(
+        MailKind::ConfirmEmailChange,
+        "Confirm your new email address for Filmlog".to_owned(),
+        &format!("Hello {username},"),
+        &[
+            format!("The Filmlog account {username} asked to use this address from now on."),
+            "The link works once, for 24 hours; the address changes only when it is opened. If \
+             you did not ask for this, ignore this message."
+                .to_owned(),
+        ],
+        Some(("Use this address", &url)),
+    )
+}
+
+/// To the old address after a change, with the link that undoes it.
+pub fn email_changed(settings: &MailSettings, username: &str, new: &str, token: &str) -> Rendered {
+    let url = format!(
+        "{}/account/undo-email-change?token={token}",
+        settings.web_base
+    );
+    compose(
+        MailKind::EmailChanged,
+        "The email address of your Filmlog account was changed".to_owned(),
+        &format!("Hello {username},"),
+        &[
+            format!("The email address of your Filmlog account {username} is now {new}."),
+            "If you did this, you need not do anything. If you did not, undo it within 7 days: \
+             your address comes back and every session ends."
+                .to_owned(),
+        ],
+        Some(("Undo the change", &url)),
+    )
+}
+
+/// To the restored address after an undone change.
+pub fn email_change_undone(username: &str) -> Rendered {
+    compose(
+        MailKind::EmailChangeUndone,
+        "Your Filmlog email address is back".to_owned(),
+        &format!("Hello {username},"),
+        &[
+            "The change of your email address was undone: this address is your account's again, \
+             and every session was ended."
+                .to_owned(),
+            "Whoever changed it may know your password: reset it now from the sign-in screen."
+                .to_owned(),
+        ],
+        None,
+    )
+}
+
+/// A notice that a webhook endpoint was added (it sends the account's events elsewhere).
+pub fn webhook_added(username: &str, url: &str) -> Rendered {
+    compose(
+        MailKind::WebhookAdded,
+        "A webhook was added to your Filmlog account".to_owned(),
+        &format!("Hello {username},"),
+        &[
+            format!("Your Filmlog account {username} now sends its events to {url}."),
+            "If you did not add it, delete it from your account settings and reset your password."
                 .to_owned(),
         ],
         None,

@@ -14,6 +14,10 @@ use crate::schema::account_tokens;
 pub enum Purpose {
     VerifyEmail,
     ResetPassword,
+    /// Confirms a new address (the token carries it).
+    ChangeEmail,
+    /// Puts back the address a change replaced (the token carries it).
+    UndoEmailChange,
 }
 
 impl Purpose {
@@ -21,26 +25,37 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::ChangeEmail => "change_email",
+            Purpose::UndoEmailChange => "undo_email_change",
         }
     }
 }
 
-/// Stores a new token's hash, for `member` and the address (key) it is sent to.
+/// A token to store: for `member`, for the address (key) it is sent to, carrying the address it
+/// sets (`email`), if any.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub member: MemberId,
+    pub purpose: Purpose,
+    pub email_key: &'a str,
+    pub email: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a new token's hash.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     hash: &[u8; 32],
-    member: MemberId,
-    purpose: Purpose,
-    email_key: &str,
-    expires_at: DateTime<Utc>,
+    new: NewToken<'_>,
 ) -> Result<()> {
     diesel::insert_into(account_tokens::table)
         .values((
             account_tokens::token_hash.eq(hash.as_slice()),
-            account_tokens::member_id.eq(member.get()),
-            account_tokens::purpose.eq(purpose.as_str()),
-            account_tokens::email_key.eq(email_key),
-            account_tokens::expires_at.eq(expires_at),
+            account_tokens::member_id.eq(new.member.get()),
+            account_tokens::purpose.eq(new.purpose.as_str()),
+            account_tokens::email_key.eq(new.email_key),
+            account_tokens::email.eq(new.email),
+            account_tokens::expires_at.eq(new.expires_at),
         ))
         .execute(conn)
         .await?;
@@ -75,6 +90,8 @@ pub struct Found {
     #[diesel(deserialize_as = i64)]
     pub member_id: MemberId,
     pub email_key: String,
+    /// The address the token sets (an address change, its undoing).
+    pub email: Option<String>,
 }
 
 /// The live token with this hash and purpose, locked until the transaction ends (two confirmations

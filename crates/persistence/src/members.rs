@@ -514,6 +514,26 @@ pub async fn verify_email(
     Ok(n == 1)
 }
 
+/// Gives `id` the address `email` (its key `email_key`), verified now: the member opened a link sent
+/// to it. Fails with a unique violation of [`EMAIL_KEY`] when another member verified it first.
+pub async fn set_verified_email(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    email: &str,
+    email_key: &str,
+) -> Result<()> {
+    diesel::update(members::table.find(id.get()))
+        .set((
+            members::email.eq(email),
+            members::email_key.eq(email_key),
+            members::email_verified_at.eq(Some(Utc::now())),
+            members::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_role(conn: &mut AsyncPgConnection, username: &str, role: Role) -> Result<Member> {
     let row =
         diesel::update(members::table.filter(lower(members::username).eq(username.to_lowercase())))

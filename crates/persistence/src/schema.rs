@@ -9,6 +9,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        email -> Nullable<Text>,
     }
 }
 
@@ -580,6 +581,8 @@ diesel::table! {
         enabled_at -> Nullable<Timestamptz>,
         last_step -> Int8,
         created_at -> Timestamptz,
+        failed_codes -> Int4,
+        locked_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -24,6 +24,8 @@ pub enum RevokeReason {
     Suspended,
     /// The member set a new password with a link sent by mail.
     PasswordReset,
+    /// The member undid a change of their address (someone else may have made it).
+    EmailChangeUndone,
 }
 
 impl RevokeReason {
@@ -35,6 +37,7 @@ impl RevokeReason {
             RevokeReason::EndedByMember => "ended_by_member",
             RevokeReason::Suspended => "suspended",
             RevokeReason::PasswordReset => "password_reset",
+            RevokeReason::EmailChangeUndone => "email_change_undone",
         }
     }
 }

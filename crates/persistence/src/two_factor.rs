@@ -18,6 +18,8 @@ pub struct KeyRow {
     pub secret: String,
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_step: i64,
+    pub created_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// The member's key, locked until the transaction ends (codes are checked and spent in turn).
@@ -61,13 +63,56 @@ pub async fn begin(conn: &mut AsyncPgConnection, member: MemberId, sealed: &str)
 /// Records the step of a code just accepted, turning the key on if it waited.
 pub async fn accept_step(conn: &mut AsyncPgConnection, member: MemberId, step: i64) -> Result<()> {
     diesel::sql_query(
-        "UPDATE two_factor SET last_step = $2, enabled_at = coalesce(enabled_at, now()) \
+        "UPDATE two_factor SET last_step = $2, enabled_at = coalesce(enabled_at, now()), \
+             failed_codes = 0, locked_until = NULL \
          WHERE member_id = $1",
     )
     .bind::<BigInt, _>(member.get())
     .bind::<BigInt, _>(step)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// A right recovery code: the run of wrong codes ends.
+pub async fn clear_failures(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
+    diesel::update(two_factor::table.find(member.get()))
+        .set((
+            two_factor::failed_codes.eq(0),
+            two_factor::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts a wrong code; from the `lock_at`-th in a row, codes are refused for a minute, doubling
+/// with each further one up to an hour.
+pub async fn count_failure(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    lock_at: i32,
+) -> Result<()> {
+    diesel::sql_query(
+        "UPDATE two_factor SET failed_codes = failed_codes + 1, \
+             locked_until = CASE WHEN failed_codes + 1 >= $2 \
+                 THEN now() + make_interval(mins => least(60, power(2, least(failed_codes + 1 - $2, 6))::int)) \
+                 ELSE locked_until END \
+         WHERE member_id = $1",
+    )
+    .bind::<BigInt, _>(member.get())
+    .bind::<diesel::sql_types::Integer, _>(lock_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the member's login challenges (their password changed, they were suspended, or they
+/// ended their other sessions: a challenge from before must not start a session).
+pub async fn drop_challenges(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()> {
+    diesel::delete(login_challenges::table.filter(login_challenges::member_id.eq(member.get())))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use filmlog_app::ErrorCode;
 use filmlog_domain::Username;
 use filmlog_persistence::members;
 use filmlog_persistence::sessions::SessionClient;
@@ -15,7 +14,6 @@ use crate::error::{
     ApiError, ApiResult, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
-use crate::ratelimit::too_many_requests;
 use crate::state::AppState;
 use filmlog_app::ops::accounts::{self, Registration};
 use filmlog_app::ops::{Denied, OpError};
@@ -76,13 +74,6 @@ fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
     }
 }
 
-/// A response that carries tokens: never stored by any cache (RFC 6749 §5.1).
-pub(crate) fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    res.insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"));
-    res
-}
-
 /// Create an account
 ///
 /// Creates a member and logs them in. The password is hashed with argon2id; the response carries the
@@ -123,7 +114,7 @@ pub async fn register(
         &client,
     )
     .await?;
-    Ok(no_store(HttpResponse::Created())
+    Ok(crate::guards::no_store(HttpResponse::Created())
         .insert_header((
             header::LOCATION,
             format!("/api/v1/members/{}", member.username),
@@ -143,14 +134,6 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-pub(crate) fn login_locked(wait: std::time::Duration) -> ApiError {
-    too_many_requests(
-        ErrorCode::LoginLocked,
-        "too many failed logins for this account from your network; retry after Retry-After seconds",
-        wait,
-    )
-}
-
 fn bad_credentials() -> ApiError {
     OpError::from(Denied::InvalidCredentials).into()
 }
@@ -167,7 +150,7 @@ fn bad_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = Tokens),
-        (status = 202, description = "The password was right; the account needs a second factor", body = crate::handlers::two_factor::TwoFactorChallenge),
+        (status = 202, description = "The password was right; the account needs a second factor", body = crate::dto::TwoFactorChallenge),
         (status = 400, response = MalformedJson),
         (status = 401, response = crate::error::InvalidCredentials),
         (status = 403, response = crate::error::AccountSuspended),
@@ -194,7 +177,7 @@ pub async fn login(
         .as_ref()
         .map(|a| state.limiter.credential_check(a, ip));
     if let Some(check) = &check {
-        check.admit().await.map_err(login_locked)?;
+        check.admit().await.map_err(crate::guards::login_locked)?;
     }
     let mut conn = state.conn().await?;
     // A string that cannot be a username is looked up as no one (and never reaches the database).
@@ -222,12 +205,11 @@ pub async fn login(
     let mut conn = state.conn().await?;
     if filmlog_app::ops::two_factor::needed(&mut conn, member).await? {
         let challenge = filmlog_app::ops::two_factor::challenge(&mut conn, member, &client).await?;
-        return Ok(no_store(HttpResponse::Accepted()).json(
-            crate::handlers::two_factor::TwoFactorChallenge::new(challenge),
-        ));
+        return Ok(crate::guards::no_store(HttpResponse::Accepted())
+            .json(crate::dto::TwoFactorChallenge::new(challenge)));
     }
     let tokens = accounts::start_session(&mut conn, &state.tokens, member, &client).await?;
-    Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
+    Ok(crate::guards::no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -261,7 +243,7 @@ pub async fn refresh(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let tokens = accounts::refresh(&mut conn, &state.tokens, &body.0.refresh_token).await?;
-    Ok(no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
+    Ok(crate::guards::no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 
 /// Log out

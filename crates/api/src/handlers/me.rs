@@ -1,12 +1,10 @@
 //! The caller's own account.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, put, web};
-use filmlog_app::ErrorCode;
 use filmlog_domain::notification::NotificationKind;
 use filmlog_domain::{
-    Bio, DisplayName, Location, MemberId, Password, ProfileChange, Pronouns, TextError, Website,
+    Bio, DisplayName, Location, Password, ProfileChange, Pronouns, TextError, Website,
 };
-use filmlog_persistence::members;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -252,8 +250,8 @@ pub async fn change_password(
     let req = body.0;
     let new_password = Password::parse(&req.new_password)
         .map_err(|e| ApiError::invalid_field("/new_password", "weak_password", e))?;
-    crate::handlers::two_factor::require_recent(&state, &auth).await?;
-    confirm_password(
+    crate::guards::require_recent(&state, &auth).await?;
+    crate::guards::confirm_password(
         &http,
         &state,
         auth.id(),
@@ -265,43 +263,6 @@ pub async fn change_password(
     let mut conn = state.conn().await?;
     ops::accounts::change_password(&mut conn, auth.id(), auth.session, &hash).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// 422 `wrong_password` at `pointer` unless `password` is the member's: a stolen access token alone
-/// cannot change the password, delete the account or add a webhook. Guesses are throttled as
-/// logins are (429 `password_locked` for the guessing network, a delay for everyone else).
-pub async fn confirm_password(
-    http: &HttpRequest,
-    state: &AppState,
-    member: MemberId,
-    password: &str,
-    pointer: &str,
-) -> ApiResult<()> {
-    let locked = |wait| {
-        crate::ratelimit::too_many_requests(
-            ErrorCode::PasswordLocked,
-            "too many wrong passwords for this account from your network; retry after Retry-After seconds",
-            wait,
-        )
-    };
-    let ip = crate::ratelimit::client_of(http, &state.limiter.limits);
-    let check = state
-        .limiter
-        .credential_check(&format!("member:{}", member.get()), ip);
-    check.admit().await.map_err(locked)?;
-    let mut conn = state.conn().await?;
-    let current = members::password_hash(&mut conn, member).await?;
-    drop(conn);
-    let wrong =
-        || ApiError::invalid_field(pointer, "wrong_password", "the current password is wrong");
-    if state.passwords.verify(password, Some(current)).await? {
-        // Refused as wrong when concurrent guesses locked this network meanwhile (a 429 here would
-        // confirm the guess).
-        check.succeeded().await.map_err(|_| wrong())
-    } else {
-        check.failed().await;
-        Err(wrong())
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,8 +299,9 @@ pub async fn delete_me(
     auth: Caller,
     body: JsonBody<DeleteMeRequest>,
 ) -> ApiResult<HttpResponse> {
-    crate::handlers::two_factor::require_recent(&state, &auth).await?;
-    confirm_password(&http, &state, auth.id(), &body.0.password, "/password").await?;
+    crate::guards::require_recent(&state, &auth).await?;
+    crate::guards::confirm_password(&http, &state, auth.id(), &body.0.password, "/password")
+        .await?;
     let mut conn = state.conn().await?;
     ops::accounts::delete_account(&mut conn, auth.id()).await?;
     Ok(HttpResponse::NoContent().finish())

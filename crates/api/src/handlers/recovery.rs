@@ -1,8 +1,8 @@
 //! Verified addresses and password resets: the links sent by mail, and what they confirm.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, post, put, web};
 use filmlog_app::ErrorCode;
-use filmlog_app::ops::recovery::{self, Resend};
+use filmlog_app::ops::recovery::{self, Change, Resend};
 use filmlog_domain::Email;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -212,5 +212,123 @@ pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Ap
 pub async fn verify_address(state: &AppState, token: &str) -> ApiResult<()> {
     let mut conn = state.conn().await?;
     recovery::confirm_verification(&mut conn, token).await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    /// The new address.
+    #[schema(example = "ana.lima@example.org")]
+    pub email: String,
+}
+
+/// Change your email address
+///
+/// Mails a link to the new address (it works once, for 24 hours); the address changes only when the
+/// link is opened. Then the old address is told, with a link that undoes the change for 7 days. The
+/// answer is the same whether or not another account has the new address. Needs a recent sign-in;
+/// three requests an hour.
+#[utoipa::path(
+    operation_id = "change_email",
+    tag = "me",
+    request_body = EmailChangeRequest,
+    responses(
+        (status = 202, description = "A link to the new address is on its way"),
+        (status = 400, response = MalformedJson),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = crate::error::ReauthenticationRequired),
+        (status = 413, response = crate::error::PayloadTooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::ValidationFailedInvalidEmailSame),
+        (status = 429, response = crate::error::MailLimited),
+        (status = 503, response = ServiceUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/email")]
+pub async fn change_email(
+    state: web::Data<AppState>,
+    auth: Caller,
+    body: JsonBody<EmailChangeRequest>,
+) -> ApiResult<HttpResponse> {
+    let email = Email::parse(&body.0.email)
+        .map_err(|e| ApiError::invalid_field("/email", "invalid_email", e))?;
+    crate::guards::require_recent(&state, &auth).await?;
+    let mut conn = state.conn().await?;
+    match recovery::request_email_change(&mut conn, &state.mail, auth.id(), &email).await? {
+        Change::Asked => Ok(HttpResponse::Accepted().finish()),
+        Change::TooSoon(wait) => Err(crate::ratelimit::too_many_requests(
+            ErrorCode::RateLimited,
+            "you asked for the most address changes an hour allows; retry after Retry-After seconds",
+            wait,
+        )),
+    }
+}
+
+/// Confirm a new email address
+///
+/// Takes the token of the link sent to the new address: the account has it from now on, verified.
+#[utoipa::path(
+    operation_id = "confirm_email_change",
+    tag = "auth",
+    request_body = MailTokenRequest,
+    responses(
+        (status = 204, description = "The address changed"),
+        (status = 400, response = MalformedJson),
+        (status = 409, response = crate::error::EmailTakenByVerification),
+        (status = 413, response = crate::error::PayloadTooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::InvalidMailTokenOrBodyShape),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/auth/email-change/confirm")]
+pub async fn confirm_email_change(
+    state: web::Data<AppState>,
+    body: JsonBody<MailTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    confirm_change(&state, &body.0.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Undo an email change
+///
+/// Takes the token of the link sent to the old address: it is the account's again, every session
+/// ends, webhooks pause, and every link out stops working. Then reset the password.
+#[utoipa::path(
+    operation_id = "undo_email_change",
+    tag = "auth",
+    request_body = MailTokenRequest,
+    responses(
+        (status = 204, description = "The old address is back"),
+        (status = 400, response = MalformedJson),
+        (status = 409, response = crate::error::EmailTakenByVerification),
+        (status = 413, response = crate::error::PayloadTooLarge),
+        (status = 415, response = NotJson),
+        (status = 422, response = crate::error::InvalidMailTokenOrBodyShape),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/auth/email-change/undo")]
+pub async fn undo_email_change(
+    state: web::Data<AppState>,
+    body: JsonBody<MailTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    undo_change(&state, &body.0.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new address confirmed (this operation and the link's page).
+pub async fn confirm_change(state: &AppState, token: &str) -> ApiResult<()> {
+    let mut conn = state.conn().await?;
+    recovery::confirm_email_change(&mut conn, &state.mail, token).await?;
+    Ok(())
+}
+
+/// An address change undone (this operation and the link's page).
+pub async fn undo_change(state: &AppState, token: &str) -> ApiResult<()> {
+    let mut conn = state.conn().await?;
+    recovery::undo_email_change(&mut conn, token).await?;
     Ok(())
 }

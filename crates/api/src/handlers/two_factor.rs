@@ -1,7 +1,6 @@
 //! Two-factor sign-in: enrolment with an authenticator app, recovery codes, turning it off, the
 //! second step of a login, and re-authentication for what needs a recent sign-in.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use filmlog_app::ErrorCode;
 use filmlog_app::ops::two_factor::{self, Answered};
@@ -16,21 +15,8 @@ use crate::error::{
     ApiError, ApiResult, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::JsonBody;
-use crate::handlers::me::confirm_password;
+use crate::guards::{confirm_password, no_store, require_recent};
 use crate::state::AppState;
-
-/// `reauthentication_required` unless the caller's session signed in (or re-authenticated) within
-/// the last 10 minutes.
-pub async fn require_recent(state: &AppState, auth: &Caller) -> ApiResult<()> {
-    let mut conn = state.conn().await?;
-    two_factor::require_recent(&mut conn, auth.session).await?;
-    Ok(())
-}
-
-fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
-    res
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorStatus {
@@ -131,8 +117,9 @@ pub struct RecoveryCodes {
 
 /// Turn two-factor sign-in on
 ///
-/// Confirms the key of `POST /me/two-factor` with a first code from it: from now on, signing in takes
-/// your password and a code. Answers ten recovery codes, shown only here. You are told by mail.
+/// Confirms the key of `POST /me/two-factor` with a first code from it (within 15 minutes): from now
+/// on, signing in takes your password and a code, and every other session ends. Answers ten recovery
+/// codes, shown only here. You are told by mail. Needs a recent sign-in.
 #[utoipa::path(
     operation_id = "confirm_two_factor",
     tag = "auth",
@@ -141,9 +128,11 @@ pub struct RecoveryCodes {
         (status = 200, description = "On; your recovery codes", body = RecoveryCodes),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
+        (status = 403, response = crate::error::ReauthenticationRequired),
         (status = 409, response = crate::error::TwoFactorEnabled),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWrongCode),
+        (status = 429, response = crate::error::TwoFactorLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -154,9 +143,16 @@ pub async fn confirm_two_factor(
     auth: Caller,
     body: JsonBody<TwoFactorCode>,
 ) -> ApiResult<HttpResponse> {
+    require_recent(&state, &auth).await?;
     let mut conn = state.conn().await?;
-    let recovery_codes =
-        two_factor::confirm(&mut conn, &state.tokens, auth.id(), &body.0.code).await?;
+    let recovery_codes = two_factor::confirm(
+        &mut conn,
+        &state.tokens,
+        auth.id(),
+        auth.session,
+        &body.0.code,
+    )
+    .await?;
     Ok(no_store(HttpResponse::Ok()).json(RecoveryCodes { recovery_codes }))
 }
 
@@ -175,6 +171,7 @@ pub async fn confirm_two_factor(
         (status = 409, response = crate::error::TwoFactorDisabled),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWrongCode),
+        (status = 429, response = crate::error::TwoFactorLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -206,6 +203,7 @@ pub async fn disable_two_factor(
         (status = 409, response = crate::error::TwoFactorDisabled),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWrongCode),
+        (status = 429, response = crate::error::TwoFactorLocked),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -249,7 +247,7 @@ pub struct ReauthenticateRequest {
         (status = 401, response = Unauthenticated),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedWrongPasswordOrCode),
-        (status = 429, response = crate::error::PasswordLocked),
+        (status = 429, response = crate::error::TwoFactorLockedOrPassword),
         (status = 503, response = ServiceUnavailable),
     ),
     security(("bearer" = []))
@@ -273,28 +271,6 @@ pub async fn reauthenticate(
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// What a login whose password was right answers when the account signs in with a second factor.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TwoFactorChallenge {
-    /// Always `true`.
-    pub two_factor_required: bool,
-    /// Send it with a code to `POST /auth/login/two-factor`.
-    pub challenge: String,
-    /// Seconds the challenge waits (five wrong codes end it sooner).
-    #[schema(example = 300)]
-    pub expires_in: u64,
-}
-
-impl TwoFactorChallenge {
-    pub fn new(challenge: String) -> Self {
-        TwoFactorChallenge {
-            two_factor_required: true,
-            challenge,
-            expires_in: two_factor::CHALLENGE_FOR.as_secs(),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -322,7 +298,7 @@ pub struct TwoFactorLoginRequest {
         (status = 401, response = crate::error::InvalidChallengeOrCode),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
-        (status = 429, response = crate::error::LoginLocked),
+        (status = 429, response = crate::error::LoginOrTwoFactorLocked),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -350,21 +326,21 @@ pub async fn login_two_factor(
     let check = state
         .limiter
         .credential_check(&format!("member:{}", member.get()), ip);
-    check
-        .admit()
-        .await
-        .map_err(crate::handlers::auth::login_locked)?;
+    check.admit().await.map_err(crate::guards::login_locked)?;
     let mut conn = state.conn().await?;
     match two_factor::answer(&mut conn, &state.tokens, &req.challenge, &req.code).await? {
         Answered::SignedIn(pair) => {
-            check.succeeded().await.map_err(|_| wrong_code())?;
-            Ok(crate::handlers::auth::no_store(HttpResponse::Ok()).json(Tokens::from(pair)))
+            // The code was right and the session is made: a lock-out that concurrent wrong codes
+            // started meanwhile does not take it back.
+            let _ = check.succeeded().await;
+            Ok(no_store(HttpResponse::Ok()).json(Tokens::from(pair)))
         }
         Answered::WrongCode => {
             check.failed().await;
             Err(wrong_code())
         }
         Answered::NoChallenge => Err(no_challenge()),
+        Answered::Locked(wait) => Err(ApiError::from(OpError::from(Denied::CodesLocked(wait)))),
     }
 }
 

@@ -20,7 +20,7 @@ pub async fn middleware(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let limited = req.path().starts_with(API_PREFIX)
         || (req.method() == actix_web::http::Method::POST
-            && req.path().starts_with(crate::pages::PREFIX));
+            && req.path().starts_with(crate::routes::PAGES_PREFIX));
     let (Some(state), true) = (state, limited) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };

@@ -60,8 +60,10 @@ impl Class {
             (&Method::POST, "/auth/register") => &[Class::Auth, Class::Register],
             (&Method::POST, "/auth/password-reset") => &[Class::Auth, Class::Mail],
             // The pages of mailed links do what the confirmations do.
-            (&Method::POST, p) if p.starts_with(crate::pages::PREFIX) => &[Class::Auth],
-            (&Method::POST, "/me/email-verification") => &[Class::Write, Class::Mail],
+            (&Method::POST, p) if p.starts_with(crate::routes::PAGES_PREFIX) => &[Class::Auth],
+            (&Method::POST, "/me/email-verification") | (&Method::PUT, "/me/email") => {
+                &[Class::Write, Class::Mail]
+            }
             (
                 &Method::POST,
                 "/auth/login"
@@ -69,6 +71,8 @@ impl Class {
                 | "/auth/reauthenticate"
                 | "/auth/refresh"
                 | "/auth/password-reset/confirm"
+                | "/auth/email-change/confirm"
+                | "/auth/email-change/undo"
                 | "/auth/email-verification/confirm",
             ) => &[Class::Auth],
             (&Method::GET | &Method::HEAD, "/films" | "/lists") if has_search(query) => {

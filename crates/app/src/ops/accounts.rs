@@ -134,7 +134,7 @@ pub async fn start_session(
     client: &SessionClient,
 ) -> OpResult<TokenPair> {
     conn.transaction(async |conn| {
-        super::two_factor::tell_if_new_client(conn, member, client).await?;
+        super::recovery::tell_if_new_client(conn, member, client).await?;
         session_in(conn, tokens, member, client).await
     })
     .await
@@ -218,6 +218,7 @@ pub async fn end_other_sessions(
         sessions::revoke_others(conn, member, keep, RevokeReason::EndedByMember).await?;
         webhooks::pause_all(conn, member, PAUSED_SESSIONS_ENDED).await?;
         super::recovery::spend_reset_links(conn, member).await?;
+        filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         Ok(())
     })
     .await
@@ -238,6 +239,7 @@ pub async fn change_password(
         members::set_password_hash(conn, member, password_hash).await?;
         super::recovery::tell_password_changed(conn, &me, "from a signed-in session").await?;
         super::recovery::spend_reset_links(conn, member).await?;
+        filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         sessions::revoke_others(conn, member, keep, RevokeReason::PasswordChanged).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;
         Ok(())

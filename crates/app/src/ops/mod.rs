@@ -99,6 +99,10 @@ pub enum Denied {
     TwoFactorOn,
     #[error("two-factor sign-in is off")]
     TwoFactorOff,
+    #[error(
+        "too many wrong codes lately: codes are refused for a while; retry after Retry-After seconds"
+    )]
+    CodesLocked(std::time::Duration),
 }
 
 /// One invalid field of a request: where (a JSON pointer, or a parameter's name), the rule's code,

@@ -64,6 +64,7 @@ pub async fn act(
             (ModerationAction::Suspend, ModerationSubject::Member(member)) => {
                 members::suspend(conn, member, suspend_until).await?;
                 sessions::revoke_all(conn, member, RevokeReason::Suspended).await?;
+                filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
             }
             (ModerationAction::LiftSuspension, ModerationSubject::Member(member)) => {
                 members::lift_suspension(conn, member).await?;

@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use filmlog_domain::{Email, Member, MemberId, Password};
 use filmlog_persistence::account_tokens::{self, Purpose};
 use filmlog_persistence::mail::{self, NewMail};
-use filmlog_persistence::sessions::{self, RevokeReason};
+use filmlog_persistence::sessions::{self, RevokeReason, SessionClient};
 use filmlog_persistence::{AsyncPgConnection, members, webhooks};
 
 use super::{FieldIssue, OpError, OpResult};
@@ -54,17 +54,29 @@ async fn issue(
     key: &str,
     lifetime: std::time::Duration,
 ) -> OpResult<String> {
+    issue_setting(conn, member, purpose, key, None, lifetime).await
+}
+
+/// [`issue`] for a token that carries the address it sets.
+async fn issue_setting(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    purpose: Purpose,
+    key: &str,
+    email: Option<&str>,
+    lifetime: std::time::Duration,
+) -> OpResult<String> {
     let token = new_refresh_token();
-    let expires = Utc::now() + chrono::Duration::from_std(lifetime).map_err(OpError::internal)?;
-    account_tokens::insert(
-        conn,
-        &refresh_token_hash(&token),
+    let expires_at =
+        Utc::now() + chrono::Duration::from_std(lifetime).map_err(OpError::internal)?;
+    let new = account_tokens::NewToken {
         member,
         purpose,
-        key,
-        expires,
-    )
-    .await?;
+        email_key: key,
+        email,
+        expires_at,
+    };
+    account_tokens::insert(conn, &refresh_token_hash(&token), new).await?;
     Ok(token)
 }
 
@@ -76,18 +88,27 @@ async fn address_full(
     key: &str,
     kind: MailKind,
 ) -> OpResult<Option<std::time::Duration>> {
+    address_full_at(conn, settings.per_address_per_hour, key, kind).await
+}
+
+/// New-sign-in notices to one address an hour, at most.
+const NOTICES_PER_HOUR: i64 = 3;
+
+/// [`address_full`] with the hour's allowance `per_hour`.
+async fn address_full_at(
+    conn: &mut AsyncPgConnection,
+    per_hour: i64,
+    key: &str,
+    kind: MailKind,
+) -> OpResult<Option<std::time::Duration>> {
     mail::lock_address(conn, key).await?;
     let hour = chrono::Duration::hours(1);
     let (n, oldest) = mail::queued_to_address(conn, key, kind.as_str(), Utc::now() - hour).await?;
-    Ok(full(settings, n, oldest))
+    Ok(full(per_hour, n, oldest))
 }
 
-fn full(
-    settings: &MailSettings,
-    n: i64,
-    oldest: Option<DateTime<Utc>>,
-) -> Option<std::time::Duration> {
-    (n >= settings.per_address_per_hour).then(|| {
+fn full(per_hour: i64, n: i64, oldest: Option<DateTime<Utc>>) -> Option<std::time::Duration> {
+    (n >= per_hour).then(|| {
         let frees = oldest.unwrap_or_else(Utc::now) + chrono::Duration::hours(1);
         (frees - Utc::now())
             .to_std()
@@ -183,7 +204,7 @@ pub async fn resend_verification(
         let hour = chrono::Duration::hours(1);
         let (n, oldest) =
             account_tokens::issued_since(conn, me, Purpose::VerifyEmail, Utc::now() - hour).await?;
-        if let Some(wait) = full(settings, n, oldest) {
+        if let Some(wait) = full(settings.per_address_per_hour, n, oldest) {
             return Ok(Resend::TooSoon(wait));
         }
         verification(conn, settings, &member, false).await?;
@@ -311,6 +332,7 @@ pub async fn confirm_password_reset(
         let me = members::lock(conn, member).await?.ok_or_else(bad_token)?;
         members::set_password_hash(conn, member, password_hash).await?;
         sessions::revoke_all(conn, member, RevokeReason::PasswordReset).await?;
+        filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_RESET).await?;
         tell_password_changed(conn, &me, "with a link sent to your email address").await?;
         Ok(())
@@ -350,4 +372,173 @@ pub async fn tell(
     }
     let key = Email::key_of(&member.email);
     queue(conn, member.id, &member.email, &key, notice).await
+}
+
+/// How long a link confirming a new address works.
+const CHANGE_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How long the old address may undo a change.
+const UNDO_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// What [`request_email_change`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Asked for: a link to the new address is queued (or, for an address another member verified,
+    /// quietly not: the answer is the same).
+    Asked,
+    /// The member asked too often; retry after this long.
+    TooSoon(std::time::Duration),
+}
+
+/// Asks to change the member's address to `new`: a link to it confirms (the address changes only
+/// then); at most `per_address_per_hour` requests an hour. The caller checked a recent sign-in.
+pub async fn request_email_change(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    me: MemberId,
+    new: &Email,
+) -> OpResult<Change> {
+    let key = new.key();
+    conn.transaction(async |conn| {
+        let member = members::find(conn, me)
+            .await?
+            .ok_or(super::Denied::AccountGone)?;
+        if Email::key_of(&member.email) == key {
+            return Err(OpError::Invalid(vec![FieldIssue::new(
+                "/email",
+                "same_email",
+                "that is your address already",
+            )]));
+        }
+        mail::lock_address(conn, &key).await?;
+        let hour = chrono::Duration::hours(1);
+        let (n, oldest) =
+            account_tokens::issued_since(conn, me, Purpose::ChangeEmail, Utc::now() - hour).await?;
+        if let Some(wait) = full(settings.per_address_per_hour, n, oldest) {
+            return Ok(Change::TooSoon(wait));
+        }
+        let token = issue_setting(
+            conn,
+            me,
+            Purpose::ChangeEmail,
+            &key,
+            Some(new.as_str()),
+            CHANGE_FOR,
+        )
+        .await?;
+        let holders = members::holders_of_address(conn, &key, 1).await?;
+        let taken = holders.first().is_some_and(|h| h.verified && h.id != me);
+        if !taken
+            && address_full(conn, settings, &key, MailKind::ConfirmEmailChange)
+                .await?
+                .is_none()
+        {
+            let mail = templates::confirm_email_change(settings, &member.username, &token);
+            queue(conn, me, new.as_str(), &key, &mail).await?;
+        }
+        Ok(Change::Asked)
+    })
+    .await
+}
+
+/// Confirms an address change with the link sent to the new address: the member has it, verified;
+/// the old address (when it was verified) is told, with a link that undoes the change for 7 days.
+/// Fails with `email_taken` when another member verified the address first.
+pub async fn confirm_email_change(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    token: &str,
+) -> OpResult<()> {
+    let hash = token_hash(token)?;
+    conn.transaction(async |conn| {
+        let found = account_tokens::lock(conn, &hash, Purpose::ChangeEmail)
+            .await?
+            .ok_or_else(bad_token)?;
+        let new = found.email.ok_or_else(bad_token)?;
+        let member = members::lock(conn, found.member_id)
+            .await?
+            .ok_or_else(bad_token)?;
+        members::set_verified_email(conn, member.id, &new, &found.email_key).await?;
+        account_tokens::spend_all(conn, member.id, Purpose::ChangeEmail).await?;
+        account_tokens::spend_all(conn, member.id, Purpose::VerifyEmail).await?;
+        if member.email_verified_at.is_some() {
+            let old_key = Email::key_of(&member.email);
+            let undo = issue_setting(
+                conn,
+                member.id,
+                Purpose::UndoEmailChange,
+                &old_key,
+                Some(&member.email),
+                UNDO_FOR,
+            )
+            .await?;
+            let notice = templates::email_changed(settings, &member.username, &new, &undo);
+            queue(conn, member.id, &member.email, &old_key, &notice).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Undoes an address change with the link sent to the old address: it is the member's again,
+/// verified; every session ends, the webhooks pause and every link out is spent (whoever made the
+/// change may hold the account), and the restored address is told to reset the password.
+pub async fn undo_email_change(conn: &mut AsyncPgConnection, token: &str) -> OpResult<()> {
+    let hash = token_hash(token)?;
+    conn.transaction(async |conn| {
+        let found = account_tokens::lock(conn, &hash, Purpose::UndoEmailChange)
+            .await?
+            .ok_or_else(bad_token)?;
+        let old = found.email.ok_or_else(bad_token)?;
+        let member = found.member_id;
+        members::set_verified_email(conn, member, &old, &found.email_key).await?;
+        sessions::revoke_all(conn, member, RevokeReason::EmailChangeUndone).await?;
+        filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
+        webhooks::pause_all(conn, member, PAUSED_EMAIL_CHANGE_UNDONE).await?;
+        for purpose in [
+            Purpose::UndoEmailChange,
+            Purpose::ChangeEmail,
+            Purpose::ResetPassword,
+            Purpose::VerifyEmail,
+        ] {
+            account_tokens::spend_all(conn, member, purpose).await?;
+        }
+        let me = members::find(conn, member).await?.ok_or_else(bad_token)?;
+        tell(conn, &me, &templates::email_change_undone(&me.username)).await
+    })
+    .await
+}
+
+/// Why webhooks were paused by undoing an address change.
+pub const PAUSED_EMAIL_CHANGE_UNDONE: &str = "paused: a change of your email address was undone; turn it back on with your password if you made it";
+
+/// Tells `member` by mail about a sign-in from a network and user agent they never signed in from
+/// before; call before the new session is written.
+pub async fn tell_if_new_client(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    client: &SessionClient,
+) -> OpResult<()> {
+    if sessions::seen_client(conn, member, client).await? {
+        return Ok(());
+    }
+    let at = Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let me = members::find(conn, member)
+        .await?
+        .ok_or(super::Denied::AccountGone)?;
+    // At most a few an hour: a client's name is the caller's to vary.
+    let key = Email::key_of(&me.email);
+    if me.email_verified_at.is_none()
+        || address_full_at(conn, NOTICES_PER_HOUR, &key, MailKind::NewSignIn)
+            .await?
+            .is_some()
+    {
+        return Ok(());
+    }
+    let notice = templates::new_sign_in(
+        &me.username,
+        client.user_agent.as_deref().unwrap_or("an unnamed client"),
+        client.network.as_deref().unwrap_or("an unknown network"),
+        &at,
+    );
+    tell(conn, &me, &notice).await
 }

@@ -62,43 +62,80 @@ pub async fn require_recent(conn: &mut AsyncPgConnection, session: SessionId) ->
     Ok(())
 }
 
+/// Wrong codes in a row after which codes are refused for a while (a minute, doubling up to an
+/// hour): wherever they are sent, so a six-digit code cannot be guessed through any door. (A login's
+/// challenge ends after five.)
+pub const WRONG_CODES_LOCK: i32 = 10;
+/// How long a key waits for its first code.
+pub const ENROLMENT_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What a code turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Right,
+    /// Counted against the member.
+    Wrong,
+    /// Codes are refused for this long after too many wrong ones.
+    Locked(std::time::Duration),
+}
+
+impl Code {
+    /// `Ok` for a right code, else the error to answer (after the caller committed the count).
+    fn or_refuse(self) -> OpResult<()> {
+        match self {
+            Code::Right => Ok(()),
+            Code::Wrong => Err(wrong_code()),
+            Code::Locked(wait) => Err(Denied::CodesLocked(wait).into()),
+        }
+    }
+}
+
 /// Whether `code` is the member's: a current TOTP code not used before (`pending`: also for a key
-/// waiting for its first code), or, once the factor is on, an unspent recovery code (spent now).
-/// Inside the caller's transaction, with the key locked.
-async fn code_is_right(
+/// waiting for its first code, for [`ENROLMENT_FOR`]), or, once the factor is on, an unspent
+/// recovery code (spent now). A wrong one is counted; after [`WRONG_CODES_LOCK`] in a row every code
+/// is refused for a while. Inside the caller's transaction, with the key locked: the caller commits
+/// before it answers a wrong code, so the count stays.
+async fn check_code(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
     member: MemberId,
     code: &str,
     pending: bool,
-) -> OpResult<bool> {
-    if code.len() > 64 {
-        return Ok(false);
-    }
+) -> OpResult<Code> {
     let Some(row) = two_factor::lock(conn, member).await? else {
-        return Ok(false);
+        return Ok(Code::Wrong);
     };
-    if row.enabled_at.is_none() && !pending {
-        return Ok(false);
+    let now = Utc::now();
+    if let Some(until) = row.locked_until.filter(|u| *u > now) {
+        return Ok(Code::Locked((until - now).to_std().unwrap_or_default()));
     }
-    let key = sealer(tokens)
-        .open(&row.secret)
-        .and_then(|k| totp::from_base32(&k))
-        .ok_or_else(|| OpError::internal("a two-factor key does not open"))?;
-    let now = totp::step_at(u64::try_from(Utc::now().timestamp()).unwrap_or_default());
-    let after = u64::try_from(row.last_step).unwrap_or_default();
-    if let Some(step) = totp::matching_step(&key, code, now, after) {
-        let step = i64::try_from(step).map_err(OpError::internal)?;
-        two_factor::accept_step(conn, member, step).await?;
-        return Ok(true);
+    let waiting_too_long = row.enabled_at.is_none()
+        && (!pending
+            || now - row.created_at
+                > chrono::Duration::from_std(ENROLMENT_FOR).map_err(OpError::internal)?);
+    if code.len() <= 64 && !waiting_too_long {
+        let key = sealer(tokens)
+            .open(&row.secret)
+            .and_then(|k| totp::from_base32(&k))
+            .ok_or_else(|| OpError::internal("a two-factor key does not open"))?;
+        let step = totp::step_at(u64::try_from(now.timestamp()).unwrap_or_default());
+        let after = u64::try_from(row.last_step).unwrap_or_default();
+        if let Some(step) = totp::matching_step(&key, code, step, after) {
+            let step = i64::try_from(step).map_err(OpError::internal)?;
+            two_factor::accept_step(conn, member, step).await?;
+            return Ok(Code::Right);
+        }
+        if row.enabled_at.is_some()
+            && let Some(normalised) = totp::normalise_recovery_code(code)
+            && two_factor::spend_recovery_code(conn, member, &recovery_hash(tokens, &normalised))
+                .await?
+        {
+            two_factor::clear_failures(conn, member).await?;
+            return Ok(Code::Right);
+        }
     }
-    if row.enabled_at.is_some()
-        && let Some(normalised) = totp::normalise_recovery_code(code)
-    {
-        let hash = recovery_hash(tokens, &normalised);
-        return Ok(two_factor::spend_recovery_code(conn, member, &hash).await?);
-    }
-    Ok(false)
+    two_factor::count_failure(conn, member, WRONG_CODES_LOCK).await?;
+    Ok(Code::Wrong)
 }
 
 /// Whether the member has two-factor sign-in on, and how many recovery codes they have left.
@@ -142,28 +179,37 @@ pub async fn begin(
 }
 
 /// Turns two-factor sign-in on with a first code from the new key; the recovery codes, shown once.
+/// Every other session ends (one could be a thief's, from before the second factor).
 pub async fn confirm(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
     member: MemberId,
+    keep: SessionId,
     code: &str,
 ) -> OpResult<Vec<String>> {
-    conn.transaction(async |conn| {
-        if two_factor::enabled(conn, member).await? {
-            return Err(Denied::TwoFactorOn.into());
-        }
-        if !code_is_right(conn, tokens, member, code, true).await? {
+    let outcome = conn
+        .transaction(async |conn| {
+            if two_factor::enabled(conn, member).await? {
+                return Err(Denied::TwoFactorOn.into());
+            }
             // No key waiting is the same answer as a wrong code for it.
-            return Err(wrong_code());
-        }
-        let codes = new_codes(conn, tokens, member).await?;
-        tell(conn, member, |name| {
-            templates::two_factor_changed(name, true)
+            let code = check_code(conn, tokens, member, code, true).await?;
+            if code != Code::Right {
+                return Ok(Err(code));
+            }
+            // Sessions from before the second factor would outlive it: they end.
+            sessions::revoke_others(conn, member, keep, sessions::RevokeReason::EndedByMember)
+                .await?;
+            two_factor::drop_challenges(conn, member).await?;
+            let codes = new_codes(conn, tokens, member).await?;
+            tell(conn, member, |name| {
+                templates::two_factor_changed(name, true)
+            })
+            .await?;
+            Ok::<_, OpError>(Ok(codes))
         })
         .await?;
-        Ok(codes)
-    })
-    .await
+    outcome.map_err(|code| code.or_refuse().err().unwrap_or_else(wrong_code))
 }
 
 async fn new_codes(
@@ -188,21 +234,23 @@ pub async fn disable(
     member: MemberId,
     code: &str,
 ) -> OpResult<()> {
-    conn.transaction(async |conn| {
-        if !two_factor::enabled(conn, member).await? {
-            return Err(Denied::TwoFactorOff.into());
-        }
-        if !code_is_right(conn, tokens, member, code, false).await? {
-            return Err(wrong_code());
-        }
-        two_factor::remove(conn, member).await?;
-        tell(conn, member, |name| {
-            templates::two_factor_changed(name, false)
+    let code = conn
+        .transaction(async |conn| {
+            if !two_factor::enabled(conn, member).await? {
+                return Err(Denied::TwoFactorOff.into());
+            }
+            let code = check_code(conn, tokens, member, code, false).await?;
+            if code == Code::Right {
+                two_factor::remove(conn, member).await?;
+                tell(conn, member, |name| {
+                    templates::two_factor_changed(name, false)
+                })
+                .await?;
+            }
+            Ok::<_, OpError>(code)
         })
         .await?;
-        Ok(())
-    })
-    .await
+    code.or_refuse()
 }
 
 /// New recovery codes (the old ones stop working), with a code.
@@ -212,16 +260,19 @@ pub async fn regenerate(
     member: MemberId,
     code: &str,
 ) -> OpResult<Vec<String>> {
-    conn.transaction(async |conn| {
-        if !two_factor::enabled(conn, member).await? {
-            return Err(Denied::TwoFactorOff.into());
-        }
-        if !code_is_right(conn, tokens, member, code, false).await? {
-            return Err(wrong_code());
-        }
-        new_codes(conn, tokens, member).await
-    })
-    .await
+    let outcome = conn
+        .transaction(async |conn| {
+            if !two_factor::enabled(conn, member).await? {
+                return Err(Denied::TwoFactorOff.into());
+            }
+            let code = check_code(conn, tokens, member, code, false).await?;
+            if code != Code::Right {
+                return Ok(Err(code));
+            }
+            Ok::<_, OpError>(Ok(new_codes(conn, tokens, member).await?))
+        })
+        .await?;
+    outcome.map_err(|code| code.or_refuse().err().unwrap_or_else(wrong_code))
 }
 
 /// Marks the session as having proved its member just now, once a second factor (when the member has
@@ -233,23 +284,26 @@ pub async fn reauthenticate(
     session: SessionId,
     code: Option<&str>,
 ) -> OpResult<()> {
-    conn.transaction(async |conn| {
-        if two_factor::enabled(conn, member).await? {
-            let Some(code) = code else {
-                return Err(OpError::Invalid(vec![FieldIssue::new(
-                    "/code",
-                    "code_required",
-                    "your account signs in with a second factor: send its code",
-                )]));
-            };
-            if !code_is_right(conn, tokens, member, code, false).await? {
-                return Err(wrong_code());
+    let code = conn
+        .transaction(async |conn| {
+            if two_factor::enabled(conn, member).await? {
+                let Some(code) = code else {
+                    return Err(OpError::Invalid(vec![FieldIssue::new(
+                        "/code",
+                        "code_required",
+                        "your account signs in with a second factor: send its code",
+                    )]));
+                };
+                let code = check_code(conn, tokens, member, code, false).await?;
+                if code != Code::Right {
+                    return Ok(code);
+                }
             }
-        }
-        sessions::reauthenticated(conn, session).await?;
-        Ok(())
-    })
-    .await
+            sessions::reauthenticated(conn, session).await?;
+            Ok::<_, OpError>(Code::Right)
+        })
+        .await?;
+    code.or_refuse()
 }
 
 /// Whether the member needs a second factor to sign in.
@@ -302,6 +356,8 @@ pub enum Answered {
     WrongCode,
     /// Unknown, expired or out of attempts: log in again.
     NoChallenge,
+    /// Too many wrong codes for the account lately: codes are refused for this long.
+    Locked(std::time::Duration),
 }
 
 /// Answers a challenge with a code or a recovery code: the session starts (from the client the
@@ -324,16 +380,26 @@ pub async fn answer(
             two_factor::delete_challenge(conn, &hash).await?;
             return Ok(Answered::NoChallenge);
         }
-        if !code_is_right(conn, tokens, found.member_id, code, false).await? {
-            two_factor::count_attempt(conn, &hash).await?;
-            return Ok(Answered::WrongCode);
+        match check_code(conn, tokens, found.member_id, code, false).await? {
+            Code::Right => {}
+            Code::Wrong => {
+                two_factor::count_attempt(conn, &hash).await?;
+                return Ok(Answered::WrongCode);
+            }
+            Code::Locked(wait) => return Ok(Answered::Locked(wait)),
         }
+        // A suspension since the password was checked stops the sign-in.
+        let me = members::find(conn, found.member_id)
+            .await?
+            .ok_or(Denied::AccountGone)?;
+        filmlog_domain::moderation::check_sign_in(me.suspended_until, Utc::now())
+            .map_err(Denied::Suspended)?;
         two_factor::delete_challenge(conn, &hash).await?;
         let client = SessionClient {
             user_agent: found.user_agent,
             network: found.network,
         };
-        tell_if_new_client(conn, found.member_id, &client).await?;
+        super::recovery::tell_if_new_client(conn, found.member_id, &client).await?;
         let pair = super::accounts::session_in(conn, tokens, found.member_id, &client).await?;
         Ok(Answered::SignedIn(pair))
     })
@@ -350,26 +416,4 @@ async fn tell(
         .await?
         .ok_or(Denied::AccountGone)?;
     super::recovery::tell(conn, &me, &render(&me.username)).await
-}
-
-/// Tells `member` by mail about a sign-in from a network and user agent they never signed in from
-/// before; call before the new session is written.
-pub async fn tell_if_new_client(
-    conn: &mut AsyncPgConnection,
-    member: MemberId,
-    client: &SessionClient,
-) -> OpResult<()> {
-    if sessions::seen_client(conn, member, client).await? {
-        return Ok(());
-    }
-    let at = Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    tell(conn, member, |name| {
-        templates::new_sign_in(
-            name,
-            client.user_agent.as_deref().unwrap_or("an unnamed client"),
-            client.network.as_deref().unwrap_or("an unknown network"),
-            &at,
-        )
-    })
-    .await
 }

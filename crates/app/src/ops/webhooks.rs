@@ -30,7 +30,10 @@ pub async fn register(
         if store::count_of(conn, owner).await? >= ENDPOINTS_MAX {
             return Err(RuleError::WebhookLimit.into());
         }
-        Ok(store::create(conn, owner, url, events, sealed_secret).await?)
+        let row = store::create(conn, owner, url, events, sealed_secret).await?;
+        let notice = crate::mail::webhook_added(&me.username, url);
+        super::recovery::tell(conn, &me, &notice).await?;
+        Ok(row)
     })
     .await
 }

@@ -13,7 +13,7 @@ use crate::error::{
     ApiError, ApiResult, FieldError, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated,
 };
 use crate::extract::{JsonBody, WebhookPath};
-use crate::handlers::me::confirm_password;
+use crate::guards::confirm_password;
 use crate::state::AppState;
 use filmlog_app::ops;
 
@@ -169,7 +169,7 @@ pub async fn create_webhook(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let (url, events) = checked(&state, Some(&req.url), Some(&req.events))?;
-    crate::handlers::two_factor::require_recent(&state, &auth).await?;
+    crate::guards::require_recent(&state, &auth).await?;
     confirm_password(
         &http,
         &state,
@@ -253,7 +253,7 @@ pub async fn get_webhook(
         (status = 200, description = "Changed (with the new secret when rotated)", body = WebhookEndpoint),
         (status = 400, response = MalformedJson),
         (status = 401, response = Unauthenticated),
-        (status = 403, response = crate::error::EmailUnverified),
+        (status = 403, response = crate::error::EmailUnverifiedOrReauthenticationRequired),
         (status = 404, response = crate::error::NotFoundNotOneYours),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::ValidationFailedInvalidWebhookUrlInvalid),
@@ -280,6 +280,7 @@ pub async fn update_webhook(
             .await?
             .ok_or_else(not_found)?;
         drop(conn);
+        crate::guards::require_recent(&state, &auth).await?;
         let Some(password) = req.current_password.as_deref() else {
             return Err(ApiError::invalid_field(
                 "/current_password",
