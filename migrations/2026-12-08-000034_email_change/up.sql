@@ -12,7 +12,7 @@ ALTER TABLE sessions ADD CONSTRAINT sessions_revoked_reason_check
                               'suspended', 'password_reset', 'email_change_undone'));
 
 -- Wrong two-factor codes in a row, wherever they were sent (a login's challenge, re-authentication,
--- turning it off): after five, codes are refused for a while, doubling up to an hour.
+-- turning it off): from the tenth, codes are refused for a while, doubling up to an hour.
 ALTER TABLE two_factor ADD COLUMN failed_codes integer NOT NULL DEFAULT 0;
 ALTER TABLE two_factor ADD COLUMN locked_until timestamptz;
 

@@ -751,17 +751,7 @@ async fn a_reset_pauses_webhooks_and_spends_every_other_link() {
     let sink = SmtpSink::start();
     let app = app_with_mail(&sink).await;
     let ana = app.member("ana").await;
-    let hook = app
-        .post(
-            "/api/v1/me/webhooks",
-            Some(&ana.access_token),
-            &json!({"url": "http://127.0.0.1:9/hook", "events": ["log_entry"], "current_password": TestApp::PASSWORD}),
-        )
-        .await;
-    let hook_id = hook.assert_status(201)["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let hook_id = app.webhook(&ana).await;
     for _ in 0..2 {
         app.post(
             "/api/v1/auth/password-reset",
@@ -920,17 +910,7 @@ async fn each_network_has_a_mail_budget() {
 async fn a_webhook_cannot_be_pointed_elsewhere_or_turned_on_without_a_verified_address() {
     let app = TestApp::spawn().await;
     let ana = app.member("ana").await;
-    let hook = app
-        .post(
-            "/api/v1/me/webhooks",
-            Some(&ana.access_token),
-            &json!({"url": "http://127.0.0.1:9/hook", "events": ["log_entry"], "current_password": TestApp::PASSWORD}),
-        )
-        .await;
-    let id = hook.assert_status(201)["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let id = app.webhook(&ana).await;
     scalar(&app, "WITH u AS (UPDATE members SET email_verified_at = NULL RETURNING 1) SELECT count(*) AS n FROM u").await;
     let path = format!("/api/v1/me/webhooks/{id}");
     for change in [
@@ -1030,6 +1010,14 @@ async fn an_address_change_is_confirmed_by_the_new_address_and_undone_by_the_old
         told.text
     );
     let undo = token_of(told, "/account/undo-email-change");
+    // Neither link works as the other.
+    app.post(
+        "/api/v1/auth/email-change/confirm",
+        None,
+        &json!({ "token": undo }),
+    )
+    .await
+    .assert_problem(422, "invalid_mail_token");
     // The confirmation's token does not undo, nor the undo's confirm.
     app.post("/api/v1/auth/email-change/undo", None, &confirm)
         .await
@@ -1101,5 +1089,82 @@ async fn an_address_another_account_verified_cannot_be_taken_and_says_nothing() 
         sink.received()
             .iter()
             .all(|m| !m.rcpt_tos.iter().any(|r| r == "ana@example.com"))
+    );
+}
+
+#[actix_web::test]
+async fn a_thief_cannot_spend_the_owners_undo_link_by_undoing_a_later_change() {
+    let sink = SmtpSink::start();
+    let app = app_with_mail(&sink).await;
+    let ana = app.member("ana").await;
+    let sink = &sink;
+    let change_to = |email: &'static str| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            app.send(
+                reqwest::Method::PUT,
+                "/api/v1/me/email",
+                Some(&token),
+                Some(&json!({ "email": email })),
+            )
+            .await
+            .assert_status(202);
+            let link = &sink
+                .wait_for_subject(email, "Confirm your new email address", 1)
+                .await[0];
+            let token = token_of(link, "/account/confirm-email-change");
+            app.post(
+                "/api/v1/auth/email-change/confirm",
+                None,
+                &json!({ "token": token }),
+            )
+            .await
+            .assert_status(204);
+        }
+    };
+    change_to("x@example.org").await;
+    let owners = token_of(
+        &sink
+            .wait_for_subject("ana@example.com", "was changed", 1)
+            .await[0],
+        "/account/undo-email-change",
+    );
+    change_to("y@example.org").await;
+    let thiefs = token_of(
+        &sink
+            .wait_for_subject("x@example.org", "was changed", 1)
+            .await[0],
+        "/account/undo-email-change",
+    );
+    app.post(
+        "/api/v1/auth/email-change/undo",
+        None,
+        &json!({ "token": thiefs }),
+    )
+    .await
+    .assert_status(204);
+    // The owner's link still works, and wins.
+    app.post(
+        "/api/v1/auth/email-change/undo",
+        None,
+        &json!({ "token": owners }),
+    )
+    .await
+    .assert_status(204);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "ana", "password": TestApp::PASSWORD}),
+        )
+        .await;
+    let access = login.assert_status(200)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        app.get("/api/v1/me", Some(&access)).await.json["email"],
+        "ana@example.com"
     );
 }

@@ -347,17 +347,7 @@ async fn what_matters_needs_a_recent_sign_in() {
         );
     }
     // An endpoint to change, made while the sign-in is recent.
-    let hook = app
-        .post(
-            "/api/v1/me/webhooks",
-            Some(&ana.access_token),
-            &json!({"url": "http://127.0.0.1:9/hook", "events": ["log_entry"], "current_password": TestApp::PASSWORD}),
-        )
-        .await;
-    let hook_id = hook.assert_status(201)["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let hook_id = app.webhook(&ana).await;
     let send = |method: &str, path: &str, body: &Option<Value>| {
         let path = path.replace("{webhook_id}", &hook_id);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);

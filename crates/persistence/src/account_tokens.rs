@@ -132,6 +132,15 @@ pub async fn spend_all(
     Ok(())
 }
 
+/// Spends the token with this hash.
+pub async fn spend(conn: &mut AsyncPgConnection, hash: &[u8; 32]) -> Result<()> {
+    diesel::update(account_tokens::table.find(hash.as_slice()))
+        .set(account_tokens::used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Deletes tokens that expired before `before` (the daily prune).
 pub async fn prune(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize> {
     Ok(

@@ -50,7 +50,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, member: MemberId, sealed: &str)
     let n = diesel::sql_query(
         "INSERT INTO two_factor (member_id, secret) VALUES ($1, $2) \
          ON CONFLICT (member_id) DO UPDATE SET secret = excluded.secret, last_step = 0, \
-             created_at = now() \
+             created_at = now(), failed_codes = 0, locked_until = NULL \
          WHERE two_factor.enabled_at IS NULL",
     )
     .bind::<BigInt, _>(member.get())

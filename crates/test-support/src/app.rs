@@ -588,6 +588,26 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("recompute_popularity: {e}"))
     }
 
+    /// A webhook endpoint of `who` (to a port nothing listens on, for `log_entry` events), made as
+    /// a client makes one; its id.
+    pub async fn webhook(&self, who: &TestMember) -> String {
+        let res = self
+            .post(
+                "/api/v1/me/webhooks",
+                Some(&who.access_token),
+                &serde_json::json!({
+                    "url": "http://127.0.0.1:9/hook",
+                    "events": ["log_entry"],
+                    "current_password": who.password,
+                }),
+            )
+            .await;
+        res.assert_status(201)["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub async fn put(&self, path: &str, token: &str) -> TestResponse {
         self.send(Method::PUT, path, Some(token), None).await
     }

@@ -234,8 +234,8 @@ pub struct ReauthenticateRequest {
 /// Sign in again
 ///
 /// Proves it is still you (your password, and a code with two-factor sign-in): for the next 10
-/// minutes this session may do what needs a recent sign-in (change the password, delete the account,
-/// add a webhook, change two-factor sign-in), which otherwise answers `403 reauthentication_required`.
+/// minutes this session may do what needs a recent sign-in (change the password or the address,
+/// delete the account, add or redirect a webhook, change two-factor sign-in), which otherwise answers `403 reauthentication_required`.
 /// Wrong passwords are throttled as logins are.
 #[utoipa::path(
     operation_id = "reauthenticate",
@@ -296,6 +296,7 @@ pub struct TwoFactorLoginRequest {
         (status = 200, description = "Logged in", body = Tokens),
         (status = 400, response = MalformedJson),
         (status = 401, response = crate::error::InvalidChallengeOrCode),
+        (status = 403, response = crate::error::AccountSuspended),
         (status = 415, response = NotJson),
         (status = 422, response = crate::error::BodyWrongShapeValidationFailed),
         (status = 429, response = crate::error::LoginOrTwoFactorLocked),

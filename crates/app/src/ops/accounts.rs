@@ -217,7 +217,7 @@ pub async fn end_other_sessions(
     conn.transaction(async |conn| {
         sessions::revoke_others(conn, member, keep, RevokeReason::EndedByMember).await?;
         webhooks::pause_all(conn, member, PAUSED_SESSIONS_ENDED).await?;
-        super::recovery::spend_reset_links(conn, member).await?;
+        super::recovery::spend_links_out(conn, member).await?;
         filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         Ok(())
     })
@@ -238,7 +238,7 @@ pub async fn change_password(
             .ok_or(Denied::AccountGone)?;
         members::set_password_hash(conn, member, password_hash).await?;
         super::recovery::tell_password_changed(conn, &me, "from a signed-in session").await?;
-        super::recovery::spend_reset_links(conn, member).await?;
+        super::recovery::spend_links_out(conn, member).await?;
         filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         sessions::revoke_others(conn, member, keep, RevokeReason::PasswordChanged).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_CHANGED).await?;

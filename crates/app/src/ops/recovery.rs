@@ -334,16 +334,21 @@ pub async fn confirm_password_reset(
         sessions::revoke_all(conn, member, RevokeReason::PasswordReset).await?;
         filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         webhooks::pause_all(conn, member, PAUSED_PASSWORD_RESET).await?;
+        spend_links_out(conn, member).await?;
+        filmlog_persistence::two_factor::clear_failures(conn, member).await?;
         tell_password_changed(conn, &me, "with a link sent to your email address").await?;
         Ok(())
     })
     .await
 }
 
-/// Spends every reset link `member` has out (their password changed, or they ended their other
-/// sessions: a link in a stolen mailbox should not outlive that).
-pub async fn spend_reset_links(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<()> {
-    Ok(account_tokens::spend_all(conn, member, Purpose::ResetPassword).await?)
+/// Spends every link `member` has out that changes their account (a password reset, an address
+/// change): their password changed, they were reset, they ended their other sessions or turned on a
+/// second factor, and a link a thief asked for should not outlive that.
+pub async fn spend_links_out(conn: &mut AsyncPgConnection, member: MemberId) -> OpResult<()> {
+    account_tokens::spend_all(conn, member, Purpose::ResetPassword).await?;
+    account_tokens::spend_all(conn, member, Purpose::ChangeEmail).await?;
+    Ok(())
 }
 
 /// Tells `member` by mail that their password changed (`how`).
@@ -458,7 +463,7 @@ pub async fn confirm_email_change(
             .await?
             .ok_or_else(bad_token)?;
         members::set_verified_email(conn, member.id, &new, &found.email_key).await?;
-        account_tokens::spend_all(conn, member.id, Purpose::ChangeEmail).await?;
+        spend_links_out(conn, member.id).await?;
         account_tokens::spend_all(conn, member.id, Purpose::VerifyEmail).await?;
         if member.email_verified_at.is_some() {
             let old_key = Email::key_of(&member.email);
@@ -494,14 +499,12 @@ pub async fn undo_email_change(conn: &mut AsyncPgConnection, token: &str) -> OpR
         sessions::revoke_all(conn, member, RevokeReason::EmailChangeUndone).await?;
         filmlog_persistence::two_factor::drop_challenges(conn, member).await?;
         webhooks::pause_all(conn, member, PAUSED_EMAIL_CHANGE_UNDONE).await?;
-        for purpose in [
-            Purpose::UndoEmailChange,
-            Purpose::ChangeEmail,
-            Purpose::ResetPassword,
-            Purpose::VerifyEmail,
-        ] {
-            account_tokens::spend_all(conn, member, purpose).await?;
-        }
+        // This link is spent, and every link that changes the account; an older undo link is not
+        // (whoever made the change may have made another and undone that one, to spend the
+        // owner's).
+        account_tokens::spend(conn, &hash).await?;
+        spend_links_out(conn, member).await?;
+        account_tokens::spend_all(conn, member, Purpose::VerifyEmail).await?;
         let me = members::find(conn, member).await?.ok_or_else(bad_token)?;
         tell(conn, &me, &templates::email_change_undone(&me.username)).await
     })

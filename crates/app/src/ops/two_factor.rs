@@ -201,6 +201,7 @@ pub async fn confirm(
             sessions::revoke_others(conn, member, keep, sessions::RevokeReason::EndedByMember)
                 .await?;
             two_factor::drop_challenges(conn, member).await?;
+            super::recovery::spend_links_out(conn, member).await?;
             let codes = new_codes(conn, tokens, member).await?;
             tell(conn, member, |name| {
                 templates::two_factor_changed(name, true)
