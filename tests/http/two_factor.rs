@@ -596,3 +596,54 @@ async fn a_password_change_ends_the_challenges_a_thief_may_hold() {
         .await
         .assert_problem(401, "invalid_challenge");
 }
+
+#[actix_web::test]
+async fn undoing_an_address_change_removes_a_second_factor_turned_on_since() {
+    let sink = SmtpSink::start();
+    let app = app_with_mail(&sink).await;
+    let ana = app.member("ana").await;
+    // A thief with a fresh session changes the address, then turns on their own second factor.
+    app.send(
+        reqwest::Method::PUT,
+        "/api/v1/me/email",
+        Some(&ana.access_token),
+        Some(&json!({"email": "thief@example.org"})),
+    )
+    .await
+    .assert_status(202);
+    let link = &sink
+        .wait_for_subject("thief@example.org", "Confirm your new email address", 1)
+        .await[0];
+    let token = link
+        .link_token("/account/confirm-email-change")
+        .unwrap_or_default();
+    app.post(
+        "/api/v1/auth/email-change/confirm",
+        None,
+        &json!({ "token": token }),
+    )
+    .await
+    .assert_status(204);
+    enrol(&app, &ana).await;
+    let told = &sink
+        .wait_for_subject("ana@example.com", "was changed", 1)
+        .await[0];
+    let undo = told
+        .link_token("/account/undo-email-change")
+        .unwrap_or_default();
+    app.post(
+        "/api/v1/auth/email-change/undo",
+        None,
+        &json!({ "token": undo }),
+    )
+    .await
+    .assert_status(204);
+    // The owner signs in with the password alone again.
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({"username": "ana", "password": TestApp::PASSWORD}),
+    )
+    .await
+    .assert_status(200);
+}

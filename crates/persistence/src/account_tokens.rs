@@ -92,6 +92,8 @@ pub struct Found {
     pub email_key: String,
     /// The address the token sets (an address change, its undoing).
     pub email: Option<String>,
+    /// When it was made (for an undo: when the change was confirmed).
+    pub created_at: DateTime<Utc>,
 }
 
 /// The live token with this hash and purpose, locked until the transaction ends (two confirmations

@@ -127,6 +127,28 @@ pub async fn remove(conn: &mut AsyncPgConnection, member: MemberId) -> Result<()
     Ok(())
 }
 
+/// Turns two-factor sign-in off when it was turned on after `since` (by whoever held the account
+/// then); `true` when it was.
+pub async fn remove_if_enabled_after(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    since: DateTime<Utc>,
+) -> Result<bool> {
+    let n = diesel::delete(
+        two_factor::table
+            .find(member.get())
+            .filter(two_factor::enabled_at.gt(since)),
+    )
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        diesel::delete(recovery_codes::table.filter(recovery_codes::member_id.eq(member.get())))
+            .execute(conn)
+            .await?;
+    }
+    Ok(n == 1)
+}
+
 /// Replaces the member's recovery codes with these (keyed hashes).
 pub async fn replace_recovery_codes(
     conn: &mut AsyncPgConnection,

@@ -485,8 +485,9 @@ pub async fn confirm_email_change(
 }
 
 /// Undoes an address change with the link sent to the old address: it is the member's again,
-/// verified; every session ends, the webhooks pause and every link out is spent (whoever made the
-/// change may hold the account), and the restored address is told to reset the password.
+/// verified; every session ends, the webhooks pause, every link out is spent and a second factor
+/// turned on since the change goes (whoever made the change may hold the account), and the restored
+/// address is told to reset the password.
 pub async fn undo_email_change(conn: &mut AsyncPgConnection, token: &str) -> OpResult<()> {
     let hash = token_hash(token)?;
     conn.transaction(async |conn| {
@@ -505,6 +506,9 @@ pub async fn undo_email_change(conn: &mut AsyncPgConnection, token: &str) -> OpR
         account_tokens::spend(conn, &hash).await?;
         spend_links_out(conn, member).await?;
         account_tokens::spend_all(conn, member, Purpose::VerifyEmail).await?;
+        // A second factor turned on since the change is whoever made it, not the owner's.
+        filmlog_persistence::two_factor::remove_if_enabled_after(conn, member, found.created_at)
+            .await?;
         let me = members::find(conn, member).await?.ok_or_else(bad_token)?;
         tell(conn, &me, &templates::email_change_undone(&me.username)).await
     })
