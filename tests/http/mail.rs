@@ -1168,3 +1168,56 @@ async fn a_thief_cannot_spend_the_owners_undo_link_by_undoing_a_later_change() {
         "ana@example.com"
     );
 }
+
+#[actix_web::test]
+async fn address_changes_are_limited_and_a_confirmation_loses_to_an_earlier_verification() {
+    let sink = SmtpSink::start();
+    let app = app_with_mail(&sink).await;
+    let ana = app.member("ana").await;
+    let change = |email: &'static str| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            app.send(
+                reqwest::Method::PUT,
+                "/api/v1/me/email",
+                Some(&token),
+                Some(&json!({ "email": email })),
+            )
+            .await
+        }
+    };
+    for email in ["one@example.org", "two@example.org", "three@example.org"] {
+        change(email).await.assert_status(202);
+    }
+    let limited = change("four@example.org").await;
+    limited.assert_problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // Someone else verifies "one@example.org" first: ana's link to it then answers 409.
+    let link = &sink
+        .wait_for_subject("one@example.org", "Confirm your new email address", 1)
+        .await[0];
+    let token = token_of(link, "/account/confirm-email-change");
+    register(&app, "bo", "one@example.org").await;
+    let verify = &sink
+        .wait_for_subject("one@example.org", "Confirm your email address", 1)
+        .await[0];
+    app.post(
+        "/api/v1/auth/email-verification/confirm",
+        None,
+        &json!({ "token": token_of(verify, "/account/verify-email") }),
+    )
+    .await
+    .assert_status(204);
+    app.post(
+        "/api/v1/auth/email-change/confirm",
+        None,
+        &json!({ "token": token }),
+    )
+    .await
+    .assert_problem(409, "email_taken");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&ana.access_token)).await.json["email"],
+        "ana@example.com"
+    );
+}

@@ -56,11 +56,7 @@ pub async fn resend_email_verification(
             ErrorCode::EmailAlreadyVerified,
             "your email address is verified already",
         )),
-        Resend::TooSoon(wait) => Err(crate::ratelimit::too_many_requests(
-            ErrorCode::RateLimited,
-            "you asked for the most verification links an hour allows; retry after Retry-After seconds",
-            wait,
-        )),
+        Resend::TooSoon(wait) => Err(asked_too_often("verification links", wait)),
     }
 }
 
@@ -258,11 +254,7 @@ pub async fn change_email(
     let mut conn = state.conn().await?;
     match recovery::request_email_change(&mut conn, &state.mail, auth.id(), &email).await? {
         Change::Asked => Ok(HttpResponse::Accepted().finish()),
-        Change::TooSoon(wait) => Err(crate::ratelimit::too_many_requests(
-            ErrorCode::RateLimited,
-            "you asked for the most address changes an hour allows; retry after Retry-After seconds",
-            wait,
-        )),
+        Change::TooSoon(wait) => Err(asked_too_often("address changes", wait)),
     }
 }
 
@@ -331,4 +323,13 @@ pub async fn undo_change(state: &AppState, token: &str) -> ApiResult<()> {
     let mut conn = state.conn().await?;
     recovery::undo_email_change(&mut conn, token).await?;
     Ok(())
+}
+
+/// 429 for a member who asked for the most `what` an hour allows.
+fn asked_too_often(what: &str, wait: std::time::Duration) -> ApiError {
+    crate::ratelimit::too_many_requests(
+        ErrorCode::RateLimited,
+        &format!("you asked for the most {what} an hour allows; retry after Retry-After seconds"),
+        wait,
+    )
 }

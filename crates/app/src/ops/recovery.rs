@@ -117,6 +117,19 @@ fn full(per_hour: i64, n: i64, oldest: Option<DateTime<Utc>>) -> Option<std::tim
     })
 }
 
+/// When `member` asked for `per_address_per_hour` links for `purpose` within the hour (each request
+/// makes a token, mailed or not), how long until they may ask again.
+async fn asked_too_often(
+    conn: &mut AsyncPgConnection,
+    settings: &MailSettings,
+    member: MemberId,
+    purpose: Purpose,
+) -> OpResult<Option<std::time::Duration>> {
+    let since = Utc::now() - chrono::Duration::hours(1);
+    let (n, oldest) = account_tokens::issued_since(conn, member, purpose, since).await?;
+    Ok(full(settings.per_address_per_hour, n, oldest))
+}
+
 /// What a new address gets, inside the transaction that set it: a verification link, or, when
 /// another member verified the address already, a notice to them that someone tried it (the answer
 /// to the person registering is the same either way). Mail beyond the address's hourly limit is
@@ -201,10 +214,7 @@ pub async fn resend_verification(
         // The address's lock first, as a reset takes it (requests for one address take turns, and
         // no member row is locked before it).
         mail::lock_address(conn, &Email::key_of(&member.email)).await?;
-        let hour = chrono::Duration::hours(1);
-        let (n, oldest) =
-            account_tokens::issued_since(conn, me, Purpose::VerifyEmail, Utc::now() - hour).await?;
-        if let Some(wait) = full(settings.per_address_per_hour, n, oldest) {
+        if let Some(wait) = asked_too_often(conn, settings, me, Purpose::VerifyEmail).await? {
             return Ok(Resend::TooSoon(wait));
         }
         verification(conn, settings, &member, false).await?;
@@ -415,10 +425,7 @@ pub async fn request_email_change(
             )]));
         }
         mail::lock_address(conn, &key).await?;
-        let hour = chrono::Duration::hours(1);
-        let (n, oldest) =
-            account_tokens::issued_since(conn, me, Purpose::ChangeEmail, Utc::now() - hour).await?;
-        if let Some(wait) = full(settings.per_address_per_hour, n, oldest) {
+        if let Some(wait) = asked_too_often(conn, settings, me, Purpose::ChangeEmail).await? {
             return Ok(Change::TooSoon(wait));
         }
         let token = issue_setting(
@@ -534,6 +541,7 @@ pub async fn tell_if_new_client(
         .ok_or(super::Denied::AccountGone)?;
     // At most a few an hour: a client's name is the caller's to vary.
     let key = Email::key_of(&me.email);
+    // (`tell` sends to verified addresses only; an unverified one takes no lock here.)
     if me.email_verified_at.is_none()
         || address_full_at(conn, NOTICES_PER_HOUR, &key, MailKind::NewSignIn)
             .await?

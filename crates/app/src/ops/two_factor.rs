@@ -80,12 +80,19 @@ pub enum Code {
 }
 
 impl Code {
-    /// `Ok` for a right code, else the error to answer (after the caller committed the count).
+    /// The error to answer for a code that was not right (after the caller committed the count).
+    fn refusal(self) -> OpError {
+        match self {
+            Code::Locked(wait) => Denied::CodesLocked(wait).into(),
+            Code::Right | Code::Wrong => wrong_code(),
+        }
+    }
+
+    /// `Ok` for a right code, else [`Code::refusal`].
     fn or_refuse(self) -> OpResult<()> {
         match self {
             Code::Right => Ok(()),
-            Code::Wrong => Err(wrong_code()),
-            Code::Locked(wait) => Err(Denied::CodesLocked(wait).into()),
+            other => Err(other.refusal()),
         }
     }
 }
@@ -210,7 +217,7 @@ pub async fn confirm(
             Ok::<_, OpError>(Ok(codes))
         })
         .await?;
-    outcome.map_err(|code| code.or_refuse().err().unwrap_or_else(wrong_code))
+    outcome.map_err(Code::refusal)
 }
 
 async fn new_codes(
@@ -273,7 +280,7 @@ pub async fn regenerate(
             Ok::<_, OpError>(Ok(new_codes(conn, tokens, member).await?))
         })
         .await?;
-    outcome.map_err(|code| code.or_refuse().err().unwrap_or_else(wrong_code))
+    outcome.map_err(Code::refusal)
 }
 
 /// Marks the session as having proved its member just now, once a second factor (when the member has
