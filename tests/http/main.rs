@@ -22,6 +22,7 @@ mod members;
 mod metrics;
 mod moderation;
 mod notifications;
+mod oauth;
 mod openapi;
 mod portability;
 mod privacy;

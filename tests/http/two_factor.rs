@@ -41,7 +41,7 @@ fn code(key: &[u8], step: u64) -> String {
 }
 
 /// Turns two-factor sign-in on for `who`; their key and recovery codes.
-async fn enrol(app: &TestApp, who: &TestMember) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, who: &TestMember) -> (Vec<u8>, Vec<String>) {
     let res = app
         .post("/api/v1/me/two-factor", Some(&who.access_token), &json!({}))
         .await;

@@ -13,9 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{FieldError, Problem, ProblemResponses, RuleCodes};
 use crate::extract::path_error;
 use crate::handlers::{
-    activity, auth, comments, film_admin, film_reviews, films, follows, health, lists, log_entries,
-    me, member_lists, members, moderation, notifications, portability, recovery, relationship,
-    review_likes, safety, sessions, two_factor, viewer_state, webhooks,
+    activity, apps, auth, comments, film_admin, film_reviews, films, follows, health, lists,
+    log_entries, me, member_lists, members, moderation, notifications, portability, recovery,
+    relationship, review_likes, safety, sessions, two_factor, viewer_state, webhooks,
 };
 use crate::routes::{API_PREFIX, KnownRoutes, SPEC_PATH};
 use crate::state::AppState;
@@ -66,6 +66,7 @@ use crate::state::AppState;
         (name = "lists", description = "Lists of films, ranked or in the order their owner chose, with notes; entries are edited in atomic batches under If-Match"),
         (name = "comments", description = "Comments on log entries"),
         (name = "safety", description = "Blocks and mutes: a block hides each side from the other (the blocked member gets 404 for everything of the blocker's; the blocker still opens the blocked member's page, to unblock) and stops follows, likes and comments between them; a mute only keeps a member's activity out of your feed"),
+        (name = "apps", description = "Third-party apps: register OAuth 2.1 clients, see and revoke the apps you authorised"),
         (name = "webhooks", description = "Signed, durable deliveries of what happens to your things to a URL of yours (Standard Webhooks)"),
         (name = "portability", description = "Bring a Letterboxd history in (durable import jobs with dry runs), take everything out (export ZIPs)"),
         (name = "moderation", description = "For admins: the queue of reported subjects, moderation actions and the append-only moderation log"),
@@ -231,6 +232,14 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::list_sessions)
             .service(sessions::end_other_sessions)
             .service(sessions::end_session)
+            .service(apps::create_app)
+            .service(apps::list_apps)
+            .service(apps::get_app)
+            .service(apps::update_app)
+            .service(apps::delete_app)
+            .service(apps::rotate_app_secret)
+            .service(apps::list_authorized_apps)
+            .service(apps::revoke_authorized_app)
             .service(members::get_member)
             .service(follows::follow)
             .service(follows::unfollow)
@@ -334,6 +343,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ReadsKnowTheirViewer.modify(&mut api);
     RateLimited.modify(&mut api);
     ConditionalReads.modify(&mut api);
+    // After the reads have their security requirements.
+    crate::scopes::OAuthScopes.modify(&mut api);
     api
 }
 
@@ -351,6 +362,7 @@ pub fn build_app(
 > {
     let api = openapi();
     let known = KnownRoutes::from_openapi(&api);
+    let scopes = crate::scopes::ScopeTable::from_openapi(&api);
     // The spec and docs are registered before the API scope, which would otherwise claim
     // /api/v1/openapi.json.
     App::new()
@@ -387,11 +399,35 @@ pub fn build_app(
                 .route(web::get().to(crate::pages::reset_form))
                 .route(web::post().to(crate::pages::reset)),
         )
+        .route(
+            crate::oauth::METADATA_PATH,
+            web::get().to(crate::oauth::metadata),
+        )
+        .service(
+            web::scope("/oauth")
+                .app_data(web::PayloadConfig::new(crate::oauth::FORM_MAX))
+                .route("/token", web::post().to(crate::oauth::token))
+                .route("/revoke", web::post().to(crate::oauth::revoke))
+                .route("/device/code", web::post().to(crate::oauth::device_code))
+                .route("/authorize", web::get().to(crate::oauth::authorize_page))
+                .route(
+                    "/authorize",
+                    web::post().to(crate::oauth::authorize_decision),
+                )
+                .route("/device", web::get().to(crate::oauth::device_page))
+                .route("/device", web::post().to(crate::oauth::device_decision))
+                .route("/sign-in", web::post().to(crate::oauth::sign_in))
+                .route(
+                    "/sign-in/two-factor",
+                    web::post().to(crate::oauth::sign_in_two_factor),
+                ),
+        )
         .into_utoipa_app()
         .configure(routes)
         .into_app()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(known))
+        .app_data(web::Data::new(scopes))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .default_service(web::to(crate::routes::fallback))
         .wrap(from_fn(crate::middleware::replication::middleware))

@@ -10,7 +10,7 @@ use filmlog_app::ErrorCode;
 use filmlog_domain::{Member, MemberId, SessionId, Viewer};
 use filmlog_persistence::sessions;
 
-use filmlog_app::credentials::TokenService;
+use filmlog_app::credentials::{Grant, TokenService};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -67,6 +67,8 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 pub struct DecodedToken {
     pub member: MemberId,
     pub session: SessionId,
+    /// A third-party app's token: the app and the scopes granted.
+    pub grant: Option<Grant>,
 }
 
 /// The request's bearer token, decoded (signature, expiry, claims; not yet the session), or `None`
@@ -81,8 +83,12 @@ pub fn decoded_token(
     let Some(token) = bearer(req)? else {
         return Ok(None);
     };
-    let (member, session) = tokens.decode_access(&token)?;
-    let decoded = DecodedToken { member, session };
+    let access = tokens.decode_access(&token)?;
+    let decoded = DecodedToken {
+        member: access.member,
+        session: access.session,
+        grant: access.grant,
+    };
     req.extensions_mut().insert(decoded);
     Ok(Some(decoded))
 }
@@ -91,6 +97,7 @@ async fn authenticate(state: web::Data<AppState>, token: DecodedToken) -> ApiRes
     let DecodedToken {
         member: member_id,
         session,
+        ..
     } = token;
     let mut conn = state.conn().await?;
     let member = sessions::authenticated_member(&mut conn, member_id, session)
@@ -212,10 +219,15 @@ fn settling_if(
 }
 
 /// What every authenticating extractor starts from: the request's decoded token (if it sent one)
-/// and the state to check its session with.
+/// and the state to check its session with. An app's token must carry the scope the operation the
+/// router matched requires ([`crate::scopes`]); first-party tokens may do everything.
 fn request_token(req: &HttpRequest) -> ApiResult<(Option<DecodedToken>, web::Data<AppState>)> {
     let state = app_state(req)?;
-    Ok((decoded_token(req, &state.tokens)?, state))
+    let token = decoded_token(req, &state.tokens)?;
+    if let Some(grant) = token.and_then(|t| t.grant) {
+        crate::scopes::check(req, grant.scopes)?;
+    }
+    Ok((token, state))
 }
 
 fn app_state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {

@@ -84,6 +84,8 @@ pub struct ApiErrorDetails {
     errors: Vec<FieldError>,
     retry_after: Option<u32>,
     bearer_challenge: Option<&'static str>,
+    /// The scope named in the `WWW-Authenticate` challenge of an `insufficient_scope` refusal.
+    challenge_scope: Option<&'static str>,
     allow: Option<String>,
     /// Close the connection after answering (the rest of the request may never come).
     close: bool,
@@ -106,6 +108,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             bearer_challenge: None,
+            challenge_scope: None,
             allow: None,
             close: false,
             cause: None,
@@ -181,6 +184,23 @@ impl ApiError {
             "Conflict with the current state",
             detail,
         )
+    }
+
+    /// 403 `insufficient_scope` (RFC 6750 §3.1): an app's token without the scope an operation
+    /// needs (`None`: an operation no app may call).
+    pub fn insufficient_scope(
+        scope: Option<filmlog_domain::oauth::Scope>,
+        detail: impl Into<String>,
+    ) -> Self {
+        let mut err = Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InsufficientScope,
+            "Insufficient scope",
+            detail,
+        );
+        err.bearer_challenge = Some("insufficient_scope");
+        err.challenge_scope = scope.map(|s| s.as_str());
+        err
     }
 
     /// 401 with `WWW-Authenticate: Bearer`.
@@ -336,10 +356,12 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if let Some(error) = self.bearer_challenge {
-            let value = if error.is_empty() {
-                "Bearer realm=\"filmlog\"".to_owned()
-            } else {
-                format!("Bearer realm=\"filmlog\", error=\"{error}\"")
+            let value = match (error.is_empty(), self.challenge_scope) {
+                (true, _) => "Bearer realm=\"filmlog\"".to_owned(),
+                (false, None) => format!("Bearer realm=\"filmlog\", error=\"{error}\""),
+                (false, Some(scope)) => {
+                    format!("Bearer realm=\"filmlog\", error=\"{error}\", scope=\"{scope}\"")
+                }
             };
             res.insert_header((header::WWW_AUTHENTICATE, value));
         }
@@ -658,6 +680,11 @@ problem_responses! {
     InvalidQueryParameterNoUsernames => "`invalid_query_parameter`: no usernames, or more than 100";
     WebhookDisabled => "`webhook_disabled`: turn it back on first; `webhook_test_pending`: the last test has not been delivered yet";
     WebhookLimit => "`webhook_limit`: you have 10 endpoints";
+    AppLimit => "`app_limit`: you have 25 apps";
+    PublicApp => "`public_app`: a public app has no secret";
+    ValidationFailedApp => "`validation_failed`: `invalid_name`, `too_long`, `invalid_url`, `invalid_redirect_uris`, `invalid_redirect_uri`";
+    NotFoundNotAuthorized => "`not_found`: you authorised no such app";
+    InsufficientScope => "`insufficient_scope`: a third-party app's token without the scope this operation needs (named in `WWW-Authenticate`), or an operation no app may call";
     ValidationFailedInvalidWebhookUrl => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `wrong_password`";
     ValidationFailedInvalidWebhookUrlInvalid => "`validation_failed`: `invalid_webhook_url`, `invalid_events`, `password_required`, `wrong_password`";
     NoLiveSessionYoursHasThatId => "No live session of yours has that id (`not_found`)";

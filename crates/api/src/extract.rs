@@ -243,6 +243,11 @@ path_parameters! {
     ExportPath(ExportJobId) = "export_id", "that export", |s| lenient(s).map(ExportJobId::new);
     /// `{id}` of `/me/sessions/{id}`.
     SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
+    /// `{client_id}` of `/me/apps/{client_id}…` and `/me/authorized-apps/{client_id}`.
+    ClientIdPath(String) = "client_id", "that app", |s| {
+        (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| s.to_owned())
+    };
 }
 
 /// Rejections of `web::Path`: a path parameter of the wrong form.

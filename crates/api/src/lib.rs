@@ -11,10 +11,12 @@ pub mod handlers;
 pub mod held;
 pub mod metrics;
 pub mod middleware;
+pub mod oauth;
 pub mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod routes;
+pub mod scopes;
 pub mod server;
 pub mod state;
 

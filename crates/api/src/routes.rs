@@ -13,6 +13,9 @@ pub const PAGES_PREFIX: &str = "/account/";
 
 pub const API_PREFIX: &str = "/api/v1";
 
+/// The OAuth authorization server's endpoints and pages: every post spends the `auth` budget.
+pub const OAUTH_PREFIX: &str = "/oauth/";
+
 pub const SPEC_PATH: &str = "/api/v1/openapi.json";
 
 /// The documented paths with their methods, to tell 405 from 404.

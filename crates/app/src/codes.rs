@@ -42,6 +42,7 @@ error_codes! {
     EmailUnverified => "email_unverified",
     ExternalIdTaken => "external_id_taken",
     HeadersTooLarge => "headers_too_large",
+    InsufficientScope => "insufficient_scope",
     InternalError => "internal_error",
     InvalidChallenge => "invalid_challenge",
     InvalidCredentials => "invalid_credentials",

@@ -15,7 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use filmlog_domain::{MemberId, Password, SessionId};
+use filmlog_domain::oauth::Scopes;
+use filmlog_domain::{AppId, MemberId, Password, SessionId};
 
 use crate::ops::{OpError, OpResult};
 
@@ -90,6 +91,28 @@ pub struct AccessClaims {
     pub exp: i64,
     pub jti: String,
     pub sid: String,
+    /// A third-party app's token: the scopes granted (space-separated). Absent on first-party
+    /// tokens, which may do everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// A third-party app's token: the app (its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<i64>,
+}
+
+/// What an app was granted: its tokens carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub app: AppId,
+    pub scopes: Scopes,
+}
+
+/// A decoded access token: who, which session, and, for an app's token, its grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub member: MemberId,
+    pub session: SessionId,
+    pub grant: Option<Grant>,
 }
 
 /// A freshly minted access token and refresh token.
@@ -126,8 +149,7 @@ struct VerifiedTokens {
 
 #[derive(Debug, Clone, Copy)]
 struct VerifiedToken {
-    member: MemberId,
-    session: SessionId,
+    access: Access,
     exp: i64,
 }
 
@@ -200,7 +222,12 @@ impl TokenService {
         hex::encode(&hmac_sha256(&self.position_key, text.as_bytes())[..16])
     }
 
-    pub fn issue_access(&self, member: MemberId, session: SessionId) -> OpResult<String> {
+    pub fn issue_access(
+        &self,
+        member: MemberId,
+        session: SessionId,
+        grant: Option<Grant>,
+    ) -> OpResult<String> {
         let now = Utc::now().timestamp();
         let claims = AccessClaims {
             typ: ACCESS_TOKEN_TYPE.to_owned(),
@@ -212,6 +239,8 @@ impl TokenService {
             exp: now + i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(900),
             jti: random_token(16),
             sid: session.to_string(),
+            scope: grant.map(|g| g.scopes.to_string()),
+            app: grant.map(|g| g.app.get()),
         };
         jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
             .map_err(OpError::internal)
@@ -219,10 +248,10 @@ impl TokenService {
 
     /// Checks signature, algorithm, `exp`, `nbf`, `iat` (not in the future), `iss`, `aud`, presence of
     /// all claims and the token type; clocks may differ by [`CLOCK_LEEWAY_SECS`].
-    pub fn decode_access(&self, token: &str) -> Result<(MemberId, SessionId), InvalidToken> {
+    pub fn decode_access(&self, token: &str) -> Result<Access, InvalidToken> {
         let now = Utc::now().timestamp();
         if let Some(t) = self.verified.get(token, now) {
-            return Ok((t.member, t.session));
+            return Ok(t.access);
         }
         let invalid = || InvalidToken;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
@@ -234,15 +263,27 @@ impl TokenService {
         }
         let member = claims.sub.parse::<MemberId>().map_err(|_| invalid())?;
         let session = claims.sid.parse::<SessionId>().map_err(|_| invalid())?;
+        let grant = match (claims.app, claims.scope.as_deref()) {
+            (None, None) => None,
+            (Some(app), Some(scope)) if app > 0 => Some(Grant {
+                app: AppId::new(app),
+                scopes: Scopes::parse(scope).map_err(|_| invalid())?,
+            }),
+            _ => return Err(invalid()),
+        };
+        let access = Access {
+            member,
+            session,
+            grant,
+        };
         self.verified.put(
             token,
             VerifiedToken {
-                member,
-                session,
+                access,
                 exp: claims.exp,
             },
         );
-        Ok((member, session))
+        Ok(access)
     }
 
     /// The successor of a refresh token: derived from it with a server key, so a retry of the same
@@ -263,10 +304,11 @@ impl TokenService {
         &self,
         member: MemberId,
         session: SessionId,
+        grant: Option<Grant>,
         refresh_token: String,
     ) -> OpResult<TokenPair> {
         Ok(TokenPair {
-            access_token: self.issue_access(member, session)?,
+            access_token: self.issue_access(member, session, grant)?,
             access_expires_in: self.settings.access_ttl.as_secs(),
             refresh_token,
             refresh_expires_in: self.settings.refresh_ttl.as_secs(),
@@ -549,17 +591,35 @@ mod tests {
     fn an_access_token_encodes_and_decodes_once() {
         let tokens = service();
         let token = tokens
-            .issue_access(MemberId::new(7), SessionId::new(9))
+            .issue_access(MemberId::new(7), SessionId::new(9), None)
             .map_err(|e| e.to_string());
         let decoded = token.and_then(|t| tokens.decode_access(&t).map_err(|e| e.to_string()));
-        assert_eq!(decoded, Ok((MemberId::new(7), SessionId::new(9))));
+        assert_eq!(
+            decoded,
+            Ok(Access {
+                member: MemberId::new(7),
+                session: SessionId::new(9),
+                grant: None
+            })
+        );
+        let grant = Grant {
+            app: AppId::new(3),
+            scopes: Scopes::parse("read diary").unwrap_or_default(),
+        };
+        let app_token = tokens
+            .issue_access(MemberId::new(7), SessionId::new(9), Some(grant))
+            .unwrap_or_default();
+        assert_eq!(
+            tokens.decode_access(&app_token).map(|a| a.grant),
+            Ok(Some(grant))
+        );
     }
 
     #[test]
     fn a_verified_token_is_remembered_only_by_its_exact_text_and_until_it_expires() {
         let tokens = service();
         let token = tokens
-            .issue_access(MemberId::new(7), SessionId::new(9))
+            .issue_access(MemberId::new(7), SessionId::new(9), None)
             .unwrap_or_default();
         assert!(tokens.decode_access(&token).is_ok());
         let now = Utc::now().timestamp();
@@ -581,8 +641,11 @@ mod tests {
     fn the_verified_token_memory_is_bounded() {
         let memory = VerifiedTokens::new();
         let t = VerifiedToken {
-            member: MemberId::new(1),
-            session: SessionId::new(1),
+            access: Access {
+                member: MemberId::new(1),
+                session: SessionId::new(1),
+                grant: None,
+            },
             exp: i64::MAX,
         };
         for i in 0..=VerifiedTokens::CAPACITY {

@@ -43,6 +43,7 @@ pub enum MailKind {
     EmailChanged,
     EmailChangeUndone,
     WebhookAdded,
+    AppAuthorized,
 }
 
 impl MailKind {
@@ -58,6 +59,7 @@ impl MailKind {
             MailKind::EmailChanged => "email_changed",
             MailKind::EmailChangeUndone => "email_change_undone",
             MailKind::WebhookAdded => "webhook_added",
+            MailKind::AppAuthorized => "app_authorized",
         }
     }
 }
@@ -279,6 +281,23 @@ pub fn webhook_added(username: &str, url: &str) -> Rendered {
         &[
             format!("Your Filmlog account {username} now sends its events to {url}."),
             "If you did not add it, delete it from your account settings and reset your password."
+                .to_owned(),
+        ],
+        None,
+    )
+}
+
+/// A notice that the member let a third-party app act for them.
+pub fn app_authorized(username: &str, app: &str, scopes: &[&str]) -> Rendered {
+    compose(
+        MailKind::AppAuthorized,
+        format!("{app} can now use your Filmlog account"),
+        &format!("Hello {username},"),
+        &[
+            format!("You allowed the app {app} to use your Filmlog account {username}. It may:"),
+            scopes.join("; "),
+            "If this was not you, revoke it under authorised apps in your account settings and \
+             change your password."
                 .to_owned(),
         ],
         None,

@@ -1017,7 +1017,7 @@ pub async fn mint_tokens(settings: &Settings, count: i64) -> Result<(), BoxError
         }
         out.push_str(
             &tokens
-                .issue_access(member, session)
+                .issue_access(member, session, None)
                 .map_err(|e| e.to_string())?,
         );
         out.push('\n');

@@ -71,6 +71,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// A third-party app a member registered (OAuth client).
+    AppId
+);
+
+typed_id!(
     /// A film of the catalog.
     FilmId
 );

@@ -14,6 +14,7 @@ pub mod log;
 pub mod member;
 pub mod moderation;
 pub mod notification;
+pub mod oauth;
 pub mod portability;
 pub mod relationship;
 pub mod rules;

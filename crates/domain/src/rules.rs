@@ -65,6 +65,10 @@ pub enum RuleError {
     SameFilm,
     #[error("a member may register at most {max} webhook endpoints", max = crate::webhook::ENDPOINTS_MAX)]
     WebhookLimit,
+    #[error("a member may register at most {max} apps", max = crate::oauth::APPS_MAX)]
+    AppLimit,
+    #[error("a public app has no client secret; register a confidential app for one")]
+    PublicApp,
     #[error("the endpoint is disabled; enable it with PATCH first")]
     WebhookDisabled,
     #[error("a test delivery to this endpoint has not been delivered yet")]
@@ -77,7 +81,7 @@ pub enum RuleError {
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 29] = [
+    pub const ALL: [RuleError; 31] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -103,6 +107,8 @@ impl RuleError {
         RuleError::ExportInProgress,
         RuleError::SameFilm,
         RuleError::WebhookLimit,
+        RuleError::AppLimit,
+        RuleError::PublicApp,
         RuleError::WebhookDisabled,
         RuleError::WebhookTestPending,
         RuleError::NotAwaitingReview,
@@ -137,6 +143,8 @@ impl RuleError {
             RuleError::ExportInProgress => "export_in_progress",
             RuleError::SameFilm => "same_film",
             RuleError::WebhookLimit => "webhook_limit",
+            RuleError::AppLimit => "app_limit",
+            RuleError::PublicApp => "public_app",
             RuleError::WebhookDisabled => "webhook_disabled",
             RuleError::WebhookTestPending => "webhook_test_pending",
             RuleError::NotAwaitingReview => "not_awaiting_review",
@@ -161,6 +169,8 @@ impl RuleError {
             | RuleError::ExportInProgress
             | RuleError::SameFilm
             | RuleError::WebhookLimit
+            | RuleError::AppLimit
+            | RuleError::PublicApp
             | RuleError::WebhookDisabled
             | RuleError::WebhookTestPending
             | RuleError::NotAwaitingReview

@@ -152,6 +152,7 @@ pub mod mail;
 pub mod members;
 pub mod moderation;
 pub mod notifications;
+pub mod oauth;
 pub mod pool;
 pub mod portability;
 pub mod queues;

@@ -503,6 +503,51 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_apps (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        client_id -> Text,
+        name -> Text,
+        description -> Text,
+        homepage -> Nullable<Text>,
+        redirect_uris -> Array<Nullable<Text>>,
+        confidential -> Bool,
+        secret_hash -> Nullable<Bytea>,
+        secret_created_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Bytea,
+        app_id -> Int8,
+        member_id -> Int8,
+        redirect_uri -> Text,
+        challenge -> Text,
+        scopes -> Int2,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        session_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    oauth_device_codes (device_hash) {
+        device_hash -> Bytea,
+        user_code -> Text,
+        app_id -> Int8,
+        scopes -> Int2,
+        expires_at -> Timestamptz,
+        poll_interval -> Int4,
+        last_polled_at -> Nullable<Timestamptz>,
+        member_id -> Nullable<Int8>,
+        decision -> Nullable<Text>,
+        collected_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     people (id) {
         id -> Int8,
         name -> Text,
@@ -571,6 +616,8 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         network -> Nullable<Text>,
         authenticated_at -> Timestamptz,
+        app_id -> Nullable<Int8>,
+        scopes -> Nullable<Int2>,
     }
 }
 
@@ -674,12 +721,19 @@ diesel::joinable!(notifications -> list_comments (list_comment_id));
 diesel::joinable!(notifications -> lists (list_id));
 diesel::joinable!(notifications -> log_entries (log_entry_id));
 diesel::joinable!(notifications -> webhook_endpoints (webhook_endpoint_id));
+diesel::joinable!(oauth_apps -> members (owner_id));
+diesel::joinable!(oauth_codes -> members (member_id));
+diesel::joinable!(oauth_codes -> oauth_apps (app_id));
+diesel::joinable!(oauth_codes -> sessions (session_id));
+diesel::joinable!(oauth_device_codes -> members (member_id));
+diesel::joinable!(oauth_device_codes -> oauth_apps (app_id));
 diesel::joinable!(recovery_codes -> members (member_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(reports -> members (reporter_id));
 diesel::joinable!(review_likes -> log_entries (log_entry_id));
 diesel::joinable!(review_likes -> members (member_id));
 diesel::joinable!(sessions -> members (member_id));
+diesel::joinable!(sessions -> oauth_apps (app_id));
 diesel::joinable!(two_factor -> members (member_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> members (owner_id));
@@ -723,6 +777,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     moderation_log,
     mutes,
     notifications,
+    oauth_apps,
+    oauth_codes,
+    oauth_device_codes,
     people,
     recovery_codes,
     refresh_tokens,

@@ -6,7 +6,8 @@ use diesel::{
     SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use filmlog_domain::{Member, MemberId, RefreshTokenId, SessionId};
+use filmlog_domain::oauth::Scopes;
+use filmlog_domain::{AppId, Member, MemberId, RefreshTokenId, SessionId};
 
 use crate::Result;
 use crate::members::MemberRow;
@@ -26,10 +27,14 @@ pub enum RevokeReason {
     PasswordReset,
     /// The member undid a change of their address (someone else may have made it).
     EmailChangeUndone,
+    /// The member revoked the app the session was granted to.
+    AppRevoked,
+    /// The authorization code the grant came from was presented again.
+    CodeReused,
 }
 
 impl RevokeReason {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             RevokeReason::Logout => "logout",
             RevokeReason::PasswordChanged => "password_changed",
@@ -38,6 +43,8 @@ impl RevokeReason {
             RevokeReason::Suspended => "suspended",
             RevokeReason::PasswordReset => "password_reset",
             RevokeReason::EmailChangeUndone => "email_change_undone",
+            RevokeReason::AppRevoked => "app_revoked",
+            RevokeReason::CodeReused => "code_reused",
         }
     }
 }
@@ -155,6 +162,8 @@ pub struct RefreshTokenState {
     pub used_at: Option<DateTime<Utc>>,
     pub replaced_by: Option<RefreshTokenId>,
     pub session_revoked: bool,
+    /// The app the session was granted to, with the scopes granted; `None` for first-party sign-in.
+    pub grant: Option<(AppId, Scopes)>,
 }
 
 /// Finds a refresh token by its hash and locks its row until the transaction ends, so two
@@ -171,6 +180,8 @@ pub async fn lock_refresh_token(
         Option<DateTime<Utc>>,
         Option<i64>,
         Option<DateTime<Utc>>,
+        Option<i64>,
+        Option<i16>,
     );
     let row: Option<Row> = refresh_tokens::table
         .inner_join(sessions::table)
@@ -183,13 +194,15 @@ pub async fn lock_refresh_token(
             refresh_tokens::used_at,
             refresh_tokens::replaced_by,
             sessions::revoked_at,
+            sessions::app_id,
+            sessions::scopes,
         ))
         .for_update()
         .first(conn)
         .await
         .optional()?;
     Ok(row.map(
-        |(token_id, session, member, expires_at, used_at, replaced_by, revoked_at)| {
+        |(token_id, session, member, expires_at, used_at, replaced_by, revoked_at, app, scopes)| {
             RefreshTokenState {
                 token_id: RefreshTokenId::new(token_id),
                 session: SessionId::new(session),
@@ -198,9 +211,28 @@ pub async fn lock_refresh_token(
                 used_at,
                 replaced_by: replaced_by.map(RefreshTokenId::new),
                 session_revoked: revoked_at.is_some(),
+                grant: app.map(|app| (AppId::new(app), Scopes::from_bits(scopes.unwrap_or(0)))),
             }
         },
     ))
+}
+
+/// The app and scopes of the grant a refresh token belongs to (`None` for an unknown token or a
+/// first-party session), read without locking or spending it.
+pub async fn refresh_token_grant(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> Result<Option<(AppId, Scopes)>> {
+    let row: Option<(Option<i64>, Option<i16>)> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((sessions::app_id, sessions::scopes))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.and_then(|(app, scopes)| {
+        app.map(|a| (AppId::new(a), Scopes::from_bits(scopes.unwrap_or(0))))
+    }))
 }
 
 /// Whether a token (by row id) has been spent.
@@ -253,7 +285,8 @@ pub async fn revoke(
     Ok(())
 }
 
-/// A member's live sessions, most recently used first (at most `limit`).
+/// A member's live first-party sessions, most recently used first (at most `limit`); the grants
+/// given to apps are listed as authorised apps.
 pub async fn live_sessions(
     conn: &mut AsyncPgConnection,
     member: MemberId,
@@ -262,6 +295,7 @@ pub async fn live_sessions(
     Ok(sessions::table
         .filter(sessions::member_id.eq(member.get()))
         .filter(sessions::revoked_at.is_null())
+        .filter(sessions::app_id.is_null())
         .order((sessions::last_used_at.desc(), sessions::id.desc()))
         .limit(limit)
         .select(SessionRow::as_select())

@@ -185,3 +185,21 @@ from_name!(
     filmlog_domain::portability::Action,
     filmlog_domain::webhook::DeliveryStatus
 );
+
+/// A `text[]` read as strings (diesel types every array's elements as nullable): the app never
+/// writes a NULL element, and one written by hand is dropped rather than failing the row.
+#[derive(Debug, Clone, FromSqlRow)]
+pub struct Texts(pub Vec<String>);
+
+impl FromSql<Array<Nullable<Text>>, Pg> for Texts {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let items = <Vec<Option<String>> as FromSql<Array<Nullable<Text>>, Pg>>::from_sql(value)?;
+        Ok(Texts(items.into_iter().flatten().collect()))
+    }
+}
+
+impl From<Texts> for Vec<String> {
+    fn from(t: Texts) -> Self {
+        t.0
+    }
+}

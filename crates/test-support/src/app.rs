@@ -451,7 +451,7 @@ impl TestApp {
         let access = self
             .state
             .tokens
-            .issue_access(member.id, session)
+            .issue_access(member.id, session, None)
             .unwrap_or_else(|e| panic!("token: {e}"));
         TestMember {
             id: member.id.get(),
@@ -464,6 +464,42 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// An access token of a third-party app `member` authorised with `scopes` (space-separated):
+    /// a public app registered for the occasion and a grant, straight in the database.
+    pub async fn app_token(&self, member: &TestMember, scopes: &str) -> String {
+        use filmlog_persistence::oauth;
+        let scopes =
+            filmlog_domain::oauth::Scopes::parse(scopes).unwrap_or_else(|e| panic!("scopes: {e}"));
+        let mut conn = self.db.connect().await;
+        let who = filmlog_domain::MemberId::new(member.id);
+        let client_id = filmlog_app::credentials::random_token(18);
+        let app = oauth::create_app(
+            &mut conn,
+            who,
+            &client_id,
+            &oauth::AppFields {
+                name: "Test app".to_owned(),
+                description: String::new(),
+                homepage: None,
+                redirect_uris: vec!["http://127.0.0.1/callback".to_owned()],
+            },
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+        let session = oauth::create_grant(&mut conn, who, app.id, scopes, None)
+            .await
+            .unwrap_or_else(|e| panic!("grant: {e}"));
+        let grant = filmlog_app::credentials::Grant {
+            app: app.id,
+            scopes,
+        };
+        self.state
+            .tokens
+            .issue_access(who, session, Some(grant))
+            .unwrap_or_else(|e| panic!("token: {e}"))
+    }
+
     /// Sends raw bytes on a new connection and reads the whole answer, up to the server closing it
     /// (at most 10 s).
     pub async fn raw(&self, bytes: &[u8]) -> String {

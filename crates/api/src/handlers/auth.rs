@@ -167,12 +167,39 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
-    let client = session_client(&http, &state);
-    let username = Username::parse(&req.username).ok();
+    Ok(
+        match sign_in(&http, &state, &req.username, &req.password).await? {
+            SignedIn::Challenge(challenge) => crate::guards::no_store(HttpResponse::Accepted())
+                .json(crate::dto::TwoFactorChallenge::new(challenge)),
+            SignedIn::Tokens(tokens) => {
+                crate::guards::no_store(HttpResponse::Ok()).json(Tokens::from(tokens))
+            }
+        },
+    )
+}
+
+/// What a right password led to.
+pub(crate) enum SignedIn {
+    /// A session (no second factor).
+    Tokens(filmlog_app::credentials::TokenPair),
+    /// A two-factor challenge to answer with a code.
+    Challenge(String),
+}
+
+/// Checks a username and password as `POST /auth/login` does (throttled by account and network,
+/// suspensions refused) and signs in, or asks for the second factor.
+pub(crate) async fn sign_in(
+    http: &HttpRequest,
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> ApiResult<SignedIn> {
+    let client = session_client(http, state);
+    let username = Username::parse(username).ok();
     // Back-off by account (whether or not it exists, so it tells nothing) and client network: a
     // network that failed too often is refused for the account, everyone else only slowed down.
     let account = username.as_ref().map(|u| u.as_str().to_lowercase());
-    let ip = crate::ratelimit::client_of(&http, &state.limiter.limits);
+    let ip = crate::ratelimit::client_of(http, &state.limiter.limits);
     let check = account
         .as_ref()
         .map(|a| state.limiter.credential_check(a, ip));
@@ -186,16 +213,15 @@ pub async fn login(
         None => None,
     };
     drop(conn);
-    let member =
-        match accounts::check_credentials(&state.passwords, credentials, &req.password).await {
-            Err(OpError::Denied(Denied::InvalidCredentials)) => {
-                if let Some(check) = &check {
-                    check.failed().await;
-                }
-                return Err(bad_credentials());
+    let member = match accounts::check_credentials(&state.passwords, credentials, password).await {
+        Err(OpError::Denied(Denied::InvalidCredentials)) => {
+            if let Some(check) = &check {
+                check.failed().await;
             }
-            other => other?,
-        };
+            return Err(bad_credentials());
+        }
+        other => other?,
+    };
     if let Some(check) = &check {
         // Guesses sent together all pass the first check; one that hits while the others have
         // locked this network out is refused as a wrong one (a 429 here would tell the guesser
@@ -205,11 +231,10 @@ pub async fn login(
     let mut conn = state.conn().await?;
     if filmlog_app::ops::two_factor::needed(&mut conn, member).await? {
         let challenge = filmlog_app::ops::two_factor::challenge(&mut conn, member, &client).await?;
-        return Ok(crate::guards::no_store(HttpResponse::Accepted())
-            .json(crate::dto::TwoFactorChallenge::new(challenge)));
+        return Ok(SignedIn::Challenge(challenge));
     }
     let tokens = accounts::start_session(&mut conn, &state.tokens, member, &client).await?;
-    Ok(crate::guards::no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
+    Ok(SignedIn::Tokens(tokens))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -242,7 +267,7 @@ pub async fn refresh(
     body: JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let tokens = accounts::refresh(&mut conn, &state.tokens, &body.0.refresh_token).await?;
+    let tokens = accounts::refresh(&mut conn, &state.tokens, &body.0.refresh_token, None).await?;
     Ok(crate::guards::no_store(HttpResponse::Ok()).json(Tokens::from(tokens)))
 }
 

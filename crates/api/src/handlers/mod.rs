@@ -1,4 +1,5 @@
 pub mod activity;
+pub mod apps;
 pub mod auth;
 pub mod comments;
 pub mod film_admin;

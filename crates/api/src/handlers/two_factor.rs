@@ -310,6 +310,18 @@ pub async fn login_two_factor(
     body: JsonBody<TwoFactorLoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let pair = answer_challenge(&http, &state, &req.challenge, &req.code).await?;
+    Ok(no_store(HttpResponse::Ok()).json(Tokens::from(pair)))
+}
+
+/// Answers a sign-in's two-factor challenge as `POST /auth/login/two-factor` does (codes throttled
+/// as passwords are): the session's tokens when the code is right.
+pub(crate) async fn answer_challenge(
+    http: &HttpRequest,
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+) -> ApiResult<filmlog_app::credentials::TokenPair> {
     let no_challenge = || {
         ApiError::unauthorized(
             ErrorCode::InvalidChallenge,
@@ -318,23 +330,23 @@ pub async fn login_two_factor(
     };
     let member = {
         let mut conn = state.conn().await?;
-        two_factor::challenge_member(&mut conn, &req.challenge)
+        two_factor::challenge_member(&mut conn, challenge)
             .await?
             .ok_or_else(no_challenge)?
     };
     // Codes are throttled as passwords: by the account and the client's network.
-    let ip = crate::ratelimit::client_of(&http, &state.limiter.limits);
+    let ip = crate::ratelimit::client_of(http, &state.limiter.limits);
     let check = state
         .limiter
         .credential_check(&format!("member:{}", member.get()), ip);
     check.admit().await.map_err(crate::guards::login_locked)?;
     let mut conn = state.conn().await?;
-    match two_factor::answer(&mut conn, &state.tokens, &req.challenge, &req.code).await? {
+    match two_factor::answer(&mut conn, &state.tokens, challenge, code).await? {
         Answered::SignedIn(pair) => {
             // The code was right and the session is made: a lock-out that concurrent wrong codes
             // started meanwhile does not take it back.
             let _ = check.succeeded().await;
-            Ok(no_store(HttpResponse::Ok()).json(Tokens::from(pair)))
+            Ok(pair)
         }
         Answered::WrongCode => {
             check.failed().await;

@@ -19,6 +19,7 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let limited = req.path().starts_with(API_PREFIX)
+        || req.path().starts_with(crate::routes::OAUTH_PREFIX)
         || (req.method() == actix_web::http::Method::POST
             && req.path().starts_with(crate::routes::PAGES_PREFIX));
     let (Some(state), true) = (state, limited) else {
@@ -32,7 +33,10 @@ pub async fn middleware(
     let member = decoded_token(req.request(), &state.tokens)
         .ok()
         .flatten()
-        .map(|t| t.member);
+        .map(|t| match t.grant {
+            Some(grant) => Holder::App(t.member, grant.app),
+            None => Holder::Member(t.member),
+        });
     let decision = limiter.check(classes, client, member).await;
     match decision {
         Some(d) if !d.allowed => {

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use filmlog_domain::MemberId;
 
 pub use gcra::{Decision, Quota};
 pub use store::{BudgetKey, BudgetStore, Holder, LoginPolicy, LoginStore, MemoryStore};
@@ -61,6 +60,8 @@ impl Class {
             (&Method::POST, "/auth/password-reset") => &[Class::Auth, Class::Mail],
             // The pages of mailed links do what the confirmations do.
             (&Method::POST, p) if p.starts_with(crate::routes::PAGES_PREFIX) => &[Class::Auth],
+            // Token requests, device codes, sign-ins and consents of the OAuth pages.
+            (&Method::POST, p) if p.starts_with(crate::routes::OAUTH_PREFIX) => &[Class::Auth],
             (&Method::POST, "/me/email-verification") | (&Method::PUT, "/me/email") => {
                 &[Class::Write, Class::Mail]
             }
@@ -230,7 +231,7 @@ impl Limiter {
         &self,
         classes: &[Class],
         client: IpAddr,
-        member: Option<MemberId>,
+        member: Option<Holder>,
     ) -> Option<Decision> {
         let network = Holder::Network(network_of(client));
         let mut tightest: Option<Decision> = None;
@@ -253,7 +254,7 @@ impl Limiter {
             if let (Some(member), Some(quota)) = (member, self.limits.budgets.per_member(class)) {
                 let by_member = BudgetKey {
                     class,
-                    holder: Holder::Member(member),
+                    holder: member,
                 };
                 consider(self.budgets.acquire(&by_member, quota).await);
             }
@@ -414,6 +415,7 @@ pub fn too_many_requests(code: ErrorCode, detail: &str, retry_after: Duration) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use filmlog_domain::MemberId;
 
     #[test]
     fn requests_are_classified_by_method_and_path() {

@@ -27,6 +27,9 @@ pub enum Holder {
     /// An IPv4 address, or an IPv6 /64 (the rest of the address zeroed).
     Network(IpAddr),
     Member(MemberId),
+    /// A member's requests through one third-party app: an app spends its own budget, never the
+    /// member's or another app's.
+    App(MemberId, filmlog_domain::AppId),
 }
 
 impl std::fmt::Display for BudgetKey {
@@ -34,6 +37,7 @@ impl std::fmt::Display for BudgetKey {
         match self.holder {
             Holder::Network(ip) => write!(f, "{}:ip:{ip}", self.class.name()),
             Holder::Member(id) => write!(f, "{}:member:{id}", self.class.name()),
+            Holder::App(id, app) => write!(f, "{}:member:{id}:app:{app}", self.class.name()),
         }
     }
 }

@@ -10,7 +10,7 @@ use filmlog_persistence::{AsyncPgConnection, webhooks};
 
 use super::{Denied, FieldIssue, OpError, OpResult};
 use crate::credentials::{
-    PasswordService, TokenPair, TokenService, new_refresh_token, refresh_token_hash,
+    Grant, PasswordService, TokenPair, TokenService, new_refresh_token, refresh_token_hash,
 };
 
 /// Why webhooks were paused by a password change.
@@ -150,16 +150,19 @@ pub(crate) async fn session_in(
     let refresh_token = new_refresh_token();
     let hash = refresh_token_hash(&refresh_token);
     sessions::insert_refresh_token(conn, session, &hash, tokens.refresh_expiry()).await?;
-    tokens.pair(member, session, refresh_token)
+    tokens.pair(member, session, None, refresh_token)
 }
 
 /// Spends a refresh token for a new pair. Each works once: reusing a spent one ends its whole session
 /// ([`Denied::RefreshTokenReused`]), except that a retry within the grace window gets the same
-/// successor again (for a client whose response was lost).
+/// successor again (for a client whose response was lost). A token works only for the client it
+/// was issued to: `app` is the app refreshing (`None` for first-party sign-in); a grant's new
+/// access token carries the scopes granted.
 pub async fn refresh(
     conn: &mut AsyncPgConnection,
     tokens: &TokenService,
     token: &str,
+    app: Option<filmlog_domain::AppId>,
 ) -> OpResult<TokenPair> {
     if token.is_empty() || token.len() > 128 {
         return Err(Denied::InvalidRefreshToken.into());
@@ -172,7 +175,8 @@ pub async fn refresh(
                 return Err(Denied::InvalidRefreshToken.into());
             };
             let now = Utc::now();
-            if found.session_revoked || found.expires_at <= now {
+            let grant = found.grant.map(|(app, scopes)| Grant { app, scopes });
+            if found.session_revoked || found.expires_at <= now || grant.map(|g| g.app) != app {
                 return Err(Denied::InvalidRefreshToken.into());
             }
             let successor = tokens.successor_of(token);
@@ -184,12 +188,12 @@ pub async fn refresh(
                         sessions::insert_refresh_token(conn, found.session, &next_hash, expiry)
                             .await?;
                     sessions::mark_spent(conn, &found, next, now).await?;
-                    Ok(Some((found.member, found.session, successor)))
+                    Ok(Some((found.member, found.session, grant, successor)))
                 }
                 (Some(used), Some(next))
                     if now - used <= grace && !sessions::is_spent(conn, next).await? =>
                 {
-                    Ok(Some((found.member, found.session, successor)))
+                    Ok(Some((found.member, found.session, grant, successor)))
                 }
                 _ => {
                     sessions::revoke(conn, found.session, RevokeReason::RefreshTokenReused).await?;
@@ -199,7 +203,7 @@ pub async fn refresh(
         })
         .await?;
     match refreshed {
-        Some((member, session, successor)) => tokens.pair(member, session, successor),
+        Some((member, session, grant, successor)) => tokens.pair(member, session, grant, successor),
         None => {
             tracing::warn!("a spent refresh token was reused; its session has been revoked");
             Err(Denied::RefreshTokenReused.into())
@@ -324,23 +328,23 @@ mod tests {
         let first = start_session(&mut f.conn, &tokens, ana, &client)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let second = refresh(&mut f.conn, &tokens, &first.refresh_token)
+        let second = refresh(&mut f.conn, &tokens, &first.refresh_token, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(first.refresh_token, second.refresh_token);
 
-        let reused = refresh(&mut f.conn, &tokens, &first.refresh_token).await;
+        let reused = refresh(&mut f.conn, &tokens, &first.refresh_token, None).await;
         assert!(
             matches!(reused, Err(OpError::Denied(Denied::RefreshTokenReused))),
             "{reused:?}"
         );
         // The whole session ended: its newest token stops working too.
-        let successor = refresh(&mut f.conn, &tokens, &second.refresh_token).await;
+        let successor = refresh(&mut f.conn, &tokens, &second.refresh_token, None).await;
         assert!(
             matches!(successor, Err(OpError::Denied(Denied::InvalidRefreshToken))),
             "{successor:?}"
         );
-        let unknown = refresh(&mut f.conn, &tokens, "no-such-token").await;
+        let unknown = refresh(&mut f.conn, &tokens, "no-such-token", None).await;
         assert!(matches!(
             unknown,
             Err(OpError::Denied(Denied::InvalidRefreshToken))

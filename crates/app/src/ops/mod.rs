@@ -14,6 +14,7 @@ pub mod imports;
 pub mod lists;
 pub mod moderation;
 pub mod notify;
+pub mod oauth;
 pub mod portability;
 pub mod recovery;
 pub mod social;
