@@ -1534,3 +1534,77 @@ async fn every_operation_needs_its_scope_from_an_app() {
     // scope, 27 only first-party sign-in may.
     assert_eq!((scoped, first_party), (92, 27));
 }
+
+/// Two exchanges of one code at once: one gets tokens, the other sees a used code, and the grant
+/// the code gave ends (it may have been stolen). Two polls of one allowed device code at once: one
+/// gets tokens.
+#[actix_web::test]
+async fn concurrent_exchanges_give_one_grant_at_most() {
+    let app = TestApp::spawn().await;
+    let dev = app.member("dev").await;
+    let ana = app.member("ana").await;
+    let redirect = "https://scrobbler.example/callback";
+    let (client_id, _) = register(&app, &dev, redirect, false).await;
+    let client = client(&app, &client_id, None, redirect);
+    let http_client = no_redirects();
+    let http = |req| send(http_client.clone(), req);
+
+    let (code, verifier) = consented_code(&app, &client, &ana, &["read"]).await;
+    let secret = verifier.secret().clone();
+    let exchange = || {
+        client
+            .exchange_code(AuthorizationCode::new(code.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new(secret.clone()))
+            .request_async(&http)
+    };
+    let (a, b) = tokio::join!(exchange(), exchange());
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let (granted, refused) = match (a, b) {
+        (Ok(t), refused) | (refused, Ok(t)) => (t, refused),
+        (a, b) => panic!("no exchange worked: {a:?} {b:?}"),
+    };
+    assert_eq!(server_error(refused), BasicErrorResponseType::InvalidGrant);
+    app.get("/api/v1/me", Some(granted.access_token().secret()))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("read".to_owned()))
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("device code: {e:?}"));
+    let mut visitor = Visitor::new(&app);
+    let consent = visitor
+        .sign_in(
+            &format!("/oauth/device?user_code={}", details.user_code().secret()),
+            &ana,
+        )
+        .await;
+    let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
+    let typed = hidden(&consent.text, "user_code").unwrap_or_default();
+    let done = visitor
+        .post(
+            "/oauth/device",
+            &[
+                ("user_code", &typed),
+                ("csrf", &csrf),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let poll = || {
+        client.exchange_device_access_token(&details).request_async(
+            &http,
+            tokio::time::sleep,
+            Some(Duration::from_secs(1)),
+        )
+    };
+    let (a, b) = tokio::join!(poll(), poll());
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+}

@@ -51,7 +51,7 @@ impl Periodic for Prune {
 
     async fn run(&self, conn: &mut AsyncPgConnection) -> Result<usize, PersistenceError> {
         use filmlog_persistence::{
-            account_tokens, changes, idempotency, mail, portability, two_factor, webhooks,
+            account_tokens, changes, idempotency, mail, oauth, portability, two_factor, webhooks,
         };
         let keep = chrono::Utc::now() - TOMBSTONES_KEPT;
         // Every part runs, whichever fails: the first failure is answered after the others ran.
@@ -63,6 +63,7 @@ impl Periodic for Prune {
             mail::prune(conn, keep).await,
             account_tokens::prune(conn, chrono::Utc::now() - chrono::Duration::days(1)).await,
             two_factor::prune_challenges(conn, chrono::Utc::now()).await,
+            oauth::purge_expired(conn).await,
         ];
         all_parts(Self::NAME, parts)
     }
