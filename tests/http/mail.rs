@@ -628,7 +628,7 @@ async fn the_links_open_pages_whose_form_does_what_the_link_is_for() {
         Some("text/html; charset=utf-8")
     );
     assert_eq!(opened.header("x-frame-options"), Some("DENY"));
-    assert_eq!(opened.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(opened.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(opened.header("cache-control"), Some("no-store"));
     assert!(
         opened

@@ -149,6 +149,14 @@ fn hidden(html: &str, name: &str) -> Option<String> {
     )
 }
 
+/// The `href` of a page's link by id.
+fn hidden_href(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\" href=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
 /// A browser-like visitor of the pages over plain HTTP (cookies by hand, redirects not followed).
 struct Visitor<'a> {
     app: &'a TestApp,
@@ -347,6 +355,11 @@ async fn a_confidential_app_gets_rotating_tokens_with_pkce_and_the_oauth2_crate(
     // The grant's powers: reading and the diary, nothing else.
     let me = app.get("/api/v1/me", Some(&access)).await;
     assert_eq!(me.assert_status(200)["username"], "ana");
+    assert!(
+        me.json.get("email").is_none(),
+        "no scope reaches the address: {}",
+        me.text
+    );
     app.send(
         reqwest::Method::PUT,
         &format!("/api/v1/films/{slug}/rating"),
@@ -659,7 +672,8 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
         assert_eq!(page.status, 400, "{}", page.text);
         assert!(page.location.is_none());
     }
-    // Anything else is told to the app: no PKCE, plain PKCE, an unknown scope, another response type.
+    // Anything else is told on the page too, with a link back to the app carrying the error (never
+    // an automatic redirect): no PKCE, plain PKCE, an unknown scope, another response type.
     for (params, error) in [
         (
             vec![("response_type", "code"), ("scope", "read")],
@@ -700,8 +714,9 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
             ("state", "s1"),
         ]);
         let page = visitor.get(&authorize(&params)).await;
-        assert_eq!(page.status, 303, "{params:?}: {}", page.text);
-        let location = page.location.unwrap_or_default();
+        assert_eq!(page.status, 400, "{params:?}: {}", page.text);
+        assert!(page.location.is_none());
+        let location = hidden_href(&page.text, "back").unwrap_or_default();
         assert!(location.starts_with(redirect), "{location}");
         assert_eq!(
             query_param(&location, "error").as_deref(),
@@ -764,9 +779,22 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
             assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
         }
     }
-    // Without the form token (another site posting), or from another origin: nothing happens.
-    let mut forged = visitor.decide(&consent, true).await;
-    assert_eq!(forged.status, 303, "{}", forged.text);
+    let allowed = visitor.decide(&consent, true).await;
+    assert_eq!(allowed.status, 303, "{}", allowed.text);
+    // The pages' sign-in ends with the decision: the next person at this computer signs in again.
+    assert!(
+        allowed
+            .set_cookie
+            .as_deref()
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "{:?}",
+        allowed.set_cookie
+    );
+    let again = visitor.get(&good).await;
+    assert!(again.text.contains("Sign in to Filmlog"), "{}", again.text);
+    // Without the form token (another site posting), with another request's, or from another
+    // origin: nothing happens.
+    let consent = visitor.sign_in(&good, &ana).await;
     let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
     let fields = [
         ("response_type", "code"),
@@ -775,12 +803,17 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
         ("scope", "read social"),
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
+        ("state", "s2"),
         ("decision", "allow"),
     ];
-    forged = visitor.post("/oauth/authorize", &fields).await;
+    let forged = visitor.post("/oauth/authorize", &fields).await;
     assert_eq!(forged.status, 403, "{}", forged.text);
     let mut with_csrf = fields.to_vec();
     with_csrf.push(("csrf", &csrf));
+    let mut wider = with_csrf.clone();
+    wider[3] = ("scope", "read social lists");
+    let swapped = visitor.post("/oauth/authorize", &wider).await;
+    assert_eq!(swapped.status, 403, "{}", swapped.text);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&with_csrf)
         .finish();
@@ -1080,14 +1113,18 @@ async fn a_tv_signs_in_with_the_device_grant() {
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert!(done.text.contains("id=\"done\""));
-    // The code is answered once.
+    // The pages' sign-in ended with the decision; signed in again, the code is answered once.
     let again = visitor
         .post(
             "/oauth/device",
             &[("user_code", &typed), ("csrf", &csrf), ("decision", "deny")],
         )
         .await;
-    assert_eq!(again.status, 404);
+    assert_eq!(again.status, 401, "{}", again.text);
+    let again = visitor
+        .sign_in(&format!("/oauth/device?user_code={typed}"), &ana)
+        .await;
+    assert_eq!(again.status, 404, "{}", again.text);
 
     // The library polls, waiting as told, and gets the tokens.
     let tokens = client
@@ -1122,6 +1159,7 @@ async fn a_tv_signs_in_with_the_device_grant() {
             denied.user_code().secret()
         ))
         .await;
+    assert_eq!(consent.status, 200, "{}", consent.text);
     let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
     let typed = hidden(&consent.text, "user_code").unwrap_or_default();
     visitor
@@ -1149,12 +1187,20 @@ async fn a_tv_signs_in_with_the_device_grant() {
         (400, Some("expired_token"))
     );
     let late = visitor
-        .get(&format!(
-            "/oauth/device?user_code={}",
-            expired.user_code().secret()
-        ))
+        .sign_in(
+            &format!("/oauth/device?user_code={}", expired.user_code().secret()),
+            &ana,
+        )
         .await;
     assert_eq!(late.status, 404, "an expired code cannot be allowed");
+    // Guessing codes is throttled: wrong ones in a row lock this network out for a while.
+    let mut locked = 0;
+    for _ in 0..8 {
+        let guess = visitor.get("/oauth/device?user_code=BCDF-GHJK").await;
+        assert!(matches!(guess.status, 404 | 429), "{}", guess.status);
+        locked += usize::from(guess.status == 429);
+    }
+    assert!(locked > 0, "no guess was refused");
 
     // An unknown scope is refused at the start.
     let refused = client
@@ -1530,9 +1576,9 @@ async fn every_operation_needs_its_scope_from_an_app() {
             }
         }
     }
-    // 119 operations take a token (97 need one, 22 reads take one): 92 an app may call with its
-    // scope, 27 only first-party sign-in may.
-    assert_eq!((scoped, first_party), (92, 27));
+    // 119 operations take a token (97 need one, 22 reads take one): 88 an app may call with its
+    // scope, 31 only first-party sign-in may.
+    assert_eq!((scoped, first_party), (88, 31));
 }
 
 /// Two exchanges of one code at once: one gets tokens, the other sees a used code, and the grant
@@ -1606,5 +1652,203 @@ async fn concurrent_exchanges_give_one_grant_at_most() {
         [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
         1,
         "{a:?} {b:?}"
+    );
+}
+
+/// A member's "no" to an app reaches what is still on its way: revoking it (or signing out
+/// everywhere) voids the codes and allowed devices not yet turned into tokens. A refresh may narrow
+/// the scope of its access token. A request that named no redirect URI exchanges without one.
+#[actix_web::test]
+async fn consents_not_yet_collected_die_with_the_app_and_scopes_narrow() {
+    let app = TestApp::spawn().await;
+    let dev = app.member("dev").await;
+    let ana = app.member("ana").await;
+    let slug = app.film("Close-Up", 1990).await;
+    let redirect = "https://scrobbler.example/callback";
+    let (client_id, _) = register(&app, &dev, redirect, false).await;
+    let client = client(&app, &client_id, None, redirect);
+    let http_client = no_redirects();
+    let http = |req| send(http_client.clone(), req);
+
+    // A code and an allowed device, then the member revokes the app.
+    let (code, verifier) = consented_code(&app, &client, &ana, &["read"]).await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("exchange: {e:?}"));
+    let (code, verifier) = consented_code(&app, &client, &ana, &["read"]).await;
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("read".to_owned()))
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("device code: {e:?}"));
+    let mut visitor = Visitor::new(&app);
+    let consent = visitor
+        .sign_in(
+            &format!("/oauth/device?user_code={}", details.user_code().secret()),
+            &ana,
+        )
+        .await;
+    let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
+    let typed = hidden(&consent.text, "user_code").unwrap_or_default();
+    let done = visitor
+        .post(
+            "/oauth/device",
+            &[
+                ("user_code", &typed),
+                ("csrf", &csrf),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    app.delete(
+        &format!("/api/v1/me/authorized-apps/{client_id}"),
+        &ana.access_token,
+    )
+    .await
+    .assert_status(204);
+    app.get("/api/v1/me", Some(tokens.access_token().secret()))
+        .await
+        .assert_problem(401, "invalid_token");
+    let late = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await;
+    assert_eq!(server_error(late), BasicErrorResponseType::InvalidGrant);
+    let late = client
+        .exchange_device_access_token(&details)
+        .request_async(&http, tokio::time::sleep, Some(Duration::from_secs(1)))
+        .await;
+    assert!(
+        matches!(&late, Err(RequestTokenError::ServerResponse(e)) if e.error().as_ref() == "invalid_grant"),
+        "{late:?}"
+    );
+
+    // Logging out everywhere voids an outstanding code too.
+    let (code, verifier) = consented_code(&app, &client, &ana, &["read"]).await;
+    app.send(
+        reqwest::Method::DELETE,
+        "/api/v1/me/sessions",
+        Some(&ana.access_token),
+        None,
+    )
+    .await
+    .assert_status(204);
+    let late = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await;
+    assert_eq!(server_error(late), BasicErrorResponseType::InvalidGrant);
+
+    // A refresh narrows its access token's scope; the grant keeps its own.
+    let (code, verifier) = consented_code(&app, &client, &ana, &["read", "diary"]).await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("exchange: {e:?}"));
+    let refresh = tokens
+        .refresh_token()
+        .cloned()
+        .unwrap_or_else(|| RefreshToken::new(String::new()));
+    let narrow = client
+        .exchange_refresh_token(&refresh)
+        .add_scope(Scope::new("read".to_owned()))
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("refresh: {e:?}"));
+    let scopes: Vec<String> = narrow
+        .scopes()
+        .map(|s| s.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(scopes, ["read"]);
+    let rating = format!("/api/v1/films/{slug}/rating");
+    app.send(
+        reqwest::Method::PUT,
+        &rating,
+        Some(narrow.access_token().secret()),
+        Some(&json!({"rating": 4.0})),
+    )
+    .await
+    .assert_problem(403, "insufficient_scope");
+    let next = narrow
+        .refresh_token()
+        .cloned()
+        .unwrap_or_else(|| RefreshToken::new(String::new()));
+    let full = client
+        .exchange_refresh_token(&next)
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("refresh: {e:?}"));
+    app.send(
+        reqwest::Method::PUT,
+        &rating,
+        Some(full.access_token().secret()),
+        Some(&json!({"rating": 4.0})),
+    )
+    .await
+    .assert_status(204);
+
+    // An app with one redirect URI may leave it out of both requests.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let url = format!(
+        "/oauth/authorize?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", client_id.as_str()),
+                ("scope", "read"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish()
+    );
+    let mut visitor = Visitor::new(&app);
+    let consent = visitor.sign_in(&url, &ana).await;
+    let back = visitor.decide(&consent, true).await;
+    let location = back.location.unwrap_or_default();
+    assert!(location.starts_with(redirect), "{location}");
+    let code = query_param(&location, "code").unwrap_or_default();
+    let exchanged = http_client
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("grant_type", "authorization_code"),
+                    ("client_id", client_id.as_str()),
+                    ("code", code.as_str()),
+                    ("code_verifier", verifier.secret().as_str()),
+                ])
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exchanged.status(), 200);
+
+    // A stranger cannot fill the table with device sign-ins: an app has at most 1,000 waiting.
+    sql(
+        &app,
+        "INSERT INTO oauth_device_codes (device_hash, user_code, app_id, scopes, expires_at, poll_interval) \
+         SELECT sha256(i::text::bytea), lpad(i::text, 8, '0'), a.id, 1, now() + interval '10 minutes', 5 \
+         FROM generate_series(1, 1000) i, oauth_apps a",
+    )
+    .await;
+    let refused: Result<StandardDeviceAuthorizationResponse, _> = client
+        .exchange_device_code()
+        .add_scope(Scope::new("read".to_owned()))
+        .request_async(&http)
+        .await;
+    assert_eq!(
+        server_error(refused),
+        BasicErrorResponseType::InvalidRequest
     );
 }

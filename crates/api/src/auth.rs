@@ -21,6 +21,8 @@ use crate::state::AppState;
 pub struct AuthMember {
     pub member: Member,
     pub session: SessionId,
+    /// A third-party app's token: its app and scopes.
+    pub grant: Option<Grant>,
 }
 
 impl AuthMember {
@@ -97,13 +99,17 @@ async fn authenticate(state: web::Data<AppState>, token: DecodedToken) -> ApiRes
     let DecodedToken {
         member: member_id,
         session,
-        ..
+        grant,
     } = token;
     let mut conn = state.conn().await?;
     let member = sessions::authenticated_member(&mut conn, member_id, session)
         .await?
         .ok_or_else(session_ended)?;
-    Ok(AuthMember { member, session })
+    Ok(AuthMember {
+        member,
+        session,
+        grant,
+    })
 }
 
 fn session_ended() -> ApiError {
@@ -134,6 +140,7 @@ async fn live_caller(
         Ok(Caller {
             member: token.member,
             session: token.session,
+            grant: token.grant,
         })
     } else {
         Err(session_ended())
@@ -260,6 +267,8 @@ impl FromRequest for AuthMember {
 pub struct Caller {
     member: MemberId,
     pub session: SessionId,
+    /// A third-party app's token: its app and scopes.
+    pub grant: Option<Grant>,
 }
 
 impl Caller {

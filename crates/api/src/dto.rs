@@ -37,8 +37,10 @@ pub struct Me {
     pub id: String,
     #[schema(example = "ana_lima")]
     pub username: String,
+    /// Absent for a third-party app's token: no scope reaches the address.
     #[schema(example = "ana@example.com")]
-    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Whether you opened a link mailed to `email` (`POST /me/email-verification` sends a new one).
     /// Webhooks wait for a verified address.
     pub email_verified: bool,
@@ -136,12 +138,23 @@ impl From<Visibility> for Audience {
     }
 }
 
+impl Me {
+    /// The caller's account as `caller` may see it: an app's token never sees the address.
+    pub fn for_caller(m: Member, app: bool) -> Self {
+        let mut me = Me::from(m);
+        if app {
+            me.email = None;
+        }
+        me
+    }
+}
+
 impl From<Member> for Me {
     fn from(m: Member) -> Self {
         Me {
             id: m.id.to_string(),
             username: m.username,
-            email: m.email,
+            email: Some(m.email),
             email_verified: m.email_verified_at.is_some(),
             display_name: m.display_name,
             bio: m.bio,

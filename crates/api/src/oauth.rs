@@ -28,6 +28,7 @@ use filmlog_app::ops::oauth::{
 use filmlog_app::ops::{Denied, OpError};
 use filmlog_domain::oauth::{Scope, Scopes, display_user_code};
 use filmlog_domain::{Member, SessionId};
+use filmlog_persistence::PersistenceError;
 use filmlog_persistence::oauth::AppRow;
 use filmlog_persistence::sessions;
 use serde_json::json;
@@ -90,22 +91,37 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 
 /// An RFC 6749 §5.2 error answer.
 fn oauth_error(err: &OAuthError, basic: bool) -> HttpResponse {
-    let (status, code) = match err {
-        OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
-        OAuthError::Op(OpError::Denied(_)) => (StatusCode::BAD_REQUEST, "invalid_grant"),
-        OAuthError::Op(OpError::Persistence(_)) | OAuthError::TemporarilyUnavailable => {
-            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+    let (status, code, description) = match err {
+        OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client", err.to_string()),
+        // A suspension or a gone account since the consent: the grant cannot be had.
+        OAuthError::Op(OpError::Denied(d)) => {
+            (StatusCode::BAD_REQUEST, "invalid_grant", d.to_string())
         }
-        OAuthError::Op(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-        other => (StatusCode::BAD_REQUEST, other.code()),
-    };
-    let description = match err {
-        OAuthError::Op(OpError::Denied(d)) => d.to_string(),
+        OAuthError::Op(OpError::Rule(rule)) => {
+            (StatusCode::BAD_REQUEST, "invalid_request", rule.to_string())
+        }
+        OAuthError::TemporarilyUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            err.to_string(),
+        ),
+        // The database out of reach (or a transaction to retry): 503, as the API answers it.
+        OAuthError::Op(OpError::Persistence(
+            PersistenceError::Unavailable(_) | PersistenceError::SerializationFailure,
+        )) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the service is busy; retry".to_owned(),
+        ),
         OAuthError::Op(e) => {
             tracing::error!(error = %e, "oauth request failed");
-            "something went wrong on our side; retry".to_owned()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "something went wrong on our side; retry".to_owned(),
+            )
         }
-        other => other.to_string(),
+        other => (StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     };
     let mut res = crate::guards::no_store(HttpResponse::build(status));
     if status == StatusCode::UNAUTHORIZED && basic {
@@ -405,6 +421,20 @@ async fn page_session(
     }))
 }
 
+/// Ends the pages' sign-in once the member decided, and clears its cookie: the next person at a
+/// shared computer signs in again.
+async fn end_page_session(state: &AppState, session: SessionId) -> &'static str {
+    if let Ok(mut conn) = state.conn().await {
+        let ended = sessions::revoke(&mut conn, session, sessions::RevokeReason::Logout).await;
+        if let Err(e) = ended {
+            tracing::warn!(error = %e, "ending the consent pages' sign-in");
+        }
+    }
+    CLEAR_COOKIE
+}
+
+const CLEAR_COOKIE: &str = "filmlog_oauth=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax";
+
 fn set_cookie(state: &AppState, access_token: &str) -> String {
     let secure = if issuer(state).starts_with("https://") {
         "; Secure"
@@ -416,15 +446,19 @@ fn set_cookie(state: &AppState, access_token: &str) -> String {
     )
 }
 
-/// The form token of a page session: a consent posted without it (from another site) is refused.
-fn csrf_of(state: &AppState, session: SessionId) -> String {
+/// The form token of a consent: the page session's and the request's (an authorization request's
+/// query, a device's user code), under a server key, so a post can neither come from another site
+/// nor swap in another request.
+fn csrf_of(state: &AppState, session: SessionId, request: &str) -> String {
     state
         .tokens
-        .sign_position(&format!("oauth-consent:{session}"))
+        .sign_position(&format!("oauth-consent:{session}:{request}"))
 }
 
-fn csrf_ok(state: &AppState, session: SessionId, sent: Option<&str>) -> bool {
-    sent.is_some_and(|s| constant_time_eq(s.as_bytes(), csrf_of(state, session).as_bytes()))
+fn csrf_ok(state: &AppState, session: SessionId, request: &str, sent: Option<&str>) -> bool {
+    sent.is_some_and(|s| {
+        constant_time_eq(s.as_bytes(), csrf_of(state, session, request).as_bytes())
+    })
 }
 
 /// A post from a page of another origin is refused (the browser says where it comes from).
@@ -615,10 +649,19 @@ fn trouble(e: &ApiError) -> HttpResponse {
     }
 }
 
-fn authorize_request(encoded: &[u8]) -> AuthorizeRequest {
+/// The parameters of an authorization request; one sent twice makes it no request (RFC 6749 §3.1),
+/// told on the page.
+fn authorize_request(encoded: &[u8]) -> Result<AuthorizeRequest, String> {
     let form = Form::parse(encoded);
+    for name in AUTHORIZE_PARAMETERS {
+        if form.get(name).is_err() {
+            return Err(format!(
+                "The app's request names {name} twice, so it was stopped."
+            ));
+        }
+    }
     let get = |name: &str| form.first(name).map(str::to_owned);
-    AuthorizeRequest {
+    Ok(AuthorizeRequest {
         response_type: get("response_type"),
         client_id: get("client_id"),
         redirect_uri: get("redirect_uri"),
@@ -626,8 +669,18 @@ fn authorize_request(encoded: &[u8]) -> AuthorizeRequest {
         state: get("state"),
         code_challenge: get("code_challenge"),
         code_challenge_method: get("code_challenge_method"),
-    }
+    })
 }
+
+const AUTHORIZE_PARAMETERS: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 /// The query string of an authorization request, to carry it through a sign-in.
 fn authorize_query(r: &AuthorizeRequest) -> String {
@@ -683,13 +736,26 @@ fn refused_redirect(state: &AppState, refused: AuthorizeRefused) -> HttpResponse
             state: app_state,
             error,
             description,
-        } => see_other(&redirect_with(
-            state,
-            &redirect_uri,
-            &[("error", error), ("error_description", &description)],
-            app_state.as_deref(),
-        ))
-        .finish(),
+        } => {
+            // Told here, with a way back the member chooses: never an automatic redirect to an
+            // address any member can register (RFC 9700 §4.11.2).
+            let back = redirect_with(
+                state,
+                &redirect_uri,
+                &[("error", error), ("error_description", &description)],
+                app_state.as_deref(),
+            );
+            page(
+                StatusCode::BAD_REQUEST,
+                "This app's request is not valid",
+                &format!(
+                    "<p id=\"error\" data-error=\"{error}\">{}</p>\
+                     <p><a id=\"back\" href=\"{}\" rel=\"noreferrer\">Return to the app</a></p>",
+                    escape_html(&description),
+                    escape_html(&back),
+                ),
+            )
+        }
     }
 }
 
@@ -736,7 +802,10 @@ const DECISION_BUTTONS: &str = "<p><button id=\"allow\" type=\"submit\" name=\"d
 
 /// `GET /oauth/authorize`: the sign-in form, then the consent page.
 pub async fn authorize_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let request = authorize_request(req.query_string().as_bytes());
+    let request = match authorize_request(req.query_string().as_bytes()) {
+        Ok(r) => r,
+        Err(message) => return refused_here(&message),
+    };
     let checked = {
         let mut conn = match state.conn().await {
             Ok(c) => c,
@@ -760,7 +829,10 @@ pub async fn authorize_page(req: HttpRequest, state: web::Data<AppState>) -> Htt
     for (name, value) in form_urlencoded::parse(authorize_query(&request).as_bytes()) {
         fields.push_str(&hidden(&name, &value));
     }
-    fields.push_str(&hidden("csrf", &csrf_of(&state, me.session)));
+    fields.push_str(&hidden(
+        "csrf",
+        &csrf_of(&state, me.session, &authorize_query(&request)),
+    ));
     page(
         StatusCode::OK,
         &format!("Allow {}?", authorize.app.name),
@@ -783,14 +855,22 @@ pub async fn authorize_decision(
         return refused_origin();
     }
     let form = Form::parse(&body);
-    let request = authorize_request(&body);
+    let request = match authorize_request(&body) {
+        Ok(r) => r,
+        Err(message) => return refused_here(&message),
+    };
     let next = format!("{AUTHORIZE_PATH}?{}", authorize_query(&request));
     let me = match page_session(&req, &state).await {
         Ok(Some(me)) => me,
         Ok(None) => return sign_in_page(StatusCode::UNAUTHORIZED, &next, Some("Sign in first.")),
         Err(e) => return trouble(&e),
     };
-    if !csrf_ok(&state, me.session, form.first("csrf")) {
+    if !csrf_ok(
+        &state,
+        me.session,
+        &authorize_query(&request),
+        form.first("csrf"),
+    ) {
         return refused_origin();
     }
     let mut conn = match state.conn().await {
@@ -812,7 +892,11 @@ pub async fn authorize_decision(
             ],
             app_state,
         );
-        return see_other(&to).finish();
+        drop(conn);
+        let clear = end_page_session(&state, me.session).await;
+        return see_other(&to)
+            .insert_header((header::SET_COOKIE, clear))
+            .finish();
     }
     match oauth::allow(&mut conn, me.member.id, me.session, &authorize).await {
         Ok(code) => {
@@ -822,17 +906,53 @@ pub async fn authorize_decision(
                 &[("code", &code)],
                 app_state,
             );
-            see_other(&to).finish()
+            drop(conn);
+            let clear = end_page_session(&state, me.session).await;
+            see_other(&to)
+                .insert_header((header::SET_COOKIE, clear))
+                .finish()
         }
         Err(OpError::Denied(Denied::ReauthenticationRequired | Denied::AccountGone)) => {
-            sign_in_page(
-                StatusCode::UNAUTHORIZED,
-                &next,
-                Some("Sign in again to allow it (your sign-in is more than 10 minutes old)."),
-            )
+            sign_in_page(StatusCode::UNAUTHORIZED, &next, Some(SIGN_IN_AGAIN))
         }
         Err(e) => trouble(&ApiError::from(e)),
     }
+}
+
+const SIGN_IN_AGAIN: &str =
+    "Sign in again to allow it: your sign-in is more than 10 minutes old, or has ended.";
+const UNKNOWN_CODE: &str =
+    "That code is unknown, was used already or has expired. Check your device.";
+
+/// What a device's user code is checked against: its stored form (any case, dash or not).
+fn device_binding(typed: &str) -> String {
+    filmlog_domain::oauth::normalize_user_code(typed).unwrap_or_default()
+}
+
+/// The back-off of a member typing user codes (RFC 8628 §5.1): wrong codes in a row lock their
+/// network out of trying more for a while, and slow everyone else trying for that member; nobody
+/// else is slowed.
+fn code_check<'a>(
+    req: &HttpRequest,
+    state: &'a AppState,
+    me: &PageSession,
+) -> crate::ratelimit::CredentialCheck<'a> {
+    let ip = crate::ratelimit::client_of(req, &state.limiter.limits);
+    state
+        .limiter
+        .credential_check(&format!("device-codes:{}", me.member.id), ip)
+}
+
+fn too_many_codes(wait: std::time::Duration) -> HttpResponse {
+    let mut res = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many wrong codes",
+        "<p>Wait a few minutes, then type the code your device shows again.</p>",
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 fn device_code_form(message: Option<&str>, status: StatusCode) -> HttpResponse {
@@ -871,17 +991,22 @@ pub async fn device_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     let Some(typed) = typed else {
         return device_code_form(None, StatusCode::OK);
     };
+    let check = code_check(&req, &state, &me);
+    if let Err(wait) = check.admit().await {
+        return too_many_codes(wait);
+    }
     let pending = match state.conn().await {
         Ok(mut conn) => oauth::pending_device(&mut conn, &typed).await,
         Err(e) => return trouble(&e),
     };
     let (app, scopes) = match pending {
-        Ok(Some(found)) => found,
+        Ok(Some(found)) => {
+            let _ = check.succeeded().await;
+            found
+        }
         Ok(None) => {
-            return device_code_form(
-                Some("That code is unknown, was used already or has expired. Check your device."),
-                StatusCode::NOT_FOUND,
-            );
+            check.failed().await;
+            return device_code_form(Some(UNKNOWN_CODE), StatusCode::NOT_FOUND);
         }
         Err(e) => return trouble(&ApiError::from(e)),
     };
@@ -895,7 +1020,10 @@ pub async fn device_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             scope_list(scopes),
             escape_html(&typed.to_uppercase()),
             hidden("user_code", &typed),
-            hidden("csrf", &csrf_of(&state, me.session)),
+            hidden(
+                "csrf",
+                &csrf_of(&state, me.session, &device_binding(&typed))
+            ),
         ),
     )
 }
@@ -919,7 +1047,12 @@ pub async fn device_decision(
         Ok(None) => return sign_in_page(StatusCode::UNAUTHORIZED, &next, Some("Sign in first.")),
         Err(e) => return trouble(&e),
     };
-    if !csrf_ok(&state, me.session, form.first("csrf")) {
+    if !csrf_ok(
+        &state,
+        me.session,
+        &device_binding(&typed),
+        form.first("csrf"),
+    ) {
         return refused_origin();
     }
     let allowed = form.first("decision") == Some("allow");
@@ -929,27 +1062,29 @@ pub async fn device_decision(
         }
         Err(e) => return trouble(&e),
     };
+    let done = |title: &str, text: &str| {
+        let mut res = page(StatusCode::OK, title, &format!("<p id=\"done\">{text}</p>"));
+        res.headers_mut().insert(
+            header::SET_COOKIE,
+            header::HeaderValue::from_static(CLEAR_COOKIE),
+        );
+        res
+    };
     match decided {
-        Ok(true) if allowed => page(
-            StatusCode::OK,
-            "Device connected",
-            "<p id=\"done\">Done: go back to your device, it signs in by itself.</p>",
-        ),
-        Ok(true) => page(
-            StatusCode::OK,
-            "Request denied",
-            "<p id=\"done\">The device was not let in.</p>",
-        ),
-        Ok(false) => device_code_form(
-            Some("That code is unknown, was used already or has expired. Check your device."),
-            StatusCode::NOT_FOUND,
-        ),
+        Ok(true) => {
+            end_page_session(&state, me.session).await;
+            if allowed {
+                done(
+                    "Device connected",
+                    "Done: go back to your device, it signs in by itself.",
+                )
+            } else {
+                done("Request denied", "The device was not let in.")
+            }
+        }
+        Ok(false) => device_code_form(Some(UNKNOWN_CODE), StatusCode::NOT_FOUND),
         Err(OpError::Denied(Denied::ReauthenticationRequired | Denied::AccountGone)) => {
-            sign_in_page(
-                StatusCode::UNAUTHORIZED,
-                &next,
-                Some("Sign in again to allow it (your sign-in is more than 10 minutes old)."),
-            )
+            sign_in_page(StatusCode::UNAUTHORIZED, &next, Some(SIGN_IN_AGAIN))
         }
         Err(e) => trouble(&ApiError::from(e)),
     }

@@ -4,7 +4,7 @@
 //! link's token back, so opening a link (a mail scanner fetching it, a preview) changes nothing;
 //! the post does what `POST /api/v1/auth/email-verification/confirm` and
 //! `POST /api/v1/auth/password-reset/confirm` do (the same functions), within the `auth` budget. Plain server-rendered HTML, no script; never framed,
-//! never cached, and the token in the address is never sent to another site as a `Referer`.
+//! never cached, and the token in the address is never sent on as a `Referer`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,23 +23,28 @@ pub const UNDO_PATH: &str = "/account/undo-email-change";
 pub const FORM_MAX: usize = 4096;
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    document(status, title, body, "form-action 'self'; ")
+    document(status, title, body, "form-action 'self'; ", "no-referrer")
 }
 
 /// A page of the OAuth consent flow: as [`page`], except that its forms may end in a redirect to
-/// the app (a browser applies `form-action` to the redirects after a post too).
+/// the app (a browser applies `form-action` to the redirects after a post too), and that its
+/// posts carry the page's origin (checked: no other site may consent for a member), while no
+/// other site is ever sent a `Referer`.
 pub(crate) fn consent_page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    document(status, title, body, "")
+    document(status, title, body, "", "same-origin")
 }
 
-fn document(status: StatusCode, title: &str, body: &str, form_action: &str) -> HttpResponse {
+fn document(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    form_action: &str,
+    referrer: &'static str,
+) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        // Never a `Referer` to another site (the address may hold a token), but the page's own
-        // origin on its posts: with `no-referrer` a browser sends `Origin: null`, which the API
-        // refuses as a foreign page.
-        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::REFERRER_POLICY, referrer))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((

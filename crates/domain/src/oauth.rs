@@ -58,7 +58,9 @@ impl Scope {
             Scope::Portability => {
                 "Import a Letterboxd history into your account and export your data"
             }
-            Scope::Webhooks => "Send your account's events to addresses of its choosing (webhooks)",
+            Scope::Webhooks => {
+                "See, test and delete your webhooks and their deliveries (adding one takes your password in Filmlog)"
+            }
         }
     }
 

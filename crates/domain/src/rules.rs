@@ -67,6 +67,8 @@ pub enum RuleError {
     WebhookLimit,
     #[error("a member may register at most {max} apps", max = crate::oauth::APPS_MAX)]
     AppLimit,
+    #[error("too many devices are waiting to sign in to this app; retry in a few minutes")]
+    DevicesPending,
     #[error("a public app has no client secret; register a confidential app for one")]
     PublicApp,
     #[error("the endpoint is disabled; enable it with PATCH first")]
@@ -81,7 +83,7 @@ pub enum RuleError {
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 31] = [
+    pub const ALL: [RuleError; 32] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -108,6 +110,7 @@ impl RuleError {
         RuleError::SameFilm,
         RuleError::WebhookLimit,
         RuleError::AppLimit,
+        RuleError::DevicesPending,
         RuleError::PublicApp,
         RuleError::WebhookDisabled,
         RuleError::WebhookTestPending,
@@ -144,6 +147,7 @@ impl RuleError {
             RuleError::SameFilm => "same_film",
             RuleError::WebhookLimit => "webhook_limit",
             RuleError::AppLimit => "app_limit",
+            RuleError::DevicesPending => "devices_pending",
             RuleError::PublicApp => "public_app",
             RuleError::WebhookDisabled => "webhook_disabled",
             RuleError::WebhookTestPending => "webhook_test_pending",
@@ -170,6 +174,7 @@ impl RuleError {
             | RuleError::SameFilm
             | RuleError::WebhookLimit
             | RuleError::AppLimit
+            | RuleError::DevicesPending
             | RuleError::PublicApp
             | RuleError::WebhookDisabled
             | RuleError::WebhookTestPending

@@ -248,12 +248,49 @@ pub async fn authorized(
     Ok(apps)
 }
 
-/// Ends every grant `member` gave `app`; how many ended.
+/// Deletes the consents `member` gave (to `app`, or to every app) that no token came of yet: unused
+/// authorization codes and allowed device codes not collected.
+pub async fn forget_pending(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    app: Option<AppId>,
+) -> Result<()> {
+    let mut codes = diesel::delete(oauth_codes::table)
+        .filter(oauth_codes::member_id.eq(member.get()))
+        .filter(oauth_codes::used_at.is_null())
+        .into_boxed();
+    let mut devices = diesel::delete(oauth_device_codes::table)
+        .filter(oauth_device_codes::member_id.eq(member.get()))
+        .filter(oauth_device_codes::collected_at.is_null())
+        .into_boxed();
+    if let Some(app) = app {
+        codes = codes.filter(oauth_codes::app_id.eq(app.get()));
+        devices = devices.filter(oauth_device_codes::app_id.eq(app.get()));
+    }
+    codes.execute(conn).await?;
+    devices.execute(conn).await?;
+    Ok(())
+}
+
+/// How many device authorizations of `app` wait for a member.
+pub async fn pending_devices(conn: &mut AsyncPgConnection, app: AppId) -> Result<i64> {
+    Ok(oauth_device_codes::table
+        .filter(oauth_device_codes::app_id.eq(app.get()))
+        .filter(oauth_device_codes::decision.is_null())
+        .filter(oauth_device_codes::expires_at.gt(Utc::now()))
+        .select(count_star())
+        .get_result(conn)
+        .await?)
+}
+
+/// Ends every grant `member` gave `app`, and the consents not yet turned into tokens; how many
+/// grants ended.
 pub async fn revoke_grants(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     app: AppId,
 ) -> Result<usize> {
+    forget_pending(conn, member, Some(app)).await?;
     Ok(diesel::update(
         sessions::table
             .filter(sessions::member_id.eq(member.get()))
@@ -481,9 +518,9 @@ pub async fn collected(conn: &mut AsyncPgConnection, hash: &[u8]) -> Result<()> 
     Ok(())
 }
 
-/// Deletes codes and device codes that expired more than a day ago; how many.
+/// Deletes codes and device codes that expired; how many.
 pub async fn purge_expired(conn: &mut AsyncPgConnection) -> Result<usize> {
-    let before = Utc::now() - chrono::Duration::days(1);
+    let before = Utc::now();
     let codes = diesel::delete(oauth_codes::table.filter(oauth_codes::expires_at.lt(before)))
         .execute(conn)
         .await?;

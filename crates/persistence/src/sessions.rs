@@ -356,6 +356,9 @@ async fn revoke_every(
     if let Some(keep) = keep {
         live = live.filter(sessions::id.ne(keep.get()));
     }
+    // Consents given and not yet turned into tokens go too: a code or an allowed device waiting to
+    // be collected would otherwise outlive the sign-out.
+    crate::oauth::forget_pending(conn, member, None).await?;
     Ok(diesel::update(sessions::table)
         .filter(sessions::id.eq_any(live.select(sessions::id)))
         .set((

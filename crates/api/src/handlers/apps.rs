@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use filmlog_app::ops::oauth::{self, AppInput, OwnedApp};
+use filmlog_app::ops::oauth::{self, AppInput, AppPatch, OwnedApp};
 use filmlog_persistence::oauth::AuthorizedApp as AuthorizedRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::dto::rfc3339;
 use crate::error::{ApiResult, MalformedJson, NotJson, ServiceUnavailable, Unauthenticated};
-use crate::extract::{ClientIdPath, JsonBody};
+use crate::extract::{ClientIdPath, JsonBody, double_option};
 use crate::state::AppState;
 
 /// An app you registered.
@@ -84,8 +84,14 @@ pub struct CreateAppRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateAppRequest {
     pub name: Option<String>,
-    pub description: Option<String>,
-    pub homepage: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "https://scrobbler.example")]
+    pub homepage: Option<Option<String>>,
     pub redirect_uris: Option<Vec<String>>,
 }
 
@@ -210,21 +216,14 @@ pub async fn update_app(
     body: JsonBody<UpdateAppRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
+    let patch = AppPatch {
+        name: req.name,
+        description: req.description,
+        homepage: req.homepage,
+        redirect_uris: req.redirect_uris,
+    };
     let mut conn = state.conn().await?;
-    let current = oauth::owned_one(&mut conn, auth.id(), &client_id)
-        .await?
-        .app;
-    let fields = AppInput {
-        name: req.name.unwrap_or(current.name),
-        description: Some(req.description.unwrap_or(current.description)),
-        homepage: match req.homepage {
-            Some(h) => Some(h),
-            None => current.homepage,
-        },
-        redirect_uris: req.redirect_uris.unwrap_or(current.redirect_uris),
-    }
-    .check()?;
-    let app = oauth::update(&mut conn, auth.id(), &client_id, fields).await?;
+    let app = oauth::update(&mut conn, auth.id(), &client_id, patch).await?;
     Ok(HttpResponse::Ok().json(App::of(app, None)))
 }
 

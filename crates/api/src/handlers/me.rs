@@ -32,7 +32,8 @@ use filmlog_app::ops;
 )]
 #[get("/me")]
 pub async fn get_me(auth: AuthMember) -> ApiResult<HttpResponse> {
-    json_with_etag(&Me::from(auth.member))
+    let app = auth.grant.is_some();
+    json_with_etag(&Me::for_caller(auth.member, app))
 }
 
 /// A partial profile update. Absent fields stay; `null` or blank clears a field.
@@ -201,14 +202,18 @@ pub async fn update_me(
     let change = ProfileChange::try_from(body.0)?;
     let precondition = if_match(&req);
     let me = auth.id();
+    let app = auth.grant.is_some();
     let mut conn = state.conn().await?;
     // The ETag is compared with the row locked, in the transaction that writes: of several
     // writers holding the same ETag exactly one wins, the others get 412.
     let precondition = move |current: &filmlog_domain::Member| {
-        check_if_match(precondition.as_deref(), &Me::from(current.clone()))
+        check_if_match(
+            precondition.as_deref(),
+            &Me::for_caller(current.clone(), app),
+        )
     };
     let member = ops::accounts::update_profile(&mut conn, me, change, precondition).await?;
-    json_with_etag(&Me::from(member))
+    json_with_etag(&Me::for_caller(member, app))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

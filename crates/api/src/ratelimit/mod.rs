@@ -60,8 +60,16 @@ impl Class {
             (&Method::POST, "/auth/password-reset") => &[Class::Auth, Class::Mail],
             // The pages of mailed links do what the confirmations do.
             (&Method::POST, p) if p.starts_with(crate::routes::PAGES_PREFIX) => &[Class::Auth],
-            // Token requests, device codes, sign-ins and consents of the OAuth pages.
+            // An app's token requests: they guess no password (codes, refresh tokens and secrets
+            // are 256 random bits), and an app's server sends many.
+            (&Method::POST, "/oauth/token" | "/oauth/revoke" | "/oauth/device/code") => {
+                &[Class::Write]
+            }
+            // The OAuth pages' sign-ins and consents, and the user codes members type.
             (&Method::POST, p) if p.starts_with(crate::routes::OAUTH_PREFIX) => &[Class::Auth],
+            (&Method::GET | &Method::HEAD, "/oauth/device") if has_param(query, "user_code") => {
+                &[Class::Auth]
+            }
             (&Method::POST, "/me/email-verification") | (&Method::PUT, "/me/email") => {
                 &[Class::Write, Class::Mail]
             }
@@ -88,7 +96,11 @@ impl Class {
 /// Whether the query string has a `q` parameter, read as the `Query` extractor reads it
 /// (`%71=…` is `q=…`).
 fn has_search(query: &str) -> bool {
-    form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "q")
+    has_param(query, "q")
+}
+
+fn has_param(query: &str, name: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name)
 }
 
 /// The budgets, by class and by whom they count.

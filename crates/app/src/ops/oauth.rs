@@ -30,6 +30,8 @@ use crate::credentials::{
 pub const CODE_FOR: Duration = Duration::from_secs(120);
 /// How long a device code waits for its member.
 pub const DEVICE_FOR: Duration = Duration::from_secs(600);
+/// The most device sign-ins one app may have waiting for members (each row a stranger can make).
+pub const DEVICES_PENDING_MAX: i64 = 1000;
 /// The seconds a device waits between polls, to begin with (`slow_down` adds five).
 pub const DEVICE_INTERVAL: i32 = 5;
 
@@ -47,7 +49,7 @@ impl AppInput {
     pub fn check(self) -> OpResult<AppFields> {
         let mut issues = Vec::new();
         let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 60 || name.chars().any(invisible) {
             issues.push(FieldIssue::new(
                 "/name",
                 "invalid_name",
@@ -96,8 +98,12 @@ impl AppInput {
                 ));
             }
         }
-        let mut redirect_uris = self.redirect_uris;
-        redirect_uris.dedup();
+        let mut redirect_uris: Vec<String> = Vec::with_capacity(self.redirect_uris.len());
+        for uri in self.redirect_uris {
+            if !redirect_uris.contains(&uri) {
+                redirect_uris.push(uri);
+            }
+        }
         if !issues.is_empty() {
             return Err(OpError::Invalid(issues));
         }
@@ -108,6 +114,13 @@ impl AppInput {
             redirect_uris,
         })
     }
+}
+
+/// A character a name shown to members must not hold: control characters, and the format
+/// characters that reorder or hide text (bidirectional overrides, zero-width ones).
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// An app with its live grants, as its owner sees it.
@@ -134,6 +147,10 @@ pub async fn register(
     let secret = confidential.then(|| random_token(32));
     let hash = secret.as_deref().map(secret_hash);
     conn.transaction(async |conn| {
+        // The owner's row, locked: concurrent registrations count one after the other.
+        members::lock(conn, owner)
+            .await?
+            .ok_or(Denied::AccountGone)?;
         if store::count_owned(conn, owner).await? >= rules::APPS_MAX {
             return Err(RuleError::AppLimit.into());
         }
@@ -189,17 +206,35 @@ pub async fn owned_one(
     one.pop().ok_or(OpError::NotFound("app"))
 }
 
+/// What an owner changes of an app: absent fields stay; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct AppPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub homepage: Option<Option<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+}
+
+/// Changes an app: merged with the row locked and checked whole, so two owners' changes never
+/// undo each other.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     owner: MemberId,
     client_id: &str,
-    fields: AppFields,
+    patch: AppPatch,
 ) -> OpResult<OwnedApp> {
     let app = conn
         .transaction(async |conn| {
             let app = store::lock_owned(conn, owner, client_id)
                 .await?
                 .ok_or(OpError::NotFound("app"))?;
+            let fields = AppInput {
+                name: patch.name.unwrap_or(app.name),
+                description: patch.description.unwrap_or(Some(app.description)),
+                homepage: patch.homepage.unwrap_or(app.homepage),
+                redirect_uris: patch.redirect_uris.unwrap_or(app.redirect_uris),
+            }
+            .check()?;
             Ok::<_, OpError>(store::update_app(conn, app.id, &fields).await?)
         })
         .await?;
@@ -358,7 +393,10 @@ pub struct AuthorizeRequest {
 #[derive(Debug, Clone)]
 pub struct Authorize {
     pub app: AppRow,
+    /// Where the member goes back to: the one sent, or the app's only one.
     pub redirect_uri: String,
+    /// Whether the request named it (the exchange must then name it too, OAuth 2.1 §4.1.3).
+    pub redirect_sent: bool,
     pub scopes: Scopes,
     pub state: Option<String>,
     pub challenge: String,
@@ -399,7 +437,10 @@ pub async fn check_authorize(
         .ok_or_else(|| here("The request names no app (client_id)."))?;
     let app = store::by_client_id(conn, client_id)
         .await
-        .map_err(|_| here("Something went wrong on our side; try again in a minute."))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading an app for an authorization request");
+            here("Something went wrong on our side; try again in a minute.")
+        })?
         .ok_or_else(|| here("The app that sent you here is not registered with Filmlog."))?;
     let redirect_uri = match &req.redirect_uri {
         Some(sent) => app
@@ -451,6 +492,7 @@ pub async fn check_authorize(
     Ok(Authorize {
         app,
         redirect_uri,
+        redirect_sent: req.redirect_uri.is_some(),
         scopes,
         state,
         challenge,
@@ -492,7 +534,12 @@ pub async fn allow(
                 hash: &hash,
                 app: request.app.id,
                 member,
-                redirect_uri: &request.redirect_uri,
+                // What the exchange must send: nothing when the request sent nothing.
+                redirect_uri: if request.redirect_sent {
+                    &request.redirect_uri
+                } else {
+                    ""
+                },
                 challenge: &request.challenge,
                 scopes: request.scopes,
                 expires_at,
@@ -627,13 +674,26 @@ pub async fn refresh(
         }
     }
     match super::accounts::refresh(conn, tokens, refresh_token, Some(app.id)).await {
-        Ok(pair) => {
-            let scopes = tokens
+        Ok(mut pair) => {
+            let access = tokens
                 .decode_access(&pair.access_token)
-                .ok()
-                .and_then(|a| a.grant)
-                .map(|g| g.scopes)
-                .unwrap_or_default();
+                .map_err(|_| OpError::internal("a token just issued does not decode"))?;
+            let granted = access.grant.map(|g| g.scopes).unwrap_or_default();
+            // A narrower scope applies to this access token; the grant keeps its scopes.
+            let scopes = match asked {
+                Some(asked) if asked != granted => {
+                    pair.access_token = tokens.issue_access(
+                        access.member,
+                        access.session,
+                        Some(Grant {
+                            app: app.id,
+                            scopes: asked,
+                        }),
+                    )?;
+                    asked
+                }
+                _ => granted,
+            };
             Ok(Granted {
                 tokens: pair,
                 scopes,
@@ -716,6 +776,9 @@ pub async fn start_device(
     let hash = refresh_token_hash(&device_code);
     let expires_at =
         Utc::now() + chrono::Duration::from_std(DEVICE_FOR).map_err(OpError::internal)?;
+    if store::pending_devices(conn, app.id).await? >= DEVICES_PENDING_MAX {
+        return Err(RuleError::DevicesPending.into());
+    }
     // A user code is one of 20^8; a clash with a live one is drawn again.
     for _ in 0..5 {
         let user_code = new_user_code();
@@ -816,6 +879,10 @@ pub async fn poll_device(
             )));
         }
         let now = Utc::now();
+        // An allowed device must collect its tokens before the code expires.
+        if found.expires_at <= now {
+            return Ok(Err(OAuthError::ExpiredToken));
+        }
         match (found.decision.as_deref(), found.member_id) {
             (Some("allowed"), Some(member)) => {
                 let scopes = Scopes::from_bits(found.scopes);
@@ -826,9 +893,6 @@ pub async fn poll_device(
             }
             (Some(_), _) => return Ok(Err(OAuthError::AccessDenied)),
             _ => {}
-        }
-        if found.expires_at <= now {
-            return Ok(Err(OAuthError::ExpiredToken));
         }
         let too_soon = found
             .last_polled_at
@@ -857,11 +921,14 @@ pub async fn revoke_app(
     member: MemberId,
     client_id: &str,
 ) -> OpResult<()> {
-    let app = store::by_client_id(conn, client_id)
-        .await?
-        .ok_or(OpError::NotFound("authorized app"))?;
-    if store::revoke_grants(conn, member, app.id).await? == 0 {
-        return Err(OpError::NotFound("authorized app"));
-    }
-    Ok(())
+    conn.transaction(async |conn| {
+        let app = store::by_client_id(conn, client_id)
+            .await?
+            .ok_or(OpError::NotFound("authorized app"))?;
+        if store::revoke_grants(conn, member, app.id).await? == 0 {
+            return Err(OpError::NotFound("authorized app"));
+        }
+        Ok(())
+    })
+    .await
 }
