@@ -86,10 +86,13 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    // The API's policy. The server's pages (mailed links, OAuth consent) are not called across
-    // origins: they check where their posts come from themselves (a page sent with
+    // The API's policy. The server's pages (mailed links, OAuth consent and its endpoints) are not
+    // called across origins: they check where their posts come from themselves (a page sent with
     // `Referrer-Policy: no-referrer` posts with `Origin: null`).
-    if !req.path().starts_with(crate::routes::API_PREFIX) {
+    let path = req.path();
+    if path.starts_with(crate::routes::PAGES_PREFIX)
+        || path.starts_with(crate::routes::OAUTH_PREFIX)
+    {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let policy = req
