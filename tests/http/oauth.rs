@@ -256,6 +256,28 @@ impl<'a> Visitor<'a> {
         self.get(&next).await
     }
 
+    /// Answers a device's user code as `who` (signing in when the pages ask): the page it ends on.
+    async fn answer_device(&mut self, user_code: &str, who: &TestMember, decision: &str) -> Page {
+        let url = format!("/oauth/device?user_code={user_code}");
+        let mut consent = self.get(&url).await;
+        if consent.text.contains("Sign in to Filmlog") {
+            self.cookie = None;
+            consent = self.sign_in(&url, who).await;
+        }
+        assert_eq!(consent.status, 200, "{}", consent.text);
+        let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
+        let typed = hidden(&consent.text, "user_code").unwrap_or_default();
+        self.post(
+            "/oauth/device",
+            &[
+                ("user_code", &typed),
+                ("csrf", &csrf),
+                ("decision", decision),
+            ],
+        )
+        .await
+    }
+
     /// The consent page's decision for an authorization request: where the member is sent.
     async fn decide(&mut self, consent: &Page, allow: bool) -> Page {
         assert_eq!(consent.status, 200, "{}", consent.text);
@@ -1153,21 +1175,10 @@ async fn a_tv_signs_in_with_the_device_grant() {
         .request_async(&http)
         .await
         .unwrap_or_else(|e| panic!("device code: {e:?}"));
-    let consent = visitor
-        .get(&format!(
-            "/oauth/device?user_code={}",
-            denied.user_code().secret()
-        ))
+    let answered = visitor
+        .answer_device(denied.user_code().secret(), &ana, "deny")
         .await;
-    assert_eq!(consent.status, 200, "{}", consent.text);
-    let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
-    let typed = hidden(&consent.text, "user_code").unwrap_or_default();
-    visitor
-        .post(
-            "/oauth/device",
-            &[("user_code", &typed), ("csrf", &csrf), ("decision", "deny")],
-        )
-        .await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
     let (status, body) = poll(denied.device_code().secret().clone()).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -1489,16 +1500,7 @@ async fn every_operation_needs_its_scope_from_an_app() {
             let scope = requirements
                 .iter()
                 .find_map(|r| r.get("oauth2")?.get(0)?.as_str().map(str::to_owned));
-            let concrete = path
-                .replace("{slug}", "no-such-film-1900")
-                .replace("{username}", "nobody_here")
-                .replace("{id}", "999999")
-                .replace("{list_id}", "999999")
-                .replace("{webhook_id}", "999999")
-                .replace("{import_id}", "999999")
-                .replace("{export_id}", "999999")
-                .replace("{client_id}", "no-such-app");
-            assert!(!concrete.contains('{'), "a parameter to fill: {path}");
+            let concrete = crate::visibility::nothing_at(path);
             let method = reqwest::Method::from_bytes(verb.to_ascii_uppercase().as_bytes())
                 .unwrap_or(reqwest::Method::GET);
             let body = json!({});
@@ -1620,24 +1622,8 @@ async fn concurrent_exchanges_give_one_grant_at_most() {
         .request_async(&http)
         .await
         .unwrap_or_else(|e| panic!("device code: {e:?}"));
-    let mut visitor = Visitor::new(&app);
-    let consent = visitor
-        .sign_in(
-            &format!("/oauth/device?user_code={}", details.user_code().secret()),
-            &ana,
-        )
-        .await;
-    let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
-    let typed = hidden(&consent.text, "user_code").unwrap_or_default();
-    let done = visitor
-        .post(
-            "/oauth/device",
-            &[
-                ("user_code", &typed),
-                ("csrf", &csrf),
-                ("decision", "allow"),
-            ],
-        )
+    let done = Visitor::new(&app)
+        .answer_device(details.user_code().secret(), &ana, "allow")
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     let poll = || {
@@ -1685,24 +1671,8 @@ async fn consents_not_yet_collected_die_with_the_app_and_scopes_narrow() {
         .request_async(&http)
         .await
         .unwrap_or_else(|e| panic!("device code: {e:?}"));
-    let mut visitor = Visitor::new(&app);
-    let consent = visitor
-        .sign_in(
-            &format!("/oauth/device?user_code={}", details.user_code().secret()),
-            &ana,
-        )
-        .await;
-    let csrf = hidden(&consent.text, "csrf").unwrap_or_default();
-    let typed = hidden(&consent.text, "user_code").unwrap_or_default();
-    let done = visitor
-        .post(
-            "/oauth/device",
-            &[
-                ("user_code", &typed),
-                ("csrf", &csrf),
-                ("decision", "allow"),
-            ],
-        )
+    let done = Visitor::new(&app)
+        .answer_device(details.user_code().secret(), &ana, "allow")
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     app.delete(

@@ -461,6 +461,33 @@ fn csrf_ok(state: &AppState, session: SessionId, request: &str, sent: Option<&st
     })
 }
 
+/// The member deciding a consent posted as `form` for `request`: signed in on these pages (else
+/// the sign-in form, leading back to `next`) and posting that consent's own form token (else
+/// refused).
+async fn consenting(
+    req: &HttpRequest,
+    state: &AppState,
+    form: &Form,
+    request: &str,
+    next: &str,
+) -> Result<PageSession, HttpResponse> {
+    let me = match page_session(req, state).await {
+        Ok(Some(me)) => me,
+        Ok(None) => {
+            return Err(sign_in_page(
+                StatusCode::UNAUTHORIZED,
+                next,
+                Some("Sign in first."),
+            ));
+        }
+        Err(e) => return Err(trouble(&e)),
+    };
+    if !csrf_ok(state, me.session, request, form.first("csrf")) {
+        return Err(refused_origin());
+    }
+    Ok(me)
+}
+
 /// A post from a page of another origin is refused (the browser says where it comes from).
 fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     let site_ok = req
@@ -860,19 +887,10 @@ pub async fn authorize_decision(
         Err(message) => return refused_here(&message),
     };
     let next = format!("{AUTHORIZE_PATH}?{}", authorize_query(&request));
-    let me = match page_session(&req, &state).await {
-        Ok(Some(me)) => me,
-        Ok(None) => return sign_in_page(StatusCode::UNAUTHORIZED, &next, Some("Sign in first.")),
-        Err(e) => return trouble(&e),
+    let me = match consenting(&req, &state, &form, &authorize_query(&request), &next).await {
+        Ok(me) => me,
+        Err(page) => return page,
     };
-    if !csrf_ok(
-        &state,
-        me.session,
-        &authorize_query(&request),
-        form.first("csrf"),
-    ) {
-        return refused_origin();
-    }
     let mut conn = match state.conn().await {
         Ok(c) => c,
         Err(e) => return trouble(&e),
@@ -1042,19 +1060,10 @@ pub async fn device_decision(
     let mut q = form_urlencoded::Serializer::new(String::new());
     q.append_pair("user_code", &typed);
     let next = format!("{DEVICE_PATH}?{}", q.finish());
-    let me = match page_session(&req, &state).await {
-        Ok(Some(me)) => me,
-        Ok(None) => return sign_in_page(StatusCode::UNAUTHORIZED, &next, Some("Sign in first.")),
-        Err(e) => return trouble(&e),
+    let me = match consenting(&req, &state, &form, &device_binding(&typed), &next).await {
+        Ok(me) => me,
+        Err(page) => return page,
     };
-    if !csrf_ok(
-        &state,
-        me.session,
-        &device_binding(&typed),
-        form.first("csrf"),
-    ) {
-        return refused_origin();
-    }
     let allowed = form.first("decision") == Some("allow");
     let decided = match state.conn().await {
         Ok(mut conn) => {

@@ -195,12 +195,7 @@ impl utoipa::Modify for OAuthScopes {
                 &mut item.delete,
             ];
             for op in ops.into_iter().flatten() {
-                let takes_token = op.security.iter().flatten().any(|r| {
-                    serde_json::to_value(r)
-                        .ok()
-                        .is_some_and(|v| v.get("bearer").is_some())
-                });
-                if !takes_token {
+                if !takes_token(op) {
                     continue;
                 }
                 document_refusal(&mut op.responses, &mut refusals);
@@ -265,6 +260,32 @@ fn document_refusal(responses: &mut utoipa::openapi::Responses, refusals: &mut R
         .insert("403".to_owned(), RefOr::Ref(Ref::from_response_name(name)));
 }
 
+/// Whether an operation takes a token (its security names the `bearer` scheme).
+fn takes_token(op: &utoipa::openapi::path::Operation) -> bool {
+    op.security.iter().flatten().any(|r| {
+        serde_json::to_value(r)
+            .ok()
+            .is_some_and(|v| v.get("bearer").is_some())
+    })
+}
+
+/// Every operation of the document that may take a token, with its method and path.
+fn operations(
+    api: &utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (Method, &str, &utoipa::openapi::path::Operation)> {
+    api.paths.paths.iter().flat_map(|(path, item)| {
+        [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ]
+        .into_iter()
+        .filter_map(move |(method, op)| op.as_ref().map(|op| (method, path.as_str(), op)))
+    })
+}
+
 /// What an app's token needs for an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -280,24 +301,14 @@ pub struct ScopeTable(HashMap<(Method, String), Scope>);
 impl ScopeTable {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
         let mut table = HashMap::new();
-        for (path, item) in &api.paths.paths {
-            let ops = [
-                (Method::GET, &item.get),
-                (Method::POST, &item.post),
-                (Method::PUT, &item.put),
-                (Method::PATCH, &item.patch),
-                (Method::DELETE, &item.delete),
-            ];
-            for (method, op) in ops {
-                let Some(op) = op else { continue };
-                let scope = op.security.iter().flatten().find_map(|requirement| {
-                    let value = serde_json::to_value(requirement).ok()?;
-                    let scopes = value.get(SCHEME)?.as_array()?;
-                    scopes.first()?.as_str().and_then(Scope::parse)
-                });
-                if let Some(scope) = scope {
-                    table.insert((method, path.clone()), scope);
-                }
+        for (method, path, op) in operations(api) {
+            let scope = op.security.iter().flatten().find_map(|requirement| {
+                let value = serde_json::to_value(requirement).ok()?;
+                let scopes = value.get(SCHEME)?.as_array()?;
+                scopes.first()?.as_str().and_then(Scope::parse)
+            });
+            if let Some(scope) = scope {
+                table.insert((method, path.to_owned()), scope);
             }
         }
         ScopeTable(table)
@@ -361,31 +372,13 @@ mod tests {
         let api = crate::app::openapi();
         let table = ScopeTable::from_openapi(&api);
         let mut seen = 0;
-        for (path, item) in &api.paths.paths {
-            let ops = [
-                (Method::GET, &item.get),
-                (Method::POST, &item.post),
-                (Method::PUT, &item.put),
-                (Method::PATCH, &item.patch),
-                (Method::DELETE, &item.delete),
-            ];
-            for (method, op) in ops {
-                let Some(op) = op else { continue };
-                let takes_token = op.security.iter().flatten().any(|r| {
-                    serde_json::to_value(r)
-                        .ok()
-                        .is_some_and(|v| v.get("bearer").is_some())
-                });
-                if !takes_token {
-                    continue;
-                }
-                seen += 1;
-                let id = op.operation_id.clone().unwrap_or_default();
-                let listed = scope_of(&id).is_some() || FIRST_PARTY.contains(&id.as_str());
-                assert!(listed, "{method} {path} ({id}) is in neither list");
-                let expected = scope_of(&id).map_or(Needs::FirstParty, Needs::Scope);
-                assert_eq!(table.needs(&method, path), expected, "{method} {path}");
-            }
+        for (method, path, op) in operations(&api).filter(|(_, _, op)| takes_token(op)) {
+            seen += 1;
+            let id = op.operation_id.clone().unwrap_or_default();
+            let listed = scope_of(&id).is_some() || FIRST_PARTY.contains(&id.as_str());
+            assert!(listed, "{method} {path} ({id}) is in neither list");
+            let expected = scope_of(&id).map_or(Needs::FirstParty, Needs::Scope);
+            assert_eq!(table.needs(&method, path), expected, "{method} {path}");
         }
         assert!(seen > 100, "{seen}");
     }
