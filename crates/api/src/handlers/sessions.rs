@@ -44,7 +44,8 @@ pub struct Sessions {
 
 /// Your sessions
 ///
-/// Where you are logged in: every live session, most recently used first (at most 100).
+/// Where you are logged in: every live session of Filmlog's own sign-in, most recently used first
+/// (at most 100). The grants you gave third-party apps are under `GET /me/authorized-apps`.
 #[utoipa::path(
     operation_id = "list_sessions",
     tag = "me",
