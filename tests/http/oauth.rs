@@ -382,6 +382,16 @@ async fn a_confidential_app_gets_rotating_tokens_with_pkce_and_the_oauth2_crate(
         "no scope reaches the address: {}",
         me.text
     );
+    let page = app.get("/api/v1/members/ana", Some(&access)).await;
+    assert!(
+        page.assert_status(200).get("email").is_none(),
+        "{}",
+        page.text
+    );
+    let own = app
+        .get("/api/v1/members/ana", Some(&ana.access_token))
+        .await;
+    assert_eq!(own.assert_status(200)["email"], "ana@example.com");
     app.send(
         reqwest::Method::PUT,
         &format!("/api/v1/films/{slug}/rating"),
@@ -1695,7 +1705,7 @@ async fn consents_not_yet_collected_die_with_the_app_and_scopes_narrow() {
         .request_async(&http, tokio::time::sleep, Some(Duration::from_secs(1)))
         .await;
     assert!(
-        matches!(&late, Err(RequestTokenError::ServerResponse(e)) if e.error().as_ref() == "invalid_grant"),
+        matches!(&late, Err(RequestTokenError::ServerResponse(e)) if e.error().as_ref() == "access_denied"),
         "{late:?}"
     );
 
@@ -1804,12 +1814,12 @@ async fn consents_not_yet_collected_die_with_the_app_and_scopes_narrow() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(exchanged.status(), 200);
 
-    // A stranger cannot fill the table with device sign-ins: an app has at most 1,000 waiting.
+    // A stranger cannot fill the table with device sign-ins: at most 50 wait per app and network.
     sql(
         &app,
-        "INSERT INTO oauth_device_codes (device_hash, user_code, app_id, scopes, expires_at, poll_interval) \
-         SELECT sha256(i::text::bytea), lpad(i::text, 8, '0'), a.id, 1, now() + interval '10 minutes', 5 \
-         FROM generate_series(1, 1000) i, oauth_apps a",
+        "INSERT INTO oauth_device_codes (device_hash, user_code, app_id, scopes, expires_at, poll_interval, network) \
+         SELECT sha256(i::text::bytea), lpad(i::text, 8, '0'), a.id, 1, now() + interval '10 minutes', 5, '127.0.0.0/24' \
+         FROM generate_series(1, 50) i, oauth_apps a",
     )
     .await;
     let refused: Result<StandardDeviceAuthorizationResponse, _> = client
@@ -1821,4 +1831,52 @@ async fn consents_not_yet_collected_die_with_the_app_and_scopes_narrow() {
         server_error(refused),
         BasicErrorResponseType::InvalidRequest
     );
+}
+
+/// Revoking an app that holds no grant yet still voids what the member allowed: a device allowed by
+/// mistake is told `access_denied` when it polls.
+#[actix_web::test]
+async fn revoking_an_app_before_it_collects_denies_the_device() {
+    let app = TestApp::spawn().await;
+    let dev = app.member("dev").await;
+    let ana = app.member("ana").await;
+    let (client_id, _) = register(&app, &dev, "http://127.0.0.1/callback", false).await;
+    let client = client(&app, &client_id, None, "http://127.0.0.1/callback");
+    let http_client = no_redirects();
+    let http = |req| send(http_client.clone(), req);
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("read".to_owned()))
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("device code: {e:?}"));
+    let done = Visitor::new(&app)
+        .answer_device(details.user_code().secret(), &ana, "allow")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let listed = app
+        .get("/api/v1/me/authorized-apps", Some(&ana.access_token))
+        .await;
+    assert_eq!(listed.assert_status(200)["items"], json!([]));
+    app.delete(
+        &format!("/api/v1/me/authorized-apps/{client_id}"),
+        &ana.access_token,
+    )
+    .await
+    .assert_status(204);
+    let late = client
+        .exchange_device_access_token(&details)
+        .request_async(&http, tokio::time::sleep, Some(Duration::from_secs(1)))
+        .await;
+    assert!(
+        matches!(&late, Err(RequestTokenError::ServerResponse(e)) if e.error().as_ref() == "access_denied"),
+        "{late:?}"
+    );
+    // Nothing left to revoke: 404.
+    app.delete(
+        &format!("/api/v1/me/authorized-apps/{client_id}"),
+        &ana.access_token,
+    )
+    .await
+    .assert_problem(404, "not_found");
 }

@@ -73,6 +73,14 @@ pub struct DecodedToken {
     pub grant: Option<Grant>,
 }
 
+/// Whether the request's token is a third-party app's (decoded already by the rate limiter, or here).
+pub fn is_app(req: &HttpRequest, tokens: &TokenService) -> bool {
+    decoded_token(req, tokens)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.grant.is_some())
+}
+
 /// The request's bearer token, decoded (signature, expiry, claims; not yet the session), or `None`
 /// without an `Authorization` header.
 pub fn decoded_token(

@@ -46,6 +46,15 @@ pub const DEVICE_PATH: &str = "/oauth/device";
 pub const SIGN_IN_PATH: &str = "/oauth/sign-in";
 pub const TWO_FACTOR_PATH: &str = "/oauth/sign-in/two-factor";
 
+/// Whether `path` is one of the server's HTML pages (the consent pages, the mailed links' pages),
+/// rather than an endpoint apps call.
+pub fn is_page(path: &str) -> bool {
+    path.starts_with(crate::routes::PAGES_PREFIX)
+        || path == AUTHORIZE_PATH
+        || path == DEVICE_PATH
+        || path.starts_with(SIGN_IN_PATH)
+}
+
 /// The largest form these endpoints take.
 pub const FORM_MAX: usize = 8192;
 
@@ -362,7 +371,8 @@ pub async fn device_code(
             .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
         let mut conn = state.conn().await.map_err(unavailable)?;
         let app = oauth::authenticate_client(&mut conn, &client).await?;
-        Ok::<_, OAuthError>(oauth::start_device(&mut conn, &app, scopes).await?)
+        let network = crate::handlers::auth::session_client(&req, &state).network;
+        Ok::<_, OAuthError>(oauth::start_device(&mut conn, &app, scopes, network.as_deref()).await?)
     }
     .await;
     match outcome {
@@ -1017,11 +1027,10 @@ pub async fn device_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         Ok(mut conn) => oauth::pending_device(&mut conn, &typed).await,
         Err(e) => return trouble(&e),
     };
+    // (A code that exists does not forget the wrong ones before it: only a decision does, so
+    // guesses cannot be spread between looks at a code of one's own.)
     let (app, scopes) = match pending {
-        Ok(Some(found)) => {
-            let _ = check.succeeded().await;
-            found
-        }
+        Ok(Some(found)) => found,
         Ok(None) => {
             check.failed().await;
             return device_code_form(Some(UNKNOWN_CODE), StatusCode::NOT_FOUND);
@@ -1081,6 +1090,7 @@ pub async fn device_decision(
     };
     match decided {
         Ok(true) => {
+            let _ = code_check(&req, &state, &me).succeeded().await;
             end_page_session(&state, me.session).await;
             if allowed {
                 done(

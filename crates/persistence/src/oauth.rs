@@ -2,6 +2,7 @@
 //! authorization codes and device codes.
 
 use chrono::{DateTime, Utc};
+use diesel::BoolExpressionMethods;
 use diesel::dsl::count_star;
 use diesel::{
     ExpressionMethods, JoinOnDsl, NullableExpressionMethods, OptionalExtension, QueryDsl,
@@ -248,50 +249,35 @@ pub async fn authorized(
     Ok(apps)
 }
 
-/// Deletes the consents `member` gave (to `app`, or to every app) that no token came of yet: unused
-/// authorization codes and allowed device codes not collected.
-pub async fn forget_pending(
+/// How many device authorizations of `app` started from `network` wait for a member.
+pub async fn pending_devices(
     conn: &mut AsyncPgConnection,
-    member: MemberId,
-    app: Option<AppId>,
-) -> Result<()> {
-    let mut codes = diesel::delete(oauth_codes::table)
-        .filter(oauth_codes::member_id.eq(member.get()))
-        .filter(oauth_codes::used_at.is_null())
-        .into_boxed();
-    let mut devices = diesel::delete(oauth_device_codes::table)
-        .filter(oauth_device_codes::member_id.eq(member.get()))
-        .filter(oauth_device_codes::collected_at.is_null())
-        .into_boxed();
-    if let Some(app) = app {
-        codes = codes.filter(oauth_codes::app_id.eq(app.get()));
-        devices = devices.filter(oauth_device_codes::app_id.eq(app.get()));
-    }
-    codes.execute(conn).await?;
-    devices.execute(conn).await?;
-    Ok(())
-}
-
-/// How many device authorizations of `app` wait for a member.
-pub async fn pending_devices(conn: &mut AsyncPgConnection, app: AppId) -> Result<i64> {
-    Ok(oauth_device_codes::table
+    app: AppId,
+    network: Option<&str>,
+) -> Result<i64> {
+    let mut q = oauth_device_codes::table
         .filter(oauth_device_codes::app_id.eq(app.get()))
-        .filter(oauth_device_codes::decision.is_null())
+        .into_boxed();
+    q = match network {
+        Some(n) => q.filter(oauth_device_codes::network.eq(n.to_owned())),
+        None => q.filter(oauth_device_codes::network.is_null()),
+    };
+    Ok(q.filter(oauth_device_codes::decision.is_null())
         .filter(oauth_device_codes::expires_at.gt(Utc::now()))
         .select(count_star())
         .get_result(conn)
         .await?)
 }
 
-/// Ends every grant `member` gave `app`, and the consents not yet turned into tokens; how many
-/// grants ended.
+/// Ends every grant `member` gave `app`, and voids the consents not yet turned into tokens; how
+/// many grants and consents there were.
 pub async fn revoke_grants(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     app: AppId,
 ) -> Result<usize> {
-    forget_pending(conn, member, Some(app)).await?;
-    Ok(diesel::update(
+    let pending = crate::sessions::forget_pending(conn, member, Some(app)).await?;
+    let grants = diesel::update(
         sessions::table
             .filter(sessions::member_id.eq(member.get()))
             .filter(sessions::app_id.eq(app.get()))
@@ -302,7 +288,8 @@ pub async fn revoke_grants(
         sessions::revoked_reason.eq(RevokeReason::AppRevoked.as_str()),
     ))
     .execute(conn)
-    .await?)
+    .await?;
+    Ok(grants + pending)
 }
 
 /// A session's app and scopes (`None` for a first-party session), with its member; `None` when
@@ -416,6 +403,8 @@ pub struct NewDeviceCode<'a> {
     pub scopes: Scopes,
     pub expires_at: DateTime<Utc>,
     pub interval_secs: i32,
+    /// Where it was started from (IPv4 /24, IPv6 /48).
+    pub network: Option<&'a str>,
 }
 
 /// Inserts a device code; `false` when its user code is taken (the caller draws another).
@@ -431,6 +420,7 @@ pub async fn insert_device_code(
             oauth_device_codes::scopes.eq(code.scopes.bits()),
             oauth_device_codes::expires_at.eq(code.expires_at),
             oauth_device_codes::poll_interval.eq(code.interval_secs),
+            oauth_device_codes::network.eq(code.network),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
@@ -453,6 +443,7 @@ pub struct DeviceRow {
     pub member_id: Option<i64>,
     pub decision: Option<String>,
     pub collected_at: Option<DateTime<Utc>>,
+    pub network: Option<String>,
 }
 
 /// A device authorization by its device code's hash, locked.
@@ -518,12 +509,21 @@ pub async fn collected(conn: &mut AsyncPgConnection, hash: &[u8]) -> Result<()> 
     Ok(())
 }
 
-/// Deletes codes and device codes that expired; how many.
+/// Deletes device codes that expired, unused codes that expired, and used ones a day after (a used
+/// code presented again ends the grant it gave, for a day at least); how many.
 pub async fn purge_expired(conn: &mut AsyncPgConnection) -> Result<usize> {
     let before = Utc::now();
-    let codes = diesel::delete(oauth_codes::table.filter(oauth_codes::expires_at.lt(before)))
-        .execute(conn)
-        .await?;
+    let codes = diesel::delete(
+        oauth_codes::table.filter(
+            oauth_codes::expires_at
+                .lt(before - chrono::Duration::days(1))
+                .or(oauth_codes::used_at
+                    .is_null()
+                    .and(oauth_codes::expires_at.lt(before))),
+        ),
+    )
+    .execute(conn)
+    .await?;
     let devices =
         diesel::delete(oauth_device_codes::table.filter(oauth_device_codes::expires_at.lt(before)))
             .execute(conn)

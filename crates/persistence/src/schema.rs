@@ -544,6 +544,7 @@ diesel::table! {
         member_id -> Nullable<Int8>,
         decision -> Nullable<Text>,
         collected_at -> Nullable<Timestamptz>,
+        network -> Nullable<Text>,
     }
 }
 

@@ -11,7 +11,7 @@ use filmlog_domain::{AppId, Member, MemberId, RefreshTokenId, SessionId};
 
 use crate::Result;
 use crate::members::MemberRow;
-use crate::schema::{members, refresh_tokens, sessions};
+use crate::schema::{members, oauth_codes, oauth_device_codes, refresh_tokens, sessions};
 
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,9 +356,18 @@ async fn revoke_every(
     if let Some(keep) = keep {
         live = live.filter(sessions::id.ne(keep.get()));
     }
+    // The member's row, locked: a consent being given now (which locks it too) lands before this
+    // or sees its session ended.
+    members::table
+        .find(member.get())
+        .select(members::id)
+        .for_update()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
     // Consents given and not yet turned into tokens go too: a code or an allowed device waiting to
     // be collected would otherwise outlive the sign-out.
-    crate::oauth::forget_pending(conn, member, None).await?;
+    forget_pending(conn, member, None).await?;
     Ok(diesel::update(sessions::table)
         .filter(sessions::id.eq_any(live.select(sessions::id)))
         .set((
@@ -367,6 +376,35 @@ async fn revoke_every(
         ))
         .execute(conn)
         .await?)
+}
+
+/// Voids the consents `member` gave (to `app`, or to every app) that no token came of yet: unused
+/// authorization codes are deleted, and allowed devices not yet collected are denied after all.
+/// How many there were.
+pub async fn forget_pending(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    app: Option<AppId>,
+) -> Result<usize> {
+    let mut codes = diesel::delete(oauth_codes::table)
+        .filter(oauth_codes::member_id.eq(member.get()))
+        .filter(oauth_codes::used_at.is_null())
+        .into_boxed();
+    let mut devices = diesel::update(oauth_device_codes::table)
+        .filter(oauth_device_codes::member_id.eq(member.get()))
+        .filter(oauth_device_codes::collected_at.is_null())
+        .filter(oauth_device_codes::decision.eq("allowed"))
+        .into_boxed();
+    if let Some(app) = app {
+        codes = codes.filter(oauth_codes::app_id.eq(app.get()));
+        devices = devices.filter(oauth_device_codes::app_id.eq(app.get()));
+    }
+    let codes = codes.execute(conn).await?;
+    let devices = devices
+        .set(oauth_device_codes::decision.eq("denied"))
+        .execute(conn)
+        .await?;
+    Ok(codes + devices)
 }
 
 /// The member an access token speaks for, if the session it names is still live and belongs to them.

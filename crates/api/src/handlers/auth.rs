@@ -53,7 +53,7 @@ impl TryFrom<RegisterRequest> for Registration {
 
 /// What a new session records of its client: the user agent (printable, at most 200 characters) and
 /// the network of its address (IPv4 /24, IPv6 /48).
-fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
+pub(crate) fn session_client(req: &HttpRequest, state: &AppState) -> SessionClient {
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -26,13 +26,20 @@ use filmlog_app::visibility;
 )]
 #[get("/members/{username}")]
 pub async fn get_member(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     Viewing(viewer): Viewing,
     MemberName(username): MemberName,
 ) -> ApiResult<HttpResponse> {
+    let app = crate::auth::is_app(&req, &state.tokens);
     let mut conn = state.read_conn().await?;
-    let (member, state) = visibility::member(&mut conn, viewer, &username).await?;
-    json_with_etag(&MemberProfile::seen_by(member, viewer, state))
+    let (member, member_state) = visibility::member(&mut conn, viewer, &username).await?;
+    let mut profile = MemberProfile::seen_by(member, viewer, member_state);
+    // No scope reaches the address: an app reading its member's own page does not see it.
+    if app {
+        profile.email = None;
+    }
+    json_with_etag(&profile)
 }
 
 /// The member a username names, or 404.

@@ -86,13 +86,11 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    // The API's policy. The server's pages (mailed links, OAuth consent and its endpoints) are not
-    // called across origins: they check where their posts come from themselves (a page sent with
-    // `Referrer-Policy: no-referrer` posts with `Origin: null`).
-    let path = req.path();
-    if path.starts_with(crate::routes::PAGES_PREFIX)
-        || path.starts_with(crate::routes::OAUTH_PREFIX)
-    {
+    // The API's policy, the OAuth token endpoints' too. The server's HTML pages are not called
+    // across origins: the consent pages check where their posts come from themselves, and the
+    // mailed links' pages act only on the token posted (sent with `Referrer-Policy: no-referrer`,
+    // a browser posts them with `Origin: null`).
+    if crate::oauth::is_page(req.path()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let policy = req

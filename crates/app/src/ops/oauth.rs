@@ -30,8 +30,9 @@ use crate::credentials::{
 pub const CODE_FOR: Duration = Duration::from_secs(120);
 /// How long a device code waits for its member.
 pub const DEVICE_FOR: Duration = Duration::from_secs(600);
-/// The most device sign-ins one app may have waiting for members (each row a stranger can make).
-pub const DEVICES_PENDING_MAX: i64 = 1000;
+/// The most device sign-ins one app may have waiting for members from one network (each row a
+/// stranger can make; per network, so no one network can block an app's devices).
+pub const DEVICES_PENDING_PER_NETWORK: i64 = 50;
 /// The seconds a device waits between polls, to begin with (`slow_down` adds five).
 pub const DEVICE_INTERVAL: i32 = 5;
 
@@ -527,6 +528,11 @@ pub async fn allow(
     let expires_at =
         Utc::now() + chrono::Duration::from_std(CODE_FOR).map_err(OpError::internal)?;
     conn.transaction(async |conn| {
+        // The member's row, locked: a sign-out everywhere (which locks it too) voids this code or
+        // ends the session first.
+        members::lock(conn, member)
+            .await?
+            .ok_or(Denied::AccountGone)?;
         super::two_factor::require_recent(conn, session).await?;
         store::insert_code(
             conn,
@@ -771,12 +777,13 @@ pub async fn start_device(
     conn: &mut AsyncPgConnection,
     app: &AppRow,
     scopes: Scopes,
+    network: Option<&str>,
 ) -> OpResult<DeviceStart> {
     let device_code = random_token(32);
     let hash = refresh_token_hash(&device_code);
     let expires_at =
         Utc::now() + chrono::Duration::from_std(DEVICE_FOR).map_err(OpError::internal)?;
-    if store::pending_devices(conn, app.id).await? >= DEVICES_PENDING_MAX {
+    if store::pending_devices(conn, app.id, network).await? >= DEVICES_PENDING_PER_NETWORK {
         return Err(RuleError::DevicesPending.into());
     }
     // A user code is one of 20^8; a clash with a live one is drawn again.
@@ -791,6 +798,7 @@ pub async fn start_device(
                 scopes,
                 expires_at,
                 interval_secs: DEVICE_INTERVAL,
+                network,
             },
         )
         .await?;
@@ -837,6 +845,9 @@ pub async fn decide_device(
         return Ok(false);
     };
     conn.transaction(async |conn| {
+        members::lock(conn, member)
+            .await?
+            .ok_or(Denied::AccountGone)?;
         super::two_factor::require_recent(conn, session).await?;
         let Some(found) = store::lock_pending_user_code(conn, &code).await? else {
             return Ok(false);
