@@ -114,9 +114,14 @@ case "${1:-}" in
     sql "$base/postgres" "CREATE DATABASE $db"
     trap 'sql "$base/postgres" "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
     out=$(mktemp)
+    committed=$(mktemp)
+    # `diesel migration run` rewrites schema.rs (diesel.toml): compare with the file as committed,
+    # and put it back, so a stale schema.rs can never pass by being regenerated here.
+    cp crates/persistence/src/schema.rs "$committed"
     DATABASE_URL="$base/$db" diesel migration run --locked-schema >/dev/null 2>&1 || DATABASE_URL="$base/$db" diesel migration run >/dev/null
+    cp "$committed" crates/persistence/src/schema.rs
     DATABASE_URL="$base/$db" diesel print-schema > "$out"
-    if diff -u crates/persistence/src/schema.rs "$out"; then
+    if diff -u "$committed" "$out"; then
       echo "schema.rs matches the migrations"
     else
       echo "crates/persistence/src/schema.rs differs from the migrations: run 'make schema' and commit it" >&2
@@ -124,6 +129,7 @@ case "${1:-}" in
     fi
     # down.sql must undo up.sql: redo every migration.
     DATABASE_URL="$base/$db" diesel migration redo --all >/dev/null
+    cp "$committed" crates/persistence/src/schema.rs
     echo "every migration's down.sql undoes its up.sql"
     ;;
   schema)
