@@ -159,6 +159,12 @@ async fn creating_a_list_refuses_bad_input_and_changes_nothing() {
             "/entries/1/film",
             "unknown_film",
         ),
+        // A NUL byte names no film (and never reaches PostgreSQL, which refuses it).
+        (
+            json!({"name": "ok", "entries": [{"film": "a\u{0}b"}]}),
+            "/entries/0/film",
+            "unknown_film",
+        ),
         (
             json!({"name": "ok", "entries": [{"film": slugs[0]}, {"film": slugs[0]}]}),
             "/entries/1/film",

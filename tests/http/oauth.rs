@@ -651,6 +651,18 @@ async fn codes_are_bound_to_their_verifier_redirect_and_client_and_expire() {
     );
     let body: Value = raw.json().await.unwrap_or_default();
     assert_eq!(body["error"], "invalid_client");
+    // A client id no app could have is no client (and never reaches the database).
+    let raw = http_client
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("client_id", "a\u{0}b"),
+            ("grant_type", "refresh_token"),
+        ]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(raw.status(), 401);
     let raw = http_client
         .post(app.url("/oauth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -695,6 +707,7 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
     // An unknown app or an unregistered redirect: told here, never redirected.
     for params in [
         vec![("client_id", "nobody"), ("redirect_uri", redirect)],
+        vec![("client_id", "no\u{0}body"), ("redirect_uri", redirect)],
         vec![
             ("client_id", client_id.as_str()),
             ("redirect_uri", "https://evil.example/callback"),

@@ -245,8 +245,7 @@ path_parameters! {
     SessionPath(SessionId) = "id", "that session", |s| s.parse().ok();
     /// `{client_id}` of `/me/apps/{client_id}…` and `/me/authorized-apps/{client_id}`.
     ClientIdPath(String) = "client_id", "that app", |s| {
-        (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-            .then(|| s.to_owned())
+        filmlog_app::ops::oauth::client_id_shaped(s).then(|| s.to_owned())
     };
 }
 

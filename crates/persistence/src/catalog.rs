@@ -679,6 +679,13 @@ pub async fn ids_by_slug(
     viewer: MemberId,
     slugs: &[String],
 ) -> Result<HashMap<String, FilmId>> {
+    // A string with a NUL byte names no film (PostgreSQL text cannot hold one, and refuses it as a
+    // parameter): left out rather than sent.
+    let slugs: Vec<&str> = slugs
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.contains('\0'))
+        .collect();
     let rows: Vec<(String, i64)> = films::table
         .filter(films::slug.eq_any(slugs))
         .filter(crate::film_visible(viewer.get()))

@@ -134,6 +134,15 @@ pub struct OwnedApp {
     pub members: i64,
 }
 
+/// Whether `s` could be a client id (what [`register`] makes: URL-safe base64, at most 64): anything
+/// else names no app and never reaches the database.
+pub fn client_id_shaped(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn secret_hash(secret: &str) -> [u8; 32] {
     refresh_token_hash(secret)
 }
@@ -358,7 +367,7 @@ pub async fn authenticate_client(
     conn: &mut AsyncPgConnection,
     client: &ClientCredentials,
 ) -> Result<AppRow, OAuthError> {
-    if client.client_id.is_empty() || client.client_id.len() > 64 {
+    if !client_id_shaped(&client.client_id) {
         return Err(OAuthError::InvalidClient);
     }
     let app = store::by_client_id(conn, &client.client_id)
@@ -434,7 +443,7 @@ pub async fn check_authorize(
     let client_id = req
         .client_id
         .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= 64)
+        .filter(|c| client_id_shaped(c))
         .ok_or_else(|| here("The request names no app (client_id)."))?;
     let app = store::by_client_id(conn, client_id)
         .await
