@@ -1893,3 +1893,55 @@ async fn revoking_an_app_before_it_collects_denies_the_device() {
     .await
     .assert_problem(404, "not_found");
 }
+
+/// A device collecting its tokens while its member signs out everywhere: whichever comes first,
+/// neither fails (the two take the member's row, then the device's, in one order: no deadlock), and
+/// no grant outlives the sign-out.
+#[actix_web::test]
+async fn collecting_while_the_member_signs_out_everywhere_never_fails() {
+    let app = TestApp::spawn().await;
+    let dev = app.member("dev").await;
+    let ana = app.member("ana").await;
+    let (client_id, _) = register(&app, &dev, "http://127.0.0.1/callback", false).await;
+    let client = client(&app, &client_id, None, "http://127.0.0.1/callback");
+    let http_client = no_redirects();
+    let http = |req| send(http_client.clone(), req);
+    for _ in 0..8 {
+        let details: StandardDeviceAuthorizationResponse = client
+            .exchange_device_code()
+            .add_scope(Scope::new("read".to_owned()))
+            .request_async(&http)
+            .await
+            .unwrap_or_else(|e| panic!("device code: {e:?}"));
+        let done = Visitor::new(&app)
+            .answer_device(details.user_code().secret(), &ana, "allow")
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        let collect = client.exchange_device_access_token(&details).request_async(
+            &http,
+            tokio::time::sleep,
+            Some(Duration::from_secs(1)),
+        );
+        let sign_out = app.send(
+            reqwest::Method::DELETE,
+            "/api/v1/me/sessions",
+            Some(&ana.access_token),
+            None,
+        );
+        let (collected, signed_out) = tokio::join!(collect, sign_out);
+        signed_out.assert_status(204);
+        match collected {
+            // Collected first: the sign-out ended the grant.
+            Ok(tokens) => {
+                app.get("/api/v1/me", Some(tokens.access_token().secret()))
+                    .await
+                    .assert_problem(401, "invalid_token");
+            }
+            // Signed out first: the allowed device was denied after all.
+            Err(RequestTokenError::ServerResponse(e)) => {
+                assert_eq!(e.error().as_ref(), "access_denied", "{e:?}");
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}

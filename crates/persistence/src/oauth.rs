@@ -359,6 +359,28 @@ pub struct CodeRow {
     pub session_id: Option<i64>,
 }
 
+/// The member a code was issued for (read without a lock, to lock the member first).
+pub async fn code_member(conn: &mut AsyncPgConnection, hash: &[u8]) -> Result<Option<MemberId>> {
+    let member: Option<i64> = oauth_codes::table
+        .find(hash)
+        .select(oauth_codes::member_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(member.map(MemberId::new))
+}
+
+/// The member who decided a device authorization, if one did (read without a lock).
+pub async fn device_member(conn: &mut AsyncPgConnection, hash: &[u8]) -> Result<Option<MemberId>> {
+    let member: Option<Option<i64>> = oauth_device_codes::table
+        .find(hash)
+        .select(oauth_device_codes::member_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(member.flatten().map(MemberId::new))
+}
+
 /// A code by its hash, locked until the transaction ends (two exchanges are decided in turn).
 pub async fn lock_code(conn: &mut AsyncPgConnection, hash: &[u8]) -> Result<Option<CodeRow>> {
     Ok(oauth_codes::table

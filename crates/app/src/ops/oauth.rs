@@ -628,6 +628,11 @@ pub async fn exchange_code(
         .ok_or_else(|| OAuthError::InvalidRequest("code_verifier (PKCE) is required".to_owned()))?;
     let hash = refresh_token_hash(code);
     conn.transaction(async |conn| {
+        // The member's row first, then the code's, in the order consents and sign-outs take them
+        // (a sign-out locks the member, then voids the codes): never a deadlock between them.
+        if let Some(member) = store::code_member(conn, &hash).await? {
+            members::lock(conn, member).await?;
+        }
         let Some(found) = store::lock_code(conn, &hash).await? else {
             return Ok(Err(OAuthError::InvalidGrant("the code is unknown")));
         };
@@ -885,6 +890,11 @@ pub async fn poll_device(
     }
     let hash = refresh_token_hash(device_code);
     conn.transaction(async |conn| {
+        // The deciding member's row first, then the device's (see `exchange_code`).
+        let decided_by = store::device_member(conn, &hash).await?;
+        if let Some(member) = decided_by {
+            members::lock(conn, member).await?;
+        }
         let Some(found) = store::lock_device(conn, &hash).await? else {
             return Ok(Err(OAuthError::InvalidGrant("the device code is unknown")));
         };
@@ -904,6 +914,10 @@ pub async fn poll_device(
             return Ok(Err(OAuthError::ExpiredToken));
         }
         match (found.decision.as_deref(), found.member_id) {
+            // Decided between the two reads: collected at the next poll, with the member locked.
+            (Some(_), Some(_)) if decided_by.is_none() => {
+                return Ok(Err(OAuthError::AuthorizationPending));
+            }
             (Some("allowed"), Some(member)) => {
                 let scopes = Scopes::from_bits(found.scopes);
                 let (_, granted) =
