@@ -712,6 +712,12 @@ async fn the_authorize_page_refuses_what_it_cannot_trust() {
             ("client_id", client_id.as_str()),
             ("redirect_uri", "https://evil.example/callback"),
         ],
+        // A parameter sent twice makes no request (RFC 6749 §3.1).
+        vec![
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", redirect),
+            ("redirect_uri", "https://scrobbler.example/other"),
+        ],
     ] {
         let page = visitor.get(&authorize(&params)).await;
         assert_eq!(page.status, 400, "{}", page.text);
@@ -1415,6 +1421,18 @@ async fn apps_are_registered_with_checked_redirects_and_are_their_owners() {
         changed.json["redirect_uris"],
         json!(["com.example.tv:/oauth", "http://[::1]/cb"])
     );
+    assert_eq!(changed.json["homepage"], "https://tv.example");
+    // `null` clears a field; what is not sent stays.
+    let cleared = app
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&dev.access_token),
+            Some(&json!({"homepage": null})),
+        )
+        .await;
+    assert_eq!(cleared.assert_status(200)["homepage"], Value::Null);
+    assert_eq!(cleared.json["name"], "TV app 2");
     let res = app
         .send(
             reqwest::Method::PATCH,

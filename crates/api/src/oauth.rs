@@ -170,10 +170,7 @@ impl Form {
 
 /// A token endpoint's request: a form body, and the client's credentials (HTTP Basic, or
 /// `client_id` and `client_secret` in the body, never both).
-fn token_request(
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Form, ClientCredentials, bool), OAuthError> {
+fn token_request(req: &HttpRequest, body: &[u8]) -> Result<(Form, ClientCredentials), OAuthError> {
     let form_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -196,7 +193,6 @@ fn token_request(
         .transpose()?;
     let body_id = form.get("client_id")?.map(str::to_owned);
     let body_secret = form.get("client_secret")?.map(str::to_owned);
-    let used_basic = basic.is_some();
     let client = match (basic, body_id, body_secret) {
         (Some(_), _, Some(_)) => {
             return Err(OAuthError::InvalidRequest(
@@ -222,7 +218,7 @@ fn token_request(
             ));
         }
     };
-    Ok((form, client, used_basic))
+    Ok((form, client))
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
@@ -281,7 +277,7 @@ async fn token_grant(
     state: &AppState,
     body: &[u8],
 ) -> Result<Granted, OAuthError> {
-    let (form, client, _) = token_request(req, body)?;
+    let (form, client) = token_request(req, body)?;
     let grant_type = form
         .get("grant_type")?
         .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".to_owned()))?
@@ -341,7 +337,7 @@ pub async fn revoke(
 ) -> HttpResponse {
     let basic = req.headers().contains_key(header::AUTHORIZATION);
     let outcome = async {
-        let (form, client, _) = token_request(&req, &body)?;
+        let (form, client) = token_request(&req, &body)?;
         let token = form
             .get("token")?
             .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?
@@ -366,7 +362,7 @@ pub async fn device_code(
 ) -> HttpResponse {
     let basic = req.headers().contains_key(header::AUTHORIZATION);
     let outcome = async {
-        let (form, client, _) = token_request(&req, &body)?;
+        let (form, client) = token_request(&req, &body)?;
         let scopes = Scopes::parse(form.get("scope")?.unwrap_or(""))
             .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
         let mut conn = state.conn().await.map_err(unavailable)?;
@@ -600,6 +596,17 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
     res
 }
 
+/// A sign-in on the pages that succeeded: its cookie, and on to `next`.
+fn signed_in(
+    state: &AppState,
+    next: &str,
+    pair: &filmlog_app::credentials::TokenPair,
+) -> HttpResponse {
+    see_other(next)
+        .insert_header((header::SET_COOKIE, set_cookie(state, &pair.access_token)))
+        .finish()
+}
+
 /// A refusal a page shows for what the sign-in answered.
 fn sign_in_trouble(e: &ApiError) -> Option<&'static str> {
     match e.code() {
@@ -628,9 +635,7 @@ pub async fn sign_in(
         form.first("password").unwrap_or(""),
     );
     match crate::handlers::auth::sign_in(&req, &state, username, password).await {
-        Ok(crate::handlers::auth::SignedIn::Tokens(pair)) => see_other(&next)
-            .insert_header((header::SET_COOKIE, set_cookie(&state, &pair.access_token)))
-            .finish(),
+        Ok(crate::handlers::auth::SignedIn::Tokens(pair)) => signed_in(&state, &next, &pair),
         Ok(crate::handlers::auth::SignedIn::Challenge(challenge)) => {
             two_factor_page(StatusCode::OK, &challenge, &next, None)
         }
@@ -655,9 +660,7 @@ pub async fn sign_in_two_factor(
     let challenge = form.first("challenge").unwrap_or("");
     let code = form.first("code").unwrap_or("");
     match crate::handlers::two_factor::answer_challenge(&req, &state, challenge, code).await {
-        Ok(pair) => see_other(&next)
-            .insert_header((header::SET_COOKIE, set_cookie(&state, &pair.access_token)))
-            .finish(),
+        Ok(pair) => signed_in(&state, &next, &pair),
         Err(e) if e.code() == "invalid_challenge" => sign_in_page(
             StatusCode::UNAUTHORIZED,
             &next,

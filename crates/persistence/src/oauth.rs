@@ -292,28 +292,6 @@ pub async fn revoke_grants(
     Ok(grants + pending)
 }
 
-/// A session's app and scopes (`None` for a first-party session), with its member; `None` when
-/// the session is not live.
-pub async fn grant_of(
-    conn: &mut AsyncPgConnection,
-    session: SessionId,
-) -> Result<Option<(MemberId, Option<AppId>, Option<Scopes>)>> {
-    let row: Option<(i64, Option<i64>, Option<i16>)> = sessions::table
-        .find(session.get())
-        .filter(sessions::revoked_at.is_null())
-        .select((sessions::member_id, sessions::app_id, sessions::scopes))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.map(|(m, a, s)| {
-        (
-            MemberId::new(m),
-            a.map(AppId::new),
-            s.map(Scopes::from_bits),
-        )
-    }))
-}
-
 /// An authorization code being issued.
 #[derive(Debug, Clone)]
 pub struct NewCode<'a> {
@@ -405,15 +383,6 @@ pub async fn spend_code(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Ends the grant a code was exchanged for (the code came back: it was stolen, or replayed).
-pub async fn revoke_session(
-    conn: &mut AsyncPgConnection,
-    session: i64,
-    reason: RevokeReason,
-) -> Result<()> {
-    crate::sessions::revoke(conn, SessionId::new(session), reason).await
 }
 
 /// A device authorization being started.

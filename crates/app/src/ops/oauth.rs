@@ -300,8 +300,6 @@ pub enum OAuthError {
     InvalidClient,
     #[error("{0}")]
     InvalidGrant(&'static str),
-    #[error("{0}")]
-    UnauthorizedClient(&'static str),
     #[error(
         "grant_type must be authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:device_code"
     )]
@@ -329,7 +327,6 @@ impl OAuthError {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::InvalidGrant(_) => "invalid_grant",
-            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AuthorizationPending => "authorization_pending",
@@ -638,7 +635,7 @@ pub async fn exchange_code(
         };
         if found.used_at.is_some() {
             if let Some(session) = found.session_id {
-                store::revoke_session(conn, session, RevokeReason::CodeReused).await?;
+                sessions::revoke(conn, SessionId::new(session), RevokeReason::CodeReused).await?;
             }
             return Ok(Err(OAuthError::InvalidGrant(
                 "the code was used already; the tokens it gave were revoked",
