@@ -59,7 +59,7 @@ case "${1:-}" in
     filmlog=${CARGO_TARGET_DIR:-target}/debug/filmlog
     export DATABASE_URL=$url
     "$filmlog" migrate
-    "$filmlog" import-films data/demo/vega-movies.json | grep -v '^  row '
+    "$filmlog" import-films data/demo/vega-movies.json data/demo/wikipedia-movies.json.gz | grep -v '^  row \|^  undecided: '
     "$filmlog" seed
     port=${PORT:-8080}
     echo

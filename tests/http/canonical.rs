@@ -59,6 +59,7 @@ fn concrete(path: &str, slug: &str) -> String {
         .replace("{import_id}", "1")
         .replace("{export_id}", "1")
         .replace("{client_id}", "no-such-app")
+        .replace("{person}", "no-such-person")
 }
 
 /// Every documented route and method, sent plain and with one letter of its prefix, of its first

@@ -58,6 +58,111 @@ async fn the_catalog_imports_with_every_bad_row_reported_and_a_second_run_change
     assert_eq!(found.json["items"][0]["slug"], "the-land-girls-1998");
 }
 
+fn rows(file: &str) -> Vec<Value> {
+    let path = format!("{}/../../data/demo/{file}", env!("CARGO_MANIFEST_DIR"));
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let text = if file.ends_with(".gz") {
+        use std::io::Read;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_string(&mut out)
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        out
+    } else {
+        String::from_utf8(raw).unwrap_or_default()
+    };
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn both_datasets_load_into_one_catalog_of_people_in_well_under_a_minute() {
+    use filmlog::import::{Dataset, load};
+    let app = TestApp::spawn().await;
+    let (vega, wikipedia) = (rows("vega-movies.json"), rows("wikipedia-movies.json.gz"));
+    assert_eq!((vega.len(), wikipedia.len()), (3201, 36273));
+    let mut conn = app.db.connect().await;
+    // The seed film first: a film the catalog has keeps its credits.
+    let settings = settings(app.db.url());
+    filmlog::seed::run(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let datasets = [Dataset::Vega(&vega), Dataset::Wikipedia(&wikipedia)];
+    let first = load(&mut conn, &datasets, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    assert!(took.as_secs() < 40, "the demo catalog took {took:?}");
+    // Each dataset's rows: imported, merged with the other's, or rejected with a reason.
+    assert!(first.merged > 2000, "{first:?}");
+    assert!(first.imported > 36_000, "{}", first.imported);
+    // Films of one title and year on the Wikipedia side (told apart by their pages) stay apart.
+    for slug in ["carmen-1915", "carmen-1915-2"] {
+        app.get(&format!("/api/v1/films/{slug}"), None)
+            .await
+            .assert_status(200);
+    }
+    assert!(
+        first.people_added > 25_000 && first.credits_added > 130_000,
+        "{first:?}"
+    );
+    assert!(
+        first.cast_repairs.0 > 0 && first.cast_repairs.1 > 0,
+        "{first:?}"
+    );
+    let reasons: std::collections::HashMap<String, usize> =
+        first.by_reason.iter().cloned().collect();
+    assert!(
+        reasons.get("duplicate").is_some_and(|n| *n > 0),
+        "{reasons:?}"
+    );
+
+    // One film from both datasets, with both sources, its director from vega and its cast from
+    // Wikipedia.
+    let film = app
+        .get("/api/v1/films/to-kill-a-mockingbird-1962", None)
+        .await;
+    let film = film.assert_status(200);
+    assert_eq!(film["sources"], json!(["vega-datasets", "wikipedia"]));
+    assert_eq!(film["wikipedia_page"], "To_Kill_a_Mockingbird_(film)");
+    assert_eq!(film["cast"][0]["name"], "Gregory Peck");
+    assert_eq!(film["directors"][0]["name"], "Robert Mulligan");
+    let peck = app.get("/api/v1/people/gregory-peck", None).await;
+    let peck = peck.assert_status(200);
+    assert!(
+        peck["filmography"][0]["films"]
+            .as_array()
+            .is_some_and(|f| f.len() > 30),
+        "{peck}"
+    );
+    // Remakes stay apart.
+    for slug in ["titanic-1953", "titanic-1997"] {
+        app.get(&format!("/api/v1/films/{slug}"), None)
+            .await
+            .assert_status(200);
+    }
+    // The seed film kept its credits.
+    let seed = app.get("/api/v1/films/children-of-heaven-1997", None).await;
+    assert_eq!(
+        seed.assert_status(200)["directors"][0]["slug"],
+        "majid-majidi"
+    );
+
+    let second = load(&mut conn, &datasets, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            second.imported,
+            second.enriched,
+            second.people_added,
+            second.credits_added
+        ),
+        (0, 0, 0, 0),
+        "a second run changes nothing"
+    );
+}
+
 #[actix_web::test]
 async fn the_seed_shows_the_whole_loop_and_is_idempotent() {
     let app = TestApp::spawn().await;

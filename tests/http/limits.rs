@@ -226,7 +226,8 @@ async fn every_operation_spends_from_its_budget_and_is_refused_when_it_is_spent(
                 .replace("{webhook_id}", "1")
                 .replace("{import_id}", "1")
                 .replace("{export_id}", "1")
-                .replace("{client_id}", "no-such-app");
+                .replace("{client_id}", "no-such-app")
+                .replace("{person}", "no-such-person");
             let body = serde_json::json!({});
             let with_body = !matches!(method, Method::GET | Method::DELETE);
             let res = app

@@ -2371,3 +2371,83 @@ async fn an_imported_film_others_used_stays_in_the_shared_catalog() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((bo_sees(&shared).await, bo_sees(&alone).await), (200, 404));
 }
+
+/// A list file as some real exports have it: blank padding before the format line.
+const PADDED_LIST: &str = "\n  \n,,,\nLetterboxd list export v7
+Date,Name,Tags,URL,Description
+2024-04-01,Padded,,https://letterboxd.com/ana/list/padded/,
+
+Position,Name,Year,URL,Description
+1,The Matrix,1999,https://letterboxd.com/film/the-matrix/,
+2,Alien,1979,https://letterboxd.com/film/alien/,
+3,Le Fabuleux Destin d'Amélie Poulain,2001,,
+4,Heat,1995,,
+5,Nothing Like It,1901,,
+";
+
+#[actix_web::test]
+async fn a_list_file_padded_before_its_format_line_is_read() {
+    let app = TestApp::spawn().await;
+    catalog(&app).await;
+    // Films are found by their other titles and by their Wikipedia page too.
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.db.connect().await;
+        diesel::sql_query(
+            "UPDATE films SET alternative_titles = '{\"Le Fabuleux Destin d''Amélie Poulain\"}' \
+             WHERE slug = 'amelie-2001'",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap_or_default();
+        diesel::sql_query("UPDATE films SET title = 'Heat: The Director''s Cut', wikipedia_page = 'Heat_(1995_film)' WHERE slug = 'heat-1995'")
+            .execute(&mut conn)
+            .await
+            .unwrap_or_default();
+    }
+    let ana = app.member("ana").await;
+    let zip = zip_of(&[("lists/padded.csv", PADDED_LIST.as_bytes().to_vec())]);
+    let job = import(&app, &ana, &zip).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let lists = app
+        .get(
+            &format!("/api/v1/members/{}/lists", ana.username),
+            Some(&ana.access_token),
+        )
+        .await;
+    let list = &lists.json["items"][0];
+    assert_eq!(list["name"], "Padded", "{}", lists.text);
+    assert_eq!(list["entry_count"], 5, "{}", lists.text);
+    assert_eq!(
+        (
+            job["matched_count"].clone(),
+            job["unmatched_count"].clone(),
+            job["match_rate"].clone()
+        ),
+        (json!(4), json!(1), json!(0.8)),
+        "{job}"
+    );
+    let entries = app
+        .get(
+            &format!(
+                "/api/v1/lists/{}/entries",
+                list["id"].as_str().unwrap_or_default()
+            ),
+            Some(&ana.access_token),
+        )
+        .await;
+    let slugs: Vec<&str> = entries.json["items"]
+        .as_array()
+        .map(|i| {
+            i.iter()
+                .filter_map(|e| e["film"]["slug"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        &slugs[..4],
+        ["the-matrix-1999", "alien-1979", "amelie-2001", "heat-1995"],
+        "{}",
+        entries.text
+    );
+}

@@ -110,6 +110,7 @@ async fn every_read_shows_each_visibility_to_its_audience_only() {
                 ("{username}", "owner"),
                 ("{id}", &entry),
                 ("{list_id}", &list),
+                ("{person}", "no-such-person"),
             ]);
             for path in reads.iter().filter(|p| {
                 p.starts_with("/api/v1/members/")

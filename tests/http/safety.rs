@@ -104,6 +104,7 @@ async fn reads_mentioning(
         ("{username}", member),
         ("{id}", entry),
         ("{list_id}", list),
+        ("{person}", "no-such-person"),
     ];
     for path in crate::visibility::every_get(&fill) {
         // A first page (20) holds everything this world has on any read.

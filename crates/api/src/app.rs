@@ -14,8 +14,9 @@ use crate::error::{FieldError, Problem, ProblemResponses, RuleCodes};
 use crate::extract::path_error;
 use crate::handlers::{
     activity, apps, auth, comments, film_admin, film_reviews, films, follows, health, lists,
-    log_entries, me, member_lists, members, moderation, notifications, portability, recovery,
-    relationship, review_likes, safety, sessions, two_factor, viewer_state, webhooks,
+    log_entries, me, member_lists, members, moderation, notifications, people, portability,
+    recovery, relationship, review_likes, safety, search, sessions, two_factor, viewer_state,
+    webhooks,
 };
 use crate::routes::{API_PREFIX, KnownRoutes, SPEC_PATH};
 use crate::state::AppState;
@@ -61,6 +62,8 @@ use crate::state::AppState;
         (name = "me", description = "The caller's own account"),
         (name = "members", description = "Members: profiles, follows, diaries, reviews, lists, activity"),
         (name = "films", description = "The catalog: search, films with credits and statistics, reviews"),
+        (name = "search", description = "One search across films, people, members and lists, with an autocomplete mode"),
+        (name = "people", description = "People credited on films: filmographies, and the admins' merges and splits"),
         (name = "relationships", description = "Your state with a film: watched, liked, watchlist, rating"),
         (name = "log entries", description = "Diary entries and reviews; review likes"),
         (name = "lists", description = "Lists of films, ranked or in the order their owner chose, with notes; entries are edited in atomic batches under If-Match"),
@@ -326,7 +329,11 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(portability::get_export)
             .service(portability::download_export)
             .service(film_admin::merge_film)
-            .service(film_admin::list_unverified_films),
+            .service(film_admin::list_unverified_films)
+            .service(people::get_person)
+            .service(people::merge_person)
+            .service(people::split_person)
+            .service(search::search_everything),
     );
 }
 

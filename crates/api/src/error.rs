@@ -628,6 +628,9 @@ problem_responses! {
     ValidationFailedInvalidComment => "`validation_failed` (`invalid_comment`)";
     NoSuchCommentYouMay => "No such comment you may delete (`not_found`)";
     SameFilm => "`same_film`: a film cannot be merged into itself";
+    SamePerson => "`same_person`: a person cannot be merged into themselves";
+    PersonNotFound => "No such person (`not_found`), or (admins) a film named in `films` that does not exist";
+    ValidationFailedSplit => "`validation_failed`: `invalid_films` (none, or more than 500), `invalid_slug`, `not_credited` (a film that does not credit the person)";
     ValidationFailedIntoNotSlug => "`validation_failed`: `into` is not a slug";
     SlugTaken => "The slug is taken (`slug_taken`)";
     ValidationFailed => "`validation_failed`";

@@ -225,6 +225,8 @@ fn lenient(s: &str) -> Option<i64> {
 path_parameters! {
     /// `{slug}`: a film's slug.
     FilmSlug(Slug) = "slug", "that film", |s| Slug::parse(s).ok();
+    /// `{person}` of `/people/{person}` and `/admin/people/{person}…`: a person's slug.
+    PersonSlug(Slug) = "person", "that person", |s| Slug::parse(s).ok();
     /// `{username}`: a member's username (any case).
     MemberName(Username) = "username", "that member", |s| Username::parse(s).ok();
     /// `{id}` of `/log-entries/{id}…`.

@@ -56,7 +56,9 @@ pub fn scope_of(operation_id: &str) -> Option<Scope> {
         | "member_liked_films"
         | "member_lists"
         | "member_reviews"
-        | "member_watchlist" => Scope::Read,
+        | "member_watchlist"
+        | "get_person"
+        | "search" => Scope::Read,
         // The diary and a member's state with films.
         "like_film"
         | "unlike_film"
@@ -137,6 +139,8 @@ pub const FIRST_PARTY: &[&str] = &[
     "moderation_log",
     "list_reports",
     "merge_film",
+    "merge_person",
+    "split_person",
     // The shared catalog is the admins'.
     "create_film",
     "update_film",

@@ -71,7 +71,7 @@ impl Slug {
 }
 
 /// Folds common Latin letters with diacritics to ASCII so slugs stay readable.
-fn fold(c: char) -> Vec<char> {
+pub(crate) fn fold(c: char) -> Vec<char> {
     let mapped = match c {
         'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
         'ç' | 'Ç' => 'c',
@@ -147,17 +147,34 @@ pub mod weighted_rating {
     }
 }
 
-/// What a person did on a film.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a person did on a film: acted in it (`Cast`), or a crew job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CreditRole {
     Director,
+    Writer,
     Cast,
+    Producer,
+    Composer,
+    Cinematographer,
+    Editor,
 }
 
 crate::names::named!("credit role", CreditRole {
     Director => "director",
+    Writer => "writer",
     Cast => "cast",
+    Producer => "producer",
+    Composer => "composer",
+    Cinematographer => "cinematographer",
+    Editor => "editor",
 });
+
+impl CreditRole {
+    /// A crew job (anything but acting).
+    pub fn is_crew(self) -> bool {
+        self != CreditRole::Cast
+    }
+}
 
 /// The longest synopsis, in characters.
 pub const MAX_SYNOPSIS_CHARS: usize = 5000;

@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod portability;
 pub mod relationship;
 pub mod rules;
+pub mod search;
 pub mod text;
 pub mod username;
 pub mod visibility;

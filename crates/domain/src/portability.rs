@@ -272,6 +272,25 @@ pub fn title_key(title: &str) -> String {
     words.join(" ").replace('\u{1}', "and")
 }
 
+/// The title a Wikipedia page name gives a film: underscores as spaces, less the trailing
+/// disambiguation ("Heat_(1995_film)" is "Heat", "Gone_with_the_Wind_(film)" "Gone with the Wind").
+pub fn page_title(page: &str) -> String {
+    let spaced = page.replace('_', " ");
+    let trimmed = spaced.trim();
+    match trimmed.rsplit_once(" (") {
+        Some((title, tail))
+            if tail.ends_with(')')
+                && (tail.contains("film")
+                    || tail.contains("movie")
+                    || tail[..tail.len() - 1].parse::<u16>().is_ok())
+                && !title.trim().is_empty() =>
+        {
+            title.trim().to_owned()
+        }
+        _ => trimmed.to_owned(),
+    }
+}
+
 /// A catalog film that may be the one an export names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -768,6 +787,24 @@ pub fn decide(item: &Item, previous: Option<(&Item, bool)>) -> (Action, Option<&
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_page_name_gives_the_title_without_its_disambiguation() {
+        assert_eq!(super::page_title("Heat_(1995_film)"), "Heat");
+        assert_eq!(
+            super::page_title("Gone_with_the_Wind_(film)"),
+            "Gone with the Wind"
+        );
+        assert_eq!(super::page_title("Titanic_(1953)"), "Titanic");
+        assert_eq!(
+            super::page_title("M*A*S*H_(TV_series)"),
+            "M*A*S*H (TV series)"
+        );
+        assert_eq!(
+            super::page_title("City_That_Never_Sleeps"),
+            "City That Never Sleeps"
+        );
+    }
+
     use super::*;
 
     /// Security review L6: cells a spreadsheet would run as formulas are neutralised.

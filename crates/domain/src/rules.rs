@@ -2,7 +2,7 @@
 //! status in one place and lists the codes in its OpenAPI document from [`RuleError::ALL`].
 
 use crate::visibility::Blocks;
-use crate::{FilmId, MemberId};
+use crate::{FilmId, MemberId, PersonId};
 
 /// How a rule failure answers: a conflict with the current state (409), or a request that can never
 /// succeed as sent (422).
@@ -63,6 +63,8 @@ pub enum RuleError {
     ExportInProgress,
     #[error("a film cannot be merged into itself")]
     SameFilm,
+    #[error("a person cannot be merged into themselves")]
+    SamePerson,
     #[error("a member may register at most {max} webhook endpoints", max = crate::webhook::ENDPOINTS_MAX)]
     WebhookLimit,
     #[error("a member may register at most {max} apps", max = crate::oauth::APPS_MAX)]
@@ -83,7 +85,7 @@ pub enum RuleError {
 
 impl RuleError {
     /// Every rule, for documentation and tests.
-    pub const ALL: [RuleError; 32] = [
+    pub const ALL: [RuleError; 33] = [
         RuleError::UnableToRemoveWatch,
         RuleError::LikeOwnReview,
         RuleError::NotAReview,
@@ -108,6 +110,7 @@ impl RuleError {
         RuleError::ImportInProgress,
         RuleError::ExportInProgress,
         RuleError::SameFilm,
+        RuleError::SamePerson,
         RuleError::WebhookLimit,
         RuleError::AppLimit,
         RuleError::DevicesPending,
@@ -145,6 +148,7 @@ impl RuleError {
             RuleError::ImportInProgress => "import_in_progress",
             RuleError::ExportInProgress => "export_in_progress",
             RuleError::SameFilm => "same_film",
+            RuleError::SamePerson => "same_person",
             RuleError::WebhookLimit => "webhook_limit",
             RuleError::AppLimit => "app_limit",
             RuleError::DevicesPending => "devices_pending",
@@ -172,6 +176,7 @@ impl RuleError {
             | RuleError::ImportInProgress
             | RuleError::ExportInProgress
             | RuleError::SameFilm
+            | RuleError::SamePerson
             | RuleError::WebhookLimit
             | RuleError::AppLimit
             | RuleError::DevicesPending
@@ -352,6 +357,15 @@ pub fn check_no_open_export(open: Option<crate::ExportJobId>) -> Result<(), Rule
     match open {
         Some(_) => Err(RuleError::ExportInProgress),
         None => Ok(()),
+    }
+}
+
+/// A person merges into another person only.
+pub fn check_person_merge(source: PersonId, target: PersonId) -> Result<(), RuleError> {
+    if source == target {
+        Err(RuleError::SamePerson)
+    } else {
+        Ok(())
     }
 }
 

@@ -43,6 +43,9 @@ pub struct FilmRow {
     pub letterboxd_uri: Option<String>,
     /// `false`: made by an import for a film the catalog lacked, until an admin merges it.
     pub verified: bool,
+    pub wikipedia_page: Option<String>,
+    pub alternative_titles: Vec<Option<String>>,
+    pub sources: Vec<Option<String>>,
 }
 
 /// What lists show of a film.
@@ -149,6 +152,7 @@ pub struct CreditRow {
     #[diesel(deserialize_as = i64)]
     pub person_id: PersonId,
     pub name: String,
+    pub slug: String,
     #[diesel(deserialize_as = DbName<CreditRole>)]
     pub role: CreditRole,
     pub character: Option<String>,
@@ -186,6 +190,27 @@ pub async fn insert_film_if_new(
         .optional()?)
 }
 
+/// The person of this name (the oldest, when an admin split a name in two), made when there is
+/// none.
+pub async fn person_named(conn: &mut AsyncPgConnection, name: &str) -> Result<i64> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let found: Id = diesel::sql_query(
+        "WITH found AS (SELECT id FROM people WHERE name = $1 ORDER BY id LIMIT 1), \
+              made AS (INSERT INTO people (name, slug) \
+                       SELECT $1, free_person_slug($1) WHERE NOT EXISTS (SELECT 1 FROM found) \
+                       RETURNING id) \
+         SELECT id FROM found UNION ALL SELECT id FROM made",
+    )
+    .bind::<Text, _>(name)
+    .get_result(conn)
+    .await?;
+    Ok(found.id)
+}
+
 /// Replaces a film's credits with `credits`.
 pub async fn replace_credits(
     conn: &mut AsyncPgConnection,
@@ -196,14 +221,7 @@ pub async fn replace_credits(
         .execute(conn)
         .await?;
     for credit in credits {
-        let person: i64 = diesel::insert_into(people::table)
-            .values(people::name.eq(&credit.name))
-            .on_conflict(people::name)
-            .do_update()
-            .set(people::name.eq(diesel::upsert::excluded(people::name)))
-            .returning(people::id)
-            .get_result(conn)
-            .await?;
+        let person = person_named(conn, &credit.name).await?;
         diesel::insert_into(film_credits::table)
             .values((
                 film_credits::film_id.eq(film.get()),
@@ -314,7 +332,7 @@ pub async fn film_page_probed(
             .inner_join(films::table)
             .filter(films::slug.eq(slug))
             .order((
-                film_credits::role.desc(),
+                film_credits::role.asc(),
                 film_credits::billing_order.asc(),
                 film_credits::id.asc(),
             ))
@@ -374,12 +392,14 @@ pub async fn stats(conn: &mut AsyncPgConnection, film: FilmId) -> Result<FilmSta
 const CREDIT_COLUMNS: (
     people::id,
     people::name,
+    people::slug,
     film_credits::role,
     film_credits::character,
     film_credits::billing_order,
 ) = (
     people::id,
     people::name,
+    people::slug,
     film_credits::role,
     film_credits::character,
     film_credits::billing_order,

@@ -507,7 +507,7 @@ impl ListKey {
 /// The lists (their owners joined as `members`) that the viewer (an `i64`, 0 for nobody) may read,
 /// as [`ListView`]s: the visibility rule ([`crate::visible`]), and no suspended owner.
 #[diesel::dsl::auto_type]
-fn visible_lists(viewer: i64) -> _ {
+pub(crate) fn visible_lists(viewer: i64) -> _ {
     let visible: crate::visible<lists::owner_id, lists::visibility> =
         crate::visible(viewer, lists::owner_id, lists::visibility);
     let active: crate::active_member = crate::active_member();
@@ -522,7 +522,7 @@ fn visible_lists(viewer: i64) -> _ {
 /// A page of lists of many members that `viewer` may read, in `sort` order, for the caller to
 /// narrow (a member's, a film's, a search's). One query: visibility, blocks and suspensions are
 /// filtered in it.
-fn lists_page(
+pub(crate) fn lists_page(
     viewer: Option<MemberId>,
     sort: ListSort,
     after: Option<ListKey>,

@@ -500,6 +500,12 @@ pub struct CatalogTitle {
     pub year: Option<i32>,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub verified: bool,
+    /// Other titles it is known by.
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    pub alternative_titles: Vec<Option<String>>,
+    /// Its Wikipedia page name ("Heat_(1995_film)").
+    #[diesel(sql_type = Nullable<Text>)]
+    pub wikipedia_page: Option<String>,
 }
 
 /// The catalog's films of `year` (or without a year, for `None`) that `member` may see, for
@@ -512,25 +518,21 @@ pub async fn films_of_year(
     let visible = crate::film_visible_sql("films", "$1");
     // Two statements, so that a year is found by the films' year index.
     let rows = match year {
-        Some(y) => {
-            diesel::sql_query(format!(
-                "SELECT id, title, original_title, year, verified FROM films \
-                 WHERE year = $2 AND {visible}"
-            ))
-            .bind::<BigInt, _>(member.get())
-            .bind::<Integer, _>(y)
-            .load(conn)
-            .await?
-        }
-        None => {
-            diesel::sql_query(format!(
-                "SELECT id, title, original_title, year, verified FROM films \
-                 WHERE year IS NULL AND {visible}"
-            ))
-            .bind::<BigInt, _>(member.get())
-            .load(conn)
-            .await?
-        }
+        Some(y) => diesel::sql_query(format!(
+            "SELECT id, title, original_title, year, verified, alternative_titles, wikipedia_page \
+                 FROM films WHERE year = $2 AND {visible}"
+        ))
+        .bind::<BigInt, _>(member.get())
+        .bind::<Integer, _>(y)
+        .load(conn)
+        .await?,
+        None => diesel::sql_query(format!(
+            "SELECT id, title, original_title, year, verified, alternative_titles, wikipedia_page \
+                 FROM films WHERE year IS NULL AND {visible}"
+        ))
+        .bind::<BigInt, _>(member.get())
+        .load(conn)
+        .await?,
     };
     Ok(rows)
 }
@@ -711,6 +713,9 @@ pub struct FileCount {
     /// Rows whose film the catalog lacked.
     #[diesel(sql_type = BigInt)]
     pub unmatched: i64,
+    /// Rows whose film the catalog had.
+    #[diesel(sql_type = BigInt)]
+    pub matched: i64,
 }
 
 /// Counts per file of each of `jobs` (one query for a list of jobs), in the order files were
@@ -724,7 +729,8 @@ pub async fn counts(conn: &mut AsyncPgConnection, jobs: &[ImportJobId]) -> Resul
                 count(*) FILTER (WHERE action = 'unchanged') AS unchanged, \
                 count(*) FILTER (WHERE action = 'skip') AS skipped, \
                 count(*) FILTER (WHERE NOT done) AS pending, \
-                count(*) FILTER (WHERE matched_by = 'created') AS unmatched \
+                count(*) FILTER (WHERE matched_by = 'created') AS unmatched, \
+                count(*) FILTER (WHERE matched_by <> 'created') AS matched \
          FROM import_rows WHERE job_id = ANY($1) GROUP BY job_id, file \
          ORDER BY job_id, min(seq)",
     )

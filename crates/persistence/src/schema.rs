@@ -39,6 +39,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_log (id) {
+        id -> Int8,
+        admin_id -> Int8,
+        admin_username -> Text,
+        action -> Text,
+        detail -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     comments (id) {
         id -> Int8,
         log_entry_id -> Int8,
@@ -116,6 +127,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    film_search_titles (film_id, key) {
+        film_id -> Int8,
+        key -> Text,
+    }
+}
+
+diesel::table! {
     film_stats (film_id) {
         film_id -> Int8,
         watch_count -> Int4,
@@ -158,6 +176,9 @@ diesel::table! {
         letterboxd_uri -> Nullable<Text>,
         verified -> Bool,
         added_by -> Nullable<Int8>,
+        wikipedia_page -> Nullable<Text>,
+        alternative_titles -> Array<Nullable<Text>>,
+        sources -> Array<Nullable<Text>>,
     }
 }
 
@@ -552,6 +573,8 @@ diesel::table! {
     people (id) {
         id -> Int8,
         name -> Text,
+        slug -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -687,6 +710,7 @@ diesel::joinable!(export_chunks -> export_jobs (job_id));
 diesel::joinable!(export_jobs -> members (member_id));
 diesel::joinable!(film_credits -> films (film_id));
 diesel::joinable!(film_credits -> people (person_id));
+diesel::joinable!(film_search_titles -> films (film_id));
 diesel::joinable!(film_stats -> films (film_id));
 diesel::joinable!(films -> members (added_by));
 diesel::joinable!(heavy_authors -> members (member_id));
@@ -743,6 +767,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_tokens,
     activities,
     blocks,
+    catalog_log,
     comments,
     entry_subscriptions,
     export_chunks,
@@ -750,6 +775,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     feed_settings,
     feed_work,
     film_credits,
+    film_search_titles,
     film_stats,
     films,
     follow_requests,

@@ -5,6 +5,8 @@ pub mod import;
 pub mod letterboxd;
 pub mod seed;
 pub mod settings;
+pub mod source;
+pub mod wikipedia;
 
 use std::io::IsTerminal;
 use std::sync::Arc;

@@ -46,11 +46,14 @@ enum Command {
     Migrate,
     /// Load the demo data: films, members, diaries and reviews (idempotent).
     Seed,
-    /// Import a film catalog in the format of vega-datasets' movies.json (idempotent: films already
-    /// present are counted, not duplicated; rejected rows are listed with their reason).
+    /// Import film catalogs: vega-datasets' movies.json and the Wikipedia film dataset (idempotent:
+    /// films already present are counted, not duplicated; the same film in two files becomes one;
+    /// rejected rows are listed with their reason).
     ImportFilms {
-        /// The JSON file: an array of objects with at least "Title" and "Release Date".
-        file: PathBuf,
+        /// JSON files (`.gz` for gzip-compressed), each an array of films: objects with "Title"
+        /// and "Release Date" (vega), or with "title", "year", "cast" and "href" (Wikipedia).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Import a member's Letterboxd export ZIP (or a Filmlog export) as `POST /me/imports` does, in
     /// this process, with a progress bar; prints what each file did and every skipped row.
@@ -98,7 +101,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
         Command::Migrate => filmlog::migrate(&settings).await,
         Command::Seed => filmlog::seed::run(&settings).await,
-        Command::ImportFilms { file } => filmlog::import::run(&settings, &file).await,
+        Command::ImportFilms { files } => filmlog::import::run(&settings, &files).await,
         Command::ImportLetterboxd {
             username,
             zip,

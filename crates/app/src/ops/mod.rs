@@ -15,6 +15,7 @@ pub mod lists;
 pub mod moderation;
 pub mod notify;
 pub mod oauth;
+pub mod people;
 pub mod portability;
 pub mod recovery;
 pub mod social;

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use diesel_async::AsyncConnection;
 use filmlog_domain::portability::ImportPhase::{self, Apply, Finished, Plan, Stage};
 use filmlog_domain::portability::JobStatus::{Done, Failed, NeedsReview};
-use filmlog_domain::portability::{APPLY_ORDER, Action, Candidate, best_match, title_key};
+use filmlog_domain::portability::{
+    APPLY_ORDER, Action, Candidate, best_match, page_title, title_key,
+};
 use filmlog_domain::{FilmId, ImportJobId, MemberId, latest_today};
 use filmlog_persistence::portability::{self as store, ImportJobRow, ImportRow, Lease, SourceRow};
 use filmlog_persistence::{AsyncPgConnection, DbPool, PersistenceError};
@@ -437,13 +439,19 @@ async fn plan(
                         year: f.year,
                         verified: f.verified,
                     };
-                    if let Some(original) = &f.original_title {
-                        folded
-                            .entry(title_key(original))
-                            .or_default()
-                            .push(c.clone());
+                    // Every title it is known by, and the title its Wikipedia page names.
+                    let page = f.wikipedia_page.as_deref().map(page_title);
+                    let mut keys: Vec<String> = std::iter::once(f.title.as_str())
+                        .chain(f.original_title.as_deref())
+                        .chain(f.alternative_titles.iter().flatten().map(String::as_str))
+                        .chain(page.as_deref())
+                        .map(title_key)
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    for key in keys {
+                        folded.entry(key).or_default().push(c.clone());
                     }
-                    folded.entry(title_key(&f.title)).or_default().push(c);
                 }
                 by_year.insert(*y, folded);
             }

@@ -367,9 +367,14 @@ impl Reader<'_> {
             if let Some(step) = list_block {
                 match step {
                     0 => {
+                        // Real exports may pad the file with blank lines (or blank cells) before
+                        // the format line.
+                        if cells.iter().all(|c| c.trim().is_empty()) {
+                            continue;
+                        }
                         if !cells
                             .first()
-                            .is_some_and(|c| c.starts_with("Letterboxd list export"))
+                            .is_some_and(|c| c.trim_start().starts_with("Letterboxd list export"))
                         {
                             return Err(FileError::Problem(
                                 "not a Letterboxd list export (its first line names the format)"

@@ -76,19 +76,58 @@ impl From<FilmStatsRow> for FilmStatistics {
     }
 }
 
+/// A person credited on a film; `GET /people/{person}` has their filmography.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
     #[schema(example = "Majid Majidi")]
     pub name: String,
+    #[schema(example = "majid-majidi")]
+    pub slug: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CastMember {
     #[schema(example = "Amir Farrokh Hashemian")]
     pub name: String,
+    #[schema(example = "amir-farrokh-hashemian")]
+    pub slug: String,
     #[schema(example = "Ali")]
     pub character: Option<String>,
     pub billing_order: i32,
+}
+
+/// A crew job other than directing.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CrewJob {
+    Writer,
+    Producer,
+    Composer,
+    Cinematographer,
+    Editor,
+}
+
+impl CrewJob {
+    pub(crate) fn of(role: CreditRole) -> Option<Self> {
+        match role {
+            CreditRole::Writer => Some(CrewJob::Writer),
+            CreditRole::Producer => Some(CrewJob::Producer),
+            CreditRole::Composer => Some(CrewJob::Composer),
+            CreditRole::Cinematographer => Some(CrewJob::Cinematographer),
+            CreditRole::Editor => Some(CrewJob::Editor),
+            CreditRole::Director | CreditRole::Cast => None,
+        }
+    }
+}
+
+/// A person credited on a film's crew (directors are listed apart).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CrewMember {
+    #[schema(example = "Majid Majidi")]
+    pub name: String,
+    #[schema(example = "majid-majidi")]
+    pub slug: String,
+    pub job: CrewJob,
 }
 
 /// A film with its credits and statistics.
@@ -113,6 +152,8 @@ pub struct Film {
     pub languages: Vec<String>,
     pub directors: Vec<Person>,
     pub cast: Vec<CastMember>,
+    /// Writers, producers, composers, cinematographers and editors, by job.
+    pub crew: Vec<CrewMember>,
     pub statistics: FilmStatistics,
     #[schema(example = 603)]
     pub tmdb_id: Option<i32>,
@@ -120,6 +161,14 @@ pub struct Film {
     pub imdb_id: Option<String>,
     #[schema(example = "https://letterboxd.com/film/the-matrix/")]
     pub letterboxd_uri: Option<String>,
+    /// Its English Wikipedia page name (`https://en.wikipedia.org/wiki/<page>`).
+    #[schema(example = "City_That_Never_Sleeps")]
+    pub wikipedia_page: Option<String>,
+    /// Other titles it is known by (search finds it by these too).
+    pub alternative_titles: Vec<String>,
+    /// The datasets the catalog took it from (`vega-datasets`, `wikipedia`), for attribution;
+    /// empty for a film added by an admin or an import.
+    pub sources: Vec<String>,
     /// `false` for a film an import added because the catalog lacked it, until an admin checks or
     /// merges it.
     pub verified: bool,
@@ -142,9 +191,28 @@ impl Film {
         credits: Vec<CreditRow>,
         viewer: Option<ViewerFilm>,
     ) -> Self {
-        let (directors, cast): (Vec<_>, Vec<_>) = credits
-            .into_iter()
-            .partition(|c| c.role == CreditRole::Director);
+        let mut directors = Vec::new();
+        let mut cast = Vec::new();
+        let mut crew = Vec::new();
+        for c in credits {
+            match (c.role, CrewJob::of(c.role)) {
+                (CreditRole::Director, _) => directors.push(Person {
+                    name: c.name,
+                    slug: c.slug,
+                }),
+                (_, Some(job)) => crew.push(CrewMember {
+                    name: c.name,
+                    slug: c.slug,
+                    job,
+                }),
+                _ => cast.push(CastMember {
+                    name: c.name,
+                    slug: c.slug,
+                    character: c.character,
+                    billing_order: c.billing_order,
+                }),
+            }
+        }
         Film {
             slug: film.slug,
             title: film.title,
@@ -157,22 +225,16 @@ impl Film {
             genres: film.genres.into_iter().flatten().collect(),
             countries: film.countries.into_iter().flatten().collect(),
             languages: film.languages.into_iter().flatten().collect(),
-            directors: directors
-                .into_iter()
-                .map(|c| Person { name: c.name })
-                .collect(),
-            cast: cast
-                .into_iter()
-                .map(|c| CastMember {
-                    name: c.name,
-                    character: c.character,
-                    billing_order: c.billing_order,
-                })
-                .collect(),
+            directors,
+            cast,
+            crew,
             statistics: stats.into(),
             tmdb_id: film.tmdb_id,
             imdb_id: film.imdb_id,
             letterboxd_uri: film.letterboxd_uri,
+            wikipedia_page: film.wikipedia_page,
+            alternative_titles: film.alternative_titles.into_iter().flatten().collect(),
+            sources: film.sources.into_iter().flatten().collect(),
             verified: film.verified,
             viewer,
         }

@@ -117,6 +117,12 @@ pub struct ImportJob {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unmatched: Option<Vec<ImportRowView>>,
     pub unmatched_count: i64,
+    /// Rows about a film that found it in the catalog (by id, address or title and year).
+    pub matched_count: i64,
+    /// `matched_count` over the rows about a film (0–1, three decimals); `null` before the films
+    /// are matched or when no row names one.
+    #[schema(example = 0.974)]
+    pub match_rate: Option<f64>,
     /// The first 100 rows skipped, with why; on `GET /me/imports/{import_id}`. (`problem_count` is
     /// `counts.skipped`.)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,6 +154,7 @@ pub(crate) async fn import_views(
         let mine: Vec<_> = files.extract_if(.., |f| f.job_id == job.id).collect();
         let mut counts = ImportCounts::default();
         let mut unmatched_count = 0;
+        let mut matched_count = 0;
         let files: Vec<ImportFile> = mine
             .into_iter()
             .map(|f| {
@@ -156,6 +163,7 @@ pub(crate) async fn import_views(
                 counts.unchanged += f.unchanged;
                 counts.skipped += f.skipped;
                 unmatched_count += f.unmatched;
+                matched_count += f.matched;
                 ImportFile {
                     file: f.file,
                     rows: f.rows,
@@ -201,6 +209,11 @@ pub(crate) async fn import_views(
             files,
             unmatched,
             unmatched_count,
+            matched_count,
+            match_rate: (matched_count + unmatched_count > 0).then(|| {
+                (matched_count as f64 / (matched_count + unmatched_count) as f64 * 1000.0).round()
+                    / 1000.0
+            }),
             problems,
             error: job.error,
             created_at: job.created_at,
