@@ -402,6 +402,9 @@ def main():
                 "feed_100_later": ("GET", f"/api/v1/me/feed?cursor={feed_later[2]}", None, 2),
                 "search_contains": ("GET", "/api/v1/films?q=arbo", None, None),
                 "search_prefix": ("GET", "/api/v1/films?q=heav", None, None),
+                # One search across films, people, members and lists (issue 32's targets).
+                "search_full": ("GET", "/api/v1/search?q=heaven", None, None),
+                "search_autocomplete": ("GET", "/api/v1/search?q=heav&mode=autocomplete", None, None),
                 "like_review": ("PUT", f"/api/v1/log-entries/{capture_entry}/like", None, capture_member),
                 "feed_random_member": ("GET", "/api/v1/me/feed", None, capture_member),
                 "list_page_first": ("GET", f"/api/v1/lists/{page_list}", None, None),
@@ -472,7 +475,8 @@ def main():
         # Reads first, then writes: the writes leave work for autovacuum, and a read measured while it
         # runs loses CPU to it (list_page_first measured 3,290 req/s right after log_film, 4,568 alone).
         order = [n for n in ["film_page", "popular_reviews", "feed_100_page1", "feed_100_later", "feed_1000_page1",
-                             "feed_1000_later", "search_contains", "search_prefix", "list_page_first",
+                             "feed_1000_later", "search_contains", "search_prefix", "search_full",
+                             "search_autocomplete", "list_page_first",
                              "list_page_later", "like_review", "log_film", "list_edit", "mixed"]
                  if n in requests and (not args.only or n in args.only.split(","))]
         pairs = 1 if comparison else args.pairs
@@ -525,6 +529,11 @@ def main():
             quiesce(db_url)
             results["import"] = import_bench(server.port, db_url, gen_first, gen_last)
         server.stop()
+        if not comparison and (not args.only or "search_quality" in args.only.split(",")):
+            import search_quality
+            quality = search_quality.evaluate(args.bin, args.server_url)
+            results["search_quality"] = quality
+            print(f"search quality: {quality['queries']} queries, top 1 {quality['top1']:.1%}, top 3 {quality['top3']:.1%}", flush=True)
         if not comparison:
             results["statements"] = captured
 
@@ -548,9 +557,11 @@ def main():
 
 
 P99_TARGET_MS = {n: 25.0 for n in ("feed_100_page1", "feed_100_later", "feed_1000_page1", "feed_1000_later")}
+P99_TARGET_MS.update({"search_autocomplete": 15.0, "search_full": 30.0})
 TARGETS = {"feed_100_page1": 0.75, "feed_100_later": 0.75, "feed_1000_page1": 0.75, "feed_1000_later": 0.75,
            "film_page": 0.40, "popular_reviews": 0.35, "search_contains": 0.80, "like_review": 0.70, "log_film": 0.60, "mixed": 0.50,
-           "list_page_first": 0.50, "list_page_later": 0.50, "list_edit": 0.60}
+           "list_page_first": 0.50, "list_page_later": 0.50, "list_edit": 0.60,
+           "search_full": 0.80, "search_autocomplete": 0.80}
 
 
 def report(results, out, day):
@@ -603,6 +614,20 @@ def report(results, out, day):
                   + f". Baseline, same run: log_film's SQL twin {imp['rows']:,} times on one connection, "
                   f"{imp['twin_seconds']:.1f} s ({imp['twin_rows_per_s']:.0f} rows/s); ratio {imp['ratio']:.2f}. "
                   f"Targets: under {IMPORT_TARGET_S:.0f} s, ratio ≥ {IMPORT_RATIO_TARGET:.2f}: {'met' if met else 'MISSED'}."]
+    quality = results.get("search_quality")
+    if quality:
+        t = quality["targets"]
+        lines += ["", "## Search quality", "",
+                  f"{quality['queries']} queries with known answers drawn from the demo catalog (`make run`'s: both datasets "
+                  f"and the seed, in a database of its own; `bench/search_quality.py`), asked of `GET /search`: "
+                  f"answer first **{quality['top1']:.1%}** (target ≥ {t['top1']:.0%}), in the top three "
+                  f"**{quality['top3']:.1%}** (target ≥ {t['top3']:.0%}): {'met' if quality['met'] else 'MISSED'}.", "",
+                  "| kind | queries | top 1 | top 3 |", "|---|---:|---:|---:|"]
+        for kind, k in quality["by_kind"].items():
+            lines.append(f"| {kind} | {k['queries']} | {k['top1'] / k['queries']:.0%} | {k['top3'] / k['queries']:.0%} |")
+        if quality["misses"]:
+            lines += ["", "Not first: " + "; ".join(f"`{m['q']}` ({m['kind']}, rank {m['rank'] or 'none'})"
+                                                    for m in quality["misses"][:15]) + "."]
     mixed = sc.get("mixed", {})
     if mixed:
         lines += ["", f"Mixed run: server peak RSS {mixed.get('peak_rss_mib', 0):.0f} MiB, CPU {mixed.get('cpu_ms_per_request', 0):.3f} ms per request."]

@@ -25,14 +25,15 @@ DB = "filmlog_search_quality"
 TARGET_TOP3, TARGET_TOP1 = 0.95, 0.85
 
 
-def psql(url, sql):
-    return subprocess.run(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
-                          check=True, text=True, capture_output=True).stdout.strip()
+def psql(url, sql, strip=True):
+    out = subprocess.run(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", sql],
+                         check=True, text=True, capture_output=True).stdout
+    return out.strip() if strip else out
 
 
 def rows(url, sql):
-    out = psql(url, sql)
-    return [line.split("\t") for line in out.splitlines()] if out else []
+    out = psql(url, sql, strip=False)
+    return [line.split("\t") for line in out.splitlines() if line]
 
 
 def fold(text):
@@ -116,6 +117,7 @@ def query_set(url, rnd):
         i = max(range(len(words)), key=lambda j: len(words[j]))
         words[i] = typo(words[i], rnd)
         out.append(("misspelt title", " ".join(words), "full", ("film", slug)))
+    person_keys = [fold(n) for (n,) in rows(url, "SELECT name FROM people")]
     keys = sorted(by_key)
     partial = []
     for slug, title, _, _ in unique[100:]:
@@ -124,7 +126,10 @@ def query_set(url, rnd):
             continue
         prefix = key[:max(6, int(len(key) * 0.6))].rstrip()
         starting = [k for k in keys if k.startswith(prefix) or f" {prefix}" in k]
-        if starting == [key]:
+        # The one title, and no person's name, starts so (a prefix that starts a name too has
+        # two right answers).
+        named = any(k.startswith(prefix) or f" {prefix}" in k for k in person_keys)
+        if starting == [key] and not named:
             partial.append(("partial title", prefix, "autocomplete", ("film", slug)))
         if len(partial) == 30:
             break
@@ -153,14 +158,22 @@ def query_set(url, rnd):
         out.append(("person without accents", unaccent(name), "full", ("person", slug)))
     for slug, name in plain[:20]:
         out.append(("person", name.lower(), "full", ("person", slug)))
-    return out, [n for _, n in accented[20:40]]
+    # Members' display names: a first name and another person's surname, a name no person has.
+    pool = [n for _, n in accented[20:80]]
+    taken = set(names)
+    member_names = []
+    for a, b in zip(pool, pool[1:]):
+        name = f"{a.split()[0]} {b.split()[-1]}"
+        if fold(name) not in taken:
+            member_names.append(name)
+    return out, member_names
 
 
 def members(port, names):
-    """Twenty members named after people (display names with accents); queries by both names."""
+    """Twenty members with display names with accents; queries by username or display name."""
     out = []
     for i, name in enumerate(names[:20]):
-        username = re.sub(r"[^a-z0-9]", "", fold(name))[:16] + f"{i:02d}"
+        username = re.sub(r"[^a-z0-9]", "", fold(name))[:12] + f"{i:02d}"
         try:
             post(port, "/api/v1/auth/register", {"username": username, "email": f"{username}@example.com",
                                                  "password": "search-quality-password", "display_name": name})

@@ -2,6 +2,7 @@ DROP TABLE catalog_log;
 DROP FUNCTION catalog_log_append_only();
 DROP INDEX lists_search_idx;
 DROP INDEX members_search_idx;
+DROP FUNCTION member_search_key(text, text);
 DROP TRIGGER films_search_titles ON films;
 DROP FUNCTION film_search_titles_sync();
 DROP TABLE film_search_titles;

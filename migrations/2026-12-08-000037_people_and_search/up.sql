@@ -15,7 +15,8 @@ RETURN btrim(regexp_replace(
 
 -- How well a folded query matches a folded title or name (0–1): mostly the best match of its
 -- words within the key (a typo costs a little), partly the whole key's likeness (so "the godfather"
--- beats "disco godfather" for "godfater"). The domain's search::text_score is the same rule.
+-- beats "disco godfather" for "godfater"). The domain's search::text_score mirrors it (members'
+-- and lists' names are ranked in Rust).
 CREATE FUNCTION search_score(q text, k text) RETURNS real
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN 0.6 * word_similarity(q, k) + 0.4 * similarity(k, q);
@@ -23,13 +24,15 @@ RETURN 0.6 * word_similarity(q, k) + 0.4 * similarity(k, q);
 -- People: a slug that never changes (two people with one name are two slugs), names no longer unique.
 ALTER TABLE people ADD COLUMN slug text, ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
 WITH named AS (
-    SELECT id, coalesce(nullif(btrim(regexp_replace(lower(unaccent(name)), '[^a-z0-9]+', '-', 'g'), '-'), ''),
-                        'person') AS base
+    -- As the importer's slugs (domain Slug::from_title): apostrophes dropped ("peter-otoole").
+    SELECT id, rtrim(left(coalesce(nullif(btrim(regexp_replace(
+                   regexp_replace(lower(unaccent(name)), '[''’`]', '', 'g'), '[^a-z0-9]+', '-', 'g'), '-'), ''),
+                 'person'), 150), '-') AS base
     FROM people
 ), numbered AS (
     SELECT id, base, row_number() OVER (PARTITION BY base ORDER BY id) AS n FROM named
 )
-UPDATE people p SET slug = left(CASE WHEN n = 1 THEN base ELSE base || '-' || n END, 160)
+UPDATE people p SET slug = CASE WHEN n = 1 THEN base ELSE base || '-' || n END
 FROM numbered WHERE numbered.id = p.id;
 ALTER TABLE people
     ALTER COLUMN slug SET NOT NULL,
@@ -41,8 +44,9 @@ DROP INDEX people_name_key;
 -- slugs taken.
 CREATE FUNCTION free_person_slug(name text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    base text := rtrim(left(coalesce(nullif(btrim(regexp_replace(lower(unaccent(name)), '[^a-z0-9]+', '-', 'g'), '-'), ''),
-                                     'person'), 150), '-');
+    base text := rtrim(left(coalesce(nullif(btrim(regexp_replace(
+                     regexp_replace(lower(unaccent(name)), '[''’`]', '', 'g'), '[^a-z0-9]+', '-', 'g'), '-'), ''),
+                 'person'), 150), '-');
     candidate text := base;
     n int := 1;
 BEGIN
@@ -107,9 +111,13 @@ SELECT DISTINCT f.id, k
 FROM films f, unnest(array[f.title, f.original_title]) AS t, LATERAL search_key(t) AS k
 WHERE k <> '';
 
--- Members by username and display name, lists by name.
+-- Members by username and display name (one key: a function, so that a query names it exactly as
+-- the index does), lists by name.
+CREATE FUNCTION member_search_key(username text, display_name text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN search_key(username || ' ' || coalesce(display_name, ''));
 CREATE INDEX members_search_idx ON members
-    USING gin (search_key(username || ' ' || coalesce(display_name, '')) gin_trgm_ops);
+    USING gin (member_search_key(username, display_name) gin_trgm_ops);
 CREATE INDEX lists_search_idx ON lists USING gin (search_key(name) gin_trgm_ops);
 
 -- What admins did to the catalog's people (merges and splits), append-only; the admin is kept by id

@@ -161,6 +161,15 @@ async fn both_datasets_load_into_one_catalog_of_people_in_well_under_a_minute() 
         (0, 0, 0, 0),
         "a second run changes nothing"
     );
+    assert_eq!(second.undecided, first.undecided);
+    let films = filmlog_persistence::catalog::count_films(&mut conn)
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        films,
+        i64::try_from(first.imported).unwrap_or(-1) + 1,
+        "and the seed film"
+    );
 }
 
 #[actix_web::test]

@@ -2399,11 +2399,11 @@ async fn a_list_file_padded_before_its_format_line_is_read() {
         )
         .execute(&mut conn)
         .await
-        .unwrap_or_default();
+        .expect("the other title");
         diesel::sql_query("UPDATE films SET title = 'Heat: The Director''s Cut', wikipedia_page = 'Heat_(1995_film)' WHERE slug = 'heat-1995'")
             .execute(&mut conn)
             .await
-            .unwrap_or_default();
+            .expect("the page");
     }
     let ana = app.member("ana").await;
     let zip = zip_of(&[("lists/padded.csv", PADDED_LIST.as_bytes().to_vec())]);

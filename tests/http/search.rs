@@ -127,6 +127,24 @@ async fn case_accents_punctuation_typos_and_other_titles_do_not_matter() {
     assert_eq!(none["results"], json!([]));
     let limited = search(&app, "q=the&mode=autocomplete&limit=1", None).await;
     assert_eq!(found(&limited).len(), 1);
+    // Only the kinds asked for; people as they are typed.
+    let people = search(&app, "q=francis+ford&types=person", None).await;
+    assert!(
+        found(&people).iter().all(|(k, _)| k == "person"),
+        "{people}"
+    );
+    assert_eq!(
+        first(&people),
+        ("person".into(), "francis-ford-coppola".into())
+    );
+    let typing = search(&app, "q=copp&mode=autocomplete&types=person,member", None).await;
+    assert_eq!(
+        first(&typing),
+        ("person".into(), "francis-ford-coppola".into())
+    );
+    // A lone symbol before a year is no title: the year is the query.
+    let res = app.get("/api/v1/search?q=-%201972&types=film", None).await;
+    res.assert_status(200);
 }
 
 #[actix_web::test]
@@ -254,6 +272,9 @@ async fn bad_searches_are_refused_with_a_problem() {
         "q=ok&unknown=1",
         &format!("q={}", "x".repeat(101)),
         "q=ok%0Aok",
+        // Symbols the database folds away (U+02D0 to ':', U+0345 to nothing) would match everything.
+        "q=%CB%90%CB%90&mode=autocomplete",
+        "q=%CD%85%CD%85",
     ] {
         let res = app.get(&format!("/api/v1/search?{query}"), None).await;
         assert_eq!(res.status, 400, "{query}: {}", res.text);

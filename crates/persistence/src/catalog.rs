@@ -199,7 +199,7 @@ pub async fn person_named(conn: &mut AsyncPgConnection, name: &str) -> Result<i6
         id: i64,
     }
     let found: Id = diesel::sql_query(
-        "WITH found AS (SELECT id FROM people WHERE name = $1 ORDER BY id LIMIT 1), \
+        "WITH found AS (SELECT id FROM people WHERE name = $1 ORDER BY id LIMIT 1 FOR SHARE), \
               made AS (INSERT INTO people (name, slug) \
                        SELECT $1, free_person_slug($1) WHERE NOT EXISTS (SELECT 1 FROM found) \
                        RETURNING id) \
@@ -910,21 +910,54 @@ pub async fn merge(conn: &mut AsyncPgConnection, source: FilmId, target: FilmId)
         .execute(conn)
         .await?;
     // The external ids move: read, cleared on the source, then given to the target where it has
-    // none (each is unique, so the source lets go first).
-    let (tmdb, imdb, uri): (Option<i32>, Option<String>, Option<String>) = films::table
+    // none (each is unique, so the source lets go first). Its Wikipedia page moves alike, its
+    // titles join the target's other titles and its sources the target's (a later catalog import
+    // then finds the merged film in the target, not as a film to add again).
+    #[allow(clippy::type_complexity)]
+    let (tmdb, imdb, uri, page, titles, sources): (
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Vec<Option<String>>,
+        Vec<Option<String>>,
+    ) = films::table
         .find(s)
-        .select((films::tmdb_id, films::imdb_id, films::letterboxd_uri))
+        .select((
+            films::tmdb_id,
+            films::imdb_id,
+            films::letterboxd_uri,
+            films::wikipedia_page,
+            films::alternative_titles,
+            films::sources,
+        ))
         .first(conn)
         .await?;
+    let title: String = films::table
+        .find(s)
+        .select(films::title)
+        .first(conn)
+        .await?;
+    let titles: Vec<String> = std::iter::once(title)
+        .chain(titles.into_iter().flatten())
+        .collect();
+    let sources: Vec<String> = sources.into_iter().flatten().collect();
     diesel::delete(films::table.find(s)).execute(conn).await?;
     diesel::sql_query(
         "UPDATE films SET tmdb_id = COALESCE(tmdb_id, $2), imdb_id = COALESCE(imdb_id, $3), \
-             letterboxd_uri = COALESCE(letterboxd_uri, $4), updated_at = now() WHERE id = $1",
+             letterboxd_uri = COALESCE(letterboxd_uri, $4), wikipedia_page = COALESCE(wikipedia_page, $5), \
+             alternative_titles = ARRAY(SELECT DISTINCT t FROM unnest(alternative_titles || $6::text[]) t \
+                                        WHERE t IS NOT NULL AND t <> title ORDER BY t LIMIT 20), \
+             sources = ARRAY(SELECT DISTINCT x FROM unnest(sources || $7::text[]) x WHERE x IS NOT NULL ORDER BY x), \
+             updated_at = now() WHERE id = $1",
     )
     .bind::<BigInt, _>(t)
     .bind::<Nullable<Integer>, _>(tmdb)
     .bind::<Nullable<Text>, _>(imdb)
     .bind::<Nullable<Text>, _>(uri)
+    .bind::<Nullable<Text>, _>(page)
+    .bind::<diesel::sql_types::Array<Text>, _>(titles)
+    .bind::<diesel::sql_types::Array<Text>, _>(sources)
     .execute(conn)
     .await?;
     // Moving rows by UPDATE is not counted by the counting triggers (they count inserts and

@@ -80,8 +80,9 @@ pub async fn filmography(
     Ok(rows)
 }
 
-/// Locks people's rows, in id order (merges and splits never wait on each other in a cycle).
-async fn lock(conn: &mut AsyncPgConnection, ids: &[PersonId]) -> Result<usize> {
+/// Locks people's rows, in id order (merges and splits never wait on each other in a cycle);
+/// returns how many were there.
+pub async fn lock(conn: &mut AsyncPgConnection, ids: &[PersonId]) -> Result<usize> {
     let ids: Vec<i64> = ids.iter().map(|p| p.get()).collect();
     let locked: Vec<i64> = people::table
         .filter(people::id.eq_any(&ids))

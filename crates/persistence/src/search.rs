@@ -1,19 +1,22 @@
 //! One search across the catalog and the community: films (by every title they are known by),
 //! people, members (username and display name) and lists, each matched on the migration's
 //! `search_key` (accents, case and punctuation folded) by trigram similarity, so that small typos
-//! do not matter either, and each through the same visibility filters as its own pages. The four
-//! statements are pipelined: one round trip.
+//! do not matter either, and each through the same visibility filters as its own pages.
+//!
+//! Each kind's best candidates by text are read through the visibility filters of its pages (a
+//! hidden thing never takes a visible one's place), pipelined in one round trip; then the films'
+//! rows for the film candidates. The query is folded first, apart: a query that folds to less than
+//! two characters would match everything, and is refused.
 //!
 //! Full mode matches a whole query against whole titles and names (`%`, `<%`: similarity and word
 //! similarity above pg_trgm's thresholds); prefix mode (as you type) matches titles and names that
 //! start with the query, or have a word that does. Each statement returns its best candidates by
 //! text score; the caller ranks them together.
 
-use diesel::dsl::sql;
 use diesel::pg::Pg;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Nullable, Text};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, NullableExpressionMethods, QueryDsl,
+    BoolExpressionMethods, ExpressionMethods, IntoSql, NullableExpressionMethods, QueryDsl,
     SelectableHelper, TextExpressionMethods,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -34,6 +37,10 @@ diesel::define_sql_function! {
 diesel::define_sql_function! {
     /// The migration's `search_score(q, key)`: how well a folded query matches a folded key (0–1).
     fn search_score(q: Text, k: Text) -> Float;
+}
+diesel::define_sql_function! {
+    /// The migration's `member_search_key(username, display_name)`, as its index has it.
+    fn member_search_key(username: Text, display_name: Nullable<Text>) -> Text;
 }
 diesel::infix_operator!(Similar, " % ", backend: Pg);
 diesel::infix_operator!(WordSimilar, " <% ", backend: Pg);
@@ -95,61 +102,87 @@ pub struct Hits {
     pub lists: Vec<ListHit>,
 }
 
-/// The members' search key, exactly as its index has it.
-fn member_key() -> diesel::expression::SqlLiteral<Text> {
-    sql::<Text>("search_key(members.username || ' ' || coalesce(members.display_name, ''))")
+/// Runs `$query` filtered by whether `$key` matches the query `$q` in `$mode` (whole words with
+/// typos, or as typed so far): one statement per mode, each prepared once.
+macro_rules! matching {
+    ($conn:expr, $mode:expr, $q:expr, $key:expr, $query:expr) => {
+        match $mode {
+            Mode::Full => {
+                $query
+                    .filter(
+                        WordSimilar::new(search_key($q), $key)
+                            .or(Similar::new($key, search_key($q))),
+                    )
+                    .load(&mut $conn)
+                    .await?
+            }
+            Mode::Prefix => {
+                $query
+                    .filter(
+                        $key.like(search_key($q).concat("%"))
+                            .or($key
+                                .like("% ".into_sql::<Text>().concat(search_key($q)).concat("%"))),
+                    )
+                    .load(&mut $conn)
+                    .await?
+            }
+        }
+    };
 }
 
-/// Films whose titles match `q`, best first.
-async fn film_hits(
+/// The query and the title less its year as the database folds them (what matching uses).
+pub async fn fold(
+    conn: &AsyncPgConnection,
+    q: &str,
+    title: Option<&str>,
+) -> Result<(String, Option<String>)> {
+    let key = async {
+        let mut conn = conn;
+        let key: String = diesel::select(search_key(q)).get_result(&mut conn).await?;
+        Ok::<_, crate::PersistenceError>(key)
+    };
+    let title = async {
+        let mut conn = conn;
+        match title {
+            Some(t) => {
+                let key: String = diesel::select(search_key(t)).get_result(&mut conn).await?;
+                Ok::<_, crate::PersistenceError>(Some(key))
+            }
+            None => Ok(None),
+        }
+    };
+    futures_util::future::try_join(key, title).await
+}
+
+/// Each kind's best candidates by text, as the viewer may see them.
+#[derive(Default)]
+struct Candidates {
+    films: Vec<(i64, String, f32)>,
+    films_by_title: Vec<(i64, String, f32)>,
+    people: Vec<(PersonRow, String, f32, i64)>,
+    members: Vec<(MemberSummaryRow, i32, String, f32)>,
+    lists: Vec<ListView>,
+}
+
+async fn film_candidates(
     mut conn: &AsyncPgConnection,
     q: &str,
     mode: Mode,
     viewer: Option<MemberId>,
-    per_kind: i64,
-) -> Result<Vec<FilmHit>> {
+    limit: i64,
+) -> Result<Vec<(i64, String, f32)>> {
     let k = film_search_titles::key;
-    let text = search_score(search_key(q), k);
-    let base = film_search_titles::table
-        .inner_join(films::table.inner_join(film_stats::table))
-        .left_join(crate::viewer_film_on(viewer_id(viewer), films::id))
+    let score = search_score(search_key(q), k);
+    let query = film_search_titles::table
+        .inner_join(films::table)
         .filter(crate::film_in_scope(viewer_id(viewer), false))
-        .select((
-            FilmSummaryRow::as_select(),
-            crate::viewer_film_columns(),
-            film_stats::watch_count,
-            k,
-            text,
-        ))
-        .order((text.desc(), film_stats::watch_count.desc(), films::id.asc()))
-        .limit(per_kind)
-        .into_boxed::<Pg>();
-    let query = match mode {
-        Mode::Full => {
-            base.filter(WordSimilar::new(search_key(q), k).or(Similar::new(k, search_key(q))))
-        }
-        Mode::Prefix => base.filter(
-            k.like(search_key(q).concat("%"))
-                .or(k.like(sql::<Text>("'% '").concat(search_key(q)).concat("%"))),
-        ),
-    };
-    let rows: Vec<(FilmSummaryRow, ViewerFilmRow, i32, String, f32)> =
-        query.load(&mut conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(film, viewer, watch_count, key, text)| FilmHit {
-            film,
-            viewer,
-            watch_count,
-            key,
-            text,
-        })
-        .collect())
+        .select((film_search_titles::film_id, k, score))
+        .order((score.desc(), film_search_titles::film_id.asc()))
+        .limit(limit);
+    Ok(matching!(conn, mode, q, k, query))
 }
 
-/// Searches every kind in `kinds` for `q` as `viewer` may see it, at most `per_kind` of each;
-/// films also for `title_without_year` (the query less a trailing year), when given.
-pub async fn search(
+async fn candidates(
     conn: &AsyncPgConnection,
     q: &str,
     title_without_year: Option<&str>,
@@ -157,20 +190,16 @@ pub async fn search(
     kinds: Kinds,
     viewer: Option<MemberId>,
     per_kind: i64,
-) -> Result<Hits> {
-    let key = async {
-        let mut conn = conn;
-        let key: String = diesel::select(search_key(q)).get_result(&mut conn).await?;
-        Ok::<_, crate::PersistenceError>(key)
-    };
+) -> Result<Candidates> {
     let films = async {
         if !kinds.films {
             return Ok((Vec::new(), Vec::new()));
         }
-        let whole = film_hits(conn, q, mode, viewer, per_kind);
+        // A film known by several titles may come more than once.
+        let whole = film_candidates(conn, q, mode, viewer, per_kind * 2);
         match title_without_year {
             Some(title) => {
-                let title = film_hits(conn, title, mode, viewer, per_kind);
+                let title = film_candidates(conn, title, mode, viewer, per_kind * 2);
                 futures_util::future::try_join(whole, title).await
             }
             None => Ok((whole.await?, Vec::new())),
@@ -182,28 +211,125 @@ pub async fn search(
             return Ok(Vec::new());
         }
         let k = search_key(people::name);
-        let text = search_score(search_key(q), k);
+        let score = search_score(search_key(q), k);
         let credits = film_credits::table
             .filter(film_credits::person_id.eq(people::id))
             .count()
             .single_value()
             .assume_not_null();
-        let base = people::table
-            .select((PersonRow::as_select(), k, text, credits))
-            .order((text.desc(), credits.desc(), people::id.asc()))
+        let query = people::table
+            .select((PersonRow::as_select(), k, score, credits))
+            .order((score.desc(), people::id.asc()))
+            .limit(per_kind);
+        Ok::<_, crate::PersistenceError>(matching!(conn, mode, q, k, query))
+    };
+    let members = async {
+        let mut conn = conn;
+        if !kinds.members {
+            return Ok(Vec::new());
+        }
+        // The members' own page filter: never suspended, never across a block.
+        let k = member_search_key(members::username, members::display_name);
+        let score = search_score(search_key(q), k);
+        let query = crate::others_page(members::table.into_boxed::<Pg>(), viewer)
+            .select((
+                MemberSummaryRow::as_select(),
+                members::follower_count,
+                k,
+                score,
+            ))
+            .order((score.desc(), members::id.asc()))
+            .limit(per_kind);
+        Ok::<_, crate::PersistenceError>(matching!(conn, mode, q, k, query))
+    };
+    let lists = async {
+        let mut conn = conn;
+        if !kinds.lists {
+            return Ok(Vec::new());
+        }
+        // The lists' own page filter: the visibility rule, no suspended owner, never across a block.
+        let k = search_key(lists::name);
+        let score = search_score(search_key(q), k);
+        let mut query = crate::lists::visible_lists(viewer_id(viewer))
+            .order((score.desc(), lists::id.asc()))
             .limit(per_kind)
             .into_boxed::<Pg>();
-        let query = match mode {
-            Mode::Full => {
-                base.filter(WordSimilar::new(search_key(q), k).or(Similar::new(k, search_key(q))))
-            }
-            Mode::Prefix => base.filter(
-                k.like(search_key(q).concat("%"))
-                    .or(k.like(sql::<Text>("'% '").concat(search_key(q)).concat("%"))),
-            ),
-        };
-        let rows: Vec<(PersonRow, String, f32, i64)> = query.load(&mut conn).await?;
-        Ok(rows
+        if let Some(viewer) = viewer {
+            query = query.filter(crate::unblocked(viewer.get(), lists::owner_id));
+        }
+        Ok::<_, crate::PersistenceError>(matching!(conn, mode, q, k, query))
+    };
+    let ((films, films_by_title), people, members, lists) =
+        futures_util::future::try_join4(films, people, members, lists).await?;
+    Ok(Candidates {
+        films,
+        films_by_title,
+        people,
+        members,
+        lists,
+    })
+}
+
+/// Searches every kind in `kinds` for `q` as `viewer` may see it, at most `per_kind` of each;
+/// films also for `title_without_year` (the query less a trailing year), when given. `key` is the
+/// query as [`fold`] folded it.
+#[allow(clippy::too_many_arguments)]
+pub async fn search(
+    conn: &AsyncPgConnection,
+    q: &str,
+    key: String,
+    title_without_year: Option<&str>,
+    mode: Mode,
+    kinds: Kinds,
+    viewer: Option<MemberId>,
+    per_kind: i64,
+) -> Result<Hits> {
+    let found = candidates(conn, q, title_without_year, mode, kinds, viewer, per_kind).await?;
+    let film_ids: Vec<i64> = found
+        .films
+        .iter()
+        .chain(&found.films_by_title)
+        .map(|(id, _, _)| *id)
+        .collect();
+    let films: Vec<(FilmSummaryRow, ViewerFilmRow, i32)> = if film_ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut conn = conn;
+        films::table
+            .inner_join(film_stats::table)
+            .left_join(crate::viewer_film_on(viewer_id(viewer), films::id))
+            .filter(films::id.eq_any(&film_ids))
+            .select((
+                FilmSummaryRow::as_select(),
+                crate::viewer_film_columns(),
+                film_stats::watch_count,
+            ))
+            .load(&mut conn)
+            .await?
+    };
+    let by_id: std::collections::HashMap<i64, (FilmSummaryRow, ViewerFilmRow, i32)> =
+        films.into_iter().map(|row| (row.0.id.get(), row)).collect();
+    let film_hits = |candidates: Vec<(i64, String, f32)>| -> Vec<FilmHit> {
+        candidates
+            .into_iter()
+            .filter_map(|(id, key, text)| {
+                let (film, viewer, watch_count) = by_id.get(&id)?.clone();
+                Some(FilmHit {
+                    film,
+                    viewer,
+                    watch_count,
+                    key,
+                    text,
+                })
+            })
+            .collect()
+    };
+    Ok(Hits {
+        key,
+        films: film_hits(found.films),
+        films_by_title: film_hits(found.films_by_title),
+        people: found
+            .people
             .into_iter()
             .map(|(person, key, text, credits)| PersonHit {
                 person,
@@ -211,40 +337,9 @@ pub async fn search(
                 text,
                 credits,
             })
-            .collect())
-    };
-    let members = async {
-        let mut conn = conn;
-        if !kinds.members {
-            return Ok(Vec::new());
-        }
-        let k = member_key();
-        let text = search_score(search_key(q), k.clone());
-        let base = crate::others_page(members::table.into_boxed::<Pg>(), viewer)
-            .select((
-                MemberSummaryRow::as_select(),
-                members::follower_count,
-                k.clone(),
-                text.clone(),
-            ))
-            .order((
-                text.desc(),
-                members::follower_count.desc(),
-                members::id.asc(),
-            ))
-            .limit(per_kind);
-        let query = match mode {
-            Mode::Full => base.filter(
-                WordSimilar::new(search_key(q), k.clone()).or(Similar::new(k, search_key(q))),
-            ),
-            Mode::Prefix => base.filter(
-                k.clone()
-                    .like(search_key(q).concat("%"))
-                    .or(k.like(sql::<Text>("'% '").concat(search_key(q)).concat("%"))),
-            ),
-        };
-        let rows: Vec<(MemberSummaryRow, i32, String, f32)> = query.load(&mut conn).await?;
-        Ok(rows
+            .collect(),
+        members: found
+            .members
             .into_iter()
             .map(|(member, follower_count, key, text)| MemberHit {
                 member,
@@ -252,44 +347,11 @@ pub async fn search(
                 key,
                 text,
             })
-            .collect())
-    };
-    let lists = async {
-        let mut conn = conn;
-        if !kinds.lists {
-            return Ok(Vec::new());
-        }
-        // The lists' own page query (visibility, blocks, suspended owners), most liked first;
-        // the caller scores their names.
-        let k = search_key(lists::name);
-        let page =
-            crate::lists::lists_page(viewer, crate::lists::ListSort::Popular, None, per_kind);
-        let rows: Vec<ListView> = match mode {
-            Mode::Full => {
-                page.filter(WordSimilar::new(search_key(q), k).or(Similar::new(k, search_key(q))))
-                    .load(&mut conn)
-                    .await?
-            }
-            Mode::Prefix => {
-                page.filter(
-                    k.like(search_key(q).concat("%"))
-                        .or(k.like(sql::<Text>("'% '").concat(search_key(q)).concat("%"))),
-                )
-                .load(&mut conn)
-                .await?
-            }
-        };
-        Ok(rows.into_iter().map(|list| ListHit { list }).collect())
-    };
-    let (key, films, people, members, lists) =
-        futures_util::future::try_join5(key, films, people, members, lists).await?;
-    let (films, films_by_title) = films;
-    Ok(Hits {
-        key,
-        films,
-        films_by_title,
-        people,
-        members,
-        lists,
+            .collect(),
+        lists: found
+            .lists
+            .into_iter()
+            .map(|list| ListHit { list })
+            .collect(),
     })
 }

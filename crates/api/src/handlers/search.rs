@@ -298,14 +298,25 @@ pub async fn search_everything(
         SearchMode::Autocomplete => Mode::Prefix,
     };
     let (title, year) = rank::trailing_year(q);
-    let year = year.map(|y| (rank::key(title), y));
     // Enough candidates per kind for the ranking to choose from.
     let per_kind = (limit * 2).clamp(20, 60);
     let pooled = state.read_conn().await?;
     let conn: &filmlog_persistence::AsyncPgConnection = &pooled;
+    // As the database folds them: a query of symbols it folds away would match everything.
+    let (key, title_key) = search::fold(conn, q, year.map(|_| title)).await?;
+    if key.chars().count() < MIN_QUERY_CHARS {
+        return Err(bad(format!(
+            "q needs at least {MIN_QUERY_CHARS} letters or digits"
+        )));
+    }
+    let year = year
+        .zip(title_key)
+        .filter(|(_, t)| t.chars().count() >= MIN_QUERY_CHARS)
+        .map(|(y, t)| (t, y));
     let hits = search::search(
         conn,
         q,
+        key,
         year.as_ref().map(|_| title),
         mode,
         kinds,

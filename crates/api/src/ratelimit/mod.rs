@@ -87,6 +87,7 @@ impl Class {
             (&Method::GET | &Method::HEAD, "/films" | "/lists") if has_search(query) => {
                 &[Class::Search]
             }
+            (&Method::GET | &Method::HEAD, "/search") => &[Class::Search],
             (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => &[Class::Read],
             _ => &[Class::Write],
         }

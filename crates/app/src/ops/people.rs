@@ -56,6 +56,10 @@ pub async fn split(
     }
     let ids: Vec<FilmId> = films.iter().map(|(id, _)| *id).collect();
     conn.transaction(async |conn| {
+        // The person's row first: what credits them cannot change under the check.
+        if people::lock(conn, &[person.id]).await? == 0 {
+            return Err(OpError::NotFound("that person"));
+        }
         let credited = people::credited_films(conn, person.id, &ids).await?;
         let issues: Vec<FieldIssue> = films
             .iter()
