@@ -169,13 +169,6 @@ crate::names::named!("credit role", CreditRole {
     Editor => "editor",
 });
 
-impl CreditRole {
-    /// A crew job (anything but acting).
-    pub fn is_crew(self) -> bool {
-        self != CreditRole::Cast
-    }
-}
-
 /// The longest synopsis, in characters.
 pub const MAX_SYNOPSIS_CHARS: usize = 5000;
 /// The longest person's name or character name in a credit, in characters.

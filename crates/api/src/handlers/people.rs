@@ -17,7 +17,7 @@ use crate::error::{
     Unauthenticated,
 };
 use crate::extract::{JsonBody, PersonSlug};
-use crate::handlers::films::{CrewJob, any_film_id};
+use crate::handlers::films::any_film_id;
 use crate::middleware::conditional::json_with_etag;
 use crate::state::AppState;
 
@@ -36,14 +36,14 @@ pub enum Role {
 
 impl From<CreditRole> for Role {
     fn from(r: CreditRole) -> Self {
-        match (r, CrewJob::of(r)) {
-            (CreditRole::Director, _) => Role::Director,
-            (_, Some(CrewJob::Writer)) => Role::Writer,
-            (_, Some(CrewJob::Producer)) => Role::Producer,
-            (_, Some(CrewJob::Composer)) => Role::Composer,
-            (_, Some(CrewJob::Cinematographer)) => Role::Cinematographer,
-            (_, Some(CrewJob::Editor)) => Role::Editor,
-            _ => Role::Cast,
+        match r {
+            CreditRole::Director => Role::Director,
+            CreditRole::Writer => Role::Writer,
+            CreditRole::Cast => Role::Cast,
+            CreditRole::Producer => Role::Producer,
+            CreditRole::Composer => Role::Composer,
+            CreditRole::Cinematographer => Role::Cinematographer,
+            CreditRole::Editor => Role::Editor,
         }
     }
 }
