@@ -16,8 +16,10 @@ are drawn (seeded) from the data, each with one right answer:
 The report is the share of queries whose answer is first, and in the top three, overall and by kind.
 Run alone: `bench/search_quality.py --bin target/release/filmlog --server-url postgres://…`.
 """
-import argparse, json, os, random, re, signal, socket, subprocess, time, unicodedata
+import argparse, json, os, random, re, signal, subprocess, time, unicodedata
 import urllib.parse, urllib.request
+
+from run import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,14 +55,6 @@ def typo(word, rnd):
     if rnd.random() < 0.5:
         return word[:i] + word[i + 1:]
     return word[:i] + word[i + 1] + word[i] + word[i + 2:]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path, token=None):
